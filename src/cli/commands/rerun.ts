@@ -1,0 +1,75 @@
+// herd rerun: repeat a run's task on the hosts that did not end ok, recording where it came from.
+import path from 'node:path';
+import type { Command } from 'commander';
+import { UsageError } from '../../errors.js';
+import { parseInventory } from '../../inventory/index.js';
+import { readRun, resolveRunDir, selectRerunHosts } from '../../results/reader.js';
+import type { RunOptionsRecord } from '../../results/run-record.js';
+import { launchRun } from '../launch.js';
+import { resolveConnectionOptions, resolveRunOptions, type RawOptions } from '../options.js';
+import { DEFAULT_OUT_DIR } from '../../defaults.js';
+
+export interface RerunRaw extends RawOptions {
+  includeInterrupted?: boolean;
+}
+
+/** Options of the earlier run, overlaid by whatever was given on this command line. */
+function mergeOptions(recorded: RunOptionsRecord, raw: RerunRaw, cmd: Command): RawOptions {
+  const given = (name: string): boolean => cmd.getOptionValueSource(name) === 'cli' || cmd.getOptionValueSource(name) === 'env';
+  const from: RawOptions = {
+    user: recorded.user ?? undefined,
+    port: recorded.port === null ? undefined : String(recorded.port),
+    key: recorded.keys_explicit ? recorded.keys : [],
+    knownHosts: recorded.known_hosts,
+    hostKeyChecking: recorded.host_key_mode,
+    connectTimeout: String(recorded.connect_timeout_s),
+    forks: String(recorded.forks),
+    workers: String(recorded.workers),
+  };
+  if (recorded.password_source?.startsWith('env:')) from.passwordEnv = recorded.password_source.slice(4);
+  if (recorded.password_source === 'prompt') from.askPass = true;
+  const merged: RawOptions = { ...from };
+  for (const [name, value] of Object.entries(raw)) {
+    if (given(name)) (merged as Record<string, unknown>)[name] = value;
+  }
+  if (given('key') && (raw.key ?? []).length > 0) merged.key = raw.key;
+  if (given('askPass')) delete merged.passwordEnv;
+  if (given('passwordEnv')) delete merged.askPass;
+  if (given('strictHostKeys')) delete merged.hostKeyChecking;
+  return merged;
+}
+
+export async function rerunCommand(which: string | undefined, raw: RerunRaw, cmd: Command): Promise<number> {
+  const outDir = raw.out ?? DEFAULT_OUT_DIR;
+  const dir = resolveRunDir(outDir, which);
+  const earlier = readRun(dir);
+  const ids = selectRerunHosts(earlier, raw.includeInterrupted === true);
+  const skippedInterrupted = earlier.hosts.filter((h) => (h.result?.status === 'interrupted' || (h.result === null && h.wasRunning))).length;
+  if (ids.length === 0) {
+    const note = skippedInterrupted > 0 && !raw.includeInterrupted ? ` (${skippedInterrupted} interrupted; add --include-interrupted to run them again)` : '';
+    process.stderr.write(`herd: nothing to rerun in ${dir}: every host ended ok${note}\n`);
+    return 0;
+  }
+  if (skippedInterrupted > 0 && !raw.includeInterrupted) {
+    process.stderr.write(`herd: ${skippedInterrupted} interrupted host(s) left out: their command may have run; add --include-interrupted to run them again\n`);
+  }
+  // Ids are canonical inventory lines, so the inventory parser rebuilds each target exactly.
+  const parsed = parseInventory([{ name: `${dir}/hosts.tsv`, text: ids.join('\n') + '\n' }]);
+  const merged = mergeOptions(earlier.record.options, raw, cmd);
+  const connection = resolveConnectionOptions(merged);
+  const run = resolveRunOptions({ ...merged, out: raw.out ?? path.dirname(dir) });
+  const task = earlier.record.task;
+  if (task.kind !== 'command') throw new UsageError(`cannot rerun a ${String(task.kind)} run yet`);
+  const timeoutS = cmd.getOptionValueSource('timeout') === 'cli' ? run.timeoutS : task.timeout_s;
+  return launchRun({
+    commandName: 'rerun',
+    task: { kind: 'command', command: task.command, timeoutMs: Math.round(timeoutS * 1000) },
+    targets: parsed.targets,
+    inventorySources: [`${dir}`],
+    limit: null,
+    connection,
+    run,
+    rerunOf: earlier.record.id,
+    warnings: [],
+  });
+}

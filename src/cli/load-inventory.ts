@@ -1,0 +1,33 @@
+// Read inventory sources (files or stdin) and select hosts; all checking happens before any host is contacted.
+import fs from 'node:fs';
+import { UsageError } from '../errors.js';
+import { parseInventory, selectTargets } from '../inventory/index.js';
+import type { InventorySource, Target } from '../inventory/types.js';
+
+export interface LoadedInventory {
+  targets: Target[];
+  warnings: string[];
+}
+
+function readSource(name: string): InventorySource {
+  try {
+    return { name: name === '-' ? '<stdin>' : name, text: fs.readFileSync(name === '-' ? 0 : name, 'utf8') };
+  } catch (err) {
+    throw new UsageError(`cannot read inventory ${name}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'E_INVENTORY_READ');
+  }
+}
+
+export function loadInventory(files: string[], limit: string | undefined): LoadedInventory {
+  if (files.length === 0) throw new UsageError('no inventory: give -i FILE (repeatable; -i - reads stdin)');
+  if (files.filter((f) => f === '-').length > 1) throw new UsageError('-i -: stdin can be read only once');
+  const parsed = parseInventory(files.map(readSource));
+  const warnings = [...parsed.warnings];
+  let targets = parsed.targets;
+  if (limit !== undefined) {
+    const selection = selectTargets(targets, limit, (file) => readSource(file).text);
+    targets = selection.targets;
+    for (const term of selection.unmatched) warnings.push(`--limit term ${JSON.stringify(term)} matched no host`);
+  }
+  if (targets.length === 0) throw new UsageError(limit !== undefined ? `--limit ${limit}: no host selected` : 'the inventory holds no host');
+  return { targets, warnings };
+}

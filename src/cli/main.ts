@@ -1,0 +1,96 @@
+// The herd program: commander wiring, and the one place that turns errors into messages and exit codes.
+// Command modules are imported lazily so `herd --version` and `--help` stay fast.
+import { Command, CommanderError } from 'commander';
+import { herdVersion } from './version.js';
+import { addConnectionOptions, addInventoryOptions, addRunOptions, type RawOptions } from './options.js';
+import { EXIT_HOSTS_FAILED, EXIT_USAGE } from './exit-codes.js';
+import { HerdError, UsageError } from '../errors.js';
+
+const EXAMPLES_RUN = `
+Examples:
+  herd run -i inventories/loopback.txt uptime
+  herd run -i web.txt -i db.txt -l 'web*,!web03' -u ops -k ~/.ssh/ops_ed25519 'df -h /'
+  awk '$2=="failed"{print $1}' runs/latest/hosts.tsv | herd run -i - 'systemctl restart app'
+  HERD_PASS=... herd run -i hosts.txt --password-env HERD_PASS --timeout 30 'apt-get -s upgrade'
+
+Results go to ./runs/<run-id>/ (and ./runs/latest): hosts.tsv, failed.txt, stdout/<host>,
+stderr/<host>, output.log, journal.ndjson, run.json. Exit code 0 when every host is ok,
+1 when any host is not ok, 2 on bad usage or input (nothing ran), 130 when interrupted.`;
+
+const EXAMPLES_HOSTS = `
+Examples:
+  herd hosts -i inventories/loopback.txt
+  herd hosts -i fleet.ini -l 'storage,&dc1,!10.0.0.[1-9]'
+  herd hosts -i runs/latest/failed.txt`;
+
+const EXAMPLES_RERUN = `
+Examples:
+  herd rerun                       # the hosts of runs/latest that did not end ok
+  herd rerun runs/20261124T103455Z-3f9a --include-interrupted
+  herd rerun latest --timeout 60   # same command, new timeout`;
+
+export function buildProgram(): Command {
+  const program = new Command('herd');
+  program
+    .description('Parallel SSH for fleets: run commands on many hosts, keep greppable per-host results, rerun what failed.')
+    .version(herdVersion(), '-V, --version')
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride();
+
+  const run = program
+    .command('run')
+    .description('run a shell command on every selected host')
+    .argument('<command...>', 'the command (quote it to keep your local shell off it)');
+  addRunOptions(addConnectionOptions(addInventoryOptions(run)));
+  run.addHelpText('after', EXAMPLES_RUN).action(async (words: string[], raw: RawOptions, cmd: Command) => {
+    const { runCommand } = await import('./commands/run.js');
+    process.exitCode = await runCommand(words, raw, cmd);
+  });
+
+  const hosts = program.command('hosts').description('print the selected hosts, one per line');
+  addInventoryOptions(hosts);
+  hosts.addHelpText('after', EXAMPLES_HOSTS).action(async (raw: RawOptions) => {
+    const { hostsCommand } = await import('./commands/hosts.js');
+    process.exitCode = hostsCommand(raw);
+  });
+
+  const rerun = program
+    .command('rerun')
+    .description('run the same task again on the hosts of a run that did not end ok')
+    .argument('[run]', 'run id, run directory, or latest', 'latest')
+    .option('--include-interrupted', 'also rerun hosts whose command may have run (interrupted)');
+  addRunOptions(addConnectionOptions(rerun));
+  rerun.addHelpText('after', EXAMPLES_RERUN).action(async (which: string, raw: RawOptions, cmd: Command) => {
+    const { rerunCommand } = await import('./commands/rerun.js');
+    process.exitCode = await rerunCommand(which, raw, cmd);
+  });
+
+  return program;
+}
+
+/** Parse argv and run; maps every error to one stderr line and an exit code. */
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    process.exitCode = reportError(err);
+  }
+}
+
+function reportError(err: unknown): number {
+  if (err instanceof CommanderError) {
+    // Commander already printed help, the version, or its own usage message.
+    return err.exitCode === 0 ? 0 : EXIT_USAGE;
+  }
+  if (err instanceof UsageError) {
+    process.stderr.write(`herd: ${err.message}\n`);
+    return EXIT_USAGE;
+  }
+  if (err instanceof HerdError) {
+    process.stderr.write(`herd: ${err.code}: ${err.message}\n`);
+    return EXIT_HOSTS_FAILED;
+  }
+  process.stderr.write(`herd: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  return 70;
+}

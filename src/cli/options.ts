@@ -1,0 +1,137 @@
+// Shared inventory, connection and run flags -> one typed options object.
+import os from 'node:os';
+import path from 'node:path';
+import { Option, type Command } from 'commander';
+import { UsageError } from '../errors.js';
+import {
+  DEFAULT_COMMAND_TIMEOUT_S,
+  DEFAULT_CONNECT_TIMEOUT_S,
+  DEFAULT_FORKS,
+  DEFAULT_OUT_DIR,
+  defaultKeyPaths,
+  defaultKnownHostsPath,
+  defaultWorkers,
+} from '../defaults.js';
+import type { HostKeyMode } from '../transport/connect.js';
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+export function addInventoryOptions(cmd: Command): Command {
+  return cmd
+    .option('-i, --inventory <file>', 'inventory file; repeatable; - reads stdin', collect, [])
+    .option('-l, --limit <patterns>', 'select hosts: comma-separated groups, hosts, globs, !exclude, &intersect, @file');
+}
+
+export function addConnectionOptions(cmd: Command): Command {
+  return cmd
+    .option('-u, --user <name>', 'login user for hosts that do not name one (default: your local user)')
+    .option('-p, --port <n>', 'SSH port for hosts that do not name one (default: 22)')
+    .option('-k, --key <file>', 'private key file; repeatable (default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa)', collect, [])
+    .option('--ask-pass', 'prompt for the login password on the terminal')
+    .option('--password-env <var>', 'read the login password from this environment variable (never pass secrets on argv)')
+    .option('--known-hosts <file>', 'known_hosts file to verify and record host keys (default: ~/.ssh/known_hosts)')
+    .option('--strict-host-keys', 'refuse hosts whose key is not already in known_hosts')
+    .addOption(new Option('--host-key-checking <mode>', 'host key policy').choices(['accept-new', 'strict', 'off']))
+    .option('--connect-timeout <s>', `seconds for TCP connect, banner, key exchange and auth (default: ${DEFAULT_CONNECT_TIMEOUT_S})`);
+}
+
+export function addRunOptions(cmd: Command): Command {
+  return cmd
+    .option('-f, --forks <n>', `total concurrent SSH sessions (default: ${DEFAULT_FORKS})`)
+    .option('-w, --workers <n>', `worker processes (default: number of CPUs, here ${defaultWorkers()})`)
+    .option('--timeout <s>', 'per-command timeout in seconds; the remote command is killed (default: none)')
+    .option('--grace <s>', 'after the first Ctrl-C, seconds running commands get to finish (default: 10)')
+    .option('-o, --out <dir>', `directory for run directories (default: ./${DEFAULT_OUT_DIR})`)
+    .option('-q, --quiet', 'print only the final summary')
+    .option('--no-progress', 'no live progress line');
+}
+
+/** Raw values as commander hands them over. */
+export interface RawOptions {
+  inventory?: string[];
+  limit?: string;
+  user?: string;
+  port?: string;
+  key?: string[];
+  askPass?: boolean;
+  passwordEnv?: string;
+  knownHosts?: string;
+  strictHostKeys?: boolean;
+  hostKeyChecking?: HostKeyMode;
+  connectTimeout?: string;
+  forks?: string;
+  workers?: string;
+  timeout?: string;
+  grace?: string;
+  out?: string;
+  quiet?: boolean;
+  progress?: boolean;
+}
+
+export interface ConnectionOptions {
+  user: string | null;
+  port: number | null;
+  keys: string[];
+  keysExplicit: boolean;
+  passwordSource: { kind: 'env'; variable: string } | { kind: 'prompt' } | null;
+  knownHostsPath: string;
+  hostKeyMode: HostKeyMode;
+  connectTimeoutS: number;
+}
+
+export interface RunOptions {
+  forks: number;
+  workers: number;
+  timeoutS: number;
+  graceS: number;
+  outDir: string;
+  quiet: boolean;
+  progress: boolean;
+}
+
+/** Parse a number flag, naming the flag, what was expected and what was given. */
+export function parseNumber(flag: string, value: string | undefined, fallback: number, opts: { min: number; integer?: boolean; max?: number }): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  const okInteger = !opts.integer || Number.isInteger(n);
+  if (!Number.isFinite(n) || !okInteger || n < opts.min || (opts.max !== undefined && n > opts.max)) {
+    const kind = opts.integer ? 'an integer' : 'a number';
+    const range = opts.max !== undefined ? ` between ${opts.min} and ${opts.max}` : ` >= ${opts.min}`;
+    throw new UsageError(`${flag}: expected ${kind}${range}, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+export function resolveConnectionOptions(raw: RawOptions): ConnectionOptions {
+  if (raw.askPass && raw.passwordEnv) throw new UsageError('--ask-pass and --password-env: choose one');
+  if (raw.strictHostKeys && raw.hostKeyChecking && raw.hostKeyChecking !== 'strict') {
+    throw new UsageError(`--strict-host-keys contradicts --host-key-checking ${raw.hostKeyChecking}`);
+  }
+  const explicit = (raw.key ?? []).length > 0;
+  return {
+    user: raw.user ?? null,
+    port: raw.port === undefined ? null : parseNumber('--port', raw.port, 22, { min: 1, max: 65535, integer: true }),
+    keys: explicit ? (raw.key ?? []).map((k) => path.resolve(k)) : defaultKeyPaths(),
+    keysExplicit: explicit,
+    passwordSource: raw.passwordEnv ? { kind: 'env', variable: raw.passwordEnv } : raw.askPass ? { kind: 'prompt' } : null,
+    knownHostsPath: path.resolve(raw.knownHosts ?? defaultKnownHostsPath()),
+    hostKeyMode: raw.strictHostKeys ? 'strict' : (raw.hostKeyChecking ?? 'accept-new'),
+    connectTimeoutS: parseNumber('--connect-timeout', raw.connectTimeout, DEFAULT_CONNECT_TIMEOUT_S, { min: 0.1 }),
+  };
+}
+
+export function resolveRunOptions(raw: RawOptions): RunOptions {
+  return {
+    forks: parseNumber('--forks', raw.forks, DEFAULT_FORKS, { min: 1, integer: true }),
+    workers: parseNumber('--workers', raw.workers, defaultWorkers(), { min: 1, max: 256, integer: true }),
+    timeoutS: parseNumber('--timeout', raw.timeout, DEFAULT_COMMAND_TIMEOUT_S, { min: 0 }),
+    graceS: parseNumber('--grace', raw.grace, 10, { min: 0 }),
+    outDir: path.resolve(raw.out ?? DEFAULT_OUT_DIR),
+    quiet: raw.quiet === true,
+    progress: raw.progress !== false && raw.quiet !== true,
+  };
+}
+
+export function localUser(): string {
+  return os.userInfo().username;
+}

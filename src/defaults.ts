@@ -1,0 +1,47 @@
+// Every default herd uses, in one place, with the reason for each value.
+import os from 'node:os';
+import path from 'node:path';
+
+/**
+ * Total concurrent SSH sessions across all workers. 256 keeps a 4,000-host fleet moving in
+ * ~16 waves while staying far below the usual `ulimit -n` of 1,024 (one socket per session
+ * plus result files) and below sshd's default MaxStartups burst per target network;
+ * an idle ssh2 session costs well under 1 MiB, so 256 of them fit in a small controller.
+ */
+export const DEFAULT_FORKS = 256;
+
+/** Worker processes: one per CPU, because key exchange and ciphers are CPU-bound. */
+export function defaultWorkers(): number {
+  return Math.max(1, os.availableParallelism());
+}
+
+/** TCP connect + banner + key exchange + authentication, in seconds (OpenSSH ConnectTimeout-like). */
+export const DEFAULT_CONNECT_TIMEOUT_S = 10;
+
+/** Per-command timeout in seconds; 0 means none. */
+export const DEFAULT_COMMAND_TIMEOUT_S = 0;
+
+/** Where run directories go. */
+export const DEFAULT_OUT_DIR = 'runs';
+
+/** Default SSH port. */
+export const DEFAULT_PORT = 22;
+
+/** Keys tried when no -k is given, in OpenSSH's order. */
+export function defaultKeyPaths(): string[] {
+  const dir = path.join(os.homedir(), '.ssh');
+  return ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((name) => path.join(dir, name));
+}
+
+export function defaultKnownHostsPath(): string {
+  return path.join(os.homedir(), '.ssh', 'known_hosts');
+}
+
+/** How long the parent waits for a worker to exit after asking it to stop, in ms. */
+export const WORKER_EXIT_GRACE_MS = 2_000;
+
+/** Live progress redraw interval on a TTY, in ms. */
+export const PROGRESS_INTERVAL_MS = 200;
+
+/** Hosts handed to a worker beyond what it is running, so it never idles waiting for IPC. */
+export const WORKER_PREFETCH = 8;

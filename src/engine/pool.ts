@@ -1,0 +1,244 @@
+// Parent side of the worker pool: forks workers, hands out hosts from one queue on demand,
+// replaces workers that die, and turns everything into a stream of pool events.
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { HostResult } from '../results/status.js';
+import { WORKER_EXIT_GRACE_MS, WORKER_PREFETCH } from '../defaults.js';
+import type { HostJob, HostPhase, ParentMessage, WorkerConfig, WorkerMessage } from './protocol.js';
+
+export type PoolEvent =
+  | { kind: 'host_phase'; id: string; phase: HostPhase }
+  | { kind: 'output'; id: string; stream: 'stdout' | 'stderr'; data: Buffer }
+  | { kind: 'host_done'; result: HostResult }
+  | { kind: 'hostkey_new'; line: string }
+  | { kind: 'warning'; message: string };
+
+export interface PoolOptions {
+  workers: number;
+  /** Total concurrent sessions across workers. */
+  forks: number;
+  config: Omit<WorkerConfig, 'concurrency'>;
+  onEvent: (event: PoolEvent) => void;
+  /** Test hook: path of the worker module (defaults to the built worker next to this file). */
+  workerPath?: string;
+}
+
+type JobState = { job: HostJob; phase: 'assigned' | HostPhase };
+
+interface WorkerSlot {
+  child: ChildProcess;
+  capacity: number;
+  jobs: Map<string, JobState>;
+  ready: boolean;
+  exited: boolean;
+}
+
+const MAX_RESPAWNS_PER_WORKER = 3;
+
+export class WorkerPool {
+  private readonly queue: HostJob[] = [];
+  private readonly slots = new Set<WorkerSlot>();
+  private remaining = 0;
+  private draining = false;
+  private respawnBudget: number;
+  private finish: (() => void) | undefined;
+  private readonly warnedProblems = new Set<string>();
+
+  constructor(private readonly options: PoolOptions) {
+    this.respawnBudget = options.workers * MAX_RESPAWNS_PER_WORKER;
+  }
+
+  /** Run every job; resolves when each one has produced exactly one host_done event. */
+  run(jobs: HostJob[]): Promise<void> {
+    this.queue.push(...jobs);
+    this.remaining = jobs.length;
+    if (jobs.length === 0) return Promise.resolve();
+    const done = new Promise<void>((resolve) => (this.finish = resolve));
+    const workers = Math.max(1, Math.min(this.options.workers, jobs.length));
+    const forks = Math.max(1, Math.min(this.options.forks, jobs.length));
+    for (let i = 0; i < workers; i++) this.spawn(shareOf(forks, workers, i));
+    return done.finally(() => this.shutdown());
+  }
+
+  /** Start nothing new: queued hosts end as not_started; running ones finish. */
+  drain(reason: string): void {
+    if (this.draining) return;
+    this.draining = true;
+    const queued = this.queue.splice(0);
+    for (const job of queued) this.complete(notStarted(job, reason));
+    // Hosts already handed to a worker but not begun are reported back by it as not_started.
+    for (const slot of this.slots) this.sendTo(slot, { kind: 'drain', reason });
+  }
+
+  /** Stop running commands now: workers kill them remotely and report them interrupted. */
+  abort(reason: string): void {
+    this.drain(reason);
+    for (const slot of this.slots) this.sendTo(slot, { kind: 'abort' });
+  }
+
+  private spawn(capacity: number): void {
+    const workerPath = this.options.workerPath ?? fileURLToPath(new URL('./worker.js', import.meta.url));
+    const child = fork(workerPath, [], {
+      serialization: 'advanced',
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      execArgv: [],
+    });
+    const slot: WorkerSlot = { child, capacity, jobs: new Map(), ready: false, exited: false };
+    this.slots.add(slot);
+    let stderrTail = '';
+    child.stderr?.on('data', (d: Buffer) => (stderrTail = (stderrTail + d.toString()).slice(-2000)));
+    child.on('message', (m: WorkerMessage) => this.onMessage(slot, m));
+    child.on('error', () => {
+      /* 'exit' follows and carries the story */
+    });
+    child.on('exit', (code, signal) => this.onExit(slot, code, signal, stderrTail));
+    this.sendTo(slot, { kind: 'init', config: { ...this.options.config, concurrency: capacity } });
+  }
+
+  private onMessage(slot: WorkerSlot, message: WorkerMessage): void {
+    switch (message.kind) {
+      case 'ready':
+        slot.ready = true;
+        for (const p of message.problems) this.warnOnce(p);
+        this.feed(slot);
+        return;
+      case 'host_phase': {
+        const state = slot.jobs.get(message.id);
+        if (state) state.phase = message.phase;
+        this.options.onEvent(message);
+        return;
+      }
+      case 'output':
+        this.options.onEvent({ ...message, data: Buffer.from(message.data.buffer, message.data.byteOffset, message.data.byteLength) });
+        return;
+      case 'host_done':
+        if (!slot.jobs.delete(message.result.id)) return;
+        this.complete(message.result);
+        this.feed(slot);
+        return;
+      case 'hostkey_new':
+        this.options.onEvent(message);
+        return;
+      case 'worker_error':
+        this.warnOnce(`worker error: ${message.error.message}`);
+        return;
+    }
+  }
+
+  /** Keep a worker supplied up to its capacity plus a small prefetch so it never idles on IPC. */
+  private feed(slot: WorkerSlot): void {
+    if (!slot.ready || slot.exited) return;
+    while (!this.draining && this.queue.length > 0 && slot.jobs.size < slot.capacity + this.prefetch()) {
+      const job = this.queue.shift()!;
+      slot.jobs.set(job.id, { job, phase: 'assigned' });
+      this.sendTo(slot, { kind: 'job', job });
+    }
+  }
+
+  /** Prefetch only while the queue outgrows every worker's capacity, so small runs spread evenly. */
+  private prefetch(): number {
+    let capacity = 0;
+    for (const slot of this.slots) capacity += slot.capacity;
+    return this.queue.length > capacity ? WORKER_PREFETCH : 0;
+  }
+
+  private onExit(slot: WorkerSlot, code: number | null, signal: NodeJS.Signals | null, stderrTail: string): void {
+    slot.exited = true;
+    this.slots.delete(slot);
+    if (slot.jobs.size === 0) return this.maybeFinish();
+    const how = signal ? `signal ${signal}` : `exit code ${code}`;
+    const lastLine = stderrTail.trim().split('\n').pop();
+    this.warnOnce(`worker ${slot.child.pid} died (${how})${lastLine ? `: ${lastLine}` : ''}`);
+    for (const state of slot.jobs.values()) {
+      if (state.phase === 'running') {
+        this.complete({
+          id: state.job.id,
+          status: 'interrupted',
+          exitCode: null,
+          durationMs: 0,
+          reason: `worker process died (${how}) while the command was running; it may have run`,
+          code: 'E_WORKER_DIED',
+        });
+      } else {
+        // Nothing was executed on this host yet: giving it to another worker is safe.
+        this.queue.unshift(state.job);
+      }
+    }
+    slot.jobs.clear();
+    if (this.queue.length > 0 && !this.draining) {
+      if (this.respawnBudget-- > 0) this.spawn(slot.capacity);
+      else this.drain('workers kept dying; stopped starting hosts');
+    }
+    this.feedAll();
+    this.maybeFinish();
+  }
+
+  private feedAll(): void {
+    for (const slot of this.slots) this.feed(slot);
+    if (this.slots.size === 0 && this.queue.length > 0) {
+      for (const job of this.queue.splice(0)) this.complete(notStarted(job, 'no worker process left to run it'));
+    }
+  }
+
+  private complete(result: HostResult): void {
+    this.remaining--;
+    this.options.onEvent({ kind: 'host_done', result });
+    this.maybeFinish();
+  }
+
+  private maybeFinish(): void {
+    if (this.remaining <= 0 && this.finish) {
+      const finish = this.finish;
+      this.finish = undefined;
+      finish();
+    }
+  }
+
+  private sendTo(slot: WorkerSlot, message: ParentMessage): void {
+    if (slot.exited || !slot.child.connected) return;
+    slot.child.send(message, (err) => {
+      if (err) this.warnOnce(`could not reach worker ${slot.child.pid}: ${err.message}`);
+    });
+  }
+
+  private warnOnce(message: string): void {
+    if (this.warnedProblems.has(message)) return;
+    this.warnedProblems.add(message);
+    this.options.onEvent({ kind: 'warning', message });
+  }
+
+  /** Ask workers to leave, then make sure they have. */
+  private async shutdown(): Promise<void> {
+    const exits = [...this.slots].map(
+      (slot) =>
+        new Promise<void>((resolve) => {
+          if (slot.exited) return resolve();
+          const timer = setTimeout(() => {
+            slot.child.kill('SIGKILL');
+            resolve();
+          }, WORKER_EXIT_GRACE_MS);
+          slot.child.once('exit', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+          this.sendTo(slot, { kind: 'shutdown' });
+        }),
+    );
+    await Promise.all(exits);
+  }
+
+  /** Pids of live workers (for tests and diagnostics). */
+  workerPids(): number[] {
+    return [...this.slots].map((s) => s.child.pid ?? -1);
+  }
+}
+
+/** Split `total` sessions over `parts` workers as evenly as possible. */
+export function shareOf(total: number, parts: number, index: number): number {
+  const base = Math.floor(total / parts);
+  return Math.max(1, base + (index < total % parts ? 1 : 0));
+}
+
+function notStarted(job: HostJob, reason: string): HostResult {
+  return { id: job.id, status: 'not_started', exitCode: null, durationMs: 0, reason, code: 'E_NOT_STARTED' };
+}

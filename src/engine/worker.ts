@@ -1,0 +1,108 @@
+// Worker process entry: runs host jobs handed over by the parent and reports everything as messages.
+// It never prints and never writes run files; its top level catches everything and reports it.
+import fs from 'node:fs';
+import pLimit from 'p-limit';
+import { toErrorData } from '../errors.js';
+import { loadPrivateKeys } from '../transport/keys.js';
+import { parseKnownHosts, type KnownHostEntry } from '../transport/known-hosts.js';
+import type { Credentials } from '../transport/connect.js';
+import { runHostJob } from './host-job.js';
+import type { HostJob, ParentMessage, WorkerConfig, WorkerMessage } from './protocol.js';
+
+function send(message: WorkerMessage): void {
+  if (process.connected) process.send?.(message);
+}
+
+interface WorkerState {
+  config: WorkerConfig;
+  credentials: Credentials;
+  knownHosts: KnownHostEntry[];
+  limit: ReturnType<typeof pLimit>;
+  abort: AbortController;
+  /** Set when the parent stops handing out hosts; the reason is recorded on hosts never begun. */
+  drainReason?: string;
+}
+
+let state: WorkerState | undefined;
+
+function readKnownHosts(path: string): KnownHostEntry[] {
+  try {
+    return parseKnownHosts(fs.readFileSync(path, 'utf8'));
+  } catch {
+    return [];
+  }
+}
+
+function initialise(config: WorkerConfig): void {
+  const { keys, problems } = loadPrivateKeys(config.keyPaths, config.keysExplicit);
+  const credentials: Credentials = { keys, password: config.password, agent: config.agentSocket };
+  state = {
+    config,
+    credentials,
+    knownHosts: config.hostKeyMode === 'off' ? [] : readKnownHosts(config.knownHostsPath),
+    limit: pLimit(Math.max(1, config.concurrency)),
+    abort: new AbortController(),
+  };
+  send({ kind: 'ready', problems });
+}
+
+function startJob(job: HostJob): void {
+  const s = state;
+  if (!s) throw new Error('job received before init');
+  void s.limit(async () => {
+    if (s.drainReason !== undefined) {
+      const reason = s.drainReason;
+      send({ kind: 'host_done', result: { id: job.id, status: 'not_started', exitCode: null, durationMs: 0, reason, code: 'E_NOT_STARTED' } });
+      return;
+    }
+    const result = await runHostJob(job, {
+      config: s.config,
+      credentials: s.credentials,
+      knownHosts: s.knownHosts,
+      signal: s.abort.signal,
+      onPhase: (phase) => send({ kind: 'host_phase', id: job.id, phase }),
+      onOutput: (stream, chunk) => send({ kind: 'output', id: job.id, stream, data: chunk }),
+      onNewHostKey: (line) => send({ kind: 'hostkey_new', line }),
+    });
+    send({ kind: 'host_done', result });
+  });
+}
+
+function handle(message: ParentMessage): void {
+  switch (message.kind) {
+    case 'init':
+      initialise(message.config);
+      return;
+    case 'job':
+      startJob(message.job);
+      return;
+    case 'drain':
+      if (state) state.drainReason = message.reason;
+      return;
+    case 'abort':
+      if (state) state.drainReason ??= 'run was interrupted before this host started';
+      state?.abort.abort();
+      return;
+    case 'shutdown':
+      process.disconnect?.();
+      return;
+  }
+}
+
+process.on('message', (message: ParentMessage) => {
+  try {
+    handle(message);
+  } catch (err) {
+    send({ kind: 'worker_error', error: toErrorData(err) });
+  }
+});
+process.on('uncaughtException', (err) => {
+  send({ kind: 'worker_error', error: toErrorData(err) });
+});
+process.on('unhandledRejection', (err) => {
+  send({ kind: 'worker_error', error: toErrorData(err) });
+});
+// The terminal's Ctrl-C reaches the whole process group; only the parent decides what it means.
+process.on('SIGINT', () => {});
+// A parent that is gone (even by kill -9) takes its workers with it.
+process.on('disconnect', () => process.exit(0));

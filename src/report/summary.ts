@@ -1,0 +1,28 @@
+// Pure end-of-run text: counts by status, then failed hosts grouped by reason.
+import type { HostResult, HostStatus } from '../results/status.js';
+import { HOST_STATUSES } from '../results/status.js';
+
+/** `200 hosts: 195 ok, 3 failed, 2 unreachable` in a fixed status order. */
+export function formatCounts(total: number, counts: Partial<Record<HostStatus, number>>): string {
+  const parts = HOST_STATUSES.filter((s) => (counts[s] ?? 0) > 0).map((s) => `${counts[s]} ${s}`);
+  return `${total} host${total === 1 ? '' : 's'}: ${parts.length > 0 ? parts.join(', ') : 'nothing ran'}`;
+}
+
+/** Failed hosts grouped by status and reason, largest group first, at most `maxHosts` names per group. */
+export function formatFailures(results: HostResult[], maxHosts = 10): string[] {
+  const groups = new Map<string, { status: HostStatus; reason: string; hosts: string[] }>();
+  for (const r of results) {
+    if (r.status === 'ok') continue;
+    const key = `${r.status}\t${r.reason}`;
+    const g = groups.get(key) ?? { status: r.status, reason: r.reason, hosts: [] };
+    g.hosts.push(r.id);
+    groups.set(key, g);
+  }
+  return [...groups.values()]
+    .sort((a, b) => b.hosts.length - a.hosts.length)
+    .map((g) => {
+      const shown = g.hosts.slice(0, maxHosts).join(' ');
+      const more = g.hosts.length > maxHosts ? ` (+${g.hosts.length - maxHosts} more)` : '';
+      return `  ${g.hosts.length} ${g.status}: ${g.reason || '-'}\n      ${shown}${more}`;
+    });
+}

@@ -1,0 +1,69 @@
+// One host's captured stream: kept in memory while small, spilled to a hidden partial file when large,
+// and published under its final name only when the host is done (so no reader sees a torn file).
+import fs from 'node:fs';
+import path from 'node:path';
+
+/** Above this, output goes to disk as it arrives instead of memory. */
+export const SPILL_BYTES = 256 * 1024;
+
+export class HostOutput {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private spillPath: string | undefined;
+  bytes = 0;
+
+  constructor(
+    private readonly dir: string,
+    private readonly name: string,
+  ) {}
+
+  append(data: Buffer): void {
+    this.bytes += data.length;
+    this.chunks.push(data);
+    this.buffered += data.length;
+    if (this.buffered >= SPILL_BYTES) this.spill();
+  }
+
+  private spill(): void {
+    this.spillPath ??= path.join(this.dir, `.${this.name}.partial`);
+    fs.appendFileSync(this.spillPath, Buffer.concat(this.chunks), { mode: 0o600 });
+    this.chunks = [];
+    this.buffered = 0;
+  }
+
+  /** Publish under the final name; returns its path. */
+  publish(): string {
+    const finalPath = path.join(this.dir, this.name);
+    if (this.spillPath) {
+      this.spill();
+      fs.renameSync(this.spillPath, finalPath);
+    } else {
+      const tmp = path.join(this.dir, `.${this.name}.tmp`);
+      fs.writeFileSync(tmp, Buffer.concat(this.chunks), { mode: 0o600 });
+      fs.renameSync(tmp, finalPath);
+    }
+    this.chunks = [];
+    this.buffered = 0;
+    return finalPath;
+  }
+}
+
+/** Call `onLine` for every line of a file, reading it in blocks (bounded memory for huge outputs). */
+export function forEachLine(file: string, onLine: (line: string) => void): void {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const block = Buffer.alloc(1024 * 1024);
+    let rest = '';
+    for (;;) {
+      const n = fs.readSync(fd, block, 0, block.length, null);
+      if (n === 0) break;
+      const text = rest + block.subarray(0, n).toString('utf8');
+      const lines = text.split('\n');
+      rest = lines.pop() ?? '';
+      for (const line of lines) onLine(line);
+    }
+    if (rest !== '') onLine(rest);
+  } finally {
+    fs.closeSync(fd);
+  }
+}

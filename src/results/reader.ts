@@ -1,0 +1,110 @@
+// Read a run directory back: which run, what it did, and each host's final status.
+// The journal is the truth (it survives kill -9); hosts.tsv is the fallback for hand-made dirs.
+import fs from 'node:fs';
+import path from 'node:path';
+import { RunDirError } from '../errors.js';
+import type { RunRecord } from './run-record.js';
+import { HOST_STATUSES, type HostResult, type HostStatus } from './status.js';
+import { parseTsv } from './tsv.js';
+
+export interface RunOnDisk {
+  dir: string;
+  record: RunRecord;
+  /** Hosts in run order with their final result, or `null` when the run ended without one (killed). */
+  hosts: { id: string; result: HostResult | null; wasRunning: boolean }[];
+}
+
+/** `latest`, a run id, or a path -> the run directory. */
+export function resolveRunDir(outDir: string, which: string | undefined): string {
+  const name = which ?? 'latest';
+  const candidates = name.includes('/') || name === '.' ? [path.resolve(name)] : [path.join(outDir, name), path.resolve(name)];
+  for (const dir of candidates) {
+    if (fs.existsSync(path.join(dir, 'run.json'))) return fs.realpathSync(dir);
+  }
+  throw new RunDirError(`no run found at ${candidates.join(' or ')} (expected a directory holding run.json)`);
+}
+
+export function readRun(dir: string): RunOnDisk {
+  let record: RunRecord;
+  try {
+    record = JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8')) as RunRecord;
+  } catch (err) {
+    throw new RunDirError(`cannot read ${path.join(dir, 'run.json')}: ${(err as Error).message}`, { cause: err });
+  }
+  const order = readOrder(dir);
+  const { done, running } = readJournal(dir);
+  return {
+    dir,
+    record,
+    hosts: order.map((id) => ({ id, result: done.get(id) ?? null, wasRunning: running.has(id) && !done.has(id) })),
+  };
+}
+
+function readOrder(dir: string): string[] {
+  try {
+    return parseTsv(fs.readFileSync(path.join(dir, 'hosts.tsv'), 'utf8')).map((row) => row['host'] ?? '').filter((h) => h !== '');
+  } catch (err) {
+    throw new RunDirError(`cannot read ${path.join(dir, 'hosts.tsv')}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+function readJournal(dir: string): { done: Map<string, HostResult>; running: Set<string> } {
+  const done = new Map<string, HostResult>();
+  const running = new Set<string>();
+  let text = '';
+  try {
+    text = fs.readFileSync(path.join(dir, 'journal.ndjson'), 'utf8');
+  } catch {
+    return fromHostsTsv(dir, done, running);
+  }
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    let entry: Record<string, unknown>;
+    try {
+      entry = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      continue; // the last line of a killed run may be cut short
+    }
+    if (entry['kind'] === 'host_running' && typeof entry['host'] === 'string') running.add(entry['host']);
+    if (entry['kind'] === 'host_done' && typeof entry['id'] === 'string' && isStatus(entry['status'])) {
+      done.set(entry['id'], {
+        id: entry['id'],
+        status: entry['status'],
+        exitCode: typeof entry['exitCode'] === 'number' ? entry['exitCode'] : null,
+        durationMs: typeof entry['durationMs'] === 'number' ? entry['durationMs'] : 0,
+        reason: typeof entry['reason'] === 'string' ? entry['reason'] : '',
+      });
+    }
+  }
+  return { done, running };
+}
+
+function fromHostsTsv(dir: string, done: Map<string, HostResult>, running: Set<string>): { done: Map<string, HostResult>; running: Set<string> } {
+  const rows = parseTsv(fs.readFileSync(path.join(dir, 'hosts.tsv'), 'utf8'));
+  for (const row of rows) {
+    const id = row['host'] ?? '';
+    const status = row['status'];
+    if (status === 'running') running.add(id);
+    if (isStatus(status)) {
+      const exit = Number(row['exit']);
+      done.set(id, { id, status, exitCode: Number.isInteger(exit) ? exit : null, durationMs: Number(row['duration_ms']) || 0, reason: row['reason'] ?? '' });
+    }
+  }
+  return { done, running };
+}
+
+function isStatus(value: unknown): value is HostStatus {
+  return typeof value === 'string' && (HOST_STATUSES as readonly string[]).includes(value);
+}
+
+/** Which hosts a rerun takes: not ok and not interrupted (unless asked); unfinished ones count as interrupted if they were running. */
+export function selectRerunHosts(run: RunOnDisk, includeInterrupted: boolean): string[] {
+  return run.hosts
+    .filter(({ result, wasRunning }) => {
+      if (result === null) return includeInterrupted || !wasRunning;
+      if (result.status === 'ok') return false;
+      if (result.status === 'interrupted') return includeInterrupted;
+      return true;
+    })
+    .map((h) => h.id);
+}

@@ -1,0 +1,30 @@
+// Pure formatting of herd's tab-separated result files: one record per line, no tabs or newlines inside fields.
+import type { HostResult } from './status.js';
+
+export const HOSTS_TSV_HEADER = ['host', 'status', 'exit', 'duration_ms', 'reason'] as const;
+
+/** Make a value safe for one TSV field: tabs and line breaks become spaces. */
+export function tsvField(value: string | number | null | undefined): string {
+  if (value === null || value === undefined) return '-';
+  return String(value).replace(/[\t\r\n]+/g, ' ');
+}
+
+export function formatTsv(header: readonly string[], rows: (string | number | null | undefined)[][]): string {
+  const lines = [header.join('\t'), ...rows.map((r) => r.map(tsvField).join('\t'))];
+  return lines.join('\n') + '\n';
+}
+
+/** A hosts.tsv row; `exit` is `-` when the command did not report an exit code. */
+export function hostRow(result: Pick<HostResult, 'id' | 'status' | 'exitCode' | 'durationMs' | 'reason'>): (string | number | null)[] {
+  return [result.id, result.status, result.exitCode, result.durationMs, result.reason === '' ? '-' : result.reason];
+}
+
+/** Parse herd TSV text back into records keyed by header names. */
+export function parseTsv(text: string): Record<string, string>[] {
+  const lines = text.split('\n').filter((l) => l !== '');
+  const header = (lines.shift() ?? '').split('\t');
+  return lines.map((line) => {
+    const fields = line.split('\t');
+    return Object.fromEntries(header.map((h, i) => [h, fields[i] ?? '']));
+  });
+}

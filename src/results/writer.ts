@@ -1,0 +1,162 @@
+// The run directory's only writer (lives in the parent). Files appear as results arrive:
+// journal.ndjson line by line, per-host outputs when each host ends, hosts.tsv rewritten atomically.
+import fs from 'node:fs';
+import path from 'node:path';
+import { writeFileAtomic, replaceSymlink } from './atomic.js';
+import { HostOutput, forEachLine } from './host-output.js';
+import type { RunRecord, RunState } from './run-record.js';
+import { HOSTS_TSV_HEADER, formatTsv, hostRow } from './tsv.js';
+import type { HostResult, HostStatus } from './status.js';
+
+/** A host that has not ended yet shows one of these in a hosts.tsv of an unfinished run. */
+export type PendingStatus = 'queued' | 'connecting' | 'running';
+
+const HOSTS_TSV_FLUSH_MS = 1_000;
+
+export class RunWriter {
+  readonly dir: string;
+  private readonly journalFd: number;
+  private readonly outputLogFd: number;
+  private readonly results = new Map<string, HostResult>();
+  private readonly pending = new Map<string, PendingStatus>();
+  private readonly outputs = new Map<string, { stdout: HostOutput; stderr: HostOutput }>();
+  private hostsDirty = false;
+  private flushTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    outDir: string,
+    private readonly record: RunRecord,
+    private readonly order: string[],
+  ) {
+    fs.mkdirSync(outDir, { recursive: true });
+    this.dir = path.join(outDir, record.id);
+    // Private: outputs often hold sensitive data.
+    fs.mkdirSync(this.dir, { mode: 0o700 });
+    fs.mkdirSync(path.join(this.dir, 'stdout'), { mode: 0o700 });
+    fs.mkdirSync(path.join(this.dir, 'stderr'), { mode: 0o700 });
+    for (const id of order) this.pending.set(id, 'queued');
+    this.journalFd = fs.openSync(path.join(this.dir, 'journal.ndjson'), 'a', 0o600);
+    this.outputLogFd = fs.openSync(path.join(this.dir, 'output.log'), 'a', 0o600);
+    this.writeRecord();
+    this.writeHostsTsv();
+    replaceSymlink(record.id, path.join(outDir, 'latest'));
+    this.journal({ kind: 'run_start', run: record.id, hosts: order.length });
+  }
+
+  onPhase(id: string, phase: 'connecting' | 'running'): void {
+    if (!this.pending.has(id)) return;
+    this.pending.set(id, phase);
+    if (phase === 'running') {
+      this.journal({ kind: 'host_running', host: id });
+      this.outputsOf(id); // a host that ran gets its (possibly empty) output files
+    }
+    this.markDirty();
+  }
+
+  onOutput(id: string, stream: 'stdout' | 'stderr', data: Buffer): void {
+    this.outputsOf(id)[stream].append(data);
+  }
+
+  onDone(result: HostResult): void {
+    if (this.results.has(result.id)) return;
+    this.pending.delete(result.id);
+    const outputs = this.outputs.get(result.id);
+    if (outputs) {
+      this.outputs.delete(result.id);
+      this.appendOutputLog(result.id, outputs.stdout.publish());
+      this.appendOutputLog(result.id, outputs.stderr.publish());
+    }
+    this.results.set(result.id, result);
+    this.journal({ kind: 'host_done', ...result });
+    this.markDirty();
+  }
+
+  /** Close the run: every host gets a final row, failed.txt and run.json are written. */
+  finish(state: RunState): RunRecord {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    for (const id of this.order) {
+      if (!this.results.has(id)) {
+        const wasRunning = this.pending.get(id) === 'running';
+        this.onDone({
+          id,
+          status: wasRunning ? 'interrupted' : 'not_started',
+          exitCode: null,
+          durationMs: 0,
+          reason: wasRunning ? 'run ended while the command was running' : 'run ended before this host started',
+        });
+      }
+    }
+    this.writeHostsTsv();
+    const failed = this.order.filter((id) => this.results.get(id)?.status !== 'ok');
+    writeFileAtomic(path.join(this.dir, 'failed.txt'), failed.map((id) => id + '\n').join(''));
+    this.record.state = state;
+    this.record.ended_at = new Date().toISOString();
+    this.record.counts = this.counts();
+    this.writeRecord();
+    this.journal({ kind: 'run_done', state });
+    fs.closeSync(this.journalFd);
+    fs.closeSync(this.outputLogFd);
+    return this.record;
+  }
+
+  counts(): Partial<Record<HostStatus, number>> {
+    const counts: Partial<Record<HostStatus, number>> = {};
+    for (const r of this.results.values()) counts[r.status] = (counts[r.status] ?? 0) + 1;
+    return counts;
+  }
+
+  resultsInOrder(): HostResult[] {
+    return this.order.map((id) => this.results.get(id)).filter((r): r is HostResult => r !== undefined);
+  }
+
+  private outputsOf(id: string): { stdout: HostOutput; stderr: HostOutput } {
+    let o = this.outputs.get(id);
+    if (!o) {
+      o = { stdout: new HostOutput(path.join(this.dir, 'stdout'), id), stderr: new HostOutput(path.join(this.dir, 'stderr'), id) };
+      this.outputs.set(id, o);
+    }
+    return o;
+  }
+
+  /** pdsh style `host: line`, so `grep X output.log | cut -d: -f1 | sort -u` lists hosts. */
+  private appendOutputLog(id: string, file: string): void {
+    let block = '';
+    forEachLine(file, (line) => {
+      block += `${id}: ${line}\n`;
+      if (block.length > 64 * 1024) {
+        fs.writeSync(this.outputLogFd, block);
+        block = '';
+      }
+    });
+    if (block) fs.writeSync(this.outputLogFd, block);
+  }
+
+  private journal(entry: Record<string, unknown>): void {
+    // One write per line: a kill -9 can lose the line being written, never tear the ones before it.
+    fs.writeSync(this.journalFd, JSON.stringify({ t: new Date().toISOString(), ...entry }) + '\n');
+  }
+
+  private markDirty(): void {
+    this.hostsDirty = true;
+    if (this.flushTimer) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      if (this.hostsDirty) this.writeHostsTsv();
+    }, HOSTS_TSV_FLUSH_MS);
+    this.flushTimer.unref();
+  }
+
+  private writeHostsTsv(): void {
+    this.hostsDirty = false;
+    const rows = this.order.map((id) => {
+      const r = this.results.get(id);
+      if (r) return hostRow(r);
+      return [id, this.pending.get(id) ?? 'queued', null, null, '-'];
+    });
+    writeFileAtomic(path.join(this.dir, 'hosts.tsv'), formatTsv(HOSTS_TSV_HEADER, rows));
+  }
+
+  private writeRecord(): void {
+    writeFileAtomic(path.join(this.dir, 'run.json'), JSON.stringify(this.record, null, 2) + '\n');
+  }
+}

@@ -1,0 +1,157 @@
+// Open one authenticated SSH connection with a single deadline covering TCP, banner, key exchange and auth.
+import net from 'node:net';
+import { Client, type AnyAuthMethod } from 'ssh2';
+import type { LoadedKey } from './keys.js';
+import { ConnectFailure, classifyConnectError, type ConnectPhase } from './failure.js';
+import {
+  formatKnownHostsLine,
+  keyTypeOfBlob,
+  preferredHostKeyAlgorithms,
+  verifyHostKey,
+  type KnownHostEntry,
+} from './known-hosts.js';
+
+export type HostKeyMode = 'accept-new' | 'strict' | 'off';
+
+export interface Credentials {
+  keys: LoadedKey[];
+  password?: string;
+  /** ssh-agent socket path. */
+  agent?: string;
+}
+
+export interface ConnectOptions {
+  host: string;
+  port: number;
+  username: string;
+  credentials: Credentials;
+  connectTimeoutMs: number;
+  hostKeyMode: HostKeyMode;
+  /** known_hosts entries that apply to this host and port. */
+  knownEntries: KnownHostEntry[];
+  /** Called with a known_hosts line when accept-new trusts a key seen for the first time. */
+  onNewHostKey?: (line: string) => void;
+}
+
+const DEFAULT_HOST_KEY_ALGORITHMS = [
+  'ssh-ed25519',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'rsa-sha2-512',
+  'rsa-sha2-256',
+  'ssh-rsa',
+];
+
+/** Connect and authenticate, or throw a ConnectFailure saying exactly why. */
+export function connectSsh(options: ConnectOptions): Promise<Client> {
+  return new Promise<Client>((resolve, reject) => {
+    const client = new Client();
+    let phase: ConnectPhase = 'tcp';
+    let settled = false;
+    let hostKeyProblem: ConnectFailure | null = null;
+    let newHostKeyLine: string | null = null;
+
+    const settle = (err: unknown | null): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (err === null) {
+        if (newHostKeyLine && options.onNewHostKey) options.onNewHostKey(newHostKeyLine);
+        resolve(client);
+        return;
+      }
+      socket.destroy();
+      client.end();
+      reject(hostKeyProblem ?? classifyConnectError(err, phase));
+    };
+
+    const timer = setTimeout(() => {
+      const what: Record<ConnectPhase, string> = {
+        tcp: 'TCP connect',
+        banner: 'the SSH banner',
+        handshake: 'key exchange',
+        auth: 'authentication',
+        ready: 'session start',
+      };
+      const seconds = options.connectTimeoutMs / 1000;
+      settle(new ConnectFailure('unreachable', 'E_CONNECT_TIMEOUT', `timed out after ${seconds}s waiting for ${what[phase]}`));
+    }, options.connectTimeoutMs);
+
+    // Error, close and end listeners go on before connect(): an unhandled 'error' would kill the worker.
+    client.on('error', (err) => settle(err));
+    client.on('close', () => settle(new ConnectFailure('unreachable', 'E_CLOSED', `connection closed during ${phase}`)));
+    client.on('end', () => settle(new ConnectFailure('unreachable', 'E_CLOSED', `connection closed during ${phase}`)));
+    client.on('handshake', () => {
+      phase = 'auth';
+    });
+    client.on('ready', () => {
+      phase = 'ready';
+      settle(null);
+    });
+
+    const socket = net.connect({ host: options.host, port: options.port });
+    socket.setNoDelay(true);
+    socket.on('error', (err) => settle(err));
+    socket.once('connect', () => {
+      phase = 'banner';
+      socket.once('data', () => {
+        if (phase === 'banner') phase = 'handshake';
+      });
+      const knownTypes = options.knownEntries.filter((e) => e.marker === null).map((e) => e.keyType);
+      client.connect({
+        sock: socket,
+        host: options.host,
+        port: options.port,
+        username: options.username,
+        readyTimeout: options.connectTimeoutMs,
+        keepaliveInterval: 15_000,
+        keepaliveCountMax: 4,
+        algorithms: { serverHostKey: preferredHostKeyAlgorithms(knownTypes, DEFAULT_HOST_KEY_ALGORITHMS) as never },
+        authHandler: buildAuthMethods(options.username, options.credentials) as never,
+        hostVerifier: (key: Buffer) => {
+          const verdict = checkHostKey(options, key);
+          if (verdict instanceof ConnectFailure) {
+            hostKeyProblem = verdict;
+            return false;
+          }
+          newHostKeyLine = verdict;
+          return true;
+        },
+      });
+    });
+  });
+}
+
+/** Returns a new known_hosts line to record (or null), or the failure that must stop this host. */
+function checkHostKey(options: ConnectOptions, key: Buffer): string | null | ConnectFailure {
+  if (options.hostKeyMode === 'off') return null;
+  const verdict = verifyHostKey(options.knownEntries, key);
+  switch (verdict.kind) {
+    case 'match':
+      return null;
+    case 'revoked':
+      return new ConnectFailure('hostkey_mismatch', 'E_HOSTKEY_REVOKED', `host key ${keyTypeOfBlob(key)} is marked @revoked in known_hosts`);
+    case 'mismatch':
+      return new ConnectFailure(
+        'hostkey_mismatch',
+        'E_HOSTKEY_MISMATCH',
+        `host key changed: server offered ${keyTypeOfBlob(key)} that differs from known_hosts (${verdict.knownTypes.join(', ')}); nothing was run`,
+      );
+    case 'unknown':
+      if (options.hostKeyMode === 'strict') {
+        return new ConnectFailure('hostkey_unknown', 'E_HOSTKEY_UNKNOWN', `host key ${keyTypeOfBlob(key)} is not in known_hosts and strict checking is on`);
+      }
+      return formatKnownHostsLine(options.host, options.port, key);
+  }
+}
+
+/** Offer methods in OpenSSH's order: agent, key files, then password. */
+function buildAuthMethods(username: string, creds: Credentials): AnyAuthMethod[] {
+  const methods: AnyAuthMethod[] = [];
+  if (creds.agent) methods.push({ type: 'agent' as const, username, agent: creds.agent });
+  for (const k of creds.keys) methods.push({ type: 'publickey' as const, username, key: k.key });
+  if (creds.password !== undefined) methods.push({ type: 'password' as const, username, password: creds.password });
+  if (methods.length === 0) methods.push({ type: 'none' as const, username });
+  return methods;
+}

@@ -1,0 +1,122 @@
+// Run one command on an open connection, streaming its output, with a timeout that kills the remote side.
+import type { Client, ClientChannel } from 'ssh2';
+import { ConnectFailure } from './failure.js';
+import { buildKillCommand, buildRemoteCommand } from './remote-command.js';
+
+export interface ExecOptions {
+  /** 0 means no timeout. */
+  timeoutMs: number;
+  /** Unique per host and command; tags the remote processes (see remote-command.ts). */
+  tag: string;
+  /** Data fed to the command's stdin, then stdin is closed. */
+  stdin?: Buffer | string;
+  /** Aborting kills the remote command and reports `aborted`. */
+  signal?: AbortSignal;
+  onStdout: (chunk: Buffer) => void;
+  onStderr: (chunk: Buffer) => void;
+}
+
+export interface ExecOutcome {
+  exitCode: number | null;
+  signal: string | null;
+  timedOut: boolean;
+  aborted: boolean;
+  /** Remote processes killed after a timeout (null when the kill could not be confirmed). */
+  killed?: number | null;
+  /** The connection went away before the command reported an exit status. */
+  connectionLost: boolean;
+}
+
+const KILL_COMMAND_TIMEOUT_MS = 5_000;
+
+/** Open a session channel for `command`; rejects only when the channel itself cannot be opened. */
+function openExec(client: Client, command: string): Promise<ClientChannel> {
+  return new Promise((resolve, reject) => {
+    client.exec(command, (err, channel) => {
+      if (err) reject(new ConnectFailure('unreachable', 'E_CHANNEL', `could not open a session channel: ${err.message}`, { cause: err }));
+      else resolve(channel);
+    });
+  });
+}
+
+/** Execute a command; resolves once the channel closes, never rejects after the command started. */
+export async function execCommand(client: Client, command: string, options: ExecOptions): Promise<ExecOutcome> {
+  const channel = await openExec(client, buildRemoteCommand(command, options.tag));
+  return new Promise<ExecOutcome>((resolve) => {
+    let exitCode: number | null = null;
+    let signal: string | null = null;
+    let timedOut = false;
+    let aborted = false;
+    let killed: number | null | undefined;
+    let sawExit = false;
+    let timer: NodeJS.Timeout | undefined;
+
+    channel.on('data', (chunk: Buffer) => options.onStdout(chunk));
+    channel.stderr.on('data', (chunk: Buffer) => options.onStderr(chunk));
+    channel.on('exit', (code: number | null, sig?: string) => {
+      sawExit = true;
+      exitCode = typeof code === 'number' ? code : null;
+      signal = sig ?? null;
+    });
+    channel.on('error', () => {
+      /* a channel error is followed by close; the outcome says what we know */
+    });
+    channel.on('close', () => {
+      if (timer) clearTimeout(timer);
+      const finish = () => resolve({ exitCode, signal, timedOut, aborted, killed, connectionLost: !sawExit && !timedOut && !aborted });
+      if (killing) killing.then(finish, finish);
+      else finish();
+    });
+
+    let killing: Promise<void> | undefined;
+    const stop = (): void => {
+      if (killing) return;
+      killing = killRemote(client, options.tag).then((n) => {
+        killed = n;
+        channel.close();
+      });
+    };
+    if (options.timeoutMs > 0) {
+      timer = setTimeout(() => {
+        timedOut = true;
+        stop();
+      }, options.timeoutMs);
+    }
+    const onAbort = (): void => {
+      if (sawExit || timedOut) return;
+      aborted = true;
+      stop();
+    };
+    if (options.signal?.aborted) onAbort();
+    else options.signal?.addEventListener('abort', onAbort, { once: true });
+    channel.once('close', () => options.signal?.removeEventListener('abort', onAbort));
+
+    if (options.stdin !== undefined) channel.end(options.stdin);
+    else channel.end();
+  });
+}
+
+/** Best effort: SIGKILL every tagged process on the host over a fresh channel; returns how many. */
+async function killRemote(client: Client, tag: string): Promise<number | null> {
+  try {
+    const channel = await openExec(client, buildKillCommand(tag));
+    return await new Promise<number | null>((resolve) => {
+      let out = '';
+      const timer = setTimeout(() => {
+        channel.close();
+        resolve(null);
+      }, KILL_COMMAND_TIMEOUT_MS);
+      channel.on('data', (d: Buffer) => (out += d.toString()));
+      channel.stderr.on('data', () => {});
+      channel.on('error', () => {});
+      channel.on('close', () => {
+        clearTimeout(timer);
+        const n = Number.parseInt(out.trim(), 10);
+        resolve(Number.isFinite(n) ? n : null);
+      });
+      channel.end();
+    });
+  } catch {
+    return null;
+  }
+}

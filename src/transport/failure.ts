@@ -1,0 +1,51 @@
+// Translate ssh2 and socket errors into herd's per-host statuses with a one-line reason.
+import { HerdError } from '../errors.js';
+import type { HostStatus } from '../results/status.js';
+
+/** A connection that could not be made or used; carries the host status it maps to. */
+export class ConnectFailure extends HerdError {
+  readonly status: HostStatus;
+  constructor(status: HostStatus, code: string, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.status = status;
+  }
+}
+
+const SOCKET_REASONS: Record<string, [string, string]> = {
+  ECONNREFUSED: ['E_REFUSED', 'connection refused'],
+  ECONNRESET: ['E_RESET', 'connection reset by peer'],
+  EHOSTUNREACH: ['E_HOST_UNREACHABLE', 'no route to host'],
+  ENETUNREACH: ['E_NET_UNREACHABLE', 'network unreachable'],
+  ENOTFOUND: ['E_DNS', 'host name not found'],
+  EAI_AGAIN: ['E_DNS', 'host name lookup failed (temporary)'],
+  ETIMEDOUT: ['E_CONNECT_TIMEOUT', 'connect timed out'],
+  EPIPE: ['E_RESET', 'connection closed by peer'],
+};
+
+/** What phase the connection reached when it failed; decides the wording and status. */
+export type ConnectPhase = 'tcp' | 'banner' | 'handshake' | 'auth' | 'ready';
+
+/** Map any connection-time error to a ConnectFailure. */
+export function classifyConnectError(err: unknown, phase: ConnectPhase): ConnectFailure {
+  if (err instanceof ConnectFailure) return err;
+  const e = err as NodeJS.ErrnoException & { level?: string };
+  const sys = e?.code && SOCKET_REASONS[e.code];
+  if (sys) {
+    const where = phase === 'tcp' ? '' : ` during ${phase === 'banner' ? 'banner exchange' : phase === 'auth' ? 'authentication' : 'key exchange'}`;
+    return new ConnectFailure('unreachable', sys[0], `${sys[1]}${where}`, { cause: err });
+  }
+  if (e?.level === 'client-authentication') {
+    return new ConnectFailure('auth_failed', 'E_AUTH', 'authentication failed (all offered methods were rejected)', { cause: err });
+  }
+  if (e?.level === 'client-timeout') {
+    return new ConnectFailure('unreachable', 'E_CONNECT_TIMEOUT', `timed out during ${phase}`, { cause: err });
+  }
+  if (e?.level === 'client-dns') {
+    return new ConnectFailure('unreachable', 'E_DNS', 'host name not found', { cause: err });
+  }
+  const message = e instanceof Error ? e.message : String(err);
+  if (/handshake|kex|key exchange|no matching/i.test(message)) {
+    return new ConnectFailure('unreachable', 'E_HANDSHAKE', `SSH handshake failed: ${message}`, { cause: err });
+  }
+  return new ConnectFailure('unreachable', 'E_CONNECT', `connection failed during ${phase}: ${message}`, { cause: err });
+}

@@ -1,0 +1,38 @@
+// Load private keys once per worker: parsing (and decrypting) keys per connection would waste CPU on big fleets.
+import fs from 'node:fs';
+import { utils, type ParsedKey } from 'ssh2';
+
+export interface LoadedKey {
+  path: string;
+  key: ParsedKey;
+}
+
+export interface KeyLoadResult {
+  keys: LoadedKey[];
+  /** One line per key that could not be used (missing files are silent when the path was a default). */
+  problems: string[];
+}
+
+/** Read and parse key files; explicit keys that fail are reported, default ones that are absent are not. */
+export function loadPrivateKeys(paths: string[], explicit: boolean, passphrase?: string): KeyLoadResult {
+  const keys: LoadedKey[] = [];
+  const problems: string[] = [];
+  for (const path of paths) {
+    let data: Buffer;
+    try {
+      data = fs.readFileSync(path);
+    } catch (err) {
+      if (explicit) problems.push(`cannot read key ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+      continue;
+    }
+    const parsed = utils.parseKey(data, passphrase);
+    const first = Array.isArray(parsed) ? parsed[0] : parsed;
+    if (!first || first instanceof Error) {
+      const why = first instanceof Error ? first.message : 'unrecognised format';
+      problems.push(/encrypted|passphrase/i.test(why) ? `key ${path} is encrypted and no passphrase was given` : `cannot parse key ${path}: ${why}`);
+      continue;
+    }
+    keys.push({ path, key: first });
+  }
+  return { keys, problems };
+}

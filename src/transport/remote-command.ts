@@ -1,0 +1,34 @@
+// Pure builders for the exact text sent to a host's sshd. No I/O.
+
+/** Quote a string for POSIX sh as one word. */
+export function shellQuote(text: string): string {
+  if (text !== '' && /^[A-Za-z0-9_\/.,:=@%+-]+$/.test(text)) return text;
+  return `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Environment tag name that marks every process of one herd command on a host. */
+export const JOB_TAG_VARIABLE = 'HERD_JOB';
+
+/**
+ * Run the user's command under /bin/sh with a unique tag in its environment. The tag is inherited
+ * by every child, which is how a timeout finds and kills the whole remote process tree later,
+ * whatever the login shell is and even when the command forked into the background.
+ */
+export function buildRemoteCommand(command: string, tag: string): string {
+  return `env ${JOB_TAG_VARIABLE}=${tag} /bin/sh -c ${shellQuote(command)}`;
+}
+
+/** Kill every process on the host whose environment carries the tag; prints how many it signalled. */
+export function buildKillCommand(tag: string): string {
+  const needle = `${JOB_TAG_VARIABLE}=${tag}`;
+  return [
+    'n=0',
+    `for f in /proc/[0-9]*/environ; do`,
+    `  if grep -qaF ${shellQuote(needle)} "$f" 2>/dev/null; then`,
+    `    p=\${f#/proc/}; p=\${p%/environ}`,
+    `    kill -KILL "$p" 2>/dev/null && n=$((n+1))`,
+    `  fi`,
+    `done`,
+    `echo "$n"`,
+  ].join('\n');
+}

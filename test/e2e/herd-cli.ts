@@ -1,0 +1,93 @@
+// Run the built herd CLI as a subprocess, the way a user would.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const HERD_BIN = path.join(ROOT, 'bin', 'herd');
+
+export interface HerdResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+}
+
+export interface HerdOptions {
+  cwd?: string;
+  env?: Record<string, string | undefined>;
+  input?: string;
+  /** Called once the process is spawned (for tests that signal or inspect it). */
+  onSpawn?: (child: ChildProcess) => void;
+  timeoutMs?: number;
+}
+
+/** A scratch directory used as HOME and cwd, so no test reads or writes the real ~/.ssh. */
+export function scratchDir(prefix = 'herd-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export function runHerd(args: string[], opts: HerdOptions = {}): Promise<HerdResult> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', ...opts.env };
+    delete env['SSH_AUTH_SOCK'];
+    if (opts.env && 'SSH_AUTH_SOCK' in opts.env) env['SSH_AUTH_SOCK'] = opts.env['SSH_AUTH_SOCK'];
+    const child = spawn(process.execPath, [HERD_BIN, ...args], {
+      cwd: opts.cwd ?? ROOT,
+      env: env as NodeJS.ProcessEnv,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`herd ${args.join(' ')} did not finish within ${opts.timeoutMs ?? 60_000} ms\nstderr: ${stderr}`));
+    }, opts.timeoutMs ?? 60_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, durationMs: Date.now() - started });
+    });
+    child.stdin.end(opts.input ?? '');
+    opts.onSpawn?.(child);
+  });
+}
+
+/** Parse a hosts.tsv into host -> row. */
+export function readHostsTsv(runDir: string): Map<string, { status: string; exit: string; reason: string }> {
+  const lines = fs.readFileSync(path.join(runDir, 'hosts.tsv'), 'utf8').trim().split('\n');
+  const header = lines.shift();
+  if (header !== 'host\tstatus\texit\tduration_ms\treason') throw new Error(`unexpected hosts.tsv header: ${header}`);
+  const rows = new Map<string, { status: string; exit: string; reason: string }>();
+  for (const line of lines) {
+    const [host, status, exit, , reason] = line.split('\t');
+    rows.set(host!, { status: status!, exit: exit!, reason: reason! });
+  }
+  return rows;
+}
+
+/** The run directory printed on herd's last `results:` line. */
+export function runDirOf(result: HerdResult): string {
+  const m = /^results: (.+)$/m.exec(result.stderr);
+  if (!m) throw new Error(`no results line in herd output:\n${result.stderr}`);
+  return m[1]!.trim();
+}
+
+/** Child pids of a process (Linux /proc). */
+export function childPids(pid: number): number[] {
+  try {
+    const text = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+    return text === '' ? [] : text.split(/\s+/).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** The command every e2e test runs to make each host print its own address. */
+export const PRINT_ADDRESS = `echo "$SSH_CONNECTION" | cut -d' ' -f3`;

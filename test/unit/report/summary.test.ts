@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { formatCounts, formatFailures } from '../../../src/report/summary.js';
+import { formatProgress } from '../../../src/report/progress.js';
+import type { HostResult } from '../../../src/results/status.js';
+
+const r = (id: string, status: HostResult['status'], reason = ''): HostResult => ({ id, status, exitCode: null, durationMs: 1, reason });
+
+describe('end-of-run summary', () => {
+  it('counts statuses in a fixed order', () => {
+    expect(formatCounts(5, { unreachable: 1, ok: 3, failed: 1 })).toBe('5 hosts: 3 ok, 1 failed, 1 unreachable');
+    expect(formatCounts(1, { ok: 1 })).toBe('1 host: 1 ok');
+  });
+
+  it('groups failures by status and reason, largest first, and truncates long host lists', () => {
+    const lines = formatFailures(
+      [r('a', 'ok'), r('b', 'failed', 'exit code 1'), r('c', 'unreachable', 'connection refused'), r('d', 'unreachable', 'connection refused'), r('e', 'unreachable', 'connection refused')],
+      2,
+    );
+    expect(lines).toEqual(['  3 unreachable: connection refused\n      c d (+1 more)', '  1 failed: exit code 1\n      b']);
+  });
+});
+
+describe('progress line', () => {
+  it('shows done, ok, not ok, running, rate and eta', () => {
+    expect(formatProgress({ total: 100, done: 50, ok: 45, notOk: 5, running: 10 }, 10_000)).toBe(
+      '50/100 done  45 ok  5 not ok  10 running  5.0 hosts/s  eta 10s',
+    );
+  });
+});
