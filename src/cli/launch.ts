@@ -1,10 +1,11 @@
 // Shared by run and rerun: resolve secrets, write the audit record, execute, print the summary, pick the exit code.
 import os from 'node:os';
 import type { Target } from '../inventory/types.js';
-import { executeRun } from '../engine/run.js';
+import { executeCommandRun, type RunOutcome, type SessionRequest } from '../engine/run.js';
 import type { TaskSpec } from '../engine/protocol.js';
+import type { RunUi } from '../engine/run.js';
 import { newRunId } from '../results/run-id.js';
-import type { RunRecord } from '../results/run-record.js';
+import type { RunRecord, RunTaskRecord } from '../results/run-record.js';
 import { formatCounts, formatFailures } from '../report/summary.js';
 import type { ConnectionOptions, RunOptions } from './options.js';
 import { localUser } from './options.js';
@@ -14,7 +15,6 @@ import { EXIT_HOSTS_FAILED, EXIT_INTERRUPTED, EXIT_OK } from './exit-codes.js';
 
 export interface LaunchRequest {
   commandName: string;
-  task: TaskSpec;
   targets: Target[];
   inventorySources: string[];
   limit: string | null;
@@ -22,6 +22,12 @@ export interface LaunchRequest {
   run: RunOptions;
   rerunOf: string | null;
   warnings: string[];
+  /** Fixed in advance when the task needs it (playbooks template {{ run_id }}). */
+  runId?: string;
+  /** What the run does, given the session settings. */
+  execute: (session: SessionRequest, ui: RunUi) => Promise<RunOutcome>;
+  /** How run.json describes the task. */
+  taskRecord: RunTaskRecord;
 }
 
 async function resolvePassword(source: ConnectionOptions['passwordSource']): Promise<string | undefined> {
@@ -35,6 +41,14 @@ function describePasswordSource(source: ConnectionOptions['passwordSource']): st
   return source.kind === 'env' ? `env:${source.variable}` : 'prompt';
 }
 
+/** The launch of an ad-hoc command run. */
+export function commandLaunch(task: Extract<TaskSpec, { kind: 'command' }>): Pick<LaunchRequest, 'execute' | 'taskRecord'> {
+  return {
+    taskRecord: { kind: 'command', command: task.command, timeout_s: task.timeoutMs / 1000 },
+    execute: (session, ui) => executeCommandRun(session, task, ui),
+  };
+}
+
 /** Returns the process exit code. */
 export async function launchRun(req: LaunchRequest): Promise<number> {
   const stderr = process.stderr;
@@ -43,10 +57,10 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
   const agentSocket = process.env['SSH_AUTH_SOCK'] || undefined;
   const defaultUser = req.connection.user ?? localUser();
   const record: RunRecord = {
-    id: newRunId(),
+    id: req.runId ?? newRunId(),
     herd_version: herdVersion(),
     command: req.commandName,
-    task: { kind: 'command', command: req.task.command, timeout_s: req.task.timeoutMs / 1000 },
+    task: req.taskRecord,
     user: localUser(),
     controller: os.hostname(),
     cwd: process.cwd(),
@@ -73,32 +87,36 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
     hosts_total: req.targets.length,
     counts: {},
   };
-  const outcome = await executeRun(
-    {
-      targets: req.targets,
-      defaultUser,
-      defaultPort: req.connection.port ?? 22,
-      outDir: req.run.outDir,
-      record,
-      workers: req.run.workers,
-      forks: req.run.forks,
-      graceS: req.run.graceS,
-      config: {
-        connectTimeoutMs: Math.round(req.connection.connectTimeoutS * 1000),
-        hostKeyMode: req.connection.hostKeyMode,
-        knownHostsPath: req.connection.knownHostsPath,
-        keyPaths: req.connection.keys,
-        keysExplicit: req.connection.keysExplicit,
-        password,
-        agentSocket,
-        task: req.task,
-      },
+  const session: SessionRequest = {
+    targets: req.targets,
+    defaultUser,
+    defaultPort: req.connection.port ?? 22,
+    outDir: req.run.outDir,
+    record,
+    workers: req.run.workers,
+    forks: req.run.forks,
+    graceS: req.run.graceS,
+    config: {
+      connectTimeoutMs: Math.round(req.connection.connectTimeoutS * 1000),
+      hostKeyMode: req.connection.hostKeyMode,
+      knownHostsPath: req.connection.knownHostsPath,
+      keyPaths: req.connection.keys,
+      keysExplicit: req.connection.keysExplicit,
+      password,
+      agentSocket,
     },
-    { stderr, progress: req.run.progress && !req.run.quiet },
-  );
+  };
+  const ui = { stderr, progress: req.run.progress && !req.run.quiet };
+  const outcome = await req.execute(session, ui);
+  return reportOutcome(outcome, req.run.quiet);
+}
+
+/** Print the end-of-run summary on stderr and pick the exit code. */
+export function reportOutcome(outcome: RunOutcome, quiet: boolean): number {
+  const stderr = process.stderr;
   const total = outcome.results.length;
   const lines = [formatCounts(total, outcome.record.counts)];
-  if (!req.run.quiet) lines.push(...formatFailures(outcome.results));
+  if (!quiet) lines.push(...formatFailures(outcome.results));
   lines.push(`results: ${outcome.dir}`);
   stderr.write(lines.join('\n') + '\n');
   if (outcome.interrupted) return EXIT_INTERRUPTED;

@@ -17,6 +17,15 @@ Results go to ./runs/<run-id>/ (and ./runs/latest): hosts.tsv, failed.txt, stdou
 stderr/<host>, output.log, journal.ndjson, run.json. Exit code 0 when every host is ok,
 1 when any host is not ok, 2 on bad usage or input (nothing ran), 130 when interrupted.`;
 
+const EXAMPLES_PLAY = `
+Examples:
+  herd play -i inventories/loopback.txt playbooks/data-disks.yml --check   # inspect, change nothing
+  herd play -i storage.txt playbooks/data-disks.yml -e dev=/dev/sdb -e mnt=/data
+  herd play -i web.txt playbooks/deploy.yml --become-pass-env SUDO_PASS
+  herd rerun            # resume the hosts that failed at the step where they stopped
+
+Per-step results go to steps.tsv and steps/<play>.<step>/{stdout,stderr}/<host>.`;
+
 const EXAMPLES_HOSTS = `
 Examples:
   herd hosts -i inventories/loopback.txt
@@ -47,6 +56,20 @@ export function buildProgram(): Command {
     process.exitCode = await runCommand(words, raw, cmd);
   });
 
+  const play = program
+    .command('play')
+    .description('run a YAML playbook: steps in order per host, guards, consensus gates, a journal for resume')
+    .argument('<playbook>', 'playbook file (YAML)')
+    .option('--check', 'change nothing: run only check steps and guards, report the rest as would_run / would_skip')
+    .option('-e, --var <name=value>', 'set a playbook variable (repeatable; overrides play vars)', (v: string, prev: string[] = []) => [...prev, v], [])
+    .option('--ask-become-pass', 'prompt for the sudo password used by become steps')
+    .option('--become-pass-env <var>', 'read the sudo password for become steps from this environment variable');
+  addRunOptions(addConnectionOptions(addInventoryOptions(play)));
+  play.addHelpText('after', EXAMPLES_PLAY).action(async (file: string, raw: RawOptions) => {
+    const { playCommand } = await import('./commands/play.js');
+    process.exitCode = await playCommand(file, raw);
+  });
+
   const hosts = program.command('hosts').description('print the selected hosts, one per line');
   addInventoryOptions(hosts);
   hosts.addHelpText('after', EXAMPLES_HOSTS).action(async (raw: RawOptions) => {
@@ -58,7 +81,12 @@ export function buildProgram(): Command {
     .command('rerun')
     .description('run the same task again on the hosts of a run that did not end ok')
     .argument('[run]', 'run id, run directory, or latest', 'latest')
-    .option('--include-interrupted', 'also rerun hosts whose command may have run (interrupted)');
+    .option('--include-interrupted', 'also rerun hosts whose command may have run (interrupted)')
+    .option('--from-start', 'playbook runs: run every step again instead of resuming')
+    .option('--resume-unguarded', 'playbook runs: also resume hosts interrupted inside a step that has no guard')
+    .option('--include-diverged', 'playbook runs: also rerun hosts held back by a consensus gate (judged against the earlier majority)')
+    .option('--ask-become-pass', 'prompt for the sudo password used by become steps')
+    .option('--become-pass-env <var>', 'read the sudo password for become steps from this environment variable');
   addRunOptions(addConnectionOptions(rerun));
   rerun.addHelpText('after', EXAMPLES_RERUN).action(async (which: string, raw: RawOptions, cmd: Command) => {
     const { rerunCommand } = await import('./commands/rerun.js');

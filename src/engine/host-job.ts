@@ -5,7 +5,9 @@ import { execCommand } from '../transport/exec.js';
 import { ConnectFailure } from '../transport/failure.js';
 import { entriesFor, type KnownHostEntry } from '../transport/known-hosts.js';
 import type { HostResult } from '../results/status.js';
-import type { HostJob, HostPhase, WorkerConfig } from './protocol.js';
+import type { HostJob, HostPhase, TaskSpec, WorkerConfig } from './protocol.js';
+import { runSteps } from './steps.js';
+import type { StepResult } from '../results/status.js';
 
 export interface HostJobContext {
   config: WorkerConfig;
@@ -13,7 +15,8 @@ export interface HostJobContext {
   knownHosts: KnownHostEntry[];
   signal: AbortSignal;
   onPhase: (phase: HostPhase) => void;
-  onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
+  onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer, step?: string) => void;
+  onStepDone: (result: StepResult) => void;
   onNewHostKey: (line: string) => void;
 }
 
@@ -49,26 +52,16 @@ export async function runHostJob(job: HostJob, ctx: HostJobContext): Promise<Hos
     if (ctx.signal.aborted) return result({ status: 'not_started', exitCode: null, reason: 'run was interrupted before the command started' });
     ctx.onPhase('running');
     const task = ctx.config.task;
-    const outcome = await execCommand(client, task.command, {
-      timeoutMs: task.timeoutMs,
-      tag: job.tag,
-      signal: ctx.signal,
-      onStdout: (c) => ctx.onOutput('stdout', c),
-      onStderr: (c) => ctx.onOutput('stderr', c),
-    });
-    if (outcome.aborted) {
-      return result({ status: 'interrupted', exitCode: null, reason: `interrupted while running; ${describeKill(outcome.killed)}`, code: 'E_INTERRUPTED' });
+    if (task.kind === 'steps') {
+      return result(
+        await runSteps(client, job, task, {
+          signal: ctx.signal,
+          onOutput: (stream, chunk, step) => ctx.onOutput(stream, chunk, step),
+          onStepDone: ctx.onStepDone,
+        }),
+      );
     }
-    if (outcome.timedOut) {
-      const seconds = task.timeoutMs / 1000;
-      return result({ status: 'timeout', exitCode: null, reason: `command exceeded --timeout ${seconds}s; ${describeKill(outcome.killed)}`, code: 'E_COMMAND_TIMEOUT' });
-    }
-    if (outcome.connectionLost) {
-      return result({ status: 'interrupted', exitCode: null, reason: 'connection lost while the command was running (it may have run)', code: 'E_CONNECTION_LOST' });
-    }
-    if (outcome.exitCode === 0) return result({ status: 'ok', exitCode: 0, reason: '' });
-    const reason = outcome.signal ? `killed by signal ${outcome.signal}` : `exit code ${outcome.exitCode}`;
-    return result({ status: 'failed', exitCode: outcome.exitCode, signal: outcome.signal, reason, code: 'E_EXIT' });
+    return result(await runCommandTask(client, job, task, ctx));
   } catch (err) {
     const failure = err instanceof ConnectFailure ? err : new ConnectFailure('error', 'E_INTERNAL', String(err));
     return result({ status: failure.status, exitCode: null, reason: failure.message, code: failure.code });
@@ -80,4 +73,32 @@ export async function runHostJob(job: HostJob, ctx: HostJobContext): Promise<Hos
 function describeKill(killed: number | null | undefined): string {
   if (killed === null || killed === undefined) return 'remote kill could not be confirmed';
   return `remote processes killed: ${killed}`;
+}
+
+/** An ad-hoc command: its exit code decides ok or failed. */
+async function runCommandTask(
+  client: Client,
+  job: HostJob,
+  task: Extract<TaskSpec, { kind: 'command' }>,
+  ctx: HostJobContext,
+): Promise<Omit<HostResult, 'id' | 'durationMs'>> {
+  const outcome = await execCommand(client, task.command, {
+    timeoutMs: task.timeoutMs,
+    tag: job.tag,
+    signal: ctx.signal,
+    onStdout: (c) => ctx.onOutput('stdout', c),
+    onStderr: (c) => ctx.onOutput('stderr', c),
+  });
+  if (outcome.aborted) {
+    return { status: 'interrupted', exitCode: null, reason: `interrupted while running; ${describeKill(outcome.killed)}`, code: 'E_INTERRUPTED' };
+  }
+  if (outcome.timedOut) {
+    return { status: 'timeout', exitCode: null, reason: `command exceeded --timeout ${task.timeoutMs / 1000}s; ${describeKill(outcome.killed)}`, code: 'E_COMMAND_TIMEOUT' };
+  }
+  if (outcome.connectionLost) {
+    return { status: 'interrupted', exitCode: null, reason: 'connection lost while the command was running (it may have run)', code: 'E_CONNECTION_LOST' };
+  }
+  if (outcome.exitCode === 0) return { status: 'ok', exitCode: 0, reason: '' };
+  const reason = outcome.signal ? `killed by signal ${outcome.signal}` : `exit code ${outcome.exitCode}`;
+  return { status: 'failed', exitCode: outcome.exitCode, signal: outcome.signal, reason, code: 'E_EXIT' };
 }

@@ -2,13 +2,14 @@
 // replaces workers that die, and turns everything into a stream of pool events.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { HostResult } from '../results/status.js';
+import type { HostResult, StepResult } from '../results/status.js';
 import { WORKER_EXIT_GRACE_MS, WORKER_PREFETCH } from '../defaults.js';
 import type { HostJob, HostPhase, ParentMessage, WorkerConfig, WorkerMessage } from './protocol.js';
 
 export type PoolEvent =
   | { kind: 'host_phase'; id: string; phase: HostPhase }
-  | { kind: 'output'; id: string; stream: 'stdout' | 'stderr'; data: Buffer }
+  | { kind: 'output'; id: string; stream: 'stdout' | 'stderr'; data: Buffer; step?: string }
+  | { kind: 'step_done'; result: StepResult }
   | { kind: 'host_done'; result: HostResult }
   | { kind: 'hostkey_new'; line: string }
   | { kind: 'warning'; message: string };
@@ -117,6 +118,7 @@ export class WorkerPool {
         this.feed(slot);
         return;
       case 'hostkey_new':
+      case 'step_done':
         this.options.onEvent(message);
         return;
       case 'worker_error':
@@ -145,9 +147,9 @@ export class WorkerPool {
   private onExit(slot: WorkerSlot, code: number | null, signal: NodeJS.Signals | null, stderrTail: string): void {
     slot.exited = true;
     this.slots.delete(slot);
-    if (slot.jobs.size === 0) return this.maybeFinish();
+    if (slot.jobs.size === 0 && (this.queue.length === 0 || this.draining)) return this.maybeFinish();
     const how = signal ? `signal ${signal}` : `exit code ${code}`;
-    const lastLine = stderrTail.trim().split('\n').pop();
+    const lastLine = stderrTail.trim().split('\n').find((l) => /Error|error:/.test(l)) ?? stderrTail.trim().split('\n').pop();
     this.warnOnce(`worker ${slot.child.pid} died (${how})${lastLine ? `: ${lastLine}` : ''}`);
     for (const state of slot.jobs.values()) {
       if (state.phase === 'running') {

@@ -1,11 +1,26 @@
 // Messages between the parent and its worker processes: discriminated unions on `kind`.
 // Errors travel as plain data; nothing here is checked with instanceof across processes.
 import type { ErrorData } from '../errors.js';
-import type { HostResult } from '../results/status.js';
+import type { HostResult, StepResult } from '../results/status.js';
+import type { Play } from '../playbook/types.js';
 import type { HostKeyMode } from '../transport/connect.js';
 
-/** What every host does once connected. Playbooks add their own kind later. */
-export type TaskSpec = { kind: 'command'; command: string; timeoutMs: number };
+/** What every host does once connected: one command, or a range of a play's steps. */
+export type TaskSpec =
+  | { kind: 'command'; command: string; timeoutMs: number }
+  | {
+      kind: 'steps';
+      play: Play;
+      /** --var values; they override play vars. */
+      extraVars: Record<string, string>;
+      runId: string;
+      /** --check: run only check steps and guards; report the rest as would_run / would_skip. */
+      check: boolean;
+      /** Sent over IPC only; fed to sudo on stdin. */
+      becomePassword?: string;
+      /** Where pull steps put files: <pullRoot>/<dest>/<host>/... relative dests resolve against the cwd. */
+      cwd: string;
+    };
 
 export interface WorkerConfig {
   /** Sessions this worker may hold at once. */
@@ -30,6 +45,9 @@ export interface HostJob {
   user: string;
   /** Unique tag for the remote processes of this job. */
   tag: string;
+  /** Steps tasks: the 1-based range of the play's steps this job runs (inclusive). */
+  fromStep?: number;
+  toStep?: number;
 }
 
 export type HostPhase = 'connecting' | 'running';
@@ -46,7 +64,8 @@ export type ParentMessage =
 export type WorkerMessage =
   | { kind: 'ready'; problems: string[] }
   | { kind: 'host_phase'; id: string; phase: HostPhase }
-  | { kind: 'output'; id: string; stream: 'stdout' | 'stderr'; data: Uint8Array }
+  | { kind: 'output'; id: string; stream: 'stdout' | 'stderr'; data: Uint8Array; step?: string }
+  | { kind: 'step_done'; result: StepResult }
   | { kind: 'host_done'; result: HostResult }
   | { kind: 'hostkey_new'; line: string }
   | { kind: 'worker_error'; error: ErrorData };

@@ -1,16 +1,18 @@
-// Parent orchestration of one run: run directory, worker pool, live progress, signals, known_hosts.
+// Parent orchestration of one run: run directory, worker pools, live progress, signals, known_hosts.
+// A command run is one pool pass; a playbook runs several passes (plays, batches, consensus gates).
 import { randomBytes } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import type { Target } from '../inventory/types.js';
 import { RunWriter } from '../results/writer.js';
 import type { RunRecord } from '../results/run-record.js';
-import type { HostResult } from '../results/status.js';
+import type { HostResult, StepResult } from '../results/status.js';
 import { ProgressLine } from '../report/progress.js';
 import { appendKnownHosts } from '../transport/known-hosts-file.js';
 import { WorkerPool } from './pool.js';
-import type { HostJob, WorkerConfig } from './protocol.js';
+import type { HostJob, TaskSpec, WorkerConfig } from './protocol.js';
 
-export interface RunRequest {
+export interface SessionRequest {
+  /** Every host the run may touch, in inventory order (the rows of hosts.tsv). */
   targets: Target[];
   defaultUser: string;
   defaultPort: number;
@@ -18,7 +20,7 @@ export interface RunRequest {
   record: RunRecord;
   workers: number;
   forks: number;
-  config: Omit<WorkerConfig, 'concurrency'>;
+  config: Omit<WorkerConfig, 'concurrency' | 'task'>;
   /** Seconds running commands get to finish after the first Ctrl-C. */
   graceS: number;
 }
@@ -47,82 +49,158 @@ export function planJobs(targets: Target[], defaultUser: string, defaultPort: nu
   }));
 }
 
-export async function executeRun(request: RunRequest, ui: RunUi): Promise<RunOutcome> {
-  const jobs = planJobs(request.targets, request.defaultUser, request.defaultPort);
-  const writer = new RunWriter(request.outDir, request.record, jobs.map((j) => j.id));
-  const warnings: string[] = [];
-  const runningIds = new Set<string>();
-  let ok = 0;
-  let notOk = 0;
-  const progress = new ProgressLine(ui.stderr, () => ({ total: jobs.length, done: ok + notOk, ok, notOk, running: runningIds.size }), ui.progress);
-  const knownHostsPending: string[] = [];
+export class RunSession {
+  readonly writer: RunWriter;
+  readonly jobs: Map<string, HostJob>;
+  readonly warnings: string[] = [];
+  /** Playbooks listen to step results (consensus gates, failure counts). */
+  stepListener: ((result: StepResult) => void) | undefined;
+  private readonly progress: ProgressLine;
+  private readonly runningIds = new Set<string>();
+  private ok = 0;
+  private notOk = 0;
+  private readonly knownHostsPending: string[] = [];
+  private currentPool: WorkerPool | undefined;
+  private interruptedBy: NodeJS.Signals | undefined;
+  private graceTimer: NodeJS.Timeout | undefined;
+  private readonly onSignal = (signal: NodeJS.Signals): void => this.interrupt(signal);
 
-  const pool = new WorkerPool({
-    workers: request.workers,
-    forks: request.forks,
-    config: request.config,
-    onEvent: (event) => {
-      switch (event.kind) {
-        case 'host_phase':
-          if (event.phase === 'running') runningIds.add(event.id);
-          writer.onPhase(event.id, event.phase);
-          return;
-        case 'output':
-          writer.onOutput(event.id, event.stream, event.data);
-          return;
-        case 'host_done':
-          runningIds.delete(event.result.id);
-          if (event.result.status === 'ok') ok++;
-          else notOk++;
-          writer.onDone(event.result);
-          return;
-        case 'hostkey_new':
-          knownHostsPending.push(event.line);
-          if (knownHostsPending.length >= 64) flushKnownHosts();
-          return;
-        case 'warning':
-          warnings.push(event.message);
-          progress.note(`herd: warning: ${event.message}`);
-          return;
-      }
-    },
-  });
-  const flushKnownHosts = (): void => {
-    const lines = knownHostsPending.splice(0);
-    try {
-      appendKnownHosts(request.config.knownHostsPath, lines);
-    } catch (err) {
-      progress.note(`herd: warning: could not record new host keys in ${request.config.knownHostsPath}: ${(err as Error).message}`);
-    }
-  };
-
-  let interrupted = false;
-  let graceTimer: NodeJS.Timeout | undefined;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (!interrupted) {
-      interrupted = true;
-      progress.note(`herd: ${signal}: starting no new hosts; running commands get ${request.graceS}s to finish (Ctrl-C again to stop them now)`);
-      pool.drain(`run interrupted by ${signal} before this host started`);
-      graceTimer = setTimeout(() => pool.abort(`run interrupted by ${signal}`), request.graceS * 1000);
-      graceTimer.unref();
-    } else {
-      progress.note(`herd: ${signal} again: stopping running commands now`);
-      pool.abort(`run interrupted by ${signal}`);
-    }
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-
-  progress.start();
-  try {
-    await pool.run(jobs);
-  } finally {
-    if (graceTimer) clearTimeout(graceTimer);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    progress.stop();
-    flushKnownHosts();
+  constructor(
+    private readonly request: SessionRequest,
+    ui: RunUi,
+  ) {
+    const jobs = planJobs(request.targets, request.defaultUser, request.defaultPort);
+    this.jobs = new Map(jobs.map((j) => [j.id, j]));
+    this.writer = new RunWriter(request.outDir, request.record, jobs.map((j) => j.id));
+    const total = jobs.length;
+    this.progress = new ProgressLine(ui.stderr, () => ({ total, done: this.ok + this.notOk, ok: this.ok, notOk: this.notOk, running: this.runningIds.size }), ui.progress);
+    process.on('SIGINT', this.onSignal);
+    process.on('SIGTERM', this.onSignal);
+    this.progress.start();
   }
-  const record = writer.finish(interrupted ? 'interrupted' : 'done');
-  return { dir: writer.dir, record, results: writer.resultsInOrder(), interrupted, warnings };
+
+  get interrupted(): boolean {
+    return this.interruptedBy !== undefined;
+  }
+
+  /** Why hosts that never start are not started, once the run has been interrupted. */
+  interruptReason(): string {
+    return `run interrupted by ${this.interruptedBy ?? 'signal'} before this host started`;
+  }
+
+  /** Record a host's final result (counts, progress, files). */
+  finishHost(result: HostResult): void {
+    this.runningIds.delete(result.id);
+    if (result.status === 'ok') this.ok++;
+    else this.notOk++;
+    this.writer.onDone(result);
+  }
+
+  note(message: string): void {
+    this.progress.note(message);
+  }
+
+  /**
+   * One pool pass over `jobs` with `task`. Each job's result goes to `onResult`
+   * (default: it is the host's final result).
+   */
+  async runPass(jobs: HostJob[], task: TaskSpec, onResult: (result: HostResult) => void = (r) => this.finishHost(r)): Promise<void> {
+    if (this.interrupted) {
+      for (const job of jobs) onResult(notStartedResult(job.id, this.interruptReason()));
+      return;
+    }
+    const pool = new WorkerPool({
+      workers: this.request.workers,
+      forks: this.request.forks,
+      config: { ...this.request.config, task },
+      onEvent: (event) => {
+        switch (event.kind) {
+          case 'host_phase':
+            if (event.phase === 'running') this.runningIds.add(event.id);
+            this.writer.onPhase(event.id, event.phase);
+            return;
+          case 'output':
+            this.writer.onOutput(event.id, event.stream, event.data, event.step);
+            return;
+          case 'step_done':
+            this.writer.onStepDone(event.result);
+            this.stepListener?.(event.result);
+            return;
+          case 'host_done':
+            onResult(event.result);
+            return;
+          case 'hostkey_new':
+            this.knownHostsPending.push(event.line);
+            if (this.knownHostsPending.length >= 64) this.flushKnownHosts();
+            return;
+          case 'warning':
+            this.warnings.push(event.message);
+            this.progress.note(`herd: warning: ${event.message}`);
+            return;
+        }
+      },
+    });
+    this.currentPool = pool;
+    try {
+      await pool.run(jobs);
+    } finally {
+      this.currentPool = undefined;
+      this.flushKnownHosts();
+    }
+  }
+
+  /** Close the run; hosts without a result are recorded as not started or interrupted. */
+  finish(): RunOutcome {
+    if (this.graceTimer) clearTimeout(this.graceTimer);
+    process.off('SIGINT', this.onSignal);
+    process.off('SIGTERM', this.onSignal);
+    this.progress.stop();
+    this.flushKnownHosts();
+    const record = this.writer.finish(this.interrupted ? 'interrupted' : 'done');
+    return { dir: this.writer.dir, record, results: this.writer.resultsInOrder(), interrupted: this.interrupted, warnings: this.warnings };
+  }
+
+  private interrupt(signal: NodeJS.Signals): void {
+    if (!this.interrupted) {
+      this.interruptedBy = signal;
+      this.progress.note(`herd: ${signal}: starting no new hosts; running commands get ${this.request.graceS}s to finish (Ctrl-C again to stop them now)`);
+      this.currentPool?.drain(this.interruptReason());
+      this.graceTimer = setTimeout(() => this.abortNow(), this.request.graceS * 1000);
+      this.graceTimer.unref();
+    } else {
+      this.progress.note(`herd: ${signal} again: stopping running commands now`);
+      this.abortNow();
+    }
+  }
+
+  private abortNow(): void {
+    this.currentPool?.abort(this.interruptReason());
+  }
+
+  private flushKnownHosts(): void {
+    const lines = this.knownHostsPending.splice(0);
+    try {
+      appendKnownHosts(this.request.config.knownHostsPath, lines);
+    } catch (err) {
+      this.progress.note(`herd: warning: could not record new host keys in ${this.request.config.knownHostsPath}: ${(err as Error).message}`);
+    }
+  }
+}
+
+export function notStartedResult(id: string, reason: string): HostResult {
+  return { id, status: 'not_started', exitCode: null, durationMs: 0, reason, code: 'E_NOT_STARTED' };
+}
+
+/** An ad-hoc command run: one pass over every target. */
+export async function executeCommandRun(request: SessionRequest, task: Extract<TaskSpec, { kind: 'command' }>, ui: RunUi): Promise<RunOutcome> {
+  const session = new RunSession(request, ui);
+  let failure: unknown;
+  try {
+    await session.runPass([...session.jobs.values()], task);
+  } catch (err) {
+    failure = err;
+  }
+  const outcome = session.finish(); // the run directory is completed even when the pass failed
+  if (failure !== undefined) throw failure;
+  return outcome;
 }

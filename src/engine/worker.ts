@@ -61,7 +61,8 @@ function startJob(job: HostJob): void {
       knownHosts: s.knownHosts,
       signal: s.abort.signal,
       onPhase: (phase) => send({ kind: 'host_phase', id: job.id, phase }),
-      onOutput: (stream, chunk) => send({ kind: 'output', id: job.id, stream, data: chunk }),
+      onOutput: (stream, chunk, step) => send(step === undefined ? { kind: 'output', id: job.id, stream, data: chunk } : { kind: 'output', id: job.id, stream, data: chunk, step }),
+      onStepDone: (result) => send({ kind: 'step_done', result }),
       onNewHostKey: (line) => send({ kind: 'hostkey_new', line }),
     });
     send({ kind: 'host_done', result });

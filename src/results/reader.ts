@@ -4,14 +4,19 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { RunDirError } from '../errors.js';
 import type { RunRecord } from './run-record.js';
-import { HOST_STATUSES, type HostResult, type HostStatus } from './status.js';
+import { HOST_STATUSES, STEP_STATUSES, type HostResult, type HostStatus, type StepStatus } from './status.js';
+import type { StepRecord } from './resume.js';
 import { parseTsv } from './tsv.js';
 
 export interface RunOnDisk {
   dir: string;
   record: RunRecord;
   /** Hosts in run order with their final result, or `null` when the run ended without one (killed). */
-  hosts: { id: string; result: HostResult | null; wasRunning: boolean }[];
+  hosts: { id: string; result: HostResult | null; wasRunning: boolean; steps: Map<string, StepRecord> }[];
+  /** Playbook runs: the hosts of each play (plays.json). */
+  playHosts: Map<number, string[]> | null;
+  /** Playbook runs: the majority output of each consensus step (`play.step` -> output). */
+  gates: Map<string, string | null>;
 }
 
 /** `latest`, a run id, or a path -> the run directory. */
@@ -32,12 +37,23 @@ export function readRun(dir: string): RunOnDisk {
     throw new RunDirError(`cannot read ${path.join(dir, 'run.json')}: ${(err as Error).message}`, { cause: err });
   }
   const order = readOrder(dir);
-  const { done, running } = readJournal(dir);
+  const { done, running, steps, gates } = readJournal(dir);
   return {
     dir,
     record,
-    hosts: order.map((id) => ({ id, result: done.get(id) ?? null, wasRunning: running.has(id) && !done.has(id) })),
+    hosts: order.map((id) => ({ id, result: done.get(id) ?? null, wasRunning: running.has(id) && !done.has(id), steps: steps.get(id) ?? new Map() })),
+    playHosts: readPlayHosts(dir),
+    gates,
   };
+}
+
+function readPlayHosts(dir: string): Map<number, string[]> | null {
+  try {
+    const data = JSON.parse(fs.readFileSync(path.join(dir, 'plays.json'), 'utf8')) as { plays: { index: number; hosts: string[] }[] };
+    return new Map(data.plays.map((p) => [p.index, p.hosts]));
+  } catch {
+    return null;
+  }
 }
 
 function readOrder(dir: string): string[] {
@@ -48,14 +64,23 @@ function readOrder(dir: string): string[] {
   }
 }
 
-function readJournal(dir: string): { done: Map<string, HostResult>; running: Set<string> } {
+interface JournalView {
+  done: Map<string, HostResult>;
+  running: Set<string>;
+  steps: Map<string, Map<string, StepRecord>>;
+  gates: Map<string, string | null>;
+}
+
+function readJournal(dir: string): JournalView {
   const done = new Map<string, HostResult>();
   const running = new Set<string>();
+  const steps = new Map<string, Map<string, StepRecord>>();
+  const gates = new Map<string, string | null>();
   let text = '';
   try {
     text = fs.readFileSync(path.join(dir, 'journal.ndjson'), 'utf8');
   } catch {
-    return fromHostsTsv(dir, done, running);
+    return { ...fromHostsTsv(dir, done, running), steps, gates };
   }
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;
@@ -66,6 +91,12 @@ function readJournal(dir: string): { done: Map<string, HostResult>; running: Set
       continue; // the last line of a killed run may be cut short
     }
     if (entry['kind'] === 'host_running' && typeof entry['host'] === 'string') running.add(entry['host']);
+    if (entry['kind'] === 'gate') gates.set(`${String(entry['play'])}.${String(entry['step'])}`, typeof entry['majority'] === 'string' ? entry['majority'] : null);
+    if (entry['kind'] === 'step_done' && typeof entry['host'] === 'string' && isStepStatus(entry['status'])) {
+      const perHost = steps.get(entry['host']) ?? new Map<string, StepRecord>();
+      perHost.set(`${String(entry['play'])}.${String(entry['step'])}`, { status: entry['status'], ignored: entry['ignored'] === true });
+      steps.set(entry['host'], perHost);
+    }
     if (entry['kind'] === 'host_done' && typeof entry['id'] === 'string' && isStatus(entry['status'])) {
       done.set(entry['id'], {
         id: entry['id'],
@@ -73,10 +104,15 @@ function readJournal(dir: string): { done: Map<string, HostResult>; running: Set
         exitCode: typeof entry['exitCode'] === 'number' ? entry['exitCode'] : null,
         durationMs: typeof entry['durationMs'] === 'number' ? entry['durationMs'] : 0,
         reason: typeof entry['reason'] === 'string' ? entry['reason'] : '',
+        ...(typeof entry['step'] === 'string' ? { step: entry['step'] } : {}),
       });
     }
   }
-  return { done, running };
+  return { done, running, steps, gates };
+}
+
+function isStepStatus(value: unknown): value is StepStatus {
+  return typeof value === 'string' && (STEP_STATUSES as readonly string[]).includes(value);
 }
 
 function fromHostsTsv(dir: string, done: Map<string, HostResult>, running: Set<string>): { done: Map<string, HostResult>; running: Set<string> } {

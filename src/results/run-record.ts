@@ -8,7 +8,7 @@ export interface RunRecord {
   herd_version: string;
   /** Which herd command made this run: run, rerun, ... */
   command: string;
-  task: { kind: 'command'; command: string; timeout_s: number };
+  task: RunTaskRecord;
   user: string;
   controller: string;
   cwd: string;
@@ -24,6 +24,20 @@ export interface RunRecord {
   hosts_total: number;
   counts: Partial<Record<HostStatus, number>>;
 }
+
+export type RunTaskRecord =
+  | { kind: 'command'; command: string; timeout_s: number }
+  | {
+      kind: 'playbook';
+      /** Absolute path of the playbook file, and its sha256 when the run started. */
+      file: string;
+      sha256: string;
+      check: boolean;
+      /** --var values (not secrets). */
+      vars: Record<string, string>;
+      /** Where the become password came from (`env:VAR`, `prompt`), never the password. */
+      become_password_source: string | null;
+    };
 
 /** Options needed to repeat a run (rerun) and to audit it. Never holds a secret, only where it came from. */
 export interface RunOptionsRecord {

@@ -9,6 +9,7 @@ export const HOST_STATUSES = [
   'hostkey_mismatch',
   'hostkey_unknown',
   'timeout',
+  'diverged',
   'interrupted',
   'not_started',
   'error',
@@ -29,6 +30,43 @@ export interface HostResult {
   reason: string;
   /** Stable error code behind the reason (E_REFUSED, E_AUTH, ...), when there is one. */
   code?: string;
+  /** Playbooks: the step (`play.step`) where the host stopped. */
+  step?: string;
+}
+
+/** Per-step statuses written to steps.tsv. */
+export const STEP_STATUSES = [
+  'ok',
+  'changed',
+  'skipped',
+  'failed',
+  'diverged',
+  'timeout',
+  'interrupted',
+  'would_run',
+  'would_skip',
+  'already_done',
+  'not_started',
+] as const;
+
+export type StepStatus = (typeof STEP_STATUSES)[number];
+
+/** Step statuses that let a host go on to its next step (and that a resume does not repeat). */
+export const STEP_DONE_STATUSES: readonly StepStatus[] = ['ok', 'changed', 'skipped', 'already_done'];
+
+export interface StepResult {
+  host: string;
+  play: number;
+  step: number;
+  name: string;
+  status: StepStatus;
+  exitCode: number | null;
+  durationMs: number;
+  reason: string;
+  /** The step failed but has ignore_errors, so the host went on. */
+  ignored?: boolean;
+  /** Output of a consensus step, kept to compare hosts (bounded). */
+  stdout?: string;
 }
 
 export function isOk(result: Pick<HostResult, 'status'>): boolean {

@@ -1,7 +1,10 @@
 // Pure formatting of herd's tab-separated result files: one record per line, no tabs or newlines inside fields.
-import type { HostResult } from './status.js';
+import type { HostResult, StepResult } from './status.js';
 
-export const HOSTS_TSV_HEADER = ['host', 'status', 'exit', 'duration_ms', 'reason'] as const;
+/** `step` is where a playbook host stopped (`play.step`); `-` for ad-hoc runs and hosts that finished. */
+export const HOSTS_TSV_HEADER = ['host', 'status', 'exit', 'duration_ms', 'reason', 'step'] as const;
+
+export const STEPS_TSV_HEADER = ['host', 'step', 'name', 'status', 'exit', 'duration_ms', 'reason', 'play'] as const;
 
 /** Make a value safe for one TSV field: tabs and line breaks become spaces. */
 export function tsvField(value: string | number | null | undefined): string {
@@ -15,8 +18,13 @@ export function formatTsv(header: readonly string[], rows: (string | number | nu
 }
 
 /** A hosts.tsv row; `exit` is `-` when the command did not report an exit code. */
-export function hostRow(result: Pick<HostResult, 'id' | 'status' | 'exitCode' | 'durationMs' | 'reason'>): (string | number | null)[] {
-  return [result.id, result.status, result.exitCode, result.durationMs, result.reason === '' ? '-' : result.reason];
+export function hostRow(result: Pick<HostResult, 'id' | 'status' | 'exitCode' | 'durationMs' | 'reason' | 'step'>): (string | number | null)[] {
+  return [result.id, result.status, result.exitCode, result.durationMs, result.reason === '' ? '-' : result.reason, result.step ?? null];
+}
+
+/** A steps.tsv row: `step` is `play.step` so one column sorts and greps across plays. */
+export function stepRow(r: StepResult): (string | number | null)[] {
+  return [r.host, `${r.play}.${r.step}`, r.name, r.status, r.exitCode, r.durationMs, r.reason === '' ? '-' : r.reason, r.play];
 }
 
 /** Parse herd TSV text back into records keyed by header names. */

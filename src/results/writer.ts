@@ -5,8 +5,8 @@ import path from 'node:path';
 import { writeFileAtomic, replaceSymlink } from './atomic.js';
 import { HostOutput, forEachLine } from './host-output.js';
 import type { RunRecord, RunState } from './run-record.js';
-import { HOSTS_TSV_HEADER, formatTsv, hostRow } from './tsv.js';
-import type { HostResult, HostStatus } from './status.js';
+import { HOSTS_TSV_HEADER, STEPS_TSV_HEADER, formatTsv, hostRow, stepRow, tsvField } from './tsv.js';
+import type { HostResult, HostStatus, StepResult } from './status.js';
 
 /** A host that has not ended yet shows one of these in a hosts.tsv of an unfinished run. */
 export type PendingStatus = 'queued' | 'connecting' | 'running';
@@ -20,6 +20,8 @@ export class RunWriter {
   private readonly results = new Map<string, HostResult>();
   private readonly pending = new Map<string, PendingStatus>();
   private readonly outputs = new Map<string, { stdout: HostOutput; stderr: HostOutput }>();
+  private readonly stepOutputs = new Map<string, { stdout: HostOutput; stderr: HostOutput }>();
+  private stepsFd: number | undefined;
   private hostsDirty = false;
   private flushTimer: NodeJS.Timeout | undefined;
 
@@ -53,8 +55,49 @@ export class RunWriter {
     this.markDirty();
   }
 
-  onOutput(id: string, stream: 'stdout' | 'stderr', data: Buffer): void {
-    this.outputsOf(id)[stream].append(data);
+  onOutput(id: string, stream: 'stdout' | 'stderr', data: Buffer, step?: string): void {
+    if (step === undefined) this.outputsOf(id)[stream].append(data);
+    else this.stepOutputsOf(id, step)[stream].append(data);
+  }
+
+  /** A playbook step ended on a host: journal it, append it to steps.tsv, publish its output. */
+  onStepDone(result: StepResult): void {
+    const key = `${result.play}.${result.step}`;
+    const outputs = this.stepOutputs.get(`${result.host}\t${key}`);
+    if (outputs) {
+      this.stepOutputs.delete(`${result.host}\t${key}`);
+      this.appendOutputLog(result.host, outputs.stdout.publish(), key);
+      this.appendOutputLog(result.host, outputs.stderr.publish(), key);
+    }
+    const { stdout: _kept, ...entry } = result;
+    this.journal({ kind: 'step_done', ...entry });
+    if (this.stepsFd === undefined) {
+      this.stepsFd = fs.openSync(path.join(this.dir, 'steps.tsv'), 'a', 0o600);
+      fs.writeSync(this.stepsFd, STEPS_TSV_HEADER.join('\t') + '\n');
+    }
+    fs.writeSync(this.stepsFd, stepRow(result).map(tsvField).join('\t') + '\n');
+  }
+
+  /** The majority output a consensus step settled on, so a rerun is judged against the same reference. */
+  journalGate(play: number, step: number, majority: string | null): void {
+    this.journal({ kind: 'gate', play, step, majority });
+  }
+
+  writeJson(name: string, data: unknown): void {
+    writeFileAtomic(path.join(this.dir, name), JSON.stringify(data, null, 2) + '\n');
+  }
+
+  private stepOutputsOf(id: string, step: string): { stdout: HostOutput; stderr: HostOutput } {
+    const k = `${id}\t${step}`;
+    let o = this.stepOutputs.get(k);
+    if (!o) {
+      const base = path.join(this.dir, 'steps', step);
+      fs.mkdirSync(path.join(base, 'stdout'), { recursive: true, mode: 0o700 });
+      fs.mkdirSync(path.join(base, 'stderr'), { recursive: true, mode: 0o700 });
+      o = { stdout: new HostOutput(path.join(base, 'stdout'), id), stderr: new HostOutput(path.join(base, 'stderr'), id) };
+      this.stepOutputs.set(k, o);
+    }
+    return o;
   }
 
   onDone(result: HostResult): void {
@@ -95,6 +138,7 @@ export class RunWriter {
     this.writeRecord();
     this.journal({ kind: 'run_done', state });
     fs.closeSync(this.journalFd);
+    if (this.stepsFd !== undefined) fs.closeSync(this.stepsFd);
     fs.closeSync(this.outputLogFd);
     return this.record;
   }
@@ -118,11 +162,12 @@ export class RunWriter {
     return o;
   }
 
-  /** pdsh style `host: line`, so `grep X output.log | cut -d: -f1 | sort -u` lists hosts. */
-  private appendOutputLog(id: string, file: string): void {
+  /** pdsh style `host: line` (playbooks: `host: [play.step] line`), so `grep X output.log | cut -d: -f1 | sort -u` lists hosts. */
+  private appendOutputLog(id: string, file: string, step?: string): void {
     let block = '';
+    const prefix = step === undefined ? `${id}: ` : `${id}: [${step}] `;
     forEachLine(file, (line) => {
-      block += `${id}: ${line}\n`;
+      block += `${prefix}${line}\n`;
       if (block.length > 64 * 1024) {
         fs.writeSync(this.outputLogFd, block);
         block = '';
@@ -151,7 +196,7 @@ export class RunWriter {
     const rows = this.order.map((id) => {
       const r = this.results.get(id);
       if (r) return hostRow(r);
-      return [id, this.pending.get(id) ?? 'queued', null, null, '-'];
+      return [id, this.pending.get(id) ?? 'queued', null, null, '-', null];
     });
     writeFileAtomic(path.join(this.dir, 'hosts.tsv'), formatTsv(HOSTS_TSV_HEADER, rows));
   }

@@ -1,6 +1,6 @@
 // Open one authenticated SSH connection with a single deadline covering TCP, banner, key exchange and auth.
 import net from 'node:net';
-import { Client, type AnyAuthMethod } from 'ssh2';
+import ssh2, { type AnyAuthMethod, type Client } from 'ssh2';
 import type { LoadedKey } from './keys.js';
 import { ConnectFailure, classifyConnectError, type ConnectPhase } from './failure.js';
 import {
@@ -46,7 +46,7 @@ const DEFAULT_HOST_KEY_ALGORITHMS = [
 /** Connect and authenticate, or throw a ConnectFailure saying exactly why. */
 export function connectSsh(options: ConnectOptions): Promise<Client> {
   return new Promise<Client>((resolve, reject) => {
-    const client = new Client();
+    const client = new ssh2.Client();
     let phase: ConnectPhase = 'tcp';
     let settled = false;
     let hostKeyProblem: ConnectFailure | null = null;

@@ -1,7 +1,7 @@
 // Run one command on an open connection, streaming its output, with a timeout that kills the remote side.
 import type { Client, ClientChannel } from 'ssh2';
 import { ConnectFailure } from './failure.js';
-import { buildKillCommand, buildRemoteCommand } from './remote-command.js';
+import { buildKillCommand, buildRemoteCommand, type BecomeSpec } from './remote-command.js';
 
 export interface ExecOptions {
   /** 0 means no timeout. */
@@ -10,6 +10,8 @@ export interface ExecOptions {
   tag: string;
   /** Data fed to the command's stdin, then stdin is closed. */
   stdin?: Buffer | string;
+  /** Run through sudo; the password (if any) is written to stdin first. */
+  become?: { password?: string };
   /** Aborting kills the remote command and reports `aborted`. */
   signal?: AbortSignal;
   onStdout: (chunk: Buffer) => void;
@@ -41,7 +43,8 @@ function openExec(client: Client, command: string): Promise<ClientChannel> {
 
 /** Execute a command; resolves once the channel closes, never rejects after the command started. */
 export async function execCommand(client: Client, command: string, options: ExecOptions): Promise<ExecOutcome> {
-  const channel = await openExec(client, buildRemoteCommand(command, options.tag));
+  const becomeSpec: BecomeSpec | undefined = options.become ? { withPassword: options.become.password !== undefined } : undefined;
+  const channel = await openExec(client, buildRemoteCommand(command, options.tag, becomeSpec));
   return new Promise<ExecOutcome>((resolve) => {
     let exitCode: number | null = null;
     let signal: string | null = null;
@@ -71,7 +74,7 @@ export async function execCommand(client: Client, command: string, options: Exec
     let killing: Promise<void> | undefined;
     const stop = (): void => {
       if (killing) return;
-      killing = killRemote(client, options.tag).then((n) => {
+      killing = killRemote(client, options.tag, options.become).then((n) => {
         killed = n;
         channel.close();
       });
@@ -91,15 +94,17 @@ export async function execCommand(client: Client, command: string, options: Exec
     else options.signal?.addEventListener('abort', onAbort, { once: true });
     channel.once('close', () => options.signal?.removeEventListener('abort', onAbort));
 
-    if (options.stdin !== undefined) channel.end(options.stdin);
+    const secret = options.become?.password !== undefined ? `${options.become.password}\n` : '';
+    if (secret !== '' || options.stdin !== undefined) channel.end(Buffer.concat([Buffer.from(secret), Buffer.from(options.stdin ?? '')]));
     else channel.end();
   });
 }
 
 /** Best effort: SIGKILL every tagged process on the host over a fresh channel; returns how many. */
-async function killRemote(client: Client, tag: string): Promise<number | null> {
+async function killRemote(client: Client, tag: string, become?: { password?: string }): Promise<number | null> {
   try {
-    const channel = await openExec(client, buildKillCommand(tag));
+    const spec = become ? { withPassword: become.password !== undefined } : undefined;
+    const channel = await openExec(client, buildKillCommand(tag, spec));
     return await new Promise<number | null>((resolve) => {
       let out = '';
       const timer = setTimeout(() => {
@@ -114,7 +119,7 @@ async function killRemote(client: Client, tag: string): Promise<number | null> {
         const n = Number.parseInt(out.trim(), 10);
         resolve(Number.isFinite(n) ? n : null);
       });
-      channel.end();
+      channel.end(become?.password !== undefined ? `${become.password}\n` : undefined);
     });
   } catch {
     return null;

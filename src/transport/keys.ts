@@ -1,6 +1,8 @@
 // Load private keys once per worker: parsing (and decrypting) keys per connection would waste CPU on big fleets.
 import fs from 'node:fs';
-import { utils, type ParsedKey } from 'ssh2';
+import ssh2, { type ParsedKey } from 'ssh2';
+
+const { utils } = ssh2; // ssh2 is CommonJS: named imports do not resolve under ESM
 
 export interface LoadedKey {
   path: string;

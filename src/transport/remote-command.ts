@@ -14,12 +14,28 @@ export const JOB_TAG_VARIABLE = 'HERD_JOB';
  * by every child, which is how a timeout finds and kills the whole remote process tree later,
  * whatever the login shell is and even when the command forked into the background.
  */
-export function buildRemoteCommand(command: string, tag: string): string {
-  return `env ${JOB_TAG_VARIABLE}=${tag} /bin/sh -c ${shellQuote(command)}`;
+export function buildRemoteCommand(command: string, tag: string, become?: BecomeSpec): string {
+  return `${becomePrefix(become)}env ${JOB_TAG_VARIABLE}=${tag} /bin/sh -c ${shellQuote(command)}`;
+}
+
+/** Privilege escalation through sudo: the password, when there is one, goes on stdin, never argv. */
+export interface BecomeSpec {
+  withPassword: boolean;
+}
+
+/** `sudo -S` reads the password from stdin with an empty prompt; `sudo -n` fails instead of prompting. */
+export function becomePrefix(become: BecomeSpec | undefined): string {
+  if (!become) return '';
+  return become.withPassword ? `sudo -S -p '' ` : 'sudo -n ';
 }
 
 /** Kill every process on the host whose environment carries the tag; prints how many it signalled. */
-export function buildKillCommand(tag: string): string {
+export function buildKillCommand(tag: string, become?: BecomeSpec): string {
+  const script = buildKillScript(tag);
+  return become ? `${becomePrefix(become)}/bin/sh -c ${shellQuote(script)}` : script;
+}
+
+function buildKillScript(tag: string): string {
   const needle = `${JOB_TAG_VARIABLE}=${tag}`;
   return [
     'n=0',

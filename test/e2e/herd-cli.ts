@@ -63,7 +63,7 @@ export function runHerd(args: string[], opts: HerdOptions = {}): Promise<HerdRes
 export function readHostsTsv(runDir: string): Map<string, { status: string; exit: string; reason: string }> {
   const lines = fs.readFileSync(path.join(runDir, 'hosts.tsv'), 'utf8').trim().split('\n');
   const header = lines.shift();
-  if (header !== 'host\tstatus\texit\tduration_ms\treason') throw new Error(`unexpected hosts.tsv header: ${header}`);
+  if (header !== 'host\tstatus\texit\tduration_ms\treason\tstep') throw new Error(`unexpected hosts.tsv header: ${header}`);
   const rows = new Map<string, { status: string; exit: string; reason: string }>();
   for (const line of lines) {
     const [host, status, exit, , reason] = line.split('\t');

@@ -3,14 +3,22 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { parseInventory } from '../../inventory/index.js';
-import { readRun, resolveRunDir, selectRerunHosts } from '../../results/reader.js';
+import { readRun, resolveRunDir, selectRerunHosts, type RunOnDisk } from '../../results/reader.js';
+import { planResume } from '../../results/resume.js';
+import { playbookLaunch, readPlaybook } from '../play-launch.js';
+import { becomeSourceOf } from './play.js';
 import type { RunOptionsRecord } from '../../results/run-record.js';
-import { launchRun } from '../launch.js';
+import { commandLaunch, launchRun } from '../launch.js';
 import { resolveConnectionOptions, resolveRunOptions, type RawOptions } from '../options.js';
 import { DEFAULT_OUT_DIR } from '../../defaults.js';
 
 export interface RerunRaw extends RawOptions {
   includeInterrupted?: boolean;
+  fromStart?: boolean;
+  resumeUnguarded?: boolean;
+  includeDiverged?: boolean;
+  askBecomePass?: boolean;
+  becomePassEnv?: string;
 }
 
 /** Options of the earlier run, overlaid by whatever was given on this command line. */
@@ -43,6 +51,7 @@ export async function rerunCommand(which: string | undefined, raw: RerunRaw, cmd
   const outDir = raw.out ?? DEFAULT_OUT_DIR;
   const dir = resolveRunDir(outDir, which);
   const earlier = readRun(dir);
+  if (earlier.record.task.kind === 'playbook') return rerunPlaybook(earlier, raw, cmd);
   const ids = selectRerunHosts(earlier, raw.includeInterrupted === true);
   const skippedInterrupted = earlier.hosts.filter((h) => (h.result?.status === 'interrupted' || (h.result === null && h.wasRunning))).length;
   if (ids.length === 0) {
@@ -63,9 +72,69 @@ export async function rerunCommand(which: string | undefined, raw: RerunRaw, cmd
   const timeoutS = cmd.getOptionValueSource('timeout') === 'cli' ? run.timeoutS : task.timeout_s;
   return launchRun({
     commandName: 'rerun',
-    task: { kind: 'command', command: task.command, timeoutMs: Math.round(timeoutS * 1000) },
+    ...commandLaunch({ kind: 'command', command: task.command, timeoutMs: Math.round(timeoutS * 1000) }),
     targets: parsed.targets,
     inventorySources: [`${dir}`],
+    limit: null,
+    connection,
+    run,
+    rerunOf: earlier.record.id,
+    warnings: [],
+  });
+}
+
+/** A playbook run resumes each non-ok host at the step where it stopped. */
+async function rerunPlaybook(earlier: RunOnDisk, raw: RerunRaw, cmd: Command): Promise<number> {
+  const task = earlier.record.task;
+  if (task.kind !== 'playbook') throw new UsageError('not a playbook run');
+  const input = readPlaybook(task.file, task.vars);
+  const playHosts = earlier.playHosts;
+  if (playHosts === null) throw new UsageError(`${earlier.dir}: plays.json is missing, cannot tell which hosts each play had`);
+  if (input.sha256 !== task.sha256) {
+    const sameShape = input.playbook.plays.every((p) => (playHosts.get(p.index) !== undefined));
+    if (!sameShape && !raw.fromStart) throw new UsageError(`${task.file} changed its plays since run ${earlier.record.id}; use --from-start`);
+    process.stderr.write(`herd: warning: ${task.file} changed since run ${earlier.record.id}; steps are matched by number\n`);
+  }
+  const plan = planResume(
+    input.playbook,
+    playHosts,
+    earlier.hosts.map((h) => ({ id: h.id, final: h.result, wasRunning: h.wasRunning, steps: h.steps })),
+    { fromStart: raw.fromStart === true, resumeUnguarded: raw.resumeUnguarded === true, includeDiverged: raw.includeDiverged === true, earlierRun: earlier.record.id },
+  );
+  for (const h of plan.held) process.stderr.write(`herd: not resuming ${h.id}: ${h.reason}\n`);
+  if (plan.hosts.length === 0) {
+    process.stderr.write(`herd: nothing to rerun in ${earlier.dir}\n`);
+    return 0;
+  }
+  const parsed = parseInventory([{ name: `${earlier.dir}/hosts.tsv`, text: plan.hosts.join('\n') + '\n' }]);
+  const keep = new Set(plan.hosts);
+  const rerunPlayHosts = new Map([...playHosts].map(([index, ids]) => [index, ids.filter((id) => keep.has(id))]));
+  const merged = mergeOptions(earlier.record.options, raw, cmd);
+  const connection = resolveConnectionOptions(merged);
+  const run = resolveRunOptions({ ...merged, out: raw.out ?? path.dirname(earlier.dir) });
+  const recordedBecome = task.become_password_source;
+  const becomeSource =
+    raw.askBecomePass || raw.becomePassEnv
+      ? becomeSourceOf(raw)
+      : recordedBecome?.startsWith('env:')
+        ? { kind: 'env' as const, variable: recordedBecome.slice(4) }
+        : recordedBecome === 'prompt'
+          ? { kind: 'prompt' as const }
+          : null;
+  const launch = await playbookLaunch({
+    input,
+    playHosts: rerunPlayHosts,
+    extraVars: task.vars,
+    check: task.check,
+    becomeSource,
+    resume: raw.fromStart ? undefined : plan.resume,
+    gateReferences: earlier.gates,
+  });
+  return launchRun({
+    commandName: 'rerun',
+    ...launch,
+    targets: parsed.targets,
+    inventorySources: [earlier.dir],
     limit: null,
     connection,
     run,

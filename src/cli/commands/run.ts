@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { loadInventory } from '../load-inventory.js';
-import { launchRun } from '../launch.js';
+import { commandLaunch, launchRun } from '../launch.js';
 import { resolveConnectionOptions, resolveRunOptions, type RawOptions } from '../options.js';
 
 export async function runCommand(words: string[], raw: RawOptions, _cmd: Command): Promise<number> {
@@ -13,7 +13,7 @@ export async function runCommand(words: string[], raw: RawOptions, _cmd: Command
   const inventory = loadInventory(raw.inventory ?? [], raw.limit);
   return launchRun({
     commandName: 'run',
-    task: { kind: 'command', command, timeoutMs: Math.round(run.timeoutS * 1000) },
+    ...commandLaunch({ kind: 'command', command, timeoutMs: Math.round(run.timeoutS * 1000) }),
     targets: inventory.targets,
     inventorySources: raw.inventory ?? [],
     limit: raw.limit ?? null,

@@ -18,10 +18,10 @@ describe('hosts.tsv rows', () => {
       hostRow({ id: '10.0.0.1', status: 'ok', exitCode: 0, durationMs: 12, reason: '' }),
       hostRow({ id: 'ops@10.0.0.2:2222', status: 'unreachable', exitCode: null, durationMs: 3, reason: 'connection\trefused' }),
     ]);
-    expect(text).toBe('host\tstatus\texit\tduration_ms\treason\n10.0.0.1\tok\t0\t12\t-\nops@10.0.0.2:2222\tunreachable\t-\t3\tconnection refused\n');
+    expect(text).toBe('host\tstatus\texit\tduration_ms\treason\tstep\n10.0.0.1\tok\t0\t12\t-\t-\nops@10.0.0.2:2222\tunreachable\t-\t3\tconnection refused\t-\n');
     expect(parseTsv(text)).toEqual([
-      { host: '10.0.0.1', status: 'ok', exit: '0', duration_ms: '12', reason: '-' },
-      { host: 'ops@10.0.0.2:2222', status: 'unreachable', exit: '-', duration_ms: '3', reason: 'connection refused' },
+      { host: '10.0.0.1', status: 'ok', exit: '0', duration_ms: '12', reason: '-', step: '-' },
+      { host: 'ops@10.0.0.2:2222', status: 'unreachable', exit: '-', duration_ms: '3', reason: 'connection refused', step: '-' },
     ]);
   });
 });
