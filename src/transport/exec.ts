@@ -31,12 +31,29 @@ export interface ExecOutcome {
 
 const KILL_COMMAND_TIMEOUT_MS = 5_000;
 
-/** Open a session channel for `command`; rejects only when the channel itself cannot be opened. */
-function openExec(client: Client, command: string): Promise<ClientChannel> {
+interface OpenedChannel {
+  channel: ClientChannel;
+  /** Filled by an 'exit' listener attached inside the exec callback. */
+  exit: { seen: boolean; code: number | null; signal: string | null };
+}
+
+/**
+ * Open a session channel for `command`; rejects only when the channel itself cannot be opened.
+ * The exit listener must be attached inside ssh2's callback: when the channel-success, the output,
+ * the exit status and the close arrive in one TCP read, ssh2 emits 'exit' synchronously right
+ * after the callback, before any awaiting code could listen.
+ */
+function openExec(client: Client, command: string): Promise<OpenedChannel> {
   return new Promise((resolve, reject) => {
     client.exec(command, (err, channel) => {
-      if (err) reject(new ConnectFailure('unreachable', 'E_CHANNEL', `could not open a session channel: ${err.message}`, { cause: err }));
-      else resolve(channel);
+      if (err) return reject(new ConnectFailure('unreachable', 'E_CHANNEL', `could not open a session channel: ${err.message}`, { cause: err }));
+      const exit = { seen: false, code: null as number | null, signal: null as string | null };
+      channel.on('exit', (code: number | null, sig?: string) => {
+        exit.seen = true;
+        exit.code = typeof code === 'number' ? code : null;
+        exit.signal = sig ?? null;
+      });
+      resolve({ channel, exit });
     });
   });
 }
@@ -44,29 +61,22 @@ function openExec(client: Client, command: string): Promise<ClientChannel> {
 /** Execute a command; resolves once the channel closes, never rejects after the command started. */
 export async function execCommand(client: Client, command: string, options: ExecOptions): Promise<ExecOutcome> {
   const becomeSpec: BecomeSpec | undefined = options.become ? { withPassword: options.become.password !== undefined } : undefined;
-  const channel = await openExec(client, buildRemoteCommand(command, options.tag, becomeSpec));
+  const { channel, exit } = await openExec(client, buildRemoteCommand(command, options.tag, becomeSpec));
   return new Promise<ExecOutcome>((resolve) => {
-    let exitCode: number | null = null;
-    let signal: string | null = null;
     let timedOut = false;
     let aborted = false;
     let killed: number | null | undefined;
-    let sawExit = false;
     let timer: NodeJS.Timeout | undefined;
 
     channel.on('data', (chunk: Buffer) => options.onStdout(chunk));
     channel.stderr.on('data', (chunk: Buffer) => options.onStderr(chunk));
-    channel.on('exit', (code: number | null, sig?: string) => {
-      sawExit = true;
-      exitCode = typeof code === 'number' ? code : null;
-      signal = sig ?? null;
-    });
     channel.on('error', () => {
       /* a channel error is followed by close; the outcome says what we know */
     });
     channel.on('close', () => {
       if (timer) clearTimeout(timer);
-      const finish = () => resolve({ exitCode, signal, timedOut, aborted, killed, connectionLost: !sawExit && !timedOut && !aborted });
+      const finish = (): void =>
+        resolve({ exitCode: exit.code, signal: exit.signal, timedOut, aborted, killed, connectionLost: !exit.seen && !timedOut && !aborted });
       if (killing) killing.then(finish, finish);
       else finish();
     });
@@ -86,7 +96,7 @@ export async function execCommand(client: Client, command: string, options: Exec
       }, options.timeoutMs);
     }
     const onAbort = (): void => {
-      if (sawExit || timedOut) return;
+      if (exit.seen || timedOut) return;
       aborted = true;
       stop();
     };
@@ -104,7 +114,7 @@ export async function execCommand(client: Client, command: string, options: Exec
 async function killRemote(client: Client, tag: string, become?: { password?: string }): Promise<number | null> {
   try {
     const spec = become ? { withPassword: become.password !== undefined } : undefined;
-    const channel = await openExec(client, buildKillCommand(tag, spec));
+    const { channel } = await openExec(client, buildKillCommand(tag, spec));
     return await new Promise<number | null>((resolve) => {
       let out = '';
       const timer = setTimeout(() => {

@@ -1,6 +1,9 @@
 // known_hosts parsing and lookup, as OpenSSH reads it (sshd(8) "SSH_KNOWN_HOSTS FILE FORMAT").
 // Pure: callers pass the file text in; appending new keys is the parent's job (known-hosts-file.ts).
 import { createHmac } from 'node:crypto';
+import { globMatches } from '../inventory/glob.js';
+
+export { globMatches };
 
 export type HostKeyMarker = 'revoked' | 'cert-authority' | null;
 
@@ -77,20 +80,6 @@ function hashedNameMatches(field: string, name: string): boolean {
   if (!salt || !hash) return false;
   const digest = createHmac('sha1', Buffer.from(salt, 'base64')).update(name).digest('base64');
   return digest === hash;
-}
-
-/** OpenSSH-style glob: `*` any run, `?` one character. */
-export function globMatches(pattern: string, text: string): boolean {
-  if (!pattern.includes('*') && !pattern.includes('?')) return pattern === text;
-  const re = new RegExp(
-    '^' +
-      pattern
-        .split('')
-        .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[\\^$.|+()[\]{}]/g, '\\$&')))
-        .join('') +
-      '$',
-  );
-  return re.test(text);
 }
 
 /** The entries that apply to a host, looked up both as `[host]:port` and (port 22) `host`. */

@@ -1,0 +1,53 @@
+// The shape of a validated playbook. Pure data.
+import type { SourcePosition } from '../errors.js';
+
+export type Amount = { kind: 'count'; n: number } | { kind: 'percent'; p: number };
+
+export interface StepExpect {
+  exit?: number[];
+  /** Regex source that stdout must match. */
+  stdout?: string;
+  consensus?: boolean;
+}
+
+export interface StepCommon {
+  /** 1-based step number within its play. */
+  index: number;
+  name: string;
+  when?: string;
+  unless?: string;
+  creates?: string;
+  removes?: string;
+  /** Read-only: also runs under --check. */
+  check: boolean;
+  expect?: StepExpect;
+  timeoutS?: number;
+  ignoreErrors: boolean;
+  become: boolean;
+  position: SourcePosition;
+}
+
+export type Step = StepCommon &
+  (
+    | { kind: 'run'; run: string }
+    | { kind: 'script'; script: string; args?: string }
+    | { kind: 'push'; src: string; dest: string }
+    | { kind: 'pull'; src: string; dest: string }
+  );
+
+export interface Play {
+  index: number;
+  name: string;
+  /** Limit pattern; 'all' by default. */
+  hosts: string;
+  vars: Record<string, string>;
+  serial?: Amount;
+  maxFail?: Amount;
+  steps: Step[];
+  position: SourcePosition;
+}
+
+export interface Playbook {
+  file: string;
+  plays: Play[];
+}

@@ -1,0 +1,256 @@
+// herd play against a real loopback fleet: the fstab story, consensus gates, serial + max_fail,
+// --check, and a parent killed mid-play that a rerun resumes.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFleet, type Fleet } from '../fleet/fleet.js';
+import { readHostsTsv, runDirOf, runHerd, scratchDir } from './herd-cli.js';
+
+let fleet: Fleet;
+let home: string;
+
+beforeAll(async () => {
+  fleet = await startFleet();
+  home = scratchDir();
+});
+afterAll(async () => {
+  await fleet?.stop();
+});
+
+/** A directory the fleet user can write, standing in for each host's disk. */
+function hostDisk(): string {
+  const dir = scratchDir('herd-disk-');
+  fs.chmodSync(dir, 0o777);
+  return dir;
+}
+
+function conn(): string[] {
+  return ['-u', fleet.user, '-p', String(fleet.port), '-k', fleet.keyPath, '--known-hosts', path.join(home, 'kh'), '-o', path.join(home, 'runs')];
+}
+
+function writeInventory(name: string, hosts: string[]): string {
+  const file = path.join(home, name);
+  fs.writeFileSync(file, hosts.join('\n') + '\n');
+  return file;
+}
+
+function writePlaybook(name: string, text: string): string {
+  const file = path.join(home, name);
+  fs.writeFileSync(file, text);
+  return file;
+}
+
+function stepsTsv(dir: string): Map<string, string> {
+  const rows = fs.readFileSync(path.join(dir, 'steps.tsv'), 'utf8').trim().split('\n').slice(1);
+  const map = new Map<string, string>();
+  for (const row of rows) {
+    const [host, step, , status] = row.split('\t');
+    map.set(`${host} ${step}`, status!);
+  }
+  return map;
+}
+
+const lines = (file: string): string[] => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim().split('\n').filter(Boolean) : []);
+
+describe('the fstab story', () => {
+  it('resumes failed hosts at the failed step, never repeats earlier steps, and leaves one fstab line per host', async () => {
+    const disk = hostDisk();
+    const hosts = fleet.hosts(8, 900);
+    const broken = hosts.slice(2, 5);
+    for (const h of broken) fs.writeFileSync(path.join(disk, `${h}.broken`), '');
+    const book = writePlaybook(
+      'fstab.yml',
+      `- name: prepare data disks
+  vars: { base: "${disk}", mnt: /data }
+  steps:
+    - name: inspect
+      run: echo inspecting
+      check: true
+    - name: make filesystem
+      run: echo mkfs >> {{ base }}/{{ host }}.mkfs
+    - name: mount
+      run: test ! -e {{ base }}/{{ host }}.broken && echo mounted >> {{ base }}/{{ host }}.mount
+    - name: fstab entry
+      run: echo '/dev/sdb {{ mnt }} xfs defaults 0 0' >> {{ base }}/{{ host }}.fstab
+      unless: grep -q ' {{ mnt }} ' {{ base }}/{{ host }}.fstab
+`,
+    );
+    const inv = writeInventory('fstab.txt', hosts);
+    const first = await runHerd(['play', '-i', inv, ...conn(), book], { env: { HOME: home } });
+    expect(first.code).toBe(1);
+    const firstDir = runDirOf(first);
+    const rows = readHostsTsv(firstDir);
+    for (const h of hosts) {
+      if (broken.includes(h)) expect(rows.get(h)).toMatchObject({ status: 'failed' });
+      else expect(rows.get(h)?.status).toBe('ok');
+    }
+    const steps = stepsTsv(firstDir);
+    expect(steps.get(`${broken[0]} 1.3`)).toBe('failed');
+    expect(steps.get(`${hosts[0]} 1.4`)).toBe('changed');
+    expect(fs.readFileSync(path.join(firstDir, 'hosts.tsv'), 'utf8')).toContain(`${broken[0]}\tfailed\t1\t`);
+
+    for (const h of broken) fs.unlinkSync(path.join(disk, `${h}.broken`));
+    const second = await runHerd(['rerun', '-o', path.join(home, 'runs')], { env: { HOME: home } });
+    expect(second.stderr).toContain('3 hosts: 3 ok');
+    expect(second.code).toBe(0);
+    const secondDir = runDirOf(second);
+    expect([...readHostsTsv(secondDir).keys()]).toEqual(broken);
+    const resumed = stepsTsv(secondDir);
+    expect(resumed.get(`${broken[0]} 1.1`)).toBe('already_done');
+    expect(resumed.get(`${broken[0]} 1.2`)).toBe('already_done');
+    expect(resumed.get(`${broken[0]} 1.3`)).toBe('changed');
+
+    for (const h of hosts) {
+      expect(lines(path.join(disk, `${h}.mkfs`))).toHaveLength(1);
+      expect(lines(path.join(disk, `${h}.fstab`))).toEqual(['/dev/sdb /data xfs defaults 0 0']);
+    }
+    // Running the whole play again everywhere is harmless: the guard skips the fstab step.
+    const again = await runHerd(['play', '-i', inv, ...conn(), book], { env: { HOME: home } });
+    expect(again.code).toBe(0);
+    expect(stepsTsv(runDirOf(again)).get(`${hosts[0]} 1.4`)).toBe('skipped');
+    for (const h of hosts) expect(lines(path.join(disk, `${h}.fstab`))).toHaveLength(1);
+  });
+});
+
+describe('consensus gate', () => {
+  it('holds back hosts whose inspection differs and runs no later step on them', async () => {
+    const disk = hostDisk();
+    const hosts = fleet.hosts(7, 950);
+    const odd = [hosts[1]!, hosts[4]!];
+    for (const h of hosts) fs.writeFileSync(path.join(disk, `${h}.lsblk`), odd.includes(h) ? 'sda disk 100G\nsdm disk 2T\n' : 'sda disk 100G\nsdb disk 2T\n');
+    const book = writePlaybook(
+      'consensus.yml',
+      `name: check before you act
+vars: { base: "${disk}" }
+steps:
+  - name: inspect disks
+    run: cat {{ base }}/{{ host }}.lsblk
+    check: true
+    expect: { consensus: true }
+  - name: format
+    run: touch {{ base }}/{{ host }}.formatted
+`,
+    );
+    const result = await runHerd(['play', '-i', writeInventory('consensus.txt', hosts), ...conn(), book], { env: { HOME: home } });
+    expect(result.code).toBe(1);
+    const rows = readHostsTsv(runDirOf(result));
+    for (const h of hosts) {
+      expect(rows.get(h)?.status).toBe(odd.includes(h) ? 'diverged' : 'ok');
+      expect(fs.existsSync(path.join(disk, `${h}.formatted`))).toBe(!odd.includes(h));
+    }
+    expect(result.stderr).toContain('HELD BACK');
+    expect(result.stderr).toContain('sdm disk 2T');
+    // A plain rerun does not touch diverged hosts.
+    const rerun = await runHerd(['rerun', '-o', path.join(home, 'runs')], { env: { HOME: home } });
+    expect(rerun.stderr).toContain('not resuming');
+    for (const h of odd) expect(fs.existsSync(path.join(disk, `${h}.formatted`))).toBe(false);
+  });
+});
+
+describe('serial batches with max_fail', () => {
+  it('stops the play after a failing canary batch; later hosts are not_started', async () => {
+    const disk = hostDisk();
+    const hosts = fleet.hosts(10, 1000);
+    fs.writeFileSync(path.join(disk, `${hosts[1]}.broken`), '');
+    const book = writePlaybook(
+      'serial.yml',
+      `name: canary first
+serial: 2
+max_fail: 0
+vars: { base: "${disk}" }
+steps:
+  - run: test ! -e {{ base }}/{{ host }}.broken && touch {{ base }}/{{ host }}.done
+`,
+    );
+    const result = await runHerd(['play', '-i', writeInventory('serial.txt', hosts), ...conn(), book], { env: { HOME: home } });
+    expect(result.code).toBe(1);
+    const rows = readHostsTsv(runDirOf(result));
+    expect(rows.get(hosts[0]!)?.status).toBe('ok');
+    expect(rows.get(hosts[1]!)?.status).toBe('failed');
+    for (const h of hosts.slice(2)) {
+      expect(rows.get(h)?.status).toBe('not_started');
+      expect(fs.existsSync(path.join(disk, `${h}.done`))).toBe(false);
+    }
+    expect(fs.readFileSync(path.join(runDirOf(result), 'failed.txt'), 'utf8').trim().split('\n')).toHaveLength(9);
+  });
+});
+
+describe('--check', () => {
+  it('changes nothing on any host and reports would_run and would_skip', async () => {
+    const disk = hostDisk();
+    const hosts = fleet.hosts(4, 1050);
+    fs.writeFileSync(path.join(disk, `${hosts[0]}.present`), '');
+    const book = writePlaybook(
+      'check.yml',
+      `name: dry run
+vars: { base: "${disk}" }
+steps:
+  - name: look
+    run: ls {{ base }} > /dev/null && echo looked
+    check: true
+  - name: change
+    run: touch {{ base }}/{{ host }}.changed
+    creates: "{{ base }}/{{ host }}.present"
+`,
+    );
+    const before = fs.readdirSync(disk).sort();
+    const result = await runHerd(['play', '--check', '-i', writeInventory('check.txt', hosts), ...conn(), book], { env: { HOME: home } });
+    expect(result.code).toBe(0);
+    expect(fs.readdirSync(disk).sort()).toEqual(before);
+    const steps = stepsTsv(runDirOf(result));
+    expect(steps.get(`${hosts[0]} 1.1`)).toBe('ok');
+    expect(steps.get(`${hosts[0]} 1.2`)).toBe('would_skip');
+    expect(steps.get(`${hosts[1]} 1.2`)).toBe('would_run');
+    expect(fs.readFileSync(path.join(runDirOf(result), 'steps', '1.1', 'stdout', hosts[2]!), 'utf8')).toBe('looked\n');
+  });
+});
+
+describe('the herd parent killed mid-play', () => {
+  it('leaves a journal that matches what ran, and a rerun resumes at the interrupted guarded step', async () => {
+    const disk = hostDisk();
+    const hosts = fleet.hosts(5, 1100);
+    const book = writePlaybook(
+      'killed.yml',
+      `name: long step
+vars: { base: "${disk}" }
+steps:
+  - name: first
+    run: echo one >> {{ base }}/{{ host }}.first
+  - name: slow
+    run: sleep 4 && touch {{ base }}/{{ host }}.slow
+    creates: "{{ base }}/{{ host }}.slow"
+  - name: last
+    run: echo three >> {{ base }}/{{ host }}.last
+`,
+    );
+    const inv = writeInventory('killed.txt', hosts);
+    const journal = path.join(home, 'runs-kill', 'latest', 'journal.ndjson');
+    const args = ['play', '-i', inv, ...conn().slice(0, -2), '-o', path.join(home, 'runs-kill'), book];
+    const killed = await runHerd(args, {
+      env: { HOME: home },
+      onSpawn: (child) => {
+        const timer = setInterval(() => {
+          const text = fs.existsSync(journal) ? fs.readFileSync(journal, 'utf8') : '';
+          if ((text.match(/"step":1,/g) ?? []).length >= hosts.length) {
+            clearInterval(timer);
+            child.kill('SIGKILL');
+          }
+        }, 50);
+      },
+    });
+    expect(killed.signal).toBe('SIGKILL');
+    const entries = fs.readFileSync(journal, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const stepDone = entries.filter((e) => e.kind === 'step_done');
+    expect(stepDone.every((e) => e.step === 1 && e.status === 'changed')).toBe(true);
+    expect(entries.some((e) => e.kind === 'host_done')).toBe(false);
+    for (const h of hosts) expect(lines(path.join(disk, `${h}.first`))).toHaveLength(1);
+
+    const rerun = await runHerd(['rerun', '-o', path.join(home, 'runs-kill')], { env: { HOME: home }, timeoutMs: 60_000 });
+    expect(rerun.stderr).toContain(`${hosts.length} hosts: ${hosts.length} ok`);
+    for (const h of hosts) {
+      expect(lines(path.join(disk, `${h}.first`))).toHaveLength(1);
+      expect(lines(path.join(disk, `${h}.last`))).toHaveLength(1);
+      expect(fs.existsSync(path.join(disk, `${h}.slow`))).toBe(true);
+    }
+  });
+});

@@ -1,0 +1,204 @@
+// A loopback fleet: one real OpenSSH sshd on a free high port listening on 0.0.0.0, so every
+// 127.x.y.z address answers as a distinct host. Used by the tests, the demo and the benchmark.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export interface Fleet {
+  port: number;
+  user: string;
+  /** Login password; undefined when sshd cannot check passwords (not running as root). */
+  password: string | undefined;
+  keyPath: string;
+  /** An empty known_hosts file in the fleet's directory. */
+  knownHostsPath: string;
+  /** The sshd host key as `ssh-ed25519 AAAA...`. */
+  hostPublicKey: string;
+  dir: string;
+  pid: number;
+  /** n distinct loopback addresses, starting at the start-th one (never 127.0.0.1). */
+  hosts(n: number, start?: number): string[];
+  stop(): Promise<void>;
+}
+
+export const FLEET_USER_AS_ROOT = 'herdfleet';
+const SSHD = '/usr/sbin/sshd';
+
+export function isRoot(): boolean {
+  return process.getuid?.() === 0;
+}
+
+/** The index-th loopback address after 127.0.1.0, skipping .0 and .255 in every octet. */
+export function loopbackAddress(index: number): string {
+  const perOctet = 254;
+  const d = (index % perOctet) + 1;
+  const c = (Math.floor(index / perOctet) % perOctet) + 1;
+  const b = Math.floor(index / (perOctet * perOctet)) % perOctet;
+  return `127.${b}.${c}.${d}`;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '0.0.0.0', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+function keygen(file: string): void {
+  execFileSync('ssh-keygen', ['-t', 'ed25519', '-N', '', '-q', '-C', 'herd-fleet', '-f', file], { stdio: 'ignore' });
+}
+
+/** As root: a dedicated login user with a fresh random password (fed to chpasswd on stdin). */
+function prepareRootUser(): string {
+  try {
+    execFileSync('id', [FLEET_USER_AS_ROOT], { stdio: 'ignore' });
+  } catch {
+    execFileSync('useradd', ['-m', '-s', '/bin/sh', FLEET_USER_AS_ROOT], { stdio: 'ignore' });
+  }
+  const password = `fleet-${randomBytes(9).toString('base64url')}`;
+  execFileSync('chpasswd', [], { input: `${FLEET_USER_AS_ROOT}:${password}\n`, stdio: ['pipe', 'ignore', 'ignore'] });
+  fs.mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+  return password;
+}
+
+/** Is the TCP port answering with an SSH banner? */
+function bannerSeen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    const timer = setTimeout(() => done(false), 500);
+    const done = (ok: boolean): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.once('data', (d) => done(d.toString().startsWith('SSH-2.0')));
+    socket.once('error', () => done(false));
+  });
+}
+
+export interface FleetOptions {
+  maxStartups?: string;
+  extraConfig?: string[];
+}
+
+export async function startFleet(opts: FleetOptions = {}): Promise<Fleet> {
+  if (!fs.existsSync(SSHD)) throw new Error(`${SSHD} is missing: install openssh-server (bash .ci/setup does it)`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'herd-fleet-'));
+  fs.chmodSync(dir, 0o755);
+  const hostKey = path.join(dir, 'host_ed25519');
+  const userKey = path.join(dir, 'user_ed25519');
+  keygen(hostKey);
+  keygen(userKey);
+  const authorized = path.join(dir, 'authorized_keys');
+  fs.copyFileSync(`${userKey}.pub`, authorized);
+  fs.chmodSync(authorized, 0o644);
+  const knownHostsPath = path.join(dir, 'known_hosts');
+  fs.writeFileSync(knownHostsPath, '');
+  const root = isRoot();
+  const password = root ? prepareRootUser() : undefined;
+  const user = root ? FLEET_USER_AS_ROOT : os.userInfo().username;
+
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = await freePort();
+    const config = path.join(dir, 'sshd_config');
+    fs.writeFileSync(
+      config,
+      [
+        `Port ${port}`,
+        'ListenAddress 0.0.0.0',
+        `HostKey ${hostKey}`,
+        `PidFile ${path.join(dir, 'sshd.pid')}`,
+        `AuthorizedKeysFile ${authorized}`,
+        'StrictModes no',
+        'UsePAM no',
+        'UseDNS no',
+        `PasswordAuthentication ${root ? 'yes' : 'no'}`,
+        'KbdInteractiveAuthentication no',
+        'PubkeyAuthentication yes',
+        `MaxStartups ${opts.maxStartups ?? '10000:30:10000'}`,
+        'MaxSessions 64',
+        'MaxAuthTries 10',
+        'LoginGraceTime 30',
+        'LogLevel ERROR',
+        'PermitRootLogin yes',
+        'Subsystem sftp internal-sftp',
+        'AcceptEnv LANG LC_*',
+        'PrintMotd no',
+        'PrintLastLog no',
+        ...(opts.extraConfig ?? []),
+      ].join('\n') + '\n',
+    );
+    const log = fs.openSync(path.join(dir, 'sshd.log'), 'a');
+    const child: ChildProcess = spawn(SSHD, ['-D', '-e', '-f', config], { stdio: ['ignore', log, log] });
+    fs.closeSync(log);
+    const deadline = Date.now() + 10_000;
+    let up = false;
+    let exited = false;
+    child.once('exit', () => (exited = true));
+    while (Date.now() < deadline && !exited) {
+      if (await bannerSeen(port)) {
+        up = true;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    if (!up) {
+      child.kill('SIGKILL');
+      const text = fs.readFileSync(path.join(dir, 'sshd.log'), 'utf8');
+      if (/Address already in use/.test(text) && attempt < 4) continue;
+      throw new Error(`sshd did not start on port ${port}:\n${text}`);
+    }
+    return makeFleet(child, port, dir, user, password, userKey, knownHostsPath, fs.readFileSync(`${hostKey}.pub`, 'utf8').trim().split(' ').slice(0, 2).join(' '));
+  }
+  throw new Error('could not find a free port for sshd');
+}
+
+function makeFleet(child: ChildProcess, port: number, dir: string, user: string, password: string | undefined, keyPath: string, knownHostsPath: string, hostPublicKey: string): Fleet {
+  let stopped: Promise<void> | undefined;
+  // A test process that dies still takes its sshd with it.
+  const onExit = (): void => {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  };
+  process.once('exit', onExit);
+  return {
+    port,
+    user,
+    password,
+    keyPath,
+    knownHostsPath,
+    hostPublicKey,
+    dir,
+    pid: child.pid!,
+    hosts: (n, start = 0) => Array.from({ length: n }, (_, i) => loopbackAddress(start + i)),
+    stop: () => {
+      stopped ??= new Promise<void>((resolve) => {
+        process.off('exit', onExit);
+        const finish = (): void => {
+          clearTimeout(hard);
+          fs.rmSync(dir, { recursive: true, force: true });
+          resolve();
+        };
+        if (child.exitCode !== null || child.signalCode !== null) return finish();
+        const hard = setTimeout(() => child.kill('SIGKILL'), 2_000);
+        child.once('exit', finish);
+        child.kill('SIGTERM');
+      });
+      return stopped;
+    },
+  };
+}
+
+export function canUsePasswords(fleet: Fleet): boolean {
+  return fleet.password !== undefined;
+}
