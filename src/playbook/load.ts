@@ -1,0 +1,270 @@
+// Playbook YAML -> validated Playbook, every error with file:line:column. Pure: file checks are injected.
+import path from 'node:path';
+import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node, type Pair, type YAMLMap } from 'yaml';
+import { PlaybookError, type SourcePosition } from '../errors.js';
+import { findTemplateVars } from './template.js';
+import type { Amount, Play, Step, StepExpect } from './types.js';
+
+export interface LoadOptions {
+  fileExists: (p: string) => boolean;
+  /** --var values; they may be used by templates and override play vars. */
+  extraVars?: Record<string, string>;
+}
+
+const PLAY_KEYS = ['name', 'hosts', 'vars', 'serial', 'max_fail', 'steps'] as const;
+const STEP_KINDS = ['run', 'script', 'push', 'pull'] as const;
+const STEP_KEYS = [...STEP_KINDS, 'name', 'when', 'unless', 'creates', 'removes', 'check', 'expect', 'timeout', 'ignore_errors', 'become', 'args'] as const;
+const EXPECT_KEYS = ['exit', 'stdout', 'consensus'] as const;
+const TRANSFER_KEYS = ['src', 'dest'] as const;
+export const BUILTIN_VARS = ['host', 'port', 'user', 'run_id'] as const;
+
+class Context {
+  readonly lines = new LineCounter();
+  constructor(
+    readonly file: string,
+    readonly text: string,
+    readonly opts: LoadOptions,
+  ) {}
+
+  at(offset: number): SourcePosition {
+    const { line, col } = this.lines.linePos(offset);
+    return { file: this.file, line, column: col };
+  }
+
+  posOf(node: Node | null | undefined): SourcePosition {
+    return this.at(node?.range?.[0] ?? 0);
+  }
+
+  fail(node: Node | null | undefined, detail: string): never {
+    throw new PlaybookError(this.posOf(node), detail);
+  }
+}
+
+/** Parse and validate a playbook; throws PlaybookError at the first problem. */
+export function loadPlaybook(input: { file: string; text: string }, opts: LoadOptions): import('./types.js').Playbook {
+  const ctx = new Context(input.file, input.text, opts);
+  const doc = parseDocument(input.text, { lineCounter: ctx.lines, prettyErrors: false, uniqueKeys: true });
+  const first = doc.errors[0];
+  if (first) throw new PlaybookError(ctx.at(first.pos[0]), `YAML syntax: ${first.message.split('\n')[0]}`);
+  const root = doc.contents as Node | null;
+  if (root === null || root === undefined) throw new PlaybookError(ctx.at(0), 'the playbook is empty: expected a play or a list of plays');
+  const playNodes: Node[] = isSeq(root) ? (root.items as Node[]) : isMap(root) ? [root] : ctx.fail(root, 'expected a play (a mapping) or a list of plays');
+  if (playNodes.length === 0) ctx.fail(root, 'the list of plays is empty');
+  return { file: input.file, plays: playNodes.map((node, i) => readPlay(ctx, node, i + 1)) };
+}
+
+function typeName(node: unknown): string {
+  if (isMap(node)) return 'a mapping';
+  if (isSeq(node)) return 'a list';
+  if (isScalar(node)) return node.value === null ? 'nothing' : typeof node.value === 'string' ? 'a string' : `a ${typeof node.value}`;
+  return 'nothing';
+}
+
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++)
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+  return d[a.length]![b.length]!;
+}
+
+/** The pairs of a mapping, checked against the allowed keys (with a did-you-mean). */
+function entries(ctx: Context, map: YAMLMap, allowed: readonly string[], what: string): Map<string, Pair<Node, Node>> {
+  const out = new Map<string, Pair<Node, Node>>();
+  for (const pair of map.items as Pair<Node, Node>[]) {
+    const key = isScalar(pair.key) ? String(pair.key.value) : ctx.fail(pair.key, `${what} keys must be plain words`);
+    if (!allowed.includes(key)) {
+      const close = allowed.filter((k) => editDistance(k, key) <= 2).sort((x, y) => editDistance(x, key) - editDistance(y, key))[0];
+      ctx.fail(pair.key, `unknown ${what} key "${key}"${close ? ` (did you mean "${close}"?)` : `; allowed: ${allowed.join(', ')}`}`);
+    }
+    out.set(key, pair);
+  }
+  return out;
+}
+
+function str(ctx: Context, pair: Pair<Node, Node> | undefined, key: string): string | undefined {
+  if (!pair) return undefined;
+  const v = pair.value;
+  if (!isScalar(v) || v.value === null || typeof v.value === 'object') ctx.fail(v ?? pair.key, `expected a string for "${key}", got ${typeName(v)}`);
+  if (typeof v.value !== 'string') ctx.fail(v, `expected a string for "${key}", got ${typeName(v)}`);
+  return v.value;
+}
+
+function bool(ctx: Context, pair: Pair<Node, Node> | undefined, key: string): boolean {
+  if (!pair) return false;
+  const v = pair.value;
+  if (!isScalar(v) || typeof v.value !== 'boolean') ctx.fail(v ?? pair.key, `expected true or false for "${key}", got ${typeName(v)}`);
+  return v.value;
+}
+
+function amount(ctx: Context, pair: Pair<Node, Node> | undefined, key: string): Amount | undefined {
+  if (!pair) return undefined;
+  const v = pair.value;
+  if (isScalar(v) && typeof v.value === 'number' && Number.isInteger(v.value) && v.value >= (key === 'max_fail' ? 0 : 1)) return { kind: 'count', n: v.value };
+  if (isScalar(v) && typeof v.value === 'string') {
+    const m = /^(\d+(?:\.\d+)?)%$/.exec(v.value.trim());
+    if (m && Number(m[1]) > 0 && Number(m[1]) <= 100) return { kind: 'percent', p: Number(m[1]) };
+  }
+  return ctx.fail(v ?? pair.key, `expected a ${key === 'max_fail' ? 'count (0 or more)' : 'positive count'} or a percentage like "10%" for "${key}", got ${isScalar(v) ? JSON.stringify(v.value) : typeName(v)}`);
+}
+
+function readPlay(ctx: Context, node: Node, index: number): Play {
+  if (!isMap(node)) ctx.fail(node, `play ${index}: expected a mapping with steps, got ${typeName(node)}`);
+  const keys = entries(ctx, node, PLAY_KEYS, 'play');
+  const vars = readVars(ctx, keys.get('vars'));
+  const stepsPair = keys.get('steps') ?? ctx.fail(node, `play ${index}: missing "steps"`);
+  const stepsNode = stepsPair.value;
+  if (!isSeq(stepsNode) || stepsNode.items.length === 0) ctx.fail(stepsNode ?? stepsPair.key, `expected a non-empty list for "steps", got ${typeName(stepsNode)}`);
+  const known = new Set<string>([...BUILTIN_VARS, ...Object.keys(vars), ...Object.keys(ctx.opts.extraVars ?? {})]);
+  for (const pair of (keys.get('vars')?.value as YAMLMap | undefined)?.items ?? []) {
+    checkTemplates(ctx, (pair as Pair<Node, Node>).value, new Set([...BUILTIN_VARS, ...Object.keys(ctx.opts.extraVars ?? {})]), 'play vars may use built-ins and --var values only');
+  }
+  const steps = (stepsNode.items as Node[]).map((s, i) => readStep(ctx, s, i + 1, known));
+  const play: Play = {
+    index,
+    name: str(ctx, keys.get('name'), 'name') ?? `play ${index}`,
+    hosts: str(ctx, keys.get('hosts'), 'hosts') ?? 'all',
+    vars,
+    steps,
+    position: ctx.posOf(node),
+  };
+  const serial = amount(ctx, keys.get('serial'), 'serial');
+  const maxFail = amount(ctx, keys.get('max_fail'), 'max_fail');
+  if (serial) play.serial = serial;
+  if (maxFail) play.maxFail = maxFail;
+  return play;
+}
+
+function readVars(ctx: Context, pair: Pair<Node, Node> | undefined): Record<string, string> {
+  if (!pair) return {};
+  const map = pair.value;
+  if (!isMap(map)) return ctx.fail(map ?? pair.key, `expected a mapping for "vars", got ${typeName(map)}`);
+  const vars: Record<string, string> = {};
+  for (const item of map.items as Pair<Node, Node>[]) {
+    const name = isScalar(item.key) ? String(item.key.value) : '';
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) ctx.fail(item.key, `bad variable name ${JSON.stringify(name)}: use letters, digits and _`);
+    if (!isScalar(item.value) || item.value.value === null || typeof item.value.value === 'object') ctx.fail(item.value ?? item.key, `expected a scalar value for variable "${name}", got ${typeName(item.value)}`);
+    vars[name] = String(item.value.value);
+  }
+  return vars;
+}
+
+/** Every `{{ name }}` in a scalar must be a known variable; the error points at the `{{`. */
+function checkTemplates(ctx: Context, node: Node | null | undefined, known: Set<string>, hint?: string): void {
+  if (!isScalar(node) || typeof node.value !== 'string') return;
+  const start = node.range?.[0] ?? 0;
+  const raw = ctx.text.slice(start, node.range?.[1] ?? start);
+  for (const v of findTemplateVars(node.value)) {
+    if (known.has(v.name)) continue;
+    const m = new RegExp(`\\{\\{\\s*${v.name}\\s*\\}\\}`).exec(raw);
+    const pos = ctx.at(m ? start + m.index : start);
+    throw new PlaybookError(pos, `unknown variable "${v.name}"${hint ? ` (${hint})` : `; known: ${[...known].sort().join(', ')}`}`);
+  }
+}
+
+function readStep(ctx: Context, node: Node, index: number, known: Set<string>): Step {
+  if (!isMap(node)) ctx.fail(node, `step ${index}: expected a mapping, got ${typeName(node)}`);
+  const keys = entries(ctx, node, STEP_KEYS, 'step');
+  const kinds = STEP_KINDS.filter((k) => keys.has(k));
+  if (kinds.length === 0) ctx.fail(node, `step ${index}: needs one of ${STEP_KINDS.join(', ')}`);
+  if (kinds.length > 1) ctx.fail(keys.get(kinds[1]!)!.key, `step ${index}: has both "${kinds[0]}" and "${kinds[1]}"; a step does one thing`);
+  const kind = kinds[0]!;
+  for (const [key, pair] of keys) {
+    if (['run', 'when', 'unless', 'creates', 'removes', 'args', 'script', 'name'].includes(key)) checkTemplates(ctx, pair.value, known);
+  }
+  const common = {
+    index,
+    name: '',
+    check: bool(ctx, keys.get('check'), 'check'),
+    ignoreErrors: bool(ctx, keys.get('ignore_errors'), 'ignore_errors'),
+    become: bool(ctx, keys.get('become'), 'become'),
+    position: ctx.posOf(node),
+  };
+  const guards: Partial<Record<'when' | 'unless' | 'creates' | 'removes', string>> = {};
+  for (const g of ['when', 'unless', 'creates', 'removes'] as const) {
+    const value = str(ctx, keys.get(g), g);
+    if (value !== undefined) guards[g] = value;
+  }
+  const timeoutPair = keys.get('timeout');
+  let timeoutS: number | undefined;
+  if (timeoutPair) {
+    const v = timeoutPair.value;
+    if (!isScalar(v) || typeof v.value !== 'number' || v.value <= 0) ctx.fail(v ?? timeoutPair.key, `expected a positive number of seconds for "timeout", got ${isScalar(v) ? JSON.stringify(v.value) : typeName(v)}`);
+    timeoutS = v.value;
+  }
+  const expect = readExpect(ctx, keys.get('expect'), known);
+  if (keys.has('args') && kind !== 'script') ctx.fail(keys.get('args')!.key, `"args" only goes with "script"`);
+  const base = { ...common, ...guards, ...(timeoutS !== undefined ? { timeoutS } : {}), ...(expect ? { expect } : {}) };
+  let step: Step;
+  switch (kind) {
+    case 'run':
+      step = { ...base, kind, run: str(ctx, keys.get('run'), 'run')! };
+      break;
+    case 'script': {
+      const scriptPair = keys.get('script')!;
+      const rel = str(ctx, scriptPair, 'script')!;
+      const script = path.resolve(path.dirname(ctx.file), rel);
+      if (!rel.includes('{{') && !ctx.opts.fileExists(script)) ctx.fail(scriptPair.value, `script ${rel} not found (looked for ${script})`);
+      const args = str(ctx, keys.get('args'), 'args');
+      step = { ...base, kind, script, ...(args !== undefined ? { args } : {}) };
+      break;
+    }
+    case 'push':
+    case 'pull': {
+      const pair = keys.get(kind)!;
+      if (!isMap(pair.value)) ctx.fail(pair.value ?? pair.key, `expected a mapping with src and dest for "${kind}", got ${typeName(pair.value)}`);
+      const t = entries(ctx, pair.value, TRANSFER_KEYS, kind);
+      const src = str(ctx, t.get('src'), 'src') ?? ctx.fail(pair.value, `${kind}: missing "src"`);
+      const dest = str(ctx, t.get('dest'), 'dest') ?? ctx.fail(pair.value, `${kind}: missing "dest"`);
+      checkTemplates(ctx, t.get('src')!.value, known);
+      checkTemplates(ctx, t.get('dest')!.value, known);
+      let resolvedSrc = src;
+      if (kind === 'push') {
+        resolvedSrc = path.resolve(path.dirname(ctx.file), src) + (src.endsWith('/') ? '/' : '');
+        if (!src.includes('{{') && !ctx.opts.fileExists(resolvedSrc)) ctx.fail(t.get('src')!.value, `push source ${src} not found (looked for ${resolvedSrc})`);
+      }
+      step = { ...base, kind, src: resolvedSrc, dest };
+      break;
+    }
+  }
+  step.name = str(ctx, keys.get('name'), 'name') ?? deriveName(step);
+  return step;
+}
+
+function readExpect(ctx: Context, pair: Pair<Node, Node> | undefined, known: Set<string>): StepExpect | undefined {
+  if (!pair) return undefined;
+  if (!isMap(pair.value)) return ctx.fail(pair.value ?? pair.key, `expected a mapping for "expect", got ${typeName(pair.value)}`);
+  const keys = entries(ctx, pair.value, EXPECT_KEYS, 'expect');
+  const expect: StepExpect = {};
+  const exitPair = keys.get('exit');
+  if (exitPair) {
+    const v = exitPair.value;
+    const items = isSeq(v) ? (v.items as Node[]) : [v];
+    expect.exit = items.map((item) => {
+      if (!isScalar(item) || typeof item.value !== 'number' || !Number.isInteger(item.value) || item.value < 0 || item.value > 255) {
+        return ctx.fail(item ?? exitPair.key, `expected exit codes 0-255 for "exit", got ${isScalar(item) ? JSON.stringify(item.value) : typeName(item)}`);
+      }
+      return item.value;
+    });
+  }
+  const stdout = str(ctx, keys.get('stdout'), 'stdout');
+  if (stdout !== undefined) {
+    checkTemplates(ctx, keys.get('stdout')!.value, known);
+    try {
+      new RegExp(stdout);
+    } catch (err) {
+      ctx.fail(keys.get('stdout')!.value, `bad regular expression for "stdout": ${(err as Error).message}`);
+    }
+    expect.stdout = stdout;
+  }
+  if (keys.has('consensus')) expect.consensus = bool(ctx, keys.get('consensus'), 'consensus');
+  return expect;
+}
+
+/** A readable default name: the step's kind and its first words. */
+function deriveName(step: Step): string {
+  const text = step.kind === 'run' ? step.run : step.kind === 'script' ? path.basename(step.script) : `${step.src} -> ${step.dest}`;
+  const one = `${step.kind}: ${text.split('\n')[0]}`;
+  return one.length > 60 ? `${one.slice(0, 57)}...` : one;
+}
