@@ -36,11 +36,17 @@ export async function runSteps(client: Client, job: HostJob, task: StepsTask, ct
   const from = job.fromStep ?? 1;
   const to = job.toStep ?? play.steps.length;
   let lastExit: number | null = null;
+  // Under --check, once a step would have changed the host, later checks may fail only because it did not.
+  let skippedChanges = false;
   for (let index = from; index <= to; index++) {
     const step = renderStep(play.steps[index - 1]!, vars);
     const key = `${play.index}.${step.index}`;
     const started = Date.now();
-    const outcome = await runStep(client, job, task, step, key, ctx);
+    let outcome = await runStep(client, job, task, step, key, ctx);
+    if (outcome.status === 'would_run') skippedChanges = true;
+    else if (task.check && skippedChanges && (outcome.status === 'failed' || outcome.status === 'diverged')) {
+      outcome = { ...outcome, status: 'would_run', reason: `${outcome.reason} (under --check, after steps that did not run)` };
+    }
     const ignored = step.ignoreErrors && !isPassing(outcome.status) && outcome.status !== 'interrupted';
     const result: StepResult = {
       host: job.id,

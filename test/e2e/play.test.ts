@@ -254,3 +254,38 @@ steps:
     }
   });
 });
+
+describe('the example playbooks', () => {
+  it('run on the loopback fleet: data disks twice without duplicating fstab lines, deploy, then collect logs', async () => {
+    const { ROOT } = await import('./herd-cli.js');
+    const hosts = fleet.hosts(6, 1200);
+    const inv = writeInventory('examples.txt', hosts);
+    const work = scratchDir('herd-examples-');
+    const book = (name: string): string => path.join(ROOT, 'playbooks', name);
+    try {
+      const disks = await runHerd(['play', '-i', inv, ...conn(), book('data-disks.yml')], { env: { HOME: home }, cwd: work });
+      expect(disks.stderr).toContain('6 hosts: 6 ok');
+      const again = await runHerd(['play', '-i', inv, ...conn(), book('data-disks.yml')], { env: { HOME: home }, cwd: work });
+      expect(again.stderr).toContain('6 hosts: 6 ok');
+      const steps = stepsTsv(runDirOf(again));
+      expect(steps.get(`${hosts[0]} 1.4`)).toBe('skipped');
+      for (const h of hosts) expect(lines(`/tmp/herd-demo-${h}.fstab`)).toHaveLength(1);
+
+      const deploy = await runHerd(['play', '-i', inv, ...conn(), book('deploy.yml')], { env: { HOME: home }, cwd: work });
+      expect(deploy.stderr).toContain('6 hosts: 6 ok');
+      expect(fs.statSync(`/tmp/herd-demo-app-${hosts[0]}/bin/app`).mode & 0o777).toBe(0o755);
+
+      const collect = await runHerd(['play', '-i', inv, ...conn(), book('collect-logs.yml')], { env: { HOME: home }, cwd: work });
+      expect(collect.stderr).toContain('6 hosts: 6 ok');
+      for (const h of hosts) {
+        expect(fs.readFileSync(path.join(work, 'collected', h, 'VERSION'), 'utf8')).toBe('1.4.2\n');
+        expect(fs.existsSync(path.join(work, 'collected', h, 'restarted'))).toBe(true);
+      }
+    } finally {
+      for (const h of hosts) {
+        for (const suffix of ['disk', 'fstab']) fs.rmSync(`/tmp/herd-demo-${h}.${suffix}`, { force: true });
+        for (const dir of [`/tmp/herd-demo-${h}.mnt`, `/tmp/herd-demo-app-${h}`]) fs.rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  });
+});

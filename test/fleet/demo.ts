@@ -54,7 +54,21 @@ try {
   say('the db hosts are fixed; herd rerun runs the same command on exactly the failed hosts');
   show(herd, ['rerun', '-o', runs], env);
   show('cat', [path.join(runs, 'latest', 'run.json')]);
+
+  say('a playbook: inspect first (--check changes nothing), then act; a second run repeats nothing');
+  const disks = path.join(root, 'playbooks', 'data-disks.yml');
+  show(herd, ['play', '-i', inventory, '-l', 'storage', ...conn, '--check', disks], env);
+  show(herd, ['play', '-i', inventory, '-l', 'storage', ...conn, disks], env);
+  show('column', ['-t', '-s', '\t', path.join(runs, 'latest', 'steps.tsv')]);
+  show(herd, ['play', '-i', inventory, '-l', 'storage', ...conn, '-q', disks], env);
+  show('awk', ['-F\t', 'NR > 1 {print $2, $4}', path.join(runs, 'latest', 'steps.tsv')]);
+
+  say('deploy a directory, then collect it back into collected/<host>/');
+  show(herd, ['play', '-i', inventory, '-l', 'web', ...conn, path.join(root, 'playbooks', 'deploy.yml')], env);
+  show(herd, ['play', '-i', inventory, '-l', 'web', ...conn, path.join(root, 'playbooks', 'collect-logs.yml')], env);
+  show('find', ['collected', '-maxdepth', '2']);
 } finally {
+  for (const f of fs.readdirSync('/tmp')) if (f.startsWith('herd-demo-')) fs.rmSync(path.join('/tmp', f), { recursive: true, force: true });
   say('stopping the fleet');
   await stop();
   fs.rmSync(work, { recursive: true, force: true });
