@@ -83,9 +83,13 @@ function entries(ctx: Context, map: YAMLMap, allowed: readonly string[], what: s
   return out;
 }
 
+/** Keys holding shell text: `run: true` means the command `true`, not a boolean. */
+const SHELL_KEYS = new Set(['run', 'when', 'unless', 'args', 'name']);
+
 function str(ctx: Context, pair: Pair<Node, Node> | undefined, key: string): string | undefined {
   if (!pair) return undefined;
   const v = pair.value;
+  if (SHELL_KEYS.has(key) && isScalar(v) && (typeof v.value === 'number' || typeof v.value === 'boolean')) return String(v.source ?? v.value);
   if (!isScalar(v) || v.value === null || typeof v.value === 'object') ctx.fail(v ?? pair.key, `expected a string for "${key}", got ${typeName(v)}`);
   if (typeof v.value !== 'string') ctx.fail(v, `expected a string for "${key}", got ${typeName(v)}`);
   return v.value;

@@ -1,0 +1,127 @@
+import { describe, expect, it } from 'vitest';
+import { parseInventory } from '../../../src/inventory/index.js';
+
+const parse = (text: string, name = 'inv.txt') => parseInventory([{ name, text }]);
+const ids = (text: string) => parse(text).targets.map((t) => t.id);
+
+describe('one host per line', () => {
+  it.each([
+    ['10.0.0.1', ['10.0.0.1'], {}],
+    ['ops@10.0.0.1', ['ops@10.0.0.1'], { user: 'ops', host: '10.0.0.1' }],
+    ['10.0.0.1:2222', ['10.0.0.1:2222'], { port: 2222 }],
+    ['ops@10.0.0.1:2222', ['ops@10.0.0.1:2222'], { user: 'ops', port: 2222 }],
+    ['[::1]:22', ['[::1]:22'], { host: '::1', port: 22 }],
+    ['[fe80::1]', ['fe80::1'], { host: 'fe80::1' }],
+    ['::1', ['::1'], { host: '::1' }],
+    ['web01.dc1.example.com', ['web01.dc1.example.com'], {}],
+    ['db_1', ['db_1'], {}],
+  ])('reads %s', (text, expected, fields) => {
+    const { targets } = parse(text + '\n');
+    expect(targets.map((t) => t.id)).toEqual(expected);
+    expect(targets[0]).toMatchObject(fields);
+  });
+
+  it('ignores comments, blank lines, indentation and extra columns', () => {
+    expect(ids('# fleet\n\n  10.0.0.1   # trailing comment\n10.0.0.2\tok\t0\t12\t-\n\t\n')).toEqual(['10.0.0.1', '10.0.0.2']);
+  });
+
+  it("reads herd's own hosts.tsv and failed.txt back", () => {
+    expect(ids('host\tstatus\texit\tduration_ms\treason\tstep\n127.0.0.2\tok\t0\t12\t-\t-\n127.0.0.3\tfailed\t1\t9\texit code 1\t-\n')).toEqual(['127.0.0.2', '127.0.0.3']);
+    expect(ids('127.0.0.2\nops@127.0.0.3:2222\n')).toEqual(['127.0.0.2', 'ops@127.0.0.3:2222']);
+  });
+
+  it('treats a literal first column "host" as a host name except on a TSV header line', () => {
+    expect(ids('a\nhost\n')).toEqual(['a', 'host']);
+  });
+
+  it('collapses duplicates with a warning naming both places', () => {
+    const result = parseInventory([
+      { name: 'a.txt', text: '10.0.0.1\n10.0.0.2\n' },
+      { name: 'b.txt', text: '10.0.0.[1-3]\n' },
+    ]);
+    expect(result.targets.map((t) => t.id)).toEqual(['10.0.0.1', '10.0.0.2', '10.0.0.3']);
+    expect(result.warnings).toEqual(['b.txt:1: duplicate host 10.0.0.1 (first at a.txt:1) ignored', 'b.txt:1: duplicate host 10.0.0.2 (first at a.txt:2) ignored']);
+  });
+
+  it('keeps user@host and host as different targets', () => {
+    expect(ids('10.0.0.1\nops@10.0.0.1\n10.0.0.1:22\n')).toEqual(['10.0.0.1', 'ops@10.0.0.1', '10.0.0.1:22']);
+  });
+});
+
+describe('ranges and CIDR', () => {
+  it.each([
+    ['10.0.0.[1-3]', ['10.0.0.1', '10.0.0.2', '10.0.0.3']],
+    ['10.0.[1-2].[1-2]', ['10.0.1.1', '10.0.1.2', '10.0.2.1', '10.0.2.2']],
+    ['web[01-03].dc1', ['web01.dc1', 'web02.dc1', 'web03.dc1']],
+    ['web[8-10]', ['web8', 'web9', 'web10']],
+    ['web[098-100]', ['web098', 'web099', 'web100']],
+    ['10.0.1.[1,3,7-9]', ['10.0.1.1', '10.0.1.3', '10.0.1.7', '10.0.1.8', '10.0.1.9']],
+    ['ops@10.0.0.[1-2]:2222', ['ops@10.0.0.1:2222', 'ops@10.0.0.2:2222']],
+    ['10.0.0.0/30', ['10.0.0.1', '10.0.0.2']],
+    ['10.0.0.0/31', ['10.0.0.0', '10.0.0.1']],
+    ['10.0.0.9/32', ['10.0.0.9']],
+    ['10.0.0.5/30', ['10.0.0.5', '10.0.0.6']],
+    ['ops@10.0.0.0/30', ['ops@10.0.0.1', 'ops@10.0.0.2']],
+  ])('expands %s', (text, expected) => {
+    expect(ids(text)).toEqual(expected);
+  });
+
+  it('gives the usable addresses of a /28', () => {
+    const all = ids('10.0.0.0/28');
+    expect(all).toHaveLength(14);
+    expect(all[0]).toBe('10.0.0.1');
+    expect(all[13]).toBe('10.0.0.14');
+  });
+
+  it('expands 10,000 hosts quickly', () => {
+    const started = Date.now();
+    expect(ids('10.[0-3].[1-50].[1-50]')).toHaveLength(10_000);
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+});
+
+describe('groups', () => {
+  it('assigns hosts to the group above them and merges a host listed in several groups', () => {
+    const { targets, warnings } = parse('10.0.0.9\n[web]\n10.0.0.[1-2]\n[db]\n10.0.0.2\n10.0.0.3\n');
+    expect(targets.map((t) => [t.id, t.groups])).toEqual([
+      ['10.0.0.9', []],
+      ['10.0.0.1', ['web']],
+      ['10.0.0.2', ['web', 'db']],
+      ['10.0.0.3', ['db']],
+    ]);
+    expect(warnings).toEqual([]);
+  });
+});
+
+describe('errors name the file, line and column', () => {
+  it.each([
+    ['10.0.0.1\n10.0.0.[1-3\n', 'inv.txt:2:8: unterminated ['],
+    ['10.0.0.[5-1]\n', 'inv.txt:1:9: range 5-1 goes backwards'],
+    ['10.0.0.[]\n', 'inv.txt:1:8: empty range []'],
+    ['10.0.0.[1-x]\n', 'inv.txt:1:9: bad range item "1-x": expected N or N-M'],
+    ['10.0.0.256\n', 'inv.txt:1:1: bad IPv4 address "10.0.0.256"'],
+    ['  10.0.0.1:99999\n', 'inv.txt:1:12: port 99999 out of range 1-65535'],
+    ['10.0.0.1:ssh\n', 'inv.txt:1:10: bad port "ssh": expected 1-65535'],
+    ['we!b\n', 'inv.txt:1:3: bad host name "we!b"'],
+    ['b@d@10.0.0.1\n', 'inv.txt:1:4: bad host name "d@10.0.0.1"'],
+    ['[fe80::zz]:22\n', 'inv.txt:1:2: bad IPv6 address "fe80::zz"'],
+    ['[::1]x\n', 'inv.txt:1:6: unexpected "x" after ]'],
+    ['10.0.0.0/8\n', 'inv.txt:1:10: /8 is too large a block (at most /16, 65,534 hosts)'],
+    ['10.0.0.0/33\n', 'inv.txt:1:10: bad prefix /33: expected 0-32'],
+    ['[we b]\n', 'inv.txt:1:1: unterminated ['],
+    ['[web!]\n', 'inv.txt:1:1: bad group header [web!]: names use letters, digits, _ . -'],
+    ['web/2\n', 'inv.txt:1:4: unexpected / in "web/2" (CIDR blocks are IPv4 a.b.c.d/N)'],
+    ['10.[0-999].[0-999].[1-9]\n', 'inv.txt:1:20: expands to more than 1000000 hosts'],
+  ])('rejects %j with %s', (text, message) => {
+    expect(() => parse(text)).toThrow(message);
+  });
+
+  it('throws a typed InventoryError with a stable code and position', () => {
+    try {
+      parse('ok\n10.0.0.[9-1]\n', 'hosts.ini');
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toMatchObject({ code: 'E_INVENTORY', position: { file: 'hosts.ini', line: 2, column: 9 } });
+    }
+  });
+});
