@@ -1,0 +1,125 @@
+// npm run bench: herd side by side with pssh, pdsh, ClusterShell and Ansible on one loopback fleet.
+// Reports wall time (median of runs), controller CPU of the whole process tree, its peak summed
+// RSS, and the CPU the fleet's sshd spent; writes a table, a JSON file and an SVG chart.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startFleet } from '../test/fleet/fleet.js';
+import { childrenCpuS, measure, type Measurement } from './measure.js';
+import { TOOLS, type BenchContext, type Tool } from './tools.js';
+import { renderChart } from './chart.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const quick = process.argv.includes('--quick');
+const only = process.argv.find((a) => a.startsWith('--tools='))?.slice(8).split(',');
+const RUNS = quick ? 1 : 3;
+
+interface Case {
+  name: string;
+  hosts: number;
+  forks: number;
+  command: string;
+  tools: string[];
+}
+
+const CASES: Case[] = quick
+  ? [
+      { name: 'true, 200 hosts', hosts: 200, forks: 200, command: 'true', tools: ['herd', 'pssh', 'pdsh', 'clush'] },
+      { name: 'sleep 3, 500 hosts', hosts: 500, forks: 500, command: 'sleep 3', tools: ['herd', 'pssh'] },
+    ]
+  : [
+      { name: 'true, 200 hosts', hosts: 200, forks: 200, command: 'true', tools: ['herd', 'pssh', 'pdsh', 'clush', 'ansible'] },
+      { name: 'true, 1000 hosts', hosts: 1000, forks: 200, command: 'true', tools: ['herd', 'pssh', 'pdsh', 'clush'] },
+      { name: 'sleep 3, 1000 hosts at forks 1000', hosts: 1000, forks: 1000, command: 'sleep 3', tools: ['herd', 'pssh', 'pdsh', 'clush'] },
+      ...[100, 500, 1000, 2000].map((n) => ({ name: `scale: sleep 1, ${n} hosts at forks ${n}`, hosts: n, forks: n, command: 'sleep 1', tools: ['herd'] })),
+    ];
+
+interface Row {
+  case: string;
+  tool: string;
+  hosts: number;
+  wallS: number;
+  cpuMsPerHost: number;
+  peakRssMiB: number;
+  sshdCpuS: number;
+  failed: boolean;
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function available(tool: Tool): boolean {
+  return fs.existsSync(tool.binary);
+}
+
+async function main(): Promise<void> {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'herd-bench-'));
+  const fleet = await startFleet({ maxStartups: '10000:30:10000', extraConfig: ['MaxSessions 10'] });
+  const rows: Row[] = [];
+  const skipped = new Set<string>();
+  try {
+    for (const c of CASES) {
+      const hosts = fleet.hosts(c.hosts);
+      const hostsFile = path.join(work, `hosts-${c.hosts}.txt`);
+      fs.writeFileSync(hostsFile, hosts.join('\n') + '\n');
+      const ctx: BenchContext = { root, work, port: fleet.port, user: fleet.user, keyPath: fleet.keyPath, hostsFile, hosts, forks: c.forks };
+      for (const tool of TOOLS.filter((t) => c.tools.includes(t.name) && (!only || only.includes(t.name)))) {
+        if (!available(tool)) {
+          skipped.add(tool.name);
+          continue;
+        }
+        const runs: (Measurement & { sshdCpuS: number })[] = [];
+        for (let r = 0; r < RUNS; r++) {
+          const sshdBefore = childrenCpuS(fleet.pid);
+          const m = await measure(tool.argv(ctx, c.command), { ...process.env, ...(tool.env?.(ctx) ?? {}), HOME: work }, work, 600_000);
+          runs.push({ ...m, sshdCpuS: childrenCpuS(fleet.pid) - sshdBefore });
+          fs.rmSync(path.join(work, 'runs'), { recursive: true, force: true });
+        }
+        const row: Row = {
+          case: c.name,
+          tool: tool.name,
+          hosts: c.hosts,
+          wallS: median(runs.map((m) => m.wallS)),
+          cpuMsPerHost: (median(runs.map((m) => m.cpuS)) * 1000) / c.hosts,
+          peakRssMiB: median(runs.map((m) => m.peakRssMiB)),
+          sshdCpuS: median(runs.map((m) => m.sshdCpuS)),
+          failed: runs.some((m) => m.exitCode !== 0),
+        };
+        rows.push(row);
+        process.stdout.write(`${c.name.padEnd(36)} ${tool.name.padEnd(8)} wall ${row.wallS.toFixed(2)}s  cpu ${row.cpuMsPerHost.toFixed(1)} ms/host  peak ${row.peakRssMiB.toFixed(0)} MiB  sshd cpu ${row.sshdCpuS.toFixed(1)}s${row.failed ? '  (exit != 0)' : ''}\n`);
+      }
+    }
+  } finally {
+    await fleet.stop();
+  }
+  const table = formatTable(rows, skipped);
+  process.stdout.write('\n' + table + '\n');
+  const outDir = path.join(root, 'bench', 'results');
+  fs.mkdirSync(outDir, { recursive: true });
+  fs.writeFileSync(path.join(outDir, 'latest.json'), JSON.stringify({ when: new Date().toISOString(), cores: os.cpus().length, quick, rows }, null, 2));
+  fs.writeFileSync(path.join(outDir, 'latest.md'), table + '\n');
+  fs.writeFileSync(path.join(outDir, 'latest.svg'), renderChart(rows.filter((r) => r.tool === 'herd' && r.case.startsWith('scale'))));
+  process.stdout.write(`results: ${path.join(outDir, 'latest.md')}, latest.json, latest.svg\n`);
+  fs.rmSync(work, { recursive: true, force: true });
+}
+
+function formatTable(rows: Row[], skipped: Set<string>): string {
+  const lines = [
+    '| case | tool | wall s | herd/peer wall | CPU ms/host | herd/peer CPU | peak MiB (tree) | herd/peer mem | sshd CPU s |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const r of rows) {
+    const herd = rows.find((h) => h.case === r.case && h.tool === 'herd');
+    const ratio = (a: number | undefined, b: number): string => (a === undefined || r.tool === 'herd' ? '' : (a / b).toFixed(2));
+    lines.push(
+      `| ${r.case} | ${r.tool}${r.failed ? ' (errors)' : ''} | ${r.wallS.toFixed(2)} | ${ratio(herd?.wallS, r.wallS)} | ${r.cpuMsPerHost.toFixed(1)} | ${ratio(herd?.cpuMsPerHost, r.cpuMsPerHost)} | ${r.peakRssMiB.toFixed(0)} | ${ratio(herd?.peakRssMiB, r.peakRssMiB)} | ${r.sshdCpuS.toFixed(1)} |`,
+    );
+  }
+  if (skipped.size > 0) lines.push('', `skipped (not installed): ${[...skipped].join(', ')} — apt-get install -y pssh pdsh clustershell ansible-core`);
+  return lines.join('\n');
+}
+
+await main();

@@ -1,0 +1,90 @@
+// How each tool runs a command on a host list, given the same fleet, forks and key.
+import fs from 'node:fs';
+import path from 'node:path';
+
+export interface BenchContext {
+  root: string;
+  work: string;
+  port: number;
+  user: string;
+  keyPath: string;
+  hostsFile: string;
+  hosts: string[];
+  forks: number;
+}
+
+export interface Tool {
+  name: string;
+  /** The binary whose presence decides whether the tool runs. */
+  binary: string;
+  argv(ctx: BenchContext, command: string): string[];
+  env?(ctx: BenchContext): NodeJS.ProcessEnv;
+}
+
+/** OpenSSH client options every peer gets: no host-key prompts, quiet, the fleet's key and port. */
+export function sshOptions(ctx: BenchContext): string[] {
+  return ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'BatchMode=yes', '-p', String(ctx.port), '-i', ctx.keyPath];
+}
+
+export const TOOLS: Tool[] = [
+  {
+    name: 'herd',
+    binary: process.execPath,
+    argv: (ctx, command) => [
+      process.execPath,
+      path.join(ctx.root, 'bin', 'herd'),
+      'run',
+      '-i',
+      ctx.hostsFile,
+      '-u',
+      ctx.user,
+      '-p',
+      String(ctx.port),
+      '-k',
+      ctx.keyPath,
+      '--host-key-checking',
+      'off',
+      '-f',
+      String(ctx.forks),
+      '-q',
+      '-o',
+      path.join(ctx.work, 'runs'),
+      command,
+    ],
+  },
+  {
+    name: 'pssh',
+    binary: '/usr/bin/parallel-ssh',
+    argv: (ctx, command) => ['parallel-ssh', '-h', ctx.hostsFile, '-p', String(ctx.forks), '-l', ctx.user, '-t', '0', '-x', sshOptions(ctx).join(' '), command],
+  },
+  {
+    name: 'pdsh',
+    binary: '/usr/bin/pdsh',
+    argv: (ctx, command) => ['pdsh', '-R', 'ssh', '-f', String(ctx.forks), '-w', `^${ctx.hostsFile}`, '-l', ctx.user, command],
+    env: (ctx) => ({ PDSH_SSH_ARGS: `${sshOptions(ctx).join(' ')} -l%u %h` }),
+  },
+  {
+    name: 'clush',
+    binary: '/usr/bin/clush',
+    argv: (ctx, command) => ['clush', '-f', String(ctx.forks), '--hostfile', ctx.hostsFile, '-l', ctx.user, '-o', sshOptions(ctx).join(' '), '-t', '30', '-u', '600', command],
+  },
+  {
+    name: 'ansible',
+    binary: '/usr/bin/ansible',
+    argv: (ctx, command) => {
+      const inventory = path.join(ctx.work, 'ansible-hosts.ini');
+      if (!fs.existsSync(inventory) || fs.readFileSync(inventory, 'utf8').split('\n').length - 2 !== ctx.hosts.length) {
+        fs.writeFileSync(inventory, '[all]\n' + ctx.hosts.join('\n') + '\n');
+      }
+      return ['ansible', 'all', '-i', inventory, '-f', String(ctx.forks), '-u', ctx.user, '--private-key', ctx.keyPath, '-e', `ansible_port=${ctx.port}`, '-m', 'command', '-a', command];
+    },
+    env: () => ({
+      ANSIBLE_HOST_KEY_CHECKING: 'False',
+      ANSIBLE_PIPELINING: 'True',
+      ANSIBLE_GATHERING: 'explicit',
+      ANSIBLE_SSH_ARGS: '-o ControlMaster=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR',
+      ANSIBLE_PYTHON_INTERPRETER: 'auto_silent',
+      ANSIBLE_STDOUT_CALLBACK: 'oneline',
+    }),
+  },
+];
