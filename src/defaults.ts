@@ -45,3 +45,11 @@ export const PROGRESS_INTERVAL_MS = 200;
 
 /** Hosts handed to a worker beyond what it is running, so it never idles waiting for IPC. */
 export const WORKER_PREFETCH = 8;
+
+/**
+ * Handshakes in progress at once across all workers. Key exchange and authentication cost
+ * milliseconds of CPU on both ends; starting a thousand at once makes every one of them slow
+ * and the late ones miss --connect-timeout. Pacing them keeps each handshake fast while
+ * established sessions (running commands) are not limited by it.
+ */
+export const DEFAULT_MAX_HANDSHAKES = 64;

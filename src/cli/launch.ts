@@ -76,6 +76,7 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
       agent: agentSocket !== undefined,
       forks: req.run.forks,
       workers: req.run.workers,
+      max_handshakes: req.run.maxHandshakes,
       connect_timeout_s: req.connection.connectTimeoutS,
       known_hosts: req.connection.knownHostsPath,
       host_key_mode: req.connection.hostKeyMode,
@@ -95,6 +96,7 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
     record,
     workers: req.run.workers,
     forks: req.run.forks,
+    handshakes: req.run.maxHandshakes,
     graceS: req.run.graceS,
     config: {
       connectTimeoutMs: Math.round(req.connection.connectTimeoutS * 1000),

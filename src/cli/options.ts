@@ -7,6 +7,7 @@ import {
   DEFAULT_COMMAND_TIMEOUT_S,
   DEFAULT_CONNECT_TIMEOUT_S,
   DEFAULT_FORKS,
+  DEFAULT_MAX_HANDSHAKES,
   DEFAULT_OUT_DIR,
   defaultKeyPaths,
   defaultKnownHostsPath,
@@ -39,6 +40,7 @@ export function addRunOptions(cmd: Command): Command {
   return cmd
     .option('-f, --forks <n>', `total concurrent SSH sessions (default: ${DEFAULT_FORKS})`)
     .option('-w, --workers <n>', `worker processes (default: number of CPUs, here ${defaultWorkers()})`)
+    .option('--max-handshakes <n>', `SSH handshakes in progress at once, across workers (default: ${DEFAULT_MAX_HANDSHAKES})`)
     .option('--timeout <s>', 'per-command timeout in seconds; the remote command is killed (default: none)')
     .option('--grace <s>', 'after the first Ctrl-C, seconds running commands get to finish (default: 10)')
     .option('-o, --out <dir>', `directory for run directories (default: ./${DEFAULT_OUT_DIR})`)
@@ -61,6 +63,7 @@ export interface RawOptions {
   connectTimeout?: string;
   forks?: string;
   workers?: string;
+  maxHandshakes?: string;
   timeout?: string;
   grace?: string;
   out?: string;
@@ -82,6 +85,7 @@ export interface ConnectionOptions {
 export interface RunOptions {
   forks: number;
   workers: number;
+  maxHandshakes: number;
   timeoutS: number;
   graceS: number;
   outDir: string;
@@ -124,6 +128,7 @@ export function resolveRunOptions(raw: RawOptions): RunOptions {
   return {
     forks: parseNumber('--forks', raw.forks, DEFAULT_FORKS, { min: 1, integer: true }),
     workers: parseNumber('--workers', raw.workers, defaultWorkers(), { min: 1, max: 256, integer: true }),
+    maxHandshakes: parseNumber('--max-handshakes', raw.maxHandshakes, DEFAULT_MAX_HANDSHAKES, { min: 1, integer: true }),
     timeoutS: parseNumber('--timeout', raw.timeout, DEFAULT_COMMAND_TIMEOUT_S, { min: 0 }),
     graceS: parseNumber('--grace', raw.grace, 10, { min: 0 }),
     outDir: path.resolve(raw.out ?? DEFAULT_OUT_DIR),

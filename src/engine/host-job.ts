@@ -14,6 +14,8 @@ export interface HostJobContext {
   credentials: Credentials;
   knownHosts: KnownHostEntry[];
   signal: AbortSignal;
+  /** Runs the handshake when a pacing slot is free; the connect timeout starts only then. */
+  handshakeSlot: <T>(connect: () => Promise<T>) => Promise<T>;
   onPhase: (phase: HostPhase) => void;
   onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer, step?: string) => void;
   onStepDone: (result: StepResult) => void;
@@ -33,7 +35,8 @@ export async function runHostJob(job: HostJob, ctx: HostJobContext): Promise<Hos
   ctx.onPhase('connecting');
   let client: Client;
   try {
-    client = await connectSsh({
+    client = await ctx.handshakeSlot(() =>
+      connectSsh({
       host: job.host,
       port: job.port,
       username: job.user,
@@ -42,7 +45,8 @@ export async function runHostJob(job: HostJob, ctx: HostJobContext): Promise<Hos
       hostKeyMode: ctx.config.hostKeyMode,
       knownEntries: entriesFor(ctx.knownHosts, job.host, job.port),
       onNewHostKey: ctx.onNewHostKey,
-    });
+      }),
+    );
   } catch (err) {
     const failure = err instanceof ConnectFailure ? err : new ConnectFailure('error', 'E_INTERNAL', String(err));
     return result({ status: failure.status, exitCode: null, reason: failure.message, code: failure.code });

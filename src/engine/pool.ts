@@ -18,7 +18,9 @@ export interface PoolOptions {
   workers: number;
   /** Total concurrent sessions across workers. */
   forks: number;
-  config: Omit<WorkerConfig, 'concurrency'>;
+  config: Omit<WorkerConfig, 'concurrency' | 'handshakes'>;
+  /** Total handshakes in progress at once across workers. */
+  handshakes: number;
   onEvent: (event: PoolEvent) => void;
   /** Test hook: path of the worker module (defaults to the built worker next to this file). */
   workerPath?: string;
@@ -29,6 +31,7 @@ type JobState = { job: HostJob; phase: 'assigned' | HostPhase };
 interface WorkerSlot {
   child: ChildProcess;
   capacity: number;
+  handshakes: number;
   jobs: Map<string, JobState>;
   ready: boolean;
   exited: boolean;
@@ -57,7 +60,7 @@ export class WorkerPool {
     const done = new Promise<void>((resolve) => (this.finish = resolve));
     const workers = Math.max(1, Math.min(this.options.workers, jobs.length));
     const forks = Math.max(1, Math.min(this.options.forks, jobs.length));
-    for (let i = 0; i < workers; i++) this.spawn(shareOf(forks, workers, i));
+    for (let i = 0; i < workers; i++) this.spawn(shareOf(forks, workers, i), shareOf(this.options.handshakes, workers, i));
     return done.finally(() => this.shutdown());
   }
 
@@ -77,14 +80,14 @@ export class WorkerPool {
     for (const slot of this.slots) this.sendTo(slot, { kind: 'abort' });
   }
 
-  private spawn(capacity: number): void {
+  private spawn(capacity: number, handshakes: number): void {
     const workerPath = this.options.workerPath ?? fileURLToPath(new URL('./worker.js', import.meta.url));
     const child = fork(workerPath, [], {
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       execArgv: [],
     });
-    const slot: WorkerSlot = { child, capacity, jobs: new Map(), ready: false, exited: false };
+    const slot: WorkerSlot = { child, capacity, handshakes, jobs: new Map(), ready: false, exited: false };
     this.slots.add(slot);
     let stderrTail = '';
     child.stderr?.on('data', (d: Buffer) => (stderrTail = (stderrTail + d.toString()).slice(-2000)));
@@ -93,7 +96,7 @@ export class WorkerPool {
       /* 'exit' follows and carries the story */
     });
     child.on('exit', (code, signal) => this.onExit(slot, code, signal, stderrTail));
-    this.sendTo(slot, { kind: 'init', config: { ...this.options.config, concurrency: capacity } });
+    this.sendTo(slot, { kind: 'init', config: { ...this.options.config, concurrency: capacity, handshakes } });
   }
 
   private onMessage(slot: WorkerSlot, message: WorkerMessage): void {
@@ -168,7 +171,7 @@ export class WorkerPool {
     }
     slot.jobs.clear();
     if (this.queue.length > 0 && !this.draining) {
-      if (this.respawnBudget-- > 0) this.spawn(slot.capacity);
+      if (this.respawnBudget-- > 0) this.spawn(slot.capacity, slot.handshakes);
       else this.drain('workers kept dying; stopped starting hosts');
     }
     this.feedAll();

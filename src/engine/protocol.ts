@@ -25,6 +25,8 @@ export type TaskSpec =
 export interface WorkerConfig {
   /** Sessions this worker may hold at once. */
   concurrency: number;
+  /** Handshakes this worker may have in progress at once (pacing: key exchange is CPU-bound on both ends). */
+  handshakes: number;
   connectTimeoutMs: number;
   hostKeyMode: HostKeyMode;
   knownHostsPath: string;

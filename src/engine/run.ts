@@ -20,7 +20,9 @@ export interface SessionRequest {
   record: RunRecord;
   workers: number;
   forks: number;
-  config: Omit<WorkerConfig, 'concurrency' | 'task'>;
+  config: Omit<WorkerConfig, 'concurrency' | 'handshakes' | 'task'>;
+  /** Handshakes in progress at once across all workers. */
+  handshakes: number;
   /** Seconds running commands get to finish after the first Ctrl-C. */
   graceS: number;
 }
@@ -112,6 +114,7 @@ export class RunSession {
     const pool = new WorkerPool({
       workers: this.request.workers,
       forks: this.request.forks,
+      handshakes: this.request.handshakes,
       config: { ...this.request.config, task },
       onEvent: (event) => {
         switch (event.kind) {

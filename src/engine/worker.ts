@@ -18,6 +18,7 @@ interface WorkerState {
   credentials: Credentials;
   knownHosts: KnownHostEntry[];
   limit: ReturnType<typeof pLimit>;
+  handshakeLimit: ReturnType<typeof pLimit>;
   abort: AbortController;
   /** Set when the parent stops handing out hosts; the reason is recorded on hosts never begun. */
   drainReason?: string;
@@ -41,6 +42,7 @@ function initialise(config: WorkerConfig): void {
     credentials,
     knownHosts: config.hostKeyMode === 'off' ? [] : readKnownHosts(config.knownHostsPath),
     limit: pLimit(Math.max(1, config.concurrency)),
+    handshakeLimit: pLimit(Math.max(1, config.handshakes)),
     abort: new AbortController(),
   };
   send({ kind: 'ready', problems });
@@ -60,6 +62,7 @@ function startJob(job: HostJob): void {
       credentials: s.credentials,
       knownHosts: s.knownHosts,
       signal: s.abort.signal,
+      handshakeSlot: (connect) => s.handshakeLimit(connect),
       onPhase: (phase) => send({ kind: 'host_phase', id: job.id, phase }),
       onOutput: (stream, chunk, step) => send(step === undefined ? { kind: 'output', id: job.id, stream, data: chunk } : { kind: 'output', id: job.id, stream, data: chunk, step }),
       onStepDone: (result) => send({ kind: 'step_done', result }),

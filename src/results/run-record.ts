@@ -49,6 +49,7 @@ export interface RunOptionsRecord {
   agent: boolean;
   forks: number;
   workers: number;
+  max_handshakes?: number;
   connect_timeout_s: number;
   known_hosts: string;
   host_key_mode: 'accept-new' | 'strict' | 'off';

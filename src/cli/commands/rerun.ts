@@ -33,6 +33,7 @@ function mergeOptions(recorded: RunOptionsRecord, raw: RerunRaw, cmd: Command): 
     connectTimeout: String(recorded.connect_timeout_s),
     forks: String(recorded.forks),
     workers: String(recorded.workers),
+    ...(recorded.max_handshakes !== undefined ? { maxHandshakes: String(recorded.max_handshakes) } : {}),
   };
   if (recorded.password_source?.startsWith('env:')) from.passwordEnv = recorded.password_source.slice(4);
   if (recorded.password_source === 'prompt') from.askPass = true;
