@@ -13,7 +13,8 @@ import { renderChart } from './chart.js';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((a) => a.startsWith('--tools='))?.slice(8).split(',');
-const RUNS = quick ? 1 : 3;
+const caseFilter = process.argv.find((a) => a.startsWith('--cases='))?.slice(8);
+const RUNS = Number(process.argv.find((a) => a.startsWith('--runs='))?.slice(7) ?? (quick ? 1 : 3));
 
 interface Case {
   name: string;
@@ -61,7 +62,7 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const skipped = new Set<string>();
   try {
-    for (const c of CASES) {
+    for (const c of CASES.filter((x) => !caseFilter || x.name.includes(caseFilter))) {
       const hosts = fleet.hosts(c.hosts);
       const hostsFile = path.join(work, `hosts-${c.hosts}.txt`);
       fs.writeFileSync(hostsFile, hosts.join('\n') + '\n');

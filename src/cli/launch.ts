@@ -7,6 +7,7 @@ import type { RunUi } from '../engine/run.js';
 import { newRunId } from '../results/run-id.js';
 import type { RunRecord, RunTaskRecord } from '../results/run-record.js';
 import { formatCounts, formatFailures } from '../report/summary.js';
+import { formatGroups, groupOutputs } from '../report/groups.js';
 import type { ConnectionOptions, RunOptions } from './options.js';
 import { localUser } from './options.js';
 import { passwordFromEnv, promptHidden } from './secrets.js';
@@ -22,6 +23,8 @@ export interface LaunchRequest {
   run: RunOptions;
   rerunOf: string | null;
   warnings: string[];
+  /** Show hosts grouped by identical output at the end (ad-hoc commands). */
+  groupOutput?: boolean;
   /** Fixed in advance when the task needs it (playbooks template {{ run_id }}). */
   runId?: string;
   /** What the run does, given the session settings. */
@@ -110,7 +113,16 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
   };
   const ui = { stderr, progress: req.run.progress && !req.run.quiet };
   const outcome = await req.execute(session, ui);
+  if (req.groupOutput && !req.run.quiet) printGroups(outcome);
   return reportOutcome(outcome, req.run.quiet);
+}
+
+/** Hosts with the same stdout and exit code shown once, largest group first, on stdout. */
+function printGroups(outcome: RunOutcome): void {
+  const entries = outcome.results
+    .filter((r) => outcome.outputs.has(r.id) && (r.status === 'ok' || r.status === 'failed'))
+    .map((r) => ({ id: r.id, exitCode: r.exitCode, summary: outcome.outputs.get(r.id)! }));
+  if (entries.length > 0) process.stdout.write(formatGroups(groupOutputs(entries)) + '\n');
 }
 
 /** Print the end-of-run summary on stderr and pick the exit code. */

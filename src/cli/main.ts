@@ -56,6 +56,26 @@ export function buildProgram(): Command {
     process.exitCode = await runCommand(words, raw, cmd);
   });
 
+  for (const direction of ['push', 'pull'] as const) {
+    const cmd = program
+      .command(direction)
+      .description(direction === 'push' ? 'send a file or directory tree to every selected host (SFTP)' : 'fetch a file or directory tree from every host into LOCAL_DIR/<host>/ (SFTP)')
+      .argument(direction === 'push' ? '<local_path>' : '<remote_path>', direction === 'push' ? 'local file or directory (a trailing / sends its contents)' : 'remote file or directory; {{ host }} and other built-ins allowed')
+      .argument(direction === 'push' ? '<remote_path>' : '<local_dir>', direction === 'push' ? 'remote destination; {{ host }} and other built-ins allowed' : 'local directory that gets one folder per host')
+      .option('--no-times', 'do not keep modification times (then unchanged files are sent again)');
+    addRunOptions(addConnectionOptions(addInventoryOptions(cmd)));
+    cmd.addHelpText(
+      'after',
+      direction === 'push'
+        ? '\nExamples:\n  herd push -i web.txt ./app/ /opt/app\n  herd push -i web.txt config.yml /etc/app/config-{{ host }}.yml\n\nEach file goes to a temporary name and is renamed into place; unchanged files (same size and mtime) are skipped. Per-file results: transfers.tsv.'
+        : '\nExamples:\n  herd pull -i web.txt /var/log/app collected\n  herd pull -i db.txt /etc/my.cnf configs    # configs/<host>/my.cnf\n\nRemote names that would land outside LOCAL_DIR/<host>/ are refused. Per-file results: transfers.tsv.',
+    );
+    cmd.action(async (a: string, b: string, raw: RawOptions & { times?: boolean }) => {
+      const { transferCommand } = await import('./commands/transfer.js');
+      process.exitCode = await transferCommand(direction, a, b, raw);
+    });
+  }
+
   const play = program
     .command('play')
     .description('run a YAML playbook: steps in order per host, guards, consensus gates, a journal for resume')
@@ -92,6 +112,29 @@ export function buildProgram(): Command {
     const { rerunCommand } = await import('./commands/rerun.js');
     process.exitCode = await rerunCommand(which, raw, cmd);
   });
+
+  program
+    .command('runs')
+    .description('list past runs, newest first: id, start, command, counts by status, what ran')
+    .option('-o, --out <dir>', 'directory holding run directories (default: ./runs)')
+    .option('-n, --limit <n>', 'how many runs to list (default: 20)')
+    .action(async (raw: { out?: string; limit?: string }) => {
+      const { runsCommand } = await import('./commands/runs.js');
+      process.exitCode = runsCommand(raw);
+    });
+
+  program
+    .command('show')
+    .description('show a past run again: hosts grouped by output, failures by reason')
+    .argument('[run]', 'run id, run directory, or latest', 'latest')
+    .option('-o, --out <dir>', 'directory holding run directories (default: ./runs)')
+    .option('--host <host>', "print one host's stdout (and stderr on stderr)")
+    .option('--status <status>', 'list the hosts that ended with this status')
+    .addHelpText('after', '\nExamples:\n  herd show\n  herd show latest --status unreachable | herd run -i - uptime\n  herd show 20261124T103455Z-3f9a --host 10.0.0.7')
+    .action(async (which: string, raw: { out?: string; host?: string; status?: string }) => {
+      const { showCommand } = await import('./commands/show.js');
+      process.exitCode = showCommand(which, raw);
+    });
 
   return program;
 }

@@ -45,6 +45,7 @@ export function addRunOptions(cmd: Command): Command {
     .option('--grace <s>', 'after the first Ctrl-C, seconds running commands get to finish (default: 10)')
     .option('-o, --out <dir>', `directory for run directories (default: ./${DEFAULT_OUT_DIR})`)
     .option('-q, --quiet', 'print only the final summary')
+    .option('--no-group', 'do not show hosts grouped by identical output at the end (herd run)')
     .option('--no-progress', 'no live progress line');
 }
 
@@ -69,6 +70,7 @@ export interface RawOptions {
   out?: string;
   quiet?: boolean;
   progress?: boolean;
+  group?: boolean;
 }
 
 export interface ConnectionOptions {

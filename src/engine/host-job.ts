@@ -7,6 +7,7 @@ import { entriesFor, type KnownHostEntry } from '../transport/known-hosts.js';
 import type { HostResult } from '../results/status.js';
 import type { HostJob, HostPhase, TaskSpec, WorkerConfig } from './protocol.js';
 import { runSteps } from './steps.js';
+import { runTransferTask } from './transfer-job.js';
 import type { StepResult } from '../results/status.js';
 
 export interface HostJobContext {
@@ -19,6 +20,7 @@ export interface HostJobContext {
   onPhase: (phase: HostPhase) => void;
   onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer, step?: string) => void;
   onStepDone: (result: StepResult) => void;
+  onFileDone: (path: string, bytes: number, status: string) => void;
   onNewHostKey: (line: string) => void;
 }
 
@@ -65,6 +67,7 @@ export async function runHostJob(job: HostJob, ctx: HostJobContext): Promise<Hos
         }),
       );
     }
+    if (task.kind === 'transfer') return result(await runTransferTask(client, job, task, ctx));
     return result(await runCommandTask(client, job, task, ctx));
   } catch (err) {
     const failure = err instanceof ConnectFailure ? err : new ConnectFailure('error', 'E_INTERNAL', String(err));

@@ -10,6 +10,7 @@ export type PoolEvent =
   | { kind: 'host_phase'; id: string; phase: HostPhase }
   | { kind: 'output'; id: string; stream: 'stdout' | 'stderr'; data: Buffer; step?: string }
   | { kind: 'step_done'; result: StepResult }
+  | { kind: 'file_done'; id: string; path: string; bytes: number; status: string }
   | { kind: 'host_done'; result: HostResult }
   | { kind: 'hostkey_new'; line: string }
   | { kind: 'warning'; message: string };
@@ -122,6 +123,7 @@ export class WorkerPool {
         return;
       case 'hostkey_new':
       case 'step_done':
+      case 'file_done':
         this.options.onEvent(message);
         return;
       case 'worker_error':

@@ -20,6 +20,16 @@ export type TaskSpec =
       becomePassword?: string;
       /** Where pull steps put files: <pullRoot>/<dest>/<host>/... relative dests resolve against the cwd. */
       cwd: string;
+    }
+  | {
+      kind: 'transfer';
+      direction: 'push' | 'pull';
+      /** push: the local source; pull: the local directory that gets one folder per host. */
+      local: string;
+      /** May hold {{ host }}, {{ port }}, {{ user }}, {{ run_id }}. */
+      remote: string;
+      times: boolean;
+      runId: string;
     };
 
 export interface WorkerConfig {
@@ -68,6 +78,7 @@ export type WorkerMessage =
   | { kind: 'host_phase'; id: string; phase: HostPhase }
   | { kind: 'output'; id: string; stream: 'stdout' | 'stderr'; data: Uint8Array; step?: string }
   | { kind: 'step_done'; result: StepResult }
+  | { kind: 'file_done'; id: string; path: string; bytes: number; status: string }
   | { kind: 'host_done'; result: HostResult }
   | { kind: 'hostkey_new'; line: string }
   | { kind: 'worker_error'; error: ErrorData };

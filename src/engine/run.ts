@@ -5,6 +5,7 @@ import type { Writable } from 'node:stream';
 import type { Target } from '../inventory/types.js';
 import { RunWriter } from '../results/writer.js';
 import type { RunRecord } from '../results/run-record.js';
+import type { OutputSummary } from '../results/host-output.js';
 import type { HostResult, StepResult } from '../results/status.js';
 import { ProgressLine } from '../report/progress.js';
 import { appendKnownHosts } from '../transport/known-hosts-file.js';
@@ -36,6 +37,8 @@ export interface RunOutcome {
   dir: string;
   record: RunRecord;
   results: HostResult[];
+  /** stdout digest and start per host that ran a command (ad-hoc runs). */
+  outputs: Map<string, OutputSummary>;
   interrupted: boolean;
   warnings: string[];
 }
@@ -129,6 +132,9 @@ export class RunSession {
             this.writer.onStepDone(event.result);
             this.stepListener?.(event.result);
             return;
+          case 'file_done':
+            this.writer.onFileDone(event.id, event.path, event.bytes, event.status);
+            return;
           case 'host_done':
             onResult(event.result);
             return;
@@ -160,7 +166,13 @@ export class RunSession {
     this.progress.stop();
     this.flushKnownHosts();
     const record = this.writer.finish(this.interrupted ? 'interrupted' : 'done');
-    return { dir: this.writer.dir, record, results: this.writer.resultsInOrder(), interrupted: this.interrupted, warnings: this.warnings };
+    const results = this.writer.resultsInOrder();
+    const outputs = new Map<string, OutputSummary>();
+    for (const r of results) {
+      const summary = this.writer.outputSummary(r.id);
+      if (summary) outputs.set(r.id, summary);
+    }
+    return { dir: this.writer.dir, record, results, outputs, interrupted: this.interrupted, warnings: this.warnings };
   }
 
   private interrupt(signal: NodeJS.Signals): void {
@@ -194,8 +206,8 @@ export function notStartedResult(id: string, reason: string): HostResult {
   return { id, status: 'not_started', exitCode: null, durationMs: 0, reason, code: 'E_NOT_STARTED' };
 }
 
-/** An ad-hoc command run: one pass over every target. */
-export async function executeCommandRun(request: SessionRequest, task: Extract<TaskSpec, { kind: 'command' }>, ui: RunUi): Promise<RunOutcome> {
+/** An ad-hoc command, push or pull: one pass over every target. */
+export async function executeCommandRun(request: SessionRequest, task: Extract<TaskSpec, { kind: 'command' | 'transfer' }>, ui: RunUi): Promise<RunOutcome> {
   const session = new RunSession(request, ui);
   let failure: unknown;
   try {

@@ -66,6 +66,7 @@ function startJob(job: HostJob): void {
       onPhase: (phase) => send({ kind: 'host_phase', id: job.id, phase }),
       onOutput: (stream, chunk, step) => send(step === undefined ? { kind: 'output', id: job.id, stream, data: chunk } : { kind: 'output', id: job.id, stream, data: chunk, step }),
       onStepDone: (result) => send({ kind: 'step_done', result }),
+      onFileDone: (path, bytes, status) => send({ kind: 'file_done', id: job.id, path, bytes, status }),
       onNewHostKey: (line) => send({ kind: 'hostkey_new', line }),
     });
     send({ kind: 'host_done', result });

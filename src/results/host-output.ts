@@ -1,7 +1,18 @@
 // One host's captured stream: kept in memory while small, spilled to a hidden partial file when large,
 // and published under its final name only when the host is done (so no reader sees a torn file).
+import { createHash, type Hash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+
+/** What the end-of-run view keeps of an output: a digest to group by and the start to show. */
+export interface OutputSummary {
+  digest: string;
+  preview: string;
+  bytes: number;
+  truncated: boolean;
+}
+
+const PREVIEW_BYTES = 4096;
 
 /** Above this, output goes to disk as it arrives instead of memory. */
 export const SPILL_BYTES = 256 * 1024;
@@ -10,6 +21,9 @@ export class HostOutput {
   private chunks: Buffer[] = [];
   private buffered = 0;
   private spillPath: string | undefined;
+  private readonly hash: Hash = createHash('sha1');
+  private preview: Buffer[] = [];
+  private previewBytes = 0;
   bytes = 0;
 
   constructor(
@@ -19,6 +33,11 @@ export class HostOutput {
 
   append(data: Buffer): void {
     this.bytes += data.length;
+    this.hash.update(data);
+    if (this.previewBytes < PREVIEW_BYTES) {
+      this.preview.push(data.subarray(0, PREVIEW_BYTES - this.previewBytes));
+      this.previewBytes += Math.min(data.length, PREVIEW_BYTES - this.previewBytes);
+    }
     this.chunks.push(data);
     this.buffered += data.length;
     if (this.buffered >= SPILL_BYTES) this.spill();
@@ -29,6 +48,10 @@ export class HostOutput {
     fs.appendFileSync(this.spillPath, Buffer.concat(this.chunks), { mode: 0o600 });
     this.chunks = [];
     this.buffered = 0;
+  }
+
+  summary(): OutputSummary {
+    return { digest: this.hash.copy().digest('hex'), preview: Buffer.concat(this.preview).toString('utf8'), bytes: this.bytes, truncated: this.bytes > this.previewBytes };
   }
 
   /** Publish under the final name; returns its path. */

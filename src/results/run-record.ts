@@ -37,7 +37,8 @@ export type RunTaskRecord =
       vars: Record<string, string>;
       /** Where the become password came from (`env:VAR`, `prompt`), never the password. */
       become_password_source: string | null;
-    };
+    }
+  | { kind: 'transfer'; direction: 'push' | 'pull'; local: string; remote: string; times: boolean };
 
 /** Options needed to repeat a run (rerun) and to audit it. Never holds a secret, only where it came from. */
 export interface RunOptionsRecord {

@@ -3,9 +3,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic, replaceSymlink } from './atomic.js';
-import { HostOutput, forEachLine } from './host-output.js';
+import { HostOutput, forEachLine, type OutputSummary } from './host-output.js';
 import type { RunRecord, RunState } from './run-record.js';
-import { HOSTS_TSV_HEADER, STEPS_TSV_HEADER, formatTsv, hostRow, stepRow, tsvField } from './tsv.js';
+import { HOSTS_TSV_HEADER, STEPS_TSV_HEADER, TRANSFERS_TSV_HEADER, formatTsv, hostRow, stepRow, tsvField } from './tsv.js';
 import type { HostResult, HostStatus, StepResult } from './status.js';
 
 /** A host that has not ended yet shows one of these in a hosts.tsv of an unfinished run. */
@@ -22,6 +22,8 @@ export class RunWriter {
   private readonly outputs = new Map<string, { stdout: HostOutput; stderr: HostOutput }>();
   private readonly stepOutputs = new Map<string, { stdout: HostOutput; stderr: HostOutput }>();
   private stepsFd: number | undefined;
+  private transfersFd: number | undefined;
+  private readonly summaries = new Map<string, OutputSummary>();
   private hostsDirty = false;
   private flushTimer: NodeJS.Timeout | undefined;
 
@@ -78,6 +80,15 @@ export class RunWriter {
     fs.writeSync(this.stepsFd, stepRow(result).map(tsvField).join('\t') + '\n');
   }
 
+  /** One file of a push or pull: appended to transfers.tsv as it happens. */
+  onFileDone(host: string, file: string, bytes: number, status: string): void {
+    if (this.transfersFd === undefined) {
+      this.transfersFd = fs.openSync(path.join(this.dir, 'transfers.tsv'), 'a', 0o600);
+      fs.writeSync(this.transfersFd, TRANSFERS_TSV_HEADER.join('\t') + '\n');
+    }
+    fs.writeSync(this.transfersFd, [host, file, bytes, status].map(tsvField).join('\t') + '\n');
+  }
+
   /** The majority output a consensus step settled on, so a rerun is judged against the same reference. */
   journalGate(play: number, step: number, majority: string | null): void {
     this.journal({ kind: 'gate', play, step, majority });
@@ -106,6 +117,7 @@ export class RunWriter {
     const outputs = this.outputs.get(result.id);
     if (outputs) {
       this.outputs.delete(result.id);
+      this.summaries.set(result.id, outputs.stdout.summary());
       this.appendOutputLog(result.id, outputs.stdout.publish());
       this.appendOutputLog(result.id, outputs.stderr.publish());
     }
@@ -139,6 +151,7 @@ export class RunWriter {
     this.journal({ kind: 'run_done', state });
     fs.closeSync(this.journalFd);
     if (this.stepsFd !== undefined) fs.closeSync(this.stepsFd);
+    if (this.transfersFd !== undefined) fs.closeSync(this.transfersFd);
     fs.closeSync(this.outputLogFd);
     return this.record;
   }
@@ -147,6 +160,11 @@ export class RunWriter {
     const counts: Partial<Record<HostStatus, number>> = {};
     for (const r of this.results.values()) counts[r.status] = (counts[r.status] ?? 0) + 1;
     return counts;
+  }
+
+  /** Digest and start of a host's stdout (hosts that ran a command only). */
+  outputSummary(id: string): OutputSummary | undefined {
+    return this.summaries.get(id);
   }
 
   resultsInOrder(): HostResult[] {

@@ -1,7 +1,7 @@
 // Run one command on an open connection, streaming its output, with a timeout that kills the remote side.
 import type { Client, ClientChannel } from 'ssh2';
 import { ConnectFailure } from './failure.js';
-import { buildKillCommand, buildRemoteCommand, type BecomeSpec } from './remote-command.js';
+import { buildKillCommand, buildRemoteCommand, sudoPromptMarker, type BecomeSpec } from './remote-command.js';
 
 export interface ExecOptions {
   /** 0 means no timeout. */
@@ -60,7 +60,9 @@ function openExec(client: Client, command: string): Promise<OpenedChannel> {
 
 /** Execute a command; resolves once the channel closes, never rejects after the command started. */
 export async function execCommand(client: Client, command: string, options: ExecOptions): Promise<ExecOutcome> {
-  const becomeSpec: BecomeSpec | undefined = options.become ? { withPassword: options.become.password !== undefined } : undefined;
+  const password = options.become?.password;
+  const marker = password !== undefined ? sudoPromptMarker(options.tag) : undefined;
+  const becomeSpec: BecomeSpec | undefined = options.become ? (marker ? { promptMarker: marker } : {}) : undefined;
   const { channel, exit } = await openExec(client, buildRemoteCommand(command, options.tag, becomeSpec));
   return new Promise<ExecOutcome>((resolve) => {
     let timedOut = false;
@@ -69,12 +71,32 @@ export async function execCommand(client: Client, command: string, options: Exec
     let timer: NodeJS.Timeout | undefined;
 
     channel.on('data', (chunk: Buffer) => options.onStdout(chunk));
-    channel.stderr.on('data', (chunk: Buffer) => options.onStderr(chunk));
+    let prompted = false;
+    let stderrHead = '';
+    channel.stderr.on('data', (chunk: Buffer) => {
+      if (marker === undefined || prompted) return options.onStderr(chunk);
+      // Until sudo has asked, hold stderr back and look for its prompt (it may arrive split).
+      stderrHead += chunk.toString('latin1');
+      const at = stderrHead.indexOf(marker);
+      if (at < 0) {
+        if (stderrHead.length > 64 * 1024) {
+          options.onStderr(Buffer.from(stderrHead, 'latin1'));
+          stderrHead = '';
+        }
+        return;
+      }
+      prompted = true;
+      channel.end(`${password}\n${options.stdin ?? ''}`);
+      const rest = stderrHead.slice(0, at) + stderrHead.slice(at + marker.length);
+      stderrHead = '';
+      if (rest !== '') options.onStderr(Buffer.from(rest, 'latin1'));
+    });
     channel.on('error', () => {
       /* a channel error is followed by close; the outcome says what we know */
     });
     channel.on('close', () => {
       if (timer) clearTimeout(timer);
+      if (stderrHead !== '') options.onStderr(Buffer.from(stderrHead, 'latin1'));
       const finish = (): void =>
         resolve({ exitCode: exit.code, signal: exit.signal, timedOut, aborted, killed, connectionLost: !exit.seen && !timedOut && !aborted });
       if (killing) killing.then(finish, finish);
@@ -104,16 +126,19 @@ export async function execCommand(client: Client, command: string, options: Exec
     else options.signal?.addEventListener('abort', onAbort, { once: true });
     channel.once('close', () => options.signal?.removeEventListener('abort', onAbort));
 
-    const secret = options.become?.password !== undefined ? `${options.become.password}\n` : '';
-    if (secret !== '' || options.stdin !== undefined) channel.end(Buffer.concat([Buffer.from(secret), Buffer.from(options.stdin ?? '')]));
-    else channel.end();
+    // With a sudo password, stdin stays open until sudo asks (see the stderr handler).
+    if (marker === undefined) {
+      if (options.stdin !== undefined) channel.end(options.stdin);
+      else channel.end();
+    }
   });
 }
 
 /** Best effort: SIGKILL every tagged process on the host over a fresh channel; returns how many. */
 async function killRemote(client: Client, tag: string, become?: { password?: string }): Promise<number | null> {
   try {
-    const spec = become ? { withPassword: become.password !== undefined } : undefined;
+    // The kill runs as root too (the command's processes may be root's). Our kill script never reads stdin, so writing the password up front cannot leak it.
+    const spec: BecomeSpec | undefined = become ? (become.password !== undefined ? { promptMarker: sudoPromptMarker(`${tag}k`) } : {}) : undefined;
     const { channel } = await openExec(client, buildKillCommand(tag, spec));
     return await new Promise<number | null>((resolve) => {
       let out = '';

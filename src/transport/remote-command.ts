@@ -20,13 +20,24 @@ export function buildRemoteCommand(command: string, tag: string, become?: Become
 
 /** Privilege escalation through sudo: the password, when there is one, goes on stdin, never argv. */
 export interface BecomeSpec {
-  withPassword: boolean;
+  /** The unique prompt sudo prints on stderr when (and only when) it wants the password. */
+  promptMarker?: string;
 }
 
-/** `sudo -S` reads the password from stdin with an empty prompt; `sudo -n` fails instead of prompting. */
+/**
+ * `sudo -S -p MARKER` prints MARKER on stderr when it needs the password and then reads it from
+ * stdin; the password is written only after the marker is seen, so with cached credentials or
+ * NOPASSWD it never reaches the command's stdin. Without a password, `sudo -n` fails instead of
+ * prompting.
+ */
 export function becomePrefix(become: BecomeSpec | undefined): string {
   if (!become) return '';
-  return become.withPassword ? `sudo -S -p '' ` : 'sudo -n ';
+  return become.promptMarker ? `sudo -S -p ${shellQuote(become.promptMarker)} ` : 'sudo -n ';
+}
+
+/** A sudo prompt marker unlikely to appear in real output. */
+export function sudoPromptMarker(tag: string): string {
+  return `[herd-sudo-${tag}]:`;
 }
 
 /** Kill every process on the host whose environment carries the tag; prints how many it signalled. */

@@ -1,8 +1,12 @@
 // Recursive SFTP push and pull over an already open connection (the same one used for commands).
 // ssh2's own sftp() is used rather than ssh2-sftp-client because the latter always opens its own
 // connection, which would double the handshakes and bypass our host-key checks and timeouts.
+// Files go to a temporary name in the target directory and are renamed into place, so a dropped
+// connection never leaves a half-written file under the real name. Unchanged files (same size
+// and mtime) are skipped; several files are in flight at once, since round trips dominate small trees.
 import fs from 'node:fs';
 import path from 'node:path';
+import pLimit from 'p-limit';
 import type { Client, SFTPWrapper, Stats } from 'ssh2';
 import { HerdError } from '../errors.js';
 
@@ -14,9 +18,22 @@ export class TransferError extends HerdError {
 
 export interface TransferSummary {
   files: number;
+  skipped: number;
   dirs: number;
   bytes: number;
 }
+
+export type FileStatus = 'sent' | 'received' | 'unchanged' | 'link' | 'skipped_special';
+
+export interface TransferOptions {
+  /** Keep modification times (default true); unchanged-file detection relies on them. */
+  times?: boolean;
+  /** Files in flight at once per SFTP session. */
+  parallel?: number;
+  onFile?: (relPath: string, bytes: number, status: FileStatus) => void;
+}
+
+const DEFAULT_PARALLEL_FILES = 8;
 
 export function openSftp(client: Client): Promise<SFTPWrapper> {
   return new Promise((resolve, reject) => {
@@ -27,7 +44,9 @@ export function openSftp(client: Client): Promise<SFTPWrapper> {
 const call = <T>(fn: (cb: (err: Error | null | undefined, value: T) => void) => void, what: string): Promise<T> =>
   new Promise((resolve, reject) => fn((err, value) => (err ? reject(new TransferError(`${what}: ${err.message}`, { cause: err })) : resolve(value))));
 
-async function remoteStat(sftp: SFTPWrapper, p: string): Promise<Stats | null> {
+const done = (cb: (err: Error | null | undefined, value: undefined) => void) => (err: Error | null | undefined) => cb(err, undefined);
+
+async function remoteLstat(sftp: SFTPWrapper, p: string): Promise<Stats | null> {
   try {
     return await call<Stats>((cb) => sftp.lstat(p, cb), `stat ${p}`);
   } catch {
@@ -36,55 +55,82 @@ async function remoteStat(sftp: SFTPWrapper, p: string): Promise<Stats | null> {
 }
 
 async function ensureRemoteDir(sftp: SFTPWrapper, dir: string, mode: number): Promise<void> {
-  const st = await remoteStat(sftp, dir);
+  const st = await remoteLstat(sftp, dir);
   if (st?.isDirectory()) return;
   if (st) throw new TransferError(`${dir} exists on the host and is not a directory`);
-  await call<void>((cb) => sftp.mkdir(dir, { mode }, (err) => cb(err, undefined)), `mkdir ${dir}`);
+  await call<undefined>((cb) => sftp.mkdir(dir, { mode }, done(cb)), `mkdir ${dir}`);
 }
 
-/** Upload one file to a temporary name beside the target, then rename it into place. */
-async function putFileAtomic(sftp: SFTPWrapper, local: string, remote: string, mode: number): Promise<number> {
-  const tmp = path.posix.join(path.posix.dirname(remote), `.${path.posix.basename(remote)}.herd-tmp-${process.pid}`);
-  await call<void>((cb) => sftp.fastPut(local, tmp, { mode }, (err) => cb(err, undefined)), `upload ${remote}`);
+let tmpCounter = 0;
+const tmpName = (name: string): string => `.${name}.herd-tmp-${process.pid}-${tmpCounter++}`;
+
+/** Upload one file beside its target under a temporary name, then rename it into place. */
+async function putFile(sftp: SFTPWrapper, local: string, remote: string, st: fs.Stats, times: boolean): Promise<number | null> {
+  const existing = await remoteLstat(sftp, remote);
+  if (times && existing?.isFile() && existing.size === st.size && existing.mtime === Math.floor(st.mtimeMs / 1000)) return null;
+  const tmp = path.posix.join(path.posix.dirname(remote), tmpName(path.posix.basename(remote)));
   try {
-    await call<void>((cb) => sftp.ext_openssh_rename(tmp, remote, (err) => cb(err, undefined)), `rename into ${remote}`);
-  } catch {
-    await call<void>((cb) => sftp.rename(tmp, remote, (err) => cb(err, undefined)), `rename into ${remote}`);
+    await call<undefined>((cb) => sftp.fastPut(local, tmp, { mode: st.mode & 0o7777 }, done(cb)), `upload ${remote}`);
+    await call<undefined>((cb) => sftp.chmod(tmp, st.mode & 0o7777, done(cb)), `chmod ${remote}`);
+    if (times) await call<undefined>((cb) => sftp.utimes(tmp, st.atimeMs / 1000, st.mtimeMs / 1000, done(cb)), `set times on ${remote}`);
+    try {
+      await call<undefined>((cb) => sftp.ext_openssh_rename(tmp, remote, done(cb)), `rename into ${remote}`);
+    } catch {
+      await call<undefined>((cb) => sftp.rename(tmp, remote, done(cb)), `rename into ${remote}`);
+    }
+  } catch (err) {
+    await call<undefined>((cb) => sftp.unlink(tmp, done(cb)), 'cleanup').catch(() => undefined);
+    throw err;
   }
-  await call<void>((cb) => sftp.chmod(remote, mode, (err) => cb(err, undefined)), `chmod ${remote}`);
-  return fs.statSync(local).size;
+  return st.size;
 }
 
 /**
  * Push a local file or directory tree. A source ending in `/` copies the directory's contents
  * into `remote`; otherwise the file or directory itself lands at `remote`.
  */
-export async function pushPath(sftp: SFTPWrapper, local: string, remote: string): Promise<TransferSummary> {
-  const summary: TransferSummary = { files: 0, dirs: 0, bytes: 0 };
+export async function pushPath(sftp: SFTPWrapper, local: string, remote: string, opts: TransferOptions = {}): Promise<TransferSummary> {
+  const times = opts.times !== false;
+  const summary: TransferSummary = { files: 0, skipped: 0, dirs: 0, bytes: 0 };
+  const limit = pLimit(opts.parallel ?? DEFAULT_PARALLEL_FILES);
   const st = fs.lstatSync(local);
+  const sendFile = async (l: string, r: string, rel: string, fst: fs.Stats): Promise<void> => {
+    const sent = await putFile(sftp, l, r, fst, times);
+    if (sent === null) summary.skipped++;
+    else {
+      summary.files++;
+      summary.bytes += sent;
+    }
+    opts.onFile?.(rel, sent ?? 0, sent === null ? 'unchanged' : 'sent');
+  };
   if (!st.isDirectory()) {
-    summary.bytes += await putFileAtomic(sftp, local, remote.endsWith('/') ? path.posix.join(remote, path.basename(local)) : remote, st.mode & 0o7777);
-    summary.files++;
+    const target = remote.endsWith('/') ? path.posix.join(remote, path.basename(local)) : remote;
+    await sendFile(local, target, path.basename(local), st);
     return summary;
   }
-  const walk = async (localDir: string, remoteDir: string): Promise<void> => {
+  const pending: Promise<void>[] = [];
+  // Directories are created before their files (in walk order); files go in parallel.
+  const walk = async (localDir: string, remoteDir: string, rel: string): Promise<void> => {
     await ensureRemoteDir(sftp, remoteDir, fs.statSync(localDir).mode & 0o7777);
     summary.dirs++;
     for (const entry of fs.readdirSync(localDir, { withFileTypes: true })) {
       const l = path.join(localDir, entry.name);
       const r = path.posix.join(remoteDir, entry.name);
-      if (entry.isDirectory()) await walk(l, r);
-      else if (entry.isFile()) {
-        summary.bytes += await putFileAtomic(sftp, l, r, fs.statSync(l).mode & 0o7777);
-        summary.files++;
-      } else if (entry.isSymbolicLink()) {
+      const relPath = rel === '' ? entry.name : `${rel}/${entry.name}`;
+      if (entry.isDirectory()) await walk(l, r, relPath);
+      else if (entry.isFile()) pending.push(limit(() => sendFile(l, r, relPath, fs.statSync(l))));
+      else if (entry.isSymbolicLink()) {
         const target = fs.readlinkSync(l);
-        if (await remoteStat(sftp, r)) await call<void>((cb) => sftp.unlink(r, (err) => cb(err, undefined)), `replace ${r}`);
-        await call<void>((cb) => sftp.symlink(target, r, (err) => cb(err, undefined)), `symlink ${r}`);
-      }
+        const existing = await remoteLstat(sftp, r);
+        if (existing) await call<undefined>((cb) => sftp.unlink(r, done(cb)), `replace ${r}`);
+        // ssh2 already swaps the arguments for OpenSSH's reversed SSH_FXP_SYMLINK.
+        await call<undefined>((cb) => sftp.symlink(target, r, done(cb)), `symlink ${r}`);
+        opts.onFile?.(relPath, 0, 'link');
+      } else opts.onFile?.(relPath, 0, 'skipped_special');
     }
   };
-  await walk(local, remote.replace(/\/+$/, '') || '/');
+  await walk(local, remote.replace(/\/+$/, '') || '/', '');
+  await Promise.all(pending);
   return summary;
 }
 
@@ -93,27 +139,51 @@ export function isSafeEntryName(name: string): boolean {
   return name !== '' && name !== '.' && name !== '..' && !name.includes('/') && !name.includes('\0');
 }
 
+/** Is `candidate` inside `root` (both absolute)? */
+function inside(root: string, candidate: string): boolean {
+  const rel = path.relative(root, candidate);
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+}
+
 /** Pull a remote file or directory tree into `localDir` (created as needed), atomically per file. */
-export async function pullPath(sftp: SFTPWrapper, remote: string, localDir: string): Promise<TransferSummary> {
-  const summary: TransferSummary = { files: 0, dirs: 0, bytes: 0 };
+export async function pullPath(sftp: SFTPWrapper, remote: string, localDir: string, opts: TransferOptions = {}): Promise<TransferSummary> {
+  const times = opts.times !== false;
+  const summary: TransferSummary = { files: 0, skipped: 0, dirs: 0, bytes: 0 };
+  const limit = pLimit(opts.parallel ?? DEFAULT_PARALLEL_FILES);
   const root = path.resolve(localDir);
-  const st = await remoteStat(sftp, remote);
+  const st = await remoteLstat(sftp, remote);
   if (!st) throw new TransferError(`${remote}: no such file or directory on the host`);
   fs.mkdirSync(root, { recursive: true });
-  const getFile = async (r: string, l: string, mode: number): Promise<void> => {
-    if (!path.resolve(l).startsWith(root + path.sep)) throw new TransferError(`refused ${r}: it would land outside ${root}`);
-    const tmp = path.join(path.dirname(l), `.${path.basename(l)}.herd-tmp-${process.pid}`);
-    await call<void>((cb) => sftp.fastGet(r, tmp, (err) => cb(err, undefined)), `download ${r}`);
-    fs.chmodSync(tmp, mode & 0o7777);
-    fs.renameSync(tmp, l);
-    summary.bytes += fs.statSync(l).size;
+  const getFile = async (r: string, l: string, rel: string, rst: Stats): Promise<void> => {
+    if (!inside(root, path.resolve(l))) throw new TransferError(`refused ${r}: it would land outside ${root}`);
+    const local = fs.lstatSync(l, { throwIfNoEntry: false });
+    if (local?.isSymbolicLink()) throw new TransferError(`refused ${r}: ${l} is a symlink, writing through it could leave ${root}`);
+    if (times && local?.isFile() && local.size === rst.size && Math.floor(local.mtimeMs / 1000) === rst.mtime) {
+      summary.skipped++;
+      opts.onFile?.(rel, 0, 'unchanged');
+      return;
+    }
+    const tmp = path.join(path.dirname(l), tmpName(path.basename(l)));
+    try {
+      await call<undefined>((cb) => sftp.fastGet(r, tmp, done(cb)), `download ${r}`);
+      fs.chmodSync(tmp, rst.mode & 0o7777);
+      if (times) fs.utimesSync(tmp, rst.atime, rst.mtime);
+      fs.renameSync(tmp, l);
+    } catch (err) {
+      fs.rmSync(tmp, { force: true });
+      throw err;
+    }
+    summary.bytes += rst.size;
     summary.files++;
+    opts.onFile?.(rel, rst.size, 'received');
   };
   if (!st.isDirectory()) {
-    await getFile(remote, path.join(root, path.posix.basename(remote)), st.mode);
+    await getFile(remote, path.join(root, path.posix.basename(remote)), path.posix.basename(remote), st);
     return summary;
   }
-  const walk = async (remoteDir: string, local: string): Promise<void> => {
+  const pending: Promise<void>[] = [];
+  const walk = async (remoteDir: string, local: string, rel: string): Promise<void> => {
+    if (local !== root && !inside(root, local)) throw new TransferError(`refused ${remoteDir}: it would land outside ${root}`);
     fs.mkdirSync(local, { recursive: true });
     summary.dirs++;
     const list = await call<{ filename: string; attrs: Stats }[]>((cb) => sftp.readdir(remoteDir, cb as never), `list ${remoteDir}`);
@@ -121,17 +191,20 @@ export async function pullPath(sftp: SFTPWrapper, remote: string, localDir: stri
       if (!isSafeEntryName(entry.filename)) throw new TransferError(`refused entry ${JSON.stringify(entry.filename)} in ${remoteDir}: unsafe name`);
       const r = path.posix.join(remoteDir, entry.filename);
       const l = path.join(local, entry.filename);
-      const est = await remoteStat(sftp, r);
+      const relPath = rel === '' ? entry.filename : `${rel}/${entry.filename}`;
+      const est = await remoteLstat(sftp, r);
       if (!est) continue;
-      if (est.isDirectory()) await walk(r, l);
-      else if (est.isFile()) await getFile(r, l, est.mode);
+      if (est.isDirectory()) await walk(r, l, relPath);
+      else if (est.isFile()) pending.push(limit(() => getFile(r, l, relPath, est)));
       else if (est.isSymbolicLink()) {
         const target = await call<string>((cb) => sftp.readlink(r, cb), `readlink ${r}`);
         fs.rmSync(l, { force: true });
         fs.symlinkSync(target, l);
-      }
+        opts.onFile?.(relPath, 0, 'link');
+      } else opts.onFile?.(relPath, 0, 'skipped_special');
     }
   };
-  await walk(remote, root);
+  await walk(remote, root, '');
+  await Promise.all(pending);
   return summary;
 }

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const HERD_BIN = path.join(ROOT, 'bin', 'herd');
@@ -91,3 +92,22 @@ export function childPids(pid: number): number[] {
 
 /** The command every e2e test runs to make each host print its own address. */
 export const PRINT_ADDRESS = `echo "$SSH_CONNECTION" | cut -d' ' -f3`;
+
+/** One loopback fleet and one scratch HOME for a test file, started before and stopped after its tests. */
+export interface FleetScope {
+  fleet: import('../fleet/fleet.js').Fleet;
+  home: string;
+}
+
+export function useLoopbackFleet(): FleetScope {
+  const scope = {} as FleetScope;
+  beforeAll(async () => {
+    const { startFleet } = await import('../fleet/fleet.js');
+    scope.fleet = await startFleet();
+    scope.home = scratchDir();
+  });
+  afterAll(async () => {
+    await scope.fleet?.stop();
+  });
+  return scope;
+}

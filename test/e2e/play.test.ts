@@ -2,20 +2,11 @@
 // --check, and a parent killed mid-play that a rerun resumes.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFleet, type Fleet } from '../fleet/fleet.js';
-import { readHostsTsv, runDirOf, runHerd, scratchDir } from './herd-cli.js';
+import { describe, expect, it } from 'vitest';
+import { readHostsTsv, runDirOf, runHerd, scratchDir, useLoopbackFleet } from './herd-cli.js';
 
-let fleet: Fleet;
-let home: string;
 
-beforeAll(async () => {
-  fleet = await startFleet();
-  home = scratchDir();
-});
-afterAll(async () => {
-  await fleet?.stop();
-});
+const scope = useLoopbackFleet();
 
 /** A directory the fleet user can write, standing in for each host's disk. */
 function hostDisk(): string {
@@ -25,17 +16,17 @@ function hostDisk(): string {
 }
 
 function conn(): string[] {
-  return ['-u', fleet.user, '-p', String(fleet.port), '-k', fleet.keyPath, '--known-hosts', path.join(home, 'kh'), '-o', path.join(home, 'runs')];
+  return ['-u', scope.fleet.user, '-p', String(scope.fleet.port), '-k', scope.fleet.keyPath, '--known-hosts', path.join(scope.home, 'kh'), '-o', path.join(scope.home, 'runs')];
 }
 
 function writeInventory(name: string, hosts: string[]): string {
-  const file = path.join(home, name);
+  const file = path.join(scope.home, name);
   fs.writeFileSync(file, hosts.join('\n') + '\n');
   return file;
 }
 
 function writePlaybook(name: string, text: string): string {
-  const file = path.join(home, name);
+  const file = path.join(scope.home, name);
   fs.writeFileSync(file, text);
   return file;
 }
@@ -55,7 +46,7 @@ const lines = (file: string): string[] => (fs.existsSync(file) ? fs.readFileSync
 describe('the fstab story', () => {
   it('resumes failed hosts at the failed step, never repeats earlier steps, and leaves one fstab line per host', async () => {
     const disk = hostDisk();
-    const hosts = fleet.hosts(8, 900);
+    const hosts = scope.fleet.hosts(8, 900);
     const broken = hosts.slice(2, 5);
     for (const h of broken) fs.writeFileSync(path.join(disk, `${h}.broken`), '');
     const book = writePlaybook(
@@ -76,7 +67,7 @@ describe('the fstab story', () => {
 `,
     );
     const inv = writeInventory('fstab.txt', hosts);
-    const first = await runHerd(['play', '-i', inv, ...conn(), book], { env: { HOME: home } });
+    const first = await runHerd(['play', '-i', inv, ...conn(), book], { env: { HOME: scope.home } });
     expect(first.code).toBe(1);
     const firstDir = runDirOf(first);
     const rows = readHostsTsv(firstDir);
@@ -90,7 +81,7 @@ describe('the fstab story', () => {
     expect(fs.readFileSync(path.join(firstDir, 'hosts.tsv'), 'utf8')).toContain(`${broken[0]}\tfailed\t1\t`);
 
     for (const h of broken) fs.unlinkSync(path.join(disk, `${h}.broken`));
-    const second = await runHerd(['rerun', '-o', path.join(home, 'runs')], { env: { HOME: home } });
+    const second = await runHerd(['rerun', '-o', path.join(scope.home, 'runs')], { env: { HOME: scope.home } });
     expect(second.stderr).toContain('3 hosts: 3 ok');
     expect(second.code).toBe(0);
     const secondDir = runDirOf(second);
@@ -105,7 +96,7 @@ describe('the fstab story', () => {
       expect(lines(path.join(disk, `${h}.fstab`))).toEqual(['/dev/sdb /data xfs defaults 0 0']);
     }
     // Running the whole play again everywhere is harmless: the guard skips the fstab step.
-    const again = await runHerd(['play', '-i', inv, ...conn(), book], { env: { HOME: home } });
+    const again = await runHerd(['play', '-i', inv, ...conn(), book], { env: { HOME: scope.home } });
     expect(again.code).toBe(0);
     expect(stepsTsv(runDirOf(again)).get(`${hosts[0]} 1.4`)).toBe('skipped');
     for (const h of hosts) expect(lines(path.join(disk, `${h}.fstab`))).toHaveLength(1);
@@ -115,7 +106,7 @@ describe('the fstab story', () => {
 describe('consensus gate', () => {
   it('holds back hosts whose inspection differs and runs no later step on them', async () => {
     const disk = hostDisk();
-    const hosts = fleet.hosts(7, 950);
+    const hosts = scope.fleet.hosts(7, 950);
     const odd = [hosts[1]!, hosts[4]!];
     for (const h of hosts) fs.writeFileSync(path.join(disk, `${h}.lsblk`), odd.includes(h) ? 'sda disk 100G\nsdm disk 2T\n' : 'sda disk 100G\nsdb disk 2T\n');
     const book = writePlaybook(
@@ -131,7 +122,7 @@ steps:
     run: touch {{ base }}/{{ host }}.formatted
 `,
     );
-    const result = await runHerd(['play', '-i', writeInventory('consensus.txt', hosts), ...conn(), book], { env: { HOME: home } });
+    const result = await runHerd(['play', '-i', writeInventory('consensus.txt', hosts), ...conn(), book], { env: { HOME: scope.home } });
     expect(result.code).toBe(1);
     const rows = readHostsTsv(runDirOf(result));
     for (const h of hosts) {
@@ -141,7 +132,7 @@ steps:
     expect(result.stderr).toContain('HELD BACK');
     expect(result.stderr).toContain('sdm disk 2T');
     // A plain rerun does not touch diverged hosts.
-    const rerun = await runHerd(['rerun', '-o', path.join(home, 'runs')], { env: { HOME: home } });
+    const rerun = await runHerd(['rerun', '-o', path.join(scope.home, 'runs')], { env: { HOME: scope.home } });
     expect(rerun.stderr).toContain('not resuming');
     for (const h of odd) expect(fs.existsSync(path.join(disk, `${h}.formatted`))).toBe(false);
   });
@@ -150,7 +141,7 @@ steps:
 describe('serial batches with max_fail', () => {
   it('stops the play after a failing canary batch; later hosts are not_started', async () => {
     const disk = hostDisk();
-    const hosts = fleet.hosts(10, 1000);
+    const hosts = scope.fleet.hosts(10, 1000);
     fs.writeFileSync(path.join(disk, `${hosts[1]}.broken`), '');
     const book = writePlaybook(
       'serial.yml',
@@ -162,7 +153,7 @@ steps:
   - run: test ! -e {{ base }}/{{ host }}.broken && touch {{ base }}/{{ host }}.done
 `,
     );
-    const result = await runHerd(['play', '-i', writeInventory('serial.txt', hosts), ...conn(), book], { env: { HOME: home } });
+    const result = await runHerd(['play', '-i', writeInventory('serial.txt', hosts), ...conn(), book], { env: { HOME: scope.home } });
     expect(result.code).toBe(1);
     const rows = readHostsTsv(runDirOf(result));
     expect(rows.get(hosts[0]!)?.status).toBe('ok');
@@ -178,7 +169,7 @@ steps:
 describe('--check', () => {
   it('changes nothing on any host and reports would_run and would_skip', async () => {
     const disk = hostDisk();
-    const hosts = fleet.hosts(4, 1050);
+    const hosts = scope.fleet.hosts(4, 1050);
     fs.writeFileSync(path.join(disk, `${hosts[0]}.present`), '');
     const book = writePlaybook(
       'check.yml',
@@ -194,7 +185,7 @@ steps:
 `,
     );
     const before = fs.readdirSync(disk).sort();
-    const result = await runHerd(['play', '--check', '-i', writeInventory('check.txt', hosts), ...conn(), book], { env: { HOME: home } });
+    const result = await runHerd(['play', '--check', '-i', writeInventory('check.txt', hosts), ...conn(), book], { env: { HOME: scope.home } });
     expect(result.code).toBe(0);
     expect(fs.readdirSync(disk).sort()).toEqual(before);
     const steps = stepsTsv(runDirOf(result));
@@ -208,7 +199,7 @@ steps:
 describe('the herd parent killed mid-play', () => {
   it('leaves a journal that matches what ran, and a rerun resumes at the interrupted guarded step', async () => {
     const disk = hostDisk();
-    const hosts = fleet.hosts(5, 1100);
+    const hosts = scope.fleet.hosts(5, 1100);
     const book = writePlaybook(
       'killed.yml',
       `name: long step
@@ -224,10 +215,10 @@ steps:
 `,
     );
     const inv = writeInventory('killed.txt', hosts);
-    const journal = path.join(home, 'runs-kill', 'latest', 'journal.ndjson');
-    const args = ['play', '-i', inv, ...conn().slice(0, -2), '-o', path.join(home, 'runs-kill'), book];
+    const journal = path.join(scope.home, 'runs-kill', 'latest', 'journal.ndjson');
+    const args = ['play', '-i', inv, ...conn().slice(0, -2), '-o', path.join(scope.home, 'runs-kill'), book];
     const killed = await runHerd(args, {
-      env: { HOME: home },
+      env: { HOME: scope.home },
       onSpawn: (child) => {
         const timer = setInterval(() => {
           const text = fs.existsSync(journal) ? fs.readFileSync(journal, 'utf8') : '';
@@ -245,7 +236,7 @@ steps:
     expect(entries.some((e) => e.kind === 'host_done')).toBe(false);
     for (const h of hosts) expect(lines(path.join(disk, `${h}.first`))).toHaveLength(1);
 
-    const rerun = await runHerd(['rerun', '-o', path.join(home, 'runs-kill')], { env: { HOME: home }, timeoutMs: 60_000 });
+    const rerun = await runHerd(['rerun', '-o', path.join(scope.home, 'runs-kill')], { env: { HOME: scope.home }, timeoutMs: 60_000 });
     expect(rerun.stderr).toContain(`${hosts.length} hosts: ${hosts.length} ok`);
     for (const h of hosts) {
       expect(lines(path.join(disk, `${h}.first`))).toHaveLength(1);
@@ -258,24 +249,24 @@ steps:
 describe('the example playbooks', () => {
   it('run on the loopback fleet: data disks twice without duplicating fstab lines, deploy, then collect logs', async () => {
     const { ROOT } = await import('./herd-cli.js');
-    const hosts = fleet.hosts(6, 1200);
+    const hosts = scope.fleet.hosts(6, 1200);
     const inv = writeInventory('examples.txt', hosts);
     const work = scratchDir('herd-examples-');
     const book = (name: string): string => path.join(ROOT, 'playbooks', name);
     try {
-      const disks = await runHerd(['play', '-i', inv, ...conn(), book('data-disks.yml')], { env: { HOME: home }, cwd: work });
+      const disks = await runHerd(['play', '-i', inv, ...conn(), book('data-disks.yml')], { env: { HOME: scope.home }, cwd: work });
       expect(disks.stderr).toContain('6 hosts: 6 ok');
-      const again = await runHerd(['play', '-i', inv, ...conn(), book('data-disks.yml')], { env: { HOME: home }, cwd: work });
+      const again = await runHerd(['play', '-i', inv, ...conn(), book('data-disks.yml')], { env: { HOME: scope.home }, cwd: work });
       expect(again.stderr).toContain('6 hosts: 6 ok');
       const steps = stepsTsv(runDirOf(again));
       expect(steps.get(`${hosts[0]} 1.4`)).toBe('skipped');
       for (const h of hosts) expect(lines(`/tmp/herd-demo-${h}.fstab`)).toHaveLength(1);
 
-      const deploy = await runHerd(['play', '-i', inv, ...conn(), book('deploy.yml')], { env: { HOME: home }, cwd: work });
+      const deploy = await runHerd(['play', '-i', inv, ...conn(), book('deploy.yml')], { env: { HOME: scope.home }, cwd: work });
       expect(deploy.stderr).toContain('6 hosts: 6 ok');
       expect(fs.statSync(`/tmp/herd-demo-app-${hosts[0]}/bin/app`).mode & 0o777).toBe(0o755);
 
-      const collect = await runHerd(['play', '-i', inv, ...conn(), book('collect-logs.yml')], { env: { HOME: home }, cwd: work });
+      const collect = await runHerd(['play', '-i', inv, ...conn(), book('collect-logs.yml')], { env: { HOME: scope.home }, cwd: work });
       expect(collect.stderr).toContain('6 hosts: 6 ok');
       for (const h of hosts) {
         expect(fs.readFileSync(path.join(work, 'collected', h, 'VERSION'), 'utf8')).toBe('1.4.2\n');
@@ -286,6 +277,52 @@ describe('the example playbooks', () => {
         for (const suffix of ['disk', 'fstab']) fs.rmSync(`/tmp/herd-demo-${h}.${suffix}`, { force: true });
         for (const dir of [`/tmp/herd-demo-${h}.mnt`, `/tmp/herd-demo-app-${h}`]) fs.rmSync(dir, { recursive: true, force: true });
       }
+    }
+  });
+});
+
+describe('become', () => {
+  it('runs steps as root through a real sudo that wants a password, which appears nowhere', async () => {
+    const { enableSudoWithPassword } = await import('../fleet/sudo.js');
+    const cleanup = enableSudoWithPassword(scope.fleet);
+    if (cleanup === null) return; // not root or no sudo: nothing to prove here
+    try {
+      const disk = hostDisk();
+      const hosts = scope.fleet.hosts(3, 1300);
+      const book = writePlaybook(
+        'become.yml',
+        `name: as root
+vars: { base: "${disk}" }
+steps:
+  - name: who am i
+    run: id -u > {{ base }}/{{ host }}.uid && cat -A /dev/stdin < /dev/null
+    become: true
+  - name: guarded as root
+    run: touch {{ base }}/{{ host }}.rootfile
+    creates: "{{ base }}/{{ host }}.rootfile"
+    become: true
+`,
+      );
+      const out = path.join(scope.home, 'runs-become');
+      const args = ['play', '-i', writeInventory('become.txt', hosts), ...conn().slice(0, -2), '-o', out, '--become-pass-env', 'HERD_SUDO', book];
+      const result = await runHerd(args, { env: { HOME: scope.home, HERD_SUDO: scope.fleet.password } });
+      expect(result.stderr).toContain('3 hosts: 3 ok');
+      for (const h of hosts) {
+        expect(fs.readFileSync(path.join(disk, `${h}.uid`), 'utf8').trim()).toBe('0');
+        expect(fs.statSync(path.join(disk, `${h}.rootfile`)).uid).toBe(0);
+      }
+      expect(result.stdout + result.stderr).not.toContain(scope.fleet.password!);
+      for (const f of fs.readdirSync(out, { recursive: true }).map(String)) {
+        const full = path.join(out, f);
+        if (fs.statSync(full).isFile()) expect(fs.readFileSync(full, 'utf8')).not.toContain(scope.fleet.password!);
+      }
+      // A wrong password fails the step, and nothing runs as root.
+      const wrong = await runHerd(args.map((a) => (a === out ? `${out}-wrong` : a)), { env: { HOME: scope.home, HERD_SUDO: 'wrong-password' } });
+      expect(wrong.code).toBe(1);
+      const rows = readHostsTsv(runDirOf(wrong));
+      for (const h of hosts) expect(rows.get(h)).toMatchObject({ status: 'failed', reason: expect.stringContaining('step 1.1') });
+    } finally {
+      cleanup();
     }
   });
 });

@@ -1,33 +1,26 @@
 // Every way a host can fail ends in its own status and reason, within its timeouts, without touching other hosts.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFleet, type Fleet } from '../fleet/fleet.js';
+import { afterAll, describe, expect, it } from 'vitest';
 import { refusedPort, silentListener, wrongHostKeyLine } from '../fleet/faults.js';
-import { readHostsTsv, runDirOf, runHerd, scratchDir } from './herd-cli.js';
+import { readHostsTsv, runDirOf, runHerd, scratchDir, useLoopbackFleet } from './herd-cli.js';
 
-let fleet: Fleet;
-let home: string;
 const closers: (() => Promise<void>)[] = [];
 
-beforeAll(async () => {
-  fleet = await startFleet();
-  home = scratchDir();
-});
+const scope = useLoopbackFleet();
 afterAll(async () => {
   for (const close of closers) await close();
-  await fleet?.stop();
 });
 
 describe('a mixed fleet of good and broken hosts', () => {
   it('gives each host the right status and reason, and the run ends within its timeouts', async () => {
-    const good = fleet.hosts(10, 500);
-    const [exits3, sleeps, changedKey] = fleet.hosts(3, 520);
+    const good = scope.fleet.hosts(10, 500);
+    const [exits3, sleeps, changedKey] = scope.fleet.hosts(3, 520);
     const refused = await refusedPort();
     const silent = await silentListener();
     closers.push(silent.close);
-    const knownHosts = path.join(home, 'kh-mixed');
-    fs.writeFileSync(knownHosts, wrongHostKeyLine(changedKey!, fleet.port) + '\n');
+    const knownHosts = path.join(scope.home, 'kh-mixed');
+    fs.writeFileSync(knownHosts, wrongHostKeyLine(changedKey!, scope.fleet.port) + '\n');
     const inventory = [
       ...good,
       exits3,
@@ -36,7 +29,7 @@ describe('a mixed fleet of good and broken hosts', () => {
       `${refused.host}:${refused.port}`,
       `${silent.host}:${silent.port}`,
     ];
-    const inv = path.join(home, 'mixed.txt');
+    const inv = path.join(scope.home, 'mixed.txt');
     fs.writeFileSync(inv, inventory.join('\n') + '\n');
     const markerDir = scratchDir('herd-markers-');
     fs.chmodSync(markerDir, 0o777);
@@ -47,9 +40,9 @@ describe('a mixed fleet of good and broken hosts', () => {
       `echo fine`,
     ].join('; ');
     const result = await runHerd(
-      ['run', '-i', inv, '-u', fleet.user, '-p', String(fleet.port), '-k', fleet.keyPath, '--known-hosts', knownHosts,
-        '--connect-timeout', '2', '--timeout', '3', '-o', path.join(home, 'runs'), command],
-      { env: { HOME: home }, timeoutMs: 30_000 },
+      ['run', '-i', inv, '-u', scope.fleet.user, '-p', String(scope.fleet.port), '-k', scope.fleet.keyPath, '--known-hosts', knownHosts,
+        '--connect-timeout', '2', '--timeout', '3', '-o', path.join(scope.home, 'runs'), command],
+      { env: { HOME: scope.home }, timeoutMs: 30_000 },
     );
     expect(result.code).toBe(1);
     expect(result.durationMs).toBeLessThan(15_000);
@@ -81,15 +74,15 @@ describe('a mixed fleet of good and broken hosts', () => {
 
 describe('authentication failures', () => {
   it('marks a wrong password as auth_failed and never writes the password anywhere', async () => {
-    if (fleet.password === undefined) return; // a non-root sshd cannot check passwords
-    const hosts = fleet.hosts(2, 600);
-    const inv = path.join(home, 'pw.txt');
+    if (scope.fleet.password === undefined) return; // a non-root sshd cannot check passwords
+    const hosts = scope.fleet.hosts(2, 600);
+    const inv = path.join(scope.home, 'pw.txt');
     fs.writeFileSync(inv, hosts.join('\n') + '\n');
     const secret = 'not-the-password-Zq81';
     const result = await runHerd(
-      ['run', '-i', inv, '-u', fleet.user, '-p', String(fleet.port), '--password-env', 'HERD_TEST_PW',
-        '--known-hosts', path.join(home, 'kh-pw'), '-o', path.join(home, 'runs'), 'true'],
-      { env: { HOME: home, HERD_TEST_PW: secret } },
+      ['run', '-i', inv, '-u', scope.fleet.user, '-p', String(scope.fleet.port), '--password-env', 'HERD_TEST_PW',
+        '--known-hosts', path.join(scope.home, 'kh-pw'), '-o', path.join(scope.home, 'runs'), 'true'],
+      { env: { HOME: scope.home, HERD_TEST_PW: secret } },
     );
     const rows = readHostsTsv(runDirOf(result));
     for (const h of hosts) expect(rows.get(h)?.status).toBe('auth_failed');
@@ -97,38 +90,38 @@ describe('authentication failures', () => {
   });
 
   it('logs in with the right password and keeps it out of every file and output', async () => {
-    if (fleet.password === undefined) return;
-    const hosts = fleet.hosts(3, 620);
-    const inv = path.join(home, 'pw-ok.txt');
+    if (scope.fleet.password === undefined) return;
+    const hosts = scope.fleet.hosts(3, 620);
+    const inv = path.join(scope.home, 'pw-ok.txt');
     fs.writeFileSync(inv, hosts.join('\n') + '\n');
-    const out = path.join(home, 'runs-pw');
+    const out = path.join(scope.home, 'runs-pw');
     const result = await runHerd(
-      ['run', '-i', inv, '-u', fleet.user, '-p', String(fleet.port), '--password-env', 'HERD_TEST_PW',
-        '--known-hosts', path.join(home, 'kh-pw2'), '-o', out, 'echo logged-in'],
-      { env: { HOME: home, HERD_TEST_PW: fleet.password } },
+      ['run', '-i', inv, '-u', scope.fleet.user, '-p', String(scope.fleet.port), '--password-env', 'HERD_TEST_PW',
+        '--known-hosts', path.join(scope.home, 'kh-pw2'), '-o', out, 'echo logged-in'],
+      { env: { HOME: scope.home, HERD_TEST_PW: scope.fleet.password } },
     );
     expect(result.stderr).toContain('3 hosts: 3 ok');
-    expect(result.stdout + result.stderr).not.toContain(fleet.password);
+    expect(result.stdout + result.stderr).not.toContain(scope.fleet.password);
     const dir = runDirOf(result);
     const files = fs.readdirSync(dir, { recursive: true }).map(String);
     for (const f of files) {
       const full = path.join(dir, f);
-      if (fs.statSync(full).isFile()) expect(fs.readFileSync(full, 'utf8')).not.toContain(fleet.password);
+      if (fs.statSync(full).isFile()) expect(fs.readFileSync(full, 'utf8')).not.toContain(scope.fleet.password);
     }
     expect(fs.readFileSync(path.join(dir, 'run.json'), 'utf8')).toContain('"password_source": "env:HERD_TEST_PW"');
   });
 
   it('marks a wrong key as auth_failed', async () => {
-    const hosts = fleet.hosts(2, 640);
-    const inv = path.join(home, 'wrongkey.txt');
+    const hosts = scope.fleet.hosts(2, 640);
+    const inv = path.join(scope.home, 'wrongkey.txt');
     fs.writeFileSync(inv, hosts.join('\n') + '\n');
-    const otherKey = path.join(home, 'other_ed25519');
+    const otherKey = path.join(scope.home, 'other_ed25519');
     const { execFileSync } = await import('node:child_process');
     execFileSync('ssh-keygen', ['-t', 'ed25519', '-N', '', '-q', '-f', otherKey]);
     const result = await runHerd(
-      ['run', '-i', inv, '-u', fleet.user, '-p', String(fleet.port), '-k', otherKey,
-        '--known-hosts', path.join(home, 'kh-wk'), '-o', path.join(home, 'runs'), 'true'],
-      { env: { HOME: home } },
+      ['run', '-i', inv, '-u', scope.fleet.user, '-p', String(scope.fleet.port), '-k', otherKey,
+        '--known-hosts', path.join(scope.home, 'kh-wk'), '-o', path.join(scope.home, 'runs'), 'true'],
+      { env: { HOME: scope.home } },
     );
     expect(result.code).toBe(1);
     const rows = readHostsTsv(runDirOf(result));

@@ -1,32 +1,23 @@
 // herd run against a real loopback sshd fleet: per-host outputs, hosts.tsv, failed.txt, host keys.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFleet, type Fleet } from '../fleet/fleet.js';
-import { PRINT_ADDRESS, readHostsTsv, runDirOf, runHerd, scratchDir } from './herd-cli.js';
+import { describe, expect, it } from 'vitest';
+import { PRINT_ADDRESS, readHostsTsv, runDirOf, runHerd, scratchDir, useLoopbackFleet } from './herd-cli.js';
 
-let fleet: Fleet;
-let home: string;
 
-beforeAll(async () => {
-  fleet = await startFleet();
-  home = scratchDir();
-});
-afterAll(async () => {
-  await fleet?.stop();
-});
+const scope = useLoopbackFleet();
 
 function commonArgs(knownHosts: string): string[] {
-  return ['-u', fleet.user, '-p', String(fleet.port), '-k', fleet.keyPath, '--known-hosts', knownHosts, '-o', path.join(home, 'runs')];
+  return ['-u', scope.fleet.user, '-p', String(scope.fleet.port), '-k', scope.fleet.keyPath, '--known-hosts', knownHosts, '-o', path.join(scope.home, 'runs')];
 }
 
 describe('herd run on 200 loopback hosts', () => {
   it('gives every host its own stdout file and writes hosts.tsv, failed.txt and run.json', async () => {
-    const hosts = fleet.hosts(200);
-    const inv = path.join(home, 'inv200.txt');
+    const hosts = scope.fleet.hosts(200);
+    const inv = path.join(scope.home, 'inv200.txt');
     fs.writeFileSync(inv, '# two hundred loopback hosts\n' + hosts.join('\n') + '\n');
-    const knownHosts = path.join(home, 'kh200');
-    const result = await runHerd(['run', '-i', inv, ...commonArgs(knownHosts), '-f', '100', PRINT_ADDRESS], { env: { HOME: home } });
+    const knownHosts = path.join(scope.home, 'kh200');
+    const result = await runHerd(['run', '-i', inv, ...commonArgs(knownHosts), '-f', '100', PRINT_ADDRESS], { env: { HOME: scope.home } });
     expect(result.stderr).toContain('200 hosts: 200 ok');
     expect(result.code).toBe(0);
     const dir = runDirOf(result);
@@ -52,29 +43,29 @@ describe('herd run on 200 loopback hosts', () => {
     const khLines = fs.readFileSync(knownHosts, 'utf8').trim().split('\n');
     expect(khLines).toHaveLength(200);
     expect(khLines[0]).toMatch(/^\[127\.\d+\.\d+\.\d+\]:\d+ ssh-ed25519 /);
-    expect(fs.realpathSync(path.join(home, 'runs', 'latest'))).toBe(fs.realpathSync(dir));
+    expect(fs.realpathSync(path.join(scope.home, 'runs', 'latest'))).toBe(fs.realpathSync(dir));
   });
 
   it('accepts its own failed.txt and hosts.tsv back as inventories', async () => {
-    const hosts = fleet.hosts(6, 300);
-    const inv = path.join(home, 'inv6.txt');
+    const hosts = scope.fleet.hosts(6, 300);
+    const inv = path.join(scope.home, 'inv6.txt');
     fs.writeFileSync(inv, hosts.join('\n') + '\n');
-    const knownHosts = path.join(home, 'kh6');
-    const first = await runHerd(['run', '-i', inv, ...commonArgs(knownHosts), 'true'], { env: { HOME: home } });
+    const knownHosts = path.join(scope.home, 'kh6');
+    const first = await runHerd(['run', '-i', inv, ...commonArgs(knownHosts), 'true'], { env: { HOME: scope.home } });
     expect(first.code).toBe(0);
-    const listed = await runHerd(['hosts', '-i', path.join(runDirOf(first), 'hosts.tsv')], { env: { HOME: home } });
+    const listed = await runHerd(['hosts', '-i', path.join(runDirOf(first), 'hosts.tsv')], { env: { HOME: scope.home } });
     expect(listed.stdout.trim().split('\n')).toEqual(hosts);
   });
 });
 
 describe('host key checking', () => {
   it('refuses unknown keys under --strict-host-keys and runs nothing', async () => {
-    const hosts = fleet.hosts(3, 400);
-    const inv = path.join(home, 'inv-strict.txt');
+    const hosts = scope.fleet.hosts(3, 400);
+    const inv = path.join(scope.home, 'inv-strict.txt');
     fs.writeFileSync(inv, hosts.join('\n') + '\n');
-    const marker = path.join(home, 'strict-marker');
-    const result = await runHerd(['run', '-i', inv, ...commonArgs(path.join(home, 'kh-empty')), '--strict-host-keys', `touch ${marker}`], {
-      env: { HOME: home },
+    const marker = path.join(scope.home, 'strict-marker');
+    const result = await runHerd(['run', '-i', inv, ...commonArgs(path.join(scope.home, 'kh-empty')), '--strict-host-keys', `touch ${marker}`], {
+      env: { HOME: scope.home },
     });
     expect(result.code).toBe(1);
     const rows = readHostsTsv(runDirOf(result));
@@ -83,16 +74,56 @@ describe('host key checking', () => {
   });
 
   it('accepts keys from hashed known_hosts entries', async () => {
-    const [host] = fleet.hosts(1, 450);
-    const knownHosts = path.join(home, 'kh-hashed');
-    fs.writeFileSync(knownHosts, `[${host}]:${fleet.port} ${fleet.hostPublicKey}\n`);
+    const [host] = scope.fleet.hosts(1, 450);
+    const knownHosts = path.join(scope.home, 'kh-hashed');
+    fs.writeFileSync(knownHosts, `[${host}]:${scope.fleet.port} ${scope.fleet.hostPublicKey}\n`);
     const { execFileSync } = await import('node:child_process');
     execFileSync('ssh-keygen', ['-H', '-f', knownHosts], { stdio: 'ignore' });
     expect(fs.readFileSync(knownHosts, 'utf8')).toMatch(/^\|1\|/);
-    const inv = path.join(home, 'inv-hashed.txt');
+    const inv = path.join(scope.home, 'inv-hashed.txt');
     fs.writeFileSync(inv, `${host}\n`);
-    const result = await runHerd(['run', '-i', inv, ...commonArgs(knownHosts), '--strict-host-keys', 'true'], { env: { HOME: home } });
+    const result = await runHerd(['run', '-i', inv, ...commonArgs(knownHosts), '--strict-host-keys', 'true'], { env: { HOME: scope.home } });
     expect(result.stderr).toContain('1 host: 1 ok');
     expect(result.code).toBe(0);
+  });
+});
+
+describe('the end-of-run view', () => {
+  it('groups hosts with identical output, folds them into ranges and marks the minority', async () => {
+    const hosts = scope.fleet.hosts(8, 480);
+    const odd = [hosts[2]!, hosts[5]!];
+    const inv = path.join(scope.home, 'groups.txt');
+    fs.writeFileSync(inv, hosts.join('\n') + '\n');
+    const command = `case $(echo "$SSH_CONNECTION" | cut -d' ' -f3) in ${odd.join('|')}) echo 'sdm disk 2T';; *) echo 'sdb disk 2T';; esac`;
+    const result = await runHerd(['run', '-i', inv, ...commonArgs(path.join(scope.home, 'kh-groups')), command], { env: { HOME: scope.home } });
+    expect(result.code).toBe(0);
+    const majority = hosts.filter((h) => !odd.includes(h));
+    const { foldHosts } = await import('../../src/report/fold.js');
+    expect(result.stdout).toBe(
+      [`==== 6 hosts exit 0: ${foldHosts(majority)}`, '   sdb disk 2T', `==== DIFFERS 2 hosts exit 0: ${foldHosts(odd)}`, '   sdm disk 2T', ''].join('\n'),
+    );
+    expect(foldHosts(majority)).toMatch(/\[/);
+    const quiet = await runHerd(['run', '-i', inv, ...commonArgs(path.join(scope.home, 'kh-groups')), '--no-group', command], { env: { HOME: scope.home } });
+    expect(quiet.stdout).toBe('');
+  });
+});
+
+describe('looking at past runs', () => {
+  it('herd runs lists runs newest first and herd show replays the grouped view, one host, or a status', async () => {
+    const out = path.join(scope.home, 'runs');
+    const runs = await runHerd(['runs', '-o', out], { env: { HOME: scope.home } });
+    const lines = runs.stdout.trim().split('\n');
+    expect(lines.length).toBeGreaterThan(2);
+    const ids = lines.map((l) => l.split('\t')[0]!);
+    expect([...ids].sort().reverse()).toEqual(ids);
+    expect(lines[0]).toMatch(/\trun\t8 hosts: 8 ok\t.*sdb disk 2T/);
+
+    const latestGroups = await runHerd(['show', '-o', out, ids[1]!], { env: { HOME: scope.home } });
+    expect(latestGroups.stdout).toMatch(/^==== 6 hosts exit 0: .*\n   sdb disk 2T\n==== DIFFERS 2 hosts exit 0: /);
+    const hosts = scope.fleet.hosts(8, 480);
+    const one = await runHerd(['show', '-o', out, ids[1]!, '--host', hosts[2]!], { env: { HOME: scope.home } });
+    expect(one.stdout).toBe('sdm disk 2T\n');
+    const ok = await runHerd(['show', '-o', out, ids[1]!, '--status', 'ok'], { env: { HOME: scope.home } });
+    expect(ok.stdout.trim().split('\n')).toEqual(hosts);
   });
 });

@@ -7,6 +7,7 @@ import { readRun, resolveRunDir, selectRerunHosts, type RunOnDisk } from '../../
 import { planResume } from '../../results/resume.js';
 import { playbookLaunch, readPlaybook } from '../play-launch.js';
 import { becomeSourceOf } from './play.js';
+import { transferLaunch } from './transfer.js';
 import type { RunOptionsRecord } from '../../results/run-record.js';
 import { commandLaunch, launchRun } from '../launch.js';
 import { resolveConnectionOptions, resolveRunOptions, type RawOptions } from '../options.js';
@@ -53,6 +54,7 @@ export async function rerunCommand(which: string | undefined, raw: RerunRaw, cmd
   const dir = resolveRunDir(outDir, which);
   const earlier = readRun(dir);
   if (earlier.record.task.kind === 'playbook') return rerunPlaybook(earlier, raw, cmd);
+  const recordedTask = earlier.record.task;
   const ids = selectRerunHosts(earlier, raw.includeInterrupted === true);
   const skippedInterrupted = earlier.hosts.filter((h) => (h.result?.status === 'interrupted' || (h.result === null && h.wasRunning))).length;
   if (ids.length === 0) {
@@ -68,12 +70,17 @@ export async function rerunCommand(which: string | undefined, raw: RerunRaw, cmd
   const merged = mergeOptions(earlier.record.options, raw, cmd);
   const connection = resolveConnectionOptions(merged);
   const run = resolveRunOptions({ ...merged, out: raw.out ?? path.dirname(dir) });
-  const task = earlier.record.task;
-  if (task.kind !== 'command') throw new UsageError(`cannot rerun a ${String(task.kind)} run yet`);
-  const timeoutS = cmd.getOptionValueSource('timeout') === 'cli' ? run.timeoutS : task.timeout_s;
+  const launch =
+    recordedTask.kind === 'transfer'
+      ? transferLaunch(recordedTask.direction, recordedTask.local, recordedTask.remote, recordedTask.times)
+      : commandLaunch({
+          kind: 'command',
+          command: recordedTask.command,
+          timeoutMs: Math.round((cmd.getOptionValueSource('timeout') === 'cli' ? run.timeoutS : recordedTask.timeout_s) * 1000),
+        });
   return launchRun({
     commandName: 'rerun',
-    ...commandLaunch({ kind: 'command', command: task.command, timeoutMs: Math.round(timeoutS * 1000) }),
+    ...launch,
     targets: parsed.targets,
     inventorySources: [`${dir}`],
     limit: null,
@@ -81,6 +88,7 @@ export async function rerunCommand(which: string | undefined, raw: RerunRaw, cmd
     run,
     rerunOf: earlier.record.id,
     warnings: [],
+    groupOutput: raw.group !== false,
   });
 }
 

@@ -21,5 +21,6 @@ export async function runCommand(words: string[], raw: RawOptions, _cmd: Command
     run,
     rerunOf: null,
     warnings: inventory.warnings,
+    groupOutput: raw.group !== false,
   });
 }

@@ -1,0 +1,42 @@
+// herd show: the end-of-run view again for a past run, one host's output, or the hosts with a status.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { DEFAULT_OUT_DIR } from '../../defaults.js';
+import { UsageError } from '../../errors.js';
+import { formatGroups, groupOutputs } from '../../report/groups.js';
+import { formatCounts, formatFailures } from '../../report/summary.js';
+import { readRun, resolveRunDir } from '../../results/reader.js';
+import type { HostResult } from '../../results/status.js';
+
+export function showCommand(which: string | undefined, raw: { out?: string; host?: string; status?: string }): number {
+  const dir = resolveRunDir(raw.out ?? DEFAULT_OUT_DIR, which);
+  const run = readRun(dir);
+  if (raw.host !== undefined) {
+    const file = path.join(dir, 'stdout', raw.host);
+    if (!run.hosts.some((h) => h.id === raw.host)) throw new UsageError(`--host ${raw.host}: not a host of run ${run.record.id}`);
+    if (fs.existsSync(file)) process.stdout.write(fs.readFileSync(file));
+    const err = path.join(dir, 'stderr', raw.host);
+    if (fs.existsSync(err) && fs.statSync(err).size > 0) process.stderr.write(fs.readFileSync(err));
+    return 0;
+  }
+  const results: HostResult[] = run.hosts.map(
+    (h) => h.result ?? { id: h.id, status: h.wasRunning ? 'interrupted' : 'not_started', exitCode: null, durationMs: 0, reason: 'no final status (the run did not finish)' },
+  );
+  if (raw.status !== undefined) {
+    for (const r of results) if (r.status === raw.status) process.stdout.write(`${r.id}\n`);
+    return 0;
+  }
+  const entries = results
+    .filter((r) => (r.status === 'ok' || r.status === 'failed') && fs.existsSync(path.join(dir, 'stdout', r.id)))
+    .map((r) => {
+      const data = fs.readFileSync(path.join(dir, 'stdout', r.id));
+      const summary = { digest: createHash('sha1').update(data).digest('hex'), preview: data.subarray(0, 4096).toString('utf8'), bytes: data.length, truncated: data.length > 4096 };
+      return { id: r.id, exitCode: r.exitCode, summary };
+    });
+  if (entries.length > 0) process.stdout.write(formatGroups(groupOutputs(entries)) + '\n');
+  const counts: Partial<Record<HostResult['status'], number>> = {};
+  for (const r of results) counts[r.status] = (counts[r.status] ?? 0) + 1;
+  process.stderr.write([formatCounts(results.length, counts), ...formatFailures(results), `run: ${dir}`].join('\n') + '\n');
+  return 0;
+}

@@ -1,0 +1,47 @@
+// herd push / herd pull: a file or a directory tree to or from every selected host over SFTP.
+import fs from 'node:fs';
+import path from 'node:path';
+import { UsageError } from '../../errors.js';
+import { executeCommandRun } from '../../engine/run.js';
+import type { TaskSpec } from '../../engine/protocol.js';
+import { newRunId } from '../../results/run-id.js';
+import type { LaunchRequest } from '../launch.js';
+import { launchRun } from '../launch.js';
+import { loadInventory } from '../load-inventory.js';
+import { resolveConnectionOptions, resolveRunOptions, type RawOptions } from '../options.js';
+
+export interface TransferRaw extends RawOptions {
+  times?: boolean;
+}
+
+/** The launch of a push or pull (also used by rerun). */
+export function transferLaunch(direction: 'push' | 'pull', local: string, remote: string, times: boolean): Pick<LaunchRequest, 'execute' | 'taskRecord' | 'runId'> {
+  const runId = newRunId();
+  const task: Extract<TaskSpec, { kind: 'transfer' }> = { kind: 'transfer', direction, local, remote, times, runId };
+  return {
+    runId,
+    taskRecord: { kind: 'transfer', direction, local, remote, times },
+    execute: (session, ui) => executeCommandRun(session, task, ui),
+  };
+}
+
+export async function transferCommand(direction: 'push' | 'pull', first: string, second: string, raw: TransferRaw): Promise<number> {
+  const connection = resolveConnectionOptions(raw);
+  const run = resolveRunOptions(raw);
+  const local = path.resolve(direction === 'push' ? first : second) + (direction === 'push' && first.endsWith('/') ? '/' : '');
+  const remote = direction === 'push' ? second : first;
+  if (direction === 'push' && !first.includes('{{') && !fs.existsSync(local)) throw new UsageError(`herd push: ${first} does not exist`);
+  if (remote.trim() === '') throw new UsageError(`herd ${direction}: the remote path is empty`);
+  const inventory = loadInventory(raw.inventory ?? [], raw.limit);
+  return launchRun({
+    commandName: direction,
+    ...transferLaunch(direction, local, remote, raw.times !== false),
+    targets: inventory.targets,
+    inventorySources: raw.inventory ?? [],
+    limit: raw.limit ?? null,
+    connection,
+    run,
+    rerunOf: null,
+    warnings: inventory.warnings,
+  });
+}

@@ -1,0 +1,98 @@
+// herd push / herd pull against the real loopback fleet: a whole tree there and back.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readHostsTsv, runDirOf, runHerd, scratchDir, useLoopbackFleet } from './herd-cli.js';
+
+
+const scope = useLoopbackFleet();
+
+function conn(): string[] {
+  return ['-u', scope.fleet.user, '-p', String(scope.fleet.port), '-k', scope.fleet.keyPath, '--known-hosts', path.join(scope.home, 'kh'), '-o', path.join(scope.home, 'runs')];
+}
+
+/** A tree with nested and empty dirs, modes, a symlink, an empty file, a multi-MB file and many small files. */
+function makeTree(root: string): void {
+  fs.mkdirSync(path.join(root, 'etc', 'app', 'conf.d'), { recursive: true });
+  fs.mkdirSync(path.join(root, 'empty', 'deeper'), { recursive: true });
+  fs.mkdirSync(path.join(root, 'small'));
+  fs.writeFileSync(path.join(root, 'etc', 'app', 'app.conf'), 'listen = 8080\n');
+  fs.writeFileSync(path.join(root, 'etc', 'app', 'conf.d', 'secret.conf'), 'token = x\n', { mode: 0o600 });
+  fs.writeFileSync(path.join(root, 'run.sh'), '#!/bin/sh\necho run\n', { mode: 0o755 });
+  fs.writeFileSync(path.join(root, 'zero'), '');
+  fs.writeFileSync(path.join(root, 'big.bin'), crypto.randomBytes(3 * 1024 * 1024));
+  fs.symlinkSync('etc/app/app.conf', path.join(root, 'link-to-conf'));
+  for (let i = 0; i < 1000; i++) fs.writeFileSync(path.join(root, 'small', `f${i}.txt`), `file ${i}\n`);
+}
+
+/** relative path -> [kind, mode, content digest or link target] for every entry under root. */
+function snapshot(root: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (dir: string, rel: string): void => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, e.name);
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      const st = fs.lstatSync(full);
+      if (e.isSymbolicLink()) out.set(r, `link ${fs.readlinkSync(full)}`);
+      else if (e.isDirectory()) {
+        out.set(r, `dir ${(st.mode & 0o777).toString(8)}`);
+        walk(full, r);
+      } else out.set(r, `file ${(st.mode & 0o777).toString(8)} ${crypto.createHash('sha256').update(fs.readFileSync(full)).digest('hex')}`);
+    }
+  };
+  walk(root, '');
+  return out;
+}
+
+describe('push and pull of a whole tree', () => {
+  it('round-trips to 20 hosts with templated destinations, byte for byte and mode for mode; a second push sends nothing', async () => {
+    const src = scratchDir('herd-src-');
+    makeTree(src);
+    const remoteBase = scratchDir('herd-remote-');
+    fs.chmodSync(remoteBase, 0o777);
+    const hosts = scope.fleet.hosts(20, 1500);
+    const inv = path.join(scope.home, 'transfer.txt');
+    fs.writeFileSync(inv, hosts.join('\n') + '\n');
+
+    const push = await runHerd(['push', '-i', inv, ...conn(), `${src}/`, `${remoteBase}/{{ host }}`], { env: { HOME: scope.home }, timeoutMs: 120_000 });
+    expect(push.stderr).toContain('20 hosts: 20 ok');
+    const expected = snapshot(src);
+    for (const h of hosts) expect(snapshot(path.join(remoteBase, h))).toEqual(expected);
+    const transfers = fs.readFileSync(path.join(runDirOf(push), 'transfers.tsv'), 'utf8').trim().split('\n');
+    expect(transfers[0]).toBe('host\tpath\tbytes\tstatus');
+    expect(transfers.filter((l) => l.endsWith('\tsent'))).toHaveLength(20 * 1005);
+
+    const again = await runHerd(['push', '-i', inv, ...conn(), `${src}/`, `${remoteBase}/{{ host }}`], { env: { HOME: scope.home }, timeoutMs: 120_000 });
+    expect(again.stderr).toContain('20 hosts: 20 ok');
+    const second = fs.readFileSync(path.join(runDirOf(again), 'transfers.tsv'), 'utf8').trim().split('\n').slice(1);
+    expect(second.filter((l) => l.endsWith('\tsent'))).toEqual([]);
+    expect(readHostsTsv(runDirOf(again)).get(hosts[0]!)?.reason).toBe('sent 0 files (0.0 MB), 1005 unchanged');
+
+    const back = scratchDir('herd-back-');
+    const pull = await runHerd(['pull', '-i', inv, ...conn(), `${remoteBase}/{{ host }}`, back], { env: { HOME: scope.home }, timeoutMs: 120_000 });
+    expect(pull.stderr).toContain('20 hosts: 20 ok');
+    for (const h of hosts) expect(snapshot(path.join(back, h))).toEqual(expected);
+    // No temporary files are left anywhere.
+    for (const h of hosts) expect([...snapshot(path.join(remoteBase, h)).keys()].filter((k) => k.includes('herd-tmp'))).toEqual([]);
+  });
+
+  it('fails only the host whose source is missing, with the reason', async () => {
+    const remoteBase = scratchDir('herd-remote-');
+    fs.chmodSync(remoteBase, 0o777);
+    const hosts = scope.fleet.hosts(3, 1550);
+    fs.mkdirSync(path.join(remoteBase, hosts[0]!));
+    fs.mkdirSync(path.join(remoteBase, hosts[2]!));
+    fs.writeFileSync(path.join(remoteBase, hosts[0]!, 'a.log'), 'a\n');
+    fs.writeFileSync(path.join(remoteBase, hosts[2]!, 'a.log'), 'c\n');
+    const inv = path.join(scope.home, 'missing.txt');
+    fs.writeFileSync(inv, hosts.join('\n') + '\n');
+    const back = scratchDir('herd-back-');
+    const pull = await runHerd(['pull', '-i', inv, ...conn(), `${remoteBase}/{{ host }}`, back], { env: { HOME: scope.home } });
+    expect(pull.code).toBe(1);
+    const rows = readHostsTsv(runDirOf(pull));
+    expect(rows.get(hosts[0]!)?.status).toBe('ok');
+    expect(rows.get(hosts[1]!)).toMatchObject({ status: 'failed', reason: `${remoteBase}/${hosts[1]}: no such file or directory on the host` });
+    expect(fs.readFileSync(path.join(back, hosts[2]!, 'a.log'), 'utf8')).toBe('c\n');
+  });
+});
