@@ -31,7 +31,6 @@ export const TOOLS: Tool[] = [
     name: 'herd',
     binary: process.execPath,
     argv: (ctx, command) => [
-      process.execPath,
       path.join(ctx.root, 'bin', 'herd'),
       'run',
       '-i',

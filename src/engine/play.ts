@@ -1,4 +1,5 @@
 // Run a playbook: plays in order, serial batches, consensus gates, max_fail, resume points.
+import { foldHosts } from '../report/fold.js';
 import { judgeConsensus, resolveAmount, splitBatches, splitSegments } from '../playbook/plan.js';
 import type { Play, Playbook } from '../playbook/types.js';
 import type { HostResult, StepResult } from '../results/status.js';
@@ -152,8 +153,7 @@ function formatGroups(play: number, step: number, name: string, groups: { output
   const lines = [`herd: consensus at step ${play}.${step} (${name}): ${groups.length} distinct outputs`];
   for (const g of groups) {
     const mark = g.output === majority ? 'majority' : 'HELD BACK';
-    const hosts = g.hosts.length > 8 ? `${g.hosts.slice(0, 8).join(' ')} (+${g.hosts.length - 8} more)` : g.hosts.join(' ');
-    lines.push(`  [${mark}] ${g.hosts.length} host(s): ${hosts}`);
+    lines.push(`  [${mark}] ${g.hosts.length} host${g.hosts.length === 1 ? '' : 's'}: ${foldHosts(g.hosts)}`);
     for (const l of g.output.split('\n').slice(0, 10)) lines.push(`      | ${l}`);
   }
   return lines.join('\n');

@@ -86,7 +86,7 @@ export class WorkerPool {
     const child = fork(workerPath, [], {
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-      execArgv: [],
+      execArgv: ['--max-semi-space-size=1'],
     });
     const slot: WorkerSlot = { child, capacity, handshakes, jobs: new Map(), ready: false, exited: false };
     this.slots.add(slot);

@@ -326,3 +326,22 @@ steps:
     }
   });
 });
+
+describe('script steps', () => {
+  it('upload a local script, run it with its arguments, and remove it from the host', async () => {
+    const disk = hostDisk();
+    const scriptDir = scratchDir('herd-script-');
+    fs.writeFileSync(path.join(scriptDir, 'probe.sh'), '#!/bin/sh\necho "probe $1 on $(hostname)" > "$2"\necho "$0"\n', { mode: 0o644 });
+    const hosts = scope.fleet.hosts(3, 1600);
+    const book = path.join(scriptDir, 'script.yml');
+    fs.writeFileSync(book, `steps:\n  - script: probe.sh\n    args: "{{ host }} ${disk}/{{ host }}.probe"\n`);
+    const result = await runHerd(['play', '-i', writeInventory('script.txt', hosts), ...conn(), book], { env: { HOME: scope.home } });
+    expect(result.stderr).toContain('3 hosts: 3 ok');
+    for (const h of hosts) {
+      expect(fs.readFileSync(path.join(disk, `${h}.probe`), 'utf8')).toMatch(new RegExp(`^probe ${h.replace(/\./g, '\\.')} on `));
+      const uploadedAs = fs.readFileSync(path.join(runDirOf(result), 'steps', '1.1', 'stdout', h), 'utf8').trim();
+      expect(uploadedAs).toMatch(/^\/tmp\/\.herd-script-[0-9a-f]+$/);
+      expect(fs.existsSync(uploadedAs)).toBe(false);
+    }
+  });
+});
