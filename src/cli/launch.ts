@@ -8,6 +8,8 @@ import { newRunId } from '../results/run-id.js';
 import type { RunRecord, RunTaskRecord } from '../results/run-record.js';
 import { formatCounts, formatFailures } from '../report/summary.js';
 import { formatGroups, groupOutputs } from '../report/groups.js';
+import { NdjsonSink } from '../report/ndjson.js';
+import { LineStreamer, wantColour } from '../report/stream.js';
 import type { ConnectionOptions, RunOptions } from './options.js';
 import { localUser } from './options.js';
 import { passwordFromEnv, promptHidden } from './secrets.js';
@@ -111,9 +113,15 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
       agentSocket,
     },
   };
-  const ui = { stderr, progress: req.run.progress && !req.run.quiet };
+  const ui: RunUi = {
+    stderr,
+    progress: req.run.progress && !req.run.quiet,
+    ...(req.run.json ? { events: new NdjsonSink(process.stdout) } : {}),
+    // With --json, stdout carries only events, so streamed lines go to stderr.
+    ...(req.run.stream ? { stream: new LineStreamer(req.run.json ? stderr : process.stdout, wantColour(req.run.json ? stderr : process.stdout, !req.run.colour)) } : {}),
+  };
   const outcome = await req.execute(session, ui);
-  if (req.groupOutput && !req.run.quiet) printGroups(outcome);
+  if (req.groupOutput && !req.run.quiet && !req.run.json && !req.run.stream) printGroups(outcome);
   return reportOutcome(outcome, req.run.quiet);
 }
 

@@ -46,6 +46,9 @@ export function addRunOptions(cmd: Command): Command {
     .option('-o, --out <dir>', `directory for run directories (default: ./${DEFAULT_OUT_DIR})`)
     .option('-q, --quiet', 'print only the final summary')
     .option('--no-group', 'do not show hosts grouped by identical output at the end (herd run)')
+    .option('--stream', 'print every output line as it arrives, as host: line')
+    .option('--json', 'newline-delimited JSON events on stdout (run_start, host_start, output, step_done, host_done, run_done); the human display goes to stderr')
+    .option('--no-color', 'no colours (also: NO_COLOR=1)')
     .option('--no-progress', 'no live progress line');
 }
 
@@ -71,6 +74,9 @@ export interface RawOptions {
   quiet?: boolean;
   progress?: boolean;
   group?: boolean;
+  stream?: boolean;
+  json?: boolean;
+  color?: boolean;
 }
 
 export interface ConnectionOptions {
@@ -93,6 +99,9 @@ export interface RunOptions {
   outDir: string;
   quiet: boolean;
   progress: boolean;
+  stream: boolean;
+  json: boolean;
+  colour: boolean;
 }
 
 /** Parse a number flag, naming the flag, what was expected and what was given. */
@@ -136,6 +145,9 @@ export function resolveRunOptions(raw: RawOptions): RunOptions {
     outDir: path.resolve(raw.out ?? DEFAULT_OUT_DIR),
     quiet: raw.quiet === true,
     progress: raw.progress !== false && raw.quiet !== true,
+    stream: raw.stream === true,
+    json: raw.json === true,
+    colour: raw.color !== false,
   };
 }
 

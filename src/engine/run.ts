@@ -8,6 +8,8 @@ import type { RunRecord } from '../results/run-record.js';
 import type { OutputSummary } from '../results/host-output.js';
 import type { HostResult, StepResult } from '../results/status.js';
 import { ProgressLine } from '../report/progress.js';
+import type { NdjsonSink } from '../report/ndjson.js';
+import type { LineStreamer } from '../report/stream.js';
 import { appendKnownHosts } from '../transport/known-hosts-file.js';
 import { WorkerPool } from './pool.js';
 import type { HostJob, TaskSpec, WorkerConfig } from './protocol.js';
@@ -31,6 +33,10 @@ export interface SessionRequest {
 export interface RunUi {
   stderr: Writable & { isTTY?: boolean; columns?: number };
   progress: boolean;
+  /** --json: every event as a JSON line. */
+  events?: NdjsonSink;
+  /** --stream: every output line as it arrives. */
+  stream?: LineStreamer;
 }
 
 export interface RunOutcome {
@@ -70,10 +76,15 @@ export class RunSession {
   private graceTimer: NodeJS.Timeout | undefined;
   private readonly onSignal = (signal: NodeJS.Signals): void => this.interrupt(signal);
 
+  private readonly events: NdjsonSink | undefined;
+  private readonly streamer: LineStreamer | undefined;
+
   constructor(
     private readonly request: SessionRequest,
     ui: RunUi,
   ) {
+    this.events = ui.events;
+    this.streamer = ui.stream;
     const jobs = planJobs(request.targets, request.defaultUser, request.defaultPort);
     this.jobs = new Map(jobs.map((j) => [j.id, j]));
     this.writer = new RunWriter(request.outDir, request.record, jobs.map((j) => j.id));
@@ -82,6 +93,9 @@ export class RunSession {
     process.on('SIGINT', this.onSignal);
     process.on('SIGTERM', this.onSignal);
     this.progress.start();
+    const task = request.record.task;
+    const what = task.kind === 'command' ? task.command : task.kind === 'playbook' ? `play ${task.file}` : `${task.direction} ${task.local} ${task.remote}`;
+    this.events?.emit({ kind: 'run_start', run: request.record.id, dir: this.writer.dir, command: what, hosts: jobs.length });
   }
 
   get interrupted(): boolean {
@@ -99,6 +113,8 @@ export class RunSession {
     if (result.status === 'ok') this.ok++;
     else this.notOk++;
     this.writer.onDone(result);
+    this.streamer?.flush(result.id);
+    this.events?.emit({ kind: 'host_done', result });
   }
 
   note(message: string): void {
@@ -123,12 +139,16 @@ export class RunSession {
         switch (event.kind) {
           case 'host_phase':
             if (event.phase === 'running') this.runningIds.add(event.id);
+            if (event.phase === 'connecting') this.events?.emit({ kind: 'host_start', host: event.id });
             this.writer.onPhase(event.id, event.phase);
             return;
           case 'output':
             this.writer.onOutput(event.id, event.stream, event.data, event.step);
+            this.events?.output(event.id, event.stream, event.data, event.step);
+            if (this.streamer) this.progress.above(() => this.streamer!.write(event.id, event.stream, event.data));
             return;
           case 'step_done':
+            this.events?.emit({ kind: 'step_done', step: event.result });
             this.writer.onStepDone(event.result);
             this.stepListener?.(event.result);
             return;
@@ -166,6 +186,7 @@ export class RunSession {
     this.progress.stop();
     this.flushKnownHosts();
     const record = this.writer.finish(this.interrupted ? 'interrupted' : 'done');
+    this.events?.emit({ kind: 'run_done', run: record.id, dir: this.writer.dir, state: record.state, counts: record.counts });
     const results = this.writer.resultsInOrder();
     const outputs = new Map<string, OutputSummary>();
     for (const r of results) {

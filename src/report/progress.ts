@@ -45,6 +45,14 @@ export class ProgressLine {
     this.out.write(message + '\n');
   }
 
+  /** Run `write` (which prints whole lines) with the live line cleared, then redraw it. */
+  above(write: () => void): void {
+    const wasDrawn = this.drawn;
+    this.clear();
+    write();
+    if (wasDrawn) this.draw();
+  }
+
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;

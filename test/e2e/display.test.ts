@@ -1,0 +1,52 @@
+// What the operator sees: --json events, --stream lines, and the live display in a real terminal.
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runHerd, useLoopbackFleet } from './herd-cli.js';
+
+const scope = useLoopbackFleet();
+
+function conn(): string[] {
+  const { fleet, home } = scope;
+  return ['-u', fleet.user, '-p', String(fleet.port), '-k', fleet.keyPath, '--known-hosts', path.join(home, 'kh'), '-o', path.join(home, 'runs')];
+}
+
+function inventory(name: string, hosts: string[]): string {
+  const file = path.join(scope.home, name);
+  fs.writeFileSync(file, hosts.join('\n') + '\n');
+  return file;
+}
+
+describe('--json', () => {
+  it('prints one JSON event per line on stdout: run_start, host_start, output, host_done, run_done', async () => {
+    const hosts = scope.fleet.hosts(4, 1700);
+    const result = await runHerd(['run', '-i', inventory('json.txt', [...hosts, '127.0.0.1:1']), ...conn(), '--json', 'echo "héllo from $(echo $SSH_CONNECTION | cut -d" " -f3)"'], {
+      env: { HOME: scope.home },
+    });
+    expect(result.code).toBe(1);
+    const events = result.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(events[0]).toMatchObject({ kind: 'run_start', hosts: 5 });
+    expect(events.at(-1)).toMatchObject({ kind: 'run_done', state: 'done', counts: { ok: 4, unreachable: 1 } });
+    for (const h of hosts) {
+      expect(events.filter((e) => e.kind === 'host_start' && e.host === h)).toHaveLength(1);
+      const text = events.filter((e) => e.kind === 'output' && e.host === h && e.stream === 'stdout').map((e) => e.text).join('');
+      expect(text).toBe(`héllo from ${h}\n`);
+      expect(events.find((e) => e.kind === 'host_done' && e.host === h)).toMatchObject({ status: 'ok', exit: 0 });
+    }
+    expect(events.find((e) => e.kind === 'host_done' && e.host === '127.0.0.1:1')).toMatchObject({ status: 'unreachable', reason: 'connection refused' });
+    for (const e of events) expect(typeof e.t).toBe('string');
+    expect(result.stderr).toContain('5 hosts: 4 ok, 1 unreachable');
+  });
+});
+
+describe('--stream', () => {
+  it('prints host: line as output arrives, without colour when not a terminal', async () => {
+    const hosts = scope.fleet.hosts(3, 1720);
+    const result = await runHerd(['run', '-i', inventory('stream.txt', hosts), ...conn(), '--stream', 'echo one; printf two'], { env: { HOME: scope.home } });
+    expect(result.code).toBe(0);
+    const lines = result.stdout.trim().split('\n').sort();
+    expect(lines).toEqual(hosts.flatMap((h) => [`${h}: one`, `${h}: two`]).sort());
+    expect(result.stdout).not.toMatch(/\x1b/);
+    expect(result.stderr).not.toMatch(/\x1b/);
+  });
+});
