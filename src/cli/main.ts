@@ -136,6 +136,19 @@ export function buildProgram(): Command {
       process.exitCode = showCommand(which, raw);
     });
 
+  program
+    .command('diff')
+    .description('show the hosts whose output differs from the majority (or from --against HOST), as unified diffs; exit 1 when any differ')
+    .argument('[run]', 'run id, run directory, or latest', 'latest')
+    .option('-o, --out <dir>', 'directory holding run directories (default: ./runs)')
+    .option('--step <n>', 'playbook runs: the step to compare (e.g. 1.3, or 3 for play 1)')
+    .option('--against <host>', "compare with this host's output instead of the majority")
+    .addHelpText('after', '\nExamples:\n  herd diff                       # latest run: who printed something else?\n  herd diff latest --step 1.1     # the inspection step of a playbook run\n  herd diff --against 10.0.0.7')
+    .action(async (which: string, raw: { out?: string; step?: string; against?: string }) => {
+      const { diffCommand } = await import('./commands/diff.js');
+      process.exitCode = diffCommand(which, raw);
+    });
+
   return program;
 }
 

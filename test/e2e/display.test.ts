@@ -50,3 +50,21 @@ describe('--stream', () => {
     expect(result.stderr).not.toMatch(/\x1b/);
   });
 });
+
+describe('herd diff', () => {
+  it('shows who differs from the majority in a past run and exits 1, or 0 when all agree', async () => {
+    const hosts = scope.fleet.hosts(5, 1740);
+    const odd = hosts[3]!;
+    const out = path.join(scope.home, 'runs-diff');
+    const args = ['run', '-i', inventory('diff.txt', hosts), ...conn().slice(0, -2), '-o', out, '-q'];
+    await runHerd([...args, `echo sda; if [ "$(echo $SSH_CONNECTION | cut -d' ' -f3)" = ${odd} ]; then echo sdm; else echo sdb; fi`], { env: { HOME: scope.home } });
+    const diff = await runHerd(['diff', '-o', out], { env: { HOME: scope.home } });
+    expect(diff.code).toBe(1);
+    expect(diff.stdout).toContain(`differs: 1 host: ${odd}\n--- majority\n`);
+    expect(diff.stdout).toContain('-sdb\n+sdm\n');
+    await runHerd([...args, 'echo same'], { env: { HOME: scope.home } });
+    const same = await runHerd(['diff', '-o', out], { env: { HOME: scope.home } });
+    expect(same.code).toBe(0);
+    expect(same.stdout).toContain('all 5 hosts printed the same output');
+  });
+});

@@ -1,0 +1,34 @@
+// Which hosts' output differs from the majority (or from one host), as unified diffs. Pure.
+import { createTwoFilesPatch } from 'diff';
+import { foldHosts } from './fold.js';
+
+export interface Variant {
+  hosts: string[];
+  text: string;
+}
+
+/** Group hosts by identical text, largest first. */
+export function variantsOf(outputs: Map<string, string>): Variant[] {
+  const byText = new Map<string, string[]>();
+  for (const [host, text] of outputs) byText.set(text, [...(byText.get(text) ?? []), host]);
+  return [...byText.entries()].map(([text, hosts]) => ({ text, hosts })).sort((a, b) => b.hosts.length - a.hosts.length);
+}
+
+/** The report: the reference group, then each other variant with its diff against the reference. */
+export function formatDiff(outputs: Map<string, string>, against?: string): { text: string; differs: boolean } {
+  const variants = variantsOf(outputs);
+  if (variants.length === 0) return { text: 'no host has output to compare\n', differs: false };
+  const reference = against !== undefined ? variants.find((v) => v.hosts.includes(against))! : variants[0]!;
+  const label = against !== undefined ? `as ${against}` : 'majority';
+  const lines = [`${label}: ${reference.hosts.length} host${reference.hosts.length === 1 ? '' : 's'}: ${foldHosts(reference.hosts)}`];
+  const others = variants.filter((v) => v !== reference);
+  if (others.length === 0) lines.push(`all ${reference.hosts.length} hosts printed the same output`);
+  for (const v of others) {
+    const name = `${v.hosts.length} host${v.hosts.length === 1 ? '' : 's'}: ${foldHosts(v.hosts)}`;
+    lines.push('', `differs: ${name}`);
+    const patch = createTwoFilesPatch(label, name, reference.text, v.text, undefined, undefined, { context: 3 });
+    // Drop jsdiff's leading '=====' separator and the trailing empty line.
+    lines.push(...patch.split('\n').filter((l) => !/^=+$/.test(l)).filter((l, i, all) => !(i === all.length - 1 && l === '')));
+  }
+  return { text: lines.join('\n') + '\n', differs: others.length > 0 };
+}
