@@ -149,11 +149,29 @@ export function buildProgram(): Command {
       process.exitCode = diffCommand(which, raw);
     });
 
+  program
+    .command('completion')
+    .description('print a shell completion script')
+    .argument('<shell>', 'bash, zsh or fish')
+    .addHelpText('after', '\nExamples:\n  eval "$(herd completion bash)"\n  herd completion fish > ~/.config/fish/completions/herd.fish')
+    .action(async (shell: string) => {
+      const { completionScript } = await import('./completion.js');
+      const script = completionScript(program, shell);
+      if (script === null) throw new UsageError(`completion: expected bash, zsh or fish, got ${JSON.stringify(shell)}`);
+      process.stdout.write(script);
+    });
+
   return program;
 }
 
 /** Parse argv and run; maps every error to one stderr line and an exit code. */
 export async function main(argv: string[]): Promise<void> {
+  // `herd ... | head` closes the pipe early: stop writing to it quietly, but let a run finish
+  // its result files (they, not stdout, are the record).
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') return;
+    throw err;
+  });
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
