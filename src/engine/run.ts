@@ -7,7 +7,7 @@ import { RunWriter } from '../results/writer.js';
 import type { RunRecord } from '../results/run-record.js';
 import type { OutputSummary } from '../results/host-output.js';
 import type { HostResult, StepResult } from '../results/status.js';
-import { ProgressLine } from '../report/progress.js';
+import { ProgressLine, type StatusSnapshot } from '../report/progress.js';
 import type { NdjsonSink } from '../report/ndjson.js';
 import type { LineStreamer } from '../report/stream.js';
 import { appendKnownHosts } from '../transport/known-hosts-file.js';
@@ -67,9 +67,10 @@ export class RunSession {
   /** Playbooks listen to step results (consensus gates, failure counts). */
   stepListener: ((result: StepResult) => void) | undefined;
   private readonly progress: ProgressLine;
-  private readonly runningIds = new Set<string>();
-  private ok = 0;
-  private notOk = 0;
+  /** Hosts connecting or running, with when they entered that phase. */
+  private readonly connecting = new Map<string, number>();
+  private readonly runningIds = new Map<string, number>();
+  private readonly finalCounts: Record<string, number> = {};
   private readonly knownHostsPending: string[] = [];
   private currentPool: WorkerPool | undefined;
   private interruptedBy: NodeJS.Signals | undefined;
@@ -88,8 +89,7 @@ export class RunSession {
     const jobs = planJobs(request.targets, request.defaultUser, request.defaultPort);
     this.jobs = new Map(jobs.map((j) => [j.id, j]));
     this.writer = new RunWriter(request.outDir, request.record, jobs.map((j) => j.id));
-    const total = jobs.length;
-    this.progress = new ProgressLine(ui.stderr, () => ({ total, done: this.ok + this.notOk, ok: this.ok, notOk: this.notOk, running: this.runningIds.size }), ui.progress);
+    this.progress = new ProgressLine(ui.stderr, () => this.snapshot(), ui.progress);
     process.on('SIGINT', this.onSignal);
     process.on('SIGTERM', this.onSignal);
     this.progress.start();
@@ -110,8 +110,8 @@ export class RunSession {
   /** Record a host's final result (counts, progress, files). */
   finishHost(result: HostResult): void {
     this.runningIds.delete(result.id);
-    if (result.status === 'ok') this.ok++;
-    else this.notOk++;
+    this.connecting.delete(result.id);
+    this.finalCounts[result.status] = (this.finalCounts[result.status] ?? 0) + 1;
     this.writer.onDone(result);
     this.streamer?.flush(result.id);
     this.events?.emit({ kind: 'host_done', result });
@@ -119,6 +119,26 @@ export class RunSession {
 
   note(message: string): void {
     this.progress.note(message);
+  }
+
+  /** What the live status area shows. */
+  private snapshot(): StatusSnapshot {
+    const done = Object.values(this.finalCounts).reduce((a, b) => a + b, 0);
+    const now = Date.now();
+    const slowest = [...this.runningIds.entries()]
+      .map(([id, since]) => ({ id, ms: now - since }))
+      .sort((a, b) => b.ms - a.ms)
+      .slice(0, 3);
+    return {
+      total: this.jobs.size,
+      states: {
+        queued: this.jobs.size - done - this.connecting.size - this.runningIds.size,
+        connecting: this.connecting.size,
+        running: this.runningIds.size,
+        ...this.finalCounts,
+      },
+      slowest,
+    };
   }
 
   /**
@@ -138,7 +158,10 @@ export class RunSession {
       onEvent: (event) => {
         switch (event.kind) {
           case 'host_phase':
-            if (event.phase === 'running') this.runningIds.add(event.id);
+            if (event.phase === 'running') {
+              this.connecting.delete(event.id);
+              this.runningIds.set(event.id, Date.now());
+            } else this.connecting.set(event.id, Date.now());
             if (event.phase === 'connecting') this.events?.emit({ kind: 'host_start', host: event.id });
             this.writer.onPhase(event.id, event.phase);
             return;

@@ -1,4 +1,4 @@
-// Live progress on stderr: one redrawn line on a TTY, occasional plain lines otherwise.
+// Live status on stderr: a few redrawn lines on a TTY, occasional plain lines otherwise.
 import type { Writable } from 'node:stream';
 import { PROGRESS_INTERVAL_MS } from '../defaults.js';
 
@@ -10,7 +10,15 @@ export interface ProgressCounts {
   running: number;
 }
 
-/** Pure: the progress line for the given counts and elapsed time. */
+export interface StatusSnapshot {
+  total: number;
+  /** Hosts per state: queued, connecting, running, and every final status seen so far. */
+  states: Record<string, number>;
+  /** Running hosts with how long they have been running, longest first. */
+  slowest: { id: string; ms: number }[];
+}
+
+/** Pure: the one-line progress for the given counts and elapsed time (plain logs). */
 export function formatProgress(c: ProgressCounts, elapsedMs: number): string {
   const seconds = Math.max(elapsedMs / 1000, 0.001);
   const rate = c.done / seconds;
@@ -19,16 +27,34 @@ export function formatProgress(c: ProgressCounts, elapsedMs: number): string {
   return `${c.done}/${c.total} done  ${c.ok} ok  ${c.notOk} not ok  ${c.running} running  ${rate.toFixed(1)} hosts/s  eta ${eta}`;
 }
 
+const LIVE_ORDER = ['queued', 'connecting', 'running'];
+
+/** Pure: the lines of the live status area, each cut to `width`. */
+export function formatStatus(s: StatusSnapshot, elapsedMs: number, width: number): string[] {
+  const done = s.total - LIVE_ORDER.reduce((n, k) => n + (s.states[k] ?? 0), 0);
+  const seconds = Math.max(elapsedMs / 1000, 0.001);
+  const rate = done / seconds;
+  const eta = rate > 0 ? `${Math.ceil((s.total - done) / rate)}s` : '?';
+  const states = [...LIVE_ORDER, ...Object.keys(s.states).filter((k) => !LIVE_ORDER.includes(k)).sort()]
+    .filter((k) => (s.states[k] ?? 0) > 0)
+    .map((k) => `${k} ${s.states[k]}`)
+    .join('  ');
+  const lines = [`herd ${done}/${s.total}  ${states}`, `     ${rate.toFixed(1)} hosts/s  elapsed ${Math.floor(seconds)}s  eta ${eta}`];
+  if (s.slowest.length > 0) lines.push(`     slowest: ${s.slowest.map((r) => `${r.id} ${Math.floor(r.ms / 1000)}s`).join('  ')}`);
+  return lines.map((l) => l.slice(0, width));
+}
+
 const PLAIN_INTERVAL_MS = 5_000;
 
 export class ProgressLine {
   private timer: NodeJS.Timeout | undefined;
   private readonly started = Date.now();
-  private drawn = false;
+  /** Lines currently drawn on the terminal (0 when nothing is shown). */
+  private drawnLines = 0;
 
   constructor(
     private readonly out: Writable & { isTTY?: boolean; columns?: number },
-    private readonly counts: () => ProgressCounts,
+    private readonly snapshot: () => StatusSnapshot,
     private readonly enabled: boolean,
   ) {}
 
@@ -39,15 +65,14 @@ export class ProgressLine {
     this.timer.unref();
   }
 
-  /** Print a message above the live line without garbling it. */
+  /** Print a message above the live area without garbling it. */
   note(message: string): void {
-    this.clear();
-    this.out.write(message + '\n');
+    this.above(() => this.out.write(message + '\n'));
   }
 
-  /** Run `write` (which prints whole lines) with the live line cleared, then redraw it. */
+  /** Run `write` (which prints whole lines) with the live area cleared, then redraw it. */
   above(write: () => void): void {
-    const wasDrawn = this.drawn;
+    const wasDrawn = this.drawnLines > 0;
     this.clear();
     write();
     if (wasDrawn) this.draw();
@@ -60,18 +85,28 @@ export class ProgressLine {
   }
 
   private draw(): void {
-    const line = formatProgress(this.counts(), Date.now() - this.started);
-    if (this.out.isTTY) {
-      const width = Math.max(20, (this.out.columns ?? 80) - 1);
-      this.out.write(`\r\x1b[2K${line.slice(0, width)}`);
-      this.drawn = true;
-    } else {
-      this.out.write(`herd: ${line}\n`);
+    const s = this.snapshot();
+    const elapsed = Date.now() - this.started;
+    if (!this.out.isTTY) {
+      const done = s.total - LIVE_ORDER.reduce((n, k) => n + (s.states[k] ?? 0), 0);
+      this.out.write(`herd: ${formatProgress({ total: s.total, done, ok: s.states['ok'] ?? 0, notOk: done - (s.states['ok'] ?? 0), running: s.states['running'] ?? 0 }, elapsed)}\n`);
+      return;
     }
+    const lines = formatStatus(s, elapsed, Math.max(20, (this.out.columns ?? 80) - 1));
+    // One write per frame: move to the top of the area, rewrite each line, clear what is left.
+    let frame = this.drawnLines > 1 ? `\x1b[${this.drawnLines - 1}A` : '';
+    frame += lines.map((l) => `\r\x1b[2K${l}`).join('\n');
+    for (let i = lines.length; i < this.drawnLines; i++) frame += '\n\r\x1b[2K';
+    if (this.drawnLines > lines.length) frame += `\x1b[${this.drawnLines - lines.length}A`;
+    this.out.write(frame);
+    this.drawnLines = Math.max(lines.length, 1);
   }
 
   private clear(): void {
-    if (this.drawn && this.out.isTTY) this.out.write('\r\x1b[2K');
-    this.drawn = false;
+    if (this.drawnLines === 0 || !this.out.isTTY) return;
+    let frame = this.drawnLines > 1 ? `\x1b[${this.drawnLines - 1}A` : '';
+    frame += '\r\x1b[J';
+    this.out.write(frame);
+    this.drawnLines = 0;
   }
 }

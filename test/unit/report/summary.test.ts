@@ -27,3 +27,20 @@ describe('progress line', () => {
     );
   });
 });
+
+describe('live status area', () => {
+  it('shows counts per state, rate, eta and the slowest running hosts, cut to the terminal width', async () => {
+    const { formatStatus } = await import('../../../src/report/progress.js');
+    const lines = formatStatus(
+      { total: 100, states: { queued: 40, connecting: 5, running: 15, ok: 35, unreachable: 5 }, slowest: [{ id: '10.0.0.7', ms: 12_400 }, { id: '10.0.0.9', ms: 9_000 }] },
+      10_000,
+      200,
+    );
+    expect(lines).toEqual([
+      'herd 40/100  queued 40  connecting 5  running 15  ok 35  unreachable 5',
+      '     4.0 hosts/s  elapsed 10s  eta 15s',
+      '     slowest: 10.0.0.7 12s  10.0.0.9 9s',
+    ]);
+    expect(formatStatus({ total: 1, states: { running: 1 }, slowest: [] }, 0, 10)[0]).toBe('herd 0/1  ');
+  });
+});

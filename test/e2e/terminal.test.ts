@@ -1,0 +1,85 @@
+// The live display and the final view in a real terminal: herd runs inside tmux, and the test
+// reads the screen with capture-pane during and after the run, and after Ctrl-C.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { HERD_BIN, useLoopbackFleet } from './herd-cli.js';
+
+const scope = useLoopbackFleet();
+const socket = `herd-test-${process.pid}`;
+const hasTmux = (() => {
+  try {
+    execFileSync('tmux', ['-V'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', socket, ...args]).toString();
+const screen = (): string => tmux('capture-pane', '-p', '-t', 't');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitForScreen(check: (text: string) => boolean, timeoutMs: number): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let text = '';
+  while (Date.now() < deadline) {
+    text = screen();
+    if (check(text)) return text;
+    await sleep(100);
+  }
+  throw new Error(`screen never matched; last screen:\n${text}`);
+}
+
+afterAll(() => {
+  if (hasTmux) {
+    try {
+      tmux('kill-server');
+    } catch {
+      /* already gone */
+    }
+  }
+});
+
+describe.runIf(hasTmux)('in a real terminal', () => {
+  it('draws live counts while running, then the folded groups and summary, with no escape garbage', async () => {
+    const { fleet, home } = scope;
+    const hosts = fleet.hosts(30, 1800);
+    const inv = path.join(home, 'tty.txt');
+    fs.writeFileSync(inv, hosts.join('\n') + '\n');
+    tmux('new-session', '-d', '-s', 't', '-x', '150', '-y', '45', 'bash', '--norc', '--noprofile');
+    tmux('send-keys', '-t', 't', `PS1='$ '; clear`, 'Enter');
+    const cmd = `HOME=${home} node ${HERD_BIN} run -i ${inv} -u ${fleet.user} -p ${fleet.port} -k ${fleet.keyPath} --known-hosts ${home}/kh -o ${home}/runs -f 10 'sleep 1; echo same'; echo "EXIT=$?"`;
+    tmux('send-keys', '-t', 't', cmd, 'Enter');
+    const during = await waitForScreen((s) => /herd \d+\/30 .*running \d+/.test(s), 15_000);
+    expect(during).toMatch(/hosts\/s\s+elapsed \d+s\s+eta/);
+    const after = await waitForScreen((s) => /^EXIT=\d+$/m.test(s), 30_000);
+    expect(after).toContain('EXIT=0');
+    expect(after).toMatch(/==== 30 hosts exit 0: 127\.0\.\d+\.\[\d+-\d+\]/);
+    expect(after).toContain('30 hosts: 30 ok');
+    // The live area was cleared, not left behind, and no raw escape sequence leaked as text.
+    expect(after).not.toMatch(/herd \d+\/30 /);
+    expect(after).not.toMatch(/\[2K|\x1b/);
+  });
+
+  it('after Ctrl-C twice the run stops, records interrupted hosts, and the shell gets its terminal back', async () => {
+    const { fleet, home } = scope;
+    const hosts = fleet.hosts(6, 1850);
+    const inv = path.join(home, 'tty-int.txt');
+    fs.writeFileSync(inv, hosts.join('\n') + '\n');
+    tmux('send-keys', '-t', 't', 'clear', 'Enter');
+    const cmd = `HOME=${home} node ${HERD_BIN} run -i ${inv} -u ${fleet.user} -p ${fleet.port} -k ${fleet.keyPath} --known-hosts ${home}/kh -o ${home}/runs-int 'sleep 30'; echo "EXIT=$?"`;
+    tmux('send-keys', '-t', 't', cmd, 'Enter');
+    await waitForScreen((s) => /running 6/.test(s), 15_000);
+    tmux('send-keys', '-t', 't', 'C-c');
+    await waitForScreen((s) => s.includes('starting no new hosts'), 5_000);
+    tmux('send-keys', '-t', 't', 'C-c');
+    const after = await waitForScreen((s) => /^EXIT=\d+$/m.test(s), 15_000);
+    expect(after).toContain('EXIT=130');
+    expect(after).toContain('6 hosts: 6 interrupted');
+    tmux('send-keys', '-t', 't', 'echo typed-after', 'Enter');
+    const back = await waitForScreen((s) => /^typed-after$/m.test(s), 5_000);
+    expect(back).not.toMatch(/\[2K|\x1b/);
+  });
+});
