@@ -1,6 +1,7 @@
 // Pure end-of-run text: counts by status, then failed hosts grouped by reason.
 import type { HostResult, HostStatus } from '../results/status.js';
 import { HOST_STATUSES } from '../results/status.js';
+import { foldHosts } from './fold.js';
 
 /** `200 hosts: 195 ok, 3 failed, 2 unreachable` in a fixed status order. */
 export function formatCounts(total: number, counts: Partial<Record<HostStatus, number>>): string {
@@ -8,8 +9,8 @@ export function formatCounts(total: number, counts: Partial<Record<HostStatus, n
   return `${total} host${total === 1 ? '' : 's'}: ${parts.length > 0 ? parts.join(', ') : 'nothing ran'}`;
 }
 
-/** Failed hosts grouped by status and reason, largest group first, at most `maxHosts` names per group. */
-export function formatFailures(results: HostResult[], maxHosts = 10): string[] {
+/** Failed hosts grouped by status and reason, largest group first, hosts folded into ranges. */
+export function formatFailures(results: HostResult[], maxChars = 200): string[] {
   const groups = new Map<string, { status: HostStatus; reason: string; hosts: string[] }>();
   for (const r of results) {
     if (r.status === 'ok') continue;
@@ -21,8 +22,8 @@ export function formatFailures(results: HostResult[], maxHosts = 10): string[] {
   return [...groups.values()]
     .sort((a, b) => b.hosts.length - a.hosts.length)
     .map((g) => {
-      const shown = g.hosts.slice(0, maxHosts).join(' ');
-      const more = g.hosts.length > maxHosts ? ` (+${g.hosts.length - maxHosts} more)` : '';
-      return `  ${g.hosts.length} ${g.status}: ${g.reason || '-'}\n      ${shown}${more}`;
+      const folded = foldHosts(g.hosts);
+      const shown = folded.length > maxChars ? `${folded.slice(0, maxChars)}... (see failed.txt)` : folded;
+      return `  ${g.hosts.length} ${g.status}: ${g.reason || '-'}\n      ${shown}`;
     });
 }

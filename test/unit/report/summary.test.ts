@@ -11,12 +11,16 @@ describe('end-of-run summary', () => {
     expect(formatCounts(1, { ok: 1 })).toBe('1 host: 1 ok');
   });
 
-  it('groups failures by status and reason, largest first, and truncates long host lists', () => {
-    const lines = formatFailures(
-      [r('a', 'ok'), r('b', 'failed', 'exit code 1'), r('c', 'unreachable', 'connection refused'), r('d', 'unreachable', 'connection refused'), r('e', 'unreachable', 'connection refused')],
-      2,
-    );
-    expect(lines).toEqual(['  3 unreachable: connection refused\n      c d (+1 more)', '  1 failed: exit code 1\n      b']);
+  it('groups failures by status and reason, largest first, with hosts folded into ranges', () => {
+    const lines = formatFailures([
+      r('10.0.0.1', 'ok'),
+      r('10.0.0.2', 'failed', 'exit code 1'),
+      r('10.0.0.3', 'unreachable', 'connection refused'),
+      r('10.0.0.4', 'unreachable', 'connection refused'),
+      r('10.0.0.5', 'unreachable', 'connection refused'),
+    ]);
+    expect(lines).toEqual(['  3 unreachable: connection refused\n      10.0.0.[3-5]', '  1 failed: exit code 1\n      10.0.0.2']);
+    expect(formatFailures([r('a1', 'failed', 'x'), r('b1', 'failed', 'x')], 3)).toEqual(['  2 failed: x\n      a1,... (see failed.txt)']);
   });
 });
 
