@@ -90,7 +90,7 @@ export function buildProgram(): Command {
     process.exitCode = await playCommand(file, raw);
   });
 
-  const hosts = program.command('hosts').description('print the selected hosts, one per line');
+  const hosts = program.command('hosts').description('print the selected hosts, one per line').option('--json', 'one JSON object per host');
   addInventoryOptions(hosts);
   hosts.addHelpText('after', EXAMPLES_HOSTS).action(async (raw: RawOptions) => {
     const { hostsCommand } = await import('./commands/hosts.js');
@@ -118,7 +118,8 @@ export function buildProgram(): Command {
     .description('list past runs, newest first: id, start, command, counts by status, what ran')
     .option('-o, --out <dir>', 'directory holding run directories (default: ./runs)')
     .option('-n, --limit <n>', 'how many runs to list (default: 20)')
-    .action(async (raw: { out?: string; limit?: string }) => {
+    .option('--json', 'one JSON object per run')
+    .action(async (raw: { out?: string; limit?: string; json?: boolean }) => {
       const { runsCommand } = await import('./commands/runs.js');
       process.exitCode = runsCommand(raw);
     });
@@ -130,8 +131,9 @@ export function buildProgram(): Command {
     .option('-o, --out <dir>', 'directory holding run directories (default: ./runs)')
     .option('--host <host>', "print one host's stdout (and stderr on stderr)")
     .option('--status <status>', 'list the hosts that ended with this status')
+    .option('--json', 'host_done events (and run_done), or output events with --host')
     .addHelpText('after', '\nExamples:\n  herd show\n  herd show latest --status unreachable | herd run -i - uptime\n  herd show 20261124T103455Z-3f9a --host 10.0.0.7')
-    .action(async (which: string, raw: { out?: string; host?: string; status?: string }) => {
+    .action(async (which: string, raw: { out?: string; host?: string; status?: string; json?: boolean }) => {
       const { showCommand } = await import('./commands/show.js');
       process.exitCode = showCommand(which, raw);
     });
@@ -143,8 +145,9 @@ export function buildProgram(): Command {
     .option('-o, --out <dir>', 'directory holding run directories (default: ./runs)')
     .option('--step <n>', 'playbook runs: the step to compare (e.g. 1.3, or 3 for play 1)')
     .option('--against <host>', "compare with this host's output instead of the majority")
+    .option('--json', 'one JSON object per distinct output (variant), the reference first')
     .addHelpText('after', '\nExamples:\n  herd diff                       # latest run: who printed something else?\n  herd diff latest --step 1.1     # the inspection step of a playbook run\n  herd diff --against 10.0.0.7')
-    .action(async (which: string, raw: { out?: string; step?: string; against?: string }) => {
+    .action(async (which: string, raw: { out?: string; step?: string; against?: string; json?: boolean }) => {
       const { diffCommand } = await import('./commands/diff.js');
       process.exitCode = diffCommand(which, raw);
     });

@@ -71,6 +71,7 @@ export class RunSession {
   private readonly connecting = new Map<string, number>();
   private readonly runningIds = new Map<string, number>();
   private readonly finalCounts: Record<string, number> = {};
+  private readonly transferred = { files: 0, bytes: 0 };
   private readonly knownHostsPending: string[] = [];
   private currentPool: WorkerPool | undefined;
   private interruptedBy: NodeJS.Signals | undefined;
@@ -138,6 +139,7 @@ export class RunSession {
         ...this.finalCounts,
       },
       slowest,
+      ...(this.request.record.task.kind === 'transfer' ? { transfer: { ...this.transferred } } : {}),
     };
   }
 
@@ -177,6 +179,8 @@ export class RunSession {
             return;
           case 'file_done':
             this.writer.onFileDone(event.id, event.path, event.bytes, event.status);
+            this.transferred.files++;
+            this.transferred.bytes += event.bytes;
             return;
           case 'host_done':
             onResult(event.result);

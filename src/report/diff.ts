@@ -14,6 +14,21 @@ export function variantsOf(outputs: Map<string, string>): Variant[] {
   return [...byText.entries()].map(([text, hosts]) => ({ text, hosts })).sort((a, b) => b.hosts.length - a.hosts.length);
 }
 
+/** --json: one object per variant, the reference first, each other with its unified diff. */
+export function diffRecords(outputs: Map<string, string>, against?: string): Record<string, unknown>[] {
+  const variants = variantsOf(outputs);
+  const reference = against !== undefined ? variants.find((v) => v.hosts.includes(against)) : variants[0];
+  if (!reference) return [];
+  return variants.map((v) => ({
+    kind: 'variant',
+    reference: v === reference,
+    count: v.hosts.length,
+    hosts: v.hosts,
+    folded: foldHosts(v.hosts),
+    ...(v === reference ? { output: v.text } : { diff: createTwoFilesPatch('reference', 'variant', reference.text, v.text).split('\n').filter((l) => !/^=+$/.test(l)).join('\n') }),
+  }));
+}
+
 /** The report: the reference group, then each other variant with its diff against the reference. */
 export function formatDiff(outputs: Map<string, string>, against?: string): { text: string; differs: boolean } {
   const variants = variantsOf(outputs);

@@ -16,6 +16,8 @@ export interface StatusSnapshot {
   states: Record<string, number>;
   /** Running hosts with how long they have been running, longest first. */
   slowest: { id: string; ms: number }[];
+  /** Push and pull: files and bytes moved so far. */
+  transfer?: { files: number; bytes: number };
 }
 
 /** Pure: the one-line progress for the given counts and elapsed time (plain logs). */
@@ -40,6 +42,10 @@ export function formatStatus(s: StatusSnapshot, elapsedMs: number, width: number
     .map((k) => `${k} ${s.states[k]}`)
     .join('  ');
   const lines = [`herd ${done}/${s.total}  ${states}`, `     ${rate.toFixed(1)} hosts/s  elapsed ${Math.floor(seconds)}s  eta ${eta}`];
+  if (s.transfer) {
+    const mb = s.transfer.bytes / 1024 / 1024;
+    lines.push(`     ${s.transfer.files} files  ${mb.toFixed(1)} MB  ${(mb / seconds).toFixed(1)} MB/s`);
+  }
   if (s.slowest.length > 0) lines.push(`     slowest: ${s.slowest.map((r) => `${r.id} ${Math.floor(r.ms / 1000)}s`).join('  ')}`);
   return lines.map((l) => l.slice(0, width));
 }

@@ -68,3 +68,31 @@ describe('herd diff', () => {
     expect(same.stdout).toContain('all 5 hosts printed the same output');
   });
 });
+
+describe('--json on the commands that look at inventories and past runs', () => {
+  it('hosts, runs, show and diff each print one JSON object per line', async () => {
+    const hostsOut = await runHerd(['hosts', '-i', path.join(process.cwd(), 'inventories', 'loopback.txt'), '-l', 'db', '--json'], { env: { HOME: scope.home } });
+    const hostLines = hostsOut.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(hostLines[0]).toEqual({ kind: 'host', id: '127.0.20.1', host: '127.0.20.1', port: null, user: null, groups: ['db'] });
+    expect(hostLines).toHaveLength(4);
+
+    const out = path.join(scope.home, 'runs-diff');
+    const runs = (await runHerd(['runs', '-o', out, '--json'], { env: { HOME: scope.home } })).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(runs.length).toBeGreaterThanOrEqual(2);
+    expect(runs[0]).toMatchObject({ kind: 'run', command: 'run', state: 'done', hosts: 5, counts: { ok: 5 } });
+
+    const older = runs[1].id as string;
+    const show = (await runHerd(['show', '-o', out, older, '--json'], { env: { HOME: scope.home } })).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(show.filter((e) => e.kind === 'host_done')).toHaveLength(5);
+    expect(show.at(-1)).toMatchObject({ kind: 'run_done', run: older, counts: { ok: 5 } });
+
+    const diff = await runHerd(['diff', '-o', out, older, '--json'], { env: { HOME: scope.home } });
+    expect(diff.code).toBe(1);
+    const variants = diff.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(variants.map((v) => [v.reference, v.count])).toEqual([
+      [true, 4],
+      [false, 1],
+    ]);
+    expect(variants[1].diff).toContain('-sdb\n+sdm');
+  });
+});

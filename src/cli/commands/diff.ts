@@ -3,10 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_OUT_DIR } from '../../defaults.js';
 import { UsageError } from '../../errors.js';
-import { formatDiff } from '../../report/diff.js';
+import { diffRecords, formatDiff } from '../../report/diff.js';
 import { readRun, resolveRunDir } from '../../results/reader.js';
 
-export function diffCommand(which: string | undefined, raw: { out?: string; step?: string; against?: string }): number {
+export function diffCommand(which: string | undefined, raw: { out?: string; step?: string; against?: string; json?: boolean }): number {
   const dir = resolveRunDir(raw.out ?? DEFAULT_OUT_DIR, which);
   const run = readRun(dir);
   let outputDir = path.join(dir, 'stdout');
@@ -25,6 +25,11 @@ export function diffCommand(which: string | undefined, raw: { out?: string; step
     if (fs.existsSync(file)) outputs.set(h.id, fs.readFileSync(file, 'utf8'));
   }
   if (raw.against !== undefined && !outputs.has(raw.against)) throw new UsageError(`--against ${raw.against}: that host has no output in run ${run.record.id}`);
+  if (raw.json) {
+    const records = diffRecords(outputs, raw.against);
+    process.stdout.write(records.map((r) => JSON.stringify(r) + '\n').join(''));
+    return records.length > 1 ? 1 : 0;
+  }
   const { text, differs } = formatDiff(outputs, raw.against);
   process.stdout.write(text);
   return differs ? 1 : 0;

@@ -5,7 +5,7 @@ import { DEFAULT_OUT_DIR } from '../../defaults.js';
 import { formatCounts } from '../../report/summary.js';
 import type { RunRecord } from '../../results/run-record.js';
 
-export function runsCommand(raw: { out?: string; limit?: string }): number {
+export function runsCommand(raw: { out?: string; limit?: string; json?: boolean }): number {
   const outDir = path.resolve(raw.out ?? DEFAULT_OUT_DIR);
   const ids = fs.existsSync(outDir) ? fs.readdirSync(outDir).filter((d) => /^\d{8}T\d{6}Z-/.test(d)).sort().reverse() : [];
   const max = raw.limit === undefined ? 20 : Number(raw.limit);
@@ -15,6 +15,11 @@ export function runsCommand(raw: { out?: string; limit?: string }): number {
       record = JSON.parse(fs.readFileSync(path.join(outDir, id, 'run.json'), 'utf8')) as RunRecord;
     } catch {
       process.stdout.write(`${id}\t?\t(unreadable run.json)\n`);
+      continue;
+    }
+    if (raw.json) {
+      const { id: runId, started_at, ended_at, command, state, hosts_total, counts, task, rerun_of } = record;
+      process.stdout.write(JSON.stringify({ kind: 'run', id: runId, started_at, ended_at, command, state, hosts: hosts_total, counts, task, rerun_of }) + '\n');
       continue;
     }
     const t = record.task;

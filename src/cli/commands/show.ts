@@ -5,24 +5,38 @@ import path from 'node:path';
 import { DEFAULT_OUT_DIR } from '../../defaults.js';
 import { UsageError } from '../../errors.js';
 import { formatGroups, groupOutputs } from '../../report/groups.js';
+import { formatEvent } from '../../report/ndjson.js';
 import { formatCounts, formatFailures } from '../../report/summary.js';
 import { readRun, resolveRunDir } from '../../results/reader.js';
 import type { HostResult } from '../../results/status.js';
 
-export function showCommand(which: string | undefined, raw: { out?: string; host?: string; status?: string }): number {
+export function showCommand(which: string | undefined, raw: { out?: string; host?: string; status?: string; json?: boolean }): number {
   const dir = resolveRunDir(raw.out ?? DEFAULT_OUT_DIR, which);
   const run = readRun(dir);
   if (raw.host !== undefined) {
     const file = path.join(dir, 'stdout', raw.host);
     if (!run.hosts.some((h) => h.id === raw.host)) throw new UsageError(`--host ${raw.host}: not a host of run ${run.record.id}`);
-    if (fs.existsSync(file)) process.stdout.write(fs.readFileSync(file));
     const err = path.join(dir, 'stderr', raw.host);
+    if (raw.json) {
+      for (const [stream, f] of [['stdout', file], ['stderr', err]] as const) {
+        if (fs.existsSync(f)) process.stdout.write(formatEvent({ kind: 'output', host: raw.host, stream, text: fs.readFileSync(f, 'utf8') }));
+      }
+      return 0;
+    }
+    if (fs.existsSync(file)) process.stdout.write(fs.readFileSync(file));
     if (fs.existsSync(err) && fs.statSync(err).size > 0) process.stderr.write(fs.readFileSync(err));
     return 0;
   }
   const results: HostResult[] = run.hosts.map(
     (h) => h.result ?? { id: h.id, status: h.wasRunning ? 'interrupted' : 'not_started', exitCode: null, durationMs: 0, reason: 'no final status (the run did not finish)' },
   );
+  if (raw.json) {
+    for (const r of results) if (raw.status === undefined || r.status === raw.status) process.stdout.write(formatEvent({ kind: 'host_done', result: r }));
+    const counts: Partial<Record<HostResult['status'], number>> = {};
+    for (const r of results) counts[r.status] = (counts[r.status] ?? 0) + 1;
+    process.stdout.write(formatEvent({ kind: 'run_done', run: run.record.id, dir, state: run.record.state, counts }));
+    return 0;
+  }
   if (raw.status !== undefined) {
     for (const r of results) if (r.status === raw.status) process.stdout.write(`${r.id}\n`);
     return 0;

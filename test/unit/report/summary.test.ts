@@ -48,3 +48,11 @@ describe('live status area', () => {
     expect(formatStatus({ total: 1, states: { running: 1 }, slowest: [] }, 0, 10)[0]).toBe('herd 0/1  ');
   });
 });
+
+describe('live status for transfers', () => {
+  it('adds files, bytes and rate', async () => {
+    const { formatStatus } = await import('../../../src/report/progress.js');
+    const lines = formatStatus({ total: 2, states: { running: 2 }, slowest: [], transfer: { files: 300, bytes: 20 * 1024 * 1024 } }, 4_000, 200);
+    expect(lines[2]).toBe('     300 files  20.0 MB  5.0 MB/s');
+  });
+});
