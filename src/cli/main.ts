@@ -62,7 +62,10 @@ export function buildProgram(): Command {
       .description(direction === 'push' ? 'send a file or directory tree to every selected host (SFTP)' : 'fetch a file or directory tree from every host into LOCAL_DIR/<host>/ (SFTP)')
       .argument(direction === 'push' ? '<local_path>' : '<remote_path>', direction === 'push' ? 'local file or directory (a trailing / sends its contents)' : 'remote file or directory; {{ host }} and other built-ins allowed')
       .argument(direction === 'push' ? '<remote_path>' : '<local_dir>', direction === 'push' ? 'remote destination; {{ host }} and other built-ins allowed' : 'local directory that gets one folder per host')
-      .option('--no-times', 'do not keep modification times (then unchanged files are sent again)');
+      .option('--no-times', 'do not keep modification times (then unchanged files are sent again)')
+      .option('--checksum', 'skip files by sha256 (the host side computed on the host) instead of size and mtime')
+      .option('--delete', 'remove destination files the source does not have (only inside the destination tree)');
+    if (direction === 'push') cmd.option('--follow-links', 'send what symlinks point to instead of recreating the links');
     addRunOptions(addConnectionOptions(addInventoryOptions(cmd)));
     cmd.addHelpText(
       'after',

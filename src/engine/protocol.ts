@@ -30,6 +30,11 @@ export type TaskSpec =
       remote: string;
       times: boolean;
       runId: string;
+      /** Compare sha256 (the host's side computed on the host) instead of size and mtime. */
+      checksum: boolean;
+      /** Remove destination files the source does not have (inside the destination tree only). */
+      deleteExtra: boolean;
+      followLinks: boolean;
     };
 
 export interface WorkerConfig {

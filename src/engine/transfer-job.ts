@@ -1,9 +1,12 @@
 // herd push / herd pull on one connected host: a file or a tree over SFTP, per-file results.
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Client } from 'ssh2';
 import { renderTemplate } from '../playbook/template.js';
 import type { HostResult } from '../results/status.js';
-import { openSftp, pullPath, pushPath } from '../transport/sftp.js';
+import { openSftp, parseSha256Listing, pullPath, pushPath } from '../transport/sftp.js';
+import { execCommand } from '../transport/exec.js';
+import { shellQuote } from '../transport/remote-command.js';
 import type { HostJob, TaskSpec } from './protocol.js';
 
 type TransferTask = Extract<TaskSpec, { kind: 'transfer' }>;
@@ -20,15 +23,17 @@ export async function runTransferTask(client: Client, job: HostJob, task: Transf
   const vars = { host: job.host, port: String(job.port), user: job.user, run_id: task.runId };
   const remote = renderTemplate(task.remote, vars);
   try {
+    const local = renderTemplate(task.local, vars);
+    const remoteHashes = task.checksum ? await hashRemote(client, job, task.direction === 'push' ? pushTarget(local, remote) : remote) : undefined;
     const sftp = await openSftp(client);
     try {
-      const opts = { times: task.times, onFile: ctx.onFileDone };
+      const opts = { times: task.times, onFile: ctx.onFileDone, deleteExtra: task.deleteExtra, followLinks: task.followLinks, ...(remoteHashes ? { remoteHashes } : {}) };
       if (task.direction === 'push') {
-        const s = await pushPath(sftp, renderTemplate(task.local, vars), remote, opts);
+        const s = await pushPath(sftp, local, remote, opts);
         return { status: 'ok', exitCode: null, reason: `sent ${s.files} files (${megabytes(s.bytes)}), ${s.skipped} unchanged` };
       }
       // One folder per host, like pslurp: LOCAL_DIR/<host>/...
-      const s = await pullPath(sftp, remote, path.join(task.local, job.id), opts);
+      const s = await pullPath(sftp, remote, path.join(local, job.id), opts);
       return { status: 'ok', exitCode: null, reason: `received ${s.files} files (${megabytes(s.bytes)}), ${s.skipped} unchanged` };
     } finally {
       sftp.end();
@@ -36,4 +41,24 @@ export async function runTransferTask(client: Client, job: HostJob, task: Transf
   } catch (err) {
     return { status: 'failed', exitCode: null, reason: (err as Error).message, code: 'E_TRANSFER' };
   }
+}
+
+/** Where a push lands: a directory's contents go into `remote`; a file lands at `remote` (or inside it, with a trailing /). */
+function pushTarget(local: string, remote: string): { root: string; file?: string } | string {
+  if (fs.statSync(local).isDirectory()) return remote.replace(/\/+$/, '') || '/';
+  const target = remote.endsWith('/') ? path.posix.join(remote, path.basename(local)) : remote;
+  return { root: path.posix.dirname(target), file: path.posix.basename(target) };
+}
+
+/** --checksum: sha256 of the files under a remote path, computed on the host in one command. */
+async function hashRemote(client: Client, job: HostJob, where: { root: string; file?: string } | string): Promise<Map<string, string>> {
+  const { root, file } = typeof where === 'string' ? { root: where, file: undefined } : where;
+  const command =
+    file !== undefined
+      ? `cd -- ${shellQuote(root)} 2>/dev/null && sha256sum -- ./${shellQuote(file)} 2>/dev/null; exit 0`
+      : `if [ -d ${shellQuote(root)} ]; then cd -- ${shellQuote(root)} && find . -type f -exec sha256sum -- {} + 2>/dev/null; else cd -- "$(dirname -- ${shellQuote(root)})" 2>/dev/null && sha256sum -- "./$(basename -- ${shellQuote(root)})" 2>/dev/null; fi; exit 0`;
+  let out = '';
+  const outcome = await execCommand(client, command, { timeoutMs: 600_000, tag: `${job.tag}h`, onStdout: (c) => (out += c.toString('utf8')), onStderr: () => {} });
+  if (outcome.exitCode !== 0) throw new Error(`could not compute checksums on the host (${outcome.timedOut ? 'timed out' : `exit ${outcome.exitCode}`})`);
+  return parseSha256Listing(out);
 }

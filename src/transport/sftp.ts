@@ -4,6 +4,7 @@
 // Files go to a temporary name in the target directory and are renamed into place, so a dropped
 // connection never leaves a half-written file under the real name. Unchanged files (same size
 // and mtime) are skipped; several files are in flight at once, since round trips dominate small trees.
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import pLimit from 'p-limit';
@@ -23,7 +24,7 @@ export interface TransferSummary {
   bytes: number;
 }
 
-export type FileStatus = 'sent' | 'received' | 'unchanged' | 'link' | 'skipped_special';
+export type FileStatus = 'sent' | 'received' | 'unchanged' | 'link' | 'skipped_special' | 'deleted';
 
 export interface TransferOptions {
   /** Keep modification times (default true); unchanged-file detection relies on them. */
@@ -31,6 +32,35 @@ export interface TransferOptions {
   /** Files in flight at once per SFTP session. */
   parallel?: number;
   onFile?: (relPath: string, bytes: number, status: FileStatus) => void;
+  /** --checksum: sha256 of the files on the host (relative path -> hex, computed there); equal content is skipped whatever the mtime. */
+  remoteHashes?: Map<string, string>;
+  /** --delete: remove destination entries that the source does not have (only inside the destination tree). */
+  deleteExtra?: boolean;
+  /** --follow-links: push what symlinks point to instead of recreating the links. */
+  followLinks?: boolean;
+}
+
+/** sha256 of a local file, read in blocks (bounded memory for large files). */
+export function sha256File(file: string): string {
+  const hash = createHash('sha256');
+  const fd = fs.openSync(file, 'r');
+  try {
+    const block = Buffer.alloc(1024 * 1024);
+    for (let n = fs.readSync(fd, block); n > 0; n = fs.readSync(fd, block)) hash.update(block.subarray(0, n));
+  } finally {
+    fs.closeSync(fd);
+  }
+  return hash.digest('hex');
+}
+
+/** Parse `sha256sum` output of `find . -type f -exec sha256sum {} +` into relative path -> hash. */
+export function parseSha256Listing(text: string): Map<string, string> {
+  const hashes = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const m = /^([0-9a-f]{64})  \.\/(.+)$/.exec(line);
+    if (m) hashes.set(m[2]!, m[1]!);
+  }
+  return hashes;
 }
 
 const DEFAULT_PARALLEL_FILES = 8;
@@ -61,13 +91,29 @@ async function ensureRemoteDir(sftp: SFTPWrapper, dir: string, mode: number): Pr
   await call<undefined>((cb) => sftp.mkdir(dir, { mode }, done(cb)), `mkdir ${dir}`);
 }
 
+/** mkdir -p for the destination root: its missing parents are created (0755), like `install -d`. */
+async function ensureRemoteParents(sftp: SFTPWrapper, dir: string): Promise<void> {
+  const parts = dir.split('/').filter(Boolean);
+  let current = dir.startsWith('/') ? '' : '.';
+  for (const part of parts.slice(0, -1)) {
+    current = `${current}/${part}`;
+    const st = await remoteLstat(sftp, current);
+    if (st) continue;
+    await call<undefined>((cb) => sftp.mkdir(current, { mode: 0o755 }, done(cb)), `mkdir ${current}`);
+  }
+}
+
 let tmpCounter = 0;
 const tmpName = (name: string): string => `.${name}.herd-tmp-${process.pid}-${tmpCounter++}`;
 
 /** Upload one file beside its target under a temporary name, then rename it into place. */
-async function putFile(sftp: SFTPWrapper, local: string, remote: string, st: fs.Stats, times: boolean): Promise<number | null> {
-  const existing = await remoteLstat(sftp, remote);
-  if (times && existing?.isFile() && existing.size === st.size && existing.mtime === Math.floor(st.mtimeMs / 1000)) return null;
+async function putFile(sftp: SFTPWrapper, local: string, remote: string, st: fs.Stats, times: boolean, knownHash?: string | null): Promise<number | null> {
+  if (knownHash !== undefined) {
+    if (knownHash !== null && knownHash === sha256File(local)) return null;
+  } else {
+    const existing = await remoteLstat(sftp, remote);
+    if (times && existing?.isFile() && existing.size === st.size && existing.mtime === Math.floor(st.mtimeMs / 1000)) return null;
+  }
   const tmp = path.posix.join(path.posix.dirname(remote), tmpName(path.posix.basename(remote)));
   try {
     await call<undefined>((cb) => sftp.fastPut(local, tmp, { mode: st.mode & 0o7777 }, done(cb)), `upload ${remote}`);
@@ -94,8 +140,11 @@ export async function pushPath(sftp: SFTPWrapper, local: string, remote: string,
   const summary: TransferSummary = { files: 0, skipped: 0, dirs: 0, bytes: 0 };
   const limit = pLimit(opts.parallel ?? DEFAULT_PARALLEL_FILES);
   const st = fs.lstatSync(local);
+  const hashOf = (rel: string): string | null | undefined => (opts.remoteHashes ? (opts.remoteHashes.get(rel) ?? null) : undefined);
+  const present = new Set<string>();
   const sendFile = async (l: string, r: string, rel: string, fst: fs.Stats): Promise<void> => {
-    const sent = await putFile(sftp, l, r, fst, times);
+    present.add(rel);
+    const sent = await putFile(sftp, l, r, fst, times, hashOf(rel));
     if (sent === null) summary.skipped++;
     else {
       summary.files++;
@@ -105,7 +154,8 @@ export async function pushPath(sftp: SFTPWrapper, local: string, remote: string,
   };
   if (!st.isDirectory()) {
     const target = remote.endsWith('/') ? path.posix.join(remote, path.basename(local)) : remote;
-    await sendFile(local, target, path.basename(local), st);
+    await ensureRemoteParents(sftp, target);
+    await sendFile(local, target, path.posix.basename(target), opts.followLinks ? fs.statSync(local) : st);
     return summary;
   }
   const pending: Promise<void>[] = [];
@@ -117,8 +167,10 @@ export async function pushPath(sftp: SFTPWrapper, local: string, remote: string,
       const l = path.join(localDir, entry.name);
       const r = path.posix.join(remoteDir, entry.name);
       const relPath = rel === '' ? entry.name : `${rel}/${entry.name}`;
-      if (entry.isDirectory()) await walk(l, r, relPath);
-      else if (entry.isFile()) pending.push(limit(() => sendFile(l, r, relPath, fs.statSync(l))));
+      const followed = entry.isSymbolicLink() && opts.followLinks ? fs.statSync(l, { throwIfNoEntry: false }) : undefined;
+      present.add(relPath);
+      if (entry.isDirectory() || followed?.isDirectory()) await walk(l, r, relPath);
+      else if (entry.isFile() || followed?.isFile()) pending.push(limit(() => sendFile(l, r, relPath, fs.statSync(l))));
       else if (entry.isSymbolicLink()) {
         const target = fs.readlinkSync(l);
         const existing = await remoteLstat(sftp, r);
@@ -129,9 +181,54 @@ export async function pushPath(sftp: SFTPWrapper, local: string, remote: string,
       } else opts.onFile?.(relPath, 0, 'skipped_special');
     }
   };
-  await walk(local, remote.replace(/\/+$/, '') || '/', '');
+  const remoteRoot = remote.replace(/\/+$/, '') || '/';
+  await ensureRemoteParents(sftp, remoteRoot);
+  await walk(local, remoteRoot, '');
   await Promise.all(pending);
+  if (opts.deleteExtra) await deleteRemoteExtras(sftp, remoteRoot, '', present, opts);
   return summary;
+}
+
+/** --delete on push: remove what the source does not have, depth first, never above `root`. */
+async function deleteRemoteExtras(sftp: SFTPWrapper, root: string, rel: string, present: Set<string>, opts: TransferOptions): Promise<void> {
+  const dir = rel === '' ? root : path.posix.join(root, rel);
+  const list = await call<{ filename: string; attrs: Stats }[]>((cb) => sftp.readdir(dir, cb as never), `list ${dir}`);
+  for (const entry of list) {
+    if (!isSafeEntryName(entry.filename) || entry.filename.includes('.herd-tmp-')) continue;
+    const childRel = rel === '' ? entry.filename : `${rel}/${entry.filename}`;
+    const full = path.posix.join(root, childRel);
+    const st = await remoteLstat(sftp, full);
+    if (!st) continue;
+    if (st.isDirectory()) {
+      await deleteRemoteExtras(sftp, root, childRel, present, opts);
+      if (!present.has(childRel)) {
+        await call<undefined>((cb) => sftp.rmdir(full, done(cb)), `remove ${full}`);
+        opts.onFile?.(childRel, 0, 'deleted');
+      }
+    } else if (!present.has(childRel)) {
+      await call<undefined>((cb) => sftp.unlink(full, done(cb)), `remove ${full}`);
+      opts.onFile?.(childRel, 0, 'deleted');
+    }
+  }
+}
+
+/** --delete on pull: remove local entries the host does not have, never above `root`. */
+function deleteLocalExtras(root: string, rel: string, present: Set<string>, opts: TransferOptions): void {
+  const dir = rel === '' ? root : path.join(root, rel);
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const childRel = rel === '' ? entry.name : `${rel}/${entry.name}`;
+    const full = path.join(root, childRel);
+    if (entry.isDirectory()) {
+      deleteLocalExtras(root, childRel, present, opts);
+      if (!present.has(childRel)) {
+        fs.rmdirSync(full);
+        opts.onFile?.(childRel, 0, 'deleted');
+      }
+    } else if (!present.has(childRel)) {
+      fs.rmSync(full, { force: true });
+      opts.onFile?.(childRel, 0, 'deleted');
+    }
+  }
 }
 
 /** A remote directory entry name that could escape the destination is refused. */
@@ -151,6 +248,7 @@ export async function pullPath(sftp: SFTPWrapper, remote: string, localDir: stri
   const summary: TransferSummary = { files: 0, skipped: 0, dirs: 0, bytes: 0 };
   const limit = pLimit(opts.parallel ?? DEFAULT_PARALLEL_FILES);
   const root = path.resolve(localDir);
+  const present = new Set<string>();
   const st = await remoteLstat(sftp, remote);
   if (!st) throw new TransferError(`${remote}: no such file or directory on the host`);
   fs.mkdirSync(root, { recursive: true });
@@ -158,7 +256,12 @@ export async function pullPath(sftp: SFTPWrapper, remote: string, localDir: stri
     if (!inside(root, path.resolve(l))) throw new TransferError(`refused ${r}: it would land outside ${root}`);
     const local = fs.lstatSync(l, { throwIfNoEntry: false });
     if (local?.isSymbolicLink()) throw new TransferError(`refused ${r}: ${l} is a symlink, writing through it could leave ${root}`);
-    if (times && local?.isFile() && local.size === rst.size && Math.floor(local.mtimeMs / 1000) === rst.mtime) {
+    present.add(rel);
+    const known = opts.remoteHashes?.get(rel);
+    const same = opts.remoteHashes
+      ? local?.isFile() === true && known !== undefined && sha256File(l) === known
+      : times && local?.isFile() === true && local.size === rst.size && Math.floor(local.mtimeMs / 1000) === rst.mtime;
+    if (same) {
       summary.skipped++;
       opts.onFile?.(rel, 0, 'unchanged');
       return;
@@ -194,6 +297,7 @@ export async function pullPath(sftp: SFTPWrapper, remote: string, localDir: stri
       const relPath = rel === '' ? entry.filename : `${rel}/${entry.filename}`;
       const est = await remoteLstat(sftp, r);
       if (!est) continue;
+      present.add(relPath);
       if (est.isDirectory()) await walk(r, l, relPath);
       else if (est.isFile()) pending.push(limit(() => getFile(r, l, relPath, est)));
       else if (est.isSymbolicLink()) {
@@ -206,5 +310,6 @@ export async function pullPath(sftp: SFTPWrapper, remote: string, localDir: stri
   };
   await walk(remote, root, '');
   await Promise.all(pending);
+  if (opts.deleteExtra) deleteLocalExtras(root, '', present, opts);
   return summary;
 }

@@ -96,3 +96,48 @@ describe('push and pull of a whole tree', () => {
     expect(fs.readFileSync(path.join(back, hosts[2]!, 'a.log'), 'utf8')).toBe('c\n');
   });
 });
+
+describe('--checksum and --delete', () => {
+  it('--checksum catches a same-size, same-mtime change that size+mtime misses; --delete removes only extras inside the tree', async () => {
+    const src = scratchDir('herd-src-');
+    fs.mkdirSync(path.join(src, 'conf'));
+    fs.writeFileSync(path.join(src, 'conf', 'a.conf'), 'value = 1\n');
+    fs.writeFileSync(path.join(src, 'b.txt'), 'bee\n');
+    const remoteBase = scratchDir('herd-remote-');
+    fs.chmodSync(remoteBase, 0o777);
+    const hosts = scope.fleet.hosts(2, 1580);
+    const inv = path.join(scope.home, 'checksum.txt');
+    fs.writeFileSync(inv, hosts.join('\n') + '\n');
+    const push = (...extra: string[]) => runHerd(['push', '-i', inv, ...conn(), ...extra, `${src}/`, `${remoteBase}/{{ host }}/app`], { env: { HOME: scope.home } });
+    expect((await push()).stderr).toContain('2 hosts: 2 ok');
+
+    // Tamper on one host: same size, same mtime, different bytes.
+    const tampered = path.join(remoteBase, hosts[0]!, 'app', 'conf', 'a.conf');
+    const { mtime, atime } = fs.statSync(tampered);
+    fs.writeFileSync(tampered, 'value = 9\n');
+    fs.utimesSync(tampered, atime, mtime);
+    const plain = await push();
+    expect(fs.readFileSync(tampered, 'utf8')).toBe('value = 9\n');
+    expect(fs.readFileSync(path.join(runDirOf(plain), 'transfers.tsv'), 'utf8')).not.toMatch(/\tsent$/m);
+    const summed = await push('--checksum');
+    expect(fs.readFileSync(tampered, 'utf8')).toBe('value = 1\n');
+    const rows = fs.readFileSync(path.join(runDirOf(summed), 'transfers.tsv'), 'utf8').trim().split('\n');
+    expect(rows.filter((r) => r.endsWith('\tsent'))).toEqual([`${hosts[0]}\tconf/a.conf\t10\tsent`]);
+
+    // Extras inside the destination go with --delete; a file beside the destination stays.
+    fs.writeFileSync(path.join(remoteBase, hosts[1]!, 'app', 'stale.txt'), 'old\n');
+    fs.mkdirSync(path.join(remoteBase, hosts[1]!, 'app', 'old-dir'), { mode: 0o777 });
+    fs.chmodSync(path.join(remoteBase, hosts[1]!, 'app', 'old-dir'), 0o777); // the fleet user must be able to empty it
+    fs.writeFileSync(path.join(remoteBase, hosts[1]!, 'app', 'old-dir', 'x'), 'x\n');
+    fs.writeFileSync(path.join(remoteBase, hosts[1]!, 'beside.txt'), 'keep\n');
+    const withoutDelete = await push();
+    expect(withoutDelete.stderr).toContain('2 hosts: 2 ok');
+    expect(fs.existsSync(path.join(remoteBase, hosts[1]!, 'app', 'stale.txt'))).toBe(true);
+    const deleted = await push('--delete');
+    expect(fs.existsSync(path.join(remoteBase, hosts[1]!, 'app', 'stale.txt'))).toBe(false);
+    expect(fs.existsSync(path.join(remoteBase, hosts[1]!, 'app', 'old-dir'))).toBe(false);
+    expect(fs.readFileSync(path.join(remoteBase, hosts[1]!, 'beside.txt'), 'utf8')).toBe('keep\n');
+    expect(fs.readFileSync(path.join(runDirOf(deleted), 'transfers.tsv'), 'utf8')).toContain(`${hosts[1]}\tstale.txt\t0\tdeleted`);
+    expect(fs.readdirSync(path.join(remoteBase, hosts[1]!, 'app')).sort()).toEqual(['b.txt', 'conf']);
+  });
+});

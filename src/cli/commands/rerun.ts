@@ -72,7 +72,12 @@ export async function rerunCommand(which: string | undefined, raw: RerunRaw, cmd
   const run = resolveRunOptions({ ...merged, out: raw.out ?? path.dirname(dir) });
   const launch =
     recordedTask.kind === 'transfer'
-      ? transferLaunch(recordedTask.direction, recordedTask.local, recordedTask.remote, recordedTask.times)
+      ? transferLaunch(recordedTask.direction, recordedTask.local, recordedTask.remote, {
+          times: recordedTask.times,
+          checksum: recordedTask.checksum === true,
+          deleteExtra: recordedTask.delete === true,
+          followLinks: recordedTask.follow_links === true,
+        })
       : commandLaunch({
           kind: 'command',
           command: recordedTask.command,

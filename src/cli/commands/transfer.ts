@@ -12,15 +12,25 @@ import { resolveConnectionOptions, resolveRunOptions, type RawOptions } from '..
 
 export interface TransferRaw extends RawOptions {
   times?: boolean;
+  checksum?: boolean;
+  delete?: boolean;
+  followLinks?: boolean;
+}
+
+export interface TransferFlags {
+  times: boolean;
+  checksum: boolean;
+  deleteExtra: boolean;
+  followLinks: boolean;
 }
 
 /** The launch of a push or pull (also used by rerun). */
-export function transferLaunch(direction: 'push' | 'pull', local: string, remote: string, times: boolean): Pick<LaunchRequest, 'execute' | 'taskRecord' | 'runId'> {
+export function transferLaunch(direction: 'push' | 'pull', local: string, remote: string, flags: TransferFlags): Pick<LaunchRequest, 'execute' | 'taskRecord' | 'runId'> {
   const runId = newRunId();
-  const task: Extract<TaskSpec, { kind: 'transfer' }> = { kind: 'transfer', direction, local, remote, times, runId };
+  const task: Extract<TaskSpec, { kind: 'transfer' }> = { kind: 'transfer', direction, local, remote, runId, ...flags };
   return {
     runId,
-    taskRecord: { kind: 'transfer', direction, local, remote, times },
+    taskRecord: { kind: 'transfer', direction, local, remote, times: flags.times, checksum: flags.checksum, delete: flags.deleteExtra, follow_links: flags.followLinks },
     execute: (session, ui) => executeCommandRun(session, task, ui),
   };
 }
@@ -35,7 +45,7 @@ export async function transferCommand(direction: 'push' | 'pull', first: string,
   const inventory = loadInventory(raw.inventory ?? [], raw.limit);
   return launchRun({
     commandName: direction,
-    ...transferLaunch(direction, local, remote, raw.times !== false),
+    ...transferLaunch(direction, local, remote, { times: raw.times !== false, checksum: raw.checksum === true, deleteExtra: raw.delete === true, followLinks: raw.followLinks === true }),
     targets: inventory.targets,
     inventorySources: raw.inventory ?? [],
     limit: raw.limit ?? null,
