@@ -103,8 +103,8 @@ async function ensureRemoteParents(sftp: SFTPWrapper, dir: string): Promise<void
   }
 }
 
-let tmpCounter = 0;
-const tmpName = (name: string): string => `.${name}.herd-tmp-${process.pid}-${tmpCounter++}`;
+// One temporary name per file: a rerun after a dropped connection reuses (and so cleans up) it.
+const tmpName = (name: string): string => `.${name}.herd-tmp`;
 
 /** Upload one file beside its target under a temporary name, then rename it into place. */
 async function putFile(sftp: SFTPWrapper, local: string, remote: string, st: fs.Stats, times: boolean, knownHash?: string | null): Promise<number | null> {
@@ -183,8 +183,7 @@ export async function pushPath(sftp: SFTPWrapper, local: string, remote: string,
   };
   const remoteRoot = remote.replace(/\/+$/, '') || '/';
   await ensureRemoteParents(sftp, remoteRoot);
-  await walk(local, remoteRoot, '');
-  await Promise.all(pending);
+  await settle(walk(local, remoteRoot, ''), pending);
   if (opts.deleteExtra) await deleteRemoteExtras(sftp, remoteRoot, '', present, opts);
   return summary;
 }
@@ -194,7 +193,7 @@ async function deleteRemoteExtras(sftp: SFTPWrapper, root: string, rel: string, 
   const dir = rel === '' ? root : path.posix.join(root, rel);
   const list = await call<{ filename: string; attrs: Stats }[]>((cb) => sftp.readdir(dir, cb as never), `list ${dir}`);
   for (const entry of list) {
-    if (!isSafeEntryName(entry.filename) || entry.filename.includes('.herd-tmp-')) continue;
+    if (!isSafeEntryName(entry.filename) || entry.filename.endsWith('.herd-tmp')) continue;
     const childRel = rel === '' ? entry.filename : `${rel}/${entry.filename}`;
     const full = path.posix.join(root, childRel);
     const st = await remoteLstat(sftp, full);
@@ -229,6 +228,19 @@ function deleteLocalExtras(root: string, rel: string, present: Set<string>, opts
       opts.onFile?.(childRel, 0, 'deleted');
     }
   }
+}
+
+/** Wait for the walk and every queued file; on failure, let queued files finish before reporting. */
+async function settle(walk: Promise<void>, pending: Promise<void>[]): Promise<void> {
+  try {
+    await walk;
+  } catch (err) {
+    await Promise.allSettled(pending);
+    throw err;
+  }
+  const results = await Promise.allSettled(pending);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /** A remote directory entry name that could escape the destination is refused. */
@@ -290,8 +302,10 @@ export async function pullPath(sftp: SFTPWrapper, remote: string, localDir: stri
     fs.mkdirSync(local, { recursive: true });
     summary.dirs++;
     const list = await call<{ filename: string; attrs: Stats }[]>((cb) => sftp.readdir(remoteDir, cb as never), `list ${remoteDir}`);
+    // A hostile or broken server must not place anything outside the host's folder: check the whole listing first.
+    const unsafe = list.find((e) => !isSafeEntryName(e.filename));
+    if (unsafe) throw new TransferError(`refused entry ${JSON.stringify(unsafe.filename)} in ${remoteDir}: a remote name may not contain / or be . or ..`);
     for (const entry of list) {
-      if (!isSafeEntryName(entry.filename)) throw new TransferError(`refused entry ${JSON.stringify(entry.filename)} in ${remoteDir}: unsafe name`);
       const r = path.posix.join(remoteDir, entry.filename);
       const l = path.join(local, entry.filename);
       const relPath = rel === '' ? entry.filename : `${rel}/${entry.filename}`;
@@ -308,8 +322,7 @@ export async function pullPath(sftp: SFTPWrapper, remote: string, localDir: stri
       } else opts.onFile?.(relPath, 0, 'skipped_special');
     }
   };
-  await walk(remote, root, '');
-  await Promise.all(pending);
+  await settle(walk(remote, root, ''), pending);
   if (opts.deleteExtra) deleteLocalExtras(root, '', present, opts);
   return summary;
 }

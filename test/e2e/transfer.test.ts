@@ -141,3 +141,33 @@ describe('--checksum and --delete', () => {
     expect(fs.readdirSync(path.join(remoteBase, hosts[1]!, 'app')).sort()).toEqual(['b.txt', 'conf']);
   });
 });
+
+describe('a hostile server', () => {
+  it('cannot make pull write outside LOCAL_DIR/<host>/ with names like ../../x', async () => {
+    const { startHostileSftp } = await import('../fleet/hostile-sftp.js');
+    // ('..' itself never reaches herd: ssh2 drops . and .. from listings.)
+    for (const evil of ['../../escaped', 'a/../../escaped', '/tmp/escaped']) {
+      const server = await startHostileSftp(['fine.txt', evil]);
+      try {
+        const top = scratchDir('herd-hostile-out-');
+        const local = path.join(top, 'pulled');
+        const inv = path.join(scope.home, 'hostile.txt');
+        fs.writeFileSync(inv, `${server.host}:${server.port}\n`);
+        const result = await runHerd(
+          ['pull', '-i', inv, '-u', 'x', '--password-env', 'HOSTILE_PW', '--known-hosts', path.join(scope.home, 'kh-hostile'), '-o', path.join(scope.home, 'runs'), '/data', local],
+          { env: { HOME: scope.home, HOSTILE_PW: 'anything' } },
+        );
+        expect(result.code).toBe(1);
+        const row = readHostsTsv(runDirOf(result)).get(`${server.host}:${server.port}`);
+        expect(row?.status).toBe('failed');
+        expect(row?.reason).toContain(`refused entry ${JSON.stringify(evil)} in /data`);
+        // Nothing at all landed outside the host's folder.
+        expect(fs.readdirSync(top)).toEqual(['pulled']);
+        expect(fs.readdirSync(local)).toEqual([`${server.host}:${server.port}`]);
+        expect(fs.existsSync(path.join(top, 'escaped'))).toBe(false);
+      } finally {
+        await server.close();
+      }
+    }
+  });
+});
