@@ -6,7 +6,7 @@ import type { Step } from '../playbook/types.js';
 import type { HostResult, StepResult, StepStatus } from '../results/status.js';
 import { execCommand, type ExecOutcome } from '../transport/exec.js';
 import { shellQuote } from '../transport/remote-command.js';
-import { openSftp, pullPath, pushPath } from '../transport/sftp.js';
+import { openSftp, pullPath, pushPath, whileConnected } from '../transport/sftp.js';
 import type { HostJob, TaskSpec } from './protocol.js';
 
 type StepsTask = Extract<TaskSpec, { kind: 'steps' }>;
@@ -198,7 +198,7 @@ async function runScriptStep(
   try {
     const sftp = await openSftp(client);
     try {
-      await pushPath(sftp, step.script, remote);
+      await whileConnected(client, pushPath(sftp, step.script, remote));
       await new Promise<void>((resolve, reject) => sftp.chmod(remote, 0o700, (err) => (err ? reject(err) : resolve())));
     } finally {
       sftp.end();
@@ -215,11 +215,11 @@ async function runTransferStep(client: Client, job: HostJob, task: StepsTask, st
     const sftp = await openSftp(client);
     try {
       if (step.kind === 'push') {
-        const s = await pushPath(sftp, step.src, step.dest);
+        const s = await whileConnected(client, pushPath(sftp, step.src, step.dest));
         return { status: 'changed', exitCode: null, reason: `pushed ${s.files} files, ${s.bytes} bytes` };
       }
       const localDir = path.resolve(task.cwd, step.dest, job.id);
-      const s = await pullPath(sftp, step.src, localDir);
+      const s = await whileConnected(client, pullPath(sftp, step.src, localDir));
       return { status: 'ok', exitCode: null, reason: `pulled ${s.files} files, ${s.bytes} bytes into ${localDir}` };
     } finally {
       sftp.end();

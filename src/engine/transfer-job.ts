@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Client } from 'ssh2';
 import { renderTemplate } from '../playbook/template.js';
 import type { HostResult } from '../results/status.js';
-import { openSftp, parseSha256Listing, pullPath, pushPath } from '../transport/sftp.js';
+import { openSftp, parseSha256Listing, pullPath, pushPath, whileConnected } from '../transport/sftp.js';
 import { execCommand } from '../transport/exec.js';
 import { shellQuote } from '../transport/remote-command.js';
 import type { HostJob, TaskSpec } from './protocol.js';
@@ -29,11 +29,11 @@ export async function runTransferTask(client: Client, job: HostJob, task: Transf
     try {
       const opts = { times: task.times, onFile: ctx.onFileDone, deleteExtra: task.deleteExtra, followLinks: task.followLinks, ...(remoteHashes ? { remoteHashes } : {}) };
       if (task.direction === 'push') {
-        const s = await pushPath(sftp, local, remote, opts);
+        const s = await whileConnected(client, pushPath(sftp, local, remote, opts));
         return { status: 'ok', exitCode: null, reason: `sent ${s.files} files (${megabytes(s.bytes)}), ${s.skipped} unchanged` };
       }
       // One folder per host, like pslurp: LOCAL_DIR/<host>/...
-      const s = await pullPath(sftp, remote, path.join(local, job.id), opts);
+      const s = await whileConnected(client, pullPath(sftp, remote, path.join(local, job.id), opts));
       return { status: 'ok', exitCode: null, reason: `received ${s.files} files (${megabytes(s.bytes)}), ${s.skipped} unchanged` };
     } finally {
       sftp.end();

@@ -326,3 +326,24 @@ export async function pullPath(sftp: SFTPWrapper, remote: string, localDir: stri
   if (opts.deleteExtra) deleteLocalExtras(root, '', present, opts);
   return summary;
 }
+
+/**
+ * Reject when the connection goes away: ssh2 leaves fastPut/fastGet callbacks pending forever
+ * when the socket dies mid-transfer, and a host must never hang.
+ */
+export function whileConnected<T>(client: Client, work: Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onClose = (): void => reject(new TransferError('connection lost during the transfer'));
+    client.once('close', onClose);
+    work.then(
+      (value) => {
+        client.off('close', onClose);
+        resolve(value);
+      },
+      (err: unknown) => {
+        client.off('close', onClose);
+        reject(err);
+      },
+    );
+  });
+}

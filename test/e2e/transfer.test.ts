@@ -3,7 +3,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readHostsTsv, runDirOf, runHerd, scratchDir, useLoopbackFleet } from './herd-cli.js';
+import { childPids, readHostsTsv, runDirOf, runHerd, scratchDir, useLoopbackFleet } from './herd-cli.js';
 
 
 const scope = useLoopbackFleet();
@@ -169,5 +169,64 @@ describe('a hostile server', () => {
         await server.close();
       }
     }
+  });
+});
+
+describe('large files', () => {
+  it('stream with bounded memory: a file far larger than the heap limit goes through', async () => {
+    const src = scratchDir('herd-big-');
+    const big = path.join(src, 'big.bin');
+    fs.writeFileSync(big, crypto.randomBytes(1024 * 1024));
+    fs.appendFileSync(big, Buffer.alloc(199 * 1024 * 1024)); // 200 MiB; the heap below is 48 MiB
+    const remoteBase = scratchDir('herd-remote-');
+    fs.chmodSync(remoteBase, 0o777);
+    const [host] = scope.fleet.hosts(1, 1620);
+    const inv = path.join(scope.home, 'big.txt');
+    fs.writeFileSync(inv, `${host}\n`);
+    const result = await runHerd(['push', '-i', inv, ...conn(), big, `${remoteBase}/big.bin`], {
+      env: { HOME: scope.home, NODE_OPTIONS: '--max-old-space-size=48' },
+      timeoutMs: 120_000,
+    });
+    expect(result.stderr).toContain('1 host: 1 ok');
+    expect(fs.statSync(path.join(remoteBase, 'big.bin')).size).toBe(200 * 1024 * 1024);
+  });
+
+  it('a connection killed mid-transfer leaves no partial file under the final name, and rerun completes it', async () => {
+    const src = scratchDir('herd-big-');
+    const big = path.join(src, 'big.bin');
+    fs.writeFileSync(big, Buffer.alloc(400 * 1024 * 1024, 7));
+    const remoteBase = scratchDir('herd-remote-');
+    fs.chmodSync(remoteBase, 0o777);
+    const [host] = scope.fleet.hosts(1, 1640);
+    const inv = path.join(scope.home, 'cut.txt');
+    fs.writeFileSync(inv, `${host}\n`);
+    const out = path.join(scope.home, 'runs-cut');
+    const temp = path.join(remoteBase, '.big.bin.herd-tmp');
+    const cut = await runHerd(['push', '-i', inv, ...conn().slice(0, -2), '-o', out, big, `${remoteBase}/big.bin`], {
+      env: { HOME: scope.home },
+      timeoutMs: 120_000,
+      onSpawn: () => {
+        const timer = setInterval(() => {
+          if (fs.existsSync(temp) && fs.statSync(temp).size > 20 * 1024 * 1024) {
+            clearInterval(timer);
+            // Kill the sshd processes serving this connection (children of our own test sshd).
+            // The session process that holds the socket is a grandchild (privilege separation).
+            const victims: number[] = [];
+            const walk = (pid: number): void => childPids(pid).forEach((c) => (victims.push(c), walk(c)));
+            walk(scope.fleet.pid);
+            for (const pid of victims) process.kill(pid, 'SIGKILL');
+          }
+        }, 20);
+      },
+    });
+    expect(cut.code).toBe(1);
+    const row = readHostsTsv(runDirOf(cut)).get(host!);
+    expect(['failed', 'unreachable', 'interrupted']).toContain(row?.status);
+    expect(fs.existsSync(path.join(remoteBase, 'big.bin'))).toBe(false);
+
+    const rerun = await runHerd(['rerun', '-o', out], { env: { HOME: scope.home }, timeoutMs: 120_000 });
+    expect(rerun.stderr).toContain('1 host: 1 ok');
+    expect(fs.statSync(path.join(remoteBase, 'big.bin')).size).toBe(400 * 1024 * 1024);
+    expect(fs.existsSync(temp)).toBe(false);
   });
 });
