@@ -1,8 +1,8 @@
 // Run ids sort by start time as plain strings, so `ls` and `sort` list runs in order.
 import { randomBytes } from 'node:crypto';
 
-/** e.g. 20261124T103455Z-3f9a: UTC start time plus a short random suffix against same-second runs. */
+/** e.g. 20261124T103455.123Z-3f9a: UTC start time to the millisecond, plus a random suffix. */
 export function newRunId(now: Date = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = now.toISOString().replace(/[-:]/g, '');
   return `${stamp}-${randomBytes(2).toString('hex')}`;
 }

@@ -7,7 +7,7 @@ import type { RunRecord } from '../../results/run-record.js';
 
 export function runsCommand(raw: { out?: string; limit?: string; json?: boolean }): number {
   const outDir = path.resolve(raw.out ?? DEFAULT_OUT_DIR);
-  const ids = fs.existsSync(outDir) ? fs.readdirSync(outDir).filter((d) => /^\d{8}T\d{6}Z-/.test(d)).sort().reverse() : [];
+  const ids = fs.existsSync(outDir) ? fs.readdirSync(outDir).filter((d) => /^\d{8}T\d{6}(\.\d{3})?Z-/.test(d)).sort().reverse() : [];
   const max = raw.limit === undefined ? 20 : Number(raw.limit);
   for (const id of ids.slice(0, max)) {
     let record: RunRecord;
