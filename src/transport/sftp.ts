@@ -63,7 +63,7 @@ export function parseSha256Listing(text: string): Map<string, string> {
   return hashes;
 }
 
-const DEFAULT_PARALLEL_FILES = 8;
+const DEFAULT_PARALLEL_FILES = 16;
 
 export function openSftp(client: Client): Promise<SFTPWrapper> {
   return new Promise((resolve, reject) => {
@@ -230,6 +230,11 @@ function deleteLocalExtras(root: string, rel: string, present: Set<string>, opts
   }
 }
 
+/** Attributes from a listing are usable when they say what kind of entry it is. */
+function hasFileType(attrs: Stats | undefined): attrs is Stats {
+  return attrs !== undefined && typeof attrs.mode === 'number' && (attrs.mode & 0o170000) !== 0 && typeof attrs.isDirectory === 'function';
+}
+
 /** Wait for the walk and every queued file; on failure, let queued files finish before reporting. */
 async function settle(walk: Promise<void>, pending: Promise<void>[]): Promise<void> {
   try {
@@ -266,7 +271,7 @@ export async function pullPath(sftp: SFTPWrapper, remote: string, localDir: stri
   fs.mkdirSync(root, { recursive: true });
   const getFile = async (r: string, l: string, rel: string, rst: Stats): Promise<void> => {
     if (!inside(root, path.resolve(l))) throw new TransferError(`refused ${r}: it would land outside ${root}`);
-    const local = fs.lstatSync(l, { throwIfNoEntry: false });
+    const local = await fs.promises.lstat(l).catch(() => undefined);
     if (local?.isSymbolicLink()) throw new TransferError(`refused ${r}: ${l} is a symlink, writing through it could leave ${root}`);
     present.add(rel);
     const known = opts.remoteHashes?.get(rel);
@@ -281,11 +286,12 @@ export async function pullPath(sftp: SFTPWrapper, remote: string, localDir: stri
     const tmp = path.join(path.dirname(l), tmpName(path.basename(l)));
     try {
       await call<undefined>((cb) => sftp.fastGet(r, tmp, done(cb)), `download ${r}`);
-      fs.chmodSync(tmp, rst.mode & 0o7777);
-      if (times) fs.utimesSync(tmp, rst.atime, rst.mtime);
-      fs.renameSync(tmp, l);
+      // Async file calls keep the worker's event loop free for the other hosts' packets.
+      await fs.promises.chmod(tmp, rst.mode & 0o7777);
+      if (times) await fs.promises.utimes(tmp, rst.atime, rst.mtime);
+      await fs.promises.rename(tmp, l);
     } catch (err) {
-      fs.rmSync(tmp, { force: true });
+      await fs.promises.rm(tmp, { force: true });
       throw err;
     }
     summary.bytes += rst.size;
@@ -309,7 +315,8 @@ export async function pullPath(sftp: SFTPWrapper, remote: string, localDir: stri
       const r = path.posix.join(remoteDir, entry.filename);
       const l = path.join(local, entry.filename);
       const relPath = rel === '' ? entry.filename : `${rel}/${entry.filename}`;
-      const est = await remoteLstat(sftp, r);
+      // readdir already carries lstat attributes (OpenSSH's sftp-server lstats each entry): no extra round trip per file.
+      const est = hasFileType(entry.attrs) ? entry.attrs : await remoteLstat(sftp, r);
       if (!est) continue;
       present.add(relPath);
       if (est.isDirectory()) await walk(r, l, relPath);
