@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startFleet } from '../test/fleet/fleet.js';
 import { childrenCpuS, measure, type Measurement } from './measure.js';
-import { TOOLS, type BenchContext, type Tool } from './tools.js';
+import { TOOLS, TRANSFER_TOOLS, type BenchContext, type Tool, type TransferTool } from './tools.js';
 import { renderChart } from './chart.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -22,17 +22,26 @@ interface Case {
   forks: number;
   command: string;
   tools: string[];
+  /** Transfer cases push or pull the bench tree instead of running a command. */
+  transfer?: 'push' | 'pull';
 }
+
+const TREE_CASES: Case[] = [
+  { name: 'tree pull (1000 x 4 KB + 2 x 20 MB), 20 hosts', hosts: 20, forks: 20, command: '', tools: ['herd', 'pssh'], transfer: 'pull' },
+  { name: 'tree push (1000 x 4 KB + 2 x 20 MB), 20 hosts', hosts: 20, forks: 20, command: '', tools: ['herd', 'pssh'], transfer: 'push' },
+];
 
 const CASES: Case[] = quick
   ? [
       { name: 'true, 200 hosts', hosts: 200, forks: 200, command: 'true', tools: ['herd', 'pssh', 'pdsh', 'clush'] },
       { name: 'sleep 3, 500 hosts', hosts: 500, forks: 500, command: 'sleep 3', tools: ['herd', 'pssh'] },
+      ...TREE_CASES,
     ]
   : [
       { name: 'true, 200 hosts', hosts: 200, forks: 200, command: 'true', tools: ['herd', 'pssh', 'pdsh', 'clush', 'ansible'] },
       { name: 'true, 1000 hosts', hosts: 1000, forks: 200, command: 'true', tools: ['herd', 'pssh', 'pdsh', 'clush'] },
       { name: 'sleep 3, 1000 hosts at forks 1000', hosts: 1000, forks: 1000, command: 'sleep 3', tools: ['herd', 'pssh', 'pdsh', 'clush'] },
+      ...TREE_CASES,
       ...[100, 500, 1000, 2000].map((n) => ({ name: `scale: sleep 1, ${n} hosts at forks ${n}`, hosts: n, forks: n, command: 'sleep 1', tools: ['herd'] })),
     ];
 
@@ -52,8 +61,32 @@ function median(values: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-function available(tool: Tool): boolean {
-  return fs.existsSync(tool.binary);
+/**
+ * The bench tree (1000 x 4 KB + 2 x 20 MB) once locally and once as the "remote" tree every
+ * loopback host serves; fresh() gives an empty destination per run so nothing is skipped.
+ */
+function prepareTree(work: string, hosts: string[]): { localTree: string; remoteTree: string; fresh: (d: 'push' | 'pull') => string } {
+  const localTree = path.join(work, 'tree');
+  if (!fs.existsSync(localTree)) {
+    fs.mkdirSync(path.join(localTree, 'small'), { recursive: true });
+    for (let i = 0; i < 1000; i++) fs.writeFileSync(path.join(localTree, 'small', `f${i}`), Buffer.alloc(4096, i % 251));
+    for (const name of ['big1', 'big2']) fs.writeFileSync(path.join(localTree, name), Buffer.alloc(20 * 1024 * 1024, 1));
+    fs.chmodSync(work, 0o755);
+  }
+  let n = 0;
+  return {
+    localTree,
+    remoteTree: localTree,
+    fresh: (direction) => {
+      const dest = path.join(work, `dest-${direction}-${n++}`);
+      fs.rmSync(path.join(work, `dest-${direction}-${n - 2}`), { recursive: true, force: true });
+      fs.mkdirSync(dest, { recursive: true, mode: 0o777 });
+      fs.chmodSync(dest, 0o777);
+      // Every host writes into the same machine: give each its own folder on push.
+      if (direction === 'push') for (const h of [...hosts, 'shared']) fs.chmodSync(fs.mkdirSync(path.join(dest, h), { recursive: true }) ?? path.join(dest, h), 0o777);
+      return direction === 'push' ? path.join(dest, '{{ host }}') : dest;
+    },
+  };
 }
 
 async function main(): Promise<void> {
@@ -67,15 +100,21 @@ async function main(): Promise<void> {
       const hostsFile = path.join(work, `hosts-${c.hosts}.txt`);
       fs.writeFileSync(hostsFile, hosts.join('\n') + '\n');
       const ctx: BenchContext = { root, work, port: fleet.port, user: fleet.user, keyPath: fleet.keyPath, hostsFile, hosts, forks: c.forks };
-      for (const tool of TOOLS.filter((t) => c.tools.includes(t.name) && (!only || only.includes(t.name)))) {
-        if (!available(tool)) {
+      const tree = c.transfer ? prepareTree(work, hosts) : null;
+      for (const tool of (c.transfer ? TRANSFER_TOOLS : TOOLS).filter((t) => c.tools.includes(t.name) && (!only || only.includes(t.name)))) {
+        if (!fs.existsSync(tool.binary)) {
           skipped.add(tool.name);
           continue;
         }
         const runs: (Measurement & { sshdCpuS: number })[] = [];
         for (let r = 0; r < RUNS; r++) {
           const sshdBefore = childrenCpuS(fleet.pid);
-          const m = await measure(tool.argv(ctx, c.command), { ...process.env, ...(tool.env?.(ctx) ?? {}), HOME: work }, work, 600_000);
+          let argv: string[];
+          if (c.transfer && tree) {
+            const dest = tree.fresh(c.transfer);
+            argv = (tool as TransferTool).argv(ctx, c.transfer, c.transfer === 'pull' ? tree.remoteTree : tree.localTree, dest);
+          } else argv = (tool as Tool).argv(ctx, c.command);
+          const m = await measure(argv, { ...process.env, ...((tool as Tool).env?.(ctx) ?? {}), HOME: work }, work, 600_000);
           runs.push({ ...m, sshdCpuS: childrenCpuS(fleet.pid) - sshdBefore });
           fs.rmSync(path.join(work, 'runs'), { recursive: true, force: true });
         }

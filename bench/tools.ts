@@ -21,6 +21,51 @@ export interface Tool {
   env?(ctx: BenchContext): NodeJS.ProcessEnv;
 }
 
+/** Transfer cases: `command` is `push SRC DEST` or `pull SRC DEST`. */
+export interface TransferTool {
+  name: string;
+  binary: string;
+  argv(ctx: BenchContext, direction: 'push' | 'pull', src: string, dest: string): string[];
+}
+
+export const TRANSFER_TOOLS: TransferTool[] = [
+  {
+    name: 'herd',
+    binary: process.execPath,
+    argv: (ctx, direction, src, dest) => [
+      path.join(ctx.root, 'bin', 'herd'),
+      direction,
+      '-i',
+      ctx.hostsFile,
+      '-u',
+      ctx.user,
+      '-p',
+      String(ctx.port),
+      '-k',
+      ctx.keyPath,
+      '--host-key-checking',
+      'off',
+      '-f',
+      String(ctx.forks),
+      '-q',
+      '--no-times',
+      '-o',
+      path.join(ctx.work, 'runs'),
+      src,
+      dest,
+    ],
+  },
+  {
+    name: 'pssh',
+    binary: '/usr/bin/parallel-slurp',
+    argv: (ctx, direction, src, dest) =>
+      direction === 'pull'
+        ? ['parallel-slurp', '-r', '-h', ctx.hostsFile, '-p', String(ctx.forks), '-l', ctx.user, '-t', '0', '-x', sshOptions(ctx).join(' ').replace('-p ', '-P '), '-L', dest, src, 'tree']
+        : // pscp cannot template a destination per host: all hosts write one shared folder.
+          ['parallel-scp', '-r', '-h', ctx.hostsFile, '-p', String(ctx.forks), '-l', ctx.user, '-t', '0', '-x', sshOptions(ctx).join(' ').replace('-p ', '-P '), src, dest.replace('{{ host }}', 'shared')],
+  },
+];
+
 /** OpenSSH client options every peer gets: no host-key prompts, quiet, the fleet's key and port. */
 export function sshOptions(ctx: BenchContext): string[] {
   return ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'BatchMode=yes', '-p', String(ctx.port), '-i', ctx.keyPath];
