@@ -21,6 +21,7 @@ export interface HostJobContext {
   onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer, step?: string) => void;
   onStepDone: (result: StepResult) => void;
   onFileDone: (path: string, bytes: number, status: string) => void;
+  onFilePlanned: (bytes: number) => void;
   onNewHostKey: (line: string) => void;
 }
 

@@ -4,13 +4,13 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { HostResult, StepResult } from '../results/status.js';
 import { WORKER_EXIT_GRACE_MS, WORKER_PREFETCH } from '../defaults.js';
-import type { HostJob, HostPhase, ParentMessage, WorkerConfig, WorkerMessage } from './protocol.js';
+import type { FileDone, HostJob, HostPhase, ParentMessage, WorkerConfig, WorkerMessage } from './protocol.js';
 
 export type PoolEvent =
   | { kind: 'host_phase'; id: string; phase: HostPhase }
   | { kind: 'output'; id: string; stream: 'stdout' | 'stderr'; data: Buffer; step?: string }
   | { kind: 'step_done'; result: StepResult }
-  | { kind: 'file_done'; id: string; path: string; bytes: number; status: string }
+  | { kind: 'files_done'; id: string; files: FileDone[]; planned: { files: number; bytes: number } }
   | { kind: 'host_done'; result: HostResult }
   | { kind: 'hostkey_new'; line: string }
   | { kind: 'warning'; message: string };
@@ -123,7 +123,7 @@ export class WorkerPool {
         return;
       case 'hostkey_new':
       case 'step_done':
-      case 'file_done':
+      case 'files_done':
         this.options.onEvent(message);
         return;
       case 'worker_error':

@@ -78,12 +78,19 @@ export type ParentMessage =
   | { kind: 'abort' }
   | { kind: 'shutdown' };
 
+export interface FileDone {
+  path: string;
+  bytes: number;
+  status: string;
+}
+
 export type WorkerMessage =
   | { kind: 'ready'; problems: string[] }
   | { kind: 'host_phase'; id: string; phase: HostPhase }
   | { kind: 'output'; id: string; stream: 'stdout' | 'stderr'; data: Uint8Array; step?: string }
   | { kind: 'step_done'; result: StepResult }
-  | { kind: 'file_done'; id: string; path: string; bytes: number; status: string }
+  /** Transferred files, batched: one message per file cost more CPU than the transfer itself on small-file trees. */
+  | { kind: 'files_done'; id: string; files: FileDone[]; planned: { files: number; bytes: number } }
   | { kind: 'host_done'; result: HostResult }
   | { kind: 'hostkey_new'; line: string }
   | { kind: 'worker_error'; error: ErrorData };

@@ -71,7 +71,7 @@ export class RunSession {
   private readonly connecting = new Map<string, number>();
   private readonly runningIds = new Map<string, number>();
   private readonly finalCounts: Record<string, number> = {};
-  private readonly transferred = { files: 0, bytes: 0 };
+  private readonly transferred = { files: 0, bytes: 0, plannedFiles: 0, plannedBytes: 0 };
   private readonly knownHostsPending: string[] = [];
   private currentPool: WorkerPool | undefined;
   private interruptedBy: NodeJS.Signals | undefined;
@@ -177,10 +177,14 @@ export class RunSession {
             this.writer.onStepDone(event.result);
             this.stepListener?.(event.result);
             return;
-          case 'file_done':
-            this.writer.onFileDone(event.id, event.path, event.bytes, event.status);
-            this.transferred.files++;
-            this.transferred.bytes += event.bytes;
+          case 'files_done':
+            this.transferred.plannedFiles += event.planned.files;
+            this.transferred.plannedBytes += event.planned.bytes;
+            for (const f of event.files) {
+              this.writer.onFileDone(event.id, f.path, f.bytes, f.status);
+              this.transferred.files++;
+              this.transferred.bytes += f.bytes;
+            }
             return;
           case 'host_done':
             onResult(event.result);

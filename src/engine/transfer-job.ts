@@ -13,6 +13,7 @@ type TransferTask = Extract<TaskSpec, { kind: 'transfer' }>;
 
 export interface TransferContext {
   onFileDone: (path: string, bytes: number, status: string) => void;
+  onFilePlanned: (bytes: number) => void;
 }
 
 function megabytes(bytes: number): string {
@@ -27,7 +28,7 @@ export async function runTransferTask(client: Client, job: HostJob, task: Transf
     const remoteHashes = task.checksum ? await hashRemote(client, job, task.direction === 'push' ? pushTarget(local, remote) : remote) : undefined;
     const sftp = await openSftp(client);
     try {
-      const opts = { times: task.times, onFile: ctx.onFileDone, deleteExtra: task.deleteExtra, followLinks: task.followLinks, ...(remoteHashes ? { remoteHashes } : {}) };
+      const opts = { times: task.times, onFile: ctx.onFileDone, onPlanned: ctx.onFilePlanned, deleteExtra: task.deleteExtra, followLinks: task.followLinks, ...(remoteHashes ? { remoteHashes } : {}) };
       if (task.direction === 'push') {
         const s = await whileConnected(client, pushPath(sftp, local, remote, opts));
         return { status: 'ok', exitCode: null, reason: `sent ${s.files} files (${megabytes(s.bytes)}), ${s.skipped} unchanged` };

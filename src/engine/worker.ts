@@ -7,7 +7,7 @@ import { loadPrivateKeys } from '../transport/keys.js';
 import { parseKnownHosts, type KnownHostEntry } from '../transport/known-hosts.js';
 import type { Credentials } from '../transport/connect.js';
 import { runHostJob } from './host-job.js';
-import type { HostJob, ParentMessage, WorkerConfig, WorkerMessage } from './protocol.js';
+import type { FileDone, HostJob, ParentMessage, WorkerConfig, WorkerMessage } from './protocol.js';
 
 function send(message: WorkerMessage): void {
   if (process.connected) process.send?.(message);
@@ -57,6 +57,7 @@ function startJob(job: HostJob): void {
       send({ kind: 'host_done', result: { id: job.id, status: 'not_started', exitCode: null, durationMs: 0, reason, code: 'E_NOT_STARTED' } });
       return;
     }
+    const files = new FileBatch(job.id);
     const result = await runHostJob(job, {
       config: s.config,
       credentials: s.credentials,
@@ -66,11 +67,42 @@ function startJob(job: HostJob): void {
       onPhase: (phase) => send({ kind: 'host_phase', id: job.id, phase }),
       onOutput: (stream, chunk, step) => send(step === undefined ? { kind: 'output', id: job.id, stream, data: chunk } : { kind: 'output', id: job.id, stream, data: chunk, step }),
       onStepDone: (result) => send({ kind: 'step_done', result }),
-      onFileDone: (path, bytes, status) => send({ kind: 'file_done', id: job.id, path, bytes, status }),
+      onFileDone: (path, bytes, status) => files.add({ path, bytes, status }),
+      onFilePlanned: (bytes) => files.plan(bytes),
       onNewHostKey: (line) => send({ kind: 'hostkey_new', line }),
     });
+    files.flush();
     send({ kind: 'host_done', result });
   });
+}
+
+/** Collects one host's transferred files and sends them in batches: when full, or a moment after the first. */
+class FileBatch {
+  private files: FileDone[] = [];
+  private planned = { files: 0, bytes: 0 };
+  private timer: NodeJS.Timeout | undefined;
+  constructor(private readonly id: string) {}
+
+  add(file: FileDone): void {
+    this.files.push(file);
+    if (this.files.length >= 256) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), 100);
+  }
+
+  plan(bytes: number): void {
+    this.planned.files++;
+    this.planned.bytes += bytes;
+    this.timer ??= setTimeout(() => this.flush(), 100);
+  }
+
+  flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.files.length === 0 && this.planned.files === 0) return;
+    send({ kind: 'files_done', id: this.id, files: this.files, planned: this.planned });
+    this.files = [];
+    this.planned = { files: 0, bytes: 0 };
+  }
 }
 
 function handle(message: ParentMessage): void {

@@ -17,7 +17,8 @@ export interface StatusSnapshot {
   /** Running hosts with how long they have been running, longest first. */
   slowest: { id: string; ms: number }[];
   /** Push and pull: files and bytes moved so far. */
-  transfer?: { files: number; bytes: number };
+  /** planned*: files found so far (a pull learns its totals while it walks the hosts' trees). */
+  transfer?: { files: number; bytes: number; plannedFiles: number; plannedBytes: number };
 }
 
 /** Pure: the one-line progress for the given counts and elapsed time (plain logs). */
@@ -44,7 +45,8 @@ export function formatStatus(s: StatusSnapshot, elapsedMs: number, width: number
   const lines = [`herd ${done}/${s.total}  ${states}`, `     ${rate.toFixed(1)} hosts/s  elapsed ${Math.floor(seconds)}s  eta ${eta}`];
   if (s.transfer) {
     const mb = s.transfer.bytes / 1024 / 1024;
-    lines.push(`     ${s.transfer.files} files  ${mb.toFixed(1)} MB  ${(mb / seconds).toFixed(1)} MB/s`);
+    const plannedMb = s.transfer.plannedBytes / 1024 / 1024;
+    lines.push(`     files ${s.transfer.files}/${s.transfer.plannedFiles}  ${mb.toFixed(1)}/${plannedMb.toFixed(1)} MB  ${(mb / seconds).toFixed(1)} MB/s`);
   }
   if (s.slowest.length > 0) lines.push(`     slowest: ${s.slowest.map((r) => `${r.id} ${Math.floor(r.ms / 1000)}s`).join('  ')}`);
   return lines.map((l) => l.slice(0, width));

@@ -28,7 +28,19 @@ export interface HerdOptions {
 
 /** A scratch directory used as HOME and cwd, so no test reads or writes the real ~/.ssh. */
 export function scratchDir(prefix = 'herd-test-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  scratchDirs.push(dir);
+  return dir;
+}
+
+// Removed when the test file's fleet stops: transfer tests leave hundreds of MB behind otherwise.
+const scratchDirs: string[] = [];
+
+export function removeScratchDirs(): void {
+  for (const dir of scratchDirs.splice(0)) {
+    fs.chmodSync(dir, 0o700);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export function runHerd(args: string[], opts: HerdOptions = {}): Promise<HerdResult> {
@@ -108,6 +120,7 @@ export function useLoopbackFleet(): FleetScope {
   });
   afterAll(async () => {
     await scope.fleet?.stop();
+    removeScratchDirs();
   });
   return scope;
 }

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { HERD_BIN, useLoopbackFleet } from './herd-cli.js';
+import { HERD_BIN, scratchDir, useLoopbackFleet } from './herd-cli.js';
 
 const scope = useLoopbackFleet();
 const socket = `herd-test-${process.pid}`;
@@ -81,5 +81,27 @@ describe.runIf(hasTmux)('in a real terminal', () => {
     tmux('send-keys', '-t', 't', 'echo typed-after', 'Enter');
     const back = await waitForScreen((s) => /^typed-after$/m.test(s), 5_000);
     expect(back).not.toMatch(/\[2K|\x1b/);
+  });
+
+  it('shows files and bytes done out of those found while a pull runs', async () => {
+    const { fleet, home } = scope;
+    const hosts = fleet.hosts(4, 1870);
+    const inv = path.join(home, 'tty-pull.txt');
+    fs.writeFileSync(inv, hosts.join('\n') + '\n');
+    const tree = scratchDir('herd-tty-tree-');
+    fs.chmodSync(tree, 0o755);
+    for (let i = 0; i < 200; i++) fs.writeFileSync(path.join(tree, `f${i}`), `file ${i}\n`);
+    fs.writeFileSync(path.join(tree, 'big.bin'), Buffer.alloc(120 * 1024 * 1024, 7));
+    const dest = scratchDir('herd-tty-dest-');
+    tmux('send-keys', '-t', 't', 'clear', 'Enter');
+    const cmd = `HOME=${home} node ${HERD_BIN} pull -i ${inv} -u ${fleet.user} -p ${fleet.port} -k ${fleet.keyPath} --known-hosts ${home}/kh -o ${home}/runs-pull -f 1 ${tree} ${dest}; echo "EXIT=$?"`;
+    tmux('send-keys', '-t', 't', cmd, 'Enter');
+    const during = await waitForScreen((s) => /files \d+\/[1-9]\d*\s+[\d.]+\/[\d.]+ MB\s+[\d.]+ MB\/s/.test(s), 20_000);
+    const [, done, found] = /files (\d+)\/(\d+)/.exec(during)!;
+    expect(Number(done)).toBeLessThanOrEqual(Number(found));
+    expect(Number(found)).toBeGreaterThan(0);
+    const after = await waitForScreen((s) => /^EXIT=\d+$/m.test(s), 60_000);
+    expect(after).toContain('EXIT=0');
+    expect(fs.statSync(path.join(dest, hosts[3]!, 'big.bin')).size).toBe(120 * 1024 * 1024);
   });
 });

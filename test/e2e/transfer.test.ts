@@ -95,6 +95,34 @@ describe('push and pull of a whole tree', () => {
     expect(rows.get(hosts[1]!)).toMatchObject({ status: 'failed', reason: `${remoteBase}/${hosts[1]}: no such file or directory on the host` });
     expect(fs.readFileSync(path.join(back, hosts[2]!, 'a.log'), 'utf8')).toBe('c\n');
   });
+
+  it('recreates symlinks as links by default, and sends what they point to with --follow-links', async () => {
+    const outside = scratchDir('herd-outside-');
+    fs.writeFileSync(path.join(outside, 'shared.conf'), 'shared\n');
+    const src = scratchDir('herd-links-');
+    fs.writeFileSync(path.join(src, 'real.txt'), 'real\n');
+    fs.symlinkSync('real.txt', path.join(src, 'inner-link'));
+    fs.symlinkSync(path.join(outside, 'shared.conf'), path.join(src, 'outer-link'));
+    const remoteBase = scratchDir('herd-remote-');
+    fs.chmodSync(remoteBase, 0o777);
+    const hosts = scope.fleet.hosts(2, 1560);
+    const inv = path.join(scope.home, 'links.txt');
+    fs.writeFileSync(inv, hosts.join('\n') + '\n');
+
+    const plain = await runHerd(['push', '-i', inv, ...conn(), `${src}/`, `${remoteBase}/plain-{{ host }}`], { env: { HOME: scope.home } });
+    expect(plain.stderr).toContain('2 hosts: 2 ok');
+    const followed = await runHerd(['push', '-i', inv, ...conn(), '--follow-links', `${src}/`, `${remoteBase}/followed-{{ host }}`], { env: { HOME: scope.home } });
+    expect(followed.stderr).toContain('2 hosts: 2 ok');
+    for (const h of hosts) {
+      const plainDir = path.join(remoteBase, `plain-${h}`);
+      expect(fs.readlinkSync(path.join(plainDir, 'inner-link'))).toBe('real.txt');
+      expect(fs.readlinkSync(path.join(plainDir, 'outer-link'))).toBe(path.join(outside, 'shared.conf'));
+      const followedDir = path.join(remoteBase, `followed-${h}`);
+      expect(fs.lstatSync(path.join(followedDir, 'outer-link')).isFile()).toBe(true);
+      expect(fs.readFileSync(path.join(followedDir, 'outer-link'), 'utf8')).toBe('shared\n');
+      expect(fs.lstatSync(path.join(followedDir, 'inner-link')).isFile()).toBe(true);
+    }
+  });
 });
 
 describe('--checksum and --delete', () => {

@@ -52,7 +52,7 @@ describe('live status area', () => {
 describe('live status for transfers', () => {
   it('adds files, bytes and rate', async () => {
     const { formatStatus } = await import('../../../src/report/progress.js');
-    const lines = formatStatus({ total: 2, states: { running: 2 }, slowest: [], transfer: { files: 300, bytes: 20 * 1024 * 1024 } }, 4_000, 200);
-    expect(lines[2]).toBe('     300 files  20.0 MB  5.0 MB/s');
+    const lines = formatStatus({ total: 2, states: { running: 2 }, slowest: [], transfer: { files: 300, bytes: 20 * 1024 * 1024, plannedFiles: 500, plannedBytes: 40 * 1024 * 1024 } }, 4_000, 200);
+    expect(lines[2]).toBe('     files 300/500  20.0/40.0 MB  5.0 MB/s');
   });
 });
