@@ -53,3 +53,25 @@ export const WORKER_PREFETCH = 8;
  * established sessions (running commands) are not limited by it.
  */
 export const DEFAULT_MAX_HANDSHAKES = 64;
+
+/**
+ * New connections started per second across all workers. sshd answers a burst beyond its
+ * MaxStartups (default 10:30:100 unauthenticated connections) by dropping connections at
+ * random; a steady rate keeps a large fleet's handshakes under that bar. 0 turns pacing off.
+ */
+export const DEFAULT_CONNECT_RATE = 250;
+
+/** Attempts after a transient handshake failure (reset or closed before auth); never after a command started. */
+export const DEFAULT_CONNECT_RETRIES = 2;
+
+/** Descriptors a session running commands holds in its worker: the socket, and slack. */
+export const FDS_PER_COMMAND_SESSION = 2;
+
+/** Files in flight at once per SFTP session (pipelining: round trips dominate small-file trees). */
+export const PARALLEL_FILES_PER_SESSION = 16;
+
+/** A transfer session also holds a local file open for each file in flight. */
+export const FDS_PER_TRANSFER_SESSION = FDS_PER_COMMAND_SESSION + PARALLEL_FILES_PER_SESSION;
+
+/** File descriptors kept free for the process itself (stdio, IPC, run files, libraries). */
+export const FDS_RESERVED = 64;

@@ -14,6 +14,8 @@ import type { ConnectionOptions, RunOptions } from './options.js';
 import { localUser } from './options.js';
 import { passwordFromEnv, promptHidden } from './secrets.js';
 import { herdVersion } from './version.js';
+import { fitForks, openFileLimit } from '../engine/fd-budget.js';
+import { FDS_PER_COMMAND_SESSION, FDS_PER_TRANSFER_SESSION } from '../defaults.js';
 import { EXIT_HOSTS_FAILED, EXIT_INTERRUPTED, EXIT_OK } from './exit-codes.js';
 
 export interface LaunchRequest {
@@ -46,6 +48,18 @@ function describePasswordSource(source: ConnectionOptions['passwordSource']): st
   return source.kind === 'env' ? `env:${source.variable}` : 'prompt';
 }
 
+/** --forks clamped to what `ulimit -n` allows, with a warning, so no host fails with EMFILE halfway. */
+function preflightForks(req: LaunchRequest): number {
+  const limit = openFileLimit();
+  if (limit === null) return req.run.forks;
+  const perSession = req.taskRecord.kind === 'command' ? FDS_PER_COMMAND_SESSION : FDS_PER_TRANSFER_SESSION;
+  const fitted = fitForks(req.run.forks, req.run.workers, perSession, limit);
+  if (fitted < Math.min(req.run.forks, req.targets.length)) {
+    process.stderr.write(`herd: warning: --forks ${req.run.forks} does not fit ulimit -n ${limit} (${perSession} descriptors per session, ${req.run.workers} workers); using --forks ${fitted}. Raise it with: ulimit -n <n>\n`);
+  }
+  return fitted;
+}
+
 /** The launch of an ad-hoc command run. */
 export function commandLaunch(task: Extract<TaskSpec, { kind: 'command' }>): Pick<LaunchRequest, 'execute' | 'taskRecord'> {
   return {
@@ -58,6 +72,7 @@ export function commandLaunch(task: Extract<TaskSpec, { kind: 'command' }>): Pic
 export async function launchRun(req: LaunchRequest): Promise<number> {
   const stderr = process.stderr;
   for (const w of req.warnings) stderr.write(`herd: warning: ${w}\n`);
+  const forks = preflightForks(req);
   const password = await resolvePassword(req.connection.passwordSource);
   const agentSocket = process.env['SSH_AUTH_SOCK'] || undefined;
   const defaultUser = req.connection.user ?? localUser();
@@ -79,10 +94,15 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
       keys_explicit: req.connection.keysExplicit,
       password_source: describePasswordSource(req.connection.passwordSource),
       agent: agentSocket !== undefined,
-      forks: req.run.forks,
+      forks,
       workers: req.run.workers,
       max_handshakes: req.run.maxHandshakes,
       connect_timeout_s: req.connection.connectTimeoutS,
+      connect_retries: req.connection.connectRetries,
+      connect_rate: req.connection.connectRate,
+      idle_timeout_s: req.run.idleTimeoutS,
+      deadline_s: req.run.deadlineS,
+      max_output_bytes: req.run.maxOutputBytes,
       known_hosts: req.connection.knownHostsPath,
       host_key_mode: req.connection.hostKeyMode,
     },
@@ -100,11 +120,16 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
     outDir: req.run.outDir,
     record,
     workers: req.run.workers,
-    forks: req.run.forks,
+    forks,
     handshakes: req.run.maxHandshakes,
     graceS: req.run.graceS,
+    deadlineS: req.run.deadlineS,
     config: {
       connectTimeoutMs: Math.round(req.connection.connectTimeoutS * 1000),
+      idleTimeoutMs: Math.round(req.run.idleTimeoutS * 1000),
+      maxOutputBytes: req.run.maxOutputBytes,
+      connectRetries: req.connection.connectRetries,
+      connectRate: req.connection.connectRate,
       hostKeyMode: req.connection.hostKeyMode,
       knownHostsPath: req.connection.knownHostsPath,
       keyPaths: req.connection.keys,

@@ -5,6 +5,8 @@ import { Option, type Command } from 'commander';
 import { UsageError } from '../errors.js';
 import {
   DEFAULT_COMMAND_TIMEOUT_S,
+  DEFAULT_CONNECT_RATE,
+  DEFAULT_CONNECT_RETRIES,
   DEFAULT_CONNECT_TIMEOUT_S,
   DEFAULT_FORKS,
   DEFAULT_MAX_HANDSHAKES,
@@ -33,7 +35,9 @@ export function addConnectionOptions(cmd: Command): Command {
     .option('--known-hosts <file>', 'known_hosts file to verify and record host keys (default: ~/.ssh/known_hosts)')
     .option('--strict-host-keys', 'refuse hosts whose key is not already in known_hosts')
     .addOption(new Option('--host-key-checking <mode>', 'host key policy').choices(['accept-new', 'strict', 'off']))
-    .option('--connect-timeout <s>', `seconds for TCP connect, banner, key exchange and auth (default: ${DEFAULT_CONNECT_TIMEOUT_S})`);
+    .option('--connect-timeout <s>', `seconds for TCP connect, banner, key exchange and auth (default: ${DEFAULT_CONNECT_TIMEOUT_S})`)
+    .option('--connect-retries <n>', `retries after a transient handshake failure (reset, dropped by sshd MaxStartups), with jittered backoff; never once a command started (default: ${DEFAULT_CONNECT_RETRIES})`)
+    .option('--connect-rate <n>', `new connections started per second, across workers; 0 = unpaced (default: ${DEFAULT_CONNECT_RATE})`);
 }
 
 export function addRunOptions(cmd: Command): Command {
@@ -42,6 +46,9 @@ export function addRunOptions(cmd: Command): Command {
     .option('-w, --workers <n>', `worker processes (default: number of CPUs, here ${defaultWorkers()})`)
     .option('--max-handshakes <n>', `SSH handshakes in progress at once, across workers (default: ${DEFAULT_MAX_HANDSHAKES})`)
     .option('--timeout <s>', 'per-command timeout in seconds; the remote command is killed (default: none)')
+    .option('--idle-timeout <s>', 'stop a command that prints nothing for this many seconds; the remote command is killed (default: none)')
+    .option('--deadline <s>', 'whole-run limit in seconds: then start nothing new and stop running commands (status timeout) (default: none)')
+    .option('--max-output <size>', 'stdout+stderr kept per host, e.g. 512K, 10M, 1G; the rest is dropped with a note (default: no cap)')
     .option('--grace <s>', 'after the first Ctrl-C, seconds running commands get to finish (default: 10)')
     .option('-o, --out <dir>', `directory for run directories (default: ./${DEFAULT_OUT_DIR})`)
     .option('-q, --quiet', 'print only the final summary')
@@ -65,10 +72,15 @@ export interface RawOptions {
   strictHostKeys?: boolean;
   hostKeyChecking?: HostKeyMode;
   connectTimeout?: string;
+  connectRetries?: string;
+  connectRate?: string;
   forks?: string;
   workers?: string;
   maxHandshakes?: string;
   timeout?: string;
+  idleTimeout?: string;
+  deadline?: string;
+  maxOutput?: string;
   grace?: string;
   out?: string;
   quiet?: boolean;
@@ -88,6 +100,9 @@ export interface ConnectionOptions {
   knownHostsPath: string;
   hostKeyMode: HostKeyMode;
   connectTimeoutS: number;
+  connectRetries: number;
+  /** Connections started per second across workers; 0 = unpaced. */
+  connectRate: number;
 }
 
 export interface RunOptions {
@@ -95,6 +110,12 @@ export interface RunOptions {
   workers: number;
   maxHandshakes: number;
   timeoutS: number;
+  /** 0 = none. */
+  idleTimeoutS: number;
+  /** Whole-run limit; 0 = none. */
+  deadlineS: number;
+  /** Output kept per host; 0 = no cap. */
+  maxOutputBytes: number;
   graceS: number;
   outDir: string;
   quiet: boolean;
@@ -117,6 +138,16 @@ export function parseNumber(flag: string, value: string | undefined, fallback: n
   return n;
 }
 
+const SIZE_UNITS: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
+
+/** Parse a byte size such as 4096, 512K, 10M or 1G (binary units); undefined means 0 (no cap). */
+export function parseSize(flag: string, value: string | undefined): number {
+  if (value === undefined) return 0;
+  const m = /^(\d+(?:\.\d+)?)\s*([KMG]?)i?B?$/i.exec(value.trim());
+  if (!m) throw new UsageError(`${flag}: expected a size such as 4096, 512K, 10M or 1G, got ${JSON.stringify(value)}`);
+  return Math.floor(Number(m[1]) * SIZE_UNITS[m[2]!.toUpperCase()]!);
+}
+
 export function resolveConnectionOptions(raw: RawOptions): ConnectionOptions {
   if (raw.askPass && raw.passwordEnv) throw new UsageError('--ask-pass and --password-env: choose one');
   if (raw.strictHostKeys && raw.hostKeyChecking && raw.hostKeyChecking !== 'strict') {
@@ -132,6 +163,8 @@ export function resolveConnectionOptions(raw: RawOptions): ConnectionOptions {
     knownHostsPath: path.resolve(raw.knownHosts ?? defaultKnownHostsPath()),
     hostKeyMode: raw.strictHostKeys ? 'strict' : (raw.hostKeyChecking ?? 'accept-new'),
     connectTimeoutS: parseNumber('--connect-timeout', raw.connectTimeout, DEFAULT_CONNECT_TIMEOUT_S, { min: 0.1 }),
+    connectRetries: parseNumber('--connect-retries', raw.connectRetries, DEFAULT_CONNECT_RETRIES, { min: 0, max: 20, integer: true }),
+    connectRate: parseNumber('--connect-rate', raw.connectRate, DEFAULT_CONNECT_RATE, { min: 0 }),
   };
 }
 
@@ -141,6 +174,9 @@ export function resolveRunOptions(raw: RawOptions): RunOptions {
     workers: parseNumber('--workers', raw.workers, defaultWorkers(), { min: 1, max: 256, integer: true }),
     maxHandshakes: parseNumber('--max-handshakes', raw.maxHandshakes, DEFAULT_MAX_HANDSHAKES, { min: 1, integer: true }),
     timeoutS: parseNumber('--timeout', raw.timeout, DEFAULT_COMMAND_TIMEOUT_S, { min: 0 }),
+    idleTimeoutS: parseNumber('--idle-timeout', raw.idleTimeout, 0, { min: 0 }),
+    deadlineS: parseNumber('--deadline', raw.deadline, 0, { min: 0 }),
+    maxOutputBytes: parseSize('--max-output', raw.maxOutput),
     graceS: parseNumber('--grace', raw.grace, 10, { min: 0 }),
     outDir: path.resolve(raw.out ?? DEFAULT_OUT_DIR),
     quiet: raw.quiet === true,

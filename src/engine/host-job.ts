@@ -1,13 +1,15 @@
 // One host's life: connect, run the task, close, and end with exactly one HostResult.
 import type { Client } from 'ssh2';
 import { connectSsh, type Credentials } from '../transport/connect.js';
-import { execCommand } from '../transport/exec.js';
+import { execCommand, type OutputFlow } from '../transport/exec.js';
 import { ConnectFailure } from '../transport/failure.js';
 import { entriesFor, type KnownHostEntry } from '../transport/known-hosts.js';
 import type { HostResult } from '../results/status.js';
 import type { HostJob, HostPhase, TaskSpec, WorkerConfig } from './protocol.js';
 import { runSteps } from './steps.js';
 import { runTransferTask } from './transfer-job.js';
+import { stoppedOutcome } from './stopped.js';
+import { retryDelayMs } from './pacing.js';
 import type { StepResult } from '../results/status.js';
 
 export interface HostJobContext {
@@ -18,7 +20,8 @@ export interface HostJobContext {
   /** Runs the handshake when a pacing slot is free; the connect timeout starts only then. */
   handshakeSlot: <T>(connect: () => Promise<T>) => Promise<T>;
   onPhase: (phase: HostPhase) => void;
-  onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer, step?: string) => void;
+  /** May return a promise: the host's output is paused until it settles (the parent is behind). */
+  onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer, step?: string) => OutputFlow;
   onStepDone: (result: StepResult) => void;
   onFileDone: (path: string, bytes: number, status: string) => void;
   onFilePlanned: (bytes: number) => void;
@@ -38,31 +41,24 @@ export async function runHostJob(job: HostJob, ctx: HostJobContext): Promise<Hos
   ctx.onPhase('connecting');
   let client: Client;
   try {
-    client = await ctx.handshakeSlot(() =>
-      connectSsh({
-      host: job.host,
-      port: job.port,
-      username: job.user,
-      credentials: ctx.credentials,
-      connectTimeoutMs: ctx.config.connectTimeoutMs,
-      hostKeyMode: ctx.config.hostKeyMode,
-      knownEntries: entriesFor(ctx.knownHosts, job.host, job.port),
-      onNewHostKey: ctx.onNewHostKey,
-      }),
-    );
+    client = await connectWithRetries(job, ctx);
   } catch (err) {
     const failure = err instanceof ConnectFailure ? err : new ConnectFailure('error', 'E_INTERNAL', String(err));
     return result({ status: failure.status, exitCode: null, reason: failure.message, code: failure.code });
   }
 
   try {
-    if (ctx.signal.aborted) return result({ status: 'not_started', exitCode: null, reason: 'run was interrupted before the command started' });
+    if (ctx.signal.aborted) {
+      const why = ctx.signal.reason === 'deadline' ? "the run's --deadline was reached" : 'run was interrupted';
+      return result({ status: 'not_started', exitCode: null, reason: `${why} before the command started`, code: 'E_NOT_STARTED' });
+    }
     ctx.onPhase('running');
     const task = ctx.config.task;
     if (task.kind === 'steps') {
       return result(
         await runSteps(client, job, task, {
           signal: ctx.signal,
+          idleTimeoutMs: ctx.config.idleTimeoutMs,
           onOutput: (stream, chunk, step) => ctx.onOutput(stream, chunk, step),
           onStepDone: ctx.onStepDone,
         }),
@@ -78,9 +74,35 @@ export async function runHostJob(job: HostJob, ctx: HostJobContext): Promise<Hos
   }
 }
 
-function describeKill(killed: number | null | undefined): string {
-  if (killed === null || killed === undefined) return 'remote kill could not be confirmed';
-  return `remote processes killed: ${killed}`;
+/**
+ * Connect, retrying transient handshake failures (reset or closed before authentication) after a
+ * jittered backoff. Nothing has run on the host at that point, so a retry cannot repeat a command.
+ */
+async function connectWithRetries(job: HostJob, ctx: HostJobContext): Promise<Client> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await ctx.handshakeSlot(() =>
+        connectSsh({
+          host: job.host,
+          port: job.port,
+          username: job.user,
+          credentials: ctx.credentials,
+          connectTimeoutMs: ctx.config.connectTimeoutMs,
+          hostKeyMode: ctx.config.hostKeyMode,
+          knownEntries: entriesFor(ctx.knownHosts, job.host, job.port),
+          onNewHostKey: ctx.onNewHostKey,
+          signal: ctx.signal,
+        }),
+      );
+    } catch (err) {
+      const retry = err instanceof ConnectFailure && err.transient && attempt < ctx.config.connectRetries && !ctx.signal.aborted;
+      if (!retry) {
+        if (err instanceof ConnectFailure && attempt > 0) throw new ConnectFailure(err.status, err.code, `${err.message} (after ${attempt + 1} attempts)`, { cause: err });
+        throw err;
+      }
+      await new Promise((resolve) => setTimeout(resolve, retryDelayMs(attempt + 1)));
+    }
+  }
 }
 
 /** An ad-hoc command: its exit code decides ok or failed. */
@@ -92,20 +114,14 @@ async function runCommandTask(
 ): Promise<Omit<HostResult, 'id' | 'durationMs'>> {
   const outcome = await execCommand(client, task.command, {
     timeoutMs: task.timeoutMs,
+    idleTimeoutMs: ctx.config.idleTimeoutMs,
     tag: job.tag,
     signal: ctx.signal,
     onStdout: (c) => ctx.onOutput('stdout', c),
     onStderr: (c) => ctx.onOutput('stderr', c),
   });
-  if (outcome.aborted) {
-    return { status: 'interrupted', exitCode: null, reason: `interrupted while running; ${describeKill(outcome.killed)}`, code: 'E_INTERRUPTED' };
-  }
-  if (outcome.timedOut) {
-    return { status: 'timeout', exitCode: null, reason: `command exceeded --timeout ${task.timeoutMs / 1000}s; ${describeKill(outcome.killed)}`, code: 'E_COMMAND_TIMEOUT' };
-  }
-  if (outcome.connectionLost) {
-    return { status: 'interrupted', exitCode: null, reason: 'connection lost while the command was running (it may have run)', code: 'E_CONNECTION_LOST' };
-  }
+  const stopped = stoppedOutcome(outcome, 'command', `--timeout ${task.timeoutMs / 1000}s`, ctx.config.idleTimeoutMs, ctx.signal);
+  if (stopped) return { ...stopped, exitCode: null };
   if (outcome.exitCode === 0) return { status: 'ok', exitCode: 0, reason: '' };
   const reason = outcome.signal ? `killed by signal ${outcome.signal}` : `exit code ${outcome.exitCode}`;
   return { status: 'failed', exitCode: outcome.exitCode, signal: outcome.signal, reason, code: 'E_EXIT' };

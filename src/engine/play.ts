@@ -48,7 +48,7 @@ export async function executePlaybook(session: RunSession, req: PlaybookRunReque
   } finally {
     for (const [id, s] of state) {
       if (s.stopped) session.finishHost(s.stopped);
-      else if (session.interrupted && !s.ran) session.finishHost(notStartedResult(id, session.interruptReason()));
+      else if (session.stopped && !s.ran) session.finishHost(notStartedResult(id, session.interruptReason()));
       else session.finishHost({ id, status: 'ok', exitCode: 0, durationMs: s.durationMs, reason: '' });
     }
   }
@@ -110,7 +110,7 @@ async function runPlay(session: RunSession, req: PlaybookRunRequest, play: Play,
       if (segment.gate && gateOutputs.size > 0) {
         alive = applyGate(session, play, segment.to, gateOutputs, references, alive, state);
       }
-      if (session.interrupted) break;
+      if (session.stopped) break;
     }
   }
 }

@@ -4,6 +4,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { HostResult, StepResult } from '../results/status.js';
 import { WORKER_EXIT_GRACE_MS, WORKER_PREFETCH } from '../defaults.js';
+import type { AbortCause } from './stopped.js';
 import type { FileDone, HostJob, HostPhase, ParentMessage, WorkerConfig, WorkerMessage } from './protocol.js';
 
 export type PoolEvent =
@@ -48,6 +49,7 @@ export class WorkerPool {
   private respawnBudget: number;
   private finish: (() => void) | undefined;
   private readonly warnedProblems = new Set<string>();
+  private workerCount = 1;
 
   constructor(private readonly options: PoolOptions) {
     this.respawnBudget = options.workers * MAX_RESPAWNS_PER_WORKER;
@@ -60,6 +62,7 @@ export class WorkerPool {
     if (jobs.length === 0) return Promise.resolve();
     const done = new Promise<void>((resolve) => (this.finish = resolve));
     const workers = Math.max(1, Math.min(this.options.workers, jobs.length));
+    this.workerCount = workers;
     const forks = Math.max(1, Math.min(this.options.forks, jobs.length));
     for (let i = 0; i < workers; i++) this.spawn(shareOf(forks, workers, i), shareOf(this.options.handshakes, workers, i));
     return done.finally(() => this.shutdown());
@@ -76,9 +79,9 @@ export class WorkerPool {
   }
 
   /** Stop running commands now: workers kill them remotely and report them interrupted. */
-  abort(reason: string): void {
+  abort(reason: string, cause: AbortCause = 'interrupt'): void {
     this.drain(reason);
-    for (const slot of this.slots) this.sendTo(slot, { kind: 'abort' });
+    for (const slot of this.slots) this.sendTo(slot, { kind: 'abort', cause });
   }
 
   private spawn(capacity: number, handshakes: number): void {
@@ -97,7 +100,9 @@ export class WorkerPool {
       /* 'exit' follows and carries the story */
     });
     child.on('exit', (code, signal) => this.onExit(slot, code, signal, stderrTail));
-    this.sendTo(slot, { kind: 'init', config: { ...this.options.config, concurrency: capacity, handshakes } });
+    // Each worker paces its share of --connect-rate.
+    const connectRate = this.options.config.connectRate / this.workerCount;
+    this.sendTo(slot, { kind: 'init', config: { ...this.options.config, concurrency: capacity, handshakes, connectRate } });
   }
 
   private onMessage(slot: WorkerSlot, message: WorkerMessage): void {

@@ -4,6 +4,7 @@ import type { ErrorData } from '../errors.js';
 import type { HostResult, StepResult } from '../results/status.js';
 import type { Play } from '../playbook/types.js';
 import type { HostKeyMode } from '../transport/connect.js';
+import type { AbortCause } from './stopped.js';
 
 /** What every host does once connected: one command, or a range of a play's steps. */
 export type TaskSpec =
@@ -43,6 +44,14 @@ export interface WorkerConfig {
   /** Handshakes this worker may have in progress at once (pacing: key exchange is CPU-bound on both ends). */
   handshakes: number;
   connectTimeoutMs: number;
+  /** --idle-timeout: a command silent this long is stopped; 0 means never. */
+  idleTimeoutMs: number;
+  /** --max-output: stdout+stderr bytes kept per host; the rest is dropped with a note in the reason. 0 means no cap. */
+  maxOutputBytes: number;
+  /** --connect-retries: attempts after a transient handshake failure (reset, closed by MaxStartups), before any command. */
+  connectRetries: number;
+  /** --connect-rate: new connections this worker may start per second; 0 means unpaced. */
+  connectRate: number;
   hostKeyMode: HostKeyMode;
   knownHostsPath: string;
   keyPaths: string[];
@@ -74,8 +83,8 @@ export type ParentMessage =
   | { kind: 'job'; job: HostJob }
   /** drain: start no job that has not begun; report those as not_started. */
   | { kind: 'drain'; reason: string }
-  /** abort: stop running commands now (remote side killed) and report them interrupted. */
-  | { kind: 'abort' }
+  /** abort: stop running commands now (remote side killed); the cause decides interrupted or timeout (--deadline). */
+  | { kind: 'abort'; cause: AbortCause }
   | { kind: 'shutdown' };
 
 export interface FileDone {

@@ -28,6 +28,8 @@ export interface SessionRequest {
   handshakes: number;
   /** Seconds running commands get to finish after the first Ctrl-C. */
   graceS: number;
+  /** --deadline: seconds for the whole run; 0 means none. */
+  deadlineS?: number;
 }
 
 export interface RunUi {
@@ -76,6 +78,8 @@ export class RunSession {
   private currentPool: WorkerPool | undefined;
   private interruptedBy: NodeJS.Signals | undefined;
   private graceTimer: NodeJS.Timeout | undefined;
+  private deadlineTimer: NodeJS.Timeout | undefined;
+  private deadlineHit = false;
   private readonly onSignal = (signal: NodeJS.Signals): void => this.interrupt(signal);
 
   private readonly events: NdjsonSink | undefined;
@@ -93,6 +97,10 @@ export class RunSession {
     this.progress = new ProgressLine(ui.stderr, () => this.snapshot(), ui.progress);
     process.on('SIGINT', this.onSignal);
     process.on('SIGTERM', this.onSignal);
+    if (request.deadlineS) {
+      this.deadlineTimer = setTimeout(() => this.reachDeadline(), request.deadlineS * 1000);
+      this.deadlineTimer.unref();
+    }
     this.progress.start();
     const task = request.record.task;
     const what = task.kind === 'command' ? task.command : task.kind === 'playbook' ? `play ${task.file}` : `${task.direction} ${task.local} ${task.remote}`;
@@ -105,7 +113,13 @@ export class RunSession {
 
   /** Why hosts that never start are not started, once the run has been interrupted. */
   interruptReason(): string {
+    if (this.deadlineHit && this.interruptedBy === undefined) return `the run's --deadline ${this.request.deadlineS}s was reached before this host started`;
     return `run interrupted by ${this.interruptedBy ?? 'signal'} before this host started`;
+  }
+
+  /** Whether later passes (playbooks) may still start hosts. */
+  get stopped(): boolean {
+    return this.interrupted || this.deadlineHit;
   }
 
   /** Record a host's final result (counts, progress, files). */
@@ -148,7 +162,7 @@ export class RunSession {
    * (default: it is the host's final result).
    */
   async runPass(jobs: HostJob[], task: TaskSpec, onResult: (result: HostResult) => void = (r) => this.finishHost(r)): Promise<void> {
-    if (this.interrupted) {
+    if (this.stopped) {
       for (const job of jobs) onResult(notStartedResult(job.id, this.interruptReason()));
       return;
     }
@@ -212,6 +226,7 @@ export class RunSession {
   /** Close the run; hosts without a result are recorded as not started or interrupted. */
   finish(): RunOutcome {
     if (this.graceTimer) clearTimeout(this.graceTimer);
+    clearTimeout(this.deadlineTimer);
     process.off('SIGINT', this.onSignal);
     process.off('SIGTERM', this.onSignal);
     this.progress.stop();
@@ -242,6 +257,14 @@ export class RunSession {
 
   private abortNow(): void {
     this.currentPool?.abort(this.interruptReason());
+  }
+
+  /** --deadline: start nothing new and stop what runs; those hosts end as timeout, the rest not_started. */
+  private reachDeadline(): void {
+    if (this.stopped) return;
+    this.deadlineHit = true;
+    this.progress.note(`herd: --deadline ${this.request.deadlineS}s reached: starting no new hosts and stopping running commands`);
+    this.currentPool?.abort(this.interruptReason(), 'deadline');
   }
 
   private flushKnownHosts(): void {

@@ -4,16 +4,19 @@ import type { Client } from 'ssh2';
 import { renderStep, hostVars } from '../playbook/render.js';
 import type { Step } from '../playbook/types.js';
 import type { HostResult, StepResult, StepStatus } from '../results/status.js';
-import { execCommand, type ExecOutcome } from '../transport/exec.js';
+import { execCommand, type ExecOutcome, type OutputFlow } from '../transport/exec.js';
 import { shellQuote } from '../transport/remote-command.js';
-import { openSftp, pullPath, pushPath, whileConnected } from '../transport/sftp.js';
+import { openSftp, pullPath, pushPath, TransferStopped, whileConnected } from '../transport/sftp.js';
+import { abortedOutcome, stoppedOutcome } from './stopped.js';
 import type { HostJob, TaskSpec } from './protocol.js';
 
 type StepsTask = Extract<TaskSpec, { kind: 'steps' }>;
 
 export interface StepsContext {
   signal: AbortSignal;
-  onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer, step: string) => void;
+  /** --idle-timeout for every command the steps run; 0 means none. */
+  idleTimeoutMs: number;
+  onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer, step: string) => OutputFlow;
   onStepDone: (result: StepResult) => void;
 }
 
@@ -90,7 +93,7 @@ function hostStatusFor(status: StepStatus): HostResult['status'] {
 
 async function runStep(client: Client, job: HostJob, task: StepsTask, step: Step, key: string, ctx: StepsContext): Promise<StepOutcome> {
   const become = step.become ? { password: task.becomePassword } : undefined;
-  const skipReason = await checkGuards(client, job, step, become, ctx.signal);
+  const skipReason = await checkGuards(client, job, step, become, ctx);
   if (skipReason !== null && typeof skipReason === 'object') return skipReason;
   if (skipReason !== null) return { status: task.check ? 'would_skip' : 'skipped', exitCode: null, reason: skipReason };
   if (task.check && !step.check) return { status: 'would_run', exitCode: null, reason: 'not run under --check' };
@@ -102,7 +105,7 @@ async function runStep(client: Client, job: HostJob, task: StepsTask, step: Step
       return runScriptStep(client, job, step, key, become, ctx);
     case 'push':
     case 'pull':
-      return runTransferStep(client, job, task, step);
+      return runTransferStep(client, job, task, step, ctx);
     default:
       return assertNever(step);
   }
@@ -118,7 +121,7 @@ async function checkGuards(
   job: HostJob,
   step: Step,
   become: { password?: string } | undefined,
-  signal: AbortSignal,
+  ctx: StepsContext,
 ): Promise<string | null | StepOutcome> {
   const probes: { command: string; skipWhenZero: boolean; describe: string }[] = [];
   if (step.creates !== undefined) probes.push({ command: `test -e ${shellQuote(step.creates)}`, skipWhenZero: true, describe: `creates: ${step.creates} exists` });
@@ -129,12 +132,13 @@ async function checkGuards(
     const outcome = await execCommand(client, probe.command, {
       timeoutMs: step.timeoutS !== undefined ? step.timeoutS * 1000 : GUARD_TIMEOUT_MS,
       tag: `${job.tag}g`,
-      signal,
+      signal: ctx.signal,
+      idleTimeoutMs: ctx.idleTimeoutMs,
       become,
       onStdout: () => {},
       onStderr: () => {},
     });
-    const broken = brokenOutcome(outcome, 'guard');
+    const broken = brokenOutcome(outcome, 'guard', ctx);
     if (broken) return broken;
     const zero = outcome.exitCode === 0;
     if (zero === probe.skipWhenZero) return probe.describe;
@@ -143,11 +147,9 @@ async function checkGuards(
 }
 
 /** Timeout, abort and lost connections end a step the same way whatever ran. */
-function brokenOutcome(outcome: ExecOutcome, what: string): StepOutcome | null {
-  if (outcome.aborted) return { status: 'interrupted', exitCode: null, reason: `${what} interrupted while running` };
-  if (outcome.timedOut) return { status: 'timeout', exitCode: null, reason: `${what} exceeded its timeout; remote processes killed: ${outcome.killed ?? 'unconfirmed'}` };
-  if (outcome.connectionLost) return { status: 'interrupted', exitCode: null, reason: `connection lost while the ${what} was running (it may have run)` };
-  return null;
+function brokenOutcome(outcome: ExecOutcome, what: string, ctx: StepsContext): StepOutcome | null {
+  const stopped = stoppedOutcome(outcome, what, 'its timeout', ctx.idleTimeoutMs, ctx.signal);
+  return stopped ? { status: stopped.status, exitCode: null, reason: stopped.reason } : null;
 }
 
 async function runCommandStep(
@@ -165,14 +167,15 @@ async function runCommandStep(
     timeoutMs: step.timeoutS !== undefined ? step.timeoutS * 1000 : 0,
     tag: job.tag,
     signal: ctx.signal,
+    idleTimeoutMs: ctx.idleTimeoutMs,
     become,
     onStdout: (c) => {
       if (wantsStdout && kept.length < CONSENSUS_BYTES) kept += c.toString('utf8');
-      ctx.onOutput('stdout', c, key);
+      return ctx.onOutput('stdout', c, key);
     },
     onStderr: (c) => ctx.onOutput('stderr', c, key),
   });
-  const broken = brokenOutcome(outcome, 'command');
+  const broken = brokenOutcome(outcome, 'command', ctx);
   if (broken) return broken;
   const allowed = step.expect?.exit ?? [0];
   if (outcome.exitCode === null || !allowed.includes(outcome.exitCode)) {
@@ -210,21 +213,25 @@ async function runScriptStep(
   return runCommandStep(client, job, step, command, key, become, ctx);
 }
 
-async function runTransferStep(client: Client, job: HostJob, task: StepsTask, step: Extract<Step, { kind: 'push' | 'pull' }>): Promise<StepOutcome> {
+async function runTransferStep(client: Client, job: HostJob, task: StepsTask, step: Extract<Step, { kind: 'push' | 'pull' }>, ctx: StepsContext): Promise<StepOutcome> {
   try {
     const sftp = await openSftp(client);
     try {
       if (step.kind === 'push') {
-        const s = await whileConnected(client, pushPath(sftp, step.src, step.dest));
+        const s = await whileConnected(client, pushPath(sftp, step.src, step.dest), ctx.signal);
         return { status: 'changed', exitCode: null, reason: `pushed ${s.files} files, ${s.bytes} bytes` };
       }
       const localDir = path.resolve(task.cwd, step.dest, job.id);
-      const s = await whileConnected(client, pullPath(sftp, step.src, localDir));
+      const s = await whileConnected(client, pullPath(sftp, step.src, localDir), ctx.signal);
       return { status: 'ok', exitCode: null, reason: `pulled ${s.files} files, ${s.bytes} bytes into ${localDir}` };
     } finally {
       sftp.end();
     }
   } catch (err) {
+    if (err instanceof TransferStopped) {
+      const stopped = abortedOutcome(ctx.signal, step.kind, 'files in flight stay under temporary names');
+      return { status: stopped.status, exitCode: null, reason: stopped.reason };
+    }
     return { status: 'failed', exitCode: null, reason: (err as Error).message };
   }
 }

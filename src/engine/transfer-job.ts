@@ -4,7 +4,8 @@ import path from 'node:path';
 import type { Client } from 'ssh2';
 import { renderTemplate } from '../playbook/template.js';
 import type { HostResult } from '../results/status.js';
-import { openSftp, parseSha256Listing, pullPath, pushPath, whileConnected } from '../transport/sftp.js';
+import { openSftp, parseSha256Listing, pullPath, pushPath, TransferStopped, whileConnected } from '../transport/sftp.js';
+import { abortedOutcome } from './stopped.js';
 import { execCommand } from '../transport/exec.js';
 import { shellQuote } from '../transport/remote-command.js';
 import type { HostJob, TaskSpec } from './protocol.js';
@@ -14,6 +15,7 @@ type TransferTask = Extract<TaskSpec, { kind: 'transfer' }>;
 export interface TransferContext {
   onFileDone: (path: string, bytes: number, status: string) => void;
   onFilePlanned: (bytes: number) => void;
+  signal: AbortSignal;
 }
 
 function megabytes(bytes: number): string {
@@ -30,16 +32,17 @@ export async function runTransferTask(client: Client, job: HostJob, task: Transf
     try {
       const opts = { times: task.times, onFile: ctx.onFileDone, onPlanned: ctx.onFilePlanned, deleteExtra: task.deleteExtra, followLinks: task.followLinks, ...(remoteHashes ? { remoteHashes } : {}) };
       if (task.direction === 'push') {
-        const s = await whileConnected(client, pushPath(sftp, local, remote, opts));
+        const s = await whileConnected(client, pushPath(sftp, local, remote, opts), ctx.signal);
         return { status: 'ok', exitCode: null, reason: `sent ${s.files} files (${megabytes(s.bytes)}), ${s.skipped} unchanged` };
       }
       // One folder per host, like pslurp: LOCAL_DIR/<host>/...
-      const s = await whileConnected(client, pullPath(sftp, remote, path.join(local, job.id), opts));
+      const s = await whileConnected(client, pullPath(sftp, remote, path.join(local, job.id), opts), ctx.signal);
       return { status: 'ok', exitCode: null, reason: `received ${s.files} files (${megabytes(s.bytes)}), ${s.skipped} unchanged` };
     } finally {
       sftp.end();
     }
   } catch (err) {
+    if (err instanceof TransferStopped) return { ...abortedOutcome(ctx.signal, task.direction, 'files in flight stay under temporary names; herd rerun finishes them'), exitCode: null };
     return { status: 'failed', exitCode: null, reason: (err as Error).message, code: 'E_TRANSFER' };
   }
 }
@@ -59,7 +62,9 @@ async function hashRemote(client: Client, job: HostJob, where: { root: string; f
       ? `cd -- ${shellQuote(root)} 2>/dev/null && sha256sum -- ./${shellQuote(file)} 2>/dev/null; exit 0`
       : `if [ -d ${shellQuote(root)} ]; then cd -- ${shellQuote(root)} && find . -type f -exec sha256sum -- {} + 2>/dev/null; else cd -- "$(dirname -- ${shellQuote(root)})" 2>/dev/null && sha256sum -- "./$(basename -- ${shellQuote(root)})" 2>/dev/null; fi; exit 0`;
   let out = '';
-  const outcome = await execCommand(client, command, { timeoutMs: 600_000, tag: `${job.tag}h`, onStdout: (c) => (out += c.toString('utf8')), onStderr: () => {} });
+  const outcome = await execCommand(client, command, { timeoutMs: 600_000, tag: `${job.tag}h`, onStdout: (c) => {
+    out += c.toString('utf8');
+  }, onStderr: () => {} });
   if (outcome.exitCode !== 0) throw new Error(`could not compute checksums on the host (${outcome.timedOut ? 'timed out' : `exit ${outcome.exitCode}`})`);
   return parseSha256Listing(out);
 }

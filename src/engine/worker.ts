@@ -7,10 +7,38 @@ import { loadPrivateKeys } from '../transport/keys.js';
 import { parseKnownHosts, type KnownHostEntry } from '../transport/known-hosts.js';
 import type { Credentials } from '../transport/connect.js';
 import { runHostJob } from './host-job.js';
+import { startRateGate } from './pacing.js';
+import type { OutputFlow } from '../transport/exec.js';
 import type { FileDone, HostJob, ParentMessage, WorkerConfig, WorkerMessage } from './protocol.js';
 
 function send(message: WorkerMessage): void {
   if (process.connected) process.send?.(message);
+}
+
+// Output bytes handed to the IPC channel and not yet written to it. Above the high mark, hosts'
+// output is paused (see exec.ts) so a host printing gigabytes cannot grow this process's memory.
+const IPC_HIGH_BYTES = 8 * 1024 * 1024;
+const IPC_LOW_BYTES = 2 * 1024 * 1024;
+let ipcBacklog = 0;
+let drained: { promise: Promise<void>; resolve: () => void } | undefined;
+
+function sendOutput(message: WorkerMessage, bytes: number): OutputFlow {
+  if (!process.connected) return;
+  ipcBacklog += bytes;
+  process.send?.(message, undefined, {}, () => {
+    ipcBacklog -= bytes;
+    if (drained && ipcBacklog <= IPC_LOW_BYTES) {
+      drained.resolve();
+      drained = undefined;
+    }
+  });
+  if (ipcBacklog < IPC_HIGH_BYTES) return;
+  if (!drained) {
+    let resolve!: () => void;
+    const promise = new Promise<void>((r) => (resolve = r));
+    drained = { promise, resolve };
+  }
+  return drained.promise;
 }
 
 interface WorkerState {
@@ -19,6 +47,8 @@ interface WorkerState {
   knownHosts: KnownHostEntry[];
   limit: ReturnType<typeof pLimit>;
   handshakeLimit: ReturnType<typeof pLimit>;
+  /** --connect-rate: spaces connection starts. */
+  startGate: () => Promise<void>;
   abort: AbortController;
   /** Set when the parent stops handing out hosts; the reason is recorded on hosts never begun. */
   drainReason?: string;
@@ -43,6 +73,7 @@ function initialise(config: WorkerConfig): void {
     knownHosts: config.hostKeyMode === 'off' ? [] : readKnownHosts(config.knownHostsPath),
     limit: pLimit(Math.max(1, config.concurrency)),
     handshakeLimit: pLimit(Math.max(1, config.handshakes)),
+    startGate: startRateGate(config.connectRate),
     abort: new AbortController(),
   };
   send({ kind: 'ready', problems });
@@ -58,22 +89,53 @@ function startJob(job: HostJob): void {
       return;
     }
     const files = new FileBatch(job.id);
+    const cap = new OutputCap(s.config.maxOutputBytes);
     const result = await runHostJob(job, {
       config: s.config,
       credentials: s.credentials,
       knownHosts: s.knownHosts,
       signal: s.abort.signal,
-      handshakeSlot: (connect) => s.handshakeLimit(connect),
+      handshakeSlot: (connect) =>
+        s.handshakeLimit(async () => {
+          await s.startGate();
+          return connect();
+        }),
       onPhase: (phase) => send({ kind: 'host_phase', id: job.id, phase }),
-      onOutput: (stream, chunk, step) => send(step === undefined ? { kind: 'output', id: job.id, stream, data: chunk } : { kind: 'output', id: job.id, stream, data: chunk, step }),
+      onOutput: (stream, whole, step) => {
+        const chunk = cap.take(whole);
+        if (chunk.length === 0) return;
+        return sendOutput(step === undefined ? { kind: 'output', id: job.id, stream, data: chunk } : { kind: 'output', id: job.id, stream, data: chunk, step }, chunk.length);
+      },
       onStepDone: (result) => send({ kind: 'step_done', result }),
       onFileDone: (path, bytes, status) => files.add({ path, bytes, status }),
       onFilePlanned: (bytes) => files.plan(bytes),
       onNewHostKey: (line) => send({ kind: 'hostkey_new', line }),
     });
     files.flush();
-    send({ kind: 'host_done', result });
+    send({ kind: 'host_done', result: cap.dropped > 0 ? { ...result, reason: withNote(result.reason, cap.note()) } : result });
   });
+}
+
+const withNote = (reason: string, note: string): string => (reason === '' ? note : `${reason}; ${note}`);
+
+/** --max-output: keeps the first `limit` bytes of a host's stdout and stderr together, counts the rest. */
+class OutputCap {
+  private kept = 0;
+  dropped = 0;
+  constructor(private readonly limit: number) {}
+
+  take(chunk: Buffer): Buffer {
+    if (this.limit <= 0) return chunk;
+    const room = Math.max(0, this.limit - this.kept);
+    const keep = chunk.length <= room ? chunk : chunk.subarray(0, room);
+    this.kept += keep.length;
+    this.dropped += chunk.length - keep.length;
+    return keep;
+  }
+
+  note(): string {
+    return `output capped by --max-output at ${this.limit} bytes; ${this.dropped} more bytes dropped`;
+  }
 }
 
 /** Collects one host's transferred files and sends them in batches: when full, or a moment after the first. */
@@ -118,7 +180,7 @@ function handle(message: ParentMessage): void {
       return;
     case 'abort':
       if (state) state.drainReason ??= 'run was interrupted before this host started';
-      state?.abort.abort();
+      state?.abort.abort(message.cause);
       return;
     case 'shutdown':
       process.disconnect?.();

@@ -71,21 +71,33 @@ export class HostOutput {
   }
 }
 
-/** Call `onLine` for every line of a file, reading it in blocks (bounded memory for huge outputs). */
-export function forEachLine(file: string, onLine: (line: string) => void): void {
+/**
+ * Copy a file to `write` with `prefix` at the start of every line, in blocks and as bytes, so a
+ * gigabyte of output with or without newlines costs one block of memory and linear time. A
+ * last line without a newline gets one.
+ */
+export function copyPrefixedLines(file: string, prefix: string, write: (chunk: Buffer) => void): void {
   const fd = fs.openSync(file, 'r');
+  const head = Buffer.from(prefix);
   try {
     const block = Buffer.alloc(1024 * 1024);
-    let rest = '';
+    let atLineStart = true;
     for (;;) {
       const n = fs.readSync(fd, block, 0, block.length, null);
       if (n === 0) break;
-      const text = rest + block.subarray(0, n).toString('utf8');
-      const lines = text.split('\n');
-      rest = lines.pop() ?? '';
-      for (const line of lines) onLine(line);
+      const pieces: Buffer[] = [];
+      let from = 0;
+      while (from < n) {
+        if (atLineStart) pieces.push(head);
+        const nl = block.indexOf(10, from);
+        const end = nl < 0 || nl >= n ? n : nl + 1;
+        pieces.push(Buffer.from(block.subarray(from, end)));
+        atLineStart = end === nl + 1;
+        from = end;
+      }
+      write(Buffer.concat(pieces));
     }
-    if (rest !== '') onLine(rest);
+    if (!atLineStart) write(Buffer.from('\n'));
   } finally {
     fs.closeSync(fd);
   }

@@ -52,6 +52,11 @@ export interface RunOptionsRecord {
   workers: number;
   max_handshakes?: number;
   connect_timeout_s: number;
+  connect_retries?: number;
+  connect_rate?: number;
+  idle_timeout_s?: number;
+  deadline_s?: number;
+  max_output_bytes?: number;
   known_hosts: string;
   host_key_mode: 'accept-new' | 'strict' | 'off';
 }

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic, replaceSymlink } from './atomic.js';
-import { HostOutput, forEachLine, type OutputSummary } from './host-output.js';
+import { HostOutput, copyPrefixedLines, type OutputSummary } from './host-output.js';
 import type { RunRecord, RunState } from './run-record.js';
 import { HOSTS_TSV_HEADER, STEPS_TSV_HEADER, TRANSFERS_TSV_HEADER, formatTsv, hostRow, stepRow, tsvField } from './tsv.js';
 import type { HostResult, HostStatus, StepResult } from './status.js';
@@ -182,16 +182,8 @@ export class RunWriter {
 
   /** pdsh style `host: line` (playbooks: `host: [play.step] line`), so `grep X output.log | cut -d: -f1 | sort -u` lists hosts. */
   private appendOutputLog(id: string, file: string, step?: string): void {
-    let block = '';
     const prefix = step === undefined ? `${id}: ` : `${id}: [${step}] `;
-    forEachLine(file, (line) => {
-      block += `${prefix}${line}\n`;
-      if (block.length > 64 * 1024) {
-        fs.writeSync(this.outputLogFd, block);
-        block = '';
-      }
-    });
-    if (block) fs.writeSync(this.outputLogFd, block);
+    copyPrefixedLines(file, prefix, (chunk) => fs.writeSync(this.outputLogFd, chunk));
   }
 
   private journal(entry: Record<string, unknown>): void {

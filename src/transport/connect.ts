@@ -31,6 +31,8 @@ export interface ConnectOptions {
   knownEntries: KnownHostEntry[];
   /** Called with a known_hosts line when accept-new trusts a key seen for the first time. */
   onNewHostKey?: (line: string) => void;
+  /** Aborting gives up the attempt at once (Ctrl-C twice, --deadline). */
+  signal?: AbortSignal;
 }
 
 const DEFAULT_HOST_KEY_ALGORITHMS = [
@@ -57,14 +59,22 @@ export function connectSsh(options: ConnectOptions): Promise<Client> {
       settled = true;
       clearTimeout(timer);
       if (err === null) {
+        options.signal?.removeEventListener('abort', onAbort);
         if (newHostKeyLine && options.onNewHostKey) options.onNewHostKey(newHostKeyLine);
         resolve(client);
         return;
       }
       socket.destroy();
       client.end();
-      reject(hostKeyProblem ?? classifyConnectError(err, phase));
+      options.signal?.removeEventListener('abort', onAbort);
+      const failure = hostKeyProblem ?? classifyConnectError(err, phase);
+      failure.transient = hostKeyProblem === null && (phase === 'banner' || phase === 'handshake') && (failure.code === 'E_RESET' || failure.code === 'E_CLOSED');
+      reject(failure);
     };
+    const onAbort = (): void => settle(new ConnectFailure('not_started', 'E_NOT_STARTED', `gave up connecting: ${options.signal?.reason === 'deadline' ? "the run's --deadline was reached" : 'the run was interrupted'}`));
+    if (options.signal?.aborted) {
+      queueMicrotask(onAbort);
+    } else options.signal?.addEventListener('abort', onAbort, { once: true });
 
     const timer = setTimeout(() => {
       const what: Record<ConnectPhase, string> = {

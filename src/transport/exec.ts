@@ -6,6 +6,8 @@ import { buildKillCommand, buildRemoteCommand, sudoPromptMarker, type BecomeSpec
 export interface ExecOptions {
   /** 0 means no timeout. */
   timeoutMs: number;
+  /** --idle-timeout: stop the command after this long without output on stdout or stderr; 0 means never. */
+  idleTimeoutMs?: number;
   /** Unique per host and command; tags the remote processes (see remote-command.ts). */
   tag: string;
   /** Data fed to the command's stdin, then stdin is closed. */
@@ -14,14 +16,20 @@ export interface ExecOptions {
   become?: { password?: string };
   /** Aborting kills the remote command and reports `aborted`. */
   signal?: AbortSignal;
-  onStdout: (chunk: Buffer) => void;
-  onStderr: (chunk: Buffer) => void;
+  /** A returned promise means "hold on": the channel is paused (and the host's sender blocks) until it settles. */
+  onStdout: (chunk: Buffer) => OutputFlow;
+  onStderr: (chunk: Buffer) => OutputFlow;
 }
+
+/** What an output consumer answers: nothing to go on, or a promise to wait for before reading more. */
+export type OutputFlow = void | Promise<void>;
 
 export interface ExecOutcome {
   exitCode: number | null;
   signal: string | null;
   timedOut: boolean;
+  /** Stopped by --idle-timeout (timedOut is false then). */
+  idle: boolean;
   aborted: boolean;
   /** Remote processes killed after a timeout (null when the kill could not be confirmed). */
   killed?: number | null;
@@ -66,15 +74,47 @@ export async function execCommand(client: Client, command: string, options: Exec
   const { channel, exit } = await openExec(client, buildRemoteCommand(command, options.tag, becomeSpec));
   return new Promise<ExecOutcome>((resolve) => {
     let timedOut = false;
+    let idle = false;
     let aborted = false;
     let killed: number | null | undefined;
+    let killing: Promise<void> | undefined;
     let timer: NodeJS.Timeout | undefined;
 
-    channel.on('data', (chunk: Buffer) => options.onStdout(chunk));
+    const idleMs = options.idleTimeoutMs ?? 0;
+    let idleTimer: NodeJS.Timeout | undefined;
+    const heardFrom = (): void => {
+      if (idleMs <= 0 || killing) return;
+      clearTimeout(idleTimer);
+      idleTimer = setTimeout(() => {
+        idle = true;
+        stop();
+      }, idleMs);
+    };
+    heardFrom();
+    // Backpressure: while the consumer is behind, stop reading; the SSH window then stops the host's writes.
+    let paused = false;
+    const flow = (wait: OutputFlow): void => {
+      if (!wait || paused) return;
+      paused = true;
+      channel.pause();
+      channel.stderr.pause();
+      clearTimeout(idleTimer);
+      void wait.then(() => {
+        paused = false;
+        channel.resume();
+        channel.stderr.resume();
+        heardFrom();
+      });
+    };
+    channel.on('data', (chunk: Buffer) => {
+      heardFrom();
+      flow(options.onStdout(chunk));
+    });
     let prompted = false;
     let stderrHead = '';
     channel.stderr.on('data', (chunk: Buffer) => {
-      if (marker === undefined || prompted) return options.onStderr(chunk);
+      heardFrom();
+      if (marker === undefined || prompted) return flow(options.onStderr(chunk));
       // Until sudo has asked, hold stderr back and look for its prompt (it may arrive split).
       stderrHead += chunk.toString('latin1');
       const at = stderrHead.indexOf(marker);
@@ -96,14 +136,14 @@ export async function execCommand(client: Client, command: string, options: Exec
     });
     channel.on('close', () => {
       if (timer) clearTimeout(timer);
+      clearTimeout(idleTimer);
       if (stderrHead !== '') options.onStderr(Buffer.from(stderrHead, 'latin1'));
       const finish = (): void =>
-        resolve({ exitCode: exit.code, signal: exit.signal, timedOut, aborted, killed, connectionLost: !exit.seen && !timedOut && !aborted });
+        resolve({ exitCode: exit.code, signal: exit.signal, timedOut, idle, aborted, killed, connectionLost: !exit.seen && !timedOut && !idle && !aborted });
       if (killing) killing.then(finish, finish);
       else finish();
     });
 
-    let killing: Promise<void> | undefined;
     const stop = (): void => {
       if (killing) return;
       killing = killRemote(client, options.tag, options.become).then((n) => {
@@ -118,7 +158,7 @@ export async function execCommand(client: Client, command: string, options: Exec
       }, options.timeoutMs);
     }
     const onAbort = (): void => {
-      if (exit.seen || timedOut) return;
+      if (exit.seen || timedOut || idle) return;
       aborted = true;
       stop();
     };

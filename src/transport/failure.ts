@@ -5,6 +5,8 @@ import type { HostStatus } from '../results/status.js';
 /** A connection that could not be made or used; carries the host status it maps to. */
 export class ConnectFailure extends HerdError {
   readonly status: HostStatus;
+  /** A reset or close during banner or key exchange (sshd MaxStartups drops, a restarting daemon): worth a retry. */
+  transient = false;
   constructor(status: HostStatus, code: string, message: string, options?: { cause?: unknown }) {
     super(code, message, options);
     this.status = status;

@@ -10,10 +10,18 @@ import path from 'node:path';
 import pLimit from 'p-limit';
 import type { Client, SFTPWrapper, Stats } from 'ssh2';
 import { HerdError } from '../errors.js';
+import { PARALLEL_FILES_PER_SESSION } from '../defaults.js';
 
 export class TransferError extends HerdError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('E_TRANSFER', message, options);
+  }
+}
+
+/** The run was interrupted (or hit its --deadline) mid-transfer. */
+export class TransferStopped extends HerdError {
+  constructor() {
+    super('E_INTERRUPTED', 'transfer stopped');
   }
 }
 
@@ -65,7 +73,7 @@ export function parseSha256Listing(text: string): Map<string, string> {
   return hashes;
 }
 
-const DEFAULT_PARALLEL_FILES = 16;
+const DEFAULT_PARALLEL_FILES = PARALLEL_FILES_PER_SESSION;
 
 export function openSftp(client: Client): Promise<SFTPWrapper> {
   return new Promise((resolve, reject) => {
@@ -381,17 +389,28 @@ export async function pullPath(sftp: SFTPWrapper, remote: string, localDir: stri
  * Reject when the connection goes away: ssh2 leaves fastPut/fastGet callbacks pending forever
  * when the socket dies mid-transfer, and a host must never hang.
  */
-export function whileConnected<T>(client: Client, work: Promise<T>): Promise<T> {
+export function whileConnected<T>(client: Client, work: Promise<T>, signal?: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const onClose = (): void => reject(new TransferError('connection lost during the transfer'));
+    // Stopping a transfer means dropping its connection: files in flight stay under their temporary names.
+    const onAbort = (): void => {
+      reject(new TransferStopped());
+      client.end();
+    };
+    const cleanup = (): void => {
+      client.off('close', onClose);
+      signal?.removeEventListener('abort', onAbort);
+    };
     client.once('close', onClose);
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
     work.then(
       (value) => {
-        client.off('close', onClose);
+        cleanup();
         resolve(value);
       },
       (err: unknown) => {
-        client.off('close', onClose);
+        cleanup();
         reject(err);
       },
     );

@@ -64,6 +64,44 @@ export async function dropAfterBanner(): Promise<Fault> {
   };
 }
 
+/**
+ * A TCP proxy in front of a real sshd that resets the first `failures` connections once the
+ * client has started talking (as sshd does when MaxStartups drops a connection), then proxies
+ * every later connection through. `accepted()` counts connections seen.
+ */
+export async function flakyProxy(target: { host: string; port: number }, failures: number): Promise<Fault & { accepted: () => number }> {
+  const sockets = new Set<net.Socket>();
+  let seen = 0;
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.on('close', () => sockets.delete(socket));
+    seen++;
+    if (seen <= failures) {
+      socket.write('SSH-2.0-OpenSSH_9.0\r\n');
+      socket.once('data', () => socket.resetAndDestroy());
+      return;
+    }
+    const upstream = net.connect(target.port, target.host);
+    sockets.add(upstream);
+    upstream.on('error', () => socket.destroy());
+    upstream.on('close', () => sockets.delete(upstream));
+    socket.pipe(upstream).pipe(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    host: '127.0.0.1',
+    port,
+    accepted: () => seen,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
 /** A known_hosts line giving `[host]:port` a different (freshly generated) ed25519 key. */
 export function wrongHostKeyLine(host: string, port: number): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'herd-wrongkey-'));

@@ -1,0 +1,37 @@
+// One wording for every way a command can be stopped before it exits by itself, shared by
+// ad-hoc commands and playbook steps, so statuses and reasons match wherever they come from.
+import type { ExecOutcome } from '../transport/exec.js';
+
+export interface StoppedOutcome {
+  status: 'timeout' | 'interrupted';
+  code: string;
+  reason: string;
+}
+
+/** Why the run's abort signal fired: the user's Ctrl-C / SIGTERM, or the whole-run --deadline. */
+export type AbortCause = 'interrupt' | 'deadline';
+
+export function describeKill(killed: number | null | undefined): string {
+  if (killed === null || killed === undefined) return 'remote kill could not be confirmed';
+  return `remote processes killed: ${killed}`;
+}
+
+/** A command or transfer the run's abort signal stopped; `detail` adds what was done about it. */
+export function abortedOutcome(signal: AbortSignal, what: string, detail: string): StoppedOutcome {
+  const tail = detail === '' ? '' : `; ${detail}`;
+  if (signal.reason === 'deadline') return { status: 'timeout', code: 'E_DEADLINE', reason: `${what} stopped: the run's --deadline was reached${tail}` };
+  return { status: 'interrupted', code: 'E_INTERRUPTED', reason: `${what} interrupted while running${tail}` };
+}
+
+/**
+ * Null when the command exited by itself. `what` names it ("command", "guard"); `timeoutText`
+ * says which limit a plain timeout was ("--timeout 3s", "its timeout").
+ */
+export function stoppedOutcome(outcome: ExecOutcome, what: string, timeoutText: string, idleTimeoutMs: number, signal: AbortSignal): StoppedOutcome | null {
+  const kill = describeKill(outcome.killed);
+  if (outcome.aborted) return abortedOutcome(signal, what, kill);
+  if (outcome.timedOut) return { status: 'timeout', code: 'E_COMMAND_TIMEOUT', reason: `${what} exceeded ${timeoutText}; ${kill}` };
+  if (outcome.idle) return { status: 'timeout', code: 'E_IDLE_TIMEOUT', reason: `${what} printed nothing for ${idleTimeoutMs / 1000}s (--idle-timeout); ${kill}` };
+  if (outcome.connectionLost) return { status: 'interrupted', code: 'E_CONNECTION_LOST', reason: `connection lost while the ${what} was running (it may have run)` };
+  return null;
+}
