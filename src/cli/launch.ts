@@ -10,7 +10,9 @@ import { formatCounts, formatFailures } from '../report/summary.js';
 import { formatGroups, groupOutputs } from '../report/groups.js';
 import { NdjsonSink } from '../report/ndjson.js';
 import { LineStreamer, wantColour } from '../report/stream.js';
-import type { ConnectionOptions, RunOptions } from './options.js';
+import type { ConnectionOptions, RunOptions, SecretSource } from './options.js';
+import { loadPrivateKeys } from '../transport/keys.js';
+import { UsageError } from '../errors.js';
 import { localUser } from './options.js';
 import { passwordFromEnv, promptHidden } from './secrets.js';
 import { herdVersion } from './version.js';
@@ -37,13 +39,23 @@ export interface LaunchRequest {
   taskRecord: RunTaskRecord;
 }
 
-async function resolvePassword(source: ConnectionOptions['passwordSource']): Promise<string | undefined> {
+async function resolveSecret(source: SecretSource, flag: string, question: string): Promise<string | undefined> {
   if (source === null) return undefined;
-  if (source.kind === 'env') return passwordFromEnv(source.variable);
-  return promptHidden('SSH password: ');
+  if (source.kind === 'env') return passwordFromEnv(source.variable, flag);
+  return promptHidden(question);
 }
 
-function describePasswordSource(source: ConnectionOptions['passwordSource']): string | null {
+/**
+ * Keys named with -k are parsed here first: an encrypted key without its passphrase, or with a
+ * wrong one, stops the run before any host is touched instead of failing every host's login.
+ */
+function checkExplicitKeys(connection: ConnectionOptions, passphrase: string | undefined): void {
+  if (!connection.keysExplicit) return;
+  const { problems } = loadPrivateKeys(connection.keys, true, passphrase);
+  if (problems.length > 0) throw new UsageError(problems.join('\n'), 'E_KEY');
+}
+
+function describePasswordSource(source: SecretSource): string | null {
   if (source === null) return null;
   return source.kind === 'env' ? `env:${source.variable}` : 'prompt';
 }
@@ -73,7 +85,9 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
   const stderr = process.stderr;
   for (const w of req.warnings) stderr.write(`herd: warning: ${w}\n`);
   const forks = preflightForks(req);
-  const password = await resolvePassword(req.connection.passwordSource);
+  const password = await resolveSecret(req.connection.passwordSource, '--password-env', 'SSH password: ');
+  const keyPassphrase = await resolveSecret(req.connection.keyPassphraseSource, '--key-passphrase-env', 'Key passphrase: ');
+  checkExplicitKeys(req.connection, keyPassphrase);
   const agentSocket = process.env['SSH_AUTH_SOCK'] || undefined;
   const defaultUser = req.connection.user ?? localUser();
   const record: RunRecord = {
@@ -93,6 +107,7 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
       keys: req.connection.keysExplicit ? req.connection.keys : [],
       keys_explicit: req.connection.keysExplicit,
       password_source: describePasswordSource(req.connection.passwordSource),
+      key_passphrase_source: describePasswordSource(req.connection.keyPassphraseSource),
       agent: agentSocket !== undefined,
       forks,
       workers: req.run.workers,
@@ -135,6 +150,7 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
       keyPaths: req.connection.keys,
       keysExplicit: req.connection.keysExplicit,
       password,
+      keyPassphrase,
       agentSocket,
     },
   };

@@ -32,6 +32,8 @@ export function addConnectionOptions(cmd: Command): Command {
     .option('-k, --key <file>', 'private key file; repeatable (default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa)', collect, [])
     .option('--ask-pass', 'prompt for the login password on the terminal')
     .option('--password-env <var>', 'read the login password from this environment variable (never pass secrets on argv)')
+    .option('--key-passphrase-env <var>', 'read the passphrase of encrypted private keys from this environment variable')
+    .option('--ask-key-passphrase', 'prompt for the passphrase of encrypted private keys on the terminal')
     .option('--known-hosts <file>', 'known_hosts file to verify and record host keys (default: ~/.ssh/known_hosts)')
     .option('--strict-host-keys', 'refuse hosts whose key is not already in known_hosts')
     .addOption(new Option('--host-key-checking <mode>', 'host key policy').choices(['accept-new', 'strict', 'off']))
@@ -68,6 +70,8 @@ export interface RawOptions {
   key?: string[];
   askPass?: boolean;
   passwordEnv?: string;
+  keyPassphraseEnv?: string;
+  askKeyPassphrase?: boolean;
   knownHosts?: string;
   strictHostKeys?: boolean;
   hostKeyChecking?: HostKeyMode;
@@ -91,12 +95,16 @@ export interface RawOptions {
   color?: boolean;
 }
 
+/** Where a secret comes from; never the secret itself. */
+export type SecretSource = { kind: 'env'; variable: string } | { kind: 'prompt' } | null;
+
 export interface ConnectionOptions {
   user: string | null;
   port: number | null;
   keys: string[];
   keysExplicit: boolean;
-  passwordSource: { kind: 'env'; variable: string } | { kind: 'prompt' } | null;
+  passwordSource: SecretSource;
+  keyPassphraseSource: SecretSource;
   knownHostsPath: string;
   hostKeyMode: HostKeyMode;
   connectTimeoutS: number;
@@ -150,6 +158,7 @@ export function parseSize(flag: string, value: string | undefined): number {
 
 export function resolveConnectionOptions(raw: RawOptions): ConnectionOptions {
   if (raw.askPass && raw.passwordEnv) throw new UsageError('--ask-pass and --password-env: choose one');
+  if (raw.askKeyPassphrase && raw.keyPassphraseEnv) throw new UsageError('--ask-key-passphrase and --key-passphrase-env: choose one');
   if (raw.strictHostKeys && raw.hostKeyChecking && raw.hostKeyChecking !== 'strict') {
     throw new UsageError(`--strict-host-keys contradicts --host-key-checking ${raw.hostKeyChecking}`);
   }
@@ -160,6 +169,7 @@ export function resolveConnectionOptions(raw: RawOptions): ConnectionOptions {
     keys: explicit ? (raw.key ?? []).map((k) => path.resolve(k)) : defaultKeyPaths(),
     keysExplicit: explicit,
     passwordSource: raw.passwordEnv ? { kind: 'env', variable: raw.passwordEnv } : raw.askPass ? { kind: 'prompt' } : null,
+    keyPassphraseSource: raw.keyPassphraseEnv ? { kind: 'env', variable: raw.keyPassphraseEnv } : raw.askKeyPassphrase ? { kind: 'prompt' } : null,
     knownHostsPath: path.resolve(raw.knownHosts ?? defaultKnownHostsPath()),
     hostKeyMode: raw.strictHostKeys ? 'strict' : (raw.hostKeyChecking ?? 'accept-new'),
     connectTimeoutS: parseNumber('--connect-timeout', raw.connectTimeout, DEFAULT_CONNECT_TIMEOUT_S, { min: 0.1 }),

@@ -1,10 +1,10 @@
 // Read secrets without ever putting them on argv: from a named environment variable or a terminal prompt.
 import { UsageError } from '../errors.js';
 
-export function passwordFromEnv(variable: string): string {
+export function passwordFromEnv(variable: string, flag = '--password-env'): string {
   const value = process.env[variable];
   if (value === undefined || value === '') {
-    throw new UsageError(`--password-env ${variable}: environment variable ${variable} is not set or empty`, 'E_SECRET');
+    throw new UsageError(`${flag} ${variable}: environment variable ${variable} is not set or empty`, 'E_SECRET');
   }
   return value;
 }

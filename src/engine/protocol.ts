@@ -59,6 +59,8 @@ export interface WorkerConfig {
   keysExplicit: boolean;
   /** Sent over IPC only, never argv or environment. */
   password?: string;
+  /** Decrypts encrypted private keys; IPC only, like the password. */
+  keyPassphrase?: string;
   agentSocket?: string;
   task: TaskSpec;
 }

@@ -65,7 +65,7 @@ function readKnownHosts(path: string): KnownHostEntry[] {
 }
 
 function initialise(config: WorkerConfig): void {
-  const { keys, problems } = loadPrivateKeys(config.keyPaths, config.keysExplicit);
+  const { keys, problems } = loadPrivateKeys(config.keyPaths, config.keysExplicit, config.keyPassphrase);
   const credentials: Credentials = { keys, password: config.password, agent: config.agentSocket };
   state = {
     config,

@@ -47,6 +47,7 @@ export interface RunOptionsRecord {
   keys: string[];
   keys_explicit: boolean;
   password_source: string | null;
+  key_passphrase_source?: string | null;
   agent: boolean;
   forks: number;
   workers: number;

@@ -15,6 +15,15 @@ export interface KeyLoadResult {
   problems: string[];
 }
 
+function describeKeyProblem(path: string, why: string, hadPassphrase: boolean): string {
+  if (/passphrase/i.test(why)) {
+    return hadPassphrase
+      ? `cannot decrypt key ${path}: wrong passphrase`
+      : `key ${path} is encrypted and no passphrase was given (use --key-passphrase-env VAR or --ask-key-passphrase)`;
+  }
+  return `cannot parse key ${path}: ${why}`;
+}
+
 /** Read and parse key files; explicit keys that fail are reported, default ones that are absent are not. */
 export function loadPrivateKeys(paths: string[], explicit: boolean, passphrase?: string): KeyLoadResult {
   const keys: LoadedKey[] = [];
@@ -31,7 +40,7 @@ export function loadPrivateKeys(paths: string[], explicit: boolean, passphrase?:
     const first = Array.isArray(parsed) ? parsed[0] : parsed;
     if (!first || first instanceof Error) {
       const why = first instanceof Error ? first.message : 'unrecognised format';
-      problems.push(/encrypted|passphrase/i.test(why) ? `key ${path} is encrypted and no passphrase was given` : `cannot parse key ${path}: ${why}`);
+      problems.push(describeKeyProblem(path, why, passphrase !== undefined));
       continue;
     }
     keys.push({ path, key: first });
