@@ -61,6 +61,12 @@ export const DEFAULT_MAX_HANDSHAKES = 64;
  */
 export const DEFAULT_CONNECT_RATE = 250;
 
+/**
+ * Target sessions one jump-host connection carries. OpenSSH's sshd allows MaxSessions 10
+ * channels per connection by default; 8 leaves room, and more bastion connections open as needed.
+ */
+export const DEFAULT_JUMP_SESSIONS = 8;
+
 /** Attempts after a transient handshake failure (reset or closed before auth); never after a command started. */
 export const DEFAULT_CONNECT_RETRIES = 2;
 

@@ -12,6 +12,7 @@ import { NdjsonSink } from '../report/ndjson.js';
 import { LineStreamer, wantColour } from '../report/stream.js';
 import type { ConnectionOptions, RunOptions, SecretSource } from './options.js';
 import { loadPrivateKeys } from '../transport/keys.js';
+import { loadSshConfig } from '../transport/ssh-config.js';
 import { UsageError } from '../errors.js';
 import { localUser } from './options.js';
 import { passwordFromEnv, promptHidden } from './secrets.js';
@@ -89,7 +90,7 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
   const keyPassphrase = await resolveSecret(req.connection.keyPassphraseSource, '--key-passphrase-env', 'Key passphrase: ');
   checkExplicitKeys(req.connection, keyPassphrase);
   const agentSocket = process.env['SSH_AUTH_SOCK'] || undefined;
-  const defaultUser = req.connection.user ?? localUser();
+  const sshConfig = loadSshConfig(req.connection.sshConfigFile);
   const record: RunRecord = {
     id: req.runId ?? newRunId(),
     herd_version: herdVersion(),
@@ -120,6 +121,9 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
       max_output_bytes: req.run.maxOutputBytes,
       known_hosts: req.connection.knownHostsPath,
       host_key_mode: req.connection.hostKeyMode,
+      ssh_config: sshConfig?.path ?? null,
+      jump: req.connection.jump?.map((h) => `${h.user ? `${h.user}@` : ''}${h.alias}${h.port ? `:${h.port}` : ''}`).join(',') ?? null,
+      jump_sessions: req.connection.jumpSessions,
     },
     rerun_of: req.rerunOf,
     state: 'running',
@@ -130,8 +134,19 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
   };
   const session: SessionRequest = {
     targets: req.targets,
-    defaultUser,
-    defaultPort: req.connection.port ?? 22,
+    connection: {
+      cliUser: req.connection.user,
+      cliPort: req.connection.port,
+      cliKeys: req.connection.keysExplicit ? req.connection.keys : null,
+      defaultKeys: req.connection.keys,
+      cliConnectTimeoutS: req.connection.explicit.connectTimeout ? req.connection.connectTimeoutS : null,
+      cliHostKeyMode: req.connection.explicit.hostKeyMode ? req.connection.hostKeyMode : null,
+      cliKnownHostsPath: req.connection.explicit.knownHosts ? req.connection.knownHostsPath : null,
+      cliJump: req.connection.jump,
+      localUser: localUser(),
+      home: os.homedir(),
+      sshConfig,
+    },
     outDir: req.run.outDir,
     record,
     workers: req.run.workers,
@@ -145,6 +160,7 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
       maxOutputBytes: req.run.maxOutputBytes,
       connectRetries: req.connection.connectRetries,
       connectRate: req.connection.connectRate,
+      jumpSessions: req.connection.jumpSessions,
       hostKeyMode: req.connection.hostKeyMode,
       knownHostsPath: req.connection.knownHostsPath,
       keyPaths: req.connection.keys,

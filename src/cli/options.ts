@@ -9,6 +9,7 @@ import {
   DEFAULT_CONNECT_RETRIES,
   DEFAULT_CONNECT_TIMEOUT_S,
   DEFAULT_FORKS,
+  DEFAULT_JUMP_SESSIONS,
   DEFAULT_MAX_HANDSHAKES,
   DEFAULT_OUT_DIR,
   defaultKeyPaths,
@@ -16,6 +17,7 @@ import {
   defaultWorkers,
 } from '../defaults.js';
 import type { HostKeyMode } from '../transport/connect.js';
+import { parseJumpList, type JumpSpec } from '../transport/ssh-config.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -27,7 +29,10 @@ export function addInventoryOptions(cmd: Command): Command {
 
 export function addConnectionOptions(cmd: Command): Command {
   return cmd
-    .option('-u, --user <name>', 'login user for hosts that do not name one (default: your local user)')
+    .option('-F, --ssh-config <file>', 'ssh_config to read (default: ~/.ssh/config; "none" reads none); command-line options override it')
+    .option('-J, --jump <hops>', 'jump hosts: [user@]host[:port][,...], like ssh -J (overrides ProxyJump)')
+    .option('--jump-sessions <n>', `target sessions carried by one connection to a jump host; more connections are opened as needed (default: ${DEFAULT_JUMP_SESSIONS}, under OpenSSH's MaxSessions 10)`)
+    .option('-u, --user <name>', 'login user for hosts that do not name one (default: ssh_config User, else your local user)')
     .option('-p, --port <n>', 'SSH port for hosts that do not name one (default: 22)')
     .option('-k, --key <file>', 'private key file; repeatable (default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa)', collect, [])
     .option('--ask-pass', 'prompt for the login password on the terminal')
@@ -65,6 +70,9 @@ export function addRunOptions(cmd: Command): Command {
 export interface RawOptions {
   inventory?: string[];
   limit?: string;
+  sshConfig?: string;
+  jump?: string;
+  jumpSessions?: string;
   user?: string;
   port?: string;
   key?: string[];
@@ -111,6 +119,13 @@ export interface ConnectionOptions {
   connectRetries: number;
   /** Connections started per second across workers; 0 = unpaced. */
   connectRate: number;
+  /** -F as given (undefined: ~/.ssh/config if present). */
+  sshConfigFile: string | undefined;
+  /** -J hops; null when not given. */
+  jump: JumpSpec[] | null;
+  jumpSessions: number;
+  /** Which of the values above came from the command line (they then override ssh_config). */
+  explicit: { connectTimeout: boolean; hostKeyMode: boolean; knownHosts: boolean };
 }
 
 export interface RunOptions {
@@ -173,6 +188,10 @@ export function resolveConnectionOptions(raw: RawOptions): ConnectionOptions {
     knownHostsPath: path.resolve(raw.knownHosts ?? defaultKnownHostsPath()),
     hostKeyMode: raw.strictHostKeys ? 'strict' : (raw.hostKeyChecking ?? 'accept-new'),
     connectTimeoutS: parseNumber('--connect-timeout', raw.connectTimeout, DEFAULT_CONNECT_TIMEOUT_S, { min: 0.1 }),
+    sshConfigFile: raw.sshConfig === undefined || raw.sshConfig === 'none' ? raw.sshConfig : path.resolve(raw.sshConfig),
+    jump: raw.jump === undefined ? null : parseJumpList(raw.jump),
+    jumpSessions: parseNumber('--jump-sessions', raw.jumpSessions, DEFAULT_JUMP_SESSIONS, { min: 1, max: 64, integer: true }),
+    explicit: { connectTimeout: raw.connectTimeout !== undefined, hostKeyMode: raw.strictHostKeys === true || raw.hostKeyChecking !== undefined, knownHosts: raw.knownHosts !== undefined },
     connectRetries: parseNumber('--connect-retries', raw.connectRetries, DEFAULT_CONNECT_RETRIES, { min: 0, max: 20, integer: true }),
     connectRate: parseNumber('--connect-rate', raw.connectRate, DEFAULT_CONNECT_RATE, { min: 0 }),
   };

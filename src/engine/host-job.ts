@@ -1,12 +1,11 @@
 // One host's life: connect, run the task, close, and end with exactly one HostResult.
 import type { Client } from 'ssh2';
-import { connectSsh, type Credentials } from '../transport/connect.js';
 import { execCommand, type OutputFlow } from '../transport/exec.js';
 import { ConnectFailure } from '../transport/failure.js';
-import { entriesFor, type KnownHostEntry } from '../transport/known-hosts.js';
 import type { HostResult } from '../results/status.js';
 import type { HostJob, HostPhase, TaskSpec, WorkerConfig } from './protocol.js';
 import { runSteps } from './steps.js';
+import type { Connector } from './connector.js';
 import { runTransferTask } from './transfer-job.js';
 import { stoppedOutcome } from './stopped.js';
 import { retryDelayMs } from './pacing.js';
@@ -14,18 +13,15 @@ import type { StepResult } from '../results/status.js';
 
 export interface HostJobContext {
   config: WorkerConfig;
-  credentials: Credentials;
-  knownHosts: KnownHostEntry[];
+  /** Reaches hosts: credentials, known_hosts, handshake pacing, jump hosts. */
+  connector: Connector;
   signal: AbortSignal;
-  /** Runs the handshake when a pacing slot is free; the connect timeout starts only then. */
-  handshakeSlot: <T>(connect: () => Promise<T>) => Promise<T>;
   onPhase: (phase: HostPhase) => void;
   /** May return a promise: the host's output is paused until it settles (the parent is behind). */
   onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer, step?: string) => OutputFlow;
   onStepDone: (result: StepResult) => void;
   onFileDone: (path: string, bytes: number, status: string) => void;
   onFilePlanned: (bytes: number) => void;
-  onNewHostKey: (line: string) => void;
 }
 
 /** Run one host job to its single result; never throws. */
@@ -81,19 +77,7 @@ export async function runHostJob(job: HostJob, ctx: HostJobContext): Promise<Hos
 async function connectWithRetries(job: HostJob, ctx: HostJobContext): Promise<Client> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await ctx.handshakeSlot(() =>
-        connectSsh({
-          host: job.host,
-          port: job.port,
-          username: job.user,
-          credentials: ctx.credentials,
-          connectTimeoutMs: ctx.config.connectTimeoutMs,
-          hostKeyMode: ctx.config.hostKeyMode,
-          knownEntries: entriesFor(ctx.knownHosts, job.host, job.port),
-          onNewHostKey: ctx.onNewHostKey,
-          signal: ctx.signal,
-        }),
-      );
+      return await ctx.connector.connect(job, ctx.signal);
     } catch (err) {
       const retry = err instanceof ConnectFailure && err.transient && attempt < ctx.config.connectRetries && !ctx.signal.aborted;
       if (!retry) {

@@ -13,7 +13,7 @@ export type PoolEvent =
   | { kind: 'step_done'; result: StepResult }
   | { kind: 'files_done'; id: string; files: FileDone[]; planned: { files: number; bytes: number } }
   | { kind: 'host_done'; result: HostResult }
-  | { kind: 'hostkey_new'; line: string }
+  | { kind: 'hostkey_new'; line: string; file: string }
   | { kind: 'warning'; message: string };
 
 export interface PoolOptions {

@@ -52,6 +52,8 @@ export interface WorkerConfig {
   connectRetries: number;
   /** --connect-rate: new connections this worker may start per second; 0 means unpaced. */
   connectRate: number;
+  /** --jump-sessions: target sessions carried by one connection to a jump host. */
+  jumpSessions: number;
   hostKeyMode: HostKeyMode;
   knownHostsPath: string;
   keyPaths: string[];
@@ -65,12 +67,31 @@ export interface WorkerConfig {
   task: TaskSpec;
 }
 
-/** One host to work on, with everything needed to reach it. */
+/** A jump host (bastion) on the way to a target. */
+export interface HopTarget {
+  /** user@host:port, for reasons and for sharing one bastion connection between targets. */
+  label: string;
+  host: string;
+  port: number;
+  user: string;
+  keyPaths?: string[];
+  noAgent?: boolean;
+}
+
+/** One host to work on, with everything needed to reach it. Optional fields override the worker's defaults (ssh_config). */
 export interface HostJob {
   id: string;
   host: string;
   port: number;
   user: string;
+  keyPaths?: string[];
+  /** IdentitiesOnly: do not offer the agent's keys. */
+  noAgent?: boolean;
+  /** Jump hosts, first hop first (-J, ProxyJump). */
+  jump?: HopTarget[];
+  connectTimeoutMs?: number;
+  hostKeyMode?: HostKeyMode;
+  knownHostsPath?: string;
   /** Unique tag for the remote processes of this job. */
   tag: string;
   /** Steps tasks: the 1-based range of the play's steps this job runs (inclusive). */
@@ -103,5 +124,5 @@ export type WorkerMessage =
   /** Transferred files, batched: one message per file cost more CPU than the transfer itself on small-file trees. */
   | { kind: 'files_done'; id: string; files: FileDone[]; planned: { files: number; bytes: number } }
   | { kind: 'host_done'; result: HostResult }
-  | { kind: 'hostkey_new'; line: string }
+  | { kind: 'hostkey_new'; line: string; file: string }
   | { kind: 'worker_error'; error: ErrorData };

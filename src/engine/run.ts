@@ -1,6 +1,5 @@
 // Parent orchestration of one run: run directory, worker pools, live progress, signals, known_hosts.
 // A command run is one pool pass; a playbook runs several passes (plays, batches, consensus gates).
-import { randomBytes } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import type { Target } from '../inventory/types.js';
 import { RunWriter } from '../results/writer.js';
@@ -12,13 +11,14 @@ import type { NdjsonSink } from '../report/ndjson.js';
 import type { LineStreamer } from '../report/stream.js';
 import { appendKnownHosts } from '../transport/known-hosts-file.js';
 import { WorkerPool } from './pool.js';
+import { planJobs, type ConnectionDefaults } from './connection-plan.js';
 import type { HostJob, TaskSpec, WorkerConfig } from './protocol.js';
 
 export interface SessionRequest {
   /** Every host the run may touch, in inventory order (the rows of hosts.tsv). */
   targets: Target[];
-  defaultUser: string;
-  defaultPort: number;
+  /** How each target is reached: command line, ssh_config, defaults. */
+  connection: ConnectionDefaults;
   outDir: string;
   record: RunRecord;
   workers: number;
@@ -51,16 +51,6 @@ export interface RunOutcome {
   warnings: string[];
 }
 
-/** Turn selected targets into jobs with connection details filled in. */
-export function planJobs(targets: Target[], defaultUser: string, defaultPort: number): HostJob[] {
-  return targets.map((t) => ({
-    id: t.id,
-    host: t.host,
-    port: t.port ?? defaultPort,
-    user: t.user ?? defaultUser,
-    tag: randomBytes(8).toString('hex'),
-  }));
-}
 
 export class RunSession {
   readonly writer: RunWriter;
@@ -74,7 +64,7 @@ export class RunSession {
   private readonly runningIds = new Map<string, number>();
   private readonly finalCounts: Record<string, number> = {};
   private readonly transferred = { files: 0, bytes: 0, plannedFiles: 0, plannedBytes: 0 };
-  private readonly knownHostsPending: string[] = [];
+  private readonly knownHostsPending: { line: string; file: string }[] = [];
   private currentPool: WorkerPool | undefined;
   private interruptedBy: NodeJS.Signals | undefined;
   private graceTimer: NodeJS.Timeout | undefined;
@@ -91,7 +81,7 @@ export class RunSession {
   ) {
     this.events = ui.events;
     this.streamer = ui.stream;
-    const jobs = planJobs(request.targets, request.defaultUser, request.defaultPort);
+    const jobs = planJobs(request.targets, request.connection);
     this.jobs = new Map(jobs.map((j) => [j.id, j]));
     this.writer = new RunWriter(request.outDir, request.record, jobs.map((j) => j.id));
     this.progress = new ProgressLine(ui.stderr, () => this.snapshot(), ui.progress);
@@ -204,7 +194,7 @@ export class RunSession {
             onResult(event.result);
             return;
           case 'hostkey_new':
-            this.knownHostsPending.push(event.line);
+            this.knownHostsPending.push({ line: event.line, file: event.file });
             if (this.knownHostsPending.length >= 64) this.flushKnownHosts();
             return;
           case 'warning':
@@ -268,11 +258,15 @@ export class RunSession {
   }
 
   private flushKnownHosts(): void {
-    const lines = this.knownHostsPending.splice(0);
-    try {
-      appendKnownHosts(this.request.config.knownHostsPath, lines);
-    } catch (err) {
-      this.progress.note(`herd: warning: could not record new host keys in ${this.request.config.knownHostsPath}: ${(err as Error).message}`);
+    // Only this process writes known_hosts files (ssh_config may name one per host), atomically.
+    const byFile = new Map<string, string[]>();
+    for (const { line, file } of this.knownHostsPending.splice(0)) byFile.set(file, [...(byFile.get(file) ?? []), line]);
+    for (const [file, lines] of byFile) {
+      try {
+        appendKnownHosts(file, lines);
+      } catch (err) {
+        this.progress.note(`herd: warning: could not record new host keys in ${file}: ${(err as Error).message}`);
+      }
     }
   }
 }

@@ -1,12 +1,11 @@
 // Worker process entry: runs host jobs handed over by the parent and reports everything as messages.
 // It never prints and never writes run files; its top level catches everything and reports it.
-import fs from 'node:fs';
 import pLimit from 'p-limit';
 import { toErrorData } from '../errors.js';
 import { loadPrivateKeys } from '../transport/keys.js';
-import { parseKnownHosts, type KnownHostEntry } from '../transport/known-hosts.js';
 import type { Credentials } from '../transport/connect.js';
 import { runHostJob } from './host-job.js';
+import { Connector } from './connector.js';
 import { startRateGate } from './pacing.js';
 import type { OutputFlow } from '../transport/exec.js';
 import type { FileDone, HostJob, ParentMessage, WorkerConfig, WorkerMessage } from './protocol.js';
@@ -43,12 +42,8 @@ function sendOutput(message: WorkerMessage, bytes: number): OutputFlow {
 
 interface WorkerState {
   config: WorkerConfig;
-  credentials: Credentials;
-  knownHosts: KnownHostEntry[];
+  connector: Connector;
   limit: ReturnType<typeof pLimit>;
-  handshakeLimit: ReturnType<typeof pLimit>;
-  /** --connect-rate: spaces connection starts. */
-  startGate: () => Promise<void>;
   abort: AbortController;
   /** Set when the parent stops handing out hosts; the reason is recorded on hosts never begun. */
   drainReason?: string;
@@ -56,24 +51,21 @@ interface WorkerState {
 
 let state: WorkerState | undefined;
 
-function readKnownHosts(path: string): KnownHostEntry[] {
-  try {
-    return parseKnownHosts(fs.readFileSync(path, 'utf8'));
-  } catch {
-    return [];
-  }
-}
-
 function initialise(config: WorkerConfig): void {
   const { keys, problems } = loadPrivateKeys(config.keyPaths, config.keysExplicit, config.keyPassphrase);
   const credentials: Credentials = { keys, password: config.password, agent: config.agentSocket };
+  const handshakeLimit = pLimit(Math.max(1, config.handshakes));
+  const startGate = startRateGate(config.connectRate);
+  // The connect timeout starts only once a pacing slot is free and the start rate allows.
+  const slot = <T>(connect: () => Promise<T>): Promise<T> =>
+    handshakeLimit(async () => {
+      await startGate();
+      return connect();
+    });
   state = {
     config,
-    credentials,
-    knownHosts: config.hostKeyMode === 'off' ? [] : readKnownHosts(config.knownHostsPath),
+    connector: new Connector(config, credentials, slot, (line, file) => send({ kind: 'hostkey_new', line, file })),
     limit: pLimit(Math.max(1, config.concurrency)),
-    handshakeLimit: pLimit(Math.max(1, config.handshakes)),
-    startGate: startRateGate(config.connectRate),
     abort: new AbortController(),
   };
   send({ kind: 'ready', problems });
@@ -92,14 +84,8 @@ function startJob(job: HostJob): void {
     const cap = new OutputCap(s.config.maxOutputBytes);
     const result = await runHostJob(job, {
       config: s.config,
-      credentials: s.credentials,
-      knownHosts: s.knownHosts,
+      connector: s.connector,
       signal: s.abort.signal,
-      handshakeSlot: (connect) =>
-        s.handshakeLimit(async () => {
-          await s.startGate();
-          return connect();
-        }),
       onPhase: (phase) => send({ kind: 'host_phase', id: job.id, phase }),
       onOutput: (stream, whole, step) => {
         const chunk = cap.take(whole);
@@ -109,7 +95,6 @@ function startJob(job: HostJob): void {
       onStepDone: (result) => send({ kind: 'step_done', result }),
       onFileDone: (path, bytes, status) => files.add({ path, bytes, status }),
       onFilePlanned: (bytes) => files.plan(bytes),
-      onNewHostKey: (line) => send({ kind: 'hostkey_new', line }),
     });
     files.flush();
     send({ kind: 'host_done', result: cap.dropped > 0 ? { ...result, reason: withNote(result.reason, cap.note()) } : result });

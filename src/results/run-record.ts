@@ -60,4 +60,7 @@ export interface RunOptionsRecord {
   max_output_bytes?: number;
   known_hosts: string;
   host_key_mode: 'accept-new' | 'strict' | 'off';
+  ssh_config?: string | null;
+  jump?: string | null;
+  jump_sessions?: number;
 }

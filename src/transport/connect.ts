@@ -1,5 +1,6 @@
 // Open one authenticated SSH connection with a single deadline covering TCP, banner, key exchange and auth.
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import ssh2, { type AnyAuthMethod, type Client } from 'ssh2';
 import type { LoadedKey } from './keys.js';
 import { ConnectFailure, classifyConnectError, type ConnectPhase } from './failure.js';
@@ -33,6 +34,8 @@ export interface ConnectOptions {
   onNewHostKey?: (line: string) => void;
   /** Aborting gives up the attempt at once (Ctrl-C twice, --deadline). */
   signal?: AbortSignal;
+  /** An already open byte stream to the host (a channel through a jump host) instead of a TCP connect. */
+  sock?: Duplex;
 }
 
 const DEFAULT_HOST_KEY_ALGORITHMS = [
@@ -100,10 +103,9 @@ export function connectSsh(options: ConnectOptions): Promise<Client> {
       settle(null);
     });
 
-    const socket = coalesceWrites(net.connect({ host: options.host, port: options.port }));
-    socket.setNoDelay(true);
+    const socket: Duplex = options.sock ?? coalesceWrites(net.connect({ host: options.host, port: options.port }));
     socket.on('error', (err) => settle(err));
-    socket.once('connect', () => {
+    const start = (): void => {
       phase = 'banner';
       socket.once('data', () => {
         if (phase === 'banner') phase = 'handshake';
@@ -129,7 +131,12 @@ export function connectSsh(options: ConnectOptions): Promise<Client> {
           return true;
         },
       });
-    });
+    };
+    if (options.sock) start();
+    else {
+      (socket as net.Socket).setNoDelay(true);
+      socket.once('connect', start);
+    }
   });
 }
 

@@ -69,9 +69,9 @@ function prepareRootUser(): string {
 }
 
 /** Is the TCP port answering with an SSH banner? */
-function bannerSeen(port: number): Promise<boolean> {
+function bannerSeen(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
+    const socket = net.connect({ host, port });
     const timer = setTimeout(() => done(false), 500);
     const done = (ok: boolean): void => {
       clearTimeout(timer);
@@ -86,6 +86,10 @@ function bannerSeen(port: number): Promise<boolean> {
 export interface FleetOptions {
   maxStartups?: string;
   extraConfig?: string[];
+  /** Run sshd inside this network namespace, probed at `probeAddress` (its veth address). */
+  netns?: { name: string; probeAddress: string };
+  /** sshd LogLevel (default ERROR); tests that read sshd.log raise it. */
+  logLevel?: string;
 }
 
 export async function startFleet(opts: FleetOptions = {}): Promise<Fleet> {
@@ -126,7 +130,7 @@ export async function startFleet(opts: FleetOptions = {}): Promise<Fleet> {
         'MaxSessions 64',
         'MaxAuthTries 10',
         'LoginGraceTime 30',
-        'LogLevel ERROR',
+        `LogLevel ${opts.logLevel ?? 'ERROR'}`,
         'PermitRootLogin yes',
         'Subsystem sftp internal-sftp',
         'AcceptEnv LANG LC_*',
@@ -136,14 +140,17 @@ export async function startFleet(opts: FleetOptions = {}): Promise<Fleet> {
       ].join('\n') + '\n',
     );
     const log = fs.openSync(path.join(dir, 'sshd.log'), 'a');
-    const child: ChildProcess = spawn(SSHD, ['-D', '-e', '-f', config], { stdio: ['ignore', log, log] });
+    const argv = [SSHD, '-D', '-e', '-f', config];
+    // `ip netns exec` execs sshd, so the child's pid is sshd's own.
+    const [bin, ...args] = opts.netns ? ['/usr/sbin/ip', 'netns', 'exec', opts.netns.name, ...argv] : argv;
+    const child: ChildProcess = spawn(bin!, args, { stdio: ['ignore', log, log] });
     fs.closeSync(log);
     const deadline = Date.now() + 10_000;
     let up = false;
     let exited = false;
     child.once('exit', () => (exited = true));
     while (Date.now() < deadline && !exited) {
-      if (await bannerSeen(port)) {
+      if (await bannerSeen(port, opts.netns?.probeAddress)) {
         up = true;
         break;
       }

@@ -1,0 +1,78 @@
+// Who to connect to, as whom, with which keys and through which jump hosts, for every selected
+// host: the inventory, then the command line, then ssh_config, then defaults (first one set wins,
+// as in OpenSSH where the command line overrides the file). Pure: the ssh_config is read elsewhere.
+import { randomBytes } from 'node:crypto';
+import type { Target } from '../inventory/types.js';
+import type { HostKeyMode } from '../transport/connect.js';
+import { expandTokens, parseJumpList, settingsFor, type JumpSpec, type SshConfigFile } from '../transport/ssh-config.js';
+import type { HopTarget, HostJob } from './protocol.js';
+
+export interface ConnectionDefaults {
+  /** -u / -p as given on the command line; null when not given. */
+  cliUser: string | null;
+  cliPort: number | null;
+  /** -k keys when given (they then apply to every host). */
+  cliKeys: string[] | null;
+  /** Keys tried when neither -k nor IdentityFile names one. */
+  defaultKeys: string[];
+  /** Command-line values that override ssh_config; null when not given. */
+  cliConnectTimeoutS: number | null;
+  cliHostKeyMode: HostKeyMode | null;
+  cliKnownHostsPath: string | null;
+  /** -J hops; null when not given (ProxyJump from ssh_config then applies). */
+  cliJump: JumpSpec[] | null;
+  localUser: string;
+  home: string;
+  sshConfig: SshConfigFile | null;
+}
+
+/** Connection settings for one name (a target or a jump hop) after ssh_config. */
+function resolveEndpoint(alias: string, explicitUser: string | undefined, explicitPort: number | undefined, d: ConnectionDefaults, isTarget: boolean) {
+  const s = settingsFor(d.sshConfig, alias, explicitUser ?? d.cliUser ?? undefined);
+  const host = s.hostName ?? alias;
+  // -u and -p apply to the targets; a jump host takes its user and port from its own spec or ssh_config.
+  const user = explicitUser ?? (isTarget ? d.cliUser : null) ?? s.user ?? d.localUser;
+  const port = explicitPort ?? (isTarget ? d.cliPort : null) ?? s.port ?? 22;
+  const tokens = { alias, host, user, port, localUser: d.localUser, home: d.home };
+  const keyPaths = d.cliKeys ?? (s.identityFiles ? s.identityFiles.map((f) => expandTokens(f, tokens)) : undefined);
+  return { settings: s, host, user, port, keyPaths, tokens };
+}
+
+function planHops(hops: JumpSpec[], d: ConnectionDefaults): HopTarget[] {
+  return hops.map((hop) => {
+    const e = resolveEndpoint(hop.alias, hop.user, hop.port, d, false);
+    return {
+      label: `${e.user}@${e.host}:${e.port}`,
+      host: e.host,
+      port: e.port,
+      user: e.user,
+      ...(e.keyPaths ? { keyPaths: e.keyPaths } : {}),
+      ...(e.settings.identitiesOnly ? { noAgent: true } : {}),
+    };
+  });
+}
+
+/** Turn selected targets into jobs with every connection detail filled in. */
+export function planJobs(targets: Target[], d: ConnectionDefaults): HostJob[] {
+  return targets.map((t) => {
+    const e = resolveEndpoint(t.host, t.user, t.port, d, true);
+    const s = e.settings;
+    const jumpSpec = d.cliJump ?? (s.proxyJump ? parseJumpList(s.proxyJump, `ProxyJump (${d.sshConfig?.path ?? 'ssh config'}, host ${t.host})`) : null);
+    const connectTimeoutS = d.cliConnectTimeoutS ?? s.connectTimeoutS;
+    const hostKeyMode = d.cliHostKeyMode ?? s.hostKeyMode;
+    const knownHostsPath = d.cliKnownHostsPath ?? (s.knownHostsPath ? expandTokens(s.knownHostsPath, e.tokens) : undefined);
+    return {
+      id: t.id,
+      host: e.host,
+      port: e.port,
+      user: e.user,
+      tag: randomBytes(8).toString('hex'),
+      ...(e.keyPaths ? { keyPaths: e.keyPaths } : {}),
+      ...(s.identitiesOnly ? { noAgent: true } : {}),
+      ...(jumpSpec && jumpSpec.length > 0 ? { jump: planHops(jumpSpec, d) } : {}),
+      ...(connectTimeoutS !== undefined ? { connectTimeoutMs: Math.round(connectTimeoutS * 1000) } : {}),
+      ...(hostKeyMode ? { hostKeyMode } : {}),
+      ...(knownHostsPath ? { knownHostsPath } : {}),
+    };
+  });
+}

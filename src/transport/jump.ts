@@ -1,0 +1,152 @@
+// Jump hosts (bastions): one SSH connection to a bastion carries several target sessions as
+// direct-tcpip channels (ssh2 forwardOut), at most `perConnection` each, so a bastion's
+// MaxSessions is respected and it is not flooded with one connection per target. More
+// connections open as needed; an idle one closes shortly after its last session ends.
+// Chains (a,b) nest: the connection to b runs over a channel of a connection to a.
+import type { Duplex } from 'node:stream';
+import type { Client } from 'ssh2';
+import { ConnectFailure } from './failure.js';
+
+export interface JumpHop {
+  /** user@host:port */
+  label: string;
+  host: string;
+  port: number;
+}
+
+/** Opens an authenticated connection to a hop, over `sock` when the hop is itself behind another. */
+export type HopConnector = (hop: JumpHop, sock: Duplex | undefined) => Promise<Client>;
+
+interface HopConnection {
+  ready: Promise<Client>;
+  sessions: number;
+  closed: boolean;
+  idleTimer?: NodeJS.Timeout;
+}
+
+export interface JumpStream {
+  stream: Duplex;
+  /** Give the session back; call once, when the target connection has closed. */
+  release: () => void;
+}
+
+/** How long an unused bastion connection stays open for the next target. */
+const IDLE_CLOSE_MS = 1_000;
+
+export class JumpPool {
+  private readonly connections = new Map<string, HopConnection[]>();
+
+  constructor(
+    private readonly connectHop: HopConnector,
+    private readonly perConnection: number,
+  ) {}
+
+  /** A byte stream to host:port through `chain` (first hop first). */
+  async open(chain: JumpHop[], host: string, port: number): Promise<JumpStream> {
+    const last = chain[chain.length - 1]!;
+    const conn = this.acquire(chain);
+    let client: Client;
+    try {
+      client = await conn.ready;
+    } catch (err) {
+      this.release(chain, conn);
+      throw err;
+    }
+    try {
+      const stream = await new Promise<Duplex>((resolve, reject) =>
+        client.forwardOut('127.0.0.1', 0, host, port, (err, channel) => (err ? reject(err) : resolve(channel))),
+      );
+      let released = false;
+      return {
+        stream,
+        release: () => {
+          if (released) return;
+          released = true;
+          this.release(chain, conn);
+        },
+      };
+    } catch (err) {
+      this.release(chain, conn);
+      throw new ConnectFailure('unreachable', 'E_JUMP_FORWARD', `jump host ${last.label} could not open a connection to ${host}:${port}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** Connections open now per chain (for tests and the closing log). */
+  openConnections(): number {
+    let n = 0;
+    for (const list of this.connections.values()) n += list.filter((c) => !c.closed).length;
+    return n;
+  }
+
+  private acquire(chain: JumpHop[]): HopConnection {
+    const key = chain.map((h) => h.label).join(' > ');
+    const list = this.connections.get(key) ?? [];
+    this.connections.set(key, list);
+    const free = list.find((c) => !c.closed && c.sessions < this.perConnection);
+    if (free) {
+      free.sessions++;
+      clearTimeout(free.idleTimer);
+      return free;
+    }
+    const conn: HopConnection = { sessions: 1, closed: false, ready: Promise.resolve(null as unknown as Client) };
+    conn.ready = this.connect(chain, conn, list);
+    // A failed connection must not reject unobserved when every waiter has gone.
+    conn.ready.catch(() => undefined);
+    list.push(conn);
+    return conn;
+  }
+
+  private async connect(chain: JumpHop[], conn: HopConnection, list: HopConnection[]): Promise<Client> {
+    const hop = chain[chain.length - 1]!;
+    const drop = (): void => {
+      conn.closed = true;
+      const i = list.indexOf(conn);
+      if (i >= 0) list.splice(i, 1);
+    };
+    let via: JumpStream | undefined;
+    try {
+      if (chain.length > 1) via = await this.open(chain.slice(0, -1), hop.host, hop.port);
+      const client = await this.connectHop(hop, via?.stream);
+      client.on('close', () => {
+        drop();
+        via?.release();
+      });
+      return client;
+    } catch (err) {
+      drop();
+      via?.release();
+      if (err instanceof ConnectFailure) {
+        if (err.message.startsWith('jump host ')) throw err;
+        throw new ConnectFailure(err.status, err.code, `jump host ${hop.label}: ${err.message}`, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  private release(chain: JumpHop[], conn: HopConnection): void {
+    conn.sessions--;
+    if (conn.sessions > 0 || conn.closed) return;
+    clearTimeout(conn.idleTimer);
+    conn.idleTimer = setTimeout(() => {
+      if (conn.sessions > 0) return;
+      conn.closed = true;
+      const list = this.connections.get(chain.map((h) => h.label).join(' > '));
+      const i = list?.indexOf(conn) ?? -1;
+      if (i >= 0) list!.splice(i, 1);
+      void conn.ready.then((c) => c.end(), () => undefined);
+    }, IDLE_CLOSE_MS);
+    conn.idleTimer.unref();
+  }
+
+  /** Close every bastion connection (end of the worker's jobs). */
+  closeAll(): void {
+    for (const list of this.connections.values()) {
+      for (const c of list) {
+        clearTimeout(c.idleTimer);
+        c.closed = true;
+        void c.ready.then((client) => client.end(), () => undefined);
+      }
+      list.length = 0;
+    }
+  }
+}

@@ -1,0 +1,140 @@
+// ~/.ssh/config (or -F FILE): the settings OpenSSH would use for a host, computed with the
+// maintained `ssh-config` parser (Host patterns with ! negation, first value wins, Match).
+// Reading the file is the only I/O here; turning it into per-host settings is pure.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import SSHConfig from 'ssh-config';
+import { UsageError } from '../errors.js';
+import type { HostKeyMode } from './connect.js';
+
+/** What herd takes from an ssh_config for one host; absent fields were not set there. */
+export interface HostSettings {
+  hostName?: string;
+  user?: string;
+  port?: number;
+  identityFiles?: string[];
+  identitiesOnly?: boolean;
+  /** `ProxyJump` as written (`none` is returned as undefined). */
+  proxyJump?: string;
+  connectTimeoutS?: number;
+  hostKeyMode?: HostKeyMode;
+  knownHostsPath?: string;
+}
+
+export interface SshConfigFile {
+  path: string;
+  config: SSHConfig;
+}
+
+export function defaultSshConfigPath(): string {
+  return path.join(os.homedir(), '.ssh', 'config');
+}
+
+/**
+ * Read an ssh_config. `-F none` (OpenSSH's spelling) reads nothing; a missing default file is
+ * fine; a missing or unreadable file named with -F is an error before any host is touched.
+ */
+export function loadSshConfig(file: string | undefined): SshConfigFile | null {
+  if (file === 'none') return null;
+  const chosen = file ?? defaultSshConfigPath();
+  let text: string;
+  try {
+    text = fs.readFileSync(chosen, 'utf8');
+  } catch (err) {
+    if (file === undefined && (err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new UsageError(`-F ${chosen}: cannot read ssh config: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'E_SSH_CONFIG');
+  }
+  try {
+    return { path: chosen, config: SSHConfig.parse(text) };
+  } catch (err) {
+    throw new UsageError(`${chosen}: cannot parse ssh config: ${(err as Error).message}`, 'E_SSH_CONFIG');
+  }
+}
+
+const first = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
+const all = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+/** Map OpenSSH's StrictHostKeyChecking to herd's modes (`ask` has no terminal to ask on: strict). */
+function hostKeyModeOf(value: string | undefined): HostKeyMode | undefined {
+  switch (value?.toLowerCase()) {
+    case 'yes':
+    case 'ask':
+      return 'strict';
+    case 'accept-new':
+      return 'accept-new';
+    case 'no':
+    case 'off':
+      return 'off';
+    default:
+      return undefined;
+  }
+}
+
+export interface TokenContext {
+  /** The name as given in the inventory (%n). */
+  alias: string;
+  /** The host connected to, after HostName (%h). */
+  host: string;
+  /** Remote user (%r), port (%p), local user (%u), home (%d). */
+  user: string;
+  port: number;
+  localUser: string;
+  home: string;
+}
+
+/** Expand `~` and the %-tokens OpenSSH allows in IdentityFile and UserKnownHostsFile. */
+export function expandTokens(value: string, t: TokenContext): string {
+  const tokens: Record<string, string> = { '%': '%', h: t.host, n: t.alias, r: t.user, p: String(t.port), u: t.localUser, d: t.home };
+  const expanded = value.replace(/%(.)/g, (whole, c: string) => tokens[c] ?? whole);
+  return expanded === '~' ? t.home : expanded.startsWith('~/') ? path.join(t.home, expanded.slice(2)) : expanded;
+}
+
+/** The settings for `alias` (an inventory name); `user` is the login user if already known. */
+export function settingsFor(file: SshConfigFile | null, alias: string, user?: string): HostSettings {
+  if (!file) return {};
+  // Match exec would run a local command per host; herd evaluates Host and the other Match criteria only.
+  const c = file.config.compute(user ? { Host: alias, User: user } : { Host: alias }, { ignoreCase: true, matchExec: false }) as Record<string, string | string[]>;
+  const out: HostSettings = {};
+  const hostName = first(c['hostname']);
+  if (hostName) out.hostName = hostName.replace(/%h/g, alias).replace(/%%/g, '%');
+  const u = first(c['user']);
+  if (u) out.user = u;
+  const port = first(c['port']);
+  if (port !== undefined) {
+    const n = Number(port);
+    if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`${file.path}: Port ${JSON.stringify(port)} for ${alias} is not a port number`, 'E_SSH_CONFIG');
+    out.port = n;
+  }
+  const ids = all(c['identityfile']).filter((f) => f.toLowerCase() !== 'none');
+  if (ids.length > 0) out.identityFiles = ids;
+  if (first(c['identitiesonly'])?.toLowerCase() === 'yes') out.identitiesOnly = true;
+  const jump = first(c['proxyjump']);
+  if (jump && jump.toLowerCase() !== 'none') out.proxyJump = jump;
+  const timeout = first(c['connecttimeout']);
+  if (timeout !== undefined && Number(timeout) > 0) out.connectTimeoutS = Number(timeout);
+  const mode = hostKeyModeOf(first(c['stricthostkeychecking']));
+  if (mode) out.hostKeyMode = mode;
+  const kh = first(c['userknownhostsfile']);
+  if (kh && kh.toLowerCase() !== 'none') out.knownHostsPath = kh.split(/\s+/)[0];
+  return out;
+}
+
+/** One hop of `-J` / `ProxyJump`: `[user@]host[:port]` (IPv6 in brackets with a port). */
+export interface JumpSpec {
+  alias: string;
+  user?: string;
+  port?: number;
+}
+
+/** Parse `a,b,user@c:2222` into hops, first hop first. */
+export function parseJumpList(text: string, flag = '-J'): JumpSpec[] {
+  return text.split(',').map((raw) => {
+    const hop = raw.trim().replace(/^ssh:\/\//, '');
+    const m = /^(?:([^@\s]+)@)?(\[[^\]]+\]|[^:@\s[\]]+)(?::(\d+))?$/.exec(hop);
+    if (!m) throw new UsageError(`${flag} ${JSON.stringify(text)}: expected [user@]host[:port] hops separated by commas`, 'E_USAGE');
+    const port = m[3] === undefined ? undefined : Number(m[3]);
+    if (port !== undefined && (port < 1 || port > 65535)) throw new UsageError(`${flag} ${JSON.stringify(text)}: port ${port} is out of range`, 'E_USAGE');
+    return { alias: m[2]!.replace(/^\[|\]$/g, ''), ...(m[1] ? { user: m[1] } : {}), ...(port !== undefined ? { port } : {}) };
+  });
+}

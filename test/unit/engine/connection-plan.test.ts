@@ -1,0 +1,101 @@
+import SSHConfig from 'ssh-config';
+import { describe, expect, it } from 'vitest';
+import { planJobs, type ConnectionDefaults } from '../../../src/engine/connection-plan.js';
+import type { Target } from '../../../src/inventory/types.js';
+import { expandTokens, parseJumpList } from '../../../src/transport/ssh-config.js';
+
+const CONFIG = `
+Host *.internal !bastion.internal
+  ProxyJump bastion.internal
+  User deploy
+  IdentityFile ~/.ssh/id_%r_%h
+  IdentitiesOnly yes
+Host bastion.internal
+  HostName 10.9.9.9
+  Port 2200
+  User jump
+Host web*
+  HostName %h.example.com
+  Port 2222
+  ConnectTimeout 4
+  StrictHostKeyChecking yes
+  UserKnownHostsFile ~/.ssh/known_%n
+Host *
+  User fallback
+`;
+
+function defaults(over: Partial<ConnectionDefaults> = {}): ConnectionDefaults {
+  return {
+    cliUser: null,
+    cliPort: null,
+    cliKeys: null,
+    defaultKeys: ['/home/me/.ssh/id_ed25519'],
+    cliConnectTimeoutS: null,
+    cliHostKeyMode: null,
+    cliKnownHostsPath: null,
+    cliJump: null,
+    localUser: 'me',
+    home: '/home/me',
+    sshConfig: { path: '/home/me/.ssh/config', config: SSHConfig.parse(CONFIG) },
+    ...over,
+  };
+}
+
+const target = (host: string, extra: Partial<Target> = {}): Target => ({ id: host, host, groups: [], ...extra });
+const plan = (t: Target, d = defaults()) => {
+  const { tag, ...job } = planJobs([t], d)[0]!;
+  expect(tag).toMatch(/^[0-9a-f]{16}$/);
+  return job;
+};
+
+describe('planning connections', () => {
+  it('without an ssh_config: inventory, then -u/-p, then the local user and port 22', () => {
+    const d = defaults({ sshConfig: null });
+    expect(plan(target('10.0.0.1'), d)).toEqual({ id: '10.0.0.1', host: '10.0.0.1', port: 22, user: 'me' });
+    expect(plan(target('10.0.0.2', { user: 'ops', port: 2222 }), { ...d, cliUser: 'cli', cliPort: 23 })).toMatchObject({ user: 'ops', port: 2222 });
+    expect(plan(target('10.0.0.3'), { ...d, cliUser: 'cli', cliPort: 23 })).toMatchObject({ user: 'cli', port: 23 });
+  });
+
+  it('takes HostName (with %h), Port, User, ConnectTimeout, StrictHostKeyChecking and UserKnownHostsFile from ssh_config', () => {
+    expect(plan(target('web1'))).toEqual({
+      id: 'web1',
+      host: 'web1.example.com',
+      port: 2222,
+      user: 'fallback',
+      connectTimeoutMs: 4000,
+      hostKeyMode: 'strict',
+      knownHostsPath: '/home/me/.ssh/known_web1',
+    });
+  });
+
+  it('lets the command line override the file', () => {
+    const job = plan(target('web1'), defaults({ cliUser: 'cli', cliPort: 2022, cliConnectTimeoutS: 9, cliHostKeyMode: 'accept-new', cliKnownHostsPath: '/tmp/kh', cliKeys: ['/k'] }));
+    expect(job).toMatchObject({ user: 'cli', port: 2022, connectTimeoutMs: 9000, hostKeyMode: 'accept-new', knownHostsPath: '/tmp/kh', keyPaths: ['/k'] });
+  });
+
+  it('follows ProxyJump with the jump host resolved through ssh_config too, honouring ! negation', () => {
+    const job = plan(target('db.internal'));
+    expect(job).toMatchObject({ host: 'db.internal', user: 'deploy', keyPaths: ['/home/me/.ssh/id_deploy_db.internal'], noAgent: true });
+    expect(job.jump).toEqual([{ label: 'jump@10.9.9.9:2200', host: '10.9.9.9', port: 2200, user: 'jump' }]);
+    expect(plan(target('bastion.internal')).jump).toBeUndefined();
+  });
+
+  it('-J overrides ProxyJump and takes chains', () => {
+    const job = plan(target('db.internal'), defaults({ cliJump: parseJumpList('ops@a.example:2201,bastion.internal') }));
+    expect(job.jump?.map((h) => h.label)).toEqual(['ops@a.example:2201', 'jump@10.9.9.9:2200']);
+  });
+});
+
+describe('ssh_config pieces', () => {
+  it('parses -J hop lists and rejects junk with the flag named', () => {
+    expect(parseJumpList('a')).toEqual([{ alias: 'a' }]);
+    expect(parseJumpList('u@a:22,[::1]:2222')).toEqual([{ alias: 'a', user: 'u', port: 22 }, { alias: '::1', port: 2222 }]);
+    expect(() => parseJumpList('a:99999')).toThrow(/-J "a:99999": port 99999 is out of range/);
+    expect(() => parseJumpList('a b')).toThrow(/-J "a b": expected \[user@\]host\[:port\]/);
+  });
+
+  it('expands ~ and the %-tokens OpenSSH allows, leaving unknown ones alone', () => {
+    const t = { alias: 'web', host: 'web.example', user: 'r', port: 22, localUser: 'me', home: '/home/me' };
+    expect(expandTokens('~/.ssh/id_%r@%h:%p-%n-%u-%d-%%-%z', t)).toBe('/home/me/.ssh/id_r@web.example:22-web-me-/home/me-%-%z');
+  });
+});
