@@ -11,6 +11,8 @@ export interface Netns {
   outerAddress: string;
   /** The namespace's side: what hosts outside can reach. */
   innerAddress: string;
+  /** Make innerAddress a black hole: frames go to a MAC nobody has, so a TCP connect hangs until its timeout. */
+  blackhole(): void;
   remove(): void;
 }
 
@@ -43,6 +45,7 @@ export function createNetns(): Netns {
     name,
     outerAddress,
     innerAddress,
+    blackhole: () => ip('neigh', 'replace', innerAddress, 'lladdr', '02:00:00:00:00:01', 'dev', outer, 'nud', 'permanent'),
     // Deleting the namespace deletes its end of the veth pair, and so the pair.
     remove: () => ip('netns', 'del', name),
   };
