@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startFleet } from '../test/fleet/fleet.js';
 import { childrenCpuS, measure, type Measurement } from './measure.js';
-import { TOOLS, TRANSFER_TOOLS, type BenchContext, type Tool, type TransferTool } from './tools.js';
+import { PLAYBOOK_TOOLS, TOOLS, TRANSFER_TOOLS, type BenchContext, type PlaybookTool, type Tool, type TransferTool } from './tools.js';
 import { renderChart } from './chart.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -24,7 +24,11 @@ interface Case {
   tools: string[];
   /** Transfer cases push or pull the bench tree instead of running a command. */
   transfer?: 'push' | 'pull';
+  /** The five-step guarded playbook instead of a command. */
+  playbook?: true;
 }
+
+const PLAYBOOK_CASE: Case = { name: 'playbook: 5 guarded steps, 200 hosts', hosts: 200, forks: 200, command: '', tools: ['herd', 'ansible'], playbook: true };
 
 const TREE_CASES: Case[] = [
   { name: 'tree pull (1000 x 4 KB + 2 x 20 MB), 20 hosts', hosts: 20, forks: 20, command: '', tools: ['herd', 'pssh'], transfer: 'pull' },
@@ -36,12 +40,14 @@ const CASES: Case[] = quick
       { name: 'true, 200 hosts', hosts: 200, forks: 200, command: 'true', tools: ['herd', 'pssh', 'pdsh', 'clush'] },
       { name: 'sleep 3, 500 hosts', hosts: 500, forks: 500, command: 'sleep 3', tools: ['herd', 'pssh'] },
       ...TREE_CASES,
+      { ...PLAYBOOK_CASE, name: 'playbook: 5 guarded steps, 50 hosts', hosts: 50, forks: 50 },
     ]
   : [
       { name: 'true, 200 hosts', hosts: 200, forks: 200, command: 'true', tools: ['herd', 'pssh', 'pdsh', 'clush', 'ansible'] },
       { name: 'true, 1000 hosts', hosts: 1000, forks: 200, command: 'true', tools: ['herd', 'pssh', 'pdsh', 'clush'] },
       { name: 'sleep 3, 1000 hosts at forks 1000', hosts: 1000, forks: 1000, command: 'sleep 3', tools: ['herd', 'pssh', 'pdsh', 'clush'] },
       ...TREE_CASES,
+      PLAYBOOK_CASE,
       ...[100, 500, 1000, 2000].map((n) => ({ name: `scale: sleep 1, ${n} hosts at forks ${n}`, hosts: n, forks: n, command: 'sleep 1', tools: ['herd'] })),
     ];
 
@@ -101,7 +107,8 @@ async function main(): Promise<void> {
       fs.writeFileSync(hostsFile, hosts.join('\n') + '\n');
       const ctx: BenchContext = { root, work, port: fleet.port, user: fleet.user, keyPath: fleet.keyPath, hostsFile, hosts, forks: c.forks };
       const tree = c.transfer ? prepareTree(work, hosts) : null;
-      for (const tool of (c.transfer ? TRANSFER_TOOLS : TOOLS).filter((t) => c.tools.includes(t.name) && (!only || only.includes(t.name)))) {
+      const tools: (Tool | TransferTool | PlaybookTool)[] = c.transfer ? TRANSFER_TOOLS : c.playbook ? PLAYBOOK_TOOLS : TOOLS;
+      for (const tool of tools.filter((t) => c.tools.includes(t.name) && (!only || only.includes(t.name)))) {
         if (!fs.existsSync(tool.binary)) {
           skipped.add(tool.name);
           continue;
@@ -113,7 +120,8 @@ async function main(): Promise<void> {
           if (c.transfer && tree) {
             const dest = tree.fresh(c.transfer);
             argv = (tool as TransferTool).argv(ctx, c.transfer, c.transfer === 'pull' ? tree.remoteTree : tree.localTree, dest);
-          } else argv = (tool as Tool).argv(ctx, c.command);
+          } else if (c.playbook) argv = (tool as PlaybookTool).argv(ctx);
+          else argv = (tool as Tool).argv(ctx, c.command);
           const m = await measure(argv, { ...process.env, ...((tool as Tool).env?.(ctx) ?? {}), HOME: work }, work, 600_000);
           runs.push({ ...m, sshdCpuS: childrenCpuS(fleet.pid) - sshdBefore });
           fs.rmSync(path.join(work, 'runs'), { recursive: true, force: true });

@@ -66,6 +66,99 @@ export const TRANSFER_TOOLS: TransferTool[] = [
   },
 ];
 
+/**
+ * The playbook case: five commands, three of them behind guards that run on the host. Ansible
+ * has no remote `when`, so each herd guard becomes a probe task (register) plus a conditional
+ * task, which is how an Ansible user writes it; `creates` maps to the command module's own.
+ */
+const HERD_PLAYBOOK = `name: bench
+steps:
+  - name: kernel
+    run: uname -r
+    check: true
+  - name: tmp is a directory
+    run: test -d /tmp
+    when: test -e /etc/hostname
+  - name: say hello
+    run: echo hello
+    unless: test -e /nonexistent
+  - name: stamp
+    run: date +%s
+    creates: /nonexistent/marker
+  - name: hostname
+    run: cat /etc/hostname
+`;
+
+const ANSIBLE_PLAYBOOK = `- hosts: all
+  gather_facts: false
+  tasks:
+    - command: uname -r
+    - command: test -e /etc/hostname
+      register: g1
+      failed_when: false
+      changed_when: false
+    - command: test -d /tmp
+      when: g1.rc == 0
+    - command: test -e /nonexistent
+      register: g2
+      failed_when: false
+      changed_when: false
+    - command: echo hello
+      when: g2.rc != 0
+    - command: date +%s
+      args:
+        creates: /nonexistent/marker
+    - command: cat /etc/hostname
+`;
+
+/** Playbook cases: each tool runs its own spelling of the same five guarded steps. */
+export interface PlaybookTool {
+  name: string;
+  binary: string;
+  argv(ctx: BenchContext): string[];
+  env?(ctx: BenchContext): NodeJS.ProcessEnv;
+}
+
+function ansibleInventory(ctx: BenchContext): string {
+  const inventory = path.join(ctx.work, 'ansible-hosts.ini');
+  if (!fs.existsSync(inventory) || fs.readFileSync(inventory, 'utf8').split('\n').length - 2 !== ctx.hosts.length) {
+    fs.writeFileSync(inventory, '[all]\n' + ctx.hosts.join('\n') + '\n');
+  }
+  return inventory;
+}
+
+/** Ansible at its fastest for this: pipelining, no fact gathering, no host key prompts. */
+const ANSIBLE_ENV = (): NodeJS.ProcessEnv => ({
+  ANSIBLE_HOST_KEY_CHECKING: 'False',
+  ANSIBLE_PIPELINING: 'True',
+  ANSIBLE_GATHERING: 'explicit',
+  ANSIBLE_SSH_ARGS: '-o ControlMaster=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR',
+  ANSIBLE_PYTHON_INTERPRETER: 'auto_silent',
+  ANSIBLE_STDOUT_CALLBACK: 'oneline',
+});
+
+export const PLAYBOOK_TOOLS: PlaybookTool[] = [
+  {
+    name: 'herd',
+    binary: process.execPath,
+    argv: (ctx) => {
+      const file = path.join(ctx.work, 'bench-play.yml');
+      fs.writeFileSync(file, HERD_PLAYBOOK);
+      return [path.join(ctx.root, 'bin', 'herd'), 'play', '-i', ctx.hostsFile, '-u', ctx.user, '-p', String(ctx.port), '-k', ctx.keyPath, '--host-key-checking', 'off', '-f', String(ctx.forks), '-q', '-o', path.join(ctx.work, 'runs'), file];
+    },
+  },
+  {
+    name: 'ansible',
+    binary: '/usr/bin/ansible-playbook',
+    argv: (ctx) => {
+      const file = path.join(ctx.work, 'bench-play-ansible.yml');
+      fs.writeFileSync(file, ANSIBLE_PLAYBOOK);
+      return ['ansible-playbook', '-i', ansibleInventory(ctx), '-f', String(ctx.forks), '-u', ctx.user, '--private-key', ctx.keyPath, '-e', `ansible_port=${ctx.port}`, file];
+    },
+    env: ANSIBLE_ENV,
+  },
+];
+
 /** OpenSSH client options every peer gets: no host-key prompts, quiet, the fleet's key and port. */
 export function sshOptions(ctx: BenchContext): string[] {
   return ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'BatchMode=yes', '-p', String(ctx.port), '-i', ctx.keyPath];
@@ -115,20 +208,7 @@ export const TOOLS: Tool[] = [
   {
     name: 'ansible',
     binary: '/usr/bin/ansible',
-    argv: (ctx, command) => {
-      const inventory = path.join(ctx.work, 'ansible-hosts.ini');
-      if (!fs.existsSync(inventory) || fs.readFileSync(inventory, 'utf8').split('\n').length - 2 !== ctx.hosts.length) {
-        fs.writeFileSync(inventory, '[all]\n' + ctx.hosts.join('\n') + '\n');
-      }
-      return ['ansible', 'all', '-i', inventory, '-f', String(ctx.forks), '-u', ctx.user, '--private-key', ctx.keyPath, '-e', `ansible_port=${ctx.port}`, '-m', 'command', '-a', command];
-    },
-    env: () => ({
-      ANSIBLE_HOST_KEY_CHECKING: 'False',
-      ANSIBLE_PIPELINING: 'True',
-      ANSIBLE_GATHERING: 'explicit',
-      ANSIBLE_SSH_ARGS: '-o ControlMaster=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR',
-      ANSIBLE_PYTHON_INTERPRETER: 'auto_silent',
-      ANSIBLE_STDOUT_CALLBACK: 'oneline',
-    }),
+    argv: (ctx, command) => ['ansible', 'all', '-i', ansibleInventory(ctx), '-f', String(ctx.forks), '-u', ctx.user, '--private-key', ctx.keyPath, '-e', `ansible_port=${ctx.port}`, '-m', 'command', '-a', command],
+    env: ANSIBLE_ENV,
   },
 ];
