@@ -183,6 +183,7 @@ export class RunWriter {
   /** pdsh style `host: line` (playbooks: `host: [play.step] line`), so `grep X output.log | cut -d: -f1 | sort -u` lists hosts. */
   private appendOutputLog(id: string, file: string, step?: string): void {
     const prefix = step === undefined ? `${id}: ` : `${id}: [${step}] `;
+    if (fs.statSync(file).size === 0) return;
     copyPrefixedLines(file, prefix, (chunk) => fs.writeSync(this.outputLogFd, chunk));
   }
 
