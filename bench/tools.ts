@@ -28,32 +28,17 @@ export interface TransferTool {
   argv(ctx: BenchContext, direction: 'push' | 'pull', src: string, dest: string): string[];
 }
 
+/** herd on the bench fleet: its key and port, host keys not checked (as the peers), quiet, same forks. */
+function herdArgv(ctx: BenchContext, subcommand: string, ...rest: string[]): string[] {
+  const connection = ['-i', ctx.hostsFile, '-u', ctx.user, '-p', String(ctx.port), '-k', ctx.keyPath, '--host-key-checking', 'off'];
+  return [path.join(ctx.root, 'bin', 'herd'), subcommand, ...connection, '-f', String(ctx.forks), '-q', '-o', path.join(ctx.work, 'runs'), ...rest];
+}
+
 export const TRANSFER_TOOLS: TransferTool[] = [
   {
     name: 'herd',
     binary: process.execPath,
-    argv: (ctx, direction, src, dest) => [
-      path.join(ctx.root, 'bin', 'herd'),
-      direction,
-      '-i',
-      ctx.hostsFile,
-      '-u',
-      ctx.user,
-      '-p',
-      String(ctx.port),
-      '-k',
-      ctx.keyPath,
-      '--host-key-checking',
-      'off',
-      '-f',
-      String(ctx.forks),
-      '-q',
-      '--no-times',
-      '-o',
-      path.join(ctx.work, 'runs'),
-      src,
-      dest,
-    ],
+    argv: (ctx, direction, src, dest) => herdArgv(ctx, direction, '--no-times', src, dest),
   },
   {
     name: 'pssh',
@@ -144,7 +129,7 @@ export const PLAYBOOK_TOOLS: PlaybookTool[] = [
     argv: (ctx) => {
       const file = path.join(ctx.work, 'bench-play.yml');
       fs.writeFileSync(file, HERD_PLAYBOOK);
-      return [path.join(ctx.root, 'bin', 'herd'), 'play', '-i', ctx.hostsFile, '-u', ctx.user, '-p', String(ctx.port), '-k', ctx.keyPath, '--host-key-checking', 'off', '-f', String(ctx.forks), '-q', '-o', path.join(ctx.work, 'runs'), file];
+      return herdArgv(ctx, 'play', file);
     },
   },
   {
@@ -168,26 +153,7 @@ export const TOOLS: Tool[] = [
   {
     name: 'herd',
     binary: process.execPath,
-    argv: (ctx, command) => [
-      path.join(ctx.root, 'bin', 'herd'),
-      'run',
-      '-i',
-      ctx.hostsFile,
-      '-u',
-      ctx.user,
-      '-p',
-      String(ctx.port),
-      '-k',
-      ctx.keyPath,
-      '--host-key-checking',
-      'off',
-      '-f',
-      String(ctx.forks),
-      '-q',
-      '-o',
-      path.join(ctx.work, 'runs'),
-      command,
-    ],
+    argv: (ctx, command) => herdArgv(ctx, 'run', command),
   },
   {
     name: 'pssh',

@@ -10,7 +10,8 @@ import { formatCounts, formatFailures } from '../report/summary.js';
 import { formatGroups, groupOutputs } from '../report/groups.js';
 import { NdjsonSink } from '../report/ndjson.js';
 import { LineStreamer, wantColour } from '../report/stream.js';
-import type { ConnectionOptions, RunOptions, SecretSource } from './options.js';
+import { resolveConnectionOptions, resolveRunOptions, type ConnectionOptions, type RawOptions, type RunOptions, type SecretSource } from './options.js';
+import { loadInventory } from './load-inventory.js';
 import { loadPrivateKeys } from '../transport/keys.js';
 import { loadSshConfig } from '../transport/ssh-config.js';
 import { UsageError } from '../errors.js';
@@ -59,6 +60,14 @@ function checkExplicitKeys(connection: ConnectionOptions, passphrase: string | u
 function describePasswordSource(source: SecretSource): string | null {
   if (source === null) return null;
   return source.kind === 'env' ? `env:${source.variable}` : 'prompt';
+}
+
+/** What a new run (not a rerun) takes straight from its flags: connection and run settings, and the selected hosts. */
+export function freshRun(raw: RawOptions): Pick<LaunchRequest, 'targets' | 'inventorySources' | 'limit' | 'connection' | 'run' | 'rerunOf' | 'warnings'> {
+  const connection = resolveConnectionOptions(raw);
+  const run = resolveRunOptions(raw);
+  const inventory = loadInventory(raw.inventory ?? [], raw.limit);
+  return { targets: inventory.targets, inventorySources: raw.inventory ?? [], limit: raw.limit ?? null, connection, run, rerunOf: null, warnings: inventory.warnings };
 }
 
 /** --forks clamped to what `ulimit -n` allows, with a warning, so no host fails with EMFILE halfway. */

@@ -2,18 +2,17 @@
 // replaces workers that die, and turns everything into a stream of pool events.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { HostResult, StepResult } from '../results/status.js';
+import type { HostResult } from '../results/status.js';
 import { WORKER_EXIT_GRACE_MS, WORKER_PREFETCH } from '../defaults.js';
 import type { AbortCause } from './stopped.js';
-import type { FileDone, HostJob, HostPhase, ParentMessage, WorkerConfig, WorkerMessage } from './protocol.js';
+import type { HostJob, HostPhase, ParentMessage, WorkerConfig, WorkerMessage } from './protocol.js';
 
+type OutputMessage = Extract<WorkerMessage, { kind: 'output' }>;
+
+/** What the pool reports: the workers' host messages (output as a Buffer again), and its own warnings. */
 export type PoolEvent =
-  | { kind: 'host_phase'; id: string; phase: HostPhase }
-  | { kind: 'output'; id: string; stream: 'stdout' | 'stderr'; data: Buffer; step?: string }
-  | { kind: 'step_done'; result: StepResult }
-  | { kind: 'files_done'; id: string; files: FileDone[]; planned: { files: number; bytes: number } }
-  | { kind: 'host_done'; result: HostResult }
-  | { kind: 'hostkey_new'; line: string; file: string }
+  | Exclude<WorkerMessage, { kind: 'ready' | 'worker_error' | 'output' }>
+  | (Omit<OutputMessage, 'data'> & { data: Buffer })
   | { kind: 'warning'; message: string };
 
 export interface PoolOptions {

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PRINT_ADDRESS, readHostsTsv, runDirOf, runHerd, scratchDir, useLoopbackFleet } from './herd-cli.js';
+import { PRINT_ADDRESS, readHostsTsv, runDirOf, runHerd, useLoopbackFleet } from './herd-cli.js';
 
 
 const scope = useLoopbackFleet();

@@ -20,13 +20,20 @@ export async function refusedPort(): Promise<Fault> {
   return { host: '127.0.0.1', port, close: async () => {} };
 }
 
-/** Accepts TCP connections and never sends a byte: an SSH client must time out waiting for the banner. */
-export async function silentListener(): Promise<Fault> {
+/**
+ * A TCP server on 127.0.0.1 whose every connection (and any socket it opens on that
+ * connection's behalf, via `track`) is destroyed by close().
+ */
+async function listenFault(onSocket: (socket: net.Socket, track: (s: net.Socket) => void) => void): Promise<Fault> {
   const sockets = new Set<net.Socket>();
+  const track = (s: net.Socket): void => {
+    sockets.add(s);
+    s.on('error', () => {});
+    s.on('close', () => sockets.delete(s));
+  };
   const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on('error', () => {});
-    socket.on('close', () => sockets.delete(socket));
+    track(socket);
+    onSocket(socket, track);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as net.AddressInfo).port;
@@ -41,27 +48,17 @@ export async function silentListener(): Promise<Fault> {
   };
 }
 
+/** Accepts TCP connections and never sends a byte: an SSH client must time out waiting for the banner. */
+export function silentListener(): Promise<Fault> {
+  return listenFault(() => {});
+}
+
 /** Sends an SSH banner, then drops the connection as soon as the client starts key exchange. */
-export async function dropAfterBanner(): Promise<Fault> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on('error', () => {});
-    socket.on('close', () => sockets.delete(socket));
+export function dropAfterBanner(): Promise<Fault> {
+  return listenFault((socket) => {
     socket.write('SSH-2.0-OpenSSH_9.0\r\n');
     socket.once('data', () => socket.destroy());
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  return {
-    host: '127.0.0.1',
-    port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
 }
 
 /**
@@ -70,12 +67,8 @@ export async function dropAfterBanner(): Promise<Fault> {
  * every later connection through. `accepted()` counts connections seen.
  */
 export async function flakyProxy(target: { host: string; port: number }, failures: number): Promise<Fault & { accepted: () => number }> {
-  const sockets = new Set<net.Socket>();
   let seen = 0;
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on('error', () => {});
-    socket.on('close', () => sockets.delete(socket));
+  const fault = await listenFault((socket, track) => {
     seen++;
     if (seen <= failures) {
       socket.write('SSH-2.0-OpenSSH_9.0\r\n');
@@ -83,23 +76,11 @@ export async function flakyProxy(target: { host: string; port: number }, failure
       return;
     }
     const upstream = net.connect(target.port, target.host);
-    sockets.add(upstream);
+    track(upstream);
     upstream.on('error', () => socket.destroy());
-    upstream.on('close', () => sockets.delete(upstream));
     socket.pipe(upstream).pipe(socket);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  return {
-    host: '127.0.0.1',
-    port,
-    accepted: () => seen,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
+  return { ...fault, accepted: () => seen };
 }
 
 /** A known_hosts line giving `[host]:port` a different (freshly generated) ed25519 key. */

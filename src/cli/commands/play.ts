@@ -1,8 +1,7 @@
 // herd play: run a YAML playbook's steps on its hosts, in order, with guards and gates.
 import { UsageError } from '../../errors.js';
-import { loadInventory } from '../load-inventory.js';
-import { launchRun } from '../launch.js';
-import { resolveConnectionOptions, resolveRunOptions, type RawOptions } from '../options.js';
+import { freshRun, launchRun } from '../launch.js';
+import type { RawOptions } from '../options.js';
 import { parseVars, playbookLaunch, readPlaybook, resolvePlayHosts, type BecomeSource } from '../play-launch.js';
 
 export interface PlayRaw extends RawOptions {
@@ -20,21 +19,15 @@ export function becomeSourceOf(raw: PlayRaw): BecomeSource {
 
 export async function playCommand(file: string, raw: PlayRaw): Promise<number> {
   const extraVars = parseVars(raw.var ?? []);
-  const connection = resolveConnectionOptions(raw);
-  const run = resolveRunOptions(raw);
   const input = readPlaybook(file, extraVars);
-  const inventory = loadInventory(raw.inventory ?? [], raw.limit);
-  const { playHosts, targets, warnings } = resolvePlayHosts(input.playbook, inventory.targets);
+  const base = freshRun(raw);
+  const { playHosts, targets, warnings } = resolvePlayHosts(input.playbook, base.targets);
   const launch = await playbookLaunch({ input, playHosts, extraVars, check: raw.check === true, becomeSource: becomeSourceOf(raw) });
   return launchRun({
     commandName: raw.check ? 'play --check' : 'play',
     ...launch,
+    ...base,
     targets,
-    inventorySources: raw.inventory ?? [],
-    limit: raw.limit ?? null,
-    connection,
-    run,
-    rerunOf: null,
-    warnings: [...inventory.warnings, ...warnings],
+    warnings: [...base.warnings, ...warnings],
   });
 }

@@ -6,9 +6,8 @@ import { executeCommandRun } from '../../engine/run.js';
 import type { TaskSpec } from '../../engine/protocol.js';
 import { newRunId } from '../../results/run-id.js';
 import type { LaunchRequest } from '../launch.js';
-import { launchRun } from '../launch.js';
-import { loadInventory } from '../load-inventory.js';
-import { resolveConnectionOptions, resolveRunOptions, type RawOptions } from '../options.js';
+import { freshRun, launchRun } from '../launch.js';
+import type { RawOptions } from '../options.js';
 
 export interface TransferRaw extends RawOptions {
   times?: boolean;
@@ -36,22 +35,14 @@ export function transferLaunch(direction: 'push' | 'pull', local: string, remote
 }
 
 export async function transferCommand(direction: 'push' | 'pull', first: string, second: string, raw: TransferRaw): Promise<number> {
-  const connection = resolveConnectionOptions(raw);
-  const run = resolveRunOptions(raw);
+  const base = freshRun(raw);
   const local = path.resolve(direction === 'push' ? first : second) + (direction === 'push' && first.endsWith('/') ? '/' : '');
   const remote = direction === 'push' ? second : first;
   if (direction === 'push' && !first.includes('{{') && !fs.existsSync(local)) throw new UsageError(`herd push: ${first} does not exist`);
   if (remote.trim() === '') throw new UsageError(`herd ${direction}: the remote path is empty`);
-  const inventory = loadInventory(raw.inventory ?? [], raw.limit);
   return launchRun({
     commandName: direction,
     ...transferLaunch(direction, local, remote, { times: raw.times !== false, checksum: raw.checksum === true, deleteExtra: raw.delete === true, followLinks: raw.followLinks === true }),
-    targets: inventory.targets,
-    inventorySources: raw.inventory ?? [],
-    limit: raw.limit ?? null,
-    connection,
-    run,
-    rerunOf: null,
-    warnings: inventory.warnings,
+    ...base,
   });
 }
