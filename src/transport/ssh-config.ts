@@ -55,17 +55,20 @@ export function loadSshConfig(file: string | undefined): SshConfigFile | null {
 const first = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
 const all = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
-/** Map OpenSSH's StrictHostKeyChecking to herd's modes (`ask` has no terminal to ask on: strict). */
+/**
+ * Map OpenSSH's StrictHostKeyChecking to herd's modes (`ask` has no terminal to ask on: strict).
+ * `no` becomes accept-new: a config file never turns checking off for herd, only the explicit
+ * `--host-key-checking off` does, so a changed key still stops a host.
+ */
 function hostKeyModeOf(value: string | undefined): HostKeyMode | undefined {
   switch (value?.toLowerCase()) {
     case 'yes':
     case 'ask':
       return 'strict';
     case 'accept-new':
-      return 'accept-new';
     case 'no':
     case 'off':
-      return 'off';
+      return 'accept-new';
     default:
       return undefined;
   }

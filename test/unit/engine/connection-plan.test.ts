@@ -80,6 +80,11 @@ describe('planning connections', () => {
     expect(plan(target('bastion.internal')).jump).toBeUndefined();
   });
 
+  it('never turns host key checking off from the file: StrictHostKeyChecking no is read as accept-new', () => {
+    const d = defaults({ sshConfig: { path: '/c', config: SSHConfig.parse('Host *\n  StrictHostKeyChecking no\n') } });
+    expect(plan(target('h'), d).hostKeyMode).toBe('accept-new');
+  });
+
   it('-J overrides ProxyJump and takes chains', () => {
     const job = plan(target('db.internal'), defaults({ cliJump: parseJumpList('ops@a.example:2201,bastion.internal') }));
     expect(job.jump?.map((h) => h.label)).toEqual(['ops@a.example:2201', 'jump@10.9.9.9:2200']);
