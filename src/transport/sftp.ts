@@ -348,9 +348,10 @@ export async function pullPath(sftp: SFTPWrapper, remote: string, localDir: stri
   const st = await remoteLstat(sftp, remote);
   if (!st) throw new TransferError(`${remote}: no such file or directory on the host`);
   fs.mkdirSync(root, { recursive: true });
-  const getFile = async (r: string, l: string, rel: string, rst: Stats): Promise<void> => {
+  // `knownAbsent`: the local directory's listing showed no entry of that name (no lstat needed).
+  const getFile = async (r: string, l: string, rel: string, rst: Stats, knownAbsent = false): Promise<void> => {
     if (!inside(root, path.resolve(l))) throw new TransferError(`refused ${r}: it would land outside ${root}`);
-    const local = lstatOrUndefined(l);
+    const local = knownAbsent ? undefined : lstatOrUndefined(l);
     if (local?.isSymbolicLink()) throw new TransferError(`refused ${r}: ${l} is a symlink, writing through it could leave ${root}`);
     present.add(rel);
     const known = opts.remoteHashes?.get(rel);
@@ -398,7 +399,12 @@ export async function pullPath(sftp: SFTPWrapper, remote: string, localDir: stri
   const pending: Promise<void>[] = [];
   const walk = async (remoteDir: string, local: string, rel: string): Promise<void> => {
     if (local !== root && !inside(root, local)) throw new TransferError(`refused ${remoteDir}: it would land outside ${root}`);
+    // A symlink where a directory goes (left by an earlier pull of a link) would lead the files outside.
+    const there = local === root ? undefined : lstatOrUndefined(local);
+    if (there && !there.isDirectory()) throw new TransferError(`refused ${remoteDir}: ${local} exists and is not a directory (a symlink there could lead outside ${root})`);
     fs.mkdirSync(local, { recursive: true });
+    // What is already there, listed once: a fresh destination then costs no lstat per file.
+    const localNames = new Set(fs.readdirSync(local));
     summary.dirs++;
     const list = await call<{ filename: string; attrs: Stats }[]>((cb) => sftp.readdir(remoteDir, cb as never), `list ${remoteDir}`);
     // A hostile or broken server must not place anything outside the host's folder: check the whole listing first.
@@ -415,7 +421,7 @@ export async function pullPath(sftp: SFTPWrapper, remote: string, localDir: stri
       if (est.isDirectory()) await walk(r, l, relPath);
       else if (est.isFile()) {
         opts.onPlanned?.(est.size);
-        pending.push(limit(() => getFile(r, l, relPath, est)));
+        pending.push(limit(() => getFile(r, l, relPath, est, !localNames.has(entry.filename))));
       }
       else if (est.isSymbolicLink()) {
         const target = await call<string>((cb) => sftp.readlink(r, cb), `readlink ${r}`);

@@ -27,11 +27,23 @@ function sessionSshds(pid: number, fleetPid: number): number[] {
   return found;
 }
 
-function pidsOf(needle: string): number[] {
-  return execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' })
+/** Processes whose whole command line is `args` (every host's shell mentions the sleep; only one host runs it). */
+function pidsRunning(args: string): number[] {
+  return execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
     .split('\n')
-    .filter((l) => l.includes(needle) && !l.includes('ps -eo'))
-    .map((l) => Number(l.trim().split(/\s+/)[0]));
+    .map((l) => /^\s*(\d+)\s+(.*)$/.exec(l))
+    .filter((m): m is RegExpExecArray => m !== null && m[2] === args)
+    .map((m) => Number(m[1]));
+}
+
+/** SIGKILL, tolerating a process that has just exited. */
+function killIfThere(pid: number): boolean {
+  try {
+    process.kill(pid, 'SIGKILL');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 describe('fault-injection: network and daemon faults', () => {
@@ -62,13 +74,16 @@ describe('fault-injection: network and daemon faults', () => {
         onSpawn: () => {
           // Kill the sshd serving the sleeping host once its command is running.
           const poll = setInterval(() => {
-            for (const pid of pidsOf('sleep 43')) {
-              const sshds = sessionSshds(pid, scope.fleet.pid);
-              for (const sshd of sshds) process.kill(sshd, 'SIGKILL');
-              if (sshds.length > 0) {
-                killed = true;
-                clearInterval(poll);
+            try {
+              for (const pid of pidsRunning('sleep 43')) {
+                const sshds = sessionSshds(pid, scope.fleet.pid);
+                if (sshds.map(killIfThere).some(Boolean)) {
+                  killed = true;
+                  clearInterval(poll);
+                }
               }
+            } catch {
+              // A process in the chain exited while we looked: try again on the next tick.
             }
           }, 100);
           setTimeout(() => clearInterval(poll), 20_000).unref();

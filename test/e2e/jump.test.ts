@@ -106,6 +106,11 @@ describe.runIf(available)('jump hosts (bastions)', () => {
     expect(rows.get('127.0.0.60:1')?.status).toBe('unreachable');
     expect(rows.get('127.0.0.60:1')?.reason).toMatch(new RegExp(`^jump host ${bastion().replace(/\./g, '\\.')} could not open a connection to 127\\.0\\.0\\.60:1: `));
     expect(rows.get('127.0.0.61')?.status).toBe('ok');
+    // herd rerun goes through the same jump host without being told again.
+    const again = await runHerd(['rerun', '-o', path.join(home, 'runs-bad')], { env: { HOME: home } });
+    const againRows = readHostsTsv(runDirOf(again));
+    expect([...againRows.keys()]).toEqual(['127.0.0.60:1']);
+    expect(againRows.get('127.0.0.60:1')?.reason).toMatch(/^jump host .* could not open a connection to 127\.0\.0\.60:1: /);
 
     const inv2 = inventory('bad-bastion.txt', ['127.0.0.62']);
     const refused = await runHerd(['run', '-i', inv2, '-u', inner.user, '-p', String(inner.port), ...common('runs-bad2'), '-J', `${inner.user}@${ns!.innerAddress}:1`, 'true'], { env: { HOME: home } });

@@ -83,6 +83,27 @@ describe.runIf(hasTmux)('in a real terminal', () => {
     expect(back).not.toMatch(/\[2K|\x1b/);
   });
 
+  it('asks for a key passphrase on the terminal without echoing it, then logs in with the key', async () => {
+    const { fleet, home } = scope;
+    const hosts = fleet.hosts(2, 1890);
+    const inv = path.join(home, 'tty-key.txt');
+    fs.writeFileSync(inv, hosts.join('\n') + '\n');
+    const key = path.join(scratchDir('herd-tty-key-'), 'id_enc');
+    const secret = 'tty passphrase 42';
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', secret, '-f', key]);
+    fs.appendFileSync(path.join(fleet.dir, 'authorized_keys'), fs.readFileSync(`${key}.pub`));
+    tmux('send-keys', '-t', 't', 'clear', 'Enter');
+    const cmd = `HOME=${home} node ${HERD_BIN} run -i ${inv} -u ${fleet.user} -p ${fleet.port} -k ${key} --ask-key-passphrase --known-hosts ${home}/kh -o ${home}/runs-key 'echo keyed-in'; echo "EXIT=$?"`;
+    tmux('send-keys', '-t', 't', cmd, 'Enter');
+    await waitForScreen((s) => s.includes('Key passphrase:'), 10_000);
+    tmux('send-keys', '-t', 't', '-l', secret);
+    tmux('send-keys', '-t', 't', 'Enter');
+    const after = await waitForScreen((s) => /^EXIT=\d+$/m.test(s), 20_000);
+    expect(after).toContain('EXIT=0');
+    expect(after).toContain('2 hosts: 2 ok');
+    expect(after).not.toContain(secret);
+  });
+
   it('shows files and bytes done out of those found while a pull runs', async () => {
     const { fleet, home } = scope;
     const hosts = fleet.hosts(4, 1870);

@@ -96,6 +96,25 @@ describe('push and pull of a whole tree', () => {
     expect(fs.readFileSync(path.join(back, hosts[2]!, 'a.log'), 'utf8')).toBe('c\n');
   });
 
+  it('never follows a local symlink where the host now has a directory', async () => {
+    const [host] = scope.fleet.hosts(1, 1570);
+    const remote = scratchDir('herd-remote-');
+    fs.chmodSync(remote, 0o755);
+    fs.mkdirSync(path.join(remote, 'evil'));
+    fs.writeFileSync(path.join(remote, 'evil', 'payload'), 'owned\n');
+    fs.chmodSync(path.join(remote, 'evil'), 0o755);
+    const outside = scratchDir('herd-outside-');
+    const back = scratchDir('herd-back-');
+    fs.mkdirSync(path.join(back, host!));
+    fs.symlinkSync(outside, path.join(back, host!, 'evil'));
+    const inv = path.join(scope.home, 'evil.txt');
+    fs.writeFileSync(inv, `${host}\n`);
+    const pull = await runHerd(['pull', '-i', inv, ...conn(), remote, back], { env: { HOME: scope.home } });
+    expect(pull.code).toBe(1);
+    expect(readHostsTsv(runDirOf(pull)).get(host!)?.reason).toContain('exists and is not a directory');
+    expect(fs.readdirSync(outside)).toEqual([]);
+  });
+
   it('recreates symlinks as links by default, and sends what they point to with --follow-links', async () => {
     const outside = scratchDir('herd-outside-');
     fs.writeFileSync(path.join(outside, 'shared.conf'), 'shared\n');

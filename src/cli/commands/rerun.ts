@@ -35,7 +35,17 @@ function mergeOptions(recorded: RunOptionsRecord, raw: RerunRaw, cmd: Command): 
     forks: String(recorded.forks),
     workers: String(recorded.workers),
     ...(recorded.max_handshakes !== undefined ? { maxHandshakes: String(recorded.max_handshakes) } : {}),
+    // Connection and limit settings added later: runs recorded before them simply lack them.
+    ...(recorded.ssh_config ? { sshConfig: recorded.ssh_config } : {}),
+    ...(recorded.jump ? { jump: recorded.jump } : {}),
+    ...(recorded.jump_sessions !== undefined ? { jumpSessions: String(recorded.jump_sessions) } : {}),
+    ...(recorded.connect_retries !== undefined ? { connectRetries: String(recorded.connect_retries) } : {}),
+    ...(recorded.connect_rate !== undefined ? { connectRate: String(recorded.connect_rate) } : {}),
+    ...(recorded.idle_timeout_s ? { idleTimeout: String(recorded.idle_timeout_s) } : {}),
+    ...(recorded.max_output_bytes ? { maxOutput: String(recorded.max_output_bytes) } : {}),
   };
+  if (recorded.key_passphrase_source?.startsWith('env:')) from.keyPassphraseEnv = recorded.key_passphrase_source.slice(4);
+  if (recorded.key_passphrase_source === 'prompt') from.askKeyPassphrase = true;
   if (recorded.password_source?.startsWith('env:')) from.passwordEnv = recorded.password_source.slice(4);
   if (recorded.password_source === 'prompt') from.askPass = true;
   const merged: RawOptions = { ...from };
@@ -45,6 +55,8 @@ function mergeOptions(recorded: RunOptionsRecord, raw: RerunRaw, cmd: Command): 
   if (given('key') && (raw.key ?? []).length > 0) merged.key = raw.key;
   if (given('askPass')) delete merged.passwordEnv;
   if (given('passwordEnv')) delete merged.askPass;
+  if (given('askKeyPassphrase')) delete merged.keyPassphraseEnv;
+  if (given('keyPassphraseEnv')) delete merged.askKeyPassphrase;
   if (given('strictHostKeys')) delete merged.hostKeyChecking;
   return merged;
 }
