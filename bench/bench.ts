@@ -1,6 +1,7 @@
 // npm run bench: herd side by side with pssh, pdsh, ClusterShell and Ansible on one loopback fleet.
 // Reports wall time (median of runs), controller CPU of the whole process tree, its peak summed
 // RSS, and the CPU the fleet's sshd spent; writes a table, a JSON file and an SVG chart.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -109,13 +110,13 @@ async function main(): Promise<void> {
       const ctx: BenchContext = { root, work, port: fleet.port, user: fleet.user, keyPath: fleet.keyPath, hostsFile, hosts, forks: c.forks };
       const tree = c.transfer ? prepareTree(work, hosts) : null;
       const tools: (Tool | TransferTool | PlaybookTool)[] = c.transfer ? TRANSFER_TOOLS : c.playbook ? PLAYBOOK_TOOLS : TOOLS;
-      for (const tool of tools.filter((t) => c.tools.includes(t.name) && (!only || only.includes(t.name)))) {
-        if (!fs.existsSync(tool.binary)) {
-          skipped.add(tool.name);
-          continue;
-        }
-        const runs: (Measurement & { sshdCpuS: number })[] = [];
-        for (let r = 0; r < RUNS; r++) {
+      const present = tools.filter((t) => c.tools.includes(t.name) && (!only || only.includes(t.name)) && (fs.existsSync(t.binary) || !skipped.add(t.name)));
+      const runsOf = new Map<string, (Measurement & { sshdCpuS: number })[]>(present.map((t) => [t.name, []]));
+      // Runs are interleaved (herd, peer, herd, peer, ...) so that drift in this machine's speed
+      // lands on every tool alike; dirty pages from the last run are flushed before each one.
+      for (let r = 0; r < RUNS; r++) {
+        for (const tool of present) {
+          spawnSync('sync');
           const sshdBefore = childrenCpuS(fleet.pid);
           let argv: string[];
           if (c.transfer && tree) {
@@ -124,9 +125,12 @@ async function main(): Promise<void> {
           } else if (c.playbook) argv = (tool as PlaybookTool).argv(ctx);
           else argv = (tool as Tool).argv(ctx, c.command);
           const m = await measure(argv, { ...process.env, ...((tool as Tool).env?.(ctx) ?? {}), HOME: work }, work, 600_000);
-          runs.push({ ...m, sshdCpuS: childrenCpuS(fleet.pid) - sshdBefore });
+          runsOf.get(tool.name)!.push({ ...m, sshdCpuS: childrenCpuS(fleet.pid) - sshdBefore });
           fs.rmSync(path.join(work, 'runs'), { recursive: true, force: true });
         }
+      }
+      for (const tool of present) {
+        const runs = runsOf.get(tool.name)!;
         const row: Row = {
           case: c.name,
           tool: tool.name,
