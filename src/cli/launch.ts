@@ -147,7 +147,6 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
       cliUser: req.connection.user,
       cliPort: req.connection.port,
       cliKeys: req.connection.keysExplicit ? req.connection.keys : null,
-      defaultKeys: req.connection.keys,
       cliConnectTimeoutS: req.connection.explicit.connectTimeout ? req.connection.connectTimeoutS : null,
       cliHostKeyMode: req.connection.explicit.hostKeyMode ? req.connection.hostKeyMode : null,
       cliKnownHostsPath: req.connection.explicit.knownHosts ? req.connection.knownHostsPath : null,

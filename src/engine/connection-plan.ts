@@ -13,8 +13,6 @@ export interface ConnectionDefaults {
   cliPort: number | null;
   /** -k keys when given (they then apply to every host). */
   cliKeys: string[] | null;
-  /** Keys tried when neither -k nor IdentityFile names one. */
-  defaultKeys: string[];
   /** Command-line values that override ssh_config; null when not given. */
   cliConnectTimeoutS: number | null;
   cliHostKeyMode: HostKeyMode | null;

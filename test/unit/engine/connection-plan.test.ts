@@ -29,7 +29,6 @@ function defaults(over: Partial<ConnectionDefaults> = {}): ConnectionDefaults {
     cliUser: null,
     cliPort: null,
     cliKeys: null,
-    defaultKeys: ['/home/me/.ssh/id_ed25519'],
     cliConnectTimeoutS: null,
     cliHostKeyMode: null,
     cliKnownHostsPath: null,
