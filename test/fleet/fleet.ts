@@ -55,14 +55,28 @@ function keygen(file: string): void {
   execFileSync('ssh-keygen', ['-t', 'ed25519', '-N', '', '-q', '-C', 'herd-fleet', '-f', file], { stdio: 'ignore' });
 }
 
-/** As root: a dedicated login user with a fresh random password (fed to chpasswd on stdin). */
+/** As root: a dedicated login user with a random password (fed to chpasswd on stdin). */
 function prepareRootUser(): string {
   try {
     execFileSync('id', [FLEET_USER_AS_ROOT], { stdio: 'ignore' });
   } catch {
-    execFileSync('useradd', ['-m', '-s', '/bin/sh', FLEET_USER_AS_ROOT], { stdio: 'ignore' });
+    try {
+      execFileSync('useradd', ['-m', '-s', '/bin/sh', FLEET_USER_AS_ROOT], { stdio: 'ignore' });
+    } catch {
+      // A concurrent test run may have created it a moment ago.
+      execFileSync('id', [FLEET_USER_AS_ROOT], { stdio: 'ignore' });
+    }
   }
-  const password = `fleet-${randomBytes(9).toString('base64url')}`;
+  // One password per machine, kept in a root-only file: fleets started at the same time by
+  // concurrent test runs would otherwise each chpasswd a new one under the others' feet.
+  const file = path.join(os.tmpdir(), 'herd-fleet-password');
+  let password = `fleet-${randomBytes(9).toString('base64url')}`;
+  try {
+    fs.writeFileSync(file, password, { flag: 'wx', mode: 0o600 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    password = fs.readFileSync(file, 'utf8');
+  }
   execFileSync('chpasswd', [], { input: `${FLEET_USER_AS_ROOT}:${password}\n`, stdio: ['pipe', 'ignore', 'ignore'] });
   fs.mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   return password;
