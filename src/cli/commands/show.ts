@@ -7,6 +7,7 @@ import { UsageError } from '../../errors.js';
 import { formatGroups, groupOutputs } from '../../report/groups.js';
 import { formatEvent } from '../../report/ndjson.js';
 import { formatCounts, formatFailures } from '../../report/summary.js';
+import { writeBytes, writeText } from '../../report/terminal-safe.js';
 import { readRun, resolveRunDir } from '../../results/reader.js';
 import type { HostResult } from '../../results/status.js';
 
@@ -23,8 +24,8 @@ export function showCommand(which: string | undefined, raw: { out?: string; host
       }
       return 0;
     }
-    if (fs.existsSync(file)) process.stdout.write(fs.readFileSync(file));
-    if (fs.existsSync(err) && fs.statSync(err).size > 0) process.stderr.write(fs.readFileSync(err));
+    if (fs.existsSync(file)) writeBytes(process.stdout, fs.readFileSync(file));
+    if (fs.existsSync(err) && fs.statSync(err).size > 0) writeBytes(process.stderr, fs.readFileSync(err));
     return 0;
   }
   const results: HostResult[] = run.hosts.map(
@@ -48,9 +49,9 @@ export function showCommand(which: string | undefined, raw: { out?: string; host
       const summary = { digest: createHash('sha1').update(data).digest('hex'), preview: data.subarray(0, 4096).toString('utf8'), bytes: data.length, truncated: data.length > 4096 };
       return { id: r.id, exitCode: r.exitCode, summary };
     });
-  if (entries.length > 0) process.stdout.write(formatGroups(groupOutputs(entries)) + '\n');
+  if (entries.length > 0) writeText(process.stdout, formatGroups(groupOutputs(entries)) + '\n');
   const counts: Partial<Record<HostResult['status'], number>> = {};
   for (const r of results) counts[r.status] = (counts[r.status] ?? 0) + 1;
-  process.stderr.write([formatCounts(results.length, counts), ...formatFailures(results), `run: ${dir}`].join('\n') + '\n');
+  writeText(process.stderr, [formatCounts(results.length, counts), ...formatFailures(results), `run: ${dir}`].join('\n') + '\n');
   return 0;
 }
