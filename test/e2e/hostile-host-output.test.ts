@@ -198,7 +198,8 @@ describe.runIf(hasTmux)('in a real terminal the host cannot drive it', () => {
   it('a failure reason that carries a remote file name is shown escaped', async () => {
     const tree = scratchDir('herd-hostile-tree-');
     fs.chmodSync(tree, 0o755);
-    const name = 'f\x1b]0;pwned-title\x07\x1b[2Jname';
+    // A newline in the name would start a forged entry of the failure list.
+    const name = 'f\x1b]0;pwned-title\x07\x1b[2Jname\n  7 ok: forged';
     fs.writeFileSync(path.join(tree, name), 'secret\n', { mode: 0o000 });
     fs.chmodSync(path.join(tree, name), 0o000);
     const dest = scratchDir('herd-hostile-dest-');
@@ -206,7 +207,21 @@ describe.runIf(hasTmux)('in a real terminal the host cannot drive it', () => {
     const after = await inTerminal(herdLine(`pull -i ${inv} ${conn('runs-tty-pull').join(' ')} ${tree} ${dest}`));
     expect(after).toContain('EXIT=1');
     expect(after).toContain('BEFORE-MARK');
-    expect(after).toMatch(/3 failed: .*f\\x1b\]0;pwned-title\\x07\\x1b\[2Jname/);
+    expect(after).toMatch(/3 failed: .*f\\x1b\]0;pwned-title\\x07\\x1b\[2Jname\\n  7 ok: forged/);
+    expect(after).not.toMatch(/^\s*7 ok: forged/m);
+    expect(title()).toBe(before);
+  });
+
+  it('a playbook consensus note quoting the hosts\' outputs is shown escaped', async () => {
+    const book = path.join(path.dirname(script), 'consensus.yml');
+    fs.writeFileSync(book, `steps:\n  - name: inspect\n    run: "sh ${script} || true"\n    expect: { consensus: true }\n  - name: act\n    run: "true"\n`);
+    const before = title();
+    const after = await inTerminal(herdLine(`play -i ${inv} ${conn('runs-tty-play').join(' ')} ${book}`));
+    expect(after).toContain('EXIT=1');
+    expect(after).toContain('BEFORE-MARK');
+    expect(after).toContain('HELD BACK');
+    expect(after).toContain(`| ${SHOWN}`);
+    expect(after).toContain('| odd\\x1b[2Jline');
     expect(title()).toBe(before);
   });
 
