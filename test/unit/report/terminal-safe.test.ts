@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { forTerminal, terminalSafe, writeBytes, writeText } from '../../../src/report/terminal-safe.js';
+import { forTerminal, jsonForTerminal, terminalSafe, writeBytes, writeText } from '../../../src/report/terminal-safe.js';
 
 /** A sink that records what was written, as a terminal or as a pipe. */
 function sink(isTTY: boolean): { isTTY: boolean; chunks: (string | Uint8Array)[]; write(c: string | Uint8Array): boolean } {
@@ -40,7 +40,7 @@ describe('terminalSafe', () => {
         expect(shown.split('\n').length).toBe(text.split('\n').length);
         expect(shown.split('\t').length).toBe(text.split('\t').length);
       }),
-      { numRuns: 1000 },
+      { numRuns: 500 },
     );
   });
 });
@@ -62,5 +62,25 @@ describe('writing per destination', () => {
     // Invalid UTF-8 (0xff) shows as U+FFFD on the terminal; the pipe gets the bytes untouched.
     expect(tty.chunks[1]).toBe('a\\x1b[2J\ufffd\\x9b\n');
     expect(Buffer.compare(pipe.chunks[1] as Buffer, bytes)).toBe(0);
+  });
+});
+
+describe('jsonForTerminal', () => {
+  it('escapes what JSON.stringify leaves raw (DEL, C1, bidi) and parses back to the same value', () => {
+    const value = { text: 'a\x1b[2J\x7f\u009b\u202e\u2066z\n', host: 'h\u0085' };
+    const line = jsonForTerminal(value);
+    expect(line).toBe('{"text":"a\\u001b[2J\\u007f\\u009b\\u202e\\u2066z\\n","host":"h\\u0085"}');
+    expect(JSON.parse(line)).toEqual(value);
+  });
+
+  it('round-trips any value', () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ stringUnit: 'binary' }), (value) => {
+        const line = jsonForTerminal(value);
+        expect(line).not.toMatch(/[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/);
+        expect(JSON.parse(line)).toEqual(JSON.parse(JSON.stringify(value)));
+      }),
+      { numRuns: 300 },
+    );
   });
 });
