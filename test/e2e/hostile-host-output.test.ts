@@ -214,7 +214,8 @@ describe.runIf(hasTmux)('in a real terminal the host cannot drive it', () => {
 
   it('a playbook consensus note quoting the hosts\' outputs is shown escaped', async () => {
     const book = path.join(path.dirname(script), 'consensus.yml');
-    fs.writeFileSync(book, `steps:\n  - name: inspect\n    run: "sh ${script} || true"\n    expect: { consensus: true }\n  - name: act\n    run: "true"\n`);
+    const steps = ['steps:', '  - name: inspect', `    run: "sh ${script} || true"`, '    expect: { consensus: true }', '  - name: act', '    run: "true"'];
+    fs.writeFileSync(book, steps.join('\n') + '\n');
     const before = title();
     const after = await inTerminal(herdLine(`play -i ${inv} ${conn('runs-tty-play').join(' ')} ${book}`));
     expect(after).toContain('EXIT=1');
