@@ -10,6 +10,7 @@ import { formatCounts, formatFailures } from '../report/summary.js';
 import { formatGroups, groupOutputs } from '../report/groups.js';
 import { NdjsonSink } from '../report/ndjson.js';
 import { LineStreamer, wantColour } from '../report/stream.js';
+import { writeText } from '../report/terminal-safe.js';
 import { resolveConnectionOptions, resolveRunOptions, type ConnectionOptions, type RawOptions, type RunOptions, type SecretSource } from './options.js';
 import { loadInventory } from './load-inventory.js';
 import { loadPrivateKeys } from '../transport/keys.js';
@@ -195,7 +196,7 @@ function printGroups(outcome: RunOutcome): void {
   const entries = outcome.results
     .filter((r) => outcome.outputs.has(r.id) && (r.status === 'ok' || r.status === 'failed'))
     .map((r) => ({ id: r.id, exitCode: r.exitCode, summary: outcome.outputs.get(r.id)! }));
-  if (entries.length > 0) process.stdout.write(formatGroups(groupOutputs(entries)) + '\n');
+  if (entries.length > 0) writeText(process.stdout, formatGroups(groupOutputs(entries)) + '\n');
 }
 
 /** Print the end-of-run summary on stderr and pick the exit code. */
@@ -205,7 +206,7 @@ export function reportOutcome(outcome: RunOutcome, quiet: boolean): number {
   const lines = [formatCounts(total, outcome.record.counts)];
   if (!quiet) lines.push(...formatFailures(outcome.results));
   lines.push(`results: ${outcome.dir}`);
-  stderr.write(lines.join('\n') + '\n');
+  writeText(stderr, lines.join('\n') + '\n');
   if (outcome.interrupted) return EXIT_INTERRUPTED;
   return outcome.results.every((r) => r.status === 'ok') ? EXIT_OK : EXIT_HOSTS_FAILED;
 }

@@ -3,6 +3,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { Writable } from 'node:stream';
 import type { HostResult, HostStatus, StepResult } from '../results/status.js';
+import { jsonForTerminal } from './terminal-safe.js';
 
 export type RunEvent =
   | { kind: 'run_start'; run: string; dir: string; command: string; hosts: number }
@@ -29,7 +30,7 @@ const FORMAT: Formatters = {
 /** Pure: one event as one JSON line. */
 export function formatEvent(event: RunEvent, now: Date = new Date()): string {
   const body = (FORMAT[event.kind] as (e: RunEvent) => Record<string, unknown>)(event);
-  return JSON.stringify({ kind: event.kind, t: now.toISOString(), ...body }) + '\n';
+  return jsonForTerminal({ kind: event.kind, t: now.toISOString(), ...body }) + '\n';
 }
 
 /** Writes events to a stream; output chunks are decoded per host and stream so UTF-8 never splits. */

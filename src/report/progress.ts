@@ -1,6 +1,7 @@
 // Live status on stderr: a few redrawn lines on a TTY, occasional plain lines otherwise.
 import type { Writable } from 'node:stream';
 import { PROGRESS_INTERVAL_MS } from '../defaults.js';
+import { forTerminal, terminalSafe } from './terminal-safe.js';
 
 export interface ProgressCounts {
   total: number;
@@ -73,9 +74,9 @@ export class ProgressLine {
     this.timer.unref();
   }
 
-  /** Print a message above the live area without garbling it. */
+  /** Print a message above the live area without garbling it (escaped on a terminal: it may quote a host). */
   note(message: string): void {
-    this.above(() => this.out.write(message + '\n'));
+    this.above(() => this.out.write(forTerminal(this.out, message) + '\n'));
   }
 
   /** Run `write` (which prints whole lines) with the live area cleared, then redraw it. */
@@ -100,7 +101,9 @@ export class ProgressLine {
       this.out.write(`herd: ${formatProgress({ total: s.total, done, ok: s.states['ok'] ?? 0, notOk: done - (s.states['ok'] ?? 0), running: s.states['running'] ?? 0 }, elapsed)}\n`);
       return;
     }
-    const lines = formatStatus(s, elapsed, Math.max(20, (this.out.columns ?? 80) - 1));
+    // Host names can come from an inventory a host's output built: shown escaped like the rest.
+    const shown = { ...s, slowest: s.slowest.map((r) => ({ ...r, id: terminalSafe(r.id) })) };
+    const lines = formatStatus(shown, elapsed, Math.max(20, (this.out.columns ?? 80) - 1));
     // One write per frame: move to the top of the area, rewrite each line, clear what is left.
     let frame = this.drawnLines > 1 ? `\x1b[${this.drawnLines - 1}A` : '';
     frame += lines.map((l) => `\r\x1b[2K${l}`).join('\n');

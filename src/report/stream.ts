@@ -1,5 +1,6 @@
 // --stream: each output line as it arrives, `host: line`, with a stable colour per host.
 import type { Writable } from 'node:stream';
+import { terminalSafe } from './terminal-safe.js';
 
 const COLOURS = [31, 32, 33, 34, 35, 36, 91, 92, 93, 94, 95, 96];
 
@@ -10,25 +11,52 @@ export function colourFor(host: string): number {
   return COLOURS[h % COLOURS.length]!;
 }
 
-/** Pure: one streamed line, coloured or not. */
-export function formatStreamLine(host: string, line: string, colour: boolean): string {
-  return colour ? `\x1b[${colourFor(host)}m${host}\x1b[0m: ${line}\n` : `${host}: ${line}\n`;
+/**
+ * Pure: a host's line (given without its newline) as herd streams it. On a terminal the text is
+ * decoded and its controls escaped before herd adds its colour; on a pipe the bytes stay exact.
+ */
+export function formatStreamLine(host: string, line: Buffer, colour: boolean, terminal: boolean): Buffer {
+  const text = terminal ? terminalSafe(line.toString('utf8')) : line;
+  const name = terminal ? terminalSafe(host) : host;
+  const head = colour ? `\x1b[${colourFor(host)}m${name}\x1b[0m: ` : `${name}: `;
+  return Buffer.concat([Buffer.from(head), typeof text === 'string' ? Buffer.from(text) : text, NEWLINE]);
 }
 
+const NEWLINE = Buffer.from('\n');
+
 export class LineStreamer {
-  private readonly partial = new Map<string, string>();
+  /**
+   * The unfinished last line per host and stream, as byte chunks: a line's UTF-8 may arrive split
+   * over chunks, and joining only when its newline comes keeps a long line linear.
+   */
+  private readonly partial = new Map<string, Buffer[]>();
+  private readonly terminal: boolean;
 
   constructor(
-    private readonly out: Writable,
+    private readonly out: Writable & { isTTY?: boolean },
     private readonly colour: boolean,
-  ) {}
+  ) {
+    this.terminal = out.isTTY === true;
+  }
 
   write(host: string, stream: 'stdout' | 'stderr', data: Buffer): void {
     const key = `${host}\t${stream}`;
-    const text = (this.partial.get(key) ?? '') + data.toString('utf8');
-    const lines = text.split('\n');
-    this.partial.set(key, lines.pop() ?? '');
-    if (lines.length > 0) this.out.write(lines.map((l) => formatStreamLine(host, l, this.colour)).join(''));
+    const lines: Buffer[] = [];
+    let from = 0;
+    for (let nl = data.indexOf(10); nl >= 0; nl = data.indexOf(10, from)) {
+      const head = this.partial.get(key);
+      const line = head ? Buffer.concat([...head, data.subarray(from, nl)]) : data.subarray(from, nl);
+      this.partial.delete(key);
+      lines.push(formatStreamLine(host, line, this.colour, this.terminal));
+      from = nl + 1;
+    }
+    // Copied: whoever sent the chunk may reuse its memory.
+    if (from < data.length) {
+      const rest = this.partial.get(key) ?? [];
+      rest.push(Buffer.from(data.subarray(from)));
+      this.partial.set(key, rest);
+    }
+    if (lines.length > 0) this.out.write(Buffer.concat(lines));
   }
 
   /** A host ended: print what is left of its last line. */
@@ -36,7 +64,7 @@ export class LineStreamer {
     for (const stream of ['stdout', 'stderr']) {
       const key = `${host}\t${stream}`;
       const rest = this.partial.get(key);
-      if (rest) this.out.write(formatStreamLine(host, rest, this.colour));
+      if (rest) this.out.write(formatStreamLine(host, Buffer.concat(rest), this.colour, this.terminal));
       this.partial.delete(key);
     }
   }

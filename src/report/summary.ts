@@ -24,6 +24,11 @@ export function formatFailures(results: HostResult[], maxChars = 200): string[] 
     .map((g) => {
       const folded = foldHosts(g.hosts);
       const shown = folded.length > maxChars ? `${folded.slice(0, maxChars)}... (see failed.txt)` : folded;
-      return `  ${g.hosts.length} ${g.status}: ${g.reason || '-'}\n      ${shown}`;
+      return `  ${g.hosts.length} ${g.status}: ${oneLine(g.reason) || '-'}\n      ${shown}`;
     });
+}
+
+/** A reason can quote a host's file name: its line breaks are shown, so it cannot forge list entries. */
+function oneLine(reason: string): string {
+  return reason.replace(/\r/g, '\\r').replace(/\n/g, '\\n');
 }

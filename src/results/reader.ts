@@ -12,7 +12,10 @@ export interface RunOnDisk {
   dir: string;
   record: RunRecord;
   /** Hosts in run order with their final result, or `null` when the run ended without one (killed). */
-  hosts: { id: string; result: HostResult | null; wasRunning: boolean; steps: Map<string, StepRecord> }[];
+  /** `doneAt`: when the journal recorded the result (ISO time; null without a journal). */
+  hosts: { id: string; result: HostResult | null; doneAt: string | null; wasRunning: boolean; steps: Map<string, StepRecord> }[];
+  /** When the journal recorded the end of the run, else its last entry (null without a journal). */
+  endedAt: string | null;
   /** Playbook runs: the hosts of each play (plays.json). */
   playHosts: Map<number, string[]> | null;
   /** Playbook runs: the majority output of each consensus step (`play.step` -> output). */
@@ -37,11 +40,18 @@ export function readRun(dir: string): RunOnDisk {
     throw new RunDirError(`cannot read ${path.join(dir, 'run.json')}: ${(err as Error).message}`, { cause: err });
   }
   const order = readOrder(dir);
-  const { done, running, steps, gates } = readJournal(dir);
+  const { done, doneAt, endedAt, running, steps, gates } = readJournal(dir);
   return {
     dir,
     record,
-    hosts: order.map((id) => ({ id, result: done.get(id) ?? null, wasRunning: running.has(id) && !done.has(id), steps: steps.get(id) ?? new Map() })),
+    hosts: order.map((id) => ({
+      id,
+      result: done.get(id) ?? null,
+      doneAt: doneAt.get(id) ?? null,
+      wasRunning: running.has(id) && !done.has(id),
+      steps: steps.get(id) ?? new Map(),
+    })),
+    endedAt,
     playHosts: readPlayHosts(dir),
     gates,
   };
@@ -66,6 +76,8 @@ function readOrder(dir: string): string[] {
 
 interface JournalView {
   done: Map<string, HostResult>;
+  doneAt: Map<string, string>;
+  endedAt: string | null;
   running: Set<string>;
   steps: Map<string, Map<string, StepRecord>>;
   gates: Map<string, string | null>;
@@ -76,11 +88,14 @@ function readJournal(dir: string): JournalView {
   const running = new Set<string>();
   const steps = new Map<string, Map<string, StepRecord>>();
   const gates = new Map<string, string | null>();
+  const doneAt = new Map<string, string>();
+  let runDoneAt: string | null = null;
+  let lastAt: string | null = null;
   let text = '';
   try {
     text = fs.readFileSync(path.join(dir, 'journal.ndjson'), 'utf8');
   } catch {
-    return { ...fromHostsTsv(dir, done, running), steps, gates };
+    return { ...fromHostsTsv(dir, done, running), doneAt, endedAt: null, steps, gates };
   }
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;
@@ -90,6 +105,9 @@ function readJournal(dir: string): JournalView {
     } catch {
       continue; // the last line of a killed run may be cut short
     }
+    const at = typeof entry['t'] === 'string' ? entry['t'] : null;
+    if (at !== null) lastAt = at;
+    if (entry['kind'] === 'run_done') runDoneAt = at;
     if (entry['kind'] === 'host_running' && typeof entry['host'] === 'string') running.add(entry['host']);
     if (entry['kind'] === 'gate') gates.set(`${String(entry['play'])}.${String(entry['step'])}`, typeof entry['majority'] === 'string' ? entry['majority'] : null);
     if (entry['kind'] === 'step_done' && typeof entry['host'] === 'string' && isStepStatus(entry['status'])) {
@@ -106,9 +124,10 @@ function readJournal(dir: string): JournalView {
         reason: typeof entry['reason'] === 'string' ? entry['reason'] : '',
         ...(typeof entry['step'] === 'string' ? { step: entry['step'] } : {}),
       });
+      if (at !== null) doneAt.set(entry['id'], at);
     }
   }
-  return { done, running, steps, gates };
+  return { done, doneAt, endedAt: runDoneAt ?? lastAt, running, steps, gates };
 }
 
 function isStepStatus(value: unknown): value is StepStatus {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { DEFAULT_OUT_DIR } from '../../defaults.js';
 import { UsageError } from '../../errors.js';
 import { diffRecords, formatDiff } from '../../report/diff.js';
+import { jsonForTerminal, writeText } from '../../report/terminal-safe.js';
 import { readRun, resolveRunDir } from '../../results/reader.js';
 
 export function diffCommand(which: string | undefined, raw: { out?: string; step?: string; against?: string; json?: boolean }): number {
@@ -27,10 +28,10 @@ export function diffCommand(which: string | undefined, raw: { out?: string; step
   if (raw.against !== undefined && !outputs.has(raw.against)) throw new UsageError(`--against ${raw.against}: that host has no output in run ${run.record.id}`);
   if (raw.json) {
     const records = diffRecords(outputs, raw.against);
-    process.stdout.write(records.map((r) => JSON.stringify(r) + '\n').join(''));
+    process.stdout.write(records.map((r) => jsonForTerminal(r) + '\n').join(''));
     return records.length > 1 ? 1 : 0;
   }
   const { text, differs } = formatDiff(outputs, raw.against);
-  process.stdout.write(text);
+  writeText(process.stdout, text);
   return differs ? 1 : 0;
 }

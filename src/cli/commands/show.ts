@@ -7,34 +7,43 @@ import { UsageError } from '../../errors.js';
 import { formatGroups, groupOutputs } from '../../report/groups.js';
 import { formatEvent } from '../../report/ndjson.js';
 import { formatCounts, formatFailures } from '../../report/summary.js';
+import { writeBytes, writeText } from '../../report/terminal-safe.js';
 import { readRun, resolveRunDir } from '../../results/reader.js';
 import type { HostResult } from '../../results/status.js';
 
 export function showCommand(which: string | undefined, raw: { out?: string; host?: string; status?: string; json?: boolean }): number {
   const dir = resolveRunDir(raw.out ?? DEFAULT_OUT_DIR, which);
   const run = readRun(dir);
+  // --json rebuilds the run's events: each carries the time the run recorded for it, not now.
+  const runEnded = new Date(run.endedAt ?? run.record.ended_at ?? run.record.started_at);
+  const hostEnded = new Map(run.hosts.map((h) => [h.id, h.doneAt === null ? runEnded : new Date(h.doneAt)]));
   if (raw.host !== undefined) {
     const file = path.join(dir, 'stdout', raw.host);
     if (!run.hosts.some((h) => h.id === raw.host)) throw new UsageError(`--host ${raw.host}: not a host of run ${run.record.id}`);
     const err = path.join(dir, 'stderr', raw.host);
     if (raw.json) {
       for (const [stream, f] of [['stdout', file], ['stderr', err]] as const) {
-        if (fs.existsSync(f)) process.stdout.write(formatEvent({ kind: 'output', host: raw.host, stream, text: fs.readFileSync(f, 'utf8') }));
+        if (!fs.existsSync(f)) continue;
+        // A host's output is published when it ends: that is when its output events are dated.
+        const event = { kind: 'output', host: raw.host, stream, text: fs.readFileSync(f, 'utf8') } as const;
+        process.stdout.write(formatEvent(event, hostEnded.get(raw.host)));
       }
       return 0;
     }
-    if (fs.existsSync(file)) process.stdout.write(fs.readFileSync(file));
-    if (fs.existsSync(err) && fs.statSync(err).size > 0) process.stderr.write(fs.readFileSync(err));
+    if (fs.existsSync(file)) writeBytes(process.stdout, fs.readFileSync(file));
+    if (fs.existsSync(err) && fs.statSync(err).size > 0) writeBytes(process.stderr, fs.readFileSync(err));
     return 0;
   }
   const results: HostResult[] = run.hosts.map(
     (h) => h.result ?? { id: h.id, status: h.wasRunning ? 'interrupted' : 'not_started', exitCode: null, durationMs: 0, reason: 'no final status (the run did not finish)' },
   );
   if (raw.json) {
-    for (const r of results) if (raw.status === undefined || r.status === raw.status) process.stdout.write(formatEvent({ kind: 'host_done', result: r }));
+    for (const r of results) {
+      if (raw.status === undefined || r.status === raw.status) process.stdout.write(formatEvent({ kind: 'host_done', result: r }, hostEnded.get(r.id)));
+    }
     const counts: Partial<Record<HostResult['status'], number>> = {};
     for (const r of results) counts[r.status] = (counts[r.status] ?? 0) + 1;
-    process.stdout.write(formatEvent({ kind: 'run_done', run: run.record.id, dir, state: run.record.state, counts }));
+    process.stdout.write(formatEvent({ kind: 'run_done', run: run.record.id, dir, state: run.record.state, counts }, runEnded));
     return 0;
   }
   if (raw.status !== undefined) {
@@ -48,9 +57,9 @@ export function showCommand(which: string | undefined, raw: { out?: string; host
       const summary = { digest: createHash('sha1').update(data).digest('hex'), preview: data.subarray(0, 4096).toString('utf8'), bytes: data.length, truncated: data.length > 4096 };
       return { id: r.id, exitCode: r.exitCode, summary };
     });
-  if (entries.length > 0) process.stdout.write(formatGroups(groupOutputs(entries)) + '\n');
+  if (entries.length > 0) writeText(process.stdout, formatGroups(groupOutputs(entries)) + '\n');
   const counts: Partial<Record<HostResult['status'], number>> = {};
   for (const r of results) counts[r.status] = (counts[r.status] ?? 0) + 1;
-  process.stderr.write([formatCounts(results.length, counts), ...formatFailures(results), `run: ${dir}`].join('\n') + '\n');
+  writeText(process.stderr, [formatCounts(results.length, counts), ...formatFailures(results), `run: ${dir}`].join('\n') + '\n');
   return 0;
 }

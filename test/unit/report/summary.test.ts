@@ -22,6 +22,12 @@ describe('end-of-run summary', () => {
     expect(lines).toEqual(['  3 unreachable: connection refused\n      10.0.0.[3-5]', '  1 failed: exit code 1\n      10.0.0.2']);
     expect(formatFailures([r('a1', 'failed', 'x'), r('b1', 'failed', 'x')], 3)).toEqual(['  2 failed: x\n      a1,... (see failed.txt)']);
   });
+
+  it('keeps a reason on its line when it quotes a host name with line breaks, so it cannot forge entries', () => {
+    // A remote file name inside an SFTP failure reason is the host's choice.
+    const lines = formatFailures([r('10.0.0.2', 'failed', 'open /d/x\n  9 ok: all fine\r\n      10.0.0.9: Permission denied')]);
+    expect(lines).toEqual(['  1 failed: open /d/x\\n  9 ok: all fine\\r\\n      10.0.0.9: Permission denied\n      10.0.0.2']);
+  });
 });
 
 describe('progress line', () => {
