@@ -1,0 +1,83 @@
+// Every field that can hold `{{ }}`: rendered per host (and how), or refused at load time with file:line:col.
+import { describe, expect, it } from 'vitest';
+import { hostVars, loadPlaybook, renderStep } from '../../../src/playbook/index.js';
+import type { Step } from '../../../src/playbook/types.js';
+
+const exists = (p: string) => p.endsWith('/files/present.sh') || p.endsWith('/files/app/');
+const load = (text: string, extraVars: Record<string, string> = {}) => loadPlaybook({ file: '/pb/site.yml', text }, { fileExists: exists, extraVars });
+const builtins = { host: 'web1', port: '2222', user: 'ops', run_id: '20261127T101010.000Z-ab12' };
+
+/** Load a one-play playbook and render its first step for `web1`. */
+function rendered(text: string, extraVars: Record<string, string> = {}, b = builtins): Step {
+  const play = load(text, extraVars).plays[0]!;
+  return renderStep(play.steps[0]!, hostVars(play, extraVars, b));
+}
+
+const VARS = 'vars: { dev: /dev/sdb }\nsteps:\n';
+
+describe('rendered fields: one test per field', () => {
+  it('run: values go into the shell text as they are', () => {
+    expect(rendered(`${VARS}  - run: mkfs {{ dev }} -L {{ host }}\n`)).toMatchObject({ run: 'mkfs /dev/sdb -L web1' });
+  });
+  it('when: rendered raw, like run', () => {
+    expect(rendered(`${VARS}  - run: x\n    when: test -b {{ dev }}\n`)).toMatchObject({ when: 'test -b /dev/sdb' });
+  });
+  it('unless: rendered raw, like run', () => {
+    expect(rendered(`${VARS}  - run: x\n    unless: blkid {{ dev }}\n`)).toMatchObject({ unless: 'blkid /dev/sdb' });
+  });
+  it('creates: rendered (the engine shell-quotes the whole path)', () => {
+    expect(rendered(`${VARS}  - run: x\n    creates: "/mnt/{{ host }}.done"\n`)).toMatchObject({ creates: '/mnt/web1.done' });
+  });
+  it('removes: rendered (the engine shell-quotes the whole path)', () => {
+    expect(rendered(`${VARS}  - run: x\n    removes: "{{ dev }}"\n`)).toMatchObject({ removes: '/dev/sdb' });
+  });
+  it('args: rendered raw after the uploaded script', () => {
+    expect(rendered(`${VARS}  - script: files/present.sh\n    args: "{{ dev }} {{ port }}"\n`)).toMatchObject({ args: '/dev/sdb 2222' });
+  });
+  it('push src and dest: rendered per host', () => {
+    expect(rendered(`${VARS}  - push: { src: "files/{{ host }}.conf", dest: "/etc/{{ user }}.conf" }\n`)).toMatchObject({
+      src: '/pb/files/web1.conf',
+      dest: '/etc/ops.conf',
+    });
+  });
+  it('pull src and dest: rendered per host', () => {
+    expect(rendered(`${VARS}  - pull: { src: "/var/log/{{ run_id }}", dest: "got-{{ dev }}" }\n`)).toMatchObject({
+      src: '/var/log/20261127T101010.000Z-ab12',
+      dest: 'got-/dev/sdb',
+    });
+  });
+  it('vars: play vars are rendered with built-ins and --var values', () => {
+    const step = rendered('vars: { disk: "/tmp/{{ host }}-{{ size }}.img" }\nsteps:\n  - run: echo {{ disk }}\n', { size: '10G' });
+    expect(step).toMatchObject({ run: 'echo /tmp/web1-10G.img' });
+  });
+  it("a literal {{ is written {{ '{{' }}", () => {
+    expect(rendered("steps:\n  - run: docker ps --format '{{ '{{' }}.Names}}' -f name={{ host }}\n")).toMatchObject({
+      run: "docker ps --format '{{.Names}}' -f name=web1",
+    });
+  });
+});
+
+describe('fields that are not templated are refused at load time', () => {
+  it.each([
+    ['script', 'steps:\n  - script: "files/{{ host }}.sh"\n', '/pb/site.yml:2:20: "script" is not templated'],
+    ['step name', 'steps:\n  - name: "format {{ dev }}"\n    run: x\n', '/pb/site.yml:2:19: "name" is not templated'],
+    ['play name', 'name: "disks of {{ host }}"\nsteps:\n  - run: x\n', '/pb/site.yml:1:17: "name" is not templated'],
+    ['hosts', 'hosts: "{{ group }}"\nsteps:\n  - run: x\n', '/pb/site.yml:1:9: "hosts" is not templated'],
+  ])('%s', (_, text, message) => {
+    expect(() => load(text)).toThrow(message);
+  });
+});
+
+describe('malformed and unknown templates are refused at load time', () => {
+  it.each([
+    ['a filter', 'steps:\n  - run: echo {{ host | upper }}\n', '/pb/site.yml:2:15: malformed template'],
+    ['a Go template', "steps:\n  - run: docker ps --format '{{.Names}}'\n", '/pb/site.yml:2:30: malformed template'],
+    ['an unclosed {{', 'steps:\n  - run: x\n    when: test {{ host\n', '/pb/site.yml:3:16: malformed template'],
+    ['the second {{ of a value', 'steps:\n  - run: echo {{ host }} {{ port\n', '/pb/site.yml:2:26: malformed template'],
+    ['in expect.stdout', 'steps:\n  - run: x\n    expect: { stdout: "{{ nope }}" }\n', '/pb/site.yml:3:24: unknown variable "nope"'],
+    ['in push dest', 'steps:\n  - push: { src: files/app/, dest: "/x/{{ nope }}" }\n', '/pb/site.yml:2:40: unknown variable "nope"'],
+    ['a play var named like a built-in', 'vars: { host: x }\nsteps:\n  - run: x\n', '/pb/site.yml:1:9: "host" is a built-in variable'],
+  ])('%s', (_, text, message) => {
+    expect(() => load(text)).toThrow(message);
+  });
+});
