@@ -9,12 +9,18 @@ export interface Builtins {
   run_id: string;
 }
 
-/** A host's variables: built-ins, then play vars (rendered with built-ins), then --var values. */
+/**
+ * A host's variables. Order, so there is never a cycle: built-ins; then --var values, rendered with
+ * built-ins only; then play vars, rendered with built-ins and --var values. --var wins over play vars.
+ */
 export function hostVars(play: Play, extraVars: Record<string, string>, builtins: Builtins): Record<string, string> {
-  const base: Record<string, string> = { ...builtins, ...extraVars };
-  const vars: Record<string, string> = { ...builtins };
-  for (const [k, v] of Object.entries(play.vars)) vars[k] = renderTemplate(v, base);
-  return { ...vars, ...extraVars };
+  const base: Record<string, string> = { ...builtins };
+  const extra: Record<string, string> = {};
+  for (const [k, v] of Object.entries(extraVars)) extra[k] = renderTemplate(v, base);
+  const withExtra = { ...base, ...extra };
+  const vars: Record<string, string> = { ...base };
+  for (const [k, v] of Object.entries(play.vars)) vars[k] = renderTemplate(v, withExtra);
+  return { ...vars, ...extra };
 }
 
 const opt = (text: string | undefined, vars: Record<string, string>): string | undefined => (text === undefined ? undefined : renderTemplate(text, vars));

@@ -1,6 +1,6 @@
 // Every field that can hold `{{ }}`: rendered per host (and how), or refused at load time with file:line:col.
 import { describe, expect, it } from 'vitest';
-import { hostVars, loadPlaybook, renderStep } from '../../../src/playbook/index.js';
+import { checkExtraVars, hostVars, loadPlaybook, renderStep } from '../../../src/playbook/index.js';
 import type { Step } from '../../../src/playbook/types.js';
 
 const exists = (p: string) => p.endsWith('/files/present.sh') || p.endsWith('/files/app/');
@@ -50,6 +50,15 @@ describe('rendered fields: one test per field', () => {
     const step = rendered('vars: { disk: "/tmp/{{ host }}-{{ size }}.img" }\nsteps:\n  - run: echo {{ disk }}\n', { size: '10G' });
     expect(step).toMatchObject({ run: 'echo /tmp/web1-10G.img' });
   });
+  it('--var: values are rendered with the built-ins, per host, and override play vars', () => {
+    const text = 'vars: { dev: /dev/sdb }\nsteps:\n  - run: echo {{ dev }}\n';
+    expect(rendered(text, { dev: '/tmp/dd-{{ host }}.disk' })).toMatchObject({ run: 'echo /tmp/dd-web1.disk' });
+    expect(rendered(text, { dev: '/tmp/dd-{{ host }}.disk' }, { ...builtins, host: '10.0.0.7' })).toMatchObject({ run: 'echo /tmp/dd-10.0.0.7.disk' });
+  });
+  it('--var values feed play vars (built-ins, then --var, then play vars: no cycles)', () => {
+    const step = rendered('vars: { img: "{{ dir }}/x.img" }\nsteps:\n  - run: echo {{ img }}\n', { dir: '/srv/{{ host }}' });
+    expect(step).toMatchObject({ run: 'echo /srv/web1/x.img' });
+  });
   it("a literal {{ is written {{ '{{' }}", () => {
     expect(rendered("steps:\n  - run: docker ps --format '{{ '{{' }}.Names}}' -f name={{ host }}\n")).toMatchObject({
       run: "docker ps --format '{{.Names}}' -f name=web1",
@@ -79,5 +88,18 @@ describe('malformed and unknown templates are refused at load time', () => {
     ['a play var named like a built-in', 'vars: { host: x }\nsteps:\n  - run: x\n', '/pb/site.yml:1:9: "host" is a built-in variable'],
   ])('%s', (_, text, message) => {
     expect(() => load(text)).toThrow(message);
+  });
+});
+
+describe('-e/--var values', () => {
+  it('may use the built-ins', () => {
+    expect(() => checkExtraVars({ dev: '/tmp/dd-{{ host }}.disk' })).not.toThrow();
+  });
+  it.each([
+    [{ dev: '/tmp/{{ mnt }}' }, '-e/--var dev=/tmp/{{ mnt }}: unknown variable "mnt"; a --var value may use only the built-ins host, port, run_id, user'],
+    [{ dev: '/tmp/{{ host | upper }}' }, '-e/--var dev=/tmp/{{ host | upper }}: malformed template'],
+    [{ host: 'x' }, '-e/--var host=x: "host" is a built-in variable and cannot be set'],
+  ])('are refused, naming -e/--var and the key: %j', (vars, message) => {
+    expect(() => checkExtraVars(vars)).toThrow(message);
   });
 });
