@@ -1,6 +1,7 @@
 // Every field that can hold `{{ }}`: rendered per host (and how), or refused at load time with file:line:col.
 import { describe, expect, it } from 'vitest';
 import { checkExtraVars, hostVars, loadPlaybook, renderStep } from '../../../src/playbook/index.js';
+import { renderTemplate } from '../../../src/playbook/template.js';
 import type { Step } from '../../../src/playbook/types.js';
 
 const exists = (p: string) => p.endsWith('/files/present.sh') || p.endsWith('/files/app/');
@@ -45,6 +46,12 @@ describe('rendered fields: one test per field', () => {
       src: '/var/log/20261127T101010.000Z-ab12',
       dest: 'got-/dev/sdb',
     });
+  });
+  it('expect.stdout: values are regex-escaped, so they match literally', () => {
+    const step = rendered(`vars: { ver: "1.2+3" }\nsteps:\n  - run: x\n    expect: { stdout: "^{{ ver }} on {{ host }}$" }\n`);
+    expect(step.expect!.stdout).toBe('^1\\.2\\+3 on web1$');
+    expect(new RegExp(step.expect!.stdout!).test('1.2+3 on web1')).toBe(true);
+    expect(new RegExp(step.expect!.stdout!).test('1x22 on web1')).toBe(false);
   });
   it('vars: play vars are rendered with built-ins and --var values', () => {
     const step = rendered('vars: { disk: "/tmp/{{ host }}-{{ size }}.img" }\nsteps:\n  - run: echo {{ disk }}\n', { size: '10G' });
@@ -101,5 +108,24 @@ describe('-e/--var values', () => {
     [{ host: 'x' }, '-e/--var host=x: "host" is a built-in variable and cannot be set'],
   ])('are refused, naming -e/--var and the key: %j', (vars, message) => {
     expect(() => checkExtraVars(vars)).toThrow(message);
+  });
+});
+
+describe('built-ins that are not shell-safe', () => {
+  const evil = { ...builtins, host: 'x;touch /tmp/pwned', user: 'a b' };
+  it('are refused where a template uses them, even through a var', () => {
+    expect(() => rendered('steps:\n  - run: echo {{ host }}\n', {}, evil)).toThrow(/^\{\{ host \}\}: "x;touch \/tmp\/pwned" is not a plain host name/);
+    expect(() => rendered('vars: { d: "/x/{{ user }}" }\nsteps:\n  - run: echo {{ d }}\n', {}, evil)).toThrow(/\{\{ d \}\} uses \{\{ user \}\}: "a b" is not a plain user/);
+    expect(() => rendered('steps:\n  - run: x\n', { d: '{{ host }}' }, evil)).not.toThrow();
+    expect(() => rendered('steps:\n  - run: echo {{ d }}\n', { d: '{{ host }}' }, evil)).toThrow(/\{\{ host \}\}/);
+  });
+  it('do not matter when no template uses them', () => {
+    expect(rendered('steps:\n  - run: echo {{ port }}\n', {}, evil)).toMatchObject({ run: 'echo 2222' });
+  });
+  it.each(['..', '-oProxyCommand=x', 'a/b', '$(id)', 'a`b`', 'x\ny'])('host %j is refused', (host) => {
+    expect(() => renderTemplate('{{ host }}', hostVars(load('steps:\n  - run: x\n').plays[0]!, {}, { ...builtins, host }))).toThrow(/not a plain host/);
+  });
+  it.each(['web-1.example.com', '10.0.0.1', '::1', 'fe80::1%eth0', 'db_2'])('host %j is let through', (host) => {
+    expect(renderTemplate('{{ host }}', hostVars(load('steps:\n  - run: x\n').plays[0]!, {}, { ...builtins, host }))).toBe(host);
   });
 });
