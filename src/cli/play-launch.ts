@@ -41,7 +41,9 @@ export function parseVars(pairs: string[]): Record<string, string> {
   for (const pair of pairs) {
     const eq = pair.indexOf('=');
     const name = eq > 0 ? pair.slice(0, eq) : '';
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new UsageError(`-e/--var ${JSON.stringify(pair)}: expected NAME=VALUE with NAME made of letters, digits and _`);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+      throw new UsageError(`-e/--var ${JSON.stringify(pair)}: expected NAME=VALUE with NAME made of letters, digits and _`);
+    }
     vars[name] = pair.slice(eq + 1);
   }
   return vars;

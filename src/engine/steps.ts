@@ -52,7 +52,8 @@ export async function runSteps(client: Client, job: HostJob, task: StepsTask, ct
       // A template that cannot be rendered for this host (e.g. a refused built-in): nothing ran.
       if (!(err instanceof HerdError)) throw err;
       const name = play.steps[index - 1]!.name;
-      ctx.onStepDone({ host: job.id, play: play.index, step: index, name, status: 'failed', exitCode: null, durationMs: 0, reason: err.message });
+      const reason = err.message;
+      ctx.onStepDone({ host: job.id, play: play.index, step: index, name, status: 'failed', exitCode: null, durationMs: 0, reason });
       return { status: 'failed', exitCode: null, reason: `step ${key} (${name}): ${err.message}`, step: key, code: err.code };
     }
     let outcome = await runStep(client, job, task, step, key, ctx);

@@ -45,7 +45,8 @@ export async function runTransferTask(client: Client, job: HostJob, task: Transf
     }
   } catch (err) {
     if (err instanceof TransferStopped) return { ...abortedOutcome(ctx.signal, task.direction, 'files in flight stay under temporary names; herd rerun finishes them'), exitCode: null };
-    return { status: 'failed', exitCode: null, reason: (err as Error).message, code: err instanceof HerdError && err.code === 'E_TEMPLATE' ? err.code : 'E_TRANSFER' };
+    const code = err instanceof HerdError && err.code === 'E_TEMPLATE' ? err.code : 'E_TRANSFER';
+    return { status: 'failed', exitCode: null, reason: (err as Error).message, code };
   }
 }
 

@@ -150,7 +150,9 @@ function readVars(ctx: Context, pair: Pair<Node, Node> | undefined): Record<stri
   for (const item of map.items as Pair<Node, Node>[]) {
     const name = isScalar(item.key) ? String(item.key.value) : '';
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) ctx.fail(item.key, `bad variable name ${JSON.stringify(name)}: use letters, digits and _`);
-    if ((BUILTIN_VARS as readonly string[]).includes(name)) ctx.fail(item.key, `"${name}" is a built-in variable; choose another name`);
+    if ((BUILTIN_VARS as readonly string[]).includes(name)) {
+      ctx.fail(item.key, `"${name}" is a built-in variable; choose another name`);
+    }
     if (!isScalar(item.value) || item.value.value === null || typeof item.value.value === 'object') ctx.fail(item.value ?? item.key, `expected a scalar value for variable "${name}", got ${typeName(item.value)}`);
     vars[name] = String(item.value.value);
   }
@@ -183,7 +185,8 @@ function checkTemplates(ctx: Context, node: Node | null | undefined, known: Set<
   }
   for (const v of vars) {
     if (known.has(v.name)) continue;
-    throw new PlaybookError(templatePos(ctx, node, value, v.offset), `unknown variable "${v.name}"${hint ? ` (${hint})` : `; known: ${[...known].sort().join(', ')}`}`);
+    const detail = hint ? ` (${hint})` : `; known: ${[...known].sort().join(', ')}`;
+    throw new PlaybookError(templatePos(ctx, node, value, v.offset), `unknown variable "${v.name}"${detail}`);
   }
 }
 

@@ -33,7 +33,7 @@ export function builtinVars(builtins: Builtins): Record<string, string | Refused
     const value = builtins[name];
     out[name] = SAFE_BUILTIN[name].test(value)
       ? value
-      : new RefusedValue(name, `${JSON.stringify(value)} is not a plain ${WHAT[name]}; herd puts built-ins into shell text unquoted, so it refuses it`);
+      : new RefusedValue(name, `${JSON.stringify(value)} is not a plain ${WHAT[name]}; built-ins go into shell text unquoted, so herd refuses it`);
   }
   return out;
 }

@@ -2,8 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../../errors.js';
-import { BUILTIN_VARS, findTemplateVars } from '../../playbook/index.js';
-import { TemplateSyntaxError } from '../../playbook/template.js';
+import { builtinsOnlyProblem } from '../../playbook/index.js';
 import { executeCommandRun } from '../../engine/run.js';
 import type { TaskSpec } from '../../engine/protocol.js';
 import { newRunId } from '../../results/run-id.js';
@@ -38,17 +37,8 @@ export function transferLaunch(direction: 'push' | 'pull', local: string, remote
 
 /** Paths are rendered per host with the built-ins only; anything else is refused before any host is contacted. */
 function checkPathTemplate(direction: 'push' | 'pull', what: string, value: string): void {
-  let used;
-  try {
-    used = findTemplateVars(value);
-  } catch (err) {
-    if (err instanceof TemplateSyntaxError) throw new UsageError(`herd ${direction} ${what} ${JSON.stringify(value)}: ${err.message}`, 'E_TEMPLATE');
-    throw err;
-  }
-  const unknown = used.find((v) => !(BUILTIN_VARS as readonly string[]).includes(v.name));
-  if (unknown) {
-    throw new UsageError(`herd ${direction} ${what} ${JSON.stringify(value)}: unknown variable "${unknown.name}"; paths may use only the built-ins ${[...BUILTIN_VARS].sort().join(', ')}`, 'E_TEMPLATE');
-  }
+  const problem = builtinsOnlyProblem(value, 'paths');
+  if (problem !== null) throw new UsageError(`herd ${direction} ${what} ${JSON.stringify(value)}: ${problem}`, 'E_TEMPLATE');
 }
 
 export async function transferCommand(direction: 'push' | 'pull', first: string, second: string, raw: TransferRaw): Promise<number> {
