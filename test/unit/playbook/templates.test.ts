@@ -1,7 +1,8 @@
 // Every field that can hold `{{ }}`: rendered per host (and how), or refused at load time with file:line:col.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkExtraVars, hostVars, loadPlaybook, renderStep } from '../../../src/playbook/index.js';
-import { renderTemplate } from '../../../src/playbook/template.js';
+import { parseTemplate, renderTemplate, TemplateError, TemplateSyntaxError } from '../../../src/playbook/template.js';
 import type { Step } from '../../../src/playbook/types.js';
 
 const exists = (p: string) => p.endsWith('/files/present.sh') || p.endsWith('/files/app/');
@@ -127,5 +128,26 @@ describe('built-ins that are not shell-safe', () => {
   });
   it.each(['web-1.example.com', '10.0.0.1', '::1', 'fe80::1%eth0', 'db_2'])('host %j is let through', (host) => {
     expect(renderTemplate('{{ host }}', hostVars(load('steps:\n  - run: x\n').plays[0]!, {}, { ...builtins, host }))).toBe(host);
+  });
+});
+
+describe('the template grammar, fuzzed', () => {
+  const piece = fc.constantFrom('{{', '}}', '{', '}', ' ', 'host', 'x', "'{{'", '"{{"', '|', '.', '\n', 'a b', '$(id)');
+  const text = fc.array(piece, { maxLength: 12 }).map((p) => p.join(''));
+  it('never lets a {{ through that the text did not write as {{ \'{{\' }}; every other {{ is an error at its offset', () => {
+    fc.assert(
+      fc.property(text, (t) => {
+        let out: string;
+        try {
+          out = renderTemplate(t, { host: 'H' });
+        } catch (err) {
+          if (err instanceof TemplateSyntaxError) return t.startsWith('{{', err.offset);
+          return err instanceof TemplateError;
+        }
+        const literals = parseTemplate(t).reduce((n, p) => n + (p.kind === 'text' ? p.text.split('{{').length - 1 : 0), 0);
+        return out.split('{{').length - 1 === literals && literals === (t.match(/\{\{\s*('\{\{'|"\{\{")\s*\}\}/g) ?? []).length;
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
