@@ -6,7 +6,7 @@ import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { selectTargets } from '../inventory/index.js';
 import type { Target } from '../inventory/types.js';
-import { loadPlaybook } from '../playbook/index.js';
+import { checkExtraVars, loadPlaybook } from '../playbook/index.js';
 import type { Playbook } from '../playbook/types.js';
 import { executePlaybook, type ResumePoint } from '../engine/play.js';
 import { RunSession } from '../engine/run.js';
@@ -23,6 +23,7 @@ export interface PlaybookInput {
 
 /** Read and validate a playbook before any host is contacted. */
 export function readPlaybook(file: string, extraVars: Record<string, string>): PlaybookInput {
+  checkExtraVars(extraVars);
   const abs = path.resolve(file);
   let text: string;
   try {
@@ -40,7 +41,9 @@ export function parseVars(pairs: string[]): Record<string, string> {
   for (const pair of pairs) {
     const eq = pair.indexOf('=');
     const name = eq > 0 ? pair.slice(0, eq) : '';
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new UsageError(`--var ${JSON.stringify(pair)}: expected NAME=VALUE with NAME made of letters, digits and _`);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+      throw new UsageError(`-e/--var ${JSON.stringify(pair)}: expected NAME=VALUE with NAME made of letters, digits and _`);
+    }
     vars[name] = pair.slice(eq + 1);
   }
   return vars;

@@ -1,6 +1,7 @@
 // A play's steps on one connected host, in order: guards, --check, expectations, become, transfers.
 import path from 'node:path';
 import type { Client } from 'ssh2';
+import { HerdError } from '../errors.js';
 import { renderStep, hostVars } from '../playbook/render.js';
 import type { Step } from '../playbook/types.js';
 import type { HostResult, StepResult, StepStatus } from '../results/status.js';
@@ -42,9 +43,19 @@ export async function runSteps(client: Client, job: HostJob, task: StepsTask, ct
   // Under --check, once a step would have changed the host, later checks may fail only because it did not.
   let skippedChanges = false;
   for (let index = from; index <= to; index++) {
-    const step = renderStep(play.steps[index - 1]!, vars);
-    const key = `${play.index}.${step.index}`;
+    const key = `${play.index}.${index}`;
     const started = Date.now();
+    let step: Step;
+    try {
+      step = renderStep(play.steps[index - 1]!, vars);
+    } catch (err) {
+      // A template that cannot be rendered for this host (e.g. a refused built-in): nothing ran.
+      if (!(err instanceof HerdError)) throw err;
+      const name = play.steps[index - 1]!.name;
+      const reason = err.message;
+      ctx.onStepDone({ host: job.id, play: play.index, step: index, name, status: 'failed', exitCode: null, durationMs: 0, reason });
+      return { status: 'failed', exitCode: null, reason: `step ${key} (${name}): ${err.message}`, step: key, code: err.code };
+    }
     let outcome = await runStep(client, job, task, step, key, ctx);
     if (outcome.status === 'would_run') skippedChanges = true;
     else if (task.check && skippedChanges && (outcome.status === 'failed' || outcome.status === 'diverged')) {

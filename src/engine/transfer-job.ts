@@ -2,6 +2,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Client } from 'ssh2';
+import { HerdError } from '../errors.js';
+import { builtinVars } from '../playbook/render.js';
 import { renderTemplate } from '../playbook/template.js';
 import type { HostResult } from '../results/status.js';
 import { openSftp, parseSha256Listing, pullPath, pushPath, TransferStopped, whileConnected } from '../transport/sftp.js';
@@ -23,9 +25,9 @@ function megabytes(bytes: number): string {
 }
 
 export async function runTransferTask(client: Client, job: HostJob, task: TransferTask, ctx: TransferContext): Promise<Omit<HostResult, 'id' | 'durationMs'>> {
-  const vars = { host: job.host, port: String(job.port), user: job.user, run_id: task.runId };
-  const remote = renderTemplate(task.remote, vars);
+  const vars = builtinVars({ host: job.host, port: String(job.port), user: job.user, run_id: task.runId });
   try {
+    const remote = renderTemplate(task.remote, vars);
     const local = renderTemplate(task.local, vars);
     const remoteHashes = task.checksum ? await hashRemote(client, job, task.direction === 'push' ? pushTarget(local, remote) : remote) : undefined;
     const sftp = await openSftp(client);
@@ -43,7 +45,8 @@ export async function runTransferTask(client: Client, job: HostJob, task: Transf
     }
   } catch (err) {
     if (err instanceof TransferStopped) return { ...abortedOutcome(ctx.signal, task.direction, 'files in flight stay under temporary names; herd rerun finishes them'), exitCode: null };
-    return { status: 'failed', exitCode: null, reason: (err as Error).message, code: 'E_TRANSFER' };
+    const code = err instanceof HerdError && err.code === 'E_TEMPLATE' ? err.code : 'E_TRANSFER';
+    return { status: 'failed', exitCode: null, reason: (err as Error).message, code };
   }
 }
 

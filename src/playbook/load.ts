@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node, type Pair, type YAMLMap } from 'yaml';
 import { PlaybookError, type SourcePosition } from '../errors.js';
-import { findTemplateVars } from './template.js';
+import { findTemplateVars, renderTemplate, TemplateSyntaxError, type TemplateVar } from './template.js';
 import type { Amount, Play, Step, StepExpect } from './types.js';
 
 export interface LoadOptions {
@@ -116,6 +116,8 @@ function amount(ctx: Context, pair: Pair<Node, Node> | undefined, key: string): 
 function readPlay(ctx: Context, node: Node, index: number): Play {
   if (!isMap(node)) ctx.fail(node, `play ${index}: expected a mapping with steps, got ${typeName(node)}`);
   const keys = entries(ctx, node, PLAY_KEYS, 'play');
+  refuseTemplates(ctx, keys.get('name'), 'name', NOT_TEMPLATED.playName);
+  refuseTemplates(ctx, keys.get('hosts'), 'hosts', NOT_TEMPLATED.hosts);
   const vars = readVars(ctx, keys.get('vars'));
   const stepsPair = keys.get('steps') ?? ctx.fail(node, `play ${index}: missing "steps"`);
   const stepsNode = stepsPair.value;
@@ -148,24 +150,60 @@ function readVars(ctx: Context, pair: Pair<Node, Node> | undefined): Record<stri
   for (const item of map.items as Pair<Node, Node>[]) {
     const name = isScalar(item.key) ? String(item.key.value) : '';
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) ctx.fail(item.key, `bad variable name ${JSON.stringify(name)}: use letters, digits and _`);
+    if ((BUILTIN_VARS as readonly string[]).includes(name)) {
+      ctx.fail(item.key, `"${name}" is a built-in variable; choose another name`);
+    }
     if (!isScalar(item.value) || item.value.value === null || typeof item.value.value === 'object') ctx.fail(item.value ?? item.key, `expected a scalar value for variable "${name}", got ${typeName(item.value)}`);
     vars[name] = String(item.value.value);
   }
   return vars;
 }
 
-/** Every `{{ name }}` in a scalar must be a known variable; the error points at the `{{`. */
-function checkTemplates(ctx: Context, node: Node | null | undefined, known: Set<string>, hint?: string): void {
-  if (!isScalar(node) || typeof node.value !== 'string') return;
+/** Where the `{{` at `offset` of a scalar's value is in the file (the same `{{` counted in its source text). */
+function templatePos(ctx: Context, node: Node, value: string, offset: number): SourcePosition {
   const start = node.range?.[0] ?? 0;
   const raw = ctx.text.slice(start, node.range?.[1] ?? start);
-  for (const v of findTemplateVars(node.value)) {
+  const nth = value.slice(0, offset).split('{{').length - 1;
+  let at = -1;
+  for (let i = 0; i <= nth; i++) {
+    at = raw.indexOf('{{', at + 1);
+    if (at < 0) return ctx.at(start);
+  }
+  return ctx.at(start + at);
+}
+
+/** Every `{{` in a scalar must open `{{ name }}` of a known variable; the error points at the `{{`. */
+function checkTemplates(ctx: Context, node: Node | null | undefined, known: Set<string>, hint?: string): void {
+  if (!node || !isScalar(node) || typeof node.value !== 'string') return;
+  const value = node.value;
+  let vars: TemplateVar[];
+  try {
+    vars = findTemplateVars(value);
+  } catch (err) {
+    if (err instanceof TemplateSyntaxError) throw new PlaybookError(templatePos(ctx, node, value, err.offset), err.message);
+    throw err;
+  }
+  for (const v of vars) {
     if (known.has(v.name)) continue;
-    const m = new RegExp(`\\{\\{\\s*${v.name}\\s*\\}\\}`).exec(raw);
-    const pos = ctx.at(m ? start + m.index : start);
-    throw new PlaybookError(pos, `unknown variable "${v.name}"${hint ? ` (${hint})` : `; known: ${[...known].sort().join(', ')}`}`);
+    const detail = hint ? ` (${hint})` : `; known: ${[...known].sort().join(', ')}`;
+    throw new PlaybookError(templatePos(ctx, node, value, v.offset), `unknown variable "${v.name}"${detail}`);
   }
 }
+
+/** Fields herd never renders: a `{{` there would reach the user unrendered, so it is refused. */
+function refuseTemplates(ctx: Context, pair: Pair<Node, Node> | undefined, key: string, why: string): void {
+  const node = pair?.value;
+  if (!node || !isScalar(node) || typeof node.value !== 'string') return;
+  const offset = node.value.indexOf('{{');
+  if (offset >= 0) throw new PlaybookError(templatePos(ctx, node, node.value, offset), `"${key}" is not templated: ${why}`);
+}
+
+const NOT_TEMPLATED = {
+  stepName: 'it labels the step in every host\'s results; write the value out',
+  playName: 'it labels the play in every host\'s results; write the value out',
+  hosts: 'it selects the hosts before any per-host value exists',
+  script: 'it names one local file, checked before any host is contacted; pass per-host values in "args"',
+} as const;
 
 function readStep(ctx: Context, node: Node, index: number, known: Set<string>): Step {
   if (!isMap(node)) ctx.fail(node, `step ${index}: expected a mapping, got ${typeName(node)}`);
@@ -175,8 +213,10 @@ function readStep(ctx: Context, node: Node, index: number, known: Set<string>): 
   if (kinds.length > 1) ctx.fail(keys.get(kinds[1]!)!.key, `step ${index}: has both "${kinds[0]}" and "${kinds[1]}"; a step does one thing`);
   const kind = kinds[0]!;
   for (const [key, pair] of keys) {
-    if (['run', 'when', 'unless', 'creates', 'removes', 'args', 'script', 'name'].includes(key)) checkTemplates(ctx, pair.value, known);
+    if (['run', 'when', 'unless', 'creates', 'removes', 'args'].includes(key)) checkTemplates(ctx, pair.value, known);
   }
+  refuseTemplates(ctx, keys.get('name'), 'name', NOT_TEMPLATED.stepName);
+  refuseTemplates(ctx, keys.get('script'), 'script', NOT_TEMPLATED.script);
   const common = {
     index,
     name: '',
@@ -209,7 +249,7 @@ function readStep(ctx: Context, node: Node, index: number, known: Set<string>): 
       const scriptPair = keys.get('script')!;
       const rel = str(ctx, scriptPair, 'script')!;
       const script = path.resolve(path.dirname(ctx.file), rel);
-      if (!rel.includes('{{') && !ctx.opts.fileExists(script)) ctx.fail(scriptPair.value, `script ${rel} not found (looked for ${script})`);
+      if (!ctx.opts.fileExists(script)) ctx.fail(scriptPair.value, `script ${rel} not found (looked for ${script})`);
       const args = str(ctx, keys.get('args'), 'args');
       step = { ...base, kind, script, ...(args !== undefined ? { args } : {}) };
       break;
@@ -256,7 +296,8 @@ function readExpect(ctx: Context, pair: Pair<Node, Node> | undefined, known: Set
   if (stdout !== undefined) {
     checkTemplates(ctx, keys.get('stdout')!.value, known);
     try {
-      new RegExp(stdout);
+      // Values are put in escaped (they match literally), so any value leaves the regex as valid as "x" does.
+      new RegExp(renderTemplate(stdout, Object.fromEntries([...known].map((k) => [k, 'x']))));
     } catch (err) {
       ctx.fail(keys.get('stdout')!.value, `bad regular expression for "stdout": ${(err as Error).message}`);
     }

@@ -1,5 +1,5 @@
 // Per-host rendering of a play's steps. Pure.
-import { renderTemplate } from './template.js';
+import { RefusedValue, RefusedVariableError, renderTemplate, type TemplateVars } from './template.js';
 import type { Play, Step } from './types.js';
 
 export interface Builtins {
@@ -9,24 +9,75 @@ export interface Builtins {
   run_id: string;
 }
 
-/** A host's variables: built-ins, then play vars (rendered with built-ins), then --var values. */
-export function hostVars(play: Play, extraVars: Record<string, string>, builtins: Builtins): Record<string, string> {
-  const base: Record<string, string> = { ...builtins, ...extraVars };
-  const vars: Record<string, string> = { ...builtins };
-  for (const [k, v] of Object.entries(play.vars)) vars[k] = renderTemplate(v, base);
-  return { ...vars, ...extraVars };
+// Built-ins go into shell text unquoted, and `host` and `user` may come from ssh_config (HostName,
+// User), -u or the local account rather than the inventory's grammar: only values that are plain
+// words to /bin/sh (and cannot turn a path into `..` or an option) are let through.
+const SAFE_BUILTIN: Record<keyof Builtins, RegExp> = {
+  host: /^[A-Za-z0-9_:][A-Za-z0-9_.:%-]*$/,
+  port: /^[0-9]+$/,
+  user: /^[A-Za-z0-9_][A-Za-z0-9_.@-]*$/,
+  run_id: /^[A-Za-z0-9][A-Za-z0-9.-]*$/,
+};
+
+const WHAT: Record<keyof Builtins, string> = {
+  host: 'host name or address (from ssh_config HostName?)',
+  port: 'port',
+  user: 'user name (from ssh_config User, -u or the local account?)',
+  run_id: 'run id',
+};
+
+/** Each built-in, or a refusal naming why it is not shell-safe (only an error if a template uses it). */
+export function builtinVars(builtins: Builtins): Record<string, string | RefusedValue> {
+  const out: Record<string, string | RefusedValue> = {};
+  for (const name of Object.keys(SAFE_BUILTIN) as (keyof Builtins)[]) {
+    const value = builtins[name];
+    out[name] = SAFE_BUILTIN[name].test(value)
+      ? value
+      : new RefusedValue(name, `${JSON.stringify(value)} is not a plain ${WHAT[name]}; built-ins go into shell text unquoted, so herd refuses it`);
+  }
+  return out;
 }
 
-const opt = (text: string | undefined, vars: Record<string, string>): string | undefined => (text === undefined ? undefined : renderTemplate(text, vars));
+/** Render a value, keeping a refusal (rather than throwing) so only its use is an error. */
+function renderLazily(text: string, vars: TemplateVars): string | RefusedValue {
+  try {
+    return renderTemplate(text, vars);
+  } catch (err) {
+    if (err instanceof RefusedVariableError) return err.refused;
+    throw err;
+  }
+}
 
-export function renderStep(step: Step, vars: Record<string, string>): Step {
+/**
+ * A host's variables. Order, so there is never a cycle: built-ins; then --var values, rendered with
+ * built-ins only; then play vars, rendered with built-ins and --var values. --var wins over play vars.
+ */
+export function hostVars(play: Play, extraVars: Record<string, string>, builtins: Builtins): TemplateVars {
+  const base = builtinVars(builtins);
+  const extra: Record<string, string | RefusedValue> = {};
+  for (const [k, v] of Object.entries(extraVars)) extra[k] = renderLazily(v, base);
+  const withExtra = { ...base, ...extra };
+  const vars: Record<string, string | RefusedValue> = { ...base };
+  for (const [k, v] of Object.entries(play.vars)) vars[k] = renderLazily(v, withExtra);
+  return { ...vars, ...extra };
+}
+
+/** A value placed in a regular expression matches itself literally. */
+export function regexEscape(value: string): string {
+  return value.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
+}
+
+const opt = (text: string | undefined, vars: TemplateVars, escape?: (v: string) => string): string | undefined =>
+  text === undefined ? undefined : renderTemplate(text, vars, escape);
+
+export function renderStep(step: Step, vars: TemplateVars): Step {
   const common = {
     ...step,
     when: opt(step.when, vars),
     unless: opt(step.unless, vars),
     creates: opt(step.creates, vars),
     removes: opt(step.removes, vars),
-    expect: step.expect && { ...step.expect, stdout: opt(step.expect.stdout, vars) },
+    expect: step.expect && { ...step.expect, stdout: opt(step.expect.stdout, vars, regexEscape) },
   };
   for (const k of ['when', 'unless', 'creates', 'removes'] as const) if (common[k] === undefined) delete common[k];
   if (common.expect && common.expect.stdout === undefined) delete common.expect.stdout;

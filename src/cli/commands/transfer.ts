@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../../errors.js';
+import { builtinsOnlyProblem } from '../../playbook/index.js';
 import { executeCommandRun } from '../../engine/run.js';
 import type { TaskSpec } from '../../engine/protocol.js';
 import { newRunId } from '../../results/run-id.js';
@@ -34,12 +35,20 @@ export function transferLaunch(direction: 'push' | 'pull', local: string, remote
   };
 }
 
+/** Paths are rendered per host with the built-ins only; anything else is refused before any host is contacted. */
+function checkPathTemplate(direction: 'push' | 'pull', what: string, value: string): void {
+  const problem = builtinsOnlyProblem(value, 'paths');
+  if (problem !== null) throw new UsageError(`herd ${direction} ${what} ${JSON.stringify(value)}: ${problem}`, 'E_TEMPLATE');
+}
+
 export async function transferCommand(direction: 'push' | 'pull', first: string, second: string, raw: TransferRaw): Promise<number> {
   const base = freshRun(raw);
   const local = path.resolve(direction === 'push' ? first : second) + (direction === 'push' && first.endsWith('/') ? '/' : '');
   const remote = direction === 'push' ? second : first;
   if (direction === 'push' && !first.includes('{{') && !fs.existsSync(local)) throw new UsageError(`herd push: ${first} does not exist`);
   if (remote.trim() === '') throw new UsageError(`herd ${direction}: the remote path is empty`);
+  checkPathTemplate(direction, direction === 'push' ? 'LOCAL_PATH' : 'REMOTE_PATH', first);
+  checkPathTemplate(direction, direction === 'push' ? 'REMOTE_PATH' : 'LOCAL_DIR', second);
   return launchRun({
     commandName: direction,
     ...transferLaunch(direction, local, remote, { times: raw.times !== false, checksum: raw.checksum === true, deleteExtra: raw.delete === true, followLinks: raw.followLinks === true }),

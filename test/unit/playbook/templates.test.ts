@@ -1,0 +1,153 @@
+// Every field that can hold `{{ }}`: rendered per host (and how), or refused at load time with file:line:col.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { checkExtraVars, hostVars, loadPlaybook, renderStep } from '../../../src/playbook/index.js';
+import { parseTemplate, renderTemplate, TemplateError, TemplateSyntaxError } from '../../../src/playbook/template.js';
+import type { Step } from '../../../src/playbook/types.js';
+
+const exists = (p: string) => p.endsWith('/files/present.sh') || p.endsWith('/files/app/');
+const load = (text: string, extraVars: Record<string, string> = {}) => loadPlaybook({ file: '/pb/site.yml', text }, { fileExists: exists, extraVars });
+const builtins = { host: 'web1', port: '2222', user: 'ops', run_id: '20261127T101010.000Z-ab12' };
+
+/** Load a one-play playbook and render its first step for `web1`. */
+function rendered(text: string, extraVars: Record<string, string> = {}, b = builtins): Step {
+  const play = load(text, extraVars).plays[0]!;
+  return renderStep(play.steps[0]!, hostVars(play, extraVars, b));
+}
+
+const VARS = 'vars: { dev: /dev/sdb }\nsteps:\n';
+
+describe('rendered fields: one test per field', () => {
+  it('run: values go into the shell text as they are', () => {
+    expect(rendered(`${VARS}  - run: mkfs {{ dev }} -L {{ host }}\n`)).toMatchObject({ run: 'mkfs /dev/sdb -L web1' });
+  });
+  it('when: rendered raw, like run', () => {
+    expect(rendered(`${VARS}  - run: x\n    when: test -b {{ dev }}\n`)).toMatchObject({ when: 'test -b /dev/sdb' });
+  });
+  it('unless: rendered raw, like run', () => {
+    expect(rendered(`${VARS}  - run: x\n    unless: blkid {{ dev }}\n`)).toMatchObject({ unless: 'blkid /dev/sdb' });
+  });
+  it('creates: rendered (the engine shell-quotes the whole path)', () => {
+    expect(rendered(`${VARS}  - run: x\n    creates: "/mnt/{{ host }}.done"\n`)).toMatchObject({ creates: '/mnt/web1.done' });
+  });
+  it('removes: rendered (the engine shell-quotes the whole path)', () => {
+    expect(rendered(`${VARS}  - run: x\n    removes: "{{ dev }}"\n`)).toMatchObject({ removes: '/dev/sdb' });
+  });
+  it('args: rendered raw after the uploaded script', () => {
+    expect(rendered(`${VARS}  - script: files/present.sh\n    args: "{{ dev }} {{ port }}"\n`)).toMatchObject({ args: '/dev/sdb 2222' });
+  });
+  it('push src and dest: rendered per host', () => {
+    expect(rendered(`${VARS}  - push: { src: "files/{{ host }}.conf", dest: "/etc/{{ user }}.conf" }\n`)).toMatchObject({
+      src: '/pb/files/web1.conf',
+      dest: '/etc/ops.conf',
+    });
+  });
+  it('pull src and dest: rendered per host', () => {
+    expect(rendered(`${VARS}  - pull: { src: "/var/log/{{ run_id }}", dest: "got-{{ dev }}" }\n`)).toMatchObject({
+      src: '/var/log/20261127T101010.000Z-ab12',
+      dest: 'got-/dev/sdb',
+    });
+  });
+  it('expect.stdout: values are regex-escaped, so they match literally', () => {
+    const step = rendered(`vars: { ver: "1.2+3" }\nsteps:\n  - run: x\n    expect: { stdout: "^{{ ver }} on {{ host }}$" }\n`);
+    expect(step.expect!.stdout).toBe('^1\\.2\\+3 on web1$');
+    expect(new RegExp(step.expect!.stdout!).test('1.2+3 on web1')).toBe(true);
+    expect(new RegExp(step.expect!.stdout!).test('1x22 on web1')).toBe(false);
+  });
+  it('vars: play vars are rendered with built-ins and --var values', () => {
+    const step = rendered('vars: { disk: "/tmp/{{ host }}-{{ size }}.img" }\nsteps:\n  - run: echo {{ disk }}\n', { size: '10G' });
+    expect(step).toMatchObject({ run: 'echo /tmp/web1-10G.img' });
+  });
+  it('--var: values are rendered with the built-ins, per host, and override play vars', () => {
+    const text = 'vars: { dev: /dev/sdb }\nsteps:\n  - run: echo {{ dev }}\n';
+    expect(rendered(text, { dev: '/tmp/dd-{{ host }}.disk' })).toMatchObject({ run: 'echo /tmp/dd-web1.disk' });
+    expect(rendered(text, { dev: '/tmp/dd-{{ host }}.disk' }, { ...builtins, host: '10.0.0.7' })).toMatchObject({ run: 'echo /tmp/dd-10.0.0.7.disk' });
+  });
+  it('--var values feed play vars (built-ins, then --var, then play vars: no cycles)', () => {
+    const step = rendered('vars: { img: "{{ dir }}/x.img" }\nsteps:\n  - run: echo {{ img }}\n', { dir: '/srv/{{ host }}' });
+    expect(step).toMatchObject({ run: 'echo /srv/web1/x.img' });
+  });
+  it("a literal {{ is written {{ '{{' }}", () => {
+    expect(rendered("steps:\n  - run: docker ps --format '{{ '{{' }}.Names}}' -f name={{ host }}\n")).toMatchObject({
+      run: "docker ps --format '{{.Names}}' -f name=web1",
+    });
+  });
+});
+
+describe('fields that are not templated are refused at load time', () => {
+  it.each([
+    ['script', 'steps:\n  - script: "files/{{ host }}.sh"\n', '/pb/site.yml:2:20: "script" is not templated'],
+    ['step name', 'steps:\n  - name: "format {{ dev }}"\n    run: x\n', '/pb/site.yml:2:19: "name" is not templated'],
+    ['play name', 'name: "disks of {{ host }}"\nsteps:\n  - run: x\n', '/pb/site.yml:1:17: "name" is not templated'],
+    ['hosts', 'hosts: "{{ group }}"\nsteps:\n  - run: x\n', '/pb/site.yml:1:9: "hosts" is not templated'],
+  ])('%s', (_, text, message) => {
+    expect(() => load(text)).toThrow(message);
+  });
+});
+
+describe('malformed and unknown templates are refused at load time', () => {
+  it.each([
+    ['a filter', 'steps:\n  - run: echo {{ host | upper }}\n', '/pb/site.yml:2:15: malformed template'],
+    ['a Go template', "steps:\n  - run: docker ps --format '{{.Names}}'\n", '/pb/site.yml:2:30: malformed template'],
+    ['an unclosed {{', 'steps:\n  - run: x\n    when: test {{ host\n', '/pb/site.yml:3:16: malformed template'],
+    ['the second {{ of a value', 'steps:\n  - run: echo {{ host }} {{ port\n', '/pb/site.yml:2:26: malformed template'],
+    ['in expect.stdout', 'steps:\n  - run: x\n    expect: { stdout: "{{ nope }}" }\n', '/pb/site.yml:3:24: unknown variable "nope"'],
+    ['in push dest', 'steps:\n  - push: { src: files/app/, dest: "/x/{{ nope }}" }\n', '/pb/site.yml:2:40: unknown variable "nope"'],
+    ['a play var named like a built-in', 'vars: { host: x }\nsteps:\n  - run: x\n', '/pb/site.yml:1:9: "host" is a built-in variable'],
+  ])('%s', (_, text, message) => {
+    expect(() => load(text)).toThrow(message);
+  });
+});
+
+describe('-e/--var values', () => {
+  it('may use the built-ins', () => {
+    expect(() => checkExtraVars({ dev: '/tmp/dd-{{ host }}.disk' })).not.toThrow();
+  });
+  it.each([
+    [{ dev: '/tmp/{{ mnt }}' }, '-e/--var dev=/tmp/{{ mnt }}: unknown variable "mnt"; a --var value may use only the built-ins host, port, run_id, user'],
+    [{ dev: '/tmp/{{ host | upper }}' }, '-e/--var dev=/tmp/{{ host | upper }}: malformed template'],
+    [{ host: 'x' }, '-e/--var host=x: "host" is a built-in variable and cannot be set'],
+  ])('are refused, naming -e/--var and the key: %j', (vars, message) => {
+    expect(() => checkExtraVars(vars)).toThrow(message);
+  });
+});
+
+describe('built-ins that are not shell-safe', () => {
+  const evil = { ...builtins, host: 'x;touch /tmp/pwned', user: 'a b' };
+  it('are refused where a template uses them, even through a var', () => {
+    expect(() => rendered('steps:\n  - run: echo {{ host }}\n', {}, evil)).toThrow(/^\{\{ host \}\}: "x;touch \/tmp\/pwned" is not a plain host name/);
+    expect(() => rendered('vars: { d: "/x/{{ user }}" }\nsteps:\n  - run: echo {{ d }}\n', {}, evil)).toThrow(/\{\{ d \}\} uses \{\{ user \}\}: "a b" is not a plain user/);
+    expect(() => rendered('steps:\n  - run: x\n', { d: '{{ host }}' }, evil)).not.toThrow();
+    expect(() => rendered('steps:\n  - run: echo {{ d }}\n', { d: '{{ host }}' }, evil)).toThrow(/\{\{ host \}\}/);
+  });
+  it('do not matter when no template uses them', () => {
+    expect(rendered('steps:\n  - run: echo {{ port }}\n', {}, evil)).toMatchObject({ run: 'echo 2222' });
+  });
+  it.each(['..', '-oProxyCommand=x', 'a/b', '$(id)', 'a`b`', 'x\ny'])('host %j is refused', (host) => {
+    expect(() => renderTemplate('{{ host }}', hostVars(load('steps:\n  - run: x\n').plays[0]!, {}, { ...builtins, host }))).toThrow(/not a plain host/);
+  });
+  it.each(['web-1.example.com', '10.0.0.1', '::1', 'fe80::1%eth0', 'db_2'])('host %j is let through', (host) => {
+    expect(renderTemplate('{{ host }}', hostVars(load('steps:\n  - run: x\n').plays[0]!, {}, { ...builtins, host }))).toBe(host);
+  });
+});
+
+describe('the template grammar, fuzzed', () => {
+  const piece = fc.constantFrom('{{', '}}', '{', '}', ' ', 'host', 'x', "'{{'", '"{{"', '|', '.', '\n', 'a b', '$(id)');
+  const text = fc.array(piece, { maxLength: 12 }).map((p) => p.join(''));
+  it('never lets a {{ through that the text did not write as {{ \'{{\' }}; every other {{ is an error at its offset', () => {
+    fc.assert(
+      fc.property(text, (t) => {
+        let out: string;
+        try {
+          out = renderTemplate(t, { host: 'H' });
+        } catch (err) {
+          if (err instanceof TemplateSyntaxError) return t.startsWith('{{', err.offset);
+          return err instanceof TemplateError;
+        }
+        const literals = parseTemplate(t).reduce((n, p) => n + (p.kind === 'text' ? p.text.split('{{').length - 1 : 0), 0);
+        return out.split('{{').length - 1 === literals && literals === (t.match(/\{\{\s*('\{\{'|"\{\{")\s*\}\}/g) ?? []).length;
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
