@@ -218,8 +218,15 @@ async function runTransferStep(client: Client, job: HostJob, task: StepsTask, st
     const sftp = await openSftp(client);
     try {
       if (step.kind === 'push') {
-        const s = await whileConnected(client, pushPath(sftp, step.src, step.dest), ctx.signal);
-        return { status: 'changed', exitCode: null, reason: `pushed ${s.files} files, ${s.bytes} bytes` };
+        // A symlink is re-made on every push, so it counts as a change like a file sent.
+        let links = 0;
+        const onFile = (_rel: string, _bytes: number, status: string): void => {
+          if (status === 'link') links++;
+        };
+        const s = await whileConnected(client, pushPath(sftp, step.src, step.dest, { onFile }), ctx.signal);
+        const unchanged = s.skipped > 0 ? ` (${s.skipped} unchanged)` : '';
+        const made = links > 0 ? `, ${links} links` : '';
+        return { status: s.files + links > 0 ? 'changed' : 'ok', exitCode: null, reason: `pushed ${s.files} files, ${s.bytes} bytes${made}${unchanged}` };
       }
       const localDir = path.resolve(task.cwd, step.dest, job.id);
       const s = await whileConnected(client, pullPath(sftp, step.src, localDir), ctx.signal);
