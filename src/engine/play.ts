@@ -38,6 +38,11 @@ export async function executePlaybook(session: RunSession, req: PlaybookRunReque
   session.writer.writeJson('plays.json', {
     plays: req.playbook.plays.map((p) => ({ index: p.index, name: p.name, hosts: req.playHosts.get(p.index) ?? [] })),
   });
+  // Inherited references go into this run's journal too, so a rerun of this run is judged alike.
+  for (const [key, majority] of req.gateReferences ?? []) {
+    const [p, st] = key.split('.').map(Number);
+    if (p !== undefined && st !== undefined) session.writer.journalGate(p, st, majority);
+  }
   const state = new Map<string, HostProgress>();
   for (const id of session.jobs.keys()) state.set(id, { stopped: null, durationMs: 0, ran: false });
   try {
@@ -88,9 +93,13 @@ async function runPlay(session: RunSession, req: PlaybookRunRequest, play: Play,
         if (from > segment.to) continue; // this segment was done in an earlier run
         jobs.push({ ...session.jobs.get(id)!, fromStep: from, toStep: segment.to });
       }
-      const gateOutputs = new Map<string, string>();
+      // A gate step's result is recorded only once the gate has judged the host: a host held back
+      // there must not look as if it passed it (a rerun resumes at the first step not passed).
+      const gateResults = new Map<string, StepResult>();
       session.stepListener = (r: StepResult) => {
-        if (segment.gate && r.play === play.index && r.step === segment.to && r.stdout !== undefined) gateOutputs.set(r.host, r.stdout);
+        if (!segment.gate || r.play !== play.index || r.step !== segment.to || r.stdout === undefined) return 'record';
+        gateResults.set(r.host, r);
+        return 'defer';
       };
       await session.runPass(
         jobs,
@@ -107,33 +116,39 @@ async function runPlay(session: RunSession, req: PlaybookRunRequest, play: Play,
       );
       session.stepListener = undefined;
       alive = alive.filter((id) => state.get(id)?.stopped === null);
-      if (segment.gate && gateOutputs.size > 0) {
-        alive = applyGate(session, play, segment.to, gateOutputs, references, alive, state);
-      }
+      if (gateResults.size > 0) alive = applyGate(session, play, segment.to, gateResults, references, alive, state);
       if (session.stopped) break;
     }
   }
 }
 
-/** Hold back hosts whose gate output differs from the majority (or from the canary batch's majority). */
+/**
+ * Hold back hosts whose gate output differs from the majority (or from the canary batch's, or an
+ * earlier run's, majority), and record each host's gate step as passed or `diverged`.
+ */
 function applyGate(
   session: RunSession,
   play: Play,
   step: number,
-  outputs: Map<string, string>,
+  results: Map<string, StepResult>,
   references: Map<number, string | null>,
   alive: string[],
   state: Map<string, HostProgress>,
 ): string[] {
+  const outputs = new Map([...results].map(([id, r]) => [id, r.stdout ?? '']));
   const verdict = judgeConsensus(outputs, references.has(step) ? references.get(step) : undefined);
   if (!references.has(step)) {
     references.set(step, verdict.majority);
     session.writer.journalGate(play.index, step, verdict.majority);
   }
-  if (verdict.diverged.length === 0) return alive;
   const name = play.steps[step - 1]?.name ?? `step ${step}`;
-  session.note(formatGroups(play.index, step, name, verdict.groups, verdict.majority));
   const why = verdict.majority === null ? 'no majority output (the largest groups tie)' : 'output differs from the majority';
+  const held = new Set(verdict.diverged);
+  for (const [id, r] of results) {
+    session.recordStep(held.has(id) ? { ...r, status: 'diverged', reason: `${why}; held back from later steps` } : r);
+  }
+  if (verdict.diverged.length === 0) return alive;
+  session.note(formatGroups(play.index, step, name, verdict.groups, verdict.majority));
   for (const id of verdict.diverged) {
     stop(state, id, {
       id,
@@ -145,7 +160,6 @@ function applyGate(
       code: 'E_DIVERGED',
     });
   }
-  const held = new Set(verdict.diverged);
   return alive.filter((id) => !held.has(id));
 }
 

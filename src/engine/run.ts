@@ -56,8 +56,11 @@ export class RunSession {
   readonly writer: RunWriter;
   readonly jobs: Map<string, HostJob>;
   readonly warnings: string[] = [];
-  /** Playbooks listen to step results (consensus gates, failure counts). */
-  stepListener: ((result: StepResult) => void) | undefined;
+  /**
+   * Playbooks see each step result first (consensus gates). 'defer' keeps it unrecorded: the
+   * engine records it with `recordStep` once the gate has judged the host.
+   */
+  stepListener: ((result: StepResult) => 'record' | 'defer') | undefined;
   private readonly progress: ProgressLine;
   /** Hosts connecting or running, with when they entered that phase. */
   private readonly connecting = new Map<string, number>();
@@ -122,6 +125,12 @@ export class RunSession {
     this.events?.emit({ kind: 'host_done', result });
   }
 
+  /** A playbook step's result into the journal, steps.tsv and the --json events. */
+  recordStep(result: StepResult): void {
+    this.events?.emit({ kind: 'step_done', step: result });
+    this.writer.onStepDone(result);
+  }
+
   note(message: string): void {
     this.progress.note(message);
   }
@@ -177,9 +186,7 @@ export class RunSession {
             if (this.streamer) this.progress.above(() => this.streamer!.write(event.id, event.stream, event.data));
             return;
           case 'step_done':
-            this.events?.emit({ kind: 'step_done', step: event.result });
-            this.writer.onStepDone(event.result);
-            this.stepListener?.(event.result);
+            if (this.stepListener?.(event.result) !== 'defer') this.recordStep(event.result);
             return;
           case 'files_done':
             this.transferred.plannedFiles += event.planned.files;

@@ -60,3 +60,61 @@ describe('a playbook push', () => {
     for (const h of hosts) expect(secondSteps.get(`${h} 1.1`)).toEqual([{ status: 'ok', reason: 'pushed 0 files, 0 bytes (2 unchanged)' }]);
   });
 });
+
+describe('herd rerun --include-diverged', () => {
+  it('resumes hosts held back by a gate at the gate step and judges them against the earlier majority', async () => {
+    const disk = hostDisk();
+    const hosts = scope.fleet.hosts(7, 7200);
+    const odd = [hosts[1]!, hosts[4]!];
+    const layout = (h: string, system: string): void => fs.writeFileSync(path.join(disk, `${h}.lsblk`), `sda disk 100G\n${system} disk 2T\n`);
+    for (const h of hosts) layout(h, odd.includes(h) ? 'sdm' : 'sdb');
+    const book = writeFile(
+      'gate.yml',
+      `name: check before you act
+vars: { base: "${disk}" }
+steps:
+  - name: inspect disks
+    run: cat {{ base }}/{{ host }}.lsblk
+    check: true
+    expect: { consensus: true }
+  - name: format
+    run: echo mkfs >> {{ base }}/{{ host }}.formatted
+`,
+    );
+    const out = path.join(scope.home, 'runs-gate');
+    const first = await runHerd(['play', '-i', writeFile('gate.txt', hosts.join('\n') + '\n'), ...conn(out), book], { env: { HOME: scope.home } });
+    expect(first.stderr).toContain('7 hosts: 5 ok, 2 diverged');
+    const firstDir = runDirOf(first);
+    // The journal says what happened at the gate: the held-back hosts did not pass it.
+    const steps = stepRows(firstDir);
+    for (const h of hosts) {
+      const want = odd.includes(h) ? 'diverged' : 'ok';
+      expect(steps.get(`${h} 1.1`)?.map((r) => r.status)).toEqual([want]);
+    }
+    expect(steps.get(`${odd[0]} 1.1`)![0]!.reason).toMatch(/output differs from the majority; held back/);
+
+    // Nothing changed on the odd hosts: the rerun holds them back again, at the gate, although
+    // among themselves they agree (they are judged against the earlier run's majority).
+    const rerun = (): Promise<Awaited<ReturnType<typeof runHerd>>> =>
+      runHerd(['rerun', '--include-diverged', '-o', out], { env: { HOME: scope.home } });
+    const second = await rerun();
+    expect(second.stderr).toContain('2 hosts: 2 diverged');
+    const secondSteps = stepRows(runDirOf(second));
+    for (const h of odd) {
+      expect(secondSteps.get(`${h} 1.1`)?.map((r) => r.status)).toEqual(['diverged']);
+      expect(secondSteps.has(`${h} 1.2`)).toBe(false);
+      expect(fs.existsSync(path.join(disk, `${h}.formatted`))).toBe(false);
+    }
+
+    // One odd host is fixed: a rerun of the rerun lets it through and still holds the other back.
+    layout(odd[0]!, 'sdb');
+    const third = await rerun();
+    expect(third.stderr).toContain('2 hosts: 1 ok, 1 diverged');
+    const rows = readHostsTsv(runDirOf(third));
+    expect(rows.get(odd[0]!)?.status).toBe('ok');
+    expect(rows.get(odd[1]!)?.status).toBe('diverged');
+    expect(fs.readFileSync(path.join(disk, `${odd[0]}.formatted`), 'utf8')).toBe('mkfs\n');
+    expect(fs.existsSync(path.join(disk, `${odd[1]}.formatted`))).toBe(false);
+    for (const h of hosts.filter((x) => !odd.includes(x))) expect(fs.readFileSync(path.join(disk, `${h}.formatted`), 'utf8')).toBe('mkfs\n');
+  });
+});
