@@ -31,6 +31,10 @@ interface HostProgress {
   stopped: HostResult | null;
   durationMs: number;
   ran: boolean;
+  /** Plays of this host not yet gone through to their last step: a host is ok only at 0. */
+  playsLeft: number;
+  /** The last step (`play.step`) the host got through. */
+  lastDone: string | null;
 }
 
 /** Execute every play; each host ends with one final result in the session. */
@@ -44,19 +48,38 @@ export async function executePlaybook(session: RunSession, req: PlaybookRunReque
     if (p !== undefined && st !== undefined) session.writer.journalGate(p, st, majority);
   }
   const state = new Map<string, HostProgress>();
-  for (const id of session.jobs.keys()) state.set(id, { stopped: null, durationMs: 0, ran: false });
+  for (const id of session.jobs.keys()) {
+    const playsLeft = req.playbook.plays.filter((p) => (req.playHosts.get(p.index) ?? []).includes(id)).length;
+    state.set(id, { stopped: null, durationMs: 0, ran: false, playsLeft, lastDone: null });
+  }
+  let crash: unknown;
   try {
     for (const play of req.playbook.plays) {
       const ids = (req.playHosts.get(play.index) ?? []).filter((id) => state.get(id)?.stopped === null);
       await runPlay(session, req, play, ids, state);
     }
+  } catch (err) {
+    crash = err;
+    throw err;
   } finally {
-    for (const [id, s] of state) {
-      if (s.stopped) session.finishHost(s.stopped);
-      else if (session.stopped && !s.ran) session.finishHost(notStartedResult(id, session.interruptReason()));
-      else session.finishHost({ id, status: 'ok', exitCode: 0, durationMs: s.durationMs, reason: '' });
-    }
+    for (const [id, s] of state) session.finishHost(finalResult(session, id, s, crash));
   }
+}
+
+/** A host is ok only when it went through every step of its plays; otherwise it says where and why it stopped. */
+function finalResult(session: RunSession, id: string, s: HostProgress, crash: unknown): HostResult {
+  if (s.stopped) return s.stopped;
+  if (s.playsLeft === 0) return { id, status: 'ok', exitCode: 0, durationMs: s.durationMs, reason: '' };
+  const where = s.lastDone === null ? 'this host had not started' : `this host stopped after step ${s.lastDone}`;
+  if (crash !== undefined) {
+    const why = `herd's playbook engine failed: ${crash instanceof Error ? crash.message : String(crash)}; ${where}`;
+    if (!s.ran) return notStartedResult(id, why);
+    return { id, status: 'error', exitCode: null, durationMs: s.durationMs, reason: why, code: 'E_INTERNAL' };
+  }
+  if (!s.ran) return notStartedResult(id, session.stopped ? session.interruptReason() : `the playbook ended before ${where}`);
+  // Between steps nothing is in flight, so a rerun may resume the next step safely.
+  const why = session.stopped ? session.interruptReason().replace(/ before this host started$/, '') : 'the playbook engine ended early';
+  return { ...notStartedResult(id, `${why}: ${where}; its later steps did not start`), durationMs: s.durationMs };
 }
 
 /** The step a host starts this play at: 1, a resume point inside it, or past its end. */
@@ -69,6 +92,8 @@ function startStep(req: PlaybookRunRequest, play: Play, id: string): number {
 }
 
 async function runPlay(session: RunSession, req: PlaybookRunRequest, play: Play, ids: string[], state: Map<string, HostProgress>): Promise<void> {
+  // Test-only: a real crash of this engine at a chosen play, for the tests of what it then records.
+  if (process.env['HERD_TEST_PLAY_CRASH_AT_PLAY'] === String(play.index)) throw new Error(`test crash at play ${play.index}`);
   recordAlreadyDone(session, req, play, ids);
   const maxFail = play.maxFail ? resolveAmount(play.maxFail, ids.length) : Number.POSITIVE_INFINITY;
   const segments = splitSegments(play);
@@ -86,7 +111,12 @@ async function runPlay(session: RunSession, req: PlaybookRunRequest, play: Play,
       continue;
     }
     let alive = batch;
+    let through = true;
     for (const segment of segments) {
+      if (session.stopped) {
+        through = false;
+        break;
+      }
       const jobs: HostJob[] = [];
       for (const id of alive) {
         const from = Math.max(segment.from, startStep(req, play, id));
@@ -108,6 +138,7 @@ async function runPlay(session: RunSession, req: PlaybookRunRequest, play: Play,
           const s = state.get(result.id)!;
           s.durationMs += result.durationMs;
           if (result.status !== 'not_started') s.ran = true;
+          if (result.status === 'ok') s.lastDone = `${play.index}.${segment.to}`;
           if (result.status !== 'ok') {
             stop(state, result.id, { ...result, durationMs: s.durationMs });
             if (result.status !== 'not_started') failed++;
@@ -117,8 +148,8 @@ async function runPlay(session: RunSession, req: PlaybookRunRequest, play: Play,
       session.stepListener = undefined;
       alive = alive.filter((id) => state.get(id)?.stopped === null);
       if (gateResults.size > 0) alive = applyGate(session, play, segment.to, gateResults, references, alive, state);
-      if (session.stopped) break;
     }
+    if (through) for (const id of alive) state.get(id)!.playsLeft--;
   }
 }
 

@@ -118,3 +118,101 @@ steps:
     for (const h of hosts.filter((x) => !odd.includes(x))) expect(fs.readFileSync(path.join(disk, `${h}.formatted`), 'utf8')).toBe('mkfs\n');
   });
 });
+
+describe('a crash of the playbook engine', () => {
+  it('records the hosts that had not finished as error / not_started, never ok, and herd rerun picks them up', async () => {
+    const disk = hostDisk();
+    const hosts = scope.fleet.hosts(4, 7300);
+    const [early, late] = [hosts.slice(0, 2), hosts.slice(2)];
+    const book = writeFile(
+      'crash.yml',
+      `- name: first
+  hosts: ${early.join(',')}
+  vars: { base: "${disk}" }
+  steps:
+    - name: one
+      run: echo one >> {{ base }}/{{ host }}.one
+- name: second
+  vars: { base: "${disk}" }
+  steps:
+    - name: two
+      run: echo two >> {{ base }}/{{ host }}.two
+`,
+    );
+    const inv = writeFile('crash.txt', hosts.join('\n') + '\n');
+    const out = path.join(scope.home, 'runs-crash');
+    // Test-only: the engine throws as play 2 starts, after play 1 ran on the early hosts.
+    const crashed = await runHerd(['play', '-i', inv, ...conn(out), book], { env: { HOME: scope.home, HERD_TEST_PLAY_CRASH_AT_PLAY: '2' } });
+    expect(crashed.code).toBe(70);
+    expect(crashed.stderr).toContain('herd: internal error');
+    const dir = fs.realpathSync(path.join(out, 'latest'));
+    const rows = readHostsTsv(dir);
+    for (const h of early) {
+      expect(rows.get(h)).toMatchObject({ status: 'error' });
+      expect(rows.get(h)?.reason).toMatch(/playbook engine failed: test crash at play 2; this host stopped after step 1\.1/);
+    }
+    for (const h of late) {
+      expect(rows.get(h)).toMatchObject({ status: 'not_started' });
+      expect(rows.get(h)?.reason).toMatch(/playbook engine failed: test crash at play 2; this host had not started/);
+    }
+    expect(fs.readFileSync(path.join(dir, 'failed.txt'), 'utf8').trim().split('\n')).toEqual(hosts);
+    for (const h of hosts) expect(fs.existsSync(path.join(disk, `${h}.two`))).toBe(false);
+
+    const rerun = await runHerd(['rerun', '-o', out], { env: { HOME: scope.home } });
+    expect(rerun.stderr).toContain('4 hosts: 4 ok');
+    const steps = stepRows(runDirOf(rerun));
+    for (const h of early) expect(steps.get(`${h} 1.1`)?.map((r) => r.status)).toEqual(['already_done']);
+    for (const h of hosts) {
+      expect(fs.readFileSync(path.join(disk, `${h}.two`), 'utf8')).toBe('two\n');
+      if (early.includes(h)) expect(fs.readFileSync(path.join(disk, `${h}.one`), 'utf8')).toBe('one\n');
+    }
+  });
+});
+
+describe('Ctrl-C during a consensus gate', () => {
+  it('leaves hosts that passed the gate not_started for the later steps, never ok, and a rerun resumes after the gate', async () => {
+    const disk = hostDisk();
+    const hosts = scope.fleet.hosts(3, 7400);
+    const book = writeFile(
+      'gate-int.yml',
+      `name: gate then change
+vars: { base: "${disk}" }
+steps:
+  - name: inspect
+    run: sleep 2 && echo same
+    check: true
+    expect: { consensus: true }
+  - name: change
+    run: echo changed >> {{ base }}/{{ host }}.changed
+`,
+    );
+    const out = path.join(scope.home, 'runs-gate-int');
+    const journal = path.join(out, 'latest', 'journal.ndjson');
+    const result = await runHerd(['play', '-i', writeFile('gate-int.txt', hosts.join('\n') + '\n'), ...conn(out), book], {
+      env: { HOME: scope.home },
+      onSpawn: (child) => {
+        const timer = setInterval(() => {
+          const text = fs.existsSync(journal) ? fs.readFileSync(journal, 'utf8') : '';
+          if ((text.match(/host_running/g) ?? []).length >= hosts.length) {
+            clearInterval(timer);
+            child.kill('SIGINT'); // once: the running gate step finishes, nothing new starts
+          }
+        }, 50);
+      },
+    });
+    expect(result.code).toBe(130);
+    const rows = readHostsTsv(runDirOf(result));
+    for (const h of hosts) {
+      expect(rows.get(h)?.status).toBe('not_started');
+      expect(rows.get(h)?.reason).toBe('run interrupted by SIGINT: this host stopped after step 1.1; its later steps did not start');
+      expect(fs.existsSync(path.join(disk, `${h}.changed`))).toBe(false);
+    }
+    const rerun = await runHerd(['rerun', '-o', out], { env: { HOME: scope.home } });
+    expect(rerun.stderr).toContain('3 hosts: 3 ok');
+    const steps = stepRows(runDirOf(rerun));
+    for (const h of hosts) {
+      expect(steps.get(`${h} 1.1`)?.map((r) => r.status)).toEqual(['already_done']);
+      expect(fs.readFileSync(path.join(disk, `${h}.changed`), 'utf8')).toBe('changed\n');
+    }
+  });
+});
