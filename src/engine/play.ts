@@ -35,6 +35,8 @@ interface HostProgress {
   playsLeft: number;
   /** The last step (`play.step`) the host got through. */
   lastDone: string | null;
+  /** --check: the first step that could not be verified; the host goes on but ends with this. */
+  unverified: HostResult | null;
 }
 
 /** Execute every play; each host ends with one final result in the session. */
@@ -50,7 +52,7 @@ export async function executePlaybook(session: RunSession, req: PlaybookRunReque
   const state = new Map<string, HostProgress>();
   for (const id of session.jobs.keys()) {
     const playsLeft = req.playbook.plays.filter((p) => (req.playHosts.get(p.index) ?? []).includes(id)).length;
-    state.set(id, { stopped: null, durationMs: 0, ran: false, playsLeft, lastDone: null });
+    state.set(id, { stopped: null, durationMs: 0, ran: false, playsLeft, lastDone: null, unverified: null });
   }
   let crash: unknown;
   try {
@@ -69,7 +71,10 @@ export async function executePlaybook(session: RunSession, req: PlaybookRunReque
 /** A host is ok only when it went through every step of its plays; otherwise it says where and why it stopped. */
 function finalResult(session: RunSession, id: string, s: HostProgress, crash: unknown): HostResult {
   if (s.stopped) return s.stopped;
-  if (s.playsLeft === 0) return { id, status: 'ok', exitCode: 0, durationMs: s.durationMs, reason: '' };
+  if (s.playsLeft === 0) {
+    if (s.unverified) return { ...s.unverified, durationMs: s.durationMs };
+    return { id, status: 'ok', exitCode: 0, durationMs: s.durationMs, reason: '' };
+  }
   const where = s.lastDone === null ? 'this host had not started' : `this host stopped after step ${s.lastDone}`;
   if (crash !== undefined) {
     const why = `herd's playbook engine failed: ${crash instanceof Error ? crash.message : String(crash)}; ${where}`;
@@ -138,8 +143,10 @@ async function runPlay(session: RunSession, req: PlaybookRunRequest, play: Play,
           const s = state.get(result.id)!;
           s.durationMs += result.durationMs;
           if (result.status !== 'not_started') s.ran = true;
-          if (result.status === 'ok') s.lastDone = `${play.index}.${segment.to}`;
-          if (result.status !== 'ok') {
+          // Unverified (--check) is not a failure: the host goes on, and ends unverified.
+          if (result.status === 'unverified') s.unverified ??= result;
+          if (result.status === 'ok' || result.status === 'unverified') s.lastDone = `${play.index}.${segment.to}`;
+          else {
             stop(state, result.id, { ...result, durationMs: s.durationMs });
             if (result.status !== 'not_started') failed++;
           }

@@ -39,8 +39,10 @@ export async function runSteps(client: Client, job: HostJob, task: StepsTask, ct
   const from = job.fromStep ?? 1;
   const to = job.toStep ?? play.steps.length;
   let lastExit: number | null = null;
-  // Under --check, once a step would have changed the host, later checks may fail only because it did not.
+  // Under --check, once a step would have changed the host, later checks may fail only because it did not:
+  // such a failure is `unverified`, the host goes on, and it ends `unverified`, never ok.
   let skippedChanges = false;
+  let unverified: Omit<HostResult, 'id' | 'durationMs'> | null = null;
   for (let index = from; index <= to; index++) {
     const step = renderStep(play.steps[index - 1]!, vars);
     const key = `${play.index}.${step.index}`;
@@ -48,7 +50,7 @@ export async function runSteps(client: Client, job: HostJob, task: StepsTask, ct
     let outcome = await runStep(client, job, task, step, key, ctx);
     if (outcome.status === 'would_run') skippedChanges = true;
     else if (task.check && skippedChanges && (outcome.status === 'failed' || outcome.status === 'diverged')) {
-      outcome = { ...outcome, status: 'would_run', reason: `${outcome.reason} (under --check, after steps that did not run)` };
+      outcome = { ...outcome, status: 'unverified', reason: `${outcome.reason} (under --check, after steps that did not run)` };
     }
     const ignored = step.ignoreErrors && !isPassing(outcome.status) && outcome.status !== 'interrupted';
     const result: StepResult = {
@@ -65,11 +67,14 @@ export async function runSteps(client: Client, job: HostJob, task: StepsTask, ct
     };
     ctx.onStepDone(result);
     if (outcome.exitCode !== null) lastExit = outcome.exitCode;
-    if (!isPassing(outcome.status) && !ignored) {
+    if (outcome.status === 'unverified') {
+      const reason = `step ${key} (${step.name}): ${outcome.reason}`;
+      if (!ignored) unverified ??= { status: 'unverified', exitCode: outcome.exitCode, reason, step: key, code: 'E_UNVERIFIED' };
+    } else if (!isPassing(outcome.status) && !ignored) {
       return { status: hostStatusFor(outcome.status), exitCode: outcome.exitCode, reason: `step ${key} (${step.name}): ${outcome.reason}`, step: key, code: 'E_STEP' };
     }
   }
-  return { status: 'ok', exitCode: lastExit ?? 0, reason: '' };
+  return unverified ?? { status: 'ok', exitCode: lastExit ?? 0, reason: '' };
 }
 
 function isPassing(status: StepStatus): boolean {
@@ -86,6 +91,8 @@ function hostStatusFor(status: StepStatus): HostResult['status'] {
       return 'interrupted';
     case 'not_started':
       return 'not_started';
+    case 'unverified':
+      return 'unverified';
     default:
       return 'failed';
   }

@@ -216,3 +216,28 @@ steps:
     }
   });
 });
+
+describe('--check on playbooks/data-disks.yml', () => {
+  it('records the verify step that fails after would_run steps as unverified, and counts those hosts apart from ok', async () => {
+    const { ROOT } = await import('./herd-cli.js');
+    const hosts = scope.fleet.hosts(6, 7500);
+    for (const h of hosts) for (const suffix of ['disk', 'fstab']) fs.rmSync(`/tmp/herd-demo-${h}.${suffix}`, { force: true });
+    const inv = writeFile('check.txt', hosts.join('\n') + '\n');
+    const out = path.join(scope.home, 'runs-check');
+    const result = await runHerd(['play', '--check', '-i', inv, ...conn(out), path.join(ROOT, 'playbooks', 'data-disks.yml')], { env: { HOME: scope.home } });
+    // Nothing was changed, so nothing could be verified: not ok, and said so.
+    expect(result.stderr).toContain('6 hosts: 6 unverified');
+    expect(result.code).toBe(1);
+    const dir = runDirOf(result);
+    const steps = stepRows(dir);
+    const rows = readHostsTsv(dir);
+    for (const h of hosts) {
+      expect(steps.get(`${h} 1.1`)?.map((r) => r.status)).toEqual(['ok']);
+      for (const s of ['1.2', '1.3', '1.4']) expect(steps.get(`${h} ${s}`)?.map((r) => r.status)).toEqual(['would_run']);
+      expect(steps.get(`${h} 1.5`)).toEqual([{ status: 'unverified', reason: 'exit code 2 (under --check, after steps that did not run)' }]);
+      expect(rows.get(h)).toEqual({ status: 'unverified', exit: '2', reason: 'step 1.5 (verify): exit code 2 (under --check, after steps that did not run)' });
+      for (const suffix of ['disk', 'fstab']) expect(fs.existsSync(`/tmp/herd-demo-${h}.${suffix}`)).toBe(false);
+    }
+    expect(result.stderr).toMatch(/6 unverified: step 1\.5 \(verify\): exit code 2/);
+  });
+});
