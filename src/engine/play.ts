@@ -81,9 +81,9 @@ function finalResult(session: RunSession, id: string, s: HostProgress, crash: un
     if (!s.ran) return notStartedResult(id, why);
     return { id, status: 'error', exitCode: null, durationMs: s.durationMs, reason: why, code: 'E_INTERNAL' };
   }
-  if (!s.ran) return notStartedResult(id, session.stopped ? session.interruptReason() : `the playbook ended before ${where}`);
+  if (!s.ran && session.stopped) return notStartedResult(id, session.interruptReason());
   // Between steps nothing is in flight, so a rerun may resume the next step safely.
-  const why = session.stopped ? session.interruptReason().replace(/ before this host started$/, '') : 'the playbook engine ended early';
+  const why = session.stopped ? session.stopCause() : "herd's playbook engine ended early";
   return { ...notStartedResult(id, `${why}: ${where}; its later steps did not start`), durationMs: s.durationMs };
 }
 

@@ -106,8 +106,13 @@ export class RunSession {
 
   /** Why hosts that never start are not started, once the run has been interrupted. */
   interruptReason(): string {
-    if (this.deadlineHit && this.interruptedBy === undefined) return `the run's --deadline ${this.request.deadlineS}s was reached before this host started`;
-    return `run interrupted by ${this.interruptedBy ?? 'signal'} before this host started`;
+    return `${this.stopCause()} before this host started`;
+  }
+
+  /** What stopped the run: a signal or the --deadline. */
+  stopCause(): string {
+    if (this.deadlineHit && this.interruptedBy === undefined) return `the run's --deadline ${this.request.deadlineS}s was reached`;
+    return `run interrupted by ${this.interruptedBy ?? 'signal'}`;
   }
 
   /** Whether later passes (playbooks) may still start hosts. */
