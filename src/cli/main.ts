@@ -83,7 +83,7 @@ export function buildProgram(): Command {
     .command('play')
     .description('run a YAML playbook: steps in order per host, guards, consensus gates, a journal for resume')
     .argument('<playbook>', 'playbook file (YAML)')
-    .option('--check', 'change nothing: run only check steps and guards, report the rest as would_run / would_skip')
+    .option('--check', 'change nothing: run only check steps and guards, report the rest as would_run / would_skip (a check failing after them: unverified)')
     .option('-e, --var <name=value>', 'set a playbook variable (repeatable; overrides play vars)', (v: string, prev: string[] = []) => [...prev, v], [])
     .option('--ask-become-pass', 'prompt for the sudo password used by become steps')
     .option('--become-pass-env <var>', 'read the sudo password for become steps from this environment variable');
