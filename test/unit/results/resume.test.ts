@@ -64,7 +64,9 @@ describe('planning a playbook rerun', () => {
 });
 
 // Run directories written by the real engine (test/e2e/play-honesty.test.ts's gate playbook on a
-// loopback fleet: 7 hosts, 127.0.29.90 and .93 differ at the consensus step 1.1 and are held back).
+// loopback fleet: 7 hosts, 127.0.29.90 and .93 differ at the consensus step 1.1 and are held back),
+// copied from the first run's directory: gate-held-back by this herd, gate-held-back-older-herd by
+// herd at commit 4cb6051, before a held-back host's gate step was recorded `diverged`.
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../fixtures/run-dirs');
 
 function planFor(name: string, includeDiverged: boolean): ReturnType<typeof planResume> {
