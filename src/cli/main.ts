@@ -83,7 +83,7 @@ export function buildProgram(): Command {
     .command('play')
     .description('run a YAML playbook: steps in order per host, guards, consensus gates, a journal for resume')
     .argument('<playbook>', 'playbook file (YAML)')
-    .option('--check', 'change nothing: run only check steps and guards, report the rest as would_run / would_skip')
+    .option('--check', 'change nothing: run only check steps and guards, report the rest as would_run / would_skip (a check failing after them: unverified)')
     .option(
       '-e, --var <name=value>',
       'set a playbook variable (repeatable; overrides play vars; its value may use the built-ins host, port, user, run_id)',

@@ -31,6 +31,12 @@ interface HostProgress {
   stopped: HostResult | null;
   durationMs: number;
   ran: boolean;
+  /** Plays of this host not yet gone through to their last step: a host is ok only at 0. */
+  playsLeft: number;
+  /** The last step (`play.step`) the host got through. */
+  lastDone: string | null;
+  /** --check: the first step that could not be verified; the host goes on but ends with this. */
+  unverified: HostResult | null;
 }
 
 /** Execute every play; each host ends with one final result in the session. */
@@ -38,20 +44,47 @@ export async function executePlaybook(session: RunSession, req: PlaybookRunReque
   session.writer.writeJson('plays.json', {
     plays: req.playbook.plays.map((p) => ({ index: p.index, name: p.name, hosts: req.playHosts.get(p.index) ?? [] })),
   });
+  // Inherited references go into this run's journal too, so a rerun of this run is judged alike.
+  for (const [key, majority] of req.gateReferences ?? []) {
+    const [p, st] = key.split('.').map(Number);
+    if (p !== undefined && st !== undefined) session.writer.journalGate(p, st, majority);
+  }
   const state = new Map<string, HostProgress>();
-  for (const id of session.jobs.keys()) state.set(id, { stopped: null, durationMs: 0, ran: false });
+  for (const id of session.jobs.keys()) {
+    const playsLeft = req.playbook.plays.filter((p) => (req.playHosts.get(p.index) ?? []).includes(id)).length;
+    state.set(id, { stopped: null, durationMs: 0, ran: false, playsLeft, lastDone: null, unverified: null });
+  }
+  let crash: unknown;
   try {
     for (const play of req.playbook.plays) {
       const ids = (req.playHosts.get(play.index) ?? []).filter((id) => state.get(id)?.stopped === null);
       await runPlay(session, req, play, ids, state);
     }
+  } catch (err) {
+    crash = err;
+    throw err;
   } finally {
-    for (const [id, s] of state) {
-      if (s.stopped) session.finishHost(s.stopped);
-      else if (session.stopped && !s.ran) session.finishHost(notStartedResult(id, session.interruptReason()));
-      else session.finishHost({ id, status: 'ok', exitCode: 0, durationMs: s.durationMs, reason: '' });
-    }
+    for (const [id, s] of state) session.finishHost(finalResult(session, id, s, crash));
   }
+}
+
+/** A host is ok only when it went through every step of its plays; otherwise it says where and why it stopped. */
+function finalResult(session: RunSession, id: string, s: HostProgress, crash: unknown): HostResult {
+  if (s.stopped) return s.stopped;
+  if (s.playsLeft === 0) {
+    if (s.unverified) return { ...s.unverified, durationMs: s.durationMs };
+    return { id, status: 'ok', exitCode: 0, durationMs: s.durationMs, reason: '' };
+  }
+  const where = s.lastDone === null ? 'this host had not started' : `this host stopped after step ${s.lastDone}`;
+  if (crash !== undefined) {
+    const why = `herd's playbook engine failed: ${crash instanceof Error ? crash.message : String(crash)}; ${where}`;
+    if (!s.ran) return notStartedResult(id, why);
+    return { id, status: 'error', exitCode: null, durationMs: s.durationMs, reason: why, code: 'E_INTERNAL' };
+  }
+  if (!s.ran && session.stopped) return notStartedResult(id, session.interruptReason());
+  // Between steps nothing is in flight, so a rerun may resume the next step safely.
+  const why = session.stopped ? session.stopCause() : "herd's playbook engine ended early";
+  return { ...notStartedResult(id, `${why}: ${where}; its later steps did not start`), durationMs: s.durationMs };
 }
 
 /** The step a host starts this play at: 1, a resume point inside it, or past its end. */
@@ -64,6 +97,8 @@ function startStep(req: PlaybookRunRequest, play: Play, id: string): number {
 }
 
 async function runPlay(session: RunSession, req: PlaybookRunRequest, play: Play, ids: string[], state: Map<string, HostProgress>): Promise<void> {
+  // Test-only: a real crash of this engine at a chosen play, for the tests of what it then records.
+  if (process.env['HERD_TEST_PLAY_CRASH_AT_PLAY'] === String(play.index)) throw new Error(`test crash at play ${play.index}`);
   recordAlreadyDone(session, req, play, ids);
   const maxFail = play.maxFail ? resolveAmount(play.maxFail, ids.length) : Number.POSITIVE_INFINITY;
   const segments = splitSegments(play);
@@ -81,16 +116,25 @@ async function runPlay(session: RunSession, req: PlaybookRunRequest, play: Play,
       continue;
     }
     let alive = batch;
+    let through = true;
     for (const segment of segments) {
+      if (session.stopped) {
+        through = false;
+        break;
+      }
       const jobs: HostJob[] = [];
       for (const id of alive) {
         const from = Math.max(segment.from, startStep(req, play, id));
         if (from > segment.to) continue; // this segment was done in an earlier run
         jobs.push({ ...session.jobs.get(id)!, fromStep: from, toStep: segment.to });
       }
-      const gateOutputs = new Map<string, string>();
+      // A gate step's result is recorded only once the gate has judged the host: a host held back
+      // there must not look as if it passed it (a rerun resumes at the first step not passed).
+      const gateResults = new Map<string, StepResult>();
       session.stepListener = (r: StepResult) => {
-        if (segment.gate && r.play === play.index && r.step === segment.to && r.stdout !== undefined) gateOutputs.set(r.host, r.stdout);
+        if (!segment.gate || r.play !== play.index || r.step !== segment.to || r.stdout === undefined) return 'record';
+        gateResults.set(r.host, r);
+        return 'defer';
       };
       await session.runPass(
         jobs,
@@ -99,7 +143,10 @@ async function runPlay(session: RunSession, req: PlaybookRunRequest, play: Play,
           const s = state.get(result.id)!;
           s.durationMs += result.durationMs;
           if (result.status !== 'not_started') s.ran = true;
-          if (result.status !== 'ok') {
+          // Unverified (--check) is not a failure: the host goes on, and ends unverified.
+          if (result.status === 'unverified') s.unverified ??= result;
+          if (result.status === 'ok' || result.status === 'unverified') s.lastDone = `${play.index}.${segment.to}`;
+          else {
             stop(state, result.id, { ...result, durationMs: s.durationMs });
             if (result.status !== 'not_started') failed++;
           }
@@ -107,33 +154,39 @@ async function runPlay(session: RunSession, req: PlaybookRunRequest, play: Play,
       );
       session.stepListener = undefined;
       alive = alive.filter((id) => state.get(id)?.stopped === null);
-      if (segment.gate && gateOutputs.size > 0) {
-        alive = applyGate(session, play, segment.to, gateOutputs, references, alive, state);
-      }
-      if (session.stopped) break;
+      if (gateResults.size > 0) alive = applyGate(session, play, segment.to, gateResults, references, alive, state);
     }
+    if (through) for (const id of alive) state.get(id)!.playsLeft--;
   }
 }
 
-/** Hold back hosts whose gate output differs from the majority (or from the canary batch's majority). */
+/**
+ * Hold back hosts whose gate output differs from the majority (or from the canary batch's, or an
+ * earlier run's, majority), and record each host's gate step as passed or `diverged`.
+ */
 function applyGate(
   session: RunSession,
   play: Play,
   step: number,
-  outputs: Map<string, string>,
+  results: Map<string, StepResult>,
   references: Map<number, string | null>,
   alive: string[],
   state: Map<string, HostProgress>,
 ): string[] {
+  const outputs = new Map([...results].map(([id, r]) => [id, r.stdout ?? '']));
   const verdict = judgeConsensus(outputs, references.has(step) ? references.get(step) : undefined);
   if (!references.has(step)) {
     references.set(step, verdict.majority);
     session.writer.journalGate(play.index, step, verdict.majority);
   }
-  if (verdict.diverged.length === 0) return alive;
   const name = play.steps[step - 1]?.name ?? `step ${step}`;
-  session.note(formatGroups(play.index, step, name, verdict.groups, verdict.majority));
   const why = verdict.majority === null ? 'no majority output (the largest groups tie)' : 'output differs from the majority';
+  const held = new Set(verdict.diverged);
+  for (const [id, r] of results) {
+    session.recordStep(held.has(id) ? { ...r, status: 'diverged', reason: `${why}; held back from later steps` } : r);
+  }
+  if (verdict.diverged.length === 0) return alive;
+  session.note(formatGroups(play.index, step, name, verdict.groups, verdict.majority));
   for (const id of verdict.diverged) {
     stop(state, id, {
       id,
@@ -145,7 +198,6 @@ function applyGate(
       code: 'E_DIVERGED',
     });
   }
-  const held = new Set(verdict.diverged);
   return alive.filter((id) => !held.has(id));
 }
 

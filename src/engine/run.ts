@@ -56,8 +56,11 @@ export class RunSession {
   readonly writer: RunWriter;
   readonly jobs: Map<string, HostJob>;
   readonly warnings: string[] = [];
-  /** Playbooks listen to step results (consensus gates, failure counts). */
-  stepListener: ((result: StepResult) => void) | undefined;
+  /**
+   * Playbooks see each step result first (consensus gates). 'defer' keeps it unrecorded: the
+   * engine records it with `recordStep` once the gate has judged the host.
+   */
+  stepListener: ((result: StepResult) => 'record' | 'defer') | undefined;
   private readonly progress: ProgressLine;
   /** Hosts connecting or running, with when they entered that phase. */
   private readonly connecting = new Map<string, number>();
@@ -103,8 +106,13 @@ export class RunSession {
 
   /** Why hosts that never start are not started, once the run has been interrupted. */
   interruptReason(): string {
-    if (this.deadlineHit && this.interruptedBy === undefined) return `the run's --deadline ${this.request.deadlineS}s was reached before this host started`;
-    return `run interrupted by ${this.interruptedBy ?? 'signal'} before this host started`;
+    return `${this.stopCause()} before this host started`;
+  }
+
+  /** What stopped the run: a signal or the --deadline. */
+  stopCause(): string {
+    if (this.deadlineHit && this.interruptedBy === undefined) return `the run's --deadline ${this.request.deadlineS}s was reached`;
+    return `run interrupted by ${this.interruptedBy ?? 'signal'}`;
   }
 
   /** Whether later passes (playbooks) may still start hosts. */
@@ -120,6 +128,12 @@ export class RunSession {
     this.writer.onDone(result);
     this.streamer?.flush(result.id);
     this.events?.emit({ kind: 'host_done', result });
+  }
+
+  /** A playbook step's result into the journal, steps.tsv and the --json events. */
+  recordStep(result: StepResult): void {
+    this.events?.emit({ kind: 'step_done', step: result });
+    this.writer.onStepDone(result);
   }
 
   note(message: string): void {
@@ -177,9 +191,7 @@ export class RunSession {
             if (this.streamer) this.progress.above(() => this.streamer!.write(event.id, event.stream, event.data));
             return;
           case 'step_done':
-            this.events?.emit({ kind: 'step_done', step: event.result });
-            this.writer.onStepDone(event.result);
-            this.stepListener?.(event.result);
+            if (this.stepListener?.(event.result) !== 'defer') this.recordStep(event.result);
             return;
           case 'files_done':
             this.transferred.plannedFiles += event.planned.files;

@@ -40,8 +40,10 @@ export async function runSteps(client: Client, job: HostJob, task: StepsTask, ct
   const from = job.fromStep ?? 1;
   const to = job.toStep ?? play.steps.length;
   let lastExit: number | null = null;
-  // Under --check, once a step would have changed the host, later checks may fail only because it did not.
+  // Under --check, once a step would have changed the host, later checks may fail only because it did not:
+  // such a failure is `unverified`, the host goes on, and it ends `unverified`, never ok.
   let skippedChanges = false;
+  let unverified: Omit<HostResult, 'id' | 'durationMs'> | null = null;
   for (let index = from; index <= to; index++) {
     const key = `${play.index}.${index}`;
     const started = Date.now();
@@ -59,7 +61,7 @@ export async function runSteps(client: Client, job: HostJob, task: StepsTask, ct
     let outcome = await runStep(client, job, task, step, key, ctx);
     if (outcome.status === 'would_run') skippedChanges = true;
     else if (task.check && skippedChanges && (outcome.status === 'failed' || outcome.status === 'diverged')) {
-      outcome = { ...outcome, status: 'would_run', reason: `${outcome.reason} (under --check, after steps that did not run)` };
+      outcome = { ...outcome, status: 'unverified', reason: `${outcome.reason} (under --check, after steps that did not run)` };
     }
     const ignored = step.ignoreErrors && !isPassing(outcome.status) && outcome.status !== 'interrupted';
     const result: StepResult = {
@@ -76,11 +78,14 @@ export async function runSteps(client: Client, job: HostJob, task: StepsTask, ct
     };
     ctx.onStepDone(result);
     if (outcome.exitCode !== null) lastExit = outcome.exitCode;
-    if (!isPassing(outcome.status) && !ignored) {
+    if (outcome.status === 'unverified') {
+      const reason = `step ${key} (${step.name}): ${outcome.reason}`;
+      if (!ignored) unverified ??= { status: 'unverified', exitCode: outcome.exitCode, reason, step: key, code: 'E_UNVERIFIED' };
+    } else if (!isPassing(outcome.status) && !ignored) {
       return { status: hostStatusFor(outcome.status), exitCode: outcome.exitCode, reason: `step ${key} (${step.name}): ${outcome.reason}`, step: key, code: 'E_STEP' };
     }
   }
-  return { status: 'ok', exitCode: lastExit ?? 0, reason: '' };
+  return unverified ?? { status: 'ok', exitCode: lastExit ?? 0, reason: '' };
 }
 
 function isPassing(status: StepStatus): boolean {
@@ -97,6 +102,8 @@ function hostStatusFor(status: StepStatus): HostResult['status'] {
       return 'interrupted';
     case 'not_started':
       return 'not_started';
+    case 'unverified':
+      return 'unverified';
     default:
       return 'failed';
   }
@@ -229,8 +236,15 @@ async function runTransferStep(client: Client, job: HostJob, task: StepsTask, st
     const sftp = await openSftp(client);
     try {
       if (step.kind === 'push') {
-        const s = await whileConnected(client, pushPath(sftp, step.src, step.dest), ctx.signal);
-        return { status: 'changed', exitCode: null, reason: `pushed ${s.files} files, ${s.bytes} bytes` };
+        // A symlink is re-made on every push, so it counts as a change like a file sent.
+        let links = 0;
+        const onFile = (_rel: string, _bytes: number, status: string): void => {
+          if (status === 'link') links++;
+        };
+        const s = await whileConnected(client, pushPath(sftp, step.src, step.dest, { onFile }), ctx.signal);
+        const unchanged = s.skipped > 0 ? ` (${s.skipped} unchanged)` : '';
+        const made = links > 0 ? `, ${links} links` : '';
+        return { status: s.files + links > 0 ? 'changed' : 'ok', exitCode: null, reason: `pushed ${s.files} files, ${s.bytes} bytes${made}${unchanged}` };
       }
       const localDir = path.resolve(task.cwd, step.dest, job.id);
       const s = await whileConnected(client, pullPath(sftp, step.src, localDir), ctx.signal);

@@ -54,7 +54,10 @@ export function planResume(playbook: Playbook, playHosts: Map<number, string[]>,
       plan.hosts.push(host.id);
       continue;
     }
-    const next = firstUndoneStep(playbook, playHosts, host.id, host.steps);
+    // The step a host stopped at is never done, whatever its step record says: a journal written
+    // before gate steps were recorded `diverged` shows a held-back host's gate step as `ok`.
+    const stoppedAt = host.final?.step;
+    const next = firstUndoneStep(playbook, playHosts, host.id, host.steps, stoppedAt);
     if (next === null) {
       plan.held.push({ id: host.id, reason: 'every step already succeeded; nothing to resume' });
       continue;
@@ -74,11 +77,18 @@ export function planResume(playbook: Playbook, playHosts: Map<number, string[]>,
   return plan;
 }
 
-function firstUndoneStep(playbook: Playbook, playHosts: Map<number, string[]>, id: string, steps: Map<string, StepRecord>): { play: Play; step: Step } | null {
+function firstUndoneStep(
+  playbook: Playbook,
+  playHosts: Map<number, string[]>,
+  id: string,
+  steps: Map<string, StepRecord>,
+  stoppedAt: string | undefined,
+): { play: Play; step: Step } | null {
   for (const play of playbook.plays) {
     if (!(playHosts.get(play.index) ?? []).includes(id)) continue;
     for (const step of play.steps) {
-      if (!isDone(steps.get(`${play.index}.${step.index}`))) return { play, step };
+      const key = `${play.index}.${step.index}`;
+      if (key === stoppedAt || !isDone(steps.get(key))) return { play, step };
     }
   }
   return null;

@@ -10,6 +10,7 @@ export const HOST_STATUSES = [
   'hostkey_unknown',
   'timeout',
   'diverged',
+  'unverified',
   'interrupted',
   'not_started',
   'error',
@@ -45,6 +46,7 @@ export const STEP_STATUSES = [
   'interrupted',
   'would_run',
   'would_skip',
+  'unverified',
   'already_done',
   'not_started',
 ] as const;
