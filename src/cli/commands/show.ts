@@ -7,6 +7,7 @@ import { UsageError } from '../../errors.js';
 import { formatGroups, groupOutputs } from '../../report/groups.js';
 import { formatEvent } from '../../report/ndjson.js';
 import { formatCounts, formatFailures } from '../../report/summary.js';
+import { failureExcerpts } from '../../report/failure-excerpts.js';
 import { writeBytes, writeText } from '../../report/terminal-safe.js';
 import { readRun, resolveRunDir } from '../../results/reader.js';
 import type { HostResult } from '../../results/status.js';
@@ -60,6 +61,6 @@ export function showCommand(which: string | undefined, raw: { out?: string; host
   if (entries.length > 0) writeText(process.stdout, formatGroups(groupOutputs(entries)) + '\n');
   const counts: Partial<Record<HostResult['status'], number>> = {};
   for (const r of results) counts[r.status] = (counts[r.status] ?? 0) + 1;
-  writeText(process.stderr, [formatCounts(results.length, counts), ...formatFailures(results), `run: ${dir}`].join('\n') + '\n');
+  writeText(process.stderr, [formatCounts(results.length, counts), ...formatFailures(results, undefined, failureExcerpts(dir, results)), `run: ${dir}`].join('\n') + '\n');
   return 0;
 }
