@@ -69,6 +69,8 @@ function normalise(line: string): string {
   return line.replace(/\s+/g, ' ').trim();
 }
 
+/** At most LINE_CHARS characters (code points: a cut never splits a surrogate pair). */
 function clip(line: string, partial: boolean): string {
-  return line.length > LINE_CHARS ? `${line.slice(0, LINE_CHARS)}…` : partial ? `${line}…` : line;
+  const chars = [...line];
+  return chars.length > LINE_CHARS ? `${chars.slice(0, LINE_CHARS).join('')}…` : partial ? `${line}…` : line;
 }

@@ -24,8 +24,8 @@ const ME = `me=$(echo "$SSH_CONNECTION" | cut -d' ' -f3)`;
 
 describe('failed hosts grouped by the start of their stderr', () => {
   it('shows each distinct error once, the host masked, long stderr cut with a note; herd show shows the same', async () => {
-    const hosts = scope.fleet.hosts(7, 2100);
-    const [ls, masked, long, huge] = [hosts.slice(0, 3), hosts.slice(3, 5), hosts[5]!, hosts[6]!];
+    const hosts = scope.fleet.hosts(8, 2100);
+    const [ls, masked, long, huge, wide] = [hosts.slice(0, 3), hosts.slice(3, 5), hosts[5]!, hosts[6]!, hosts[7]!];
     const cmd = [
       ME,
       `case "$me" in`,
@@ -36,13 +36,15 @@ describe('failed hosts grouped by the start of their stderr', () => {
       `  ${long}) for i in 1 2 3 4 5 6 7; do echo "line $i" >&2; done; exit 2 ;;`,
       // 24 MB of stderr: only a head is read.
       `  ${huge}) yes 'stderr line' | head -n 2000000 >&2; exit 2 ;;`,
+      // One line longer than the head: its start is shown, cut.
+      `  ${wide}) head -c 10000 /dev/zero | tr '\\0' x >&2; exit 2 ;;`,
       `esac`,
     ].join('\n');
     const r = await runHerd(['run', '-i', inventory('fv.txt', hosts), ...conn('runs-fv'), cmd], { env: { HOME: scope.home } });
     expect(r.code).toBe(1);
     const dir = runDirOf(r);
     const failures = [
-      '7 hosts: 7 failed',
+      '8 hosts: 8 failed',
       '  3 failed: exit code 2',
       `      ${foldHosts(ls)}`,
       "      | ls: cannot access '/nonexistent': No such file or directory",
@@ -61,6 +63,10 @@ describe('failed hosts grouped by the start of their stderr', () => {
       ...Array.from({ length: 4 }, () => '      | stderr line'),
       // 4096 bytes hold 341 whole lines of 12 bytes: 4 shown, 337 counted, the rest unread.
       `      … at least 337 more lines (stderr/${huge})`,
+      '  1 failed: exit code 2',
+      `      ${wide}`,
+      `      | ${'x'.repeat(160)}…`,
+      `      … more (stderr/${wide})`,
     ];
     expect(r.stderr).toBe([...failures, `results: ${dir}`, ''].join('\n'));
     const shown = await runHerd(['show', dir], { env: { HOME: scope.home } });

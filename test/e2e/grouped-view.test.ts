@@ -57,7 +57,7 @@ describe('piped', () => {
     for (const [flag, ...rest] of [['--host', 'h1'], ['--status', 'failed'], ['--json']] as const) {
       const r = await runHerd(['show', '--all', flag, ...rest, '-o', path.join(scope.home, 'no-runs-here')], { env: { HOME: scope.home } });
       expect(r.code).toBe(2);
-      expect(r.stderr).toContain(`--all shows every group of the grouped view; it does not combine with ${flag}`);
+      expect(r.stderr).toBe(`herd: --all shows every group of the grouped view; it does not combine with ${flag}\n`);
     }
   });
 });
