@@ -34,6 +34,8 @@ describe('stderr excerpt', () => {
     expect(excerptOf(head('1\n2\n3\n4\n5\n\n6'), [])).toMatchObject({ lines: ['1', '2', '3', '4'], more: 2, cut: false });
     // The head ends inside line 7: that part line is neither shown nor counted as whole.
     expect(excerptOf(head('1\n2\n3\n4\n5\n6\n7 is lon', 1e9), [])).toMatchObject({ lines: ['1', '2', '3', '4'], more: 2, cut: true });
+    // A long line is cut at 160 characters, never inside a surrogate pair.
+    expect(excerptOf(head(`${'x'.repeat(159)}\u{1F600}yz\n`), [])!.lines).toEqual([`${'x'.repeat(159)}\u{1F600}…`]);
     const one = excerptOf(head('x'.repeat(4096), 1e9), [])!;
     expect(one.lines).toEqual([`${'x'.repeat(160)}…`]);
     expect(one).toMatchObject({ more: 0, cut: true });
