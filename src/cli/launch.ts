@@ -205,6 +205,7 @@ export function reportOutcome(outcome: RunOutcome, quiet: boolean): number {
   const stderr = process.stderr;
   const total = outcome.results.length;
   const lines = [formatCounts(total, outcome.record.counts)];
+  // The reason is on the screen, not only in stderr/<host>: each failed host's stderr head, grouped.
   if (!quiet) lines.push(...formatFailures(outcome.results, undefined, failureExcerpts(outcome.dir, outcome.results)));
   lines.push(`results: ${outcome.dir}`);
   writeText(stderr, lines.join('\n') + '\n');

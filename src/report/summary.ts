@@ -33,7 +33,11 @@ interface FailureGroup {
  * Failed hosts grouped by status, reason and stderr excerpt, largest group first, hosts folded
  * into ranges, each group's excerpt shown once.
  */
-export function formatFailures(results: HostResult[], maxChars = 200, excerpts: ReadonlyMap<string, HostExcerpt> = new Map()): string[] {
+export function formatFailures(
+  results: HostResult[],
+  maxChars = 200,
+  excerpts: ReadonlyMap<string, HostExcerpt> = new Map(),
+): string[] {
   const groups = new Map<string, FailureGroup>();
   for (const r of results) {
     if (r.status === 'ok') continue;

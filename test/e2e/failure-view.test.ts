@@ -11,7 +11,8 @@ const scope = useLoopbackFleet();
 
 function conn(out: string): string[] {
   const { fleet, home } = scope;
-  return ['--no-progress', '-u', fleet.user, '-p', String(fleet.port), '-k', fleet.keyPath, '--known-hosts', path.join(home, 'kh'), '-o', path.join(home, out)];
+  const known = path.join(home, 'kh');
+  return ['--no-progress', '-u', fleet.user, '-p', String(fleet.port), '-k', fleet.keyPath, '--known-hosts', known, '-o', path.join(home, out)];
 }
 
 function inventory(name: string, hosts: string[]): string {
@@ -76,8 +77,13 @@ describe('failed hosts grouped by the start of their stderr', () => {
   it('a failed playbook step shows the step, its exit code and its stderr, grouped', async () => {
     const hosts = scope.fleet.hosts(4, 2120);
     const book = path.join(scope.home, 'fv.yml');
-    const mount = `${ME}; if [ "$me" = ${hosts[3]} ]; then echo 'sudo: a password is required' >&2; exit 1; fi; echo "mount: /data: $me: special device /dev/sdz does not exist" >&2; exit 32`;
-    fs.writeFileSync(book, ['steps:', '  - name: probe', '    run: "true"', '  - name: mount data', `    run: ${JSON.stringify(mount)}`, ''].join('\n'));
+    const mount = [
+      ME,
+      `if [ "$me" = ${hosts[3]} ]; then echo 'sudo: a password is required' >&2; exit 1; fi`,
+      `echo "mount: /data: $me: special device /dev/sdz does not exist" >&2; exit 32`,
+    ].join('; ');
+    const steps = ['steps:', '  - name: probe', '    run: "true"', '  - name: mount data', `    run: ${JSON.stringify(mount)}`];
+    fs.writeFileSync(book, steps.join('\n') + '\n');
     const r = await runHerd(['play', '-i', inventory('fv-play.txt', hosts), ...conn('runs-fv-play'), book], { env: { HOME: scope.home } });
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(

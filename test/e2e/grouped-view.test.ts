@@ -12,7 +12,8 @@ const scope = useLoopbackFleet();
 
 function conn(out: string): string[] {
   const { fleet, home } = scope;
-  return ['--no-progress', '-u', fleet.user, '-p', String(fleet.port), '-k', fleet.keyPath, '--known-hosts', path.join(home, 'kh'), '-o', path.join(home, out)];
+  const known = path.join(home, 'kh');
+  return ['--no-progress', '-u', fleet.user, '-p', String(fleet.port), '-k', fleet.keyPath, '--known-hosts', known, '-o', path.join(home, out)];
 }
 
 function inventory(name: string, hosts: string[]): string {
@@ -48,7 +49,15 @@ describe('piped', () => {
     expect(r.code).toBe(0);
     const rest = hosts.filter((h) => !odd.includes(h));
     expect(r.stdout).toBe(
-      [`==== 8 hosts exit 0: ${foldHosts(rest)}`, '   sdb', `==== DIFFERS 1 host exit 0: ${odd[0]}`, '   sdm', `==== DIFFERS 1 host exit 0: ${odd[1]}`, '   nvme0n1', ''].join('\n'),
+      [
+        `==== 8 hosts exit 0: ${foldHosts(rest)}`,
+        '   sdb',
+        `==== DIFFERS 1 host exit 0: ${odd[0]}`,
+        '   sdm',
+        `==== DIFFERS 1 host exit 0: ${odd[1]}`,
+        '   nvme0n1',
+        '',
+      ].join('\n'),
     );
     expect(r.stdout).not.toContain('more distinct');
   });

@@ -12,7 +12,15 @@ import { writeBytes, writeText } from '../../report/terminal-safe.js';
 import { readRun, resolveRunDir } from '../../results/reader.js';
 import type { HostResult } from '../../results/status.js';
 
-export function showCommand(which: string | undefined, raw: { out?: string; host?: string; status?: string; json?: boolean; all?: boolean }): number {
+export interface ShowRaw {
+  out?: string;
+  host?: string;
+  status?: string;
+  json?: boolean;
+  all?: boolean;
+}
+
+export function showCommand(which: string | undefined, raw: ShowRaw): number {
   // --all widens the grouped view only; with a flag that prints something else it would do nothing.
   if (raw.all) {
     const other = raw.host !== undefined ? '--host' : raw.status !== undefined ? '--status' : raw.json ? '--json' : null;
@@ -66,6 +74,7 @@ export function showCommand(which: string | undefined, raw: { out?: string; host
   if (entries.length > 0) writeText(process.stdout, formatGroups(groupOutputs(entries), raw.all === true) + '\n');
   const counts: Partial<Record<HostResult['status'], number>> = {};
   for (const r of results) counts[r.status] = (counts[r.status] ?? 0) + 1;
-  writeText(process.stderr, [formatCounts(results.length, counts), ...formatFailures(results, undefined, failureExcerpts(dir, results)), `run: ${dir}`].join('\n') + '\n');
+  const failures = formatFailures(results, undefined, failureExcerpts(dir, results));
+  writeText(process.stderr, [formatCounts(results.length, counts), ...failures, `run: ${dir}`].join('\n') + '\n');
   return 0;
 }

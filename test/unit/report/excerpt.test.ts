@@ -45,7 +45,8 @@ describe('stderr excerpt', () => {
 describe('at fleet scale', () => {
   it('1,000 hosts printing the same error with their own address make one group', () => {
     const ids = Array.from({ length: 1000 }, (_, i) => `10.0.${Math.floor(i / 250)}.${(i % 250) + 1}`);
-    const excerpts = new Map(ids.map((id) => [id, { excerpt: excerptOf(head(`ssh: connect to host ${id} port 22: No route to host\n`), hostMasks(id))!, file: `stderr/${id}` }]));
+    const excerptFor = (id: string) => excerptOf(head(`ssh: connect to host ${id} port 22: No route to host\n`), hostMasks(id))!;
+    const excerpts = new Map(ids.map((id) => [id, { excerpt: excerptFor(id), file: `stderr/${id}` }]));
     const results = ids.map((id) => ({ id, status: 'failed' as const, exitCode: 255, durationMs: 1, reason: 'exit code 255' }));
     expect(formatFailures(results, 200, excerpts)).toEqual([
       '  1000 failed: exit code 255\n      10.0.[0-3].[1-250]\n      | ssh: connect to host <host> port 22: No route to host',

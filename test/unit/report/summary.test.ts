@@ -83,6 +83,8 @@ describe('failures with stderr excerpts', () => {
     expect(formatFailures([f('h1'), f('h2')], 200, new Map([['h1', ex('E', 0)], ['h2', ex('E', 0, true, 'stderr/h2')]]))).toEqual([
       '  2 failed: exit code 1\n      h[1-2]\n      | E\n      … more (stderr/h2)',
     ]);
-    expect(formatFailures([f('h1')], 200, new Map([['h1', ex('E', 1)]]))).toEqual(['  1 failed: exit code 1\n      h1\n      | E\n      … 1 more line (stderr/x)']);
+    expect(formatFailures([f('h1')], 200, new Map([['h1', ex('E', 1)]]))).toEqual([
+      '  1 failed: exit code 1\n      h1\n      | E\n      … 1 more line (stderr/x)',
+    ]);
   });
 });
