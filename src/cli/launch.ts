@@ -8,6 +8,7 @@ import { newRunId } from '../results/run-id.js';
 import type { RunRecord, RunTaskRecord } from '../results/run-record.js';
 import { formatCounts, formatFailures } from '../report/summary.js';
 import { formatGroups, groupOutputs } from '../report/groups.js';
+import { failureExcerpts } from '../report/failure-excerpts.js';
 import { NdjsonSink } from '../report/ndjson.js';
 import { LineStreamer, wantColour } from '../report/stream.js';
 import { writeText } from '../report/terminal-safe.js';
@@ -204,7 +205,8 @@ export function reportOutcome(outcome: RunOutcome, quiet: boolean): number {
   const stderr = process.stderr;
   const total = outcome.results.length;
   const lines = [formatCounts(total, outcome.record.counts)];
-  if (!quiet) lines.push(...formatFailures(outcome.results));
+  // The reason is on the screen, not only in stderr/<host>: each failed host's stderr head, grouped.
+  if (!quiet) lines.push(...formatFailures(outcome.results, undefined, failureExcerpts(outcome.dir, outcome.results)));
   lines.push(`results: ${outcome.dir}`);
   writeText(stderr, lines.join('\n') + '\n');
   if (outcome.interrupted) return EXIT_INTERRUPTED;

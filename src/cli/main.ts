@@ -140,8 +140,9 @@ export function buildProgram(): Command {
     .option('--host <host>', "print one host's stdout (and stderr on stderr)")
     .option('--status <status>', 'list the hosts that ended with this status')
     .option('--json', 'host_done events (and run_done), or output events with --host')
-    .addHelpText('after', '\nExamples:\n  herd show\n  herd show latest --status unreachable | herd run -i - uptime\n  herd show 20261124T103455.123Z-3f9a --host 10.0.0.7')
-    .action(async (which: string, raw: { out?: string; host?: string; status?: string; json?: boolean }) => {
+    .option('--all', 'every output group, even when output is unique per host (the view shows the largest few)')
+    .addHelpText('after', '\nExamples:\n  herd show\n  herd show --all\n  herd show latest --status unreachable | herd run -i - uptime\n  herd show 20261124T103455.123Z-3f9a --host 10.0.0.7')
+    .action(async (which: string, raw: import('./commands/show.js').ShowRaw) => {
       const { showCommand } = await import('./commands/show.js');
       process.exitCode = showCommand(which, raw);
     });

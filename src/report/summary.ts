@@ -1,6 +1,7 @@
-// Pure end-of-run text: counts by status, then failed hosts grouped by reason.
+// Pure end-of-run text: counts by status, then failed hosts grouped by reason and by the start of their stderr.
 import type { HostResult, HostStatus } from '../results/status.js';
 import { HOST_STATUSES } from '../results/status.js';
+import type { Excerpt } from './excerpt.js';
 import { foldHosts } from './fold.js';
 
 /** `200 hosts: 195 ok, 3 failed, 2 unreachable` in a fixed status order. */
@@ -9,23 +10,70 @@ export function formatCounts(total: number, counts: Partial<Record<HostStatus, n
   return `${total} host${total === 1 ? '' : 's'}: ${parts.length > 0 ? parts.join(', ') : 'nothing ran'}`;
 }
 
-/** Failed hosts grouped by status and reason, largest group first, hosts folded into ranges. */
-export function formatFailures(results: HostResult[], maxChars = 200): string[] {
-  const groups = new Map<string, { status: HostStatus; reason: string; hosts: string[] }>();
+/** A failed host's stderr excerpt, and where its whole stderr is (relative to the run directory). */
+export interface HostExcerpt {
+  excerpt: Excerpt;
+  file: string;
+}
+
+interface FailureGroup {
+  status: HostStatus;
+  reason: string;
+  hosts: string[];
+  /** Of the group's first host: every host of the group shows the same lines up to whitespace. */
+  excerpt: HostExcerpt | undefined;
+  fewest: number;
+  most: number;
+  cut: boolean;
+  /** The first host with lines beyond the excerpt: where the note points. */
+  longer: string | undefined;
+}
+
+/**
+ * Failed hosts grouped by status, reason and stderr excerpt, largest group first, hosts folded
+ * into ranges, each group's excerpt shown once.
+ */
+export function formatFailures(
+  results: HostResult[],
+  maxChars = 200,
+  excerpts: ReadonlyMap<string, HostExcerpt> = new Map(),
+): string[] {
+  const groups = new Map<string, FailureGroup>();
   for (const r of results) {
     if (r.status === 'ok') continue;
-    const key = `${r.status}\t${r.reason}`;
-    const g = groups.get(key) ?? { status: r.status, reason: r.reason, hosts: [] };
+    const ex = excerpts.get(r.id);
+    const key = `${r.status}\t${r.reason}\t${ex?.excerpt.key ?? ''}`;
+    let g = groups.get(key);
+    if (!g) {
+      g = { status: r.status, reason: r.reason, hosts: [], excerpt: ex, fewest: Infinity, most: 0, cut: false, longer: undefined };
+      groups.set(key, g);
+    }
     g.hosts.push(r.id);
-    groups.set(key, g);
+    if (ex) {
+      g.fewest = Math.min(g.fewest, ex.excerpt.more);
+      g.most = Math.max(g.most, ex.excerpt.more);
+      g.cut ||= ex.excerpt.cut;
+      if (g.longer === undefined && (ex.excerpt.more > 0 || ex.excerpt.cut)) g.longer = ex.file;
+    }
   }
   return [...groups.values()]
     .sort((a, b) => b.hosts.length - a.hosts.length)
     .map((g) => {
       const folded = foldHosts(g.hosts);
       const shown = folded.length > maxChars ? `${folded.slice(0, maxChars)}... (see failed.txt)` : folded;
-      return `  ${g.hosts.length} ${g.status}: ${oneLine(g.reason) || '-'}\n      ${shown}`;
+      const lines = [`  ${g.hosts.length} ${g.status}: ${oneLine(g.reason) || '-'}`, `      ${shown}`];
+      if (g.excerpt) lines.push(...g.excerpt.excerpt.lines.map((l) => `      | ${l}`));
+      const note = moreNote(g);
+      if (note !== null) lines.push(`      … ${note} (${g.longer})`);
+      return lines.join('\n');
     });
+}
+
+/** How many lines the excerpt leaves out: exact when every host of the group has as many, else a lower bound. */
+function moreNote(g: FailureGroup): string | null {
+  if (g.longer === undefined) return null;
+  if (!g.cut && g.fewest === g.most) return `${g.most} more line${g.most === 1 ? '' : 's'}`;
+  return g.fewest > 0 ? `at least ${g.fewest} more line${g.fewest === 1 ? '' : 's'}` : 'more';
 }
 
 /** A reason can quote a host's file name: its line breaks are shown, so it cannot forge list entries. */

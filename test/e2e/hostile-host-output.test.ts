@@ -93,6 +93,8 @@ describe('piped: output stays byte-exact, --json stays escaped', () => {
     // The grouped view is a summary (indented, decoded), but a pipe gets the controls unchanged.
     expect(r.stdout.includes(Buffer.concat([Buffer.from('   '), PAYLOAD]))).toBe(true);
     expect(r.stdout.toString()).not.toContain('\\x1b');
+    // The failure list's stderr excerpt too: exact on a pipe.
+    expect(r.stderr.includes(Buffer.concat([Buffer.from('      | '), STDERR.subarray(0, -1), Buffer.from('\n')]))).toBe(true);
   });
 
   it('--stream to a pipe writes each host line byte for byte (invalid UTF-8 included)', () => {
@@ -178,6 +180,7 @@ describe.runIf(hasTmux)('in a real terminal the host cannot drive it', () => {
     expect(after).toContain(`   ${SHOWN}\ufffdG`);
     expect(after).toContain('   odd\\x1b[2Jline');
     expect(after).toMatch(/1 failed: exit code 3/);
+    expect(after).toContain('      | ERR\\x1b]0;err-title\\x07\\x1b[2Jstderr');
     expect(title()).toBe(before);
     expect(title()).not.toBe('pwned-title');
   });

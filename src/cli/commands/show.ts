@@ -7,11 +7,25 @@ import { UsageError } from '../../errors.js';
 import { formatGroups, groupOutputs } from '../../report/groups.js';
 import { formatEvent } from '../../report/ndjson.js';
 import { formatCounts, formatFailures } from '../../report/summary.js';
+import { failureExcerpts } from '../../report/failure-excerpts.js';
 import { writeBytes, writeText } from '../../report/terminal-safe.js';
 import { readRun, resolveRunDir } from '../../results/reader.js';
 import type { HostResult } from '../../results/status.js';
 
-export function showCommand(which: string | undefined, raw: { out?: string; host?: string; status?: string; json?: boolean }): number {
+export interface ShowRaw {
+  out?: string;
+  host?: string;
+  status?: string;
+  json?: boolean;
+  all?: boolean;
+}
+
+export function showCommand(which: string | undefined, raw: ShowRaw): number {
+  // --all widens the grouped view only; with a flag that prints something else it would do nothing.
+  if (raw.all) {
+    const other = raw.host !== undefined ? '--host' : raw.status !== undefined ? '--status' : raw.json ? '--json' : null;
+    if (other !== null) throw new UsageError(`--all shows every group of the grouped view; it does not combine with ${other}`);
+  }
   const dir = resolveRunDir(raw.out ?? DEFAULT_OUT_DIR, which);
   const run = readRun(dir);
   // --json rebuilds the run's events: each carries the time the run recorded for it, not now.
@@ -57,9 +71,10 @@ export function showCommand(which: string | undefined, raw: { out?: string; host
       const summary = { digest: createHash('sha1').update(data).digest('hex'), preview: data.subarray(0, 4096).toString('utf8'), bytes: data.length, truncated: data.length > 4096 };
       return { id: r.id, exitCode: r.exitCode, summary };
     });
-  if (entries.length > 0) writeText(process.stdout, formatGroups(groupOutputs(entries)) + '\n');
+  if (entries.length > 0) writeText(process.stdout, formatGroups(groupOutputs(entries), raw.all === true) + '\n');
   const counts: Partial<Record<HostResult['status'], number>> = {};
   for (const r of results) counts[r.status] = (counts[r.status] ?? 0) + 1;
-  writeText(process.stderr, [formatCounts(results.length, counts), ...formatFailures(results), `run: ${dir}`].join('\n') + '\n');
+  const failures = formatFailures(results, undefined, failureExcerpts(dir, results));
+  writeText(process.stderr, [formatCounts(results.length, counts), ...failures, `run: ${dir}`].join('\n') + '\n');
   return 0;
 }

@@ -62,3 +62,29 @@ describe('live status for transfers', () => {
     expect(lines[2]).toBe('     files 300/500  20.0/40.0 MB  5.0 MB/s');
   });
 });
+
+describe('failures with stderr excerpts', () => {
+  const ex = (key: string, more: number, cut = false, file = 'stderr/x') => ({ excerpt: { key, lines: [key], more, cut }, file });
+  const f = (id: string) => ({ ...r(id, 'failed', 'exit code 1'), exitCode: 1 });
+
+  it('splits one reason by excerpt, shows each excerpt once, and says how much is left out', () => {
+    const lines = formatFailures([f('h1'), f('h2'), f('h3'), f('h4'), f('h5')], 200, new Map([
+      ['h1', ex('E1', 0)],
+      ['h2', ex('E1', 0)],
+      ['h3', ex('E2', 3, false, 'stderr/h3')],
+      ['h4', ex('E3', 2, false, 'stderr/h4')],
+      ['h5', ex('E3', 5, true, 'stderr/h5')],
+    ]));
+    expect(lines).toEqual([
+      '  2 failed: exit code 1\n      h[1-2]\n      | E1',
+      '  2 failed: exit code 1\n      h[4-5]\n      | E3\n      … at least 2 more lines (stderr/h4)',
+      '  1 failed: exit code 1\n      h3\n      | E2\n      … 3 more lines (stderr/h3)',
+    ]);
+    expect(formatFailures([f('h1'), f('h2')], 200, new Map([['h1', ex('E', 0)], ['h2', ex('E', 0, true, 'stderr/h2')]]))).toEqual([
+      '  2 failed: exit code 1\n      h[1-2]\n      | E\n      … more (stderr/h2)',
+    ]);
+    expect(formatFailures([f('h1')], 200, new Map([['h1', ex('E', 1)]]))).toEqual([
+      '  1 failed: exit code 1\n      h1\n      | E\n      … 1 more line (stderr/x)',
+    ]);
+  });
+});
