@@ -58,7 +58,10 @@ export interface RunOptionsRecord {
   idle_timeout_s?: number;
   deadline_s?: number;
   max_output_bytes?: number;
-  known_hosts: string;
+  /** --known-hosts as given (the only user file then); null when not given (ssh_config or OpenSSH's defaults). */
+  known_hosts: string | null;
+  /** Every known_hosts file the run's host keys were checked against, user files first. */
+  known_hosts_files?: string[];
   host_key_mode: 'accept-new' | 'strict' | 'off';
   ssh_config?: string | null;
   jump?: string | null;

@@ -29,7 +29,7 @@ function mergeOptions(recorded: RunOptionsRecord, raw: RerunRaw, cmd: Command): 
     user: recorded.user ?? undefined,
     port: recorded.port === null ? undefined : String(recorded.port),
     key: recorded.keys_explicit ? recorded.keys : [],
-    knownHosts: recorded.known_hosts,
+    ...(recorded.known_hosts !== null ? { knownHosts: recorded.known_hosts } : {}),
     hostKeyChecking: recorded.host_key_mode,
     connectTimeout: String(recorded.connect_timeout_s),
     forks: String(recorded.forks),
