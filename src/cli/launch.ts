@@ -130,6 +130,7 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
       max_output_bytes: req.run.maxOutputBytes,
       known_hosts: req.connection.explicit.knownHosts ? req.connection.knownHostsPath : null,
       host_key_mode: req.connection.hostKeyMode,
+      host_key_mode_explicit: req.connection.explicit.hostKeyMode,
       ssh_config: sshConfig?.path ?? null,
       jump: req.connection.jump?.map((h) => `${h.user ? `${h.user}@` : ''}${h.alias}${h.port ? `:${h.port}` : ''}`).join(',') ?? null,
       jump_sessions: req.connection.jumpSessions,

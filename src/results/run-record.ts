@@ -63,6 +63,8 @@ export interface RunOptionsRecord {
   /** Every known_hosts file the run's host keys were checked against, user files first. */
   known_hosts_files?: string[];
   host_key_mode: 'accept-new' | 'strict' | 'off';
+  /** Whether host_key_mode was given on the command line; if not, ssh_config's StrictHostKeyChecking applied per host. */
+  host_key_mode_explicit?: boolean;
   ssh_config?: string | null;
   jump?: string | null;
   jump_sessions?: number;
