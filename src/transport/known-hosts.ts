@@ -2,6 +2,7 @@
 // a line the real `ssh` ignores is ignored here, and a name it matches is matched here.
 // Pure: callers pass the file bytes in; appending new keys is the parent's job (known-hosts-file.ts).
 import { createHmac, ECDH, randomBytes } from 'node:crypto';
+import { HashedName } from './host-hash.js';
 
 export type HostKeyMarker = 'revoked' | 'cert-authority' | null;
 
@@ -14,6 +15,8 @@ export interface KnownHostEntry {
   key: Buffer;
   file: string;
   line: number;
+  /** The parsed hashed name when `hosts` starts with `|` (null: it can never match). */
+  hashed?: HashedName | null;
 }
 
 /** The entries that apply to one host: under its lookup name, and (port != 22) under the bare host name. */
@@ -74,7 +77,9 @@ function parseLine(s: string, file: string, line: number): KnownHostEntry | null
   if (hostsEnd >= s.length || i >= s.length || s[i] === '#') return null;
   const key = readKey(s, i);
   if (!key) return null;
-  return { hosts, marker, keyType: key.type, key: key.blob, file, line };
+  const entry: KnownHostEntry = { hosts, marker, keyType: key.type, key: key.blob, file, line };
+  if (hosts.startsWith('|')) entry.hashed = parseHashedField(hosts);
+  return entry;
 }
 
 /** hostfile.c check_markers(), quirks included: a marker ends at the line's first space (or, if none, its first tab). */
@@ -108,6 +113,8 @@ function readKey(s: string, start: number): { type: string; blob: Buffer } | nul
 }
 
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const B64_VALUE = new Int8Array(256).fill(-1);
+for (let i = 0; i < B64.length; i++) B64_VALUE[B64.charCodeAt(i)] = i;
 /** C isspace() in the C locale. */
 const isCSpace = (c: string | undefined): boolean => c === ' ' || (c !== undefined && c >= '\t' && c <= '\r');
 
@@ -127,7 +134,8 @@ export function b64pton(src: string): Buffer | null {
       pad = true;
       break;
     }
-    const pos = B64.indexOf(c);
+    const code = c.charCodeAt(0);
+    const pos = code < 256 ? B64_VALUE[code]! : -1;
     if (pos === -1) return null;
     const t = out.length;
     switch (state) {
@@ -302,40 +310,55 @@ export function hashHostName(name: string, salt: Buffer = randomBytes(20)): stri
   return `|1|${salt.toString('base64')}|${digest}`;
 }
 
-/** hostfile.c match_maybe_hashed(): a field starting with `|` is one hashed name, compared whole. */
-function hashedMatches(field: string, name: string): boolean {
-  if (!field.startsWith('|1|')) return false;
+/**
+ * hostfile.c match_maybe_hashed(): a field starting with `|` is one hashed name, compared whole
+ * with `|1|` base64(salt) `|` base64(HMAC): so only a 20-byte salt in canonical base64 can match.
+ * Null when the field can never match.
+ */
+function parseHashedField(field: string): HashedName | null {
+  if (!field.startsWith('|1|')) return null;
   const end = field.indexOf('|', 3);
-  if (end === -1 || end === 3 || end - 3 > 1024) return false;
+  if (end === -1 || end === 3 || end - 3 > 1024) return null;
   const salt = b64pton(field.slice(3, end));
-  if (!salt || salt.length !== 20) return false;
-  return hashHostName(name, salt) === field;
+  const digest = b64pton(field.slice(end + 1));
+  if (!salt || salt.length !== 20 || !digest || digest.length !== 20) return null;
+  if (`|1|${salt.toString('base64')}|${digest.toString('base64')}` !== field) return null;
+  return new HashedName(salt, digest);
 }
 
 /** Does a host field match `name` (already lowercased by knownHostsName)? */
 export function hostFieldMatches(hosts: string, name: string): boolean {
-  if (hosts.startsWith('|')) return hashedMatches(hosts, name);
-  return matchPatternList(name, hosts) === 1;
+  if (!hosts.startsWith('|')) return matchPatternList(name, hosts) === 1;
+  const hashed = parseHashedField(hosts);
+  return hashed !== null && hashed.matches(Buffer.from(name, 'latin1'));
 }
 
-/** Does one known_hosts entry apply to `name`? */
-export function entryMatches(entry: KnownHostEntry, name: string): boolean {
-  return hostFieldMatches(entry.hosts, name);
+/** Does one known_hosts entry apply to `name` (`bytes`: the same name as latin1 bytes)? */
+function entryMatches(entry: KnownHostEntry, name: string, bytes: Buffer): boolean {
+  if (entry.hashed !== undefined) return entry.hashed !== null && entry.hashed.matches(bytes);
+  return matchPatternList(name, entry.hosts) === 1;
+}
+
+function entriesNamed(entries: KnownHostEntry[], name: string): KnownHostEntry[] {
+  const bytes = Buffer.from(name, 'latin1');
+  return entries.filter((e) => entryMatches(e, name, bytes));
 }
 
 /**
  * The entries that apply to a host, in file order. For a port other than 22 OpenSSH also checks
- * the bare host name when `[host]:port` is unknown (sshconnect.c "checking without port identifier").
+ * the bare host name when `[host]:port` is unknown (sshconnect.c "checking without port identifier");
+ * that second pass over every entry is made only when it is needed.
  */
 export function entriesFor(entries: KnownHostEntry[], host: string, port: number): HostEntries {
-  const name = knownHostsName(host, port);
-  const bare = port === 22 ? null : knownHostsName(host, 22);
-  const out: HostEntries = { exact: [], bare: [] };
-  for (const e of entries) {
-    if (hostFieldMatches(e.hosts, name)) out.exact.push(e);
-    else if (bare !== null && hostFieldMatches(e.hosts, bare)) out.bare.push(e);
-  }
-  return out;
+  const exact = entriesNamed(entries, knownHostsName(host, port));
+  let bare: KnownHostEntry[] | undefined = port === 22 ? [] : undefined;
+  return {
+    exact,
+    get bare(): KnownHostEntry[] {
+      bare ??= entriesNamed(entries, knownHostsName(host, 22));
+      return bare;
+    },
+  };
 }
 
 const where = (e: KnownHostEntry): string => `${e.file}:${e.line}`;
@@ -364,7 +387,9 @@ export function verifyHostKey(entries: HostEntries, key: Buffer): HostKeyVerdict
 
 /** Plain key types known for this host, to offer those host-key algorithms first. */
 export function knownKeyTypes(entries: HostEntries): string[] {
-  return [...entries.exact, ...entries.bare].filter((e) => e.marker === null).map((e) => e.keyType);
+  const types = (list: KnownHostEntry[]): string[] => list.filter((e) => e.marker === null).map((e) => e.keyType);
+  const exact = types(entries.exact);
+  return exact.length > 0 ? exact : types(entries.bare);
 }
 
 /** The key type name stored inside an SSH public key blob (its first string). */
