@@ -3,6 +3,7 @@ import { createHmac, generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   b64pton,
@@ -308,5 +309,41 @@ describe('globs and algorithm preference', () => {
       'ssh-rsa',
       'ssh-ed25519',
     ]);
+  });
+});
+
+describe('hostile known_hosts bytes', () => {
+  const K = b64(keyA);
+  const piece = fc.oneof(
+    fc.constantFrom('h', 'H', '*', '?', '!', ',', '|1|', '|', '[h]:22', ' ', '\t', '\r', '\v', '\f', '\0', '\n', '#', '@revoked', '@cert-authority', '@'),
+    fc.constantFrom('ssh-ed25519', 'ssh-rsa', 'ecdsa-sha2-nistp256', K, K.slice(0, 20), '=', 'A'),
+    fc.string({ maxLength: 4 }),
+  );
+  const text = fc.array(piece, { maxLength: 40 }).map((p) => p.join(''));
+
+  it('never throws, and every entry it keeps has a blank-free host field and a key of the named type', () => {
+    fc.assert(
+      fc.property(text, (t) => {
+        for (const e of parseKnownHosts(Buffer.from(t, 'latin1'))) {
+          expect(e.hosts).not.toMatch(/[ \t\n\0]/);
+          expect(e.hosts.length).toBeGreaterThan(0);
+          expect(keyTypeOfBlob(e.key)).toBe(e.keyType);
+          verifyHostKey(entriesFor([e], 'h', 2222), keyA);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('matches globs as match.c does (checked against a regular-expression model)', () => {
+    const glob = fc.array(fc.constantFrom('a', 'b', '*', '?', '.'), { maxLength: 8 }).map((p) => p.join(''));
+    const subject = fc.array(fc.constantFrom('a', 'b', '.', '\r'), { maxLength: 8 }).map((p) => p.join(''));
+    fc.assert(
+      fc.property(glob, subject, (g, s) => {
+        const model = new RegExp(`^${g.replace(/\./g, '\\.').replace(/\*/g, '[\\s\\S]*').replace(/\?/g, '[\\s\\S]')}$`);
+        expect(globMatches(g, s)).toBe(model.test(s));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
