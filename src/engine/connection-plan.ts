@@ -41,7 +41,8 @@ function resolveEndpoint(alias: string, explicitUser: string | undefined, explic
 /** The user files, then the global files, as OpenSSH reads them; new keys go to the first user file. */
 function knownHostsFor(s: HostSettings, tokens: TokenContext, d: ConnectionDefaults): KnownHostsSpec {
   const user = d.cliKnownHostsPath !== null ? [d.cliKnownHostsPath] : (s.userKnownHostsFiles ?? defaultUserKnownHostsFiles(d.home)).map((f) => expandTokens(f, tokens));
-  const global = (s.globalKnownHostsFiles ?? DEFAULT_GLOBAL_KNOWN_HOSTS_FILES).map((f) => expandTokens(f, tokens));
+  // OpenSSH expands ~ and %-tokens in UserKnownHostsFile only; GlobalKnownHostsFile is taken literally.
+  const global = s.globalKnownHostsFiles ?? DEFAULT_GLOBAL_KNOWN_HOSTS_FILES;
   return { files: [...user, ...global], record: user[0] ?? null, hash: s.hashKnownHosts ?? false };
 }
 

@@ -98,11 +98,13 @@ export function expandTokens(value: string, t: TokenContext): string {
 }
 
 /** A known_hosts file list as OpenSSH takes it: several files on one line; `none` means no file. */
-function fileList(v: string | string[] | undefined): string[] | undefined {
+function fileList(file: SshConfigFile, alias: string, keyword: string, v: string | string[] | undefined): string[] | undefined {
   // The parser has already split the line into (unquoted) words.
   const files = all(v).filter((f) => f !== '');
   if (files.length === 0) return undefined;
-  return files.length === 1 && files[0]!.toLowerCase() === 'none' ? [] : files;
+  if (files.length === 1 && files[0] === 'none') return [];
+  if (files.includes('none')) throw new UsageError(`${file.path}: ${keyword} for ${alias}: "none" must appear alone, as ssh requires`, 'E_SSH_CONFIG');
+  return files;
 }
 
 /** The settings for `alias` (an inventory name); `user` is the login user if already known. */
@@ -130,9 +132,9 @@ export function settingsFor(file: SshConfigFile | null, alias: string, user?: st
   if (timeout !== undefined && Number(timeout) > 0) out.connectTimeoutS = Number(timeout);
   const mode = hostKeyModeOf(first(c['stricthostkeychecking']));
   if (mode) out.hostKeyMode = mode;
-  const userFiles = fileList(c['userknownhostsfile']);
+  const userFiles = fileList(file, alias, 'UserKnownHostsFile', c['userknownhostsfile']);
   if (userFiles) out.userKnownHostsFiles = userFiles;
-  const globalFiles = fileList(c['globalknownhostsfile']);
+  const globalFiles = fileList(file, alias, 'GlobalKnownHostsFile', c['globalknownhostsfile']);
   if (globalFiles) out.globalKnownHostsFiles = globalFiles;
   const hash = first(c['hashknownhosts'])?.toLowerCase();
   if (hash === 'yes' || hash === 'no') out.hashKnownHosts = hash === 'yes';

@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import SSHConfig from 'ssh-config';
 import { describe, expect, it } from 'vitest';
 import { planJobs, type ConnectionDefaults } from '../../../src/engine/connection-plan.js';
@@ -93,10 +97,27 @@ describe('planning connections', () => {
   });
 
   it('reads every UserKnownHostsFile and GlobalKnownHostsFile, records in the first user file, hashes with HashKnownHosts', () => {
-    const config = 'Host a\n  UserKnownHostsFile ~/kh1 /kh/%n_2\n  GlobalKnownHostsFile /g1 /g2\n  HashKnownHosts yes\nHost b\n  UserKnownHostsFile none\n  GlobalKnownHostsFile none\n';
+    const config = 'Host a\n  UserKnownHostsFile ~/kh1 /kh/%n_2\n  GlobalKnownHostsFile /g1 /g2\n  HashKnownHosts yes\nHost b\n  UserKnownHostsFile none\n  GlobalKnownHostsFile none\nHost c\n  UserKnownHostsFile /u none\n';
     const d = defaults({ sshConfig: { path: '/c', config: SSHConfig.parse(config) } });
     expect(plan(target('a'), d).knownHosts).toEqual({ files: ['/home/me/kh1', '/kh/a_2', '/g1', '/g2'], record: '/home/me/kh1', hash: true });
     expect(plan(target('b'), d).knownHosts).toEqual({ files: [], record: null, hash: false });
+    expect(() => plan(target('c'), d)).toThrow('/c: UserKnownHostsFile for c: "none" must appear alone');
+  });
+
+  it.each([
+    ['no setting', ''],
+    ['tokens, ~ and a quoted path', 'Host web*\n  HostName %h.example.com\n  User u1\n  Port 2200\n  UserKnownHostsFile ~/kh_%n_%h_%r_%p "/x y/kh2"\n  GlobalKnownHostsFile /g/%h none2\n  HashKnownHosts yes\n'],
+    ['none', 'Host *\n  UserKnownHostsFile none\n  GlobalKnownHostsFile none\n  HashKnownHosts no\n'],
+  ])('agrees with ssh -G on the files and hashing (%s)', (_what, text) => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'herd-plan-')), 'ssh_config');
+    fs.writeFileSync(file, text);
+    const g = execFileSync('ssh', ['-G', '-F', file, 'web1'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const value = (key: string): string => new RegExp(`^${key} (.*)$`, 'm').exec(g)![1]!;
+    const home = os.userInfo().homedir;
+    const job = plan(target('web1'), defaults({ home, localUser: os.userInfo().username, sshConfig: { path: file, config: SSHConfig.parse(text) } }));
+    const user = value('userknownhostsfile') === 'none' ? [] : value('userknownhostsfile').split(/ (?=\/)/);
+    const global = value('globalknownhostsfile') === 'none' ? [] : value('globalknownhostsfile').split(' ');
+    expect(job.knownHosts).toEqual({ files: [...user, ...global], record: user[0] ?? null, hash: value('hashknownhosts') === 'yes' });
   });
 
   it('defaults to OpenSSH\'s files: ~/.ssh/known_hosts, ~/.ssh/known_hosts2, /etc/ssh/ssh_known_hosts, /etc/ssh/ssh_known_hosts2', () => {
