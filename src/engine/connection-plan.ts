@@ -5,7 +5,15 @@ import { randomBytes } from 'node:crypto';
 import type { Target } from '../inventory/types.js';
 import { DEFAULT_GLOBAL_KNOWN_HOSTS_FILES, defaultUserKnownHostsFiles } from '../defaults.js';
 import type { HostKeyMode } from '../transport/connect.js';
-import { expandTokens, parseJumpList, settingsFor, type HostSettings, type JumpSpec, type SshConfigFile, type TokenContext } from '../transport/ssh-config.js';
+import {
+  expandTokens,
+  parseJumpList,
+  settingsFor,
+  type HostSettings,
+  type JumpSpec,
+  type SshConfigFile,
+  type TokenContext,
+} from '../transport/ssh-config.js';
 import type { HopTarget, HostJob, KnownHostsSpec } from './protocol.js';
 
 export interface ConnectionDefaults {
@@ -40,7 +48,10 @@ function resolveEndpoint(alias: string, explicitUser: string | undefined, explic
 
 /** The user files, then the global files, as OpenSSH reads them; new keys go to the first user file. */
 function knownHostsFor(s: HostSettings, tokens: TokenContext, d: ConnectionDefaults): KnownHostsSpec {
-  const user = d.cliKnownHostsPath !== null ? [d.cliKnownHostsPath] : (s.userKnownHostsFiles ?? defaultUserKnownHostsFiles(d.home)).map((f) => expandTokens(f, tokens));
+  const user =
+    d.cliKnownHostsPath !== null
+      ? [d.cliKnownHostsPath]
+      : (s.userKnownHostsFiles ?? defaultUserKnownHostsFiles(d.home)).map((f) => expandTokens(f, tokens));
   // OpenSSH expands ~ and %-tokens in UserKnownHostsFile only; GlobalKnownHostsFile is taken literally.
   const global = s.globalKnownHostsFiles ?? DEFAULT_GLOBAL_KNOWN_HOSTS_FILES;
   return { files: [...user, ...global], record: user[0] ?? null, hash: s.hashKnownHosts ?? false };

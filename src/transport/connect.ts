@@ -151,19 +151,25 @@ function checkHostKey(options: ConnectOptions, key: Buffer): string | null | Con
     case 'match':
       return null;
     case 'revoked':
-      return new ConnectFailure('hostkey_mismatch', 'E_HOSTKEY_REVOKED', `host key ${keyTypeOfBlob(key)} is marked @revoked in known_hosts (${verdict.where})`);
+      return new ConnectFailure(
+        'hostkey_mismatch',
+        'E_HOSTKEY_REVOKED',
+        `host key ${keyTypeOfBlob(key)} is marked @revoked in known_hosts (${verdict.where})`,
+      );
     case 'mismatch':
       return new ConnectFailure(
         'hostkey_mismatch',
         'E_HOSTKEY_MISMATCH',
-        `host key changed: server offered ${keyTypeOfBlob(key)} that differs from known_hosts (${verdict.knownTypes.join(', ')} at ${verdict.where}); nothing was run`,
+        `host key changed: server offered ${keyTypeOfBlob(key)} that differs from known_hosts ` +
+          `(${verdict.knownTypes.join(', ')} at ${verdict.where}); nothing was run`,
       );
     case 'cert-authority':
       // ssh2 cannot negotiate host certificates: pinning the plain key would bypass the CA the user set up.
       return new ConnectFailure(
         'hostkey_unknown',
         'E_HOSTKEY_CERT',
-        `host is trusted only through @cert-authority (${verdict.where}); herd cannot verify host certificates yet, so it neither trusts nor records this host's key`,
+        `host is trusted only through @cert-authority (${verdict.where}); herd cannot verify host certificates yet, ` +
+          "so it neither trusts nor records this host's key",
       );
     case 'unknown':
       if (options.hostKeyMode === 'strict') {

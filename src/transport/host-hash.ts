@@ -49,7 +49,9 @@ function compress(st: Int32Array): void {
 }
 
 function loadBlock(): void {
-  for (let i = 0; i < 16; i++) w[i] = (block[4 * i]! << 24) | (block[4 * i + 1]! << 16) | (block[4 * i + 2]! << 8) | block[4 * i + 3]!;
+  for (let i = 0; i < 16; i++) {
+    w[i] = (block[4 * i]! << 24) | (block[4 * i + 1]! << 16) | (block[4 * i + 2]! << 8) | block[4 * i + 3]!;
+  }
 }
 
 /** SHA-1 state after one 64-byte block of the key XOR `pad`. */

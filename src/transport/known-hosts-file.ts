@@ -16,8 +16,11 @@ export function readKnownHostsFiles(files: Iterable<string>): Record<string, str
       out[file] = readTrustFile(file);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
-      if (e.code === 'ENOENT') out[file] = null;
-      else throw new UsageError(`known_hosts file ${file}: cannot read it (${e.code ?? e.message}); refusing to treat it as empty`, 'E_KNOWN_HOSTS');
+      if (e.code !== 'ENOENT') {
+        const why = `cannot read it (${e.code ?? e.message}); refusing to treat it as empty`;
+        throw new UsageError(`known_hosts file ${file}: ${why}`, 'E_KNOWN_HOSTS');
+      }
+      out[file] = null;
     }
   }
   return out;

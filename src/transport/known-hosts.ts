@@ -213,6 +213,11 @@ function validPoint(q: Buffer | null, curve: { openssl: string; point: number })
   }
 }
 
+const CERT_TYPES = new RegExp(
+  '^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\\.com|sk-ecdsa-sha2-nistp256@openssh\\.com)' +
+    '-cert-v01@openssh\\.com$',
+);
+
 /** Does the blob hold a well-formed public key of the type the line names (sshkey_read's checks)? */
 function blobHasType(blob: Buffer, type: string): boolean {
   const r = new BlobReader(blob);
@@ -222,7 +227,7 @@ function blobHasType(blob: Buffer, type: string): boolean {
   if (blobType !== expected) return false;
   if (type.endsWith('-cert-v01@openssh.com')) {
     // A certificate is never equal to a plain host key: it can only be a non-matching key, as in OpenSSH.
-    return /^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com)-cert-v01@openssh\.com$/.test(type);
+    return CERT_TYPES.test(type);
   }
   switch (expected) {
     case 'ssh-ed25519':

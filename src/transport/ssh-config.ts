@@ -103,7 +103,9 @@ function fileList(file: SshConfigFile, alias: string, keyword: string, v: string
   const files = all(v).filter((f) => f !== '');
   if (files.length === 0) return undefined;
   if (files.length === 1 && files[0] === 'none') return [];
-  if (files.includes('none')) throw new UsageError(`${file.path}: ${keyword} for ${alias}: "none" must appear alone, as ssh requires`, 'E_SSH_CONFIG');
+  if (files.includes('none')) {
+    throw new UsageError(`${file.path}: ${keyword} for ${alias}: "none" must appear alone, as ssh requires`, 'E_SSH_CONFIG');
+  }
   return files;
 }
 
