@@ -269,6 +269,9 @@ export class RunSession {
     for (const [file, lines] of byFile) {
       try {
         appendKnownHosts(file, lines);
+        // Later passes (playbooks) start workers from this snapshot: they must see what was recorded.
+        const before = this.knownHostsData[file] ?? '';
+        this.knownHostsData[file] = `${before}${before === '' || before.endsWith('\n') ? '' : '\n'}${lines.join('\n')}\n`;
       } catch (err) {
         this.progress.note(`herd: warning: could not record new host keys in ${file}: ${(err as Error).message}`);
       }

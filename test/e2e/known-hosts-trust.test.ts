@@ -152,3 +152,21 @@ describe('run.json and rerun with ssh_config UserKnownHostsFile', () => {
     expect(fs.existsSync(path.join(home, '.ssh', 'known_hosts'))).toBe(false);
   });
 });
+
+describe('a playbook that reaches hosts in several passes', () => {
+  it('records each new key once: a later pass trusts what an earlier pass recorded', async () => {
+    const hosts = scope.fleet.hosts(3, 930);
+    const home = scratchDir();
+    const kh = path.join(home, 'kh');
+    const inv = path.join(home, 'inv');
+    fs.writeFileSync(inv, hosts.join('\n') + '\n');
+    const book = path.join(home, 'two-passes.yml');
+    // The consensus gate ends the first pass; the second step is a second connection to every host.
+    fs.writeFileSync(book, 'name: two passes\nsteps:\n  - name: look\n    run: echo same\n    check: true\n    expect: { consensus: true }\n  - name: act\n    run: "true"\n');
+    const common = ['-u', scope.fleet.user, '-p', String(scope.fleet.port), '-k', scope.fleet.keyPath, '--known-hosts', kh, '-o', path.join(home, 'runs')];
+    const result = await runHerd(['play', '-i', inv, ...common, book], { env: { HOME: home } });
+    expect(result.code).toBe(0);
+    const recorded = fs.readFileSync(kh, 'utf8').trim().split('\n');
+    expect(recorded.sort()).toEqual(hosts.map((h) => `[${h}]:${scope.fleet.port} ${scope.fleet.hostPublicKey}`).sort());
+  });
+});
