@@ -61,7 +61,7 @@ export class Connector {
       hostKeyMode: mode,
       knownEntries: mode === 'off' ? { exact: [], bare: [] } : this.entriesFor(known.files, target.host, target.port),
       hashKnownHosts: known.hash,
-      // UserKnownHostsFile none: like ssh, the key is accepted for this connection but recorded nowhere.
+      // UserKnownHostsFile none: nowhere to record, so accept-new refuses new keys (as ssh does).
       ...(known.record !== null ? { onNewHostKey: (line: string) => this.onNewHostKey(line, known.record!) } : {}),
       ...(sock ? { sock } : {}),
     };

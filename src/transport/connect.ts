@@ -33,7 +33,7 @@ export interface ConnectOptions {
   knownEntries: HostEntries;
   /** HashKnownHosts: record a new key under a hashed name. */
   hashKnownHosts?: boolean;
-  /** Called with a known_hosts line when accept-new trusts a key seen for the first time. */
+  /** Called with a known_hosts line when accept-new trusts a key seen for the first time; without it accept-new refuses. */
   onNewHostKey?: (line: string) => void;
   /** Aborting gives up the attempt at once (Ctrl-C twice, --deadline). */
   signal?: AbortSignal;
@@ -174,6 +174,11 @@ function checkHostKey(options: ConnectOptions, key: Buffer): string | null | Con
     case 'unknown':
       if (options.hostKeyMode === 'strict') {
         return new ConnectFailure('hostkey_unknown', 'E_HOSTKEY_UNKNOWN', `host key ${keyTypeOfBlob(key)} is not in known_hosts and strict checking is on`);
+      }
+      if (!options.onNewHostKey) {
+        // As ssh: accept-new trusts a key only by recording it, and UserKnownHostsFile none leaves nowhere to.
+        const why = 'is not in known_hosts and UserKnownHostsFile is none, so accept-new has nowhere to record it';
+        return new ConnectFailure('hostkey_unknown', 'E_HOSTKEY_UNKNOWN', `host key ${keyTypeOfBlob(key)} ${why}`);
       }
       return formatKnownHostsLine(options.host, options.port, key, options.hashKnownHosts === true);
     default:

@@ -30,6 +30,8 @@ interface Case {
   why?: string;
   /** herd repairs a file without a final newline before appending; ssh glues its line onto the last one. */
   newlineRepair?: boolean;
+  /** UserKnownHostsFile none instead of the case's two user files. */
+  userNone?: boolean;
 }
 
 interface Keys {
@@ -104,6 +106,8 @@ const CASES: Case[] = [
   { name: 'HashKnownHosts yes', hash: true, files: () => ({ u1: '# hashed\n' }) },
   { name: 'HashKnownHosts yes, upper-case name', hash: true, upper: true, files: () => ({}) },
   { name: 'user file without a final newline', files: () => ({ u1: '# last line' }), newlineRepair: true },
+  { name: 'UserKnownHostsFile none: nowhere to record a new key', userNone: true, files: () => ({}) },
+  { name: 'UserKnownHostsFile none, pin in the global file', userNone: true, files: (k) => ({ g: `${k.name} ${k.good}\n` }) },
 ];
 
 const FILES = ['u1', 'u2', 'g'] as const;
@@ -143,7 +147,7 @@ function makeTree(root: string, label: string, addresses: string[], contents: Re
     blocks.push(
       `Host c${i}`,
       `  HostName ${c.upper ? 'LOCALHOST' : addresses[i]}`,
-      `  UserKnownHostsFile ${fileOf(i, 'u1')} ${fileOf(i, 'u2')}`,
+      c.userNone ? '  UserKnownHostsFile none' : `  UserKnownHostsFile ${fileOf(i, 'u1')} ${fileOf(i, 'u2')}`,
       `  GlobalKnownHostsFile ${fileOf(i, 'g')}`,
       `  HashKnownHosts ${c.hash ? 'yes' : 'no'}`,
       '  IdentitiesOnly yes',
@@ -160,6 +164,8 @@ function sshVerdict(code: number, stderr: string): Verdict {
   if (/REMOTE HOST IDENTIFICATION HAS CHANGED/.test(stderr)) return 'changed';
   if (/REVOKED HOST KEY/.test(stderr) && /was revoked and you have requested strict checking/.test(stderr) && !/No \S+ host key is known/.test(stderr)) return 'revoked';
   if (/No \S+ host key is known for .* and you have requested strict checking/.test(stderr)) return 'unknown';
+  // accept-new with no user file to record into: ssh says only this.
+  if (stderr.trim() === 'Host key verification failed.') return 'unknown';
   throw new Error(`ssh failed in a way this test does not know:\n${stderr}`);
 }
 
