@@ -64,8 +64,8 @@ describe('an unreadable known_hosts file stops the run before any host (exit 2)'
     expect(result.stderr).toContain(`known_hosts file ${path.join(dir, 'global')}: cannot read it (EISDIR)`);
   });
 
-  it('a file the user running herd may not read (EACCES), herd running unprivileged', async () => {
-    if (process.getuid?.() !== 0) return; // needs root to drop to nobody
+  // Root reads any file: the test drops herd to nobody, which needs root.
+  it.skipIf(process.getuid?.() !== 0)('a file the user running herd may not read (EACCES), herd running unprivileged', async () => {
     const dir = scratchDir();
     fs.chmodSync(dir, 0o755);
     const kh = path.join(dir, 'kh-secret');

@@ -109,9 +109,11 @@ describe('planning connections', () => {
     ['tokens, ~ and a quoted path', 'Host web*\n  HostName %h.example.com\n  User u1\n  Port 2200\n  UserKnownHostsFile ~/kh_%n_%h_%r_%p "/x y/kh2"\n  GlobalKnownHostsFile /g/%h none2\n  HashKnownHosts yes\n'],
     ['none', 'Host *\n  UserKnownHostsFile none\n  GlobalKnownHostsFile none\n  HashKnownHosts no\n'],
   ])('agrees with ssh -G on the files and hashing (%s)', (_what, text) => {
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'herd-plan-')), 'ssh_config');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'herd-plan-'));
+    const file = path.join(dir, 'ssh_config');
     fs.writeFileSync(file, text);
     const g = execFileSync('ssh', ['-G', '-F', file, 'web1'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    fs.rmSync(dir, { recursive: true });
     const value = (key: string): string => new RegExp(`^${key} (.*)$`, 'm').exec(g)![1]!;
     const home = os.userInfo().homedir;
     const job = plan(target('web1'), defaults({ home, localUser: os.userInfo().username, sshConfig: { path: file, config: SSHConfig.parse(text) } }));

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   b64pton,
   entriesFor,
@@ -232,6 +232,7 @@ describe('host fields', () => {
 
 describe('host field matching agrees with ssh-keygen -F', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'herd-kh-unit-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
   const K = b64(keyA);
   const fields = [
     'web1',
