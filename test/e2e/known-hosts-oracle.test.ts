@@ -341,3 +341,20 @@ describe('a host that presents a certificate signed by a @cert-authority key (ss
     expect(r).toMatchObject({ ssh: 'accepted', herd: 'accepted' });
   });
 });
+
+describe('an upper-case name written straight into the inventory', () => {
+  it('finds its hashed lower-case pin in strict mode, as ssh user@LOCALHOST does', async () => {
+    const dir = scratchDir('herd-kh-upper-');
+    const kh = path.join(dir, 'known_hosts');
+    fs.writeFileSync(kh, `[localhost]:${scope.fleet.port} ${scope.fleet.hostPublicKey}\n`);
+    execFileSync('ssh-keygen', ['-H', '-f', kh], { stdio: 'ignore' });
+    const sshArgs = ['-F', 'none', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${kh}`];
+    sshArgs.push('-o', 'GlobalKnownHostsFile=none', '-o', 'IdentitiesOnly=yes', '-i', scope.fleet.keyPath, '-p', String(scope.fleet.port));
+    await run('ssh', [...sshArgs, `${scope.fleet.user}@LOCALHOST`, 'true'], { env: { ...process.env, HOME: dir } });
+    const inv = path.join(dir, 'inv');
+    fs.writeFileSync(inv, 'LOCALHOST\n');
+    const args = ['run', '-i', inv, '-F', 'none', '-u', scope.fleet.user, '-p', String(scope.fleet.port), '-k', scope.fleet.keyPath];
+    const result = await runHerd([...args, '--known-hosts', kh, '--strict-host-keys', '-o', path.join(dir, 'runs'), 'true'], { env: { HOME: dir } });
+    expect(readHostsTsv(runDirOf(result)).get('LOCALHOST')?.status).toBe('ok');
+  });
+});
