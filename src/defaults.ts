@@ -37,6 +37,14 @@ export function defaultKnownHostsPath(): string {
   return path.join(os.homedir(), '.ssh', 'known_hosts');
 }
 
+/** OpenSSH's UserKnownHostsFile default (the first one is where new keys are recorded). */
+export function defaultUserKnownHostsFiles(home: string): string[] {
+  return [path.join(home, '.ssh', 'known_hosts'), path.join(home, '.ssh', 'known_hosts2')];
+}
+
+/** OpenSSH's GlobalKnownHostsFile default. */
+export const DEFAULT_GLOBAL_KNOWN_HOSTS_FILES = ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'];
+
 /** How long the parent waits for a worker to exit after asking it to stop, in ms. */
 export const WORKER_EXIT_GRACE_MS = 2_000;
 

@@ -39,7 +39,11 @@ export function addConnectionOptions(cmd: Command): Command {
     .option('--password-env <var>', 'read the login password from this environment variable (never pass secrets on argv)')
     .option('--key-passphrase-env <var>', 'read the passphrase of encrypted private keys from this environment variable')
     .option('--ask-key-passphrase', 'prompt for the passphrase of encrypted private keys on the terminal')
-    .option('--known-hosts <file>', 'known_hosts file to verify and record host keys (default: ~/.ssh/known_hosts)')
+    .option(
+      '--known-hosts <file>',
+      'the user known_hosts file, as ssh -o UserKnownHostsFile=FILE: checked and recorded into ' +
+        '(default: ~/.ssh/known_hosts ~/.ssh/known_hosts2; global files are read too)',
+    )
     .option('--strict-host-keys', 'refuse hosts whose key is not already in known_hosts')
     .addOption(new Option('--host-key-checking <mode>', 'host key policy').choices(['accept-new', 'strict', 'off']))
     .option('--connect-timeout <s>', `seconds for TCP connect, banner, key exchange and auth (default: ${DEFAULT_CONNECT_TIMEOUT_S})`)

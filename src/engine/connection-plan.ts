@@ -3,9 +3,18 @@
 // as in OpenSSH where the command line overrides the file). Pure: the ssh_config is read elsewhere.
 import { randomBytes } from 'node:crypto';
 import type { Target } from '../inventory/types.js';
+import { DEFAULT_GLOBAL_KNOWN_HOSTS_FILES, defaultUserKnownHostsFiles } from '../defaults.js';
 import type { HostKeyMode } from '../transport/connect.js';
-import { expandTokens, parseJumpList, settingsFor, type JumpSpec, type SshConfigFile } from '../transport/ssh-config.js';
-import type { HopTarget, HostJob } from './protocol.js';
+import {
+  expandTokens,
+  parseJumpList,
+  settingsFor,
+  type HostSettings,
+  type JumpSpec,
+  type SshConfigFile,
+  type TokenContext,
+} from '../transport/ssh-config.js';
+import type { HopTarget, HostJob, KnownHostsSpec } from './protocol.js';
 
 export interface ConnectionDefaults {
   /** -u / -p as given on the command line; null when not given. */
@@ -16,6 +25,7 @@ export interface ConnectionDefaults {
   /** Command-line values that override ssh_config; null when not given. */
   cliConnectTimeoutS: number | null;
   cliHostKeyMode: HostKeyMode | null;
+  /** --known-hosts FILE: the only user known_hosts file (as `ssh -o UserKnownHostsFile=FILE`). */
   cliKnownHostsPath: string | null;
   /** -J hops; null when not given (ProxyJump from ssh_config then applies). */
   cliJump: JumpSpec[] | null;
@@ -33,7 +43,18 @@ function resolveEndpoint(alias: string, explicitUser: string | undefined, explic
   const port = explicitPort ?? (isTarget ? d.cliPort : null) ?? s.port ?? 22;
   const tokens = { alias, host, user, port, localUser: d.localUser, home: d.home };
   const keyPaths = d.cliKeys ?? (s.identityFiles ? s.identityFiles.map((f) => expandTokens(f, tokens)) : undefined);
-  return { settings: s, host, user, port, keyPaths, tokens };
+  return { settings: s, host, user, port, keyPaths, tokens, knownHosts: knownHostsFor(s, tokens, d) };
+}
+
+/** The user files, then the global files, as OpenSSH reads them; new keys go to the first user file. */
+function knownHostsFor(s: HostSettings, tokens: TokenContext, d: ConnectionDefaults): KnownHostsSpec {
+  const user =
+    d.cliKnownHostsPath !== null
+      ? [d.cliKnownHostsPath]
+      : (s.userKnownHostsFiles ?? defaultUserKnownHostsFiles(d.home)).map((f) => expandTokens(f, tokens));
+  // OpenSSH expands ~ and %-tokens in UserKnownHostsFile only; GlobalKnownHostsFile is taken literally.
+  const global = s.globalKnownHostsFiles ?? DEFAULT_GLOBAL_KNOWN_HOSTS_FILES;
+  return { files: [...user, ...global], record: user[0] ?? null, hash: s.hashKnownHosts ?? false };
 }
 
 function planHops(hops: JumpSpec[], d: ConnectionDefaults): HopTarget[] {
@@ -46,6 +67,7 @@ function planHops(hops: JumpSpec[], d: ConnectionDefaults): HopTarget[] {
       user: e.user,
       ...(e.keyPaths ? { keyPaths: e.keyPaths } : {}),
       ...(e.settings.identitiesOnly ? { noAgent: true } : {}),
+      knownHosts: e.knownHosts,
     };
   });
 }
@@ -58,7 +80,6 @@ export function planJobs(targets: Target[], d: ConnectionDefaults): HostJob[] {
     const jumpSpec = d.cliJump ?? (s.proxyJump ? parseJumpList(s.proxyJump, `ProxyJump (${d.sshConfig?.path ?? 'ssh config'}, host ${t.host})`) : null);
     const connectTimeoutS = d.cliConnectTimeoutS ?? s.connectTimeoutS;
     const hostKeyMode = d.cliHostKeyMode ?? s.hostKeyMode;
-    const knownHostsPath = d.cliKnownHostsPath ?? (s.knownHostsPath ? expandTokens(s.knownHostsPath, e.tokens) : undefined);
     return {
       id: t.id,
       host: e.host,
@@ -70,7 +91,7 @@ export function planJobs(targets: Target[], d: ConnectionDefaults): HostJob[] {
       ...(jumpSpec && jumpSpec.length > 0 ? { jump: planHops(jumpSpec, d) } : {}),
       ...(connectTimeoutS !== undefined ? { connectTimeoutMs: Math.round(connectTimeoutS * 1000) } : {}),
       ...(hostKeyMode ? { hostKeyMode } : {}),
-      ...(knownHostsPath ? { knownHostsPath } : {}),
+      knownHosts: e.knownHosts,
     };
   });
 }

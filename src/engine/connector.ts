@@ -1,10 +1,9 @@
 // A worker's way to reach hosts: credentials per host (ssh_config IdentityFile, IdentitiesOnly),
 // known_hosts per file, handshake pacing, and shared jump-host connections.
-import fs from 'node:fs';
 import type { Client } from 'ssh2';
 import { connectSsh, type ConnectOptions, type Credentials } from '../transport/connect.js';
 import { JumpPool, type JumpHop, type JumpStream } from '../transport/jump.js';
-import { entriesFor, parseKnownHosts, type KnownHostEntry } from '../transport/known-hosts.js';
+import { entriesFor, parseKnownHosts, type HostEntries, type KnownHostEntry } from '../transport/known-hosts.js';
 import { loadPrivateKeys, type LoadedKey } from '../transport/keys.js';
 import type { HopTarget, HostJob, WorkerConfig } from './protocol.js';
 
@@ -52,7 +51,7 @@ export class Connector {
   private optionsFor(target: HostJob | HopTarget, sock: ConnectOptions['sock']): ConnectOptions {
     const job = target as Partial<HostJob>;
     const mode = job.hostKeyMode ?? this.config.hostKeyMode;
-    const knownFile = job.knownHostsPath ?? this.config.knownHostsPath;
+    const known = target.knownHosts;
     return {
       host: target.host,
       port: target.port,
@@ -60,8 +59,10 @@ export class Connector {
       credentials: this.credentialsFor(target.keyPaths, target.noAgent === true),
       connectTimeoutMs: job.connectTimeoutMs ?? this.config.connectTimeoutMs,
       hostKeyMode: mode,
-      knownEntries: mode === 'off' ? [] : entriesFor(this.knownHosts(knownFile), target.host, target.port),
-      onNewHostKey: (line) => this.onNewHostKey(line, knownFile),
+      knownEntries: mode === 'off' ? { exact: [], bare: [] } : this.entriesFor(known.files, target.host, target.port),
+      hashKnownHosts: known.hash,
+      // UserKnownHostsFile none: nowhere to record, so accept-new refuses new keys (as ssh does).
+      ...(known.record !== null ? { onNewHostKey: (line: string) => this.onNewHostKey(line, known.record!) } : {}),
       ...(sock ? { sock } : {}),
     };
   }
@@ -78,16 +79,19 @@ export class Connector {
     return this.keyCache.get(file)!;
   }
 
-  private knownHosts(file: string): KnownHostEntry[] {
-    let entries = this.knownHostsCache.get(file);
-    if (!entries) {
-      try {
-        entries = parseKnownHosts(fs.readFileSync(file, 'utf8'));
-      } catch {
-        entries = [];
+  /** Entries from every file in order; the parent read them all (fail closed) before any host. */
+  private entriesFor(files: string[], host: string, port: number): HostEntries {
+    const all = files.flatMap((file) => {
+      let entries = this.knownHostsCache.get(file);
+      if (!entries) {
+        const text = this.config.knownHostsData[file];
+        // Never read as empty by accident: a file the parent did not read is a bug, not "no keys".
+        if (text === undefined) throw new Error(`known_hosts file ${file} was not read before the run`);
+        entries = text === null ? [] : parseKnownHosts(text, file);
+        this.knownHostsCache.set(file, entries);
       }
-      this.knownHostsCache.set(file, entries);
-    }
-    return entries;
+      return entries;
+    });
+    return entriesFor(all, host, port);
   }
 }

@@ -55,7 +55,8 @@ export interface WorkerConfig {
   /** --jump-sessions: target sessions carried by one connection to a jump host. */
   jumpSessions: number;
   hostKeyMode: HostKeyMode;
-  knownHostsPath: string;
+  /** Every known_hosts file the parent read before any host (latin1 text); null for a missing file. */
+  knownHostsData: Record<string, string | null>;
   keyPaths: string[];
   /** Keys named on the command line (problems with them are reported); default paths are tried quietly. */
   keysExplicit: boolean;
@@ -76,6 +77,17 @@ export interface HopTarget {
   user: string;
   keyPaths?: string[];
   noAgent?: boolean;
+  knownHosts: KnownHostsSpec;
+}
+
+/** Which known_hosts files a host's key is checked against, and where a new key is recorded. */
+export interface KnownHostsSpec {
+  /** UserKnownHostsFile files, then GlobalKnownHostsFile files: OpenSSH's order. */
+  files: string[];
+  /** The first UserKnownHostsFile, where accept-new records (null: UserKnownHostsFile none). */
+  record: string | null;
+  /** HashKnownHosts yes: new names are written hashed. */
+  hash: boolean;
 }
 
 /** One host to work on, with everything needed to reach it. Optional fields override the worker's defaults (ssh_config). */
@@ -91,7 +103,7 @@ export interface HostJob {
   jump?: HopTarget[];
   connectTimeoutMs?: number;
   hostKeyMode?: HostKeyMode;
-  knownHostsPath?: string;
+  knownHosts: KnownHostsSpec;
   /** Unique tag for the remote processes of this job. */
   tag: string;
   /** Steps tasks: the 1-based range of the play's steps this job runs (inclusive). */

@@ -9,7 +9,7 @@ import type { HostResult, StepResult } from '../results/status.js';
 import { ProgressLine, type StatusSnapshot } from '../report/progress.js';
 import type { NdjsonSink } from '../report/ndjson.js';
 import type { LineStreamer } from '../report/stream.js';
-import { appendKnownHosts } from '../transport/known-hosts-file.js';
+import { appendKnownHosts, readKnownHostsFiles } from '../transport/known-hosts-file.js';
 import { WorkerPool } from './pool.js';
 import { planJobs, type ConnectionDefaults } from './connection-plan.js';
 import type { HostJob, TaskSpec, WorkerConfig } from './protocol.js';
@@ -23,7 +23,7 @@ export interface SessionRequest {
   record: RunRecord;
   workers: number;
   forks: number;
-  config: Omit<WorkerConfig, 'concurrency' | 'handshakes' | 'task'>;
+  config: Omit<WorkerConfig, 'concurrency' | 'handshakes' | 'task' | 'knownHostsData'>;
   /** Handshakes in progress at once across all workers. */
   handshakes: number;
   /** Seconds running commands get to finish after the first Ctrl-C. */
@@ -68,6 +68,7 @@ export class RunSession {
   private readonly finalCounts: Record<string, number> = {};
   private readonly transferred = { files: 0, bytes: 0, plannedFiles: 0, plannedBytes: 0 };
   private readonly knownHostsPending: { line: string; file: string }[] = [];
+  private readonly knownHostsData: Record<string, string | null>;
   private currentPool: WorkerPool | undefined;
   private interruptedBy: NodeJS.Signals | undefined;
   private graceTimer: NodeJS.Timeout | undefined;
@@ -86,6 +87,10 @@ export class RunSession {
     this.streamer = ui.stream;
     const jobs = planJobs(request.targets, request.connection);
     this.jobs = new Map(jobs.map((j) => [j.id, j]));
+    // Every trust file is read here, before the run directory and before any host: one unreadable stops the run.
+    const knownHostsFiles = trustFilesOf(jobs, request.config.hostKeyMode);
+    this.knownHostsData = readKnownHostsFiles(knownHostsFiles);
+    request.record.options.known_hosts_files = knownHostsFiles;
     this.writer = new RunWriter(request.outDir, request.record, jobs.map((j) => j.id));
     this.progress = new ProgressLine(ui.stderr, () => this.snapshot(), ui.progress);
     process.on('SIGINT', this.onSignal);
@@ -174,7 +179,7 @@ export class RunSession {
       workers: this.request.workers,
       forks: this.request.forks,
       handshakes: this.request.handshakes,
-      config: { ...this.request.config, task },
+      config: { ...this.request.config, knownHostsData: this.knownHostsData, task },
       onEvent: (event) => {
         switch (event.kind) {
           case 'host_phase':
@@ -276,11 +281,25 @@ export class RunSession {
     for (const [file, lines] of byFile) {
       try {
         appendKnownHosts(file, lines);
+        // Later passes (playbooks) start workers from this snapshot: they must see what was recorded.
+        const before = this.knownHostsData[file] ?? '';
+        this.knownHostsData[file] = `${before}${before === '' || before.endsWith('\n') ? '' : '\n'}${lines.join('\n')}\n`;
       } catch (err) {
         this.progress.note(`herd: warning: could not record new host keys in ${file}: ${(err as Error).message}`);
       }
     }
   }
+}
+
+/** The known_hosts files the run's connections check, in first-use order (hosts with checking off need none). */
+function trustFilesOf(jobs: HostJob[], defaultMode: WorkerConfig['hostKeyMode']): string[] {
+  const files = new Set<string>();
+  for (const job of jobs) {
+    if ((job.hostKeyMode ?? defaultMode) !== 'off') for (const f of job.knownHosts.files) files.add(f);
+    // Jump hosts are checked with the run's mode, whatever the target's.
+    if (defaultMode !== 'off') for (const hop of job.jump ?? []) for (const f of hop.knownHosts.files) files.add(f);
+  }
+  return [...files];
 }
 
 export function notStartedResult(id: string, reason: string): HostResult {

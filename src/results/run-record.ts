@@ -58,8 +58,13 @@ export interface RunOptionsRecord {
   idle_timeout_s?: number;
   deadline_s?: number;
   max_output_bytes?: number;
-  known_hosts: string;
+  /** --known-hosts as given (the only user file then); null when not given (ssh_config or OpenSSH's defaults). */
+  known_hosts: string | null;
+  /** Every known_hosts file the run's host keys were checked against, user files first. */
+  known_hosts_files?: string[];
   host_key_mode: 'accept-new' | 'strict' | 'off';
+  /** Whether host_key_mode was given on the command line; if not, ssh_config's StrictHostKeyChecking applied per host. */
+  host_key_mode_explicit?: boolean;
   ssh_config?: string | null;
   jump?: string | null;
   jump_sessions?: number;

@@ -7,9 +7,10 @@ import { ConnectFailure, classifyConnectError, type ConnectPhase } from './failu
 import {
   formatKnownHostsLine,
   keyTypeOfBlob,
+  knownKeyTypes,
   preferredHostKeyAlgorithms,
   verifyHostKey,
-  type KnownHostEntry,
+  type HostEntries,
 } from './known-hosts.js';
 
 export type HostKeyMode = 'accept-new' | 'strict' | 'off';
@@ -28,9 +29,11 @@ export interface ConnectOptions {
   credentials: Credentials;
   connectTimeoutMs: number;
   hostKeyMode: HostKeyMode;
-  /** known_hosts entries that apply to this host and port. */
-  knownEntries: KnownHostEntry[];
-  /** Called with a known_hosts line when accept-new trusts a key seen for the first time. */
+  /** known_hosts entries that apply to this host and port (from every file read). */
+  knownEntries: HostEntries;
+  /** HashKnownHosts: record a new key under a hashed name. */
+  hashKnownHosts?: boolean;
+  /** Called with a known_hosts line when accept-new trusts a key seen for the first time; without it accept-new refuses. */
   onNewHostKey?: (line: string) => void;
   /** Aborting gives up the attempt at once (Ctrl-C twice, --deadline). */
   signal?: AbortSignal;
@@ -110,7 +113,7 @@ export function connectSsh(options: ConnectOptions): Promise<Client> {
       socket.once('data', () => {
         if (phase === 'banner') phase = 'handshake';
       });
-      const knownTypes = options.knownEntries.filter((e) => e.marker === null).map((e) => e.keyType);
+      const knownTypes = knownKeyTypes(options.knownEntries);
       client.connect({
         sock: socket,
         host: options.host,
@@ -148,18 +151,38 @@ function checkHostKey(options: ConnectOptions, key: Buffer): string | null | Con
     case 'match':
       return null;
     case 'revoked':
-      return new ConnectFailure('hostkey_mismatch', 'E_HOSTKEY_REVOKED', `host key ${keyTypeOfBlob(key)} is marked @revoked in known_hosts`);
+      return new ConnectFailure(
+        'hostkey_mismatch',
+        'E_HOSTKEY_REVOKED',
+        `host key ${keyTypeOfBlob(key)} is marked @revoked in known_hosts (${verdict.where})`,
+      );
     case 'mismatch':
       return new ConnectFailure(
         'hostkey_mismatch',
         'E_HOSTKEY_MISMATCH',
-        `host key changed: server offered ${keyTypeOfBlob(key)} that differs from known_hosts (${verdict.knownTypes.join(', ')}); nothing was run`,
+        `host key changed: server offered ${keyTypeOfBlob(key)} that differs from known_hosts ` +
+          `(${verdict.knownTypes.join(', ')} at ${verdict.where}); nothing was run`,
+      );
+    case 'cert-authority':
+      // ssh2 cannot negotiate host certificates: pinning the plain key would bypass the CA the user set up.
+      return new ConnectFailure(
+        'hostkey_unknown',
+        'E_HOSTKEY_CERT',
+        `host is trusted only through @cert-authority (${verdict.where}); herd cannot verify host certificates yet, ` +
+          "so it neither trusts nor records this host's key",
       );
     case 'unknown':
       if (options.hostKeyMode === 'strict') {
         return new ConnectFailure('hostkey_unknown', 'E_HOSTKEY_UNKNOWN', `host key ${keyTypeOfBlob(key)} is not in known_hosts and strict checking is on`);
       }
-      return formatKnownHostsLine(options.host, options.port, key);
+      if (!options.onNewHostKey) {
+        // As ssh: accept-new trusts a key only by recording it, and UserKnownHostsFile none leaves nowhere to.
+        const why = 'is not in known_hosts and UserKnownHostsFile is none, so accept-new has nowhere to record it';
+        return new ConnectFailure('hostkey_unknown', 'E_HOSTKEY_UNKNOWN', `host key ${keyTypeOfBlob(key)} ${why}`);
+      }
+      return formatKnownHostsLine(options.host, options.port, key, options.hashKnownHosts === true);
+    default:
+      return verdict satisfies never;
   }
 }
 

@@ -19,7 +19,11 @@ export interface HostSettings {
   proxyJump?: string;
   connectTimeoutS?: number;
   hostKeyMode?: HostKeyMode;
-  knownHostsPath?: string;
+  /** UserKnownHostsFile, every file in order; empty for `none`. */
+  userKnownHostsFiles?: string[];
+  /** GlobalKnownHostsFile, every file in order; empty for `none`. */
+  globalKnownHostsFiles?: string[];
+  hashKnownHosts?: boolean;
 }
 
 export interface SshConfigFile {
@@ -93,6 +97,18 @@ export function expandTokens(value: string, t: TokenContext): string {
   return expanded === '~' ? t.home : expanded.startsWith('~/') ? path.join(t.home, expanded.slice(2)) : expanded;
 }
 
+/** A known_hosts file list as OpenSSH takes it: several files on one line; `none` means no file. */
+function fileList(file: SshConfigFile, alias: string, keyword: string, v: string | string[] | undefined): string[] | undefined {
+  // The parser has already split the line into (unquoted) words.
+  const files = all(v).filter((f) => f !== '');
+  if (files.length === 0) return undefined;
+  if (files.length === 1 && files[0] === 'none') return [];
+  if (files.includes('none')) {
+    throw new UsageError(`${file.path}: ${keyword} for ${alias}: "none" must appear alone, as ssh requires`, 'E_SSH_CONFIG');
+  }
+  return files;
+}
+
 /** The settings for `alias` (an inventory name); `user` is the login user if already known. */
 export function settingsFor(file: SshConfigFile | null, alias: string, user?: string): HostSettings {
   if (!file) return {};
@@ -118,8 +134,12 @@ export function settingsFor(file: SshConfigFile | null, alias: string, user?: st
   if (timeout !== undefined && Number(timeout) > 0) out.connectTimeoutS = Number(timeout);
   const mode = hostKeyModeOf(first(c['stricthostkeychecking']));
   if (mode) out.hostKeyMode = mode;
-  const kh = first(c['userknownhostsfile']);
-  if (kh && kh.toLowerCase() !== 'none') out.knownHostsPath = kh.split(/\s+/)[0];
+  const userFiles = fileList(file, alias, 'UserKnownHostsFile', c['userknownhostsfile']);
+  if (userFiles) out.userKnownHostsFiles = userFiles;
+  const globalFiles = fileList(file, alias, 'GlobalKnownHostsFile', c['globalknownhostsfile']);
+  if (globalFiles) out.globalKnownHostsFiles = globalFiles;
+  const hash = first(c['hashknownhosts'])?.toLowerCase();
+  if (hash === 'yes' || hash === 'no') out.hashKnownHosts = hash === 'yes';
   return out;
 }
 

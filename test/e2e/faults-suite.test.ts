@@ -96,7 +96,7 @@ describe('fault-injection: network and daemon faults', () => {
     const rows = readHostsTsv(runDirOf(result));
     for (const h of good) expect(rows.get(h)).toMatchObject({ status: 'ok', exit: '0' });
     expect(rows.get('no-such-host.invalid')).toMatchObject({ status: 'unreachable', reason: 'host name not found' });
-    expect(rows.get(revoked!)).toMatchObject({ status: 'hostkey_mismatch', reason: 'host key ssh-ed25519 is marked @revoked in known_hosts' });
+    expect(rows.get(revoked!)).toMatchObject({ status: 'hostkey_mismatch', reason: `host key ssh-ed25519 is marked @revoked in known_hosts (${knownHosts}:2)` });
     expect(fs.existsSync(path.join(markers, revoked!))).toBe(false);
     expect(rows.get(killedMid!)).toMatchObject({ status: 'interrupted', reason: 'connection lost while the command was running (it may have run)' });
     if (blackHole) expect(rows.get(blackHole)).toMatchObject({ status: 'unreachable', reason: 'timed out after 2s waiting for TCP connect' });

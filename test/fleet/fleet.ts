@@ -104,6 +104,8 @@ export interface FleetOptions {
   netns?: { name: string; probeAddress: string };
   /** sshd LogLevel (default ERROR); tests that read sshd.log raise it. */
   logLevel?: string;
+  /** Also present a host certificate for the host key, signed by this CA private key for these names. */
+  hostCertificate?: { caKey: string; principals: string[] };
 }
 
 export async function startFleet(opts: FleetOptions = {}): Promise<Fleet> {
@@ -114,6 +116,10 @@ export async function startFleet(opts: FleetOptions = {}): Promise<Fleet> {
   const userKey = path.join(dir, 'user_ed25519');
   keygen(hostKey);
   keygen(userKey);
+  if (opts.hostCertificate) {
+    const { caKey, principals } = opts.hostCertificate;
+    execFileSync('ssh-keygen', ['-q', '-s', caKey, '-I', 'herd-fleet-host', '-h', '-n', principals.join(','), `${hostKey}.pub`], { stdio: 'ignore' });
+  }
   const authorized = path.join(dir, 'authorized_keys');
   fs.copyFileSync(`${userKey}.pub`, authorized);
   fs.chmodSync(authorized, 0o644);
@@ -132,6 +138,7 @@ export async function startFleet(opts: FleetOptions = {}): Promise<Fleet> {
         `Port ${port}`,
         'ListenAddress 0.0.0.0',
         `HostKey ${hostKey}`,
+        ...(opts.hostCertificate ? [`HostCertificate ${hostKey}-cert.pub`] : []),
         `PidFile ${path.join(dir, 'sshd.pid')}`,
         `AuthorizedKeysFile ${authorized}`,
         'StrictModes no',

@@ -29,8 +29,9 @@ function mergeOptions(recorded: RunOptionsRecord, raw: RerunRaw, cmd: Command): 
     user: recorded.user ?? undefined,
     port: recorded.port === null ? undefined : String(recorded.port),
     key: recorded.keys_explicit ? recorded.keys : [],
-    knownHosts: recorded.known_hosts,
-    hostKeyChecking: recorded.host_key_mode,
+    ...(recorded.known_hosts !== null ? { knownHosts: recorded.known_hosts } : {}),
+    // A mode that came from ssh_config is not replayed as a flag: that would override the file (strict -> accept-new).
+    ...(recorded.host_key_mode_explicit === false ? {} : { hostKeyChecking: recorded.host_key_mode }),
     connectTimeout: String(recorded.connect_timeout_s),
     forks: String(recorded.forks),
     workers: String(recorded.workers),
