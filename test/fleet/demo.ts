@@ -99,7 +99,10 @@ try {
     path.join(work, 'fleet.txt'),
     [
       '[web]', '127.0.10.[1-4]', '', '[db]', '127.0.20.[1-2]', '', '[storage]', '127.0.30.[1-6]', '',
-      '[trouble]', '127.0.0.1:1                  # nothing listens on port 1', 'herd-no-such-user@127.0.40.1  # no such login', '',
+      '[trouble]',
+      '127.0.0.1:1                   # nothing listens on port 1',
+      'herd-no-such-user@127.0.40.1  # no such login',
+      '',
     ].join('\n'),
   );
   fs.writeFileSync(

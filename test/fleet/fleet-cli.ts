@@ -89,8 +89,10 @@ async function start(): Promise<number> {
   fs.copyFileSync(fleet.keyPath, key);
   fs.chmodSync(key, 0o600);
   fs.writeFileSync(knownHosts, '', { mode: 0o600 });
-  const header = `# Written by \`npm run fleet\` (sshd pid ${fleet.pid}, port ${fleet.port}); \`npm run fleet -- stop\` removes it.\n`;
-  fs.writeFileSync(inventory, `${header}# One sshd on 0.0.0.0 answers on every 127.x.y.z address: each line is a distinct host.\n\n${INVENTORY}`);
+  const header =
+    `# Written by \`npm run fleet\` (sshd pid ${fleet.pid}, port ${fleet.port}); \`npm run fleet -- stop\` removes it.\n`;
+  const about = '# One sshd on 0.0.0.0 answers on every 127.x.y.z address: each line is a distinct host.\n';
+  fs.writeFileSync(inventory, `${header}${about}\n${INVENTORY}`);
   fs.writeFileSync(
     sshConfig,
     [
