@@ -19,7 +19,10 @@ fs.chmodSync(work, 0o755);
 const D = path.join(work, 'hosts');
 fs.mkdirSync(D);
 fs.chmodSync(D, 0o1777);
-const fleet = await startFleet();
+const fleet = await startFleet().catch((err: unknown) => {
+  fs.rmSync(work, { recursive: true, force: true });
+  throw err;
+});
 
 // One stand-in for lsblk, keyed on the address the host answers on: two storage hosts have their
 // system disk on sdm, the seed's lesson. The same text serves `herd run` and the playbook's -e.
@@ -46,8 +49,11 @@ function display(cmd: string, args: string[]): string {
   const word = (a: string): string => {
     let short = a;
     for (const [name, value] of named) short = short.split(value).join(`$${name}`);
-    if (short === a) return /^[\w./@%:,=+-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
-    return `"${short}"`;
+    const plain = /^[\w./@%:,=+-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
+    if (short === a) return plain;
+    // Inside double quotes only our own $NAMEs may expand; anything else the shell would touch is shown as is.
+    const rest = named.reduce((t, [name]) => t.split(`$${name}`).join(''), short);
+    return /[$`"\\!]/.test(rest) ? plain : `"${short}"`;
   };
   return [cmd === herd ? 'herd' : cmd, ...args.map(word)].join(' ');
 }
