@@ -106,6 +106,8 @@ export interface FleetOptions {
   logLevel?: string;
   /** Also present a host certificate for the host key, signed by this CA private key for these names. */
   hostCertificate?: { caKey: string; principals: string[] };
+  /** Leave sshd running after this process exits (`npm run fleet`): its own session, not killed on exit. */
+  detached?: boolean;
 }
 
 export async function startFleet(opts: FleetOptions = {}): Promise<Fleet> {
@@ -164,8 +166,9 @@ export async function startFleet(opts: FleetOptions = {}): Promise<Fleet> {
     const argv = [SSHD, '-D', '-e', '-f', config];
     // `ip netns exec` execs sshd, so the child's pid is sshd's own.
     const [bin, ...args] = opts.netns ? ['/usr/sbin/ip', 'netns', 'exec', opts.netns.name, ...argv] : argv;
-    const child: ChildProcess = spawn(bin!, args, { stdio: ['ignore', log, log] });
+    const child: ChildProcess = spawn(bin!, args, { stdio: ['ignore', log, log], detached: opts.detached ?? false });
     fs.closeSync(log);
+    if (opts.detached) child.unref();
     const deadline = Date.now() + 10_000;
     let up = false;
     let exited = false;
@@ -183,12 +186,23 @@ export async function startFleet(opts: FleetOptions = {}): Promise<Fleet> {
       if (/Address already in use/.test(text) && attempt < 4) continue;
       throw new Error(`sshd did not start on port ${port}:\n${text}`);
     }
-    return makeFleet(child, port, dir, user, password, userKey, knownHostsPath, fs.readFileSync(`${hostKey}.pub`, 'utf8').trim().split(' ').slice(0, 2).join(' '));
+    const hostPublicKey = fs.readFileSync(`${hostKey}.pub`, 'utf8').trim().split(' ').slice(0, 2).join(' ');
+    return makeFleet(child, port, dir, user, password, userKey, knownHostsPath, hostPublicKey, opts.detached ?? false);
   }
   throw new Error('could not find a free port for sshd');
 }
 
-function makeFleet(child: ChildProcess, port: number, dir: string, user: string, password: string | undefined, keyPath: string, knownHostsPath: string, hostPublicKey: string): Fleet {
+function makeFleet(
+  child: ChildProcess,
+  port: number,
+  dir: string,
+  user: string,
+  password: string | undefined,
+  keyPath: string,
+  knownHostsPath: string,
+  hostPublicKey: string,
+  detached: boolean,
+): Fleet {
   let stopped: Promise<void> | undefined;
   // A test process that dies still takes its sshd with it.
   const onExit = (): void => {
@@ -198,7 +212,7 @@ function makeFleet(child: ChildProcess, port: number, dir: string, user: string,
       /* already gone */
     }
   };
-  process.once('exit', onExit);
+  if (!detached) process.once('exit', onExit);
   return {
     port,
     user,
