@@ -125,4 +125,5 @@ export type WorkerMessage =
   | { kind: 'files_done'; id: string; files: FileDone[]; planned: { files: number; bytes: number } }
   | { kind: 'host_done'; result: HostResult }
   | { kind: 'hostkey_new'; line: string; file: string }
-  | { kind: 'worker_error'; error: ErrorData };
+  /** An uncaught exception or rejection: the worker's state is unknown, so it reports this last and exits. */
+  | { kind: 'worker_fatal'; error: ErrorData };
