@@ -25,12 +25,18 @@ export interface HostJobContext {
   onFilePlanned: (bytes: number) => void;
 }
 
+/**
+ * A task's end for its host. `endedAt`: a limit stopped it then (epoch ms); the host is recorded at
+ * that moment, not after the remote kill that followed.
+ */
+export type TaskOutcome = Omit<HostResult, 'id' | 'durationMs'> & { endedAt?: number };
+
 /** Run one host job to its single result; never throws. */
 export async function runHostJob(job: HostJob, ctx: HostJobContext): Promise<HostResult> {
   const started = Date.now();
-  const result = (partial: Omit<HostResult, 'id' | 'durationMs'>): HostResult => ({
+  const result = ({ endedAt, ...partial }: TaskOutcome): HostResult => ({
     id: job.id,
-    durationMs: Date.now() - started,
+    durationMs: (endedAt ?? Date.now()) - started,
     ...partial,
   });
   if (ctx.signal.aborted) return result({ status: 'not_started', exitCode: null, reason: 'run was interrupted before this host started' });
@@ -58,7 +64,7 @@ export async function runHostJob(job: HostJob, ctx: HostJobContext): Promise<Hos
   }
 }
 
-function runTask(client: Client, job: HostJob, ctx: HostJobContext): Promise<Omit<HostResult, 'id' | 'durationMs'>> {
+function runTask(client: Client, job: HostJob, ctx: HostJobContext): Promise<TaskOutcome> {
   const task = ctx.config.task;
   switch (task.kind) {
     case 'steps':
@@ -127,7 +133,7 @@ async function runCommandTask(
   job: HostJob,
   task: Extract<TaskSpec, { kind: 'command' }>,
   ctx: HostJobContext,
-): Promise<Omit<HostResult, 'id' | 'durationMs'>> {
+): Promise<TaskOutcome> {
   const outcome = await execCommand(client, task.command, {
     timeoutMs: task.timeoutMs,
     idleTimeoutMs: ctx.config.idleTimeoutMs,
@@ -137,7 +143,7 @@ async function runCommandTask(
     onStderr: (c) => ctx.onOutput('stderr', c),
   });
   const stopped = stoppedOutcome(outcome, 'command', `--timeout ${task.timeoutMs / 1000}s`, ctx.config.idleTimeoutMs, ctx.signal);
-  if (stopped) return { ...stopped, exitCode: null };
+  if (stopped) return { ...stopped, exitCode: null, ...(outcome.stoppedAt !== undefined ? { endedAt: outcome.stoppedAt } : {}) };
   if (outcome.exitCode === 0) return { status: 'ok', exitCode: 0, reason: '' };
   const reason = outcome.signal ? `killed by signal ${outcome.signal}` : `exit code ${outcome.exitCode}`;
   return { status: 'failed', exitCode: outcome.exitCode, signal: outcome.signal, reason, code: 'E_EXIT' };

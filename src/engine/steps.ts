@@ -9,6 +9,7 @@ import { shellQuote } from '../transport/remote-command.js';
 import { openSftp, pullPath, pushPath, TransferStopped, whileConnected } from '../transport/sftp.js';
 import { abortedOutcome, stoppedOutcome } from './stopped.js';
 import type { HostJob, TaskSpec } from './protocol.js';
+import type { TaskOutcome } from './host-job.js';
 
 type StepsTask = Extract<TaskSpec, { kind: 'steps' }>;
 
@@ -30,10 +31,12 @@ interface StepOutcome {
   exitCode: number | null;
   reason: string;
   stdout?: string;
+  /** A limit stopped the step's command at this moment (epoch ms); its duration ends there. */
+  endedAt?: number;
 }
 
 /** Run the job's range of steps; the result says where and why the host stopped, if it did. */
-export async function runSteps(client: Client, job: HostJob, task: StepsTask, ctx: StepsContext): Promise<Omit<HostResult, 'id' | 'durationMs'>> {
+export async function runSteps(client: Client, job: HostJob, task: StepsTask, ctx: StepsContext): Promise<TaskOutcome> {
   const play = task.play;
   const vars = hostVars(play, task.extraVars, { host: job.host, port: String(job.port), user: job.user, run_id: task.runId });
   const from = job.fromStep ?? 1;
@@ -58,7 +61,7 @@ export async function runSteps(client: Client, job: HostJob, task: StepsTask, ct
       name: step.name,
       status: outcome.status,
       exitCode: outcome.exitCode,
-      durationMs: Date.now() - started,
+      durationMs: (outcome.endedAt ?? Date.now()) - started,
       reason: ignored ? `${outcome.reason} (ignored)` : outcome.reason,
       ...(ignored ? { ignored: true } : {}),
       ...(outcome.stdout !== undefined ? { stdout: outcome.stdout } : {}),
@@ -66,7 +69,14 @@ export async function runSteps(client: Client, job: HostJob, task: StepsTask, ct
     ctx.onStepDone(result);
     if (outcome.exitCode !== null) lastExit = outcome.exitCode;
     if (!isPassing(outcome.status) && !ignored) {
-      return { status: hostStatusFor(outcome.status), exitCode: outcome.exitCode, reason: `step ${key} (${step.name}): ${outcome.reason}`, step: key, code: 'E_STEP' };
+      return {
+        status: hostStatusFor(outcome.status),
+        exitCode: outcome.exitCode,
+        reason: `step ${key} (${step.name}): ${outcome.reason}`,
+        step: key,
+        code: 'E_STEP',
+        ...(outcome.endedAt !== undefined ? { endedAt: outcome.endedAt } : {}),
+      };
     }
   }
   return { status: 'ok', exitCode: lastExit ?? 0, reason: '' };
@@ -149,7 +159,8 @@ async function checkGuards(
 /** Timeout, abort and lost connections end a step the same way whatever ran. */
 function brokenOutcome(outcome: ExecOutcome, what: string, ctx: StepsContext): StepOutcome | null {
   const stopped = stoppedOutcome(outcome, what, 'its timeout', ctx.idleTimeoutMs, ctx.signal);
-  return stopped ? { status: stopped.status, exitCode: null, reason: stopped.reason } : null;
+  if (!stopped) return null;
+  return { status: stopped.status, exitCode: null, reason: stopped.reason, ...(outcome.stoppedAt !== undefined ? { endedAt: outcome.stoppedAt } : {}) };
 }
 
 async function runCommandStep(

@@ -113,7 +113,7 @@ describe('a worker that cannot answer an abort', () => {
             await new Promise((r) => setTimeout(r, 50));
           }
           // A real hang: the worker process is stopped and answers nothing.
-          [stoppedWorker] = childPids(child.pid!);
+          stoppedWorker = childPids(child.pid!)[0] ?? 0;
           process.kill(stoppedWorker!, 'SIGSTOP');
           child.kill('SIGINT');
           await new Promise((r) => setTimeout(r, 200));
