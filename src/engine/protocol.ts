@@ -97,6 +97,8 @@ export interface HostJob {
   /** Steps tasks: the 1-based range of the play's steps this job runs (inclusive). */
   fromStep?: number;
   toStep?: number;
+  /** Steps tasks: steps of an earlier play (or an earlier run resumed) already ran on this host. */
+  afterEarlierSteps?: boolean;
 }
 
 export type HostPhase = 'connecting' | 'running';

@@ -10,6 +10,8 @@ import { openSftp, pullPath, pushPath, TransferStopped, whileConnected } from '.
 import { abortedOutcome, stoppedOutcome } from './stopped.js';
 import type { HostJob, TaskSpec } from './protocol.js';
 import type { TaskOutcome } from './host-job.js';
+import { toErrorData, type ErrorCode } from '../errors.js';
+import { ConnectFailure } from '../transport/failure.js';
 
 type StepsTask = Extract<TaskSpec, { kind: 'steps' }>;
 
@@ -33,6 +35,8 @@ interface StepOutcome {
   stdout?: string;
   /** A limit stopped the step's command at this moment (epoch ms); its duration ends there. */
   endedAt?: number;
+  /** Why it did not pass, kept up to the host's result (E_IDLE_TIMEOUT stays E_IDLE_TIMEOUT). */
+  code?: ErrorCode;
 }
 
 /** Run the job's range of steps; the result says where and why the host stopped, if it did. */
@@ -48,7 +52,9 @@ export async function runSteps(client: Client, job: HostJob, task: StepsTask, ct
     const step = renderStep(play.steps[index - 1]!, vars);
     const key = `${play.index}.${step.index}`;
     const started = Date.now();
-    let outcome = await runStep(client, job, task, step, key, ctx);
+    // Steps before this one ran on the host (earlier in this job, an earlier pass, or the resumed run).
+    const afterEarlierSteps = index > 1 || job.afterEarlierSteps === true;
+    let outcome = await runStep(client, job, task, step, key, ctx).catch((err: unknown) => refusedChannel(err, afterEarlierSteps));
     if (outcome.status === 'would_run') skippedChanges = true;
     else if (task.check && skippedChanges && (outcome.status === 'failed' || outcome.status === 'diverged')) {
       outcome = { ...outcome, status: 'would_run', reason: `${outcome.reason} (under --check, after steps that did not run)` };
@@ -63,6 +69,7 @@ export async function runSteps(client: Client, job: HostJob, task: StepsTask, ct
       exitCode: outcome.exitCode,
       durationMs: (outcome.endedAt ?? Date.now()) - started,
       reason: ignored ? `${outcome.reason} (ignored)` : outcome.reason,
+      ...(outcome.code !== undefined && !isPassing(outcome.status) ? { code: outcome.code } : {}),
       ...(ignored ? { ignored: true } : {}),
       ...(outcome.stdout !== undefined ? { stdout: outcome.stdout } : {}),
     };
@@ -74,12 +81,22 @@ export async function runSteps(client: Client, job: HostJob, task: StepsTask, ct
         exitCode: outcome.exitCode,
         reason: `step ${key} (${step.name}): ${outcome.reason}`,
         step: key,
-        code: 'E_STEP',
+        code: outcome.code ?? 'E_STEP',
         ...(outcome.endedAt !== undefined ? { endedAt: outcome.endedAt } : {}),
       };
     }
   }
   return { status: 'ok', exitCode: lastExit ?? 0, reason: '' };
+}
+
+/**
+ * A session channel the host will not open (process limit, MaxSessions) once earlier steps ran: the
+ * step failed, and the host is not `unreachable` (that would say nothing ran). Before any step ran,
+ * the host is recorded as unreachable, as for a command.
+ */
+function refusedChannel(err: unknown, afterEarlierSteps: boolean): StepOutcome {
+  if (!(err instanceof ConnectFailure) || err.code !== 'E_CHANNEL' || !afterEarlierSteps) throw err;
+  return { status: 'failed', exitCode: null, reason: `${err.message} (after earlier steps ran on this host)`, code: 'E_CHANNEL' };
 }
 
 function isPassing(status: StepStatus): boolean {
@@ -160,7 +177,7 @@ async function checkGuards(
 function brokenOutcome(outcome: ExecOutcome, what: string, ctx: StepsContext): StepOutcome | null {
   const stopped = stoppedOutcome(outcome, what, 'its timeout', ctx.idleTimeoutMs, ctx.signal);
   if (!stopped) return null;
-  return { status: stopped.status, exitCode: null, reason: stopped.reason, ...(outcome.stoppedAt !== undefined ? { endedAt: outcome.stoppedAt } : {}) };
+  return { status: stopped.status, exitCode: null, reason: stopped.reason, code: stopped.code, ...(outcome.stoppedAt !== undefined ? { endedAt: outcome.stoppedAt } : {}) };
 }
 
 async function runCommandStep(
@@ -191,10 +208,11 @@ async function runCommandStep(
   const allowed = step.expect?.exit ?? [0];
   if (outcome.exitCode === null || !allowed.includes(outcome.exitCode)) {
     const how = outcome.signal ? `killed by signal ${outcome.signal}` : `exit code ${outcome.exitCode}`;
-    return { status: 'failed', exitCode: outcome.exitCode, reason: allowed.length === 1 && allowed[0] === 0 ? how : `${how} (expected ${allowed.join(', ')})` };
+    const reason = allowed.length === 1 && allowed[0] === 0 ? how : `${how} (expected ${allowed.join(', ')})`;
+    return { status: 'failed', exitCode: outcome.exitCode, reason, code: 'E_EXIT' };
   }
   if (step.expect?.stdout !== undefined && !new RegExp(step.expect.stdout, 'm').test(kept)) {
-    return { status: 'diverged', exitCode: outcome.exitCode, reason: `stdout does not match /${step.expect.stdout}/` };
+    return { status: 'diverged', exitCode: outcome.exitCode, reason: `stdout does not match /${step.expect.stdout}/`, code: 'E_DIVERGED' };
   }
   const status: StepStatus = step.check ? 'ok' : 'changed';
   return { status, exitCode: outcome.exitCode, reason: '', ...(step.expect?.consensus ? { stdout: kept.slice(0, CONSENSUS_BYTES) } : {}) };
@@ -218,7 +236,8 @@ async function runScriptStep(
       sftp.end();
     }
   } catch (err) {
-    return { status: 'failed', exitCode: null, reason: `could not upload script: ${(err as Error).message}` };
+    const { code, message } = toErrorData(err);
+    return { status: 'failed', exitCode: null, reason: `could not upload script: ${message}`, code };
   }
   const command = `${shellQuote(remote)}${step.args ? ` ${step.args}` : ''}; rc=$?; rm -f ${shellQuote(remote)}; exit $rc`;
   return runCommandStep(client, job, step, command, key, become, ctx);
@@ -241,8 +260,9 @@ async function runTransferStep(client: Client, job: HostJob, task: StepsTask, st
   } catch (err) {
     if (err instanceof TransferStopped) {
       const stopped = abortedOutcome(ctx.signal, step.kind, 'files in flight stay under temporary names');
-      return { status: stopped.status, exitCode: null, reason: stopped.reason };
+      return { status: stopped.status, exitCode: null, reason: stopped.reason, code: stopped.code };
     }
-    return { status: 'failed', exitCode: null, reason: (err as Error).message };
+    const { code, message } = toErrorData(err);
+    return { status: 'failed', exitCode: null, reason: message, code };
   }
 }

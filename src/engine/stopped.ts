@@ -1,10 +1,11 @@
 // One wording for every way a command can be stopped before it exits by itself, shared by
 // ad-hoc commands and playbook steps, so statuses and reasons match wherever they come from.
+import type { ErrorCode } from '../errors.js';
 import type { ExecOutcome } from '../transport/exec.js';
 
 export interface StoppedOutcome {
   status: 'timeout' | 'interrupted';
-  code: string;
+  code: ErrorCode;
   reason: string;
 }
 
