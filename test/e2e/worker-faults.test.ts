@@ -134,3 +134,39 @@ describe('a worker that cannot answer an abort', () => {
     }
   });
 });
+
+describe('a worker killed after the first Ctrl-C', () => {
+  it('leaves no host behind: its running hosts are interrupted, the ones it had not started are not_started', async () => {
+    const hosts = scope.fleet.hosts(40, 2030);
+    const inv = path.join(scope.home, 'drain-kill.txt');
+    fs.writeFileSync(inv, hosts.join('\n') + '\n');
+    const out = path.join(scope.home, 'runs-drain-kill');
+    const journal = path.join(out, 'latest', 'journal.ndjson');
+    let victim = 0;
+    // Two workers of two sessions each: each also holds prefetched hosts it has not started.
+    const result = await runHerd(['run', '-i', inv, ...conn(out), '-w', '2', '-f', '4', 'sleep 4'], {
+      env: { HOME: scope.home },
+      timeoutMs: 40_000,
+      onSpawn: (child) =>
+        void (async () => {
+          const deadline = Date.now() + 15_000;
+          while (!(fs.existsSync(journal) && (fs.readFileSync(journal, 'utf8').match(/host_running/g) ?? []).length >= 4)) {
+            if (Date.now() > deadline) return;
+            await new Promise((r) => setTimeout(r, 50));
+          }
+          child.kill('SIGINT');
+          await new Promise((r) => setTimeout(r, 300));
+          victim = childPids(child.pid!)[0] ?? 0;
+          if (victim > 0) process.kill(victim, 'SIGKILL');
+        })(),
+    });
+    expect(victim).toBeGreaterThan(0);
+    expect(result.code).toBe(130);
+    const rows = [...readHostsTsv(runDirOf(result)).values()];
+    expect(rows).toHaveLength(40);
+    const count = (status: string): number => rows.filter((r) => r.status === status).length;
+    expect(count('interrupted')).toBe(2);
+    expect(count('ok')).toBe(2);
+    expect(count('not_started')).toBe(36);
+  });
+});
