@@ -90,12 +90,13 @@ function assertNever(value: never): never {
 /**
  * ssh2 catches what its callbacks throw (ours included), emits it as the client's 'error' and drops
  * the connection; whatever waited on that connection may never settle. Such an error carries no
- * ssh2 `level` (socket, timeout and protocol errors do): it is a bug, and this host ends as `error`.
+ * ssh2 `level` (socket, timeout and protocol errors do) and no numeric `code` (the reason of a
+ * server's DISCONNECT, which is the host's doing): it is a bug, and this host ends as `error`.
  */
 function thrownInCallbacks(client: Client): Promise<never> {
   return new Promise<never>((_, reject) => {
-    client.on('error', (err: Error & { level?: string }) => {
-      if (err.level !== undefined) return;
+    client.on('error', (err: Error & { level?: string; code?: unknown }) => {
+      if (err.level !== undefined || typeof err.code === 'number') return;
       reject(new HerdError('E_INTERNAL', `internal error while this host was running: ${err.message}; it may have run`, { cause: err }));
     });
   });

@@ -188,7 +188,7 @@ export class WorkerPool {
           status: 'error',
           exitCode: null,
           durationMs: Date.now() - state.since,
-          reason: `uncaught error in its worker process while this host was running: ${message}; it may have run`,
+          reason: `uncaught error in its worker process while this host was running: ${message}; it may have run, and may still be running`,
           code: 'E_WORKER_ERROR',
         });
       } else this.requeue(state.job);
