@@ -136,6 +136,11 @@ let failing = false;
 function fail(err: unknown): void {
   if (failing) return;
   failing = true;
+  // The parent gives the hosts this worker had not started to another worker: none may start here now.
+  if (state) {
+    state.drainReason ??= 'its worker process failed';
+    state.abort.abort('interrupt');
+  }
   const leave = (): never => process.exit(70);
   setTimeout(leave, WORKER_FATAL_EXIT_MS).unref();
   if (!process.connected || !process.send) leave();
