@@ -97,7 +97,8 @@ function thrownInCallbacks(client: Client): Promise<never> {
   return new Promise<never>((_, reject) => {
     client.on('error', (err: Error & { level?: string; code?: unknown }) => {
       if (err.level !== undefined || typeof err.code === 'number') return;
-      reject(new HerdError('E_INTERNAL', `internal error while this host was running: ${err.message}; it may have run`, { cause: err }));
+      const reason = `internal error while this host was running: ${err.message}; it may have run`;
+      reject(new HerdError('E_INTERNAL', reason, { cause: err }));
     });
   });
 }

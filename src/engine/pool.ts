@@ -110,7 +110,8 @@ export class WorkerPool {
   private killUnanswered(): void {
     for (const slot of this.slots) {
       if (slot.exited || slot.jobs.size === 0) continue;
-      slot.killedBecause = `its worker process did not stop the command within ${ABORT_ANSWER_MS / 1000}s of the abort and was killed; it may still be running`;
+      slot.killedBecause =
+        `its worker process did not stop the command within ${ABORT_ANSWER_MS / 1000}s of the abort and was killed; it may still be running`;
       slot.child.kill('SIGKILL');
     }
   }
@@ -223,7 +224,9 @@ export class WorkerPool {
     if (slot.jobs.size === 0 && (this.queue.length === 0 || this.draining)) return this.maybeFinish();
     const how = signal ? `signal ${signal}` : `exit code ${code}`;
     const lastLine = stderrTail.trim().split('\n').find((l) => /Error|error:/.test(l)) ?? stderrTail.trim().split('\n').pop();
-    if (slot.failed === undefined && slot.killedBecause === undefined) this.warnOnce(`worker ${slot.child.pid} died (${how})${lastLine ? `: ${lastLine}` : ''}`);
+    if (slot.failed === undefined && slot.killedBecause === undefined) {
+      this.warnOnce(`worker ${slot.child.pid} died (${how})${lastLine ? `: ${lastLine}` : ''}`);
+    }
     for (const state of slot.jobs.values()) {
       if (state.phase === 'running') {
         this.complete({

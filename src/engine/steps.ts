@@ -177,7 +177,8 @@ async function checkGuards(
 function brokenOutcome(outcome: ExecOutcome, what: string, ctx: StepsContext): StepOutcome | null {
   const stopped = stoppedOutcome(outcome, what, 'its timeout', ctx.idleTimeoutMs, ctx.signal);
   if (!stopped) return null;
-  return { status: stopped.status, exitCode: null, reason: stopped.reason, code: stopped.code, ...(outcome.stoppedAt !== undefined ? { endedAt: outcome.stoppedAt } : {}) };
+  const endedAt = outcome.stoppedAt !== undefined ? { endedAt: outcome.stoppedAt } : {};
+  return { status: stopped.status, exitCode: null, reason: stopped.reason, code: stopped.code, ...endedAt };
 }
 
 async function runCommandStep(
@@ -212,7 +213,8 @@ async function runCommandStep(
     return { status: 'failed', exitCode: outcome.exitCode, reason, code: 'E_EXIT' };
   }
   if (step.expect?.stdout !== undefined && !new RegExp(step.expect.stdout, 'm').test(kept)) {
-    return { status: 'diverged', exitCode: outcome.exitCode, reason: `stdout does not match /${step.expect.stdout}/`, code: 'E_DIVERGED' };
+    const reason = `stdout does not match /${step.expect.stdout}/`;
+    return { status: 'diverged', exitCode: outcome.exitCode, reason, code: 'E_DIVERGED' };
   }
   const status: StepStatus = step.check ? 'ok' : 'changed';
   return { status, exitCode: outcome.exitCode, reason: '', ...(step.expect?.consensus ? { stdout: kept.slice(0, CONSENSUS_BYTES) } : {}) };

@@ -69,7 +69,8 @@ async function hashRemote(client: Client, job: HostJob, where: { root: string; f
     out += c.toString('utf8');
   }, onStderr: () => {} });
   if (outcome.exitCode !== 0) {
-    throw new TransferError(`could not compute checksums on the host (${outcome.timedOut ? 'timed out' : `exit ${outcome.exitCode}`})`);
+    const why = outcome.timedOut ? 'timed out' : `exit ${outcome.exitCode}`;
+    throw new TransferError(`could not compute checksums on the host (${why})`);
   }
   return parseSha256Listing(out);
 }

@@ -194,12 +194,12 @@ export async function execCommand(client: Client, command: string, options: Exec
 }
 
 /** Best effort: SIGKILL every tagged process on the host over a fresh channel; null when it cannot say. */
-async function killRemote(client: Client, tag: string, become?: { password?: string }): Promise<{ killed: number; left: number } | null> {
+async function killRemote(client: Client, tag: string, become?: { password?: string }): Promise<KillReport | null> {
   try {
     // The kill runs as root too (the command's processes may be root's). Our kill script never reads stdin, so writing the password up front cannot leak it.
     const spec: BecomeSpec | undefined = become ? (become.password !== undefined ? { promptMarker: sudoPromptMarker(`${tag}k`) } : {}) : undefined;
     const { channel } = await openExec(client, buildKillCommand(tag, spec));
-    return await new Promise<{ killed: number; left: number } | null>((resolve) => {
+    return await new Promise<KillReport | null>((resolve) => {
       let out = '';
       const timer = setTimeout(() => {
         channel.close();
@@ -219,8 +219,14 @@ async function killRemote(client: Client, tag: string, become?: { password?: str
   }
 }
 
+interface KillReport {
+  killed: number;
+  /** Tagged processes still there when the script stopped waiting. */
+  left: number;
+}
+
 /** The kill script's `KILLED LEFT` line (remote-command.ts); anything else means the kill cannot be vouched for. */
-export function parseKillReport(text: string): { killed: number; left: number } | null {
+export function parseKillReport(text: string): KillReport | null {
   const m = /^(\d+) (\d+)$/.exec(text.trim());
   return m ? { killed: Number(m[1]), left: Number(m[2]) } : null;
 }
