@@ -2,6 +2,7 @@
 import type { Client } from 'ssh2';
 import { execCommand, type OutputFlow } from '../transport/exec.js';
 import { ConnectFailure } from '../transport/failure.js';
+import { HerdError, toErrorData } from '../errors.js';
 import type { HostResult } from '../results/status.js';
 import type { HostJob, HostPhase, TaskSpec, WorkerConfig } from './protocol.js';
 import { runSteps } from './steps.js';
@@ -24,12 +25,18 @@ export interface HostJobContext {
   onFilePlanned: (bytes: number) => void;
 }
 
+/**
+ * A task's end for its host. `endedAt`: a limit stopped it then (epoch ms); the host is recorded at
+ * that moment, not after the remote kill that followed.
+ */
+export type TaskOutcome = Omit<HostResult, 'id' | 'durationMs'> & { endedAt?: number };
+
 /** Run one host job to its single result; never throws. */
 export async function runHostJob(job: HostJob, ctx: HostJobContext): Promise<HostResult> {
   const started = Date.now();
-  const result = (partial: Omit<HostResult, 'id' | 'durationMs'>): HostResult => ({
+  const result = ({ endedAt, ...partial }: TaskOutcome): HostResult => ({
     id: job.id,
-    durationMs: Date.now() - started,
+    durationMs: (endedAt ?? Date.now()) - started,
     ...partial,
   });
   if (ctx.signal.aborted) return result({ status: 'not_started', exitCode: null, reason: 'run was interrupted before this host started' });
@@ -39,35 +46,68 @@ export async function runHostJob(job: HostJob, ctx: HostJobContext): Promise<Hos
   try {
     client = await connectWithRetries(job, ctx);
   } catch (err) {
-    const failure = err instanceof ConnectFailure ? err : new ConnectFailure('error', 'E_INTERNAL', String(err));
-    return result({ status: failure.status, exitCode: null, reason: failure.message, code: failure.code });
+    return result(failureOutcome(err));
   }
 
+  const broken = thrownInCallbacks(client);
   try {
     if (ctx.signal.aborted) {
       const why = ctx.signal.reason === 'deadline' ? "the run's --deadline was reached" : 'run was interrupted';
       return result({ status: 'not_started', exitCode: null, reason: `${why} before the command started`, code: 'E_NOT_STARTED' });
     }
     ctx.onPhase('running');
-    const task = ctx.config.task;
-    if (task.kind === 'steps') {
-      return result(
-        await runSteps(client, job, task, {
-          signal: ctx.signal,
-          idleTimeoutMs: ctx.config.idleTimeoutMs,
-          onOutput: (stream, chunk, step) => ctx.onOutput(stream, chunk, step),
-          onStepDone: ctx.onStepDone,
-        }),
-      );
-    }
-    if (task.kind === 'transfer') return result(await runTransferTask(client, job, task, ctx));
-    return result(await runCommandTask(client, job, task, ctx));
+    return result(await Promise.race([runTask(client, job, ctx), broken]));
   } catch (err) {
-    const failure = err instanceof ConnectFailure ? err : new ConnectFailure('error', 'E_INTERNAL', String(err));
-    return result({ status: failure.status, exitCode: null, reason: failure.message, code: failure.code });
+    return result(failureOutcome(err));
   } finally {
     client.end();
   }
+}
+
+function runTask(client: Client, job: HostJob, ctx: HostJobContext): Promise<TaskOutcome> {
+  const task = ctx.config.task;
+  switch (task.kind) {
+    case 'steps':
+      return runSteps(client, job, task, {
+        signal: ctx.signal,
+        idleTimeoutMs: ctx.config.idleTimeoutMs,
+        onOutput: (stream, chunk, step) => ctx.onOutput(stream, chunk, step),
+        onStepDone: ctx.onStepDone,
+      });
+    case 'transfer':
+      return runTransferTask(client, job, task, ctx);
+    case 'command':
+      return runCommandTask(client, job, task, ctx);
+    default:
+      return assertNever(task);
+  }
+}
+
+function assertNever(value: never): never {
+  throw new Error(`unhandled task ${JSON.stringify(value)}`);
+}
+
+/**
+ * ssh2 catches what its callbacks throw (ours included), emits it as the client's 'error' and drops
+ * the connection; whatever waited on that connection may never settle. Such an error carries no
+ * ssh2 `level` (socket, timeout and protocol errors do) and no numeric `code` (the reason of a
+ * server's DISCONNECT, which is the host's doing): it is a bug, and this host ends as `error`.
+ */
+function thrownInCallbacks(client: Client): Promise<never> {
+  return new Promise<never>((_, reject) => {
+    client.on('error', (err: Error & { level?: string; code?: unknown }) => {
+      if (err.level !== undefined || typeof err.code === 'number') return;
+      const reason = `internal error while this host was running: ${err.message}; it may have run`;
+      reject(new HerdError('E_INTERNAL', reason, { cause: err }));
+    });
+  });
+}
+
+/** What an error thrown out of a connected host's task says about it: its own status and code when it has them. */
+function failureOutcome(err: unknown): Omit<HostResult, 'id' | 'durationMs'> {
+  if (err instanceof ConnectFailure) return { status: err.status, exitCode: null, reason: err.message, code: err.code };
+  const data = toErrorData(err);
+  return { status: 'error', exitCode: null, reason: data.message, code: data.code };
 }
 
 /**
@@ -95,7 +135,7 @@ async function runCommandTask(
   job: HostJob,
   task: Extract<TaskSpec, { kind: 'command' }>,
   ctx: HostJobContext,
-): Promise<Omit<HostResult, 'id' | 'durationMs'>> {
+): Promise<TaskOutcome> {
   const outcome = await execCommand(client, task.command, {
     timeoutMs: task.timeoutMs,
     idleTimeoutMs: ctx.config.idleTimeoutMs,
@@ -105,7 +145,7 @@ async function runCommandTask(
     onStderr: (c) => ctx.onOutput('stderr', c),
   });
   const stopped = stoppedOutcome(outcome, 'command', `--timeout ${task.timeoutMs / 1000}s`, ctx.config.idleTimeoutMs, ctx.signal);
-  if (stopped) return { ...stopped, exitCode: null };
+  if (stopped) return { ...stopped, exitCode: null, ...(outcome.stoppedAt !== undefined ? { endedAt: outcome.stoppedAt } : {}) };
   if (outcome.exitCode === 0) return { status: 'ok', exitCode: 0, reason: '' };
   const reason = outcome.signal ? `killed by signal ${outcome.signal}` : `exit code ${outcome.exitCode}`;
   return { status: 'failed', exitCode: outcome.exitCode, signal: outcome.signal, reason, code: 'E_EXIT' };

@@ -126,7 +126,8 @@ async function runPlay(session: RunSession, req: PlaybookRunRequest, play: Play,
       for (const id of alive) {
         const from = Math.max(segment.from, startStep(req, play, id));
         if (from > segment.to) continue; // this segment was done in an earlier run
-        jobs.push({ ...session.jobs.get(id)!, fromStep: from, toStep: segment.to });
+        const earlier = state.get(id)!.ran || req.resume?.has(id) === true;
+        jobs.push({ ...session.jobs.get(id)!, fromStep: from, toStep: segment.to, ...(earlier ? { afterEarlierSteps: true } : {}) });
       }
       // A gate step's result is recorded only once the gate has judged the host: a host held back
       // there must not look as if it passed it (a rerun resumes at the first step not passed).

@@ -11,7 +11,7 @@ type OutputMessage = Extract<WorkerMessage, { kind: 'output' }>;
 
 /** What the pool reports: the workers' host messages (output as a Buffer again), and its own warnings. */
 export type PoolEvent =
-  | Exclude<WorkerMessage, { kind: 'ready' | 'worker_error' | 'output' }>
+  | Exclude<WorkerMessage, { kind: 'ready' | 'worker_fatal' | 'output' }>
   | (Omit<OutputMessage, 'data'> & { data: Buffer })
   | { kind: 'warning'; message: string };
 
@@ -27,7 +27,7 @@ export interface PoolOptions {
   workerPath?: string;
 }
 
-type JobState = { job: HostJob; phase: 'assigned' | HostPhase };
+type JobState = { job: HostJob; phase: 'assigned' | HostPhase; since: number };
 
 interface WorkerSlot {
   child: ChildProcess;
@@ -36,9 +36,19 @@ interface WorkerSlot {
   jobs: Map<string, JobState>;
   ready: boolean;
   exited: boolean;
+  /** Why this worker is being taken down (its own uncaught error, or no answer to an abort); its hosts are already settled. */
+  failed?: string;
+  /** Set when the parent kills a worker that did not answer an abort: the reason its running hosts get. */
+  killedBecause?: string;
 }
 
 const MAX_RESPAWNS_PER_WORKER = 3;
+
+/**
+ * After an abort, a worker that still holds running hosts this long is killed (its hosts end
+ * interrupted). A healthy one answers well within it: its remote kill is bounded in exec.ts.
+ */
+const ABORT_ANSWER_MS = 10_000;
 
 /**
  * V8's young generation per worker. Commands keep it at 1 MiB: a thousand idle sessions then
@@ -54,6 +64,8 @@ export class WorkerPool {
   private readonly slots = new Set<WorkerSlot>();
   private remaining = 0;
   private draining = false;
+  private drainReason = '';
+  private abortTimer: NodeJS.Timeout | undefined;
   private respawnBudget: number;
   private finish: (() => void) | undefined;
   private readonly warnedProblems = new Set<string>();
@@ -80,6 +92,7 @@ export class WorkerPool {
   drain(reason: string): void {
     if (this.draining) return;
     this.draining = true;
+    this.drainReason = reason;
     const queued = this.queue.splice(0);
     for (const job of queued) this.complete(notStarted(job, reason));
     // Hosts already handed to a worker but not begun are reported back by it as not_started.
@@ -90,6 +103,17 @@ export class WorkerPool {
   abort(reason: string, cause: AbortCause = 'interrupt'): void {
     this.drain(reason);
     for (const slot of this.slots) this.sendTo(slot, { kind: 'abort', cause });
+    // A worker that cannot answer (hung, stopped, broken) must not hold the run forever.
+    this.abortTimer ??= setTimeout(() => this.killUnanswered(), ABORT_ANSWER_MS);
+  }
+
+  private killUnanswered(): void {
+    for (const slot of this.slots) {
+      if (slot.exited || slot.jobs.size === 0) continue;
+      slot.killedBecause =
+        `its worker process did not stop the command within ${ABORT_ANSWER_MS / 1000}s of the abort and was killed; it may still be running`;
+      slot.child.kill('SIGKILL');
+    }
   }
 
   private spawn(capacity: number, handshakes: number): void {
@@ -122,7 +146,10 @@ export class WorkerPool {
         return;
       case 'host_phase': {
         const state = slot.jobs.get(message.id);
-        if (state) state.phase = message.phase;
+        if (state) {
+          state.phase = message.phase;
+          if (message.phase === 'connecting') state.since = Date.now();
+        }
         this.options.onEvent(message);
         return;
       }
@@ -139,18 +166,47 @@ export class WorkerPool {
       case 'files_done':
         this.options.onEvent(message);
         return;
-      case 'worker_error':
-        this.warnOnce(`worker error: ${message.error.message}`);
+      case 'worker_fatal':
+        this.failWorker(slot, message.error.message);
         return;
+      default:
+        return assertNever(message);
     }
+  }
+
+  /**
+   * The worker hit an uncaught error and is leaving. What ran there may have run: those hosts end as
+   * `error` with the reason. Hosts it had not started go to another worker, as when a worker dies.
+   */
+  private failWorker(slot: WorkerSlot, message: string): void {
+    if (slot.failed !== undefined) return;
+    slot.failed = `uncaught error in worker ${slot.child.pid}: ${message}`;
+    this.warnOnce(slot.failed);
+    for (const state of slot.jobs.values()) {
+      if (state.phase === 'running') {
+        this.complete({
+          id: state.job.id,
+          status: 'error',
+          exitCode: null,
+          durationMs: Date.now() - state.since,
+          reason: `uncaught error in its worker process while this host was running: ${message}; it may have run, and may still be running`,
+          code: 'E_WORKER_ERROR',
+        });
+      } else this.requeue(state.job);
+    }
+    slot.jobs.clear();
+    // It exits by itself once its report is out; one that cannot is stopped.
+    const timer = setTimeout(() => slot.child.kill('SIGKILL'), WORKER_EXIT_GRACE_MS);
+    slot.child.once('exit', () => clearTimeout(timer));
+    this.feedAll();
   }
 
   /** Keep a worker supplied up to its capacity plus a small prefetch so it never idles on IPC. */
   private feed(slot: WorkerSlot): void {
-    if (!slot.ready || slot.exited) return;
+    if (!slot.ready || slot.exited || slot.failed !== undefined) return;
     while (!this.draining && this.queue.length > 0 && slot.jobs.size < slot.capacity + this.prefetch()) {
       const job = this.queue.shift()!;
-      slot.jobs.set(job.id, { job, phase: 'assigned' });
+      slot.jobs.set(job.id, { job, phase: 'assigned', since: Date.now() });
       this.sendTo(slot, { kind: 'job', job });
     }
   }
@@ -168,21 +224,20 @@ export class WorkerPool {
     if (slot.jobs.size === 0 && (this.queue.length === 0 || this.draining)) return this.maybeFinish();
     const how = signal ? `signal ${signal}` : `exit code ${code}`;
     const lastLine = stderrTail.trim().split('\n').find((l) => /Error|error:/.test(l)) ?? stderrTail.trim().split('\n').pop();
-    this.warnOnce(`worker ${slot.child.pid} died (${how})${lastLine ? `: ${lastLine}` : ''}`);
+    if (slot.failed === undefined && slot.killedBecause === undefined) {
+      this.warnOnce(`worker ${slot.child.pid} died (${how})${lastLine ? `: ${lastLine}` : ''}`);
+    }
     for (const state of slot.jobs.values()) {
       if (state.phase === 'running') {
         this.complete({
           id: state.job.id,
           status: 'interrupted',
           exitCode: null,
-          durationMs: 0,
-          reason: `worker process died (${how}) while the command was running; it may have run`,
+          durationMs: Date.now() - state.since,
+          reason: slot.killedBecause ?? `worker process died (${how}) while the command was running; it may have run`,
           code: 'E_WORKER_DIED',
         });
-      } else {
-        // Nothing was executed on this host yet: giving it to another worker is safe.
-        this.queue.unshift(state.job);
-      }
+      } else this.requeue(state.job);
     }
     slot.jobs.clear();
     if (this.queue.length > 0 && !this.draining) {
@@ -191,6 +246,12 @@ export class WorkerPool {
     }
     this.feedAll();
     this.maybeFinish();
+  }
+
+  /** Nothing was executed on this host yet: another worker may take it, unless no host starts any more. */
+  private requeue(job: HostJob): void {
+    if (this.draining) this.complete(notStarted(job, this.drainReason));
+    else this.queue.unshift(job);
   }
 
   private feedAll(): void {
@@ -229,6 +290,7 @@ export class WorkerPool {
 
   /** Ask workers to leave, then make sure they have. */
   private async shutdown(): Promise<void> {
+    clearTimeout(this.abortTimer);
     const exits = [...this.slots].map(
       (slot) =>
         new Promise<void>((resolve) => {
@@ -257,6 +319,10 @@ export class WorkerPool {
 export function shareOf(total: number, parts: number, index: number): number {
   const base = Math.floor(total / parts);
   return Math.max(1, base + (index < total % parts ? 1 : 0));
+}
+
+function assertNever(value: never): never {
+  throw new Error(`unknown message from a worker: ${JSON.stringify(value)}`);
 }
 
 function notStarted(job: HostJob, reason: string): HostResult {

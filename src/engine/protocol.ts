@@ -109,6 +109,8 @@ export interface HostJob {
   /** Steps tasks: the 1-based range of the play's steps this job runs (inclusive). */
   fromStep?: number;
   toStep?: number;
+  /** Steps tasks: steps of an earlier play (or an earlier run resumed) already ran on this host. */
+  afterEarlierSteps?: boolean;
 }
 
 export type HostPhase = 'connecting' | 'running';
@@ -137,4 +139,5 @@ export type WorkerMessage =
   | { kind: 'files_done'; id: string; files: FileDone[]; planned: { files: number; bytes: number } }
   | { kind: 'host_done'; result: HostResult }
   | { kind: 'hostkey_new'; line: string; file: string }
-  | { kind: 'worker_error'; error: ErrorData };
+  /** An uncaught exception or rejection: the worker's state is unknown, so it reports this last and exits. */
+  | { kind: 'worker_fatal'; error: ErrorData };

@@ -10,6 +10,9 @@ import { shellQuote } from '../transport/remote-command.js';
 import { openSftp, pullPath, pushPath, TransferStopped, whileConnected } from '../transport/sftp.js';
 import { abortedOutcome, stoppedOutcome } from './stopped.js';
 import type { HostJob, TaskSpec } from './protocol.js';
+import type { TaskOutcome } from './host-job.js';
+import { toErrorData, type ErrorCode } from '../errors.js';
+import { ConnectFailure } from '../transport/failure.js';
 
 type StepsTask = Extract<TaskSpec, { kind: 'steps' }>;
 
@@ -31,10 +34,14 @@ interface StepOutcome {
   exitCode: number | null;
   reason: string;
   stdout?: string;
+  /** A limit stopped the step's command at this moment (epoch ms); its duration ends there. */
+  endedAt?: number;
+  /** Why it did not pass, kept up to the host's result (E_IDLE_TIMEOUT stays E_IDLE_TIMEOUT). */
+  code?: ErrorCode;
 }
 
 /** Run the job's range of steps; the result says where and why the host stopped, if it did. */
-export async function runSteps(client: Client, job: HostJob, task: StepsTask, ctx: StepsContext): Promise<Omit<HostResult, 'id' | 'durationMs'>> {
+export async function runSteps(client: Client, job: HostJob, task: StepsTask, ctx: StepsContext): Promise<TaskOutcome> {
   const play = task.play;
   const vars = hostVars(play, task.extraVars, { host: job.host, port: String(job.port), user: job.user, run_id: task.runId });
   const from = job.fromStep ?? 1;
@@ -58,7 +65,9 @@ export async function runSteps(client: Client, job: HostJob, task: StepsTask, ct
       ctx.onStepDone({ host: job.id, play: play.index, step: index, name, status: 'failed', exitCode: null, durationMs: 0, reason });
       return { status: 'failed', exitCode: null, reason: `step ${key} (${name}): ${err.message}`, step: key, code: err.code };
     }
-    let outcome = await runStep(client, job, task, step, key, ctx);
+    // Steps before this one ran on the host (earlier in this job, an earlier pass, or the resumed run).
+    const afterEarlierSteps = index > 1 || job.afterEarlierSteps === true;
+    let outcome = await runStep(client, job, task, step, key, ctx).catch((err: unknown) => refusedChannel(err, afterEarlierSteps));
     if (outcome.status === 'would_run') skippedChanges = true;
     else if (task.check && skippedChanges && (outcome.status === 'failed' || outcome.status === 'diverged')) {
       outcome = { ...outcome, status: 'unverified', reason: `${outcome.reason} (under --check, after steps that did not run)` };
@@ -71,8 +80,9 @@ export async function runSteps(client: Client, job: HostJob, task: StepsTask, ct
       name: step.name,
       status: outcome.status,
       exitCode: outcome.exitCode,
-      durationMs: Date.now() - started,
+      durationMs: (outcome.endedAt ?? Date.now()) - started,
       reason: ignored ? `${outcome.reason} (ignored)` : outcome.reason,
+      ...(outcome.code !== undefined && !isPassing(outcome.status) ? { code: outcome.code } : {}),
       ...(ignored ? { ignored: true } : {}),
       ...(outcome.stdout !== undefined ? { stdout: outcome.stdout } : {}),
     };
@@ -82,10 +92,27 @@ export async function runSteps(client: Client, job: HostJob, task: StepsTask, ct
       const reason = `step ${key} (${step.name}): ${outcome.reason}`;
       if (!ignored) unverified ??= { status: 'unverified', exitCode: outcome.exitCode, reason, step: key, code: 'E_UNVERIFIED' };
     } else if (!isPassing(outcome.status) && !ignored) {
-      return { status: hostStatusFor(outcome.status), exitCode: outcome.exitCode, reason: `step ${key} (${step.name}): ${outcome.reason}`, step: key, code: 'E_STEP' };
+      return {
+        status: hostStatusFor(outcome.status),
+        exitCode: outcome.exitCode,
+        reason: `step ${key} (${step.name}): ${outcome.reason}`,
+        step: key,
+        code: outcome.code ?? 'E_STEP',
+        ...(outcome.endedAt !== undefined ? { endedAt: outcome.endedAt } : {}),
+      };
     }
   }
   return unverified ?? { status: 'ok', exitCode: lastExit ?? 0, reason: '' };
+}
+
+/**
+ * A session channel the host will not open (process limit, MaxSessions) once earlier steps ran: the
+ * step failed, and the host is not `unreachable` (that would say nothing ran). Before any step ran,
+ * the host is recorded as unreachable, as for a command.
+ */
+function refusedChannel(err: unknown, afterEarlierSteps: boolean): StepOutcome {
+  if (!(err instanceof ConnectFailure) || err.code !== 'E_CHANNEL' || !afterEarlierSteps) throw err;
+  return { status: 'failed', exitCode: null, reason: `${err.message} (after earlier steps ran on this host)`, code: 'E_CHANNEL' };
 }
 
 function isPassing(status: StepStatus): boolean {
@@ -167,7 +194,9 @@ async function checkGuards(
 /** Timeout, abort and lost connections end a step the same way whatever ran. */
 function brokenOutcome(outcome: ExecOutcome, what: string, ctx: StepsContext): StepOutcome | null {
   const stopped = stoppedOutcome(outcome, what, 'its timeout', ctx.idleTimeoutMs, ctx.signal);
-  return stopped ? { status: stopped.status, exitCode: null, reason: stopped.reason } : null;
+  if (!stopped) return null;
+  const endedAt = outcome.stoppedAt !== undefined ? { endedAt: outcome.stoppedAt } : {};
+  return { status: stopped.status, exitCode: null, reason: stopped.reason, code: stopped.code, ...endedAt };
 }
 
 async function runCommandStep(
@@ -198,10 +227,12 @@ async function runCommandStep(
   const allowed = step.expect?.exit ?? [0];
   if (outcome.exitCode === null || !allowed.includes(outcome.exitCode)) {
     const how = outcome.signal ? `killed by signal ${outcome.signal}` : `exit code ${outcome.exitCode}`;
-    return { status: 'failed', exitCode: outcome.exitCode, reason: allowed.length === 1 && allowed[0] === 0 ? how : `${how} (expected ${allowed.join(', ')})` };
+    const reason = allowed.length === 1 && allowed[0] === 0 ? how : `${how} (expected ${allowed.join(', ')})`;
+    return { status: 'failed', exitCode: outcome.exitCode, reason, code: 'E_EXIT' };
   }
   if (step.expect?.stdout !== undefined && !new RegExp(step.expect.stdout, 'm').test(kept)) {
-    return { status: 'diverged', exitCode: outcome.exitCode, reason: `stdout does not match /${step.expect.stdout}/` };
+    const reason = `stdout does not match /${step.expect.stdout}/`;
+    return { status: 'diverged', exitCode: outcome.exitCode, reason, code: 'E_DIVERGED' };
   }
   const status: StepStatus = step.check ? 'ok' : 'changed';
   return { status, exitCode: outcome.exitCode, reason: '', ...(step.expect?.consensus ? { stdout: kept.slice(0, CONSENSUS_BYTES) } : {}) };
@@ -225,7 +256,8 @@ async function runScriptStep(
       sftp.end();
     }
   } catch (err) {
-    return { status: 'failed', exitCode: null, reason: `could not upload script: ${(err as Error).message}` };
+    const { code, message } = toErrorData(err);
+    return { status: 'failed', exitCode: null, reason: `could not upload script: ${message}`, code };
   }
   const command = `${shellQuote(remote)}${step.args ? ` ${step.args}` : ''}; rc=$?; rm -f ${shellQuote(remote)}; exit $rc`;
   return runCommandStep(client, job, step, command, key, become, ctx);
@@ -255,8 +287,9 @@ async function runTransferStep(client: Client, job: HostJob, task: StepsTask, st
   } catch (err) {
     if (err instanceof TransferStopped) {
       const stopped = abortedOutcome(ctx.signal, step.kind, 'files in flight stay under temporary names');
-      return { status: stopped.status, exitCode: null, reason: stopped.reason };
+      return { status: stopped.status, exitCode: null, reason: stopped.reason, code: stopped.code };
     }
-    return { status: 'failed', exitCode: null, reason: (err as Error).message };
+    const { code, message } = toErrorData(err);
+    return { status: 'failed', exitCode: null, reason: message, code };
   }
 }

@@ -1,19 +1,23 @@
 // One wording for every way a command can be stopped before it exits by itself, shared by
 // ad-hoc commands and playbook steps, so statuses and reasons match wherever they come from.
+import type { ErrorCode } from '../errors.js';
 import type { ExecOutcome } from '../transport/exec.js';
 
 export interface StoppedOutcome {
   status: 'timeout' | 'interrupted';
-  code: string;
+  code: ErrorCode;
   reason: string;
 }
 
 /** Why the run's abort signal fired: the user's Ctrl-C / SIGTERM, or the whole-run --deadline. */
 export type AbortCause = 'interrupt' | 'deadline';
 
-export function describeKill(killed: number | null | undefined): string {
+/** Says "verified gone" only when the kill script saw no tagged process left. */
+export function describeKill(killed: number | null | undefined, survivors?: number): string {
   if (killed === null || killed === undefined) return 'remote kill could not be confirmed';
-  return `remote processes killed: ${killed}`;
+  if (survivors === undefined) return `remote processes killed: ${killed}`;
+  if (survivors === 0) return `remote processes killed: ${killed} (verified gone)`;
+  return `remote processes killed: ${killed}; ${survivors} still running after the kill`;
 }
 
 /** A command or transfer the run's abort signal stopped; `detail` adds what was done about it. */
@@ -28,7 +32,7 @@ export function abortedOutcome(signal: AbortSignal, what: string, detail: string
  * says which limit a plain timeout was ("--timeout 3s", "its timeout").
  */
 export function stoppedOutcome(outcome: ExecOutcome, what: string, timeoutText: string, idleTimeoutMs: number, signal: AbortSignal): StoppedOutcome | null {
-  const kill = describeKill(outcome.killed);
+  const kill = describeKill(outcome.killed, outcome.killSurvivors);
   if (outcome.aborted) return abortedOutcome(signal, what, kill);
   if (outcome.timedOut) return { status: 'timeout', code: 'E_COMMAND_TIMEOUT', reason: `${what} exceeded ${timeoutText}; ${kill}` };
   if (outcome.idle) return { status: 'timeout', code: 'E_IDLE_TIMEOUT', reason: `${what} printed nothing for ${idleTimeoutMs / 1000}s (--idle-timeout); ${kill}` };

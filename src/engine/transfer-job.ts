@@ -2,11 +2,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Client } from 'ssh2';
-import { HerdError } from '../errors.js';
+import { toErrorData } from '../errors.js';
 import { builtinVars } from '../playbook/render.js';
 import { renderTemplate } from '../playbook/template.js';
 import type { HostResult } from '../results/status.js';
-import { openSftp, parseSha256Listing, pullPath, pushPath, TransferStopped, whileConnected } from '../transport/sftp.js';
+import { openSftp, parseSha256Listing, pullPath, pushPath, TransferError, TransferStopped, whileConnected } from '../transport/sftp.js';
 import { abortedOutcome } from './stopped.js';
 import { execCommand } from '../transport/exec.js';
 import { shellQuote } from '../transport/remote-command.js';
@@ -45,8 +45,9 @@ export async function runTransferTask(client: Client, job: HostJob, task: Transf
     }
   } catch (err) {
     if (err instanceof TransferStopped) return { ...abortedOutcome(ctx.signal, task.direction, 'files in flight stay under temporary names; herd rerun finishes them'), exitCode: null };
-    const code = err instanceof HerdError && err.code === 'E_TEMPLATE' ? err.code : 'E_TRANSFER';
-    return { status: 'failed', exitCode: null, reason: (err as Error).message, code };
+    // The cause's own code: E_CONNECTION_LOST, E_NO_SUCH_FILE, E_UNSAFE_PATH, E_NO_SPACE... (E_TRANSFER when it has none).
+    const { code, message } = toErrorData(err);
+    return { status: 'failed', exitCode: null, reason: message, code: code === 'E_INTERNAL' ? 'E_TRANSFER' : code };
   }
 }
 
@@ -68,6 +69,9 @@ async function hashRemote(client: Client, job: HostJob, where: { root: string; f
   const outcome = await execCommand(client, command, { timeoutMs: 600_000, tag: `${job.tag}h`, onStdout: (c) => {
     out += c.toString('utf8');
   }, onStderr: () => {} });
-  if (outcome.exitCode !== 0) throw new Error(`could not compute checksums on the host (${outcome.timedOut ? 'timed out' : `exit ${outcome.exitCode}`})`);
+  if (outcome.exitCode !== 0) {
+    const why = outcome.timedOut ? 'timed out' : `exit ${outcome.exitCode}`;
+    throw new TransferError(`could not compute checksums on the host (${why})`);
+  }
   return parseSha256Listing(out);
 }

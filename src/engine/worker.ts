@@ -7,7 +7,7 @@ import type { Credentials } from '../transport/connect.js';
 import { runHostJob } from './host-job.js';
 import { Connector } from './connector.js';
 import { startRateGate } from './pacing.js';
-import type { HostJob, ParentMessage, WorkerConfig } from './protocol.js';
+import type { HostJob, ParentMessage, WorkerConfig, WorkerMessage } from './protocol.js';
 import { FileBatch, OutputCap, send, sendOutput, withNote } from './worker-outbox.js';
 
 interface WorkerState {
@@ -20,6 +20,25 @@ interface WorkerState {
 }
 
 let state: WorkerState | undefined;
+
+/** A failing worker waits this long at most for its last message to reach the parent. */
+const WORKER_FATAL_EXIT_MS = 1_000;
+
+/**
+ * Test-only fault, for the host whose id HERD_TEST_THROW_IN_CHANNEL names, in its channel's data callback
+ * (onOutput runs synchronously inside it): HERD_TEST_THROW_HOW=sync throws there, as a bug in a callback
+ * ssh2 calls would; =async hands back a backpressure promise that rejects, which nobody catches. The e2e
+ * suite proves either ends the affected hosts as `error` and the run still completes.
+ */
+const THROW_IN_CHANNEL_FOR = process.env['HERD_TEST_THROW_IN_CHANNEL'];
+const THROW_HOW = process.env['HERD_TEST_THROW_HOW'] === 'async' ? 'async' : 'sync';
+
+function testFault(id: string): Promise<void> | undefined {
+  if (THROW_IN_CHANNEL_FOR !== id) return undefined;
+  const fault = new Error(`test fault thrown inside the channel callback of ${id}`);
+  if (THROW_HOW === 'sync') throw fault;
+  return Promise.reject(fault);
+}
 
 function initialise(config: WorkerConfig): void {
   const { keys, problems } = loadPrivateKeys(config.keyPaths, config.keysExplicit, config.keyPassphrase);
@@ -58,6 +77,8 @@ function startJob(job: HostJob): void {
       signal: s.abort.signal,
       onPhase: (phase) => send({ kind: 'host_phase', id: job.id, phase }),
       onOutput: (stream, whole, step) => {
+        const fault = testFault(job.id);
+        if (fault) return fault;
         const chunk = cap.take(whole);
         if (chunk.length === 0) return;
         return sendOutput(step === undefined ? { kind: 'output', id: job.id, stream, data: chunk } : { kind: 'output', id: job.id, stream, data: chunk, step }, chunk.length);
@@ -89,22 +110,44 @@ function handle(message: ParentMessage): void {
     case 'shutdown':
       process.disconnect?.();
       return;
+    default:
+      return assertNever(message);
   }
+}
+
+function assertNever(value: never): never {
+  throw new Error(`unknown message from the parent: ${JSON.stringify(value)}`);
 }
 
 process.on('message', (message: ParentMessage) => {
   try {
     handle(message);
   } catch (err) {
-    send({ kind: 'worker_error', error: toErrorData(err) });
+    // A job that could not be taken on would never report back: as fatal as any uncaught error.
+    fail(err);
   }
 });
-process.on('uncaughtException', (err) => {
-  send({ kind: 'worker_error', error: toErrorData(err) });
-});
-process.on('unhandledRejection', (err) => {
-  send({ kind: 'worker_error', error: toErrorData(err) });
-});
+/**
+ * After an uncaught exception or rejection nothing this worker holds can be trusted: a host's promise
+ * may never settle, which would hang the run. Say so and leave; the parent ends the hosts that were
+ * running here as `error` and hands the others to another worker.
+ */
+let failing = false;
+function fail(err: unknown): void {
+  if (failing) return;
+  failing = true;
+  // The parent gives the hosts this worker had not started to another worker: none may start here now.
+  if (state) {
+    state.drainReason ??= 'its worker process failed';
+    state.abort.abort('interrupt');
+  }
+  const leave = (): never => process.exit(70);
+  setTimeout(leave, WORKER_FATAL_EXIT_MS).unref();
+  if (!process.connected || !process.send) leave();
+  else process.send({ kind: 'worker_fatal', error: toErrorData(err) } satisfies WorkerMessage, undefined, {}, leave);
+}
+process.on('uncaughtException', fail);
+process.on('unhandledRejection', fail);
 // The terminal's Ctrl-C reaches the whole process group; only the parent decides what it means.
 process.on('SIGINT', () => {});
 // A parent that is gone (even by kill -9) takes its workers with it.

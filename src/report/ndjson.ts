@@ -21,9 +21,26 @@ const FORMAT: Formatters = {
   output: (e) => ({ host: e.host, stream: e.stream, text: e.text, ...(e.step ? { step: e.step } : {}) }),
   step_done: (e) => {
     const { stdout: _kept, ...s } = e.step;
-    return { host: s.host, step: `${s.play}.${s.step}`, name: s.name, status: s.status, exit: s.exitCode, duration_ms: s.durationMs, reason: s.reason };
+    return {
+      host: s.host,
+      step: `${s.play}.${s.step}`,
+      name: s.name,
+      status: s.status,
+      exit: s.exitCode,
+      duration_ms: s.durationMs,
+      reason: s.reason,
+      ...(s.code ? { code: s.code } : {}),
+    };
   },
-  host_done: (e) => ({ host: e.result.id, status: e.result.status, exit: e.result.exitCode, duration_ms: e.result.durationMs, reason: e.result.reason, ...(e.result.step ? { step: e.result.step } : {}) }),
+  host_done: (e) => ({
+    host: e.result.id,
+    status: e.result.status,
+    exit: e.result.exitCode,
+    duration_ms: e.result.durationMs,
+    reason: e.result.reason,
+    ...(e.result.code ? { code: e.result.code } : {}),
+    ...(e.result.step ? { step: e.result.step } : {}),
+  }),
   run_done: (e) => ({ run: e.run, dir: e.dir, state: e.state, counts: e.counts }),
 };
 

@@ -1,4 +1,5 @@
 // Host statuses and the one result shape every host ends a run with.
+import type { ErrorCode } from '../errors.js';
 
 /** Final per-host statuses written to hosts.tsv; scripts match on these exact words. */
 export const HOST_STATUSES = [
@@ -30,7 +31,7 @@ export interface HostResult {
   /** Why the host is not ok, in one line; empty when ok. */
   reason: string;
   /** Stable error code behind the reason (E_REFUSED, E_AUTH, ...), when there is one. */
-  code?: string;
+  code?: ErrorCode;
   /** Playbooks: the step (`play.step`) where the host stopped. */
   step?: string;
 }
@@ -65,6 +66,8 @@ export interface StepResult {
   exitCode: number | null;
   durationMs: number;
   reason: string;
+  /** Stable error code behind the reason when the step did not pass (E_EXIT, E_IDLE_TIMEOUT, ...). */
+  code?: ErrorCode;
   /** The step failed but has ignore_errors, so the host went on. */
   ignored?: boolean;
   /** Output of a consensus step, kept to compare hosts (bounded). */

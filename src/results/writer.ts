@@ -138,6 +138,7 @@ export class RunWriter {
           exitCode: null,
           durationMs: 0,
           reason: wasRunning ? 'run ended while the command was running' : 'run ended before this host started',
+          code: wasRunning ? 'E_INTERRUPTED' : 'E_NOT_STARTED',
         });
       }
     }

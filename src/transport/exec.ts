@@ -33,11 +33,16 @@ export interface ExecOutcome {
   aborted: boolean;
   /** Remote processes killed after a timeout (null when the kill could not be confirmed). */
   killed?: number | null;
+  /** Tagged processes still on the host when the kill stopped waiting for them (0: verified gone). */
+  killSurvivors?: number;
+  /** When a limit (--timeout, --idle-timeout) or an abort stopped the command (epoch ms): its duration ends there. */
+  stoppedAt?: number;
   /** The connection went away before the command reported an exit status. */
   connectionLost: boolean;
 }
 
-const KILL_COMMAND_TIMEOUT_MS = 5_000;
+/** The remote kill waits ~1 s at most for its processes to die (remote-command.ts); this bounds the whole channel. */
+const KILL_COMMAND_TIMEOUT_MS = 3_000;
 
 interface OpenedChannel {
   channel: ClientChannel;
@@ -77,6 +82,8 @@ export async function execCommand(client: Client, command: string, options: Exec
     let idle = false;
     let aborted = false;
     let killed: number | null | undefined;
+    let killSurvivors: number | undefined;
+    let stoppedAt: number | undefined;
     let killing: Promise<void> | undefined;
     let timer: NodeJS.Timeout | undefined;
 
@@ -139,15 +146,27 @@ export async function execCommand(client: Client, command: string, options: Exec
       clearTimeout(idleTimer);
       if (stderrHead !== '') options.onStderr(Buffer.from(stderrHead, 'latin1'));
       const finish = (): void =>
-        resolve({ exitCode: exit.code, signal: exit.signal, timedOut, idle, aborted, killed, connectionLost: !exit.seen && !timedOut && !idle && !aborted });
+        resolve({
+          exitCode: exit.code,
+          signal: exit.signal,
+          timedOut,
+          idle,
+          aborted,
+          killed,
+          ...(killSurvivors !== undefined ? { killSurvivors } : {}),
+          ...(stoppedAt !== undefined ? { stoppedAt } : {}),
+          connectionLost: !exit.seen && !timedOut && !idle && !aborted,
+        });
       if (killing) killing.then(finish, finish);
       else finish();
     });
 
     const stop = (): void => {
       if (killing) return;
-      killing = killRemote(client, options.tag, options.become).then((n) => {
-        killed = n;
+      stoppedAt = Date.now();
+      killing = killRemote(client, options.tag, options.become).then((report) => {
+        killed = report?.killed ?? null;
+        if (report) killSurvivors = report.left;
         channel.close();
       });
     };
@@ -174,13 +193,13 @@ export async function execCommand(client: Client, command: string, options: Exec
   });
 }
 
-/** Best effort: SIGKILL every tagged process on the host over a fresh channel; returns how many. */
-async function killRemote(client: Client, tag: string, become?: { password?: string }): Promise<number | null> {
+/** Best effort: SIGKILL every tagged process on the host over a fresh channel; null when it cannot say. */
+async function killRemote(client: Client, tag: string, become?: { password?: string }): Promise<KillReport | null> {
   try {
     // The kill runs as root too (the command's processes may be root's). Our kill script never reads stdin, so writing the password up front cannot leak it.
     const spec: BecomeSpec | undefined = become ? (become.password !== undefined ? { promptMarker: sudoPromptMarker(`${tag}k`) } : {}) : undefined;
     const { channel } = await openExec(client, buildKillCommand(tag, spec));
-    return await new Promise<number | null>((resolve) => {
+    return await new Promise<KillReport | null>((resolve) => {
       let out = '';
       const timer = setTimeout(() => {
         channel.close();
@@ -191,12 +210,23 @@ async function killRemote(client: Client, tag: string, become?: { password?: str
       channel.on('error', () => {});
       channel.on('close', () => {
         clearTimeout(timer);
-        const n = Number.parseInt(out.trim(), 10);
-        resolve(Number.isFinite(n) ? n : null);
+        resolve(parseKillReport(out));
       });
       channel.end(become?.password !== undefined ? `${become.password}\n` : undefined);
     });
   } catch {
     return null;
   }
+}
+
+interface KillReport {
+  killed: number;
+  /** Tagged processes still there when the script stopped waiting. */
+  left: number;
+}
+
+/** The kill script's `KILLED LEFT` line (remote-command.ts); anything else means the kill cannot be vouched for. */
+export function parseKillReport(text: string): KillReport | null {
+  const m = /^(\d+) (\d+)$/.exec(text.trim());
+  return m ? { killed: Number(m[1]), left: Number(m[2]) } : null;
 }

@@ -1,5 +1,5 @@
 // Translate ssh2 and socket errors into herd's per-host statuses with a one-line reason.
-import { HerdError } from '../errors.js';
+import { HerdError, type ErrorCode } from '../errors.js';
 import type { HostStatus } from '../results/status.js';
 
 /** A connection that could not be made or used; carries the host status it maps to. */
@@ -7,13 +7,13 @@ export class ConnectFailure extends HerdError {
   readonly status: HostStatus;
   /** A reset or close during banner or key exchange (sshd MaxStartups drops, a restarting daemon): worth a retry. */
   transient = false;
-  constructor(status: HostStatus, code: string, message: string, options?: { cause?: unknown }) {
+  constructor(status: HostStatus, code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(code, message, options);
     this.status = status;
   }
 }
 
-const SOCKET_REASONS: Record<string, [string, string]> = {
+const SOCKET_REASONS: Record<string, [ErrorCode, string]> = {
   ECONNREFUSED: ['E_REFUSED', 'connection refused'],
   ECONNRESET: ['E_RESET', 'connection reset by peer'],
   EHOSTUNREACH: ['E_HOST_UNREACHABLE', 'no route to host'],

@@ -40,22 +40,35 @@ export function sudoPromptMarker(tag: string): string {
   return `[herd-sudo-${tag}]:`;
 }
 
-/** Kill every process on the host whose environment carries the tag; prints how many it signalled. */
+/**
+ * Kill every process on the host whose environment carries the tag, then make sure they are gone.
+ * Prints `KILLED LEFT`: how many it signalled, and how many tagged processes were still there when
+ * it stopped waiting (0 means verified gone). It runs under /bin/sh whatever the login shell is.
+ */
 export function buildKillCommand(tag: string, become?: BecomeSpec): string {
-  const script = buildKillScript(tag);
-  return become ? `${becomePrefix(become)}/bin/sh -c ${shellQuote(script)}` : script;
+  return `${becomePrefix(become)}/bin/sh -c ${shellQuote(buildKillScript(tag))}`;
 }
+
+/** Rounds of the scan: processes forked between two scans are caught by the next; ~1 s at most. */
+const KILL_ROUNDS = 20;
 
 function buildKillScript(tag: string): string {
   const needle = `${JOB_TAG_VARIABLE}=${tag}`;
+  // One grep over every environ file: a grep per process took seconds on a host with a few thousand.
+  // A process signalled but not yet dead still matches; it is waited for, never counted twice.
   return [
-    'n=0',
-    `for f in /proc/[0-9]*/environ; do`,
-    `  if grep -qaF ${shellQuote(needle)} "$f" 2>/dev/null; then`,
-    `    p=\${f#/proc/}; p=\${p%/environ}`,
-    `    kill -KILL "$p" 2>/dev/null && n=$((n+1))`,
-    `  fi`,
+    `killed=' '; n=0; i=0`,
+    `while :; do`,
+    `  left=0`,
+    `  for p in $(grep -laF ${shellQuote(needle)} /proc/[0-9]*/environ 2>/dev/null | sed -e 's,^/proc/,,' -e 's,/environ$,,'); do`,
+    `    left=$((left+1))`,
+    `    case "$killed" in *" $p "*) continue;; esac`,
+    `    kill -KILL "$p" 2>/dev/null && { killed="$killed$p "; n=$((n+1)); }`,
+    `  done`,
+    `  if [ "$left" -eq 0 ] || [ "$i" -ge ${KILL_ROUNDS} ]; then break; fi`,
+    `  i=$((i+1))`,
+    `  sleep 0.05 2>/dev/null || sleep 1`,
     `done`,
-    `echo "$n"`,
+    `echo "$n $left"`,
   ].join('\n');
 }

@@ -8,13 +8,33 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import pLimit from 'p-limit';
-import type { Client, SFTPWrapper, Stats } from 'ssh2';
-import { HerdError } from '../errors.js';
+import ssh2, { type Client, type SFTPWrapper, type Stats } from 'ssh2';
+import { codeOfErrno, HerdError, type ErrorCode } from '../errors.js';
 import { PARALLEL_FILES_PER_SESSION } from '../defaults.js';
 
+/** A failed transfer; its code comes from the cause (SFTP status, local errno) unless given. */
 export class TransferError extends HerdError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('E_TRANSFER', message, options);
+  constructor(message: string, options?: { cause?: unknown; code?: ErrorCode }) {
+    super(options?.code ?? transferCodeOf(options?.cause), message, options);
+  }
+}
+
+const { STATUS_CODE } = ssh2.utils.sftp;
+
+/** The host's SFTP status code (a number) or a local errno (a string), as one of our codes. */
+export function transferCodeOf(cause: unknown): ErrorCode {
+  const code = (cause as { code?: unknown } | null | undefined)?.code;
+  if (typeof code === 'string' && /^E[A-Z0-9]+$/.test(code)) return codeOfErrno(code);
+  switch (code) {
+    case STATUS_CODE.NO_SUCH_FILE:
+      return 'E_NO_SUCH_FILE';
+    case STATUS_CODE.PERMISSION_DENIED:
+      return 'E_PERMISSION';
+    case STATUS_CODE.NO_CONNECTION:
+    case STATUS_CODE.CONNECTION_LOST:
+      return 'E_CONNECTION_LOST';
+    default:
+      return 'E_TRANSFER';
   }
 }
 
@@ -332,6 +352,9 @@ async function readSmallFile(sftp: SFTPWrapper, remote: string, size: number): P
 // Synchronous: a local lstat takes microseconds, a trip through the thread pool costs more.
 const lstatOrUndefined = (p: string): fs.Stats | undefined => fs.lstatSync(p, { throwIfNoEntry: false });
 
+/** A path a hostile host chose that would lead outside the destination: refused. */
+const UNSAFE = { code: 'E_UNSAFE_PATH' } as const;
+
 /** Is `candidate` inside `root` (both absolute)? */
 function inside(root: string, candidate: string): boolean {
   const rel = path.relative(root, candidate);
@@ -346,13 +369,13 @@ export async function pullPath(sftp: SFTPWrapper, remote: string, localDir: stri
   const root = path.resolve(localDir);
   const present = new Set<string>();
   const st = await remoteLstat(sftp, remote);
-  if (!st) throw new TransferError(`${remote}: no such file or directory on the host`);
+  if (!st) throw new TransferError(`${remote}: no such file or directory on the host`, { code: 'E_NO_SUCH_FILE' });
   fs.mkdirSync(root, { recursive: true });
   // `knownAbsent`: the local directory's listing showed no entry of that name (no lstat needed).
   const getFile = async (r: string, l: string, rel: string, rst: Stats, knownAbsent = false): Promise<void> => {
-    if (!inside(root, path.resolve(l))) throw new TransferError(`refused ${r}: it would land outside ${root}`);
+    if (!inside(root, path.resolve(l))) throw new TransferError(`refused ${r}: it would land outside ${root}`, UNSAFE);
     const local = knownAbsent ? undefined : lstatOrUndefined(l);
-    if (local?.isSymbolicLink()) throw new TransferError(`refused ${r}: ${l} is a symlink, writing through it could leave ${root}`);
+    if (local?.isSymbolicLink()) throw new TransferError(`refused ${r}: ${l} is a symlink, writing through it could leave ${root}`, UNSAFE);
     present.add(rel);
     const known = opts.remoteHashes?.get(rel);
     const same = opts.remoteHashes
@@ -398,10 +421,10 @@ export async function pullPath(sftp: SFTPWrapper, remote: string, localDir: stri
   }
   const pending: Promise<void>[] = [];
   const walk = async (remoteDir: string, local: string, rel: string): Promise<void> => {
-    if (local !== root && !inside(root, local)) throw new TransferError(`refused ${remoteDir}: it would land outside ${root}`);
+    if (local !== root && !inside(root, local)) throw new TransferError(`refused ${remoteDir}: it would land outside ${root}`, UNSAFE);
     // A symlink where a directory goes (left by an earlier pull of a link) would lead the files outside.
     const there = local === root ? undefined : lstatOrUndefined(local);
-    if (there && !there.isDirectory()) throw new TransferError(`refused ${remoteDir}: ${local} exists and is not a directory (a symlink there could lead outside ${root})`);
+    if (there && !there.isDirectory()) throw new TransferError(`refused ${remoteDir}: ${local} exists and is not a directory (a symlink there could lead outside ${root})`, UNSAFE);
     fs.mkdirSync(local, { recursive: true });
     // What is already there, listed once: a fresh destination then costs no lstat per file.
     const localNames = new Set(fs.readdirSync(local));
@@ -409,7 +432,7 @@ export async function pullPath(sftp: SFTPWrapper, remote: string, localDir: stri
     const list = await call<{ filename: string; attrs: Stats }[]>((cb) => sftp.readdir(remoteDir, cb as never), `list ${remoteDir}`);
     // A hostile or broken server must not place anything outside the host's folder: check the whole listing first.
     const unsafe = list.find((e) => !isSafeEntryName(e.filename));
-    if (unsafe) throw new TransferError(`refused entry ${JSON.stringify(unsafe.filename)} in ${remoteDir}: a remote name may not contain / or be . or ..`);
+    if (unsafe) throw new TransferError(`refused entry ${JSON.stringify(unsafe.filename)} in ${remoteDir}: a remote name may not contain / or be . or ..`, UNSAFE);
     for (const entry of list) {
       const r = path.posix.join(remoteDir, entry.filename);
       const l = path.join(local, entry.filename);
@@ -442,7 +465,7 @@ export async function pullPath(sftp: SFTPWrapper, remote: string, localDir: stri
  */
 export function whileConnected<T>(client: Client, work: Promise<T>, signal?: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const onClose = (): void => reject(new TransferError('connection lost during the transfer'));
+    const onClose = (): void => reject(new TransferError('connection lost during the transfer', { code: 'E_CONNECTION_LOST' }));
     // Stopping a transfer means dropping its connection: files in flight stay under their temporary names.
     const onAbort = (): void => {
       reject(new TransferStopped());

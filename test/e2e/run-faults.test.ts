@@ -31,12 +31,14 @@ describe('a mixed fleet of good and broken hosts', () => {
     ];
     const inv = path.join(scope.home, 'mixed.txt');
     fs.writeFileSync(inv, inventory.join('\n') + '\n');
+    // Digits unique to this run: `sleep 60.<token>` is this test's process, never another test run's.
+    const token = `${process.pid}${String(Date.now()).slice(-6)}`;
     const markerDir = scratchDir('herd-markers-');
     fs.chmodSync(markerDir, 0o777);
     const command = [
       `me=$(echo "$SSH_CONNECTION" | cut -d' ' -f3)`,
       `touch ${markerDir}/$me`,
-      `case $me in ${exits3}) exit 3;; ${sleeps}) sleep 60;; esac`,
+      `case $me in ${exits3}) exit 3;; ${sleeps}) sleep 60.${token};; esac`,
       `echo fine`,
     ].join('; ');
     const result = await runHerd(
@@ -50,7 +52,7 @@ describe('a mixed fleet of good and broken hosts', () => {
     for (const h of good) expect(rows.get(h)).toMatchObject({ status: 'ok', exit: '0' });
     expect(rows.get(exits3!)).toMatchObject({ status: 'failed', exit: '3', reason: 'exit code 3' });
     expect(rows.get(sleeps!)?.status).toBe('timeout');
-    expect(rows.get(sleeps!)?.reason).toMatch(/--timeout 3s; remote processes killed: [1-9]/);
+    expect(rows.get(sleeps!)?.reason).toMatch(/--timeout 3s; remote processes killed: [1-9] \(verified gone\)$/);
     expect(rows.get(changedKey!)?.status).toBe('hostkey_mismatch');
     expect(rows.get(`${refused.host}:${refused.port}`)).toMatchObject({ status: 'unreachable', reason: 'connection refused' });
     expect(rows.get(`${silent.host}:${silent.port}`)?.status).toBe('unreachable');
@@ -60,10 +62,10 @@ describe('a mixed fleet of good and broken hosts', () => {
     for (const h of good) expect(fs.existsSync(path.join(markerDir, h))).toBe(true);
     const failed = fs.readFileSync(path.join(runDirOf(result), 'failed.txt'), 'utf8').trim().split('\n');
     expect(failed.sort()).toEqual([exits3, sleeps, changedKey, `${refused.host}:${refused.port}`, `${silent.host}:${silent.port}`].sort());
-    // The timed-out command's remote processes are gone.
+    // The timed-out command's remote processes are gone, as its reason says.
     const stillThere = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
       try {
-        return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('sleep\u000060');
+        return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(`sleep\u000060.${token}`);
       } catch {
         return false;
       }

@@ -23,6 +23,9 @@ function inventory(name: string, hosts: string[]): string {
   return file;
 }
 
+/** Digits unique to this test run: `sleep 41.<TOKEN>` is never another concurrent test run's process. */
+const TOKEN = `${process.pid}${String(Date.now()).slice(-6)}`;
+
 /** Processes on the fleet whose command line carries `needle` (the fleet runs as this machine's users). */
 function remoteProcesses(needle: string): string[] {
   const out = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' });
@@ -49,20 +52,20 @@ describe('time limits', () => {
   it('--idle-timeout stops a silent command (killed on the host) and spares one that keeps talking', async () => {
     const [silent, chatty] = scope.fleet.hosts(2, 2000);
     const inv = inventory('idle.txt', [silent!, chatty!]);
-    const command = `me=$(echo "$SSH_CONNECTION" | cut -d' ' -f3); if [ "$me" = ${silent} ]; then sleep 41; else for i in 1 2 3 4 5 6 7 8; do echo tick; sleep 0.3; done; fi`;
+    const command = `me=$(echo "$SSH_CONNECTION" | cut -d' ' -f3); if [ "$me" = ${silent} ]; then sleep 41.${TOKEN}; else for i in 1 2 3 4 5 6 7 8; do echo tick; sleep 0.3; done; fi`;
     const result = await runHerd(['run', '-i', inv, ...conn(), '--idle-timeout', '1', command], { env: { HOME: scope.home }, timeoutMs: 30_000 });
     const rows = readHostsTsv(runDirOf(result));
     expect(rows.get(silent!)?.status).toBe('timeout');
     expect(rows.get(silent!)?.reason).toMatch(/printed nothing for 1s \(--idle-timeout\); remote processes killed: [1-9]/);
     expect(rows.get(chatty!)).toMatchObject({ status: 'ok', exit: '0' });
-    expect(remoteProcesses('sleep 41')).toEqual([]);
+    expect(remoteProcesses(`sleep 41.${TOKEN}`)).toEqual([]);
     expect(result.durationMs).toBeLessThan(15_000);
   });
 
   it('--deadline ends the whole run: running hosts stop as timeout, unstarted ones are not_started, all listed in failed.txt', async () => {
     const hosts = scope.fleet.hosts(5, 2010);
     const inv = inventory('deadline.txt', hosts);
-    const result = await runHerd(['run', '-i', inv, ...conn(), '-f', '2', '--deadline', '2', 'sleep 42'], { env: { HOME: scope.home }, timeoutMs: 30_000 });
+    const result = await runHerd(['run', '-i', inv, ...conn(), '-f', '2', '--deadline', '2', `sleep 42.${TOKEN}`], { env: { HOME: scope.home }, timeoutMs: 30_000 });
     expect(result.code).toBe(1);
     expect(result.durationMs).toBeLessThan(10_000);
     const dir = runDirOf(result);
@@ -75,7 +78,7 @@ describe('time limits', () => {
     for (const r of notStarted) expect(r.reason).toContain("the run's --deadline 2s was reached before this host started");
     expect(fs.readFileSync(path.join(dir, 'failed.txt'), 'utf8').trim().split('\n').sort()).toEqual([...hosts].sort());
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8')).options.deadline_s).toBe(2);
-    expect(remoteProcesses('sleep 42')).toEqual([]);
+    expect(remoteProcesses(`sleep 42.${TOKEN}`)).toEqual([]);
   });
 });
 

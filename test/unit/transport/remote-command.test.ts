@@ -1,4 +1,5 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { buildKillCommand, buildRemoteCommand, shellQuote } from '../../../src/transport/remote-command.js';
 
@@ -16,6 +17,33 @@ describe('remote command wrapping', () => {
 
   it('builds a kill command that is valid sh and reports a count', () => {
     const out = execFileSync('/bin/sh', ['-c', buildKillCommand('no-such-tag-0000')]).toString();
-    expect(out.trim()).toBe('0');
+    expect(out.trim()).toBe('0 0');
+  });
+
+  it('kills every tagged process, a backgrounded child too, and reports them verified gone', async () => {
+    const tag = `t${process.pid}${Date.now()}`;
+    // The real wrapper, as a host would run it: sh with a sleep in the foreground and one in the background.
+    const child = spawn('/bin/sh', ['-c', buildRemoteCommand(`sleep 30 & sleep 31; true`, tag)], { stdio: 'ignore', detached: true });
+    const tagged = (): number[] => taggedPids(tag);
+    const deadline = Date.now() + 5_000;
+    // env execs sh; then sh, sleep 30 and sleep 31 carry the tag.
+    while (tagged().length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const before = tagged();
+    expect(before).toHaveLength(3);
+    const out = execFileSync('/bin/sh', ['-c', buildKillCommand(tag)]).toString().trim();
+    expect(out).toBe(`${before.length} 0`);
+    expect(tagged()).toEqual([]);
+    child.unref();
   });
 });
+
+/** Live (not zombie) processes whose environment carries HERD_JOB=tag. */
+function taggedPids(tag: string): number[] {
+  return fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number).filter((pid) => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`HERD_JOB=${tag}`);
+    } catch {
+      return false;
+    }
+  });
+}

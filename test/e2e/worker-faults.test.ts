@@ -1,0 +1,172 @@
+// A bug that throws inside a worker (here: from an ssh2 channel callback, via a test-only fault)
+// ends that worker's hosts as `error` with the reason; the run completes and never hangs.
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { childPids, readHostsTsv, runDirOf, runHerd, useLoopbackFleet } from './herd-cli.js';
+
+const scope = useLoopbackFleet();
+
+function conn(out: string): string[] {
+  return ['-u', scope.fleet.user, '-p', String(scope.fleet.port), '-k', scope.fleet.keyPath, '--known-hosts', path.join(scope.home, 'kh'), '-o', out];
+}
+
+/** host_done entries of a run's journal, by host. */
+function journalResults(dir: string): Map<string, Record<string, unknown>> {
+  const lines = fs.readFileSync(path.join(dir, 'journal.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  return new Map(lines.filter((l) => l['kind'] === 'host_done').map((l) => [String(l['host'] ?? l['id']), l]));
+}
+
+describe('an exception thrown inside a worker', () => {
+  it('thrown inside a channel callback (ssh2 catches it and drops that connection): only that host ends as error', async () => {
+    const hosts = scope.fleet.hosts(3, 1990);
+    const inv = path.join(scope.home, 'throw-sync.txt');
+    fs.writeFileSync(inv, hosts.join('\n') + '\n');
+    const out = path.join(scope.home, 'runs-throw-sync');
+    const result = await runHerd(['run', '-i', inv, ...conn(out), '-w', '1', '-f', '3', 'echo first; sleep 1; echo second'], {
+      env: { HOME: scope.home, HERD_TEST_THROW_IN_CHANNEL: hosts[0], HERD_TEST_THROW_HOW: 'sync' },
+      timeoutMs: 30_000,
+    });
+    expect(result.code).toBe(1);
+    const dir = runDirOf(result);
+    const rows = readHostsTsv(dir);
+    expect(rows.get(hosts[0]!)?.status).toBe('error');
+    expect(rows.get(hosts[0]!)?.reason).toMatch(/^internal error while this host was running: test fault thrown inside the channel callback/);
+    expect(rows.get(hosts[0]!)?.reason).toMatch(/it may have run/);
+    expect(journalResults(dir).get(hosts[0]!)?.['code']).toBe('E_INTERNAL');
+    // The same worker's other hosts are untouched: the exception belonged to one connection.
+    for (const h of hosts.slice(1)) expect(rows.get(h)).toMatchObject({ status: 'ok', exit: '0' });
+    expect(result.durationMs).toBeLessThan(15_000);
+  });
+
+  it("uncaught (a rejected promise nobody handles): every running host of that worker ends as error; the other worker's host finishes ok", async () => {
+    const [bad, good] = scope.fleet.hosts(2, 2000);
+    const inv = path.join(scope.home, 'throw.txt');
+    fs.writeFileSync(inv, `${bad}\n${good}\n`);
+    const out = path.join(scope.home, 'runs-throw');
+    // Two workers with one session each: each host is alone in its worker.
+    const result = await runHerd(['run', '-i', inv, ...conn(out), '-w', '2', '-f', '2', 'echo first; sleep 1; echo second'], {
+      env: { HOME: scope.home, HERD_TEST_THROW_IN_CHANNEL: bad, HERD_TEST_THROW_HOW: 'async' },
+      timeoutMs: 30_000,
+    });
+    expect(result.code).toBe(1);
+    const dir = runDirOf(result);
+    const rows = readHostsTsv(dir);
+    expect(rows.get(good!)).toMatchObject({ status: 'ok', exit: '0' });
+    expect(rows.get(bad!)?.status).toBe('error');
+    expect(rows.get(bad!)?.reason).toMatch(/^uncaught error in its worker process while this host was running: test fault thrown inside the channel callback/);
+    expect(rows.get(bad!)?.reason).toMatch(/it may have run/);
+    expect(journalResults(dir).get(bad!)?.['code']).toBe('E_WORKER_ERROR');
+    expect(result.durationMs).toBeLessThan(15_000);
+  });
+
+  it('uncaught, with one worker: each of its running hosts ends as error, and the run completes', async () => {
+    const hosts = scope.fleet.hosts(3, 2010);
+    const inv = path.join(scope.home, 'throw1.txt');
+    fs.writeFileSync(inv, hosts.join('\n') + '\n');
+    const out = path.join(scope.home, 'runs-throw1');
+    // The faulty host prints only after the others are running; nobody finishes before it throws.
+    const command = `sleep 1; echo out; sleep 2`;
+    const result = await runHerd(['run', '-i', inv, ...conn(out), '-w', '1', '-f', '3', command], {
+      env: { HOME: scope.home, HERD_TEST_THROW_IN_CHANNEL: hosts[0], HERD_TEST_THROW_HOW: 'async' },
+      timeoutMs: 30_000,
+    });
+    expect(result.code).toBe(1);
+    const rows = readHostsTsv(runDirOf(result));
+    expect(rows.size).toBe(3);
+    for (const h of hosts) {
+      expect(rows.get(h)?.status).toBe('error');
+      expect(rows.get(h)?.reason).toMatch(/test fault thrown inside the channel callback/);
+    }
+    expect(result.durationMs).toBeLessThan(15_000);
+  });
+});
+
+/** Pids whose command line contains `text` (a token unique to one test). */
+function pidsWith(text: string): number[] {
+  return fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number).filter((pid) => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').includes(text);
+    } catch {
+      return false;
+    }
+  });
+}
+
+describe('a worker that cannot answer an abort', () => {
+  it('is killed a bounded time after the second Ctrl-C; its hosts end interrupted and the run ends', async () => {
+    const hosts = scope.fleet.hosts(2, 2020);
+    const inv = path.join(scope.home, 'stopped.txt');
+    fs.writeFileSync(inv, hosts.join('\n') + '\n');
+    const out = path.join(scope.home, 'runs-stopped');
+    const marker = `sleep 40.${process.pid}${Date.now() % 1000}`;
+    const journal = path.join(out, 'latest', 'journal.ndjson');
+    let stoppedWorker = 0;
+    const result = await runHerd(['run', '-i', inv, ...conn(out), '-w', '1', marker], {
+      env: { HOME: scope.home },
+      timeoutMs: 40_000,
+      onSpawn: (child) =>
+        void (async () => {
+          const deadline = Date.now() + 15_000;
+          while (!(fs.existsSync(journal) && (fs.readFileSync(journal, 'utf8').match(/host_running/g) ?? []).length >= 2)) {
+            if (Date.now() > deadline) return;
+            await new Promise((r) => setTimeout(r, 50));
+          }
+          // A real hang: the worker process is stopped and answers nothing.
+          stoppedWorker = childPids(child.pid!)[0] ?? 0;
+          process.kill(stoppedWorker!, 'SIGSTOP');
+          child.kill('SIGINT');
+          await new Promise((r) => setTimeout(r, 200));
+          child.kill('SIGINT');
+        })(),
+    });
+    try {
+      expect(stoppedWorker).toBeGreaterThan(0);
+      expect(result.code).toBe(130);
+      expect(result.durationMs).toBeLessThan(25_000);
+      const rows = readHostsTsv(runDirOf(result));
+      for (const h of hosts) {
+        expect(rows.get(h)?.status).toBe('interrupted');
+        expect(rows.get(h)?.reason).toMatch(/its worker process did not stop the command within 10s of the abort and was killed/);
+      }
+    } finally {
+      for (const pid of pidsWith(marker)) process.kill(pid, 'SIGKILL');
+    }
+  });
+});
+
+describe('a worker killed after the first Ctrl-C', () => {
+  it('leaves no host behind: its running hosts are interrupted, the ones it had not started are not_started', async () => {
+    const hosts = scope.fleet.hosts(40, 2030);
+    const inv = path.join(scope.home, 'drain-kill.txt');
+    fs.writeFileSync(inv, hosts.join('\n') + '\n');
+    const out = path.join(scope.home, 'runs-drain-kill');
+    const journal = path.join(out, 'latest', 'journal.ndjson');
+    let victim = 0;
+    // Two workers of two sessions each: each also holds prefetched hosts it has not started.
+    const result = await runHerd(['run', '-i', inv, ...conn(out), '-w', '2', '-f', '4', 'sleep 4'], {
+      env: { HOME: scope.home },
+      timeoutMs: 40_000,
+      onSpawn: (child) =>
+        void (async () => {
+          const deadline = Date.now() + 15_000;
+          while (!(fs.existsSync(journal) && (fs.readFileSync(journal, 'utf8').match(/host_running/g) ?? []).length >= 4)) {
+            if (Date.now() > deadline) return;
+            await new Promise((r) => setTimeout(r, 50));
+          }
+          child.kill('SIGINT');
+          await new Promise((r) => setTimeout(r, 300));
+          victim = childPids(child.pid!)[0] ?? 0;
+          if (victim > 0) process.kill(victim, 'SIGKILL');
+        })(),
+    });
+    expect(victim).toBeGreaterThan(0);
+    expect(result.code).toBe(130);
+    const rows = [...readHostsTsv(runDirOf(result)).values()];
+    expect(rows).toHaveLength(40);
+    const count = (status: string): number => rows.filter((r) => r.status === status).length;
+    expect(count('interrupted')).toBe(2);
+    expect(count('ok')).toBe(2);
+    expect(count('not_started')).toBe(36);
+  });
+});
