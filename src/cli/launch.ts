@@ -203,7 +203,8 @@ export function reportOutcome(outcome: RunOutcome, quiet: boolean): number {
   const stderr = process.stderr;
   const total = outcome.results.length;
   const lines = [formatCounts(total, outcome.record.counts)];
-  if (!quiet) lines.push(...formatFailures(outcome.results));
+  // One line per distinct failure reason, which can be one per host: no push(...) of an unbounded list.
+  if (!quiet) for (const l of formatFailures(outcome.results)) lines.push(l);
   lines.push(`results: ${outcome.dir}`);
   stderr.write(lines.join('\n') + '\n');
   if (outcome.interrupted) return EXIT_INTERRUPTED;

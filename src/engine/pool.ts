@@ -4,6 +4,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { HostResult } from '../results/status.js';
 import { WORKER_EXIT_GRACE_MS, WORKER_PREFETCH } from '../defaults.js';
+import { JobQueue } from './job-queue.js';
 import type { AbortCause } from './stopped.js';
 import type { HostJob, HostPhase, ParentMessage, WorkerConfig, WorkerMessage } from './protocol.js';
 
@@ -50,7 +51,7 @@ function semiSpaceMiB(task: WorkerConfig['task']): number {
 }
 
 export class WorkerPool {
-  private readonly queue: HostJob[] = [];
+  private readonly queue = new JobQueue<HostJob>();
   private readonly slots = new Set<WorkerSlot>();
   private remaining = 0;
   private draining = false;
@@ -65,7 +66,7 @@ export class WorkerPool {
 
   /** Run every job; resolves when each one has produced exactly one host_done event. */
   run(jobs: HostJob[]): Promise<void> {
-    this.queue.push(...jobs);
+    this.queue.pushAll(jobs);
     this.remaining = jobs.length;
     if (jobs.length === 0) return Promise.resolve();
     const done = new Promise<void>((resolve) => (this.finish = resolve));
@@ -80,7 +81,7 @@ export class WorkerPool {
   drain(reason: string): void {
     if (this.draining) return;
     this.draining = true;
-    const queued = this.queue.splice(0);
+    const queued = this.queue.takeAll();
     for (const job of queued) this.complete(notStarted(job, reason));
     // Hosts already handed to a worker but not begun are reported back by it as not_started.
     for (const slot of this.slots) this.sendTo(slot, { kind: 'drain', reason });
@@ -181,7 +182,7 @@ export class WorkerPool {
         });
       } else {
         // Nothing was executed on this host yet: giving it to another worker is safe.
-        this.queue.unshift(state.job);
+        this.queue.returnToFront(state.job);
       }
     }
     slot.jobs.clear();
@@ -196,7 +197,7 @@ export class WorkerPool {
   private feedAll(): void {
     for (const slot of this.slots) this.feed(slot);
     if (this.slots.size === 0 && this.queue.length > 0) {
-      for (const job of this.queue.splice(0)) this.complete(notStarted(job, 'no worker process left to run it'));
+      for (const job of this.queue.takeAll()) this.complete(notStarted(job, 'no worker process left to run it'));
     }
   }
 

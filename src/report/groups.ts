@@ -37,7 +37,7 @@ export function formatGroups(groups: OutputGroup[]): string {
     const lines = g.summary.preview.replace(/\n$/, '').split('\n');
     const shown = lines.slice(0, MAX_LINES);
     if (g.summary.bytes === 0) out.push('   (no output)');
-    else out.push(...shown.map((l) => `   ${l}`));
+    else for (const l of shown) out.push(`   ${l}`);
     if (lines.length > MAX_LINES || g.summary.truncated) out.push(`   ... (${g.summary.bytes} bytes in all; see stdout/<host>)`);
   });
   return out.join('\n');
