@@ -116,6 +116,11 @@ const SAME_EXPANSION = [
   'n[12345678901234567890-12345678901234567891]',
   'web[01-20].dc1',
   'n[1,3,7-9]',
+  // From ClusterShell's own RangeSet and nodeset test suites.
+  'foo[1-200,245-394]',
+  'foo[0-200,245-394]',
+  'n[1-3,4-6]',
+  'n[0]',
 ];
 
 /** Patterns both refuse (ClusterShell: padding length mismatch, invalid range, missing bracket, ...). */
@@ -137,6 +142,11 @@ const BOTH_REFUSE = [
   'n[1--2]',
   'web[01:50]',
   'n[1-999999999999]',
+  // From ClusterShell's RangeSetErrorTest.
+  'n[004-002]',
+  'n[-]',
+  'n[A]',
+  'n[3-59/2,102a]',
 ];
 
 /**
