@@ -12,6 +12,7 @@ export const ERROR_CODES = [
   'E_USAGE',
   'E_INVENTORY',
   'E_INVENTORY_READ',
+  'E_LIMIT',
   'E_PLAYBOOK',
   'E_PLAYBOOK_READ',
   'E_TEMPLATE',

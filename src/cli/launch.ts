@@ -205,8 +205,9 @@ export function reportOutcome(outcome: RunOutcome, quiet: boolean): number {
   const stderr = process.stderr;
   const total = outcome.results.length;
   const lines = [formatCounts(total, outcome.record.counts)];
-  // The reason is on the screen, not only in stderr/<host>: each failed host's stderr head, grouped.
-  if (!quiet) lines.push(...formatFailures(outcome.results, undefined, failureExcerpts(outcome.dir, outcome.results)));
+  // The reason is on the screen, not only in stderr/<host>: each failed host's stderr head, grouped
+  // (a loop, not push(...): one line per distinct failure can be one per host).
+  if (!quiet) for (const l of formatFailures(outcome.results, undefined, failureExcerpts(outcome.dir, outcome.results))) lines.push(l);
   lines.push(`results: ${outcome.dir}`);
   writeText(stderr, lines.join('\n') + '\n');
   if (outcome.interrupted) return EXIT_INTERRUPTED;

@@ -55,7 +55,9 @@ export function resolvePlayHosts(playbook: Playbook, selected: Target[]): { play
   const used = new Set<string>();
   const warnings: string[] = [];
   for (const play of playbook.plays) {
-    const selection = play.hosts === 'all' ? { targets: selected, unmatched: [] as string[] } : selectTargets(selected, play.hosts, (f) => fs.readFileSync(f, 'utf8'));
+    // -l may already have left out what a play excludes: that is no typo, so only a warning.
+    const options = { label: `play ${play.index} (${play.name}) hosts`, unmatchedExclusion: 'warn' } as const;
+    const selection = play.hosts === 'all' ? { targets: selected, unmatched: [] as string[] } : selectTargets(selected, play.hosts, (f) => fs.readFileSync(f, 'utf8'), options);
     for (const term of selection.unmatched) warnings.push(`play ${play.index} (${play.name}): hosts term ${JSON.stringify(term)} matched no selected host`);
     playHosts.set(play.index, selection.targets.map((t) => t.id));
     for (const t of selection.targets) used.add(t.id);

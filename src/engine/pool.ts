@@ -4,6 +4,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { HostResult } from '../results/status.js';
 import { WORKER_EXIT_GRACE_MS, WORKER_PREFETCH } from '../defaults.js';
+import { JobQueue } from './job-queue.js';
 import type { AbortCause } from './stopped.js';
 import type { HostJob, HostPhase, ParentMessage, WorkerConfig, WorkerMessage } from './protocol.js';
 
@@ -60,7 +61,7 @@ function semiSpaceMiB(task: WorkerConfig['task']): number {
 }
 
 export class WorkerPool {
-  private readonly queue: HostJob[] = [];
+  private readonly queue = new JobQueue<HostJob>();
   private readonly slots = new Set<WorkerSlot>();
   private remaining = 0;
   private draining = false;
@@ -77,7 +78,7 @@ export class WorkerPool {
 
   /** Run every job; resolves when each one has produced exactly one host_done event. */
   run(jobs: HostJob[]): Promise<void> {
-    this.queue.push(...jobs);
+    this.queue.pushAll(jobs);
     this.remaining = jobs.length;
     if (jobs.length === 0) return Promise.resolve();
     const done = new Promise<void>((resolve) => (this.finish = resolve));
@@ -93,7 +94,7 @@ export class WorkerPool {
     if (this.draining) return;
     this.draining = true;
     this.drainReason = reason;
-    const queued = this.queue.splice(0);
+    const queued = this.queue.takeAll();
     for (const job of queued) this.complete(notStarted(job, reason));
     // Hosts already handed to a worker but not begun are reported back by it as not_started.
     for (const slot of this.slots) this.sendTo(slot, { kind: 'drain', reason });
@@ -251,13 +252,13 @@ export class WorkerPool {
   /** Nothing was executed on this host yet: another worker may take it, unless no host starts any more. */
   private requeue(job: HostJob): void {
     if (this.draining) this.complete(notStarted(job, this.drainReason));
-    else this.queue.unshift(job);
+    else this.queue.returnToFront(job);
   }
 
   private feedAll(): void {
     for (const slot of this.slots) this.feed(slot);
     if (this.slots.size === 0 && this.queue.length > 0) {
-      for (const job of this.queue.splice(0)) this.complete(notStarted(job, 'no worker process left to run it'));
+      for (const job of this.queue.takeAll()) this.complete(notStarted(job, 'no worker process left to run it'));
     }
   }
 

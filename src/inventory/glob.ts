@@ -1,10 +1,16 @@
 // Shell-style globs for host patterns: `*` any run of characters, `?` one character. Pure.
 
-export function globMatches(pattern: string, text: string): boolean {
-  if (!pattern.includes('*') && !pattern.includes('?')) return pattern === text;
+/** Compile once: a --limit glob is tried against every host of the inventory. */
+export function compileGlob(pattern: string): (text: string) => boolean {
+  if (!pattern.includes('*') && !pattern.includes('?')) return (text) => pattern === text;
   const source = pattern
     .split('')
     .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[\\^$.|+()[\]{}]/g, '\\$&')))
     .join('');
-  return new RegExp(`^${source}$`).test(text);
+  const re = new RegExp(`^${source}$`);
+  return (text) => re.test(text);
+}
+
+export function globMatches(pattern: string, text: string): boolean {
+  return compileGlob(pattern)(text);
 }

@@ -17,6 +17,9 @@ export class HostSpecError extends Error {
   }
 }
 
+/** Longest DNS label and name (RFC 1035 2.3.4). */
+const MAX_LABEL = 63;
+const MAX_NAME = 253;
 const USER_RE = /^[A-Za-z0-9._][A-Za-z0-9._-]*$/;
 const HOSTNAME_RE = /^[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?$/;
 
@@ -77,6 +80,16 @@ function checkHostName(host: string, offset: number): void {
     const bad = [...host].findIndex((c) => !/[A-Za-z0-9_.-]/.test(c));
     throw new HostSpecError(`bad host name ${JSON.stringify(host)}`, offset + Math.max(0, bad));
   }
+  // RFC 1035 limits: a resolver refuses longer names, so they can only be typos (or a range gone wrong).
+  let at = 0;
+  for (const label of host.split('.')) {
+    if (label.length > MAX_LABEL) {
+      throw new HostSpecError(`host name label ${JSON.stringify(label)} is ${label.length} characters long (DNS allows at most ${MAX_LABEL})`, offset + at);
+    }
+    at += label.length + 1;
+  }
+  const length = host.endsWith('.') ? host.length - 1 : host.length;
+  if (length > MAX_NAME) throw new HostSpecError(`host name is ${length} characters long (DNS allows at most ${MAX_NAME})`, offset);
 }
 
 function parsePort(text: string, offset: number): number {

@@ -43,7 +43,9 @@ export function formatDiff(outputs: Map<string, string>, against?: string): { te
     lines.push('', `differs: ${name}`);
     const patch = createTwoFilesPatch(label, name, reference.text, v.text, undefined, undefined, { context: 3 });
     // Drop jsdiff's leading '=====' separator and the trailing empty line.
-    lines.push(...patch.split('\n').filter((l) => !/^=+$/.test(l)).filter((l, i, all) => !(i === all.length - 1 && l === '')));
+    // A loop, not push(...): a patch of a large output has more lines than a call takes arguments.
+    const patchLines = patch.split('\n').filter((l) => !/^=+$/.test(l)).filter((l, i, all) => !(i === all.length - 1 && l === ''));
+    for (const l of patchLines) lines.push(l);
   }
   return { text: lines.join('\n') + '\n', differs: others.length > 0 };
 }

@@ -54,7 +54,7 @@ export function formatGroups(groups: OutputGroup[], all = false): string {
     const lines = g.summary.preview.replace(/\n$/, '').split('\n');
     const shownLines = lines.slice(0, MAX_LINES);
     if (g.summary.bytes === 0) out.push('   (no output)');
-    else out.push(...shownLines.map((l) => `   ${l}`));
+    else for (const l of shownLines) out.push(`   ${l}`);
     if (lines.length > MAX_LINES || g.summary.truncated) out.push(`   ... (${g.summary.bytes} bytes in all; see stdout/<host>)`);
   });
   if (hidden.length > 0) {

@@ -125,3 +125,58 @@ describe('errors name the file, line and column', () => {
     }
   });
 });
+
+describe('numbers of any size are exact (ClusterShell: nodeset -e gives the same)', () => {
+  it.each([
+    ['n[9007199254740993]', ['n9007199254740993']],
+    ['n[9007199254740991-9007199254740994]', ['n9007199254740991', 'n9007199254740992', 'n9007199254740993', 'n9007199254740994']],
+    ['n[12345678901234567890-12345678901234567891]', ['n12345678901234567890', 'n12345678901234567891']],
+    ['n[018446744073709551615-018446744073709551616]', ['n018446744073709551615', 'n018446744073709551616']],
+  ])('expands %s exactly', (text, expected) => {
+    expect(ids(text + '\n')).toEqual(expected);
+  });
+
+  it.each([
+    ['n[1-999999999999]\n', 'inv.txt:1:3: range [1-999999999999] is larger than 1000000 hosts'],
+    ['n[1-99999999999999999999999999]\n', 'inv.txt:1:3: range [1-99999999999999999999999999] is larger than 1000000 hosts'],
+    ['n[1-600000,1-600000]\n', 'inv.txt:1:12: range [1-600000,1-600000] is larger than 1000000 hosts'],
+  ])('refuses %j before allocating anything', (text, message) => {
+    const started = Date.now();
+    expect(() => parse(text)).toThrow(message);
+    expect(Date.now() - started).toBeLessThan(500);
+  });
+});
+
+describe('padding, Ansible ranges and DNS limits are refused with the reason', () => {
+  it.each([
+    ['node[01-044]\n', 'inv.txt:1:6: range 01-044: padding length mismatch (2 and 3 digits); write both ends with the same width, e.g. 001-044'],
+    ['node[001-44]\n', 'inv.txt:1:6: range 001-44: padding length mismatch (3 and 2 digits); write both ends with the same width, e.g. 001-044'],
+    ['node[1,9-010]\n', 'inv.txt:1:8: range 9-010: padding length mismatch (1 and 3 digits); write both ends with the same width, e.g. 009-010'],
+    ['web[01:50]\n', 'inv.txt:1:4: [01:50] is an Ansible-style range; herd writes it web[01-50]'],
+    ['web[01:50].dc1:2222\n', 'inv.txt:1:4: [01:50] is an Ansible-style range; herd writes it web[01-50].dc1:2222'],
+    ['ops@[1:9].dc1\n', 'inv.txt:1:5: [1:9] is an Ansible-style range; herd writes it ops@[1-9].dc1'],
+    ['web[a:f]\n', 'inv.txt:1:4: [a:f] is an Ansible-style range; herd ranges are numeric, written [N-M] or lists [1,3,7-9]'],
+    ['web[1:50:2]\n', 'inv.txt:1:4: [1:50:2] is an Ansible-style range; herd ranges are numeric, written [N-M] or lists [1,3,7-9]'],
+    ['n[1,,2]\n', 'inv.txt:1:5: empty item in range [1,,2]'],
+    ['n1-2]\n', 'inv.txt:1:5: unexpected ]'],
+    [`${'a'.repeat(64)}.dc1\n`, `inv.txt:1:1: host name label "${'a'.repeat(64)}" is 64 characters long (DNS allows at most 63)`],
+    [`x.${'a'.repeat(64)}\n`, `inv.txt:1:3: host name label "${'a'.repeat(64)}" is 64 characters long (DNS allows at most 63)`],
+    [`${'a'.repeat(60)}[1000-1001]\n`, 'is 64 characters long (DNS allows at most 63)'],
+    [`${`${'a'.repeat(63)}.`.repeat(4)}b\n`, 'inv.txt:1:1: host name is 257 characters long (DNS allows at most 253)'],
+  ])('rejects %j with %s', (text, message) => {
+    expect(() => parse(text)).toThrow(message);
+  });
+
+  it.each([
+    ['n[0-10]', 11, 'n10'],
+    ['n[00-10]', 11, 'n10'],
+    ['n[9-10]', 2, 'n10'],
+    ['n[09-10]', 2, 'n10'],
+    ['n[098-100]', 3, 'n100'],
+    [`${'a'.repeat(63)}.dc1`, 1, `${'a'.repeat(63)}.dc1`],
+  ])('accepts %s, whose ends agree on padding (%i hosts, last %s)', (text, count, last) => {
+    const all = ids(text + '\n');
+    expect(all).toHaveLength(count);
+    expect(all.at(-1)).toBe(last);
+  });
+});
