@@ -8,6 +8,7 @@ import { execCommand, type ExecOutcome, type OutputFlow } from '../transport/exe
 import { shellQuote } from '../transport/remote-command.js';
 import { openSftp, pullPath, pushPath, TransferStopped, whileConnected } from '../transport/sftp.js';
 import { abortedOutcome, stoppedOutcome } from './stopped.js';
+import { summaryNotes } from './transfer-job.js';
 import type { HostJob, TaskSpec } from './protocol.js';
 
 type StepsTask = Extract<TaskSpec, { kind: 'steps' }>;
@@ -219,11 +220,11 @@ async function runTransferStep(client: Client, job: HostJob, task: StepsTask, st
     try {
       if (step.kind === 'push') {
         const s = await whileConnected(client, pushPath(sftp, step.src, step.dest), ctx.signal);
-        return { status: 'changed', exitCode: null, reason: `pushed ${s.files} files, ${s.bytes} bytes` };
+        return { status: 'changed', exitCode: null, reason: `pushed ${s.files} files, ${s.bytes} bytes${summaryNotes(s)}` };
       }
       const localDir = path.resolve(task.cwd, step.dest, job.id);
       const s = await whileConnected(client, pullPath(sftp, step.src, localDir), ctx.signal);
-      return { status: 'ok', exitCode: null, reason: `pulled ${s.files} files, ${s.bytes} bytes into ${localDir}` };
+      return { status: 'ok', exitCode: null, reason: `pulled ${s.files} files, ${s.bytes} bytes into ${localDir}${summaryNotes(s)}` };
     } finally {
       sftp.end();
     }

@@ -14,6 +14,7 @@ export interface TransferRaw extends RawOptions {
   checksum?: boolean;
   delete?: boolean;
   followLinks?: boolean;
+  keepSpecialBits?: boolean;
 }
 
 export interface TransferFlags {
@@ -21,6 +22,7 @@ export interface TransferFlags {
   checksum: boolean;
   deleteExtra: boolean;
   followLinks: boolean;
+  keepSpecialBits: boolean;
 }
 
 /** The launch of a push or pull (also used by rerun). */
@@ -29,7 +31,7 @@ export function transferLaunch(direction: 'push' | 'pull', local: string, remote
   const task: Extract<TaskSpec, { kind: 'transfer' }> = { kind: 'transfer', direction, local, remote, runId, ...flags };
   return {
     runId,
-    taskRecord: { kind: 'transfer', direction, local, remote, times: flags.times, checksum: flags.checksum, delete: flags.deleteExtra, follow_links: flags.followLinks },
+    taskRecord: { kind: 'transfer', direction, local, remote, times: flags.times, checksum: flags.checksum, delete: flags.deleteExtra, follow_links: flags.followLinks, keep_special_bits: flags.keepSpecialBits },
     execute: (session, ui) => executeCommandRun(session, task, ui),
   };
 }
@@ -42,7 +44,7 @@ export async function transferCommand(direction: 'push' | 'pull', first: string,
   if (remote.trim() === '') throw new UsageError(`herd ${direction}: the remote path is empty`);
   return launchRun({
     commandName: direction,
-    ...transferLaunch(direction, local, remote, { times: raw.times !== false, checksum: raw.checksum === true, deleteExtra: raw.delete === true, followLinks: raw.followLinks === true }),
+    ...transferLaunch(direction, local, remote, { times: raw.times !== false, checksum: raw.checksum === true, deleteExtra: raw.delete === true, followLinks: raw.followLinks === true, keepSpecialBits: raw.keepSpecialBits === true }),
     ...base,
   });
 }
