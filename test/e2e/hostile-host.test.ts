@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isRoot } from '../fleet/fleet.js';
-import { readHostsTsv, runDirOf, runHerd, scratchDir, useLoopbackFleet } from './herd-cli.js';
+import { childPids, readHostsTsv, runDirOf, runHerd, scratchDir, useLoopbackFleet } from './herd-cli.js';
 
 const scope = useLoopbackFleet();
 
@@ -105,6 +105,85 @@ describe('pull from a hostile host', () => {
   });
 });
 
+describe('pull: what herd leaves behind and takes along', () => {
+  it('--delete removes local links the host no longer has, never what they point to', async () => {
+    const [host] = scope.fleet.hosts(1, 2130);
+    const tree = remoteTree();
+    fs.writeFileSync(path.join(tree, 'kept'), 'kept\n');
+    const outsideDir = scratchDir('herd-outside-');
+    fs.writeFileSync(path.join(outsideDir, 'inside'), 'precious\n');
+    const outsideFile = victim('file');
+    // Links an earlier pull recreated from the host, which the host has since removed.
+    fs.symlinkSync(outsideDir, path.join(tree, 'to-dir'));
+    fs.symlinkSync(outsideFile, path.join(tree, 'to-file'));
+    const inv = inventory('pull-delete', [host!]);
+    const back = scratchDir('herd-back-');
+    expect((await runHerd(['pull', '-i', inv, ...conn(), tree, back], { env: { HOME: scope.home } })).stderr).toContain('1 host: 1 ok');
+    expect(fs.readlinkSync(path.join(back, host!, 'to-dir'))).toBe(outsideDir);
+    fs.rmSync(path.join(tree, 'to-dir'));
+    fs.rmSync(path.join(tree, 'to-file'));
+    const pull = await runHerd(['pull', '-i', inv, ...conn(), '--delete', tree, back], { env: { HOME: scope.home } });
+    expect(pull.stderr).toContain('1 host: 1 ok');
+    expect(fs.readdirSync(path.join(back, host!))).toEqual(['kept']);
+    expect(fs.readFileSync(path.join(outsideDir, 'inside'), 'utf8')).toBe('precious\n');
+    expect(fs.readFileSync(outsideFile, 'utf8')).toBe('precious\n');
+  });
+
+  it('herd rerun keeps --keep-special-bits', async () => {
+    const hosts = scope.fleet.hosts(2, 2140);
+    const tree = remoteTree();
+    fs.mkdirSync(path.join(tree, hosts[0]!), { mode: 0o755 });
+    fs.writeFileSync(path.join(tree, hosts[0]!, 'suid'), '#!/bin/sh\n', { mode: 0o4755 });
+    fs.chmodSync(path.join(tree, hosts[0]!, 'suid'), 0o4755);
+    const inv = inventory('pull-rerun-bits', hosts);
+    const back = scratchDir('herd-back-');
+    const out = path.join(scope.home, 'runs-bits');
+    const first = await runHerd(['pull', '-i', inv, ...conn().slice(0, -2), '-o', out, '--keep-special-bits', `${tree}/{{ host }}`, back], { env: { HOME: scope.home } });
+    expect(first.code).toBe(1);
+    fs.cpSync(path.join(tree, hosts[0]!), path.join(tree, hosts[1]!), { recursive: true });
+    expect(fs.statSync(path.join(tree, hosts[1]!, 'suid')).mode & 0o7777).toBe(0o4755);
+    const rerun = await runHerd(['rerun', '-o', out], { env: { HOME: scope.home } });
+    expect(rerun.stderr).toContain('1 host: 1 ok');
+    expect(fs.statSync(path.join(back, hosts[1]!, 'suid')).mode & 0o7777).toBe(0o4755);
+  });
+
+  it('a pull killed mid-file leaves only a recognisable temporary file, which the next pull removes', async () => {
+    const [host] = scope.fleet.hosts(1, 2150);
+    const tree = remoteTree();
+    // Sparse on the host: reading it costs no disk there.
+    fs.closeSync(fs.openSync(path.join(tree, 'big.bin'), 'w'));
+    fs.truncateSync(path.join(tree, 'big.bin'), 400 * 1024 * 1024);
+    const inv = inventory('pull-cut', [host!]);
+    const back = scratchDir('herd-back-');
+    const mine = path.join(back, host!);
+    const temps = (): string[] => (fs.existsSync(mine) ? fs.readdirSync(mine).filter((n) => /^\.big\.bin\.[0-9a-f]{16}\.herd-tmp$/.test(n)) : []);
+    const cut = await runHerd(['pull', '-i', inv, ...conn(), tree, back], {
+      env: { HOME: scope.home },
+      timeoutMs: 120_000,
+      onSpawn: (child) => {
+        const timer = setInterval(() => {
+          const temp = temps()[0];
+          if (temp !== undefined && fs.statSync(path.join(mine, temp)).size > 20 * 1024 * 1024) {
+            clearInterval(timer);
+            // herd and its workers die at once (a dropped connection alone lets herd remove the file itself).
+            const victims: number[] = [child.pid!];
+            const walk = (pid: number): void => childPids(pid).forEach((c) => (victims.push(c), walk(c)));
+            walk(child.pid!);
+            for (const pid of victims) process.kill(pid, 'SIGKILL');
+          }
+        }, 20);
+      },
+    });
+    expect(cut.signal).toBe('SIGKILL');
+    expect(fs.existsSync(path.join(mine, 'big.bin'))).toBe(false);
+    expect(temps()).toHaveLength(1);
+    const again = await runHerd(['pull', '-i', inv, ...conn(), tree, back], { env: { HOME: scope.home }, timeoutMs: 120_000 });
+    expect(again.stderr).toContain('1 host: 1 ok');
+    expect(fs.statSync(path.join(mine, 'big.bin')).size).toBe(400 * 1024 * 1024);
+    expect(temps()).toEqual([]);
+  });
+});
+
 describe.skipIf(!isRoot())('push into a directory another user of the host can write', () => {
   it('goes through no link that user planted at a predictable temporary name, nor at the target', async () => {
     const [host] = scope.fleet.hosts(1, 2120);
@@ -152,5 +231,25 @@ describe.skipIf(!isRoot())('push into a directory another user of the host can w
     const single = await runHerd(['push', '-i', inv, ...conn(), path.join(src, 'app.conf'), `${shared}/`], { env: { HOME: scope.home } });
     expect(single.stderr).toContain('1 host: 1 ok');
     expect(fs.readFileSync(victims[0]!, 'utf8')).toBe('precious\n');
+  });
+
+  it('--delete removes a link that user planted, never what it points to', async () => {
+    const [host] = scope.fleet.hosts(1, 2160);
+    const victimDir = scratchDir('herd-victim-');
+    fs.chmodSync(victimDir, 0o777);
+    fs.writeFileSync(path.join(victimDir, 'inside'), 'precious\n');
+    fs.chmodSync(path.join(victimDir, 'inside'), 0o666);
+    const shared = scratchDir('herd-shared-');
+    fs.chownSync(shared, 65534, 65534);
+    fs.chmodSync(shared, 0o777);
+    fs.symlinkSync(victimDir, path.join(shared, 'planted-dir'));
+    fs.lchownSync(path.join(shared, 'planted-dir'), 65534, 65534);
+    const src = scratchDir('herd-src-');
+    fs.writeFileSync(path.join(src, 'index.html'), 'pushed\n');
+    const inv = inventory('push-delete', [host!]);
+    const push = await runHerd(['push', '-i', inv, ...conn(), '--delete', `${src}/`, shared], { env: { HOME: scope.home } });
+    expect(push.stderr).toContain('1 host: 1 ok');
+    expect(fs.readdirSync(shared)).toEqual(['index.html']);
+    expect(fs.readFileSync(path.join(victimDir, 'inside'), 'utf8')).toBe('precious\n');
   });
 });
