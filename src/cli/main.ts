@@ -66,6 +66,7 @@ export function buildProgram(): Command {
       .option('--checksum', 'skip files by sha256 (the host side computed on the host) instead of size and mtime')
       .option('--delete', 'remove destination files the source does not have (only inside the destination tree)');
     if (direction === 'push') cmd.option('--follow-links', 'send what symlinks point to instead of recreating the links');
+    else cmd.option('--keep-special-bits', "keep the setuid, setgid and sticky bits of the host's files (default: the 0777 bits only)");
     addRunOptions(addConnectionOptions(addInventoryOptions(cmd)));
     cmd.addHelpText(
       'after',

@@ -36,6 +36,8 @@ export type TaskSpec =
       /** Remove destination files the source does not have (inside the destination tree only). */
       deleteExtra: boolean;
       followLinks: boolean;
+      /** Pull: keep setuid, setgid and sticky bits of the host's files (else 0777 bits only). */
+      keepSpecialBits: boolean;
     };
 
 export interface WorkerConfig {

@@ -9,6 +9,7 @@ import { execCommand, type ExecOutcome, type OutputFlow } from '../transport/exe
 import { shellQuote } from '../transport/remote-command.js';
 import { openSftp, pullPath, pushPath, TransferStopped, whileConnected } from '../transport/sftp.js';
 import { abortedOutcome, stoppedOutcome } from './stopped.js';
+import { summaryNotes } from './transfer-job.js';
 import type { HostJob, TaskSpec } from './protocol.js';
 import type { TaskOutcome } from './host-job.js';
 import { toErrorData, type ErrorCode } from '../errors.js';
@@ -276,11 +277,11 @@ async function runTransferStep(client: Client, job: HostJob, task: StepsTask, st
         const s = await whileConnected(client, pushPath(sftp, step.src, step.dest, { onFile }), ctx.signal);
         const unchanged = s.skipped > 0 ? ` (${s.skipped} unchanged)` : '';
         const made = links > 0 ? `, ${links} links` : '';
-        return { status: s.files + links > 0 ? 'changed' : 'ok', exitCode: null, reason: `pushed ${s.files} files, ${s.bytes} bytes${made}${unchanged}` };
+        return { status: s.files + links > 0 ? 'changed' : 'ok', exitCode: null, reason: `pushed ${s.files} files, ${s.bytes} bytes${made}${unchanged}${summaryNotes(s)}` };
       }
       const localDir = path.resolve(task.cwd, step.dest, job.id);
       const s = await whileConnected(client, pullPath(sftp, step.src, localDir), ctx.signal);
-      return { status: 'ok', exitCode: null, reason: `pulled ${s.files} files, ${s.bytes} bytes into ${localDir}` };
+      return { status: 'ok', exitCode: null, reason: `pulled ${s.files} files, ${s.bytes} bytes into ${localDir}${summaryNotes(s)}` };
     } finally {
       sftp.end();
     }

@@ -6,7 +6,7 @@ import { toErrorData } from '../errors.js';
 import { builtinVars } from '../playbook/render.js';
 import { renderTemplate } from '../playbook/template.js';
 import type { HostResult } from '../results/status.js';
-import { openSftp, parseSha256Listing, pullPath, pushPath, TransferError, TransferStopped, whileConnected } from '../transport/sftp.js';
+import { openSftp, parseSha256Listing, pullPath, pushPath, TransferError, TransferStopped, whileConnected, type TransferSummary } from '../transport/sftp.js';
 import { abortedOutcome } from './stopped.js';
 import { execCommand } from '../transport/exec.js';
 import { shellQuote } from '../transport/remote-command.js';
@@ -24,6 +24,14 @@ function megabytes(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
 
+/** What a transfer left undone, said in the host's reason so it is seen without reading transfers.tsv. */
+export function summaryNotes(s: TransferSummary): string {
+  const notes: string[] = [];
+  if (s.tempNamed > 0) notes.push(`${s.tempNamed} skipped (named like herd temporary files)`);
+  if (s.dirTimesDenied > 0) notes.push(`times of ${s.dirTimesDenied} directories not kept (not permitted)`);
+  return notes.map((n) => `, ${n}`).join('');
+}
+
 export async function runTransferTask(client: Client, job: HostJob, task: TransferTask, ctx: TransferContext): Promise<Omit<HostResult, 'id' | 'durationMs'>> {
   const vars = builtinVars({ host: job.host, port: String(job.port), user: job.user, run_id: task.runId });
   try {
@@ -32,14 +40,14 @@ export async function runTransferTask(client: Client, job: HostJob, task: Transf
     const remoteHashes = task.checksum ? await hashRemote(client, job, task.direction === 'push' ? pushTarget(local, remote) : remote) : undefined;
     const sftp = await openSftp(client);
     try {
-      const opts = { times: task.times, onFile: ctx.onFileDone, onPlanned: ctx.onFilePlanned, deleteExtra: task.deleteExtra, followLinks: task.followLinks, ...(remoteHashes ? { remoteHashes } : {}) };
+      const opts = { times: task.times, onFile: ctx.onFileDone, onPlanned: ctx.onFilePlanned, deleteExtra: task.deleteExtra, followLinks: task.followLinks, keepSpecialBits: task.keepSpecialBits, ...(remoteHashes ? { remoteHashes } : {}) };
       if (task.direction === 'push') {
         const s = await whileConnected(client, pushPath(sftp, local, remote, opts), ctx.signal);
-        return { status: 'ok', exitCode: null, reason: `sent ${s.files} files (${megabytes(s.bytes)}), ${s.skipped} unchanged` };
+        return { status: 'ok', exitCode: null, reason: `sent ${s.files} files (${megabytes(s.bytes)}), ${s.skipped} unchanged${summaryNotes(s)}` };
       }
       // One folder per host, like pslurp: LOCAL_DIR/<host>/...
       const s = await whileConnected(client, pullPath(sftp, remote, path.join(local, job.id), opts), ctx.signal);
-      return { status: 'ok', exitCode: null, reason: `received ${s.files} files (${megabytes(s.bytes)}), ${s.skipped} unchanged` };
+      return { status: 'ok', exitCode: null, reason: `received ${s.files} files (${megabytes(s.bytes)}), ${s.skipped} unchanged${summaryNotes(s)}` };
     } finally {
       sftp.end();
     }

@@ -38,7 +38,7 @@ export type RunTaskRecord =
       /** Where the become password came from (`env:VAR`, `prompt`), never the password. */
       become_password_source: string | null;
     }
-  | { kind: 'transfer'; direction: 'push' | 'pull'; local: string; remote: string; times: boolean; checksum?: boolean; delete?: boolean; follow_links?: boolean };
+  | { kind: 'transfer'; direction: 'push' | 'pull'; local: string; remote: string; times: boolean; checksum?: boolean; delete?: boolean; follow_links?: boolean; keep_special_bits?: boolean };
 
 /** Options needed to repeat a run (rerun) and to audit it. Never holds a secret, only where it came from. */
 export interface RunOptionsRecord {

@@ -4,7 +4,7 @@ import type { HostResult, StepResult } from './status.js';
 /** `step` is where a playbook host stopped (`play.step`); `-` for ad-hoc runs and hosts that finished. */
 export const HOSTS_TSV_HEADER = ['host', 'status', 'exit', 'duration_ms', 'reason', 'step'] as const;
 
-/** One row per file of a push or pull; status is sent, received, unchanged, link or skipped_special. */
+/** One row per file of a push or pull; status is sent, received, unchanged, link, skipped_special, skipped_temp_name or deleted. */
 export const TRANSFERS_TSV_HEADER = ['host', 'path', 'bytes', 'status'] as const;
 
 export const STEPS_TSV_HEADER = ['host', 'step', 'name', 'status', 'exit', 'duration_ms', 'reason', 'play'] as const;

@@ -1,42 +1,22 @@
 // Recursive SFTP push and pull over an already open connection (the same one used for commands).
 // ssh2's own sftp() is used rather than ssh2-sftp-client because the latter always opens its own
 // connection, which would double the handshakes and bypass our host-key checks and timeouts.
-// Files go to a temporary name in the target directory and are renamed into place, so a dropped
+// Files go to a random temporary name in the target directory, created exclusively (it never
+// follows a link a host or another user planted), and are renamed into place, so a dropped
 // connection never leaves a half-written file under the real name. Unchanged files (same size
 // and mtime) are skipped; several files are in flight at once, since round trips dominate small trees.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import pLimit from 'p-limit';
-import ssh2, { type Client, type SFTPWrapper, type Stats } from 'ssh2';
-import { codeOfErrno, HerdError, type ErrorCode } from '../errors.js';
+import type { Client, SFTPWrapper, Stats } from 'ssh2';
+import { HerdError } from '../errors.js';
 import { PARALLEL_FILES_PER_SESSION } from '../defaults.js';
+import { download, upload } from './sftp-stream.js';
+import { looksLikeTempName, tempName, tempTarget } from './temp-name.js';
+import { TransferError, transferCodeOf } from './transfer-error.js';
 
-/** A failed transfer; its code comes from the cause (SFTP status, local errno) unless given. */
-export class TransferError extends HerdError {
-  constructor(message: string, options?: { cause?: unknown; code?: ErrorCode }) {
-    super(options?.code ?? transferCodeOf(options?.cause), message, options);
-  }
-}
-
-const { STATUS_CODE } = ssh2.utils.sftp;
-
-/** The host's SFTP status code (a number) or a local errno (a string), as one of our codes. */
-export function transferCodeOf(cause: unknown): ErrorCode {
-  const code = (cause as { code?: unknown } | null | undefined)?.code;
-  if (typeof code === 'string' && /^E[A-Z0-9]+$/.test(code)) return codeOfErrno(code);
-  switch (code) {
-    case STATUS_CODE.NO_SUCH_FILE:
-      return 'E_NO_SUCH_FILE';
-    case STATUS_CODE.PERMISSION_DENIED:
-      return 'E_PERMISSION';
-    case STATUS_CODE.NO_CONNECTION:
-    case STATUS_CODE.CONNECTION_LOST:
-      return 'E_CONNECTION_LOST';
-    default:
-      return 'E_TRANSFER';
-  }
-}
+export { TransferError, transferCodeOf };
 
 /** The run was interrupted (or hit its --deadline) mid-transfer. */
 export class TransferStopped extends HerdError {
@@ -50,9 +30,13 @@ export interface TransferSummary {
   skipped: number;
   dirs: number;
   bytes: number;
+  /** Pull: host entries named like herd's temporary files, never recreated. */
+  tempNamed: number;
+  /** Push: existing directories the login user may not set times on (owned by another user). */
+  dirTimesDenied: number;
 }
 
-export type FileStatus = 'sent' | 'received' | 'unchanged' | 'link' | 'skipped_special' | 'deleted';
+export type FileStatus = 'sent' | 'received' | 'unchanged' | 'link' | 'skipped_special' | 'skipped_temp_name' | 'deleted';
 
 export interface TransferOptions {
   /** Keep modification times (default true); unchanged-file detection relies on them. */
@@ -68,6 +52,8 @@ export interface TransferOptions {
   deleteExtra?: boolean;
   /** --follow-links: push what symlinks point to instead of recreating the links. */
   followLinks?: boolean;
+  /** Pull --keep-special-bits: keep a host file's setuid, setgid and sticky bits (else 0777 bits only). */
+  keepSpecialBits?: boolean;
 }
 
 /** sha256 of a local file, read in blocks (bounded memory for large files). */
@@ -94,6 +80,8 @@ export function parseSha256Listing(text: string): Map<string, string> {
 }
 
 const DEFAULT_PARALLEL_FILES = PARALLEL_FILES_PER_SESSION;
+/** SSH_FX_PERMISSION_DENIED. */
+const SFTP_PERMISSION_DENIED = 3;
 
 /**
  * Bytes in flight per large file: ssh2's default (64 x 32 KB) keeps 2 MiB per file queued in
@@ -133,6 +121,16 @@ async function ensureRemoteDir(sftp: SFTPWrapper, dir: string, mode: number): Pr
   await call<undefined>((cb) => sftp.mkdir(dir, { mode }, done(cb)), `mkdir ${dir}`);
 }
 
+/** Set a remote directory's times without following a link that might have replaced it. */
+function setRemoteTimes(sftp: SFTPWrapper, dir: string, st: fs.Stats): Promise<undefined> {
+  const attrs = { atime: st.atimeMs / 1000, mtime: st.mtimeMs / 1000 };
+  const lsetstat = (sftp as unknown as { _extensions: Record<string, string> })._extensions['lsetstat@openssh.com'] === '1';
+  return call<undefined>((cb) => (lsetstat ? sftp.ext_openssh_lsetstat(dir, attrs, done(cb)) : sftp.setstat(dir, attrs, done(cb))), `set times on ${dir}`);
+}
+
+const isPermissionDenied = (err: unknown): boolean =>
+  err instanceof TransferError && (err.cause as { code?: unknown } | undefined)?.code === SFTP_PERMISSION_DENIED;
+
 /** mkdir -p for the destination root: its missing parents are created (0755), like `install -d`. */
 async function ensureRemoteParents(sftp: SFTPWrapper, dir: string): Promise<void> {
   const parts = dir.split('/').filter(Boolean);
@@ -145,11 +143,8 @@ async function ensureRemoteParents(sftp: SFTPWrapper, dir: string): Promise<void
   }
 }
 
-// One temporary name per file: a rerun after a dropped connection reuses (and so cleans up) it.
-const tmpName = (name: string): string => `.${name}.herd-tmp`;
-
 /**
- * Upload one file beside its target under a temporary name, then rename it into place.
+ * Upload one file beside its target under a fresh temporary name, then rename it into place.
  * `existing` is what the destination directory's listing said of the target (null: absent;
  * undefined: not listed, so it is looked up).
  */
@@ -160,49 +155,64 @@ async function putFile(sftp: SFTPWrapper, local: string, remote: string, st: fs.
     const there = existing === undefined ? await remoteLstat(sftp, remote) : existing;
     if (times && there?.isFile() && there.size === st.size && there.mtime === Math.floor(st.mtimeMs / 1000)) return null;
   }
-  const tmp = path.posix.join(path.posix.dirname(remote), tmpName(path.posix.basename(remote)));
+  const tmp = path.posix.join(path.posix.dirname(remote), tempName(path.posix.basename(remote)));
+  const mode = st.mode & 0o7777;
+  const small = st.size <= SMALL_FILE_BYTES ? fs.readFileSync(local) : undefined;
+  // 'wx' is O_CREAT|O_EXCL on the host: it fails rather than follow anything already at the name.
+  const handle = await call<Buffer>((cb) => sftp.open(tmp, 'wx', { mode }, cb), `create ${remote}`);
   try {
-    if (st.size <= SMALL_FILE_BYTES) await writeSmallFile(sftp, fs.readFileSync(local), tmp, st, times);
-    else {
-      await call<undefined>((cb) => sftp.fastPut(local, tmp, { mode: st.mode & 0o7777, ...STREAM_WINDOW }, done(cb)), `upload ${remote}`);
-      await call<undefined>((cb) => sftp.chmod(tmp, st.mode & 0o7777, done(cb)), `chmod ${remote}`);
-      if (times) await call<undefined>((cb) => sftp.utimes(tmp, st.atimeMs / 1000, st.mtimeMs / 1000, done(cb)), `set times on ${remote}`);
+    if (!small) {
+      const file = await fs.promises.open(local, 'r');
+      try {
+        await upload(sftp, file, handle, st.size, STREAM_WINDOW, remote);
+      } finally {
+        await file.close();
+      }
     }
+    // Write (small files), mode, times and close pipelined: the server answers in order.
+    const steps: Promise<unknown>[] = [];
+    if (small && small.length > 0) steps.push(call<undefined>((cb) => sftp.write(handle, small, 0, small.length, 0, done(cb)), `write ${remote}`));
+    const attrs = times ? { mode, atime: st.atimeMs / 1000, mtime: st.mtimeMs / 1000 } : { mode };
+    steps.push(call<undefined>((cb) => sftp.fsetstat(handle, attrs, done(cb)), `set mode on ${remote}`));
+    steps.push(call<undefined>((cb) => sftp.close(handle, done(cb)), `close ${remote}`));
+    await Promise.all(steps);
     try {
       await call<undefined>((cb) => sftp.ext_openssh_rename(tmp, remote, done(cb)), `rename into ${remote}`);
     } catch {
       await call<undefined>((cb) => sftp.rename(tmp, remote, done(cb)), `rename into ${remote}`);
     }
   } catch (err) {
+    sftp.close(handle, () => undefined);
     await call<undefined>((cb) => sftp.unlink(tmp, done(cb)), 'cleanup').catch(() => undefined);
     throw err;
   }
   return st.size;
 }
 
-/**
- * Write a small file in two round trips: open, then write, set mode and times, and close,
- * pipelined (the server answers requests in order, and a failure of any one fails the file).
- */
-async function writeSmallFile(sftp: SFTPWrapper, data: Buffer, remote: string, st: fs.Stats, times: boolean): Promise<void> {
-  const mode = st.mode & 0o7777;
-  const handle = await call<Buffer>((cb) => sftp.open(remote, 'w', { mode }, cb), `create ${remote}`);
-  const steps: Promise<unknown>[] = [];
-  if (data.length > 0) steps.push(call<undefined>((cb) => sftp.write(handle, data, 0, data.length, 0, done(cb)), `write ${remote}`));
-  const attrs = times ? { mode, atime: st.atimeMs / 1000, mtime: st.mtimeMs / 1000 } : { mode };
-  steps.push(call<undefined>((cb) => sftp.fsetstat(handle, attrs, done(cb)), `set mode on ${remote}`));
-  steps.push(call<undefined>((cb) => sftp.close(handle, done(cb)), `close ${remote}`));
-  await Promise.all(steps);
-}
-
-/** name -> attributes of a remote directory's entries; empty when it cannot be listed. */
-async function remoteListing(sftp: SFTPWrapper, dir: string): Promise<Map<string, Stats>> {
+/** name -> attributes of a remote directory's entries; undefined when it cannot be listed. */
+async function remoteListing(sftp: SFTPWrapper, dir: string): Promise<Map<string, Stats> | undefined> {
   try {
     const list = await call<{ filename: string; attrs: Stats }[]>((cb) => sftp.readdir(dir, cb as never), `list ${dir}`);
     return new Map(list.filter((e) => hasFileType(e.attrs)).map((e) => [e.filename, e.attrs]));
   } catch {
-    return new Map();
+    return undefined;
   }
+}
+
+/**
+ * Temporary files an earlier, interrupted push left for the files this one sends into a directory
+ * (the listing was taken before this push wrote there, so none of them is its own). Removing one
+ * never follows a link. Only those named after a file being sent go: others are not ours to judge.
+ */
+function removeRemoteLeftovers(sftp: SFTPWrapper, dir: string, listing: Map<string, Stats>, sending: Set<string>): Promise<unknown>[] {
+  const removals: Promise<unknown>[] = [];
+  for (const [name, attrs] of listing) {
+    const target = tempTarget(name);
+    if (target === undefined || !sending.has(target) || attrs.isDirectory()) continue;
+    const full = path.posix.join(dir, name);
+    removals.push(call<undefined>((cb) => sftp.unlink(full, done(cb)), `remove leftover ${full}`).catch(() => undefined));
+  }
+  return removals;
 }
 
 /**
@@ -211,7 +221,7 @@ async function remoteListing(sftp: SFTPWrapper, dir: string): Promise<Map<string
  */
 export async function pushPath(sftp: SFTPWrapper, local: string, remote: string, opts: TransferOptions = {}): Promise<TransferSummary> {
   const times = opts.times !== false;
-  const summary: TransferSummary = { files: 0, skipped: 0, dirs: 0, bytes: 0 };
+  const summary: TransferSummary = { files: 0, skipped: 0, dirs: 0, bytes: 0, tempNamed: 0, dirTimesDenied: 0 };
   const limit = pLimit(opts.parallel ?? DEFAULT_PARALLEL_FILES);
   const st = fs.lstatSync(local);
   const hashOf = (rel: string): string | null | undefined => (opts.remoteHashes ? (opts.remoteHashes.get(rel) ?? null) : undefined);
@@ -226,19 +236,30 @@ export async function pushPath(sftp: SFTPWrapper, local: string, remote: string,
     }
     opts.onFile?.(rel, sent ?? 0, sent === null ? 'unchanged' : 'sent');
   };
+  const compareListing = times && !opts.remoteHashes;
   if (!st.isDirectory()) {
     const target = remote.endsWith('/') ? path.posix.join(remote, path.basename(local)) : remote;
+    const name = path.posix.basename(target);
     await ensureRemoteParents(sftp, target);
-    await sendFile(local, target, path.posix.basename(target), opts.followLinks ? fs.statSync(local) : st);
+    // The parent's listing finds what an interrupted push left under temporary names.
+    const listing = await remoteListing(sftp, path.posix.dirname(target));
+    const existing = listing && compareListing ? (listing.get(name) ?? null) : undefined;
+    await sendFile(local, target, name, opts.followLinks ? fs.statSync(local) : st, existing);
+    if (listing) await Promise.all(removeRemoteLeftovers(sftp, path.posix.dirname(target), listing, new Set([name])));
     return summary;
   }
-  const pending: Promise<void>[] = [];
+  const pending: Promise<unknown>[] = [];
+  // Directory times are set last: writing inside a directory changes its mtime.
+  const dirTimes: { remote: string; st: fs.Stats }[] = [];
   // Directories are created before their files (in walk order); files go in parallel.
   const walk = async (localDir: string, remoteDir: string, rel: string): Promise<void> => {
-    await ensureRemoteDir(sftp, remoteDir, fs.statSync(localDir).mode & 0o7777);
+    const dst = fs.statSync(localDir);
+    await ensureRemoteDir(sftp, remoteDir, dst.mode & 0o7777);
+    dirTimes.push({ remote: remoteDir, st: dst });
     summary.dirs++;
     // One listing per directory instead of a stat per file (only size and mtime are compared).
-    const listing = times && !opts.remoteHashes ? await remoteListing(sftp, remoteDir) : undefined;
+    const listing = await remoteListing(sftp, remoteDir);
+    const sending = new Set<string>();
     for (const entry of fs.readdirSync(localDir, { withFileTypes: true })) {
       const l = path.join(localDir, entry.name);
       const r = path.posix.join(remoteDir, entry.name);
@@ -249,7 +270,8 @@ export async function pushPath(sftp: SFTPWrapper, local: string, remote: string,
       else if (entry.isFile() || followed?.isFile()) {
         const fst = fs.statSync(l);
         opts.onPlanned?.(fst.size);
-        const existing = listing ? (listing.get(entry.name) ?? null) : undefined;
+        sending.add(entry.name);
+        const existing = listing && compareListing ? (listing.get(entry.name) ?? null) : undefined;
         pending.push(limit(() => sendFile(l, r, relPath, fst, existing)));
       }
       else if (entry.isSymbolicLink()) {
@@ -261,11 +283,20 @@ export async function pushPath(sftp: SFTPWrapper, local: string, remote: string,
         opts.onFile?.(relPath, 0, 'link');
       } else opts.onFile?.(relPath, 0, 'skipped_special');
     }
+    if (listing) pending.push(...removeRemoteLeftovers(sftp, remoteDir, listing, sending));
   };
   const remoteRoot = remote.replace(/\/+$/, '') || '/';
   await ensureRemoteParents(sftp, remoteRoot);
   await settle(walk(local, remoteRoot, ''), pending);
   if (opts.deleteExtra) await deleteRemoteExtras(sftp, remoteRoot, '', present, opts);
+  if (times) {
+    const denied = await Promise.all(dirTimes.map((d) => setRemoteTimes(sftp, d.remote, d.st).then(() => false, (err: unknown) => {
+      // A directory that was there before, owned by another user (a shared web root): counted, not fatal.
+      if (isPermissionDenied(err)) return true;
+      throw err;
+    })));
+    summary.dirTimesDenied = denied.filter(Boolean).length;
+  }
   return summary;
 }
 
@@ -317,7 +348,7 @@ function hasFileType(attrs: Stats | undefined): attrs is Stats {
 }
 
 /** Wait for the walk and every queued file; on failure, let queued files finish before reporting. */
-async function settle(walk: Promise<void>, pending: Promise<void>[]): Promise<void> {
+async function settle(walk: Promise<void>, pending: Promise<unknown>[]): Promise<void> {
   try {
     await walk;
   } catch (err) {
@@ -349,6 +380,9 @@ async function readSmallFile(sftp: SFTPWrapper, remote: string, size: number): P
   return got === size ? buf.subarray(0, size) : null;
 }
 
+// Never follows a link at the name, and fails if anything is there: the temporary file is herd's alone.
+const EXCLUSIVE_CREATE = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
+
 // Synchronous: a local lstat takes microseconds, a trip through the thread pool costs more.
 const lstatOrUndefined = (p: string): fs.Stats | undefined => fs.lstatSync(p, { throwIfNoEntry: false });
 
@@ -364,8 +398,10 @@ function inside(root: string, candidate: string): boolean {
 /** Pull a remote file or directory tree into `localDir` (created as needed), atomically per file. */
 export async function pullPath(sftp: SFTPWrapper, remote: string, localDir: string, opts: TransferOptions = {}): Promise<TransferSummary> {
   const times = opts.times !== false;
-  const summary: TransferSummary = { files: 0, skipped: 0, dirs: 0, bytes: 0 };
+  const summary: TransferSummary = { files: 0, skipped: 0, dirs: 0, bytes: 0, tempNamed: 0, dirTimesDenied: 0 };
   const limit = pLimit(opts.parallel ?? DEFAULT_PARALLEL_FILES);
+  // A host's setuid file must not become a root-owned setuid file here unless asked for.
+  const modeMask = opts.keepSpecialBits ? 0o7777 : 0o777;
   const root = path.resolve(localDir);
   const present = new Set<string>();
   const st = await remoteLstat(sftp, remote);
@@ -386,29 +422,43 @@ export async function pullPath(sftp: SFTPWrapper, remote: string, localDir: stri
       opts.onFile?.(rel, 0, 'unchanged');
       return;
     }
-    const tmp = path.join(path.dirname(l), tmpName(path.basename(l)));
+    const tmp = path.join(path.dirname(l), tempName(path.basename(l)));
+    let created = false;
     try {
       const whole = (rst.size ?? Infinity) <= SMALL_FILE_BYTES ? await readSmallFile(sftp, r, rst.size) : null;
       if (whole) {
         // A few small synchronous calls cost less CPU than five trips through libuv's thread pool per file.
-        const fd = fs.openSync(tmp, 'w', 0o600);
+        const fd = fs.openSync(tmp, EXCLUSIVE_CREATE, 0o600);
+        created = true;
         try {
-          fs.writeSync(fd, whole);
-          fs.fchmodSync(fd, rst.mode & 0o7777);
+          for (let off = 0; off < whole.length; ) off += fs.writeSync(fd, whole, off);
+          fs.fchmodSync(fd, rst.mode & modeMask);
           if (times) fs.futimesSync(fd, rst.atime, rst.mtime);
         } finally {
           fs.closeSync(fd);
         }
         fs.renameSync(tmp, l);
       } else {
-        await call<undefined>((cb) => sftp.fastGet(r, tmp, PULL_WINDOW, done(cb)), `download ${r}`);
         // Async file calls keep the worker's event loop free for the other hosts' packets.
-        await fs.promises.chmod(tmp, rst.mode & 0o7777);
-        if (times) await fs.promises.utimes(tmp, rst.atime, rst.mtime);
+        const handle = await call<Buffer>((cb) => sftp.open(r, 'r', cb), `open ${r}`);
+        try {
+          const file = await fs.promises.open(tmp, EXCLUSIVE_CREATE, 0o600);
+          created = true;
+          try {
+            await download(sftp, handle, file, rst.size, PULL_WINDOW, r);
+            await file.chmod(rst.mode & modeMask);
+            if (times) await file.utimes(rst.atime, rst.mtime);
+          } finally {
+            await file.close();
+          }
+        } finally {
+          sftp.close(handle, () => undefined);
+        }
         await fs.promises.rename(tmp, l);
       }
     } catch (err) {
-      await fs.promises.rm(tmp, { force: true });
+      // Only a file this pull created goes: the name is random, but an entry there is not ours.
+      if (created) await fs.promises.rm(tmp, { force: true });
       throw err;
     }
     summary.bytes += rst.size;
@@ -416,18 +466,25 @@ export async function pullPath(sftp: SFTPWrapper, remote: string, localDir: stri
     opts.onFile?.(rel, rst.size, 'received');
   };
   if (!st.isDirectory()) {
-    await getFile(remote, path.join(root, path.posix.basename(remote)), path.posix.basename(remote), st);
+    const name = path.posix.basename(remote);
+    removeLocalLeftovers(root, new Set(fs.readdirSync(root)), (target) => target === name);
+    await getFile(remote, path.join(root, name), name, st);
     return summary;
   }
   const pending: Promise<void>[] = [];
-  const walk = async (remoteDir: string, local: string, rel: string): Promise<void> => {
+  // Directory times are set last: writing inside a directory changes its mtime.
+  const dirTimes: { local: string; st: Stats }[] = [];
+  const walk = async (remoteDir: string, local: string, rel: string, dst: Stats): Promise<void> => {
     if (local !== root && !inside(root, local)) throw new TransferError(`refused ${remoteDir}: it would land outside ${root}`, UNSAFE);
     // A symlink where a directory goes (left by an earlier pull of a link) would lead the files outside.
     const there = local === root ? undefined : lstatOrUndefined(local);
     if (there && !there.isDirectory()) throw new TransferError(`refused ${remoteDir}: ${local} exists and is not a directory (a symlink there could lead outside ${root})`, UNSAFE);
     fs.mkdirSync(local, { recursive: true });
+    dirTimes.push({ local, st: dst });
     // What is already there, listed once: a fresh destination then costs no lstat per file.
     const localNames = new Set(fs.readdirSync(local));
+    // The host folder is herd's own: every leftover of an interrupted pull in it goes.
+    removeLocalLeftovers(local, localNames, () => true);
     summary.dirs++;
     const list = await call<{ filename: string; attrs: Stats }[]>((cb) => sftp.readdir(remoteDir, cb as never), `list ${remoteDir}`);
     // A hostile or broken server must not place anything outside the host's folder: check the whole listing first.
@@ -437,26 +494,50 @@ export async function pullPath(sftp: SFTPWrapper, remote: string, localDir: stri
       const r = path.posix.join(remoteDir, entry.filename);
       const l = path.join(local, entry.filename);
       const relPath = rel === '' ? entry.filename : `${rel}/${entry.filename}`;
+      // Recreated here, a host's link at a temporary name would be where herd writes next.
+      if (looksLikeTempName(entry.filename)) {
+        summary.tempNamed++;
+        opts.onFile?.(relPath, 0, 'skipped_temp_name');
+        continue;
+      }
       // readdir already carries lstat attributes (OpenSSH's sftp-server lstats each entry): no extra round trip per file.
       const est = hasFileType(entry.attrs) ? entry.attrs : await remoteLstat(sftp, r);
       if (!est) continue;
       present.add(relPath);
-      if (est.isDirectory()) await walk(r, l, relPath);
+      if (est.isDirectory()) await walk(r, l, relPath, est);
       else if (est.isFile()) {
         opts.onPlanned?.(est.size);
         pending.push(limit(() => getFile(r, l, relPath, est, !localNames.has(entry.filename))));
       }
       else if (est.isSymbolicLink()) {
         const target = await call<string>((cb) => sftp.readlink(r, cb), `readlink ${r}`);
-        fs.rmSync(l, { force: true });
+        // A link replaces a file or a link, never a directory (files may be on their way into it).
+        const old = lstatOrUndefined(l);
+        if (old?.isDirectory()) throw new TransferError(`refused ${r}: the host has a link where ${l} is a directory`, UNSAFE);
+        if (old) fs.unlinkSync(l);
         fs.symlinkSync(target, l);
         opts.onFile?.(relPath, 0, 'link');
       } else opts.onFile?.(relPath, 0, 'skipped_special');
     }
   };
-  await settle(walk(remote, root, ''), pending);
+  await settle(walk(remote, root, '', st), pending);
   if (opts.deleteExtra) deleteLocalExtras(root, '', present, opts);
+  // lutimes: a directory checked above is never swapped for a link, but nothing here follows one anyway.
+  if (times) for (const d of dirTimes) fs.lutimesSync(d.local, d.st.atime, d.st.mtime);
   return summary;
+}
+
+/** Remove the temporary files an interrupted pull left in `dir` (never following a link), for targets `mine` accepts. */
+function removeLocalLeftovers(dir: string, names: Set<string>, mine: (target: string) => boolean): void {
+  for (const name of names) {
+    const target = tempTarget(name);
+    if (target === undefined || !mine(target)) continue;
+    const full = path.join(dir, name);
+    if (lstatOrUndefined(full)?.isDirectory() === false) {
+      fs.unlinkSync(full);
+      names.delete(name);
+    }
+  }
 }
 
 /**

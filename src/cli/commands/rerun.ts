@@ -90,6 +90,7 @@ export async function rerunCommand(which: string | undefined, raw: RerunRaw, cmd
           checksum: recordedTask.checksum === true,
           deleteExtra: recordedTask.delete === true,
           followLinks: recordedTask.follow_links === true,
+          keepSpecialBits: recordedTask.keep_special_bits === true,
         })
       : commandLaunch({
           kind: 'command',

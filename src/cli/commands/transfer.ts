@@ -15,6 +15,7 @@ export interface TransferRaw extends RawOptions {
   checksum?: boolean;
   delete?: boolean;
   followLinks?: boolean;
+  keepSpecialBits?: boolean;
 }
 
 export interface TransferFlags {
@@ -22,6 +23,7 @@ export interface TransferFlags {
   checksum: boolean;
   deleteExtra: boolean;
   followLinks: boolean;
+  keepSpecialBits: boolean;
 }
 
 /** The launch of a push or pull (also used by rerun). */
@@ -30,7 +32,7 @@ export function transferLaunch(direction: 'push' | 'pull', local: string, remote
   const task: Extract<TaskSpec, { kind: 'transfer' }> = { kind: 'transfer', direction, local, remote, runId, ...flags };
   return {
     runId,
-    taskRecord: { kind: 'transfer', direction, local, remote, times: flags.times, checksum: flags.checksum, delete: flags.deleteExtra, follow_links: flags.followLinks },
+    taskRecord: { kind: 'transfer', direction, local, remote, times: flags.times, checksum: flags.checksum, delete: flags.deleteExtra, follow_links: flags.followLinks, keep_special_bits: flags.keepSpecialBits },
     execute: (session, ui) => executeCommandRun(session, task, ui),
   };
 }
@@ -51,7 +53,7 @@ export async function transferCommand(direction: 'push' | 'pull', first: string,
   checkPathTemplate(direction, direction === 'push' ? 'REMOTE_PATH' : 'LOCAL_DIR', second);
   return launchRun({
     commandName: direction,
-    ...transferLaunch(direction, local, remote, { times: raw.times !== false, checksum: raw.checksum === true, deleteExtra: raw.delete === true, followLinks: raw.followLinks === true }),
+    ...transferLaunch(direction, local, remote, { times: raw.times !== false, checksum: raw.checksum === true, deleteExtra: raw.delete === true, followLinks: raw.followLinks === true, keepSpecialBits: raw.keepSpecialBits === true }),
     ...base,
   });
 }
