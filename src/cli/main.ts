@@ -35,7 +35,7 @@ Examples:
 const EXAMPLES_RERUN = `
 Examples:
   herd rerun                       # the hosts of runs/latest that did not end ok
-  herd rerun runs/20261124T103455.123Z-3f9a --include-interrupted
+  herd rerun runs/20261124T103455.123Z-3f9a0c12be47 --include-interrupted
   herd rerun latest --timeout 60   # same command, new timeout`;
 
 export function buildProgram(): Command {
@@ -135,7 +135,7 @@ export function buildProgram(): Command {
     .option('--host <host>', "print one host's stdout (and stderr on stderr)")
     .option('--status <status>', 'list the hosts that ended with this status')
     .option('--json', 'host_done events (and run_done), or output events with --host')
-    .addHelpText('after', '\nExamples:\n  herd show\n  herd show latest --status unreachable | herd run -i - uptime\n  herd show 20261124T103455.123Z-3f9a --host 10.0.0.7')
+    .addHelpText('after', '\nExamples:\n  herd show\n  herd show latest --status unreachable | herd run -i - uptime\n  herd show 20261124T103455.123Z-3f9a0c12be47 --host 10.0.0.7')
     .action(async (which: string, raw: { out?: string; host?: string; status?: string; json?: boolean }) => {
       const { showCommand } = await import('./commands/show.js');
       process.exitCode = showCommand(which, raw);
