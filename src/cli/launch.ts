@@ -6,7 +6,7 @@ import type { TaskSpec } from '../engine/protocol.js';
 import type { RunUi } from '../engine/run.js';
 import { createRunDir } from '../results/run-id.js';
 import type { RunRecord, RunTaskRecord } from '../results/run-record.js';
-import { formatCounts, formatFailures } from '../report/summary.js';
+import { formatCounts, formatFailures, formatJumpHosts } from '../report/summary.js';
 import { formatGroups, groupOutputs } from '../report/groups.js';
 import { NdjsonSink } from '../report/ndjson.js';
 import { LineStreamer, wantColour } from '../report/stream.js';
@@ -204,6 +204,7 @@ export function reportOutcome(outcome: RunOutcome, quiet: boolean): number {
   const total = outcome.results.length;
   const lines = [formatCounts(total, outcome.record.counts)];
   if (!quiet) lines.push(...formatFailures(outcome.results));
+  lines.push(...formatJumpHosts(outcome.record.jump_hosts ?? []));
   lines.push(`results: ${outcome.dir}`);
   stderr.write(lines.join('\n') + '\n');
   if (outcome.interrupted) return EXIT_INTERRUPTED;
