@@ -2,7 +2,7 @@
 // Command modules are imported lazily so `herd --version` and `--help` stay fast.
 import { Command, CommanderError } from 'commander';
 import { herdVersion } from './version.js';
-import { addConnectionOptions, addInventoryOptions, addRunOptions, type RawOptions } from './options.js';
+import { addCommandOptions, addConnectionOptions, addInventoryOptions, addOutputOptions, addRunOptions, type RawOptions } from './options.js';
 import { EXIT_HOSTS_FAILED, EXIT_USAGE } from './exit-codes.js';
 import { HerdError, UsageError } from '../errors.js';
 
@@ -50,7 +50,7 @@ export function buildProgram(): Command {
     .command('run')
     .description('run a shell command on every selected host')
     .argument('<command...>', 'the command (quote it to keep your local shell off it)');
-  addRunOptions(addConnectionOptions(addInventoryOptions(run)));
+  addCommandOptions(addOutputOptions(addRunOptions(addConnectionOptions(addInventoryOptions(run)))));
   run.addHelpText('after', EXAMPLES_RUN).action(async (words: string[], raw: RawOptions, cmd: Command) => {
     const { runCommand } = await import('./commands/run.js');
     process.exitCode = await runCommand(words, raw, cmd);
@@ -87,7 +87,7 @@ export function buildProgram(): Command {
     .option('-e, --var <name=value>', 'set a playbook variable (repeatable; overrides play vars)', (v: string, prev: string[] = []) => [...prev, v], [])
     .option('--ask-become-pass', 'prompt for the sudo password used by become steps')
     .option('--become-pass-env <var>', 'read the sudo password for become steps from this environment variable');
-  addRunOptions(addConnectionOptions(addInventoryOptions(play)));
+  addOutputOptions(addRunOptions(addConnectionOptions(addInventoryOptions(play))));
   play.addHelpText('after', EXAMPLES_PLAY).action(async (file: string, raw: RawOptions) => {
     const { playCommand } = await import('./commands/play.js');
     process.exitCode = await playCommand(file, raw);
@@ -104,13 +104,15 @@ export function buildProgram(): Command {
     .command('rerun')
     .description('run the same task again on the hosts of a run that did not end ok')
     .argument('[run]', 'run id, run directory, or latest', 'latest')
-    .option('--include-interrupted', 'also rerun hosts whose command may have run (interrupted)')
+    .option('--include-interrupted', 'command and transfer runs: also rerun hosts whose command may have run (interrupted)')
     .option('--from-start', 'playbook runs: run every step again instead of resuming')
     .option('--resume-unguarded', 'playbook runs: also resume hosts interrupted inside a step that has no guard')
     .option('--include-diverged', 'playbook runs: also rerun hosts held back by a consensus gate (judged against the earlier majority)')
-    .option('--ask-become-pass', 'prompt for the sudo password used by become steps')
-    .option('--become-pass-env <var>', 'read the sudo password for become steps from this environment variable');
-  addRunOptions(addConnectionOptions(rerun));
+    .option('--ask-become-pass', 'playbook runs: prompt for the sudo password used by become steps')
+    .option('--become-pass-env <var>', 'playbook runs: read the sudo password for become steps from this environment variable');
+  // Which earlier run a rerun repeats is known only once RUN is read: flags that do not apply to
+  // its kind are refused then (rerunCommand), before any host is contacted.
+  addCommandOptions(addOutputOptions(addRunOptions(addConnectionOptions(rerun))));
   rerun.addHelpText('after', EXAMPLES_RERUN).action(async (which: string, raw: RawOptions, cmd: Command) => {
     const { rerunCommand } = await import('./commands/rerun.js');
     process.exitCode = await rerunCommand(which, raw, cmd);

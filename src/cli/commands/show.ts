@@ -8,9 +8,13 @@ import { formatGroups, groupOutputs } from '../../report/groups.js';
 import { formatEvent } from '../../report/ndjson.js';
 import { formatCounts, formatFailures } from '../../report/summary.js';
 import { readRun, resolveRunDir } from '../../results/reader.js';
-import type { HostResult } from '../../results/status.js';
+import { HOST_STATUSES, type HostResult } from '../../results/status.js';
 
 export function showCommand(which: string | undefined, raw: { out?: string; host?: string; status?: string; json?: boolean }): number {
+  // A mistyped status would list nobody, as if no host had it.
+  if (raw.status !== undefined && !(HOST_STATUSES as readonly string[]).includes(raw.status)) {
+    throw new UsageError(`--status ${raw.status}: not a host status (one of ${HOST_STATUSES.join(', ')})`);
+  }
   const dir = resolveRunDir(raw.out ?? DEFAULT_OUT_DIR, which);
   const run = readRun(dir);
   if (raw.host !== undefined) {
