@@ -43,7 +43,7 @@ export function addConnectionOptions(cmd: Command): Command {
     .option('--strict-host-keys', 'refuse hosts whose key is not already in known_hosts')
     .addOption(new Option('--host-key-checking <mode>', 'host key policy').choices(['accept-new', 'strict', 'off']))
     .option('--connect-timeout <s>', `seconds for TCP connect, banner, key exchange and auth (default: ${DEFAULT_CONNECT_TIMEOUT_S})`)
-    .option('--connect-retries <n>', `retries after a transient handshake failure (reset, dropped by sshd MaxStartups), with jittered backoff; never once a command started (default: ${DEFAULT_CONNECT_RETRIES})`)
+    .option('--connect-retries <n>', `retries after a transient handshake failure (reset, dropped by sshd MaxStartups), with jittered backoff, for targets and jump hosts; never once a command started (default: ${DEFAULT_CONNECT_RETRIES})`)
     .option('--connect-rate <n>', `new connections started per second, across workers; 0 = unpaced (default: ${DEFAULT_CONNECT_RATE})`);
 }
 

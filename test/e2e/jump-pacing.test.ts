@@ -85,6 +85,19 @@ describe('a bastion at OpenSSH defaults', () => {
     expect(r.stderr).toMatch(/jump host .*: \d+ connections \(\d+ dropped before authentication by its sshd: throttled, retried with backoff\)/);
   }, 150_000);
 
+  it('reached directly, the same throttled sshd fails hosts with a close before the handshake, and retries save them', async () => {
+    const inv = path.join(home, 'direct.txt');
+    fs.writeFileSync(inv, targets.hosts(40, 3100).join('\n') + '\n');
+    const args = (runs: string, retries: number) => ['run', '-i', inv, '-u', targets.user, '-p', String(strict.port), '-k', targets.keyPath, '--known-hosts', path.join(home, 'kh'),
+      '-o', path.join(home, runs), '--max-handshakes', '16', '--connect-retries', String(retries), '-q', 'true'];
+    const once = await runHerd(args('runs-direct0', 0), { env: { HOME: home }, timeoutMs: 120_000 });
+    const dropped = [...readHostsTsv(runDirOf(once)).values()].filter((row) => row.status !== 'ok');
+    expect(dropped.length).toBeGreaterThan(0);
+    for (const row of dropped) expect(row).toMatchObject({ status: 'unreachable', reason: 'connection closed by the server before the SSH handshake' });
+    const retried = await runHerd(args('runs-direct8', 8), { env: { HOME: home }, timeoutMs: 120_000 });
+    expect(retried.stderr).toContain('40 hosts: 40 ok');
+  }, 300_000);
+
   it('retries a bastion handshake dropped before authentication, with backoff, until the hosts behind it are ok', async () => {
     const r = await viaStrict('runs-strict8', 8);
     const dir = runDirOf(r);
