@@ -53,7 +53,7 @@ const MECHANISM: Record<string, Proof[]> = {
   '--idle-timeout': [['e2e/run-limits.test.ts', '--idle-timeout stops a silent command (killed on the host) and spares one that keeps talking']],
   '--max-output': [['e2e/run-limits.test.ts', '--max-output keeps the first bytes per host and says what it dropped']],
   '--stream': [['e2e/display.test.ts', 'prints host: line as output arrives, without colour when not a terminal']],
-  '--no-color': [['unit/cli/options-table.test.ts', '--no-color turns the colours of --stream off on a terminal']],
+  '--no-color': [['e2e/terminal.test.ts', 'colours the host names of --stream lines, on run and play, and --no-color leaves them plain']],
   '--timeout': [['e2e/run-faults.test.ts', 'gives each host the right status and reason, and the run ends within its timeouts']],
   '--no-group': [['e2e/run-fleet.test.ts', 'groups hosts with identical output, folds them into ranges and marks the minority']],
   '--inventory': [['e2e/run-fleet.test.ts', 'accepts its own failed.txt and hosts.tsv back as inventories']],
@@ -161,20 +161,5 @@ describe('every declared option has an effect on its command', () => {
       expect(m![1]!.split(' ').filter(Boolean).sort()).toEqual(c.options.map((o) => o.long ?? o.short).sort());
     }
     expect(script).not.toMatch(/play\) opts="[^"]*--timeout/);
-  });
-});
-
-describe('small effects proven here', () => {
-  it('--no-color turns the colours of --stream off on a terminal', async () => {
-    const { resolveRunOptions } = await import('../../../src/cli/options.js');
-    const { wantColour } = await import('../../../src/report/stream.js');
-    const saved = process.env['NO_COLOR'];
-    delete process.env['NO_COLOR'];
-    try {
-      expect(wantColour({ isTTY: true }, !resolveRunOptions({}).colour)).toBe(true);
-      expect(wantColour({ isTTY: true }, !resolveRunOptions({ color: false }).colour)).toBe(false);
-    } finally {
-      if (saved !== undefined) process.env['NO_COLOR'] = saved;
-    }
   });
 });
