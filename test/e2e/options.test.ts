@@ -183,8 +183,8 @@ describe('flags shared by the commands that run on hosts', () => {
     const out = path.join(home, 'runs-silent');
     await herd(argsFor('run', inv, ['-o', out, '--connect-timeout', '1']));
     const jobs = [...RUNNERS.map((r) => argsFor(r, inv, ['-o', out])), ['rerun', '-o', out]];
-    // Without a terminal the progress line is a plain line every 5 s: a 6 s handshake shows one.
-    const slow = ['--connect-timeout', '6'];
+    // Without a terminal the progress line is a plain line every 5 s: an 8 s handshake shows one.
+    const slow = ['--connect-timeout', '8'];
     const [shown, hidden] = await Promise.all([
       Promise.all(jobs.map((a) => herd([...a, ...slow]))),
       Promise.all(jobs.map((a) => herd([...a, ...slow, '--no-progress']))),
@@ -215,7 +215,7 @@ describe('flags shared by the commands that run on hosts', () => {
       // The default grace is 10 s: this run ended a second after Ctrl-C.
       expect(r.durationMs).toBeLessThan(9_000);
     }
-  }, 60_000);
+  }, 120_000);
 });
 
 describe('handshake pacing', () => {
