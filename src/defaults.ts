@@ -75,6 +75,14 @@ export const DEFAULT_CONNECT_RATE = 250;
  */
 export const DEFAULT_JUMP_SESSIONS = 8;
 
+/**
+ * Handshakes in progress at once with one jump host, across workers. A stock sshd (MaxStartups
+ * 10:30:100) drops new connections at random once 10 are unauthenticated; 8 stays under that
+ * bar with room for someone else's ssh. More bastion connections wait their turn, and one
+ * dropped before authentication anyway is retried with backoff (--connect-retries).
+ */
+export const DEFAULT_JUMP_HANDSHAKES = 8;
+
 /** Attempts after a transient handshake failure (reset or closed before auth); never after a command started. */
 export const DEFAULT_CONNECT_RETRIES = 2;
 

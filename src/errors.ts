@@ -37,6 +37,7 @@ export const ERROR_CODES = [
   'E_HOSTKEY_UNKNOWN',
   'E_HOSTKEY_CERT',
   'E_JUMP_FORWARD',
+  'E_JUMP_THROTTLED',
   // Running on a host.
   'E_CHANNEL',
   'E_EXIT',

@@ -4,9 +4,9 @@ import type { Target } from '../inventory/types.js';
 import { executeCommandRun, type RunOutcome, type SessionRequest } from '../engine/run.js';
 import type { TaskSpec } from '../engine/protocol.js';
 import type { RunUi } from '../engine/run.js';
-import { newRunId } from '../results/run-id.js';
+import { createRunDir } from '../results/run-id.js';
 import type { RunRecord, RunTaskRecord } from '../results/run-record.js';
-import { formatCounts, formatFailures } from '../report/summary.js';
+import { formatCounts, formatFailures, formatJumpHosts } from '../report/summary.js';
 import { formatGroups, groupOutputs } from '../report/groups.js';
 import { failureExcerpts } from '../report/failure-excerpts.js';
 import { NdjsonSink } from '../report/ndjson.js';
@@ -35,8 +35,6 @@ export interface LaunchRequest {
   warnings: string[];
   /** Show hosts grouped by identical output at the end (ad-hoc commands). */
   groupOutput?: boolean;
-  /** Fixed in advance when the task needs it (playbooks template {{ run_id }}). */
-  runId?: string;
   /** What the run does, given the session settings. */
   execute: (session: SessionRequest, ui: RunUi) => Promise<RunOutcome>;
   /** How run.json describes the task. */
@@ -102,8 +100,10 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
   checkExplicitKeys(req.connection, keyPassphrase);
   const agentSocket = process.env['SSH_AUTH_SOCK'] || undefined;
   const sshConfig = loadSshConfig(req.connection.sshConfigFile);
+  // Last, once every check passed: the id is drawn where its directory is created (exclusively).
+  const { id } = createRunDir(req.run.outDir);
   const record: RunRecord = {
-    id: req.runId ?? newRunId(),
+    id,
     herd_version: herdVersion(),
     command: req.commandName,
     task: req.taskRecord,
@@ -208,6 +208,7 @@ export function reportOutcome(outcome: RunOutcome, quiet: boolean): number {
   // The reason is on the screen, not only in stderr/<host>: each failed host's stderr head, grouped
   // (a loop, not push(...): one line per distinct failure can be one per host).
   if (!quiet) for (const l of formatFailures(outcome.results, undefined, failureExcerpts(outcome.dir, outcome.results))) lines.push(l);
+  for (const l of formatJumpHosts(outcome.record.jump_hosts ?? [])) lines.push(l);
   lines.push(`results: ${outcome.dir}`);
   writeText(stderr, lines.join('\n') + '\n');
   if (outcome.interrupted) return EXIT_INTERRUPTED;

@@ -2,7 +2,7 @@
 // Command modules are imported lazily so `herd --version` and `--help` stay fast.
 import { Command, CommanderError } from 'commander';
 import { herdVersion } from './version.js';
-import { addConnectionOptions, addInventoryOptions, addRunOptions, type RawOptions } from './options.js';
+import { addCommandOptions, addConnectionOptions, addInventoryOptions, addOutputOptions, addRunOptions, type RawOptions } from './options.js';
 import { EXIT_HOSTS_FAILED, EXIT_USAGE } from './exit-codes.js';
 import { HerdError, UsageError } from '../errors.js';
 
@@ -35,7 +35,7 @@ Examples:
 const EXAMPLES_RERUN = `
 Examples:
   herd rerun                       # the hosts of runs/latest that did not end ok
-  herd rerun runs/20261124T103455.123Z-3f9a --include-interrupted
+  herd rerun runs/20261124T103455.123Z-3f9a0c12be47 --include-interrupted
   herd rerun latest --timeout 60   # same command, new timeout`;
 
 export function buildProgram(): Command {
@@ -50,7 +50,7 @@ export function buildProgram(): Command {
     .command('run')
     .description('run a shell command on every selected host')
     .argument('<command...>', 'the command (quote it to keep your local shell off it)');
-  addRunOptions(addConnectionOptions(addInventoryOptions(run)));
+  addCommandOptions(addOutputOptions(addRunOptions(addConnectionOptions(addInventoryOptions(run)))));
   run.addHelpText('after', EXAMPLES_RUN).action(async (words: string[], raw: RawOptions, cmd: Command) => {
     const { runCommand } = await import('./commands/run.js');
     process.exitCode = await runCommand(words, raw, cmd);
@@ -93,7 +93,7 @@ export function buildProgram(): Command {
     )
     .option('--ask-become-pass', 'prompt for the sudo password used by become steps')
     .option('--become-pass-env <var>', 'read the sudo password for become steps from this environment variable');
-  addRunOptions(addConnectionOptions(addInventoryOptions(play)));
+  addOutputOptions(addRunOptions(addConnectionOptions(addInventoryOptions(play))));
   play.addHelpText('after', EXAMPLES_PLAY).action(async (file: string, raw: RawOptions) => {
     const { playCommand } = await import('./commands/play.js');
     process.exitCode = await playCommand(file, raw);
@@ -110,13 +110,15 @@ export function buildProgram(): Command {
     .command('rerun')
     .description('run the same task again on the hosts of a run that did not end ok')
     .argument('[run]', 'run id, run directory, or latest', 'latest')
-    .option('--include-interrupted', 'also rerun hosts whose command may have run (interrupted)')
+    .option('--include-interrupted', 'command and transfer runs: also rerun hosts whose command may have run (interrupted)')
     .option('--from-start', 'playbook runs: run every step again instead of resuming')
     .option('--resume-unguarded', 'playbook runs: also resume hosts interrupted inside a step that has no guard')
     .option('--include-diverged', 'playbook runs: also rerun hosts held back by a consensus gate (judged against the earlier majority)')
-    .option('--ask-become-pass', 'prompt for the sudo password used by become steps')
-    .option('--become-pass-env <var>', 'read the sudo password for become steps from this environment variable');
-  addRunOptions(addConnectionOptions(rerun));
+    .option('--ask-become-pass', 'playbook runs: prompt for the sudo password used by become steps')
+    .option('--become-pass-env <var>', 'playbook runs: read the sudo password for become steps from this environment variable');
+  // Which earlier run a rerun repeats is known only once RUN is read: flags that do not apply to
+  // its kind are refused then (rerunCommand), before any host is contacted.
+  addCommandOptions(addOutputOptions(addRunOptions(addConnectionOptions(rerun))));
   rerun.addHelpText('after', EXAMPLES_RERUN).action(async (which: string, raw: RawOptions, cmd: Command) => {
     const { rerunCommand } = await import('./commands/rerun.js');
     process.exitCode = await rerunCommand(which, raw, cmd);
@@ -142,7 +144,7 @@ export function buildProgram(): Command {
     .option('--status <status>', 'list the hosts that ended with this status')
     .option('--json', 'host_done events (and run_done), or output events with --host')
     .option('--all', 'every output group, even when output is unique per host (the view shows the largest few)')
-    .addHelpText('after', '\nExamples:\n  herd show\n  herd show --all\n  herd show latest --status unreachable | herd run -i - uptime\n  herd show 20261124T103455.123Z-3f9a --host 10.0.0.7')
+    .addHelpText('after', '\nExamples:\n  herd show\n  herd show --all\n  herd show latest --status unreachable | herd run -i - uptime\n  herd show 20261124T103455.123Z-3f9a0c12be47 --host 10.0.0.7')
     .action(async (which: string, raw: import('./commands/show.js').ShowRaw) => {
       const { showCommand } = await import('./commands/show.js');
       process.exitCode = showCommand(which, raw);

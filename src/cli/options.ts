@@ -47,27 +47,42 @@ export function addConnectionOptions(cmd: Command): Command {
     .option('--strict-host-keys', 'refuse hosts whose key is not already in known_hosts')
     .addOption(new Option('--host-key-checking <mode>', 'host key policy').choices(['accept-new', 'strict', 'off']))
     .option('--connect-timeout <s>', `seconds for TCP connect, banner, key exchange and auth (default: ${DEFAULT_CONNECT_TIMEOUT_S})`)
-    .option('--connect-retries <n>', `retries after a transient handshake failure (reset, dropped by sshd MaxStartups), with jittered backoff; never once a command started (default: ${DEFAULT_CONNECT_RETRIES})`)
+    .option('--connect-retries <n>', `retries after a transient handshake failure (reset, dropped by sshd MaxStartups), with jittered backoff, for targets and jump hosts; never once a command started (default: ${DEFAULT_CONNECT_RETRIES})`)
     .option('--connect-rate <n>', `new connections started per second, across workers; 0 = unpaced (default: ${DEFAULT_CONNECT_RATE})`);
 }
 
+/**
+ * Flags of every command that runs on hosts (run, push, pull, play, rerun): the worker pool, the
+ * run directory and the display. Each command adds only the groups below that it honours, so
+ * commander refuses the rest as unknown options instead of accepting and ignoring them.
+ */
 export function addRunOptions(cmd: Command): Command {
   return cmd
     .option('-f, --forks <n>', `total concurrent SSH sessions (default: ${DEFAULT_FORKS})`)
     .option('-w, --workers <n>', `worker processes (default: number of CPUs, here ${defaultWorkers()})`)
     .option('--max-handshakes <n>', `SSH handshakes in progress at once, across workers (default: ${DEFAULT_MAX_HANDSHAKES})`)
-    .option('--timeout <s>', 'per-command timeout in seconds; the remote command is killed (default: none)')
-    .option('--idle-timeout <s>', 'stop a command that prints nothing for this many seconds; the remote command is killed (default: none)')
-    .option('--deadline <s>', 'whole-run limit in seconds: then start nothing new and stop running commands (status timeout) (default: none)')
-    .option('--max-output <size>', 'stdout+stderr kept per host, e.g. 512K, 10M, 1G; the rest is dropped with a note (default: no cap)')
-    .option('--grace <s>', 'after the first Ctrl-C, seconds running commands get to finish (default: 10)')
+    .option('--deadline <s>', 'whole-run limit in seconds: then start nothing new and stop running work (status timeout) (default: none)')
+    .option('--grace <s>', 'after the first Ctrl-C, seconds running work gets to finish (default: 10)')
     .option('-o, --out <dir>', `directory for run directories (default: ./${DEFAULT_OUT_DIR})`)
     .option('-q, --quiet', 'print only the final summary')
-    .option('--no-group', 'do not show hosts grouped by identical output at the end (herd run)')
-    .option('--stream', 'print every output line as it arrives, as host: line')
     .option('--json', 'newline-delimited JSON events on stdout (run_start, host_start, output, step_done, host_done, run_done); the human display goes to stderr')
-    .option('--no-color', 'no colours (also: NO_COLOR=1)')
     .option('--no-progress', 'no live progress line');
+}
+
+/** Flags of commands that run remote commands and keep their output (run, play, rerun). */
+export function addOutputOptions(cmd: Command): Command {
+  return cmd
+    .option('--idle-timeout <s>', 'stop a command that prints nothing for this many seconds; the remote command is killed (default: none)')
+    .option('--max-output <size>', 'stdout+stderr kept per host, e.g. 512K, 10M, 1G; the rest is dropped with a note (default: no cap)')
+    .option('--stream', 'print every output line as it arrives, as host: line')
+    .option('--no-color', 'no colours in --stream output (also: NO_COLOR=1)');
+}
+
+/** Flags of one ad-hoc command (run, and rerun of a command run); playbook steps carry their own timeout. */
+export function addCommandOptions(cmd: Command): Command {
+  return cmd
+    .option('--timeout <s>', 'per-command timeout in seconds; the remote command is killed (default: none)')
+    .option('--no-group', 'do not show hosts grouped by identical output at the end');
 }
 
 /** Raw values as commander hands them over. */

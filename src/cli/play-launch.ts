@@ -10,7 +10,6 @@ import { checkExtraVars, loadPlaybook } from '../playbook/index.js';
 import type { Playbook } from '../playbook/types.js';
 import { executePlaybook, type ResumePoint } from '../engine/play.js';
 import { RunSession } from '../engine/run.js';
-import { newRunId } from '../results/run-id.js';
 import type { LaunchRequest } from './launch.js';
 import { passwordFromEnv, promptHidden } from './secrets.js';
 
@@ -85,12 +84,10 @@ export interface PlaybookLaunchOptions {
   gateReferences?: Map<string, string | null>;
 }
 
-/** The execute/taskRecord/runId part of a launch for a playbook. */
-export async function playbookLaunch(opts: PlaybookLaunchOptions): Promise<Pick<LaunchRequest, 'execute' | 'taskRecord' | 'runId'>> {
+/** The execute/taskRecord part of a launch for a playbook. */
+export async function playbookLaunch(opts: PlaybookLaunchOptions): Promise<Pick<LaunchRequest, 'execute' | 'taskRecord'>> {
   const becomePassword = await resolveBecomePassword(opts.becomeSource);
-  const runId = newRunId();
   return {
-    runId,
     taskRecord: {
       kind: 'playbook',
       file: opts.input.file,
@@ -109,7 +106,7 @@ export async function playbookLaunch(opts: PlaybookLaunchOptions): Promise<Pick<
           extraVars: opts.extraVars,
           check: opts.check,
           becomePassword,
-          runId,
+          runId: request.record.id,
           cwd: process.cwd(),
           resume: opts.resume,
           gateReferences: opts.gateReferences,

@@ -5,9 +5,17 @@ import { connectSsh, type ConnectOptions, type Credentials } from '../transport/
 import { JumpPool, type JumpHop, type JumpStream } from '../transport/jump.js';
 import { entriesFor, parseKnownHosts, type HostEntries, type KnownHostEntry } from '../transport/known-hosts.js';
 import { loadPrivateKeys, type LoadedKey } from '../transport/keys.js';
-import type { HopTarget, HostJob, WorkerConfig } from './protocol.js';
+import { retryDelayMs } from './pacing.js';
+import type { HopTarget, HostJob, JumpOutcome, WorkerConfig } from './protocol.js';
 
 export type HandshakeSlot = <T>(connect: () => Promise<T>) => Promise<T>;
+
+/** How a worker takes part in the parent's per-jump-host handshake limit, and reports bastion connections. */
+export interface JumpHooks {
+  /** Resolves when a handshake with `hop` may start; call the function it gives once the handshake ended. */
+  slot: (hop: string) => Promise<() => void>;
+  onConnection: (hop: string, outcome: JumpOutcome) => void;
+}
 
 export class Connector {
   private readonly keyCache = new Map<string, LoadedKey | null>();
@@ -20,11 +28,21 @@ export class Connector {
     private readonly base: Credentials,
     private readonly slot: HandshakeSlot,
     private readonly onNewHostKey: (line: string, file: string) => void,
+    jumpHooks: JumpHooks,
   ) {
-    this.jumps = new JumpPool((hop, sock) => {
-      const target = this.hops.get(hop.label)!;
-      return this.slot(() => connectSsh(this.optionsFor(target, sock)));
-    }, config.jumpSessions);
+    this.jumps = new JumpPool(
+      async (hop, sock) => {
+        const target = this.hops.get(hop.label)!;
+        // The bastion's turn first, then a general handshake slot: waiting for the bastion holds no slot.
+        const done = await jumpHooks.slot(hop.label);
+        try {
+          return await this.slot(() => connectSsh(this.optionsFor(target, sock)));
+        } finally {
+          done();
+        }
+      },
+      { perConnection: config.jumpSessions, retries: config.connectRetries, retryDelayMs: (attempt) => retryDelayMs(attempt), onConnection: jumpHooks.onConnection },
+    );
   }
 
   /** An authenticated connection to the job's host, through its jump hosts if it has any. */

@@ -3,8 +3,9 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { HostResult } from '../results/status.js';
-import { WORKER_EXIT_GRACE_MS, WORKER_PREFETCH } from '../defaults.js';
+import { DEFAULT_JUMP_HANDSHAKES, WORKER_EXIT_GRACE_MS, WORKER_PREFETCH } from '../defaults.js';
 import { JobQueue } from './job-queue.js';
+import { JumpHandshakeGate } from './jump-gate.js';
 import type { AbortCause } from './stopped.js';
 import type { HostJob, HostPhase, ParentMessage, WorkerConfig, WorkerMessage } from './protocol.js';
 
@@ -12,7 +13,7 @@ type OutputMessage = Extract<WorkerMessage, { kind: 'output' }>;
 
 /** What the pool reports: the workers' host messages (output as a Buffer again), and its own warnings. */
 export type PoolEvent =
-  | Exclude<WorkerMessage, { kind: 'ready' | 'worker_fatal' | 'output' }>
+  | Exclude<WorkerMessage, { kind: 'ready' | 'worker_fatal' | 'output' | 'jump_slot_wait' | 'jump_slot_done' }>
   | (Omit<OutputMessage, 'data'> & { data: Buffer })
   | { kind: 'warning'; message: string };
 
@@ -24,6 +25,8 @@ export interface PoolOptions {
   /** Total handshakes in progress at once across workers. */
   handshakes: number;
   onEvent: (event: PoolEvent) => void;
+  /** Handshakes in progress at once with one jump host, across workers (default DEFAULT_JUMP_HANDSHAKES). */
+  jumpHandshakes?: number;
   /** Test hook: path of the worker module (defaults to the built worker next to this file). */
   workerPath?: string;
 }
@@ -71,9 +74,11 @@ export class WorkerPool {
   private finish: (() => void) | undefined;
   private readonly warnedProblems = new Set<string>();
   private workerCount = 1;
+  private readonly jumpGate: JumpHandshakeGate;
 
   constructor(private readonly options: PoolOptions) {
     this.respawnBudget = options.workers * MAX_RESPAWNS_PER_WORKER;
+    this.jumpGate = new JumpHandshakeGate(options.jumpHandshakes ?? DEFAULT_JUMP_HANDSHAKES);
   }
 
   /** Run every job; resolves when each one has produced exactly one host_done event. */
@@ -165,7 +170,14 @@ export class WorkerPool {
       case 'hostkey_new':
       case 'step_done':
       case 'files_done':
+      case 'jump_connection':
         this.options.onEvent(message);
+        return;
+      case 'jump_slot_wait':
+        this.jumpGate.request(slot, message.hop, message.ticket, () => this.sendTo(slot, { kind: 'jump_slot', ticket: message.ticket }));
+        return;
+      case 'jump_slot_done':
+        this.jumpGate.done(slot, message.ticket);
         return;
       case 'worker_fatal':
         this.failWorker(slot, message.error.message);
@@ -222,6 +234,7 @@ export class WorkerPool {
   private onExit(slot: WorkerSlot, code: number | null, signal: NodeJS.Signals | null, stderrTail: string): void {
     slot.exited = true;
     this.slots.delete(slot);
+    this.jumpGate.dropOwner(slot);
     if (slot.jobs.size === 0 && (this.queue.length === 0 || this.draining)) return this.maybeFinish();
     const how = signal ? `signal ${signal}` : `exit code ${code}`;
     const lastLine = stderrTail.trim().split('\n').find((l) => /Error|error:/.test(l)) ?? stderrTail.trim().split('\n').pop();

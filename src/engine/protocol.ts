@@ -124,7 +124,11 @@ export type ParentMessage =
   | { kind: 'drain'; reason: string }
   /** abort: stop running commands now (remote side killed); the cause decides interrupted or timeout (--deadline). */
   | { kind: 'abort'; cause: AbortCause }
-  | { kind: 'shutdown' };
+  | { kind: 'shutdown' }
+  /** jump_slot: the handshake behind `ticket` may start (see jump_slot_wait). */
+  | { kind: 'jump_slot'; ticket: number };
+
+export type JumpOutcome = 'connected' | 'throttled';
 
 export interface FileDone {
   path: string;
@@ -142,4 +146,10 @@ export type WorkerMessage =
   | { kind: 'host_done'; result: HostResult }
   | { kind: 'hostkey_new'; line: string; file: string }
   /** An uncaught exception or rejection: the worker's state is unknown, so it reports this last and exits. */
-  | { kind: 'worker_fatal'; error: ErrorData };
+  | { kind: 'worker_fatal'; error: ErrorData }
+  /** Ask the parent before a handshake with a jump host: it keeps their number per jump host under sshd's MaxStartups. */
+  | { kind: 'jump_slot_wait'; hop: string; ticket: number }
+  /** That handshake ended (authenticated or failed). */
+  | { kind: 'jump_slot_done'; ticket: number }
+  /** A connection to a jump host authenticated, or was dropped before authentication (throttled) and is retried. */
+  | { kind: 'jump_connection'; hop: string; outcome: JumpOutcome };

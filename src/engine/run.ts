@@ -3,7 +3,7 @@
 import type { Writable } from 'node:stream';
 import type { Target } from '../inventory/types.js';
 import { RunWriter } from '../results/writer.js';
-import type { RunRecord } from '../results/run-record.js';
+import type { JumpHostRecord, RunRecord } from '../results/run-record.js';
 import type { OutputSummary } from '../results/host-output.js';
 import type { HostResult, StepResult } from '../results/status.js';
 import { ProgressLine, type StatusSnapshot } from '../report/progress.js';
@@ -67,6 +67,7 @@ export class RunSession {
   private readonly runningIds = new Map<string, number>();
   private readonly finalCounts: Record<string, number> = {};
   private readonly transferred = { files: 0, bytes: 0, plannedFiles: 0, plannedBytes: 0 };
+  private readonly jumpHosts = new Map<string, JumpHostRecord>();
   private readonly knownHostsPending: { line: string; file: string }[] = [];
   private readonly knownHostsData: Record<string, string | null>;
   private currentPool: WorkerPool | undefined;
@@ -214,6 +215,13 @@ export class RunSession {
             this.knownHostsPending.push({ line: event.line, file: event.file });
             if (this.knownHostsPending.length >= 64) this.flushKnownHosts();
             return;
+          case 'jump_connection': {
+            let hop = this.jumpHosts.get(event.hop);
+            if (!hop) this.jumpHosts.set(event.hop, (hop = { host: event.hop, connections: 0, throttled: 0 }));
+            if (event.outcome === 'connected') hop.connections++;
+            else hop.throttled++;
+            return;
+          }
           case 'warning':
             this.warnings.push(event.message);
             this.progress.note(`herd: warning: ${event.message}`);
@@ -238,6 +246,7 @@ export class RunSession {
     process.off('SIGTERM', this.onSignal);
     this.progress.stop();
     this.flushKnownHosts();
+    if (this.jumpHosts.size > 0) this.request.record.jump_hosts = [...this.jumpHosts.values()];
     const record = this.writer.finish(this.interrupted ? 'interrupted' : 'done');
     this.events?.emit({ kind: 'run_done', run: record.id, dir: this.writer.dir, state: record.state, counts: record.counts });
     const results = this.writer.resultsInOrder();

@@ -40,6 +40,18 @@ function testFault(id: string): Promise<void> | undefined {
   return Promise.reject(fault);
 }
 
+/** Jump-host handshakes waiting for the parent's go (see JumpHandshakeGate). */
+const jumpGrants = new Map<number, () => void>();
+let nextJumpTicket = 0;
+
+function jumpSlot(hop: string): Promise<() => void> {
+  const ticket = ++nextJumpTicket;
+  return new Promise((resolve) => {
+    jumpGrants.set(ticket, () => resolve(() => send({ kind: 'jump_slot_done', ticket })));
+    send({ kind: 'jump_slot_wait', hop, ticket });
+  });
+}
+
 function initialise(config: WorkerConfig): void {
   const { keys, problems } = loadPrivateKeys(config.keyPaths, config.keysExplicit, config.keyPassphrase);
   const credentials: Credentials = { keys, password: config.password, agent: config.agentSocket };
@@ -53,7 +65,10 @@ function initialise(config: WorkerConfig): void {
     });
   state = {
     config,
-    connector: new Connector(config, credentials, slot, (line, file) => send({ kind: 'hostkey_new', line, file })),
+    connector: new Connector(config, credentials, slot, (line, file) => send({ kind: 'hostkey_new', line, file }), {
+      slot: jumpSlot,
+      onConnection: (hop, outcome) => send({ kind: 'jump_connection', hop, outcome }),
+    }),
     limit: pLimit(Math.max(1, config.concurrency)),
     abort: new AbortController(),
   };
@@ -110,6 +125,12 @@ function handle(message: ParentMessage): void {
     case 'shutdown':
       process.disconnect?.();
       return;
+    case 'jump_slot': {
+      const grant = jumpGrants.get(message.ticket);
+      jumpGrants.delete(message.ticket);
+      grant?.();
+      return;
+    }
     default:
       return assertNever(message);
   }

@@ -2,12 +2,21 @@
 import type { HostResult, HostStatus } from '../results/status.js';
 import { HOST_STATUSES } from '../results/status.js';
 import type { Excerpt } from './excerpt.js';
+import type { JumpHostRecord } from '../results/run-record.js';
 import { foldHosts } from './fold.js';
 
 /** `200 hosts: 195 ok, 3 failed, 2 unreachable` in a fixed status order. */
 export function formatCounts(total: number, counts: Partial<Record<HostStatus, number>>): string {
   const parts = HOST_STATUSES.filter((s) => (counts[s] ?? 0) > 0).map((s) => `${counts[s]} ${s}`);
   return `${total} host${total === 1 ? '' : 's'}: ${parts.length > 0 ? parts.join(', ') : 'nothing ran'}`;
+}
+
+/** `jump host ops@bastion:22: 38 connections (3 dropped before authentication, retried)` per jump host. */
+export function formatJumpHosts(hops: JumpHostRecord[]): string[] {
+  return hops.map((h) => {
+    const throttled = h.throttled > 0 ? ` (${h.throttled} dropped before authentication by its sshd: throttled, retried with backoff)` : '';
+    return `jump host ${h.host}: ${h.connections} connection${h.connections === 1 ? '' : 's'}${throttled}`;
+  });
 }
 
 /** A failed host's stderr excerpt, and where its whole stderr is (relative to the run directory). */

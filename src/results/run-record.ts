@@ -23,6 +23,15 @@ export interface RunRecord {
   ended_at: string | null;
   hosts_total: number;
   counts: Partial<Record<HostStatus, number>>;
+  /** Runs through jump hosts: per hop (user@host:port), connections that authenticated and ones dropped before that. */
+  jump_hosts?: JumpHostRecord[];
+}
+
+export interface JumpHostRecord {
+  host: string;
+  connections: number;
+  /** Dropped before authentication (sshd MaxStartups) and retried or given up. */
+  throttled: number;
 }
 
 export type RunTaskRecord =

@@ -32,10 +32,8 @@ export class RunWriter {
     private readonly record: RunRecord,
     private readonly order: string[],
   ) {
-    fs.mkdirSync(outDir, { recursive: true });
+    // Created (private, exclusively) by createRunDir when the run id was drawn.
     this.dir = path.join(outDir, record.id);
-    // Private: outputs often hold sensitive data.
-    fs.mkdirSync(this.dir, { mode: 0o700 });
     fs.mkdirSync(path.join(this.dir, 'stdout'), { mode: 0o700 });
     fs.mkdirSync(path.join(this.dir, 'stderr'), { mode: 0o700 });
     for (const id of order) this.pending.set(id, 'queued');

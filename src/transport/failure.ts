@@ -46,6 +46,11 @@ export function classifyConnectError(err: unknown, phase: ConnectPhase): Connect
     return new ConnectFailure('unreachable', 'E_DNS', 'host name not found', { cause: err });
   }
   const message = e instanceof Error ? e.message : String(err);
+  // ssh2's word for a server that closed before its banner or key exchange: what sshd does to a
+  // connection beyond MaxStartups. A close, hence worth a retry, not a failed key exchange.
+  if (message === 'Connection lost before handshake') {
+    return new ConnectFailure('unreachable', 'E_CLOSED', 'connection closed by the server before the SSH handshake', { cause: err });
+  }
   if (/handshake|kex|key exchange|no matching/i.test(message)) {
     return new ConnectFailure('unreachable', 'E_HANDSHAKE', `SSH handshake failed: ${message}`, { cause: err });
   }

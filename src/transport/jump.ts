@@ -3,6 +3,9 @@
 // MaxSessions is respected and it is not flooded with one connection per target. More
 // connections open as needed; an idle one closes shortly after its last session ends.
 // Chains (a,b) nest: the connection to b runs over a channel of a connection to a.
+// A bastion's sshd drops connections beyond MaxStartups before authentication: the caller paces
+// handshakes per hop (HopConnector), and a connection dropped that way is retried with backoff
+// here, so the targets waiting for it do not fail for a throttle herd itself caused.
 import type { Duplex } from 'node:stream';
 import type { Client } from 'ssh2';
 import { ConnectFailure } from './failure.js';
@@ -33,12 +36,23 @@ export interface JumpStream {
 /** How long an unused bastion connection stays open for the next target. */
 const IDLE_CLOSE_MS = 1_000;
 
+export interface JumpPoolOptions {
+  /** Target sessions one bastion connection carries. */
+  perConnection: number;
+  /** Retries of a bastion handshake dropped before authentication (reset or closed: MaxStartups). */
+  retries: number;
+  /** Wait before retry number `attempt` (1-based), in ms. */
+  retryDelayMs: (attempt: number) => number;
+  /** Each bastion connection that authenticated, and each one dropped before authentication. */
+  onConnection?: (hop: string, outcome: 'connected' | 'throttled') => void;
+}
+
 export class JumpPool {
   private readonly connections = new Map<string, HopConnection[]>();
 
   constructor(
     private readonly connectHop: HopConnector,
-    private readonly perConnection: number,
+    private readonly options: JumpPoolOptions,
   ) {}
 
   /** A byte stream to host:port through `chain` (first hop first). */
@@ -82,7 +96,7 @@ export class JumpPool {
     const key = chain.map((h) => h.label).join(' > ');
     const list = this.connections.get(key) ?? [];
     this.connections.set(key, list);
-    const free = list.find((c) => !c.closed && c.sessions < this.perConnection);
+    const free = list.find((c) => !c.closed && c.sessions < this.options.perConnection);
     if (free) {
       free.sessions++;
       clearTimeout(free.idleTimer);
@@ -105,8 +119,7 @@ export class JumpPool {
     };
     let via: JumpStream | undefined;
     try {
-      if (chain.length > 1) via = await this.open(chain.slice(0, -1), hop.host, hop.port);
-      const client = await this.connectHop(hop, via?.stream);
+      const client = await this.connectWithRetries(chain, hop, (v) => (via = v));
       client.on('close', () => {
         drop();
         via?.release();
@@ -120,6 +133,35 @@ export class JumpPool {
         throw new ConnectFailure(err.status, err.code, `jump host ${hop.label}: ${err.message}`, { cause: err });
       }
       throw err;
+    }
+  }
+
+  /** One authenticated connection to the chain's last hop; `setVia` learns the channel it runs over. */
+  private async connectWithRetries(chain: JumpHop[], hop: JumpHop, setVia: (via: JumpStream | undefined) => void): Promise<Client> {
+    for (let attempt = 0; ; attempt++) {
+      const via = chain.length > 1 ? await this.open(chain.slice(0, -1), hop.host, hop.port) : undefined;
+      setVia(via);
+      try {
+        const client = await this.connectHop(hop, via?.stream);
+        this.options.onConnection?.(hop.label, 'connected');
+        return client;
+      } catch (err) {
+        const throttled = err instanceof ConnectFailure && err.transient;
+        if (!throttled) throw err;
+        this.options.onConnection?.(hop.label, 'throttled');
+        via?.release();
+        setVia(undefined);
+        if (attempt >= this.options.retries) {
+          const tries = attempt + 1;
+          throw new ConnectFailure(
+            err.status,
+            'E_JUMP_THROTTLED',
+            `jump host ${hop.label} throttled new connections (dropped before authentication ${tries} time${tries === 1 ? '' : 's'}; its sshd MaxStartups?): ${err.message}`,
+            { cause: err },
+          );
+        }
+        await new Promise((resolve) => setTimeout(resolve, this.options.retryDelayMs(attempt + 1)));
+      }
     }
   }
 

@@ -345,3 +345,14 @@ describe('script steps', () => {
     }
   });
 });
+
+describe('{{ run_id }}', () => {
+  it('is the id of the run directory the run writes', async () => {
+    const hosts = scope.fleet.hosts(2, 940);
+    const book = writePlaybook('runid.yml', '- steps:\n    - name: say id\n      run: echo "id={{ run_id }}"\n');
+    const r = await runHerd(['play', '-i', writeInventory('runid.txt', hosts), ...conn(), '-q', book], { env: { HOME: scope.home } });
+    expect(r.code).toBe(0);
+    const dir = runDirOf(r);
+    for (const h of hosts) expect(fs.readFileSync(path.join(dir, 'steps', '1.1', 'stdout', h), 'utf8')).toBe(`id=${path.basename(dir)}\n`);
+  });
+});

@@ -125,4 +125,33 @@ describe.runIf(hasTmux)('in a real terminal', () => {
     expect(after).toContain('EXIT=0');
     expect(fs.statSync(path.join(dest, hosts[3]!, 'big.bin')).size).toBe(120 * 1024 * 1024);
   });
+
+  it('colours the host names of --stream lines, on run and play, and --no-color leaves them plain', async () => {
+    const { fleet, home } = scope;
+    const hosts = fleet.hosts(2, 1900);
+    const inv = path.join(home, 'tty-colour.txt');
+    fs.writeFileSync(inv, hosts.join('\n') + '\n');
+    const book = path.join(home, 'tty-colour.yml');
+    fs.writeFileSync(book, '- steps:\n    - run: echo played\n');
+    try {
+      tmux('has-session', '-t', 't');
+    } catch {
+      tmux('new-session', '-d', '-s', 't', '-x', '150', '-y', '45', 'bash', '--norc', '--noprofile');
+      tmux('send-keys', '-t', 't', `PS1='$ '; clear`, 'Enter');
+    }
+    const base = `env -u NO_COLOR HOME=${home} node ${HERD_BIN}`;
+    const conn = `-i ${inv} -u ${fleet.user} -p ${fleet.port} -k ${fleet.keyPath} --known-hosts ${home}/kh -o ${home}/runs-colour -q --stream`;
+    const coloured = (text: string, word: string) => hosts.every((h) => new RegExp(`\x1b\\[\\d+m${h.replace(/\./g, '\\.')}\x1b\\[(0|39)?m: ${word}`).test(text));
+    for (const [what, word] of [[`run ${conn} 'echo ran'`, 'ran'], [`play ${conn} ${book}`, 'played']] as const) {
+      for (const flag of ['', '--no-color']) {
+        tmux('send-keys', '-t', 't', 'clear', 'Enter');
+        tmux('send-keys', '-t', 't', `${base} ${what.replace('--stream', `--stream ${flag}`)}; echo "EXIT=$?"`, 'Enter');
+        await waitForScreen((s) => /^EXIT=\d+$/m.test(s), 20_000);
+        const text = tmux('capture-pane', '-p', '-e', '-t', 't');
+        expect(text).toContain('EXIT=0');
+        for (const h of hosts) expect(text).toContain(`${h}`);
+        expect(coloured(text, word), text).toBe(flag === '');
+      }
+    }
+  });
 });

@@ -99,6 +99,8 @@ function bannerSeen(port: number, host = '127.0.0.1'): Promise<boolean> {
 
 export interface FleetOptions {
   maxStartups?: string;
+  /** Write no MaxStartups and no MaxSessions line: sshd's own defaults (10:30:100, 10) apply, as on a stock bastion. */
+  opensshLimits?: boolean;
   extraConfig?: string[];
   /** Run sshd inside this network namespace, probed at `probeAddress` (its veth address). */
   netns?: { name: string; probeAddress: string };
@@ -149,8 +151,7 @@ export async function startFleet(opts: FleetOptions = {}): Promise<Fleet> {
         `PasswordAuthentication ${root ? 'yes' : 'no'}`,
         'KbdInteractiveAuthentication no',
         'PubkeyAuthentication yes',
-        `MaxStartups ${opts.maxStartups ?? '10000:30:10000'}`,
-        'MaxSessions 64',
+        ...(opts.opensshLimits ? [] : [`MaxStartups ${opts.maxStartups ?? '10000:30:10000'}`, 'MaxSessions 64']),
         'MaxAuthTries 10',
         'LoginGraceTime 30',
         `LogLevel ${opts.logLevel ?? 'ERROR'}`,

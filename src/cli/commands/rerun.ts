@@ -8,7 +8,7 @@ import { planResume } from '../../results/resume.js';
 import { playbookLaunch, readPlaybook } from '../play-launch.js';
 import { becomeSourceOf } from './play.js';
 import { transferLaunch } from './transfer.js';
-import type { RunOptionsRecord } from '../../results/run-record.js';
+import type { RunOptionsRecord, RunTaskRecord } from '../../results/run-record.js';
 import { commandLaunch, launchRun } from '../launch.js';
 import { resolveConnectionOptions, resolveRunOptions, type RawOptions } from '../options.js';
 import { DEFAULT_OUT_DIR } from '../../defaults.js';
@@ -20,6 +20,34 @@ export interface RerunRaw extends RawOptions {
   includeDiverged?: boolean;
   askBecomePass?: boolean;
   becomePassEnv?: string;
+}
+
+type TaskKind = RunTaskRecord['kind'];
+
+/** Rerun flags that only some kinds of earlier run honour, by commander's attribute name. */
+const APPLIES_TO: Record<string, { flag: string; kinds: TaskKind[] }> = {
+  timeout: { flag: '--timeout', kinds: ['command'] },
+  group: { flag: '--no-group', kinds: ['command'] },
+  idleTimeout: { flag: '--idle-timeout', kinds: ['command', 'playbook'] },
+  maxOutput: { flag: '--max-output', kinds: ['command', 'playbook'] },
+  stream: { flag: '--stream', kinds: ['command', 'playbook'] },
+  color: { flag: '--no-color', kinds: ['command', 'playbook'] },
+  includeInterrupted: { flag: '--include-interrupted', kinds: ['command', 'transfer'] },
+  fromStart: { flag: '--from-start', kinds: ['playbook'] },
+  resumeUnguarded: { flag: '--resume-unguarded', kinds: ['playbook'] },
+  includeDiverged: { flag: '--include-diverged', kinds: ['playbook'] },
+  askBecomePass: { flag: '--ask-become-pass', kinds: ['playbook'] },
+  becomePassEnv: { flag: '--become-pass-env', kinds: ['playbook'] },
+};
+
+/** A flag given for a kind of run that does not honour it is refused, never silently ignored. */
+function refuseInapplicable(earlier: RunOnDisk, cmd: Command): void {
+  const kind = earlier.record.task.kind;
+  for (const [name, { flag, kinds }] of Object.entries(APPLIES_TO)) {
+    if (cmd.getOptionValueSource(name) !== 'cli' || kinds.includes(kind)) continue;
+    const hint = flag === '--include-interrupted' ? ' (a playbook rerun resumes interrupted guarded steps; see --resume-unguarded)' : '';
+    throw new UsageError(`herd rerun: ${flag} does not apply to run ${earlier.record.id}, a ${kind} run (only to ${kinds.join(' and ')} runs)${hint}`);
+  }
 }
 
 /** Options of the earlier run, overlaid by whatever was given on this command line. */
@@ -66,6 +94,7 @@ export async function rerunCommand(which: string | undefined, raw: RerunRaw, cmd
   const outDir = raw.out ?? DEFAULT_OUT_DIR;
   const dir = resolveRunDir(outDir, which);
   const earlier = readRun(dir);
+  refuseInapplicable(earlier, cmd);
   if (earlier.record.task.kind === 'playbook') return rerunPlaybook(earlier, raw, cmd);
   const recordedTask = earlier.record.task;
   const ids = selectRerunHosts(earlier, raw.includeInterrupted === true);

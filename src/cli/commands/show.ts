@@ -10,7 +10,7 @@ import { formatCounts, formatFailures } from '../../report/summary.js';
 import { failureExcerpts } from '../../report/failure-excerpts.js';
 import { writeBytes, writeText } from '../../report/terminal-safe.js';
 import { readRun, resolveRunDir } from '../../results/reader.js';
-import type { HostResult } from '../../results/status.js';
+import { HOST_STATUSES, type HostResult } from '../../results/status.js';
 
 export interface ShowRaw {
   out?: string;
@@ -25,6 +25,10 @@ export function showCommand(which: string | undefined, raw: ShowRaw): number {
   if (raw.all) {
     const other = raw.host !== undefined ? '--host' : raw.status !== undefined ? '--status' : raw.json ? '--json' : null;
     if (other !== null) throw new UsageError(`--all shows every group of the grouped view; it does not combine with ${other}`);
+  }
+  // A mistyped status would list nobody, as if no host had it.
+  if (raw.status !== undefined && !(HOST_STATUSES as readonly string[]).includes(raw.status)) {
+    throw new UsageError(`--status ${raw.status}: not a host status (one of ${HOST_STATUSES.join(', ')})`);
   }
   const dir = resolveRunDir(raw.out ?? DEFAULT_OUT_DIR, which);
   const run = readRun(dir);

@@ -4,8 +4,6 @@ import path from 'node:path';
 import { UsageError } from '../../errors.js';
 import { builtinsOnlyProblem } from '../../playbook/index.js';
 import { executeCommandRun } from '../../engine/run.js';
-import type { TaskSpec } from '../../engine/protocol.js';
-import { newRunId } from '../../results/run-id.js';
 import type { LaunchRequest } from '../launch.js';
 import { freshRun, launchRun } from '../launch.js';
 import type { RawOptions } from '../options.js';
@@ -27,13 +25,11 @@ export interface TransferFlags {
 }
 
 /** The launch of a push or pull (also used by rerun). */
-export function transferLaunch(direction: 'push' | 'pull', local: string, remote: string, flags: TransferFlags): Pick<LaunchRequest, 'execute' | 'taskRecord' | 'runId'> {
-  const runId = newRunId();
-  const task: Extract<TaskSpec, { kind: 'transfer' }> = { kind: 'transfer', direction, local, remote, runId, ...flags };
+export function transferLaunch(direction: 'push' | 'pull', local: string, remote: string, flags: TransferFlags): Pick<LaunchRequest, 'execute' | 'taskRecord'> {
   return {
-    runId,
     taskRecord: { kind: 'transfer', direction, local, remote, times: flags.times, checksum: flags.checksum, delete: flags.deleteExtra, follow_links: flags.followLinks, keep_special_bits: flags.keepSpecialBits },
-    execute: (session, ui) => executeCommandRun(session, task, ui),
+    // {{ run_id }} in paths is the id launchRun drew with the run directory.
+    execute: (session, ui) => executeCommandRun(session, { kind: 'transfer', direction, local, remote, runId: session.record.id, ...flags }, ui),
   };
 }
 
