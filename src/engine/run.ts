@@ -188,7 +188,7 @@ export class RunSession {
           case 'output':
             this.writer.onOutput(event.id, event.stream, event.data, event.step);
             this.events?.output(event.id, event.stream, event.data, event.step);
-            if (this.streamer) this.progress.above(() => this.streamer!.write(event.id, event.stream, event.data));
+            if (this.streamer) this.progress.above(() => this.streamer!.write(event.id, event.stream, event.data, event.step));
             return;
           case 'step_done':
             if (this.stepListener?.(event.result) !== 'defer') this.recordStep(event.result);
