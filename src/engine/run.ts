@@ -39,6 +39,8 @@ export interface RunUi {
   events?: NdjsonSink;
   /** --stream: every output line as it arrives. */
   stream?: LineStreamer;
+  /** Playbooks: a step complete across a batch, with every result it had there (printed above the live area). */
+  stepComplete?: (results: StepResult[], dir: string) => void;
 }
 
 export interface RunOutcome {
@@ -77,6 +79,7 @@ export class RunSession {
 
   private readonly events: NdjsonSink | undefined;
   private readonly streamer: LineStreamer | undefined;
+  private readonly onStepComplete: RunUi['stepComplete'];
 
   constructor(
     private readonly request: SessionRequest,
@@ -84,6 +87,7 @@ export class RunSession {
   ) {
     this.events = ui.events;
     this.streamer = ui.stream;
+    this.onStepComplete = ui.stepComplete;
     const jobs = planJobs(request.targets, request.connection);
     this.jobs = new Map(jobs.map((j) => [j.id, j]));
     this.writer = new RunWriter(request.outDir, request.record, jobs.map((j) => j.id));
@@ -134,6 +138,12 @@ export class RunSession {
   recordStep(result: StepResult): void {
     this.events?.emit({ kind: 'step_done', step: result });
     this.writer.onStepDone(result);
+  }
+
+  /** A step is complete across a batch: its results go to the UI, above the live area. */
+  stepComplete(results: StepResult[]): void {
+    const show = this.onStepComplete;
+    if (show) this.progress.above(() => show(results, this.writer.dir));
   }
 
   note(message: string): void {

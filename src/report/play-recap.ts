@@ -32,6 +32,8 @@ function failureStatus(status: StepStatus): HostStatus | null {
   }
 }
 
+export const isFailureStep = (status: StepStatus): boolean => failureStatus(status) !== null;
+
 /** `host\tplay.step` -> the excerpt of that host's stderr at that step. */
 export const excerptKey = (host: string, step: string): string => `${host}\t${step}`;
 
@@ -70,6 +72,12 @@ export function formatStepBlock(results: RecapStep[], excerpts: ReadonlyMap<stri
   }
   if (failures.length > 0) lines.push(...formatFailures(failures, undefined, stepExcerpts, 'steps.tsv'));
   return lines;
+}
+
+/** One step of one host, as `herd show --host` heads its output: `[1.3] mount: failed: exit code 32`. */
+export function formatStepHeader(r: RecapStep): string {
+  const reason = r.reason.replace(/\r/g, '\\r').replace(/\n/g, '\\n');
+  return `[${r.play}.${r.step}] ${r.name}: ${r.status}${reason === '' ? '' : `: ${reason}`}`;
 }
 
 /** Every step of a run, in play and step order, each as its block. */
