@@ -95,3 +95,71 @@ describe('herd play on the terminal (piped)', () => {
     expect(play.stdout).toBe('');
   }, 60_000);
 });
+
+describe('herd show of a playbook run', () => {
+  it("shows the recap, a host's steps with their output, an unreachable host's status, and refuses a bogus --status", async () => {
+    const { home } = scope;
+    const { book, inv, hosts } = disksPlay();
+    const play = await runHerd(['play', '-i', inv, ...conn('runs-show'), book], { env: { HOME: home } });
+    const dir = runDirOf(play);
+    const show = await runHerd(['show', dir], { env: { HOME: home } });
+    expect(show.code).toBe(0);
+    expect(show.stdout).toBe(
+      [
+        'recap:',
+        '[1.1] inspect: 6 ok',
+        '[1.2] make filesystem: 4 changed, 2 skipped',
+        `  2 skipped: ${foldHosts(hosts.slice(0, 2))}`,
+        '[1.3] mount: 4 changed, 2 failed',
+        '  2 failed: exit code 32',
+        `      ${foldHosts(hosts.slice(4))}`,
+        `      | ${EXIT_32}`,
+        '',
+      ].join('\n'),
+    );
+    expect(show.stderr).toContain('7 hosts: 4 ok, 2 failed, 1 unreachable\n');
+    const failed = await runHerd(['show', dir, '--host', hosts[4]!], { env: { HOME: home } });
+    expect(failed.stdout).toBe('[1.1] inspect: ok\ninspecting\n[1.2] make filesystem: changed\n[1.3] mount: failed: exit code 32\n');
+    expect(failed.stderr).toBe(`mount: /dev/sdb on ${hosts[4]}: wrong fs type\n`);
+    const down = await runHerd(['show', dir, '--host', '127.0.0.1:1'], { env: { HOME: home } });
+    expect(down.code).toBe(0);
+    expect(down.stdout).toBe('');
+    expect(down.stderr).toBe('127.0.0.1:1 unreachable: connection refused\n');
+    const bogus = await runHerd(['show', dir, '--status', 'bogus'], { env: { HOME: home } });
+    expect(bogus.code).toBe(2);
+    expect(bogus.stderr).toBe(
+      'herd: --status bogus: not a host status; valid statuses: ok, failed, unreachable, auth_failed, hostkey_mismatch, ' +
+        'hostkey_unknown, timeout, diverged, unverified, interrupted, not_started, error\n',
+    );
+  }, 60_000);
+});
+
+describe('herd play --stream', () => {
+  it('tags every streamed line with its step, as output.log does', async () => {
+    const { home } = scope;
+    const { book, inv, hosts } = disksPlay();
+    const play = await runHerd(['play', '--stream', '-i', inv, ...conn('runs-stream'), book], { env: { HOME: home } });
+    const lines = play.stdout.split('\n').filter(Boolean).sort();
+    const expected = [...hosts.map((h) => `${h}: [1.1] inspecting`), ...hosts.slice(4).map((h) => `${h}: [1.3] mount: /dev/sdb on ${h}: wrong fs type`)];
+    expect(lines).toEqual(expected.sort());
+    const log = fs.readFileSync(path.join(runDirOf(play), 'output.log'), 'utf8').split('\n').filter(Boolean).sort();
+    expect(log).toEqual(lines);
+  }, 60_000);
+});
+
+describe('herd play with serial batches', () => {
+  it('prints a block per step per batch as each batch completes it, and the recap over all batches', async () => {
+    const { fleet, home } = scope;
+    const hosts = fleet.hosts(4, 3100);
+    const inv = path.join(home, 'serial.txt');
+    fs.writeFileSync(inv, hosts.join('\n') + '\n');
+    const book = path.join(home, 'serial.yml');
+    fs.writeFileSync(book, `- name: two by two\n  serial: 2\n  steps:\n    - name: one\n      run: 'true'\n    - name: two\n      run: 'true'\n`);
+    const play = await runHerd(['play', '-i', inv, ...conn('runs-serial'), book], { env: { HOME: home } });
+    expect(play.code).toBe(0);
+    const blocks = ['[1.1] one: 2 changed', '[1.2] two: 2 changed'];
+    expect(play.stderr).toBe(
+      [...blocks, ...blocks, 'recap:', '[1.1] one: 4 changed', '[1.2] two: 4 changed', '4 hosts: 4 ok', `results: ${runDirOf(play)}`, ''].join('\n'),
+    );
+  }, 60_000);
+});
