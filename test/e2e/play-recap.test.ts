@@ -1,10 +1,11 @@
 // What the operator sees of a playbook: each step's counts as it completes, the recap at the end
 // (also under --check), herd show's recap and per-host steps, and --stream's step tags.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { foldHosts } from '../../src/report/fold.js';
-import { runDirOf, runHerd, scratchDir, useLoopbackFleet } from './herd-cli.js';
+import { HERD_BIN, runDirOf, runHerd, scratchDir, useLoopbackFleet } from './herd-cli.js';
 
 const scope = useLoopbackFleet();
 
@@ -161,5 +162,72 @@ describe('herd play with serial batches', () => {
     expect(play.stderr).toBe(
       [...blocks, ...blocks, 'recap:', '[1.1] one: 4 changed', '[1.2] two: 4 changed', '4 hosts: 4 ok', `results: ${runDirOf(play)}`, ''].join('\n'),
     );
+  }, 60_000);
+});
+
+const socket = `herd-recap-${process.pid}`;
+const hasTmux = (() => {
+  try {
+    execFileSync('tmux', ['-V'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', socket, ...args]).toString();
+
+async function waitForScreen(check: (text: string) => boolean, timeoutMs: number): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let text = '';
+  while (Date.now() < deadline) {
+    text = tmux('capture-pane', '-p', '-t', 't');
+    if (check(text)) return text;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`screen never matched; last screen:\n${text}`);
+}
+
+afterAll(() => {
+  if (!hasTmux) return;
+  try {
+    tmux('kill-server');
+  } catch {
+    /* already gone */
+  }
+});
+
+describe.runIf(hasTmux)('herd play in a real terminal', () => {
+  it("prints the step blocks above the live area and the recap, a host's escape sequences shown escaped", async () => {
+    const { fleet, home } = scope;
+    const hosts = fleet.hosts(6, 3200);
+    const inv = path.join(home, 'tty-recap.txt');
+    fs.writeFileSync(inv, hosts.join('\n') + '\n');
+    const book = path.join(home, 'tty-recap.yml');
+    const bad = hosts.slice(4).map((h) => `[ {{ host }} = ${h} ]`).join(' || ');
+    fs.writeFileSync(
+      book,
+      `- name: tty\n  steps:\n    - name: settle\n      run: sleep 1\n` +
+        `    - name: mount\n      run: 'if ${bad}; then printf "bad \\\\033[31mred\\\\n" >&2; exit 3; fi'\n`,
+    );
+    tmux('new-session', '-d', '-s', 't', '-x', '150', '-y', '45', 'bash', '--norc', '--noprofile');
+    tmux('send-keys', '-t', 't', `PS1='$ '; clear`, 'Enter');
+    const cmd =
+      `HOME=${home} node ${HERD_BIN} play -i ${inv} -u ${fleet.user} -p ${fleet.port} -k ${fleet.keyPath} ` +
+      `--known-hosts ${home}/kh -o ${home}/runs-tty -f 3 ${book}; echo "EXIT=$?"`;
+    tmux('send-keys', '-t', 't', cmd, 'Enter');
+    await waitForScreen((s) => /herd \d+\/6 /.test(s), 15_000);
+    const after = await waitForScreen((s) => /^EXIT=\d+$/m.test(s), 30_000);
+    expect(after).toContain('EXIT=1');
+    const blocks = [
+      '[1.1] settle: 6 changed',
+      '[1.2] mount: 4 changed, 2 failed',
+      '  2 failed: exit code 3',
+      `      ${foldHosts(hosts.slice(4))}`,
+      '      | bad \\x1b[31mred',
+    ].join('\n');
+    expect(after).toContain(`${blocks}\nrecap:\n${blocks}\n6 hosts: 4 ok, 2 failed\n`);
+    // The live area was cleared, and nothing a host sent drove the terminal (no red, no raw escape).
+    expect(after).not.toMatch(/herd \d+\/6 /);
+    expect(after).not.toMatch(/\[2K|\x1b/);
   }, 60_000);
 });
