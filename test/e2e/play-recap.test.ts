@@ -15,7 +15,7 @@ function conn(runs: string): string[] {
 }
 
 /** Six hosts: two already have a filesystem (its step is skipped), two fail to mount; one more host refuses connections. */
-function disksPlay(): { book: string; inv: string; hosts: string[]; down: string } {
+function disksPlay(): { book: string; inv: string; hosts: string[]; down: string; disk: string } {
   const { fleet, home } = scope;
   const disk = scratchDir('herd-recap-disk-');
   fs.chmodSync(disk, 0o777);
@@ -41,7 +41,7 @@ function disksPlay(): { book: string; inv: string; hosts: string[]; down: string
       run: 'test ! -e {{ base }}/{{ host }}.broken || { echo "mount: /dev/sdb on {{ host }}: wrong fs type" >&2; exit 32; }'
 `,
   );
-  return { book, inv, hosts, down };
+  return { book, inv, hosts, down, disk };
 }
 
 const EXIT_32 = 'mount: /dev/sdb on <host>: wrong fs type';
@@ -165,6 +165,58 @@ describe('herd play with serial batches', () => {
   }, 60_000);
 });
 
+describe('gates and reruns in the recap', () => {
+  it('prints a consensus step after its verdict, with the held-back hosts as diverged', async () => {
+    const { fleet, home } = scope;
+    const hosts = fleet.hosts(4, 3300);
+    const inv = path.join(home, 'gate.txt');
+    fs.writeFileSync(inv, hosts.join('\n') + '\n');
+    const book = path.join(home, 'gate.yml');
+    const odd = `[ {{ host }} = ${hosts[2]} ]`;
+    fs.writeFileSync(
+      book,
+      `- name: gate\n  steps:\n    - name: inspect disks\n      run: 'if ${odd}; then echo sdm; else echo sdb; fi'\n` +
+        `      check: true\n      expect: { consensus: true }\n    - name: format\n      run: 'true'\n`,
+    );
+    const play = await runHerd(['play', '-i', inv, ...conn('runs-gate'), book], { env: { HOME: home } });
+    expect(play.code).toBe(1);
+    const gate = [
+      '[1.1] inspect disks: 3 ok, 1 diverged',
+      '  1 diverged: output differs from the majority; held back from later steps',
+      `      ${hosts[2]}`,
+      '[1.2] format: 3 changed',
+    ].join('\n');
+    const verdict = play.stderr.indexOf('  [HELD BACK] 1 host: ');
+    expect(verdict).toBeGreaterThan(-1);
+    expect(play.stderr.indexOf(`${gate}\nrecap:\n${gate}\n4 hosts: 3 ok, 1 diverged\n`)).toBeGreaterThan(verdict);
+  }, 60_000);
+
+  it('a rerun prints the resumed steps as they complete and counts the earlier ones already_done in its recap', async () => {
+    const { home } = scope;
+    const { book, inv, hosts, disk } = disksPlay();
+    const first = await runHerd(['play', '-i', inv, ...conn('runs-rerun'), book], { env: { HOME: home } });
+    expect(first.code).toBe(1);
+    for (const h of hosts.slice(4)) fs.rmSync(path.join(disk, `${h}.broken`));
+    // conn() without -o: rerun takes the run directory's parent with -o.
+    const rerun = await runHerd(['rerun', '-o', path.join(home, 'runs-rerun'), ...conn('runs-rerun').slice(0, 8)], { env: { HOME: home } });
+    expect(rerun.code).toBe(1);
+    expect(rerun.stderr).toBe(
+      [
+        '[1.3] mount: 2 changed',
+        'recap:',
+        '[1.1] inspect: 2 already_done',
+        '[1.2] make filesystem: 2 already_done',
+        '[1.3] mount: 2 changed',
+        '3 hosts: 2 ok, 1 unreachable',
+        '  1 unreachable: connection refused',
+        '      127.0.0.1:1',
+        `results: ${runDirOf(rerun)}`,
+        '',
+      ].join('\n'),
+    );
+  }, 60_000);
+});
+
 const socket = `herd-recap-${process.pid}`;
 const hasTmux = (() => {
   try {
@@ -190,7 +242,7 @@ async function waitForScreen(check: (text: string) => boolean, timeoutMs: number
 afterAll(() => {
   if (!hasTmux) return;
   try {
-    tmux('kill-server');
+    execFileSync('tmux', ['-L', socket, 'kill-server'], { stdio: 'ignore' });
   } catch {
     /* already gone */
   }
@@ -206,8 +258,8 @@ describe.runIf(hasTmux)('herd play in a real terminal', () => {
     const bad = hosts.slice(4).map((h) => `[ {{ host }} = ${h} ]`).join(' || ');
     fs.writeFileSync(
       book,
-      `- name: tty\n  steps:\n    - name: settle\n      run: sleep 1\n` +
-        `    - name: mount\n      run: 'if ${bad}; then printf "bad \\\\033[31mred\\\\n" >&2; exit 3; fi'\n`,
+      `- name: tty\n  steps:\n    - name: settle\n      run: 'true'\n` +
+        `    - name: mount\n      run: 'sleep 3; if ${bad}; then printf "bad \\\\033[31mred\\\\n" >&2; exit 3; fi'\n`,
     );
     tmux('new-session', '-d', '-s', 't', '-x', '150', '-y', '45', 'bash', '--norc', '--noprofile');
     tmux('send-keys', '-t', 't', `PS1='$ '; clear`, 'Enter');
@@ -215,7 +267,10 @@ describe.runIf(hasTmux)('herd play in a real terminal', () => {
       `HOME=${home} node ${HERD_BIN} play -i ${inv} -u ${fleet.user} -p ${fleet.port} -k ${fleet.keyPath} ` +
       `--known-hosts ${home}/kh -o ${home}/runs-tty -f 3 ${book}; echo "EXIT=$?"`;
     tmux('send-keys', '-t', 't', cmd, 'Enter');
-    await waitForScreen((s) => /herd \d+\/6 /.test(s), 15_000);
+    // -f 3: the last three hosts start once the first three are through; step 1.1 is complete when
+    // they have done it, while they still sleep in step 1.2: its block is above the live area.
+    const during = await waitForScreen((s) => s.includes('[1.1] settle: 6 changed') && /herd \d+\/6 /.test(s), 20_000);
+    expect(during).not.toContain('[1.2] mount');
     const after = await waitForScreen((s) => /^EXIT=\d+$/m.test(s), 30_000);
     expect(after).toContain('EXIT=1');
     const blocks = [
