@@ -149,7 +149,7 @@ describe('herd play --stream', () => {
 });
 
 describe('herd play with serial batches', () => {
-  it('prints a block per step per batch as each batch completes it, and the recap over all batches', async () => {
+  it('prints a block per step per batch as each batch completes it, and the recap over all batches; --quiet neither', async () => {
     const { fleet, home } = scope;
     const hosts = fleet.hosts(4, 3100);
     const inv = path.join(home, 'serial.txt');
@@ -162,6 +162,9 @@ describe('herd play with serial batches', () => {
     expect(play.stderr).toBe(
       [...blocks, ...blocks, 'recap:', '[1.1] one: 4 changed', '[1.2] two: 4 changed', '4 hosts: 4 ok', `results: ${runDirOf(play)}`, ''].join('\n'),
     );
+    // --quiet: only the final summary, no step blocks and no recap.
+    const quiet = await runHerd(['play', '-q', '-i', inv, ...conn('runs-serial'), book], { env: { HOME: home } });
+    expect(quiet.stderr).toBe(`4 hosts: 4 ok\nresults: ${runDirOf(quiet)}\n`);
   }, 60_000);
 });
 
