@@ -188,7 +188,9 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
     // With --json, stdout carries only events, so streamed lines go to stderr.
     ...(req.run.stream ? { stream: new LineStreamer(req.run.json ? stderr : process.stdout, wantColour(req.run.json ? stderr : process.stdout, !req.run.colour)) } : {}),
     // Playbooks: each step's counts as it completes across a batch, on stderr with the live area.
-    ...(req.taskRecord.kind === 'playbook' && !req.run.quiet ? { stepComplete: (results, dir) => printStepBlock(stderr, dir, results) } : {}),
+    ...(req.taskRecord.kind === 'playbook' && !req.run.quiet
+      ? { stepComplete: (results, dir) => printStepBlock(stderr, dir, results) }
+      : {}),
   };
   const outcome = await req.execute(session, ui);
   if (req.groupOutput && !req.run.quiet && !req.run.json && !req.run.stream) printGroups(outcome);

@@ -166,7 +166,9 @@ async function runPlay(session: RunSession, req: PlaybookRunRequest, play: Play,
       );
       session.stepListener = undefined;
       alive = alive.filter((id) => state.get(id)?.stopped === null);
-      if (gateResults.size > 0) alive = applyGate(session, play, segment.to, gateResults, references, alive, state, (r) => completion.onStep(r));
+      if (gateResults.size > 0) {
+        alive = applyGate(session, play, segment.to, gateResults, references, alive, state, (r) => completion.onStep(r));
+      }
       completion.finish();
     }
     if (through) for (const id of alive) state.get(id)!.playsLeft--;

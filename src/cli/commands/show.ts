@@ -61,7 +61,9 @@ export function showCommand(which: string | undefined, raw: ShowRaw): number {
     // A host that printed nothing (never reached, or silent) is shown by its status, not by silence.
     if (!shown) {
       const result = run.hosts.find((h) => h.id === raw.host)?.result;
-      const status = result ? `${result.status}${result.reason === '' ? '' : `: ${result.reason}`}` : 'no final status (the run did not finish)';
+      const status = result
+        ? `${result.status}${result.reason === '' ? '' : `: ${result.reason}`}`
+        : 'no final status (the run did not finish)';
       writeText(process.stderr, `${raw.host} ${status.replace(/\r/g, '\\r').replace(/\n/g, '\\n')}\n`);
     }
     return 0;
