@@ -5,6 +5,9 @@ import { STEP_STATUSES, type HostResult, type HostStatus, type StepResult, type 
 import { foldHosts } from './fold.js';
 import { formatFailures, type HostExcerpt } from './summary.js';
 
+/** A folded host list longer than this is cut, pointing at steps.tsv (the failure list cuts alike). */
+const HOSTS_CHARS = 200;
+
 /** What the recap needs of a step result (steps.tsv holds exactly this much). */
 export type RecapStep = Pick<StepResult, 'host' | 'play' | 'step' | 'name' | 'status' | 'exitCode' | 'reason'>;
 
@@ -59,7 +62,10 @@ export function formatStepBlock(results: RecapStep[], excerpts: ReadonlyMap<stri
   for (const s of present) {
     if (s === majority || failureStatus(s) !== null) continue;
     const hosts = byStatus.get(s)!;
-    lines.push(`  ${hosts.length} ${s}: ${foldHosts(hosts)}`);
+    const folded = foldHosts(hosts);
+    // As in the failure list: thousands of scattered hosts do not flood the terminal.
+    const shown = folded.length > HOSTS_CHARS ? `${folded.slice(0, HOSTS_CHARS)}... (see steps.tsv)` : folded;
+    lines.push(`  ${hosts.length} ${s}: ${shown}`);
   }
   const failures: HostResult[] = [];
   const stepExcerpts = new Map<string, HostExcerpt>();
@@ -70,7 +76,7 @@ export function formatStepBlock(results: RecapStep[], excerpts: ReadonlyMap<stri
     const ex = excerpts.get(excerptKey(r.host, key));
     if (ex) stepExcerpts.set(r.host, ex);
   }
-  if (failures.length > 0) lines.push(...formatFailures(failures, undefined, stepExcerpts, 'steps.tsv'));
+  if (failures.length > 0) lines.push(...formatFailures(failures, HOSTS_CHARS, stepExcerpts, 'steps.tsv'));
   return lines;
 }
 

@@ -39,4 +39,17 @@ describe('play recap', () => {
     const rows = [s('b', 10, 'ok'), s('a', 2, 'ok'), { ...s('a', 1, 'already_done', 'done in run X'), play: 2 }, s('b', 2, 'ok')];
     expect(formatRecap(rows)).toEqual(['[1.2] step 2: 2 ok', '[1.10] step 10: 1 ok', '[2.1] step 1: 1 already_done']);
   });
+
+  it('cuts a long folded host list, pointing at steps.tsv, for minorities and failures alike', () => {
+    const odd = Array.from({ length: 100 }, (_, i) => `10.0.${i}.${2 * i + 1}`);
+    const rows = [
+      ...Array.from({ length: 300 }, (_, i) => s(`web${i}`, 1, 'changed')),
+      ...odd.map((h) => s(h, 1, 'skipped', 'guard')),
+      ...odd.map((h) => s(`x${h}`, 1, 'failed', 'exit code 1')),
+    ];
+    const [, skipped, failed] = formatStepBlock(rows);
+    expect(skipped).toMatch(/^  100 skipped: 10\.0\.0\.1,10\.0\.1\.3,.*\.\.\. \(see steps\.tsv\)$/);
+    expect(skipped!.length).toBeLessThan(250);
+    expect(failed).toMatch(/^  100 failed: exit code 1\n      x10\.0\.0\.1,.*\.\.\. \(see steps\.tsv\)$/);
+  });
 });
