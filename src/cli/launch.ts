@@ -10,6 +10,7 @@ import { formatCounts, formatFailures, formatJumpHosts } from '../report/summary
 import { formatGroups, groupOutputs } from '../report/groups.js';
 import { failureExcerpts } from '../report/failure-excerpts.js';
 import { NdjsonSink } from '../report/ndjson.js';
+import { printRecap, printStepBlock } from './recap-output.js';
 import { LineStreamer, wantColour } from '../report/stream.js';
 import { writeText } from '../report/terminal-safe.js';
 import { resolveConnectionOptions, resolveRunOptions, type ConnectionOptions, type RawOptions, type RunOptions, type SecretSource } from './options.js';
@@ -186,9 +187,14 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
     ...(req.run.json ? { events: new NdjsonSink(process.stdout) } : {}),
     // With --json, stdout carries only events, so streamed lines go to stderr.
     ...(req.run.stream ? { stream: new LineStreamer(req.run.json ? stderr : process.stdout, wantColour(req.run.json ? stderr : process.stdout, !req.run.colour)) } : {}),
+    // Playbooks: each step's counts as it completes across a batch, on stderr with the live area.
+    ...(req.taskRecord.kind === 'playbook' && !req.run.quiet
+      ? { stepComplete: (results, dir) => printStepBlock(stderr, dir, results) }
+      : {}),
   };
   const outcome = await req.execute(session, ui);
   if (req.groupOutput && !req.run.quiet && !req.run.json && !req.run.stream) printGroups(outcome);
+  if (req.taskRecord.kind === 'playbook' && !req.run.quiet) printRecap(stderr, outcome.dir, 'recap:');
   return reportOutcome(outcome, req.run.quiet);
 }
 

@@ -5,6 +5,7 @@ import type { Play, Playbook } from '../playbook/types.js';
 import type { HostResult, StepResult } from '../results/status.js';
 import { notStartedResult, type RunSession } from './run.js';
 import type { HostJob } from './protocol.js';
+import { StepCompletion } from './step-completion.js';
 
 /** Where a host picks up on a resumed run, and which run did the earlier steps. */
 export interface ResumePoint {
@@ -129,11 +130,21 @@ async function runPlay(session: RunSession, req: PlaybookRunRequest, play: Play,
         const earlier = state.get(id)!.ran || req.resume?.has(id) === true;
         jobs.push({ ...session.jobs.get(id)!, fromStep: from, toStep: segment.to, ...(earlier ? { afterEarlierSteps: true } : {}) });
       }
+      const completion = new StepCompletion(
+        jobs.map((j) => ({ id: j.id, from: j.fromStep!, to: j.toStep! })),
+        segment.gate ? segment.to : null,
+        (_step, results) => session.stepComplete(results),
+      );
       // A gate step's result is recorded only once the gate has judged the host: a host held back
       // there must not look as if it passed it (a rerun resumes at the first step not passed).
       const gateResults = new Map<string, StepResult>();
       session.stepListener = (r: StepResult) => {
-        if (!segment.gate || r.play !== play.index || r.step !== segment.to || r.stdout === undefined) return 'record';
+        if (!segment.gate || r.play !== play.index || r.step !== segment.to || r.stdout === undefined) {
+          // Recorded here, before the completion check: a completed step's stderr files are published.
+          session.recordStep(r);
+          completion.onStep(r);
+          return 'defer';
+        }
         gateResults.set(r.host, r);
         return 'defer';
       };
@@ -141,6 +152,7 @@ async function runPlay(session: RunSession, req: PlaybookRunRequest, play: Play,
         jobs,
         { kind: 'steps', play, extraVars: req.extraVars, runId: req.runId, check: req.check, becomePassword: req.becomePassword, cwd: req.cwd },
         (result) => {
+          completion.onHostEnded(result.id);
           const s = state.get(result.id)!;
           s.durationMs += result.durationMs;
           if (result.status !== 'not_started') s.ran = true;
@@ -155,7 +167,10 @@ async function runPlay(session: RunSession, req: PlaybookRunRequest, play: Play,
       );
       session.stepListener = undefined;
       alive = alive.filter((id) => state.get(id)?.stopped === null);
-      if (gateResults.size > 0) alive = applyGate(session, play, segment.to, gateResults, references, alive, state);
+      if (gateResults.size > 0) {
+        alive = applyGate(session, play, segment.to, gateResults, references, alive, state, (r) => completion.onStep(r));
+      }
+      completion.finish();
     }
     if (through) for (const id of alive) state.get(id)!.playsLeft--;
   }
@@ -173,6 +188,7 @@ function applyGate(
   references: Map<number, string | null>,
   alive: string[],
   state: Map<string, HostProgress>,
+  recorded: (result: StepResult) => void,
 ): string[] {
   const outputs = new Map([...results].map(([id, r]) => [id, r.stdout ?? '']));
   const verdict = judgeConsensus(outputs, references.has(step) ? references.get(step) : undefined);
@@ -184,7 +200,9 @@ function applyGate(
   const why = verdict.majority === null ? 'no majority output (the largest groups tie)' : 'output differs from the majority';
   const held = new Set(verdict.diverged);
   for (const [id, r] of results) {
-    session.recordStep(held.has(id) ? { ...r, status: 'diverged', reason: `${why}; held back from later steps` } : r);
+    const judged: StepResult = held.has(id) ? { ...r, status: 'diverged', reason: `${why}; held back from later steps` } : r;
+    session.recordStep(judged);
+    recorded(judged);
   }
   if (verdict.diverged.length === 0) return alive;
   session.note(formatGroups(play.index, step, name, verdict.groups, verdict.majority));

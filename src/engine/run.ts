@@ -39,6 +39,8 @@ export interface RunUi {
   events?: NdjsonSink;
   /** --stream: every output line as it arrives. */
   stream?: LineStreamer;
+  /** Playbooks: a step complete across a batch, with every result it had there (printed above the live area). */
+  stepComplete?: (results: StepResult[], dir: string) => void;
 }
 
 export interface RunOutcome {
@@ -79,6 +81,7 @@ export class RunSession {
 
   private readonly events: NdjsonSink | undefined;
   private readonly streamer: LineStreamer | undefined;
+  private readonly onStepComplete: RunUi['stepComplete'];
 
   constructor(
     private readonly request: SessionRequest,
@@ -86,6 +89,7 @@ export class RunSession {
   ) {
     this.events = ui.events;
     this.streamer = ui.stream;
+    this.onStepComplete = ui.stepComplete;
     const jobs = planJobs(request.targets, request.connection);
     this.jobs = new Map(jobs.map((j) => [j.id, j]));
     // Every trust file is read here, before the run directory and before any host: one unreadable stops the run.
@@ -142,6 +146,12 @@ export class RunSession {
     this.writer.onStepDone(result);
   }
 
+  /** A step is complete across a batch: its results go to the UI, above the live area. */
+  stepComplete(results: StepResult[]): void {
+    const show = this.onStepComplete;
+    if (show) this.progress.above(() => show(results, this.writer.dir));
+  }
+
   note(message: string): void {
     this.progress.note(message);
   }
@@ -194,7 +204,7 @@ export class RunSession {
           case 'output':
             this.writer.onOutput(event.id, event.stream, event.data, event.step);
             this.events?.output(event.id, event.stream, event.data, event.step);
-            if (this.streamer) this.progress.above(() => this.streamer!.write(event.id, event.stream, event.data));
+            if (this.streamer) this.progress.above(() => this.streamer!.write(event.id, event.stream, event.data, event.step));
             return;
           case 'step_done':
             if (this.stepListener?.(event.result) !== 'defer') this.recordStep(event.result);

@@ -1,4 +1,5 @@
-// --stream: each output line as it arrives, `host: line`, with a stable colour per host.
+// --stream: each output line as it arrives, `host: line` (playbooks: `host: [1.3] line`, as in
+// output.log), with a stable colour per host.
 import type { Writable } from 'node:stream';
 import { terminalSafe } from './terminal-safe.js';
 
@@ -15,10 +16,11 @@ export function colourFor(host: string): number {
  * Pure: a host's line (given without its newline) as herd streams it. On a terminal the text is
  * decoded and its controls escaped before herd adds its colour; on a pipe the bytes stay exact.
  */
-export function formatStreamLine(host: string, line: Buffer, colour: boolean, terminal: boolean): Buffer {
+export function formatStreamLine(host: string, line: Buffer, colour: boolean, terminal: boolean, step?: string): Buffer {
   const text = terminal ? terminalSafe(line.toString('utf8')) : line;
   const name = terminal ? terminalSafe(host) : host;
-  const head = colour ? `\x1b[${colourFor(host)}m${name}\x1b[0m: ` : `${name}: `;
+  const tag = step === undefined ? '' : `[${step}] `;
+  const head = colour ? `\x1b[${colourFor(host)}m${name}\x1b[0m: ${tag}` : `${name}: ${tag}`;
   return Buffer.concat([Buffer.from(head), typeof text === 'string' ? Buffer.from(text) : text, NEWLINE]);
 }
 
@@ -26,10 +28,10 @@ const NEWLINE = Buffer.from('\n');
 
 export class LineStreamer {
   /**
-   * The unfinished last line per host and stream, as byte chunks: a line's UTF-8 may arrive split
-   * over chunks, and joining only when its newline comes keeps a long line linear.
+   * The unfinished last line per host, stream and step, as byte chunks: a line's UTF-8 may arrive
+   * split over chunks, and joining only when its newline comes keeps a long line linear.
    */
-  private readonly partial = new Map<string, Buffer[]>();
+  private readonly partial = new Map<string, { step: string | undefined; chunks: Buffer[] }>();
   private readonly terminal: boolean;
 
   constructor(
@@ -39,32 +41,32 @@ export class LineStreamer {
     this.terminal = out.isTTY === true;
   }
 
-  write(host: string, stream: 'stdout' | 'stderr', data: Buffer): void {
-    const key = `${host}\t${stream}`;
+  /** `step` (`play.step`): a playbook step's output, tagged and kept apart from the host's other steps. */
+  write(host: string, stream: 'stdout' | 'stderr', data: Buffer, step?: string): void {
+    const key = `${host}\t${stream}\t${step ?? ''}`;
     const lines: Buffer[] = [];
     let from = 0;
     for (let nl = data.indexOf(10); nl >= 0; nl = data.indexOf(10, from)) {
       const head = this.partial.get(key);
-      const line = head ? Buffer.concat([...head, data.subarray(from, nl)]) : data.subarray(from, nl);
+      const line = head ? Buffer.concat([...head.chunks, data.subarray(from, nl)]) : data.subarray(from, nl);
       this.partial.delete(key);
-      lines.push(formatStreamLine(host, line, this.colour, this.terminal));
+      lines.push(formatStreamLine(host, line, this.colour, this.terminal, step));
       from = nl + 1;
     }
     // Copied: whoever sent the chunk may reuse its memory.
     if (from < data.length) {
-      const rest = this.partial.get(key) ?? [];
-      rest.push(Buffer.from(data.subarray(from)));
+      const rest = this.partial.get(key) ?? { step, chunks: [] };
+      rest.chunks.push(Buffer.from(data.subarray(from)));
       this.partial.set(key, rest);
     }
     if (lines.length > 0) this.out.write(Buffer.concat(lines));
   }
 
-  /** A host ended: print what is left of its last line. */
+  /** A host ended: print what is left of its last lines. */
   flush(host: string): void {
-    for (const stream of ['stdout', 'stderr']) {
-      const key = `${host}\t${stream}`;
-      const rest = this.partial.get(key);
-      if (rest) this.out.write(formatStreamLine(host, Buffer.concat(rest), this.colour, this.terminal));
+    for (const [key, rest] of this.partial) {
+      if (!key.startsWith(`${host}\t`)) continue;
+      this.out.write(formatStreamLine(host, Buffer.concat(rest.chunks), this.colour, this.terminal, rest.step));
       this.partial.delete(key);
     }
   }

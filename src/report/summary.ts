@@ -40,12 +40,13 @@ interface FailureGroup {
 
 /**
  * Failed hosts grouped by status, reason and stderr excerpt, largest group first, hosts folded
- * into ranges, each group's excerpt shown once.
+ * into ranges, each group's excerpt shown once. A host list longer than `maxChars` points at `listFile`.
  */
 export function formatFailures(
   results: HostResult[],
   maxChars = 200,
   excerpts: ReadonlyMap<string, HostExcerpt> = new Map(),
+  listFile = 'failed.txt',
 ): string[] {
   const groups = new Map<string, FailureGroup>();
   for (const r of results) {
@@ -69,7 +70,7 @@ export function formatFailures(
     .sort((a, b) => b.hosts.length - a.hosts.length)
     .map((g) => {
       const folded = foldHosts(g.hosts);
-      const shown = folded.length > maxChars ? `${folded.slice(0, maxChars)}... (see failed.txt)` : folded;
+      const shown = folded.length > maxChars ? `${folded.slice(0, maxChars)}... (see ${listFile})` : folded;
       const lines = [`  ${g.hosts.length} ${g.status}: ${oneLine(g.reason) || '-'}`, `      ${shown}`];
       if (g.excerpt) lines.push(...g.excerpt.excerpt.lines.map((l) => `      | ${l}`));
       const note = moreNote(g);

@@ -4,9 +4,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { RunDirError } from '../errors.js';
 import type { RunRecord } from './run-record.js';
-import { HOST_STATUSES, STEP_STATUSES, type HostResult, type HostStatus, type StepStatus } from './status.js';
+import { HOST_STATUSES, STEP_STATUSES, type HostResult, type HostStatus, type StepResult, type StepStatus } from './status.js';
 import type { StepRecord } from './resume.js';
 import { parseTsv } from './tsv.js';
+
+/** A steps.tsv row: what the terminal recap of a playbook run is made from. */
+export type StepRow = Pick<StepResult, 'host' | 'play' | 'step' | 'name' | 'status' | 'exitCode' | 'reason'>;
 
 export interface RunOnDisk {
   dir: string;
@@ -162,4 +165,31 @@ export function selectRerunHosts(run: RunOnDisk, includeInterrupted: boolean): s
       return true;
     })
     .map((h) => h.id);
+}
+
+/** A playbook run's steps.tsv rows (none for other runs); rows a hand edit broke are left out. */
+export function readSteps(dir: string): StepRow[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(path.join(dir, 'steps.tsv'), 'utf8');
+  } catch {
+    return [];
+  }
+  const rows: StepRow[] = [];
+  for (const row of parseTsv(text)) {
+    const m = /^(\d+)\.(\d+)$/.exec(row['step'] ?? '');
+    const status = row['status'];
+    if (!m || !isStepStatus(status) || !row['host']) continue;
+    const exit = Number(row['exit']);
+    rows.push({
+      host: row['host'],
+      play: Number(m[1]),
+      step: Number(m[2]),
+      name: row['name'] ?? '',
+      status,
+      exitCode: row['exit'] !== '-' && Number.isInteger(exit) ? exit : null,
+      reason: row['reason'] === '-' ? '' : (row['reason'] ?? ''),
+    });
+  }
+  return rows;
 }

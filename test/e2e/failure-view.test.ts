@@ -86,8 +86,22 @@ describe('failed hosts grouped by the start of their stderr', () => {
     fs.writeFileSync(book, steps.join('\n') + '\n');
     const r = await runHerd(['play', '-i', inventory('fv-play.txt', hosts), ...conn('runs-fv-play'), book], { env: { HOME: scope.home } });
     expect(r.code).toBe(1);
+    // Each step's block as it completes, the same blocks as the recap, then the hosts' summary.
+    const blocks = [
+      '[1.1] probe: 4 changed',
+      '[1.2] mount data: 4 failed',
+      '  3 failed: exit code 32',
+      `      ${foldHosts(hosts.slice(0, 3))}`,
+      '      | mount: /data: <host>: special device /dev/sdz does not exist',
+      '  1 failed: exit code 1',
+      `      ${hosts[3]}`,
+      '      | sudo: a password is required',
+    ];
     expect(r.stderr).toBe(
       [
+        ...blocks,
+        'recap:',
+        ...blocks,
         '4 hosts: 4 failed',
         '  3 failed: step 1.2 (mount data): exit code 32',
         `      ${foldHosts(hosts.slice(0, 3))}`,

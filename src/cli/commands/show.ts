@@ -11,6 +11,7 @@ import { failureExcerpts } from '../../report/failure-excerpts.js';
 import { writeBytes, writeText } from '../../report/terminal-safe.js';
 import { readRun, resolveRunDir } from '../../results/reader.js';
 import { HOST_STATUSES, type HostResult } from '../../results/status.js';
+import { printHostSteps, printRecap } from '../recap-output.js';
 
 export interface ShowRaw {
   out?: string;
@@ -28,7 +29,7 @@ export function showCommand(which: string | undefined, raw: ShowRaw): number {
   }
   // A mistyped status would list nobody, as if no host had it.
   if (raw.status !== undefined && !(HOST_STATUSES as readonly string[]).includes(raw.status)) {
-    throw new UsageError(`--status ${raw.status}: not a host status (one of ${HOST_STATUSES.join(', ')})`);
+    throw new UsageError(`--status ${raw.status}: not a host status; valid statuses: ${HOST_STATUSES.join(', ')}`);
   }
   const dir = resolveRunDir(raw.out ?? DEFAULT_OUT_DIR, which);
   const run = readRun(dir);
@@ -48,8 +49,24 @@ export function showCommand(which: string | undefined, raw: ShowRaw): number {
       }
       return 0;
     }
-    if (fs.existsSync(file)) writeBytes(process.stdout, fs.readFileSync(file));
-    if (fs.existsSync(err) && fs.statSync(err).size > 0) writeBytes(process.stderr, fs.readFileSync(err));
+    let shown = false;
+    if (run.record.task.kind === 'playbook') shown = printHostSteps(process.stdout, process.stderr, dir, raw.host);
+    else {
+      shown = fs.existsSync(file) && fs.statSync(file).size > 0;
+      if (shown) writeBytes(process.stdout, fs.readFileSync(file));
+    }
+    if (fs.existsSync(err) && fs.statSync(err).size > 0) {
+      shown = true;
+      writeBytes(process.stderr, fs.readFileSync(err));
+    }
+    // A host that printed nothing (never reached, or silent) is shown by its status, not by silence.
+    if (!shown) {
+      const result = run.hosts.find((h) => h.id === raw.host)?.result;
+      const status = result
+        ? `${result.status}${result.reason === '' ? '' : `: ${result.reason}`}`
+        : 'no final status (the run did not finish)';
+      writeText(process.stderr, `${raw.host} ${status.replace(/\r/g, '\\r').replace(/\n/g, '\\n')}\n`);
+    }
     return 0;
   }
   const results: HostResult[] = run.hosts.map(
@@ -68,6 +85,16 @@ export function showCommand(which: string | undefined, raw: ShowRaw): number {
     for (const r of results) if (r.status === raw.status) process.stdout.write(`${r.id}\n`);
     return 0;
   }
+  const counts: Partial<Record<HostResult['status'], number>> = {};
+  for (const r of results) counts[r.status] = (counts[r.status] ?? 0) + 1;
+  const failures = formatFailures(results, undefined, failureExcerpts(dir, results));
+  const summary = [formatCounts(results.length, counts), ...failures, `run: ${dir}`].join('\n') + '\n';
+  if (run.record.task.kind === 'playbook') {
+    // Every host's stdout is empty in a playbook run (steps have their own): the step recap is the view.
+    printRecap(process.stdout, dir, 'recap:');
+    writeText(process.stderr, summary);
+    return 0;
+  }
   const entries = results
     .filter((r) => (r.status === 'ok' || r.status === 'failed') && fs.existsSync(path.join(dir, 'stdout', r.id)))
     .map((r) => {
@@ -76,9 +103,6 @@ export function showCommand(which: string | undefined, raw: ShowRaw): number {
       return { id: r.id, exitCode: r.exitCode, summary };
     });
   if (entries.length > 0) writeText(process.stdout, formatGroups(groupOutputs(entries), raw.all === true) + '\n');
-  const counts: Partial<Record<HostResult['status'], number>> = {};
-  for (const r of results) counts[r.status] = (counts[r.status] ?? 0) + 1;
-  const failures = formatFailures(results, undefined, failureExcerpts(dir, results));
-  writeText(process.stderr, [formatCounts(results.length, counts), ...failures, `run: ${dir}`].join('\n') + '\n');
+  writeText(process.stderr, summary);
   return 0;
 }

@@ -40,4 +40,15 @@ describe('--stream lines', () => {
     s.flush('a');
     expect(out.bytes().toString()).toBe('a: err\nb: two\na: one-more\nb: thr\n');
   });
+
+  it("tags a playbook step's lines [play.step], as output.log does, and keeps steps' partial lines apart", () => {
+    const out = sink(false);
+    const s = streamer(out);
+    s.write('a', 'stdout', Buffer.from('first'), '1.2');
+    s.write('a', 'stdout', Buffer.from('next\n'), '1.3');
+    s.write('a', 'stdout', Buffer.from(' end\n'), '1.2');
+    s.write('a', 'stderr', Buffer.from('tail'), '1.3');
+    s.flush('a');
+    expect(out.bytes().toString()).toBe('a: [1.3] next\na: [1.2] first end\na: [1.3] tail\n');
+  });
 });
