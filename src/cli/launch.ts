@@ -1,7 +1,8 @@
 // Shared by run and rerun: resolve secrets, write the audit record, execute, print the summary, pick the exit code.
 import os from 'node:os';
 import type { Target } from '../inventory/types.js';
-import { executeCommandRun, type RunOutcome, type SessionRequest } from '../engine/run.js';
+import { executeCommandRun, prepareHosts, type RunOutcome, type SessionRequest } from '../engine/run.js';
+import type { ConnectionDefaults } from '../engine/connection-plan.js';
 import type { TaskSpec } from '../engine/protocol.js';
 import type { RunUi } from '../engine/run.js';
 import { createRunDir } from '../results/run-id.js';
@@ -101,6 +102,20 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
   checkExplicitKeys(req.connection, keyPassphrase);
   const agentSocket = process.env['SSH_AUTH_SOCK'] || undefined;
   const sshConfig = loadSshConfig(req.connection.sshConfigFile);
+  const connection: ConnectionDefaults = {
+    cliUser: req.connection.user,
+    cliPort: req.connection.port,
+    cliKeys: req.connection.keysExplicit ? req.connection.keys : null,
+    cliConnectTimeoutS: req.connection.explicit.connectTimeout ? req.connection.connectTimeoutS : null,
+    cliHostKeyMode: req.connection.explicit.hostKeyMode ? req.connection.hostKeyMode : null,
+    cliKnownHostsPath: req.connection.explicit.knownHosts ? req.connection.knownHostsPath : null,
+    cliJump: req.connection.jump,
+    localUser: localUser(),
+    home: os.homedir(),
+    sshConfig,
+  };
+  // Every known_hosts file is read before the run directory exists: one unreadable refuses the run.
+  const prepared = prepareHosts(req.targets, connection, req.connection.hostKeyMode);
   // Last, once every check passed: the id is drawn where its directory is created (exclusively).
   const { id } = createRunDir(req.run.outDir);
   const record: RunRecord = {
@@ -147,18 +162,8 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
   };
   const session: SessionRequest = {
     targets: req.targets,
-    connection: {
-      cliUser: req.connection.user,
-      cliPort: req.connection.port,
-      cliKeys: req.connection.keysExplicit ? req.connection.keys : null,
-      cliConnectTimeoutS: req.connection.explicit.connectTimeout ? req.connection.connectTimeoutS : null,
-      cliHostKeyMode: req.connection.explicit.hostKeyMode ? req.connection.hostKeyMode : null,
-      cliKnownHostsPath: req.connection.explicit.knownHosts ? req.connection.knownHostsPath : null,
-      cliJump: req.connection.jump,
-      localUser: localUser(),
-      home: os.homedir(),
-      sshConfig,
-    },
+    connection,
+    prepared,
     outDir: req.run.outDir,
     record,
     workers: req.run.workers,

@@ -70,6 +70,8 @@ export class WorkerPool {
   private draining = false;
   private drainReason = '';
   private abortTimer: NodeJS.Timeout | undefined;
+  /** Every host has its result and the workers are being let go: an abort has nothing left to stop. */
+  private closing = false;
   private respawnBudget: number;
   private finish: (() => void) | undefined;
   private readonly warnedProblems = new Set<string>();
@@ -109,8 +111,9 @@ export class WorkerPool {
   abort(reason: string, cause: AbortCause = 'interrupt'): void {
     this.drain(reason);
     for (const slot of this.slots) this.sendTo(slot, { kind: 'abort', cause });
-    // A worker that cannot answer (hung, stopped, broken) must not hold the run forever.
-    this.abortTimer ??= setTimeout(() => this.killUnanswered(), ABORT_ANSWER_MS);
+    // A worker that cannot answer (hung, stopped, broken) must not hold the run forever. Once the pool
+    // is closing (a grace period that outlived every host) no timer is armed: it would keep herd alive.
+    if (!this.closing) this.abortTimer ??= setTimeout(() => this.killUnanswered(), ABORT_ANSWER_MS);
   }
 
   private killUnanswered(): void {
@@ -304,6 +307,7 @@ export class WorkerPool {
 
   /** Ask workers to leave, then make sure they have. */
   private async shutdown(): Promise<void> {
+    this.closing = true;
     clearTimeout(this.abortTimer);
     const exits = [...this.slots].map(
       (slot) =>

@@ -30,6 +30,25 @@ export interface SessionRequest {
   graceS: number;
   /** --deadline: seconds for the whole run; 0 means none. */
   deadlineS?: number;
+  /** The hosts' jobs and trust files, prepared before the run directory exists (prepareHosts). */
+  prepared: PreparedHosts;
+}
+
+/** Each target's job, and every known_hosts file the run checks against, read once. */
+export interface PreparedHosts {
+  jobs: HostJob[];
+  knownHostsFiles: string[];
+  knownHostsData: Record<string, string | null>;
+}
+
+/**
+ * Plan every host's connection and read every trust file: before the run directory is created and
+ * before any host, so an unreadable known_hosts refuses the run (exit 2) and leaves nothing behind.
+ */
+export function prepareHosts(targets: Target[], connection: ConnectionDefaults, hostKeyMode: WorkerConfig['hostKeyMode']): PreparedHosts {
+  const jobs = planJobs(targets, connection);
+  const knownHostsFiles = trustFilesOf(jobs, hostKeyMode);
+  return { jobs, knownHostsFiles, knownHostsData: readKnownHostsFiles(knownHostsFiles) };
 }
 
 export interface RunUi {
@@ -90,11 +109,9 @@ export class RunSession {
     this.events = ui.events;
     this.streamer = ui.stream;
     this.onStepComplete = ui.stepComplete;
-    const jobs = planJobs(request.targets, request.connection);
+    const { jobs, knownHostsFiles, knownHostsData } = request.prepared;
     this.jobs = new Map(jobs.map((j) => [j.id, j]));
-    // Every trust file is read here, before the run directory and before any host: one unreadable stops the run.
-    const knownHostsFiles = trustFilesOf(jobs, request.config.hostKeyMode);
-    this.knownHostsData = readKnownHostsFiles(knownHostsFiles);
+    this.knownHostsData = knownHostsData;
     request.record.options.known_hosts_files = knownHostsFiles;
     this.writer = new RunWriter(request.outDir, request.record, jobs.map((j) => j.id));
     this.progress = new ProgressLine(ui.stderr, () => this.snapshot(), ui.progress);

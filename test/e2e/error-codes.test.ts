@@ -115,14 +115,16 @@ describe('codes of transfers', () => {
     fs.chmodSync(remoteBase, 0o777);
     const [host] = scope.fleet.hosts(1, 3030);
     const inv = file('cut.txt', `${host}\n`);
-    const temp = path.join(remoteBase, '.big.bin.herd-tmp');
+    // The temporary name is random (.big.bin.<hex>.herd-tmp): found by its shape.
+    const tempOf = (): string | undefined => fs.readdirSync(remoteBase).find((n) => /^\.big\.bin\.[0-9a-f]+\.herd-tmp$/.test(n));
     let cut = false;
     const result = await runHerd(['push', '-i', inv, ...conn(), big, `${remoteBase}/big.bin`], {
       env: { HOME: scope.home },
       timeoutMs: 120_000,
       onSpawn: () => {
         const timer = setInterval(() => {
-          if (fs.existsSync(temp) && fs.statSync(temp).size > 10 * 1024 * 1024) {
+          const temp = tempOf();
+          if (temp !== undefined && fs.statSync(path.join(remoteBase, temp)).size > 10 * 1024 * 1024) {
             clearInterval(timer);
             // The sshd processes serving this connection: everything under this file's own sshd.
             const victims: number[] = [];

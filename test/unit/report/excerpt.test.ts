@@ -18,6 +18,13 @@ describe('host masking', () => {
     expect(maskHost('WEB1.example.com, web12, root@web1: x', hostMasks('web1'))).toBe('<host>.example.com, web12, root@<host>: x');
     expect(maskHost('[::1]:22 and ::1', hostMasks('[::1]:22'))).toBe('<host> and <host>');
   });
+
+  it('masks an address after a dash, as in per-host file names, but not a name after a dash', () => {
+    // playbooks/data-disks.yml names its files /tmp/herd-demo-<address>.fstab: the same error on six hosts is one group.
+    expect(maskHost('grep: /tmp/herd-demo-127.0.1.1.fstab: No such file', hostMasks('127.0.1.1'))).toBe('grep: /tmp/herd-demo-<host>.fstab: No such file');
+    expect(maskHost('x-127.0.1.10 and 1127.0.1.1', hostMasks('127.0.1.1'))).toBe('x-127.0.1.10 and 1127.0.1.1');
+    expect(maskHost('prod-db1 and db1', hostMasks('db1'))).toBe('prod-db1 and <host>');
+  });
 });
 
 describe('stderr excerpt', () => {
