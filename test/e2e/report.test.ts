@@ -1,0 +1,76 @@
+// herd report: the HTML report of a real run on the loopback fleet (ok, failed, unreachable hosts,
+// one host printing markup), loaded in headless Chromium: the counts it shows, the host filter
+// read from the URL hash, nothing from a host executing, and a screenshot in test-output/report/.
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { refusedPort } from '../fleet/faults.js';
+import { chromium } from './chromium.js';
+import { ROOT, runDirOf, runHerd, useLoopbackFleet } from './herd-cli.js';
+
+const scope = useLoopbackFleet();
+const OUT = path.join(ROOT, 'test-output', 'report');
+
+/** The host rows of the table as the page's script rendered them: [host, status]. */
+function tableRows(dom: string): string[][] {
+  const body = /<tbody id="host-rows">([\s\S]*?)<\/tbody>/.exec(dom)?.[1] ?? '';
+  return [...body.matchAll(/<tr[^>]*><td>([^<]*)<\/td><td class="status">([^<]*)<\/td>/g)].map((m) => [m[1]!, m[2]!]);
+}
+
+describe('herd report', () => {
+  it('shows the counts, filters hosts from the URL hash, runs nothing a host printed', async () => {
+    const { fleet, home } = scope;
+    const [a, b, evil, bad] = fleet.hosts(4, 3300);
+    const refused = await refusedPort();
+    const down = `${refused.host}:${refused.port}`;
+    const inv = path.join(home, 'report.txt');
+    fs.writeFileSync(inv, [a, b, evil, bad, down].join('\n') + '\n');
+    // Markup that would set an attribute on <body> if it ever ran; the name is split so the
+    // escaped text shown in the page never spells it.
+    const run = (id: string): string => `document.body.dataset[\`pw\`+\`ned\`]=\`${id}\``;
+    const cmd = [
+      `me=$(echo "$SSH_CONNECTION" | cut -d' ' -f3)`,
+      `case "$me" in`,
+      `  ${evil}) printf '%s\\n' '</script><img src=x onerror="${run('img')}"><script>${run('script')}</script>' ;;`,
+      `  ${bad}) echo same; echo '</pre><script>${run('stderr')}</script>' >&2; exit 3 ;;`,
+      `  *) echo same ;;`,
+      `esac`,
+    ].join('\n');
+    const conn = ['--no-progress', '-u', fleet.user, '-p', String(fleet.port), '-k', fleet.keyPath, '--known-hosts', path.join(home, 'kh')];
+    const r = await runHerd(['run', '-i', inv, ...conn, '-o', path.join(home, 'runs'), cmd], { env: { HOME: home } });
+    expect(r.code).toBe(1);
+    const dir = runDirOf(r);
+
+    fs.mkdirSync(OUT, { recursive: true });
+    const file = path.join(OUT, 'report.html');
+    const rep = await runHerd(['report', path.basename(dir), '--runs-dir', path.join(home, 'runs'), '-o', file], { env: { HOME: home } });
+    expect(rep.stderr).toBe('');
+    expect(rep.code).toBe(0);
+    expect(rep.stdout).toBe(`${file}\n`);
+
+    const profile = path.join(home, 'chromium');
+    const dom = (await chromium(`file://${file}`, ['--dump-dom'], profile)).stdout;
+    // Nothing a host printed ran (it would have set data-pwned on <body>).
+    expect(dom).not.toContain('data-pwned');
+    const count = (s: string): string | undefined => new RegExp(`<li data-status="${s}">.*?<b class="n">(\\d+)</b>`).exec(dom)?.[1];
+    expect([count('ok'), count('failed'), count('unreachable')]).toEqual(['3', '1', '1']);
+    expect(dom).toMatch(/<span id="host-info"[^>]*data-matching="5">5 of 5 hosts match; page 1 of 1</);
+    expect(tableRows(dom).sort()).toEqual(
+      [[a!, 'ok'], [b!, 'ok'], [evil!, 'ok'], [bad!, 'failed'], [down, 'unreachable']].sort(),
+    );
+    // The host's markup is on the page as text.
+    expect(dom).toContain('&lt;/script&gt;&lt;img src=x onerror=');
+    expect(dom).toContain('connection refused');
+
+    const failed = (await chromium(`file://${file}#status=failed`, ['--dump-dom'], profile)).stdout;
+    expect(tableRows(failed)).toEqual([[bad!, 'failed']]);
+    expect(failed).toMatch(/data-matching="1">1 of 5 hosts match/);
+    expect(failed).not.toContain('data-pwned');
+
+    const png = path.join(OUT, 'report.png');
+    fs.rmSync(png, { force: true });
+    await chromium(`file://${file}`, [`--screenshot=${png}`, '--window-size=1280,2000', '--hide-scrollbars'], profile);
+    expect(fs.readFileSync(png).subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+    await refused.close();
+  }, 180_000);
+});
