@@ -3,6 +3,7 @@
 // directory goes through escapeHtml or jsonForScript. Pure.
 import { createHash } from 'node:crypto';
 import { countsChart, durationChart, histogram, quantile, seconds, statusColour } from './charts.js';
+import { shellQuote } from '../../transport/remote-command.js';
 import { CLIENT_SCRIPT } from './client.js';
 import { escapeHtml as e, jsonForScript } from './escape.js';
 import type { ReportData, ReportOutputGroup } from './model.js';
@@ -12,7 +13,7 @@ body{font:14px/1.45 system-ui,sans-serif;margin:0 auto;max-width:1200px;padding:
 h1{font-size:20px;margin:0 0 4px} h2{font-size:16px;margin:28px 0 8px;border-bottom:1px solid #ddd}
 code,pre,.mono{font-family:ui-monospace,monospace;font-size:12.5px}
 pre{background:#f6f6f6;padding:8px 10px;overflow:auto;max-height:360px;margin:6px 0;white-space:pre-wrap;word-break:break-all}
-dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:0} dt{color:#666} dd{margin:0;word-break:break-all}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:0} dt{color:#666} dd{margin:0;word-break:break-all;white-space:pre-wrap}
 .counts{list-style:none;padding:0;margin:6px 0;display:flex;gap:14px;flex-wrap:wrap}
 .counts a{color:inherit;text-decoration:none} .dot{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:5px}
 .chart text{font-size:12px;fill:#333} .charts{display:flex;gap:32px;flex-wrap:wrap}
@@ -65,7 +66,8 @@ function headline(what: string): string {
 
 function runSection(d: ReportData): string {
   const rows: [string, string][] = [
-    ['command', d.argv.length > 0 ? ['herd', ...d.argv].join(' ') : `herd ${d.command}`],
+    // Quoted as a shell would need it, so a multi-word argument reads as the one word it was.
+    ['command line', ['herd', ...(d.argv.length > 0 ? d.argv : [d.command])].map(shellQuote).join(' ')],
     ['task', d.what],
     ['who', `${d.user}@${d.controller}`],
     ['where', d.cwd],

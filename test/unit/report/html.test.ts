@@ -79,6 +79,11 @@ describe('renderReport', () => {
     expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
   });
 
+  it('shows the command line quoted as a shell needs it, a multi-word argument as one word', () => {
+    const page = renderReport(data({ argv: ['run', '-i', 'x.txt', "df -h /; echo 'done'"] }));
+    expect(page).toContain(`<dd class="mono">herd run -i x.txt &#39;df -h /; echo &#39;\\&#39;&#39;done&#39;\\&#39;&#39;&#39;</dd>`);
+  });
+
   it('embeds every host row as JSON that parses back', () => {
     const json = /<script type="application\/json" id="herd-data">([\s\S]*?)<\/script>/.exec(html)![1]!;
     expect(JSON.parse(json)).toEqual({ hosts: data().hosts });
