@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { refusedPort } from '../fleet/faults.js';
+import { foldHosts } from '../../src/report/fold.js';
 import { chromium } from './chromium.js';
 import { ROOT, runDirOf, runHerd, useLoopbackFleet } from './herd-cli.js';
 
@@ -72,5 +73,41 @@ describe('herd report', () => {
     await chromium(`file://${file}`, [`--screenshot=${png}`, '--window-size=1280,2000', '--hide-scrollbars'], profile);
     expect(fs.readFileSync(png).subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
     await refused.close();
+  }, 180_000);
+
+  it('a playbook run: per-step counts and each step\'s output groups, majority and minority', async () => {
+    const { fleet, home } = scope;
+    const hosts = fleet.hosts(4, 3320);
+    const odd = hosts[2]!;
+    const inv = path.join(home, 'report-play.txt');
+    fs.writeFileSync(inv, hosts.join('\n') + '\n');
+    const me = `me=$(echo "$SSH_CONNECTION" | cut -d' ' -f3)`;
+    const inspect = `${me}; if [ "$me" = ${odd} ]; then echo sdm; else echo sda; fi`;
+    const mount = `${me}; if [ "$me" = ${hosts[3]} ]; then echo 'mount: busy' >&2; exit 32; fi; echo mounted`;
+    const book = path.join(home, 'report.yml');
+    const steps = ['steps:', '  - name: inspect disks', `    run: ${JSON.stringify(inspect)}`, '  - name: mount', `    run: ${JSON.stringify(mount)}`];
+    fs.writeFileSync(book, steps.join('\n') + '\n');
+    const conn = ['--no-progress', '-u', fleet.user, '-p', String(fleet.port), '-k', fleet.keyPath, '--known-hosts', path.join(home, 'kh')];
+    const r = await runHerd(['play', '-i', inv, ...conn, '-o', path.join(home, 'runs-play'), book], { env: { HOME: home } });
+    expect(r.code).toBe(1);
+    const dir = runDirOf(r);
+    const rep = await runHerd(['report', dir], { env: { HOME: home } });
+    expect(rep.code).toBe(0);
+    const file = path.join(dir, 'report.html');
+    expect(rep.stdout).toBe(`${file}\n`);
+
+    const dom = (await chromium(`file://${file}`, ['--dump-dom'], path.join(home, 'chromium'))).stdout;
+    const stepRow = (key: string): string | undefined => new RegExp(`<tr><td class="mono">${key.replace('.', '\\.')}</td><td>([^<]*)</td><td>([^<]*)</td></tr>`).exec(dom)?.slice(1).join(': ');
+    expect(stepRow('1.1')).toBe('inspect disks: 4 changed');
+    expect(stepRow('1.2')).toBe('mount: 3 changed, 1 failed');
+    const step = (key: string): string => new RegExp(`<div class="step-output" data-step="${key.replace('.', '\\.')}">([\\s\\S]*?)</div></div>(?=<div class="step-output"|</section>)`).exec(dom)?.[1] ?? '';
+    const inspected = step('1.1');
+    expect(inspected).toContain(`majority: 3 hosts, exit 0</h3><div class="mono">${foldHosts(hosts.filter((h) => h !== odd))}</div><pre>sda\n</pre>`);
+    expect(inspected).toContain(`DIFFERS: 1 host, exit 0</h3><div class="mono">${odd}</div><pre>sdm\n</pre>`);
+    expect(inspected).toMatch(/<pre class="diff">[\s\S]*<span class="del">-sda<\/span>\n<span class="add">\+sdm<\/span>/);
+    const mounted = step('1.2');
+    expect(mounted).toContain(`majority: 3 hosts, exit 0</h3><div class="mono">${foldHosts(hosts.slice(0, 3))}</div><pre>mounted\n</pre>`);
+    expect(mounted).toContain(`DIFFERS: 1 host, exit 32</h3><div class="mono">${hosts[3]}</div><div class="muted">(no output)</div>`);
+    expect(tableRows(dom).find(([h]) => h === hosts[3])).toEqual([hosts[3], 'failed']);
   }, 180_000);
 });

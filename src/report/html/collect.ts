@@ -101,13 +101,26 @@ function summarise(file: string, block: Buffer): OutputSummary | null {
   }
 }
 
+/** A host whose output a group can hold: its output file and the exit code it ended with. */
+interface OutputSource {
+  id: string;
+  exitCode: number | null;
+  file: string;
+}
+
 function outputGroups(dir: string, results: HostResult[]): Pick<ReportData, 'groups' | 'hiddenGroups'> {
+  const sources = results
+    .filter((r) => r.status === 'ok' || r.status === 'failed')
+    .map((r) => ({ id: r.id, exitCode: r.exitCode, file: path.join(dir, 'stdout', r.id) }));
+  return groupSources(sources);
+}
+
+function groupSources(sources: OutputSource[]): Pick<ReportData, 'groups' | 'hiddenGroups'> {
   const block = Buffer.allocUnsafe(64 * 1024);
   const entries: HostOutputEntry[] = [];
-  for (const r of results) {
-    if (r.status !== 'ok' && r.status !== 'failed') continue;
-    const summary = summarise(path.join(dir, 'stdout', r.id), block);
-    if (summary !== null) entries.push({ id: r.id, exitCode: r.exitCode, summary });
+  for (const s of sources) {
+    const summary = summarise(s.file, block);
+    if (summary !== null) entries.push({ id: s.id, exitCode: s.exitCode, summary });
   }
   const all = groupOutputs(entries);
   const shown = all.slice(0, MAX_REPORT_GROUPS);
@@ -138,9 +151,17 @@ function previewDiff(reference: string, text: string): string {
 function stepCounts(run: RunOnDisk): ReportStep[] {
   if (run.record.task.kind !== 'playbook') return [];
   const names = new Map<string, string>();
+  // The exit code each host's latest record of a step has (a resumed run appends a newer one).
+  const exits = new Map<string, Map<string, number | null>>();
   try {
     for (const row of parseTsv(fs.readFileSync(path.join(run.dir, 'steps.tsv'), 'utf8'))) {
-      if (row['step'] !== undefined && !names.has(row['step'])) names.set(row['step'], row['name'] ?? '');
+      const key = row['step'];
+      if (key === undefined) continue;
+      if (!names.has(key)) names.set(key, row['name'] ?? '');
+      const exit = Number(row['exit']);
+      const perHost = exits.get(key) ?? new Map<string, number | null>();
+      perHost.set(row['host'] ?? '', row['exit'] !== '' && Number.isInteger(exit) ? exit : null);
+      exits.set(key, perHost);
     }
   } catch {
     // No steps.tsv (no step ended): the journal's keys are all there is.
@@ -158,6 +179,10 @@ function stepCounts(run: RunOnDisk): ReportStep[] {
     .sort((a, b) => order(a)[0]! - order(b)[0]! || order(a)[1]! - order(b)[1]!)
     .map((key) => {
       const m = perStep.get(key)!;
-      return { key, name: names.get(key) ?? '', counts: STEP_STATUSES.filter((s) => m.has(s)).map((s) => [s, m.get(s)!]) };
+      const perHost = exits.get(key) ?? new Map<string, number | null>();
+      // Output directories are named by the step key the journal wrote (`1.2`), never by host text.
+      const out = path.join(run.dir, 'steps', key, 'stdout');
+      const sources = !/^\d+\.\d+$/.test(key) ? [] : run.hosts.filter((h) => h.steps.has(key)).map((h) => ({ id: h.id, exitCode: perHost.get(h.id) ?? null, file: path.join(out, h.id) }));
+      return { key, name: names.get(key) ?? '', counts: STEP_STATUSES.filter((s) => m.has(s)).map((s) => [s, m.get(s)!]), ...groupSources(sources) };
     });
 }

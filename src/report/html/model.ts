@@ -24,6 +24,9 @@ export interface ReportStep {
   key: string;
   name: string;
   counts: [StepStatus, number][];
+  /** The step's output groups (steps/<key>/stdout), like the run's for a command. */
+  groups: ReportOutputGroup[];
+  hiddenGroups: { outputs: number; hosts: number };
 }
 
 export interface ReportData {

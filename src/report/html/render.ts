@@ -23,7 +23,7 @@ td.num{text-align:right;font-variant-numeric:tabular-nums} td{word-break:break-a
 .st-ok td.status{color:#2e7d32} tr:not(.st-ok) td.status{color:#c62828;font-weight:600}
 .controls{display:flex;gap:10px;align-items:center;margin:6px 0}
 .del{color:#b71c1c} .add{color:#1b5e20} .hunk{color:#6a1b9a}
-.group{margin:10px 0} .group h3{font-size:14px;margin:0} .muted{color:#666}
+.group{margin:10px 0} .group h3{font-size:14px;margin:0} .step-output h3{font-size:15px;margin:18px 0 4px} .muted{color:#666}
 `;
 
 export function renderReport(d: ReportData): string {
@@ -130,12 +130,16 @@ function groupHtml(g: ReportOutputGroup, i: number, only: boolean): string {
   );
 }
 
+function groupsHtml(groups: ReportOutputGroup[], hidden: { outputs: number; hosts: number }): string {
+  const body = groups.map((g, i) => groupHtml(g, i, groups.length === 1)).join('');
+  const { outputs, hosts } = hidden;
+  const more = `… ${outputs} more distinct output${outputs === 1 ? '' : 's'} from ${hosts} host${hosts === 1 ? '' : 's'} (output.log)`;
+  return outputs === 0 ? body : `${body}<p class="muted">${more}</p>`;
+}
+
 function groupsSection(d: ReportData): string {
   if (d.groups.length === 0) return '';
-  const body = d.groups.map((g, i) => groupHtml(g, i, d.groups.length === 1)).join('');
-  const { outputs, hosts } = d.hiddenGroups;
-  const hidden = outputs === 0 ? '' : `<p class="muted">… ${outputs} more distinct output${outputs === 1 ? '' : 's'} from ${hosts} host${hosts === 1 ? '' : 's'} (output.log)</p>`;
-  return `<section id="outputs"><h2>Output groups</h2>${body}${hidden}</section>`;
+  return `<section id="outputs"><h2>Output groups</h2>${groupsHtml(d.groups, d.hiddenGroups)}</section>`;
 }
 
 function stepsSection(d: ReportData): string {
@@ -143,7 +147,11 @@ function stepsSection(d: ReportData): string {
   const rows = d.steps
     .map((s) => `<tr><td class="mono">${e(s.key)}</td><td>${e(s.name)}</td><td>${s.counts.map(([st, n]) => `${n} ${e(st)}`).join(', ')}</td></tr>`)
     .join('');
-  return `<section id="steps"><h2>Steps</h2><table><thead><tr><th>step</th><th>name</th><th>hosts</th></tr></thead><tbody>${rows}</tbody></table></section>`;
+  const outputs = d.steps
+    .filter((s) => s.groups.length > 0)
+    .map((s) => `<div class="step-output" data-step="${e(s.key)}"><h3>step ${e(s.key)} (${e(s.name)}): output</h3>${groupsHtml(s.groups, s.hiddenGroups)}</div>`)
+    .join('');
+  return `<section id="steps"><h2>Steps</h2><table><thead><tr><th>step</th><th>name</th><th>hosts</th></tr></thead><tbody>${rows}</tbody></table>${outputs}</section>`;
 }
 
 function hostsSection(d: ReportData): string {

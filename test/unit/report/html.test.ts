@@ -33,7 +33,7 @@ function data(overrides: Partial<ReportData> = {}): ReportData {
       { hosts: 1, folded: 'h2', exitCode: 1, preview: 'x', bytes: 1, truncated: false, diff: `-${EVIL}\n+x` },
     ],
     hiddenGroups: { outputs: 0, hosts: 0 },
-    steps: [{ key: '1.2', name: EVIL, counts: [['failed', 1]] }],
+    steps: [{ key: '1.2', name: EVIL, counts: [['failed', 1]], groups: [], hiddenGroups: { outputs: 0, hosts: 0 } }],
     generatedAt: '2026-11-27T12:00:02.000Z',
     ...overrides,
   };
