@@ -68,6 +68,13 @@ describe('herd report', () => {
     expect(failed).toMatch(/data-matching="1">1 of 5 hosts match/);
     expect(failed).not.toContain('data-pwned');
 
+    const slowFirst = (await chromium(`file://${file}#sort=duration&desc=1`, ['--dump-dom'], profile)).stdout;
+    const durations = [...slowFirst.matchAll(/<td class="num">([\d.]+) s<\/td>/g)].map((m) => Number(m[1]));
+    expect(durations).toHaveLength(5);
+    expect(durations).toEqual([...durations].sort((x, y) => y - x));
+    const byText = (await chromium(`file://${file}#q=refused`, ['--dump-dom'], profile)).stdout;
+    expect(tableRows(byText)).toEqual([[down, 'unreachable']]);
+
     const png = path.join(OUT, 'report.png');
     fs.rmSync(png, { force: true });
     await chromium(`file://${file}`, [`--screenshot=${png}`, '--window-size=1280,2000', '--hide-scrollbars'], profile);
@@ -110,4 +117,16 @@ describe('herd report', () => {
     expect(mounted).toContain(`DIFFERS: 1 host, exit 32</h3><div class="mono">${hosts[3]}</div><div class="muted">(no output)</div>`);
     expect(tableRows(dom).find(([h]) => h === hosts[3])).toEqual([hosts[3], 'failed']);
   }, 180_000);
+
+  it('refuses an -o it cannot write before reading anything, naming the flag (exit 2)', async () => {
+    const missing = await runHerd(['report', 'latest', '-o', '/nonexistent-dir/r.html'], { cwd: scope.home });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toBe('herd: -o /nonexistent-dir/r.html: no directory /nonexistent-dir to write it in\n');
+    const isDir = await runHerd(['report', 'latest', '-o', scope.home], { cwd: scope.home });
+    expect(isDir.code).toBe(2);
+    expect(isDir.stderr).toBe(`herd: -o ${scope.home}: is a directory; -o names the report file\n`);
+    const noRun = await runHerd(['report', 'nope', '--runs-dir', scope.home], { cwd: scope.home });
+    expect(noRun.code).toBe(2);
+    expect(noRun.stderr).toContain(`herd: no run found at ${path.join(scope.home, 'nope')}`);
+  });
 });
