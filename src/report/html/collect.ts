@@ -18,6 +18,8 @@ import type { HostRow, ReportData, ReportOutputGroup, ReportStep } from './model
 const PREVIEW_BYTES = 4096;
 /** Output groups shown in the report; the rest are counted. Beyond this they are per-host noise (uptime). */
 export const MAX_REPORT_GROUPS = 20;
+/** Failure groups shown; when hosts fail each their own way (a request id in the error) the rest are counted. */
+export const MAX_FAILURE_GROUPS = 50;
 /** Characters of folded host names shown per failure group. */
 const FAILURE_HOST_CHARS = 2000;
 
@@ -69,12 +71,22 @@ export function collectReport(run: RunOnDisk, now: Date): ReportData {
     endedAt: record.ended_at ?? run.endedAt,
     counts: HOST_STATUSES.filter((s) => counts.has(s)).map((s) => [s, counts.get(s)!]),
     hosts,
-    failures: formatFailures(results, FAILURE_HOST_CHARS, failureExcerpts(dir, results)),
+    ...failureGroups(dir, results),
     groups,
     hiddenGroups,
     steps: stepCounts(run),
     generatedAt: now.toISOString(),
   };
+}
+
+/** The terminal's failure list, largest group first, cut to MAX_FAILURE_GROUPS. */
+function failureGroups(dir: string, results: HostResult[]): Pick<ReportData, 'failures' | 'hiddenFailures'> {
+  const all = formatFailures(results, FAILURE_HOST_CHARS, failureExcerpts(dir, results));
+  const failures = all.slice(0, MAX_FAILURE_GROUPS);
+  // Each entry starts `  N status: reason` (formatFailures' own format, pinned by its tests).
+  const shownHosts = failures.reduce((n, f) => n + Number(/^\s*(\d+) /.exec(f)?.[1] ?? 0), 0);
+  const notOk = results.filter((r) => r.status !== 'ok').length;
+  return { failures, hiddenFailures: { groups: all.length - failures.length, hosts: notOk - shownHosts } };
 }
 
 /** Digest of the whole file (read in blocks) and its first 4 KiB; null when missing or not a regular file. */

@@ -49,6 +49,8 @@ export interface ReportData {
   hosts: HostRow[];
   /** The terminal's failure list (grouped by reason, folded ranges, stderr excerpts), one entry per group. */
   failures: string[];
+  /** Failure groups beyond the ones shown: how many, from how many hosts. */
+  hiddenFailures: { groups: number; hosts: number };
   groups: ReportOutputGroup[];
   /** Groups beyond the ones shown: how many, from how many hosts. */
   hiddenGroups: { outputs: number; hosts: number };

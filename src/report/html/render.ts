@@ -29,7 +29,7 @@ td.num{text-align:right;font-variant-numeric:tabular-nums} td{word-break:break-a
 export function renderReport(d: ReportData): string {
   const script = CLIENT_SCRIPT;
   const hash = createHash('sha256').update(script).digest('base64');
-  const csp = `default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-${hash}'; img-src data:; base-uri 'none'; form-action 'none'`;
+  const csp = `default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-${hash}'; base-uri 'none'; form-action 'none'`;
   const total = d.hosts.length;
   const title = `herd ${d.command}: ${headline(d.what)}`;
   return [
@@ -104,7 +104,9 @@ function summarySection(d: ReportData): string {
 function failuresSection(d: ReportData): string {
   if (d.failures.length === 0) return '';
   const body = d.failures.map((f) => `<pre class="failure">${e(f)}</pre>`).join('');
-  return `<section id="failures"><h2>Failures by reason</h2>${body}</section>`;
+  const { groups, hosts } = d.hiddenFailures;
+  const more = `… ${groups} more failure group${groups === 1 ? '' : 's'} from ${hosts} host${hosts === 1 ? '' : 's'} (failed.txt; herd show)`;
+  return `<section id="failures"><h2>Failures by reason</h2>${body}${groups === 0 ? '' : `<p class="muted">${more}</p>`}</section>`;
 }
 
 function diffHtml(diff: string): string {

@@ -28,6 +28,7 @@ function data(overrides: Partial<ReportData> = {}): ReportData {
     counts: [['ok', 1], ['failed', 1]],
     hosts: [[EVIL, 'ok', 0, 10, '', ''], ['h2', 'failed', 1, 20, EVIL, '1.2']],
     failures: [`  1 failed: ${EVIL}`],
+    hiddenFailures: { groups: 0, hosts: 0 },
     groups: [
       { hosts: 1, folded: EVIL, exitCode: 0, preview: EVIL, bytes: EVIL.length, truncated: false, diff: null },
       { hosts: 1, folded: 'h2', exitCode: 1, preview: 'x', bytes: 1, truncated: false, diff: `-${EVIL}\n+x` },
