@@ -153,7 +153,11 @@ export function buildProgram(): Command {
     .argument('[run]', 'run id, run directory, or latest', 'latest')
     .option('-o, --output <file>', 'where to write the HTML (default: report.html in the run directory)')
     .option('--runs-dir <dir>', 'directory holding run directories (default: ./runs)')
-    .addHelpText('after', '\nExamples:\n  herd report                       # runs/latest/report.html\n  herd report latest -o ticket-4711.html\n  herd report 20261124T103455.123Z-3f9a --runs-dir /var/lib/herd/runs')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  herd report                       # runs/latest/report.html\n  herd report latest -o ticket-4711.html\n' +
+        '  herd report 20261124T103455.123Z-3f9a --runs-dir /var/lib/herd/runs',
+    )
     .action(async (which: string, raw: import('./commands/report.js').ReportRaw) => {
       const { reportCommand } = await import('./commands/report.js');
       process.exitCode = reportCommand(which, raw);

@@ -19,7 +19,8 @@ export function chromium(url: string, flags: string[], profile: string, timeoutM
   if (CHROMIUM === undefined) throw new Error('chromium is not installed: run .ci/setup (apt-get install chromium)');
   fs.mkdirSync(profile, { recursive: true });
   // As root Chromium refuses to start without --no-sandbox; the page is our own report file.
-  const args = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', `--user-data-dir=${path.resolve(profile)}`, '--virtual-time-budget=3000', ...flags, url];
+  const profileFlag = `--user-data-dir=${path.resolve(profile)}`;
+  const args = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', profileFlag, '--virtual-time-budget=3000', ...flags, url];
   return new Promise((resolve, reject) => {
     const child = spawn(CHROMIUM, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOME: profile } });
     let stdout = '';

@@ -92,7 +92,13 @@ describe('herd report', () => {
     const inspect = `${me}; if [ "$me" = ${odd} ]; then echo sdm; else echo sda; fi`;
     const mount = `${me}; if [ "$me" = ${hosts[3]} ]; then echo 'mount: busy' >&2; exit 32; fi; echo mounted`;
     const book = path.join(home, 'report.yml');
-    const steps = ['steps:', '  - name: inspect disks', `    run: ${JSON.stringify(inspect)}`, '  - name: mount', `    run: ${JSON.stringify(mount)}`];
+    const steps = [
+      'steps:',
+      '  - name: inspect disks',
+      `    run: ${JSON.stringify(inspect)}`,
+      '  - name: mount',
+      `    run: ${JSON.stringify(mount)}`,
+    ];
     fs.writeFileSync(book, steps.join('\n') + '\n');
     const conn = ['--no-progress', '-u', fleet.user, '-p', String(fleet.port), '-k', fleet.keyPath, '--known-hosts', path.join(home, 'kh')];
     const r = await runHerd(['play', '-i', inv, ...conn, '-o', path.join(home, 'runs-play'), book], { env: { HOME: home } });
@@ -104,12 +110,17 @@ describe('herd report', () => {
     expect(rep.stdout).toBe(`${file}\n`);
 
     const dom = (await chromium(`file://${file}`, ['--dump-dom'], path.join(home, 'chromium'))).stdout;
-    const stepRow = (key: string): string | undefined => new RegExp(`<tr><td class="mono">${key.replace('.', '\\.')}</td><td>([^<]*)</td><td>([^<]*)</td></tr>`).exec(dom)?.slice(1).join(': ');
+    const esc = (key: string): string => key.replace('.', '\\.');
+    const stepRow = (key: string): string | undefined =>
+      new RegExp(`<tr><td class="mono">${esc(key)}</td><td>([^<]*)</td><td>([^<]*)</td></tr>`).exec(dom)?.slice(1).join(': ');
     expect(stepRow('1.1')).toBe('inspect disks: 4 changed');
     expect(stepRow('1.2')).toBe('mount: 3 changed, 1 failed');
-    const step = (key: string): string => new RegExp(`<div class="step-output" data-step="${key.replace('.', '\\.')}">([\\s\\S]*?)</div></div>(?=<div class="step-output"|</section>)`).exec(dom)?.[1] ?? '';
+    // One step's output block: up to the next step's block or the end of the section.
+    const step = (key: string): string =>
+      new RegExp(`<div class="step-output" data-step="${esc(key)}">([\\s\\S]*?)</div></div>(?=<div class="step-output"|</section>)`).exec(dom)?.[1] ?? '';
     const inspected = step('1.1');
-    expect(inspected).toContain(`majority: 3 hosts, exit 0</h3><div class="mono">${foldHosts(hosts.filter((h) => h !== odd))}</div><pre>sda\n</pre>`);
+    const same = foldHosts(hosts.filter((h) => h !== odd));
+    expect(inspected).toContain(`majority: 3 hosts, exit 0</h3><div class="mono">${same}</div><pre>sda\n</pre>`);
     expect(inspected).toContain(`DIFFERS: 1 host, exit 0</h3><div class="mono">${odd}</div><pre>sdm\n</pre>`);
     expect(inspected).toMatch(/<pre class="diff">[\s\S]*<span class="del">-sda<\/span>\n<span class="add">\+sdm<\/span>/);
     const mounted = step('1.2');

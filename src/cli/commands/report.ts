@@ -18,8 +18,12 @@ export interface ReportRaw {
 export function reportCommand(which: string | undefined, raw: ReportRaw): number {
   if (raw.output !== undefined) {
     const parent = path.dirname(path.resolve(raw.output));
-    if (!fs.statSync(parent, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`-o ${raw.output}: no directory ${parent} to write it in`);
-    if (fs.statSync(raw.output, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`-o ${raw.output}: is a directory; -o names the report file`);
+    if (!fs.statSync(parent, { throwIfNoEntry: false })?.isDirectory()) {
+      throw new UsageError(`-o ${raw.output}: no directory ${parent} to write it in`);
+    }
+    if (fs.statSync(raw.output, { throwIfNoEntry: false })?.isDirectory()) {
+      throw new UsageError(`-o ${raw.output}: is a directory; -o names the report file`);
+    }
   }
   const dir = resolveRunDir(raw.runsDir ?? DEFAULT_OUT_DIR, which);
   const run = readRun(dir);

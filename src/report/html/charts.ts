@@ -20,6 +20,10 @@ const COLOURS: Record<string, string> = {
 
 export const statusColour = (status: string): string => COLOURS[status] ?? '#616161';
 
+function svgOpen(label: string, width: number, height: number): string {
+  return `<svg class="chart" role="img" aria-label="${label}" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">`;
+}
+
 /** Horizontal bars, one per status, each a link that filters the host table. */
 export function countsChart(counts: [string, number][]): string {
   const max = Math.max(1, ...counts.map(([, n]) => n));
@@ -39,7 +43,7 @@ export function countsChart(counts: [string, number][]): string {
     );
   });
   const h = Math.max(row, counts.length * row);
-  return `<svg class="chart" role="img" aria-label="hosts by status" width="${width}" height="${h}" viewBox="0 0 ${width} ${h}">${bars.join('')}</svg>`;
+  return `${svgOpen('hosts by status', width, h)}${bars.join('')}</svg>`;
 }
 
 export interface Histogram {
@@ -78,11 +82,12 @@ export function durationChart(h: Histogram): string {
     const bh = n === 0 ? 0 : Math.max(2, Math.round(((base - 8) * Math.sqrt(n)) / top));
     const x = 10 + i * col;
     const range = `${seconds(i * h.width)} – ${seconds((i + 1) * h.width)}`;
-    return `<rect x="${x.toFixed(1)}" y="${base - bh}" width="${(col - 2).toFixed(1)}" height="${bh}" fill="#455a64"><title>${n} hosts: ${range}</title></rect>`;
+    const box = `x="${x.toFixed(1)}" y="${base - bh}" width="${(col - 2).toFixed(1)}" height="${bh}"`;
+    return `<rect ${box} fill="#455a64"><title>${n} hosts: ${range}</title></rect>`;
   });
   const axis =
     `<line x1="10" y1="${base}" x2="${width - 10}" y2="${base}" stroke="#999"/>` +
     `<text x="10" y="${height - 6}">0 s</text>` +
     `<text x="${width - 10}" y="${height - 6}" text-anchor="end">${seconds(h.width * h.bins.length)}</text>`;
-  return `<svg class="chart" role="img" aria-label="histogram of host durations" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">${bars.join('')}${axis}</svg>`;
+  return `${svgOpen('histogram of host durations', width, height)}${bars.join('')}${axis}</svg>`;
 }

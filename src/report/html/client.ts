@@ -33,7 +33,9 @@ export const CLIENT_SCRIPT = `(function () {
     if (state.desc) p.set('desc', '1');
     if (state.page > 0) p.set('page', String(state.page + 1));
     var h = p.toString();
-    try { history.replaceState(null, '', h ? '#' + h : location.pathname + location.search); } catch (e) { /* file: URLs may refuse */ }
+    try {
+      history.replaceState(null, '', h ? '#' + h : location.pathname + location.search);
+    } catch (e) { /* a file: URL may refuse; the view still works */ }
   }
 
   function matching() {

@@ -107,7 +107,8 @@ function summarise(file: string, block: Buffer): OutputSummary | null {
       hash.update(block.subarray(0, n));
       bytes += n;
     }
-    return { digest: hash.digest('hex'), preview: (head ?? Buffer.alloc(0)).toString('utf8'), bytes, truncated: bytes > PREVIEW_BYTES };
+    const preview = (head ?? Buffer.alloc(0)).toString('utf8');
+    return { digest: hash.digest('hex'), preview, bytes, truncated: bytes > PREVIEW_BYTES };
   } finally {
     fs.closeSync(fd);
   }
@@ -145,7 +146,10 @@ function groupSources(sources: OutputSource[]): Pick<ReportData, 'groups' | 'hid
     preview: g.summary.preview,
     bytes: g.summary.bytes,
     truncated: g.summary.truncated,
-    diff: g === majority || majority === undefined || g.summary.digest === majority.summary.digest ? null : previewDiff(majority.summary.preview, g.summary.preview),
+    diff:
+      majority === undefined || g.summary.digest === majority.summary.digest
+        ? null
+        : previewDiff(majority.summary.preview, g.summary.preview),
   }));
   return { groups, hiddenGroups: { outputs: hidden.length, hosts: hidden.reduce((n, g) => n + g.hosts.length, 0) } };
 }
@@ -194,7 +198,12 @@ function stepCounts(run: RunOnDisk): ReportStep[] {
       const perHost = exits.get(key) ?? new Map<string, number | null>();
       // Output directories are named by the step key the journal wrote (`1.2`), never by host text.
       const out = path.join(run.dir, 'steps', key, 'stdout');
-      const sources = !/^\d+\.\d+$/.test(key) ? [] : run.hosts.filter((h) => h.steps.has(key)).map((h) => ({ id: h.id, exitCode: perHost.get(h.id) ?? null, file: path.join(out, h.id) }));
-      return { key, name: names.get(key) ?? '', counts: STEP_STATUSES.filter((s) => m.has(s)).map((s) => [s, m.get(s)!]), ...groupSources(sources) };
+      const sources = !/^\d+\.\d+$/.test(key)
+        ? []
+        : run.hosts
+            .filter((h) => h.steps.has(key))
+            .map((h) => ({ id: h.id, exitCode: perHost.get(h.id) ?? null, file: path.join(out, h.id) }));
+      const counts = STEP_STATUSES.filter((s) => m.has(s)).map((s): [StepStatus, number] => [s, m.get(s)!]);
+      return { key, name: names.get(key) ?? '', counts, ...groupSources(sources) };
     });
 }

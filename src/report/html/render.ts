@@ -13,12 +13,14 @@ body{font:14px/1.45 system-ui,sans-serif;margin:0 auto;max-width:1200px;padding:
 h1{font-size:20px;margin:0 0 4px} h2{font-size:16px;margin:28px 0 8px;border-bottom:1px solid #ddd}
 code,pre,.mono{font-family:ui-monospace,monospace;font-size:12.5px}
 pre{background:#f6f6f6;padding:8px 10px;overflow:auto;max-height:360px;margin:6px 0;white-space:pre-wrap;word-break:break-all}
-dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:0} dt{color:#666} dd{margin:0;word-break:break-all;white-space:pre-wrap}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:0} dt{color:#666}
+dd{margin:0;word-break:break-all;white-space:pre-wrap}
 .counts{list-style:none;padding:0;margin:6px 0;display:flex;gap:14px;flex-wrap:wrap}
 .counts a{color:inherit;text-decoration:none} .dot{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:5px}
 .chart text{font-size:12px;fill:#333} .charts{display:flex;gap:32px;flex-wrap:wrap}
 table{border-collapse:collapse;width:100%} th,td{text-align:left;padding:3px 8px;border-bottom:1px solid #eee;vertical-align:top}
-th[data-col]{cursor:pointer;user-select:none} th[aria-sort=ascending]::after{content:" ▲"} th[aria-sort=descending]::after{content:" ▼"}
+th[data-col]{cursor:pointer;user-select:none}
+th[aria-sort=ascending]::after{content:" ▲"} th[aria-sort=descending]::after{content:" ▼"}
 td.num{text-align:right;font-variant-numeric:tabular-nums} td{word-break:break-all}
 .st-ok td.status{color:#2e7d32} tr:not(.st-ok) td.status{color:#c62828;font-weight:600}
 .controls{display:flex;gap:10px;align-items:center;margin:6px 0}
@@ -85,12 +87,13 @@ function summarySection(d: ReportData): string {
   const counts = d.counts
     .map(
       ([s, n]) =>
-        `<li data-status="${e(s)}"><a href="#status=${encodeURIComponent(s)}"><span class="dot" style="background:${statusColour(s)}"></span>` +
-        `<b class="n">${n}</b> ${e(s)}</a></li>`,
+        `<li data-status="${e(s)}"><a href="#status=${encodeURIComponent(s)}">` +
+        `<span class="dot" style="background:${statusColour(s)}"></span><b class="n">${n}</b> ${e(s)}</a></li>`,
     )
     .join('');
   const sorted = d.hosts.map((h) => h[3]).sort((a, b) => a - b);
-  const stats = sorted.length === 0 ? '' : [0.5, 0.9, 0.99].map((q) => `p${q * 100} ${seconds(quantile(sorted, q))}`).join(', ') + `, max ${seconds(sorted.at(-1)!)}`;
+  const quantiles = [0.5, 0.9, 0.99].map((q) => `p${q * 100} ${seconds(quantile(sorted, q))}`);
+  const stats = sorted.length === 0 ? '' : `${quantiles.join(', ')}, max ${seconds(sorted.at(-1)!)}`;
   const slowest = [...d.hosts].sort((a, b) => b[3] - a[3]).slice(0, 5);
   const slow = slowest.map((h) => `<li><span class="mono">${e(h[0])}</span> ${seconds(h[3])} (${e(h[1])})</li>`).join('');
   return (
@@ -105,15 +108,22 @@ function failuresSection(d: ReportData): string {
   if (d.failures.length === 0) return '';
   const body = d.failures.map((f) => `<pre class="failure">${e(f)}</pre>`).join('');
   const { groups, hosts } = d.hiddenFailures;
-  const more = `… ${groups} more failure group${groups === 1 ? '' : 's'} from ${hosts} host${hosts === 1 ? '' : 's'} (failed.txt; herd show)`;
-  return `<section id="failures"><h2>Failures by reason</h2>${body}${groups === 0 ? '' : `<p class="muted">${more}</p>`}</section>`;
+  const more = `… ${plural(groups, 'more failure group')} from ${plural(hosts, 'host')} (failed.txt; herd show)`;
+  const tail = groups === 0 ? '' : `<p class="muted">${more}</p>`;
+  return `<section id="failures"><h2>Failures by reason</h2>${body}${tail}</section>`;
 }
 
 function diffHtml(diff: string): string {
   return diff
     .split('\n')
     .map((l) => {
-      const cls = l.startsWith('@@') ? 'hunk' : l.startsWith('+') && !l.startsWith('+++') ? 'add' : l.startsWith('-') && !l.startsWith('---') ? 'del' : '';
+      const cls = l.startsWith('@@')
+        ? 'hunk'
+        : l.startsWith('+') && !l.startsWith('+++')
+          ? 'add'
+          : l.startsWith('-') && !l.startsWith('---')
+            ? 'del'
+            : '';
       return cls === '' ? e(l) : `<span class="${cls}">${e(l)}</span>`;
     })
     .join('\n');
@@ -125,17 +135,20 @@ function groupHtml(g: ReportOutputGroup, i: number, only: boolean): string {
   const more = g.truncated ? `<div class="muted">… ${g.bytes} bytes in all (stdout/&lt;host&gt;)</div>` : '';
   const output = g.bytes === 0 ? '<div class="muted">(no output)</div>' : `<pre>${e(g.preview)}</pre>${more}`;
   const same = g.diff === null && i > 0 ? '<div class="muted">same output as the majority, another exit code</div>' : '';
-  const diff = g.diff === null ? same : `<details><summary>diff against the majority</summary><pre class="diff">${diffHtml(g.diff)}</pre></details>`;
+  const diff =
+    g.diff === null ? same : `<details><summary>diff against the majority</summary><pre class="diff">${diffHtml(g.diff)}</pre></details>`;
   return (
     `<div class="group" data-role="${role}"><h3>${role}: ${g.hosts} host${g.hosts === 1 ? '' : 's'}${exit}</h3>` +
     `<div class="mono">${e(g.folded)}</div>${output}${diff}</div>`
   );
 }
 
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
 function groupsHtml(groups: ReportOutputGroup[], hidden: { outputs: number; hosts: number }): string {
   const body = groups.map((g, i) => groupHtml(g, i, groups.length === 1)).join('');
   const { outputs, hosts } = hidden;
-  const more = `… ${outputs} more distinct output${outputs === 1 ? '' : 's'} from ${hosts} host${hosts === 1 ? '' : 's'} (output.log)`;
+  const more = `… ${plural(outputs, 'more distinct output')} from ${plural(hosts, 'host')} (output.log)`;
   return outputs === 0 ? body : `${body}<p class="muted">${more}</p>`;
 }
 
@@ -147,19 +160,27 @@ function groupsSection(d: ReportData): string {
 function stepsSection(d: ReportData): string {
   if (d.steps.length === 0) return '';
   const rows = d.steps
-    .map((s) => `<tr><td class="mono">${e(s.key)}</td><td>${e(s.name)}</td><td>${s.counts.map(([st, n]) => `${n} ${e(st)}`).join(', ')}</td></tr>`)
+    .map((s) => {
+      const counts = s.counts.map(([st, n]) => `${n} ${e(st)}`).join(', ');
+      return `<tr><td class="mono">${e(s.key)}</td><td>${e(s.name)}</td><td>${counts}</td></tr>`;
+    })
     .join('');
   const outputs = d.steps
     .filter((s) => s.groups.length > 0)
-    .map((s) => `<div class="step-output" data-step="${e(s.key)}"><h3>step ${e(s.key)} (${e(s.name)}): output</h3>${groupsHtml(s.groups, s.hiddenGroups)}</div>`)
+    .map((s) => {
+      const title = `<h3>step ${e(s.key)} (${e(s.name)}): output</h3>`;
+      return `<div class="step-output" data-step="${e(s.key)}">${title}${groupsHtml(s.groups, s.hiddenGroups)}</div>`;
+    })
     .join('');
-  return `<section id="steps"><h2>Steps</h2><table><thead><tr><th>step</th><th>name</th><th>hosts</th></tr></thead><tbody>${rows}</tbody></table>${outputs}</section>`;
+  const table = `<table><thead><tr><th>step</th><th>name</th><th>hosts</th></tr></thead><tbody>${rows}</tbody></table>`;
+  return `<section id="steps"><h2>Steps</h2>${table}${outputs}</section>`;
 }
 
 function hostsSection(d: ReportData): string {
-  const options = [`<option value="">all statuses</option>`, ...d.counts.map(([s, n]) => `<option value="${e(s)}">${e(s)} (${n})</option>`)].join('');
-  const head = [['host', 'host'], ['status', 'status'], ['exit', 'exit'], ['duration', 'duration'], ['reason', 'reason'], ['step', 'step']]
-    .map(([col, label]) => `<th data-col="${col}" aria-sort="none">${label}</th>`)
+  const statuses = d.counts.map(([s, n]) => `<option value="${e(s)}">${e(s)} (${n})</option>`);
+  const options = [`<option value="">all statuses</option>`, ...statuses].join('');
+  const head = ['host', 'status', 'exit', 'duration', 'reason', 'step']
+    .map((col) => `<th data-col="${col}" aria-sort="none">${col}</th>`)
     .join('');
   return (
     `<section id="hosts"><h2>Hosts</h2><div class="controls">` +
