@@ -44,7 +44,10 @@ export interface ReportData {
   rerunOf: string | null;
   state: string;
   startedAt: string;
+  /** From run.json: null when the run never finished (killed). */
   endedAt: string | null;
+  /** When the journal recorded the run's end, else its last entry. */
+  lastRecordAt: string | null;
   counts: [HostStatus, number][];
   hosts: HostRow[];
   /** The terminal's failure list (grouped by reason, folded ranges, stderr excerpts), one entry per group. */

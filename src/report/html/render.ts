@@ -74,7 +74,7 @@ function runSection(d: ReportData): string {
     ['who', `${d.user}@${d.controller}`],
     ['where', d.cwd],
     ['started', d.startedAt],
-    ['ended', d.endedAt ?? '(did not finish)'],
+    ['ended', d.endedAt ?? `(did not finish; last journal entry ${d.lastRecordAt ?? 'none'})`],
     ['inventory', d.inventories.join(', ') || '-'],
   ];
   if (d.limit !== null) rows.push(['limit', d.limit]);

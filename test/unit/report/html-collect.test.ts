@@ -41,4 +41,21 @@ describe('collectReport', () => {
     expect(data.hiddenFailures).toEqual({ groups: 250, hosts: 250 });
     expect(renderReport(data)).toContain('… 250 more failure groups from 250 hosts (failed.txt; herd show)');
   });
+
+  it('a run killed mid-way: hosts without a result are interrupted (were running) or not_started, never ok', () => {
+    const hosts = ['10.1.0.1', '10.1.0.2', '10.1.0.3'];
+    const writer = new RunWriter(tmp, record('20261127T120000.000Z-kill', hosts.length), hosts);
+    writer.onPhase(hosts[0]!, 'running');
+    writer.onDone({ id: hosts[0]!, status: 'ok', exitCode: 0, durationMs: 5, reason: '' });
+    writer.onPhase(hosts[1]!, 'running');
+    // No finish(): as after kill -9, run.json still says running and has no end.
+    const data = collectReport(readRun(writer.dir), new Date());
+    expect(data.state).toBe('running');
+    expect(data.counts).toEqual([['ok', 1], ['interrupted', 1], ['not_started', 1]]);
+    expect(data.hosts.map((h) => h[1])).toEqual(['ok', 'interrupted', 'not_started']);
+    // Its end is unknown: the page says so and shows when the journal last recorded something.
+    expect(data.endedAt).toBeNull();
+    expect(data.lastRecordAt).not.toBeNull();
+    expect(renderReport(data)).toContain(`<dt>ended</dt><dd class="mono">(did not finish; last journal entry ${data.lastRecordAt})</dd>`);
+  });
 });

@@ -25,6 +25,7 @@ function data(overrides: Partial<ReportData> = {}): ReportData {
     state: 'done',
     startedAt: '2026-11-27T12:00:00.000Z',
     endedAt: '2026-11-27T12:00:01.000Z',
+    lastRecordAt: '2026-11-27T12:00:01.000Z',
     counts: [['ok', 1], ['failed', 1]],
     hosts: [[EVIL, 'ok', 0, 10, '', ''], ['h2', 'failed', 1, 20, EVIL, '1.2']],
     failures: [`  1 failed: ${EVIL}`],
