@@ -75,6 +75,12 @@ describe('herd report', () => {
     const byText = (await chromium(`file://${file}#q=refused`, ['--dump-dom'], profile)).stdout;
     expect(tableRows(byText)).toEqual([[down, 'unreachable']]);
 
+    // A status no host has selects nothing (it does not fall back to every host).
+    const none = (await chromium(`file://${file}#status=timeout`, ['--dump-dom'], profile)).stdout;
+    expect(tableRows(none)).toEqual([]);
+    expect(none).toMatch(/data-matching="0">0 of 5 hosts match/);
+    expect(none).toContain('<option value="timeout">timeout (0)</option>');
+
     const png = path.join(OUT, 'report.png');
     fs.rmSync(png, { force: true });
     await chromium(`file://${file}`, [`--screenshot=${png}`, '--window-size=1280,2000', '--hide-scrollbars'], profile);

@@ -21,7 +21,14 @@ export const CLIENT_SCRIPT = `(function () {
     state.desc = p.get('desc') === '1';
     state.page = Math.max(0, (parseInt(p.get('page') || '1', 10) || 1) - 1);
     statusSel.value = state.status;
-    if (statusSel.value !== state.status) { statusSel.value = ''; }
+    if (statusSel.value !== state.status) {
+      // A status no host has (a link from another run): show it chosen, with no rows; never widen to all.
+      var extra = document.createElement('option');
+      extra.value = state.status;
+      extra.textContent = state.status + ' (0)';
+      statusSel.appendChild(extra);
+      statusSel.value = state.status;
+    }
     query.value = state.q;
   }
 
