@@ -151,6 +151,22 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('report')
+    .description('write one self-contained HTML report of a past run (counts, durations, failures, outputs, hosts)')
+    .argument('[run]', 'run id, run directory, or latest', 'latest')
+    .option('-o, --output <file>', 'where to write the HTML (default: report.html in the run directory)')
+    .option('--runs-dir <dir>', 'directory holding run directories (default: ./runs)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  herd report                       # runs/latest/report.html\n  herd report latest -o ticket-4711.html\n' +
+        '  herd report 20261124T103455.123Z-3f9a --runs-dir /var/lib/herd/runs',
+    )
+    .action(async (which: string, raw: import('./commands/report.js').ReportRaw) => {
+      const { reportCommand } = await import('./commands/report.js');
+      process.exitCode = reportCommand(which, raw);
+    });
+
+  program
     .command('diff')
     .description('show the hosts whose output differs from the majority (or from --against HOST), as unified diffs; exit 1 when any differ')
     .argument('[run]', 'run id, run directory, or latest', 'latest')

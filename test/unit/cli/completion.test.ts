@@ -11,7 +11,8 @@ function complete(words: string[]): string {
 
 describe('shell completion', () => {
   it('completes commands and each command\'s options in a real bash', () => {
-    expect(complete(['herd', 'r']).split(' ').sort()).toEqual(['rerun', 'run', 'runs']);
+    expect(complete(['herd', 'r']).split(' ').sort()).toEqual(['report', 'rerun', 'run', 'runs']);
+    expect(complete(['herd', 'report', '--']).split(' ').sort()).toEqual(['--output', '--runs-dir']);
     expect(complete(['herd', 'run', '--for'])).toBe('--forks');
     expect(complete(['herd', 'play', '--ch'])).toBe('--check');
   });
