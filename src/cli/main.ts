@@ -159,7 +159,7 @@ export function buildProgram(): Command {
     .addHelpText(
       'after',
       '\nExamples:\n  herd report                       # runs/latest/report.html\n  herd report latest -o ticket-4711.html\n' +
-        '  herd report 20261124T103455.123Z-3f9a --runs-dir /var/lib/herd/runs',
+        '  herd report 20261124T103455.123Z-3f9a0c12be47 --runs-dir /var/lib/herd/runs',
     )
     .action(async (which: string, raw: import('./commands/report.js').ReportRaw) => {
       const { reportCommand } = await import('./commands/report.js');

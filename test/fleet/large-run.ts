@@ -1,7 +1,9 @@
 // A large run directory written by the real RunWriter, without a fleet: N hosts, mostly ok with one
 // output, a few with another (the /dev/sdm system disk), failures with stderr, unreachable hosts
 // and a slow tail. For herd report's size benchmark and its 10,000-host test.
+import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import type { RunRecord } from '../../src/results/run-record.js';
 import { RunWriter } from '../../src/results/writer.js';
 
@@ -34,6 +36,8 @@ export function writeLargeRun(outDir: string, n: number): string {
     hosts_total: n,
     counts: {},
   };
+  // launchRun creates the run directory (createRunDir) before the writer fills it.
+  fs.mkdirSync(path.join(outDir, record.id), { recursive: true, mode: 0o700 });
   const writer = new RunWriter(outDir, record, hosts);
   const usual = Buffer.from('sda 1.8T\n├─sda1 512M /boot/efi\n└─sda2 1.8T /\n');
   hosts.forEach((id, i) => {

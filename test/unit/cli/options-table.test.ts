@@ -120,6 +120,8 @@ const TABLE: Record<string, Proof[]> = Object.fromEntries([
   ['show --host', [['e2e/run-fleet.test.ts', 'herd runs lists runs newest first and herd show replays the grouped view, one host, or a status']]],
   ['show --status', [['e2e/run-fleet.test.ts', 'herd runs lists runs newest first and herd show replays the grouped view, one host, or a status'], PAST]],
   ['show --all', [['e2e/grouped-view.test.ts', 'output unique per host: the largest 5 groups, then one line; herd show the same; herd show --all every group'], ['e2e/grouped-view.test.ts', 'herd show --all with a flag that prints something else is refused before reading the run']]],
+  ['report --output', [['e2e/report.test.ts', 'shows the counts, filters hosts from the URL hash, runs nothing a host printed'], ['e2e/report.test.ts', 'refuses an -o it cannot write before reading anything, naming the flag (exit 2)']]],
+  ['report --runs-dir', [['e2e/report.test.ts', 'shows the counts, filters hosts from the URL hash, runs nothing a host printed']]],
   ['show --json', [['e2e/display.test.ts', 'hosts, runs, show and diff each print one JSON object per line']]],
   ['diff --out', [['e2e/display.test.ts', 'shows who differs from the majority in a past run and exits 1, or 0 when all agree']]],
   ['diff --step', [PAST]],

@@ -25,10 +25,16 @@ function record(id: string, n: number): RunRecord {
   };
 }
 
+// launchRun creates the run directory (createRunDir) before the writer fills it.
+const newWriter = (rec: RunRecord, hosts: string[]): RunWriter => {
+  fs.mkdirSync(path.join(tmp, rec.id), { recursive: true, mode: 0o700 });
+  return new RunWriter(tmp, rec, hosts);
+};
+
 describe('collectReport', () => {
   it('shows the 50 largest failure groups and counts the rest, when every host fails its own way', () => {
     const hosts = Array.from({ length: 300 }, (_, i) => `10.0.${i >> 8}.${i & 255}`);
-    const writer = new RunWriter(tmp, record('20261127T120000.000Z-fail', hosts.length), hosts);
+    const writer = newWriter(record('20261127T120000.000Z-fail', hosts.length), hosts);
     hosts.forEach((id, i) => {
       writer.onPhase(id, 'running');
       // A request id in each message: no two hosts' stderr group together.
@@ -44,7 +50,7 @@ describe('collectReport', () => {
 
   it('a run killed mid-way: hosts without a result are interrupted (were running) or not_started, never ok', () => {
     const hosts = ['10.1.0.1', '10.1.0.2', '10.1.0.3'];
-    const writer = new RunWriter(tmp, record('20261127T120000.000Z-kill', hosts.length), hosts);
+    const writer = newWriter(record('20261127T120000.000Z-kill', hosts.length), hosts);
     writer.onPhase(hosts[0]!, 'running');
     writer.onDone({ id: hosts[0]!, status: 'ok', exitCode: 0, durationMs: 5, reason: '' });
     writer.onPhase(hosts[1]!, 'running');
