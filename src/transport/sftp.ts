@@ -114,6 +114,14 @@ async function remoteLstat(sftp: SFTPWrapper, p: string): Promise<Stats | null> 
   }
 }
 
+async function remoteStat(sftp: SFTPWrapper, p: string): Promise<Stats | null> {
+  try {
+    return await call<Stats>((cb) => sftp.stat(p, cb), `stat ${p}`);
+  } catch {
+    return null;
+  }
+}
+
 async function ensureRemoteDir(sftp: SFTPWrapper, dir: string, mode: number): Promise<void> {
   const st = await remoteLstat(sftp, dir);
   if (st?.isDirectory()) return;
@@ -404,7 +412,9 @@ export async function pullPath(sftp: SFTPWrapper, remote: string, localDir: stri
   const modeMask = opts.keepSpecialBits ? 0o7777 : 0o777;
   const root = path.resolve(localDir);
   const present = new Set<string>();
-  const st = await remoteLstat(sftp, remote);
+  // The path the operator named is followed, as scp does: a link's own attributes (its length as
+  // the size, 0777) would have the file cut short and recorded received. Links inside stay links.
+  const st = await remoteStat(sftp, remote);
   if (!st) throw new TransferError(`${remote}: no such file or directory on the host`, { code: 'E_NO_SUCH_FILE' });
   fs.mkdirSync(root, { recursive: true });
   // `knownAbsent`: the local directory's listing showed no entry of that name (no lstat needed).

@@ -103,6 +103,36 @@ describe('pull from a hostile host', () => {
     expect(special.stderr).toContain('1 host: 1 ok');
     expect(['suid', 'sgid', 'sticky', 'big-suid'].map((n) => modeOf(kept, n))).toEqual(['4755', '2755', '1755', '4755']);
   });
+
+  it('a REMOTE_PATH that is itself a link is followed: the whole file, its own mode, never the link\'s 0777 or length', async () => {
+    const [host] = scope.fleet.hosts(1, 2170);
+    const tree = remoteTree();
+    const small = 'the real content, longer than the link\n'.repeat(20);
+    const big = crypto.randomBytes(200 * 1024);
+    fs.writeFileSync(path.join(tree, 'small'), small, { mode: 0o640 });
+    fs.writeFileSync(path.join(tree, 'big'), big, { mode: 0o640 });
+    fs.chmodSync(path.join(tree, 'small'), 0o644);
+    fs.chmodSync(path.join(tree, 'big'), 0o644);
+    fs.mkdirSync(path.join(tree, 'dir'), { mode: 0o755 });
+    fs.writeFileSync(path.join(tree, 'dir', 'inside'), 'inside\n');
+    fs.chmodSync(path.join(tree, 'dir', 'inside'), 0o644);
+    fs.symlinkSync('small', path.join(tree, 'small-link'));
+    fs.symlinkSync(path.join(tree, 'big'), path.join(tree, 'big-link'));
+    fs.symlinkSync('dir', path.join(tree, 'dir-link'));
+    const inv = inventory('pull-top-link', [host!]);
+    for (const [name, check] of [
+      ['small-link', (mine: string) => expect(fs.readFileSync(path.join(mine, 'small-link'), 'utf8')).toBe(small)],
+      ['big-link', (mine: string) => expect(fs.readFileSync(path.join(mine, 'big-link')).equals(big)).toBe(true)],
+      ['dir-link', (mine: string) => expect(fs.readFileSync(path.join(mine, 'inside'), 'utf8')).toBe('inside\n')],
+    ] as const) {
+      const back = scratchDir('herd-back-');
+      const pull = await runHerd(['pull', '-i', inv, ...conn(), path.join(tree, name), back], { env: { HOME: scope.home } });
+      expect(pull.stderr).toContain('1 host: 1 ok');
+      const mine = path.join(back, host!);
+      check(mine);
+      if (name !== 'dir-link') expect(fs.lstatSync(path.join(mine, name)).mode & 0o7777).toBe(0o644);
+    }
+  });
 });
 
 describe('pull: what herd leaves behind and takes along', () => {
