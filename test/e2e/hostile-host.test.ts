@@ -283,3 +283,22 @@ describe.skipIf(!isRoot())('push into a directory another user of the host can w
     expect(fs.readFileSync(path.join(victimDir, 'inside'), 'utf8')).toBe('precious\n');
   });
 });
+
+describe('a script step on a host where another user can write /tmp', () => {
+  it('runs the uploaded script, never a file planted at its path with the same size and mtime', async () => {
+    const [host] = scope.fleet.hosts(1, 2180);
+    const dir = scratchDir('herd-script-');
+    const script = path.join(dir, 'probe.sh');
+    fs.writeFileSync(script, 'echo GOOD-SCRIPT\n', { mode: 0o644 });
+    fs.utimesSync(script, 1_600_000_000, 1_600_000_000);
+    // The planter learns the path from the job tag, which every command line of the job shows in ps.
+    const plant =
+      "f=/tmp/.herd-script-$HERD_JOB; printf 'echo EVIL-SCRIPT\\n' > \"$f\" && chmod 755 \"$f\" && touch -d @1600000000 \"$f\"";
+    const book = path.join(dir, 'script.yml');
+    fs.writeFileSync(book, `steps:\n  - run: ${JSON.stringify(plant)}\n  - script: probe.sh\n`);
+    const play = await runHerd(['play', '-i', inventory('script-plant', [host!]), ...conn(), book], { env: { HOME: scope.home } });
+    expect(play.stderr).toContain('1 host: 1 ok');
+    const out = fs.readFileSync(path.join(runDirOf(play), 'steps', '1.2', 'stdout', host!), 'utf8');
+    expect(out).toBe('GOOD-SCRIPT\n');
+  });
+});
