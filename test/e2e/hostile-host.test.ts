@@ -351,3 +351,25 @@ describe('a host that prints without end', () => {
     expect(peak).toBeLessThan(360);
   }, 180_000);
 });
+
+describe('a hostile SFTP server', () => {
+  it('a directory listing that never ends fails the host with the reason, in bounded time and memory', async () => {
+    const { startHostileSftp } = await import('../fleet/hostile-sftp.js');
+    const server = await startHostileSftp([], { endless: true });
+    try {
+      const back = scratchDir('herd-back-');
+      const inv = inventory('endless', [`${server.host}:${server.port}`]);
+      const args = ['pull', '-i', inv, '-u', 'x', '--password-env', 'HOSTILE_PW', '--known-hosts', path.join(scope.home, 'kh-endless')];
+      const result = await runHerd([...args, '-o', path.join(scope.home, 'runs'), '/data', back], {
+        env: { HOME: scope.home, HOSTILE_PW: 'anything' },
+        timeoutMs: 120_000,
+      });
+      expect(result.code).toBe(1);
+      const row = readHostsTsv(runDirOf(result)).get(`${server.host}:${server.port}`);
+      expect(row).toMatchObject({ status: 'failed', reason: 'list /data: the host listed more than 1000000 entries; refused' });
+      expect(fs.readdirSync(path.join(back, `${server.host}:${server.port}`))).toEqual([]);
+    } finally {
+      await server.close();
+    }
+  }, 150_000);
+});
