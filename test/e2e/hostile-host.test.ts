@@ -319,7 +319,44 @@ function treeRssMiB(pid: number): number {
   return kib / 1024;
 }
 
+/** herd with stdout into `outFile` and stderr dropped; its exit code and the peak RSS of its process tree. */
+function herdToFile(args: string[], outFile: string): Promise<{ code: number | null; peak: number }> {
+  const fd = fs.openSync(outFile, 'w');
+  let peak = 0;
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [HERD_BIN, ...args], { env: { ...process.env, HOME: scope.home, NO_COLOR: '1' }, stdio: ['ignore', fd, 'ignore'] });
+    const sampler = setInterval(() => (peak = Math.max(peak, treeRssMiB(child.pid!))), 50);
+    child.on('close', (code) => {
+      clearInterval(sampler);
+      fs.closeSync(fd);
+      resolve({ code, peak });
+    });
+  });
+}
+
 describe('a host that prints without end', () => {
+  it('herd show of its run reads the output in blocks: the grouped view and --host stay small', async () => {
+    const [host] = scope.fleet.hosts(1, 2200);
+    const size = 500 * 1024 * 1024;
+    const run = await runHerd(['run', '-i', inventory('show-flood', [host!]), ...conn(), '--no-group', `head -c ${size} /dev/zero`], {
+      env: { HOME: scope.home },
+      timeoutMs: 120_000,
+    });
+    expect(run.code).toBe(0);
+    const dir = runDirOf(run);
+    const scratch = scratchDir('herd-show-');
+    const view = await herdToFile(['show', dir], path.join(scratch, 'view'));
+    expect(view.code).toBe(0);
+    expect(fs.readFileSync(path.join(scratch, 'view'), 'utf8')).toContain(host!);
+    const one = await herdToFile(['show', dir, '--host', host!], path.join(scratch, 'one'));
+    expect(one.code).toBe(0);
+    expect(fs.statSync(path.join(scratch, 'one')).size).toBe(size);
+    // One node process reading a 500 MiB file: it was held whole (and more) before.
+    expect(view.peak).toBeLessThan(200);
+    expect(one.peak).toBeLessThan(200);
+  }, 180_000);
+
+
   it('--stream of one endless line keeps the process tree small and loses no byte', async () => {
     const [host] = scope.fleet.hosts(1, 2190);
     const size = 400 * 1024 * 1024;
