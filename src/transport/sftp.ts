@@ -267,7 +267,9 @@ export async function pushPath(sftp: SFTPWrapper, local: string, remote: string,
   const times = opts.times !== false;
   const summary: TransferSummary = { files: 0, skipped: 0, dirs: 0, bytes: 0, tempNamed: 0, dirTimesDenied: 0 };
   const limit = pLimit(opts.parallel ?? DEFAULT_PARALLEL_FILES);
-  const st = fs.lstatSync(local);
+  // The path the operator named is followed (as on pull): a link's own attributes would give
+  // the host's file mode 0777 and the link's size and times. Links inside a tree stay links.
+  const st = fs.statSync(local);
   const hashOf = (rel: string): string | null | undefined => (opts.remoteHashes ? (opts.remoteHashes.get(rel) ?? null) : undefined);
   const present = new Set<string>();
   const sendFile = async (l: string, r: string, rel: string, fst: fs.Stats, existing?: Stats | null): Promise<void> => {
@@ -288,7 +290,7 @@ export async function pushPath(sftp: SFTPWrapper, local: string, remote: string,
     // The parent's listing finds what an interrupted push left under temporary names.
     const listing = await remoteListing(sftp, path.posix.dirname(target));
     const existing = listing && compareListing ? (listing.get(name) ?? null) : undefined;
-    await sendFile(local, target, name, opts.followLinks ? fs.statSync(local) : st, existing);
+    await sendFile(local, target, name, st, existing);
     if (listing) await Promise.all(removeRemoteLeftovers(sftp, path.posix.dirname(target), listing, new Set([name])));
     return summary;
   }

@@ -410,3 +410,27 @@ describe('a hostile SFTP server', () => {
     }
   }, 150_000);
 });
+
+describe('push of a LOCAL_PATH that is itself a link', () => {
+  it('sends what it points to with its own mode, never the link\'s 0777 (which would leave the host file world-writable)', async () => {
+    const [host] = scope.fleet.hosts(1, 2210);
+    const src = scratchDir('herd-src-');
+    fs.chmodSync(src, 0o755);
+    fs.writeFileSync(path.join(src, 'app.conf'), 'setting=1\n');
+    fs.chmodSync(path.join(src, 'app.conf'), 0o640);
+    fs.mkdirSync(path.join(src, 'conf.d'));
+    fs.writeFileSync(path.join(src, 'conf.d', 'a.conf'), 'a\n');
+    fs.symlinkSync(path.join(src, 'app.conf'), path.join(src, 'current.conf'));
+    fs.symlinkSync('conf.d', path.join(src, 'current.d'));
+    const dest = remoteTree();
+    fs.chmodSync(dest, 0o777);
+    const inv = inventory('push-top-link', [host!]);
+    const file = await runHerd(['push', '-i', inv, ...conn(), path.join(src, 'current.conf'), path.join(dest, 'app.conf')], { env: { HOME: scope.home } });
+    expect(file.stderr).toContain('1 host: 1 ok');
+    expect(fs.readFileSync(path.join(dest, 'app.conf'), 'utf8')).toBe('setting=1\n');
+    expect(fs.lstatSync(path.join(dest, 'app.conf')).mode & 0o7777).toBe(0o640);
+    const dir = await runHerd(['push', '-i', inv, ...conn(), path.join(src, 'current.d'), path.join(dest, 'conf.d')], { env: { HOME: scope.home } });
+    expect(dir.stderr).toContain('1 host: 1 ok');
+    expect(fs.readFileSync(path.join(dest, 'conf.d', 'a.conf'), 'utf8')).toBe('a\n');
+  });
+});
