@@ -335,6 +335,21 @@ function herdToFile(args: string[], outFile: string): Promise<{ code: number | n
 }
 
 describe('a host that prints without end', () => {
+  it('herd diff of its run compares the start and the digest, and still says who differs', async () => {
+    const hosts = scope.fleet.hosts(3, 2220);
+    const size = 600 * 1024 * 1024;
+    // Two hosts print the same flood, the third one byte more at its very end.
+    const command = `head -c ${size} /dev/zero; [ "$(echo "$SSH_CONNECTION" | cut -d' ' -f3)" = ${hosts[2]} ] && printf x; true`;
+    const run = await runHerd(['run', '-i', inventory('diff-flood', hosts), ...conn(), '--no-group', command], { env: { HOME: scope.home }, timeoutMs: 170_000 });
+    expect(run.code).toBe(0);
+    const scratch = scratchDir('herd-diff-');
+    const diff = await herdToFile(['diff', runDirOf(run)], path.join(scratch, 'diff'));
+    expect(diff.code).toBe(1);
+    const text = fs.readFileSync(path.join(scratch, 'diff'), 'utf8');
+    expect(text).toContain(`differs: 1 host: ${hosts[2]}`);
+    expect(text).toContain(`of ${size + 1} bytes compared line by line`);
+  }, 240_000);
+
   it('herd show of its run reads the output in blocks: the grouped view and --host stay small', async () => {
     const [host] = scope.fleet.hosts(1, 2200);
     const size = 500 * 1024 * 1024;
