@@ -95,7 +95,7 @@ export function commandLaunch(task: Extract<TaskSpec, { kind: 'command' }>): Pic
 /** Returns the process exit code. */
 export async function launchRun(req: LaunchRequest): Promise<number> {
   const stderr = process.stderr;
-  for (const w of req.warnings) stderr.write(`herd: warning: ${w}\n`);
+  for (const w of req.warnings) writeText(stderr, `herd: warning: ${w}\n`);
   const forks = preflightForks(req);
   const password = await resolveSecret(req.connection.passwordSource, '--password-env', 'SSH password: ');
   const keyPassphrase = await resolveSecret(req.connection.keyPassphraseSource, '--key-passphrase-env', 'Key passphrase: ');

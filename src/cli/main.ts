@@ -5,6 +5,7 @@ import { herdVersion } from './version.js';
 import { addCommandOptions, addConnectionOptions, addInventoryOptions, addOutputOptions, addRunOptions, type RawOptions } from './options.js';
 import { EXIT_HOSTS_FAILED, EXIT_USAGE } from './exit-codes.js';
 import { HerdError, UsageError } from '../errors.js';
+import { writeText } from '../report/terminal-safe.js';
 
 const EXAMPLES_RUN = `
 Examples:
@@ -216,14 +217,16 @@ function reportError(err: unknown): number {
     // Commander already printed help, the version, or its own usage message.
     return err.exitCode === 0 ? 0 : EXIT_USAGE;
   }
+  // A message may quote an inventory, a host list or a run directory that hosts' output built:
+  // on a terminal its controls are shown, not obeyed.
   if (err instanceof UsageError) {
-    process.stderr.write(`herd: ${err.message}\n`);
+    writeText(process.stderr, `herd: ${err.message}\n`);
     return EXIT_USAGE;
   }
   if (err instanceof HerdError) {
-    process.stderr.write(`herd: ${err.code}: ${err.message}\n`);
+    writeText(process.stderr, `herd: ${err.code}: ${err.message}\n`);
     return EXIT_HOSTS_FAILED;
   }
-  process.stderr.write(`herd: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  writeText(process.stderr, `herd: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   return 70;
 }

@@ -1,4 +1,5 @@
 // A play's steps on one connected host, in order: guards, --check, expectations, become, transfers.
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Client } from 'ssh2';
 import { HerdError } from '../errors.js';
@@ -247,11 +248,14 @@ async function runScriptStep(
   become: { password?: string } | undefined,
   ctx: StepsContext,
 ): Promise<StepOutcome> {
-  const remote = `/tmp/.herd-script-${job.tag}`;
+  // Not the job's tag: every command line of the job shows it in ps, so another user of the host
+  // could plant a file at the path before the upload. Never skipped as unchanged either: whatever
+  // is at the path is replaced, never run.
+  const remote = `/tmp/.herd-script-${randomBytes(8).toString('hex')}`;
   try {
     const sftp = await openSftp(client);
     try {
-      await whileConnected(client, pushPath(sftp, step.script, remote));
+      await whileConnected(client, pushPath(sftp, step.script, remote, { times: false }));
       await new Promise<void>((resolve, reject) => sftp.chmod(remote, 0o700, (err) => (err ? reject(err) : resolve())));
     } finally {
       sftp.end();

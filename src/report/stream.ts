@@ -26,12 +26,25 @@ export function formatStreamLine(host: string, line: Buffer, colour: boolean, te
 
 const NEWLINE = Buffer.from('\n');
 
+/** A line longer than this is streamed in pieces of at least this size, each as its own `host: ` line. */
+export const LONG_LINE_BYTES = 64 * 1024;
+
+/** Pure: the length of `buf` without a UTF-8 character cut short at its end (kept for the next piece). */
+export function completeUtf8(buf: Buffer): number {
+  let lead = buf.length - 1;
+  while (lead >= 0 && lead > buf.length - 4 && (buf[lead]! & 0xc0) === 0x80) lead--;
+  if (lead < 0) return buf.length;
+  const b = buf[lead]!;
+  const need = b >= 0xf0 && b <= 0xf7 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+  return b >= 0xc0 && b <= 0xf7 && lead + need > buf.length ? lead : buf.length;
+}
+
 export class LineStreamer {
   /**
    * The unfinished last line per host, stream and step, as byte chunks: a line's UTF-8 may arrive
    * split over chunks, and joining only when its newline comes keeps a long line linear.
    */
-  private readonly partial = new Map<string, { step: string | undefined; chunks: Buffer[] }>();
+  private readonly partial = new Map<string, { step: string | undefined; chunks: Buffer[]; bytes: number }>();
   private readonly terminal: boolean;
 
   constructor(
@@ -55,9 +68,19 @@ export class LineStreamer {
     }
     // Copied: whoever sent the chunk may reuse its memory.
     if (from < data.length) {
-      const rest = this.partial.get(key) ?? { step, chunks: [] };
+      const rest = this.partial.get(key) ?? { step, chunks: [], bytes: 0 };
       rest.chunks.push(Buffer.from(data.subarray(from)));
+      rest.bytes += data.length - from;
       this.partial.set(key, rest);
+      // A host may print one line without end: it is shown in pieces rather than held in memory.
+      if (rest.bytes >= LONG_LINE_BYTES) {
+        const whole = Buffer.concat(rest.chunks);
+        const cut = completeUtf8(whole);
+        lines.push(formatStreamLine(host, whole.subarray(0, cut), this.colour, this.terminal, step));
+        rest.chunks = cut < whole.length ? [whole.subarray(cut)] : [];
+        rest.bytes = whole.length - cut;
+        if (rest.bytes === 0) this.partial.delete(key);
+      }
     }
     if (lines.length > 0) this.out.write(Buffer.concat(lines));
   }

@@ -80,6 +80,8 @@ export function parseSha256Listing(text: string): Map<string, string> {
 }
 
 const DEFAULT_PARALLEL_FILES = PARALLEL_FILES_PER_SESSION;
+/** SSH_FX_EOF. */
+const SFTP_EOF = 1;
 /** SSH_FX_PERMISSION_DENIED. */
 const SFTP_PERMISSION_DENIED = 3;
 
@@ -106,9 +108,51 @@ const call = <T>(fn: (cb: (err: Error | null | undefined, value: T) => void) => 
 
 const done = (cb: (err: Error | null | undefined, value: undefined) => void) => (err: Error | null | undefined) => cb(err, undefined);
 
+/**
+ * A host may list a directory without end: past this many entries the listing is refused rather
+ * than held (a million names and their attributes are a few hundred MB already).
+ */
+export const MAX_LISTING_ENTRIES = 1_000_000;
+
+interface RemoteEntry {
+  filename: string;
+  attrs: Stats;
+}
+
+/** A remote directory's entries (without . and ..), read handle by handle so their number is bounded. */
+async function listRemote(sftp: SFTPWrapper, dir: string): Promise<RemoteEntry[]> {
+  const handle = await call<Buffer>((cb) => sftp.opendir(dir, cb), `list ${dir}`);
+  const entries: RemoteEntry[] = [];
+  try {
+    for (;;) {
+      const batch = await new Promise<{ filename: string; attrs: Stats }[] | null>((resolve, reject) =>
+        sftp.readdir(handle, (err, list) => {
+          if (err && (err as { code?: unknown }).code === SFTP_EOF) return resolve(null);
+          if (err) return reject(new TransferError(`list ${dir}: ${err.message}`, { cause: err }));
+          resolve(list);
+        }),
+      );
+      if (batch === null) return entries;
+      // The long name (ls -l text) is not kept: it would only weigh on memory.
+      for (const e of batch) entries.push({ filename: e.filename, attrs: e.attrs });
+      if (entries.length > MAX_LISTING_ENTRIES) throw new TransferError(`list ${dir}: the host listed more than ${MAX_LISTING_ENTRIES} entries; refused`);
+    }
+  } finally {
+    sftp.close(handle, () => undefined);
+  }
+}
+
 async function remoteLstat(sftp: SFTPWrapper, p: string): Promise<Stats | null> {
   try {
     return await call<Stats>((cb) => sftp.lstat(p, cb), `stat ${p}`);
+  } catch {
+    return null;
+  }
+}
+
+async function remoteStat(sftp: SFTPWrapper, p: string): Promise<Stats | null> {
+  try {
+    return await call<Stats>((cb) => sftp.stat(p, cb), `stat ${p}`);
   } catch {
     return null;
   }
@@ -192,7 +236,7 @@ async function putFile(sftp: SFTPWrapper, local: string, remote: string, st: fs.
 /** name -> attributes of a remote directory's entries; undefined when it cannot be listed. */
 async function remoteListing(sftp: SFTPWrapper, dir: string): Promise<Map<string, Stats> | undefined> {
   try {
-    const list = await call<{ filename: string; attrs: Stats }[]>((cb) => sftp.readdir(dir, cb as never), `list ${dir}`);
+    const list = await listRemote(sftp, dir);
     return new Map(list.filter((e) => hasFileType(e.attrs)).map((e) => [e.filename, e.attrs]));
   } catch {
     return undefined;
@@ -223,7 +267,9 @@ export async function pushPath(sftp: SFTPWrapper, local: string, remote: string,
   const times = opts.times !== false;
   const summary: TransferSummary = { files: 0, skipped: 0, dirs: 0, bytes: 0, tempNamed: 0, dirTimesDenied: 0 };
   const limit = pLimit(opts.parallel ?? DEFAULT_PARALLEL_FILES);
-  const st = fs.lstatSync(local);
+  // The path the operator named is followed (as on pull): a link's own attributes would give
+  // the host's file mode 0777 and the link's size and times. Links inside a tree stay links.
+  const st = fs.statSync(local);
   const hashOf = (rel: string): string | null | undefined => (opts.remoteHashes ? (opts.remoteHashes.get(rel) ?? null) : undefined);
   const present = new Set<string>();
   const sendFile = async (l: string, r: string, rel: string, fst: fs.Stats, existing?: Stats | null): Promise<void> => {
@@ -244,7 +290,7 @@ export async function pushPath(sftp: SFTPWrapper, local: string, remote: string,
     // The parent's listing finds what an interrupted push left under temporary names.
     const listing = await remoteListing(sftp, path.posix.dirname(target));
     const existing = listing && compareListing ? (listing.get(name) ?? null) : undefined;
-    await sendFile(local, target, name, opts.followLinks ? fs.statSync(local) : st, existing);
+    await sendFile(local, target, name, st, existing);
     if (listing) await Promise.all(removeRemoteLeftovers(sftp, path.posix.dirname(target), listing, new Set([name])));
     return summary;
   }
@@ -303,7 +349,7 @@ export async function pushPath(sftp: SFTPWrapper, local: string, remote: string,
 /** --delete on push: remove what the source does not have, depth first, never above `root`. */
 async function deleteRemoteExtras(sftp: SFTPWrapper, root: string, rel: string, present: Set<string>, opts: TransferOptions): Promise<void> {
   const dir = rel === '' ? root : path.posix.join(root, rel);
-  const list = await call<{ filename: string; attrs: Stats }[]>((cb) => sftp.readdir(dir, cb as never), `list ${dir}`);
+  const list = await listRemote(sftp, dir);
   for (const entry of list) {
     if (!isSafeEntryName(entry.filename) || entry.filename.endsWith('.herd-tmp')) continue;
     const childRel = rel === '' ? entry.filename : `${rel}/${entry.filename}`;
@@ -404,7 +450,9 @@ export async function pullPath(sftp: SFTPWrapper, remote: string, localDir: stri
   const modeMask = opts.keepSpecialBits ? 0o7777 : 0o777;
   const root = path.resolve(localDir);
   const present = new Set<string>();
-  const st = await remoteLstat(sftp, remote);
+  // The path the operator named is followed, as scp does: a link's own attributes (its length as
+  // the size, 0777) would have the file cut short and recorded received. Links inside stay links.
+  const st = await remoteStat(sftp, remote);
   if (!st) throw new TransferError(`${remote}: no such file or directory on the host`, { code: 'E_NO_SUCH_FILE' });
   fs.mkdirSync(root, { recursive: true });
   // `knownAbsent`: the local directory's listing showed no entry of that name (no lstat needed).
@@ -486,7 +534,7 @@ export async function pullPath(sftp: SFTPWrapper, remote: string, localDir: stri
     // The host folder is herd's own: every leftover of an interrupted pull in it goes.
     removeLocalLeftovers(local, localNames, () => true);
     summary.dirs++;
-    const list = await call<{ filename: string; attrs: Stats }[]>((cb) => sftp.readdir(remoteDir, cb as never), `list ${remoteDir}`);
+    const list = await listRemote(sftp, remoteDir);
     // A hostile or broken server must not place anything outside the host's folder: check the whole listing first.
     const unsafe = list.find((e) => !isSafeEntryName(e.filename));
     if (unsafe) throw new TransferError(`refused entry ${JSON.stringify(unsafe.filename)} in ${remoteDir}: a remote name may not contain / or be . or ..`, UNSAFE);

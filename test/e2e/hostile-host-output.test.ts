@@ -229,6 +229,20 @@ describe.runIf(hasTmux)('in a real terminal the host cannot drive it', () => {
     expect(title()).toBe(before);
   });
 
+  it('an error quoting an inventory or -l @file built from hosts\' output is shown escaped', async () => {
+    // JSON.stringify in the message escapes C0 controls but leaves C1 (U+009B: CSI) and bidi ones.
+    const built = path.join(path.dirname(script), 'from-output.txt');
+    fs.writeFileSync(built, `${hosts[0]}\nweb\u202e1\u009b2J\n`);
+    const bad = await inTerminal(herdLine(`run -i ${built} ${conn('runs-tty-inv').join(' ')} true`));
+    expect(bad).toContain('EXIT=2');
+    expect(bad).toContain('bad host name "web\\u202e1\\x9b2J"');
+    const list = path.join(path.dirname(script), 'limit-from-output.txt');
+    fs.writeFileSync(list, `${hosts[0]}\nweb\u202e9\n`);
+    const limited = await inTerminal(herdLine(`run -i ${inv} ${conn('runs-tty-inv').join(' ')} -l @${list} true`));
+    expect(limited).toContain('EXIT=2');
+    expect(limited).toContain('bad host name "web\\u202e9"');
+  });
+
   it('herd show and herd diff of the run show escapes; herd show --host escapes stdout and stderr', async () => {
     const dir = runDirOf(herdPiped(['run', '-i', inv, ...conn('runs-tty-show'), `sh ${script}`]).stderr);
     const before = title();

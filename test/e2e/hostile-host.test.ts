@@ -1,12 +1,12 @@
 // A host whose tree an attacker crafted, served by the real sshd: pulling from it or pushing into
 // a directory another user of it can write must never write anywhere but where herd was told to.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isRoot } from '../fleet/fleet.js';
-import { childPids, readHostsTsv, runDirOf, runHerd, scratchDir, useLoopbackFleet } from './herd-cli.js';
+import { childPids, HERD_BIN, readHostsTsv, runDirOf, runHerd, scratchDir, useLoopbackFleet } from './herd-cli.js';
 
 const scope = useLoopbackFleet();
 
@@ -102,6 +102,36 @@ describe('pull from a hostile host', () => {
     const special = await runHerd(['pull', '-i', inv, ...conn(), '--keep-special-bits', tree, kept], { env: { HOME: scope.home } });
     expect(special.stderr).toContain('1 host: 1 ok');
     expect(['suid', 'sgid', 'sticky', 'big-suid'].map((n) => modeOf(kept, n))).toEqual(['4755', '2755', '1755', '4755']);
+  });
+
+  it('a REMOTE_PATH that is itself a link is followed: the whole file, its own mode, never the link\'s 0777 or length', async () => {
+    const [host] = scope.fleet.hosts(1, 2170);
+    const tree = remoteTree();
+    const small = 'the real content, longer than the link\n'.repeat(20);
+    const big = crypto.randomBytes(200 * 1024);
+    fs.writeFileSync(path.join(tree, 'small'), small, { mode: 0o640 });
+    fs.writeFileSync(path.join(tree, 'big'), big, { mode: 0o640 });
+    fs.chmodSync(path.join(tree, 'small'), 0o644);
+    fs.chmodSync(path.join(tree, 'big'), 0o644);
+    fs.mkdirSync(path.join(tree, 'dir'), { mode: 0o755 });
+    fs.writeFileSync(path.join(tree, 'dir', 'inside'), 'inside\n');
+    fs.chmodSync(path.join(tree, 'dir', 'inside'), 0o644);
+    fs.symlinkSync('small', path.join(tree, 'small-link'));
+    fs.symlinkSync(path.join(tree, 'big'), path.join(tree, 'big-link'));
+    fs.symlinkSync('dir', path.join(tree, 'dir-link'));
+    const inv = inventory('pull-top-link', [host!]);
+    for (const [name, check] of [
+      ['small-link', (mine: string) => expect(fs.readFileSync(path.join(mine, 'small-link'), 'utf8')).toBe(small)],
+      ['big-link', (mine: string) => expect(fs.readFileSync(path.join(mine, 'big-link')).equals(big)).toBe(true)],
+      ['dir-link', (mine: string) => expect(fs.readFileSync(path.join(mine, 'inside'), 'utf8')).toBe('inside\n')],
+    ] as const) {
+      const back = scratchDir('herd-back-');
+      const pull = await runHerd(['pull', '-i', inv, ...conn(), path.join(tree, name), back], { env: { HOME: scope.home } });
+      expect(pull.stderr).toContain('1 host: 1 ok');
+      const mine = path.join(back, host!);
+      check(mine);
+      if (name !== 'dir-link') expect(fs.lstatSync(path.join(mine, name)).mode & 0o7777).toBe(0o644);
+    }
   });
 });
 
@@ -251,5 +281,171 @@ describe.skipIf(!isRoot())('push into a directory another user of the host can w
     expect(push.stderr).toContain('1 host: 1 ok');
     expect(fs.readdirSync(shared)).toEqual(['index.html']);
     expect(fs.readFileSync(path.join(victimDir, 'inside'), 'utf8')).toBe('precious\n');
+  });
+});
+
+describe('a script step on a host where another user can write /tmp', () => {
+  it('runs the uploaded script, never a file planted at its path with the same size and mtime', async () => {
+    const [host] = scope.fleet.hosts(1, 2180);
+    const dir = scratchDir('herd-script-');
+    const script = path.join(dir, 'probe.sh');
+    fs.writeFileSync(script, 'echo GOOD-SCRIPT\n', { mode: 0o644 });
+    fs.utimesSync(script, 1_600_000_000, 1_600_000_000);
+    // The planter learns the path from the job tag, which every command line of the job shows in ps.
+    const plant =
+      "f=/tmp/.herd-script-$HERD_JOB; printf 'echo EVIL-SCRIPT\\n' > \"$f\" && chmod 755 \"$f\" && touch -d @1600000000 \"$f\"";
+    const book = path.join(dir, 'script.yml');
+    fs.writeFileSync(book, `steps:\n  - run: ${JSON.stringify(plant)}\n  - script: probe.sh\n`);
+    const play = await runHerd(['play', '-i', inventory('script-plant', [host!]), ...conn(), book], { env: { HOME: scope.home } });
+    expect(play.stderr).toContain('1 host: 1 ok');
+    const out = fs.readFileSync(path.join(runDirOf(play), 'steps', '1.2', 'stdout', host!), 'utf8');
+    expect(out).toBe('GOOD-SCRIPT\n');
+  });
+});
+
+/** Summed RSS in MiB of a process and all its descendants. */
+function treeRssMiB(pid: number): number {
+  let kib = 0;
+  const visit = (p: number): void => {
+    try {
+      const m = /^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'));
+      if (m) kib += Number(m[1]);
+    } catch {
+      return;
+    }
+    for (const c of childPids(p)) visit(c);
+  };
+  visit(pid);
+  return kib / 1024;
+}
+
+/** herd with stdout into `outFile` and stderr dropped; its exit code and the peak RSS of its process tree. */
+function herdToFile(args: string[], outFile: string): Promise<{ code: number | null; peak: number }> {
+  const fd = fs.openSync(outFile, 'w');
+  let peak = 0;
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [HERD_BIN, ...args], { env: { ...process.env, HOME: scope.home, NO_COLOR: '1' }, stdio: ['ignore', fd, 'ignore'] });
+    const sampler = setInterval(() => (peak = Math.max(peak, treeRssMiB(child.pid!))), 50);
+    child.on('close', (code) => {
+      clearInterval(sampler);
+      fs.closeSync(fd);
+      resolve({ code, peak });
+    });
+  });
+}
+
+describe('a host that prints without end', () => {
+  it('herd diff of its run compares the start and the digest, and still says who differs', async () => {
+    const hosts = scope.fleet.hosts(3, 2220);
+    const size = 600 * 1024 * 1024;
+    // Two hosts print the same flood, the third one byte more at its very end.
+    const command = `head -c ${size} /dev/zero; [ "$(echo "$SSH_CONNECTION" | cut -d' ' -f3)" = ${hosts[2]} ] && printf x; true`;
+    const run = await runHerd(['run', '-i', inventory('diff-flood', hosts), ...conn(), '--no-group', command], { env: { HOME: scope.home }, timeoutMs: 170_000 });
+    expect(run.code).toBe(0);
+    const scratch = scratchDir('herd-diff-');
+    const diff = await herdToFile(['diff', runDirOf(run)], path.join(scratch, 'diff'));
+    expect(diff.code).toBe(1);
+    const text = fs.readFileSync(path.join(scratch, 'diff'), 'utf8');
+    expect(text).toContain(`differs: 1 host: ${hosts[2]}`);
+    expect(text).toContain(`of ${size + 1} bytes compared line by line`);
+  }, 240_000);
+
+  it('herd show of its run reads the output in blocks: the grouped view and --host stay small', async () => {
+    const [host] = scope.fleet.hosts(1, 2200);
+    const size = 500 * 1024 * 1024;
+    const run = await runHerd(['run', '-i', inventory('show-flood', [host!]), ...conn(), '--no-group', `head -c ${size} /dev/zero`], {
+      env: { HOME: scope.home },
+      timeoutMs: 120_000,
+    });
+    expect(run.code).toBe(0);
+    const dir = runDirOf(run);
+    const scratch = scratchDir('herd-show-');
+    const view = await herdToFile(['show', dir], path.join(scratch, 'view'));
+    expect(view.code).toBe(0);
+    expect(fs.readFileSync(path.join(scratch, 'view'), 'utf8')).toContain(host!);
+    const one = await herdToFile(['show', dir, '--host', host!], path.join(scratch, 'one'));
+    expect(one.code).toBe(0);
+    expect(fs.statSync(path.join(scratch, 'one')).size).toBe(size);
+    // One node process reading a 500 MiB file: it was held whole (and more) before.
+    expect(view.peak).toBeLessThan(200);
+    expect(one.peak).toBeLessThan(200);
+  }, 180_000);
+
+
+  it('--stream of one endless line keeps the process tree small and loses no byte', async () => {
+    const [host] = scope.fleet.hosts(1, 2190);
+    const size = 400 * 1024 * 1024;
+    const out = path.join(scratchDir('herd-stream-'), 'stdout');
+    const fd = fs.openSync(out, 'w');
+    const args = ['run', '-i', inventory('stream-flood', [host!]), ...conn(), '--stream', '--no-group', `head -c ${size} /dev/zero`];
+    let peak = 0;
+    const code = await new Promise<number | null>((resolve) => {
+      const child = spawn(process.execPath, [HERD_BIN, ...args], { env: { ...process.env, HOME: scope.home, NO_COLOR: '1' }, stdio: ['ignore', fd, 'ignore'] });
+      const sampler = setInterval(() => (peak = Math.max(peak, treeRssMiB(child.pid!))), 50);
+      child.on('close', (c) => {
+        clearInterval(sampler);
+        resolve(c);
+      });
+    });
+    fs.closeSync(fd);
+    expect(code).toBe(0);
+    // Every byte the host sent is on stdout, in `host: ` lines.
+    const streamed = fs.statSync(out).size;
+    expect(streamed).toBeGreaterThan(size);
+    const head = Buffer.alloc(64);
+    const rfd = fs.openSync(out, 'r');
+    fs.readSync(rfd, head, 0, 64, 0);
+    fs.closeSync(rfd);
+    expect(head.subarray(0, host!.length + 2).toString()).toBe(`${host}: `);
+    // Parent and workers together: what a run without --stream takes (~270 MiB here under load),
+    // not the 1.5 GiB it took when the parent held the whole line.
+    expect(peak).toBeGreaterThan(0);
+    expect(peak).toBeLessThan(360);
+  }, 180_000);
+});
+
+describe('a hostile SFTP server', () => {
+  it('a directory listing that never ends fails the host with the reason, in bounded time and memory', async () => {
+    const { startHostileSftp } = await import('../fleet/hostile-sftp.js');
+    const server = await startHostileSftp([], { endless: true });
+    try {
+      const back = scratchDir('herd-back-');
+      const inv = inventory('endless', [`${server.host}:${server.port}`]);
+      const args = ['pull', '-i', inv, '-u', 'x', '--password-env', 'HOSTILE_PW', '--known-hosts', path.join(scope.home, 'kh-endless')];
+      const result = await runHerd([...args, '-o', path.join(scope.home, 'runs'), '/data', back], {
+        env: { HOME: scope.home, HOSTILE_PW: 'anything' },
+        timeoutMs: 120_000,
+      });
+      expect(result.code).toBe(1);
+      const row = readHostsTsv(runDirOf(result)).get(`${server.host}:${server.port}`);
+      expect(row).toMatchObject({ status: 'failed', reason: 'list /data: the host listed more than 1000000 entries; refused' });
+      expect(fs.readdirSync(path.join(back, `${server.host}:${server.port}`))).toEqual([]);
+    } finally {
+      await server.close();
+    }
+  }, 150_000);
+});
+
+describe('push of a LOCAL_PATH that is itself a link', () => {
+  it('sends what it points to with its own mode, never the link\'s 0777 (which would leave the host file world-writable)', async () => {
+    const [host] = scope.fleet.hosts(1, 2210);
+    const src = scratchDir('herd-src-');
+    fs.chmodSync(src, 0o755);
+    fs.writeFileSync(path.join(src, 'app.conf'), 'setting=1\n');
+    fs.chmodSync(path.join(src, 'app.conf'), 0o640);
+    fs.mkdirSync(path.join(src, 'conf.d'));
+    fs.writeFileSync(path.join(src, 'conf.d', 'a.conf'), 'a\n');
+    fs.symlinkSync(path.join(src, 'app.conf'), path.join(src, 'current.conf'));
+    fs.symlinkSync('conf.d', path.join(src, 'current.d'));
+    const dest = remoteTree();
+    fs.chmodSync(dest, 0o777);
+    const inv = inventory('push-top-link', [host!]);
+    const file = await runHerd(['push', '-i', inv, ...conn(), path.join(src, 'current.conf'), path.join(dest, 'app.conf')], { env: { HOME: scope.home } });
+    expect(file.stderr).toContain('1 host: 1 ok');
+    expect(fs.readFileSync(path.join(dest, 'app.conf'), 'utf8')).toBe('setting=1\n');
+    expect(fs.lstatSync(path.join(dest, 'app.conf')).mode & 0o7777).toBe(0o640);
+    const dir = await runHerd(['push', '-i', inv, ...conn(), path.join(src, 'current.d'), path.join(dest, 'conf.d')], { env: { HOME: scope.home } });
+    expect(dir.stderr).toContain('1 host: 1 ok');
+    expect(fs.readFileSync(path.join(dest, 'conf.d', 'a.conf'), 'utf8')).toBe('a\n');
   });
 });

@@ -1,4 +1,5 @@
 // herd diff: the hosts whose output differs from the majority (or --against HOST), with unified diffs.
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_OUT_DIR } from '../../defaults.js';
@@ -23,7 +24,7 @@ export function diffCommand(which: string | undefined, raw: { out?: string; step
   const outputs = new Map<string, string>();
   for (const h of run.hosts) {
     const file = path.join(outputDir, h.id);
-    if (fs.existsSync(file)) outputs.set(h.id, fs.readFileSync(file, 'utf8'));
+    if (fs.existsSync(file)) outputs.set(h.id, comparedText(file));
   }
   if (raw.against !== undefined && !outputs.has(raw.against)) throw new UsageError(`--against ${raw.against}: that host has no output in run ${run.record.id}`);
   if (raw.json) {
@@ -34,4 +35,33 @@ export function diffCommand(which: string | undefined, raw: { out?: string; step
   const { text, differs } = formatDiff(outputs, raw.against);
   writeText(process.stdout, text);
   return differs ? 1 : 0;
+}
+
+/** Outputs are compared in memory up to this size; a longer one by its start and its digest. */
+export const DIFF_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The text herd diff compares for one output file. A host may print gigabytes (past 512 MiB the
+ * text would not even fit in one string): beyond DIFF_BYTES only the start is diffed, followed by a
+ * line with the size and sha1 of the whole, so outputs that differ only further on still differ.
+ */
+function comparedText(file: string): string {
+  const size = fs.statSync(file).size;
+  if (size <= DIFF_BYTES) return fs.readFileSync(file, 'utf8');
+  const hash = createHash('sha1');
+  const block = Buffer.allocUnsafe(1024 * 1024);
+  const head: Buffer[] = [];
+  let read = 0;
+  const fd = fs.openSync(file, 'r');
+  try {
+    for (let n = fs.readSync(fd, block, 0, block.length, null); n > 0; n = fs.readSync(fd, block, 0, block.length, null)) {
+      hash.update(block.subarray(0, n));
+      if (read < DIFF_BYTES) head.push(Buffer.from(block.subarray(0, Math.min(n, DIFF_BYTES - read))));
+      read += n;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  const start = Buffer.concat(head).toString('utf8');
+  return `${start}\n[herd diff: only the first ${DIFF_BYTES} of ${read} bytes compared line by line; sha1 of the whole: ${hash.digest('hex')}]\n`;
 }

@@ -1,5 +1,6 @@
 // herd show: the end-of-run view again for a past run, one host's output, or the hosts with a status.
 import { createHash } from 'node:crypto';
+import { StringDecoder } from 'node:string_decoder';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_OUT_DIR } from '../../defaults.js';
@@ -8,7 +9,7 @@ import { formatGroups, groupOutputs } from '../../report/groups.js';
 import { formatEvent } from '../../report/ndjson.js';
 import { formatCounts, formatFailures } from '../../report/summary.js';
 import { failureExcerpts } from '../../report/failure-excerpts.js';
-import { writeBytes, writeText } from '../../report/terminal-safe.js';
+import { writeText } from '../../report/terminal-safe.js';
 import { readRun, resolveRunDir } from '../../results/reader.js';
 import { HOST_STATUSES, type HostResult } from '../../results/status.js';
 import { printHostSteps, printRecap } from '../recap-output.js';
@@ -53,11 +54,11 @@ export function showCommand(which: string | undefined, raw: ShowRaw): number {
     if (run.record.task.kind === 'playbook') shown = printHostSteps(process.stdout, process.stderr, dir, raw.host);
     else {
       shown = fs.existsSync(file) && fs.statSync(file).size > 0;
-      if (shown) writeBytes(process.stdout, fs.readFileSync(file));
+      if (shown) copyOut(process.stdout, file);
     }
     if (fs.existsSync(err) && fs.statSync(err).size > 0) {
       shown = true;
-      writeBytes(process.stderr, fs.readFileSync(err));
+      copyOut(process.stderr, err);
     }
     // A host that printed nothing (never reached, or silent) is shown by its status, not by silence.
     if (!shown) {
@@ -97,12 +98,51 @@ export function showCommand(which: string | undefined, raw: ShowRaw): number {
   }
   const entries = results
     .filter((r) => (r.status === 'ok' || r.status === 'failed') && fs.existsSync(path.join(dir, 'stdout', r.id)))
-    .map((r) => {
-      const data = fs.readFileSync(path.join(dir, 'stdout', r.id));
-      const summary = { digest: createHash('sha1').update(data).digest('hex'), preview: data.subarray(0, 4096).toString('utf8'), bytes: data.length, truncated: data.length > 4096 };
-      return { id: r.id, exitCode: r.exitCode, summary };
-    });
+    .map((r) => ({ id: r.id, exitCode: r.exitCode, summary: summarise(path.join(dir, 'stdout', r.id)) }));
   if (entries.length > 0) writeText(process.stdout, formatGroups(groupOutputs(entries), raw.all === true) + '\n');
   writeText(process.stderr, summary);
   return 0;
+}
+
+const PREVIEW_BYTES = 4096;
+const BLOCK_BYTES = 1024 * 1024;
+
+/**
+ * What the grouped view needs of a host's stdout, read in blocks: a host may have printed
+ * gigabytes, which read whole would not even fit in one buffer (2 GiB).
+ */
+function summarise(file: string): { digest: string; preview: string; bytes: number; truncated: boolean } {
+  const hash = createHash('sha1');
+  const block = Buffer.allocUnsafe(BLOCK_BYTES);
+  const fd = fs.openSync(file, 'r');
+  let bytes = 0;
+  let preview = '';
+  try {
+    for (let n = fs.readSync(fd, block, 0, BLOCK_BYTES, null); n > 0; n = fs.readSync(fd, block, 0, BLOCK_BYTES, null)) {
+      if (bytes === 0) preview = block.subarray(0, Math.min(n, PREVIEW_BYTES)).toString('utf8');
+      hash.update(block.subarray(0, n));
+      bytes += n;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return { digest: hash.digest('hex'), preview, bytes, truncated: bytes > PREVIEW_BYTES };
+}
+
+/** A host's output file to stdout or stderr in blocks (escaped on a terminal, a character never split). */
+function copyOut(out: NodeJS.WriteStream, file: string): void {
+  const block = Buffer.allocUnsafe(BLOCK_BYTES);
+  const decoder = new StringDecoder('utf8');
+  const fd = fs.openSync(file, 'r');
+  try {
+    for (let n = fs.readSync(fd, block, 0, BLOCK_BYTES, null); n > 0; n = fs.readSync(fd, block, 0, BLOCK_BYTES, null)) {
+      const chunk = block.subarray(0, n);
+      if (out.isTTY) writeText(out, decoder.write(chunk));
+      // Stdout and stderr to a pipe or file are written synchronously on Linux: one block at a time.
+      else out.write(Buffer.from(chunk));
+    }
+    if (out.isTTY) writeText(out, decoder.end());
+  } finally {
+    fs.closeSync(fd);
+  }
 }

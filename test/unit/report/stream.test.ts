@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LineStreamer } from '../../../src/report/stream.js';
+import { LineStreamer, LONG_LINE_BYTES } from '../../../src/report/stream.js';
 
 /** A Writable-shaped sink that keeps the bytes written to it. */
 function sink(isTTY: boolean): { isTTY: boolean; bytes: () => Buffer; write(c: string | Uint8Array): boolean } {
@@ -50,5 +50,24 @@ describe('--stream lines', () => {
     s.write('a', 'stderr', Buffer.from('tail'), '1.3');
     s.flush('a');
     expect(out.bytes().toString()).toBe('a: [1.3] next\na: [1.2] first end\na: [1.3] tail\n');
+  });
+
+  it('shows a line without end in pieces as it comes, holding at most a piece, every byte kept and no character split', () => {
+    const out = sink(true);
+    const s = streamer(out);
+    // 3-byte characters in 1000-byte chunks: chunk and piece edges fall inside characters.
+    const line = Buffer.from('漢'.repeat(100_000));
+    for (let at = 0; at < line.length; at += 1000) s.write('a', 'stdout', line.subarray(at, at + 1000));
+    const before = out.bytes().toString();
+    const pieces = before.split('\n').filter(Boolean);
+    expect(pieces.length).toBeGreaterThan(3);
+    for (const p of pieces) {
+      expect(p.startsWith('a: ')).toBe(true);
+      expect(Buffer.byteLength(p)).toBeLessThan(LONG_LINE_BYTES + 1000 + 3);
+    }
+    s.flush('a');
+    const all = out.bytes().toString().split('\n').filter(Boolean).map((p) => p.slice(3)).join('');
+    expect(all).toBe(line.toString());
+    expect(all).not.toContain('\ufffd');
   });
 });
