@@ -19,7 +19,7 @@ import { loadPrivateKeys } from '../transport/keys.js';
 import { loadSshConfig } from '../transport/ssh-config.js';
 import { UsageError } from '../errors.js';
 import { localUser } from './options.js';
-import { passwordFromEnv, promptHidden } from './secrets.js';
+import { passwordFromEnv, promptHidden, type PromptFlags } from './secrets.js';
 import { herdVersion } from './version.js';
 import { fitForks, openFileLimit } from '../engine/fd-budget.js';
 import { FDS_PER_COMMAND_SESSION, FDS_PER_TRANSFER_SESSION } from '../defaults.js';
@@ -42,10 +42,10 @@ export interface LaunchRequest {
   taskRecord: RunTaskRecord;
 }
 
-async function resolveSecret(source: SecretSource, flag: string, question: string): Promise<string | undefined> {
+async function resolveSecret(source: SecretSource, flags: PromptFlags, question: string): Promise<string | undefined> {
   if (source === null) return undefined;
-  if (source.kind === 'env') return passwordFromEnv(source.variable, flag);
-  return promptHidden(question);
+  if (source.kind === 'env') return passwordFromEnv(source.variable, flags.env);
+  return promptHidden(question, flags);
 }
 
 /**
@@ -96,8 +96,12 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
   const stderr = process.stderr;
   for (const w of req.warnings) stderr.write(`herd: warning: ${w}\n`);
   const forks = preflightForks(req);
-  const password = await resolveSecret(req.connection.passwordSource, '--password-env', 'SSH password: ');
-  const keyPassphrase = await resolveSecret(req.connection.keyPassphraseSource, '--key-passphrase-env', 'Key passphrase: ');
+  const password = await resolveSecret(req.connection.passwordSource, { ask: '--ask-pass', env: '--password-env' }, 'SSH password: ');
+  const keyPassphrase = await resolveSecret(
+    req.connection.keyPassphraseSource,
+    { ask: '--ask-key-passphrase', env: '--key-passphrase-env' },
+    'Key passphrase: ',
+  );
   checkExplicitKeys(req.connection, keyPassphrase);
   const agentSocket = process.env['SSH_AUTH_SOCK'] || undefined;
   const sshConfig = loadSshConfig(req.connection.sshConfigFile);

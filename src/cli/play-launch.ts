@@ -70,8 +70,8 @@ export type BecomeSource = { kind: 'env'; variable: string } | { kind: 'prompt' 
 
 export async function resolveBecomePassword(source: BecomeSource): Promise<string | undefined> {
   if (source === null) return undefined;
-  if (source.kind === 'env') return passwordFromEnv(source.variable);
-  return promptHidden('sudo password: ');
+  if (source.kind === 'env') return passwordFromEnv(source.variable, '--become-pass-env');
+  return promptHidden('sudo password: ', { ask: '--ask-become-pass', env: '--become-pass-env' });
 }
 
 export interface PlaybookLaunchOptions {
