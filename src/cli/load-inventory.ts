@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import { UsageError } from '../errors.js';
 import { parseInventory, selectTargets } from '../inventory/index.js';
 import type { InventorySource, Target } from '../inventory/types.js';
+import { ioReason } from '../io-reason.js';
 
 export interface LoadedInventory {
   targets: Target[];
@@ -13,7 +14,7 @@ function readSource(name: string): InventorySource {
   try {
     return { name: name === '-' ? '<stdin>' : name, text: fs.readFileSync(name === '-' ? 0 : name, 'utf8') };
   } catch (err) {
-    throw new UsageError(`cannot read inventory ${name}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'E_INVENTORY_READ');
+    throw new UsageError(`cannot read inventory ${name}: ${ioReason(err)}`, 'E_INVENTORY_READ');
   }
 }
 

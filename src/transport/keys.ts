@@ -1,6 +1,7 @@
 // Load private keys once per worker: parsing (and decrypting) keys per connection would waste CPU on big fleets.
 import fs from 'node:fs';
 import ssh2, { type ParsedKey } from 'ssh2';
+import { ioReason } from '../io-reason.js';
 
 const { utils } = ssh2; // ssh2 is CommonJS: named imports do not resolve under ESM
 
@@ -33,7 +34,7 @@ export function loadPrivateKeys(paths: string[], explicit: boolean, passphrase?:
     try {
       data = fs.readFileSync(path);
     } catch (err) {
-      if (explicit) problems.push(`cannot read key ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+      if (explicit) problems.push(`cannot read key ${path}: ${ioReason(err)}`);
       continue;
     }
     const parsed = utils.parseKey(data, passphrase);

@@ -78,7 +78,7 @@ describe('an unreadable known_hosts file stops the run before any host (exit 2)'
       () => ({ code: 0, stderr: '' }),
       (err: { code: number; stderr: string }) => err,
     );
-    expect(result.stderr).toContain(`known_hosts file ${kh}: cannot read it (EACCES)`);
+    expect(result.stderr).toContain(`known_hosts file ${kh}: cannot read it (permission denied)`);
     expect(result.code).toBe(2);
     expect(contacts).toBe(before);
   });

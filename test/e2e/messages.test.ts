@@ -44,3 +44,32 @@ describe('secret options name the flag the user gave', () => {
     expect(kp.stderr).toBe('herd: --ask-key-passphrase needs a terminal on stdin; use --key-passphrase-env VAR instead\n');
   });
 });
+
+describe('one error style: herd: ...', () => {
+  it("commander's own refusals read `herd: unknown option '--x'` (exit 2)", async () => {
+    const dir = scratchDir();
+    const r = await runHerd(['play', '--timeout', '1', 'book.yml'], { cwd: dir, env: { HOME: dir } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe("herd: unknown option '--timeout'\n(add --help for usage)\n");
+    const cmd = await runHerd(['bogus'], { cwd: dir, env: { HOME: dir } });
+    expect(cmd.code).toBe(2);
+    expect(cmd.stderr).toBe("herd: unknown command 'bogus'\n(add --help for usage)\n");
+  });
+
+  it('says no such file instead of ENOENT, and never doubles the prefix', async () => {
+    const dir = scratchDir();
+    const env = { HOME: dir };
+    const inv = await runHerd(['run', '-i', path.join(dir, 'missing.txt'), 'uptime'], { cwd: dir, env });
+    expect(inv.code).toBe(2);
+    expect(inv.stderr).toBe(`herd: cannot read inventory ${path.join(dir, 'missing.txt')}: no such file\n`);
+    const book = await runHerd(['play', '-i', unreachableInventory(dir), 'missing.yml'], { cwd: dir, env });
+    expect(book.code).toBe(2);
+    expect(book.stderr).toBe('herd: cannot read playbook missing.yml: no such file\n');
+    const push = await runHerd(['push', '-i', unreachableInventory(dir), 'missing.txt', '/tmp/x'], { cwd: dir, env });
+    expect(push.code).toBe(2);
+    expect(push.stderr).toBe('herd: push: missing.txt: no such file or directory\n');
+    const run = await runHerd(['run', '-i', unreachableInventory(dir), ' '], { cwd: dir, env });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe('herd: run: give the command to run, e.g. herd run -i hosts.txt uptime\n');
+  });
+});
