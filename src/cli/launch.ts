@@ -16,7 +16,8 @@ import { writeText } from '../report/terminal-safe.js';
 import { resolveConnectionOptions, resolveRunOptions, type ConnectionOptions, type RawOptions, type RunOptions, type SecretSource } from './options.js';
 import { loadInventory } from './load-inventory.js';
 import { loadPrivateKeys } from '../transport/keys.js';
-import { loadSshConfig } from '../transport/ssh-config.js';
+import { loadSshConfig, namesIdentityFile } from '../transport/ssh-config.js';
+import { requireCredentials } from './credentials.js';
 import { UsageError } from '../errors.js';
 import { localUser } from './options.js';
 import { passwordFromEnv, promptHidden, type PromptFlags } from './secrets.js';
@@ -105,6 +106,13 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
   checkExplicitKeys(req.connection, keyPassphrase);
   const agentSocket = process.env['SSH_AUTH_SOCK'] || undefined;
   const sshConfig = loadSshConfig(req.connection.sshConfigFile);
+  requireCredentials({
+    keyPaths: req.connection.keys,
+    keysExplicit: req.connection.keysExplicit,
+    agentSocket,
+    password: password !== undefined,
+    sshConfigIdentity: namesIdentityFile(sshConfig),
+  });
   // Last, once every check passed: the id is drawn where its directory is created (exclusively).
   const { id } = createRunDir(req.run.outDir);
   const record: RunRecord = {

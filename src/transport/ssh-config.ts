@@ -57,6 +57,14 @@ export function loadSshConfig(file: string | undefined): SshConfigFile | null {
   }
 }
 
+/** Whether any section names an IdentityFile other than `none` (a run may then log in without -k). */
+export function namesIdentityFile(file: SshConfigFile | null): boolean {
+  type Line = { param?: string; value?: string | string[]; config?: Line[] };
+  const walk = (lines: Line[]): boolean =>
+    lines.some((l) => (l.param?.toLowerCase() === 'identityfile' && String(l.value).toLowerCase() !== 'none') || (l.config ? walk(l.config) : false));
+  return file !== null && walk(file.config as unknown as Line[]);
+}
+
 const first = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
 const all = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 

@@ -1,6 +1,8 @@
 // What the operator sees: each message names the option the user typed, says the fix, and reads
 // `herd: ...`. Every message here is asserted exactly (issue 12, "Messages that name what the user typed").
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runHerd, scratchDir } from './herd-cli.js';
@@ -71,5 +73,48 @@ describe('one error style: herd: ...', () => {
     const run = await runHerd(['run', '-i', unreachableInventory(dir), ' '], { cwd: dir, env });
     expect(run.code).toBe(2);
     expect(run.stderr).toBe('herd: run: give the command to run, e.g. herd run -i hosts.txt uptime\n');
+  });
+});
+
+describe('nothing to log in with is refused before any host is contacted', () => {
+  it('-k naming a public key, or a file that is no key, is refused naming the file (exit 2)', async () => {
+    const dir = scratchDir();
+    const key = path.join(dir, 'id_test');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
+    const notKey = path.join(dir, 'notes.txt');
+    fs.writeFileSync(notKey, 'hello\n');
+    const inv = unreachableInventory(dir);
+    const pub = await runHerd(['run', '-i', inv, '-k', `${key}.pub`, '-o', path.join(dir, 'runs'), 'true'], { cwd: dir, env: { HOME: dir } });
+    expect(pub.code).toBe(2);
+    expect(pub.stderr).toBe(`herd: key ${key}.pub is a public key; -k takes a private key (the private key is usually ${key})\n`);
+    const text = await runHerd(['run', '-i', inv, '-k', notKey, '-o', path.join(dir, 'runs'), 'true'], { cwd: dir, env: { HOME: dir } });
+    expect(text.code).toBe(2);
+    expect(text.stderr).toBe(`herd: key ${notKey} is not a private key (no key format herd knows)\n`);
+    expect(fs.existsSync(path.join(dir, 'runs'))).toBe(false);
+  });
+
+  it('no key, no agent and no password: one line up front instead of auth_failed on every host', async () => {
+    const dir = scratchDir();
+    const listener = net.createServer((s) => s.destroy());
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    let contacts = 0;
+    listener.on('connection', () => contacts++);
+    const inv = path.join(dir, 'inv.txt');
+    fs.writeFileSync(inv, `127.0.0.1:${(listener.address() as net.AddressInfo).port}\n`);
+    try {
+      const r = await runHerd(['run', '-i', inv, '-o', path.join(dir, 'runs'), 'true'], { cwd: dir, env: { HOME: dir } });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe('herd: no credentials: give -k, run ssh-agent, or --password-env\n');
+      expect(contacts).toBe(0);
+      expect(fs.existsSync(path.join(dir, 'runs'))).toBe(false);
+      // A default key in ~/.ssh is something to offer: the run goes ahead (and reaches the host).
+      fs.mkdirSync(path.join(dir, '.ssh'));
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, '.ssh', 'id_ed25519')]);
+      const withKey = await runHerd(['run', '-i', inv, '-o', path.join(dir, 'runs'), 'true'], { cwd: dir, env: { HOME: dir } });
+      expect(withKey.code).toBe(1);
+      expect(contacts).toBeGreaterThan(0);
+    } finally {
+      listener.close();
+    }
   });
 });
