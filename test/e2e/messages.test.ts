@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runHerd, scratchDir } from './herd-cli.js';
+import { readHostsTsv, runDirOf, runHerd, scratchDir, useLoopbackFleet } from './herd-cli.js';
 
 /** An inventory whose one host nobody listens on: a refusal before contact never gets that far. */
 function unreachableInventory(dir: string): string {
@@ -116,5 +116,50 @@ describe('nothing to log in with is refused before any host is contacted', () =>
     } finally {
       listener.close();
     }
+  });
+});
+
+describe('a changed host key', () => {
+  const scope = useLoopbackFleet();
+
+  /** `SHA256:...` of a public key line, as the real ssh-keygen prints it (the oracle). */
+  function fingerprint(pubLine: string): string {
+    const file = path.join(scratchDir('herd-fp-'), 'k.pub');
+    fs.writeFileSync(file, pubLine + '\n');
+    return execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', file], { encoding: 'utf8' }).split(' ')[1]!;
+  }
+
+  it('names the key type, both SHA256 fingerprints, file and line, and the ssh-keygen -R fix, once per run', async () => {
+    const { fleet, home } = scope;
+    const hosts = fleet.hosts(3, 3100);
+    const wrong = path.join(scratchDir('herd-wrong-'), 'k');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', wrong]);
+    const pinned = fs.readFileSync(`${wrong}.pub`, 'utf8').split(' ').slice(0, 2).join(' ');
+    const kh = path.join(home, 'kh-changed');
+    fs.writeFileSync(kh, hosts.map((h) => `[${h}]:${fleet.port} ${pinned}\n`).join(''));
+    const inv = path.join(home, 'changed.txt');
+    fs.writeFileSync(inv, hosts.join('\n') + '\n');
+    const r = await runHerd(['run', '-i', inv, '-u', fleet.user, '-p', String(fleet.port), '-k', fleet.keyPath, '--known-hosts', kh, '-o', path.join(home, 'runs-changed'), 'true'], {
+      env: { HOME: home },
+    });
+    expect(r.code).toBe(1);
+    const offeredFp = fingerprint(fleet.hostPublicKey);
+    const pinnedFp = fingerprint(pinned);
+    const head = `host key changed: offered ssh-ed25519 ${offeredFp}, known_hosts has ssh-ed25519 ${pinnedFp} at ${kh}`;
+    const folded = `  3 hostkey_mismatch: ${head} lines 1, 2, 3; nothing was run; fix: ssh-keygen -R HOST -f ${kh} for each host below`;
+    expect(r.stderr.split('\n').filter((l) => l.includes('host key changed'))).toEqual([folded]);
+    const rows = readHostsTsv(runDirOf(r));
+    hosts.forEach((h, i) => {
+      expect(rows.get(h)).toMatchObject({
+        status: 'hostkey_mismatch',
+        reason: `${head}:${i + 1}; nothing was run; fix: ssh-keygen -R '[${h}]:${fleet.port}' -f ${kh}`,
+      });
+    });
+    // The fix as printed works: the real ssh-keygen removes that host's line and no other.
+    const fix = rows.get(hosts[0]!)!.reason.split('fix: ')[1]!;
+    execFileSync('sh', ['-c', `${fix} 2>/dev/null`]);
+    const left = fs.readFileSync(kh, 'utf8');
+    expect(left).not.toContain(`[${hosts[0]}]`);
+    expect(left).toContain(`[${hosts[1]}]`);
   });
 });
