@@ -22,7 +22,7 @@ import { UsageError } from '../errors.js';
 import { localUser } from './options.js';
 import { passwordFromEnv, promptHidden, type PromptFlags } from './secrets.js';
 import { herdVersion } from './version.js';
-import { fitForks, openFileLimit } from '../engine/fd-budget.js';
+import { fitForks, limitFor, openFileLimit } from '../engine/fd-budget.js';
 import { FDS_PER_COMMAND_SESSION, FDS_PER_TRANSFER_SESSION } from '../defaults.js';
 import { EXIT_HOSTS_FAILED, EXIT_INTERRUPTED, EXIT_OK } from './exit-codes.js';
 
@@ -78,8 +78,13 @@ function preflightForks(req: LaunchRequest): number {
   if (limit === null) return req.run.forks;
   const perSession = req.taskRecord.kind === 'command' ? FDS_PER_COMMAND_SESSION : FDS_PER_TRANSFER_SESSION;
   const fitted = fitForks(req.run.forks, req.run.workers, perSession, limit);
-  if (fitted < Math.min(req.run.forks, req.targets.length)) {
-    process.stderr.write(`herd: warning: --forks ${req.run.forks} does not fit ulimit -n ${limit} (${perSession} descriptors per session, ${req.run.workers} workers); using --forks ${fitted}. Raise it with: ulimit -n <n>\n`);
+  const wanted = Math.min(req.run.forks, req.targets.length);
+  if (fitted < wanted) {
+    const needed = limitFor(wanted, req.run.workers, perSession);
+    process.stderr.write(
+      `herd: warning: --forks ${req.run.forks} does not fit ulimit -n ${limit} (${perSession} descriptors per session, ` +
+        `${req.run.workers} workers); using --forks ${fitted}. For ${wanted} sessions at once: ulimit -n ${needed}\n`,
+    );
   }
   return fitted;
 }

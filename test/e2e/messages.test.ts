@@ -1,11 +1,11 @@
 // What the operator sees: each message names the option the user typed, says the fix, and reads
 // `herd: ...`. Every message here is asserted exactly (issue 12, "Messages that name what the user typed").
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readHostsTsv, runDirOf, runHerd, scratchDir, useLoopbackFleet } from './herd-cli.js';
+import { HERD_BIN, readHostsTsv, runDirOf, runHerd, scratchDir, useLoopbackFleet } from './herd-cli.js';
 
 /** An inventory whose one host nobody listens on: a refusal before contact never gets that far. */
 function unreachableInventory(dir: string): string {
@@ -116,6 +116,32 @@ describe('nothing to log in with is refused before any host is contacted', () =>
     } finally {
       listener.close();
     }
+  });
+});
+
+describe('the ulimit warning', () => {
+  it('says the number to set, and that number makes the warning go away', async () => {
+    const dir = scratchDir();
+    const inv = path.join(dir, 'many.txt');
+    fs.writeFileSync(inv, Array.from({ length: 40 }, (_, i) => `127.0.9.${i + 1}:1`).join('\n') + '\n');
+    const args = ['run', '-i', inv, '--password-env', 'HERD_T_PW', '--connect-retries', '0', '-f', '500', '-w', '2', '-o', path.join(dir, 'runs'), 'true'];
+    // The real shell builtin sets the limit herd inherits.
+    const limited = (n: number) =>
+      new Promise<{ stderr: string }>((resolve) => {
+        const env = { ...process.env, HOME: dir, HERD_T_PW: 'x', NO_COLOR: '1' };
+        delete env['SSH_AUTH_SOCK'];
+        const child = spawn('bash', ['-c', `ulimit -n ${n} && exec "$@"`, 'herd', process.execPath, HERD_BIN, ...args], { cwd: dir, env });
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.on('close', () => resolve({ stderr }));
+      });
+    const low = await limited(90);
+    const warning = 'herd: warning: --forks 500 does not fit ulimit -n 90 (2 descriptors per session, 2 workers); using --forks 26. ' +
+      'For 40 sessions at once: ulimit -n 104';
+    expect(low.stderr.split('\n')[0]).toBe(warning);
+    const raised = await limited(104);
+    expect(raised.stderr).not.toContain('does not fit ulimit');
+    expect(raised.stderr).toContain('40 hosts: 40 unreachable');
   });
 });
 
