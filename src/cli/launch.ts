@@ -6,7 +6,7 @@ import type { TaskSpec } from '../engine/protocol.js';
 import type { RunUi } from '../engine/run.js';
 import { createRunDir } from '../results/run-id.js';
 import type { RunRecord, RunTaskRecord } from '../results/run-record.js';
-import { formatCounts, formatFailures, formatJumpHosts } from '../report/summary.js';
+import { formatCounts, formatFailures, formatJumpHosts, formatRecordedHostKeys } from '../report/summary.js';
 import { formatGroups, groupOutputs } from '../report/groups.js';
 import { failureExcerpts } from '../report/failure-excerpts.js';
 import { NdjsonSink } from '../report/ndjson.js';
@@ -232,6 +232,7 @@ export function reportOutcome(outcome: RunOutcome, quiet: boolean): number {
   // (a loop, not push(...): one line per distinct failure can be one per host).
   if (!quiet) for (const l of formatFailures(outcome.results, undefined, failureExcerpts(outcome.dir, outcome.results))) lines.push(l);
   for (const l of formatJumpHosts(outcome.record.jump_hosts ?? [])) lines.push(l);
+  for (const l of formatRecordedHostKeys(outcome.recordedHostKeys)) lines.push(l);
   lines.push(`results: ${outcome.dir}`);
   writeText(stderr, lines.join('\n') + '\n');
   if (outcome.interrupted) return EXIT_INTERRUPTED;

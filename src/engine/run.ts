@@ -51,6 +51,8 @@ export interface RunOutcome {
   outputs: Map<string, OutputSummary>;
   interrupted: boolean;
   warnings: string[];
+  /** accept-new: how many new host keys were recorded, per known_hosts file. */
+  recordedHostKeys: { file: string; count: number }[];
 }
 
 
@@ -71,6 +73,7 @@ export class RunSession {
   private readonly transferred = { files: 0, bytes: 0, plannedFiles: 0, plannedBytes: 0 };
   private readonly jumpHosts = new Map<string, JumpHostRecord>();
   private readonly knownHostsPending: { line: string; file: string }[] = [];
+  private readonly knownHostsRecorded = new Map<string, number>();
   private readonly knownHostsData: Record<string, string | null>;
   private currentPool: WorkerPool | undefined;
   private interruptedBy: NodeJS.Signals | undefined;
@@ -265,7 +268,8 @@ export class RunSession {
       const summary = this.writer.outputSummary(r.id);
       if (summary) outputs.set(r.id, summary);
     }
-    return { dir: this.writer.dir, record, results, outputs, interrupted: this.interrupted, warnings: this.warnings };
+    const recordedHostKeys = [...this.knownHostsRecorded].map(([file, count]) => ({ file, count }));
+    return { dir: this.writer.dir, record, results, outputs, interrupted: this.interrupted, warnings: this.warnings, recordedHostKeys };
   }
 
   private interrupt(signal: NodeJS.Signals): void {
@@ -300,6 +304,7 @@ export class RunSession {
     for (const [file, lines] of byFile) {
       try {
         appendKnownHosts(file, lines);
+        this.knownHostsRecorded.set(file, (this.knownHostsRecorded.get(file) ?? 0) + lines.length);
         // Later passes (playbooks) start workers from this snapshot: they must see what was recorded.
         const before = this.knownHostsData[file] ?? '';
         this.knownHostsData[file] = `${before}${before === '' || before.endsWith('\n') ? '' : '\n'}${lines.join('\n')}\n`;

@@ -20,6 +20,11 @@ export function formatJumpHosts(hops: JumpHostRecord[]): string[] {
   });
 }
 
+/** accept-new, one line per known_hosts file: `recorded 12 new host keys in /root/.ssh/known_hosts`. */
+export function formatRecordedHostKeys(recorded: { file: string; count: number }[]): string[] {
+  return recorded.map((r) => `recorded ${r.count} new host key${r.count === 1 ? '' : 's'} in ${r.file}`);
+}
+
 /** A failed host's stderr excerpt, and where its whole stderr is (relative to the run directory). */
 export interface HostExcerpt {
   excerpt: Excerpt;

@@ -128,7 +128,7 @@ describe('the ulimit warning', () => {
     // The real shell builtin sets the limit herd inherits.
     const limited = (n: number) =>
       new Promise<{ stderr: string }>((resolve) => {
-        const env = { ...process.env, HOME: dir, HERD_T_PW: 'x', NO_COLOR: '1' };
+        const env: NodeJS.ProcessEnv = { ...process.env, HOME: dir, HERD_T_PW: 'x', NO_COLOR: '1' };
         delete env['SSH_AUTH_SOCK'];
         const child = spawn('bash', ['-c', `ulimit -n ${n} && exec "$@"`, 'herd', process.execPath, HERD_BIN, ...args], { cwd: dir, env });
         let stderr = '';
@@ -154,6 +154,21 @@ describe('a changed host key', () => {
     fs.writeFileSync(file, pubLine + '\n');
     return execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', file], { encoding: 'utf8' }).split(' ')[1]!;
   }
+
+  it('accept-new says how many new host keys it recorded and where, in one line', async () => {
+    const { fleet, home } = scope;
+    const hosts = fleet.hosts(3, 3110);
+    const kh = path.join(home, 'kh-new');
+    const inv = path.join(home, 'new.txt');
+    fs.writeFileSync(inv, hosts.join('\n') + '\n');
+    const args = ['run', '-i', inv, '-u', fleet.user, '-p', String(fleet.port), '-k', fleet.keyPath, '--known-hosts', kh, '-o', path.join(home, 'runs-new'), 'true'];
+    const first = await runHerd(args, { env: { HOME: home } });
+    expect(first.code).toBe(0);
+    expect(first.stderr).toBe(`3 hosts: 3 ok\nrecorded 3 new host keys in ${kh}\nresults: ${runDirOf(first)}\n`);
+    expect(fs.readFileSync(kh, 'utf8').trim().split('\n')).toHaveLength(3);
+    const again = await runHerd(args, { env: { HOME: home } });
+    expect(again.stderr).toBe(`3 hosts: 3 ok\nresults: ${runDirOf(again)}\n`);
+  });
 
   it('names the key type, both SHA256 fingerprints, file and line, and the ssh-keygen -R fix, once per run', async () => {
     const { fleet, home } = scope;
