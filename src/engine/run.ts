@@ -160,6 +160,18 @@ export class RunSession {
   }
 
   /** What the live status area shows. */
+  /** How long connecting hosts may still wait (their connect timeout), for an ETA that does not undercut it. */
+  private connectWait(now: number): Pick<StatusSnapshot, 'connectWaitMs'> {
+    if (this.connecting.size === 0) return {};
+    let wait = 0;
+    for (const [id, since] of this.connecting) {
+      const left = (this.jobs.get(id)?.connectTimeoutMs ?? this.request.config.connectTimeoutMs) - (now - since);
+      if (left < 0) return { connectWaitMs: null };
+      wait = Math.max(wait, left);
+    }
+    return { connectWaitMs: wait };
+  }
+
   private snapshot(): StatusSnapshot {
     const done = Object.values(this.finalCounts).reduce((a, b) => a + b, 0);
     const now = Date.now();
@@ -176,6 +188,7 @@ export class RunSession {
         ...this.finalCounts,
       },
       slowest,
+      ...this.connectWait(now),
       ...(this.request.record.task.kind === 'transfer' ? { transfer: { ...this.transferred } } : {}),
     };
   }

@@ -119,6 +119,36 @@ describe('nothing to log in with is refused before any host is contacted', () =>
   });
 });
 
+describe('the live line', () => {
+  it('counts hosts still connecting, and its eta waits out their connect timeout', async () => {
+    const dir = scratchDir();
+    // A host that accepts TCP and never speaks: it stays `connecting` until --connect-timeout.
+    const sockets: net.Socket[] = [];
+    const silent = net.createServer((s) => sockets.push(s));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const inv = path.join(dir, 'live.txt');
+    fs.writeFileSync(inv, `127.0.0.2:1\n127.0.0.3:1\n127.0.0.1:${(silent.address() as net.AddressInfo).port}\n`);
+    try {
+      const r = await runHerd(
+        ['run', '-i', inv, '--password-env', 'HERD_T_PW', '--connect-retries', '0', '--connect-timeout', '12', '-o', path.join(dir, 'runs'), 'true'],
+        { cwd: dir, env: { HOME: dir, HERD_T_PW: 'x' } },
+      );
+      expect(r.code).toBe(1);
+      // Without a terminal the line is printed every 5 s: at 5 s the silent host has 7 s or more of its 12 left
+      // (it started connecting after the workers came up), never the `1s` the rate alone gives.
+      const live = r.stderr.split('\n').filter((l) => l.startsWith('herd: 2/3'));
+      expect(live.length).toBeGreaterThan(0);
+      const m = /^herd: 2\/3 done {2}0 ok {2}2 not ok {2}0 running {2}1 connecting {2}0\.[34] hosts\/s {2}eta (\d+)s$/.exec(live[0]!);
+      expect(m, live[0]).not.toBeNull();
+      expect(Number(m![1])).toBeGreaterThanOrEqual(6);
+      expect(Number(m![1])).toBeLessThanOrEqual(12);
+    } finally {
+      for (const s of sockets) s.destroy();
+      silent.close();
+    }
+  }, 30_000);
+});
+
 describe('the ulimit warning', () => {
   it('says the number to set, and that number makes the warning go away', async () => {
     const dir = scratchDir();
