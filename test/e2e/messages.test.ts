@@ -200,6 +200,26 @@ describe('a changed host key', () => {
     expect(again.stderr).toBe(`3 hosts: 3 ok\nresults: ${runDirOf(again)}\n`);
   });
 
+  it('a transfer says `1 file` and `12 KB`, not `1 files (0.0 MB)`', async () => {
+    const { fleet, home } = scope;
+    const [host] = fleet.hosts(1, 3120);
+    const src = path.join(scratchDir('herd-size-'), 'twelve.bin');
+    fs.writeFileSync(src, Buffer.alloc(12 * 1024, 7));
+    const inv = path.join(home, 'size.txt');
+    fs.writeFileSync(inv, `${host}\n`);
+    const remote = `/tmp/herd-msgs-${process.pid}-twelve.bin`;
+    const conn = ['-u', fleet.user, '-p', String(fleet.port), '-k', fleet.keyPath, '--known-hosts', path.join(home, 'kh-size')];
+    try {
+      const push = await runHerd(['push', '-i', inv, ...conn, '-o', path.join(home, 'runs-size'), src, remote], { env: { HOME: home } });
+      expect(push.code, push.stderr).toBe(0);
+      expect(readHostsTsv(runDirOf(push)).get(host!)?.reason).toBe('sent 1 file (12 KB), 0 unchanged');
+      const again = await runHerd(['push', '-i', inv, ...conn, '-o', path.join(home, 'runs-size'), src, remote], { env: { HOME: home } });
+      expect(readHostsTsv(runDirOf(again)).get(host!)?.reason).toBe('sent 0 files (0 bytes), 1 unchanged');
+    } finally {
+      fs.rmSync(remote, { force: true });
+    }
+  });
+
   it('names the key type, both SHA256 fingerprints, file and line, and the ssh-keygen -R fix, once per run', async () => {
     const { fleet, home } = scope;
     const hosts = fleet.hosts(3, 3100);
