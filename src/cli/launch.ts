@@ -25,6 +25,7 @@ import { herdVersion } from './version.js';
 import { fitForks, limitFor, openFileLimit } from '../engine/fd-budget.js';
 import { FDS_PER_COMMAND_SESSION, FDS_PER_TRANSFER_SESSION } from '../defaults.js';
 import { EXIT_HOSTS_FAILED, EXIT_INTERRUPTED, EXIT_OK } from './exit-codes.js';
+import { plural } from '../report/size.js';
 
 export interface LaunchRequest {
   commandName: string;
@@ -83,7 +84,7 @@ function preflightForks(req: LaunchRequest): number {
     const needed = limitFor(wanted, req.run.workers, perSession);
     process.stderr.write(
       `herd: warning: --forks ${req.run.forks} does not fit ulimit -n ${limit} (${perSession} descriptors per session, ` +
-        `${req.run.workers} workers); using --forks ${fitted}. For ${wanted} sessions at once: ulimit -n ${needed}\n`,
+        `${plural(req.run.workers, 'worker')}); using --forks ${fitted}. For ${wanted} sessions at once: ulimit -n ${needed}\n`,
     );
   }
   return fitted;
