@@ -36,7 +36,7 @@ export function loadInventory(files: string[], limit: string | undefined, flag =
   const warnings = [...parsed.warnings];
   let targets = parsed.targets;
   if (limit !== undefined) {
-    const selection = selectTargets(targets, limit, (file) => readSource(file).text, { label: flag, unmatchedExclusion: 'error' });
+    const selection = selectTargets(targets, limit, (file) => fs.readFileSync(file === '-' ? 0 : file, 'utf8'), { label: flag, unmatchedExclusion: 'error' });
     targets = selection.targets;
     for (const term of selection.unmatched) warnings.push(`${flag} term ${JSON.stringify(term)} matched no host`);
   }

@@ -64,6 +64,9 @@ describe('one error style: herd: ...', () => {
     const inv = await runHerd(['run', '-i', path.join(dir, 'missing.txt'), 'uptime'], { cwd: dir, env });
     expect(inv.code).toBe(2);
     expect(inv.stderr).toBe(`herd: cannot read inventory ${path.join(dir, 'missing.txt')}: no such file\n`);
+    const limit = await runHerd(['run', '-i', unreachableInventory(dir), '-l', '@missing.txt', 'uptime'], { cwd: dir, env });
+    expect(limit.code).toBe(2);
+    expect(limit.stderr).toBe('herd: -l @missing.txt: cannot read it (no such file)\n');
     const book = await runHerd(['play', '-i', unreachableInventory(dir), 'missing.yml'], { cwd: dir, env });
     expect(book.code).toBe(2);
     expect(book.stderr).toBe('herd: cannot read playbook missing.yml: no such file\n');
