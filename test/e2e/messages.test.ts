@@ -67,6 +67,13 @@ describe('one error style: herd: ...', () => {
     const limit = await runHerd(['run', '-i', unreachableInventory(dir), '-l', '@missing.txt', 'uptime'], { cwd: dir, env });
     expect(limit.code).toBe(2);
     expect(limit.stderr).toBe('herd: -l @missing.txt: cannot read it (no such file)\n');
+    fs.writeFileSync(path.join(dir, 'plain'), '');
+    const out = await runHerd(['run', '-i', unreachableInventory(dir), '--password-env', 'HERD_T_PW', '-o', 'plain/runs', 'uptime'], {
+      cwd: dir,
+      env: { ...env, HERD_T_PW: 'x' },
+    });
+    expect(out.code).toBe(2);
+    expect(out.stderr).toBe(`herd: cannot create a run directory in ${path.join(dir, 'plain', 'runs')}: a path component is not a directory\n`);
     const book = await runHerd(['play', '-i', unreachableInventory(dir), 'missing.yml'], { cwd: dir, env });
     expect(book.code).toBe(2);
     expect(book.stderr).toBe('herd: cannot read playbook missing.yml: no such file\n');
