@@ -7,7 +7,7 @@ import type { TaskSpec } from '../engine/protocol.js';
 import type { RunUi } from '../engine/run.js';
 import { createRunDir } from '../results/run-id.js';
 import type { RunRecord, RunTaskRecord } from '../results/run-record.js';
-import { formatCounts, formatFailures, formatJumpHosts } from '../report/summary.js';
+import { formatCounts, formatFailures, formatJumpHosts, formatRecordedHostKeys } from '../report/summary.js';
 import { formatGroups, groupOutputs } from '../report/groups.js';
 import { failureExcerpts } from '../report/failure-excerpts.js';
 import { NdjsonSink } from '../report/ndjson.js';
@@ -17,14 +17,16 @@ import { writeText } from '../report/terminal-safe.js';
 import { resolveConnectionOptions, resolveRunOptions, type ConnectionOptions, type RawOptions, type RunOptions, type SecretSource } from './options.js';
 import { loadInventory } from './load-inventory.js';
 import { loadPrivateKeys } from '../transport/keys.js';
-import { loadSshConfig } from '../transport/ssh-config.js';
+import { loadSshConfig, namesIdentityFile } from '../transport/ssh-config.js';
+import { requireCredentials } from './credentials.js';
 import { UsageError } from '../errors.js';
 import { localUser } from './options.js';
-import { passwordFromEnv, promptHidden } from './secrets.js';
+import { passwordFromEnv, promptHidden, type PromptFlags } from './secrets.js';
 import { herdVersion } from './version.js';
-import { fitForks, openFileLimit } from '../engine/fd-budget.js';
+import { fitForks, limitFor, openFileLimit } from '../engine/fd-budget.js';
 import { FDS_PER_COMMAND_SESSION, FDS_PER_TRANSFER_SESSION } from '../defaults.js';
 import { EXIT_HOSTS_FAILED, EXIT_INTERRUPTED, EXIT_OK } from './exit-codes.js';
+import { plural } from '../report/size.js';
 
 export interface LaunchRequest {
   commandName: string;
@@ -43,10 +45,10 @@ export interface LaunchRequest {
   taskRecord: RunTaskRecord;
 }
 
-async function resolveSecret(source: SecretSource, flag: string, question: string): Promise<string | undefined> {
+async function resolveSecret(source: SecretSource, flags: PromptFlags, question: string): Promise<string | undefined> {
   if (source === null) return undefined;
-  if (source.kind === 'env') return passwordFromEnv(source.variable, flag);
-  return promptHidden(question);
+  if (source.kind === 'env') return passwordFromEnv(source.variable, flags.env);
+  return promptHidden(question, flags);
 }
 
 /**
@@ -78,8 +80,13 @@ function preflightForks(req: LaunchRequest): number {
   if (limit === null) return req.run.forks;
   const perSession = req.taskRecord.kind === 'command' ? FDS_PER_COMMAND_SESSION : FDS_PER_TRANSFER_SESSION;
   const fitted = fitForks(req.run.forks, req.run.workers, perSession, limit);
-  if (fitted < Math.min(req.run.forks, req.targets.length)) {
-    process.stderr.write(`herd: warning: --forks ${req.run.forks} does not fit ulimit -n ${limit} (${perSession} descriptors per session, ${req.run.workers} workers); using --forks ${fitted}. Raise it with: ulimit -n <n>\n`);
+  const wanted = Math.min(req.run.forks, req.targets.length);
+  if (fitted < wanted) {
+    const needed = limitFor(wanted, req.run.workers, perSession);
+    process.stderr.write(
+      `herd: warning: --forks ${req.run.forks} does not fit ulimit -n ${limit} (${perSession} descriptors per session, ` +
+        `${plural(req.run.workers, 'worker')}); using --forks ${fitted}. For ${wanted} sessions at once: ulimit -n ${needed}\n`,
+    );
   }
   return fitted;
 }
@@ -97,11 +104,22 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
   const stderr = process.stderr;
   for (const w of req.warnings) writeText(stderr, `herd: warning: ${w}\n`);
   const forks = preflightForks(req);
-  const password = await resolveSecret(req.connection.passwordSource, '--password-env', 'SSH password: ');
-  const keyPassphrase = await resolveSecret(req.connection.keyPassphraseSource, '--key-passphrase-env', 'Key passphrase: ');
+  const password = await resolveSecret(req.connection.passwordSource, { ask: '--ask-pass', env: '--password-env' }, 'SSH password: ');
+  const keyPassphrase = await resolveSecret(
+    req.connection.keyPassphraseSource,
+    { ask: '--ask-key-passphrase', env: '--key-passphrase-env' },
+    'Key passphrase: ',
+  );
   checkExplicitKeys(req.connection, keyPassphrase);
   const agentSocket = process.env['SSH_AUTH_SOCK'] || undefined;
   const sshConfig = loadSshConfig(req.connection.sshConfigFile);
+  requireCredentials({
+    keyPaths: req.connection.keys,
+    keysExplicit: req.connection.keysExplicit,
+    agentSocket,
+    password: password !== undefined,
+    sshConfigIdentity: namesIdentityFile(sshConfig),
+  });
   const connection: ConnectionDefaults = {
     cliUser: req.connection.user,
     cliPort: req.connection.port,
@@ -220,6 +238,7 @@ export function reportOutcome(outcome: RunOutcome, quiet: boolean): number {
   // (a loop, not push(...): one line per distinct failure can be one per host).
   if (!quiet) for (const l of formatFailures(outcome.results, undefined, failureExcerpts(outcome.dir, outcome.results))) lines.push(l);
   for (const l of formatJumpHosts(outcome.record.jump_hosts ?? [])) lines.push(l);
+  for (const l of formatRecordedHostKeys(outcome.recordedHostKeys)) lines.push(l);
   lines.push(`results: ${outcome.dir}`);
   writeText(stderr, lines.join('\n') + '\n');
   if (outcome.interrupted) return EXIT_INTERRUPTED;

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import { UsageError } from '../errors.js';
 import { parseInventory, selectTargets } from '../inventory/index.js';
 import type { InventorySource, Target } from '../inventory/types.js';
+import { ioReason } from '../io-reason.js';
 
 export interface LoadedInventory {
   targets: Target[];
@@ -13,7 +14,7 @@ function readSource(name: string): InventorySource {
   try {
     return { name: name === '-' ? '<stdin>' : name, text: fs.readFileSync(name === '-' ? 0 : name, 'utf8') };
   } catch (err) {
-    throw new UsageError(`cannot read inventory ${name}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'E_INVENTORY_READ');
+    throw new UsageError(`cannot read inventory ${name}: ${ioReason(err)}`, 'E_INVENTORY_READ');
   }
 }
 
@@ -35,7 +36,7 @@ export function loadInventory(files: string[], limit: string | undefined, flag =
   const warnings = [...parsed.warnings];
   let targets = parsed.targets;
   if (limit !== undefined) {
-    const selection = selectTargets(targets, limit, (file) => readSource(file).text, { label: flag, unmatchedExclusion: 'error' });
+    const selection = selectTargets(targets, limit, (file) => fs.readFileSync(file === '-' ? 0 : file, 'utf8'), { label: flag, unmatchedExclusion: 'error' });
     targets = selection.targets;
     for (const term of selection.unmatched) warnings.push(`${flag} term ${JSON.stringify(term)} matched no host`);
   }

@@ -45,6 +45,8 @@ export function buildProgram(): Command {
     .description('Parallel SSH for fleets: run commands on many hosts, keep greppable per-host results, rerun what failed.')
     .version(herdVersion(), '-V, --version')
     .showHelpAfterError('(add --help for usage)')
+    // One style for every error, commander's too: `herd: unknown option '--x'` (subcommands inherit this).
+    .configureOutput({ outputError: (str, write) => write(`herd: ${str.replace(/^error: /, '')}`) })
     .exitOverride();
 
   const run = program

@@ -12,6 +12,7 @@ import { executePlaybook, type ResumePoint } from '../engine/play.js';
 import { RunSession } from '../engine/run.js';
 import type { LaunchRequest } from './launch.js';
 import { passwordFromEnv, promptHidden } from './secrets.js';
+import { ioReason } from '../io-reason.js';
 
 export interface PlaybookInput {
   file: string;
@@ -28,7 +29,7 @@ export function readPlaybook(file: string, extraVars: Record<string, string>): P
   try {
     text = fs.readFileSync(abs, 'utf8');
   } catch (err) {
-    throw new UsageError(`cannot read playbook ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'E_PLAYBOOK_READ');
+    throw new UsageError(`cannot read playbook ${file}: ${ioReason(err)}`, 'E_PLAYBOOK_READ');
   }
   const playbook = loadPlaybook({ file, text }, { fileExists: (p) => fs.existsSync(p), extraVars });
   return { file: abs, text, sha256: createHash('sha256').update(text).digest('hex'), playbook };
@@ -70,8 +71,8 @@ export type BecomeSource = { kind: 'env'; variable: string } | { kind: 'prompt' 
 
 export async function resolveBecomePassword(source: BecomeSource): Promise<string | undefined> {
   if (source === null) return undefined;
-  if (source.kind === 'env') return passwordFromEnv(source.variable);
-  return promptHidden('sudo password: ');
+  if (source.kind === 'env') return passwordFromEnv(source.variable, '--become-pass-env');
+  return promptHidden('sudo password: ', { ask: '--ask-become-pass', env: '--become-pass-env' });
 }
 
 export interface PlaybookLaunchOptions {

@@ -1,7 +1,8 @@
 // Read secrets without ever putting them on argv: from a named environment variable or a terminal prompt.
 import { UsageError } from '../errors.js';
 
-export function passwordFromEnv(variable: string, flag = '--password-env'): string {
+/** `flag` is the option the user typed, so the message names it (not the login password's flag). */
+export function passwordFromEnv(variable: string, flag: string): string {
   const value = process.env[variable];
   if (value === undefined || value === '') {
     throw new UsageError(`${flag} ${variable}: environment variable ${variable} is not set or empty`, 'E_SECRET');
@@ -9,11 +10,17 @@ export function passwordFromEnv(variable: string, flag = '--password-env'): stri
   return value;
 }
 
+/** The option that asked for a prompt, and the environment-variable option that replaces it without a terminal. */
+export interface PromptFlags {
+  ask: string;
+  env: string;
+}
+
 /** Prompt on the terminal with echo off. */
-export function promptHidden(question: string): Promise<string> {
+export function promptHidden(question: string, flags: PromptFlags): Promise<string> {
   const stdin = process.stdin;
   if (!stdin.isTTY) {
-    return Promise.reject(new UsageError(`${question.trim()} needs a terminal on stdin; use --password-env VAR instead`, 'E_SECRET'));
+    return Promise.reject(new UsageError(`${flags.ask} needs a terminal on stdin; use ${flags.env} VAR instead`, 'E_SECRET'));
   }
   return new Promise((resolve, reject) => {
     let value = '';

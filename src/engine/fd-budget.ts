@@ -26,3 +26,8 @@ export function fitForks(forks: number, workers: number, fdsPerSession: number, 
   const perWorker = Math.floor((limit - FDS_RESERVED) / fdsPerSession);
   return Math.max(1, Math.min(forks, perWorker * workers));
 }
+
+/** The `ulimit -n` at which fitForks leaves `sessions` sessions alone: the number the warning tells the user to set. */
+export function limitFor(sessions: number, workers: number, fdsPerSession: number): number {
+  return Math.ceil(sessions / workers) * fdsPerSession + FDS_RESERVED;
+}

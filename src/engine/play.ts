@@ -6,6 +6,7 @@ import type { HostResult, StepResult } from '../results/status.js';
 import { notStartedResult, type RunSession } from './run.js';
 import type { HostJob } from './protocol.js';
 import { StepCompletion } from './step-completion.js';
+import { plural } from '../report/size.js';
 
 /** Where a host picks up on a resumed run, and which run did the earlier steps. */
 export interface ResumePoint {
@@ -113,7 +114,7 @@ async function runPlay(session: RunSession, req: PlaybookRunRequest, play: Play,
   for (let b = 0; b < batches.length; b++) {
     const batch = batches[b]!;
     if (failed > maxFail) {
-      for (const id of batch) stop(state, id, notStartedResult(id, `play ${play.index} stopped: ${failed} hosts failed, more than max_fail ${maxFail}`));
+      for (const id of batch) stop(state, id, notStartedResult(id, `play ${play.index} stopped: ${plural(failed, 'host')} failed, more than max_fail ${maxFail}`));
       continue;
     }
     let alive = batch;

@@ -70,6 +70,8 @@ export interface RunOutcome {
   outputs: Map<string, OutputSummary>;
   interrupted: boolean;
   warnings: string[];
+  /** accept-new: how many new host keys were recorded, per known_hosts file. */
+  recordedHostKeys: { file: string; count: number }[];
 }
 
 
@@ -90,6 +92,7 @@ export class RunSession {
   private readonly transferred = { files: 0, bytes: 0, plannedFiles: 0, plannedBytes: 0 };
   private readonly jumpHosts = new Map<string, JumpHostRecord>();
   private readonly knownHostsPending: { line: string; file: string }[] = [];
+  private readonly knownHostsRecorded = new Map<string, number>();
   private readonly knownHostsData: Record<string, string | null>;
   private currentPool: WorkerPool | undefined;
   private interruptedBy: NodeJS.Signals | undefined;
@@ -174,6 +177,18 @@ export class RunSession {
   }
 
   /** What the live status area shows. */
+  /** How long connecting hosts may still wait (their connect timeout), for an ETA that does not undercut it. */
+  private connectWait(now: number): Pick<StatusSnapshot, 'connectWaitMs'> {
+    if (this.connecting.size === 0) return {};
+    let wait = 0;
+    for (const [id, since] of this.connecting) {
+      const left = (this.jobs.get(id)?.connectTimeoutMs ?? this.request.config.connectTimeoutMs) - (now - since);
+      if (left < 0) return { connectWaitMs: null };
+      wait = Math.max(wait, left);
+    }
+    return { connectWaitMs: wait };
+  }
+
   private snapshot(): StatusSnapshot {
     const done = Object.values(this.finalCounts).reduce((a, b) => a + b, 0);
     const now = Date.now();
@@ -190,6 +205,7 @@ export class RunSession {
         ...this.finalCounts,
       },
       slowest,
+      ...this.connectWait(now),
       ...(this.request.record.task.kind === 'transfer' ? { transfer: { ...this.transferred } } : {}),
     };
   }
@@ -282,7 +298,8 @@ export class RunSession {
       const summary = this.writer.outputSummary(r.id);
       if (summary) outputs.set(r.id, summary);
     }
-    return { dir: this.writer.dir, record, results, outputs, interrupted: this.interrupted, warnings: this.warnings };
+    const recordedHostKeys = [...this.knownHostsRecorded].map(([file, count]) => ({ file, count }));
+    return { dir: this.writer.dir, record, results, outputs, interrupted: this.interrupted, warnings: this.warnings, recordedHostKeys };
   }
 
   private interrupt(signal: NodeJS.Signals): void {
@@ -317,6 +334,7 @@ export class RunSession {
     for (const [file, lines] of byFile) {
       try {
         appendKnownHosts(file, lines);
+        this.knownHostsRecorded.set(file, (this.knownHostsRecorded.get(file) ?? 0) + lines.length);
         // Later passes (playbooks) start workers from this snapshot: they must see what was recorded.
         const before = this.knownHostsData[file] ?? '';
         this.knownHostsData[file] = `${before}${before === '' || before.endsWith('\n') ? '' : '\n'}${lines.join('\n')}\n`;

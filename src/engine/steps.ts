@@ -15,6 +15,7 @@ import type { HostJob, TaskSpec } from './protocol.js';
 import type { TaskOutcome } from './host-job.js';
 import { toErrorData, type ErrorCode } from '../errors.js';
 import { ConnectFailure } from '../transport/failure.js';
+import { formatSize, plural } from '../report/size.js';
 
 type StepsTask = Extract<TaskSpec, { kind: 'steps' }>;
 
@@ -280,12 +281,12 @@ async function runTransferStep(client: Client, job: HostJob, task: StepsTask, st
         };
         const s = await whileConnected(client, pushPath(sftp, step.src, step.dest, { onFile }), ctx.signal);
         const unchanged = s.skipped > 0 ? ` (${s.skipped} unchanged)` : '';
-        const made = links > 0 ? `, ${links} links` : '';
-        return { status: s.files + links > 0 ? 'changed' : 'ok', exitCode: null, reason: `pushed ${s.files} files, ${s.bytes} bytes${made}${unchanged}${summaryNotes(s)}` };
+        const made = links > 0 ? `, ${plural(links, 'link')}` : '';
+        return { status: s.files + links > 0 ? 'changed' : 'ok', exitCode: null, reason: `pushed ${plural(s.files, 'file')}, ${formatSize(s.bytes)}${made}${unchanged}${summaryNotes(s)}` };
       }
       const localDir = path.resolve(task.cwd, step.dest, job.id);
       const s = await whileConnected(client, pullPath(sftp, step.src, localDir), ctx.signal);
-      return { status: 'ok', exitCode: null, reason: `pulled ${s.files} files, ${s.bytes} bytes into ${localDir}${summaryNotes(s)}` };
+      return { status: 'ok', exitCode: null, reason: `pulled ${plural(s.files, 'file')}, ${formatSize(s.bytes)} into ${localDir}${summaryNotes(s)}` };
     } finally {
       sftp.end();
     }

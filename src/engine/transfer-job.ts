@@ -11,6 +11,7 @@ import { abortedOutcome } from './stopped.js';
 import { execCommand } from '../transport/exec.js';
 import { shellQuote } from '../transport/remote-command.js';
 import type { HostJob, TaskSpec } from './protocol.js';
+import { formatSize, plural } from '../report/size.js';
 
 type TransferTask = Extract<TaskSpec, { kind: 'transfer' }>;
 
@@ -20,15 +21,12 @@ export interface TransferContext {
   signal: AbortSignal;
 }
 
-function megabytes(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-}
 
 /** What a transfer left undone, said in the host's reason so it is seen without reading transfers.tsv. */
 export function summaryNotes(s: TransferSummary): string {
   const notes: string[] = [];
   if (s.tempNamed > 0) notes.push(`${s.tempNamed} skipped (named like herd temporary files)`);
-  if (s.dirTimesDenied > 0) notes.push(`times of ${s.dirTimesDenied} directories not kept (not permitted)`);
+  if (s.dirTimesDenied > 0) notes.push(`times of ${plural(s.dirTimesDenied, 'directory', 'directories')} not kept (not permitted)`);
   return notes.map((n) => `, ${n}`).join('');
 }
 
@@ -43,11 +41,11 @@ export async function runTransferTask(client: Client, job: HostJob, task: Transf
       const opts = { times: task.times, onFile: ctx.onFileDone, onPlanned: ctx.onFilePlanned, deleteExtra: task.deleteExtra, followLinks: task.followLinks, keepSpecialBits: task.keepSpecialBits, ...(remoteHashes ? { remoteHashes } : {}) };
       if (task.direction === 'push') {
         const s = await whileConnected(client, pushPath(sftp, local, remote, opts), ctx.signal);
-        return { status: 'ok', exitCode: null, reason: `sent ${s.files} files (${megabytes(s.bytes)}), ${s.skipped} unchanged${summaryNotes(s)}` };
+        return { status: 'ok', exitCode: null, reason: `sent ${plural(s.files, 'file')} (${formatSize(s.bytes)}), ${s.skipped} unchanged${summaryNotes(s)}` };
       }
       // One folder per host, like pslurp: LOCAL_DIR/<host>/...
       const s = await whileConnected(client, pullPath(sftp, remote, path.join(local, job.id), opts), ctx.signal);
-      return { status: 'ok', exitCode: null, reason: `received ${s.files} files (${megabytes(s.bytes)}), ${s.skipped} unchanged${summaryNotes(s)}` };
+      return { status: 'ok', exitCode: null, reason: `received ${plural(s.files, 'file')} (${formatSize(s.bytes)}), ${s.skipped} unchanged${summaryNotes(s)}` };
     } finally {
       sftp.end();
     }

@@ -7,6 +7,7 @@ import { compileGlob } from './glob.js';
 import { parseInventory } from './parse.js';
 import { PatternError, parseLimitPattern, type LimitTerm } from './pattern.js';
 import type { Target } from './types.js';
+import { ioReason } from '../io-reason.js';
 
 export interface Selection {
   /** Selected targets, in inventory order. */
@@ -96,7 +97,7 @@ function matchTerm(index: TargetIndex, term: LimitTerm, readFile: (path: string)
       try {
         text = readFile(term.path);
       } catch (err) {
-        throw new UsageError(`${label} @${term.path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+        throw new UsageError(`${label} @${term.path}: cannot read it (${ioReason(err)})`);
       }
       const hits = new Set<Target>();
       for (const listed of parseInventory([{ name: term.path, text }]).targets) for (const t of index.lookup(listed.id)) hits.add(t);

@@ -9,6 +9,9 @@ export interface ProgressCounts {
   ok: number;
   notOk: number;
   running: number;
+  connecting: number;
+  /** See StatusSnapshot.connectWaitMs. */
+  connectWaitMs?: number | null;
 }
 
 export interface StatusSnapshot {
@@ -20,15 +23,30 @@ export interface StatusSnapshot {
   /** Push and pull: files and bytes moved so far. */
   /** planned*: files found so far (a pull learns its totals while it walks the hosts' trees). */
   transfer?: { files: number; bytes: number; plannedFiles: number; plannedBytes: number };
+  /**
+   * The longest a connecting host may still take before it connects or fails: the ETA is never
+   * shorter. null when a host is past its connect timeout (retrying): no honest ETA then.
+   */
+  connectWaitMs?: number | null;
+}
+
+/** Hosts left over the rate so far, but never less than a connecting host may still wait. */
+function formatEta(done: number, total: number, seconds: number, connectWaitMs: number | null | undefined): string {
+  if (done >= total) return '0s';
+  if (connectWaitMs === null) return '?';
+  const rate = done / seconds;
+  const byRate = rate > 0 ? Math.ceil((total - done) / rate) : null;
+  const wait = connectWaitMs === undefined ? 0 : Math.ceil(connectWaitMs / 1000);
+  if (byRate === null) return wait > 0 ? `${wait}s` : '?';
+  return `${Math.max(byRate, wait)}s`;
 }
 
 /** Pure: the one-line progress for the given counts and elapsed time (plain logs). */
 export function formatProgress(c: ProgressCounts, elapsedMs: number): string {
   const seconds = Math.max(elapsedMs / 1000, 0.001);
   const rate = c.done / seconds;
-  const left = c.total - c.done;
-  const eta = rate > 0 ? `${Math.ceil(left / rate)}s` : '?';
-  return `${c.done}/${c.total} done  ${c.ok} ok  ${c.notOk} not ok  ${c.running} running  ${rate.toFixed(1)} hosts/s  eta ${eta}`;
+  const eta = formatEta(c.done, c.total, seconds, c.connectWaitMs);
+  return `${c.done}/${c.total} done  ${c.ok} ok  ${c.notOk} not ok  ${c.running} running  ${c.connecting} connecting  ${rate.toFixed(1)} hosts/s  eta ${eta}`;
 }
 
 const LIVE_ORDER = ['queued', 'connecting', 'running'];
@@ -38,7 +56,7 @@ export function formatStatus(s: StatusSnapshot, elapsedMs: number, width: number
   const done = s.total - LIVE_ORDER.reduce((n, k) => n + (s.states[k] ?? 0), 0);
   const seconds = Math.max(elapsedMs / 1000, 0.001);
   const rate = done / seconds;
-  const eta = rate > 0 ? `${Math.ceil((s.total - done) / rate)}s` : '?';
+  const eta = formatEta(done, s.total, seconds, s.connectWaitMs);
   const states = [...LIVE_ORDER, ...Object.keys(s.states).filter((k) => !LIVE_ORDER.includes(k)).sort()]
     .filter((k) => (s.states[k] ?? 0) > 0)
     .map((k) => `${k} ${s.states[k]}`)
@@ -98,7 +116,16 @@ export class ProgressLine {
     const elapsed = Date.now() - this.started;
     if (!this.out.isTTY) {
       const done = s.total - LIVE_ORDER.reduce((n, k) => n + (s.states[k] ?? 0), 0);
-      this.out.write(`herd: ${formatProgress({ total: s.total, done, ok: s.states['ok'] ?? 0, notOk: done - (s.states['ok'] ?? 0), running: s.states['running'] ?? 0 }, elapsed)}\n`);
+      const counts: ProgressCounts = {
+        total: s.total,
+        done,
+        ok: s.states['ok'] ?? 0,
+        notOk: done - (s.states['ok'] ?? 0),
+        running: s.states['running'] ?? 0,
+        connecting: s.states['connecting'] ?? 0,
+        ...(s.connectWaitMs !== undefined ? { connectWaitMs: s.connectWaitMs } : {}),
+      };
+      this.out.write(`herd: ${formatProgress(counts, elapsed)}\n`);
       return;
     }
     // Host names can come from an inventory a host's output built: shown escaped like the rest.

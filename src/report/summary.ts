@@ -4,6 +4,7 @@ import { HOST_STATUSES } from '../results/status.js';
 import type { Excerpt } from './excerpt.js';
 import type { JumpHostRecord } from '../results/run-record.js';
 import { foldHosts } from './fold.js';
+import { foldedHostKeyReason, splitHostKeyReason } from './hostkey-reason.js';
 
 /** `200 hosts: 195 ok, 3 failed, 2 unreachable` in a fixed status order. */
 export function formatCounts(total: number, counts: Partial<Record<HostStatus, number>>): string {
@@ -17,6 +18,11 @@ export function formatJumpHosts(hops: JumpHostRecord[]): string[] {
     const throttled = h.throttled > 0 ? ` (${h.throttled} dropped before authentication by its sshd: throttled, retried with backoff)` : '';
     return `jump host ${h.host}: ${h.connections} connection${h.connections === 1 ? '' : 's'}${throttled}`;
   });
+}
+
+/** accept-new, one line per known_hosts file: `recorded 12 new host keys in /root/.ssh/known_hosts`. */
+export function formatRecordedHostKeys(recorded: { file: string; count: number }[]): string[] {
+  return recorded.map((r) => `recorded ${r.count} new host key${r.count === 1 ? '' : 's'} in ${r.file}`);
 }
 
 /** A failed host's stderr excerpt, and where its whole stderr is (relative to the run directory). */
@@ -36,6 +42,8 @@ interface FailureGroup {
   cut: boolean;
   /** The first host with lines beyond the excerpt: where the note points. */
   longer: string | undefined;
+  /** Changed host keys: the known_hosts line of each host, shown folded in one block per key. */
+  keyLines: number[];
 }
 
 /**
@@ -52,13 +60,16 @@ export function formatFailures(
   for (const r of results) {
     if (r.status === 'ok') continue;
     const ex = excerpts.get(r.id);
-    const key = `${r.status}\t${r.reason}\t${ex?.excerpt.key ?? ''}`;
+    // A changed key's reason differs per host only in its line and name: fold on the rest.
+    const hostKey = r.status === 'hostkey_mismatch' ? splitHostKeyReason(r.reason) : null;
+    const key = `${r.status}\t${hostKey?.shared ?? r.reason}\t${ex?.excerpt.key ?? ''}`;
     let g = groups.get(key);
     if (!g) {
-      g = { status: r.status, reason: r.reason, hosts: [], excerpt: ex, fewest: Infinity, most: 0, cut: false, longer: undefined };
+      g = { status: r.status, reason: r.reason, hosts: [], excerpt: ex, fewest: Infinity, most: 0, cut: false, longer: undefined, keyLines: [] };
       groups.set(key, g);
     }
     g.hosts.push(r.id);
+    if (hostKey) g.keyLines.push(hostKey.line);
     if (ex) {
       g.fewest = Math.min(g.fewest, ex.excerpt.more);
       g.most = Math.max(g.most, ex.excerpt.more);
@@ -71,7 +82,8 @@ export function formatFailures(
     .map((g) => {
       const folded = foldHosts(g.hosts);
       const shown = folded.length > maxChars ? `${folded.slice(0, maxChars)}... (see ${listFile})` : folded;
-      const lines = [`  ${g.hosts.length} ${g.status}: ${oneLine(g.reason) || '-'}`, `      ${shown}`];
+      const reason = g.keyLines.length > 0 ? foldedHostKeyReason(g.reason, g.keyLines) : g.reason;
+      const lines = [`  ${g.hosts.length} ${g.status}: ${oneLine(reason) || '-'}`, `      ${shown}`];
       if (g.excerpt) lines.push(...g.excerpt.excerpt.lines.map((l) => `      | ${l}`));
       const note = moreNote(g);
       if (note !== null) lines.push(`      … ${note} (${g.longer})`);

@@ -4,8 +4,10 @@ import type { Duplex } from 'node:stream';
 import ssh2, { type AnyAuthMethod, type Client } from 'ssh2';
 import type { LoadedKey } from './keys.js';
 import { ConnectFailure, classifyConnectError, type ConnectPhase } from './failure.js';
+import { hostKeyChangedReason } from '../report/hostkey-reason.js';
 import {
   formatKnownHostsLine,
+  knownHostsName,
   keyTypeOfBlob,
   knownKeyTypes,
   preferredHostKeyAlgorithms,
@@ -160,8 +162,15 @@ function checkHostKey(options: ConnectOptions, key: Buffer): string | null | Con
       return new ConnectFailure(
         'hostkey_mismatch',
         'E_HOSTKEY_MISMATCH',
-        `host key changed: server offered ${keyTypeOfBlob(key)} that differs from known_hosts ` +
-          `(${verdict.knownTypes.join(', ')} at ${verdict.where}); nothing was run`,
+        hostKeyChangedReason({
+          offeredType: keyTypeOfBlob(key),
+          offered: key,
+          pinnedType: verdict.pinned.keyType,
+          pinned: verdict.pinned.key,
+          file: verdict.pinned.file,
+          line: verdict.pinned.line,
+          name: knownHostsName(options.host, options.port),
+        }),
       );
     case 'cert-authority':
       // ssh2 cannot negotiate host certificates: pinning the plain key would bypass the CA the user set up.

@@ -1,6 +1,7 @@
 // Load private keys once per worker: parsing (and decrypting) keys per connection would waste CPU on big fleets.
 import fs from 'node:fs';
 import ssh2, { type ParsedKey } from 'ssh2';
+import { ioReason } from '../io-reason.js';
 
 const { utils } = ssh2; // ssh2 is CommonJS: named imports do not resolve under ESM
 
@@ -21,7 +22,14 @@ function describeKeyProblem(path: string, why: string, hadPassphrase: boolean): 
       ? `cannot decrypt key ${path}: wrong passphrase`
       : `key ${path} is encrypted and no passphrase was given (use --key-passphrase-env VAR or --ask-key-passphrase)`;
   }
+  if (/unsupported key format/i.test(why)) return `key ${path} is not a private key (no key format herd knows)`;
   return `cannot parse key ${path}: ${why}`;
+}
+
+/** `-k id.pub` is the usual slip: name the private key file the user most likely meant. */
+function describePublicKey(path: string): string {
+  const meant = path.endsWith('.pub') ? ` (the private key is usually ${path.slice(0, -'.pub'.length)})` : '';
+  return `key ${path} is a public key; -k takes a private key${meant}`;
 }
 
 /** Read and parse key files; explicit keys that fail are reported, default ones that are absent are not. */
@@ -33,7 +41,7 @@ export function loadPrivateKeys(paths: string[], explicit: boolean, passphrase?:
     try {
       data = fs.readFileSync(path);
     } catch (err) {
-      if (explicit) problems.push(`cannot read key ${path}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+      if (explicit) problems.push(`cannot read key ${path}: ${ioReason(err)}`);
       continue;
     }
     const parsed = utils.parseKey(data, passphrase);
@@ -41,6 +49,10 @@ export function loadPrivateKeys(paths: string[], explicit: boolean, passphrase?:
     if (!first || first instanceof Error) {
       const why = first instanceof Error ? first.message : 'unrecognised format';
       problems.push(describeKeyProblem(path, why, passphrase !== undefined));
+      continue;
+    }
+    if (!first.isPrivateKey()) {
+      problems.push(describePublicKey(path));
       continue;
     }
     keys.push({ path, key: first });

@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
+import { ioReason } from '../io-reason.js';
 
 /**
  * Read known_hosts files as latin1 text (one char per byte). Only a missing file counts as empty
@@ -17,7 +18,7 @@ export function readKnownHostsFiles(files: Iterable<string>): Record<string, str
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       if (e.code !== 'ENOENT') {
-        const why = `cannot read it (${e.code ?? e.message}); refusing to treat it as empty`;
+        const why = `cannot read it (${ioReason(e)}); refusing to treat it as empty`;
         throw new UsageError(`known_hosts file ${file}: ${why}`, 'E_KNOWN_HOSTS');
       }
       out[file] = null;

@@ -28,7 +28,7 @@ export interface HostEntries {
 export type HostKeyVerdict =
   | { kind: 'match' }
   | { kind: 'unknown' }
-  | { kind: 'mismatch'; knownTypes: string[]; where: string }
+  | { kind: 'mismatch'; knownTypes: string[]; where: string; pinned: KnownHostEntry }
   | { kind: 'revoked'; where: string }
   /** Only a @cert-authority line vouches for this host: herd cannot verify host certificates. */
   | { kind: 'cert-authority'; where: string };
@@ -375,7 +375,7 @@ function verifyAmong(entries: KnownHostEntry[], key: Buffer): HostKeyVerdict {
   const plain = entries.filter((e) => e.marker === null);
   if (plain.some((e) => e.key.equals(key))) return { kind: 'match' };
   if (plain.length === 0) return { kind: 'unknown' };
-  return { kind: 'mismatch', knownTypes: [...new Set(plain.map((e) => e.keyType))], where: where(plain[0]!) };
+  return { kind: 'mismatch', knownTypes: [...new Set(plain.map((e) => e.keyType))], where: where(plain[0]!), pinned: plain[0]! };
 }
 
 /** Decide what a presented (plain, never certificate) host key means for this host. */

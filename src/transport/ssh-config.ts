@@ -7,6 +7,7 @@ import path from 'node:path';
 import SSHConfig from 'ssh-config';
 import { UsageError } from '../errors.js';
 import type { HostKeyMode } from './connect.js';
+import { ioReason } from '../io-reason.js';
 
 /** What herd takes from an ssh_config for one host; absent fields were not set there. */
 export interface HostSettings {
@@ -47,13 +48,21 @@ export function loadSshConfig(file: string | undefined): SshConfigFile | null {
     text = fs.readFileSync(chosen, 'utf8');
   } catch (err) {
     if (file === undefined && (err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new UsageError(`-F ${chosen}: cannot read ssh config: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'E_SSH_CONFIG');
+    throw new UsageError(`-F ${chosen}: cannot read ssh config: ${ioReason(err)}`, 'E_SSH_CONFIG');
   }
   try {
     return { path: chosen, config: SSHConfig.parse(text) };
   } catch (err) {
     throw new UsageError(`${chosen}: cannot parse ssh config: ${(err as Error).message}`, 'E_SSH_CONFIG');
   }
+}
+
+/** Whether any section names an IdentityFile other than `none` (a run may then log in without -k). */
+export function namesIdentityFile(file: SshConfigFile | null): boolean {
+  type Line = { param?: string; value?: string | string[]; config?: Line[] };
+  const walk = (lines: Line[]): boolean =>
+    lines.some((l) => (l.param?.toLowerCase() === 'identityfile' && String(l.value).toLowerCase() !== 'none') || (l.config ? walk(l.config) : false));
+  return file !== null && walk(file.config as unknown as Line[]);
 }
 
 const first = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);

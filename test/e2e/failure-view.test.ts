@@ -69,7 +69,8 @@ describe('failed hosts grouped by the start of their stderr', () => {
       `      | ${'x'.repeat(160)}…`,
       `      … more (stderr/${wide})`,
     ];
-    expect(r.stderr).toBe([...failures, `results: ${dir}`, ''].join('\n'));
+    // accept-new recorded the fleet's key for each new host: the summary says so (`herd show` does not).
+    expect(r.stderr).toBe([...failures, `recorded 8 new host keys in ${path.join(scope.home, 'kh')}`, `results: ${dir}`, ''].join('\n'));
     const shown = await runHerd(['show', dir], { env: { HOME: scope.home } });
     expect(shown.stderr).toBe([...failures, `run: ${dir}`, ''].join('\n'));
   });
@@ -109,6 +110,7 @@ describe('failed hosts grouped by the start of their stderr', () => {
         '  1 failed: step 1.2 (mount data): exit code 1',
         `      ${hosts[3]}`,
         '      | sudo: a password is required',
+        `recorded 4 new host keys in ${path.join(scope.home, 'kh')}`,
         `results: ${runDirOf(r)}`,
         '',
       ].join('\n'),

@@ -74,7 +74,7 @@ describe('pull from a hostile host', () => {
     const rows = transferRows(runDirOf(second));
     expect(rows).toContain(`${host}\t.x.herd-tmp\t0\tskipped_temp_name`);
     expect(rows).toContain(`${host}\t.big.herd-tmp\t0\tskipped_temp_name`);
-    expect(readHostsTsv(runDirOf(second)).get(host!)?.reason).toBe('received 2 files (0.3 MB), 0 unchanged, 2 skipped (named like herd temporary files)');
+    expect(readHostsTsv(runDirOf(second)).get(host!)?.reason).toBe('received 2 files (300 KB), 0 unchanged, 2 skipped (named like herd temporary files)');
   });
 
   it('keeps only the 0777 permission bits of a pulled file; --keep-special-bits keeps setuid, setgid and sticky', async () => {
@@ -249,7 +249,7 @@ describe.skipIf(!isRoot())('push into a directory another user of the host can w
     const push = await runHerd(['push', '-i', inv, ...conn(), `${src}/`, shared], { env: { HOME: scope.home } });
     expect(push.stderr).toContain('1 host: 1 ok');
     // The shared directory is the attacker's: its times are not the fleet user's to set, and that is said.
-    expect(readHostsTsv(runDirOf(push)).get(host!)?.reason).toBe('sent 3 files (0.3 MB), 0 unchanged, times of 1 directories not kept (not permitted)');
+    expect(readHostsTsv(runDirOf(push)).get(host!)?.reason).toBe('sent 3 files (300 KB), 0 unchanged, times of 1 directory not kept (not permitted)');
     for (const v of victims) expect(fs.readFileSync(v, 'utf8')).toBe('precious\n');
     for (const name of ['app.conf', 'big.bin', 'index.html']) {
       const st = fs.lstatSync(path.join(shared, name));

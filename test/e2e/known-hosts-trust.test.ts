@@ -32,16 +32,16 @@ function inventoryFor(dir: string): string {
 
 describe('an unreadable known_hosts file stops the run before any host (exit 2)', () => {
   const cases: [string, (dir: string) => string, RegExp][] = [
-    ['a directory (EISDIR)', (dir) => (fs.mkdirSync(path.join(dir, 'kh-dir')), path.join(dir, 'kh-dir')), /EISDIR/],
-    ['under a file (ENOTDIR)', (dir) => (fs.writeFileSync(path.join(dir, 'plain'), ''), path.join(dir, 'plain', 'known_hosts')), /ENOTDIR/],
+    ['a directory (EISDIR)', (dir) => (fs.mkdirSync(path.join(dir, 'kh-dir')), path.join(dir, 'kh-dir')), /is a directory/],
+    ['under a file (ENOTDIR)', (dir) => (fs.writeFileSync(path.join(dir, 'plain'), ''), path.join(dir, 'plain', 'known_hosts')), /not a directory/],
     ['a FIFO (would block)', (dir) => (execFileSync('mkfifo', [path.join(dir, 'kh-fifo')]), path.join(dir, 'kh-fifo')), /not a regular file/],
   ];
   it.each(cases)('--known-hosts naming %s', async (_what, make, reason) => {
     const dir = scratchDir();
     const kh = make(dir);
     const before = contacts;
-    const result = await runHerd(['run', '-i', inventoryFor(dir), '-p', String(listenerPort), '--known-hosts', kh, '-o', path.join(dir, 'runs'), 'true'], {
-      env: { HOME: dir },
+    const result = await runHerd(['run', '-i', inventoryFor(dir), '-p', String(listenerPort), '--password-env', 'HERD_T_PW', '--known-hosts', kh, '-o', path.join(dir, 'runs'), 'true'], {
+      env: { HOME: dir, HERD_T_PW: 'x' },
       cwd: dir,
     });
     expect(result.code).toBe(2);
@@ -56,12 +56,12 @@ describe('an unreadable known_hosts file stops the run before any host (exit 2)'
     fs.mkdirSync(path.join(dir, 'global'));
     const config = path.join(dir, 'ssh_config');
     fs.writeFileSync(config, `Host *\n  UserKnownHostsFile ${path.join(dir, 'user')}\n  GlobalKnownHostsFile ${path.join(dir, 'global')}\n`);
-    const result = await runHerd(['run', '-i', inventoryFor(dir), '-F', config, '-p', String(listenerPort), '-o', path.join(dir, 'runs'), 'true'], {
-      env: { HOME: dir },
+    const result = await runHerd(['run', '-i', inventoryFor(dir), '-F', config, '-p', String(listenerPort), '--password-env', 'HERD_T_PW', '-o', path.join(dir, 'runs'), 'true'], {
+      env: { HOME: dir, HERD_T_PW: 'x' },
       cwd: dir,
     });
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain(`known_hosts file ${path.join(dir, 'global')}: cannot read it (EISDIR)`);
+    expect(result.stderr).toContain(`known_hosts file ${path.join(dir, 'global')}: cannot read it (is a directory)`);
   });
 
   // Root reads any file: the test drops herd to nobody, which needs root.
@@ -73,12 +73,13 @@ describe('an unreadable known_hosts file stops the run before any host (exit 2)'
     const inv = inventoryFor(dir);
     const before = contacts;
     const args = ['--reuid=65534', '--regid=65534', '--clear-groups', '--', process.execPath, HERD_BIN, 'run', '-i', inv, '-p', String(listenerPort)];
-    args.push('--known-hosts', kh, '-o', path.join(dir, 'runs'), 'true');
-    const result = await promisify(execFile)('setpriv', args, { cwd: '/', env: { PATH: process.env['PATH'], HOME: '/nonexistent', NO_COLOR: '1' } }).then(
+    args.push('--password-env', 'HERD_T_PW', '--known-hosts', kh, '-o', path.join(dir, 'runs'), 'true');
+    const env = { PATH: process.env['PATH'], HOME: '/nonexistent', NO_COLOR: '1', HERD_T_PW: 'x' };
+    const result = await promisify(execFile)('setpriv', args, { cwd: '/', env }).then(
       () => ({ code: 0, stderr: '' }),
       (err: { code: number; stderr: string }) => err,
     );
-    expect(result.stderr).toContain(`known_hosts file ${kh}: cannot read it (EACCES)`);
+    expect(result.stderr).toContain(`known_hosts file ${kh}: cannot read it (permission denied)`);
     expect(result.code).toBe(2);
     expect(contacts).toBe(before);
   });

@@ -63,6 +63,7 @@ describe('herd play on the terminal (piped)', () => {
         '7 hosts: 6 ok, 1 unreachable',
         '  1 unreachable: connection refused',
         '      127.0.0.1:1',
+        `recorded 6 new host keys in ${path.join(home, 'kh')}`,
         `results: ${runDirOf(check)}`,
         '',
       ].join('\n'),
@@ -160,7 +161,8 @@ describe('herd play with serial batches', () => {
     expect(play.code).toBe(0);
     const blocks = ['[1.1] one: 2 changed', '[1.2] two: 2 changed'];
     expect(play.stderr).toBe(
-      [...blocks, ...blocks, 'recap:', '[1.1] one: 4 changed', '[1.2] two: 4 changed', '4 hosts: 4 ok', `results: ${runDirOf(play)}`, ''].join('\n'),
+      [...blocks, ...blocks, 'recap:', '[1.1] one: 4 changed', '[1.2] two: 4 changed', '4 hosts: 4 ok',
+        `recorded 4 new host keys in ${path.join(home, 'kh')}`, `results: ${runDirOf(play)}`, ''].join('\n'),
     );
     // --quiet: only the final summary, no step blocks and no recap.
     const quiet = await runHerd(['play', '-q', '-i', inv, ...conn('runs-serial'), book], { env: { HOME: home } });

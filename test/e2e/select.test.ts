@@ -15,7 +15,8 @@ function inventory(name: string, lines: string[]): string {
   return file;
 }
 
-const env = { HOME: home };
+// A password to offer: herd refuses a run with no credentials at all before any host.
+const env = { HOME: home, HERD_T_PW: 'x' };
 
 describe('-l at the command line', () => {
   const inv = inventory('small.txt', ['foo[1-5]', 'bar1']);
@@ -57,7 +58,7 @@ describe('a 1,000,000-host inventory', () => {
   }, 300_000);
 
   it('herd run loads and selects it (no RangeError), then runs only the selected hosts', async () => {
-    const result = await runHerd(['run', '-i', million, '-l', '127.0.0.[1-3]', '-p', '1', '--connect-retries', '0', '-o', path.join(home, 'runs'), 'true'], { env });
+    const result = await runHerd(['run', '-i', million, '-l', '127.0.0.[1-3]', '-p', '1', '--password-env', 'HERD_T_PW', '--connect-retries', '0', '-o', path.join(home, 'runs'), 'true'], { env });
     expect(result.stderr).not.toMatch(/RangeError|Maximum call stack/);
     expect(result.code).toBe(1);
     expect([...readHostsTsv(runDirOf(result)).keys()]).toEqual(['127.0.0.1', '127.0.0.2', '127.0.0.3']);
@@ -67,7 +68,7 @@ describe('a 1,000,000-host inventory', () => {
 describe('herd run with more hosts than a call takes arguments', () => {
   it('queues 130,048 hosts (exit 70 with RangeError before): the deadline leaves them not_started, each recorded', async () => {
     const inv = inventory('many.txt', ['127.1.[0-255].[1-254]', '127.2.[0-255].[1-254]']);
-    const result = await runHerd(['run', '-i', inv, '-p', '1', '--connect-retries', '0', '--deadline', '0.5', '-o', path.join(home, 'runs'), 'true'], { env });
+    const result = await runHerd(['run', '-i', inv, '-p', '1', '--password-env', 'HERD_T_PW', '--connect-retries', '0', '--deadline', '0.5', '-o', path.join(home, 'runs'), 'true'], { env });
     expect(result.stderr).not.toMatch(/RangeError|Maximum call stack/);
     expect(result.code).toBe(1);
     const rows = readHostsTsv(runDirOf(result));

@@ -67,7 +67,7 @@ describe('push and pull of a whole tree', () => {
     expect(again.stderr).toContain('20 hosts: 20 ok');
     const second = fs.readFileSync(path.join(runDirOf(again), 'transfers.tsv'), 'utf8').trim().split('\n').slice(1);
     expect(second.filter((l) => l.endsWith('\tsent'))).toEqual([]);
-    expect(readHostsTsv(runDirOf(again)).get(hosts[0]!)?.reason).toBe('sent 0 files (0.0 MB), 1005 unchanged');
+    expect(readHostsTsv(runDirOf(again)).get(hosts[0]!)?.reason).toBe('sent 0 files (0 bytes), 1005 unchanged');
 
     const back = scratchDir('herd-back-');
     const pull = await runHerd(['pull', '-i', inv, ...conn(), `${remoteBase}/{{ host }}`, back], { env: { HOME: scope.home }, timeoutMs: 120_000 });

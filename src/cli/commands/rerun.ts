@@ -46,7 +46,7 @@ function refuseInapplicable(earlier: RunOnDisk, cmd: Command): void {
   for (const [name, { flag, kinds }] of Object.entries(APPLIES_TO)) {
     if (cmd.getOptionValueSource(name) !== 'cli' || kinds.includes(kind)) continue;
     const hint = flag === '--include-interrupted' ? ' (a playbook rerun resumes interrupted guarded steps; see --resume-unguarded)' : '';
-    throw new UsageError(`herd rerun: ${flag} does not apply to run ${earlier.record.id}, a ${kind} run (only to ${kinds.join(' and ')} runs)${hint}`);
+    throw new UsageError(`rerun: ${flag} does not apply to run ${earlier.record.id}, a ${kind} run (only to ${kinds.join(' and ')} runs)${hint}`);
   }
 }
 

@@ -6,7 +6,7 @@ import type { RawOptions } from '../options.js';
 
 export async function runCommand(words: string[], raw: RawOptions, _cmd: Command): Promise<number> {
   const command = words.join(' ');
-  if (command.trim() === '') throw new UsageError('herd run: give the command to run, e.g. herd run -i hosts.txt uptime');
+  if (command.trim() === '') throw new UsageError('run: give the command to run, e.g. herd run -i hosts.txt uptime');
   const base = freshRun(raw);
   return launchRun({
     commandName: 'run',

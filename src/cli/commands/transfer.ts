@@ -36,15 +36,15 @@ export function transferLaunch(direction: 'push' | 'pull', local: string, remote
 /** Paths are rendered per host with the built-ins only; anything else is refused before any host is contacted. */
 function checkPathTemplate(direction: 'push' | 'pull', what: string, value: string): void {
   const problem = builtinsOnlyProblem(value, 'paths');
-  if (problem !== null) throw new UsageError(`herd ${direction} ${what} ${JSON.stringify(value)}: ${problem}`, 'E_TEMPLATE');
+  if (problem !== null) throw new UsageError(`${direction} ${what} ${JSON.stringify(value)}: ${problem}`, 'E_TEMPLATE');
 }
 
 export async function transferCommand(direction: 'push' | 'pull', first: string, second: string, raw: TransferRaw): Promise<number> {
   const base = freshRun(raw);
   const local = path.resolve(direction === 'push' ? first : second) + (direction === 'push' && first.endsWith('/') ? '/' : '');
   const remote = direction === 'push' ? second : first;
-  if (direction === 'push' && !first.includes('{{') && !fs.existsSync(local)) throw new UsageError(`herd push: ${first} does not exist`);
-  if (remote.trim() === '') throw new UsageError(`herd ${direction}: the remote path is empty`);
+  if (direction === 'push' && !first.includes('{{') && !fs.existsSync(local)) throw new UsageError(`push: ${first}: no such file or directory`);
+  if (remote.trim() === '') throw new UsageError(`${direction}: the remote path is empty`);
   checkPathTemplate(direction, direction === 'push' ? 'LOCAL_PATH' : 'REMOTE_PATH', first);
   checkPathTemplate(direction, direction === 'push' ? 'REMOTE_PATH' : 'LOCAL_DIR', second);
   return launchRun({

@@ -32,9 +32,17 @@ describe('end-of-run summary', () => {
 
 describe('progress line', () => {
   it('shows done, ok, not ok, running, rate and eta', () => {
-    expect(formatProgress({ total: 100, done: 50, ok: 45, notOk: 5, running: 10 }, 10_000)).toBe(
-      '50/100 done  45 ok  5 not ok  10 running  5.0 hosts/s  eta 10s',
+    expect(formatProgress({ total: 100, done: 50, ok: 45, notOk: 5, running: 10, connecting: 0 }, 10_000)).toBe(
+      '50/100 done  45 ok  5 not ok  10 running  0 connecting  5.0 hosts/s  eta 10s',
     );
+  });
+
+  it('counts hosts still connecting, and the eta never undercuts a connect timeout being waited out', () => {
+    const c = { total: 53, done: 52, ok: 52, notOk: 0, running: 0, connecting: 1 };
+    expect(formatProgress({ ...c, connectWaitMs: 8_200 }, 10_000)).toBe('52/53 done  52 ok  0 not ok  0 running  1 connecting  5.2 hosts/s  eta 9s');
+    expect(formatProgress({ ...c, connectWaitMs: 100 }, 10_000)).toMatch(/eta 1s$/);
+    // Past its timeout (retrying): no estimate rather than a wrong one.
+    expect(formatProgress({ ...c, connectWaitMs: null }, 10_000)).toMatch(/eta \?$/);
   });
 });
 

@@ -97,7 +97,7 @@ describe('known_hosts parsing and lookup', () => {
 
   it('says match, mismatch, unknown or revoked, naming the line', () => {
     expect(verifyHostKey(entriesFor(entries, '10.0.0.1', 22), keyA)).toEqual({ kind: 'match' });
-    expect(verifyHostKey(entriesFor(entries, '10.0.0.1', 22), keyB)).toEqual({ kind: 'mismatch', knownTypes: ['ssh-ed25519'], where: '/kh:3' });
+    expect(verifyHostKey(entriesFor(entries, '10.0.0.1', 22), keyB)).toMatchObject({ kind: 'mismatch', knownTypes: ['ssh-ed25519'], where: '/kh:3', pinned: { line: 3 } });
     expect(verifyHostKey(entriesFor(entries, '10.0.0.77', 22), keyB)).toEqual({ kind: 'unknown' });
     expect(verifyHostKey(entriesFor(entries, '10.0.0.4', 22), keyR)).toEqual({ kind: 'revoked', where: '/kh:8' });
     expect(verifyHostKey(entriesFor(entries, '10.0.0.3', 22), keyB)).toEqual({ kind: 'match' });
