@@ -1,26 +1,18 @@
 // A grouped view that scales: output unique per host shows the largest few groups and one line for
 // the rest; herd show --all prints every group; one majority with few minorities keeps the full view.
 // Piped, and in a real terminal (tmux).
-import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { foldHosts } from '../../src/report/fold.js';
 import { HERD_BIN, PRINT_ADDRESS, runDirOf, runHerd, useLoopbackFleet } from './herd-cli.js';
+import { fleetArgs, writeInventory } from './fleet-args.js';
 import { hasTmux, openTerminal, type Terminal } from './tmux.js';
 
 const scope = useLoopbackFleet();
 
-function conn(out: string): string[] {
-  const { fleet, home } = scope;
-  const known = path.join(home, 'kh');
-  return ['--no-progress', '-u', fleet.user, '-p', String(fleet.port), '-k', fleet.keyPath, '--known-hosts', known, '-o', path.join(home, out)];
-}
+const conn = (out: string): string[] => ['--no-progress', ...fleetArgs(scope, out)];
 
-function inventory(name: string, hosts: string[]): string {
-  const file = path.join(scope.home, name);
-  fs.writeFileSync(file, hosts.join('\n') + '\n');
-  return file;
-}
+const inventory = (name: string, hosts: string[]): string => writeInventory(scope, name, hosts);
 
 /** The view of hosts that each printed their own address, in inventory order. */
 const block = (h: string, i: number): string[] => [`==== ${i === 0 ? '' : 'DIFFERS '}1 host exit 0: ${h}`, `   ${h}`];

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HERD_BIN, scratchDir, useLoopbackFleet } from './herd-cli.js';
+import { fleetArgs } from './fleet-args.js';
 import { hasTmux, openTerminal, type Terminal } from './tmux.js';
 
 const scope = useLoopbackFleet();
@@ -54,11 +55,7 @@ beforeAll(() => {
   fs.writeFileSync(inv, hosts.join('\n') + '\n');
 });
 
-function conn(out: string): string[] {
-  const { fleet, home } = scope;
-  const known = path.join(home, 'kh');
-  return ['-u', fleet.user, '-p', String(fleet.port), '-k', fleet.keyPath, '--known-hosts', known, '-o', path.join(home, out)];
-}
+const conn = (out: string): string[] => fleetArgs(scope, out);
 
 /** herd with stdout and stderr as pipes, kept as bytes. */
 function herdPiped(args: string[]): { code: number | null; stdout: Buffer; stderr: Buffer } {

@@ -5,14 +5,12 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { foldHosts } from '../../src/report/fold.js';
 import { HERD_BIN, runDirOf, runHerd, scratchDir, useLoopbackFleet } from './herd-cli.js';
+import { fleetArgs } from './fleet-args.js';
 import { hasTmux, openTerminal, type Terminal } from './tmux.js';
 
 const scope = useLoopbackFleet();
 
-function conn(runs: string): string[] {
-  const { fleet, home } = scope;
-  return ['-u', fleet.user, '-p', String(fleet.port), '-k', fleet.keyPath, '--known-hosts', path.join(home, 'kh'), '-o', path.join(home, runs)];
-}
+const conn = (runs: string): string[] => fleetArgs(scope, runs);
 
 /** Six hosts: two already have a filesystem (its step is skipped), two fail to mount; one more host refuses connections. */
 function disksPlay(): { book: string; inv: string; hosts: string[]; down: string; disk: string } {
