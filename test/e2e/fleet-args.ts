@@ -3,10 +3,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { FleetScope } from './herd-cli.js';
 
-/** The flags that connect herd to the scope's fleet, trusting keys in `<home>/kh`, results under `<home>/<runs>`. */
+/** The flags that connect herd to the scope's fleet: known hosts in `<home>/kh`, results under `<home>/<runs>`. */
 export function fleetArgs(scope: FleetScope, runs: string): string[] {
   const { fleet, home } = scope;
-  return ['-u', fleet.user, '-p', String(fleet.port), '-k', fleet.keyPath, '--known-hosts', path.join(home, 'kh'), '-o', path.join(home, runs)];
+  const known = path.join(home, 'kh');
+  return ['-u', fleet.user, '-p', String(fleet.port), '-k', fleet.keyPath, '--known-hosts', known, '-o', path.join(home, runs)];
 }
 
 /** Writes `hosts` one a line to `<home>/<name>`; its path. */

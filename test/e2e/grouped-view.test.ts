@@ -73,7 +73,8 @@ describe.runIf(hasTmux)('in a real terminal', () => {
     const inv = inventory('gv-tty.txt', hosts);
     term = await openTerminal({ name: 'groups', width: 160, height: 60, join: true });
     const herd = `HOME=${home} node ${HERD_BIN}`;
-    const run = await term.run(`${herd} run -i ${inv} ${conn('runs-gv-tty').join(' ')} '${PRINT_ADDRESS.replace(/'/g, `'\\''`)}'`);
+    const print = PRINT_ADDRESS.replace(/'/g, `'\\''`);
+    const run = await term.run(`${herd} run -i ${inv} ${conn('runs-gv-tty').join(' ')} '${print}'`);
     expect(run).toContain('EXIT=0');
     const runBlocks = run.split('\n').filter((l) => l.startsWith('==== '));
     expect(runBlocks).toEqual(hosts.slice(0, 5).map((h, i) => block(h, i)[0]));
