@@ -18,8 +18,11 @@ export const HEAD_BYTES = 4096;
 
 let block: Buffer | undefined;
 
-/** The first `max` bytes of a file, decoded, and its size; null when it is missing or not a regular file. */
-export function readHead(file: string, max = HEAD_BYTES): OutputHead | null {
+/**
+ * Calls `read` with a file opened without following a symlink in its last component, and closes it: a
+ * host chose the names under the run directory. Null when the file is missing or not a regular file.
+ */
+export function readRegularFile<T>(file: string, read: (fd: number, size: number) => T): T | null {
   let fd: number;
   try {
     fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
@@ -28,13 +31,19 @@ export function readHead(file: string, max = HEAD_BYTES): OutputHead | null {
   }
   try {
     const st = fs.fstatSync(fd);
-    if (!st.isFile()) return null;
-    const buf = max <= HEAD_BYTES ? (block ??= Buffer.allocUnsafe(HEAD_BYTES)) : Buffer.allocUnsafe(max);
-    const n = fs.readSync(fd, buf, 0, Math.min(max, st.size), 0);
-    return { text: buf.subarray(0, n).toString('utf8'), bytes: st.size, headBytes: n };
+    return st.isFile() ? read(fd, st.size) : null;
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** The first `max` bytes of a file, decoded, and its size; null when it is missing or not a regular file. */
+export function readHead(file: string, max = HEAD_BYTES): OutputHead | null {
+  return readRegularFile(file, (fd, size) => {
+    const buf = max <= HEAD_BYTES ? (block ??= Buffer.allocUnsafe(HEAD_BYTES)) : Buffer.allocUnsafe(max);
+    const n = fs.readSync(fd, buf, 0, Math.min(max, size), 0);
+    return { text: buf.subarray(0, n).toString('utf8'), bytes: size, headBytes: n };
+  });
 }
 
 /** Where a host's stderr is, relative to the run directory: a playbook host's is its failed step's. */

@@ -6,20 +6,13 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { foldHosts } from '../../src/report/fold.js';
 import { runDirOf, runHerd, useLoopbackFleet } from './herd-cli.js';
+import { fleetArgs, writeInventory } from './fleet-args.js';
 
 const scope = useLoopbackFleet();
 
-function conn(out: string): string[] {
-  const { fleet, home } = scope;
-  const known = path.join(home, 'kh');
-  return ['--no-progress', '-u', fleet.user, '-p', String(fleet.port), '-k', fleet.keyPath, '--known-hosts', known, '-o', path.join(home, out)];
-}
+const conn = (out: string): string[] => ['--no-progress', ...fleetArgs(scope, out)];
 
-function inventory(name: string, hosts: string[]): string {
-  const file = path.join(scope.home, name);
-  fs.writeFileSync(file, hosts.join('\n') + '\n');
-  return file;
-}
+const inventory = (name: string, hosts: string[]): string => writeInventory(scope, name, hosts);
 
 const ME = `me=$(echo "$SSH_CONNECTION" | cut -d' ' -f3)`;
 

@@ -1,26 +1,18 @@
 // A grouped view that scales: output unique per host shows the largest few groups and one line for
 // the rest; herd show --all prints every group; one majority with few minorities keeps the full view.
 // Piped, and in a real terminal (tmux).
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { foldHosts } from '../../src/report/fold.js';
 import { HERD_BIN, PRINT_ADDRESS, runDirOf, runHerd, useLoopbackFleet } from './herd-cli.js';
+import { fleetArgs, writeInventory } from './fleet-args.js';
+import { hasTmux, openTerminal, type Terminal } from './tmux.js';
 
 const scope = useLoopbackFleet();
 
-function conn(out: string): string[] {
-  const { fleet, home } = scope;
-  const known = path.join(home, 'kh');
-  return ['--no-progress', '-u', fleet.user, '-p', String(fleet.port), '-k', fleet.keyPath, '--known-hosts', known, '-o', path.join(home, out)];
-}
+const conn = (out: string): string[] => ['--no-progress', ...fleetArgs(scope, out)];
 
-function inventory(name: string, hosts: string[]): string {
-  const file = path.join(scope.home, name);
-  fs.writeFileSync(file, hosts.join('\n') + '\n');
-  return file;
-}
+const inventory = (name: string, hosts: string[]): string => writeInventory(scope, name, hosts);
 
 /** The view of hosts that each printed their own address, in inventory order. */
 const block = (h: string, i: number): string[] => [`==== ${i === 0 ? '' : 'DIFFERS '}1 host exit 0: ${h}`, `   ${h}`];
@@ -71,59 +63,23 @@ describe('piped', () => {
   });
 });
 
-const socket = `herd-groups-${process.pid}`;
-const hasTmux = (() => {
-  try {
-    execFileSync('tmux', ['-V'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', socket, ...args]).toString();
-const screen = (): string => tmux('capture-pane', '-p', '-J', '-t', 't');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Run a shell line in the terminal from a clean screen; the screen once it has ended. */
-async function inTerminal(line: string): Promise<string> {
-  tmux('send-keys', '-t', 't', 'clear', 'Enter');
-  await sleep(200);
-  tmux('clear-history', '-t', 't');
-  tmux('send-keys', '-t', 't', `${line}; echo "EXIT=$?"`, 'Enter');
-  const deadline = Date.now() + 60_000;
-  let text = '';
-  while (Date.now() < deadline) {
-    text = screen();
-    if (/^EXIT=\d+$/m.test(text)) return text;
-    await sleep(100);
-  }
-  throw new Error(`screen never showed the exit; last screen:\n${text}`);
-}
-
-afterAll(() => {
-  if (hasTmux) {
-    try {
-      tmux('kill-server');
-    } catch {
-      /* already gone */
-    }
-  }
-});
-
 describe.runIf(hasTmux)('in a real terminal', () => {
+  let term: Terminal;
+  afterAll(() => term?.close());
+
   it('output unique per host shows 5 groups and the line for the rest; herd show --all shows all 12', async () => {
     const { fleet, home } = scope;
     const hosts = fleet.hosts(12, 2240);
     const inv = inventory('gv-tty.txt', hosts);
-    tmux('new-session', '-d', '-s', 't', '-x', '160', '-y', '60', 'bash', '--norc', '--noprofile');
-    tmux('send-keys', '-t', 't', `PS1='$ '`, 'Enter');
+    term = await openTerminal({ name: 'groups', width: 160, height: 60, join: true });
     const herd = `HOME=${home} node ${HERD_BIN}`;
-    const run = await inTerminal(`${herd} run -i ${inv} ${conn('runs-gv-tty').join(' ')} '${PRINT_ADDRESS.replace(/'/g, `'\\''`)}'`);
+    const print = PRINT_ADDRESS.replace(/'/g, `'\\''`);
+    const run = await term.run(`${herd} run -i ${inv} ${conn('runs-gv-tty').join(' ')} '${print}'`);
     expect(run).toContain('EXIT=0');
     const runBlocks = run.split('\n').filter((l) => l.startsWith('==== '));
     expect(runBlocks).toEqual(hosts.slice(0, 5).map((h, i) => block(h, i)[0]));
     expect(run).toContain(`\n${REST}\n12 hosts: 12 ok\n`);
-    const all = await inTerminal(`${herd} show --all -o ${home}/runs-gv-tty`);
+    const all = await term.run(`${herd} show --all -o ${home}/runs-gv-tty`);
     expect(all).toContain('EXIT=0');
     expect(all.split('\n').filter((l) => l.startsWith('==== '))).toEqual(hosts.map((h, i) => block(h, i)[0]));
     expect(all).not.toContain('more distinct');

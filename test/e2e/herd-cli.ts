@@ -102,6 +102,17 @@ export function childPids(pid: number): number[] {
   }
 }
 
+/** Pids whose command line contains `text` (a token unique to one test, so concurrent test runs never match). */
+export function pidsWith(text: string): number[] {
+  return fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number).filter((pid) => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').includes(text);
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** The command every e2e test runs to make each host print its own address. */
 export const PRINT_ADDRESS = `echo "$SSH_CONNECTION" | cut -d' ' -f3`;
 

@@ -2,23 +2,15 @@
 // clear the screen, CSI as the one character U+009B, a CR that overwrites, a bidi override). Served
 // by the real sshd, herd must show them escaped on a terminal (tmux is the terminal) and keep them
 // byte-exact in result files, pipes and --json.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HERD_BIN, scratchDir, useLoopbackFleet } from './herd-cli.js';
+import { fleetArgs } from './fleet-args.js';
+import { hasTmux, openTerminal, type Terminal } from './tmux.js';
 
 const scope = useLoopbackFleet();
-const socket = `herd-hostile-${process.pid}`;
-const hasTmux = (() => {
-  try {
-    execFileSync('tmux', ['-V'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
 // What every host prints on stdout: OSC 0 (title), ED (clear screen), C1 CSI, CR, RLO, an invalid byte.
 const PAYLOAD = Buffer.from('A\x1b]0;pwned-title\x07B\x1b[2JC\u009bD\rE\u202eF', 'utf8');
 const STDOUT = Buffer.concat([PAYLOAD, Buffer.from([0xff]), Buffer.from('G\n')]);
@@ -63,11 +55,7 @@ beforeAll(() => {
   fs.writeFileSync(inv, hosts.join('\n') + '\n');
 });
 
-function conn(out: string): string[] {
-  const { fleet, home } = scope;
-  const known = path.join(home, 'kh');
-  return ['-u', fleet.user, '-p', String(fleet.port), '-k', fleet.keyPath, '--known-hosts', known, '-o', path.join(home, out)];
-}
+const conn = (out: string): string[] => fleetArgs(scope, out);
 
 /** herd with stdout and stderr as pipes, kept as bytes. */
 function herdPiped(args: string[]): { code: number | null; stdout: Buffer; stderr: Buffer } {
@@ -128,49 +116,18 @@ describe('piped: output stays byte-exact, --json stays escaped', () => {
   });
 });
 
-const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', socket, ...args]).toString();
-const screen = (): string => tmux('capture-pane', '-p', '-J', '-t', 't');
-const title = (): string => tmux('display-message', '-p', '-t', 't', '#{pane_title}').trim();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitForScreen(check: (text: string) => boolean, timeoutMs: number): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  let text = '';
-  while (Date.now() < deadline) {
-    text = screen();
-    if (check(text)) return text;
-    await sleep(100);
-  }
-  throw new Error(`screen never matched; last screen:\n${text}`);
-}
-
-/** Run a shell command line in the terminal from a clean screen; returns the screen once it has ended. */
-async function inTerminal(line: string): Promise<string> {
-  tmux('send-keys', '-t', 't', 'clear', 'Enter');
-  await waitForScreen((s) => s.trim() === '$', 5_000);
-  tmux('clear-history', '-t', 't');
-  tmux('send-keys', '-t', 't', `echo BEFORE-MARK; ${line}; echo "EXIT=$?"`, 'Enter');
-  return waitForScreen((s) => /^EXIT=\d+$/m.test(s), 60_000);
-}
+let term: Terminal;
+/** Runs a shell line on a clean screen after a mark that must stay visible; the screen once it has ended. */
+const inTerminal = (line: string): Promise<string> => term.run(`echo BEFORE-MARK; ${line}`);
+const title = (): string => term.title();
 
 const herdLine = (args: string): string => `HOME=${scope.home} node ${HERD_BIN} ${args}`;
 
-afterAll(() => {
-  if (hasTmux) {
-    try {
-      tmux('kill-server');
-    } catch {
-      /* already gone */
-    }
-  }
-});
-
 describe.runIf(hasTmux)('in a real terminal the host cannot drive it', () => {
   beforeAll(async () => {
-    tmux('new-session', '-d', '-s', 't', '-x', '400', '-y', '60', 'env', '-u', 'NO_COLOR', 'bash', '--norc', '--noprofile');
-    tmux('send-keys', '-t', 't', `PS1='$ '`, 'Enter');
-    await sleep(200);
+    term = await openTerminal({ name: 'hostile', width: 400, height: 60, unset: ['NO_COLOR'], join: true });
   });
+  afterAll(() => term?.close());
 
   it('the grouped view and the failure list show escapes, the title stays and the screen is not cleared', async () => {
     const before = title();
@@ -194,7 +151,7 @@ describe.runIf(hasTmux)('in a real terminal the host cannot drive it', () => {
     expect(after).toContain(`${bad}: ERR\\x1b]0;err-title\\x07\\x1b[2Jstderr`);
     expect(title()).toBe(before);
     // herd's colour around the host name is a real escape the terminal acted on.
-    const coloured = tmux('capture-pane', '-p', '-e', '-J', '-t', 't');
+    const coloured = term.screen({ escapes: true });
     expect(coloured).toMatch(new RegExp(`\\x1b\\[\\d+m${hosts[0]!.replace(/\./g, '\\.')}\\x1b\\[(0|39)?m: A\\\\x1b`));
   });
 

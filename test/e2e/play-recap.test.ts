@@ -1,18 +1,16 @@
 // What the operator sees of a playbook: each step's counts as it completes, the recap at the end
 // (also under --check), herd show's recap and per-host steps, and --stream's step tags.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { foldHosts } from '../../src/report/fold.js';
 import { HERD_BIN, runDirOf, runHerd, scratchDir, useLoopbackFleet } from './herd-cli.js';
+import { fleetArgs } from './fleet-args.js';
+import { hasTmux, openTerminal, type Terminal } from './tmux.js';
 
 const scope = useLoopbackFleet();
 
-function conn(runs: string): string[] {
-  const { fleet, home } = scope;
-  return ['-u', fleet.user, '-p', String(fleet.port), '-k', fleet.keyPath, '--known-hosts', path.join(home, 'kh'), '-o', path.join(home, runs)];
-}
+const conn = (runs: string): string[] => fleetArgs(scope, runs);
 
 /** Six hosts: two already have a filesystem (its step is skipped), two fail to mount; one more host refuses connections. */
 function disksPlay(): { book: string; inv: string; hosts: string[]; down: string; disk: string } {
@@ -222,38 +220,10 @@ describe('gates and reruns in the recap', () => {
   }, 60_000);
 });
 
-const socket = `herd-recap-${process.pid}`;
-const hasTmux = (() => {
-  try {
-    execFileSync('tmux', ['-V'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', socket, ...args]).toString();
-
-async function waitForScreen(check: (text: string) => boolean, timeoutMs: number): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  let text = '';
-  while (Date.now() < deadline) {
-    text = tmux('capture-pane', '-p', '-t', 't');
-    if (check(text)) return text;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`screen never matched; last screen:\n${text}`);
-}
-
-afterAll(() => {
-  if (!hasTmux) return;
-  try {
-    execFileSync('tmux', ['-L', socket, 'kill-server'], { stdio: 'ignore' });
-  } catch {
-    /* already gone */
-  }
-});
-
 describe.runIf(hasTmux)('herd play in a real terminal', () => {
+  let term: Terminal;
+  afterAll(() => term?.close());
+
   it("prints the step blocks above the live area and the recap, a host's escape sequences shown escaped", async () => {
     const { fleet, home } = scope;
     const hosts = fleet.hosts(6, 3200);
@@ -266,17 +236,16 @@ describe.runIf(hasTmux)('herd play in a real terminal', () => {
       `- name: tty\n  steps:\n    - name: settle\n      run: 'true'\n` +
         `    - name: mount\n      run: 'sleep 3; if ${bad}; then printf "bad \\\\033[31mred\\\\n" >&2; exit 3; fi'\n`,
     );
-    tmux('new-session', '-d', '-s', 't', '-x', '150', '-y', '45', 'bash', '--norc', '--noprofile');
-    tmux('send-keys', '-t', 't', `PS1='$ '; clear`, 'Enter');
+    term = await openTerminal({ name: 'recap', width: 150, height: 45 });
     const cmd =
       `HOME=${home} node ${HERD_BIN} play -i ${inv} -u ${fleet.user} -p ${fleet.port} -k ${fleet.keyPath} ` +
       `--known-hosts ${home}/kh -o ${home}/runs-tty -f 3 ${book}; echo "EXIT=$?"`;
-    tmux('send-keys', '-t', 't', cmd, 'Enter');
+    term.send(cmd);
     // -f 3: the last three hosts start once the first three are through; step 1.1 is complete when
     // they have done it, while they still sleep in step 1.2: its block is above the live area.
-    const during = await waitForScreen((s) => s.includes('[1.1] settle: 6 changed') && /herd \d+\/6 /.test(s), 20_000);
+    const during = await term.waitFor((s) => s.includes('[1.1] settle: 6 changed') && /herd \d+\/6 /.test(s), 20_000);
     expect(during).not.toContain('[1.2] mount');
-    const after = await waitForScreen((s) => /^EXIT=\d+$/m.test(s), 30_000);
+    const after = await term.waitFor((s) => /^EXIT=\d+$/m.test(s), 30_000);
     expect(after).toContain('EXIT=1');
     const blocks = [
       '[1.1] settle: 6 changed',

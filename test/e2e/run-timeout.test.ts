@@ -3,20 +3,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runDirOf, runHerd, useLoopbackFleet } from './herd-cli.js';
+import { pidsWith, runDirOf, runHerd, useLoopbackFleet } from './herd-cli.js';
 
 const scope = useLoopbackFleet();
-
-/** Pids whose command line contains `text` (a token unique to this run, so concurrent test runs never count). */
-function pidsWith(text: string): number[] {
-  return fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number).filter((pid) => {
-    try {
-      return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').includes(text);
-    } catch {
-      return false;
-    }
-  });
-}
 
 function hostsTsvRows(dir: string): Map<string, { status: string; durationMs: number; reason: string }> {
   const [, ...lines] = fs.readFileSync(path.join(dir, 'hosts.tsv'), 'utf8').trim().split('\n');

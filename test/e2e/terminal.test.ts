@@ -3,58 +3,28 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HERD_BIN, scratchDir, useLoopbackFleet } from './herd-cli.js';
+import { hasTmux, openTerminal, type Terminal } from './tmux.js';
 
 const scope = useLoopbackFleet();
-const socket = `herd-test-${process.pid}`;
-const hasTmux = (() => {
-  try {
-    execFileSync('tmux', ['-V'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
-const tmux = (...args: string[]): string => execFileSync('tmux', ['-L', socket, ...args]).toString();
-const screen = (): string => tmux('capture-pane', '-p', '-t', 't');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitForScreen(check: (text: string) => boolean, timeoutMs: number): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  let text = '';
-  while (Date.now() < deadline) {
-    text = screen();
-    if (check(text)) return text;
-    await sleep(100);
-  }
-  throw new Error(`screen never matched; last screen:\n${text}`);
-}
-
-afterAll(() => {
-  if (hasTmux) {
-    try {
-      tmux('kill-server');
-    } catch {
-      /* already gone */
-    }
-  }
-});
-
 describe.runIf(hasTmux)('in a real terminal', () => {
+  let term: Terminal;
+  beforeAll(async () => {
+    term = await openTerminal({ name: 'terminal', width: 150, height: 45 });
+  });
+  afterAll(() => term?.close());
+
   it('draws live counts while running, then the folded groups and summary, with no escape garbage', async () => {
     const { fleet, home } = scope;
     const hosts = fleet.hosts(30, 1800);
     const inv = path.join(home, 'tty.txt');
     fs.writeFileSync(inv, hosts.join('\n') + '\n');
-    tmux('new-session', '-d', '-s', 't', '-x', '150', '-y', '45', 'bash', '--norc', '--noprofile');
-    tmux('send-keys', '-t', 't', `PS1='$ '; clear`, 'Enter');
     const cmd = `HOME=${home} node ${HERD_BIN} run -i ${inv} -u ${fleet.user} -p ${fleet.port} -k ${fleet.keyPath} --known-hosts ${home}/kh -o ${home}/runs -f 10 'sleep 1; echo same'; echo "EXIT=$?"`;
-    tmux('send-keys', '-t', 't', cmd, 'Enter');
-    const during = await waitForScreen((s) => /herd \d+\/30 .*running \d+/.test(s), 15_000);
+    term.send(cmd);
+    const during = await term.waitFor((s) => /herd \d+\/30 .*running \d+/.test(s), 15_000);
     expect(during).toMatch(/hosts\/s\s+elapsed \d+s\s+eta/);
-    const after = await waitForScreen((s) => /^EXIT=\d+$/m.test(s), 30_000);
+    const after = await term.waitFor((s) => /^EXIT=\d+$/m.test(s), 30_000);
     expect(after).toContain('EXIT=0');
     expect(after).toMatch(/==== 30 hosts exit 0: 127\.0\.\d+\.\[\d+-\d+\]/);
     expect(after).toContain('30 hosts: 30 ok');
@@ -68,18 +38,18 @@ describe.runIf(hasTmux)('in a real terminal', () => {
     const hosts = fleet.hosts(6, 1850);
     const inv = path.join(home, 'tty-int.txt');
     fs.writeFileSync(inv, hosts.join('\n') + '\n');
-    tmux('send-keys', '-t', 't', 'clear', 'Enter');
+    term.send('clear');
     const cmd = `HOME=${home} node ${HERD_BIN} run -i ${inv} -u ${fleet.user} -p ${fleet.port} -k ${fleet.keyPath} --known-hosts ${home}/kh -o ${home}/runs-int 'sleep 30'; echo "EXIT=$?"`;
-    tmux('send-keys', '-t', 't', cmd, 'Enter');
-    await waitForScreen((s) => /running 6/.test(s), 15_000);
-    tmux('send-keys', '-t', 't', 'C-c');
-    await waitForScreen((s) => s.includes('starting no new hosts'), 5_000);
-    tmux('send-keys', '-t', 't', 'C-c');
-    const after = await waitForScreen((s) => /^EXIT=\d+$/m.test(s), 15_000);
+    term.send(cmd);
+    await term.waitFor((s) => /running 6/.test(s), 15_000);
+    term.keys('C-c');
+    await term.waitFor((s) => s.includes('starting no new hosts'), 5_000);
+    term.keys('C-c');
+    const after = await term.waitFor((s) => /^EXIT=\d+$/m.test(s), 15_000);
     expect(after).toContain('EXIT=130');
     expect(after).toContain('6 hosts: 6 interrupted');
-    tmux('send-keys', '-t', 't', 'echo typed-after', 'Enter');
-    const back = await waitForScreen((s) => /^typed-after$/m.test(s), 5_000);
+    term.send('echo typed-after');
+    const back = await term.waitFor((s) => /^typed-after$/m.test(s), 5_000);
     expect(back).not.toMatch(/\[2K|\x1b/);
   });
 
@@ -92,13 +62,13 @@ describe.runIf(hasTmux)('in a real terminal', () => {
     const secret = 'tty passphrase 42';
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', secret, '-f', key]);
     fs.appendFileSync(path.join(fleet.dir, 'authorized_keys'), fs.readFileSync(`${key}.pub`));
-    tmux('send-keys', '-t', 't', 'clear', 'Enter');
+    term.send('clear');
     const cmd = `HOME=${home} node ${HERD_BIN} run -i ${inv} -u ${fleet.user} -p ${fleet.port} -k ${key} --ask-key-passphrase --known-hosts ${home}/kh -o ${home}/runs-key 'echo keyed-in'; echo "EXIT=$?"`;
-    tmux('send-keys', '-t', 't', cmd, 'Enter');
-    await waitForScreen((s) => s.includes('Key passphrase:'), 10_000);
-    tmux('send-keys', '-t', 't', '-l', secret);
-    tmux('send-keys', '-t', 't', 'Enter');
-    const after = await waitForScreen((s) => /^EXIT=\d+$/m.test(s), 20_000);
+    term.send(cmd);
+    await term.waitFor((s) => s.includes('Key passphrase:'), 10_000);
+    term.type(secret);
+    term.keys('Enter');
+    const after = await term.waitFor((s) => /^EXIT=\d+$/m.test(s), 20_000);
     expect(after).toContain('EXIT=0');
     expect(after).toContain('2 hosts: 2 ok');
     expect(after).not.toContain(secret);
@@ -114,14 +84,14 @@ describe.runIf(hasTmux)('in a real terminal', () => {
     for (let i = 0; i < 200; i++) fs.writeFileSync(path.join(tree, `f${i}`), `file ${i}\n`);
     fs.writeFileSync(path.join(tree, 'big.bin'), Buffer.alloc(120 * 1024 * 1024, 7));
     const dest = scratchDir('herd-tty-dest-');
-    tmux('send-keys', '-t', 't', 'clear', 'Enter');
+    term.send('clear');
     const cmd = `HOME=${home} node ${HERD_BIN} pull -i ${inv} -u ${fleet.user} -p ${fleet.port} -k ${fleet.keyPath} --known-hosts ${home}/kh -o ${home}/runs-pull -f 1 ${tree} ${dest}; echo "EXIT=$?"`;
-    tmux('send-keys', '-t', 't', cmd, 'Enter');
-    const during = await waitForScreen((s) => /files \d+\/[1-9]\d*\s+[\d.]+\/[\d.]+ MB\s+[\d.]+ MB\/s/.test(s), 20_000);
+    term.send(cmd);
+    const during = await term.waitFor((s) => /files \d+\/[1-9]\d*\s+[\d.]+\/[\d.]+ MB\s+[\d.]+ MB\/s/.test(s), 20_000);
     const [, done, found] = /files (\d+)\/(\d+)/.exec(during)!;
     expect(Number(done)).toBeLessThanOrEqual(Number(found));
     expect(Number(found)).toBeGreaterThan(0);
-    const after = await waitForScreen((s) => /^EXIT=\d+$/m.test(s), 60_000);
+    const after = await term.waitFor((s) => /^EXIT=\d+$/m.test(s), 60_000);
     expect(after).toContain('EXIT=0');
     expect(fs.statSync(path.join(dest, hosts[3]!, 'big.bin')).size).toBe(120 * 1024 * 1024);
   });
@@ -133,21 +103,15 @@ describe.runIf(hasTmux)('in a real terminal', () => {
     fs.writeFileSync(inv, hosts.join('\n') + '\n');
     const book = path.join(home, 'tty-colour.yml');
     fs.writeFileSync(book, '- steps:\n    - run: echo played\n');
-    try {
-      tmux('has-session', '-t', 't');
-    } catch {
-      tmux('new-session', '-d', '-s', 't', '-x', '150', '-y', '45', 'bash', '--norc', '--noprofile');
-      tmux('send-keys', '-t', 't', `PS1='$ '; clear`, 'Enter');
-    }
     const base = `env -u NO_COLOR HOME=${home} node ${HERD_BIN}`;
     const conn = `-i ${inv} -u ${fleet.user} -p ${fleet.port} -k ${fleet.keyPath} --known-hosts ${home}/kh -o ${home}/runs-colour -q --stream`;
     const coloured = (text: string, word: string) => hosts.every((h) => new RegExp(`\x1b\\[\\d+m${h.replace(/\./g, '\\.')}\x1b\\[(0|39)?m: ${word}`).test(text));
     for (const [what, word] of [[`run ${conn} 'echo ran'`, 'ran'], [`play ${conn} ${book}`, '\\[1\\.1\\] played']] as const) {
       for (const flag of ['', '--no-color']) {
-        tmux('send-keys', '-t', 't', 'clear', 'Enter');
-        tmux('send-keys', '-t', 't', `${base} ${what.replace('--stream', `--stream ${flag}`)}; echo "EXIT=$?"`, 'Enter');
-        await waitForScreen((s) => /^EXIT=\d+$/m.test(s), 20_000);
-        const text = tmux('capture-pane', '-p', '-e', '-t', 't');
+        term.send('clear');
+        term.send(`${base} ${what.replace('--stream', `--stream ${flag}`)}; echo "EXIT=$?"`);
+        await term.waitFor((s) => /^EXIT=\d+$/m.test(s), 20_000);
+        const text = term.screen({ escapes: true });
         expect(text).toContain('EXIT=0');
         for (const h of hosts) expect(text).toContain(`${h}`);
         expect(coloured(text, word), text).toBe(flag === '');

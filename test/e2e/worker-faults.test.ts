@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { childPids, readHostsTsv, runDirOf, runHerd, useLoopbackFleet } from './herd-cli.js';
+import { childPids, pidsWith, readHostsTsv, runDirOf, runHerd, useLoopbackFleet } from './herd-cli.js';
 
 const scope = useLoopbackFleet();
 
@@ -81,17 +81,6 @@ describe('an exception thrown inside a worker', () => {
     expect(result.durationMs).toBeLessThan(15_000);
   });
 });
-
-/** Pids whose command line contains `text` (a token unique to one test). */
-function pidsWith(text: string): number[] {
-  return fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number).filter((pid) => {
-    try {
-      return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').includes(text);
-    } catch {
-      return false;
-    }
-  });
-}
 
 describe('a worker that cannot answer an abort', () => {
   it('is killed a bounded time after the second Ctrl-C; its hosts end interrupted and the run ends', async () => {

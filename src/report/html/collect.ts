@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import type { OutputSummary } from '../../results/host-output.js';
+import { readRegularFile } from '../../results/output-head.js';
 import type { RunOnDisk } from '../../results/reader.js';
 import type { RunTaskRecord } from '../../results/run-record.js';
 import { HOST_STATUSES, STEP_STATUSES, type HostResult, type HostStatus, type StepStatus } from '../../results/status.js';
@@ -92,14 +93,7 @@ function failureGroups(dir: string, results: HostResult[]): Pick<ReportData, 'fa
 
 /** Digest of the whole file (read in blocks) and its first 4 KiB; null when missing or not a regular file. */
 function summarise(file: string, block: Buffer): OutputSummary | null {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-  } catch {
-    return null;
-  }
-  try {
-    if (!fs.fstatSync(fd).isFile()) return null;
+  return readRegularFile(file, (fd) => {
     const hash = createHash('sha1');
     let head: Buffer | undefined;
     let bytes = 0;
@@ -110,9 +104,7 @@ function summarise(file: string, block: Buffer): OutputSummary | null {
     }
     const preview = (head ?? Buffer.alloc(0)).toString('utf8');
     return { digest: hash.digest('hex'), preview, bytes, truncated: bytes > PREVIEW_BYTES };
-  } finally {
-    fs.closeSync(fd);
-  }
+  });
 }
 
 /** A host whose output a group can hold: its output file and the exit code it ended with. */

@@ -64,4 +64,26 @@ describe('collectReport', () => {
     expect(data.lastRecordAt).not.toBeNull();
     expect(renderReport(data)).toContain(`<dt>ended</dt><dd class="mono">(did not finish; last journal entry ${data.lastRecordAt})</dd>`);
   });
+  it('does not follow a symlink that stands where a host output file should be', () => {
+    const hosts = ['10.2.0.1', '10.2.0.2'];
+    const writer = newWriter(record('20261127T120000.000Z-link', hosts.length), hosts);
+    for (const id of hosts) {
+      writer.onPhase(id, 'running');
+      writer.onOutput(id, 'stdout', Buffer.from('same\n'));
+      writer.onOutput(id, 'stderr', Buffer.from('error: same\n'));
+      writer.onDone({ id, status: 'failed', exitCode: 1, durationMs: 5, reason: 'exit code 1' });
+    }
+    writer.finish('done');
+    const secret = path.join(tmp, 'secret');
+    fs.writeFileSync(secret, 'SECRET-CONTENT\n');
+    for (const stream of ['stdout', 'stderr']) {
+      const file = path.join(writer.dir, stream, hosts[1]!);
+      fs.rmSync(file);
+      fs.symlinkSync(secret, file);
+    }
+    const data = collectReport(readRun(writer.dir), new Date());
+    expect(JSON.stringify(data)).toContain('error: same');
+    expect(JSON.stringify(data)).not.toContain('SECRET-CONTENT');
+    expect(renderReport(data)).not.toContain('SECRET-CONTENT');
+  });
 });
