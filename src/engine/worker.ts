@@ -27,17 +27,25 @@ const WORKER_FATAL_EXIT_MS = 1_000;
 /**
  * Test-only fault, for the host whose id HERD_TEST_THROW_IN_CHANNEL names, in its channel's data callback
  * (onOutput runs synchronously inside it): HERD_TEST_THROW_HOW=sync throws there, as a bug in a callback
- * ssh2 calls would; =async hands back a backpressure promise that rejects, which nobody catches. The e2e
+ * ssh2 calls would; =async hands back a backpressure promise that rejects, which nobody catches; =resumed
+ * throws from a chunk delivered by a stream resumed after a pause. The e2e
  * suite proves either ends the affected hosts as `error` and the run still completes.
  */
 const THROW_IN_CHANNEL_FOR = process.env['HERD_TEST_THROW_IN_CHANNEL'];
-const THROW_HOW = process.env['HERD_TEST_THROW_HOW'] === 'async' ? 'async' : 'sync';
+const THROW_HOW = ((how) => (how === 'async' || how === 'resumed' ? how : 'sync'))(process.env['HERD_TEST_THROW_HOW']);
+// =resumed: the first chunk asks for a pause, so the next one arrives from the resumed stream (not from
+// ssh2's parser, which would catch the throw), and that one throws.
+let pausedOnce = false;
 
 function testFault(id: string): Promise<void> | undefined {
   if (THROW_IN_CHANNEL_FOR !== id) return undefined;
   const fault = new Error(`test fault thrown inside the channel callback of ${id}`);
-  if (THROW_HOW === 'sync') throw fault;
-  return Promise.reject(fault);
+  if (THROW_HOW === 'resumed' && !pausedOnce) {
+    pausedOnce = true;
+    return new Promise((resolve) => setTimeout(resolve, 1_500));
+  }
+  if (THROW_HOW === 'async') return Promise.reject(fault);
+  throw fault;
 }
 
 /** Jump-host handshakes waiting for the parent's go (see JumpHandshakeGate). */

@@ -113,13 +113,25 @@ export async function execCommand(client: Client, command: string, options: Exec
         heardFrom();
       });
     };
-    channel.on('data', (chunk: Buffer) => {
+    // An exception in the output handlers belongs to this connection whoever delivers the data: ssh2's
+    // parser (which reports what it catches as the client's error), or a paused stream resuming on a
+    // later tick (where nothing would catch it and the whole worker would go). Reported the same way.
+    const contained =
+      <A extends unknown[]>(fn: (...args: A) => void) =>
+      (...args: A): void => {
+        try {
+          fn(...args);
+        } catch (err) {
+          client.emit('error', err instanceof Error ? err : new Error(String(err)));
+        }
+      };
+    channel.on('data', contained((chunk: Buffer) => {
       heardFrom();
       flow(options.onStdout(chunk));
-    });
+    }));
     let prompted = false;
     let stderrHead = '';
-    channel.stderr.on('data', (chunk: Buffer) => {
+    channel.stderr.on('data', contained((chunk: Buffer) => {
       heardFrom();
       if (marker === undefined || prompted) return flow(options.onStderr(chunk));
       // Until sudo has asked, hold stderr back and look for its prompt (it may arrive split).
@@ -137,7 +149,7 @@ export async function execCommand(client: Client, command: string, options: Exec
       const rest = stderrHead.slice(0, at) + stderrHead.slice(at + marker.length);
       stderrHead = '';
       if (rest !== '') options.onStderr(Buffer.from(rest, 'latin1'));
-    });
+    }));
     channel.on('error', () => {
       /* a channel error is followed by close; the outcome says what we know */
     });

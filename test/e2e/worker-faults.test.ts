@@ -39,6 +39,25 @@ describe('an exception thrown inside a worker', () => {
     expect(result.durationMs).toBeLessThan(15_000);
   });
 
+  it('thrown by a chunk a paused stream delivers when it resumes (outside ssh2\'s parser): still only that host ends as error', async () => {
+    const hosts = scope.fleet.hosts(3, 1995);
+    const inv = path.join(scope.home, 'throw-resumed.txt');
+    fs.writeFileSync(inv, hosts.join('\n') + '\n');
+    const out = path.join(scope.home, 'runs-throw-resumed');
+    // The first chunk pauses the channel for 1.5 s; `second` arrives meanwhile and is delivered on resume.
+    const result = await runHerd(['run', '-i', inv, ...conn(out), '-w', '1', '-f', '3', 'echo first; sleep 1; echo second'], {
+      env: { HOME: scope.home, HERD_TEST_THROW_IN_CHANNEL: hosts[0], HERD_TEST_THROW_HOW: 'resumed' },
+      timeoutMs: 30_000,
+    });
+    expect(result.code).toBe(1);
+    const dir = runDirOf(result);
+    const rows = readHostsTsv(dir);
+    expect(rows.get(hosts[0]!)?.status).toBe('error');
+    expect(rows.get(hosts[0]!)?.reason).toMatch(/^internal error while this host was running: test fault thrown inside the channel callback/);
+    expect(journalResults(dir).get(hosts[0]!)?.['code']).toBe('E_INTERNAL');
+    for (const h of hosts.slice(1)) expect(rows.get(h)).toMatchObject({ status: 'ok', exit: '0' });
+  });
+
   it("uncaught (a rejected promise nobody handles): every running host of that worker ends as error; the other worker's host finishes ok", async () => {
     const [bad, good] = scope.fleet.hosts(2, 2000);
     const inv = path.join(scope.home, 'throw.txt');
