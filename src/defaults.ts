@@ -24,9 +24,6 @@ export const DEFAULT_COMMAND_TIMEOUT_S = 0;
 /** Where run directories go. */
 export const DEFAULT_OUT_DIR = 'runs';
 
-/** Default SSH port. */
-export const DEFAULT_PORT = 22;
-
 /** Keys tried when no -k is given, in OpenSSH's order. */
 export function defaultKeyPaths(): string[] {
   const dir = path.join(os.homedir(), '.ssh');

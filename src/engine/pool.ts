@@ -326,11 +326,6 @@ export class WorkerPool {
     );
     await Promise.all(exits);
   }
-
-  /** Pids of live workers (for tests and diagnostics). */
-  workerPids(): number[] {
-    return [...this.slots].map((s) => s.child.pid ?? -1);
-  }
 }
 
 /** Split `total` sessions over `parts` workers as evenly as possible. */

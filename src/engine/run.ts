@@ -69,7 +69,6 @@ export interface RunOutcome {
   /** stdout digest and start per host that ran a command (ad-hoc runs). */
   outputs: Map<string, OutputSummary>;
   interrupted: boolean;
-  warnings: string[];
   /** accept-new: how many new host keys were recorded, per known_hosts file. */
   recordedHostKeys: { file: string; count: number }[];
 }
@@ -78,7 +77,6 @@ export interface RunOutcome {
 export class RunSession {
   readonly writer: RunWriter;
   readonly jobs: Map<string, HostJob>;
-  readonly warnings: string[] = [];
   /**
    * Playbooks see each step result first (consensus gates). 'defer' keeps it unrecorded: the
    * engine records it with `recordStep` once the gate has judged the host.
@@ -266,7 +264,6 @@ export class RunSession {
             return;
           }
           case 'warning':
-            this.warnings.push(event.message);
             this.progress.note(`herd: warning: ${event.message}`);
             return;
         }
@@ -299,7 +296,7 @@ export class RunSession {
       if (summary) outputs.set(r.id, summary);
     }
     const recordedHostKeys = [...this.knownHostsRecorded].map(([file, count]) => ({ file, count }));
-    return { dir: this.writer.dir, record, results, outputs, interrupted: this.interrupted, warnings: this.warnings, recordedHostKeys };
+    return { dir: this.writer.dir, record, results, outputs, interrupted: this.interrupted, recordedHostKeys };
   }
 
   private interrupt(signal: NodeJS.Signals): void {

@@ -73,7 +73,3 @@ export interface StepResult {
   /** Output of a consensus step, kept to compare hosts (bounded). */
   stdout?: string;
 }
-
-export function isOk(result: Pick<HostResult, 'status'>): boolean {
-  return result.status === 'ok';
-}
