@@ -72,7 +72,7 @@ describe.runIf(hasTmux)('in a real terminal', () => {
     const hosts = fleet.hosts(12, 2240);
     const inv = inventory('gv-tty.txt', hosts);
     term = await openTerminal({ name: 'groups', width: 160, height: 60, join: true });
-    const herd = `HOME=${home} node ${HERD_BIN}`;
+    const herd = `HOME=${home} ${HERD_BIN}`;
     const print = PRINT_ADDRESS.replace(/'/g, `'\\''`);
     const run = await term.run(`${herd} run -i ${inv} ${conn('runs-gv-tty').join(' ')} '${print}'`);
     expect(run).toContain('EXIT=0');

@@ -1,4 +1,5 @@
-// Run the built herd CLI as a subprocess, the way a user would.
+// Run the built herd CLI as a subprocess the way a user does: bin/herd itself, through its shebang
+// (so its V8 flags apply), never `node bin/herd`.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -49,7 +50,7 @@ export function runHerd(args: string[], opts: HerdOptions = {}): Promise<HerdRes
     const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', ...opts.env };
     delete env['SSH_AUTH_SOCK'];
     if (opts.env && 'SSH_AUTH_SOCK' in opts.env) env['SSH_AUTH_SOCK'] = opts.env['SSH_AUTH_SOCK'];
-    const child = spawn(process.execPath, [HERD_BIN, ...args], {
+    const child = spawn(HERD_BIN, args, {
       cwd: opts.cwd ?? ROOT,
       env: env as NodeJS.ProcessEnv,
       stdio: ['pipe', 'pipe', 'pipe'],

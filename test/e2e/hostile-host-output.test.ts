@@ -61,7 +61,7 @@ const conn = (out: string): string[] => fleetArgs(scope, out);
 function herdPiped(args: string[]): { code: number | null; stdout: Buffer; stderr: Buffer } {
   const env: NodeJS.ProcessEnv = { ...process.env, HOME: scope.home, NO_COLOR: '1' };
   delete env['SSH_AUTH_SOCK'];
-  const r = spawnSync(process.execPath, [HERD_BIN, ...args], { env, cwd: scope.home, timeout: 60_000 });
+  const r = spawnSync(HERD_BIN, args, { env, cwd: scope.home, timeout: 60_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -121,7 +121,7 @@ let term: Terminal;
 const inTerminal = (line: string): Promise<string> => term.run(`echo BEFORE-MARK; ${line}`);
 const title = (): string => term.title();
 
-const herdLine = (args: string): string => `HOME=${scope.home} node ${HERD_BIN} ${args}`;
+const herdLine = (args: string): string => `HOME=${scope.home} ${HERD_BIN} ${args}`;
 
 describe.runIf(hasTmux)('in a real terminal the host cannot drive it', () => {
   beforeAll(async () => {

@@ -324,7 +324,7 @@ function herdToFile(args: string[], outFile: string): Promise<{ code: number | n
   const fd = fs.openSync(outFile, 'w');
   let peak = 0;
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [HERD_BIN, ...args], { env: { ...process.env, HOME: scope.home, NO_COLOR: '1' }, stdio: ['ignore', fd, 'ignore'] });
+    const child = spawn(HERD_BIN, args, { env: { ...process.env, HOME: scope.home, NO_COLOR: '1' }, stdio: ['ignore', fd, 'ignore'] });
     const sampler = setInterval(() => (peak = Math.max(peak, treeRssMiB(child.pid!))), 50);
     child.on('close', (code) => {
       clearInterval(sampler);
@@ -380,7 +380,7 @@ describe('a host that prints without end', () => {
     const args = ['run', '-i', inventory('stream-flood', [host!]), ...conn(), '--stream', '--no-group', `head -c ${size} /dev/zero`];
     let peak = 0;
     const code = await new Promise<number | null>((resolve) => {
-      const child = spawn(process.execPath, [HERD_BIN, ...args], { env: { ...process.env, HOME: scope.home, NO_COLOR: '1' }, stdio: ['ignore', fd, 'ignore'] });
+      const child = spawn(HERD_BIN, args, { env: { ...process.env, HOME: scope.home, NO_COLOR: '1' }, stdio: ['ignore', fd, 'ignore'] });
       const sampler = setInterval(() => (peak = Math.max(peak, treeRssMiB(child.pid!))), 50);
       child.on('close', (c) => {
         clearInterval(sampler);

@@ -72,7 +72,7 @@ describe('an unreadable known_hosts file stops the run before any host (exit 2)'
     fs.writeFileSync(kh, '', { mode: 0o600 });
     const inv = inventoryFor(dir);
     const before = contacts;
-    const args = ['--reuid=65534', '--regid=65534', '--clear-groups', '--', process.execPath, HERD_BIN, 'run', '-i', inv, '-p', String(listenerPort)];
+    const args = ['--reuid=65534', '--regid=65534', '--clear-groups', '--', HERD_BIN, 'run', '-i', inv, '-p', String(listenerPort)];
     args.push('--password-env', 'HERD_T_PW', '--known-hosts', kh, '-o', path.join(dir, 'runs'), 'true');
     const env = { PATH: process.env['PATH'], HOME: '/nonexistent', NO_COLOR: '1', HERD_T_PW: 'x' };
     const result = await promisify(execFile)('setpriv', args, { cwd: '/', env }).then(

@@ -170,7 +170,7 @@ describe('the ulimit warning', () => {
       new Promise<{ stderr: string }>((resolve) => {
         const env: NodeJS.ProcessEnv = { ...process.env, HOME: dir, HERD_T_PW: 'x', NO_COLOR: '1' };
         delete env['SSH_AUTH_SOCK'];
-        const child = spawn('bash', ['-c', `ulimit -n ${n} && exec "$@"`, 'herd', process.execPath, HERD_BIN, ...args], { cwd: dir, env });
+        const child = spawn('bash', ['-c', `ulimit -n ${n} && exec "$@"`, 'herd', HERD_BIN, ...args], { cwd: dir, env });
         let stderr = '';
         child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
         child.on('close', () => resolve({ stderr }));

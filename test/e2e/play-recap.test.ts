@@ -238,7 +238,7 @@ describe.runIf(hasTmux)('herd play in a real terminal', () => {
     );
     term = await openTerminal({ name: 'recap', width: 150, height: 45 });
     const cmd =
-      `HOME=${home} node ${HERD_BIN} play -i ${inv} -u ${fleet.user} -p ${fleet.port} -k ${fleet.keyPath} ` +
+      `HOME=${home} ${HERD_BIN} play -i ${inv} -u ${fleet.user} -p ${fleet.port} -k ${fleet.keyPath} ` +
       `--known-hosts ${home}/kh -o ${home}/runs-tty -f 3 ${book}; echo "EXIT=$?"`;
     term.send(cmd);
     // -f 3: the last three hosts start once the first three are through; step 1.1 is complete when

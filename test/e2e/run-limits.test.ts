@@ -140,7 +140,7 @@ describe('connections', () => {
     const inv = inventory('fds.txt', hosts);
     const args = ['run', '-i', inv, ...conn(), '-f', '500', '-w', '2', 'true'].map((a) => `'${a}'`).join(' ');
     const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = spawn('bash', ['-c', `ulimit -n 90 && exec '${process.execPath}' '${HERD_BIN}' ${args}`], { env: { ...process.env, HOME: scope.home } });
+      const child = spawn('bash', ['-c', `ulimit -n 90 && exec '${HERD_BIN}' ${args}`], { env: { ...process.env, HOME: scope.home } });
       let stderr = '';
       child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
       child.on('close', (code: number | null) => resolve({ code, stderr }));

@@ -20,7 +20,7 @@ describe.runIf(hasTmux)('in a real terminal', () => {
     const hosts = fleet.hosts(30, 1800);
     const inv = path.join(home, 'tty.txt');
     fs.writeFileSync(inv, hosts.join('\n') + '\n');
-    const cmd = `HOME=${home} node ${HERD_BIN} run -i ${inv} -u ${fleet.user} -p ${fleet.port} -k ${fleet.keyPath} --known-hosts ${home}/kh -o ${home}/runs -f 10 'sleep 1; echo same'; echo "EXIT=$?"`;
+    const cmd = `HOME=${home} ${HERD_BIN} run -i ${inv} -u ${fleet.user} -p ${fleet.port} -k ${fleet.keyPath} --known-hosts ${home}/kh -o ${home}/runs -f 10 'sleep 1; echo same'; echo "EXIT=$?"`;
     term.send(cmd);
     const during = await term.waitFor((s) => /herd \d+\/30 .*running \d+/.test(s), 15_000);
     expect(during).toMatch(/hosts\/s\s+elapsed \d+s\s+eta/);
@@ -39,7 +39,7 @@ describe.runIf(hasTmux)('in a real terminal', () => {
     const inv = path.join(home, 'tty-int.txt');
     fs.writeFileSync(inv, hosts.join('\n') + '\n');
     term.send('clear');
-    const cmd = `HOME=${home} node ${HERD_BIN} run -i ${inv} -u ${fleet.user} -p ${fleet.port} -k ${fleet.keyPath} --known-hosts ${home}/kh -o ${home}/runs-int 'sleep 30'; echo "EXIT=$?"`;
+    const cmd = `HOME=${home} ${HERD_BIN} run -i ${inv} -u ${fleet.user} -p ${fleet.port} -k ${fleet.keyPath} --known-hosts ${home}/kh -o ${home}/runs-int 'sleep 30'; echo "EXIT=$?"`;
     term.send(cmd);
     await term.waitFor((s) => /running 6/.test(s), 15_000);
     term.keys('C-c');
@@ -63,7 +63,7 @@ describe.runIf(hasTmux)('in a real terminal', () => {
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', secret, '-f', key]);
     fs.appendFileSync(path.join(fleet.dir, 'authorized_keys'), fs.readFileSync(`${key}.pub`));
     term.send('clear');
-    const cmd = `HOME=${home} node ${HERD_BIN} run -i ${inv} -u ${fleet.user} -p ${fleet.port} -k ${key} --ask-key-passphrase --known-hosts ${home}/kh -o ${home}/runs-key 'echo keyed-in'; echo "EXIT=$?"`;
+    const cmd = `HOME=${home} ${HERD_BIN} run -i ${inv} -u ${fleet.user} -p ${fleet.port} -k ${key} --ask-key-passphrase --known-hosts ${home}/kh -o ${home}/runs-key 'echo keyed-in'; echo "EXIT=$?"`;
     term.send(cmd);
     await term.waitFor((s) => s.includes('Key passphrase:'), 10_000);
     term.type(secret);
@@ -85,7 +85,7 @@ describe.runIf(hasTmux)('in a real terminal', () => {
     fs.writeFileSync(path.join(tree, 'big.bin'), Buffer.alloc(120 * 1024 * 1024, 7));
     const dest = scratchDir('herd-tty-dest-');
     term.send('clear');
-    const cmd = `HOME=${home} node ${HERD_BIN} pull -i ${inv} -u ${fleet.user} -p ${fleet.port} -k ${fleet.keyPath} --known-hosts ${home}/kh -o ${home}/runs-pull -f 1 ${tree} ${dest}; echo "EXIT=$?"`;
+    const cmd = `HOME=${home} ${HERD_BIN} pull -i ${inv} -u ${fleet.user} -p ${fleet.port} -k ${fleet.keyPath} --known-hosts ${home}/kh -o ${home}/runs-pull -f 1 ${tree} ${dest}; echo "EXIT=$?"`;
     term.send(cmd);
     const during = await term.waitFor((s) => /files \d+\/[1-9]\d*\s+[\d.]+\/[\d.]+ MB\s+[\d.]+ MB\/s/.test(s), 20_000);
     const [, done, found] = /files (\d+)\/(\d+)/.exec(during)!;
@@ -103,7 +103,7 @@ describe.runIf(hasTmux)('in a real terminal', () => {
     fs.writeFileSync(inv, hosts.join('\n') + '\n');
     const book = path.join(home, 'tty-colour.yml');
     fs.writeFileSync(book, '- steps:\n    - run: echo played\n');
-    const base = `env -u NO_COLOR HOME=${home} node ${HERD_BIN}`;
+    const base = `env -u NO_COLOR HOME=${home} ${HERD_BIN}`;
     const conn = `-i ${inv} -u ${fleet.user} -p ${fleet.port} -k ${fleet.keyPath} --known-hosts ${home}/kh -o ${home}/runs-colour -q --stream`;
     const coloured = (text: string, word: string) => hosts.every((h) => new RegExp(`\x1b\\[\\d+m${h.replace(/\./g, '\\.')}\x1b\\[(0|39)?m: ${word}`).test(text));
     for (const [what, word] of [[`run ${conn} 'echo ran'`, 'ran'], [`play ${conn} ${book}`, '\\[1\\.1\\] played']] as const) {
