@@ -103,6 +103,22 @@ export function childPids(pid: number): number[] {
   }
 }
 
+/** Summed RSS in MiB of a process and all its descendants. */
+export function treeRssMiB(pid: number): number {
+  let kib = 0;
+  const visit = (p: number): void => {
+    try {
+      const m = /^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'));
+      if (m) kib += Number(m[1]);
+    } catch {
+      return;
+    }
+    for (const c of childPids(p)) visit(c);
+  };
+  visit(pid);
+  return kib / 1024;
+}
+
 /** Pids whose command line contains `text` (a token unique to one test, so concurrent test runs never match). */
 export function pidsWith(text: string): number[] {
   return fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number).filter((pid) => {

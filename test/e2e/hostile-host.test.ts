@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isRoot } from '../fleet/fleet.js';
-import { childPids, HERD_BIN, readHostsTsv, runDirOf, runHerd, scratchDir, useLoopbackFleet } from './herd-cli.js';
+import { childPids, HERD_BIN, readHostsTsv, runDirOf, runHerd, scratchDir, treeRssMiB, useLoopbackFleet } from './herd-cli.js';
 
 const scope = useLoopbackFleet();
 
@@ -302,22 +302,6 @@ describe('a script step on a host where another user can write /tmp', () => {
     expect(out).toBe('GOOD-SCRIPT\n');
   });
 });
-
-/** Summed RSS in MiB of a process and all its descendants. */
-function treeRssMiB(pid: number): number {
-  let kib = 0;
-  const visit = (p: number): void => {
-    try {
-      const m = /^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'));
-      if (m) kib += Number(m[1]);
-    } catch {
-      return;
-    }
-    for (const c of childPids(p)) visit(c);
-  };
-  visit(pid);
-  return kib / 1024;
-}
 
 /** herd with stdout into `outFile` and stderr dropped; its exit code and the peak RSS of its process tree. */
 function herdToFile(args: string[], outFile: string): Promise<{ code: number | null; peak: number }> {

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { flakyProxy } from '../fleet/faults.js';
-import { childPids, HERD_BIN, readHostsTsv, runDirOf, runHerd, useLoopbackFleet } from './herd-cli.js';
+import { HERD_BIN, readHostsTsv, runDirOf, runHerd, treeRssMiB, useLoopbackFleet } from './herd-cli.js';
 
 const scope = useLoopbackFleet();
 const closers: (() => Promise<void>)[] = [];
@@ -30,22 +30,6 @@ const TOKEN = `${process.pid}${String(Date.now()).slice(-6)}`;
 function remoteProcesses(needle: string): string[] {
   const out = execFileSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' });
   return out.split('\n').filter((l) => l.includes(needle) && !l.includes('ps -eo'));
-}
-
-/** Summed RSS in MiB of a process and all its descendants. */
-function treeRssMiB(pid: number): number {
-  let kib = 0;
-  const visit = (p: number): void => {
-    try {
-      const m = /^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${p}/status`, 'utf8'));
-      if (m) kib += Number(m[1]);
-    } catch {
-      return;
-    }
-    for (const c of childPids(p)) visit(c);
-  };
-  visit(pid);
-  return kib / 1024;
 }
 
 describe('time limits', () => {
