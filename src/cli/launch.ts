@@ -1,10 +1,10 @@
 // Shared by run and rerun: resolve secrets, write the audit record, execute, print the summary, pick the exit code.
 import os from 'node:os';
 import type { Target } from '../inventory/types.js';
-import { executeCommandRun, prepareHosts, type RunOutcome, type SessionRequest } from '../engine/run.js';
+import { executeSinglePass, prepareHosts, Run, type RunOutcome, type RunRequest } from '../engine/run.js';
 import type { ConnectionDefaults } from '../engine/connection-plan.js';
+import type { RunEventListener } from '../engine/events.js';
 import type { TaskSpec } from '../engine/protocol.js';
-import type { RunUi } from '../engine/run.js';
 import { createRunDir } from '../results/run-id.js';
 import type { RunRecord, RunTaskRecord } from '../results/run-record.js';
 import { formatCounts, formatFailures, formatJumpHosts, formatRecordedHostKeys } from '../report/summary.js';
@@ -12,6 +12,8 @@ import { formatGroups, groupOutputs } from '../report/groups.js';
 import { failureExcerpts } from '../report/failure-excerpts.js';
 import { NdjsonSink } from '../report/ndjson.js';
 import { printRecap, printStepBlock } from './recap-output.js';
+import { createRunView, recordEventsTo } from './render-run.js';
+import { wireStops } from './stop-wiring.js';
 import { LineStreamer, wantColour } from '../report/stream.js';
 import { writeText } from '../report/terminal-safe.js';
 import { resolveConnectionOptions, resolveRunOptions, type ConnectionOptions, type RawOptions, type RunOptions, type SecretSource } from './options.js';
@@ -39,8 +41,8 @@ export interface LaunchRequest {
   warnings: string[];
   /** Show hosts grouped by identical output at the end (ad-hoc commands). */
   groupOutput?: boolean;
-  /** What the run does, given the session settings. */
-  execute: (session: SessionRequest, ui: RunUi) => Promise<RunOutcome>;
+  /** What the run does: its passes over the hosts (launchRun opens and finishes the run around it). */
+  execute: (run: Run) => Promise<void>;
   /** How run.json describes the task. */
   taskRecord: RunTaskRecord;
 }
@@ -95,7 +97,7 @@ function preflightForks(req: LaunchRequest): number {
 export function commandLaunch(task: Extract<TaskSpec, { kind: 'command' }>): Pick<LaunchRequest, 'execute' | 'taskRecord'> {
   return {
     taskRecord: { kind: 'command', command: task.command, timeout_s: task.timeoutMs / 1000 },
-    execute: (session, ui) => executeCommandRun(session, task, ui),
+    execute: (run) => executeSinglePass(run, task),
   };
 }
 
@@ -178,7 +180,7 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
     hosts_total: req.targets.length,
     counts: {},
   };
-  const session: SessionRequest = {
+  const request: RunRequest = {
     targets: req.targets,
     connection,
     prepared,
@@ -204,20 +206,46 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
       agentSocket,
     },
   };
-  const ui: RunUi = {
+  const view = createRunView({
     stderr,
     progress: req.run.progress && !req.run.quiet,
-    ...(req.run.json ? { events: new NdjsonSink(process.stdout) } : {}),
+    ...(req.run.json ? { json: new NdjsonSink(process.stdout) } : {}),
     // With --json, stdout carries only events, so streamed lines go to stderr.
     ...(req.run.stream ? { stream: new LineStreamer(req.run.json ? stderr : process.stdout, wantColour(req.run.json ? stderr : process.stdout, !req.run.colour)) } : {}),
     // Playbooks: each step's counts as it completes across a batch, on stderr with the live area.
-    ...(req.taskRecord.kind === 'playbook' && !req.run.quiet
-      ? { stepComplete: (results, dir) => printStepBlock(stderr, dir, results) }
-      : {}),
-  };
-  const outcome = await req.execute(session, ui);
+    ...(req.taskRecord.kind === 'playbook' && !req.run.quiet ? { stepBlock: (results, dir) => printStepBlock(stderr, dir, results) } : {}),
+  });
+  const eventsFile = process.env['HERD_TEST_EVENTS_FILE'];
+  const recorder = eventsFile ? recordEventsTo(eventsFile) : undefined;
+  const listener: RunEventListener = recorder ? (e) => (recorder(e), view.listener(e)) : view.listener;
+  const outcome = executeRun(request, listener, req.execute).finally(() => view.close());
+  return finishLaunch(req, await outcome);
+}
+
+/** Open the run, wire Ctrl-C and --deadline to it, execute; the run directory is completed even when execution failed. */
+async function executeRun(
+  request: RunRequest,
+  listener: RunEventListener,
+  execute: LaunchRequest['execute'],
+): Promise<RunOutcome> {
+  const run = new Run(request, listener);
+  const unwire = wireStops(run.control);
+  let failure: unknown;
+  try {
+    await execute(run);
+  } catch (err) {
+    failure = err;
+  }
+  unwire();
+  const outcome = run.finish();
+  if (failure !== undefined) throw failure;
+  return outcome;
+}
+
+/** What is printed after the run, and the exit code. */
+function finishLaunch(req: LaunchRequest, outcome: RunOutcome): number {
   if (req.groupOutput && !req.run.quiet && !req.run.json && !req.run.stream) printGroups(outcome);
-  if (req.taskRecord.kind === 'playbook' && !req.run.quiet) printRecap(stderr, outcome.dir, 'recap:');
+  if (req.taskRecord.kind === 'playbook' && !req.run.quiet) printRecap(process.stderr, outcome.dir, 'recap:');
   return reportOutcome(outcome, req.run.quiet);
 }
 

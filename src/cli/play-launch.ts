@@ -9,7 +9,6 @@ import type { Target } from '../inventory/types.js';
 import { checkExtraVars, loadPlaybook } from '../playbook/index.js';
 import type { Playbook } from '../playbook/types.js';
 import { executePlaybook, type ResumePoint } from '../engine/play.js';
-import { RunSession } from '../engine/run.js';
 import type { LaunchRequest } from './launch.js';
 import { passwordFromEnv, promptHidden } from './secrets.js';
 import { ioReason } from '../io-reason.js';
@@ -97,27 +96,17 @@ export async function playbookLaunch(opts: PlaybookLaunchOptions): Promise<Pick<
       vars: opts.extraVars,
       become_password_source: opts.becomeSource === null ? null : opts.becomeSource.kind === 'env' ? `env:${opts.becomeSource.variable}` : 'prompt',
     },
-    execute: async (request, ui) => {
-      const session = new RunSession(request, ui);
-      let failure: unknown;
-      try {
-        await executePlaybook(session, {
-          playbook: opts.input.playbook,
-          playHosts: opts.playHosts,
-          extraVars: opts.extraVars,
-          check: opts.check,
-          becomePassword,
-          runId: request.record.id,
-          cwd: process.cwd(),
-          resume: opts.resume,
-          gateReferences: opts.gateReferences,
-        });
-      } catch (err) {
-        failure = err;
-      }
-      const outcome = session.finish();
-      if (failure !== undefined) throw failure;
-      return outcome;
-    },
+    execute: (run) =>
+      executePlaybook(run, {
+        playbook: opts.input.playbook,
+        playHosts: opts.playHosts,
+        extraVars: opts.extraVars,
+        check: opts.check,
+        becomePassword,
+        runId: run.id,
+        cwd: process.cwd(),
+        resume: opts.resume,
+        gateReferences: opts.gateReferences,
+      }),
   };
 }

@@ -1,12 +1,10 @@
 // Run a playbook: plays in order, serial batches, consensus gates, max_fail, resume points.
-import { foldHosts } from '../report/fold.js';
 import { judgeConsensus, resolveAmount, splitBatches, splitSegments } from '../playbook/plan.js';
 import type { Play, Playbook } from '../playbook/types.js';
 import type { HostResult, StepResult } from '../results/status.js';
-import { notStartedResult, type RunSession } from './run.js';
+import { notStartedResult, type Run } from './run.js';
 import type { HostJob } from './protocol.js';
 import { StepCompletion } from './step-completion.js';
-import { plural } from '../report/size.js';
 
 /** Where a host picks up on a resumed run, and which run did the earlier steps. */
 export interface ResumePoint {
@@ -41,18 +39,18 @@ interface HostProgress {
   unverified: HostResult | null;
 }
 
-/** Execute every play; each host ends with one final result in the session. */
-export async function executePlaybook(session: RunSession, req: PlaybookRunRequest): Promise<void> {
-  session.writer.writeJson('plays.json', {
+/** Execute every play; each host ends with one final result in the run. */
+export async function executePlaybook(run: Run, req: PlaybookRunRequest): Promise<void> {
+  run.writer.writeJson('plays.json', {
     plays: req.playbook.plays.map((p) => ({ index: p.index, name: p.name, hosts: req.playHosts.get(p.index) ?? [] })),
   });
   // Inherited references go into this run's journal too, so a rerun of this run is judged alike.
   for (const [key, majority] of req.gateReferences ?? []) {
     const [p, st] = key.split('.').map(Number);
-    if (p !== undefined && st !== undefined) session.writer.journalGate(p, st, majority);
+    if (p !== undefined && st !== undefined) run.writer.journalGate(p, st, majority);
   }
   const state = new Map<string, HostProgress>();
-  for (const id of session.jobs.keys()) {
+  for (const id of run.jobs.keys()) {
     const playsLeft = req.playbook.plays.filter((p) => (req.playHosts.get(p.index) ?? []).includes(id)).length;
     state.set(id, { stopped: null, durationMs: 0, ran: false, playsLeft, lastDone: null, unverified: null });
   }
@@ -60,18 +58,18 @@ export async function executePlaybook(session: RunSession, req: PlaybookRunReque
   try {
     for (const play of req.playbook.plays) {
       const ids = (req.playHosts.get(play.index) ?? []).filter((id) => state.get(id)?.stopped === null);
-      await runPlay(session, req, play, ids, state);
+      await runPlay(run, req, play, ids, state);
     }
   } catch (err) {
     crash = err;
     throw err;
   } finally {
-    for (const [id, s] of state) session.finishHost(finalResult(session, id, s, crash));
+    for (const [id, s] of state) run.finishHost(finalResult(run, id, s, crash));
   }
 }
 
 /** A host is ok only when it went through every step of its plays; otherwise it says where and why it stopped. */
-function finalResult(session: RunSession, id: string, s: HostProgress, crash: unknown): HostResult {
+function finalResult(run: Run, id: string, s: HostProgress, crash: unknown): HostResult {
   if (s.stopped) return s.stopped;
   if (s.playsLeft === 0) {
     if (s.unverified) return { ...s.unverified, durationMs: s.durationMs };
@@ -83,9 +81,9 @@ function finalResult(session: RunSession, id: string, s: HostProgress, crash: un
     if (!s.ran) return notStartedResult(id, why);
     return { id, status: 'error', exitCode: null, durationMs: s.durationMs, reason: why, code: 'E_INTERNAL' };
   }
-  if (!s.ran && session.stopped) return notStartedResult(id, session.interruptReason());
+  if (!s.ran && run.control.stopped) return notStartedResult(id, run.control.interruptReason());
   // Between steps nothing is in flight, so a rerun may resume the next step safely.
-  const why = session.stopped ? session.stopCause() : "herd's playbook engine ended early";
+  const why = run.control.stopped ? run.control.stopCause() : "herd's playbook engine ended early";
   return { ...notStartedResult(id, `${why}: ${where}; its later steps did not start`), durationMs: s.durationMs };
 }
 
@@ -98,10 +96,10 @@ function startStep(req: PlaybookRunRequest, play: Play, id: string): number {
   return point.step;
 }
 
-async function runPlay(session: RunSession, req: PlaybookRunRequest, play: Play, ids: string[], state: Map<string, HostProgress>): Promise<void> {
+async function runPlay(run: Run, req: PlaybookRunRequest, play: Play, ids: string[], state: Map<string, HostProgress>): Promise<void> {
   // Test-only: a real crash of this engine at a chosen play, for the tests of what it then records.
   if (process.env['HERD_TEST_PLAY_CRASH_AT_PLAY'] === String(play.index)) throw new Error(`test crash at play ${play.index}`);
-  recordAlreadyDone(session, req, play, ids);
+  recordAlreadyDone(run, req, play, ids);
   const maxFail = play.maxFail ? resolveAmount(play.maxFail, ids.length) : Number.POSITIVE_INFINITY;
   const segments = splitSegments(play);
   const references = new Map<number, string | null>();
@@ -114,13 +112,13 @@ async function runPlay(session: RunSession, req: PlaybookRunRequest, play: Play,
   for (let b = 0; b < batches.length; b++) {
     const batch = batches[b]!;
     if (failed > maxFail) {
-      for (const id of batch) stop(state, id, notStartedResult(id, `play ${play.index} stopped: ${plural(failed, 'host')} failed, more than max_fail ${maxFail}`));
+      for (const id of batch) stop(state, id, notStartedResult(id, `play ${play.index} stopped: ${failed} host${failed === 1 ? '' : 's'} failed, more than max_fail ${maxFail}`));
       continue;
     }
     let alive = batch;
     let through = true;
     for (const segment of segments) {
-      if (session.stopped) {
+      if (run.control.stopped) {
         through = false;
         break;
       }
@@ -129,27 +127,27 @@ async function runPlay(session: RunSession, req: PlaybookRunRequest, play: Play,
         const from = Math.max(segment.from, startStep(req, play, id));
         if (from > segment.to) continue; // this segment was done in an earlier run
         const earlier = state.get(id)!.ran || req.resume?.has(id) === true;
-        jobs.push({ ...session.jobs.get(id)!, fromStep: from, toStep: segment.to, ...(earlier ? { afterEarlierSteps: true } : {}) });
+        jobs.push({ ...run.jobs.get(id)!, fromStep: from, toStep: segment.to, ...(earlier ? { afterEarlierSteps: true } : {}) });
       }
       const completion = new StepCompletion(
         jobs.map((j) => ({ id: j.id, from: j.fromStep!, to: j.toStep! })),
         segment.gate ? segment.to : null,
-        (_step, results) => session.stepComplete(results),
+        (_step, results) => run.stepComplete(results),
       );
       // A gate step's result is recorded only once the gate has judged the host: a host held back
       // there must not look as if it passed it (a rerun resumes at the first step not passed).
       const gateResults = new Map<string, StepResult>();
-      session.stepListener = (r: StepResult) => {
+      run.stepListener = (r: StepResult) => {
         if (!segment.gate || r.play !== play.index || r.step !== segment.to || r.stdout === undefined) {
           // Recorded here, before the completion check: a completed step's stderr files are published.
-          session.recordStep(r);
+          run.recordStep(r);
           completion.onStep(r);
           return 'defer';
         }
         gateResults.set(r.host, r);
         return 'defer';
       };
-      await session.runPass(
+      await run.runPass(
         jobs,
         { kind: 'steps', play, extraVars: req.extraVars, runId: req.runId, check: req.check, becomePassword: req.becomePassword, cwd: req.cwd },
         (result) => {
@@ -166,10 +164,10 @@ async function runPlay(session: RunSession, req: PlaybookRunRequest, play: Play,
           }
         },
       );
-      session.stepListener = undefined;
+      run.stepListener = undefined;
       alive = alive.filter((id) => state.get(id)?.stopped === null);
       if (gateResults.size > 0) {
-        alive = applyGate(session, play, segment.to, gateResults, references, alive, state, (r) => completion.onStep(r));
+        alive = applyGate(run, play, segment.to, gateResults, references, alive, state, (r) => completion.onStep(r));
       }
       completion.finish();
     }
@@ -182,7 +180,7 @@ async function runPlay(session: RunSession, req: PlaybookRunRequest, play: Play,
  * earlier run's, majority), and record each host's gate step as passed or `diverged`.
  */
 function applyGate(
-  session: RunSession,
+  run: Run,
   play: Play,
   step: number,
   results: Map<string, StepResult>,
@@ -195,18 +193,18 @@ function applyGate(
   const verdict = judgeConsensus(outputs, references.has(step) ? references.get(step) : undefined);
   if (!references.has(step)) {
     references.set(step, verdict.majority);
-    session.writer.journalGate(play.index, step, verdict.majority);
+    run.writer.journalGate(play.index, step, verdict.majority);
   }
   const name = play.steps[step - 1]?.name ?? `step ${step}`;
   const why = verdict.majority === null ? 'no majority output (the largest groups tie)' : 'output differs from the majority';
   const held = new Set(verdict.diverged);
   for (const [id, r] of results) {
     const judged: StepResult = held.has(id) ? { ...r, status: 'diverged', reason: `${why}; held back from later steps` } : r;
-    session.recordStep(judged);
+    run.recordStep(judged);
     recorded(judged);
   }
+  run.gateVerdict({ play: play.index, step, name, groups: verdict.groups, majority: verdict.majority, held: verdict.diverged });
   if (verdict.diverged.length === 0) return alive;
-  session.note(formatGroups(play.index, step, name, verdict.groups, verdict.majority));
   for (const id of verdict.diverged) {
     stop(state, id, {
       id,
@@ -221,30 +219,20 @@ function applyGate(
   return alive.filter((id) => !held.has(id));
 }
 
-function formatGroups(play: number, step: number, name: string, groups: { output: string; hosts: string[] }[], majority: string | null): string {
-  const lines = [`herd: consensus at step ${play}.${step} (${name}): ${groups.length} distinct outputs`];
-  for (const g of groups) {
-    const mark = g.output === majority ? 'majority' : 'HELD BACK';
-    lines.push(`  [${mark}] ${g.hosts.length} host${g.hosts.length === 1 ? '' : 's'}: ${foldHosts(g.hosts)}`);
-    for (const l of g.output.split('\n').slice(0, 10)) lines.push(`      | ${l}`);
-  }
-  return lines.join('\n');
-}
-
 function stop(state: Map<string, HostProgress>, id: string, result: HostResult): void {
   const s = state.get(id);
   if (s && s.stopped === null) s.stopped = result;
 }
 
 /** A resumed host's earlier steps are recorded as done in the run that did them. */
-function recordAlreadyDone(session: RunSession, req: PlaybookRunRequest, play: Play, ids: string[]): void {
+function recordAlreadyDone(run: Run, req: PlaybookRunRequest, play: Play, ids: string[]): void {
   if (!req.resume) return;
   for (const id of ids) {
     const point = req.resume.get(id);
     if (!point) continue;
     const upTo = point.play > play.index ? play.steps.length : point.play === play.index ? point.step - 1 : 0;
     for (let i = 1; i <= upTo; i++) {
-      session.writer.onStepDone({
+      run.writer.onStepDone({
         host: id,
         play: play.index,
         step: i,

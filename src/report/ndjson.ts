@@ -5,7 +5,8 @@ import type { Writable } from 'node:stream';
 import type { HostResult, HostStatus, StepResult } from '../results/status.js';
 import { jsonForTerminal } from './terminal-safe.js';
 
-export type RunEvent =
+/** The --json event lines (a stable format of their own, not the engine's RunEvent). */
+export type JsonEvent =
   | { kind: 'run_start'; run: string; dir: string; command: string; hosts: number }
   | { kind: 'host_start'; host: string }
   | { kind: 'output'; host: string; stream: 'stdout' | 'stderr'; text: string; step?: string }
@@ -13,7 +14,7 @@ export type RunEvent =
   | { kind: 'host_done'; result: HostResult }
   | { kind: 'run_done'; run: string; dir: string; state: string; counts: Partial<Record<HostStatus, number>> };
 
-type Formatters = { [K in RunEvent['kind']]: (e: Extract<RunEvent, { kind: K }>) => Record<string, unknown> };
+type Formatters = { [K in JsonEvent['kind']]: (e: Extract<JsonEvent, { kind: K }>) => Record<string, unknown> };
 
 const FORMAT: Formatters = {
   run_start: (e) => ({ run: e.run, dir: e.dir, command: e.command, hosts: e.hosts }),
@@ -45,8 +46,8 @@ const FORMAT: Formatters = {
 };
 
 /** Pure: one event as one JSON line. */
-export function formatEvent(event: RunEvent, now: Date = new Date()): string {
-  const body = (FORMAT[event.kind] as (e: RunEvent) => Record<string, unknown>)(event);
+export function formatEvent(event: JsonEvent, now: Date = new Date()): string {
+  const body = (FORMAT[event.kind] as (e: JsonEvent) => Record<string, unknown>)(event);
   return jsonForTerminal({ kind: event.kind, t: now.toISOString(), ...body }) + '\n';
 }
 
@@ -55,7 +56,7 @@ export class NdjsonSink {
   private readonly decoders = new Map<string, StringDecoder>();
   constructor(private readonly out: Writable) {}
 
-  emit(event: RunEvent): void {
+  emit(event: JsonEvent): void {
     this.out.write(formatEvent(event));
   }
 

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../../errors.js';
 import { builtinsOnlyProblem } from '../../playbook/index.js';
-import { executeCommandRun } from '../../engine/run.js';
+import { executeSinglePass } from '../../engine/run.js';
 import type { LaunchRequest } from '../launch.js';
 import { freshRun, launchRun } from '../launch.js';
 import type { RawOptions } from '../options.js';
@@ -29,7 +29,7 @@ export function transferLaunch(direction: 'push' | 'pull', local: string, remote
   return {
     taskRecord: { kind: 'transfer', direction, local, remote, times: flags.times, checksum: flags.checksum, delete: flags.deleteExtra, follow_links: flags.followLinks, keep_special_bits: flags.keepSpecialBits },
     // {{ run_id }} in paths is the id launchRun drew with the run directory.
-    execute: (session, ui) => executeCommandRun(session, { kind: 'transfer', direction, local, remote, runId: session.record.id, ...flags }, ui),
+    execute: (run) => executeSinglePass(run, { kind: 'transfer', direction, local, remote, runId: run.id, ...flags }),
   };
 }
 
