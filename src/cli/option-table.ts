@@ -232,7 +232,14 @@ export const OPTIONS = {
     help: 'ssh_config to read (default: ~/.ssh/config; "none" reads none); command-line options override it',
     value: 'string',
     goes: ['connection'],
-    record: [rec('ssh_config', (_o, ctx) => ctx.sshConfigPath, (r) => (r.ssh_config ? { sshConfig: r.ssh_config } : {}))],
+    // `none` when -F none: a rerun then reads no ssh_config either (null would let it read ~/.ssh/config).
+    record: [
+      rec(
+        'ssh_config',
+        (o, ctx) => (o.connection.sshConfigFile === 'none' ? 'none' : ctx.sshConfigPath),
+        (r) => (r.ssh_config ? { sshConfig: r.ssh_config } : {}),
+      ),
+    ],
     example: 'none',
   },
   jump: {
@@ -375,7 +382,15 @@ export const OPTIONS = {
     value: 'string',
     number: { default: DEFAULT_CONNECT_TIMEOUT_S, min: 0.1 },
     goes: ['connection', 'worker'],
-    record: [rec('connect_timeout_s', (o) => o.connection.connectTimeoutS, (r) => restoreNumber(r.connect_timeout_s, 'connectTimeout'))],
+    record: [
+      rec(
+        'connect_timeout_s',
+        (o) => o.connection.connectTimeoutS,
+        // A default is not replayed as a flag: that would override ssh_config's ConnectTimeout on the rerun.
+        (r) => (r.connect_timeout_explicit === false ? {} : restoreNumber(r.connect_timeout_s, 'connectTimeout')),
+      ),
+      rec('connect_timeout_explicit', (o) => o.connection.explicit.connectTimeout),
+    ],
     example: '2.5',
   },
   connectRetries: {
