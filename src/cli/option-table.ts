@@ -567,10 +567,10 @@ export const COMMAND_OPTIONS: Record<CommandName, readonly OptionKey[]> = {
   push: ['times', 'checksum', 'delete', 'followLinks', ...INVENTORY, ...CONNECTION, ...POOL],
   pull: ['times', 'checksum', 'delete', 'keepSpecialBits', ...INVENTORY, ...CONNECTION, ...POOL],
   play: ['check', 'var', ...BECOME, ...INVENTORY, ...CONNECTION, ...POOL, ...OUTPUT],
+  hosts: ['json', ...INVENTORY],
   // Which earlier run a rerun repeats is known only once RUN is read: flags that do not apply to
   // its kind (rerunKinds) are refused then, before any host is contacted.
   rerun: ['includeInterrupted', 'fromStart', 'resumeUnguarded', 'includeDiverged', ...BECOME, ...CONNECTION, ...POOL, ...OUTPUT, ...COMMAND],
-  hosts: ['json', ...INVENTORY],
   runs: ['out', 'limit', 'json'],
   show: ['out', 'host', 'status', 'json', 'all'],
   report: ['output', 'runsDir'],
