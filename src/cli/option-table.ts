@@ -110,20 +110,46 @@ export interface OptionRow {
   example: string | readonly string[] | boolean;
 }
 
-const recordedSource = (s: SecretSource): string | null => (s === null ? null : s.kind === 'env' ? `env:${s.variable}` : 'prompt');
+const recordedSource = (s: SecretSource): string | null =>
+  s === null ? null : s.kind === 'env' ? `env:${s.variable}` : 'prompt';
 const restoredSource = (s: string | null | undefined, ask: string, env: string): Restored =>
   s?.startsWith('env:') ? { [env]: s.slice(4) } : s === 'prompt' ? { [ask]: true } : {};
 /** A recorded number, as the flag that sets it; nothing for runs recorded before it existed. */
-const restoreNumber = (v: number | null | undefined, key: string): Restored => (v === undefined || v === null ? {} : { [key]: String(v) });
+const restoreNumber = (v: number | null | undefined, key: string): Restored =>
+  v === undefined || v === null ? {} : { [key]: String(v) };
 
 const RERUN_PLAYBOOK = 'playbook runs: ';
 
 export const OPTIONS = {
   // push and pull
-  times: { flags: '--no-times', help: 'do not keep modification times (then unchanged files are sent again)', value: 'negated', goes: ['task'], example: false },
-  checksum: { flags: '--checksum', help: 'skip files by sha256 (the host side computed on the host) instead of size and mtime', value: 'flag', goes: ['task'], example: true },
-  delete: { flags: '--delete', help: 'remove destination files the source does not have (only inside the destination tree)', value: 'flag', goes: ['task'], example: true },
-  followLinks: { flags: '--follow-links', help: 'send what symlinks point to instead of recreating the links', value: 'flag', goes: ['task'], example: true },
+  times: {
+    flags: '--no-times',
+    help: 'do not keep modification times (then unchanged files are sent again)',
+    value: 'negated',
+    goes: ['task'],
+    example: false,
+  },
+  checksum: {
+    flags: '--checksum',
+    help: 'skip files by sha256 (the host side computed on the host) instead of size and mtime',
+    value: 'flag',
+    goes: ['task'],
+    example: true,
+  },
+  delete: {
+    flags: '--delete',
+    help: 'remove destination files the source does not have (only inside the destination tree)',
+    value: 'flag',
+    goes: ['task'],
+    example: true,
+  },
+  followLinks: {
+    flags: '--follow-links',
+    help: 'send what symlinks point to instead of recreating the links',
+    value: 'flag',
+    goes: ['task'],
+    example: true,
+  },
   keepSpecialBits: {
     flags: '--keep-special-bits',
     help: "keep the setuid, setgid and sticky bits of the host's files (default: the 0777 bits only)",
@@ -156,7 +182,14 @@ export const OPTIONS = {
     rerunHint: ' (a playbook rerun resumes interrupted guarded steps; see --resume-unguarded)',
     example: true,
   },
-  fromStart: { flags: '--from-start', help: 'playbook runs: run every step again instead of resuming', value: 'flag', goes: ['rerun'], rerunKinds: ['playbook'], example: true },
+  fromStart: {
+    flags: '--from-start',
+    help: 'playbook runs: run every step again instead of resuming',
+    value: 'flag',
+    goes: ['rerun'],
+    rerunKinds: ['playbook'],
+    example: true,
+  },
   resumeUnguarded: {
     flags: '--resume-unguarded',
     help: 'playbook runs: also resume hosts interrupted inside a step that has no guard',
@@ -195,8 +228,20 @@ export const OPTIONS = {
     example: 'SUDO_PASS',
   },
   // Commands that read run directories. (--json, -o and -n are declared below with the run flags.)
-  host: { flags: '--host <host>', help: "print one host's stdout (and stderr on stderr)", value: 'string', goes: ['past-run'], example: 'h1' },
-  status: { flags: '--status <status>', help: 'list the hosts that ended with this status', value: 'string', goes: ['past-run'], example: 'failed' },
+  host: {
+    flags: '--host <host>',
+    help: "print one host's stdout (and stderr on stderr)",
+    value: 'string',
+    goes: ['past-run'],
+    example: 'h1',
+  },
+  status: {
+    flags: '--status <status>',
+    help: 'list the hosts that ended with this status',
+    value: 'string',
+    goes: ['past-run'],
+    example: 'failed',
+  },
   all: {
     flags: '--all',
     help: 'every output group, even when output is unique per host (the view shows the largest few)',
@@ -211,12 +256,36 @@ export const OPTIONS = {
     goes: ['past-run'],
     example: 'r.html',
   },
-  runsDir: { flags: '--runs-dir <dir>', help: `directory holding run directories (default: ./${DEFAULT_OUT_DIR})`, value: 'string', goes: ['past-run'], example: 'r' },
-  step: { flags: '--step <n>', help: 'playbook runs: the step to compare (e.g. 1.3, or 3 for play 1)', value: 'string', goes: ['past-run'], example: '1.1' },
-  against: { flags: '--against <host>', help: "compare with this host's output instead of the majority", value: 'string', goes: ['past-run'], example: 'h1' },
+  runsDir: {
+    flags: '--runs-dir <dir>',
+    help: `directory holding run directories (default: ./${DEFAULT_OUT_DIR})`,
+    value: 'string',
+    goes: ['past-run'],
+    example: 'r',
+  },
+  step: {
+    flags: '--step <n>',
+    help: 'playbook runs: the step to compare (e.g. 1.3, or 3 for play 1)',
+    value: 'string',
+    goes: ['past-run'],
+    example: '1.1',
+  },
+  against: {
+    flags: '--against <host>',
+    help: "compare with this host's output instead of the majority",
+    value: 'string',
+    goes: ['past-run'],
+    example: 'h1',
+  },
 
   // Host selection
-  inventory: { flags: '-i, --inventory <file>', help: 'inventory file; repeatable; - reads stdin', value: 'strings', goes: ['selection'], example: ['hosts.txt'] },
+  inventory: {
+    flags: '-i, --inventory <file>',
+    help: 'inventory file; repeatable; - reads stdin',
+    value: 'strings',
+    goes: ['selection'],
+    example: ['hosts.txt'],
+  },
   limit: {
     flags: '-l, --limit <patterns>',
     help: 'select hosts: comma-separated groups, hosts, globs, !exclude, &intersect, @file',
@@ -250,7 +319,8 @@ export const OPTIONS = {
     record: [
       rec(
         'jump',
-        (o) => o.connection.jump?.map((h) => `${h.user ? `${h.user}@` : ''}${h.alias}${h.port ? `:${h.port}` : ''}`).join(',') ?? null,
+        (o) => o.connection.jump?.map((h) => `${h.user ? `${h.user}@` : ''}${h.alias}${h.port ? `:${h.port}` : ''}`).join(',') ??
+          null,
         (r) => (r.jump ? { jump: r.jump } : {}),
       ),
     ],
@@ -288,7 +358,11 @@ export const OPTIONS = {
     value: 'strings',
     goes: ['connection', 'worker'],
     record: [
-      rec('keys', (o) => (o.connection.keysExplicit ? o.connection.keys : []), (r) => (r.keys_explicit && r.keys.length > 0 ? { key: r.keys } : {})),
+      rec(
+        'keys',
+        (o) => (o.connection.keysExplicit ? o.connection.keys : []),
+        (r) => (r.keys_explicit && r.keys.length > 0 ? { key: r.keys } : {}),
+      ),
       rec('keys_explicit', (o) => o.connection.keysExplicit),
     ],
     example: ['/etc/herd/id_ed25519'],
@@ -308,7 +382,13 @@ export const OPTIONS = {
     goes: ['worker'],
     displaces: ['askPass'],
     // One field for --ask-pass and --password-env: where the password came from, never the password.
-    record: [rec('password_source', (o) => recordedSource(o.connection.passwordSource), (r) => restoredSource(r.password_source, 'askPass', 'passwordEnv'))],
+    record: [
+      rec(
+        'password_source',
+        (o) => recordedSource(o.connection.passwordSource),
+        (r) => restoredSource(r.password_source, 'askPass', 'passwordEnv'),
+      ),
+    ],
     example: 'HERD_PASS',
   },
   keyPassphraseEnv: {
@@ -399,7 +479,9 @@ export const OPTIONS = {
     value: 'string',
     number: { default: DEFAULT_CONNECT_RETRIES, min: 0, max: 20, integer: true },
     goes: ['worker'],
-    record: [rec('connect_retries', (o) => o.connection.connectRetries, (r) => restoreNumber(r.connect_retries, 'connectRetries'))],
+    record: [
+      rec('connect_retries', (o) => o.connection.connectRetries, (r) => restoreNumber(r.connect_retries, 'connectRetries')),
+    ],
     example: '5',
   },
   connectRate: {
@@ -495,7 +577,9 @@ export const OPTIONS = {
     number: { default: 0, min: 0 },
     goes: ['worker'],
     rerunKinds: ['command', 'playbook'],
-    record: [rec('idle_timeout_s', (o) => o.run.idleTimeoutS, (r) => (r.idle_timeout_s ? { idleTimeout: String(r.idle_timeout_s) } : {}))],
+    record: [
+      rec('idle_timeout_s', (o) => o.run.idleTimeoutS, (r) => (r.idle_timeout_s ? { idleTimeout: String(r.idle_timeout_s) } : {})),
+    ],
     example: '4',
   },
   maxOutput: {
@@ -504,11 +588,27 @@ export const OPTIONS = {
     value: 'string',
     goes: ['worker'],
     rerunKinds: ['command', 'playbook'],
-    record: [rec('max_output_bytes', (o) => o.run.maxOutputBytes, (r) => (r.max_output_bytes ? { maxOutput: String(r.max_output_bytes) } : {}))],
+    record: [
+      rec('max_output_bytes', (o) => o.run.maxOutputBytes, (r) => (r.max_output_bytes ? { maxOutput: String(r.max_output_bytes) } : {})),
+    ],
     example: '512K',
   },
-  stream: { flags: '--stream', help: 'print every output line as it arrives, as host: line', value: 'flag', goes: ['display'], rerunKinds: ['command', 'playbook'], example: true },
-  color: { flags: '--no-color', help: 'no colours in --stream output (also: NO_COLOR=1)', value: 'negated', goes: ['display'], rerunKinds: ['command', 'playbook'], example: false },
+  stream: {
+    flags: '--stream',
+    help: 'print every output line as it arrives, as host: line',
+    value: 'flag',
+    goes: ['display'],
+    rerunKinds: ['command', 'playbook'],
+    example: true,
+  },
+  color: {
+    flags: '--no-color',
+    help: 'no colours in --stream output (also: NO_COLOR=1)',
+    value: 'negated',
+    goes: ['display'],
+    rerunKinds: ['command', 'playbook'],
+    example: false,
+  },
 
   // One ad-hoc command (run, and rerun of a command run); playbook steps carry their own timeout.
   timeout: {
@@ -521,12 +621,25 @@ export const OPTIONS = {
     rerunKinds: ['command'],
     example: '9',
   },
-  group: { flags: '--no-group', help: 'do not show hosts grouped by identical output at the end', value: 'negated', goes: ['display'], rerunKinds: ['command'], example: false },
+  group: {
+    flags: '--no-group',
+    help: 'do not show hosts grouped by identical output at the end',
+    value: 'negated',
+    goes: ['display'],
+    rerunKinds: ['command'],
+    example: false,
+  },
 } as const satisfies Record<string, OptionRow>;
 
 export type OptionKey = keyof typeof OPTIONS;
 
-type RawValue<R> = R extends { value: 'strings' } ? string[] : R extends { value: 'flag' | 'negated' } ? boolean : R extends { choices: readonly (infer C)[] } ? C : string;
+type RawValue<R> = R extends { value: 'strings' }
+  ? string[]
+  : R extends { value: 'flag' | 'negated' }
+    ? boolean
+    : R extends { choices: readonly (infer C)[] }
+      ? C
+      : string;
 
 /** Values as commander hands them over, keyed by commander's attribute name; derived from OPTIONS. */
 export type RawOptions = { -readonly [K in OptionKey]?: RawValue<(typeof OPTIONS)[K]> };
@@ -553,7 +666,8 @@ const CONNECTION = [
   'connectRate',
 ] as const satisfies readonly OptionKey[];
 /** Every command that runs on hosts: the worker pool, the run directory and the display. */
-const POOL = ['forks', 'workers', 'maxHandshakes', 'deadline', 'grace', 'out', 'quiet', 'json', 'progress'] as const satisfies readonly OptionKey[];
+const POOL = ['forks', 'workers', 'maxHandshakes', 'deadline', 'grace', 'out', 'quiet', 'json', 'progress'] as const satisfies
+  readonly OptionKey[];
 const OUTPUT = ['idleTimeout', 'maxOutput', 'stream', 'color'] as const satisfies readonly OptionKey[];
 const COMMAND = ['timeout', 'group'] as const satisfies readonly OptionKey[];
 const BECOME = ['askBecomePass', 'becomePassEnv'] as const satisfies readonly OptionKey[];
@@ -570,7 +684,8 @@ export const COMMAND_OPTIONS: Record<CommandName, readonly OptionKey[]> = {
   hosts: ['json', ...INVENTORY],
   // Which earlier run a rerun repeats is known only once RUN is read: flags that do not apply to
   // its kind (rerunKinds) are refused then, before any host is contacted.
-  rerun: ['includeInterrupted', 'fromStart', 'resumeUnguarded', 'includeDiverged', ...BECOME, ...CONNECTION, ...POOL, ...OUTPUT, ...COMMAND],
+  rerun: ['includeInterrupted', 'fromStart', 'resumeUnguarded', 'includeDiverged', ...BECOME,
+    ...CONNECTION, ...POOL, ...OUTPUT, ...COMMAND],
   runs: ['out', 'limit', 'json'],
   show: ['out', 'host', 'status', 'json', 'all'],
   report: ['output', 'runsDir'],
@@ -604,14 +719,18 @@ export function flagOf(key: OptionKey, command?: CommandName): string {
 /** run.json's `options`: every recorded field, from the rows that record it. */
 export function optionsRecord(o: Resolved, ctx: RecordContext): RunOptionsRecord {
   const out: Record<string, unknown> = { agent: ctx.agent };
-  for (const key of Object.keys(OPTIONS) as OptionKey[]) for (const spec of row(key).record ?? []) out[spec.field] = spec.write(o, ctx);
+  for (const key of Object.keys(OPTIONS) as OptionKey[]) {
+    for (const spec of row(key).record ?? []) out[spec.field] = spec.write(o, ctx);
+  }
   return out as unknown as RunOptionsRecord;
 }
 
 /** The raw flags that reproduce an earlier run's recorded options (rerun). */
 export function restoreOptions(recorded: RunOptionsRecord): RawOptions {
   let raw: Restored = {};
-  for (const key of Object.keys(OPTIONS) as OptionKey[]) for (const spec of row(key).record ?? []) if (spec.restore) raw = { ...raw, ...spec.restore(recorded) };
+  for (const key of Object.keys(OPTIONS) as OptionKey[]) {
+    for (const spec of row(key).record ?? []) if (spec.restore) raw = { ...raw, ...spec.restore(recorded) };
+  }
   return raw as RawOptions;
 }
 
@@ -634,7 +753,8 @@ export function inapplicableToKind(kind: TaskKind, runId: string, given: (key: s
   for (const key of COMMAND_OPTIONS.rerun) {
     const r = row(key);
     if (!r.rerunKinds || r.rerunKinds.includes(kind) || !given(key)) continue;
-    return `rerun: ${flagOf(key, 'rerun')} does not apply to run ${runId}, a ${kind} run (only to ${r.rerunKinds.join(' and ')} runs)${r.rerunHint ?? ''}`;
+    const only = r.rerunKinds.join(' and ');
+    return `rerun: ${flagOf(key, 'rerun')} does not apply to run ${runId}, a ${kind} run (only to ${only} runs)${r.rerunHint ?? ''}`;
   }
   return null;
 }
