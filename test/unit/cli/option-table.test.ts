@@ -1,5 +1,8 @@
 // The derivations of src/cli/option-table.ts: commander's view of each row, run.json's record and
 // rerun's restore from it, the worker config.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { Option } from 'commander';
 import {
@@ -94,6 +97,14 @@ describe('option table', () => {
       connect_timeout_s: 10, known_hosts: null, host_key_mode: 'accept-new' as const };
     const o = resolve(overlayGiven(restoreOptions(old), {}, () => false));
     expect(o).toEqual(resolve({ forks: '5', workers: '2', connectTimeout: '10', hostKeyChecking: 'accept-new' }));
+  });
+
+  it('writes every field a run recorded by an earlier herd, and restores it to the same record', () => {
+    // run.json written by the real engine (test/fixtures/run-dirs), before host_key_mode_explicit existed.
+    const file = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../fixtures/run-dirs/gate-held-back/run.json');
+    const old = JSON.parse(fs.readFileSync(file, 'utf8')).options;
+    expect(Object.keys(old).length).toBeGreaterThan(15);
+    expect(record(resolve(overlayGiven(restoreOptions(old), {}, () => false)))).toMatchObject(old);
   });
 
   it('lets a flag given to rerun win over the recorded one, and displace its alternative', () => {
