@@ -759,8 +759,11 @@ export function inapplicableToKind(kind: TaskKind, runId: string, given: (key: s
   return null;
 }
 
+/** The rows that carry a number rule. */
+export type NumberKey = { [K in OptionKey]: (typeof OPTIONS)[K] extends { number: NumberSpec } ? K : never }[OptionKey];
+
 /** A number option's rule, from its row. */
-export function numberSpec(key: OptionKey): NumberSpec {
+export function numberSpec(key: NumberKey): NumberSpec {
   const spec = row(key).number;
   if (!spec) throw new Error(`${key} is not a number option`);
   return spec;

@@ -5,7 +5,7 @@ import { UsageError } from '../errors.js';
 import { DEFAULT_OUT_DIR, defaultKeyPaths, defaultKnownHostsPath } from '../defaults.js';
 import type { HostKeyMode } from '../transport/connect.js';
 import { parseJumpList, type JumpSpec } from '../transport/ssh-config.js';
-import { flagOf, numberSpec, type OptionKey, type RawOptions } from './option-table.js';
+import { flagOf, numberSpec, type NumberKey, type RawOptions } from './option-table.js';
 
 export type { RawOptions } from './option-table.js';
 
@@ -78,10 +78,9 @@ export function parseSize(flag: string, value: string | undefined): number {
 }
 
 /** A number option, by its row's rule and default, its errors naming its flag. */
-function num(raw: RawOptions, key: OptionKey & keyof RawOptions): number {
+function num(raw: RawOptions, key: NumberKey): number {
   const spec = numberSpec(key);
-  const value = raw[key];
-  if (value !== undefined && typeof value !== 'string') throw new Error(`${key} is not a one-value option`);
+  const value: string | undefined = raw[key];
   return parseNumber(flagOf(key), value, typeof spec.default === 'function' ? spec.default() : spec.default, spec);
 }
 
