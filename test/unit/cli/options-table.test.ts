@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import type { Command } from 'commander';
 import { buildProgram } from '../../../src/cli/main.js';
 import { completionScript } from '../../../src/cli/completion.js';
-import { COMMAND_OPTIONS, OPTIONS, flagOf, type CommandName } from '../../../src/cli/option-table.js';
+import { COMMAND_OPTIONS, OPTIONS, flagOf, type CommandName, type OptionRow } from '../../../src/cli/option-table.js';
 
 type Proof = [file: string, test: string];
 
@@ -156,7 +156,11 @@ describe('every declared option has an effect on its command', () => {
     for (const c of buildProgram().commands) {
       const keys = COMMAND_OPTIONS[c.name() as CommandName] ?? [];
       expect(c.options.map((o) => [o.flags, o.description]), c.name()).toEqual(
-        keys.map((k) => [OPTIONS[k].on?.[c.name() as CommandName]?.flags ?? OPTIONS[k].flags, OPTIONS[k].on?.[c.name() as CommandName]?.help ?? OPTIONS[k].help] as const),
+        keys.map((k) => {
+          const row: OptionRow = OPTIONS[k];
+          const here = row.on?.[c.name() as CommandName];
+          return [here?.flags ?? row.flags, here?.help ?? row.help];
+        }),
       );
     }
   });
