@@ -21,6 +21,15 @@ export const DEFAULT_CONNECT_TIMEOUT_S = 10;
 /** Per-command timeout in seconds; 0 means none. */
 export const DEFAULT_COMMAND_TIMEOUT_S = 0;
 
+/** SSH port for hosts that name none (neither the inventory, -p, nor ssh_config's Port). */
+export const DEFAULT_PORT = 22;
+
+/** After the first Ctrl-C, seconds running work gets to finish before it is stopped (--grace). */
+export const DEFAULT_GRACE_S = 10;
+
+/** How many past runs `herd runs` lists (-n). */
+export const DEFAULT_RUNS_LIMIT = 20;
+
 /** Where run directories go. */
 export const DEFAULT_OUT_DIR = 'runs';
 

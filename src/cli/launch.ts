@@ -23,6 +23,7 @@ import { loadSshConfig, namesIdentityFile } from '../transport/ssh-config.js';
 import { requireCredentials } from './credentials.js';
 import { UsageError } from '../errors.js';
 import { localUser } from './options.js';
+import { optionsRecord, workerConfig } from './option-table.js';
 import { passwordFromEnv, promptHidden, type PromptFlags } from './secrets.js';
 import { herdVersion } from './version.js';
 import { fitForks, limitFor, openFileLimit } from '../engine/fd-budget.js';
@@ -61,11 +62,6 @@ function checkExplicitKeys(connection: ConnectionOptions, passphrase: string | u
   if (!connection.keysExplicit) return;
   const { problems } = loadPrivateKeys(connection.keys, true, passphrase);
   if (problems.length > 0) throw new UsageError(problems.join('\n'), 'E_KEY');
-}
-
-function describePasswordSource(source: SecretSource): string | null {
-  if (source === null) return null;
-  return source.kind === 'env' ? `env:${source.variable}` : 'prompt';
 }
 
 /** What a new run (not a rerun) takes straight from its flags: connection and run settings, and the selected hosts. */
@@ -149,30 +145,7 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
     argv: process.argv.slice(2),
     inventory_sources: req.inventorySources,
     limit: req.limit,
-    options: {
-      user: req.connection.user,
-      port: req.connection.port,
-      keys: req.connection.keysExplicit ? req.connection.keys : [],
-      keys_explicit: req.connection.keysExplicit,
-      password_source: describePasswordSource(req.connection.passwordSource),
-      key_passphrase_source: describePasswordSource(req.connection.keyPassphraseSource),
-      agent: agentSocket !== undefined,
-      forks,
-      workers: req.run.workers,
-      max_handshakes: req.run.maxHandshakes,
-      connect_timeout_s: req.connection.connectTimeoutS,
-      connect_retries: req.connection.connectRetries,
-      connect_rate: req.connection.connectRate,
-      idle_timeout_s: req.run.idleTimeoutS,
-      deadline_s: req.run.deadlineS,
-      max_output_bytes: req.run.maxOutputBytes,
-      known_hosts: req.connection.explicit.knownHosts ? req.connection.knownHostsPath : null,
-      host_key_mode: req.connection.hostKeyMode,
-      host_key_mode_explicit: req.connection.explicit.hostKeyMode,
-      ssh_config: sshConfig?.path ?? null,
-      jump: req.connection.jump?.map((h) => `${h.user ? `${h.user}@` : ''}${h.alias}${h.port ? `:${h.port}` : ''}`).join(',') ?? null,
-      jump_sessions: req.connection.jumpSessions,
-    },
+    options: optionsRecord(req, { forks, agent: agentSocket !== undefined, sshConfigPath: sshConfig?.path ?? null }),
     rerun_of: req.rerunOf,
     state: 'running',
     started_at: new Date().toISOString(),
@@ -191,20 +164,7 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
     handshakes: req.run.maxHandshakes,
     graceS: req.run.graceS,
     deadlineS: req.run.deadlineS,
-    config: {
-      connectTimeoutMs: Math.round(req.connection.connectTimeoutS * 1000),
-      idleTimeoutMs: Math.round(req.run.idleTimeoutS * 1000),
-      maxOutputBytes: req.run.maxOutputBytes,
-      connectRetries: req.connection.connectRetries,
-      connectRate: req.connection.connectRate,
-      jumpSessions: req.connection.jumpSessions,
-      hostKeyMode: req.connection.hostKeyMode,
-      keyPaths: req.connection.keys,
-      keysExplicit: req.connection.keysExplicit,
-      password,
-      keyPassphrase,
-      agentSocket,
-    },
+    config: workerConfig(req, { password, keyPassphrase, agentSocket }),
   };
   const view = createRunView({
     stderr,

@@ -2,7 +2,8 @@
 // Command modules are imported lazily so `herd --version` and `--help` stay fast.
 import { Command, CommanderError } from 'commander';
 import { herdVersion } from './version.js';
-import { addCommandOptions, addConnectionOptions, addInventoryOptions, addOutputOptions, addRunOptions, type RawOptions } from './options.js';
+import type { RawOptions } from './options.js';
+import { addOptions } from './option-table.js';
 import { EXIT_HOSTS_FAILED, EXIT_USAGE } from './exit-codes.js';
 import { HerdError, UsageError } from '../errors.js';
 import { writeText } from '../report/terminal-safe.js';
@@ -53,7 +54,7 @@ export function buildProgram(): Command {
     .command('run')
     .description('run a shell command on every selected host')
     .argument('<command...>', 'the command (quote it to keep your local shell off it)');
-  addCommandOptions(addOutputOptions(addRunOptions(addConnectionOptions(addInventoryOptions(run)))));
+  addOptions(run, 'run');
   run.addHelpText('after', EXAMPLES_RUN).action(async (words: string[], raw: RawOptions, cmd: Command) => {
     const { runCommand } = await import('./commands/run.js');
     process.exitCode = await runCommand(words, raw, cmd);
@@ -64,20 +65,15 @@ export function buildProgram(): Command {
       .command(direction)
       .description(direction === 'push' ? 'send a file or directory tree to every selected host (SFTP)' : 'fetch a file or directory tree from every host into LOCAL_DIR/<host>/ (SFTP)')
       .argument(direction === 'push' ? '<local_path>' : '<remote_path>', direction === 'push' ? 'local file or directory (a trailing / sends its contents)' : 'remote file or directory; {{ host }} and other built-ins allowed')
-      .argument(direction === 'push' ? '<remote_path>' : '<local_dir>', direction === 'push' ? 'remote destination; {{ host }} and other built-ins allowed' : 'local directory that gets one folder per host')
-      .option('--no-times', 'do not keep modification times (then unchanged files are sent again)')
-      .option('--checksum', 'skip files by sha256 (the host side computed on the host) instead of size and mtime')
-      .option('--delete', 'remove destination files the source does not have (only inside the destination tree)');
-    if (direction === 'push') cmd.option('--follow-links', 'send what symlinks point to instead of recreating the links');
-    else cmd.option('--keep-special-bits', "keep the setuid, setgid and sticky bits of the host's files (default: the 0777 bits only)");
-    addRunOptions(addConnectionOptions(addInventoryOptions(cmd)));
+      .argument(direction === 'push' ? '<remote_path>' : '<local_dir>', direction === 'push' ? 'remote destination; {{ host }} and other built-ins allowed' : 'local directory that gets one folder per host');
+    addOptions(cmd, direction);
     cmd.addHelpText(
       'after',
       direction === 'push'
         ? '\nExamples:\n  herd push -i web.txt ./app/ /opt/app\n  herd push -i web.txt config.yml /etc/app/config-{{ host }}.yml\n\nEach file goes to a temporary name and is renamed into place; unchanged files (same size and mtime) are skipped. Per-file results: transfers.tsv.'
         : '\nExamples:\n  herd pull -i web.txt /var/log/app collected\n  herd pull -i db.txt /etc/my.cnf configs    # configs/<host>/my.cnf\n\nRemote names that would land outside LOCAL_DIR/<host>/ are refused. Per-file results: transfers.tsv.',
     );
-    cmd.action(async (a: string, b: string, raw: RawOptions & { times?: boolean }) => {
+    cmd.action(async (a: string, b: string, raw: RawOptions) => {
       const { transferCommand } = await import('./commands/transfer.js');
       process.exitCode = await transferCommand(direction, a, b, raw);
     });
@@ -86,24 +82,15 @@ export function buildProgram(): Command {
   const play = program
     .command('play')
     .description('run a YAML playbook: steps in order per host, guards, consensus gates, a journal for resume')
-    .argument('<playbook>', 'playbook file (YAML)')
-    .option('--check', 'change nothing: run only check steps and guards, report the rest as would_run / would_skip (a check failing after them: unverified)')
-    .option(
-      '-e, --var <name=value>',
-      'set a playbook variable (repeatable; overrides play vars; its value may use the built-ins host, port, user, run_id)',
-      (v: string, prev: string[] = []) => [...prev, v],
-      [],
-    )
-    .option('--ask-become-pass', 'prompt for the sudo password used by become steps')
-    .option('--become-pass-env <var>', 'read the sudo password for become steps from this environment variable');
-  addOutputOptions(addRunOptions(addConnectionOptions(addInventoryOptions(play))));
+    .argument('<playbook>', 'playbook file (YAML)');
+  addOptions(play, 'play');
   play.addHelpText('after', EXAMPLES_PLAY).action(async (file: string, raw: RawOptions) => {
     const { playCommand } = await import('./commands/play.js');
     process.exitCode = await playCommand(file, raw);
   });
 
-  const hosts = program.command('hosts').description('print the selected hosts, one per line').option('--json', 'one JSON object per host');
-  addInventoryOptions(hosts);
+  const hosts = program.command('hosts').description('print the selected hosts, one per line');
+  addOptions(hosts, 'hosts');
   hosts.addHelpText('after', EXAMPLES_HOSTS).action(async (raw: RawOptions) => {
     const { hostsCommand } = await import('./commands/hosts.js');
     process.exitCode = hostsCommand(raw);
@@ -112,53 +99,32 @@ export function buildProgram(): Command {
   const rerun = program
     .command('rerun')
     .description('run the same task again on the hosts of a run that did not end ok')
-    .argument('[run]', 'run id, run directory, or latest', 'latest')
-    .option('--include-interrupted', 'command and transfer runs: also rerun hosts whose command may have run (interrupted)')
-    .option('--from-start', 'playbook runs: run every step again instead of resuming')
-    .option('--resume-unguarded', 'playbook runs: also resume hosts interrupted inside a step that has no guard')
-    .option('--include-diverged', 'playbook runs: also rerun hosts held back by a consensus gate (judged against the earlier majority)')
-    .option('--ask-become-pass', 'playbook runs: prompt for the sudo password used by become steps')
-    .option('--become-pass-env <var>', 'playbook runs: read the sudo password for become steps from this environment variable');
-  // Which earlier run a rerun repeats is known only once RUN is read: flags that do not apply to
-  // its kind are refused then (rerunCommand), before any host is contacted.
-  addCommandOptions(addOutputOptions(addRunOptions(addConnectionOptions(rerun))));
+    .argument('[run]', 'run id, run directory, or latest', 'latest');
+  addOptions(rerun, 'rerun');
   rerun.addHelpText('after', EXAMPLES_RERUN).action(async (which: string, raw: RawOptions, cmd: Command) => {
     const { rerunCommand } = await import('./commands/rerun.js');
     process.exitCode = await rerunCommand(which, raw, cmd);
   });
 
-  program
-    .command('runs')
+  addOptions(program.command('runs'), 'runs')
     .description('list past runs, newest first: id, start, command, counts by status, what ran')
-    .option('-o, --out <dir>', 'directory holding run directories (default: ./runs)')
-    .option('-n, --limit <n>', 'how many runs to list (default: 20)')
-    .option('--json', 'one JSON object per run')
     .action(async (raw: { out?: string; limit?: string; json?: boolean }) => {
       const { runsCommand } = await import('./commands/runs.js');
       process.exitCode = runsCommand(raw);
     });
 
-  program
-    .command('show')
+  addOptions(program.command('show'), 'show')
     .description('show a past run again: hosts grouped by output, failures by reason')
     .argument('[run]', 'run id, run directory, or latest', 'latest')
-    .option('-o, --out <dir>', 'directory holding run directories (default: ./runs)')
-    .option('--host <host>', "print one host's stdout (and stderr on stderr)")
-    .option('--status <status>', 'list the hosts that ended with this status')
-    .option('--json', 'host_done events (and run_done), or output events with --host')
-    .option('--all', 'every output group, even when output is unique per host (the view shows the largest few)')
     .addHelpText('after', '\nExamples:\n  herd show\n  herd show --all\n  herd show latest --status unreachable | herd run -i - uptime\n  herd show 20261124T103455.123Z-3f9a0c12be47 --host 10.0.0.7')
     .action(async (which: string, raw: import('./commands/show.js').ShowRaw) => {
       const { showCommand } = await import('./commands/show.js');
       process.exitCode = showCommand(which, raw);
     });
 
-  program
-    .command('report')
+  addOptions(program.command('report'), 'report')
     .description('write one self-contained HTML report of a past run (counts, durations, failures, outputs, hosts)')
     .argument('[run]', 'run id, run directory, or latest', 'latest')
-    .option('-o, --output <file>', 'where to write the HTML (default: report.html in the run directory)')
-    .option('--runs-dir <dir>', 'directory holding run directories (default: ./runs)')
     .addHelpText(
       'after',
       '\nExamples:\n  herd report                       # runs/latest/report.html\n  herd report latest -o ticket-4711.html\n' +
@@ -169,14 +135,9 @@ export function buildProgram(): Command {
       process.exitCode = reportCommand(which, raw);
     });
 
-  program
-    .command('diff')
+  addOptions(program.command('diff'), 'diff')
     .description('show the hosts whose output differs from the majority (or from --against HOST), as unified diffs; exit 1 when any differ')
     .argument('[run]', 'run id, run directory, or latest', 'latest')
-    .option('-o, --out <dir>', 'directory holding run directories (default: ./runs)')
-    .option('--step <n>', 'playbook runs: the step to compare (e.g. 1.3, or 3 for play 1)')
-    .option('--against <host>', "compare with this host's output instead of the majority")
-    .option('--json', 'one JSON object per distinct output (variant), the reference first')
     .addHelpText('after', '\nExamples:\n  herd diff                       # latest run: who printed something else?\n  herd diff latest --step 1.1     # the inspection step of a playbook run\n  herd diff --against 10.0.0.7')
     .action(async (which: string, raw: { out?: string; step?: string; against?: string; json?: boolean }) => {
       const { diffCommand } = await import('./commands/diff.js');

@@ -3,7 +3,7 @@
 // as in OpenSSH where the command line overrides the file). Pure: the ssh_config is read elsewhere.
 import { randomBytes } from 'node:crypto';
 import type { Target } from '../inventory/types.js';
-import { DEFAULT_GLOBAL_KNOWN_HOSTS_FILES, defaultUserKnownHostsFiles } from '../defaults.js';
+import { DEFAULT_GLOBAL_KNOWN_HOSTS_FILES, DEFAULT_PORT, defaultUserKnownHostsFiles } from '../defaults.js';
 import type { HostKeyMode } from '../transport/connect.js';
 import {
   expandTokens,
@@ -40,7 +40,7 @@ function resolveEndpoint(alias: string, explicitUser: string | undefined, explic
   const host = s.hostName ?? alias;
   // -u and -p apply to the targets; a jump host takes its user and port from its own spec or ssh_config.
   const user = explicitUser ?? (isTarget ? d.cliUser : null) ?? s.user ?? d.localUser;
-  const port = explicitPort ?? (isTarget ? d.cliPort : null) ?? s.port ?? 22;
+  const port = explicitPort ?? (isTarget ? d.cliPort : null) ?? s.port ?? DEFAULT_PORT;
   const tokens = { alias, host, user, port, localUser: d.localUser, home: d.home };
   const keyPaths = d.cliKeys ?? (s.identityFiles ? s.identityFiles.map((f) => expandTokens(f, tokens)) : undefined);
   return { settings: s, host, user, port, keyPaths, tokens, knownHosts: knownHostsFor(s, tokens, d) };

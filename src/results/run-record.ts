@@ -62,6 +62,8 @@ export interface RunOptionsRecord {
   workers: number;
   max_handshakes?: number;
   connect_timeout_s: number;
+  /** Whether --connect-timeout was given; if not, ssh_config's ConnectTimeout applied per host. Older runs lack it. */
+  connect_timeout_explicit?: boolean;
   connect_retries?: number;
   connect_rate?: number;
   idle_timeout_s?: number;
@@ -74,6 +76,7 @@ export interface RunOptionsRecord {
   host_key_mode: 'accept-new' | 'strict' | 'off';
   /** Whether host_key_mode was given on the command line; if not, ssh_config's StrictHostKeyChecking applied per host. */
   host_key_mode_explicit?: boolean;
+  /** The ssh_config file read, or `none` for -F none; null when none was read. */
   ssh_config?: string | null;
   jump?: string | null;
   jump_sessions?: number;

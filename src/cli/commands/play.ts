@@ -4,12 +4,8 @@ import { freshRun, launchRun } from '../launch.js';
 import type { RawOptions } from '../options.js';
 import { parseVars, playbookLaunch, readPlaybook, resolvePlayHosts, type BecomeSource } from '../play-launch.js';
 
-export interface PlayRaw extends RawOptions {
-  check?: boolean;
-  var?: string[];
-  askBecomePass?: boolean;
-  becomePassEnv?: string;
-}
+/** Every play flag is a row of option-table.ts. */
+export type PlayRaw = RawOptions;
 
 export function becomeSourceOf(raw: PlayRaw): BecomeSource {
   if (raw.askBecomePass && raw.becomePassEnv) throw new UsageError('--ask-become-pass and --become-pass-env: choose one');

@@ -8,86 +8,27 @@ import { planResume } from '../../results/resume.js';
 import { playbookLaunch, readPlaybook } from '../play-launch.js';
 import { becomeSourceOf } from './play.js';
 import { transferLaunch } from './transfer.js';
-import type { RunOptionsRecord, RunTaskRecord } from '../../results/run-record.js';
+import type { RunOptionsRecord } from '../../results/run-record.js';
 import { commandLaunch, launchRun } from '../launch.js';
 import { resolveConnectionOptions, resolveRunOptions, type RawOptions } from '../options.js';
+import { inapplicableToKind, overlayGiven, restoreOptions } from '../option-table.js';
 import { DEFAULT_OUT_DIR } from '../../defaults.js';
 
-export interface RerunRaw extends RawOptions {
-  includeInterrupted?: boolean;
-  fromStart?: boolean;
-  resumeUnguarded?: boolean;
-  includeDiverged?: boolean;
-  askBecomePass?: boolean;
-  becomePassEnv?: string;
-}
+/** Every rerun flag is a row of option-table.ts. */
+export type RerunRaw = RawOptions;
 
-type TaskKind = RunTaskRecord['kind'];
+/** Given on this command line (or its environment), not a default. */
+const givenOn = (cmd: Command) => (name: string): boolean => cmd.getOptionValueSource(name) === 'cli' || cmd.getOptionValueSource(name) === 'env';
 
-/** Rerun flags that only some kinds of earlier run honour, by commander's attribute name. */
-const APPLIES_TO: Record<string, { flag: string; kinds: TaskKind[] }> = {
-  timeout: { flag: '--timeout', kinds: ['command'] },
-  group: { flag: '--no-group', kinds: ['command'] },
-  idleTimeout: { flag: '--idle-timeout', kinds: ['command', 'playbook'] },
-  maxOutput: { flag: '--max-output', kinds: ['command', 'playbook'] },
-  stream: { flag: '--stream', kinds: ['command', 'playbook'] },
-  color: { flag: '--no-color', kinds: ['command', 'playbook'] },
-  includeInterrupted: { flag: '--include-interrupted', kinds: ['command', 'transfer'] },
-  fromStart: { flag: '--from-start', kinds: ['playbook'] },
-  resumeUnguarded: { flag: '--resume-unguarded', kinds: ['playbook'] },
-  includeDiverged: { flag: '--include-diverged', kinds: ['playbook'] },
-  askBecomePass: { flag: '--ask-become-pass', kinds: ['playbook'] },
-  becomePassEnv: { flag: '--become-pass-env', kinds: ['playbook'] },
-};
-
-/** A flag given for a kind of run that does not honour it is refused, never silently ignored. */
+/** A flag given for a kind of run that does not honour it (option-table.ts rerunKinds) is refused, never silently ignored. */
 function refuseInapplicable(earlier: RunOnDisk, cmd: Command): void {
-  const kind = earlier.record.task.kind;
-  for (const [name, { flag, kinds }] of Object.entries(APPLIES_TO)) {
-    if (cmd.getOptionValueSource(name) !== 'cli' || kinds.includes(kind)) continue;
-    const hint = flag === '--include-interrupted' ? ' (a playbook rerun resumes interrupted guarded steps; see --resume-unguarded)' : '';
-    throw new UsageError(`rerun: ${flag} does not apply to run ${earlier.record.id}, a ${kind} run (only to ${kinds.join(' and ')} runs)${hint}`);
-  }
+  const refusal = inapplicableToKind(earlier.record.task.kind, earlier.record.id, (name) => cmd.getOptionValueSource(name) === 'cli');
+  if (refusal !== null) throw new UsageError(refusal);
 }
 
-/** Options of the earlier run, overlaid by whatever was given on this command line. */
+/** Options of the earlier run (restored from run.json by option-table.ts), overlaid by whatever was given on this command line. */
 function mergeOptions(recorded: RunOptionsRecord, raw: RerunRaw, cmd: Command): RawOptions {
-  const given = (name: string): boolean => cmd.getOptionValueSource(name) === 'cli' || cmd.getOptionValueSource(name) === 'env';
-  const from: RawOptions = {
-    user: recorded.user ?? undefined,
-    port: recorded.port === null ? undefined : String(recorded.port),
-    key: recorded.keys_explicit ? recorded.keys : [],
-    ...(recorded.known_hosts !== null ? { knownHosts: recorded.known_hosts } : {}),
-    // A mode that came from ssh_config is not replayed as a flag: that would override the file (strict -> accept-new).
-    ...(recorded.host_key_mode_explicit === false ? {} : { hostKeyChecking: recorded.host_key_mode }),
-    connectTimeout: String(recorded.connect_timeout_s),
-    forks: String(recorded.forks),
-    workers: String(recorded.workers),
-    ...(recorded.max_handshakes !== undefined ? { maxHandshakes: String(recorded.max_handshakes) } : {}),
-    // Connection and limit settings added later: runs recorded before them simply lack them.
-    ...(recorded.ssh_config ? { sshConfig: recorded.ssh_config } : {}),
-    ...(recorded.jump ? { jump: recorded.jump } : {}),
-    ...(recorded.jump_sessions !== undefined ? { jumpSessions: String(recorded.jump_sessions) } : {}),
-    ...(recorded.connect_retries !== undefined ? { connectRetries: String(recorded.connect_retries) } : {}),
-    ...(recorded.connect_rate !== undefined ? { connectRate: String(recorded.connect_rate) } : {}),
-    ...(recorded.idle_timeout_s ? { idleTimeout: String(recorded.idle_timeout_s) } : {}),
-    ...(recorded.max_output_bytes ? { maxOutput: String(recorded.max_output_bytes) } : {}),
-  };
-  if (recorded.key_passphrase_source?.startsWith('env:')) from.keyPassphraseEnv = recorded.key_passphrase_source.slice(4);
-  if (recorded.key_passphrase_source === 'prompt') from.askKeyPassphrase = true;
-  if (recorded.password_source?.startsWith('env:')) from.passwordEnv = recorded.password_source.slice(4);
-  if (recorded.password_source === 'prompt') from.askPass = true;
-  const merged: RawOptions = { ...from };
-  for (const [name, value] of Object.entries(raw)) {
-    if (given(name)) (merged as Record<string, unknown>)[name] = value;
-  }
-  if (given('key') && (raw.key ?? []).length > 0) merged.key = raw.key;
-  if (given('askPass')) delete merged.passwordEnv;
-  if (given('passwordEnv')) delete merged.askPass;
-  if (given('askKeyPassphrase')) delete merged.keyPassphraseEnv;
-  if (given('keyPassphraseEnv')) delete merged.askKeyPassphrase;
-  if (given('strictHostKeys')) delete merged.hostKeyChecking;
-  return merged;
+  return overlayGiven(restoreOptions(recorded), raw, givenOn(cmd));
 }
 
 export async function rerunCommand(which: string | undefined, raw: RerunRaw, cmd: Command): Promise<number> {

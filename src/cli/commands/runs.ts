@@ -1,7 +1,7 @@
 // herd runs: past runs, newest first, one line each: id, when, what ran, counts by status.
 import fs from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_OUT_DIR } from '../../defaults.js';
+import { DEFAULT_OUT_DIR, DEFAULT_RUNS_LIMIT } from '../../defaults.js';
 import { formatCounts } from '../../report/summary.js';
 import type { RunRecord } from '../../results/run-record.js';
 import { parseNumber } from '../options.js';
@@ -9,7 +9,7 @@ import { parseNumber } from '../options.js';
 export function runsCommand(raw: { out?: string; limit?: string; json?: boolean }): number {
   const outDir = path.resolve(raw.out ?? DEFAULT_OUT_DIR);
   const ids = fs.existsSync(outDir) ? fs.readdirSync(outDir).filter((d) => /^\d{8}T\d{6}(\.\d{3})?Z-/.test(d)).sort().reverse() : [];
-  const max = parseNumber('-n', raw.limit, 20, { min: 1, integer: true });
+  const max = parseNumber('-n', raw.limit, DEFAULT_RUNS_LIMIT, { min: 1, integer: true });
   for (const id of ids.slice(0, max)) {
     let record: RunRecord;
     try {

@@ -8,13 +8,8 @@ import type { LaunchRequest } from '../launch.js';
 import { freshRun, launchRun } from '../launch.js';
 import type { RawOptions } from '../options.js';
 
-export interface TransferRaw extends RawOptions {
-  times?: boolean;
-  checksum?: boolean;
-  delete?: boolean;
-  followLinks?: boolean;
-  keepSpecialBits?: boolean;
-}
+/** Every push and pull flag is a row of option-table.ts. */
+export type TransferRaw = RawOptions;
 
 export interface TransferFlags {
   times: boolean;

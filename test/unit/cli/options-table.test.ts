@@ -1,6 +1,7 @@
-// Say what you do: every option a command declares has an effect on that command, and this table
-// names the test that proves it. An option without a row fails here, so a new option cannot be
-// added without its proof; a row whose test is gone (renamed, deleted) fails too.
+// Say what you do: every option a command takes (src/cli/option-table.ts) has an effect on that
+// command, and this table names the test that proves it. An option without a row fails here, so a
+// new option cannot be added without its proof; a row whose test is gone (renamed, deleted) fails
+// too. The commander program must declare exactly the options of the option table.
 // To add an option: add a row `'<command> <long flag>': [proof, ...]`, each proof a [file, test
 // title] pair (file relative to test/, title as written in its it()).
 import fs from 'node:fs';
@@ -10,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import type { Command } from 'commander';
 import { buildProgram } from '../../../src/cli/main.js';
 import { completionScript } from '../../../src/cli/completion.js';
+import { COMMAND_OPTIONS, OPTIONS, flagOf, type CommandName, type OptionRow } from '../../../src/cli/option-table.js';
 
 type Proof = [file: string, test: string];
 
@@ -135,12 +137,32 @@ function declared(program: Command): string[] {
   return program.commands.flatMap((c) => c.options.map((o) => `${c.name()} ${o.long ?? o.short}`));
 }
 
+/** Each command's options as the option table lists them. */
+function fromTable(): string[] {
+  return (Object.entries(COMMAND_OPTIONS) as [CommandName, readonly (keyof typeof OPTIONS)[]][]).flatMap(([c, keys]) => keys.map((k) => `${c} ${flagOf(k, c)}`));
+}
+
 describe('every declared option has an effect on its command', () => {
-  it('has a row in the table for each option each command declares, and no row for an option it does not', () => {
-    const have = declared(buildProgram()).sort();
+  it('has a row in the table for each option each command takes, and no row for an option it does not', () => {
+    const have = fromTable().sort();
     const table = Object.keys(TABLE).sort();
     expect(have.filter((k) => !(k in TABLE)), 'options without a proven effect').toEqual([]);
     expect(table.filter((k) => !have.includes(k)), 'rows for options no command declares').toEqual([]);
+  });
+
+  it('declares on the commander program exactly the options of the option table, in its order', () => {
+    expect(declared(buildProgram())).toEqual(fromTable());
+    // Flags and help too: nothing is declared outside the table and then shadowed by a row.
+    for (const c of buildProgram().commands) {
+      const keys = COMMAND_OPTIONS[c.name() as CommandName] ?? [];
+      expect(c.options.map((o) => [o.flags, o.description]), c.name()).toEqual(
+        keys.map((k) => {
+          const row: OptionRow = OPTIONS[k];
+          const here = row.on?.[c.name() as CommandName];
+          return [here?.flags ?? row.flags, here?.help ?? row.help];
+        }),
+      );
+    }
   });
 
   it('names proofs that exist: each test file has a test with that title', () => {

@@ -1,0 +1,788 @@
+// Every command-line option of every command, declared once. Derived from this table: the commander
+// options of each command (flags, help, order), the raw option type, the number rules and their
+// messages, the run.json `options` record, the worker config, rerun's restore from run.json and
+// rerun's refusal of flags that do not apply to the kind of run it repeats.
+//
+// A typed table rather than @commander-js/extra-typings: extra-typings types what commander parses,
+// but the same declaration must also drive run.json and rerun, which it knows nothing about.
+import { Option, type Command } from 'commander';
+import {
+  DEFAULT_COMMAND_TIMEOUT_S,
+  DEFAULT_CONNECT_RATE,
+  DEFAULT_CONNECT_RETRIES,
+  DEFAULT_CONNECT_TIMEOUT_S,
+  DEFAULT_FORKS,
+  DEFAULT_GRACE_S,
+  DEFAULT_JUMP_SESSIONS,
+  DEFAULT_MAX_HANDSHAKES,
+  DEFAULT_OUT_DIR,
+  DEFAULT_PORT,
+  DEFAULT_RUNS_LIMIT,
+  defaultWorkers,
+} from '../defaults.js';
+import type { RunRequest } from '../engine/run.js';
+import type { RunOptionsRecord, RunTaskRecord } from '../results/run-record.js';
+import type { ConnectionOptions, RunOptions, SecretSource } from './options.js';
+
+export type CommandName = 'run' | 'push' | 'pull' | 'play' | 'rerun' | 'hosts' | 'runs' | 'show' | 'report' | 'diff';
+export type TaskKind = RunTaskRecord['kind'];
+
+/** Where an option's value ends up (documentation, and checked by test/unit/cli/option-table.test.ts). */
+export type Destination =
+  | 'selection' // which hosts (inventory, -l)
+  | 'connection' // how each host is reached (connection plan, credentials)
+  | 'worker' // the config every worker gets (engine/protocol.ts WorkerConfig)
+  | 'session' // the parent's run session (pool size, deadline, grace, run directory)
+  | 'display' // what the terminal or --json shows
+  | 'task' // what runs on the hosts (command, transfer, playbook)
+  | 'rerun' // which hosts and steps a rerun repeats
+  | 'past-run'; // commands that read run directories (runs, show, report, diff)
+
+/** The resolved options a run is launched with. */
+export interface Resolved {
+  connection: ConnectionOptions;
+  run: RunOptions;
+}
+
+/** Facts known only at launch that run.json records next to the options. */
+export interface RecordContext {
+  /** --forks after fitting ulimit -n. */
+  forks: number;
+  agent: boolean;
+  /** The ssh_config file actually read, if any. */
+  sshConfigPath: string | null;
+}
+
+type RecordedField = Exclude<keyof RunOptionsRecord, 'known_hosts_files' | 'agent'>;
+
+export interface RecordSpec {
+  field: RecordedField;
+  write: (o: Resolved, ctx: RecordContext) => unknown;
+  /**
+   * rerun: the raw flag values that reproduce the recorded value; absent when rerun does not restore
+   * it. A run recorded before the field existed lacks it: restore then gives nothing (the default).
+   */
+  restore?: (rec: RunOptionsRecord) => Restored;
+}
+
+/**
+ * Raw values by attribute name, untyped here because the rows themselves define RawOptions;
+ * test/unit/cli/option-table.test.ts checks every restored value resolves to what was recorded.
+ */
+type Restored = Partial<Record<string, string | string[] | boolean>>;
+
+/** Typed at the declaration (field and value agree), erased in the table. */
+function rec<F extends RecordedField>(
+  field: F,
+  write: (o: Resolved, ctx: RecordContext) => RunOptionsRecord[F],
+  restore?: (rec: RunOptionsRecord) => Restored,
+): RecordSpec {
+  return restore ? { field, write, restore } : { field, write };
+}
+
+export interface NumberSpec {
+  default: number | (() => number);
+  min: number;
+  max?: number;
+  integer?: boolean;
+}
+
+export interface OptionRow {
+  /** Commander flags, e.g. '-f, --forks <n>'. */
+  flags: string;
+  help: string;
+  /** string: one value; strings: repeatable; flag: --x; negated: --no-x (default true). */
+  value: 'string' | 'strings' | 'flag' | 'negated';
+  choices?: readonly string[];
+  /** Commands on which the same option reads differently. */
+  on?: Partial<Record<CommandName, { flags?: string; help?: string }>>;
+  number?: NumberSpec;
+  goes: readonly Destination[];
+  /** How run.json's `options` records it (and whether rerun restores it). */
+  record?: readonly RecordSpec[];
+  /** rerun: the kinds of earlier run this flag applies to; absent: every kind. */
+  rerunKinds?: readonly TaskKind[];
+  /** rerun: appended to the refusal when the kind does not match. */
+  rerunHint?: string;
+  /** rerun: giving this flag drops these restored values (the two ways of one secret, one host key policy). */
+  displaces?: readonly string[];
+  /** A valid value other than the default, for the tests that walk this table. */
+  example: string | readonly string[] | boolean;
+}
+
+const recordedSource = (s: SecretSource): string | null =>
+  s === null ? null : s.kind === 'env' ? `env:${s.variable}` : 'prompt';
+const restoredSource = (s: string | null | undefined, ask: string, env: string): Restored =>
+  s?.startsWith('env:') ? { [env]: s.slice(4) } : s === 'prompt' ? { [ask]: true } : {};
+/** A recorded number, as the flag that sets it; nothing for runs recorded before it existed. */
+const restoreNumber = (v: number | null | undefined, key: string): Restored =>
+  v === undefined || v === null ? {} : { [key]: String(v) };
+
+const RERUN_PLAYBOOK = 'playbook runs: ';
+
+export const OPTIONS = {
+  // push and pull
+  times: {
+    flags: '--no-times',
+    help: 'do not keep modification times (then unchanged files are sent again)',
+    value: 'negated',
+    goes: ['task'],
+    example: false,
+  },
+  checksum: {
+    flags: '--checksum',
+    help: 'skip files by sha256 (the host side computed on the host) instead of size and mtime',
+    value: 'flag',
+    goes: ['task'],
+    example: true,
+  },
+  delete: {
+    flags: '--delete',
+    help: 'remove destination files the source does not have (only inside the destination tree)',
+    value: 'flag',
+    goes: ['task'],
+    example: true,
+  },
+  followLinks: {
+    flags: '--follow-links',
+    help: 'send what symlinks point to instead of recreating the links',
+    value: 'flag',
+    goes: ['task'],
+    example: true,
+  },
+  keepSpecialBits: {
+    flags: '--keep-special-bits',
+    help: "keep the setuid, setgid and sticky bits of the host's files (default: the 0777 bits only)",
+    value: 'flag',
+    goes: ['task'],
+    example: true,
+  },
+  // play
+  check: {
+    flags: '--check',
+    help: 'change nothing: run only check steps and guards, report the rest as would_run / would_skip (a check failing after them: unverified)',
+    value: 'flag',
+    goes: ['task'],
+    example: true,
+  },
+  var: {
+    flags: '-e, --var <name=value>',
+    help: 'set a playbook variable (repeatable; overrides play vars; its value may use the built-ins host, port, user, run_id)',
+    value: 'strings',
+    goes: ['task'],
+    example: ['a=b'],
+  },
+  // rerun
+  includeInterrupted: {
+    flags: '--include-interrupted',
+    help: 'command and transfer runs: also rerun hosts whose command may have run (interrupted)',
+    value: 'flag',
+    goes: ['rerun'],
+    rerunKinds: ['command', 'transfer'],
+    rerunHint: ' (a playbook rerun resumes interrupted guarded steps; see --resume-unguarded)',
+    example: true,
+  },
+  fromStart: {
+    flags: '--from-start',
+    help: 'playbook runs: run every step again instead of resuming',
+    value: 'flag',
+    goes: ['rerun'],
+    rerunKinds: ['playbook'],
+    example: true,
+  },
+  resumeUnguarded: {
+    flags: '--resume-unguarded',
+    help: 'playbook runs: also resume hosts interrupted inside a step that has no guard',
+    value: 'flag',
+    goes: ['rerun'],
+    rerunKinds: ['playbook'],
+    example: true,
+  },
+  includeDiverged: {
+    flags: '--include-diverged',
+    help: 'playbook runs: also rerun hosts held back by a consensus gate (judged against the earlier majority)',
+    value: 'flag',
+    goes: ['rerun'],
+    rerunKinds: ['playbook'],
+    example: true,
+  },
+  // play and rerun
+  askBecomePass: {
+    flags: '--ask-become-pass',
+    help: 'prompt for the sudo password used by become steps',
+    on: { rerun: { help: `${RERUN_PLAYBOOK}prompt for the sudo password used by become steps` } },
+    value: 'flag',
+    goes: ['task'],
+    rerunKinds: ['playbook'],
+    displaces: ['becomePassEnv'],
+    example: true,
+  },
+  becomePassEnv: {
+    flags: '--become-pass-env <var>',
+    help: 'read the sudo password for become steps from this environment variable',
+    on: { rerun: { help: `${RERUN_PLAYBOOK}read the sudo password for become steps from this environment variable` } },
+    value: 'string',
+    goes: ['task'],
+    rerunKinds: ['playbook'],
+    displaces: ['askBecomePass'],
+    example: 'SUDO_PASS',
+  },
+  // Commands that read run directories. (--json, -o and -n are declared below with the run flags.)
+  host: {
+    flags: '--host <host>',
+    help: "print one host's stdout (and stderr on stderr)",
+    value: 'string',
+    goes: ['past-run'],
+    example: 'h1',
+  },
+  status: {
+    flags: '--status <status>',
+    help: 'list the hosts that ended with this status',
+    value: 'string',
+    goes: ['past-run'],
+    example: 'failed',
+  },
+  all: {
+    flags: '--all',
+    help: 'every output group, even when output is unique per host (the view shows the largest few)',
+    value: 'flag',
+    goes: ['past-run'],
+    example: true,
+  },
+  output: {
+    flags: '-o, --output <file>',
+    help: 'where to write the HTML (default: report.html in the run directory)',
+    value: 'string',
+    goes: ['past-run'],
+    example: 'r.html',
+  },
+  runsDir: {
+    flags: '--runs-dir <dir>',
+    help: `directory holding run directories (default: ./${DEFAULT_OUT_DIR})`,
+    value: 'string',
+    goes: ['past-run'],
+    example: 'r',
+  },
+  step: {
+    flags: '--step <n>',
+    help: 'playbook runs: the step to compare (e.g. 1.3, or 3 for play 1)',
+    value: 'string',
+    goes: ['past-run'],
+    example: '1.1',
+  },
+  against: {
+    flags: '--against <host>',
+    help: "compare with this host's output instead of the majority",
+    value: 'string',
+    goes: ['past-run'],
+    example: 'h1',
+  },
+
+  // Host selection
+  inventory: {
+    flags: '-i, --inventory <file>',
+    help: 'inventory file; repeatable; - reads stdin',
+    value: 'strings',
+    goes: ['selection'],
+    example: ['hosts.txt'],
+  },
+  limit: {
+    flags: '-l, --limit <patterns>',
+    help: 'select hosts: comma-separated groups, hosts, globs, !exclude, &intersect, @file',
+    on: { runs: { flags: '-n, --limit <n>', help: `how many runs to list (default: ${DEFAULT_RUNS_LIMIT})` } },
+    value: 'string',
+    goes: ['selection', 'past-run'],
+    example: 'web*',
+  },
+
+  // Connection
+  sshConfig: {
+    flags: '-F, --ssh-config <file>',
+    help: 'ssh_config to read (default: ~/.ssh/config; "none" reads none); command-line options override it',
+    value: 'string',
+    goes: ['connection'],
+    // `none` when -F none: a rerun then reads no ssh_config either (null would let it read ~/.ssh/config).
+    record: [
+      rec(
+        'ssh_config',
+        (o, ctx) => (o.connection.sshConfigFile === 'none' ? 'none' : ctx.sshConfigPath),
+        (r) => (r.ssh_config ? { sshConfig: r.ssh_config } : {}),
+      ),
+    ],
+    example: 'none',
+  },
+  jump: {
+    flags: '-J, --jump <hops>',
+    help: 'jump hosts: [user@]host[:port][,...], like ssh -J (overrides ProxyJump)',
+    value: 'string',
+    goes: ['connection'],
+    record: [
+      rec(
+        'jump',
+        (o) => o.connection.jump?.map((h) => `${h.user ? `${h.user}@` : ''}${h.alias}${h.port ? `:${h.port}` : ''}`).join(',') ??
+          null,
+        (r) => (r.jump ? { jump: r.jump } : {}),
+      ),
+    ],
+    example: 'ops@bastion:2222,10.0.0.1',
+  },
+  jumpSessions: {
+    flags: '--jump-sessions <n>',
+    help: `target sessions carried by one connection to a jump host; more connections are opened as needed (default: ${DEFAULT_JUMP_SESSIONS}, under OpenSSH's MaxSessions 10)`,
+    value: 'string',
+    number: { default: DEFAULT_JUMP_SESSIONS, min: 1, max: 64, integer: true },
+    goes: ['worker'],
+    record: [rec('jump_sessions', (o) => o.connection.jumpSessions, (r) => restoreNumber(r.jump_sessions, 'jumpSessions'))],
+    example: '3',
+  },
+  user: {
+    flags: '-u, --user <name>',
+    help: 'login user for hosts that do not name one (default: ssh_config User, else your local user)',
+    value: 'string',
+    goes: ['connection'],
+    record: [rec('user', (o) => o.connection.user, (r) => (r.user === null ? {} : { user: r.user }))],
+    example: 'ops',
+  },
+  port: {
+    flags: '-p, --port <n>',
+    help: `SSH port for hosts that do not name one (default: ${DEFAULT_PORT})`,
+    value: 'string',
+    number: { default: DEFAULT_PORT, min: 1, max: 65535, integer: true },
+    goes: ['connection'],
+    record: [rec('port', (o) => o.connection.port, (r) => restoreNumber(r.port, 'port'))],
+    example: '2222',
+  },
+  key: {
+    flags: '-k, --key <file>',
+    help: 'private key file; repeatable (default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa)',
+    value: 'strings',
+    goes: ['connection', 'worker'],
+    record: [
+      rec(
+        'keys',
+        (o) => (o.connection.keysExplicit ? o.connection.keys : []),
+        (r) => (r.keys_explicit && r.keys.length > 0 ? { key: r.keys } : {}),
+      ),
+      rec('keys_explicit', (o) => o.connection.keysExplicit),
+    ],
+    example: ['/etc/herd/id_ed25519'],
+  },
+  askPass: {
+    flags: '--ask-pass',
+    help: 'prompt for the login password on the terminal',
+    value: 'flag',
+    goes: ['worker'],
+    displaces: ['passwordEnv'],
+    example: true,
+  },
+  passwordEnv: {
+    flags: '--password-env <var>',
+    help: 'read the login password from this environment variable (never pass secrets on argv)',
+    value: 'string',
+    goes: ['worker'],
+    displaces: ['askPass'],
+    // One field for --ask-pass and --password-env: where the password came from, never the password.
+    record: [
+      rec(
+        'password_source',
+        (o) => recordedSource(o.connection.passwordSource),
+        (r) => restoredSource(r.password_source, 'askPass', 'passwordEnv'),
+      ),
+    ],
+    example: 'HERD_PASS',
+  },
+  keyPassphraseEnv: {
+    flags: '--key-passphrase-env <var>',
+    help: 'read the passphrase of encrypted private keys from this environment variable',
+    value: 'string',
+    goes: ['worker'],
+    displaces: ['askKeyPassphrase'],
+    record: [
+      rec(
+        'key_passphrase_source',
+        (o) => recordedSource(o.connection.keyPassphraseSource),
+        (r) => restoredSource(r.key_passphrase_source, 'askKeyPassphrase', 'keyPassphraseEnv'),
+      ),
+    ],
+    example: 'KEY_PASS',
+  },
+  askKeyPassphrase: {
+    flags: '--ask-key-passphrase',
+    help: 'prompt for the passphrase of encrypted private keys on the terminal',
+    value: 'flag',
+    goes: ['worker'],
+    displaces: ['keyPassphraseEnv'],
+    example: true,
+  },
+  knownHosts: {
+    flags: '--known-hosts <file>',
+    help:
+      'the user known_hosts file, as ssh -o UserKnownHostsFile=FILE: checked and recorded into ' +
+      '(default: ~/.ssh/known_hosts ~/.ssh/known_hosts2; global files are read too)',
+    value: 'string',
+    goes: ['connection'],
+    record: [
+      rec(
+        'known_hosts',
+        (o) => (o.connection.explicit.knownHosts ? o.connection.knownHostsPath : null),
+        (r) => (r.known_hosts !== null ? { knownHosts: r.known_hosts } : {}),
+      ),
+    ],
+    example: '/etc/herd/known_hosts',
+  },
+  strictHostKeys: {
+    flags: '--strict-host-keys',
+    help: 'refuse hosts whose key is not already in known_hosts',
+    value: 'flag',
+    goes: ['connection', 'worker'],
+    displaces: ['hostKeyChecking'],
+    example: true,
+  },
+  hostKeyChecking: {
+    flags: '--host-key-checking <mode>',
+    help: 'host key policy',
+    value: 'string',
+    choices: ['accept-new', 'strict', 'off'],
+    goes: ['connection', 'worker'],
+    // One field for --strict-host-keys and --host-key-checking.
+    record: [
+      rec(
+        'host_key_mode',
+        (o) => o.connection.hostKeyMode,
+        // A mode that came from ssh_config is not replayed as a flag: that would override the file (strict -> accept-new).
+        (r) => (r.host_key_mode_explicit === false ? {} : { hostKeyChecking: r.host_key_mode }),
+      ),
+      rec('host_key_mode_explicit', (o) => o.connection.explicit.hostKeyMode),
+    ],
+    example: 'off',
+  },
+  connectTimeout: {
+    flags: '--connect-timeout <s>',
+    help: `seconds for TCP connect, banner, key exchange and auth (default: ${DEFAULT_CONNECT_TIMEOUT_S})`,
+    value: 'string',
+    number: { default: DEFAULT_CONNECT_TIMEOUT_S, min: 0.1 },
+    goes: ['connection', 'worker'],
+    record: [
+      rec(
+        'connect_timeout_s',
+        (o) => o.connection.connectTimeoutS,
+        // A default is not replayed as a flag: that would override ssh_config's ConnectTimeout on the rerun.
+        (r) => (r.connect_timeout_explicit === false ? {} : restoreNumber(r.connect_timeout_s, 'connectTimeout')),
+      ),
+      rec('connect_timeout_explicit', (o) => o.connection.explicit.connectTimeout),
+    ],
+    example: '2.5',
+  },
+  connectRetries: {
+    flags: '--connect-retries <n>',
+    help: `retries after a transient handshake failure (reset, dropped by sshd MaxStartups), with jittered backoff, for targets and jump hosts; never once a command started (default: ${DEFAULT_CONNECT_RETRIES})`,
+    value: 'string',
+    number: { default: DEFAULT_CONNECT_RETRIES, min: 0, max: 20, integer: true },
+    goes: ['worker'],
+    record: [
+      rec('connect_retries', (o) => o.connection.connectRetries, (r) => restoreNumber(r.connect_retries, 'connectRetries')),
+    ],
+    example: '5',
+  },
+  connectRate: {
+    flags: '--connect-rate <n>',
+    help: `new connections started per second, across workers; 0 = unpaced (default: ${DEFAULT_CONNECT_RATE})`,
+    value: 'string',
+    number: { default: DEFAULT_CONNECT_RATE, min: 0 },
+    goes: ['worker'],
+    record: [rec('connect_rate', (o) => o.connection.connectRate, (r) => restoreNumber(r.connect_rate, 'connectRate'))],
+    example: '0',
+  },
+
+  // The worker pool, the run directory and the display
+  forks: {
+    flags: '-f, --forks <n>',
+    help: `total concurrent SSH sessions (default: ${DEFAULT_FORKS})`,
+    value: 'string',
+    number: { default: DEFAULT_FORKS, min: 1, integer: true },
+    goes: ['session'],
+    // The forks the run used: after fitting ulimit -n.
+    record: [rec('forks', (_o, ctx) => ctx.forks, (r) => restoreNumber(r.forks, 'forks'))],
+    example: '7',
+  },
+  workers: {
+    flags: '-w, --workers <n>',
+    help: `worker processes (default: number of CPUs, here ${defaultWorkers()})`,
+    value: 'string',
+    number: { default: defaultWorkers, min: 1, max: 256, integer: true },
+    goes: ['session'],
+    record: [rec('workers', (o) => o.run.workers, (r) => restoreNumber(r.workers, 'workers'))],
+    example: '3',
+  },
+  maxHandshakes: {
+    flags: '--max-handshakes <n>',
+    help: `SSH handshakes in progress at once, across workers (default: ${DEFAULT_MAX_HANDSHAKES})`,
+    value: 'string',
+    number: { default: DEFAULT_MAX_HANDSHAKES, min: 1, integer: true },
+    goes: ['session'],
+    record: [rec('max_handshakes', (o) => o.run.maxHandshakes, (r) => restoreNumber(r.max_handshakes, 'maxHandshakes'))],
+    example: '5',
+  },
+  deadline: {
+    flags: '--deadline <s>',
+    help: 'whole-run limit in seconds: then start nothing new and stop running work (status timeout) (default: none)',
+    value: 'string',
+    number: { default: 0, min: 0 },
+    goes: ['session'],
+    // Recorded for the audit, not restored: a rerun gets its own time budget.
+    record: [rec('deadline_s', (o) => o.run.deadlineS)],
+    example: '30',
+  },
+  grace: {
+    flags: '--grace <s>',
+    help: `after the first Ctrl-C, seconds running work gets to finish (default: ${DEFAULT_GRACE_S})`,
+    value: 'string',
+    number: { default: DEFAULT_GRACE_S, min: 0 },
+    goes: ['session'],
+    example: '2',
+  },
+  out: {
+    flags: '-o, --out <dir>',
+    help: `directory for run directories (default: ./${DEFAULT_OUT_DIR})`,
+    on: {
+      runs: { help: `directory holding run directories (default: ./${DEFAULT_OUT_DIR})` },
+      show: { help: `directory holding run directories (default: ./${DEFAULT_OUT_DIR})` },
+      diff: { help: `directory holding run directories (default: ./${DEFAULT_OUT_DIR})` },
+    },
+    value: 'string',
+    goes: ['session', 'past-run'],
+    example: 'elsewhere',
+  },
+  quiet: { flags: '-q, --quiet', help: 'print only the final summary', value: 'flag', goes: ['display'], example: true },
+  json: {
+    flags: '--json',
+    help: 'newline-delimited JSON events on stdout (run_start, host_start, output, step_done, host_done, run_done); the human display goes to stderr',
+    on: {
+      hosts: { help: 'one JSON object per host' },
+      runs: { help: 'one JSON object per run' },
+      show: { help: 'host_done events (and run_done), or output events with --host' },
+      diff: { help: 'one JSON object per distinct output (variant), the reference first' },
+    },
+    value: 'flag',
+    goes: ['display', 'past-run'],
+    example: true,
+  },
+  progress: { flags: '--no-progress', help: 'no live progress line', value: 'negated', goes: ['display'], example: false },
+
+  // Commands that run remote commands and keep their output (run, play, rerun)
+  idleTimeout: {
+    flags: '--idle-timeout <s>',
+    help: 'stop a command that prints nothing for this many seconds; the remote command is killed (default: none)',
+    value: 'string',
+    number: { default: 0, min: 0 },
+    goes: ['worker'],
+    rerunKinds: ['command', 'playbook'],
+    record: [
+      rec('idle_timeout_s', (o) => o.run.idleTimeoutS, (r) => (r.idle_timeout_s ? { idleTimeout: String(r.idle_timeout_s) } : {})),
+    ],
+    example: '4',
+  },
+  maxOutput: {
+    flags: '--max-output <size>',
+    help: 'stdout+stderr kept per host, e.g. 512K, 10M, 1G; the rest is dropped with a note (default: no cap)',
+    value: 'string',
+    goes: ['worker'],
+    rerunKinds: ['command', 'playbook'],
+    record: [
+      rec('max_output_bytes', (o) => o.run.maxOutputBytes, (r) => (r.max_output_bytes ? { maxOutput: String(r.max_output_bytes) } : {})),
+    ],
+    example: '512K',
+  },
+  stream: {
+    flags: '--stream',
+    help: 'print every output line as it arrives, as host: line',
+    value: 'flag',
+    goes: ['display'],
+    rerunKinds: ['command', 'playbook'],
+    example: true,
+  },
+  color: {
+    flags: '--no-color',
+    help: 'no colours in --stream output (also: NO_COLOR=1)',
+    value: 'negated',
+    goes: ['display'],
+    rerunKinds: ['command', 'playbook'],
+    example: false,
+  },
+
+  // One ad-hoc command (run, and rerun of a command run); playbook steps carry their own timeout.
+  timeout: {
+    flags: '--timeout <s>',
+    help: 'per-command timeout in seconds; the remote command is killed (default: none)',
+    value: 'string',
+    number: { default: DEFAULT_COMMAND_TIMEOUT_S, min: 0 },
+    // Recorded with the task (task.timeout_s), which rerun repeats unless --timeout is given.
+    goes: ['task'],
+    rerunKinds: ['command'],
+    example: '9',
+  },
+  group: {
+    flags: '--no-group',
+    help: 'do not show hosts grouped by identical output at the end',
+    value: 'negated',
+    goes: ['display'],
+    rerunKinds: ['command'],
+    example: false,
+  },
+} as const satisfies Record<string, OptionRow>;
+
+export type OptionKey = keyof typeof OPTIONS;
+
+type RawValue<R> = R extends { value: 'strings' }
+  ? string[]
+  : R extends { value: 'flag' | 'negated' }
+    ? boolean
+    : R extends { choices: readonly (infer C)[] }
+      ? C
+      : string;
+
+/** Values as commander hands them over, keyed by commander's attribute name; derived from OPTIONS. */
+export type RawOptions = { -readonly [K in OptionKey]?: RawValue<(typeof OPTIONS)[K]> };
+
+const row = (key: OptionKey): OptionRow => OPTIONS[key];
+
+const INVENTORY = ['inventory', 'limit'] as const satisfies readonly OptionKey[];
+const CONNECTION = [
+  'sshConfig',
+  'jump',
+  'jumpSessions',
+  'user',
+  'port',
+  'key',
+  'askPass',
+  'passwordEnv',
+  'keyPassphraseEnv',
+  'askKeyPassphrase',
+  'knownHosts',
+  'strictHostKeys',
+  'hostKeyChecking',
+  'connectTimeout',
+  'connectRetries',
+  'connectRate',
+] as const satisfies readonly OptionKey[];
+/** Every command that runs on hosts: the worker pool, the run directory and the display. */
+const POOL = ['forks', 'workers', 'maxHandshakes', 'deadline', 'grace', 'out', 'quiet', 'json', 'progress'] as const satisfies
+  readonly OptionKey[];
+const OUTPUT = ['idleTimeout', 'maxOutput', 'stream', 'color'] as const satisfies readonly OptionKey[];
+const COMMAND = ['timeout', 'group'] as const satisfies readonly OptionKey[];
+const BECOME = ['askBecomePass', 'becomePassEnv'] as const satisfies readonly OptionKey[];
+
+/**
+ * The options each command takes, in help order. A command offers only the options it honours:
+ * commander refuses the rest as unknown instead of accepting and ignoring them.
+ */
+export const COMMAND_OPTIONS: Record<CommandName, readonly OptionKey[]> = {
+  run: [...INVENTORY, ...CONNECTION, ...POOL, ...OUTPUT, ...COMMAND],
+  push: ['times', 'checksum', 'delete', 'followLinks', ...INVENTORY, ...CONNECTION, ...POOL],
+  pull: ['times', 'checksum', 'delete', 'keepSpecialBits', ...INVENTORY, ...CONNECTION, ...POOL],
+  play: ['check', 'var', ...BECOME, ...INVENTORY, ...CONNECTION, ...POOL, ...OUTPUT],
+  hosts: ['json', ...INVENTORY],
+  // Which earlier run a rerun repeats is known only once RUN is read: flags that do not apply to
+  // its kind (rerunKinds) are refused then, before any host is contacted.
+  rerun: ['includeInterrupted', 'fromStart', 'resumeUnguarded', 'includeDiverged', ...BECOME,
+    ...CONNECTION, ...POOL, ...OUTPUT, ...COMMAND],
+  runs: ['out', 'limit', 'json'],
+  show: ['out', 'host', 'status', 'json', 'all'],
+  report: ['output', 'runsDir'],
+  diff: ['out', 'step', 'against', 'json'],
+};
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/** The commander option of one row, as one command shows it. */
+export function commanderOption(key: OptionKey, command: CommandName): Option {
+  const r = row(key);
+  const option = new Option(r.on?.[command]?.flags ?? r.flags, r.on?.[command]?.help ?? r.help);
+  if (r.value === 'strings') option.default([]).argParser(collect);
+  if (r.choices) option.choices(r.choices);
+  return option;
+}
+
+/** Add a command's options from the table; nothing else declares options. */
+export function addOptions(cmd: Command, command: CommandName): Command {
+  for (const key of COMMAND_OPTIONS[command]) cmd.addOption(commanderOption(key, command));
+  return cmd;
+}
+
+/** The flag a user types for an option on a command, e.g. --forks (for messages). */
+export function flagOf(key: OptionKey, command?: CommandName): string {
+  const r = row(key);
+  const o = new Option(command ? (r.on?.[command]?.flags ?? r.flags) : r.flags);
+  return o.long ?? o.short!;
+}
+
+/** run.json's `options`: every recorded field, from the rows that record it. */
+export function optionsRecord(o: Resolved, ctx: RecordContext): RunOptionsRecord {
+  const out: Record<string, unknown> = { agent: ctx.agent };
+  for (const key of Object.keys(OPTIONS) as OptionKey[]) {
+    for (const spec of row(key).record ?? []) out[spec.field] = spec.write(o, ctx);
+  }
+  return out as unknown as RunOptionsRecord;
+}
+
+/** The raw flags that reproduce an earlier run's recorded options (rerun). */
+export function restoreOptions(recorded: RunOptionsRecord): RawOptions {
+  let raw: Restored = {};
+  for (const key of Object.keys(OPTIONS) as OptionKey[]) {
+    for (const spec of row(key).record ?? []) if (spec.restore) raw = { ...raw, ...spec.restore(recorded) };
+  }
+  return raw as RawOptions;
+}
+
+/**
+ * The restored options overlaid by what this command line gave (rerun). `given` tells whether the
+ * user gave an option (commander's value source); a given option displaces its alternatives.
+ */
+export function overlayGiven(restored: RawOptions, raw: RawOptions, given: (key: string) => boolean): RawOptions {
+  const merged: Record<string, unknown> = { ...restored };
+  for (const [key, value] of Object.entries(raw)) {
+    if (!given(key)) continue;
+    merged[key] = value;
+    for (const other of (OPTIONS as Record<string, OptionRow>)[key]?.displaces ?? []) delete merged[other];
+  }
+  return merged as RawOptions;
+}
+
+/** The first option given for a kind of earlier run that does not honour it, with the refusal message. */
+export function inapplicableToKind(kind: TaskKind, runId: string, given: (key: string) => boolean): string | null {
+  for (const key of COMMAND_OPTIONS.rerun) {
+    const r = row(key);
+    if (!r.rerunKinds || r.rerunKinds.includes(kind) || !given(key)) continue;
+    const only = r.rerunKinds.join(' and ');
+    return `rerun: ${flagOf(key, 'rerun')} does not apply to run ${runId}, a ${kind} run (only to ${only} runs)${r.rerunHint ?? ''}`;
+  }
+  return null;
+}
+
+/** The rows that carry a number rule. */
+export type NumberKey = { [K in OptionKey]: (typeof OPTIONS)[K] extends { number: NumberSpec } ? K : never }[OptionKey];
+
+/** A number option's rule, from its row. */
+export function numberSpec(key: NumberKey): NumberSpec {
+  const spec = row(key).number;
+  if (!spec) throw new Error(`${key} is not a number option`);
+  return spec;
+}
+
+type Secrets = Pick<RunRequest['config'], 'password' | 'keyPassphrase' | 'agentSocket'>;
+
+/** What every worker is told (engine/protocol.ts WorkerConfig), from the rows that go to 'worker'. */
+export function workerConfig(o: Resolved, secrets: Secrets): RunRequest['config'] {
+  return {
+    connectTimeoutMs: Math.round(o.connection.connectTimeoutS * 1000),
+    idleTimeoutMs: Math.round(o.run.idleTimeoutS * 1000),
+    maxOutputBytes: o.run.maxOutputBytes,
+    connectRetries: o.connection.connectRetries,
+    connectRate: o.connection.connectRate,
+    jumpSessions: o.connection.jumpSessions,
+    hostKeyMode: o.connection.hostKeyMode,
+    keyPaths: o.connection.keys,
+    keysExplicit: o.connection.keysExplicit,
+    ...secrets,
+  };
+}
