@@ -1,7 +1,9 @@
 // Every field that can hold `{{ }}`, rendered per host (and how); built-ins that are not shell-safe.
 // (Fields refused at load time are in load.test.ts.)
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { hostVars, loadPlaybook, renderStep } from '../../../src/playbook/index.js';
+import { regexEscape } from '../../../src/playbook/render.js';
 import { renderTemplate } from '../../../src/playbook/template.js';
 import type { Step } from '../../../src/playbook/types.js';
 
@@ -90,5 +92,18 @@ describe('built-ins that are not shell-safe', () => {
   });
   it.each(['web-1.example.com', '10.0.0.1', '::1', 'fe80::1%eth0', 'db_2'])('host %j is let through', (host) => {
     expect(renderTemplate('{{ host }}', hostVars(load('steps:\n  - run: x\n').plays[0]!, {}, { ...builtins, host }))).toBe(host);
+  });
+});
+
+describe('regexEscape', () => {
+  it('makes any value match itself and nothing else, as the engine compiles expect.stdout', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), fc.string({ unit: 'binary' }), (v, other) => {
+        const re = new RegExp(`^${regexEscape(v)}$`);
+        expect(re.test(v)).toBe(true);
+        expect(re.test(other)).toBe(other === v);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
