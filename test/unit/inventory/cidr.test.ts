@@ -45,12 +45,27 @@ describe('expandCidr', () => {
   });
 });
 
+describe('zero-padded octets', () => {
+  it('are refused, as Python ipaddress refuses them and as a plain inventory address is refused', () => {
+    const blocks = ['010.0.0.0/30', '10.0.0.08/31', '10.00.0.0/24', '192.168.001.0/24'];
+    const python = execFileSync(
+      'python3',
+      ['-c', 'import ipaddress, json, sys\nfor b in json.load(sys.stdin):\n  try: ipaddress.ip_network(b, strict=False); print("ok")\n  except ValueError: print("refused")'],
+      { input: JSON.stringify(blocks) },
+    ).toString();
+    expect(python.trim().split('\n')).toEqual(blocks.map(() => 'refused'));
+    for (const b of blocks) expect(() => expandCidr(b), b).toThrow(CidrError);
+    expect(() => expandCidr('010.0.0.0/30')).toThrow('bad IPv4 address in 010.0.0.0/30');
+    expect(expandCidr('10.0.0.0/31')).toEqual(['10.0.0.0', '10.0.0.1']);
+  });
+});
+
 describe('the address helpers', () => {
   it('parse and format are inverses over the whole address space', () => {
     fc.assert(fc.property(fc.integer({ min: 0, max: 2 ** 32 - 1 }), (n) => parseIpv4(formatIpv4(n)) === n));
   });
 
-  it.each(['1.2.3', '1.2.3.4.5', '1.2.3.256', '1.2.3.-1', '1.2.3.1e2', '1.2.3.0x1', ' 1.2.3.4', '1.2.3.4 ', '1..3.4', '1234.1.1.1'])(
+  it.each(['01.2.3.4', '1.2.3.00', '1.2.3', '1.2.3.4.5', '1.2.3.256', '1.2.3.-1', '1.2.3.1e2', '1.2.3.0x1', ' 1.2.3.4', '1.2.3.4 ', '1..3.4', '1234.1.1.1'])(
     'parseIpv4 refuses %j',
     (text) => {
       expect(parseIpv4(text)).toBeNull();
