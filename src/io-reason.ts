@@ -13,6 +13,6 @@ const WORDS: Record<string, string> = {
 
 export function ioReason(err: unknown): string {
   const code = (err as NodeJS.ErrnoException | null)?.code;
-  if (code !== undefined && code in WORDS) return WORDS[code]!;
+  if (typeof code === 'string' && Object.hasOwn(WORDS, code)) return WORDS[code]!;
   return err instanceof Error ? err.message : String(err);
 }

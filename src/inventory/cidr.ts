@@ -21,7 +21,8 @@ export function parseIpv4(text: string): number | null {
   if (parts.length !== 4) return null;
   let value = 0;
   for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p) || Number(p) > 255) return null;
+    // A leading zero is refused, as Python's ipaddress does: the resolver would read it as octal.
+    if (!/^(0|[1-9]\d{0,2})$/.test(p) || Number(p) > 255) return null;
     value = value * 256 + Number(p);
   }
   return value;
@@ -39,7 +40,10 @@ export function formatIpv4(value: number): string {
 export function expandCidr(token: string): string[] {
   const slash = token.indexOf('/');
   const base = parseIpv4(token.slice(0, slash));
-  if (base === null) throw new CidrError(`bad IPv4 address in ${token}`, 0);
+  if (base === null) {
+    const octal = /(^|\.)0\d/.test(token.slice(0, slash)) ? ': an octet with a leading zero reads as octal to the resolver' : '';
+    throw new CidrError(`bad IPv4 address in ${token}${octal}`, 0);
+  }
   const prefixText = token.slice(slash + 1);
   const prefix = Number(prefixText);
   if (!Number.isInteger(prefix) || prefix > 32) throw new CidrError(`bad prefix /${prefixText}: expected 0-32`, slash + 1);

@@ -74,12 +74,18 @@ function checkHostName(host: string, offset: number): void {
     if (parts.length !== 4 || parts.some((p) => p === '' || Number(p) > 255 || p.length > 3)) {
       throw new HostSpecError(`bad IPv4 address ${JSON.stringify(host)}`, offset);
     }
+    // The resolver (inet_aton) reads a leading zero as octal: 010.0.0.1 is 8.0.0.1, another machine.
+    const padded = parts.find((p) => p.length > 1 && p.startsWith('0'));
+    if (padded !== undefined) {
+      const plain = parts.map((p) => String(Number(p))).join('.');
+      throw new HostSpecError(
+        `bad IPv4 address ${JSON.stringify(host)}: ${JSON.stringify(padded)} has a leading zero, which the resolver reads as octal; write ${plain}`,
+        offset,
+      );
+    }
     return;
   }
-  if (!HOSTNAME_RE.test(host)) {
-    const bad = [...host].findIndex((c) => !/[A-Za-z0-9_.-]/.test(c));
-    throw new HostSpecError(`bad host name ${JSON.stringify(host)}`, offset + Math.max(0, bad));
-  }
+  if (!HOSTNAME_RE.test(host)) throw new HostSpecError(`bad host name ${JSON.stringify(host)}`, offset + badNameAt(host));
   // RFC 1035 limits: a resolver refuses longer names, so they can only be typos (or a range gone wrong).
   let at = 0;
   for (const label of host.split('.')) {
@@ -90,6 +96,20 @@ function checkHostName(host: string, offset: number): void {
   }
   const length = host.endsWith('.') ? host.length - 1 : host.length;
   if (length > MAX_NAME) throw new HostSpecError(`host name is ${length} characters long (DNS allows at most ${MAX_NAME})`, offset);
+}
+
+/** Where a name that HOSTNAME_RE refuses goes wrong: a leading `-` (ssh would read an option) is at its label's start. */
+function badNameAt(host: string): number {
+  let at = 0;
+  const labels = host.split('.');
+  for (const [i, label] of labels.entries()) {
+    if ((label === '' && i < labels.length - 1) || label.startsWith('-')) return at;
+    const c = [...label].findIndex((ch) => !/[A-Za-z0-9_-]/.test(ch));
+    if (c >= 0) return at + c;
+    if (label.endsWith('-')) return at + label.length - 1;
+    at += label.length + 1;
+  }
+  return 0;
 }
 
 function parsePort(text: string, offset: number): number {

@@ -20,12 +20,14 @@ let block: Buffer | undefined;
 
 /**
  * Calls `read` with a file opened without following a symlink in its last component, and closes it: a
- * host chose the names under the run directory. Null when the file is missing or not a regular file.
+ * host chose the names under the run directory. Null when the file is missing or not a regular file (a FIFO
+ * included: null at once, not a wait for a writer).
  */
 export function readRegularFile<T>(file: string, read: (fd: number, size: number) => T): T | null {
   let fd: number;
   try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    // O_NONBLOCK: opening a FIFO would wait for a writer; a regular file reads the same with it.
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
   } catch {
     return null;
   }

@@ -145,7 +145,16 @@ function fromHostsTsv(dir: string, done: Map<string, HostResult>, running: Set<s
     if (status === 'running') running.add(id);
     if (isStatus(status)) {
       const exit = Number(row['exit']);
-      done.set(id, { id, status, exitCode: Number.isInteger(exit) ? exit : null, durationMs: Number(row['duration_ms']) || 0, reason: row['reason'] ?? '' });
+      // hostRow writes `-` for an empty reason and for no step.
+      const step = row['step'] ?? '-';
+      done.set(id, {
+        id,
+        status,
+        exitCode: row['exit'] !== '-' && Number.isInteger(exit) ? exit : null,
+        durationMs: Number(row['duration_ms']) || 0,
+        reason: row['reason'] === '-' ? '' : (row['reason'] ?? ''),
+        ...(step !== '-' && step !== '' ? { step } : {}),
+      });
     }
   }
   return { done, running };

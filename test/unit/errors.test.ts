@@ -3,7 +3,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ERROR_CODES, HerdError, codeOfErrno, toErrorData } from '../../src/errors.js';
+import {
+  ERROR_CODES,
+  HerdError,
+  InventoryError,
+  PlaybookError,
+  RunDirError,
+  UsageError,
+  codeOfErrno,
+  toErrorData,
+} from '../../src/errors.js';
 import { TransferError, transferCodeOf } from '../../src/transport/sftp.js';
 import ssh2 from 'ssh2';
 
@@ -78,5 +87,19 @@ describe('the code list', () => {
     };
     walk(root);
     expect([...used].filter((c) => !(ERROR_CODES as readonly string[]).includes(c))).toEqual([]);
+  });
+});
+
+describe('input errors', () => {
+  it('say file:line:column first, are usage errors (exit 2) with their own code and class name', () => {
+    const inv = new InventoryError({ file: 'hosts.txt', line: 3, column: 7 }, 'bad host name "web;id"');
+    expect(inv.message).toBe('hosts.txt:3:7: bad host name "web;id"');
+    expect([inv.code, inv.name, inv instanceof UsageError]).toEqual(['E_INVENTORY', 'InventoryError', true]);
+    expect(inv.position).toEqual({ file: 'hosts.txt', line: 3, column: 7 });
+    const pb = new PlaybookError({ file: 'site.yml', line: 1, column: 1 }, 'x');
+    expect([pb.code, pb.name, pb instanceof UsageError]).toEqual(['E_PLAYBOOK', 'PlaybookError', true]);
+    expect(toErrorData(pb)).toEqual({ code: 'E_PLAYBOOK', message: 'site.yml:1:1: x' });
+    expect(new RunDirError('gone', { cause: inv }).cause).toBe(inv);
+    expect(new UsageError('u').code).toBe('E_USAGE');
   });
 });

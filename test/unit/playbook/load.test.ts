@@ -101,3 +101,28 @@ describe('validation errors carry file:line:col', () => {
     else expect(error!.message).toMatch(message);
   });
 });
+
+describe('fields that are not templated are refused at load time', () => {
+  it.each([
+    ['script', 'steps:\n  - script: "files/{{ host }}.sh"\n', '/pb/site.yml:2:20: "script" is not templated'],
+    ['step name', 'steps:\n  - name: "format {{ dev }}"\n    run: x\n', '/pb/site.yml:2:19: "name" is not templated'],
+    ['play name', 'name: "disks of {{ host }}"\nsteps:\n  - run: x\n', '/pb/site.yml:1:17: "name" is not templated'],
+    ['hosts', 'hosts: "{{ group }}"\nsteps:\n  - run: x\n', '/pb/site.yml:1:9: "hosts" is not templated'],
+  ])('%s', (_, text, message) => {
+    expect(() => load(text)).toThrow(message);
+  });
+});
+
+describe('malformed and unknown templates are refused at load time', () => {
+  it.each([
+    ['a filter', 'steps:\n  - run: echo {{ host | upper }}\n', '/pb/site.yml:2:15: malformed template'],
+    ['a Go template', "steps:\n  - run: docker ps --format '{{.Names}}'\n", '/pb/site.yml:2:30: malformed template'],
+    ['an unclosed {{', 'steps:\n  - run: x\n    when: test {{ host\n', '/pb/site.yml:3:16: malformed template'],
+    ['the second {{ of a value', 'steps:\n  - run: echo {{ host }} {{ port\n', '/pb/site.yml:2:26: malformed template'],
+    ['in expect.stdout', 'steps:\n  - run: x\n    expect: { stdout: "{{ nope }}" }\n', '/pb/site.yml:3:24: unknown variable "nope"'],
+    ['in push dest', 'steps:\n  - push: { src: files/app/, dest: "/x/{{ nope }}" }\n', '/pb/site.yml:2:40: unknown variable "nope"'],
+    ['a play var named like a built-in', 'vars: { host: x }\nsteps:\n  - run: x\n', '/pb/site.yml:1:9: "host" is a built-in variable'],
+  ])('%s', (_, text, message) => {
+    expect(() => load(text)).toThrow(message);
+  });
+});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatCounts, formatFailures } from '../../../src/report/summary.js';
+import { formatCounts, formatFailures, formatJumpHosts, formatRecordedHostKeys } from '../../../src/report/summary.js';
 import { formatProgress } from '../../../src/report/progress.js';
 import type { HostResult } from '../../../src/results/status.js';
 
@@ -94,5 +94,31 @@ describe('failures with stderr excerpts', () => {
     expect(formatFailures([f('h1')], 200, new Map([['h1', ex('E', 1)]]))).toEqual([
       '  1 failed: exit code 1\n      h1\n      | E\n      … 1 more line (stderr/x)',
     ]);
+  });
+});
+
+describe('jump hosts and recorded host keys', () => {
+  it('one line per jump host, saying when its sshd throttled herd', () => {
+    expect(
+      formatJumpHosts([
+        { host: 'ops@bastion:22', connections: 38, throttled: 3 },
+        { host: 'b2', connections: 1, throttled: 0 },
+      ]),
+    ).toEqual([
+      'jump host ops@bastion:22: 38 connections (3 dropped before authentication by its sshd: throttled, retried with backoff)',
+      'jump host b2: 1 connection',
+    ]);
+  });
+
+  it('one line per known_hosts file written', () => {
+    expect(formatRecordedHostKeys([{ file: '/root/.ssh/known_hosts', count: 12 }, { file: 'kh', count: 1 }])).toEqual([
+      'recorded 12 new host keys in /root/.ssh/known_hosts',
+      'recorded 1 new host key in kh',
+    ]);
+  });
+
+  it('counts say nothing ran when no host has a status', () => {
+    expect(formatCounts(0, {})).toBe('0 hosts: nothing ran');
+    expect(formatCounts(1, { ok: 1 })).toBe('1 host: 1 ok');
   });
 });

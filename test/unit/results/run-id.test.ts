@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { UsageError } from '../../../src/errors.js';
 import { createRunDir, newRunId } from '../../../src/results/run-id.js';
 
 const dirs: string[] = [];
@@ -44,5 +45,28 @@ describe('run ids', () => {
     const random = (n: number): Buffer => Buffer.alloc(n, 1);
     fs.mkdirSync(path.join(out, newRunId(now, random)));
     expect(() => createRunDir(out, { now: () => now, random })).toThrow(/run directory/);
+  });
+});
+
+describe('run ids in order', () => {
+  it('sort as plain strings in start order, so ls and sort list runs as they ran', () => {
+    const times = ['2026-01-02T00:00:00.000Z', '2026-01-01T23:59:59.999Z', '2026-11-24T10:34:55.123Z', '2026-11-24T10:34:55.124Z', '2027-01-01T00:00:00.000Z'];
+    const ids = times.map((t) => newRunId(new Date(t)));
+    expect([...ids].sort()).toEqual([ids[1], ids[0], ids[2], ids[3], ids[4]]);
+  });
+
+  it('an output directory that cannot be made is a usage error in words, before any host', () => {
+    const out = scratch();
+    fs.writeFileSync(path.join(out, 'file'), '');
+    let error: unknown;
+    try {
+      createRunDir(path.join(out, 'file', 'runs'));
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as UsageError).code).toBe('E_RUN_DIR');
+    expect((error as Error).message).toMatch(new RegExp(`^cannot create a run directory in ${path.join(out, 'file', 'runs')}: `));
+    expect((error as Error).message).not.toMatch(/ENOTDIR|errno/);
   });
 });

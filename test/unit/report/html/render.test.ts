@@ -1,11 +1,8 @@
-// The HTML report's pure parts: hostile text stays text, the page can reach no network, the charts' numbers.
+// The HTML report page: hostile text stays text, the page can reach no network, host rows are embedded as data.
 import { createHash } from 'node:crypto';
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { histogram, quantile } from '../../../src/report/html/charts.js';
-import { escapeHtml, jsonForScript } from '../../../src/report/html/escape.js';
-import type { ReportData } from '../../../src/report/html/model.js';
-import { renderReport } from '../../../src/report/html/render.js';
+import type { ReportData } from '../../../../src/report/html/model.js';
+import { renderReport } from '../../../../src/report/html/render.js';
 
 const EVIL = '</script><script>alert(1)</script><img src=x onerror=alert(2)><!--\u2028"\'&';
 
@@ -41,27 +38,6 @@ function data(overrides: Partial<ReportData> = {}): ReportData {
   };
 }
 
-describe('jsonForScript', () => {
-  it('never holds <, > or &, nor U+2028/9, and parses back to the same value', () => {
-    fc.assert(
-      fc.property(fc.jsonValue(), fc.string({ unit: 'binary' }), (v, s) => {
-        for (const value of [v, s, [s, EVIL]]) {
-          const text = jsonForScript(value);
-          expect(text).not.toMatch(/[<>&\u2028\u2029]/);
-          expect(JSON.parse(text)).toEqual(JSON.parse(JSON.stringify(value)));
-        }
-      }),
-    );
-  });
-});
-
-describe('escapeHtml', () => {
-  it('leaves no markup character', () => {
-    expect(escapeHtml(EVIL)).not.toMatch(/[<>"']/);
-    expect(escapeHtml('a&b')).toBe('a&amp;b');
-  });
-});
-
 describe('renderReport', () => {
   const html = renderReport(data());
 
@@ -96,21 +72,5 @@ describe('renderReport', () => {
     const big = renderReport(data({ hosts, counts: [['ok', 10_000]] }));
     expect(big.match(/<tr/g)?.length ?? 0).toBeLessThan(20);
     expect(big.length).toBeLessThan(700_000);
-  });
-});
-
-describe('charts', () => {
-  it('histogram puts every duration in one bin, the maximum in the last', () => {
-    const h = histogram([0, 1, 50, 99, 1000], 10);
-    expect(h.bins.reduce((a, b) => a + b, 0)).toBe(5);
-    expect(h.bins.at(-1)).toBe(1);
-    expect(h.bins[0]).toBe(4);
-    expect(histogram([], 4).bins).toEqual([0, 0, 0, 0]);
-  });
-
-  it('quantile is the nearest rank', () => {
-    const sorted = Array.from({ length: 100 }, (_, i) => i + 1);
-    expect([quantile(sorted, 0.5), quantile(sorted, 0.9), quantile(sorted, 0.99)]).toEqual([50, 90, 99]);
-    expect(quantile([], 0.5)).toBe(0);
   });
 });

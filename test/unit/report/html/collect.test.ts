@@ -4,11 +4,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { collectReport } from '../../../src/report/html/collect.js';
-import { renderReport } from '../../../src/report/html/render.js';
-import { readRun } from '../../../src/results/reader.js';
-import type { RunRecord } from '../../../src/results/run-record.js';
-import { RunWriter } from '../../../src/results/writer.js';
+import { collectReport } from '../../../../src/report/html/collect.js';
+import { renderReport } from '../../../../src/report/html/render.js';
+import { readRun } from '../../../../src/results/reader.js';
+import type { RunRecord } from '../../../../src/results/run-record.js';
+import { RunWriter } from '../../../../src/results/writer.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'herd-report-unit-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));

@@ -1,0 +1,93 @@
+// The run directory's one writer: files an operator greps and feeds back (hosts.tsv, failed.txt,
+// output.log), a journal line per event, and a final row for every host however the run ended.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseInventory } from '../../../src/inventory/index.js';
+import type { RunRecord } from '../../../src/results/run-record.js';
+import { parseTsv } from '../../../src/results/tsv.js';
+import { RunWriter } from '../../../src/results/writer.js';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'herd-writer-unit-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+let seq = 0;
+function newWriter(hosts: string[]): { w: RunWriter; record: RunRecord } {
+  const id = `20261127T120000.000Z-w${seq++}`;
+  const record: RunRecord = {
+    id, herd_version: '0.1.0', command: 'run', task: { kind: 'command', command: 'check', timeout_s: 0 }, user: 'ops',
+    controller: 'ctl', cwd: '/', argv: ['run', 'check'], inventory_sources: ['f.txt'], limit: null,
+    options: {
+      user: null, port: null, keys: [], keys_explicit: false, password_source: null, agent: false, forks: 8, workers: 1,
+      connect_timeout_s: 10, known_hosts: 'kh', host_key_mode: 'accept-new',
+    },
+    rerun_of: null, state: 'running', started_at: '2026-11-27T12:00:00.000Z', ended_at: null, hosts_total: hosts.length, counts: {},
+  };
+  fs.mkdirSync(path.join(tmp, id), { mode: 0o700 });
+  return { w: new RunWriter(tmp, record, hosts), record };
+}
+
+const read = (dir: string, name: string): string => fs.readFileSync(path.join(dir, name), 'utf8');
+
+describe('RunWriter', () => {
+  it('ends every host with a row: unfinished ones interrupted or not_started, with their codes', () => {
+    const { w } = newWriter(['a', 'b', 'c', 'd']);
+    w.onPhase('a', 'running');
+    w.onDone({ id: 'a', status: 'ok', exitCode: 0, durationMs: 5, reason: '' });
+    w.onPhase('b', 'running');
+    w.onPhase('c', 'connecting');
+    const record = w.finish('interrupted');
+    expect(parseTsv(read(w.dir, 'hosts.tsv')).map((r) => [r['host'], r['status'], r['reason']])).toEqual([
+      ['a', 'ok', '-'],
+      ['b', 'interrupted', 'run ended while the command was running'],
+      ['c', 'not_started', 'run ended before this host started'],
+      ['d', 'not_started', 'run ended before this host started'],
+    ]);
+    expect(record).toMatchObject({ state: 'interrupted', counts: { ok: 1, interrupted: 1, not_started: 2 } });
+    expect(JSON.parse(read(w.dir, 'run.json'))).toMatchObject({ state: 'interrupted', counts: { ok: 1, interrupted: 1, not_started: 2 } });
+    const codes = read(w.dir, 'journal.ndjson').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((e) => e['kind'] === 'host_done').map((e) => [e['id'], e['code'] ?? null]);
+    expect(codes).toEqual([['a', null], ['b', 'E_INTERRUPTED'], ['c', 'E_NOT_STARTED'], ['d', 'E_NOT_STARTED']]);
+  });
+
+  it('failed.txt lists every host not ok, in inventory order, and reads back as an inventory', () => {
+    const hosts = ['ops@10.0.0.1:2222', '10.0.0.2', '[::1]:22', 'web1'];
+    const { w } = newWriter(hosts);
+    w.onDone({ id: 'web1', status: 'failed', exitCode: 1, durationMs: 1, reason: 'exit code 1' });
+    w.onDone({ id: '10.0.0.2', status: 'ok', exitCode: 0, durationMs: 1, reason: '' });
+    w.onDone({ id: 'ops@10.0.0.1:2222', status: 'unreachable', exitCode: null, durationMs: 1, reason: 'connection refused' });
+    w.finish('done');
+    const failed = read(w.dir, 'failed.txt');
+    expect(failed).toBe('ops@10.0.0.1:2222\n[::1]:22\nweb1\n');
+    const inv = parseInventory([{ name: 'failed.txt', text: failed }]);
+    expect(inv.targets.map((t) => t.id)).toEqual(['ops@10.0.0.1:2222', '[::1]:22', 'web1']);
+  });
+
+  it('keeps the first result of a host: a later one never turns a failure into ok', () => {
+    const { w } = newWriter(['a']);
+    w.onDone({ id: 'a', status: 'failed', exitCode: 1, durationMs: 1, reason: 'exit code 1' });
+    w.onDone({ id: 'a', status: 'ok', exitCode: 0, durationMs: 1, reason: '' });
+    w.finish('done');
+    expect(parseTsv(read(w.dir, 'hosts.tsv'))[0]).toMatchObject({ status: 'failed' });
+    expect(read(w.dir, 'failed.txt')).toBe('a\n');
+  });
+
+  it('output.log prefixes every line with its host (and step), so grep | cut -d: -f1 lists hosts', () => {
+    const { w } = newWriter(['h1', 'h2']);
+    w.onPhase('h1', 'running');
+    w.onPhase('h2', 'running');
+    w.onOutput('h1', 'stdout', Buffer.from('one\ntw'));
+    w.onOutput('h2', 'stdout', Buffer.from('other\n'));
+    w.onOutput('h1', 'stdout', Buffer.from('o\nno newline'));
+    w.onOutput('h1', 'stderr', Buffer.from('warn\n'));
+    w.onDone({ id: 'h1', status: 'ok', exitCode: 0, durationMs: 1, reason: '' });
+    w.onOutput('h2', 'stdout', Buffer.from('in step\n'), '1.1');
+    w.onStepDone({ host: 'h2', play: 1, step: 1, name: 's', status: 'ok', exitCode: 0, durationMs: 1, reason: '' });
+    w.onDone({ id: 'h2', status: 'ok', exitCode: 0, durationMs: 1, reason: '' });
+    w.finish('done');
+    expect(read(w.dir, 'output.log')).toBe('h1: one\nh1: two\nh1: no newline\nh1: warn\nh2: [1.1] in step\nh2: other\n');
+    expect(read(w.dir, 'stdout/h1')).toBe('one\ntwo\nno newline');
+    expect(fs.readlinkSync(path.join(tmp, 'latest'))).toBe(path.basename(w.dir));
+  });
+});
