@@ -1,7 +1,7 @@
 // --json: one event per line, `kind` first, whatever bytes a host sends.
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { formatEvent, NdjsonSink, type RunEvent } from '../../../src/report/ndjson.js';
+import { formatEvent, NdjsonSink, type JsonEvent } from '../../../src/report/ndjson.js';
 
 const NOW = new Date('2026-11-27T12:00:00.000Z');
 const T = NOW.toISOString();
@@ -18,7 +18,7 @@ function sinkOutput(): { sink: NdjsonSink; lines: () => Record<string, unknown>[
 
 describe('formatEvent', () => {
   it('writes each kind as one line, kind then t first, with the field names scripts read', () => {
-    const events: [RunEvent, Record<string, unknown>][] = [
+    const events: [JsonEvent, Record<string, unknown>][] = [
       [{ kind: 'run_start', run: 'R', dir: '/d', command: 'run', hosts: 2 }, { run: 'R', dir: '/d', command: 'run', hosts: 2 }],
       [{ kind: 'host_start', host: 'h' }, { host: 'h' }],
       [{ kind: 'output', host: 'h', stream: 'stderr', text: 'x' }, { host: 'h', stream: 'stderr', text: 'x' }],
