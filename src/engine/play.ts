@@ -6,7 +6,7 @@ import type { HostResult, StepResult } from '../results/status.js';
 import { notStartedResult, type RunSession } from './run.js';
 import type { HostJob } from './protocol.js';
 import { StepCompletion } from './step-completion.js';
-import { plural } from '../report/size.js';
+import { plural } from '../results/words.js';
 
 /** Where a host picks up on a resumed run, and which run did the earlier steps. */
 export interface ResumePoint {

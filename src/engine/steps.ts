@@ -15,7 +15,7 @@ import type { HostJob, TaskSpec } from './protocol.js';
 import type { TaskOutcome } from './host-job.js';
 import { toErrorData, type ErrorCode } from '../errors.js';
 import { ConnectFailure } from '../transport/failure.js';
-import { formatSize, plural } from '../report/size.js';
+import { formatSize, plural } from '../results/words.js';
 
 type StepsTask = Extract<TaskSpec, { kind: 'steps' }>;
 

@@ -11,7 +11,7 @@ import { abortedOutcome } from './stopped.js';
 import { execCommand } from '../transport/exec.js';
 import { shellQuote } from '../transport/remote-command.js';
 import type { HostJob, TaskSpec } from './protocol.js';
-import { formatSize, plural } from '../report/size.js';
+import { formatSize, plural } from '../results/words.js';
 
 type TransferTask = Extract<TaskSpec, { kind: 'transfer' }>;
 

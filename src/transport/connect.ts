@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import ssh2, { type AnyAuthMethod, type Client } from 'ssh2';
 import type { LoadedKey } from './keys.js';
 import { ConnectFailure, classifyConnectError, type ConnectPhase } from './failure.js';
-import { hostKeyChangedReason } from '../report/hostkey-reason.js';
+import { hostKeyChangedReason } from './hostkey-reason.js';
 import {
   formatKnownHostsLine,
   knownHostsName,
