@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Client } from 'ssh2';
 import { HerdError } from '../errors.js';
+import { GUARD_TIMEOUT_MS } from '../defaults.js';
 import { renderStep, hostVars } from '../playbook/render.js';
 import type { Step } from '../playbook/types.js';
 import type { HostResult, StepResult, StepStatus } from '../results/status.js';
@@ -29,8 +30,6 @@ export interface StepsContext {
 
 /** Consensus output kept per host; more than this is compared by its first bytes only. */
 const CONSENSUS_BYTES = 64 * 1024;
-/** Guards are quick checks; they get this long unless the step says otherwise. */
-const GUARD_TIMEOUT_MS = 60_000;
 
 interface StepOutcome {
   status: StepStatus;

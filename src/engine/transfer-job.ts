@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Client } from 'ssh2';
 import { toErrorData } from '../errors.js';
+import { CHECKSUM_TIMEOUT_MS } from '../defaults.js';
 import { builtinVars } from '../playbook/render.js';
 import { renderTemplate } from '../playbook/template.js';
 import type { HostResult } from '../results/status.js';
@@ -72,7 +73,7 @@ async function hashRemote(client: Client, job: HostJob, where: { root: string; f
       ? `cd -- ${shellQuote(root)} 2>/dev/null && sha256sum -- ./${shellQuote(file)} 2>/dev/null; exit 0`
       : `if [ -d ${shellQuote(root)} ]; then cd -- ${shellQuote(root)} && find . -type f -exec sha256sum -- {} + 2>/dev/null; else cd -- "$(dirname -- ${shellQuote(root)})" 2>/dev/null && sha256sum -- "./$(basename -- ${shellQuote(root)})" 2>/dev/null; fi; exit 0`;
   let out = '';
-  const outcome = await execCommand(client, command, { timeoutMs: 600_000, tag: `${job.tag}h`, onStdout: (c) => {
+  const outcome = await execCommand(client, command, { timeoutMs: CHECKSUM_TIMEOUT_MS, tag: `${job.tag}h`, onStdout: (c) => {
     out += c.toString('utf8');
   }, onStderr: () => {} });
   if (outcome.exitCode !== 0) {

@@ -2,6 +2,7 @@
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import ssh2, { type AnyAuthMethod, type Client } from 'ssh2';
+import { KEEPALIVE_COUNT_MAX, KEEPALIVE_INTERVAL_MS } from '../defaults.js';
 import type { LoadedKey } from './keys.js';
 import { ConnectFailure, classifyConnectError, type ConnectPhase } from './failure.js';
 import { hostKeyChangedReason } from './hostkey-reason.js';
@@ -122,8 +123,8 @@ export function connectSsh(options: ConnectOptions): Promise<Client> {
         port: options.port,
         username: options.username,
         readyTimeout: options.connectTimeoutMs,
-        keepaliveInterval: 15_000,
-        keepaliveCountMax: 4,
+        keepaliveInterval: KEEPALIVE_INTERVAL_MS,
+        keepaliveCountMax: KEEPALIVE_COUNT_MAX,
         algorithms: { serverHostKey: preferredHostKeyAlgorithms(knownTypes, DEFAULT_HOST_KEY_ALGORITHMS) as never },
         authHandler: buildAuthMethods(options.username, options.credentials) as never,
         hostVerifier: (key: Buffer) => {
