@@ -62,6 +62,7 @@ export class Connector {
     }
   }
 
+  /** Close the shared jump-host connections (the worker is shutting down): bastions see a clean disconnect. */
   close(): void {
     this.jumps.closeAll();
   }

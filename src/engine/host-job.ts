@@ -1,7 +1,7 @@
 // One host's life: connect, run the task, close, and end with exactly one HostResult.
 import type { Client } from 'ssh2';
 import { execCommand, type OutputFlow } from '../transport/exec.js';
-import { ConnectFailure } from '../transport/failure.js';
+import { HostFailure } from '../transport/failure.js';
 import { HerdError, toErrorData } from '../errors.js';
 import type { HostResult } from '../results/status.js';
 import type { HostJob, HostPhase, TaskSpec, WorkerConfig } from './protocol.js';
@@ -105,7 +105,7 @@ function thrownInCallbacks(client: Client): Promise<never> {
 
 /** What an error thrown out of a connected host's task says about it: its own status and code when it has them. */
 function failureOutcome(err: unknown): Omit<HostResult, 'id' | 'durationMs'> {
-  if (err instanceof ConnectFailure) return { status: err.status, exitCode: null, reason: err.message, code: err.code };
+  if (err instanceof HostFailure) return { status: err.status, exitCode: null, reason: err.message, code: err.code };
   const data = toErrorData(err);
   return { status: 'error', exitCode: null, reason: data.message, code: data.code };
 }
@@ -119,9 +119,9 @@ async function connectWithRetries(job: HostJob, ctx: HostJobContext): Promise<Cl
     try {
       return await ctx.connector.connect(job, ctx.signal);
     } catch (err) {
-      const retry = err instanceof ConnectFailure && err.transient && attempt < ctx.config.connectRetries && !ctx.signal.aborted;
+      const retry = err instanceof HostFailure && err.transient && attempt < ctx.config.connectRetries && !ctx.signal.aborted;
       if (!retry) {
-        if (err instanceof ConnectFailure && attempt > 0) throw new ConnectFailure(err.status, err.code, `${err.message} (after ${attempt + 1} attempts)`, { cause: err });
+        if (err instanceof HostFailure && attempt > 0) throw new HostFailure(err.status, err.code, `${err.message} (after ${attempt + 1} attempts)`, { cause: err });
         throw err;
       }
       await new Promise((resolve) => setTimeout(resolve, retryDelayMs(attempt + 1)));

@@ -15,7 +15,7 @@ import { summaryNotes } from './transfer-job.js';
 import type { HostJob, TaskSpec } from './protocol.js';
 import type { TaskOutcome } from './host-job.js';
 import { toErrorData, type ErrorCode } from '../errors.js';
-import { ConnectFailure } from '../transport/failure.js';
+import { HostFailure } from '../transport/failure.js';
 import { formatSize, plural } from '../results/words.js';
 
 type StepsTask = Extract<TaskSpec, { kind: 'steps' }>;
@@ -113,7 +113,7 @@ export async function runSteps(client: Client, job: HostJob, task: StepsTask, ct
  * the host is recorded as unreachable, as for a command.
  */
 function refusedChannel(err: unknown, afterEarlierSteps: boolean): StepOutcome {
-  if (!(err instanceof ConnectFailure) || err.code !== 'E_CHANNEL' || !afterEarlierSteps) throw err;
+  if (!(err instanceof HostFailure) || err.code !== 'E_CHANNEL' || !afterEarlierSteps) throw err;
   return { status: 'failed', exitCode: null, reason: `${err.message} (after earlier steps ran on this host)`, code: 'E_CHANNEL' };
 }
 
