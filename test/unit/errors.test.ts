@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ERROR_CODES, HerdError, codeOfErrno, toErrorData } from '../../src/errors.js';
-import { TransferError, transferCodeOf } from '../../src/transport/sftp.js';
+import { TransferError, transferCodeOf } from '../../src/transport/transfer-error.js';
 import ssh2 from 'ssh2';
 
 /** What a real failing fs call throws. */
