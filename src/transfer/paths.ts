@@ -9,10 +9,10 @@ export function isSafeEntryName(name: string): boolean {
   return name !== '' && name !== '.' && name !== '..' && !name.includes('/') && !name.includes('\0');
 }
 
-/** Is `candidate` inside `root` (both absolute)? */
+/** Is `candidate` inside `root` (both absolute)? `..cfg` is a name inside; only `..` as a whole segment climbs out. */
 export function inside(root: string, candidate: string): boolean {
   const rel = path.relative(root, candidate);
-  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+  return rel !== '' && rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel);
 }
 
 /**

@@ -17,6 +17,8 @@ describe('inside: is a path strictly under the destination root', () => {
   it('holds for entries below the root', () => {
     expect(inside(root, '/dest/host1/a')).toBe(true);
     expect(inside(root, '/dest/host1/a/b/c')).toBe(true);
+    expect(inside(root, '/dest/host1/..a')).toBe(true);
+    expect(inside(root, '/dest/host1/..')).toBe(false);
   });
   it('does not hold for the root itself, its parent, a sibling with the same prefix or a path that climbs out', () => {
     expect(inside(root, root)).toBe(false);
