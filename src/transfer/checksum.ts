@@ -33,12 +33,19 @@ export function parseSha256Listing(text: string): Map<string, string> {
  * sha256 of the files under a remote path, computed on the host in one command: the tree under
  * `root`, or the one `file` in the directory `root`. `tag` tags the command's processes.
  */
-export async function hashRemote(conn: HostConnection, tag: string, where: { root: string; file?: string }): Promise<Map<string, string>> {
+export async function hashRemote(
+  conn: HostConnection,
+  tag: string,
+  where: { root: string; file?: string },
+): Promise<Map<string, string>> {
   const { root, file } = where;
   const command =
     file !== undefined
       ? `cd -- ${shellQuote(root)} 2>/dev/null && sha256sum -- ./${shellQuote(file)} 2>/dev/null; exit 0`
-      : `if [ -d ${shellQuote(root)} ]; then cd -- ${shellQuote(root)} && find . -type f -exec sha256sum -- {} + 2>/dev/null; else cd -- "$(dirname -- ${shellQuote(root)})" 2>/dev/null && sha256sum -- "./$(basename -- ${shellQuote(root)})" 2>/dev/null; fi; exit 0`;
+      : `if [ -d ${shellQuote(root)} ]; then cd -- ${shellQuote(root)} && find . -type f -exec sha256sum -- {} + 2>/dev/null; ` +
+        `else cd -- "$(dirname -- ${shellQuote(root)})" 2>/dev/null && ` +
+        `sha256sum -- "./$(basename -- ${shellQuote(root)})" 2>/dev/null; ` +
+        'fi; exit 0';
   let out = '';
   const outcome = await conn.exec(command, { timeoutMs: CHECKSUM_TIMEOUT_MS, tag, onStdout: (c) => {
     out += c.toString('utf8');

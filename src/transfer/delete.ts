@@ -7,7 +7,13 @@ import { doing, remoteLstat } from './remote.js';
 import type { TransferOptions } from './types.js';
 
 /** On push: remote entries under `root` that `present` (relative paths sent) does not name. */
-export async function deleteRemoteExtras(files: FileChannel, root: string, rel: string, present: Set<string>, opts: TransferOptions): Promise<void> {
+export async function deleteRemoteExtras(
+  files: FileChannel,
+  root: string,
+  rel: string,
+  present: Set<string>,
+  opts: TransferOptions,
+): Promise<void> {
   const dir = rel === '' ? root : path.posix.join(root, rel);
   const list = await files.list(dir);
   for (const entry of list) {

@@ -38,7 +38,12 @@ async function readSmallFile(files: FileChannel, remote: string, size: number): 
 }
 
 /** Pull a remote file or directory tree into `localDir` (created as needed), atomically per file. */
-export async function pullPath(files: FileChannel, remote: string, localDir: string, opts: TransferOptions = {}): Promise<TransferSummary> {
+export async function pullPath(
+  files: FileChannel,
+  remote: string,
+  localDir: string,
+  opts: TransferOptions = {},
+): Promise<TransferSummary> {
   const times = opts.times !== false;
   const summary = emptySummary();
   const limit = pLimit(opts.parallel ?? PARALLEL_FILES_PER_SESSION);
@@ -55,7 +60,9 @@ export async function pullPath(files: FileChannel, remote: string, localDir: str
   const getFile = async (r: string, l: string, rel: string, rst: RemoteStats, knownAbsent = false): Promise<void> => {
     if (!inside(root, path.resolve(l))) throw new TransferError(`refused ${r}: it would land outside ${root}`, UNSAFE);
     const local = knownAbsent ? undefined : lstatOrUndefined(l);
-    if (local?.isSymbolicLink()) throw new TransferError(`refused ${r}: ${l} is a symlink, writing through it could leave ${root}`, UNSAFE);
+    if (local?.isSymbolicLink()) {
+      throw new TransferError(`refused ${r}: ${l} is a symlink, writing through it could leave ${root}`, UNSAFE);
+    }
     present.add(rel);
     const known = opts.remoteHashes?.get(rel);
     const same = opts.remoteHashes
@@ -119,11 +126,14 @@ export async function pullPath(files: FileChannel, remote: string, localDir: str
   // Directory times are set last: writing inside a directory changes its mtime.
   const dirTimes: { local: string; st: RemoteStats }[] = [];
   const walk = async (remoteDir: string, local: string, rel: string, dst: RemoteStats): Promise<void> => {
-    if (local !== root && !inside(root, local)) throw new TransferError(`refused ${remoteDir}: it would land outside ${root}`, UNSAFE);
+    if (local !== root && !inside(root, local)) {
+      throw new TransferError(`refused ${remoteDir}: it would land outside ${root}`, UNSAFE);
+    }
     // A symlink where a directory goes (left by an earlier pull of a link) would lead the files outside.
     const there = local === root ? undefined : lstatOrUndefined(local);
     if (there && !there.isDirectory()) {
-      throw new TransferError(`refused ${remoteDir}: ${local} exists and is not a directory (a symlink there could lead outside ${root})`, UNSAFE);
+      const why = `${local} exists and is not a directory (a symlink there could lead outside ${root})`;
+      throw new TransferError(`refused ${remoteDir}: ${why}`, UNSAFE);
     }
     fs.mkdirSync(local, { recursive: true });
     dirTimes.push({ local, st: dst });
@@ -136,7 +146,8 @@ export async function pullPath(files: FileChannel, remote: string, localDir: str
     // A hostile or broken server must not place anything outside the host's folder: check the whole listing first.
     const unsafe = list.find((e) => !isSafeEntryName(e.filename));
     if (unsafe) {
-      throw new TransferError(`refused entry ${JSON.stringify(unsafe.filename)} in ${remoteDir}: a remote name may not contain / or be . or ..`, UNSAFE);
+      const name = JSON.stringify(unsafe.filename);
+      throw new TransferError(`refused entry ${name} in ${remoteDir}: a remote name may not contain / or be . or ..`, UNSAFE);
     }
     for (const entry of list) {
       const r = path.posix.join(remoteDir, entry.filename);

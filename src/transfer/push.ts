@@ -92,7 +92,12 @@ async function putFile(
  * (the listing was taken before this push wrote there, so none of them is its own). Removing one
  * never follows a link. Only those named after a file being sent go: others are not ours to judge.
  */
-function removeRemoteLeftovers(files: FileChannel, dir: string, listing: Map<string, RemoteStats>, sending: Set<string>): Promise<unknown>[] {
+function removeRemoteLeftovers(
+  files: FileChannel,
+  dir: string,
+  listing: Map<string, RemoteStats>,
+  sending: Set<string>,
+): Promise<unknown>[] {
   const removals: Promise<unknown>[] = [];
   for (const [name, attrs] of listing) {
     const target = tempTarget(name);
@@ -107,14 +112,20 @@ function removeRemoteLeftovers(files: FileChannel, dir: string, listing: Map<str
  * Push a local file or directory tree. A source ending in `/` copies the directory's contents
  * into `remote`; otherwise the file or directory itself lands at `remote`.
  */
-export async function pushPath(files: FileChannel, local: string, remote: string, opts: TransferOptions = {}): Promise<TransferSummary> {
+export async function pushPath(
+  files: FileChannel,
+  local: string,
+  remote: string,
+  opts: TransferOptions = {},
+): Promise<TransferSummary> {
   const times = opts.times !== false;
   const summary = emptySummary();
   const limit = pLimit(opts.parallel ?? PARALLEL_FILES_PER_SESSION);
   // The path the operator named is followed (as on pull): a link's own attributes would give
   // the host's file mode 0777 and the link's size and times. Links inside a tree stay links.
   const st = fs.statSync(local);
-  const hashOf = (rel: string): string | null | undefined => (opts.remoteHashes ? (opts.remoteHashes.get(rel) ?? null) : undefined);
+  const hashOf = (rel: string): string | null | undefined =>
+    opts.remoteHashes ? (opts.remoteHashes.get(rel) ?? null) : undefined;
   const present = new Set<string>();
   const sendFile = async (l: string, r: string, rel: string, fst: fs.Stats, existing?: RemoteStats | null): Promise<void> => {
     present.add(rel);

@@ -36,7 +36,8 @@ export async function remoteStat(files: FileChannel, p: string): Promise<RemoteS
 
 /** Attributes from a listing are usable when they say what kind of entry it is (a hostile server may send none). */
 export function hasFileType(attrs: RemoteStats | undefined): attrs is RemoteStats {
-  return attrs !== undefined && typeof attrs.mode === 'number' && (attrs.mode & 0o170000) !== 0 && typeof attrs.isDirectory === 'function';
+  if (attrs === undefined || typeof attrs.mode !== 'number') return false;
+  return (attrs.mode & 0o170000) !== 0 && typeof attrs.isDirectory === 'function';
 }
 
 /** name -> attributes of a listing's entries whose attributes say what they are. */

@@ -9,7 +9,7 @@ import { hashRemote } from './checksum.js';
 import { pushTarget } from './paths.js';
 import { pullPath } from './pull.js';
 import { pushPath } from './push.js';
-import type { FileStatus, TransferSummary } from './types.js';
+import type { FileStatus, TransferOptions, TransferSummary } from './types.js';
 
 /** The run was interrupted (or hit its --deadline) mid-transfer. */
 export class TransferStopped extends HerdError {
@@ -61,7 +61,7 @@ export async function transfer(conn: HostConnection, req: TransferRequest): Prom
   }
 }
 
-async function pushAndChmod(files: FileChannel, req: TransferRequest, opts: Parameters<typeof pushPath>[3]): Promise<TransferSummary> {
+async function pushAndChmod(files: FileChannel, req: TransferRequest, opts: TransferOptions): Promise<TransferSummary> {
   const summary = await pushPath(files, req.local, req.remote, opts);
   if (req.finalMode !== undefined) await files.chmod(req.remote, req.finalMode);
   return summary;

@@ -23,7 +23,10 @@ export interface TransferOptions {
   onFile?: (relPath: string, bytes: number, status: FileStatus) => void;
   /** A regular file was found and queued: the live display's totals grow as the tree is walked. */
   onPlanned?: (bytes: number) => void;
-  /** --checksum: sha256 of the files on the host (relative path -> hex, computed there); equal content is skipped whatever the mtime. */
+  /**
+   * --checksum: sha256 of the files on the host (relative path -> hex, computed there); equal
+   * content is skipped whatever the mtime.
+   */
   remoteHashes?: Map<string, string>;
   /** --delete: remove destination entries that the source does not have (only inside the destination tree). */
   deleteExtra?: boolean;

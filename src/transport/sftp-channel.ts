@@ -35,7 +35,10 @@ const done = (cb: Callback<void>) => (err: Error | null | undefined) => cb(err, 
 
 export function openSftp(client: Client): Promise<FileChannel> {
   return new Promise((resolve, reject) => {
-    client.sftp((err, sftp) => (err ? reject(new TransferError(`could not start SFTP: ${err.message}`, { cause: err })) : resolve(sftpChannel(sftp))));
+    client.sftp((err, sftp) => {
+      if (err) reject(new TransferError(`could not start SFTP: ${err.message}`, { cause: err }));
+      else resolve(sftpChannel(sftp));
+    });
   });
 }
 
@@ -47,11 +50,16 @@ function sftpChannel(sftp: SFTPWrapper): FileChannel {
     lstat: (p) => call<Stats>((cb) => sftp.lstat(p, cb)),
     mkdir: (p, mode) => call<void>((cb) => sftp.mkdir(p, { mode }, done(cb))),
     setTimes: (p, atime, mtime) =>
-      call<void>((cb) => (lsetstat ? sftp.ext_openssh_lsetstat(p, { atime, mtime }, done(cb)) : sftp.setstat(p, { atime, mtime }, done(cb)))),
+      call<void>((cb) =>
+        lsetstat ? sftp.ext_openssh_lsetstat(p, { atime, mtime }, done(cb)) : sftp.setstat(p, { atime, mtime }, done(cb)),
+      ),
     chmod: (p, mode) => call<void>((cb) => sftp.chmod(p, mode, done(cb))),
-    open: (p, flags, mode) => call<Buffer>((cb) => (mode === undefined ? sftp.open(p, flags, cb) : sftp.open(p, flags, { mode }, cb))),
-    read: (handle, buf, offset, length, position) => call<number>((cb) => sftp.read(handle, buf, offset, length, position, (err, n) => cb(err, n))),
-    write: (handle, buf, offset, length, position) => call<void>((cb) => sftp.write(handle, buf, offset, length, position, done(cb))),
+    open: (p, flags, mode) =>
+      call<Buffer>((cb) => (mode === undefined ? sftp.open(p, flags, cb) : sftp.open(p, flags, { mode }, cb))),
+    read: (handle, buf, offset, length, position) =>
+      call<number>((cb) => sftp.read(handle, buf, offset, length, position, (err, n) => cb(err, n))),
+    write: (handle, buf, offset, length, position) =>
+      call<void>((cb) => sftp.write(handle, buf, offset, length, position, done(cb))),
     setAttributes: (handle, attrs) => call<void>((cb) => sftp.fsetstat(handle, attrs, done(cb))),
     close: (handle) => call<void>((cb) => sftp.close(handle, done(cb))),
     rename: async (from, to) => {
@@ -90,7 +98,9 @@ async function listRemote(sftp: SFTPWrapper, dir: string): Promise<RemoteEntry[]
       if (batch === null) return entries;
       // The long name (ls -l text) is not kept: it would only weigh on memory.
       for (const e of batch) entries.push({ filename: e.filename, attrs: e.attrs });
-      if (entries.length > MAX_LISTING_ENTRIES) throw new TransferError(`list ${dir}: the host listed more than ${MAX_LISTING_ENTRIES} entries; refused`);
+      if (entries.length > MAX_LISTING_ENTRIES) {
+        throw new TransferError(`list ${dir}: the host listed more than ${MAX_LISTING_ENTRIES} entries; refused`);
+      }
     }
   } finally {
     sftp.close(handle, () => undefined);
