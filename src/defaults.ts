@@ -103,3 +103,17 @@ export const FDS_PER_TRANSFER_SESSION = FDS_PER_COMMAND_SESSION + PARALLEL_FILES
 
 /** File descriptors kept free for the process itself (stdio, IPC, run files, libraries). */
 export const FDS_RESERVED = 64;
+
+/** A playbook guard (creates/removes/when/unless) is a quick check; it gets this long unless its step sets `timeout`. */
+export const GUARD_TIMEOUT_MS = 60_000;
+
+/**
+ * Keepalive on every connection: a probe after 15 s without traffic, the connection given up after
+ * 4 unanswered (about a minute), so a host that vanishes mid-command (power loss, a dropped route)
+ * ends as lost instead of hanging a session slot until a TCP timeout hours later.
+ */
+export const KEEPALIVE_INTERVAL_MS = 15_000;
+export const KEEPALIVE_COUNT_MAX = 4;
+
+/** --checksum hashes a whole tree on the host with sha256sum in one command: ten minutes covers many GB of disk. */
+export const CHECKSUM_TIMEOUT_MS = 600_000;

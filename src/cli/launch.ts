@@ -29,7 +29,7 @@ import { herdVersion } from './version.js';
 import { fitForks, limitFor, openFileLimit } from '../engine/fd-budget.js';
 import { FDS_PER_COMMAND_SESSION, FDS_PER_TRANSFER_SESSION } from '../defaults.js';
 import { EXIT_HOSTS_FAILED, EXIT_INTERRUPTED, EXIT_OK } from './exit-codes.js';
-import { plural } from '../report/size.js';
+import { plural } from '../results/words.js';
 
 export interface LaunchRequest {
   commandName: string;

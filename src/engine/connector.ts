@@ -1,7 +1,8 @@
 // A worker's way to reach hosts: credentials per host (ssh_config IdentityFile, IdentitiesOnly),
 // known_hosts per file, handshake pacing, and shared jump-host connections.
-import type { Client } from 'ssh2';
 import { connectSsh, type ConnectOptions, type Credentials } from '../transport/connect.js';
+import type { HostConnection } from '../transport/connection.js';
+import { sshConnection } from '../transport/ssh-connection.js';
 import { JumpPool, type JumpHop, type JumpStream } from '../transport/jump.js';
 import { entriesFor, parseKnownHosts, type HostEntries, type KnownHostEntry } from '../transport/known-hosts.js';
 import { loadPrivateKeys, type LoadedKey } from '../transport/keys.js';
@@ -46,15 +47,15 @@ export class Connector {
   }
 
   /** An authenticated connection to the job's host, through its jump hosts if it has any. */
-  async connect(job: HostJob, signal: AbortSignal): Promise<Client> {
+  async connect(job: HostJob, signal: AbortSignal): Promise<HostConnection> {
     let via: JumpStream | undefined;
     if (job.jump && job.jump.length > 0) {
       for (const hop of job.jump) this.hops.set(hop.label, hop);
       via = await this.jumps.open(job.jump.map((h): JumpHop => ({ label: h.label, host: h.host, port: h.port })), job.host, job.port);
     }
     try {
-      const client = await this.slot(() => connectSsh({ ...this.optionsFor(job, via?.stream), signal }));
-      if (via) client.once('close', via.release);
+      const client = sshConnection(await this.slot(() => connectSsh({ ...this.optionsFor(job, via?.stream), signal })));
+      if (via) client.onClose(via.release);
       return client;
     } catch (err) {
       via?.release();
@@ -62,6 +63,7 @@ export class Connector {
     }
   }
 
+  /** Close the shared jump-host connections (the worker is shutting down): bastions see a clean disconnect. */
   close(): void {
     this.jumps.closeAll();
   }

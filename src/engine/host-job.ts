@@ -1,7 +1,7 @@
 // One host's life: connect, run the task, close, and end with exactly one HostResult.
-import type { Client } from 'ssh2';
-import { execCommand, type OutputFlow } from '../transport/exec.js';
-import { ConnectFailure } from '../transport/failure.js';
+import type { HostConnection } from '../transport/connection.js';
+import type { OutputFlow } from '../transport/exec.js';
+import { HostFailure } from '../transport/failure.js';
 import { HerdError, toErrorData } from '../errors.js';
 import type { HostResult } from '../results/status.js';
 import type { HostJob, HostPhase, TaskSpec, WorkerConfig } from './protocol.js';
@@ -42,7 +42,7 @@ export async function runHostJob(job: HostJob, ctx: HostJobContext): Promise<Hos
   if (ctx.signal.aborted) return result({ status: 'not_started', exitCode: null, reason: 'run was interrupted before this host started' });
 
   ctx.onPhase('connecting');
-  let client: Client;
+  let client: HostConnection;
   try {
     client = await connectWithRetries(job, ctx);
   } catch (err) {
@@ -60,11 +60,11 @@ export async function runHostJob(job: HostJob, ctx: HostJobContext): Promise<Hos
   } catch (err) {
     return result(failureOutcome(err));
   } finally {
-    client.end();
+    client.close();
   }
 }
 
-function runTask(client: Client, job: HostJob, ctx: HostJobContext): Promise<TaskOutcome> {
+function runTask(client: HostConnection, job: HostJob, ctx: HostJobContext): Promise<TaskOutcome> {
   const task = ctx.config.task;
   switch (task.kind) {
     case 'steps':
@@ -88,15 +88,12 @@ function assertNever(value: never): never {
 }
 
 /**
- * ssh2 catches what its callbacks throw (ours included), emits it as the client's 'error' and drops
- * the connection; whatever waited on that connection may never settle. Such an error carries no
- * ssh2 `level` (socket, timeout and protocol errors do) and no numeric `code` (the reason of a
- * server's DISCONNECT, which is the host's doing): it is a bug, and this host ends as `error`.
+ * Code in the connection's callbacks threw (ours: a bug) and the connection was dropped; whatever
+ * waited on it may never settle, so this host ends as `error` now.
  */
-function thrownInCallbacks(client: Client): Promise<never> {
+function thrownInCallbacks(client: HostConnection): Promise<never> {
   return new Promise<never>((_, reject) => {
-    client.on('error', (err: Error & { level?: string; code?: unknown }) => {
-      if (err.level !== undefined || typeof err.code === 'number') return;
+    client.onInternalError((err) => {
       const reason = `internal error while this host was running: ${err.message}; it may have run`;
       reject(new HerdError('E_INTERNAL', reason, { cause: err }));
     });
@@ -105,7 +102,7 @@ function thrownInCallbacks(client: Client): Promise<never> {
 
 /** What an error thrown out of a connected host's task says about it: its own status and code when it has them. */
 function failureOutcome(err: unknown): Omit<HostResult, 'id' | 'durationMs'> {
-  if (err instanceof ConnectFailure) return { status: err.status, exitCode: null, reason: err.message, code: err.code };
+  if (err instanceof HostFailure) return { status: err.status, exitCode: null, reason: err.message, code: err.code };
   const data = toErrorData(err);
   return { status: 'error', exitCode: null, reason: data.message, code: data.code };
 }
@@ -114,14 +111,14 @@ function failureOutcome(err: unknown): Omit<HostResult, 'id' | 'durationMs'> {
  * Connect, retrying transient handshake failures (reset or closed before authentication) after a
  * jittered backoff. Nothing has run on the host at that point, so a retry cannot repeat a command.
  */
-async function connectWithRetries(job: HostJob, ctx: HostJobContext): Promise<Client> {
+async function connectWithRetries(job: HostJob, ctx: HostJobContext): Promise<HostConnection> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await ctx.connector.connect(job, ctx.signal);
     } catch (err) {
-      const retry = err instanceof ConnectFailure && err.transient && attempt < ctx.config.connectRetries && !ctx.signal.aborted;
+      const retry = err instanceof HostFailure && err.transient && attempt < ctx.config.connectRetries && !ctx.signal.aborted;
       if (!retry) {
-        if (err instanceof ConnectFailure && attempt > 0) throw new ConnectFailure(err.status, err.code, `${err.message} (after ${attempt + 1} attempts)`, { cause: err });
+        if (err instanceof HostFailure && attempt > 0) throw new HostFailure(err.status, err.code, `${err.message} (after ${attempt + 1} attempts)`, { cause: err });
         throw err;
       }
       await new Promise((resolve) => setTimeout(resolve, retryDelayMs(attempt + 1)));
@@ -131,12 +128,12 @@ async function connectWithRetries(job: HostJob, ctx: HostJobContext): Promise<Cl
 
 /** An ad-hoc command: its exit code decides ok or failed. */
 async function runCommandTask(
-  client: Client,
+  client: HostConnection,
   job: HostJob,
   task: Extract<TaskSpec, { kind: 'command' }>,
   ctx: HostJobContext,
 ): Promise<TaskOutcome> {
-  const outcome = await execCommand(client, task.command, {
+  const outcome = await client.exec(task.command, {
     timeoutMs: task.timeoutMs,
     idleTimeoutMs: ctx.config.idleTimeoutMs,
     tag: job.tag,

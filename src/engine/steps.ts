@@ -1,21 +1,22 @@
 // A play's steps on one connected host, in order: guards, --check, expectations, become, transfers.
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import type { Client } from 'ssh2';
 import { HerdError } from '../errors.js';
+import { GUARD_TIMEOUT_MS } from '../defaults.js';
 import { renderStep, hostVars } from '../playbook/render.js';
 import type { Step } from '../playbook/types.js';
 import type { HostResult, StepResult, StepStatus } from '../results/status.js';
-import { execCommand, type ExecOutcome, type OutputFlow } from '../transport/exec.js';
+import type { HostConnection } from '../transport/connection.js';
+import type { ExecOutcome, OutputFlow } from '../transport/exec.js';
 import { shellQuote } from '../transport/remote-command.js';
-import { openSftp, pullPath, pushPath, TransferStopped, whileConnected } from '../transport/sftp.js';
+import { transfer, TransferStopped } from '../transfer/transfer.js';
 import { abortedOutcome, stoppedOutcome } from './stopped.js';
 import { summaryNotes } from './transfer-job.js';
 import type { HostJob, TaskSpec } from './protocol.js';
 import type { TaskOutcome } from './host-job.js';
 import { toErrorData, type ErrorCode } from '../errors.js';
-import { ConnectFailure } from '../transport/failure.js';
-import { formatSize, plural } from '../report/size.js';
+import { HostFailure } from '../transport/failure.js';
+import { formatSize, plural } from '../results/words.js';
 
 type StepsTask = Extract<TaskSpec, { kind: 'steps' }>;
 
@@ -29,8 +30,6 @@ export interface StepsContext {
 
 /** Consensus output kept per host; more than this is compared by its first bytes only. */
 const CONSENSUS_BYTES = 64 * 1024;
-/** Guards are quick checks; they get this long unless the step says otherwise. */
-const GUARD_TIMEOUT_MS = 60_000;
 
 interface StepOutcome {
   status: StepStatus;
@@ -44,7 +43,7 @@ interface StepOutcome {
 }
 
 /** Run the job's range of steps; the result says where and why the host stopped, if it did. */
-export async function runSteps(client: Client, job: HostJob, task: StepsTask, ctx: StepsContext): Promise<TaskOutcome> {
+export async function runSteps(conn: HostConnection, job: HostJob, task: StepsTask, ctx: StepsContext): Promise<TaskOutcome> {
   const play = task.play;
   const vars = hostVars(play, task.extraVars, { host: job.host, port: String(job.port), user: job.user, run_id: task.runId });
   const from = job.fromStep ?? 1;
@@ -70,7 +69,7 @@ export async function runSteps(client: Client, job: HostJob, task: StepsTask, ct
     }
     // Steps before this one ran on the host (earlier in this job, an earlier pass, or the resumed run).
     const afterEarlierSteps = index > 1 || job.afterEarlierSteps === true;
-    let outcome = await runStep(client, job, task, step, key, ctx).catch((err: unknown) => refusedChannel(err, afterEarlierSteps));
+    let outcome = await runStep(conn, job, task, step, key, ctx).catch((err: unknown) => refusedChannel(err, afterEarlierSteps));
     if (outcome.status === 'would_run') skippedChanges = true;
     else if (task.check && skippedChanges && (outcome.status === 'failed' || outcome.status === 'diverged')) {
       outcome = { ...outcome, status: 'unverified', reason: `${outcome.reason} (under --check, after steps that did not run)` };
@@ -114,7 +113,7 @@ export async function runSteps(client: Client, job: HostJob, task: StepsTask, ct
  * the host is recorded as unreachable, as for a command.
  */
 function refusedChannel(err: unknown, afterEarlierSteps: boolean): StepOutcome {
-  if (!(err instanceof ConnectFailure) || err.code !== 'E_CHANNEL' || !afterEarlierSteps) throw err;
+  if (!(err instanceof HostFailure) || err.code !== 'E_CHANNEL' || !afterEarlierSteps) throw err;
   return { status: 'failed', exitCode: null, reason: `${err.message} (after earlier steps ran on this host)`, code: 'E_CHANNEL' };
 }
 
@@ -139,21 +138,21 @@ function hostStatusFor(status: StepStatus): HostResult['status'] {
   }
 }
 
-async function runStep(client: Client, job: HostJob, task: StepsTask, step: Step, key: string, ctx: StepsContext): Promise<StepOutcome> {
+async function runStep(conn: HostConnection, job: HostJob, task: StepsTask, step: Step, key: string, ctx: StepsContext): Promise<StepOutcome> {
   const become = step.become ? { password: task.becomePassword } : undefined;
-  const skipReason = await checkGuards(client, job, step, become, ctx);
+  const skipReason = await checkGuards(conn, job, step, become, ctx);
   if (skipReason !== null && typeof skipReason === 'object') return skipReason;
   if (skipReason !== null) return { status: task.check ? 'would_skip' : 'skipped', exitCode: null, reason: skipReason };
   if (task.check && !step.check) return { status: 'would_run', exitCode: null, reason: 'not run under --check' };
 
   switch (step.kind) {
     case 'run':
-      return runCommandStep(client, job, step, step.run, key, become, ctx);
+      return runCommandStep(conn, job, step, step.run, key, become, ctx);
     case 'script':
-      return runScriptStep(client, job, step, key, become, ctx);
+      return runScriptStep(conn, job, step, key, become, ctx);
     case 'push':
     case 'pull':
-      return runTransferStep(client, job, task, step, ctx);
+      return runTransferStep(conn, job, task, step, ctx);
     default:
       return assertNever(step);
   }
@@ -165,7 +164,7 @@ function assertNever(value: never): never {
 
 /** Returns null to go ahead, a reason string to skip, or an outcome when a guard itself broke. */
 async function checkGuards(
-  client: Client,
+  conn: HostConnection,
   job: HostJob,
   step: Step,
   become: { password?: string } | undefined,
@@ -177,7 +176,7 @@ async function checkGuards(
   if (step.when !== undefined) probes.push({ command: step.when, skipWhenZero: false, describe: `when: condition exited non-zero` });
   if (step.unless !== undefined) probes.push({ command: step.unless, skipWhenZero: true, describe: `unless: condition exited 0` });
   for (const probe of probes) {
-    const outcome = await execCommand(client, probe.command, {
+    const outcome = await conn.exec(probe.command, {
       timeoutMs: step.timeoutS !== undefined ? step.timeoutS * 1000 : GUARD_TIMEOUT_MS,
       tag: `${job.tag}g`,
       signal: ctx.signal,
@@ -203,7 +202,7 @@ function brokenOutcome(outcome: ExecOutcome, what: string, ctx: StepsContext): S
 }
 
 async function runCommandStep(
-  client: Client,
+  conn: HostConnection,
   job: HostJob,
   step: Step,
   command: string,
@@ -213,7 +212,7 @@ async function runCommandStep(
 ): Promise<StepOutcome> {
   let kept = '';
   const wantsStdout = step.expect?.stdout !== undefined || step.expect?.consensus === true;
-  const outcome = await execCommand(client, command, {
+  const outcome = await conn.exec(command, {
     timeoutMs: step.timeoutS !== undefined ? step.timeoutS * 1000 : 0,
     tag: job.tag,
     signal: ctx.signal,
@@ -242,7 +241,7 @@ async function runCommandStep(
 }
 
 async function runScriptStep(
-  client: Client,
+  conn: HostConnection,
   job: HostJob,
   step: Extract<Step, { kind: 'script' }>,
   key: string,
@@ -254,42 +253,38 @@ async function runScriptStep(
   // is at the path is replaced, never run.
   const remote = `/tmp/.herd-script-${randomBytes(8).toString('hex')}`;
   try {
-    const sftp = await openSftp(client);
-    try {
-      await whileConnected(client, pushPath(sftp, step.script, remote, { times: false }));
-      await new Promise<void>((resolve, reject) => sftp.chmod(remote, 0o700, (err) => (err ? reject(err) : resolve())));
-    } finally {
-      sftp.end();
-    }
+    await transfer(conn, { direction: 'push', local: step.script, remote, times: false, finalMode: 0o700 });
   } catch (err) {
     const { code, message } = toErrorData(err);
     return { status: 'failed', exitCode: null, reason: `could not upload script: ${message}`, code };
   }
   const command = `${shellQuote(remote)}${step.args ? ` ${step.args}` : ''}; rc=$?; rm -f ${shellQuote(remote)}; exit $rc`;
-  return runCommandStep(client, job, step, command, key, become, ctx);
+  return runCommandStep(conn, job, step, command, key, become, ctx);
 }
 
-async function runTransferStep(client: Client, job: HostJob, task: StepsTask, step: Extract<Step, { kind: 'push' | 'pull' }>, ctx: StepsContext): Promise<StepOutcome> {
+async function runTransferStep(
+  conn: HostConnection,
+  job: HostJob,
+  task: StepsTask,
+  step: Extract<Step, { kind: 'push' | 'pull' }>,
+  ctx: StepsContext,
+): Promise<StepOutcome> {
   try {
-    const sftp = await openSftp(client);
-    try {
-      if (step.kind === 'push') {
-        // A symlink is re-made on every push, so it counts as a change like a file sent.
-        let links = 0;
-        const onFile = (_rel: string, _bytes: number, status: string): void => {
-          if (status === 'link') links++;
-        };
-        const s = await whileConnected(client, pushPath(sftp, step.src, step.dest, { onFile }), ctx.signal);
-        const unchanged = s.skipped > 0 ? ` (${s.skipped} unchanged)` : '';
-        const made = links > 0 ? `, ${plural(links, 'link')}` : '';
-        return { status: s.files + links > 0 ? 'changed' : 'ok', exitCode: null, reason: `pushed ${plural(s.files, 'file')}, ${formatSize(s.bytes)}${made}${unchanged}${summaryNotes(s)}` };
-      }
-      const localDir = path.resolve(task.cwd, step.dest, job.id);
-      const s = await whileConnected(client, pullPath(sftp, step.src, localDir), ctx.signal);
-      return { status: 'ok', exitCode: null, reason: `pulled ${plural(s.files, 'file')}, ${formatSize(s.bytes)} into ${localDir}${summaryNotes(s)}` };
-    } finally {
-      sftp.end();
+    if (step.kind === 'push') {
+      // A symlink is re-made on every push, so it counts as a change like a file sent.
+      let links = 0;
+      const onFile = (_rel: string, _bytes: number, status: string): void => {
+        if (status === 'link') links++;
+      };
+      const s = await transfer(conn, { direction: 'push', local: step.src, remote: step.dest, onFile, signal: ctx.signal });
+      const unchanged = s.skipped > 0 ? ` (${s.skipped} unchanged)` : '';
+      const made = links > 0 ? `, ${plural(links, 'link')}` : '';
+      const reason = `pushed ${plural(s.files, 'file')}, ${formatSize(s.bytes)}${made}${unchanged}${summaryNotes(s)}`;
+      return { status: s.files + links > 0 ? 'changed' : 'ok', exitCode: null, reason };
     }
+    const localDir = path.resolve(task.cwd, step.dest, job.id);
+    const s = await transfer(conn, { direction: 'pull', local: localDir, remote: step.src, signal: ctx.signal });
+    return { status: 'ok', exitCode: null, reason: `pulled ${plural(s.files, 'file')}, ${formatSize(s.bytes)} into ${localDir}${summaryNotes(s)}` };
   } catch (err) {
     if (err instanceof TransferStopped) {
       const stopped = abortedOutcome(ctx.signal, step.kind, 'files in flight stay under temporary names');

@@ -131,6 +131,7 @@ function handle(message: ParentMessage): void {
       state?.abort.abort(message.cause);
       return;
     case 'shutdown':
+      state?.connector.close();
       process.disconnect?.();
       return;
     case 'jump_slot': {

@@ -4,7 +4,7 @@ import { HOST_STATUSES } from '../results/status.js';
 import type { Excerpt } from './excerpt.js';
 import type { JumpHostRecord } from '../results/run-record.js';
 import { foldHosts } from './fold.js';
-import { foldedHostKeyReason, splitHostKeyReason } from './hostkey-reason.js';
+import { foldedHostKeyReason, splitHostKeyReason } from '../transport/hostkey-reason.js';
 
 /** `200 hosts: 195 ok, 3 failed, 2 unreachable` in a fixed status order. */
 export function formatCounts(total: number, counts: Partial<Record<HostStatus, number>>): string {

@@ -2,9 +2,10 @@
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import ssh2, { type AnyAuthMethod, type Client } from 'ssh2';
+import { KEEPALIVE_COUNT_MAX, KEEPALIVE_INTERVAL_MS } from '../defaults.js';
 import type { LoadedKey } from './keys.js';
-import { ConnectFailure, classifyConnectError, type ConnectPhase } from './failure.js';
-import { hostKeyChangedReason } from '../report/hostkey-reason.js';
+import { HostFailure, classifyConnectError, type ConnectPhase } from './failure.js';
+import { hostKeyChangedReason } from './hostkey-reason.js';
 import {
   formatKnownHostsLine,
   knownHostsName,
@@ -53,13 +54,13 @@ const DEFAULT_HOST_KEY_ALGORITHMS = [
   'ssh-rsa',
 ];
 
-/** Connect and authenticate, or throw a ConnectFailure saying exactly why. */
+/** Connect and authenticate, or throw a HostFailure saying exactly why. */
 export function connectSsh(options: ConnectOptions): Promise<Client> {
   return new Promise<Client>((resolve, reject) => {
     const client = new ssh2.Client();
     let phase: ConnectPhase = 'tcp';
     let settled = false;
-    let hostKeyProblem: ConnectFailure | null = null;
+    let hostKeyProblem: HostFailure | null = null;
     let newHostKeyLine: string | null = null;
 
     const settle = (err: unknown | null): void => {
@@ -79,7 +80,7 @@ export function connectSsh(options: ConnectOptions): Promise<Client> {
       failure.transient = hostKeyProblem === null && (phase === 'banner' || phase === 'handshake') && (failure.code === 'E_RESET' || failure.code === 'E_CLOSED');
       reject(failure);
     };
-    const onAbort = (): void => settle(new ConnectFailure('not_started', 'E_NOT_STARTED', `gave up connecting: ${options.signal?.reason === 'deadline' ? "the run's --deadline was reached" : 'the run was interrupted'}`));
+    const onAbort = (): void => settle(new HostFailure('not_started', 'E_NOT_STARTED', `gave up connecting: ${options.signal?.reason === 'deadline' ? "the run's --deadline was reached" : 'the run was interrupted'}`));
     if (options.signal?.aborted) {
       queueMicrotask(onAbort);
     } else options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -93,13 +94,13 @@ export function connectSsh(options: ConnectOptions): Promise<Client> {
         ready: 'session start',
       };
       const seconds = options.connectTimeoutMs / 1000;
-      settle(new ConnectFailure('unreachable', 'E_CONNECT_TIMEOUT', `timed out after ${seconds}s waiting for ${what[phase]}`));
+      settle(new HostFailure('unreachable', 'E_CONNECT_TIMEOUT', `timed out after ${seconds}s waiting for ${what[phase]}`));
     }, options.connectTimeoutMs);
 
     // Error, close and end listeners go on before connect(): an unhandled 'error' would kill the worker.
     client.on('error', (err) => settle(err));
-    client.on('close', () => settle(new ConnectFailure('unreachable', 'E_CLOSED', `connection closed during ${phase}`)));
-    client.on('end', () => settle(new ConnectFailure('unreachable', 'E_CLOSED', `connection closed during ${phase}`)));
+    client.on('close', () => settle(new HostFailure('unreachable', 'E_CLOSED', `connection closed during ${phase}`)));
+    client.on('end', () => settle(new HostFailure('unreachable', 'E_CLOSED', `connection closed during ${phase}`)));
     client.on('handshake', () => {
       phase = 'auth';
     });
@@ -122,13 +123,13 @@ export function connectSsh(options: ConnectOptions): Promise<Client> {
         port: options.port,
         username: options.username,
         readyTimeout: options.connectTimeoutMs,
-        keepaliveInterval: 15_000,
-        keepaliveCountMax: 4,
+        keepaliveInterval: KEEPALIVE_INTERVAL_MS,
+        keepaliveCountMax: KEEPALIVE_COUNT_MAX,
         algorithms: { serverHostKey: preferredHostKeyAlgorithms(knownTypes, DEFAULT_HOST_KEY_ALGORITHMS) as never },
         authHandler: buildAuthMethods(options.username, options.credentials) as never,
         hostVerifier: (key: Buffer) => {
           const verdict = checkHostKey(options, key);
-          if (verdict instanceof ConnectFailure) {
+          if (verdict instanceof HostFailure) {
             hostKeyProblem = verdict;
             return false;
           }
@@ -146,20 +147,20 @@ export function connectSsh(options: ConnectOptions): Promise<Client> {
 }
 
 /** Returns a new known_hosts line to record (or null), or the failure that must stop this host. */
-function checkHostKey(options: ConnectOptions, key: Buffer): string | null | ConnectFailure {
+function checkHostKey(options: ConnectOptions, key: Buffer): string | null | HostFailure {
   if (options.hostKeyMode === 'off') return null;
   const verdict = verifyHostKey(options.knownEntries, key);
   switch (verdict.kind) {
     case 'match':
       return null;
     case 'revoked':
-      return new ConnectFailure(
+      return new HostFailure(
         'hostkey_mismatch',
         'E_HOSTKEY_REVOKED',
         `host key ${keyTypeOfBlob(key)} is marked @revoked in known_hosts (${verdict.where})`,
       );
     case 'mismatch':
-      return new ConnectFailure(
+      return new HostFailure(
         'hostkey_mismatch',
         'E_HOSTKEY_MISMATCH',
         hostKeyChangedReason({
@@ -174,7 +175,7 @@ function checkHostKey(options: ConnectOptions, key: Buffer): string | null | Con
       );
     case 'cert-authority':
       // ssh2 cannot negotiate host certificates: pinning the plain key would bypass the CA the user set up.
-      return new ConnectFailure(
+      return new HostFailure(
         'hostkey_unknown',
         'E_HOSTKEY_CERT',
         `host is trusted only through @cert-authority (${verdict.where}); herd cannot verify host certificates yet, ` +
@@ -182,12 +183,12 @@ function checkHostKey(options: ConnectOptions, key: Buffer): string | null | Con
       );
     case 'unknown':
       if (options.hostKeyMode === 'strict') {
-        return new ConnectFailure('hostkey_unknown', 'E_HOSTKEY_UNKNOWN', `host key ${keyTypeOfBlob(key)} is not in known_hosts and strict checking is on`);
+        return new HostFailure('hostkey_unknown', 'E_HOSTKEY_UNKNOWN', `host key ${keyTypeOfBlob(key)} is not in known_hosts and strict checking is on`);
       }
       if (!options.onNewHostKey) {
         // As ssh: accept-new trusts a key only by recording it, and UserKnownHostsFile none leaves nowhere to.
         const why = 'is not in known_hosts and UserKnownHostsFile is none, so accept-new has nowhere to record it';
-        return new ConnectFailure('hostkey_unknown', 'E_HOSTKEY_UNKNOWN', `host key ${keyTypeOfBlob(key)} ${why}`);
+        return new HostFailure('hostkey_unknown', 'E_HOSTKEY_UNKNOWN', `host key ${keyTypeOfBlob(key)} ${why}`);
       }
       return formatKnownHostsLine(options.host, options.port, key, options.hashKnownHosts === true);
     default:

@@ -1,6 +1,6 @@
 // Run one command on an open connection, streaming its output, with a timeout that kills the remote side.
 import type { Client, ClientChannel } from 'ssh2';
-import { ConnectFailure } from './failure.js';
+import { HostFailure } from './failure.js';
 import { buildKillCommand, buildRemoteCommand, sudoPromptMarker, type BecomeSpec } from './remote-command.js';
 
 export interface ExecOptions {
@@ -59,7 +59,7 @@ interface OpenedChannel {
 function openExec(client: Client, command: string): Promise<OpenedChannel> {
   return new Promise((resolve, reject) => {
     client.exec(command, (err, channel) => {
-      if (err) return reject(new ConnectFailure('unreachable', 'E_CHANNEL', `could not open a session channel: ${err.message}`, { cause: err }));
+      if (err) return reject(new HostFailure('unreachable', 'E_CHANNEL', `could not open a session channel: ${err.message}`, { cause: err }));
       const exit = { seen: false, code: null as number | null, signal: null as string | null };
       channel.on('exit', (code: number | null, sig?: string) => {
         exit.seen = true;

@@ -2,8 +2,11 @@
 import { HerdError, type ErrorCode } from '../errors.js';
 import type { HostStatus } from '../results/status.js';
 
-/** A connection that could not be made or used; carries the host status it maps to. */
-export class ConnectFailure extends HerdError {
+/**
+ * A host that could not be reached or used: a failed connect, and also a failure on a connection
+ * already made (a refused channel, a jump host's tunnel). Carries the host status it maps to.
+ */
+export class HostFailure extends HerdError {
   readonly status: HostStatus;
   /** A reset or close during banner or key exchange (sshd MaxStartups drops, a restarting daemon): worth a retry. */
   transient = false;
@@ -27,32 +30,32 @@ const SOCKET_REASONS: Record<string, [ErrorCode, string]> = {
 /** What phase the connection reached when it failed; decides the wording and status. */
 export type ConnectPhase = 'tcp' | 'banner' | 'handshake' | 'auth' | 'ready';
 
-/** Map any connection-time error to a ConnectFailure. */
-export function classifyConnectError(err: unknown, phase: ConnectPhase): ConnectFailure {
-  if (err instanceof ConnectFailure) return err;
+/** Map any connection-time error to a HostFailure. */
+export function classifyConnectError(err: unknown, phase: ConnectPhase): HostFailure {
+  if (err instanceof HostFailure) return err;
   const e = err as NodeJS.ErrnoException & { level?: string };
   const sys = e?.code && SOCKET_REASONS[e.code];
   if (sys) {
     const where = phase === 'tcp' ? '' : ` during ${phase === 'banner' ? 'banner exchange' : phase === 'auth' ? 'authentication' : 'key exchange'}`;
-    return new ConnectFailure('unreachable', sys[0], `${sys[1]}${where}`, { cause: err });
+    return new HostFailure('unreachable', sys[0], `${sys[1]}${where}`, { cause: err });
   }
   if (e?.level === 'client-authentication') {
-    return new ConnectFailure('auth_failed', 'E_AUTH', 'authentication failed (all offered methods were rejected)', { cause: err });
+    return new HostFailure('auth_failed', 'E_AUTH', 'authentication failed (all offered methods were rejected)', { cause: err });
   }
   if (e?.level === 'client-timeout') {
-    return new ConnectFailure('unreachable', 'E_CONNECT_TIMEOUT', `timed out during ${phase}`, { cause: err });
+    return new HostFailure('unreachable', 'E_CONNECT_TIMEOUT', `timed out during ${phase}`, { cause: err });
   }
   if (e?.level === 'client-dns') {
-    return new ConnectFailure('unreachable', 'E_DNS', 'host name not found', { cause: err });
+    return new HostFailure('unreachable', 'E_DNS', 'host name not found', { cause: err });
   }
   const message = e instanceof Error ? e.message : String(err);
   // ssh2's word for a server that closed before its banner or key exchange: what sshd does to a
   // connection beyond MaxStartups. A close, hence worth a retry, not a failed key exchange.
   if (message === 'Connection lost before handshake') {
-    return new ConnectFailure('unreachable', 'E_CLOSED', 'connection closed by the server before the SSH handshake', { cause: err });
+    return new HostFailure('unreachable', 'E_CLOSED', 'connection closed by the server before the SSH handshake', { cause: err });
   }
   if (/handshake|kex|key exchange|no matching/i.test(message)) {
-    return new ConnectFailure('unreachable', 'E_HANDSHAKE', `SSH handshake failed: ${message}`, { cause: err });
+    return new HostFailure('unreachable', 'E_HANDSHAKE', `SSH handshake failed: ${message}`, { cause: err });
   }
-  return new ConnectFailure('unreachable', 'E_CONNECT', `connection failed during ${phase}: ${message}`, { cause: err });
+  return new HostFailure('unreachable', 'E_CONNECT', `connection failed during ${phase}: ${message}`, { cause: err });
 }

@@ -1,14 +1,14 @@
-// Jump hosts (bastions): one SSH connection to a bastion carries several target sessions as
-// direct-tcpip channels (ssh2 forwardOut), at most `perConnection` each, so a bastion's
-// MaxSessions is respected and it is not flooded with one connection per target. More
-// connections open as needed; an idle one closes shortly after its last session ends.
+// Jump hosts (bastions): one SSH connection to a bastion carries several tunnels, each a
+// direct-tcpip channel (ssh2 forwardOut) to one target, at most `perConnection` each, so a
+// bastion's MaxSessions is respected and it is not flooded with one connection per target. More
+// connections open as needed; an idle one closes shortly after its last tunnel closes.
 // Chains (a,b) nest: the connection to b runs over a channel of a connection to a.
 // A bastion's sshd drops connections beyond MaxStartups before authentication: the caller paces
 // handshakes per hop (HopConnector), and a connection dropped that way is retried with backoff
 // here, so the targets waiting for it do not fail for a throttle herd itself caused.
 import type { Duplex } from 'node:stream';
 import type { Client } from 'ssh2';
-import { ConnectFailure } from './failure.js';
+import { HostFailure } from './failure.js';
 
 export interface JumpHop {
   /** user@host:port */
@@ -22,14 +22,17 @@ export type HopConnector = (hop: JumpHop, sock: Duplex | undefined) => Promise<C
 
 interface HopConnection {
   ready: Promise<Client>;
-  sessions: number;
+  /** Tunnels open over this connection (or promised to a waiting target). */
+  tunnels: number;
   closed: boolean;
+  /** Set once `ready` resolved: closing at worker shutdown must not wait a tick (the process exits). */
+  client?: Client;
   idleTimer?: NodeJS.Timeout;
 }
 
 export interface JumpStream {
   stream: Duplex;
-  /** Give the session back; call once, when the target connection has closed. */
+  /** Give the tunnel back; call once, when the target connection has closed. */
   release: () => void;
 }
 
@@ -37,7 +40,7 @@ export interface JumpStream {
 const IDLE_CLOSE_MS = 1_000;
 
 export interface JumpPoolOptions {
-  /** Target sessions one bastion connection carries. */
+  /** Tunnels one bastion connection carries (--jump-sessions). */
   perConnection: number;
   /** Retries of a bastion handshake dropped before authentication (reset or closed: MaxStartups). */
   retries: number;
@@ -81,28 +84,21 @@ export class JumpPool {
       };
     } catch (err) {
       this.release(chain, conn);
-      throw new ConnectFailure('unreachable', 'E_JUMP_FORWARD', `jump host ${last.label} could not open a connection to ${host}:${port}: ${(err as Error).message}`, { cause: err });
+      throw new HostFailure('unreachable', 'E_JUMP_FORWARD', `jump host ${last.label} could not open a connection to ${host}:${port}: ${(err as Error).message}`, { cause: err });
     }
-  }
-
-  /** Connections open now per chain (for tests and the closing log). */
-  openConnections(): number {
-    let n = 0;
-    for (const list of this.connections.values()) n += list.filter((c) => !c.closed).length;
-    return n;
   }
 
   private acquire(chain: JumpHop[]): HopConnection {
     const key = chain.map((h) => h.label).join(' > ');
     const list = this.connections.get(key) ?? [];
     this.connections.set(key, list);
-    const free = list.find((c) => !c.closed && c.sessions < this.options.perConnection);
+    const free = list.find((c) => !c.closed && c.tunnels < this.options.perConnection);
     if (free) {
-      free.sessions++;
+      free.tunnels++;
       clearTimeout(free.idleTimer);
       return free;
     }
-    const conn: HopConnection = { sessions: 1, closed: false, ready: Promise.resolve(null as unknown as Client) };
+    const conn: HopConnection = { tunnels: 1, closed: false, ready: Promise.resolve(null as unknown as Client) };
     conn.ready = this.connect(chain, conn, list);
     // A failed connection must not reject unobserved when every waiter has gone.
     conn.ready.catch(() => undefined);
@@ -124,13 +120,14 @@ export class JumpPool {
         drop();
         via?.release();
       });
+      conn.client = client;
       return client;
     } catch (err) {
       drop();
       via?.release();
-      if (err instanceof ConnectFailure) {
+      if (err instanceof HostFailure) {
         if (err.message.startsWith('jump host ')) throw err;
-        throw new ConnectFailure(err.status, err.code, `jump host ${hop.label}: ${err.message}`, { cause: err });
+        throw new HostFailure(err.status, err.code, `jump host ${hop.label}: ${err.message}`, { cause: err });
       }
       throw err;
     }
@@ -146,14 +143,14 @@ export class JumpPool {
         this.options.onConnection?.(hop.label, 'connected');
         return client;
       } catch (err) {
-        const throttled = err instanceof ConnectFailure && err.transient;
+        const throttled = err instanceof HostFailure && err.transient;
         if (!throttled) throw err;
         this.options.onConnection?.(hop.label, 'throttled');
         via?.release();
         setVia(undefined);
         if (attempt >= this.options.retries) {
           const tries = attempt + 1;
-          throw new ConnectFailure(
+          throw new HostFailure(
             err.status,
             'E_JUMP_THROTTLED',
             `jump host ${hop.label} throttled new connections (dropped before authentication ${tries} time${tries === 1 ? '' : 's'}; its sshd MaxStartups?): ${err.message}`,
@@ -166,11 +163,11 @@ export class JumpPool {
   }
 
   private release(chain: JumpHop[], conn: HopConnection): void {
-    conn.sessions--;
-    if (conn.sessions > 0 || conn.closed) return;
+    conn.tunnels--;
+    if (conn.tunnels > 0 || conn.closed) return;
     clearTimeout(conn.idleTimer);
     conn.idleTimer = setTimeout(() => {
-      if (conn.sessions > 0) return;
+      if (conn.tunnels > 0) return;
       conn.closed = true;
       const list = this.connections.get(chain.map((h) => h.label).join(' > '));
       const i = list?.indexOf(conn) ?? -1;
@@ -186,7 +183,8 @@ export class JumpPool {
       for (const c of list) {
         clearTimeout(c.idleTimer);
         c.closed = true;
-        void c.ready.then((client) => client.end(), () => undefined);
+        if (c.client) c.client.end();
+        else void c.ready.then((client) => client.end(), () => undefined);
       }
       list.length = 0;
     }

@@ -64,6 +64,22 @@ describe.runIf(available)('jump hosts (bastions)', () => {
     expect(record.options).toMatchObject({ jump: bastion(), jump_sessions: 4 });
   });
 
+  it('says goodbye to the bastion: its connections end with an SSH disconnect when the workers shut down, not a dropped socket', async () => {
+    const log = (): string[] => fs.readFileSync(path.join(inner.dir, 'sshd.log'), 'utf8').split('\n');
+    const from = ` from ${ns!.outerAddress} port `;
+    const disconnects = (): number => log().filter((l) => l.startsWith('Received disconnect') && l.includes(from)).length;
+    const [loginsBefore, disconnectsBefore] = [loginsFrom(ns!.outerAddress), disconnects()];
+    const inv = inventory('goodbye.txt', ['127.0.0.20', '127.0.0.21', '127.0.0.22']);
+    const args = ['run', '-i', inv, '-u', inner.user, '-p', String(inner.port), ...common('runs-bye'), '-J', bastion(), '-w', '1', 'true'];
+    const run = await runHerd(args, { env: { HOME: home } });
+    expect(run.stderr).toContain('3 hosts: 3 ok');
+    const logins = loginsFrom(ns!.outerAddress) - loginsBefore;
+    expect(logins).toBe(1);
+    // sshd logs the disconnect after herd has gone: give it a moment.
+    for (let i = 0; i < 50 && disconnects() - disconnectsBefore < logins; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(disconnects() - disconnectsBefore).toBe(logins);
+  });
+
   it('follows ProxyJump, HostName, User, Port and IdentityFile from -F, and chains of jump hosts', async () => {
     const config = path.join(home, 'ssh_config');
     fs.writeFileSync(

@@ -115,6 +115,24 @@ describe('push and pull of a whole tree', () => {
     expect(fs.readdirSync(outside)).toEqual([]);
   });
 
+  it('pulls names that only begin with two dots (..cfg, a ..d directory): they stay inside, nothing is refused', async () => {
+    const [host] = scope.fleet.hosts(1, 1590);
+    const remote = scratchDir('herd-remote-');
+    fs.chmodSync(remote, 0o755);
+    fs.writeFileSync(path.join(remote, '..cfg'), 'dots\n');
+    fs.mkdirSync(path.join(remote, '..d'), { mode: 0o755 });
+    fs.writeFileSync(path.join(remote, '..d', 'inner'), 'in\n');
+    fs.chmodSync(path.join(remote, '..d'), 0o755);
+    const back = scratchDir('herd-back-');
+    const inv = path.join(scope.home, 'dots.txt');
+    fs.writeFileSync(inv, `${host}\n`);
+    const pull = await runHerd(['pull', '-i', inv, ...conn(), remote, back], { env: { HOME: scope.home } });
+    expect(readHostsTsv(runDirOf(pull)).get(host!)).toMatchObject({ status: 'ok', reason: 'received 2 files (8 bytes), 0 unchanged' });
+    expect(pull.code).toBe(0);
+    expect(fs.readFileSync(path.join(back, host!, '..cfg'), 'utf8')).toBe('dots\n');
+    expect(fs.readFileSync(path.join(back, host!, '..d', 'inner'), 'utf8')).toBe('in\n');
+  });
+
   it('recreates symlinks as links by default, and sends what they point to with --follow-links', async () => {
     const outside = scratchDir('herd-outside-');
     fs.writeFileSync(path.join(outside, 'shared.conf'), 'shared\n');

@@ -13,7 +13,7 @@ import {
   codeOfErrno,
   toErrorData,
 } from '../../src/errors.js';
-import { TransferError, transferCodeOf } from '../../src/transport/sftp.js';
+import { TransferError, transferCodeOf } from '../../src/transport/transfer-error.js';
 import ssh2 from 'ssh2';
 
 /** What a real failing fs call throws. */

@@ -4,7 +4,7 @@
 import net from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import ssh2 from 'ssh2';
-import { classifyConnectError, ConnectFailure } from '../../../src/transport/failure.js';
+import { classifyConnectError, HostFailure } from '../../../src/transport/failure.js';
 
 const { Client, Server, utils } = ssh2;
 const hostKey = utils.generateKeyPairSync('ed25519').private;
@@ -53,7 +53,7 @@ async function sshServer(config: Partial<ssh2.ServerConfig>, onClient: (c: ssh2.
   return (server.address() as net.AddressInfo).port;
 }
 
-const shape = (f: ConnectFailure) => [f.status, f.code, f.message];
+const shape = (f: HostFailure) => [f.status, f.code, f.message];
 
 describe('socket errors', () => {
   it('a refused TCP connect is unreachable, E_REFUSED, "connection refused"', async () => {
@@ -132,8 +132,8 @@ describe('SSH-level errors', () => {
 });
 
 describe('what classifyConnectError keeps', () => {
-  it('a ConnectFailure passes through as it is (its status, code and transient flag)', () => {
-    const original = new ConnectFailure('hostkey_mismatch', 'E_HOSTKEY_MISMATCH', 'host key changed');
+  it('a HostFailure passes through as it is (its status, code and transient flag)', () => {
+    const original = new HostFailure('hostkey_mismatch', 'E_HOSTKEY_MISMATCH', 'host key changed');
     original.transient = true;
     expect(classifyConnectError(original, 'handshake')).toBe(original);
   });

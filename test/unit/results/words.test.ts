@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatSize, plural } from '../../../src/report/size.js';
+import { formatSize, plural } from '../../../src/results/words.js';
 
 describe('sizes and plurals in messages', () => {
   it('says 1 file, 2 files, 1 directory, 3 directories', () => {

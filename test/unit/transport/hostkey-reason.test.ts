@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { foldedHostKeyReason, hostKeyChangedReason, sha256Fingerprint, splitHostKeyReason, type HostKeyChange } from '../../../src/report/hostkey-reason.js';
+import { foldedHostKeyReason, hostKeyChangedReason, sha256Fingerprint, splitHostKeyReason, type HostKeyChange } from '../../../src/transport/hostkey-reason.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'herd-hostkey-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));

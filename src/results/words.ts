@@ -1,4 +1,5 @@
-// Sizes and counts in words people read: `1 file`, `12 KB`, never `0.0 MB` for a small file.
+// Sizes and counts in words people read: `1 file`, `12 KB`, never `0.0 MB` for a small file. They are
+// result data (the engine builds hosts.tsv reasons with them), so they live here, beside the results.
 
 /** `1 file`, `3 files`. */
 export function plural(n: number, one: string, many = `${one}s`): string {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { looksLikeTempName, tempName, tempTarget } from '../../../src/transport/temp-name.js';
+import { looksLikeTempName, tempName, tempTarget } from '../../../src/transfer/temp-name.js';
 
 describe('temporary file names', () => {
   it('are random, say which file they are for, and are recognised as herd temporary names', () => {

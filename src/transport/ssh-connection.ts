@@ -1,0 +1,26 @@
+// A HostConnection over an authenticated ssh2 Client.
+import type { Client } from 'ssh2';
+import type { HostConnection } from './connection.js';
+import { execCommand } from './exec.js';
+import { openSftp } from './sftp-channel.js';
+
+export function sshConnection(client: Client): HostConnection {
+  return {
+    exec: (command, options) => execCommand(client, command, options),
+    openFiles: () => openSftp(client),
+    onClose: (listener) => {
+      client.once('close', listener);
+      return () => void client.off('close', listener);
+    },
+    onInternalError: (listener) => {
+      // ssh2 catches what its callbacks throw (ours included), emits it as the client's 'error' and
+      // drops the connection. Such an error carries no ssh2 `level` (socket, timeout and protocol
+      // errors do) and no numeric `code` (the reason of a server's DISCONNECT, the host's doing).
+      client.on('error', (err: Error & { level?: string; code?: unknown }) => {
+        if (err.level !== undefined || typeof err.code === 'number') return;
+        listener(err);
+      });
+    },
+    close: () => client.end(),
+  };
+}
