@@ -1,0 +1,78 @@
+// Tests that act mid-run wait for what the run is doing, never for a sleep to be long enough: the remote
+// command announces itself with a marker file and then blocks until the test releases it.
+import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { scratchDir } from './herd-cli.js';
+
+export interface Gate {
+  /** The gate's directory: every remote command of the gate names it (to find its processes). */
+  dir: string;
+  /** `sh` text: mark this host started (the marker holds $SSH_CONNECTION), wait for the release, then run `after`. */
+  command(after: string): string;
+  /** Hosts whose command has started, by the address it was reached on. */
+  started(): string[];
+  /** $SSH_CONNECTION of a started host: "client_ip client_port server_ip server_port". */
+  connection(host: string): string;
+  /** Let every waiting (and every later) command go on. */
+  release(): void;
+}
+
+/** A gate in a scratch directory the fleet's login user can write (the fleet does not log in as root). */
+export function openGate(): Gate {
+  const dir = scratchDir('herd-gate-');
+  const started = path.join(dir, 'started');
+  fs.mkdirSync(started);
+  fs.chmodSync(dir, 0o777);
+  fs.chmodSync(started, 0o777);
+  const release = path.join(dir, 'release');
+  return {
+    dir,
+    command: (after) =>
+      `me=$(echo "$SSH_CONNECTION" | cut -d' ' -f3); echo "$SSH_CONNECTION" > ${started}/$me.tmp && mv ${started}/$me.tmp ${started}/$me; ` +
+      `while [ ! -e ${release} ]; do sleep 0.05; done; ${after}`,
+    started: () => fs.readdirSync(started).filter((f) => !f.endsWith('.tmp')),
+    connection: (host) => fs.readFileSync(path.join(started, host), 'utf8').trim(),
+    release: () => fs.writeFileSync(release, ''),
+  };
+}
+
+/** Poll `check` until it holds; a generous deadline only turns a hang into a clear failure. */
+export async function waitUntil(check: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`still waiting for ${what} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Resolves once the child's stderr so far matches `pattern` (herd's own notes, e.g. that it saw a signal). */
+export function stderrMatches(child: ChildProcess, pattern: RegExp): Promise<void> {
+  let seen = '';
+  return new Promise((resolve, reject) => {
+    const onData = (d: Buffer): void => {
+      seen += d.toString();
+      if (!pattern.test(seen)) return;
+      child.stderr?.off('data', onData);
+      resolve();
+    };
+    child.stderr?.on('data', onData);
+    child.once('close', () => reject(new Error(`herd ended before its stderr matched ${pattern}:\n${seen}`)));
+  });
+}
+
+/**
+ * Drive a running herd from `onSpawn`: `steps` runs against the child; a step that fails kills herd
+ * and is kept, so the test reports it (`failure()`) rather than an unhandled rejection.
+ */
+export function driver(steps: (child: ChildProcess) => Promise<void>): { onSpawn: (child: ChildProcess) => void; failure: () => unknown } {
+  let failed: unknown;
+  return {
+    onSpawn: (child) =>
+      void steps(child).catch((err: unknown) => {
+        failed ??= err;
+        child.kill('SIGKILL');
+      }),
+    failure: () => failed,
+  };
+}
