@@ -48,16 +48,25 @@ export async function waitUntil(check: () => boolean, what: string, timeoutMs = 
 
 /** Resolves once the child's stderr so far matches `pattern` (herd's own notes, e.g. that it saw a signal). */
 export function stderrMatches(child: ChildProcess, pattern: RegExp): Promise<void> {
+  return streamMatches(child, 'stderr', pattern);
+}
+
+/** Resolves once the child's stdout so far matches `pattern` (e.g. a --json event). */
+export function stdoutMatches(child: ChildProcess, pattern: RegExp): Promise<void> {
+  return streamMatches(child, 'stdout', pattern);
+}
+
+function streamMatches(child: ChildProcess, stream: 'stdout' | 'stderr', pattern: RegExp): Promise<void> {
   let seen = '';
   return new Promise((resolve, reject) => {
     const onData = (d: Buffer): void => {
       seen += d.toString();
       if (!pattern.test(seen)) return;
-      child.stderr?.off('data', onData);
+      child[stream]?.off('data', onData);
       resolve();
     };
-    child.stderr?.on('data', onData);
-    child.once('close', () => reject(new Error(`herd ended before its stderr matched ${pattern}:\n${seen}`)));
+    child[stream]?.on('data', onData);
+    child.once('close', () => reject(new Error(`herd ended before its ${stream} matched ${pattern}:\n${seen}`)));
   });
 }
 
