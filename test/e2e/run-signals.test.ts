@@ -92,6 +92,41 @@ describe('Ctrl-C', () => {
   });
 });
 
+describe('--grace', () => {
+  it('is how long running commands get after one Ctrl-C before they are stopped', async () => {
+    const hosts = scope.fleet.hosts(2, 1430);
+    const inv = path.join(scope.home, 'grace.txt');
+    fs.writeFileSync(inv, hosts.join('\n') + '\n');
+    const gate = openGate();
+    let signalled = 0;
+    const run = driver(async (child) => {
+      await waitUntil(() => gate.started().length === 2, 'both commands to start');
+      signalled = Date.now();
+      child.kill('SIGINT');
+    });
+    try {
+      // The gate is never opened: only the grace timer can end these commands (no second Ctrl-C is sent).
+      const result = await runHerd(['run', '-i', inv, ...conn(path.join(scope.home, 'runs-grace')), '--grace', '1', gate.command('true')], {
+        env: { HOME: scope.home },
+        onSpawn: run.onSpawn,
+      });
+      const afterSignalMs = Date.now() - signalled;
+      expect(run.failure()).toBeUndefined();
+      expect(result.code).toBe(130);
+      expect(result.stderr).toContain('running commands get 1s to finish');
+      const rows = readHostsTsv(runDirOf(result));
+      for (const h of hosts) expect(rows.get(h)?.status).toBe('interrupted');
+      expect(pidsWith(gate.dir)).toEqual([]);
+      // The subject is a timeout, so a bound is the behaviour: about the 1 s given, and well before the
+      // default 10 s, which an ignored --grace would take (8 s of slack for a loaded machine).
+      expect(afterSignalMs).toBeGreaterThanOrEqual(900); // timers may round a millisecond or so early
+      expect(afterSignalMs, result.stderr).toBeLessThan(9_000);
+    } finally {
+      gate.release();
+    }
+  });
+});
+
 describe('ssh-agent', () => {
   it('authenticates with a key held by a real agent when SSH_AUTH_SOCK is set', async () => {
     const sock = path.join(scratchDir('herd-agent-'), 'agent.sock');
