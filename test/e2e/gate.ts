@@ -85,3 +85,35 @@ export function driver(steps: (child: ChildProcess) => Promise<void>): { onSpawn
     failure: () => failed,
   };
 }
+
+/** Started hosts of `gate` whose connection process `pid` holds: $SSH_CONNECTION's client port and server address. */
+export function hostsHeldBy(pid: number, gate: Gate): string[] {
+  const held = tcpConnectionsOf(pid);
+  return gate.started().filter((h) => {
+    const [, port, serverIp] = gate.connection(h).split(' ');
+    return held.has(`${port} ${serverIp}`);
+  });
+}
+
+/** "client_port server_ip" of every TCP connection process `pid` holds (Linux /proc: its fds, then /proc/net/tcp). */
+function tcpConnectionsOf(pid: number): Set<string> {
+  const inodes = new Set<string>();
+  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1]!);
+    } catch {
+      // closed while we looked
+    }
+  }
+  const ipv4 = (hex: string): string => hex.match(/../g)!.reverse().map((b) => parseInt(b, 16)).join('.');
+  const keys = new Set<string>();
+  for (const line of fs.readFileSync('/proc/net/tcp', 'utf8').trim().split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (!inodes.has(f[9]!)) continue;
+    const [, localPort] = f[1]!.split(':');
+    const [remoteIp] = f[2]!.split(':');
+    keys.add(`${parseInt(localPort!, 16)} ${ipv4(remoteIp!)}`);
+  }
+  return keys;
+}

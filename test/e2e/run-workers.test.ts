@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { driver, openGate, waitUntil } from './gate.js';
+import { driver, hostsHeldBy, openGate, waitUntil } from './gate.js';
 import { childPids, readHostsTsv, runDirOf, runHerd, scratchDir, useLoopbackFleet } from './herd-cli.js';
 
 
@@ -10,29 +10,6 @@ const scope = useLoopbackFleet();
 
 function connArgs(): string[] {
   return ['-u', scope.fleet.user, '-p', String(scope.fleet.port), '-k', scope.fleet.keyPath, '--known-hosts', path.join(scope.home, 'kh'), '-o', path.join(scope.home, 'runs')];
-}
-
-/** "client_port server_ip" of every TCP connection process `pid` holds (Linux /proc: its fds, then /proc/net/tcp). */
-function tcpConnectionsOf(pid: number): Set<string> {
-  const inodes = new Set<string>();
-  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
-      if (m) inodes.add(m[1]!);
-    } catch {
-      // closed while we looked
-    }
-  }
-  const ipv4 = (hex: string): string => hex.match(/../g)!.reverse().map((b) => parseInt(b, 16)).join('.');
-  const keys = new Set<string>();
-  for (const line of fs.readFileSync('/proc/net/tcp', 'utf8').trim().split('\n').slice(1)) {
-    const f = line.trim().split(/\s+/);
-    if (!inodes.has(f[9]!)) continue;
-    const [, localPort] = f[1]!.split(':');
-    const [remoteIp] = f[2]!.split(':');
-    keys.add(`${parseInt(localPort!, 16)} ${ipv4(remoteIp!)}`);
-  }
-  return keys;
 }
 
 describe('a worker process killed mid-run', () => {
@@ -48,12 +25,7 @@ describe('a worker process killed mid-run', () => {
       // Every command has announced itself and blocks on the gate: each host is running on one worker.
       await waitUntil(() => gate.started().length === 40, 'all 40 commands to start');
       const [victim] = childPids(child.pid!);
-      // The victim's hosts: those whose $SSH_CONNECTION (client port, server address) is one of its sockets.
-      const held = tcpConnectionsOf(victim!);
-      victimHosts = gate.started().filter((h) => {
-        const [, port, serverIp] = gate.connection(h).split(' ');
-        return held.has(`${port} ${serverIp}`);
-      });
+      victimHosts = hostsHeldBy(victim!, gate);
       process.kill(victim!, 'SIGKILL');
       killed = victim!;
       gate.release();
