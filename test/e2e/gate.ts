@@ -14,6 +14,8 @@ export interface Gate {
   started(): string[];
   /** $SSH_CONNECTION of a started host: "client_ip client_port server_ip server_port". */
   connection(host: string): string;
+  /** `sh` text that waits until `n` commands of this gate have started (a barrier on the hosts themselves). */
+  awaitStarted(n: number): string;
   /** Let every waiting (and every later) command go on. */
   release(): void;
 }
@@ -32,6 +34,7 @@ export function openGate(): Gate {
       `me=$(echo "$SSH_CONNECTION" | cut -d' ' -f3); echo "$SSH_CONNECTION" > ${started}/$me.tmp && mv ${started}/$me.tmp ${started}/$me; ` +
       `while [ ! -e ${release} ]; do sleep 0.05; done; ${after}`,
     started: () => fs.readdirSync(started).filter((f) => !f.endsWith('.tmp')),
+    awaitStarted: (n) => `while [ $(ls ${started} | grep -vc tmp) -lt ${n} ]; do sleep 0.05; done`,
     connection: (host) => fs.readFileSync(path.join(started, host), 'utf8').trim(),
     release: () => fs.writeFileSync(release, ''),
   };

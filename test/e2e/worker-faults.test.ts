@@ -76,20 +76,26 @@ describe('an exception thrown inside a worker', () => {
     const inv = path.join(scope.home, 'throw1.txt');
     fs.writeFileSync(inv, hosts.join('\n') + '\n');
     const out = path.join(scope.home, 'runs-throw1');
-    // The faulty host prints only after the others are running; nobody finishes before it throws.
-    const command = `sleep 1; echo out; sleep 2`;
-    const result = await runHerd(['run', '-i', inv, ...conn(out), '-w', '1', '-f', '3', command], {
-      env: { HOME: scope.home, HERD_TEST_THROW_IN_CHANNEL: hosts[0], HERD_TEST_THROW_HOW: 'async' },
-      timeoutMs: 30_000,
-    });
-    expect(result.code).toBe(1);
-    const rows = readHostsTsv(runDirOf(result));
-    expect(rows.size).toBe(3);
-    for (const h of hosts) {
-      expect(rows.get(h)?.status).toBe('error');
-      expect(rows.get(h)?.reason).toMatch(/test fault thrown inside the channel callback/);
+    // Each command prints only once all three are running (a barrier on the hosts) and then holds on a gate
+    // never opened before herd ends: when the faulty host throws, every host is running, none has finished.
+    const gate = openGate();
+    const command = gate.command('true').replace(/; while \[ ! -e /, () => `; ${gate.awaitStarted(3)}; echo out; while [ ! -e `);
+    try {
+      const result = await runHerd(['run', '-i', inv, ...conn(out), '-w', '1', '-f', '3', command], {
+        env: { HOME: scope.home, HERD_TEST_THROW_IN_CHANNEL: hosts[0], HERD_TEST_THROW_HOW: 'async' },
+        timeoutMs: 60_000,
+      });
+      expect(result.code).toBe(1);
+      expect(gate.started().sort()).toEqual([...hosts].sort());
+      const rows = readHostsTsv(runDirOf(result));
+      expect(rows.size).toBe(3);
+      for (const h of hosts) {
+        expect(rows.get(h)?.status).toBe('error');
+        expect(rows.get(h)?.reason).toMatch(/test fault thrown inside the channel callback/);
+      }
+    } finally {
+      gate.release();
     }
-    expect(result.durationMs).toBeLessThan(15_000);
   });
 });
 
