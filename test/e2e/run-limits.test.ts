@@ -51,7 +51,9 @@ describe('time limits', () => {
     const inv = inventory('deadline.txt', hosts);
     const result = await runHerd(['run', '-i', inv, ...conn(), '-f', '2', '--deadline', '2', `sleep 42.${TOKEN}`], { env: { HOME: scope.home }, timeoutMs: 30_000 });
     expect(result.code).toBe(1);
-    expect(result.durationMs).toBeLessThan(10_000);
+    // A timeout is the subject, so the bound is the behaviour: --deadline 2 against 42 s sleeps. Generous
+    // (timed from spawn, startup included) and still far from what an ignored deadline takes.
+    expect(result.durationMs).toBeLessThan(20_000);
     const dir = runDirOf(result);
     const rows = [...readHostsTsv(dir).values()];
     const timedOut = rows.filter((r) => r.status === 'timeout');
