@@ -31,7 +31,8 @@ export function openGate(): Gate {
   return {
     dir,
     command: (after) =>
-      `me=$(echo "$SSH_CONNECTION" | cut -d' ' -f3); echo "$SSH_CONNECTION" > ${started}/$me.tmp && mv ${started}/$me.tmp ${started}/$me; ` +
+      `me=$(echo "$SSH_CONNECTION" | cut -d' ' -f3); ` +
+      `echo "$SSH_CONNECTION" > ${started}/$me.tmp && mv ${started}/$me.tmp ${started}/$me; ` +
       `while [ ! -e ${release} ]; do sleep 0.05; done; ${after}`,
     started: () => fs.readdirSync(started).filter((f) => !f.endsWith('.tmp')),
     awaitStarted: (n) => `while [ $(ls ${started} | grep -vc tmp) -lt ${n} ]; do sleep 0.05; done`,
@@ -77,7 +78,12 @@ function streamMatches(child: ChildProcess, stream: 'stdout' | 'stderr', pattern
  * Drive a running herd from `onSpawn`: `steps` runs against the child; a step that fails kills herd
  * and is kept, so the test reports it (`failure()`) rather than an unhandled rejection.
  */
-export function driver(steps: (child: ChildProcess) => Promise<void>): { onSpawn: (child: ChildProcess) => void; failure: () => unknown } {
+export interface Driver {
+  onSpawn: (child: ChildProcess) => void;
+  failure: () => unknown;
+}
+
+export function driver(steps: (child: ChildProcess) => Promise<void>): Driver {
   let failed: unknown;
   return {
     onSpawn: (child) =>
