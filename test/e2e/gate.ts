@@ -74,15 +74,15 @@ function streamMatches(child: ChildProcess, stream: 'stdout' | 'stderr', pattern
   });
 }
 
-/**
- * Drive a running herd from `onSpawn`: `steps` runs against the child; a step that fails kills herd
- * and is kept, so the test reports it (`failure()`) rather than an unhandled rejection.
- */
 export interface Driver {
   onSpawn: (child: ChildProcess) => void;
   failure: () => unknown;
 }
 
+/**
+ * Drive a running herd from `onSpawn`: `steps` runs against the child; a step that fails kills herd
+ * and is kept, so the test reports it (`failure()`) rather than an unhandled rejection.
+ */
 export function driver(steps: (child: ChildProcess) => Promise<void>): Driver {
   let failed: unknown;
   return {
