@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { refusedPort, silentListener, type Fault } from '../fleet/faults.js';
+import { driver, stderrMatches, stdoutMatches, waitUntil } from './gate.js';
 import { readHostsTsv, runDirOf, runHerd, scratchDir, useLoopbackFleet, type HerdResult } from './herd-cli.js';
 
 type Runner = 'run' | 'push' | 'pull' | 'play';
@@ -195,28 +196,26 @@ describe('flags shared by the commands that run on hosts', () => {
     for (const r of shown) expect(r.stderr).toMatch(/^herd: \d+\/1 /m);
     for (const r of hidden) expect(r.stderr).not.toMatch(/^herd: \d+\/1 /m);
 
-    // Ctrl-C once the run has started (its run directory exists, so herd's handlers are on).
-    const interrupted = (a: string[], out: string) => {
-      const before = fs.existsSync(path.join(out, 'latest')) ? fs.readlinkSync(path.join(out, 'latest')) : null;
-      return herd([...a, '-o', out, '--connect-timeout', '60', '--grace', '1'], {}, {
-        timeoutMs: 30_000,
-        onSpawn: (child) => {
-          const poll = setInterval(() => {
-            const now = fs.existsSync(path.join(out, 'latest')) ? fs.readlinkSync(path.join(out, 'latest')) : null;
-            if (now === null || now === before) return;
-            clearInterval(poll);
-            setTimeout(() => child.kill('SIGINT'), 300);
-          }, 50);
-          child.once('exit', () => clearInterval(poll));
-        },
+    // Ctrl-C once the run has started: --json's run_start comes after herd's signal handlers are on.
+    const interrupted = async (a: string[], out: string) => {
+      let signalled = 0;
+      const run = driver(async (child) => {
+        await stdoutMatches(child, /"kind":"run_start"/);
+        signalled = Date.now();
+        child.kill('SIGINT');
       });
+      const r = await herd([...a, '-o', out, '--json', '--connect-timeout', '60', '--grace', '1'], {}, { timeoutMs: 60_000, onSpawn: run.onSpawn });
+      expect(run.failure()).toBeUndefined();
+      return { ...r, afterSignalMs: Date.now() - signalled };
     };
     const graced = await Promise.all([...RUNNERS.map((r) => interrupted(argsFor(r, inv, []), path.join(home, `runs-grace-${r}`))), interrupted(['rerun'], out)]);
     for (const r of graced) {
       expect(r.code, r.stderr).toBe(130);
       expect(r.stderr).toContain('running commands get 1s to finish');
-      // The default grace is 10 s: this run ended a second after Ctrl-C.
-      expect(r.durationMs, `${r.durationMs} ms: ${r.stderr}`).toBeLessThan(9_000);
+      // These hosts are still connecting, which Ctrl-C stops at once whatever --grace says (the message shows
+      // the value reached the run; run-signals.test.ts proves its effect on running commands). The bound only
+      // says Ctrl-C was not held up: timed from the signal, not from spawn, with a loaded machine's slack.
+      expect(r.afterSignalMs, `${r.afterSignalMs} ms after SIGINT: ${r.stderr}`).toBeLessThan(9_000);
     }
   }, 120_000);
 });
@@ -342,19 +341,19 @@ describe('with a fleet', () => {
     const out = path.join(scope.home, 'runs-interrupted');
     const marker = path.join(scratchDir('herd-marker-'), 'ran');
     fs.chmodSync(path.dirname(marker), 0o777);
+    const interrupt = driver(async (child) => {
+      const once = stderrMatches(child, /herd: SIGINT: starting no new hosts/);
+      await waitUntil(() => fs.existsSync(marker), 'the command to start');
+      child.kill('SIGINT');
+      await once;
+      child.kill('SIGINT');
+    });
     const first = await herd(['run', '-i', inv, ...conn(out), `if [ -e ${marker} ]; then echo again; else touch ${marker}; sleep 30; fi`], {}, {
       timeoutMs: 60_000,
-      onSpawn: (child) => {
-        // Ctrl-C twice once the command is running (the marker exists): it is recorded interrupted.
-        const poll = setInterval(() => {
-          if (!fs.existsSync(marker)) return;
-          clearInterval(poll);
-          child.kill('SIGINT');
-          setTimeout(() => child.kill('SIGINT'), 300);
-        }, 50);
-        child.once('exit', () => clearInterval(poll));
-      },
+      // Ctrl-C twice once the command is running (the marker exists), the second once herd took the first in.
+      onSpawn: interrupt.onSpawn,
     });
+    expect(interrupt.failure()).toBeUndefined();
     expect(first.code).toBe(130);
     expect(readHostsTsv(runDirOf(first)).get(host)?.status).toBe('interrupted');
     const left = await herd(['rerun', '-o', out]);

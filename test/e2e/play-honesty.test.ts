@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { driver, openGate, stderrMatches, waitUntil } from './gate.js';
 import { readHostsTsv, runDirOf, runHerd, scratchDir, useLoopbackFleet } from './herd-cli.js';
 
 const scope = useLoopbackFleet();
@@ -173,13 +174,16 @@ describe('Ctrl-C during a consensus gate', () => {
   it('leaves hosts that passed the gate not_started for the later steps, never ok, and a rerun resumes after the gate', async () => {
     const disk = hostDisk();
     const hosts = scope.fleet.hosts(3, 7400);
+    // The inspect step holds on a gate until herd has taken the Ctrl-C in: it is running then, whatever the load.
+    const hold = openGate();
     const book = writeFile(
       'gate-int.yml',
       `name: gate then change
 vars: { base: "${disk}" }
 steps:
   - name: inspect
-    run: sleep 2 && echo same
+    run: |
+      ${hold.command('echo same')}
     check: true
     expect: { consensus: true }
   - name: change
@@ -187,19 +191,18 @@ steps:
 `,
     );
     const out = path.join(scope.home, 'runs-gate-int');
-    const journal = path.join(out, 'latest', 'journal.ndjson');
-    const result = await runHerd(['play', '-i', writeFile('gate-int.txt', hosts.join('\n') + '\n'), ...conn(out), book], {
-      env: { HOME: scope.home },
-      onSpawn: (child) => {
-        const timer = setInterval(() => {
-          const text = fs.existsSync(journal) ? fs.readFileSync(journal, 'utf8') : '';
-          if ((text.match(/host_running/g) ?? []).length >= hosts.length) {
-            clearInterval(timer);
-            child.kill('SIGINT'); // once: the running gate step finishes, nothing new starts
-          }
-        }, 50);
-      },
+    const run = driver(async (child) => {
+      const once = stderrMatches(child, /herd: SIGINT: starting no new hosts/);
+      await waitUntil(() => hold.started().length === hosts.length, 'the inspect step to run on every host');
+      child.kill('SIGINT'); // once: the running gate step finishes, nothing new starts
+      await once;
+      hold.release();
     });
+    const result = await runHerd(['play', '-i', writeFile('gate-int.txt', hosts.join('\n') + '\n'), ...conn(out), '--grace', '3600', book], {
+      env: { HOME: scope.home },
+      onSpawn: run.onSpawn,
+    });
+    expect(run.failure()).toBeUndefined();
     expect(result.code).toBe(130);
     const rows = readHostsTsv(runDirOf(result));
     for (const h of hosts) {

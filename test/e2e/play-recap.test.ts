@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { foldHosts } from '../../src/report/fold.js';
+import { openGate } from './gate.js';
 import { HERD_BIN, runDirOf, runHerd, scratchDir, useLoopbackFleet } from './herd-cli.js';
 import { fleetArgs } from './fleet-args.js';
 import { hasTmux, openTerminal, type Terminal } from './tmux.js';
@@ -231,22 +232,27 @@ describe.runIf(hasTmux)('herd play in a real terminal', () => {
     fs.writeFileSync(inv, hosts.join('\n') + '\n');
     const book = path.join(home, 'tty-recap.yml');
     const bad = hosts.slice(4).map((h) => `[ {{ host }} = ${h} ]`).join(' || ');
-    fs.writeFileSync(
-      book,
-      `- name: tty\n  steps:\n    - name: settle\n      run: 'true'\n` +
-        `    - name: mount\n      run: 'sleep 3; if ${bad}; then printf "bad \\\\033[31mred\\\\n" >&2; exit 3; fi'\n`,
-    );
+    // The last three hosts hold in step 1.2 on a gate until the test has seen the screen it wants.
+    const hold = openGate();
+    const mount = `case {{ host }} in ${hosts.slice(3).join('|')}) ${hold.command('true')};; esac; if ${bad}; then printf "bad \\\\033[31mred\\\\n" >&2; exit 3; fi`;
+    fs.writeFileSync(book, `- name: tty\n  steps:\n    - name: settle\n      run: 'true'\n    - name: mount\n      run: |\n        ${mount}\n`);
     term = await openTerminal({ name: 'recap', width: 150, height: 45 });
     const cmd =
       `HOME=${home} ${HERD_BIN} play -i ${inv} -u ${fleet.user} -p ${fleet.port} -k ${fleet.keyPath} ` +
       `--known-hosts ${home}/kh -o ${home}/runs-tty -f 3 ${book}; echo "EXIT=$?"`;
     term.send(cmd);
     // -f 3: the last three hosts start once the first three are through; step 1.1 is complete when
-    // they have done it, while they still sleep in step 1.2: its block is above the live area.
-    const during = await term.waitFor((s) => s.includes('[1.1] settle: 6 changed') && /herd \d+\/6 /.test(s), 20_000);
+    // they have done it, while they are held in step 1.2: its block is above the live area.
+    let during: string;
+    try {
+      during = await term.waitFor((s) => s.includes('[1.1] settle: 6 changed') && /herd \d+\/6 /.test(s), 60_000);
+    } finally {
+      hold.release();
+    }
     expect(during).not.toContain('[1.2] mount');
     const after = await term.waitFor((s) => /^EXIT=\d+$/m.test(s), 30_000);
     expect(after).toContain('EXIT=1');
+    expect(hold.started().sort()).toEqual(hosts.slice(3).sort());
     const blocks = [
       '[1.1] settle: 6 changed',
       '[1.2] mount: 4 changed, 2 failed',
@@ -258,5 +264,5 @@ describe.runIf(hasTmux)('herd play in a real terminal', () => {
     // The live area was cleared, and nothing a host sent drove the terminal (no red, no raw escape).
     expect(after).not.toMatch(/herd \d+\/6 /);
     expect(after).not.toMatch(/\[2K|\x1b/);
-  }, 60_000);
+  }, 120_000);
 });

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { driver, openGate, waitUntil } from './gate.js';
 import { readHostsTsv, runDirOf, runHerd, scratchDir, useLoopbackFleet } from './herd-cli.js';
 
 
@@ -200,6 +201,8 @@ describe('the herd parent killed mid-play', () => {
   it('leaves a journal that matches what ran, and a rerun resumes at the interrupted guarded step', async () => {
     const disk = hostDisk();
     const hosts = scope.fleet.hosts(5, 1100);
+    // Step 2 holds on a gate: herd is killed while it runs on every host, however slow the machine.
+    const hold = openGate();
     const book = writePlaybook(
       'killed.yml',
       `name: long step
@@ -208,7 +211,8 @@ steps:
   - name: first
     run: echo one >> {{ base }}/{{ host }}.first
   - name: slow
-    run: sleep 4 && touch {{ base }}/{{ host }}.slow
+    run: |
+      ${hold.command('touch {{ base }}/{{ host }}.slow')}
     creates: "{{ base }}/{{ host }}.slow"
   - name: last
     run: echo three >> {{ base }}/{{ host }}.last
@@ -217,18 +221,12 @@ steps:
     const inv = writeInventory('killed.txt', hosts);
     const journal = path.join(scope.home, 'runs-kill', 'latest', 'journal.ndjson');
     const args = ['play', '-i', inv, ...conn().slice(0, -2), '-o', path.join(scope.home, 'runs-kill'), book];
-    const killed = await runHerd(args, {
-      env: { HOME: scope.home },
-      onSpawn: (child) => {
-        const timer = setInterval(() => {
-          const text = fs.existsSync(journal) ? fs.readFileSync(journal, 'utf8') : '';
-          if ((text.match(/"step":1,/g) ?? []).length >= hosts.length) {
-            clearInterval(timer);
-            child.kill('SIGKILL');
-          }
-        }, 50);
-      },
+    const run = driver(async (child) => {
+      await waitUntil(() => hold.started().length === hosts.length, 'step 2 to run on every host');
+      child.kill('SIGKILL');
     });
+    const killed = await runHerd(args, { env: { HOME: scope.home }, onSpawn: run.onSpawn });
+    expect(run.failure()).toBeUndefined();
     expect(killed.signal).toBe('SIGKILL');
     const entries = fs.readFileSync(journal, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     const stepDone = entries.filter((e) => e.kind === 'step_done');
@@ -236,6 +234,7 @@ steps:
     expect(entries.some((e) => e.kind === 'host_done')).toBe(false);
     for (const h of hosts) expect(lines(path.join(disk, `${h}.first`))).toHaveLength(1);
 
+    hold.release(); // the rerun's step 2 must not wait (the killed run's held commands may finish too)
     const rerun = await runHerd(['rerun', '-o', path.join(scope.home, 'runs-kill')], { env: { HOME: scope.home }, timeoutMs: 60_000 });
     expect(rerun.stderr).toContain(`${hosts.length} hosts: ${hosts.length} ok`);
     for (const h of hosts) {

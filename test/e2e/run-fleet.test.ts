@@ -7,8 +7,9 @@ import { PRINT_ADDRESS, readHostsTsv, runDirOf, runHerd, useLoopbackFleet } from
 
 const scope = useLoopbackFleet();
 
-function commonArgs(knownHosts: string): string[] {
-  return ['-u', scope.fleet.user, '-p', String(scope.fleet.port), '-k', scope.fleet.keyPath, '--known-hosts', knownHosts, '-o', path.join(scope.home, 'runs')];
+/** Each test writes its runs to its own `-o` directory: none reads what another made, so any one runs alone (-t). */
+function commonArgs(knownHosts: string, out: string): string[] {
+  return ['-u', scope.fleet.user, '-p', String(scope.fleet.port), '-k', scope.fleet.keyPath, '--known-hosts', knownHosts, '-o', out];
 }
 
 describe('herd run on 200 loopback hosts', () => {
@@ -17,7 +18,8 @@ describe('herd run on 200 loopback hosts', () => {
     const inv = path.join(scope.home, 'inv200.txt');
     fs.writeFileSync(inv, '# two hundred loopback hosts\n' + hosts.join('\n') + '\n');
     const knownHosts = path.join(scope.home, 'kh200');
-    const result = await runHerd(['run', '-i', inv, ...commonArgs(knownHosts), '-f', '100', PRINT_ADDRESS], { env: { HOME: scope.home } });
+    const out = path.join(scope.home, 'runs-200');
+    const result = await runHerd(['run', '-i', inv, ...commonArgs(knownHosts, out), '-f', '100', PRINT_ADDRESS], { env: { HOME: scope.home } });
     expect(result.stderr).toContain('200 hosts: 200 ok');
     expect(result.code).toBe(0);
     const dir = runDirOf(result);
@@ -43,7 +45,7 @@ describe('herd run on 200 loopback hosts', () => {
     const khLines = fs.readFileSync(knownHosts, 'utf8').trim().split('\n');
     expect(khLines).toHaveLength(200);
     expect(khLines[0]).toMatch(/^\[127\.\d+\.\d+\.\d+\]:\d+ ssh-ed25519 /);
-    expect(fs.realpathSync(path.join(scope.home, 'runs', 'latest'))).toBe(fs.realpathSync(dir));
+    expect(fs.realpathSync(path.join(out, 'latest'))).toBe(fs.realpathSync(dir));
   });
 
   it('accepts its own failed.txt and hosts.tsv back as inventories', async () => {
@@ -51,7 +53,7 @@ describe('herd run on 200 loopback hosts', () => {
     const inv = path.join(scope.home, 'inv6.txt');
     fs.writeFileSync(inv, hosts.join('\n') + '\n');
     const knownHosts = path.join(scope.home, 'kh6');
-    const first = await runHerd(['run', '-i', inv, ...commonArgs(knownHosts), 'true'], { env: { HOME: scope.home } });
+    const first = await runHerd(['run', '-i', inv, ...commonArgs(knownHosts, path.join(scope.home, 'runs-6')), 'true'], { env: { HOME: scope.home } });
     expect(first.code).toBe(0);
     const listed = await runHerd(['hosts', '-i', path.join(runDirOf(first), 'hosts.tsv')], { env: { HOME: scope.home } });
     expect(listed.stdout.trim().split('\n')).toEqual(hosts);
@@ -64,7 +66,7 @@ describe('host key checking', () => {
     const inv = path.join(scope.home, 'inv-strict.txt');
     fs.writeFileSync(inv, hosts.join('\n') + '\n');
     const marker = path.join(scope.home, 'strict-marker');
-    const result = await runHerd(['run', '-i', inv, ...commonArgs(path.join(scope.home, 'kh-empty')), '--strict-host-keys', `touch ${marker}`], {
+    const result = await runHerd(['run', '-i', inv, ...commonArgs(path.join(scope.home, 'kh-empty'), path.join(scope.home, 'runs-strict')), '--strict-host-keys', `touch ${marker}`], {
       env: { HOME: scope.home },
     });
     expect(result.code).toBe(1);
@@ -82,7 +84,7 @@ describe('host key checking', () => {
     expect(fs.readFileSync(knownHosts, 'utf8')).toMatch(/^\|1\|/);
     const inv = path.join(scope.home, 'inv-hashed.txt');
     fs.writeFileSync(inv, `${host}\n`);
-    const result = await runHerd(['run', '-i', inv, ...commonArgs(knownHosts), '--strict-host-keys', 'true'], { env: { HOME: scope.home } });
+    const result = await runHerd(['run', '-i', inv, ...commonArgs(knownHosts, path.join(scope.home, 'runs-hashed')), '--strict-host-keys', 'true'], { env: { HOME: scope.home } });
     expect(result.stderr).toContain('1 host: 1 ok');
     expect(result.code).toBe(0);
   });
@@ -94,8 +96,8 @@ describe('the end-of-run view', () => {
     const odd = [hosts[2]!, hosts[5]!];
     const inv = path.join(scope.home, 'groups.txt');
     fs.writeFileSync(inv, hosts.join('\n') + '\n');
-    const command = `case $(echo "$SSH_CONNECTION" | cut -d' ' -f3) in ${odd.join('|')}) echo 'sdm disk 2T';; *) echo 'sdb disk 2T';; esac`;
-    const result = await runHerd(['run', '-i', inv, ...commonArgs(path.join(scope.home, 'kh-groups')), command], { env: { HOME: scope.home } });
+    const args = commonArgs(path.join(scope.home, 'kh-groups'), path.join(scope.home, 'runs-groups'));
+    const result = await runHerd(['run', '-i', inv, ...args, groupsCommand(odd)], { env: { HOME: scope.home } });
     expect(result.code).toBe(0);
     const majority = hosts.filter((h) => !odd.includes(h));
     const { foldHosts } = await import('../../src/report/fold.js');
@@ -103,27 +105,41 @@ describe('the end-of-run view', () => {
       [`==== 6 hosts exit 0: ${foldHosts(majority)}`, '   sdb disk 2T', `==== DIFFERS 2 hosts exit 0: ${foldHosts(odd)}`, '   sdm disk 2T', ''].join('\n'),
     );
     expect(foldHosts(majority)).toMatch(/\[/);
-    const quiet = await runHerd(['run', '-i', inv, ...commonArgs(path.join(scope.home, 'kh-groups')), '--no-group', command], { env: { HOME: scope.home } });
+    const quiet = await runHerd(['run', '-i', inv, ...args, '--no-group', groupsCommand(odd)], { env: { HOME: scope.home } });
     expect(quiet.stdout).toBe('');
   });
 });
 
+/** Most hosts print one disk, the `odd` ones another: a run whose grouped view has a minority. */
+function groupsCommand(odd: string[]): string {
+  return `case $(echo "$SSH_CONNECTION" | cut -d' ' -f3) in ${odd.join('|')}) echo 'sdm disk 2T';; *) echo 'sdb disk 2T';; esac`;
+}
+
 describe('looking at past runs', () => {
   it('herd runs lists runs newest first and herd show replays the grouped view, one host, or a status', async () => {
-    const out = path.join(scope.home, 'runs');
+    // The runs to look at are made here, so the test needs no other test to have run before it.
+    const hosts = scope.fleet.hosts(8, 490);
+    const odd = [hosts[2]!, hosts[5]!];
+    const inv = path.join(scope.home, 'past.txt');
+    fs.writeFileSync(inv, hosts.join('\n') + '\n');
+    const out = path.join(scope.home, 'runs-past');
+    const args = commonArgs(path.join(scope.home, 'kh-past'), out);
+    const older = await runHerd(['run', '-i', inv, ...args, 'true'], { env: { HOME: scope.home } });
+    const newer = await runHerd(['run', '-i', inv, ...args, groupsCommand(odd)], { env: { HOME: scope.home } });
+    expect([older.code, newer.code]).toEqual([0, 0]);
+
     const runs = await runHerd(['runs', '-o', out], { env: { HOME: scope.home } });
     const lines = runs.stdout.trim().split('\n');
-    expect(lines.length).toBeGreaterThan(2);
     const ids = lines.map((l) => l.split('\t')[0]!);
+    expect(ids).toEqual([path.basename(runDirOf(newer)), path.basename(runDirOf(older))]);
     expect([...ids].sort().reverse()).toEqual(ids);
     expect(lines[0]).toMatch(/\trun\t8 hosts: 8 ok\t.*sdb disk 2T/);
 
-    const latestGroups = await runHerd(['show', '-o', out, ids[1]!], { env: { HOME: scope.home } });
+    const latestGroups = await runHerd(['show', '-o', out, ids[0]!], { env: { HOME: scope.home } });
     expect(latestGroups.stdout).toMatch(/^==== 6 hosts exit 0: .*\n   sdb disk 2T\n==== DIFFERS 2 hosts exit 0: /);
-    const hosts = scope.fleet.hosts(8, 480);
-    const one = await runHerd(['show', '-o', out, ids[1]!, '--host', hosts[2]!], { env: { HOME: scope.home } });
+    const one = await runHerd(['show', '-o', out, ids[0]!, '--host', hosts[2]!], { env: { HOME: scope.home } });
     expect(one.stdout).toBe('sdm disk 2T\n');
-    const ok = await runHerd(['show', '-o', out, ids[1]!, '--status', 'ok'], { env: { HOME: scope.home } });
+    const ok = await runHerd(['show', '-o', out, ids[0]!, '--status', 'ok'], { env: { HOME: scope.home } });
     expect(ok.stdout.trim().split('\n')).toEqual(hosts);
   });
 });

@@ -34,9 +34,11 @@ describe('--timeout', () => {
       const row = rows.get(h)!;
       expect(row.status).toBe('timeout');
       expect(row.reason).toMatch(/^command exceeded --timeout 2s; remote processes killed: [2-9] \(verified gone\)$/);
-      // Connect time plus the limit, with slack for a loaded machine; the remote kill is not counted.
+      // The subject is a timeout, so a bound is the behaviour: never before the 2 s limit; the upper bound
+      // (connect time plus the limit) only catches a limit that fires far too late, with slack for a loaded
+      // machine's handshakes (the old 1 s margin was less than one slow connect). The 60 s sleeps stay far off.
       expect(row.durationMs).toBeGreaterThanOrEqual(2_000);
-      expect(row.durationMs).toBeLessThan(3_000);
+      expect(row.durationMs).toBeLessThan(10_000);
     }
   });
 });

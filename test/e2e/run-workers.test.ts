@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { driver, hostsHeldBy, openGate, waitUntil } from './gate.js';
 import { childPids, readHostsTsv, runDirOf, runHerd, scratchDir, useLoopbackFleet } from './herd-cli.js';
 
 
@@ -11,43 +12,39 @@ function connArgs(): string[] {
   return ['-u', scope.fleet.user, '-p', String(scope.fleet.port), '-k', scope.fleet.keyPath, '--known-hosts', path.join(scope.home, 'kh'), '-o', path.join(scope.home, 'runs')];
 }
 
-async function waitFor(check: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe('a worker process killed mid-run', () => {
   it('records its running hosts as interrupted while every other host finishes', async () => {
     const hosts = scope.fleet.hosts(40, 700);
     const inv = path.join(scope.home, 'kill.txt');
     fs.writeFileSync(inv, hosts.join('\n') + '\n');
+    const gate = openGate();
+    let victimHosts: string[] = [];
     let killed = 0;
-    const result = await runHerd(['run', '-i', inv, ...connArgs(), '-w', '2', '-f', '40', 'sleep 3; echo done'], {
-      env: { HOME: scope.home },
-      onSpawn: (child) => {
-        void (async () => {
-          await waitFor(() => childPids(child.pid!).length === 2, 10_000);
-          const latest = path.join(scope.home, 'runs', 'latest', 'journal.ndjson');
-          // Wait until commands are running (the journal records each host_running), then kill one worker.
-          await waitFor(() => fs.existsSync(latest) && (fs.readFileSync(latest, 'utf8').match(/host_running/g) ?? []).length >= 40, 15_000);
-          const [victim] = childPids(child.pid!);
-          process.kill(victim!, 'SIGKILL');
-          killed = victim!;
-        })();
-      },
+    const run = driver(async (child) => {
+      await waitUntil(() => childPids(child.pid!).length === 2, 'two workers');
+      // Every command has announced itself and blocks on the gate: each host is running on one worker.
+      await waitUntil(() => gate.started().length === 40, 'all 40 commands to start');
+      const [victim] = childPids(child.pid!);
+      victimHosts = hostsHeldBy(victim!, gate);
+      process.kill(victim!, 'SIGKILL');
+      killed = victim!;
+      gate.release();
     });
+    const result = await runHerd(['run', '-i', inv, ...connArgs(), '-w', '2', '-f', '40', gate.command('echo done')], {
+      env: { HOME: scope.home },
+      onSpawn: run.onSpawn,
+    });
+    expect(run.failure()).toBeUndefined();
     expect(killed).toBeGreaterThan(0);
+    // Both workers had hosts (the pool spreads them), so the run shows both outcomes.
+    expect(victimHosts.length).toBeGreaterThan(0);
+    expect(victimHosts.length).toBeLessThan(40);
     const rows = readHostsTsv(runDirOf(result));
     expect(rows.size).toBe(40);
-    const statuses = [...rows.values()].map((r) => r.status);
-    const interrupted = statuses.filter((s) => s === 'interrupted').length;
-    const ok = statuses.filter((s) => s === 'ok').length;
-    expect(interrupted).toBe(20);
-    expect(ok).toBe(20);
-    for (const r of rows.values()) if (r.status === 'interrupted') expect(r.reason).toMatch(/worker process died \(signal SIGKILL\)/);
+    const withStatus = (status: string): string[] => hosts.filter((h) => rows.get(h)?.status === status);
+    expect(withStatus('interrupted')).toEqual(hosts.filter((h) => victimHosts.includes(h)));
+    expect(withStatus('ok')).toEqual(hosts.filter((h) => !victimHosts.includes(h)));
+    for (const h of victimHosts) expect(rows.get(h)?.reason).toMatch(/worker process died \(signal SIGKILL\)/);
     expect(result.code).toBe(1);
   });
 });

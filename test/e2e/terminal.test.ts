@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openGate } from './gate.js';
 import { HERD_BIN, scratchDir, useLoopbackFleet } from './herd-cli.js';
 import { hasTmux, openTerminal, type Terminal } from './tmux.js';
 
@@ -20,9 +21,17 @@ describe.runIf(hasTmux)('in a real terminal', () => {
     const hosts = fleet.hosts(30, 1800);
     const inv = path.join(home, 'tty.txt');
     fs.writeFileSync(inv, hosts.join('\n') + '\n');
-    const cmd = `HOME=${home} ${HERD_BIN} run -i ${inv} -u ${fleet.user} -p ${fleet.port} -k ${fleet.keyPath} --known-hosts ${home}/kh -o ${home}/runs -f 10 'sleep 1; echo same'; echo "EXIT=$?"`;
+    // The commands hold on a gate until the live counts are on screen (no sleep to outlast the screen poll).
+    const hold = openGate();
+    const remote = `'${hold.command('echo same').replace(/'/g, `'\\''`)}'`;
+    const cmd = `HOME=${home} ${HERD_BIN} run -i ${inv} -u ${fleet.user} -p ${fleet.port} -k ${fleet.keyPath} --known-hosts ${home}/kh -o ${home}/runs -f 10 ${remote}; echo "EXIT=$?"`;
     term.send(cmd);
-    const during = await term.waitFor((s) => /herd \d+\/30 .*running \d+/.test(s), 15_000);
+    let during: string;
+    try {
+      during = await term.waitFor((s) => /herd \d+\/30 .*running \d+/.test(s), 60_000);
+    } finally {
+      hold.release();
+    }
     expect(during).toMatch(/hosts\/s\s+elapsed \d+s\s+eta/);
     const after = await term.waitFor((s) => /^EXIT=\d+$/m.test(s), 30_000);
     expect(after).toContain('EXIT=0');

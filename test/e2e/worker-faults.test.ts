@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { driver, hostsHeldBy, openGate, stderrMatches, waitUntil } from './gate.js';
 import { childPids, pidsWith, readHostsTsv, runDirOf, runHerd, useLoopbackFleet } from './herd-cli.js';
 
 const scope = useLoopbackFleet();
@@ -75,20 +76,26 @@ describe('an exception thrown inside a worker', () => {
     const inv = path.join(scope.home, 'throw1.txt');
     fs.writeFileSync(inv, hosts.join('\n') + '\n');
     const out = path.join(scope.home, 'runs-throw1');
-    // The faulty host prints only after the others are running; nobody finishes before it throws.
-    const command = `sleep 1; echo out; sleep 2`;
-    const result = await runHerd(['run', '-i', inv, ...conn(out), '-w', '1', '-f', '3', command], {
-      env: { HOME: scope.home, HERD_TEST_THROW_IN_CHANNEL: hosts[0], HERD_TEST_THROW_HOW: 'async' },
-      timeoutMs: 30_000,
-    });
-    expect(result.code).toBe(1);
-    const rows = readHostsTsv(runDirOf(result));
-    expect(rows.size).toBe(3);
-    for (const h of hosts) {
-      expect(rows.get(h)?.status).toBe('error');
-      expect(rows.get(h)?.reason).toMatch(/test fault thrown inside the channel callback/);
+    // Each command prints only once all three are running (a barrier on the hosts) and then holds on a gate
+    // never opened before herd ends: when the faulty host throws, every host is running, none has finished.
+    const gate = openGate();
+    const command = gate.command('true').replace(/; while \[ ! -e /, () => `; ${gate.awaitStarted(3)}; echo out; while [ ! -e `);
+    try {
+      const result = await runHerd(['run', '-i', inv, ...conn(out), '-w', '1', '-f', '3', command], {
+        env: { HOME: scope.home, HERD_TEST_THROW_IN_CHANNEL: hosts[0], HERD_TEST_THROW_HOW: 'async' },
+        timeoutMs: 60_000,
+      });
+      expect(result.code).toBe(1);
+      expect(gate.started().sort()).toEqual([...hosts].sort());
+      const rows = readHostsTsv(runDirOf(result));
+      expect(rows.size).toBe(3);
+      for (const h of hosts) {
+        expect(rows.get(h)?.status).toBe('error');
+        expect(rows.get(h)?.reason).toMatch(/test fault thrown inside the channel callback/);
+      }
+    } finally {
+      gate.release();
     }
-    expect(result.durationMs).toBeLessThan(15_000);
   });
 });
 
@@ -101,28 +108,26 @@ describe('a worker that cannot answer an abort', () => {
     const marker = `sleep 40.${process.pid}${Date.now() % 1000}`;
     const journal = path.join(out, 'latest', 'journal.ndjson');
     let stoppedWorker = 0;
-    const result = await runHerd(['run', '-i', inv, ...conn(out), '-w', '1', marker], {
-      env: { HOME: scope.home },
-      timeoutMs: 40_000,
-      onSpawn: (child) =>
-        void (async () => {
-          const deadline = Date.now() + 15_000;
-          while (!(fs.existsSync(journal) && (fs.readFileSync(journal, 'utf8').match(/host_running/g) ?? []).length >= 2)) {
-            if (Date.now() > deadline) return;
-            await new Promise((r) => setTimeout(r, 50));
-          }
-          // A real hang: the worker process is stopped and answers nothing.
-          stoppedWorker = childPids(child.pid!)[0] ?? 0;
-          process.kill(stoppedWorker!, 'SIGSTOP');
-          child.kill('SIGINT');
-          await new Promise((r) => setTimeout(r, 200));
-          child.kill('SIGINT');
-        })(),
+    let secondSignal = 0;
+    const run = driver(async (child) => {
+      const once = stderrMatches(child, /herd: SIGINT: starting no new hosts/);
+      await waitUntil(() => fs.existsSync(journal) && (fs.readFileSync(journal, 'utf8').match(/host_running/g) ?? []).length >= 2, 'both hosts running');
+      // A real hang: the worker process is stopped and answers nothing.
+      stoppedWorker = childPids(child.pid!)[0] ?? 0;
+      process.kill(stoppedWorker, 'SIGSTOP');
+      child.kill('SIGINT');
+      await once; // the second Ctrl-C only once herd took the first in
+      secondSignal = Date.now();
+      child.kill('SIGINT');
     });
+    const result = await runHerd(['run', '-i', inv, ...conn(out), '-w', '1', marker], { env: { HOME: scope.home }, timeoutMs: 60_000, onSpawn: run.onSpawn });
     try {
+      expect(run.failure()).toBeUndefined();
       expect(stoppedWorker).toBeGreaterThan(0);
       expect(result.code).toBe(130);
-      expect(result.durationMs).toBeLessThan(25_000);
+      // The subject is a timeout (the worker is killed 10 s after the abort), so the bound is the behaviour:
+      // timed from the second Ctrl-C, with 10 s of slack for a loaded machine.
+      expect(Date.now() - secondSignal, result.stderr).toBeLessThan(20_000);
       const rows = readHostsTsv(runDirOf(result));
       for (const h of hosts) {
         expect(rows.get(h)?.status).toBe('interrupted');
@@ -140,32 +145,41 @@ describe('a worker killed after the first Ctrl-C', () => {
     const inv = path.join(scope.home, 'drain-kill.txt');
     fs.writeFileSync(inv, hosts.join('\n') + '\n');
     const out = path.join(scope.home, 'runs-drain-kill');
-    const journal = path.join(out, 'latest', 'journal.ndjson');
+    const gate = openGate();
     let victim = 0;
-    // Two workers of two sessions each: each also holds prefetched hosts it has not started.
-    const result = await runHerd(['run', '-i', inv, ...conn(out), '-w', '2', '-f', '4', 'sleep 4'], {
-      env: { HOME: scope.home },
-      timeoutMs: 40_000,
-      onSpawn: (child) =>
-        void (async () => {
-          const deadline = Date.now() + 15_000;
-          while (!(fs.existsSync(journal) && (fs.readFileSync(journal, 'utf8').match(/host_running/g) ?? []).length >= 4)) {
-            if (Date.now() > deadline) return;
-            await new Promise((r) => setTimeout(r, 50));
-          }
-          child.kill('SIGINT');
-          await new Promise((r) => setTimeout(r, 300));
-          victim = childPids(child.pid!)[0] ?? 0;
-          if (victim > 0) process.kill(victim, 'SIGKILL');
-        })(),
+    let victimHosts: string[] = [];
+    let runningAtSignal: string[] = [];
+    const run = driver(async (child) => {
+      const once = stderrMatches(child, /herd: SIGINT: starting no new hosts/);
+      // -f 4: four commands held on the gate fill every session; the other 36 hosts are queued or prefetched.
+      await waitUntil(() => gate.started().length === 4, 'four commands to start');
+      runningAtSignal = gate.started();
+      child.kill('SIGINT');
+      await once; // the run drains before the worker dies: what it had prefetched must not move elsewhere
+      victim = childPids(child.pid!)[0] ?? 0;
+      victimHosts = hostsHeldBy(victim, gate);
+      process.kill(victim, 'SIGKILL');
+      gate.release();
     });
+    // Two workers of two sessions each: each also holds prefetched hosts it has not started.
+    const result = await runHerd(['run', '-i', inv, ...conn(out), '-w', '2', '-f', '4', '--grace', '3600', gate.command('true')], {
+      env: { HOME: scope.home },
+      timeoutMs: 60_000,
+      onSpawn: run.onSpawn,
+    });
+    expect(run.failure()).toBeUndefined();
     expect(victim).toBeGreaterThan(0);
     expect(result.code).toBe(130);
-    const rows = [...readHostsTsv(runDirOf(result)).values()];
-    expect(rows).toHaveLength(40);
+    expect(victimHosts.length).toBeGreaterThan(0);
+    expect(gate.started().sort()).toEqual([...runningAtSignal].sort()); // nothing started after Ctrl-C
+    const tsv = readHostsTsv(runDirOf(result));
+    expect(tsv.size).toBe(40);
+    const withStatus = (status: string): string[] => hosts.filter((h) => tsv.get(h)?.status === status);
+    expect(withStatus('interrupted')).toEqual(hosts.filter((h) => victimHosts.includes(h)));
+    expect(withStatus('ok')).toEqual(hosts.filter((h) => runningAtSignal.includes(h) && !victimHosts.includes(h)));
+    expect(withStatus('not_started')).toEqual(hosts.filter((h) => !runningAtSignal.includes(h)));
+    const rows = [...tsv.values()];
     const count = (status: string): number => rows.filter((r) => r.status === status).length;
-    expect(count('interrupted')).toBe(2);
-    expect(count('ok')).toBe(2);
     expect(count('not_started')).toBe(36);
   });
 });

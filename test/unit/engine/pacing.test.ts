@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { fitForks, openFileLimit } from '../../../src/engine/fd-budget.js';
 import { retryDelayMs, startRateGate } from '../../../src/engine/pacing.js';
 import { parseSize } from '../../../src/cli/options.js';
@@ -24,23 +24,39 @@ describe('file descriptor budget', () => {
 
 describe('connection pacing', () => {
   it('spaces starts 1/rate apart without a burst', async () => {
-    let t = 1000;
-    const gate = startRateGate(10, () => t);
-    const started = Date.now();
-    await gate();
-    await gate();
-    expect(Date.now() - started).toBeGreaterThanOrEqual(90);
-    t += 1000;
-    const again = Date.now();
-    await gate();
-    expect(Date.now() - again).toBeLessThan(50);
+    // Fake timers and an injected clock: the waits are read off the timer queue, not measured.
+    vi.useFakeTimers();
+    try {
+      let t = 1000;
+      const gate = startRateGate(10, () => t);
+      await gate(); // the first start goes at once
+      expect(vi.getTimerCount()).toBe(0);
+      let second = false;
+      const next = gate().then(() => (second = true));
+      await vi.advanceTimersByTimeAsync(99);
+      expect(second).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(second).toBe(true);
+      await next;
+      t += 1000;
+      const after = gate(); // a second later the gate is open again: no timer at all
+      expect(vi.getTimerCount()).toBe(0);
+      await after;
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('never waits with pacing off', async () => {
-    const gate = startRateGate(0);
-    const started = Date.now();
-    for (let i = 0; i < 100; i++) await gate();
-    expect(Date.now() - started).toBeLessThan(50);
+    vi.useFakeTimers();
+    try {
+      const gate = startRateGate(0);
+      const starts = Array.from({ length: 100 }, () => gate());
+      expect(vi.getTimerCount()).toBe(0);
+      await Promise.all(starts);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('backs off exponentially with jitter, capped', () => {

@@ -111,7 +111,7 @@ describe('--limit patterns', () => {
     );
   });
 
-  it('answers any pattern text with a subset of the inventory or a typed usage error, quickly (fuzz)', () => {
+  it('answers any pattern text with a subset of the inventory or a typed usage error (fuzz)', () => {
     const piece = fc.oneof(
       fc.constantFrom('web', 'db', 'storage', 'all', '*', '!', '&', '@failed.txt', '@', ',', '[', ']', '-', ':', '10.0.0.', '[1-3]', '[1,3]', '[01-044]', '[1:3]', '[9007199254740993]', '[1-99999999999]', '?', ' ', 'ops@', ':2222', '/29', '0/30'),
       fc.integer({ min: 0, max: 300 }).map(String),
@@ -119,14 +119,14 @@ describe('--limit patterns', () => {
     );
     fc.assert(
       fc.property(fc.array(piece, { minLength: 1, maxLength: 10 }).map((p) => p.join('')), (patterns) => {
-        const started = Date.now();
+        // No clock: a hang is the test timeout's to catch; a selection never widens, so count it.
         try {
           const got = select(patterns).targets;
+          expect(got.length).toBeLessThanOrEqual(inventory.length);
           for (const t of got) expect(inventory).toContain(t);
         } catch (err) {
           if (!(err instanceof UsageError)) throw new Error(`${JSON.stringify(patterns)}: ${String(err)}`);
         }
-        expect(Date.now() - started).toBeLessThan(2_000);
       }),
       { numRuns: 1_000 },
     );

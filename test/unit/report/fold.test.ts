@@ -58,18 +58,15 @@ describe('folding hosts into ranges', () => {
     expect(foldHosts(hosts)).toBe('10.0.[1-3].[1-250],10.0.4.[1-7]');
   });
 
-  it('folds 1,000,000 hosts (no Math.max(...) spread) in seconds, exactly', () => {
+  // No speed bound: a fold that is quadratic in the hosts (10^12 steps at this size) cannot finish within the
+  // test timeout, which only guards against a hang; the machine's speed decides nothing here.
+  it('folds 1,000,000 hosts (no Math.max(...) spread) exactly', () => {
     const hosts: string[] = [];
     for (let b = 0; b < 16 && hosts.length < 1_000_000; b++) {
       for (let c = 0; c < 256 && hosts.length < 1_000_000; c++) for (let d = 1; d <= 250; d++) hosts.push(`10.${b}.${c}.${d}`);
     }
-    // CPU time, not wall time: the test machine is shared (about 2 s of CPU when it is not).
-    const cpu = process.cpuUsage();
-    const folded = foldHosts(hosts);
-    const used = process.cpuUsage(cpu);
-    expect((used.user + used.system) / 1000).toBeLessThan(10_000);
-    expect(folded).toBe('10.[0-14].[0-255].[1-250],10.15.[0-159].[1-250]');
-  });
+    expect(foldHosts(hosts)).toBe('10.[0-14].[0-255].[1-250],10.15.[0-159].[1-250]');
+  }, 120_000);
 
   it('folds 1,000,000 names that do not fold at all, and keeps every one', () => {
     const letters = (i: number): string => (i < 26 ? '' : letters(Math.floor(i / 26) - 1)) + String.fromCharCode(97 + (i % 26));
@@ -78,16 +75,14 @@ describe('folding hosts into ranges', () => {
     expect(folded.split(',')).toHaveLength(1_000_000);
   });
 
-  it('gives back exactly the same set when expanded, for 10,000 scattered hosts, in well under a second', () => {
+  it('gives back exactly the same set when expanded, for 1,000,000 scattered draws (repeats included)', () => {
     const hosts: string[] = [];
     let seed = 7;
     const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
-    while (hosts.length < 10_000) hosts.push(`10.${rand(4)}.${rand(60)}.${1 + rand(250)}`, `web${String(rand(300)).padStart(3, '0')}.dc${rand(3)}`);
-    const started = Date.now();
+    while (hosts.length < 1_000_000) hosts.push(`10.${rand(4)}.${rand(60)}.${1 + rand(250)}`, `web${String(rand(300)).padStart(3, '0')}.dc${rand(3)}`);
     const folded = foldHosts(hosts);
-    expect(Date.now() - started).toBeLessThan(1_000);
     expect(new Set(expand(folded))).toEqual(new Set(hosts));
-  });
+  }, 120_000);
 
   it('expands back to exactly the hosts it was given, whatever their padding and sizes (property)', () => {
     const digits = fc.oneof(
