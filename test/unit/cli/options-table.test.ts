@@ -47,7 +47,7 @@ const MECHANISM: Record<string, Proof[]> = {
   '--workers': [['e2e/run-workers.test.ts', 'records its running hosts as interrupted while every other host finishes']],
   '--max-handshakes': [[O, '--max-handshakes bounds the handshakes in progress and --connect-rate spaces connection starts']],
   '--deadline': [['e2e/run-limits.test.ts', '--deadline ends the whole run: running hosts stop as timeout, unstarted ones are not_started, all listed in failed.txt']],
-  '--grace': [['e2e/run-signals.test.ts', 'once: starts nothing new, lets running commands finish, records the rest as not_started, exits 130']],
+  '--grace': [['e2e/run-signals.test.ts', 'is how long running commands get after one Ctrl-C before they are stopped']],
   '--out': [['e2e/run-fleet.test.ts', 'gives every host its own stdout file and writes hosts.tsv, failed.txt and run.json']],
   '--quiet': [],
   '--json': [['e2e/display.test.ts', 'prints one JSON event per line on stdout: run_start, host_start, output, host_done, run_done']],
