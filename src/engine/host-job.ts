@@ -3,7 +3,7 @@ import type { Client } from 'ssh2';
 import { execCommand, type OutputFlow } from '../transport/exec.js';
 import { ConnectFailure } from '../transport/failure.js';
 import { HerdError, toErrorData } from '../errors.js';
-import type { HostResult } from '../results/status.js';
+import { notStarted, type HostResult } from '../results/status.js';
 import type { HostJob, HostPhase, TaskSpec, WorkerConfig } from './protocol.js';
 import { runSteps } from './steps.js';
 import type { Connector } from './connector.js';
@@ -39,7 +39,7 @@ export async function runHostJob(job: HostJob, ctx: HostJobContext): Promise<Hos
     durationMs: (endedAt ?? Date.now()) - started,
     ...partial,
   });
-  if (ctx.signal.aborted) return result({ status: 'not_started', exitCode: null, reason: 'run was interrupted before this host started' });
+  if (ctx.signal.aborted) return notStarted(job.id, 'run was interrupted before this host started');
 
   ctx.onPhase('connecting');
   let client: Client;
@@ -53,7 +53,7 @@ export async function runHostJob(job: HostJob, ctx: HostJobContext): Promise<Hos
   try {
     if (ctx.signal.aborted) {
       const why = ctx.signal.reason === 'deadline' ? "the run's --deadline was reached" : 'run was interrupted';
-      return result({ status: 'not_started', exitCode: null, reason: `${why} before the command started`, code: 'E_NOT_STARTED' });
+      return { ...notStarted(job.id, `${why} before the command started`), durationMs: Date.now() - started };
     }
     ctx.onPhase('running');
     return result(await Promise.race([runTask(client, job, ctx), broken]));

@@ -2,8 +2,8 @@
 import { foldHosts } from '../report/fold.js';
 import { judgeConsensus, resolveAmount, splitBatches, splitSegments } from '../playbook/plan.js';
 import type { Play, Playbook } from '../playbook/types.js';
-import type { HostResult, StepResult } from '../results/status.js';
-import { notStartedResult, type RunSession } from './run.js';
+import { notStarted, type HostResult, type StepResult } from '../results/status.js';
+import type { RunSession } from './run.js';
 import type { HostJob } from './protocol.js';
 import { StepCompletion } from './step-completion.js';
 import { plural } from '../report/size.js';
@@ -80,13 +80,13 @@ function finalResult(session: RunSession, id: string, s: HostProgress, crash: un
   const where = s.lastDone === null ? 'this host had not started' : `this host stopped after step ${s.lastDone}`;
   if (crash !== undefined) {
     const why = `herd's playbook engine failed: ${crash instanceof Error ? crash.message : String(crash)}; ${where}`;
-    if (!s.ran) return notStartedResult(id, why);
+    if (!s.ran) return notStarted(id, why);
     return { id, status: 'error', exitCode: null, durationMs: s.durationMs, reason: why, code: 'E_INTERNAL' };
   }
-  if (!s.ran && session.stopped) return notStartedResult(id, session.interruptReason());
+  if (!s.ran && session.stopped) return notStarted(id, session.interruptReason());
   // Between steps nothing is in flight, so a rerun may resume the next step safely.
   const why = session.stopped ? session.stopCause() : "herd's playbook engine ended early";
-  return { ...notStartedResult(id, `${why}: ${where}; its later steps did not start`), durationMs: s.durationMs };
+  return { ...notStarted(id, `${why}: ${where}; its later steps did not start`), durationMs: s.durationMs };
 }
 
 /** The step a host starts this play at: 1, a resume point inside it, or past its end. */
@@ -114,7 +114,7 @@ async function runPlay(session: RunSession, req: PlaybookRunRequest, play: Play,
   for (let b = 0; b < batches.length; b++) {
     const batch = batches[b]!;
     if (failed > maxFail) {
-      for (const id of batch) stop(state, id, notStartedResult(id, `play ${play.index} stopped: ${plural(failed, 'host')} failed, more than max_fail ${maxFail}`));
+      for (const id of batch) stop(state, id, notStarted(id, `play ${play.index} stopped: ${plural(failed, 'host')} failed, more than max_fail ${maxFail}`));
       continue;
     }
     let alive = batch;

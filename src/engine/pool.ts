@@ -2,7 +2,7 @@
 // replaces workers that die, and turns everything into a stream of pool events.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { HostResult } from '../results/status.js';
+import { notStarted, type HostResult } from '../results/status.js';
 import { DEFAULT_JUMP_HANDSHAKES, WORKER_EXIT_GRACE_MS, WORKER_PREFETCH } from '../defaults.js';
 import { JobQueue } from './job-queue.js';
 import { JumpHandshakeGate } from './jump-gate.js';
@@ -19,7 +19,7 @@ export type PoolEvent =
 
 export interface PoolOptions {
   workers: number;
-  /** Total concurrent sessions across workers. */
+  /** --forks: total concurrent SSH sessions across workers (a kept idle connection holds one). */
   forks: number;
   config: Omit<WorkerConfig, 'concurrency' | 'handshakes'>;
   /** Total handshakes in progress at once across workers. */
@@ -27,7 +27,7 @@ export interface PoolOptions {
   onEvent: (event: PoolEvent) => void;
   /** Handshakes in progress at once with one jump host, across workers (default DEFAULT_JUMP_HANDSHAKES). */
   jumpHandshakes?: number;
-  /** Test hook: path of the worker module (defaults to the built worker next to this file). */
+  /** Test hook (test/unit/engine/pool-queue.test.ts): path of the worker module (default: the built worker next to this file). */
   workerPath?: string;
 }
 
@@ -102,7 +102,7 @@ export class WorkerPool {
     this.draining = true;
     this.drainReason = reason;
     const queued = this.queue.takeAll();
-    for (const job of queued) this.complete(notStarted(job, reason));
+    for (const job of queued) this.complete(notStarted(job.id, reason));
     // Hosts already handed to a worker but not begun are reported back by it as not_started.
     for (const slot of this.slots) this.sendTo(slot, { kind: 'drain', reason });
   }
@@ -267,14 +267,14 @@ export class WorkerPool {
 
   /** Nothing was executed on this host yet: another worker may take it, unless no host starts any more. */
   private requeue(job: HostJob): void {
-    if (this.draining) this.complete(notStarted(job, this.drainReason));
+    if (this.draining) this.complete(notStarted(job.id, this.drainReason));
     else this.queue.returnToFront(job);
   }
 
   private feedAll(): void {
     for (const slot of this.slots) this.feed(slot);
     if (this.slots.size === 0 && this.queue.length > 0) {
-      for (const job of this.queue.takeAll()) this.complete(notStarted(job, 'no worker process left to run it'));
+      for (const job of this.queue.takeAll()) this.complete(notStarted(job.id, 'no worker process left to run it'));
     }
   }
 
@@ -328,7 +328,7 @@ export class WorkerPool {
   }
 }
 
-/** Split `total` sessions over `parts` workers as evenly as possible. */
+/** Split `total` (SSH sessions, handshakes) over `parts` workers as evenly as possible. */
 export function shareOf(total: number, parts: number, index: number): number {
   const base = Math.floor(total / parts);
   return Math.max(1, base + (index < total % parts ? 1 : 0));
@@ -336,8 +336,4 @@ export function shareOf(total: number, parts: number, index: number): number {
 
 function assertNever(value: never): never {
   throw new Error(`unknown message from a worker: ${JSON.stringify(value)}`);
-}
-
-function notStarted(job: HostJob, reason: string): HostResult {
-  return { id: job.id, status: 'not_started', exitCode: null, durationMs: 0, reason, code: 'E_NOT_STARTED' };
 }

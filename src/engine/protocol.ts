@@ -41,7 +41,7 @@ export type TaskSpec =
     };
 
 export interface WorkerConfig {
-  /** Sessions this worker may hold at once. */
+  /** This worker's share of --forks: SSH sessions it may hold open at once. */
   concurrency: number;
   /** Handshakes this worker may have in progress at once (pacing: key exchange is CPU-bound on both ends). */
   handshakes: number;

@@ -5,7 +5,7 @@ import type { Target } from '../inventory/types.js';
 import { RunWriter } from '../results/writer.js';
 import type { JumpHostRecord, RunRecord } from '../results/run-record.js';
 import type { OutputSummary } from '../results/host-output.js';
-import type { HostResult, StepResult } from '../results/status.js';
+import { notStarted, type HostResult, type StepResult } from '../results/status.js';
 import { ProgressLine, type StatusSnapshot } from '../report/progress.js';
 import type { NdjsonSink } from '../report/ndjson.js';
 import type { LineStreamer } from '../report/stream.js';
@@ -214,7 +214,7 @@ export class RunSession {
    */
   async runPass(jobs: HostJob[], task: TaskSpec, onResult: (result: HostResult) => void = (r) => this.finishHost(r)): Promise<void> {
     if (this.stopped) {
-      for (const job of jobs) onResult(notStartedResult(job.id, this.interruptReason()));
+      for (const job of jobs) onResult(notStarted(job.id, this.interruptReason()));
       return;
     }
     const pool = new WorkerPool({
@@ -351,10 +351,6 @@ function trustFilesOf(jobs: HostJob[], defaultMode: WorkerConfig['hostKeyMode'])
     if (defaultMode !== 'off') for (const hop of job.jump ?? []) for (const f of hop.knownHosts.files) files.add(f);
   }
   return [...files];
-}
-
-export function notStartedResult(id: string, reason: string): HostResult {
-  return { id, status: 'not_started', exitCode: null, durationMs: 0, reason, code: 'E_NOT_STARTED' };
 }
 
 /** An ad-hoc command, push or pull: one pass over every target. */

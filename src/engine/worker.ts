@@ -2,6 +2,7 @@
 // It never prints and never writes run files; its top level catches everything and reports it.
 import pLimit from 'p-limit';
 import { toErrorData } from '../errors.js';
+import { notStarted } from '../results/status.js';
 import { loadPrivateKeys } from '../transport/keys.js';
 import type { Credentials } from '../transport/connect.js';
 import { runHostJob } from './host-job.js';
@@ -89,7 +90,7 @@ function startJob(job: HostJob): void {
   void s.limit(async () => {
     if (s.drainReason !== undefined) {
       const reason = s.drainReason;
-      send({ kind: 'host_done', result: { id: job.id, status: 'not_started', exitCode: null, durationMs: 0, reason, code: 'E_NOT_STARTED' } });
+      send({ kind: 'host_done', result: notStarted(job.id, reason) });
       return;
     }
     const files = new FileBatch(job.id);
