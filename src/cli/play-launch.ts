@@ -115,7 +115,7 @@ export async function playbookLaunch(opts: PlaybookLaunchOptions): Promise<Pick<
       } catch (err) {
         failure = err;
       }
-      const outcome = session.finish();
+      const outcome = await session.finish();
       if (failure !== undefined) throw failure;
       return outcome;
     },

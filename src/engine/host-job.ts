@@ -10,10 +10,17 @@ import type { Connector } from './connector.js';
 import { runTransferTask } from './transfer-job.js';
 import { stoppedOutcome } from './stopped.js';
 import { retryDelayMs } from './pacing.js';
+import type { ConnectionSource } from './kept-connections.js';
 import type { StepResult } from '../results/status.js';
 
 export interface HostJobContext {
   config: WorkerConfig;
+  /** What the host does once connected: it travels with the pass (passes run different plays and steps). */
+  task: TaskSpec;
+  /** A connection kept from the host's earlier pass, or a new one; and where it goes when the job ends. */
+  connections: ConnectionSource<Client>;
+  /** Jobs of this worker holding or opening a connection, this one included (the --forks budget). */
+  inUse: () => number;
   /** Reaches hosts: credentials, known_hosts, handshake pacing, jump hosts. */
   connector: Connector;
   signal: AbortSignal;
@@ -42,30 +49,36 @@ export async function runHostJob(job: HostJob, ctx: HostJobContext): Promise<Hos
   if (ctx.signal.aborted) return notStarted(job.id, 'run was interrupted before this host started');
 
   ctx.onPhase('connecting');
-  let client: Client;
-  try {
-    client = await connectWithRetries(job, ctx);
-  } catch (err) {
-    return result(failureOutcome(err));
+  let client = ctx.connections.take(job.id);
+  if (client === undefined) {
+    try {
+      ctx.connections.beforeConnect(ctx.inUse());
+      client = await connectWithRetries(job, ctx);
+      ctx.connections.opened(job.id, client);
+    } catch (err) {
+      return result(failureOutcome(err));
+    }
   }
 
   const broken = thrownInCallbacks(client);
+  let ended: HostResult | undefined;
   try {
     if (ctx.signal.aborted) {
       const why = ctx.signal.reason === 'deadline' ? "the run's --deadline was reached" : 'run was interrupted';
-      return { ...notStarted(job.id, `${why} before the command started`), durationMs: Date.now() - started };
+      return (ended = { ...notStarted(job.id, `${why} before the command started`), durationMs: Date.now() - started });
     }
     ctx.onPhase('running');
-    return result(await Promise.race([runTask(client, job, ctx), broken]));
+    return (ended = result(await Promise.race([runTask(client, job, ctx), broken.failure])));
   } catch (err) {
-    return result(failureOutcome(err));
+    return (ended = result(failureOutcome(err)));
   } finally {
-    client.end();
+    broken.dispose();
+    ctx.connections.settle(job.id, client, ended);
   }
 }
 
 function runTask(client: Client, job: HostJob, ctx: HostJobContext): Promise<TaskOutcome> {
-  const task = ctx.config.task;
+  const task = ctx.task;
   switch (task.kind) {
     case 'steps':
       return runSteps(client, job, task, {
@@ -93,14 +106,18 @@ function assertNever(value: never): never {
  * ssh2 `level` (socket, timeout and protocol errors do) and no numeric `code` (the reason of a
  * server's DISCONNECT, which is the host's doing): it is a bug, and this host ends as `error`.
  */
-function thrownInCallbacks(client: Client): Promise<never> {
-  return new Promise<never>((_, reject) => {
-    client.on('error', (err: Error & { level?: string; code?: unknown }) => {
+function thrownInCallbacks(client: Client): { failure: Promise<never>; dispose: () => void } {
+  let listener: ((err: Error & { level?: string; code?: unknown }) => void) | undefined;
+  const failure = new Promise<never>((_, reject) => {
+    listener = (err) => {
       if (err.level !== undefined || typeof err.code === 'number') return;
       const reason = `internal error while this host was running: ${err.message}; it may have run`;
       reject(new HerdError('E_INTERNAL', reason, { cause: err }));
-    });
+    };
+    client.on('error', listener);
   });
+  // A kept connection serves later passes: each job removes its own listener.
+  return { failure, dispose: () => client.off('error', listener!) };
 }
 
 /** What an error thrown out of a connected host's task says about it: its own status and code when it has them. */

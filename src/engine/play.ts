@@ -167,13 +167,17 @@ async function runPlay(session: RunSession, req: PlaybookRunRequest, play: Play,
         },
       );
       session.stepListener = undefined;
+      const before = alive;
       alive = alive.filter((id) => state.get(id)?.stopped === null);
       if (gateResults.size > 0) {
         alive = applyGate(session, play, segment.to, gateResults, references, alive, state, (r) => completion.onStep(r));
       }
+      // Failed or held back at the gate: no later step runs there, so its kept connection closes now.
+      session.releaseConnections(before.filter((id) => !alive.includes(id)));
       completion.finish();
     }
     if (through) for (const id of alive) state.get(id)!.playsLeft--;
+    session.releaseConnections(alive.filter((id) => state.get(id)!.playsLeft === 0));
   }
 }
 

@@ -92,7 +92,11 @@ export class RunSession {
   private readonly knownHostsPending: { line: string; file: string }[] = [];
   private readonly knownHostsRecorded = new Map<string, number>();
   private readonly knownHostsData: Record<string, string | null>;
+  /** One pool for the whole run (created by the first pass, closed in finish): workers and kept connections live across passes. */
   private currentPool: WorkerPool | undefined;
+  private passResult: (result: HostResult) => void = (r) => this.finishHost(r);
+  /** known_hosts lines were recorded since the last pass started: the workers' copies must be refreshed. */
+  private knownHostsChanged = false;
   private interruptedBy: NodeJS.Signals | undefined;
   private graceTimer: NodeJS.Timeout | undefined;
   private deadlineTimer: NodeJS.Timeout | undefined;
@@ -217,11 +221,30 @@ export class RunSession {
       for (const job of jobs) onResult(notStarted(job.id, this.interruptReason()));
       return;
     }
-    const pool = new WorkerPool({
+    this.passResult = onResult;
+    const pool = (this.currentPool ??= this.createPool());
+    const knownHosts = this.knownHostsChanged ? this.knownHostsData : undefined;
+    this.knownHostsChanged = false;
+    try {
+      // Playbooks keep a host's connection for its next pass; a command run is one pass and keeps none.
+      await pool.run(jobs, task, task.kind === 'steps', knownHosts);
+    } finally {
+      this.flushKnownHosts();
+    }
+  }
+
+  /** A playbook host's work in this run is over (done, failed, held back): its kept connection closes now. */
+  releaseConnections(ids: string[]): void {
+    this.currentPool?.release(ids);
+  }
+
+  private createPool(): WorkerPool {
+    return new WorkerPool({
       workers: this.request.workers,
       forks: this.request.forks,
       handshakes: this.request.handshakes,
-      config: { ...this.request.config, knownHostsData: this.knownHostsData, task },
+      hosts: this.jobs.size,
+      config: { ...this.request.config, knownHostsData: this.knownHostsData },
       onEvent: (event) => {
         switch (event.kind) {
           case 'host_phase':
@@ -250,7 +273,7 @@ export class RunSession {
             }
             return;
           case 'host_done':
-            onResult(event.result);
+            this.passResult(event.result);
             return;
           case 'hostkey_new':
             this.knownHostsPending.push({ line: event.line, file: event.file });
@@ -269,17 +292,13 @@ export class RunSession {
         }
       },
     });
-    this.currentPool = pool;
-    try {
-      await pool.run(jobs);
-    } finally {
-      this.currentPool = undefined;
-      this.flushKnownHosts();
-    }
   }
 
   /** Close the run; hosts without a result are recorded as not started or interrupted. */
-  finish(): RunOutcome {
+  async finish(): Promise<RunOutcome> {
+    // Every kept connection closes and every worker leaves before the run is recorded.
+    await this.currentPool?.close();
+    if (this.currentPool) this.request.record.handshakes = this.currentPool.handshakes;
     if (this.graceTimer) clearTimeout(this.graceTimer);
     clearTimeout(this.deadlineTimer);
     process.off('SIGINT', this.onSignal);
@@ -332,6 +351,7 @@ export class RunSession {
       try {
         appendKnownHosts(file, lines);
         this.knownHostsRecorded.set(file, (this.knownHostsRecorded.get(file) ?? 0) + lines.length);
+        this.knownHostsChanged = true;
         // Later passes (playbooks) start workers from this snapshot: they must see what was recorded.
         const before = this.knownHostsData[file] ?? '';
         this.knownHostsData[file] = `${before}${before === '' || before.endsWith('\n') ? '' : '\n'}${lines.join('\n')}\n`;
@@ -362,7 +382,7 @@ export async function executeCommandRun(request: SessionRequest, task: Extract<T
   } catch (err) {
     failure = err;
   }
-  const outcome = session.finish(); // the run directory is completed even when the pass failed
+  const outcome = await session.finish(); // the run directory is completed even when the pass failed
   if (failure !== undefined) throw failure;
   return outcome;
 }

@@ -1,0 +1,119 @@
+// One pool per run: a playbook keeps each host's connection across its passes (serial batches,
+// consensus-gate segments, plays). The fleet's own sshd log is the oracle for how many times each
+// host authenticated; `ss` on the fleet port shows which connections are still open.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Fleet } from '../fleet/fleet.js';
+import { readHostsTsv, removeScratchDirs, runDirOf, runHerd, scratchDir } from './herd-cli.js';
+
+let fleet: Fleet;
+let home: string;
+
+beforeAll(async () => {
+  const { startFleet } = await import('../fleet/fleet.js');
+  // VERBOSE: sshd logs "Connection from C port N on HOST port P", which names the target address.
+  fleet = await startFleet({ logLevel: 'VERBOSE' });
+  home = scratchDir();
+});
+afterAll(async () => {
+  await fleet?.stop();
+  removeScratchDirs();
+});
+
+/** Authenticated logins per target address, read from the fleet sshd's log. */
+function loginsPerHost(): Map<string, number> {
+  const lines = fs.readFileSync(path.join(fleet.dir, 'sshd.log'), 'utf8').split('\n');
+  const target = new Map<string, string>(); // client port -> target address (ports are reused: latest wins)
+  const logins = new Map<string, number>();
+  for (const line of lines) {
+    const conn = /Connection from \S+ port (\d+) on (\S+) port \d+/.exec(line);
+    if (conn) target.set(conn[1]!, conn[2]!);
+    const ok = /Accepted publickey for \S+ from \S+ port (\d+)/.exec(line);
+    if (ok) {
+      const host = target.get(ok[1]!) ?? '?';
+      logins.set(host, (logins.get(host) ?? 0) + 1);
+    }
+  }
+  return logins;
+}
+
+/** Pids of the sshd processes holding an established connection to `host` on the fleet port. */
+function sessionPids(host: string): number[] {
+  const out = execFileSync('ss', ['-Htnp', 'state', 'established', 'src', `${host}:${fleet.port}`], { encoding: 'utf8' });
+  return [...new Set([...out.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1])))];
+}
+
+async function waitFor(what: string, test: () => boolean, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!test()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('a playbook with two consensus gates and serial batches', () => {
+  it('authenticates each host once, closes a held-back host at its gate, and reconnects one that broke while idle', async () => {
+    const disk = scratchDir('herd-disk-');
+    fs.chmodSync(disk, 0o777);
+    // Batch 1: idle (its connection is killed while it waits for slow) and slow. Batch 2: odd
+    // (held back at the first gate) and watcher (looks, on the host, whether odd's connection is gone).
+    const [idle, slow, odd, watcher] = fleet.hosts(4, 7600) as [string, string, string, string];
+    const port = fleet.port;
+    const book = path.join(home, 'gates.yml');
+    fs.writeFileSync(
+      book,
+      `- name: gated
+  serial: 2
+  vars: { base: "${disk}" }
+  steps:
+    - name: first gate
+      run: "touch {{ base }}/{{ host }}.g1; case {{ host }} in ${slow}) sleep 4;; esac; case {{ host }} in ${odd}) echo sdm;; *) echo sdb;; esac"
+      check: true
+      expect: { consensus: true }
+    - name: is the held-back host's connection closed
+      run: "for i in $(seq 100); do [ -z \\"$(ss -Htn state established src ${odd}:${port})\\" ] && { echo closed > {{ base }}/{{ host }}.odd; exit 0; }; sleep 0.1; done; echo open > {{ base }}/{{ host }}.odd"
+    - name: second gate
+      run: echo same
+      check: true
+      expect: { consensus: true }
+    - name: after the gates
+      run: touch {{ base }}/{{ host }}.done
+- name: second play
+  steps:
+    - name: once more
+      run: "true"
+`,
+    );
+    const inv = path.join(home, 'gates.txt');
+    fs.writeFileSync(inv, [idle, slow, odd, watcher].join('\n') + '\n');
+    const args = ['play', '-i', inv, '-u', fleet.user, '-p', String(port), '-k', fleet.keyPath, '--known-hosts', path.join(home, 'kh'), '-o', path.join(home, 'runs'), book];
+    const run = runHerd(args, { env: { HOME: home } });
+
+    // While slow sleeps at the first gate, idle has passed it and waits with its connection open: kill that connection.
+    await waitFor('idle to pass its first step', () => fs.existsSync(path.join(disk, `${idle}.g1`)));
+    await waitFor('idle to hold an open connection', () => sessionPids(idle).length > 0);
+    await new Promise((r) => setTimeout(r, 300)); // its step's channel has closed: the connection is idle
+    for (const pid of sessionPids(idle)) process.kill(pid, 'SIGKILL');
+
+    const result = await run;
+    const dir = runDirOf(result);
+    const rows = readHostsTsv(dir);
+    expect(result.stderr).toContain('4 hosts: 3 ok, 1 diverged');
+    for (const h of [idle, slow, watcher]) expect(rows.get(h)?.status).toBe('ok');
+    expect(rows.get(odd)?.status).toBe('diverged');
+    for (const h of [idle, slow, watcher]) expect(fs.existsSync(path.join(disk, `${h}.done`))).toBe(true);
+    // The watcher ran after the gate that held odd back: by then odd's connection was closed.
+    expect(fs.readFileSync(path.join(disk, `${watcher}.odd`), 'utf8')).toBe('closed\n');
+
+    // One handshake per host, across 3 segments of 2 batches and 2 plays; idle's broken connection
+    // was reconnected once, and that counts. The run records the same number sshd saw.
+    const logins = loginsPerHost();
+    expect(Object.fromEntries(logins)).toEqual({ [idle]: 2, [slow]: 1, [odd]: 1, [watcher]: 1 });
+    const record = JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8')) as { handshakes?: number };
+    expect(record.handshakes).toBe(5);
+    // Every connection was closed at the end.
+    for (const h of [idle, slow, odd, watcher]) expect(sessionPids(h)).toEqual([]);
+  }, 90_000);
+});
