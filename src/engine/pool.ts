@@ -23,7 +23,7 @@ export interface PoolOptions {
   workers: number;
   /** --forks: total concurrent SSH sessions across workers (a kept idle connection holds one). */
   forks: number;
-  config: Omit<WorkerConfig, 'concurrency' | 'handshakes'>;
+  config: Omit<WorkerConfig, 'concurrency' | 'sessions' | 'handshakes'>;
   /** The most hosts any pass of the run has (default: the first pass's): workers and --forks are shared out once. */
   hosts?: number;
   /** Total handshakes in progress at once across workers. */
@@ -44,10 +44,18 @@ interface Pass {
   knownHostsData?: WorkerConfig['knownHostsData'];
 }
 
-interface WorkerSlot {
-  child: ChildProcess;
+/** A worker's part of the run's limits. */
+interface Share {
+  /** Hosts it works on at once: its part of --forks, of at most as many as the run has hosts. */
   capacity: number;
+  /** Connections it may hold open, in use and kept idle: its part of --forks itself. */
+  sessions: number;
+  /** Handshakes in progress at once. */
   handshakes: number;
+}
+
+interface WorkerSlot extends Share {
+  child: ChildProcess;
   jobs: Map<string, JobState>;
   /** Jobs of hosts whose connection this worker kept: they wait for it, not for any worker. */
   own: JobQueue<HostJob>;
@@ -92,7 +100,7 @@ export class WorkerPool {
   private readonly jumpGate: JumpHandshakeGate;
   private pass: Pass | undefined;
   /** Worker shares (sessions, handshakes) left by workers that exited between passes: refilled at the next pass. */
-  private readonly vacant: { capacity: number; handshakes: number }[] = [];
+  private readonly vacant: Share[] = [];
   /** Which worker keeps each host's connection (a hint: the worker may have closed it since). */
   private readonly keptIn = new Map<string, WorkerSlot>();
   private handshakeCount = 0;
@@ -133,18 +141,20 @@ export class WorkerPool {
     this.queue.pushAll(anyWorker);
     if (this.slots.size === 0 && this.vacant.length === 0) this.spawnAll(jobs.length);
     for (const slot of this.slots) this.sendTo(slot, { kind: 'pass', ...this.pass });
-    for (const share of this.vacant.splice(0)) this.spawn(share.capacity, share.handshakes);
+    for (const share of this.vacant.splice(0)) this.spawn(share);
     this.feedAll();
     return done;
   }
 
   private spawnAll(firstPass: number): void {
     const hosts = Math.max(this.options.hosts ?? firstPass, firstPass);
-    const workers = Math.max(1, Math.min(this.options.workers, hosts));
-    this.workerCount = workers;
     const forks = Math.max(1, Math.min(this.options.forks, hosts));
+    // No more workers than sessions: each worker holds at least one, and --forks is the total.
+    const workers = Math.max(1, Math.min(this.options.workers, forks));
+    this.workerCount = workers;
     for (let i = 0; i < workers; i++) {
-      this.vacant.push({ capacity: shareOf(forks, workers, i), handshakes: shareOf(this.options.handshakes, workers, i) });
+      const sessions = shareOf(this.options.forks, workers, i);
+      this.vacant.push({ capacity: shareOf(forks, workers, i), sessions, handshakes: shareOf(this.options.handshakes, workers, i) });
     }
   }
 
@@ -196,14 +206,14 @@ export class WorkerPool {
     }
   }
 
-  private spawn(capacity: number, handshakes: number): void {
+  private spawn({ capacity, sessions, handshakes }: Share): void {
     const workerPath = this.options.workerPath ?? fileURLToPath(new URL('./worker.js', import.meta.url));
     const child = fork(workerPath, [], {
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       execArgv: [`--max-semi-space-size=${semiSpaceMiB(this.pass?.task)}`],
     });
-    const slot: WorkerSlot = { child, capacity, handshakes, jobs: new Map(), own: new JobQueue(), ready: false, exited: false };
+    const slot: WorkerSlot = { child, capacity, sessions, handshakes, jobs: new Map(), own: new JobQueue(), ready: false, exited: false };
     this.slots.add(slot);
     let stderrTail = '';
     child.stderr?.on('data', (d: Buffer) => (stderrTail = (stderrTail + d.toString()).slice(-2000)));
@@ -214,7 +224,7 @@ export class WorkerPool {
     child.on('exit', (code, signal) => this.onExit(slot, code, signal, stderrTail));
     // Each worker paces its share of --connect-rate.
     const connectRate = this.options.config.connectRate / this.workerCount;
-    this.sendTo(slot, { kind: 'init', config: { ...this.options.config, concurrency: capacity, handshakes, connectRate } });
+    this.sendTo(slot, { kind: 'init', config: { ...this.options.config, concurrency: capacity, sessions, handshakes, connectRate } });
     if (this.pass) this.sendTo(slot, { kind: 'pass', ...this.pass });
   }
 
@@ -320,7 +330,7 @@ export class WorkerPool {
     this.forgetKept(slot);
     if (slot.jobs.size === 0 && (this.queue.length === 0 || this.draining)) {
       // Between passes (or after its last host): its share is filled again when the next pass starts.
-      if (!this.closed && !this.draining && slot.failed === undefined) this.vacant.push({ capacity: slot.capacity, handshakes: slot.handshakes });
+      if (!this.closed && !this.draining && slot.failed === undefined) this.vacant.push(shareOfSlot(slot));
       return this.maybeFinish();
     }
     const how = signal ? `signal ${signal}` : `exit code ${code}`;
@@ -342,7 +352,7 @@ export class WorkerPool {
     }
     slot.jobs.clear();
     if (this.queue.length > 0 && !this.draining) {
-      if (this.respawnBudget-- > 0) this.spawn(slot.capacity, slot.handshakes);
+      if (this.respawnBudget-- > 0) this.spawn(shareOfSlot(slot));
       else this.drain('workers kept dying; stopped starting hosts');
     }
     this.feedAll();
@@ -416,6 +426,10 @@ export class WorkerPool {
     );
     await Promise.all(exits);
   }
+}
+
+function shareOfSlot({ capacity, sessions, handshakes }: WorkerSlot): Share {
+  return { capacity, sessions, handshakes };
 }
 
 /** Split `total` (SSH sessions, handshakes) over `parts` workers as evenly as possible. */

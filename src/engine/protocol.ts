@@ -41,8 +41,10 @@ export type TaskSpec =
     };
 
 export interface WorkerConfig {
-  /** This worker's share of --forks: SSH sessions it may hold open at once. */
+  /** Hosts this worker works on at once: its share of --forks (of at most as many as the run has hosts). */
   concurrency: number;
+  /** SSH sessions this worker may hold open, in use and kept idle between passes: its share of --forks. */
+  sessions: number;
   /** Handshakes this worker may have in progress at once (pacing: key exchange is CPU-bound on both ends). */
   handshakes: number;
   connectTimeoutMs: number;

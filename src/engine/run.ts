@@ -23,7 +23,7 @@ export interface SessionRequest {
   record: RunRecord;
   workers: number;
   forks: number;
-  config: Omit<WorkerConfig, 'concurrency' | 'handshakes' | 'task' | 'knownHostsData'>;
+  config: Omit<WorkerConfig, 'concurrency' | 'sessions' | 'handshakes' | 'task' | 'knownHostsData'>;
   /** Handshakes in progress at once across all workers. */
   handshakes: number;
   /** Seconds running commands get to finish after the first Ctrl-C. */

@@ -88,7 +88,7 @@ function initialise(config: WorkerConfig): void {
     limit: pLimit(Math.max(1, config.concurrency)),
     abort: new AbortController(),
     kept: new KeptConnections<Connection>({
-      capacity: Math.max(1, config.concurrency),
+      capacity: Math.max(1, config.sessions),
       keeping: () => state?.pass?.keep === true && state.drainReason === undefined,
       onOpened: (id) => send({ kind: 'handshake', id }),
     }),

@@ -95,7 +95,13 @@ describe('a playbook with two consensus gates and serial batches', () => {
     await waitFor('idle to pass its first step', () => fs.existsSync(path.join(disk, `${idle}.g1`)));
     await waitFor('idle to hold an open connection', () => sessionPids(idle).length > 0);
     await new Promise((r) => setTimeout(r, 300)); // its step's channel has closed: the connection is idle
-    for (const pid of sessionPids(idle)) process.kill(pid, 'SIGKILL');
+    for (const pid of sessionPids(idle)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone already: its parent (sshd's monitor) was killed first */
+      }
+    }
 
     const result = await run;
     const dir = runDirOf(result);
@@ -115,5 +121,48 @@ describe('a playbook with two consensus gates and serial batches', () => {
     expect(record.handshakes).toBe(5);
     // Every connection was closed at the end.
     for (const h of [idle, slow, odd, watcher]) expect(sessionPids(h)).toEqual([]);
+  }, 90_000);
+});
+
+describe('kept connections and --forks', () => {
+  it('never hold more connections open than --forks, even with more workers than that', async () => {
+    const disk = scratchDir('herd-disk-');
+    fs.chmodSync(disk, 0o777);
+    const hosts = fleet.hosts(3, 7700);
+    const port = fleet.port;
+    // Each step sees, on the host, how many connections the fleet's sshd holds (its own included).
+    const count = (tag: string): string =>
+      `sleep 0.5; ss -Htn state established '( sport = :${port} )' | wc -l > {{ base }}/{{ host }}.${tag}`;
+    const book = path.join(home, 'forks.yml');
+    fs.writeFileSync(
+      book,
+      `name: bounded
+vars: { base: "${disk}" }
+steps:
+  - name: gate
+    run: "${count('s1')}; echo same"
+    check: true
+    expect: { consensus: true }
+  - name: after the gate
+    run: "${count('s2')}"
+`,
+    );
+    const inv = path.join(home, 'forks.txt');
+    fs.writeFileSync(inv, hosts.join('\n') + '\n');
+    const play = (forks: number, out: string): ReturnType<typeof runHerd> =>
+      runHerd(['play', '-i', inv, '-u', fleet.user, '-p', String(port), '-k', fleet.keyPath, '--known-hosts', path.join(home, 'kh'),
+        '-o', path.join(home, out), '-w', '2', '--forks', String(forks), book], { env: { HOME: home } });
+
+    const one = await play(1, 'runs-forks1');
+    expect(one.stderr).toContain('3 hosts: 3 ok');
+    for (const h of hosts) for (const tag of ['s1', 's2']) expect(fs.readFileSync(path.join(disk, `${h}.${tag}`), 'utf8').trim()).toBe('1');
+    // Room for one: a host's idle connection made way for the next host's, so most were opened again after the gate.
+    const handshakes = (dir: string): number => (JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8')) as { handshakes: number }).handshakes;
+    expect(handshakes(runDirOf(one))).toBeGreaterThan(3);
+    expect(handshakes(runDirOf(one))).toBeLessThanOrEqual(6);
+
+    const three = await play(3, 'runs-forks3');
+    expect(three.stderr).toContain('3 hosts: 3 ok');
+    expect(handshakes(runDirOf(three))).toBe(3);
   }, 90_000);
 });
