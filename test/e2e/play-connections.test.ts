@@ -166,3 +166,49 @@ steps:
     expect(handshakes(runDirOf(three))).toBe(3);
   }, 90_000);
 });
+
+describe('a worker process that dies between passes', () => {
+  it('is replaced for the next pass, and its hosts are connected again and still end ok', async () => {
+    const disk = scratchDir('herd-disk-');
+    fs.chmodSync(disk, 0o777);
+    const [fast, slow] = fleet.hosts(2, 7800) as [string, string];
+    const port = fleet.port;
+    const book = path.join(home, 'worker-dies.yml');
+    fs.writeFileSync(
+      book,
+      `name: worker dies
+vars: { base: "${disk}" }
+steps:
+  - name: gate
+    run: "touch {{ base }}/{{ host }}.g1; case {{ host }} in ${slow}) sleep 4;; esac; echo same"
+    check: true
+    expect: { consensus: true }
+  - name: after the gate
+    run: touch {{ base }}/{{ host }}.done
+`,
+    );
+    const inv = path.join(home, 'worker-dies.txt');
+    fs.writeFileSync(inv, `${fast}\n${slow}\n`);
+    const before = loginsPerHost();
+    // Two workers, one host each: the fast host's worker is idle while the slow host runs.
+    const run = runHerd(['play', '-i', inv, '-u', fleet.user, '-p', String(port), '-k', fleet.keyPath, '--known-hosts', path.join(home, 'kh'),
+      '-o', path.join(home, 'runs-worker-dies'), '-w', '2', book], { env: { HOME: home } });
+    await waitFor('the fast host to pass the gate step', () => fs.existsSync(path.join(disk, `${fast}.g1`)));
+    // The worker holding the fast host's connection: the client side of it, seen by ss.
+    let worker: number | undefined;
+    await waitFor('the fast host\'s worker', () => {
+      const out = execFileSync('ss', ['-Htnp', 'state', 'established', 'dst', `${fast}:${port}`], { encoding: 'utf8' });
+      worker = [...out.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1]))[0];
+      return worker !== undefined;
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    process.kill(worker!, 'SIGKILL');
+
+    const result = await run;
+    expect(result.stderr).toContain('2 hosts: 2 ok');
+    for (const h of [fast, slow]) expect(fs.existsSync(path.join(disk, `${h}.done`))).toBe(true);
+    const after = loginsPerHost();
+    expect((after.get(fast) ?? 0) - (before.get(fast) ?? 0)).toBe(2);
+    expect((after.get(slow) ?? 0) - (before.get(slow) ?? 0)).toBe(1);
+  }, 90_000);
+});
