@@ -149,8 +149,9 @@ steps:
     );
     const inv = path.join(home, 'forks.txt');
     fs.writeFileSync(inv, hosts.join('\n') + '\n');
+    const kh = path.join(home, 'kh-forks');
     const play = (forks: number, out: string): ReturnType<typeof runHerd> =>
-      runHerd(['play', '-i', inv, '-u', fleet.user, '-p', String(port), '-k', fleet.keyPath, '--known-hosts', path.join(home, 'kh'),
+      runHerd(['play', '-i', inv, '-u', fleet.user, '-p', String(port), '-k', fleet.keyPath, '--known-hosts', kh,
         '-o', path.join(home, out), '-w', '2', '--forks', String(forks), book], { env: { HOME: home } });
 
     const one = await play(1, 'runs-forks1');
@@ -160,6 +161,8 @@ steps:
     const handshakes = (dir: string): number => (JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8')) as { handshakes: number }).handshakes;
     expect(handshakes(runDirOf(one))).toBeGreaterThan(3);
     expect(handshakes(runDirOf(one))).toBeLessThanOrEqual(6);
+    // Those reconnections, in workers that live across passes, knew the keys accept-new recorded before: one line per host.
+    expect(fs.readFileSync(kh, 'utf8').trim().split('\n').map((l) => l.split(' ')[0])).toEqual(hosts.map((h) => `[${h}]:${port}`));
 
     const three = await play(3, 'runs-forks3');
     expect(three.stderr).toContain('3 hosts: 3 ok');
