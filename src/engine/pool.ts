@@ -330,7 +330,7 @@ export class WorkerPool {
     this.forgetKept(slot);
     if (slot.jobs.size === 0 && (this.queue.length === 0 || this.draining)) {
       // Between passes (or after its last host): its share is filled again when the next pass starts.
-      if (!this.closed && !this.draining && slot.failed === undefined) this.vacant.push(shareOfSlot(slot));
+      if (!this.closed && !this.draining) this.vacant.push(shareOfSlot(slot));
       return this.maybeFinish();
     }
     const how = signal ? `signal ${signal}` : `exit code ${code}`;

@@ -39,6 +39,20 @@ function loginsPerHost(): Map<string, number> {
   return logins;
 }
 
+/** Commands (sessions) on `host` that sshd has seen close: a host's step is over once its command's session closed. */
+function closedSessions(host: string): number {
+  const lines = fs.readFileSync(path.join(fleet.dir, 'sshd.log'), 'utf8').split('\n');
+  const ports = new Set<string>();
+  let closed = 0;
+  for (const line of lines) {
+    const conn = /Connection from \S+ port (\d+) on (\S+) port \d+/.exec(line);
+    if (conn && conn[2] === host) ports.add(conn[1]!);
+    const close = /Close session: user \S+ from \S+ port (\d+) id/.exec(line);
+    if (close && ports.has(close[1]!)) closed++;
+  }
+  return closed;
+}
+
 /** Pids of the sshd processes holding an established connection to `host` on the fleet port. */
 function sessionPids(host: string): number[] {
   const out = execFileSync('ss', ['-Htnp', 'state', 'established', 'src', `${host}:${fleet.port}`], { encoding: 'utf8' });
@@ -92,7 +106,7 @@ describe('a playbook with two consensus gates and serial batches', () => {
     const run = runHerd(args, { env: { HOME: home } });
 
     // While slow sleeps at the first gate, idle has passed it and waits with its connection open: kill that connection.
-    await waitFor('idle to pass its first step', () => fs.existsSync(path.join(disk, `${idle}.g1`)));
+    await waitFor('idle to pass its first step', () => fs.existsSync(path.join(disk, `${idle}.g1`)) && closedSessions(idle) === 1);
     await waitFor('idle to hold an open connection', () => sessionPids(idle).length > 0);
     await new Promise((r) => setTimeout(r, 300)); // its step's channel has closed: the connection is idle
     for (const pid of sessionPids(idle)) {
@@ -183,7 +197,7 @@ describe('a worker process that dies between passes', () => {
 vars: { base: "${disk}" }
 steps:
   - name: gate
-    run: "touch {{ base }}/{{ host }}.g1; case {{ host }} in ${slow}) sleep 4;; esac; echo same"
+    run: "touch {{ base }}/{{ host }}.g1; case {{ host }} in ${slow}) sleep 5;; *) sleep 1.5;; esac; echo same"
     check: true
     expect: { consensus: true }
   - name: after the gate
@@ -193,10 +207,12 @@ steps:
     const inv = path.join(home, 'worker-dies.txt');
     fs.writeFileSync(inv, `${fast}\n${slow}\n`);
     const before = loginsPerHost();
-    // Two workers, one host each: the fast host's worker is idle while the slow host runs.
+    const closedBefore = closedSessions(fast);
+    // Two workers, one host each (the fast host takes long enough for the second worker to be up and
+    // take the slow one): the fast host's worker is idle while the slow host runs.
     const run = runHerd(['play', '-i', inv, '-u', fleet.user, '-p', String(port), '-k', fleet.keyPath, '--known-hosts', path.join(home, 'kh'),
       '-o', path.join(home, 'runs-worker-dies'), '-w', '2', book], { env: { HOME: home } });
-    await waitFor('the fast host to pass the gate step', () => fs.existsSync(path.join(disk, `${fast}.g1`)));
+    await waitFor('the fast host to pass the gate step', () => fs.existsSync(path.join(disk, `${fast}.g1`)) && closedSessions(fast) > closedBefore);
     // The worker holding the fast host's connection: the client side of it, seen by ss.
     let worker: number | undefined;
     await waitFor('the fast host\'s worker', () => {
