@@ -8,13 +8,28 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startFleet } from '../test/fleet/fleet.js';
 import { childrenCpuS, measure, type Measurement } from './measure.js';
-import { PLAYBOOK_TOOLS, TOOLS, TRANSFER_TOOLS, type BenchContext, type PlaybookTool, type Tool, type TransferTool } from './tools.js';
+import {
+  HERD_BEFORE,
+  herdBuild,
+  PLAYBOOK_TOOLS,
+  TOOLS,
+  TRANSFER_TOOLS,
+  type BenchContext,
+  type PlaybookKind,
+  type PlaybookTool,
+  type Tool,
+  type TransferTool,
+} from './tools.js';
 import { renderChart } from './chart.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((a) => a.startsWith('--tools='))?.slice(8).split(',');
 const caseFilter = process.argv.find((a) => a.startsWith('--cases='))?.slice(8);
+/** --herd-before DIR: also run DIR's herd build (its own dist/), labelled "herd (before)", wherever herd runs. */
+const herdBefore = ((i) => (i >= 0 ? process.argv[i + 1] : process.argv.find((a) => a.startsWith('--herd-before='))?.slice(14)))(
+  process.argv.indexOf('--herd-before'),
+);
 const RUNS = Number(process.argv.find((a) => a.startsWith('--runs='))?.slice(7) ?? (quick ? 1 : 3));
 
 interface Case {
@@ -25,11 +40,13 @@ interface Case {
   tools: string[];
   /** Transfer cases push or pull the bench tree instead of running a command. */
   transfer?: 'push' | 'pull';
-  /** The five-step guarded playbook instead of a command. */
-  playbook?: true;
+  /** A playbook instead of a command. */
+  playbook?: PlaybookKind;
 }
 
-const PLAYBOOK_CASE: Case = { name: 'playbook: 5 guarded steps, 200 hosts', hosts: 200, forks: 200, command: '', tools: ['herd', 'ansible'], playbook: true };
+const PLAYBOOK_CASE: Case = { name: 'playbook: 5 guarded steps, 200 hosts', hosts: 200, forks: 200, command: '', tools: ['herd', 'ansible'], playbook: 'guarded' };
+/** One pool per run: handshakes per host show whether connections outlive a gate (1) or not (3). */
+const GATES_CASE: Case = { name: 'playbook: 2 consensus gates, serial 25%, 200 hosts', hosts: 200, forks: 200, command: '', tools: ['herd'], playbook: 'gates' };
 
 const TREE_CASES: Case[] = [
   { name: 'tree pull (1000 x 4 KB + 2 x 20 MB), 20 hosts', hosts: 20, forks: 20, command: '', tools: ['herd', 'pssh'], transfer: 'pull' },
@@ -43,6 +60,7 @@ const CASES: Case[] = quick
       { name: 'sleep 3, 300 hosts', hosts: 300, forks: 300, command: 'sleep 3', tools: ['herd', 'pssh'] },
       ...TREE_CASES,
       { ...PLAYBOOK_CASE, name: 'playbook: 5 guarded steps, 20 hosts', hosts: 20, forks: 20 },
+      { ...GATES_CASE, name: 'playbook: 2 consensus gates, serial 25%, 20 hosts', hosts: 20, forks: 20 },
     ]
   : [
       { name: 'true, 200 hosts', hosts: 200, forks: 200, command: 'true', tools: ['herd', 'pssh', 'pdsh', 'clush', 'ansible'] },
@@ -50,6 +68,7 @@ const CASES: Case[] = quick
       { name: 'sleep 3, 1000 hosts at forks 1000', hosts: 1000, forks: 1000, command: 'sleep 3', tools: ['herd', 'pssh', 'pdsh', 'clush'] },
       ...TREE_CASES,
       PLAYBOOK_CASE,
+      GATES_CASE,
       ...[100, 500, 1000, 2000].map((n) => ({ name: `scale: sleep 1, ${n} hosts at forks ${n}`, hosts: n, forks: n, command: 'sleep 1', tools: ['herd'] })),
     ];
 
@@ -61,7 +80,16 @@ interface Row {
   cpuMsPerHost: number;
   peakRssMiB: number;
   sshdCpuS: number;
+  /** Logins the fleet's sshd accepted, per host (its log is the oracle: every tool alike). */
+  handshakesPerHost: number;
   failed: boolean;
+}
+
+/** Logins accepted so far, from the fleet sshd's log (LogLevel INFO). */
+function acceptedLogins(logFile: string): number {
+  let n = 0;
+  for (const line of fs.readFileSync(logFile, 'utf8').split('\n')) if (line.includes('Accepted publickey')) n++;
+  return n;
 }
 
 function median(values: number[]): number {
@@ -99,7 +127,9 @@ function prepareTree(work: string, hosts: string[]): { localTree: string; remote
 
 async function main(): Promise<void> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'herd-bench-'));
-  const fleet = await startFleet({ maxStartups: '10000:30:10000', extraConfig: ['MaxSessions 10'] });
+  // INFO: one "Accepted publickey" line per login, which is how handshakes are counted.
+  const fleet = await startFleet({ maxStartups: '10000:30:10000', extraConfig: ['MaxSessions 10'], logLevel: 'INFO' });
+  const sshdLog = path.join(fleet.dir, 'sshd.log');
   const rows: Row[] = [];
   const skipped = new Set<string>();
   try {
@@ -109,23 +139,27 @@ async function main(): Promise<void> {
       fs.writeFileSync(hostsFile, hosts.join('\n') + '\n');
       const ctx: BenchContext = { root, work, port: fleet.port, user: fleet.user, keyPath: fleet.keyPath, hostsFile, hosts, forks: c.forks };
       const tree = c.transfer ? prepareTree(work, hosts) : null;
-      const tools: (Tool | TransferTool | PlaybookTool)[] = c.transfer ? TRANSFER_TOOLS : c.playbook ? PLAYBOOK_TOOLS : TOOLS;
-      const present = tools.filter((t) => c.tools.includes(t.name) && (!only || only.includes(t.name)) && (fs.existsSync(t.binary) || !skipped.add(t.name)));
-      const runsOf = new Map<string, (Measurement & { sshdCpuS: number })[]>(present.map((t) => [t.name, []]));
+      const base: (Tool | TransferTool | PlaybookTool)[] = c.transfer ? TRANSFER_TOOLS : c.playbook ? PLAYBOOK_TOOLS : TOOLS;
+      const before = herdBefore === undefined ? [] : base.filter((t) => t.name === 'herd').map((t) => herdBuild(t, herdBefore));
+      const tools: (Tool | TransferTool | PlaybookTool)[] = [...base.slice(0, 1), ...before, ...base.slice(1)];
+      const wanted = herdBefore === undefined ? c.tools : [...c.tools, HERD_BEFORE];
+      const present = tools.filter((t) => wanted.includes(t.name) && (!only || only.includes(t.name)) && (fs.existsSync(t.binary) || !skipped.add(t.name)));
+      const runsOf = new Map<string, (Measurement & { sshdCpuS: number; logins: number })[]>(present.map((t) => [t.name, []]));
       // Runs are interleaved (herd, peer, herd, peer, ...) so that drift in this machine's speed
       // lands on every tool alike; dirty pages from the last run are flushed before each one.
       for (let r = 0; r < RUNS; r++) {
         for (const tool of present) {
           spawnSync('sync');
           const sshdBefore = childrenCpuS(fleet.pid);
+          const loginsBefore = acceptedLogins(sshdLog);
           let argv: string[];
           if (c.transfer && tree) {
             const dest = tree.fresh(c.transfer);
             argv = (tool as TransferTool).argv(ctx, c.transfer, c.transfer === 'pull' ? tree.remoteTree : tree.localTree, dest);
-          } else if (c.playbook) argv = (tool as PlaybookTool).argv(ctx);
+          } else if (c.playbook) argv = (tool as PlaybookTool).argv(ctx, c.playbook);
           else argv = (tool as Tool).argv(ctx, c.command);
           const m = await measure(argv, { ...process.env, ...((tool as Tool).env?.(ctx) ?? {}), HOME: work }, work, 600_000);
-          runsOf.get(tool.name)!.push({ ...m, sshdCpuS: childrenCpuS(fleet.pid) - sshdBefore });
+          runsOf.get(tool.name)!.push({ ...m, sshdCpuS: childrenCpuS(fleet.pid) - sshdBefore, logins: acceptedLogins(sshdLog) - loginsBefore });
           fs.rmSync(path.join(work, 'runs'), { recursive: true, force: true });
         }
       }
@@ -139,10 +173,11 @@ async function main(): Promise<void> {
           cpuMsPerHost: (median(runs.map((m) => m.cpuS)) * 1000) / c.hosts,
           peakRssMiB: median(runs.map((m) => m.peakRssMiB)),
           sshdCpuS: median(runs.map((m) => m.sshdCpuS)),
+          handshakesPerHost: median(runs.map((m) => m.logins)) / c.hosts,
           failed: runs.some((m) => m.exitCode !== 0),
         };
         rows.push(row);
-        process.stdout.write(`${c.name.padEnd(36)} ${tool.name.padEnd(8)} wall ${row.wallS.toFixed(2)}s  cpu ${row.cpuMsPerHost.toFixed(1)} ms/host  peak ${row.peakRssMiB.toFixed(0)} MiB  sshd cpu ${row.sshdCpuS.toFixed(1)}s${row.failed ? '  (exit != 0)' : ''}\n`);
+        process.stdout.write(`${c.name.padEnd(36)} ${tool.name.padEnd(8)} wall ${row.wallS.toFixed(2)}s  cpu ${row.cpuMsPerHost.toFixed(1)} ms/host  peak ${row.peakRssMiB.toFixed(0)} MiB  sshd cpu ${row.sshdCpuS.toFixed(1)}s  handshakes ${row.handshakesPerHost.toFixed(2)}/host${row.failed ? '  (exit != 0)' : ''}\n`);
       }
     }
   } finally {
@@ -161,14 +196,14 @@ async function main(): Promise<void> {
 
 function formatTable(rows: Row[], skipped: Set<string>): string {
   const lines = [
-    '| case | tool | wall s | herd/peer wall | CPU ms/host | herd/peer CPU | peak MiB (tree) | herd/peer mem | sshd CPU s |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| case | tool | wall s | herd/peer wall | CPU ms/host | herd/peer CPU | peak MiB (tree) | herd/peer mem | sshd CPU s | handshakes/host |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const r of rows) {
     const herd = rows.find((h) => h.case === r.case && h.tool === 'herd');
     const ratio = (a: number | undefined, b: number): string => (a === undefined || r.tool === 'herd' ? '' : (a / b).toFixed(2));
     lines.push(
-      `| ${r.case} | ${r.tool}${r.failed ? ' (errors)' : ''} | ${r.wallS.toFixed(2)} | ${ratio(herd?.wallS, r.wallS)} | ${r.cpuMsPerHost.toFixed(1)} | ${ratio(herd?.cpuMsPerHost, r.cpuMsPerHost)} | ${r.peakRssMiB.toFixed(0)} | ${ratio(herd?.peakRssMiB, r.peakRssMiB)} | ${r.sshdCpuS.toFixed(1)} |`,
+      `| ${r.case} | ${r.tool}${r.failed ? ' (errors)' : ''} | ${r.wallS.toFixed(2)} | ${ratio(herd?.wallS, r.wallS)} | ${r.cpuMsPerHost.toFixed(1)} | ${ratio(herd?.cpuMsPerHost, r.cpuMsPerHost)} | ${r.peakRssMiB.toFixed(0)} | ${ratio(herd?.peakRssMiB, r.peakRssMiB)} | ${r.sshdCpuS.toFixed(1)} | ${r.handshakesPerHost.toFixed(2)} |`,
     );
   }
   if (skipped.size > 0) lines.push('', `skipped (not installed): ${[...skipped].join(', ')} — apt-get install -y pssh pdsh clustershell ansible-core`);

@@ -96,11 +96,35 @@ const ANSIBLE_PLAYBOOK = `- hosts: all
     - command: cat /etc/hostname
 `;
 
-/** Playbook cases: each tool runs its own spelling of the same five guarded steps. */
+/**
+ * Two consensus gates in serial batches: 3 segments x 4 batches. A herd that opens a pool per
+ * pass handshakes each host once per segment (3); one that keeps connections, once.
+ */
+const HERD_GATES_PLAYBOOK = `name: bench gates
+serial: 25%
+steps:
+  - name: kernel
+    run: uname -r
+    check: true
+    expect: { consensus: true }
+  - name: say hello
+    run: echo hello
+  - name: os release
+    run: cat /etc/os-release
+    check: true
+    expect: { consensus: true }
+  - name: hostname
+    run: cat /etc/hostname
+`;
+
+/** Which playbook a playbook case runs: five guarded steps, or two consensus gates in serial batches. */
+export type PlaybookKind = 'guarded' | 'gates';
+
+/** Playbook cases: each tool runs its own spelling of the same steps. */
 export interface PlaybookTool {
   name: string;
   binary: string;
-  argv(ctx: BenchContext): string[];
+  argv(ctx: BenchContext, kind: PlaybookKind): string[];
   env?(ctx: BenchContext): NodeJS.ProcessEnv;
 }
 
@@ -126,16 +150,17 @@ export const PLAYBOOK_TOOLS: PlaybookTool[] = [
   {
     name: 'herd',
     binary: process.execPath,
-    argv: (ctx) => {
-      const file = path.join(ctx.work, 'bench-play.yml');
-      fs.writeFileSync(file, HERD_PLAYBOOK);
+    argv: (ctx, kind) => {
+      const file = path.join(ctx.work, `bench-play-${kind}.yml`);
+      fs.writeFileSync(file, kind === 'gates' ? HERD_GATES_PLAYBOOK : HERD_PLAYBOOK);
       return herdArgv(ctx, 'play', file);
     },
   },
   {
     name: 'ansible',
     binary: '/usr/bin/ansible-playbook',
-    argv: (ctx) => {
+    argv: (ctx, kind) => {
+      if (kind !== 'guarded') throw new Error(`no ansible spelling of the ${kind} playbook`);
       const file = path.join(ctx.work, 'bench-play-ansible.yml');
       fs.writeFileSync(file, ANSIBLE_PLAYBOOK);
       return ['ansible-playbook', '-i', ansibleInventory(ctx), '-f', String(ctx.forks), '-u', ctx.user, '--private-key', ctx.keyPath, '-e', `ansible_port=${ctx.port}`, file];
@@ -143,6 +168,19 @@ export const PLAYBOOK_TOOLS: PlaybookTool[] = [
     env: ANSIBLE_ENV,
   },
 ];
+
+/** The label of the second herd build (--herd-before DIR), so the merger measures before/after in one run. */
+export const HERD_BEFORE = 'herd (before)';
+
+/** The same herd tool, run from another checkout's bin/herd (that checkout's own dist/). */
+export function herdBuild<T extends { name: string; binary: string; argv: (...args: never[]) => string[] }>(tool: T, dir: string): T {
+  const bin = path.join(path.resolve(dir), 'bin', 'herd');
+  const argv = (...args: never[]): string[] => {
+    const [, ...rest] = tool.argv(...args);
+    return [bin, ...rest];
+  };
+  return { ...tool, name: HERD_BEFORE, binary: path.join(path.resolve(dir), 'dist', 'src', 'cli', 'main.js'), argv };
+}
 
 /** OpenSSH client options every peer gets: no host-key prompts, quiet, the fleet's key and port. */
 export function sshOptions(ctx: BenchContext): string[] {

@@ -196,8 +196,14 @@ async function executeRun(
   } catch (err) {
     failure = err;
   }
-  unwire();
-  const outcome = run.finish();
+  // Still wired while the run closes (workers leave, kept connections close): a Ctrl-C then must not
+  // kill herd before the run directory is complete.
+  let outcome: RunOutcome;
+  try {
+    outcome = await run.finish();
+  } finally {
+    unwire();
+  }
   if (failure !== undefined) throw failure;
   return outcome;
 }

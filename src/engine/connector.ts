@@ -68,6 +68,12 @@ export class Connector {
     this.jumps.closeAll();
   }
 
+  /** known_hosts as the parent now has them (keys recorded by an earlier pass of the run). */
+  useKnownHosts(data: WorkerConfig['knownHostsData']): void {
+    this.config.knownHostsData = data;
+    this.knownHostsCache.clear();
+  }
+
   private optionsFor(target: HostJob | HopTarget, sock: ConnectOptions['sock']): ConnectOptions {
     const job = target as Partial<HostJob>;
     const mode = job.hostKeyMode ?? this.config.hostKeyMode;

@@ -3,17 +3,24 @@ import type { HostConnection } from '../transport/connection.js';
 import type { OutputFlow } from '../transport/exec.js';
 import { HostFailure } from '../transport/failure.js';
 import { HerdError, toErrorData } from '../errors.js';
-import type { HostResult } from '../results/status.js';
+import { notStarted, type HostResult } from '../results/status.js';
 import type { HostJob, HostPhase, TaskSpec, WorkerConfig } from './protocol.js';
 import { runSteps } from './steps.js';
 import type { Connector } from './connector.js';
 import { runTransferTask } from './transfer-job.js';
 import { stoppedOutcome } from './stopped.js';
 import { retryDelayMs } from './pacing.js';
+import type { ConnectionSource } from './kept-connections.js';
 import type { StepResult } from '../results/status.js';
 
 export interface HostJobContext {
   config: WorkerConfig;
+  /** What the host does once connected: it travels with the pass (passes run different plays and steps). */
+  task: TaskSpec;
+  /** A connection kept from the host's earlier pass, or a new one; and where it goes when the job ends. */
+  connections: ConnectionSource<HostConnection>;
+  /** Jobs of this worker holding or opening a connection, this one included (the --forks budget). */
+  inUse: () => number;
   /** Reaches hosts: credentials, known_hosts, handshake pacing, jump hosts. */
   connector: Connector;
   signal: AbortSignal;
@@ -39,33 +46,39 @@ export async function runHostJob(job: HostJob, ctx: HostJobContext): Promise<Hos
     durationMs: (endedAt ?? Date.now()) - started,
     ...partial,
   });
-  if (ctx.signal.aborted) return result({ status: 'not_started', exitCode: null, reason: 'run was interrupted before this host started' });
+  if (ctx.signal.aborted) return notStarted(job.id, 'run was interrupted before this host started');
 
   ctx.onPhase('connecting');
-  let client: HostConnection;
-  try {
-    client = await connectWithRetries(job, ctx);
-  } catch (err) {
-    return result(failureOutcome(err));
+  let client = ctx.connections.take(job.id);
+  if (client === undefined) {
+    try {
+      ctx.connections.beforeConnect(ctx.inUse());
+      client = await connectWithRetries(job, ctx);
+      ctx.connections.opened(job.id, client);
+    } catch (err) {
+      return result(failureOutcome(err));
+    }
   }
 
   const broken = thrownInCallbacks(client);
+  let ended: HostResult | undefined;
   try {
     if (ctx.signal.aborted) {
       const why = ctx.signal.reason === 'deadline' ? "the run's --deadline was reached" : 'run was interrupted';
-      return result({ status: 'not_started', exitCode: null, reason: `${why} before the command started`, code: 'E_NOT_STARTED' });
+      return (ended = { ...notStarted(job.id, `${why} before the command started`), durationMs: Date.now() - started });
     }
     ctx.onPhase('running');
-    return result(await Promise.race([runTask(client, job, ctx), broken]));
+    return (ended = result(await Promise.race([runTask(client, job, ctx), broken.failure])));
   } catch (err) {
-    return result(failureOutcome(err));
+    return (ended = result(failureOutcome(err)));
   } finally {
-    client.close();
+    broken.dispose();
+    ctx.connections.settle(job.id, client, ended);
   }
 }
 
 function runTask(client: HostConnection, job: HostJob, ctx: HostJobContext): Promise<TaskOutcome> {
-  const task = ctx.config.task;
+  const task = ctx.task;
   switch (task.kind) {
     case 'steps':
       return runSteps(client, job, task, {
@@ -91,13 +104,16 @@ function assertNever(value: never): never {
  * Code in the connection's callbacks threw (ours: a bug) and the connection was dropped; whatever
  * waited on it may never settle, so this host ends as `error` now.
  */
-function thrownInCallbacks(client: HostConnection): Promise<never> {
-  return new Promise<never>((_, reject) => {
-    client.onInternalError((err) => {
+function thrownInCallbacks(client: HostConnection): { failure: Promise<never>; dispose: () => void } {
+  let dispose = (): void => {};
+  const failure = new Promise<never>((_, reject) => {
+    dispose = client.onInternalError((err) => {
       const reason = `internal error while this host was running: ${err.message}; it may have run`;
       reject(new HerdError('E_INTERNAL', reason, { cause: err }));
     });
   });
+  // A kept connection serves later passes: each job removes its own listener.
+  return { failure, dispose: () => dispose() };
 }
 
 /** What an error thrown out of a connected host's task says about it: its own status and code when it has them. */

@@ -1,8 +1,8 @@
 // Run a playbook: plays in order, serial batches, consensus gates, max_fail, resume points.
 import { judgeConsensus, resolveAmount, splitBatches, splitSegments } from '../playbook/plan.js';
 import type { Play, Playbook } from '../playbook/types.js';
-import type { HostResult, StepResult } from '../results/status.js';
-import { notStartedResult, type Run } from './run.js';
+import { notStarted, type HostResult, type StepResult } from '../results/status.js';
+import type { Run } from './run.js';
 import type { HostJob } from './protocol.js';
 import { StepCompletion } from './step-completion.js';
 
@@ -78,13 +78,13 @@ function finalResult(run: Run, id: string, s: HostProgress, crash: unknown): Hos
   const where = s.lastDone === null ? 'this host had not started' : `this host stopped after step ${s.lastDone}`;
   if (crash !== undefined) {
     const why = `herd's playbook engine failed: ${crash instanceof Error ? crash.message : String(crash)}; ${where}`;
-    if (!s.ran) return notStartedResult(id, why);
+    if (!s.ran) return notStarted(id, why);
     return { id, status: 'error', exitCode: null, durationMs: s.durationMs, reason: why, code: 'E_INTERNAL' };
   }
-  if (!s.ran && run.control.stopped) return notStartedResult(id, run.control.interruptReason());
+  if (!s.ran && run.control.stopped) return notStarted(id, run.control.interruptReason());
   // Between steps nothing is in flight, so a rerun may resume the next step safely.
   const why = run.control.stopped ? run.control.stopCause() : "herd's playbook engine ended early";
-  return { ...notStartedResult(id, `${why}: ${where}; its later steps did not start`), durationMs: s.durationMs };
+  return { ...notStarted(id, `${why}: ${where}; its later steps did not start`), durationMs: s.durationMs };
 }
 
 /** The step a host starts this play at: 1, a resume point inside it, or past its end. */
@@ -112,7 +112,7 @@ async function runPlay(run: Run, req: PlaybookRunRequest, play: Play, ids: strin
   for (let b = 0; b < batches.length; b++) {
     const batch = batches[b]!;
     if (failed > maxFail) {
-      for (const id of batch) stop(state, id, notStartedResult(id, `play ${play.index} stopped: ${failed} host${failed === 1 ? '' : 's'} failed, more than max_fail ${maxFail}`));
+      for (const id of batch) stop(state, id, notStarted(id, `play ${play.index} stopped: ${failed} host${failed === 1 ? '' : 's'} failed, more than max_fail ${maxFail}`));
       continue;
     }
     let alive = batch;
@@ -165,13 +165,17 @@ async function runPlay(run: Run, req: PlaybookRunRequest, play: Play, ids: strin
         },
       );
       run.stepListener = undefined;
+      const before = alive;
       alive = alive.filter((id) => state.get(id)?.stopped === null);
       if (gateResults.size > 0) {
         alive = applyGate(run, play, segment.to, gateResults, references, alive, state, (r) => completion.onStep(r));
       }
+      // Failed or held back at the gate: no later step runs there, so its kept connection closes now.
+      run.releaseConnections(before.filter((id) => !alive.includes(id)));
       completion.finish();
     }
     if (through) for (const id of alive) state.get(id)!.playsLeft--;
+    run.releaseConnections(alive.filter((id) => state.get(id)!.playsLeft === 0));
   }
 }
 

@@ -1,43 +1,64 @@
-// Parent side of the worker pool: forks workers, hands out hosts from one queue on demand,
-// replaces workers that die, and turns everything into a stream of pool events.
+// Parent side of the worker pool: forks workers once per run, hands out hosts from one queue on demand
+// (a host whose connection a worker kept from an earlier pass goes back to that worker), replaces
+// workers that die, and turns everything into a stream of pool events.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { HostResult } from '../results/status.js';
+import { notStarted, type HostResult } from '../results/status.js';
 import { DEFAULT_JUMP_HANDSHAKES, WORKER_EXIT_GRACE_MS, WORKER_PREFETCH } from '../defaults.js';
 import { JobQueue } from './job-queue.js';
 import { JumpHandshakeGate } from './jump-gate.js';
 import type { AbortCause } from './stopped.js';
-import type { HostJob, HostPhase, ParentMessage, WorkerConfig, WorkerMessage } from './protocol.js';
+import type { HostJob, HostPhase, ParentMessage, TaskSpec, WorkerConfig, WorkerMessage } from './protocol.js';
+import { goesOn } from './kept-connections.js';
 
 type OutputMessage = Extract<WorkerMessage, { kind: 'output' }>;
 
 /** What the pool reports: the workers' host messages (output as a Buffer again), and its own warnings. */
 export type PoolEvent =
-  | Exclude<WorkerMessage, { kind: 'ready' | 'worker_fatal' | 'output' | 'jump_slot_wait' | 'jump_slot_done' }>
+  | Exclude<WorkerMessage, { kind: 'ready' | 'worker_fatal' | 'output' | 'jump_slot_wait' | 'jump_slot_done' | 'handshake' }>
   | (Omit<OutputMessage, 'data'> & { data: Buffer })
   | { kind: 'warning'; message: string };
 
 export interface PoolOptions {
   workers: number;
-  /** Total concurrent sessions across workers. */
+  /** --forks: total concurrent SSH sessions across workers (a kept idle connection holds one). */
   forks: number;
-  config: Omit<WorkerConfig, 'concurrency' | 'handshakes'>;
+  config: Omit<WorkerConfig, 'concurrency' | 'sessions' | 'handshakes'>;
+  /** The most hosts any pass of the run has (default: the first pass's): workers and --forks are shared out once. */
+  hosts?: number;
   /** Total handshakes in progress at once across workers. */
   handshakes: number;
   onEvent: (event: PoolEvent) => void;
   /** Handshakes in progress at once with one jump host, across workers (default DEFAULT_JUMP_HANDSHAKES). */
   jumpHandshakes?: number;
-  /** Test hook: path of the worker module (defaults to the built worker next to this file). */
+  /** Test hook (test/unit/engine/pool-queue.test.ts): path of the worker module (default: the built worker next to this file). */
   workerPath?: string;
 }
 
 type JobState = { job: HostJob; phase: 'assigned' | HostPhase; since: number };
 
-interface WorkerSlot {
-  child: ChildProcess;
+/** What the current pass runs; sent to every worker before its jobs, and to workers spawned during it. */
+interface Pass {
+  task: TaskSpec;
+  keep: boolean;
+  knownHostsData?: WorkerConfig['knownHostsData'];
+}
+
+/** A worker's part of the run's limits. */
+interface Share {
+  /** Hosts it works on at once: its part of --forks, of at most as many as the run has hosts. */
   capacity: number;
+  /** Connections it may hold open, in use and kept idle: its part of --forks itself. */
+  sessions: number;
+  /** Handshakes in progress at once. */
   handshakes: number;
+}
+
+interface WorkerSlot extends Share {
+  child: ChildProcess;
   jobs: Map<string, JobState>;
+  /** Jobs of hosts whose connection this worker kept: they wait for it, not for any worker. */
+  own: JobQueue<HostJob>;
   ready: boolean;
   exited: boolean;
   /** Why this worker is being taken down (its own uncaught error, or no answer to an abort); its hosts are already settled. */
@@ -59,8 +80,8 @@ const ABORT_ANSWER_MS = 10_000;
  * cost ~30 MiB less. Transfers churn through buffers and promises per file, and 16 MiB spends
  * less time in the collector (pulling the bench tree: 6.46 -> 5.99 s, +44 MiB).
  */
-function semiSpaceMiB(task: WorkerConfig['task']): number {
-  return task.kind === 'transfer' ? 16 : 1;
+function semiSpaceMiB(task: TaskSpec | undefined): number {
+  return task?.kind === 'transfer' ? 16 : 1;
 }
 
 export class WorkerPool {
@@ -77,23 +98,81 @@ export class WorkerPool {
   private readonly warnedProblems = new Set<string>();
   private workerCount = 1;
   private readonly jumpGate: JumpHandshakeGate;
+  private pass: Pass | undefined;
+  /** Worker shares (sessions, handshakes) left by workers that exited between passes: refilled at the next pass. */
+  private readonly vacant: Share[] = [];
+  /** Which worker keeps each host's connection (a hint: the worker may have closed it since). */
+  private readonly keptIn = new Map<string, WorkerSlot>();
+  private handshakeCount = 0;
+  private closed: Promise<void> | undefined;
 
   constructor(private readonly options: PoolOptions) {
     this.respawnBudget = options.workers * MAX_RESPAWNS_PER_WORKER;
     this.jumpGate = new JumpHandshakeGate(options.jumpHandshakes ?? DEFAULT_JUMP_HANDSHAKES);
   }
 
-  /** Run every job; resolves when each one has produced exactly one host_done event. */
-  run(jobs: HostJob[]): Promise<void> {
-    this.queue.pushAll(jobs);
-    this.remaining = jobs.length;
+  /** Target connections authenticated so far in this run (a kept connection reused is not one). */
+  get handshakes(): number {
+    return this.handshakeCount;
+  }
+
+  /**
+   * One pass: run every job with `task`; resolves when each one has produced exactly one host_done
+   * event. The workers stay for the next pass until close(). keep: hosts that go on keep their
+   * connection for their next pass, until release() (playbooks).
+   */
+  run(jobs: HostJob[], task: TaskSpec, keep = false, knownHostsData?: WorkerConfig['knownHostsData']): Promise<void> {
+    if (this.closed) throw new Error('pool used after close');
     if (jobs.length === 0) return Promise.resolve();
+    this.remaining = jobs.length;
     const done = new Promise<void>((resolve) => (this.finish = resolve));
-    const workers = Math.max(1, Math.min(this.options.workers, jobs.length));
+    if (this.draining) {
+      for (const job of jobs) this.complete(notStarted(job.id, this.drainReason));
+      return done;
+    }
+    // knownHostsData: keys recorded (accept-new) since the workers read theirs; later passes must see them.
+    this.pass = { task, keep, ...(knownHostsData ? { knownHostsData } : {}) };
+    const anyWorker: HostJob[] = [];
+    for (const job of jobs) {
+      const slot = this.keptIn.get(job.id);
+      if (slot && !slot.exited && slot.failed === undefined) slot.own.returnToFront(job);
+      else anyWorker.push(job);
+    }
+    this.queue.pushAll(anyWorker);
+    if (this.slots.size === 0 && this.vacant.length === 0) this.spawnAll(jobs.length);
+    for (const slot of this.slots) this.sendTo(slot, { kind: 'pass', ...this.pass });
+    for (const share of this.vacant.splice(0)) this.spawn(share);
+    this.feedAll();
+    return done;
+  }
+
+  private spawnAll(firstPass: number): void {
+    const hosts = Math.max(this.options.hosts ?? firstPass, firstPass);
+    const forks = Math.max(1, Math.min(this.options.forks, hosts));
+    // No more workers than sessions: each worker holds at least one, and --forks is the total.
+    const workers = Math.max(1, Math.min(this.options.workers, forks));
     this.workerCount = workers;
-    const forks = Math.max(1, Math.min(this.options.forks, jobs.length));
-    for (let i = 0; i < workers; i++) this.spawn(shareOf(forks, workers, i), shareOf(this.options.handshakes, workers, i));
-    return done.finally(() => this.shutdown());
+    for (let i = 0; i < workers; i++) {
+      const sessions = shareOf(this.options.forks, workers, i);
+      this.vacant.push({ capacity: shareOf(forks, workers, i), sessions, handshakes: shareOf(this.options.handshakes, workers, i) });
+    }
+  }
+
+  /** These hosts' work in the run is over (done, failed, held back): their kept connections close now. */
+  release(ids: string[]): void {
+    const bySlot = new Map<WorkerSlot, string[]>();
+    for (const id of ids) {
+      const slot = this.keptIn.get(id);
+      if (!slot) continue;
+      this.keptIn.delete(id);
+      bySlot.set(slot, [...(bySlot.get(slot) ?? []), id]);
+    }
+    for (const [slot, released] of bySlot) this.sendTo(slot, { kind: 'release', ids: released });
+  }
+
+  /** Let the workers go (they close every kept connection first) and make sure they have. */
+  close(): Promise<void> {
+    return (this.closed ??= this.shutdown());
   }
 
   /** Start nothing new: queued hosts end as not_started; running ones finish. */
@@ -102,7 +181,9 @@ export class WorkerPool {
     this.draining = true;
     this.drainReason = reason;
     const queued = this.queue.takeAll();
-    for (const job of queued) this.complete(notStarted(job, reason));
+    for (const slot of this.slots) for (const job of slot.own.takeAll()) queued.push(job);
+    this.keptIn.clear();
+    for (const job of queued) this.complete(notStarted(job.id, reason));
     // Hosts already handed to a worker but not begun are reported back by it as not_started.
     for (const slot of this.slots) this.sendTo(slot, { kind: 'drain', reason });
   }
@@ -125,14 +206,14 @@ export class WorkerPool {
     }
   }
 
-  private spawn(capacity: number, handshakes: number): void {
+  private spawn({ capacity, sessions, handshakes }: Share): void {
     const workerPath = this.options.workerPath ?? fileURLToPath(new URL('./worker.js', import.meta.url));
     const child = fork(workerPath, [], {
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-      execArgv: [`--max-semi-space-size=${semiSpaceMiB(this.options.config.task)}`],
+      execArgv: [`--max-semi-space-size=${semiSpaceMiB(this.pass?.task)}`],
     });
-    const slot: WorkerSlot = { child, capacity, handshakes, jobs: new Map(), ready: false, exited: false };
+    const slot: WorkerSlot = { child, capacity, sessions, handshakes, jobs: new Map(), own: new JobQueue(), ready: false, exited: false };
     this.slots.add(slot);
     let stderrTail = '';
     child.stderr?.on('data', (d: Buffer) => (stderrTail = (stderrTail + d.toString()).slice(-2000)));
@@ -143,7 +224,8 @@ export class WorkerPool {
     child.on('exit', (code, signal) => this.onExit(slot, code, signal, stderrTail));
     // Each worker paces its share of --connect-rate.
     const connectRate = this.options.config.connectRate / this.workerCount;
-    this.sendTo(slot, { kind: 'init', config: { ...this.options.config, concurrency: capacity, handshakes, connectRate } });
+    this.sendTo(slot, { kind: 'init', config: { ...this.options.config, concurrency: capacity, sessions, handshakes, connectRate } });
+    if (this.pass) this.sendTo(slot, { kind: 'pass', ...this.pass });
   }
 
   private onMessage(slot: WorkerSlot, message: WorkerMessage): void {
@@ -167,6 +249,9 @@ export class WorkerPool {
         return;
       case 'host_done':
         if (!slot.jobs.delete(message.result.id)) return;
+        // The worker keeps the same ones (kept-connections.ts goesOn); it may still close it to make room.
+        if (this.pass?.keep && goesOn(message.result) && !this.draining) this.keptIn.set(message.result.id, slot);
+        else this.keptIn.delete(message.result.id);
         this.complete(message.result);
         this.feed(slot);
         return;
@@ -181,6 +266,9 @@ export class WorkerPool {
         return;
       case 'jump_slot_done':
         this.jumpGate.done(slot, message.ticket);
+        return;
+      case 'handshake':
+        this.handshakeCount++;
         return;
       case 'worker_fatal':
         this.failWorker(slot, message.error.message);
@@ -211,6 +299,7 @@ export class WorkerPool {
       } else this.requeue(state.job);
     }
     slot.jobs.clear();
+    this.forgetKept(slot);
     // It exits by itself once its report is out; one that cannot is stopped.
     const timer = setTimeout(() => slot.child.kill('SIGKILL'), WORKER_EXIT_GRACE_MS);
     slot.child.once('exit', () => clearTimeout(timer));
@@ -220,8 +309,8 @@ export class WorkerPool {
   /** Keep a worker supplied up to its capacity plus a small prefetch so it never idles on IPC. */
   private feed(slot: WorkerSlot): void {
     if (!slot.ready || slot.exited || slot.failed !== undefined) return;
-    while (!this.draining && this.queue.length > 0 && slot.jobs.size < slot.capacity + this.prefetch()) {
-      const job = this.queue.shift()!;
+    while (!this.draining && slot.own.length + this.queue.length > 0 && slot.jobs.size < slot.capacity + this.prefetch()) {
+      const job = slot.own.shift() ?? this.queue.shift()!;
       slot.jobs.set(job.id, { job, phase: 'assigned', since: Date.now() });
       this.sendTo(slot, { kind: 'job', job });
     }
@@ -238,7 +327,12 @@ export class WorkerPool {
     slot.exited = true;
     this.slots.delete(slot);
     this.jumpGate.dropOwner(slot);
-    if (slot.jobs.size === 0 && (this.queue.length === 0 || this.draining)) return this.maybeFinish();
+    this.forgetKept(slot);
+    if (slot.jobs.size === 0 && (this.queue.length === 0 || this.draining)) {
+      // Between passes (or after its last host): its share is filled again when the next pass starts.
+      if (!this.closed && !this.draining) this.vacant.push(shareOfSlot(slot));
+      return this.maybeFinish();
+    }
     const how = signal ? `signal ${signal}` : `exit code ${code}`;
     const lastLine = stderrTail.trim().split('\n').find((l) => /Error|error:/.test(l)) ?? stderrTail.trim().split('\n').pop();
     if (slot.failed === undefined && slot.killedBecause === undefined) {
@@ -258,23 +352,29 @@ export class WorkerPool {
     }
     slot.jobs.clear();
     if (this.queue.length > 0 && !this.draining) {
-      if (this.respawnBudget-- > 0) this.spawn(slot.capacity, slot.handshakes);
+      if (this.respawnBudget-- > 0) this.spawn(shareOfSlot(slot));
       else this.drain('workers kept dying; stopped starting hosts');
     }
     this.feedAll();
     this.maybeFinish();
   }
 
+  /** A worker that is gone keeps no connection: its hosts' jobs go to any worker (a new handshake). */
+  private forgetKept(slot: WorkerSlot): void {
+    for (const job of slot.own.takeAll()) this.requeue(job);
+    for (const [id, owner] of this.keptIn) if (owner === slot) this.keptIn.delete(id);
+  }
+
   /** Nothing was executed on this host yet: another worker may take it, unless no host starts any more. */
   private requeue(job: HostJob): void {
-    if (this.draining) this.complete(notStarted(job, this.drainReason));
+    if (this.draining) this.complete(notStarted(job.id, this.drainReason));
     else this.queue.returnToFront(job);
   }
 
   private feedAll(): void {
     for (const slot of this.slots) this.feed(slot);
     if (this.slots.size === 0 && this.queue.length > 0) {
-      for (const job of this.queue.takeAll()) this.complete(notStarted(job, 'no worker process left to run it'));
+      for (const job of this.queue.takeAll()) this.complete(notStarted(job.id, 'no worker process left to run it'));
     }
   }
 
@@ -328,7 +428,11 @@ export class WorkerPool {
   }
 }
 
-/** Split `total` sessions over `parts` workers as evenly as possible. */
+function shareOfSlot({ capacity, sessions, handshakes }: WorkerSlot): Share {
+  return { capacity, sessions, handshakes };
+}
+
+/** Split `total` (SSH sessions, handshakes) over `parts` workers as evenly as possible. */
 export function shareOf(total: number, parts: number, index: number): number {
   const base = Math.floor(total / parts);
   return Math.max(1, base + (index < total % parts ? 1 : 0));
@@ -336,8 +440,4 @@ export function shareOf(total: number, parts: number, index: number): number {
 
 function assertNever(value: never): never {
   throw new Error(`unknown message from a worker: ${JSON.stringify(value)}`);
-}
-
-function notStarted(job: HostJob, reason: string): HostResult {
-  return { id: job.id, status: 'not_started', exitCode: null, durationMs: 0, reason, code: 'E_NOT_STARTED' };
 }

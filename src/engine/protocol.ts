@@ -41,8 +41,10 @@ export type TaskSpec =
     };
 
 export interface WorkerConfig {
-  /** Sessions this worker may hold at once. */
+  /** Hosts this worker works on at once: its share of --forks (of at most as many as the run has hosts). */
   concurrency: number;
+  /** SSH sessions this worker may hold open, in use and kept idle between passes: its share of --forks. */
+  sessions: number;
   /** Handshakes this worker may have in progress at once (pacing: key exchange is CPU-bound on both ends). */
   handshakes: number;
   connectTimeoutMs: number;
@@ -67,7 +69,6 @@ export interface WorkerConfig {
   /** Decrypts encrypted private keys; IPC only, like the password. */
   keyPassphrase?: string;
   agentSocket?: string;
-  task: TaskSpec;
 }
 
 /** A jump host (bastion) on the way to a target. */
@@ -119,7 +120,15 @@ export type HostPhase = 'connecting' | 'running';
 
 export type ParentMessage =
   | { kind: 'init'; config: WorkerConfig }
+  /**
+   * pass: the jobs that follow run `task` (a run has one pool; a playbook makes several passes).
+   * keep: a host that goes on keeps its connection for its next pass, until released (playbooks).
+   * knownHostsData: every known_hosts file again, when keys were recorded since the worker read them.
+   */
+  | { kind: 'pass'; task: TaskSpec; keep: boolean; knownHostsData?: WorkerConfig['knownHostsData'] }
   | { kind: 'job'; job: HostJob }
+  /** release: these hosts' work in this run is over (done, failed, held back by a gate): close their kept connections. */
+  | { kind: 'release'; ids: string[] }
   /** drain: start no job that has not begun; report those as not_started. */
   | { kind: 'drain'; reason: string }
   /** abort: stop running commands now (remote side killed); the cause decides interrupted or timeout (--deadline). */
@@ -139,6 +148,8 @@ export interface FileDone {
 export type WorkerMessage =
   | { kind: 'ready'; problems: string[] }
   | { kind: 'host_phase'; id: string; phase: HostPhase }
+  /** A new connection to this target authenticated: one handshake (a kept connection reused is none). */
+  | { kind: 'handshake'; id: string }
   | { kind: 'output'; id: string; stream: 'stdout' | 'stderr'; data: Uint8Array; step?: string }
   | { kind: 'step_done'; result: StepResult }
   /** Transferred files, batched: one message per file cost more CPU than the transfer itself on small-file trees. */

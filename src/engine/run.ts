@@ -4,7 +4,7 @@ import type { Target } from '../inventory/types.js';
 import { RunWriter } from '../results/writer.js';
 import type { JumpHostRecord, RunRecord } from '../results/run-record.js';
 import type { OutputSummary } from '../results/host-output.js';
-import type { HostResult, StepResult } from '../results/status.js';
+import { notStarted, type HostResult, type StepResult } from '../results/status.js';
 import { appendKnownHosts, readKnownHostsFiles } from '../transport/known-hosts-file.js';
 import { WorkerPool, type PoolEvent } from './pool.js';
 import type { RunEvent, RunEventListener } from './events.js';
@@ -21,7 +21,7 @@ export interface RunRequest {
   record: RunRecord;
   workers: number;
   forks: number;
-  config: Omit<WorkerConfig, 'concurrency' | 'handshakes' | 'task' | 'knownHostsData'>;
+  config: Omit<WorkerConfig, 'concurrency' | 'sessions' | 'handshakes' | 'task' | 'knownHostsData'>;
   /** Handshakes in progress at once across all workers. */
   handshakes: number;
   /** Seconds running commands get to finish after the first Ctrl-C. */
@@ -77,6 +77,11 @@ export class Run {
   private readonly knownHostsPending: { line: string; file: string }[] = [];
   private readonly knownHostsRecorded = new Map<string, number>();
   private readonly knownHostsData: Record<string, string | null>;
+  /** One pool for the whole run (created by the first pass, closed in finish): workers and kept connections live across passes. */
+  private currentPool: WorkerPool | undefined;
+  private passResult: (result: HostResult) => void = (r) => this.finishHost(r);
+  /** known_hosts lines were recorded since the last pass started: the workers' copies must be refreshed. */
+  private knownHostsChanged = false;
 
   constructor(
     private readonly request: RunRequest,
@@ -126,27 +131,42 @@ export class Run {
    */
   async runPass(jobs: HostJob[], task: TaskSpec, onResult: (result: HostResult) => void = (r) => this.finishHost(r)): Promise<void> {
     if (this.control.stopped) {
-      for (const job of jobs) onResult(notStartedResult(job.id, this.control.interruptReason()));
+      for (const job of jobs) onResult(notStarted(job.id, this.control.interruptReason()));
       return;
     }
-    const pool = new WorkerPool({
-      workers: this.request.workers,
-      forks: this.request.forks,
-      handshakes: this.request.handshakes,
-      config: { ...this.request.config, knownHostsData: this.knownHostsData, task },
-      onEvent: (event) => this.onPoolEvent(event, onResult),
-    });
+    this.passResult = onResult;
+    const pool = (this.currentPool ??= this.createPool());
+    const knownHosts = this.knownHostsChanged ? this.knownHostsData : undefined;
+    this.knownHostsChanged = false;
+    // A stop acts on the pool while a pass runs; between passes the next pass sees control.stopped.
     this.control.attach(pool);
     try {
-      await pool.run(jobs);
+      // Playbooks keep a host's connection for its next pass; a command run is one pass and keeps none.
+      await pool.run(jobs, task, task.kind === 'steps', knownHosts);
     } finally {
       this.control.attach(undefined);
       this.flushKnownHosts();
     }
   }
 
+  /** A playbook host's work in this run is over (done, failed, held back): its kept connection closes now. */
+  releaseConnections(ids: string[]): void {
+    this.currentPool?.release(ids);
+  }
+
+  private createPool(): WorkerPool {
+    return new WorkerPool({
+      workers: this.request.workers,
+      forks: this.request.forks,
+      handshakes: this.request.handshakes,
+      hosts: this.jobs.size,
+      config: { ...this.request.config, knownHostsData: this.knownHostsData },
+      onEvent: (event) => this.onPoolEvent(event),
+    });
+  }
+
   /** Every message of the pool: the writer records it, the observers hear of it. */
-  private onPoolEvent(event: PoolEvent, onResult: (result: HostResult) => void): void {
+  private onPoolEvent(event: PoolEvent): void {
     switch (event.kind) {
       case 'host_phase': {
         const connectTimeoutMs = this.jobs.get(event.id)?.connectTimeoutMs ?? this.request.config.connectTimeoutMs;
@@ -172,7 +192,7 @@ export class Run {
         this.emit({ kind: 'files_done', host: event.id, files: event.files, planned: event.planned });
         return;
       case 'host_done':
-        onResult(event.result);
+        this.passResult(event.result);
         return;
       case 'hostkey_new':
         this.knownHostsPending.push({ line: event.line, file: event.file });
@@ -194,7 +214,10 @@ export class Run {
   }
 
   /** Close the run; hosts without a result are recorded as not started or interrupted. */
-  finish(): RunOutcome {
+  async finish(): Promise<RunOutcome> {
+    // Every kept connection closes and every worker leaves before the run is recorded.
+    await this.currentPool?.close();
+    if (this.currentPool) this.request.record.handshakes = this.currentPool.handshakes;
     this.control.close();
     this.flushKnownHosts();
     if (this.jumpHosts.size > 0) this.request.record.jump_hosts = [...this.jumpHosts.values()];
@@ -219,6 +242,7 @@ export class Run {
       try {
         appendKnownHosts(file, lines);
         this.knownHostsRecorded.set(file, (this.knownHostsRecorded.get(file) ?? 0) + lines.length);
+        this.knownHostsChanged = true;
         // Later passes (playbooks) start workers from this snapshot: they must see what was recorded.
         const before = this.knownHostsData[file] ?? '';
         this.knownHostsData[file] = `${before}${before === '' || before.endsWith('\n') ? '' : '\n'}${lines.join('\n')}\n`;
@@ -239,10 +263,6 @@ function trustFilesOf(jobs: HostJob[], defaultMode: WorkerConfig['hostKeyMode'])
     if (defaultMode !== 'off') for (const hop of job.jump ?? []) for (const f of hop.knownHosts.files) files.add(f);
   }
   return [...files];
-}
-
-export function notStartedResult(id: string, reason: string): HostResult {
-  return { id, status: 'not_started', exitCode: null, durationMs: 0, reason, code: 'E_NOT_STARTED' };
 }
 
 /** An ad-hoc command, push or pull: one pass over every target. */

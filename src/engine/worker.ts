@@ -2,12 +2,17 @@
 // It never prints and never writes run files; its top level catches everything and reports it.
 import pLimit from 'p-limit';
 import { toErrorData } from '../errors.js';
+import { notStarted } from '../results/status.js';
 import { loadPrivateKeys } from '../transport/keys.js';
 import type { Credentials } from '../transport/connect.js';
 import { runHostJob } from './host-job.js';
 import { Connector } from './connector.js';
 import { startRateGate } from './pacing.js';
-import type { HostJob, ParentMessage, WorkerConfig, WorkerMessage } from './protocol.js';
+import type { HostJob, ParentMessage, TaskSpec, WorkerConfig, WorkerMessage } from './protocol.js';
+import { KeptConnections } from './kept-connections.js';
+
+/** Whatever the connector connects with (ssh2 stays behind src/transport/). */
+type Connection = Awaited<ReturnType<Connector['connect']>>;
 import { FileBatch, OutputCap, send, sendOutput, withNote } from './worker-outbox.js';
 
 interface WorkerState {
@@ -15,6 +20,9 @@ interface WorkerState {
   connector: Connector;
   limit: ReturnType<typeof pLimit>;
   abort: AbortController;
+  /** The current pass's task, and whether hosts that go on keep their connection for the next pass. */
+  pass?: { task: TaskSpec; keep: boolean };
+  kept: KeptConnections<Connection>;
   /** Set when the parent stops handing out hosts; the reason is recorded on hosts never begun. */
   drainReason?: string;
 }
@@ -79,6 +87,11 @@ function initialise(config: WorkerConfig): void {
     }),
     limit: pLimit(Math.max(1, config.concurrency)),
     abort: new AbortController(),
+    kept: new KeptConnections<Connection>({
+      capacity: Math.max(1, config.sessions),
+      keeping: () => state?.pass?.keep === true && state.drainReason === undefined,
+      onOpened: (id) => send({ kind: 'handshake', id }),
+    }),
   };
   send({ kind: 'ready', problems });
 }
@@ -86,16 +99,21 @@ function initialise(config: WorkerConfig): void {
 function startJob(job: HostJob): void {
   const s = state;
   if (!s) throw new Error('job received before init');
+  const pass = s.pass;
+  if (!pass) throw new Error('job received before its pass');
   void s.limit(async () => {
     if (s.drainReason !== undefined) {
       const reason = s.drainReason;
-      send({ kind: 'host_done', result: { id: job.id, status: 'not_started', exitCode: null, durationMs: 0, reason, code: 'E_NOT_STARTED' } });
+      send({ kind: 'host_done', result: notStarted(job.id, reason) });
       return;
     }
     const files = new FileBatch(job.id);
     const cap = new OutputCap(s.config.maxOutputBytes);
     const result = await runHostJob(job, {
       config: s.config,
+      task: pass.task,
+      connections: s.kept,
+      inUse: () => s.limit.activeCount,
       connector: s.connector,
       signal: s.abort.signal,
       onPhase: (phase) => send({ kind: 'host_phase', id: job.id, phase }),
@@ -120,17 +138,29 @@ function handle(message: ParentMessage): void {
     case 'init':
       initialise(message.config);
       return;
+    case 'pass':
+      if (!state) throw new Error('pass received before init');
+      state.pass = { task: message.task, keep: message.keep };
+      if (message.knownHostsData) state.connector.useKnownHosts(message.knownHostsData);
+      return;
     case 'job':
       startJob(message.job);
       return;
+    case 'release':
+      state?.kept.release(message.ids);
+      return;
     case 'drain':
+      // Nothing starts any more: no kept connection will be used again.
       if (state) state.drainReason = message.reason;
+      state?.kept.closeAll();
       return;
     case 'abort':
       if (state) state.drainReason ??= 'run was interrupted before this host started';
+      state?.kept.closeAll();
       state?.abort.abort(message.cause);
       return;
     case 'shutdown':
+      state?.kept.closeAll();
       state?.connector.close();
       process.disconnect?.();
       return;

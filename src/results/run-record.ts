@@ -25,6 +25,8 @@ export interface RunRecord {
   counts: Partial<Record<HostStatus, number>>;
   /** Runs through jump hosts: per hop (user@host:port), connections that authenticated and ones dropped before that. */
   jump_hosts?: JumpHostRecord[];
+  /** Target connections that authenticated (SSH handshakes); a playbook reuses a host's connection across passes. */
+  handshakes?: number;
 }
 
 export interface JumpHostRecord {

@@ -73,3 +73,8 @@ export interface StepResult {
   /** Output of a consensus step, kept to compare hosts (bounded). */
   stdout?: string;
 }
+
+/** A host nothing was run on: the one shape of `not_started`, whoever decides it (pool, worker, engine). */
+export function notStarted(id: string, reason: string): HostResult {
+  return { id, status: 'not_started', exitCode: null, durationMs: 0, reason, code: 'E_NOT_STARTED' };
+}

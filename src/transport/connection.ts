@@ -15,8 +15,9 @@ export interface HostConnection {
   /**
    * `listener` runs when code in this connection's callbacks threw (herd's own handlers: a bug, not
    * the host's doing); the connection is dropped then, and whatever waited on it may never settle.
+   * The result unsubscribes (a connection kept across passes serves several jobs, each with its own listener).
    */
-  onInternalError(listener: (err: Error) => void): void;
+  onInternalError(listener: (err: Error) => void): () => void;
   close(): void;
 }
 

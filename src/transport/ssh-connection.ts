@@ -16,10 +16,12 @@ export function sshConnection(client: Client): HostConnection {
       // ssh2 catches what its callbacks throw (ours included), emits it as the client's 'error' and
       // drops the connection. Such an error carries no ssh2 `level` (socket, timeout and protocol
       // errors do) and no numeric `code` (the reason of a server's DISCONNECT, the host's doing).
-      client.on('error', (err: Error & { level?: string; code?: unknown }) => {
+      const onError = (err: Error & { level?: string; code?: unknown }): void => {
         if (err.level !== undefined || typeof err.code === 'number') return;
         listener(err);
-      });
+      };
+      client.on('error', onError);
+      return () => void client.off('error', onError);
     },
     close: () => client.end(),
   };

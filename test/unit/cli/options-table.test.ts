@@ -43,7 +43,10 @@ const MECHANISM: Record<string, Proof[]> = {
   '--connect-timeout': [['e2e/run-faults.test.ts', 'gives each host the right status and reason, and the run ends within its timeouts']],
   '--connect-retries': [['e2e/run-limits.test.ts', 'retries a handshake reset with backoff, and without retries reports the reset']],
   '--connect-rate': [[O, '--max-handshakes bounds the handshakes in progress and --connect-rate spaces connection starts']],
-  '--forks': [['e2e/run-limits.test.ts', 'clamps --forks to fit ulimit -n with a warning instead of failing hosts with EMFILE']],
+  '--forks': [
+    ['e2e/run-limits.test.ts', 'clamps --forks to fit ulimit -n with a warning instead of failing hosts with EMFILE'],
+    ['e2e/play-connections.test.ts', 'never hold more connections open than --forks, even with more workers than that'],
+  ],
   '--workers': [['e2e/run-workers.test.ts', 'records its running hosts as interrupted while every other host finishes']],
   '--max-handshakes': [[O, '--max-handshakes bounds the handshakes in progress and --connect-rate spaces connection starts']],
   '--deadline': [['e2e/run-limits.test.ts', '--deadline ends the whole run: running hosts stop as timeout, unstarted ones are not_started, all listed in failed.txt']],

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WorkerPool, type PoolEvent } from '../../../src/engine/pool.js';
-import type { HostJob, WorkerConfig } from '../../../src/engine/protocol.js';
+import type { HostJob, TaskSpec, WorkerConfig } from '../../../src/engine/protocol.js';
 import { JobQueue } from '../../../src/engine/job-queue.js';
 
 const MILLION = 1_000_000;
@@ -71,7 +71,8 @@ function jobs(n: number): HostJob[] {
   return out;
 }
 
-const config = { task: { kind: 'command', command: 'true', timeoutMs: 0 }, connectRate: 0 } as unknown as Omit<WorkerConfig, 'concurrency' | 'handshakes'>;
+const config = { connectRate: 0 } as unknown as Omit<WorkerConfig, 'concurrency' | 'handshakes'>;
+const task: TaskSpec = { kind: 'command', command: 'true', timeoutMs: 0 };
 
 describe('the pool queue with 1,000,000 hosts', () => {
   it('JobQueue is first in, first out, hands returned items back first, and drains a million in linear work', async () => {
@@ -107,7 +108,8 @@ describe('the pool queue with 1,000,000 hosts', () => {
     pool = new WorkerPool({ workers: 1, forks: 64, handshakes: 64, config, onEvent, workerPath });
     const all = jobs(MILLION);
     // Linear work, counted: an Array#shift queue would move ~40,000 x 10^6 elements for the hosts handed out.
-    const moved = await bigArrayMoves(10 * MILLION, () => pool.run(all));
+    const moved = await bigArrayMoves(10 * MILLION, () => pool.run(all, task));
+    await pool.close();
     expect(warnings).toEqual([]);
     expect((counts.get('ok') ?? 0) + (counts.get('not_started') ?? 0)).toBe(MILLION);
     expect(counts.get('ok')).toBeGreaterThanOrEqual(40_000);
