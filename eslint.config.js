@@ -153,7 +153,7 @@ export default defineConfig(
       // `_name` is a deliberately unused parameter; `{ stdout: _kept, ...rest }` is how a field is dropped.
       '@typescript-eslint/no-unused-vars': [
         'error',
-        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true },
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true },
       ],
     },
   },
