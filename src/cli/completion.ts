@@ -8,7 +8,10 @@ interface Spec {
 }
 
 function specsOf(program: Command): Spec[] {
-  return program.commands.map((c) => ({ name: c.name(), options: c.options.map((o) => o.long ?? o.short ?? '').filter(Boolean) }));
+  return program.commands.map((c) => ({
+    name: c.name(),
+    options: c.options.map((o) => o.long ?? o.short ?? '').filter(Boolean),
+  }));
 }
 
 function bash(specs: Spec[]): string {
@@ -33,7 +36,9 @@ complete -o filenames -F _herd herd
 }
 
 function zsh(specs: Spec[]): string {
-  const cases = specs.map((s) => `    ${s.name}) _arguments ${s.options.map((o) => `'${o}[]'`).join(' ')} '*:file:_files' ;;`).join('\n');
+  const cases = specs
+    .map((s) => `    ${s.name}) _arguments ${s.options.map((o) => `'${o}[]'`).join(' ')} '*:file:_files' ;;`)
+    .join('\n');
   return `#compdef herd
 # herd zsh completion: herd completion zsh > "\${fpath[1]}/_herd"
 _herd() {
@@ -50,10 +55,14 @@ compdef _herd herd
 }
 
 function fish(specs: Spec[]): string {
-  const lines = [`# herd fish completion: herd completion fish > ~/.config/fish/completions/herd.fish`, 'complete -c herd -f'];
+  const lines = [
+    `# herd fish completion: herd completion fish > ~/.config/fish/completions/herd.fish`,
+    'complete -c herd -f',
+  ];
   for (const s of specs) {
     lines.push(`complete -c herd -n '__fish_use_subcommand' -a ${s.name}`);
-    for (const o of s.options) lines.push(`complete -c herd -n '__fish_seen_subcommand_from ${s.name}' -l ${o.replace(/^--/, '')}`);
+    for (const o of s.options)
+      lines.push(`complete -c herd -n '__fish_seen_subcommand_from ${s.name}' -l ${o.replace(/^--/, '')}`);
   }
   return lines.join('\n') + '\n';
 }

@@ -18,7 +18,9 @@ function readSource(name: string): InventorySource {
   }
 }
 
-/** The spelling of the limit flag the user typed last (`-l`, `-lweb`, `--limit`, `--limit=web`), so messages name it. */
+/**
+ * The spelling of the limit flag the user typed last (`-l`, `-lweb`, `--limit`, `--limit=web`), so messages name it.
+ */
 export function limitFlagTyped(argv: readonly string[]): string {
   let typed = '--limit';
   for (const arg of argv) {
@@ -29,17 +31,25 @@ export function limitFlagTyped(argv: readonly string[]): string {
   return typed;
 }
 
-export function loadInventory(files: string[], limit: string | undefined, flag = limitFlagTyped(process.argv.slice(2))): LoadedInventory {
+export function loadInventory(
+  files: string[],
+  limit: string | undefined,
+  flag = limitFlagTyped(process.argv.slice(2)),
+): LoadedInventory {
   if (files.length === 0) throw new UsageError('no inventory: give -i FILE (repeatable; -i - reads stdin)');
   if (files.filter((f) => f === '-').length > 1) throw new UsageError('-i -: stdin can be read only once');
   const parsed = parseInventory(files.map(readSource));
   const warnings = [...parsed.warnings];
   let targets = parsed.targets;
   if (limit !== undefined) {
-    const selection = selectTargets(targets, limit, (file) => fs.readFileSync(file === '-' ? 0 : file, 'utf8'), { label: flag, unmatchedExclusion: 'error' });
+    const selection = selectTargets(targets, limit, (file) => fs.readFileSync(file === '-' ? 0 : file, 'utf8'), {
+      label: flag,
+      unmatchedExclusion: 'error',
+    });
     targets = selection.targets;
     for (const term of selection.unmatched) warnings.push(`${flag} term ${JSON.stringify(term)} matched no host`);
   }
-  if (targets.length === 0) throw new UsageError(limit !== undefined ? `${flag} ${limit}: no host selected` : 'the inventory holds no host');
+  if (targets.length === 0)
+    throw new UsageError(limit !== undefined ? `${flag} ${limit}: no host selected` : 'the inventory holds no host');
   return { targets, warnings };
 }

@@ -30,7 +30,10 @@ export function printHostSteps(out: TextOut, err: TextOut, dir: string, host: st
   for (const r of steps) {
     writeText(out, formatStepHeader(r) + '\n');
     const base = path.join(dir, 'steps', `${r.play}.${r.step}`);
-    for (const [stream, to] of [['stdout', out], ['stderr', err]] as const) {
+    for (const [stream, to] of [
+      ['stdout', out],
+      ['stderr', err],
+    ] as const) {
       const file = path.join(base, stream, host);
       if (fs.existsSync(file)) writeBytes(to, fs.readFileSync(file));
     }

@@ -20,7 +20,9 @@ export interface PromptFlags {
 export function promptHidden(question: string, flags: PromptFlags): Promise<string> {
   const stdin = process.stdin;
   if (!stdin.isTTY) {
-    return Promise.reject(new UsageError(`${flags.ask} needs a terminal on stdin; use ${flags.env} VAR instead`, 'E_SECRET'));
+    return Promise.reject(
+      new UsageError(`${flags.ask} needs a terminal on stdin; use ${flags.env} VAR instead`, 'E_SECRET'),
+    );
   }
   return new Promise((resolve, reject) => {
     let value = '';

@@ -46,8 +46,10 @@ export function expandCidr(token: string): string[] {
   }
   const prefixText = token.slice(slash + 1);
   const prefix = Number(prefixText);
-  if (!Number.isInteger(prefix) || prefix > 32) throw new CidrError(`bad prefix /${prefixText}: expected 0-32`, slash + 1);
-  if (prefix < MIN_PREFIX) throw new CidrError(`/${prefix} is too large a block (at most /${MIN_PREFIX}, 65,534 hosts)`, slash + 1);
+  if (!Number.isInteger(prefix) || prefix > 32)
+    throw new CidrError(`bad prefix /${prefixText}: expected 0-32`, slash + 1);
+  if (prefix < MIN_PREFIX)
+    throw new CidrError(`/${prefix} is too large a block (at most /${MIN_PREFIX}, 65,534 hosts)`, slash + 1);
   const size = 2 ** (32 - prefix);
   const network = base - (base % size);
   if (prefix >= 31) return Array.from({ length: size }, (_, i) => formatIpv4(network + i));

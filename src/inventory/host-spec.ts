@@ -45,13 +45,15 @@ export function parseHostSpec(token: string): HostSpec {
     if (!isIPv6(host)) throw new HostSpecError(`bad IPv6 address ${JSON.stringify(host)}`, base + 1);
     const after = rest.slice(close + 1);
     if (after !== '') {
-      if (!after.startsWith(':')) throw new HostSpecError(`unexpected ${JSON.stringify(after)} after ]`, base + close + 1);
+      if (!after.startsWith(':'))
+        throw new HostSpecError(`unexpected ${JSON.stringify(after)} after ]`, base + close + 1);
       portText = after.slice(1);
       portOffset = base + close + 2;
     }
   } else if ((rest.match(/:/g) ?? []).length >= 2) {
     host = rest;
-    if (!isIPv6(host)) throw new HostSpecError(`bad IPv6 address ${JSON.stringify(host)} (write [addr]:port to give a port)`, base);
+    if (!isIPv6(host))
+      throw new HostSpecError(`bad IPv6 address ${JSON.stringify(host)} (write [addr]:port to give a port)`, base);
   } else {
     const colon = rest.indexOf(':');
     host = colon >= 0 ? rest.slice(0, colon) : rest;
@@ -90,12 +92,16 @@ function checkHostName(host: string, offset: number): void {
   let at = 0;
   for (const label of host.split('.')) {
     if (label.length > MAX_LABEL) {
-      throw new HostSpecError(`host name label ${JSON.stringify(label)} is ${label.length} characters long (DNS allows at most ${MAX_LABEL})`, offset + at);
+      throw new HostSpecError(
+        `host name label ${JSON.stringify(label)} is ${label.length} characters long (DNS allows at most ${MAX_LABEL})`,
+        offset + at,
+      );
     }
     at += label.length + 1;
   }
   const length = host.endsWith('.') ? host.length - 1 : host.length;
-  if (length > MAX_NAME) throw new HostSpecError(`host name is ${length} characters long (DNS allows at most ${MAX_NAME})`, offset);
+  if (length > MAX_NAME)
+    throw new HostSpecError(`host name is ${length} characters long (DNS allows at most ${MAX_NAME})`, offset);
 }
 
 /** Where a name that HOSTNAME_RE refuses goes wrong: a leading `-` (ssh would read an option) is at its label's start. */

@@ -24,13 +24,19 @@ export interface SelectOptions {
 }
 
 /** Select targets by a pattern string such as `web,db,&dc1,!web03`. */
-export function selectTargets(targets: Target[], patterns: string, readFile: (path: string) => string, options: SelectOptions = {}): Selection {
+export function selectTargets(
+  targets: Target[],
+  patterns: string,
+  readFile: (path: string) => string,
+  options: SelectOptions = {},
+): Selection {
   const label = options.label ?? '--limit';
   let terms: LimitTerm[];
   try {
     terms = parseLimitPattern(patterns);
   } catch (err) {
-    if (err instanceof PatternError) throw new UsageError(`${label} ${JSON.stringify(patterns)}: column ${err.offset + 1}: ${err.message}`, 'E_LIMIT');
+    if (err instanceof PatternError)
+      throw new UsageError(`${label} ${JSON.stringify(patterns)}: column ${err.offset + 1}: ${err.message}`, 'E_LIMIT');
     throw err;
   }
   const index = new TargetIndex(targets);
@@ -51,7 +57,11 @@ export function selectTargets(targets: Target[], patterns: string, readFile: (pa
     const hits = matchTerm(index, term, readFile, label);
     if (hits.size === 0) {
       if (options.unmatchedExclusion === 'warn') unmatched.push(term.raw);
-      else throw new UsageError(`${label} ${JSON.stringify(patterns)}: column ${term.offset + 1}: ${term.raw} excludes no host; refusing to run without the exclusion (check the name)`, 'E_LIMIT');
+      else
+        throw new UsageError(
+          `${label} ${JSON.stringify(patterns)}: column ${term.offset + 1}: ${term.raw} excludes no host; refusing to run without the exclusion (check the name)`,
+          'E_LIMIT',
+        );
     }
     chosen = new Set([...chosen].filter((t) => !hits.has(t)));
   }
@@ -88,7 +98,12 @@ function push(map: Map<string, Target[]>, key: string, t: Target): void {
   else map.set(key, [t]);
 }
 
-function matchTerm(index: TargetIndex, term: LimitTerm, readFile: (path: string) => string, label: string): Set<Target> {
+function matchTerm(
+  index: TargetIndex,
+  term: LimitTerm,
+  readFile: (path: string) => string,
+  label: string,
+): Set<Target> {
   switch (term.kind) {
     case 'all':
       return new Set(index.all);
@@ -100,7 +115,8 @@ function matchTerm(index: TargetIndex, term: LimitTerm, readFile: (path: string)
         throw new UsageError(`${label} @${term.path}: cannot read it (${ioReason(err)})`);
       }
       const hits = new Set<Target>();
-      for (const listed of parseInventory([{ name: term.path, text }]).targets) for (const t of index.lookup(listed.id)) hits.add(t);
+      for (const listed of parseInventory([{ name: term.path, text }]).targets)
+        for (const t of index.lookup(listed.id)) hits.add(t);
       return hits;
     }
     case 'names': {

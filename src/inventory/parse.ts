@@ -67,7 +67,11 @@ function expandToken(token: string, fail: (offset: number, detail: string) => ne
   const rest = token.slice(user.length);
   try {
     if (looksLikeCidr(rest)) return expandCidr(rest).map((h) => user + h);
-    if (rest.includes('/')) fail(user.length + rest.indexOf('/'), `unexpected / in ${JSON.stringify(token)} (CIDR blocks are IPv4 a.b.c.d/N)`);
+    if (rest.includes('/'))
+      fail(
+        user.length + rest.indexOf('/'),
+        `unexpected / in ${JSON.stringify(token)} (CIDR blocks are IPv4 a.b.c.d/N)`,
+      );
     return expandRanges(token);
   } catch (err) {
     if (err instanceof CidrError) fail(user.length + err.offset, err.message);

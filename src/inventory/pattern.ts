@@ -104,14 +104,20 @@ function checkName(name: string, at: number, body: string): void {
   if (name.includes('*') || name.includes('?')) {
     if (GLOB_RE.test(name)) return;
     const bad = [...body].findIndex((c) => !/[A-Za-z0-9_.@:*?[\],-]/.test(c));
-    throw new PatternError(`unexpected ${JSON.stringify(body[Math.max(0, bad)])} in glob ${JSON.stringify(body)}`, at + Math.max(0, bad));
+    throw new PatternError(
+      `unexpected ${JSON.stringify(body[Math.max(0, bad)])} in glob ${JSON.stringify(body)}`,
+      at + Math.max(0, bad),
+    );
   }
   if (GROUP_RE.test(name)) return;
   try {
     parseHostSpec(name);
   } catch (err) {
     if (err instanceof HostSpecError) {
-      throw new PatternError(`${JSON.stringify(body)} is not a group, host, glob, range, CIDR block or @file: ${err.message}`, name === body ? at + err.offset : at);
+      throw new PatternError(
+        `${JSON.stringify(body)} is not a group, host, glob, range, CIDR block or @file: ${err.message}`,
+        name === body ? at + err.offset : at,
+      );
     }
     throw err;
   }

@@ -29,7 +29,10 @@ function isPadded(digits: string): boolean {
   return digits.length > 1 && digits.startsWith('0');
 }
 
-/** Ansible writes ranges `[01:50]` (and `[a:f]`, `[1:50:2]`): say herd's spelling instead of failing on the host name. */
+/**
+ * Ansible writes ranges `[01:50]` (and `[a:f]`, `[1:50:2]`): say herd's spelling instead of failing on the host
+ * name.
+ */
 function ansibleHint(token: string, b: { open: number; close: number; body: string }): string | null {
   const m = /^([0-9A-Za-z]+):([0-9A-Za-z]+)(?::(\d+))?$/.exec(b.body);
   if (!m) return null;
@@ -94,7 +97,8 @@ export function expandBracket(body: string, offset: number): string[] {
     const end = BigInt(endText);
     if (end < start) throw new RangeSyntaxError(`range ${part} goes backwards`, at);
     count += end - start + 1n;
-    if (count > BigInt(MAX_EXPANSION)) throw new RangeSyntaxError(`range [${body}] is larger than ${MAX_EXPANSION} hosts`, at);
+    if (count > BigInt(MAX_EXPANSION))
+      throw new RangeSyntaxError(`range [${body}] is larger than ${MAX_EXPANSION} hosts`, at);
     items.push({ start, end, width: isPadded(startText) ? startText.length : 0 });
     at += part.length + 1;
   }
@@ -121,7 +125,8 @@ export function expandRanges(token: string): string[] {
       results = results.map((r) => r + kept);
     } else {
       const values = expandBracket(b.body, b.open);
-      if (results.length * values.length > MAX_EXPANSION) throw new RangeSyntaxError(`expands to more than ${MAX_EXPANSION} hosts`, b.open);
+      if (results.length * values.length > MAX_EXPANSION)
+        throw new RangeSyntaxError(`expands to more than ${MAX_EXPANSION} hosts`, b.open);
       const next: string[] = [];
       for (const r of results) for (const v of values) next.push(r + literal + v);
       results = next;

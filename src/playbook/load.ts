@@ -13,7 +13,20 @@ export interface LoadOptions {
 
 const PLAY_KEYS = ['name', 'hosts', 'vars', 'serial', 'max_fail', 'steps'] as const;
 const STEP_KINDS = ['run', 'script', 'push', 'pull'] as const;
-const STEP_KEYS = [...STEP_KINDS, 'name', 'when', 'unless', 'creates', 'removes', 'check', 'expect', 'timeout', 'ignore_errors', 'become', 'args'] as const;
+const STEP_KEYS = [
+  ...STEP_KINDS,
+  'name',
+  'when',
+  'unless',
+  'creates',
+  'removes',
+  'check',
+  'expect',
+  'timeout',
+  'ignore_errors',
+  'become',
+  'args',
+] as const;
 const EXPECT_KEYS = ['exit', 'stdout', 'consensus'] as const;
 const TRANSFER_KEYS = ['src', 'dest'] as const;
 export const BUILTIN_VARS = ['host', 'port', 'user', 'run_id'] as const;
@@ -47,8 +60,13 @@ export function loadPlaybook(input: { file: string; text: string }, opts: LoadOp
   const first = doc.errors[0];
   if (first) throw new PlaybookError(ctx.at(first.pos[0]), `YAML syntax: ${first.message.split('\n')[0]}`);
   const root = doc.contents as Node | null;
-  if (root === null || root === undefined) throw new PlaybookError(ctx.at(0), 'the playbook is empty: expected a play or a list of plays');
-  const playNodes: Node[] = isSeq(root) ? (root.items as Node[]) : isMap(root) ? [root] : ctx.fail(root, 'expected a play (a mapping) or a list of plays');
+  if (root === null || root === undefined)
+    throw new PlaybookError(ctx.at(0), 'the playbook is empty: expected a play or a list of plays');
+  const playNodes: Node[] = isSeq(root)
+    ? (root.items as Node[])
+    : isMap(root)
+      ? [root]
+      : ctx.fail(root, 'expected a play (a mapping) or a list of plays');
   if (playNodes.length === 0) ctx.fail(root, 'the list of plays is empty');
   return { file: input.file, plays: playNodes.map((node, i) => readPlay(ctx, node, i + 1)) };
 }
@@ -56,7 +74,8 @@ export function loadPlaybook(input: { file: string; text: string }, opts: LoadOp
 function typeName(node: unknown): string {
   if (isMap(node)) return 'a mapping';
   if (isSeq(node)) return 'a list';
-  if (isScalar(node)) return node.value === null ? 'nothing' : typeof node.value === 'string' ? 'a string' : `a ${typeof node.value}`;
+  if (isScalar(node))
+    return node.value === null ? 'nothing' : typeof node.value === 'string' ? 'a string' : `a ${typeof node.value}`;
   return 'nothing';
 }
 
@@ -75,8 +94,13 @@ function entries(ctx: Context, map: YAMLMap, allowed: readonly string[], what: s
   for (const pair of map.items as Pair<Node, Node>[]) {
     const key = isScalar(pair.key) ? String(pair.key.value) : ctx.fail(pair.key, `${what} keys must be plain words`);
     if (!allowed.includes(key)) {
-      const close = allowed.filter((k) => editDistance(k, key) <= 2).sort((x, y) => editDistance(x, key) - editDistance(y, key))[0];
-      ctx.fail(pair.key, `unknown ${what} key "${key}"${close ? ` (did you mean "${close}"?)` : `; allowed: ${allowed.join(', ')}`}`);
+      const close = allowed
+        .filter((k) => editDistance(k, key) <= 2)
+        .sort((x, y) => editDistance(x, key) - editDistance(y, key))[0];
+      ctx.fail(
+        pair.key,
+        `unknown ${what} key "${key}"${close ? ` (did you mean "${close}"?)` : `; allowed: ${allowed.join(', ')}`}`,
+      );
     }
     out.set(key, pair);
   }
@@ -89,8 +113,10 @@ const SHELL_KEYS = new Set(['run', 'when', 'unless', 'args', 'name']);
 function str(ctx: Context, pair: Pair<Node, Node> | undefined, key: string): string | undefined {
   if (!pair) return undefined;
   const v = pair.value;
-  if (SHELL_KEYS.has(key) && isScalar(v) && (typeof v.value === 'number' || typeof v.value === 'boolean')) return String(v.source ?? v.value);
-  if (!isScalar(v) || v.value === null || typeof v.value === 'object') ctx.fail(v ?? pair.key, `expected a string for "${key}", got ${typeName(v)}`);
+  if (SHELL_KEYS.has(key) && isScalar(v) && (typeof v.value === 'number' || typeof v.value === 'boolean'))
+    return String(v.source ?? v.value);
+  if (!isScalar(v) || v.value === null || typeof v.value === 'object')
+    ctx.fail(v ?? pair.key, `expected a string for "${key}", got ${typeName(v)}`);
   if (typeof v.value !== 'string') ctx.fail(v, `expected a string for "${key}", got ${typeName(v)}`);
   return v.value;
 }
@@ -98,19 +124,29 @@ function str(ctx: Context, pair: Pair<Node, Node> | undefined, key: string): str
 function bool(ctx: Context, pair: Pair<Node, Node> | undefined, key: string): boolean {
   if (!pair) return false;
   const v = pair.value;
-  if (!isScalar(v) || typeof v.value !== 'boolean') ctx.fail(v ?? pair.key, `expected true or false for "${key}", got ${typeName(v)}`);
+  if (!isScalar(v) || typeof v.value !== 'boolean')
+    ctx.fail(v ?? pair.key, `expected true or false for "${key}", got ${typeName(v)}`);
   return v.value;
 }
 
 function amount(ctx: Context, pair: Pair<Node, Node> | undefined, key: string): Amount | undefined {
   if (!pair) return undefined;
   const v = pair.value;
-  if (isScalar(v) && typeof v.value === 'number' && Number.isInteger(v.value) && v.value >= (key === 'max_fail' ? 0 : 1)) return { kind: 'count', n: v.value };
+  if (
+    isScalar(v) &&
+    typeof v.value === 'number' &&
+    Number.isInteger(v.value) &&
+    v.value >= (key === 'max_fail' ? 0 : 1)
+  )
+    return { kind: 'count', n: v.value };
   if (isScalar(v) && typeof v.value === 'string') {
     const m = /^(\d+(?:\.\d+)?)%$/.exec(v.value.trim());
     if (m && Number(m[1]) > 0 && Number(m[1]) <= 100) return { kind: 'percent', p: Number(m[1]) };
   }
-  return ctx.fail(v ?? pair.key, `expected a ${key === 'max_fail' ? 'count (0 or more)' : 'positive count'} or a percentage like "10%" for "${key}", got ${isScalar(v) ? JSON.stringify(v.value) : typeName(v)}`);
+  return ctx.fail(
+    v ?? pair.key,
+    `expected a ${key === 'max_fail' ? 'count (0 or more)' : 'positive count'} or a percentage like "10%" for "${key}", got ${isScalar(v) ? JSON.stringify(v.value) : typeName(v)}`,
+  );
 }
 
 function readPlay(ctx: Context, node: Node, index: number): Play {
@@ -121,10 +157,16 @@ function readPlay(ctx: Context, node: Node, index: number): Play {
   const vars = readVars(ctx, keys.get('vars'));
   const stepsPair = keys.get('steps') ?? ctx.fail(node, `play ${index}: missing "steps"`);
   const stepsNode = stepsPair.value;
-  if (!isSeq(stepsNode) || stepsNode.items.length === 0) ctx.fail(stepsNode ?? stepsPair.key, `expected a non-empty list for "steps", got ${typeName(stepsNode)}`);
+  if (!isSeq(stepsNode) || stepsNode.items.length === 0)
+    ctx.fail(stepsNode ?? stepsPair.key, `expected a non-empty list for "steps", got ${typeName(stepsNode)}`);
   const known = new Set<string>([...BUILTIN_VARS, ...Object.keys(vars), ...Object.keys(ctx.opts.extraVars ?? {})]);
   for (const pair of (keys.get('vars')?.value as YAMLMap | undefined)?.items ?? []) {
-    checkTemplates(ctx, (pair as Pair<Node, Node>).value, new Set([...BUILTIN_VARS, ...Object.keys(ctx.opts.extraVars ?? {})]), 'play vars may use built-ins and --var values only');
+    checkTemplates(
+      ctx,
+      (pair as Pair<Node, Node>).value,
+      new Set([...BUILTIN_VARS, ...Object.keys(ctx.opts.extraVars ?? {})]),
+      'play vars may use built-ins and --var values only',
+    );
   }
   const steps = (stepsNode.items as Node[]).map((s, i) => readStep(ctx, s, i + 1, known));
   const play: Play = {
@@ -149,11 +191,13 @@ function readVars(ctx: Context, pair: Pair<Node, Node> | undefined): Record<stri
   const vars: Record<string, string> = {};
   for (const item of map.items as Pair<Node, Node>[]) {
     const name = isScalar(item.key) ? String(item.key.value) : '';
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) ctx.fail(item.key, `bad variable name ${JSON.stringify(name)}: use letters, digits and _`);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+      ctx.fail(item.key, `bad variable name ${JSON.stringify(name)}: use letters, digits and _`);
     if ((BUILTIN_VARS as readonly string[]).includes(name)) {
       ctx.fail(item.key, `"${name}" is a built-in variable; choose another name`);
     }
-    if (!isScalar(item.value) || item.value.value === null || typeof item.value.value === 'object') ctx.fail(item.value ?? item.key, `expected a scalar value for variable "${name}", got ${typeName(item.value)}`);
+    if (!isScalar(item.value) || item.value.value === null || typeof item.value.value === 'object')
+      ctx.fail(item.value ?? item.key, `expected a scalar value for variable "${name}", got ${typeName(item.value)}`);
     vars[name] = String(item.value.value);
   }
   return vars;
@@ -180,7 +224,8 @@ function checkTemplates(ctx: Context, node: Node | null | undefined, known: Set<
   try {
     vars = findTemplateVars(value);
   } catch (err) {
-    if (err instanceof TemplateSyntaxError) throw new PlaybookError(templatePos(ctx, node, value, err.offset), err.message);
+    if (err instanceof TemplateSyntaxError)
+      throw new PlaybookError(templatePos(ctx, node, value, err.offset), err.message);
     throw err;
   }
   for (const v of vars) {
@@ -195,12 +240,13 @@ function refuseTemplates(ctx: Context, pair: Pair<Node, Node> | undefined, key: 
   const node = pair?.value;
   if (!node || !isScalar(node) || typeof node.value !== 'string') return;
   const offset = node.value.indexOf('{{');
-  if (offset >= 0) throw new PlaybookError(templatePos(ctx, node, node.value, offset), `"${key}" is not templated: ${why}`);
+  if (offset >= 0)
+    throw new PlaybookError(templatePos(ctx, node, node.value, offset), `"${key}" is not templated: ${why}`);
 }
 
 const NOT_TEMPLATED = {
-  stepName: 'it labels the step in every host\'s results; write the value out',
-  playName: 'it labels the play in every host\'s results; write the value out',
+  stepName: "it labels the step in every host's results; write the value out",
+  playName: "it labels the play in every host's results; write the value out",
   hosts: 'it selects the hosts before any per-host value exists',
   script: 'it names one local file, checked before any host is contacted; pass per-host values in "args"',
 } as const;
@@ -210,7 +256,11 @@ function readStep(ctx: Context, node: Node, index: number, known: Set<string>): 
   const keys = entries(ctx, node, STEP_KEYS, 'step');
   const kinds = STEP_KINDS.filter((k) => keys.has(k));
   if (kinds.length === 0) ctx.fail(node, `step ${index}: needs one of ${STEP_KINDS.join(', ')}`);
-  if (kinds.length > 1) ctx.fail(keys.get(kinds[1]!)!.key, `step ${index}: has both "${kinds[0]}" and "${kinds[1]}"; a step does one thing`);
+  if (kinds.length > 1)
+    ctx.fail(
+      keys.get(kinds[1]!)!.key,
+      `step ${index}: has both "${kinds[0]}" and "${kinds[1]}"; a step does one thing`,
+    );
   const kind = kinds[0]!;
   for (const [key, pair] of keys) {
     if (['run', 'when', 'unless', 'creates', 'removes', 'args'].includes(key)) checkTemplates(ctx, pair.value, known);
@@ -234,7 +284,11 @@ function readStep(ctx: Context, node: Node, index: number, known: Set<string>): 
   let timeoutS: number | undefined;
   if (timeoutPair) {
     const v = timeoutPair.value;
-    if (!isScalar(v) || typeof v.value !== 'number' || v.value <= 0) ctx.fail(v ?? timeoutPair.key, `expected a positive number of seconds for "timeout", got ${isScalar(v) ? JSON.stringify(v.value) : typeName(v)}`);
+    if (!isScalar(v) || typeof v.value !== 'number' || v.value <= 0)
+      ctx.fail(
+        v ?? timeoutPair.key,
+        `expected a positive number of seconds for "timeout", got ${isScalar(v) ? JSON.stringify(v.value) : typeName(v)}`,
+      );
     timeoutS = v.value;
   }
   const expect = readExpect(ctx, keys.get('expect'), known);
@@ -257,7 +311,11 @@ function readStep(ctx: Context, node: Node, index: number, known: Set<string>): 
     case 'push':
     case 'pull': {
       const pair = keys.get(kind)!;
-      if (!isMap(pair.value)) ctx.fail(pair.value ?? pair.key, `expected a mapping with src and dest for "${kind}", got ${typeName(pair.value)}`);
+      if (!isMap(pair.value))
+        ctx.fail(
+          pair.value ?? pair.key,
+          `expected a mapping with src and dest for "${kind}", got ${typeName(pair.value)}`,
+        );
       const t = entries(ctx, pair.value, TRANSFER_KEYS, kind);
       const src = str(ctx, t.get('src'), 'src') ?? ctx.fail(pair.value, `${kind}: missing "src"`);
       const dest = str(ctx, t.get('dest'), 'dest') ?? ctx.fail(pair.value, `${kind}: missing "dest"`);
@@ -266,7 +324,8 @@ function readStep(ctx: Context, node: Node, index: number, known: Set<string>): 
       let resolvedSrc = src;
       if (kind === 'push') {
         resolvedSrc = path.resolve(path.dirname(ctx.file), src) + (src.endsWith('/') ? '/' : '');
-        if (!src.includes('{{') && !ctx.opts.fileExists(resolvedSrc)) ctx.fail(t.get('src')!.value, `push source ${src} not found (looked for ${resolvedSrc})`);
+        if (!src.includes('{{') && !ctx.opts.fileExists(resolvedSrc))
+          ctx.fail(t.get('src')!.value, `push source ${src} not found (looked for ${resolvedSrc})`);
       }
       step = { ...base, kind, src: resolvedSrc, dest };
       break;
@@ -278,7 +337,8 @@ function readStep(ctx: Context, node: Node, index: number, known: Set<string>): 
 
 function readExpect(ctx: Context, pair: Pair<Node, Node> | undefined, known: Set<string>): StepExpect | undefined {
   if (!pair) return undefined;
-  if (!isMap(pair.value)) return ctx.fail(pair.value ?? pair.key, `expected a mapping for "expect", got ${typeName(pair.value)}`);
+  if (!isMap(pair.value))
+    return ctx.fail(pair.value ?? pair.key, `expected a mapping for "expect", got ${typeName(pair.value)}`);
   const keys = entries(ctx, pair.value, EXPECT_KEYS, 'expect');
   const expect: StepExpect = {};
   const exitPair = keys.get('exit');
@@ -286,8 +346,17 @@ function readExpect(ctx: Context, pair: Pair<Node, Node> | undefined, known: Set
     const v = exitPair.value;
     const items = isSeq(v) ? (v.items as Node[]) : [v];
     expect.exit = items.map((item) => {
-      if (!isScalar(item) || typeof item.value !== 'number' || !Number.isInteger(item.value) || item.value < 0 || item.value > 255) {
-        return ctx.fail(item ?? exitPair.key, `expected exit codes 0-255 for "exit", got ${isScalar(item) ? JSON.stringify(item.value) : typeName(item)}`);
+      if (
+        !isScalar(item) ||
+        typeof item.value !== 'number' ||
+        !Number.isInteger(item.value) ||
+        item.value < 0 ||
+        item.value > 255
+      ) {
+        return ctx.fail(
+          item ?? exitPair.key,
+          `expected exit codes 0-255 for "exit", got ${isScalar(item) ? JSON.stringify(item.value) : typeName(item)}`,
+        );
       }
       return item.value;
     });
@@ -309,7 +378,12 @@ function readExpect(ctx: Context, pair: Pair<Node, Node> | undefined, known: Set
 
 /** A readable default name: the step's kind and its first words. */
 function deriveName(step: Step): string {
-  const text = step.kind === 'run' ? step.run : step.kind === 'script' ? path.basename(step.script) : `${step.src} -> ${step.dest}`;
+  const text =
+    step.kind === 'run'
+      ? step.run
+      : step.kind === 'script'
+        ? path.basename(step.script)
+        : `${step.src} -> ${step.dest}`;
   const one = `${step.kind}: ${text.split('\n')[0]}`;
   return one.length > 60 ? `${one.slice(0, 57)}...` : one;
 }

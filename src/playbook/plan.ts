@@ -68,7 +68,9 @@ export function judgeConsensus(outputs: Map<string, string>, reference?: string 
     list.push(host);
     byOutput.set(key, list);
   }
-  const groups = [...byOutput.entries()].map(([output, hosts]) => ({ output, hosts })).sort((a, b) => b.hosts.length - a.hosts.length);
+  const groups = [...byOutput.entries()]
+    .map(([output, hosts]) => ({ output, hosts }))
+    .sort((a, b) => b.hosts.length - a.hosts.length);
   let majority: string | null;
   if (reference !== undefined && reference !== null) majority = reference;
   else if (groups.length === 0) majority = null;

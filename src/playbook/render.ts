@@ -33,7 +33,10 @@ export function builtinVars(builtins: Builtins): Record<string, string | Refused
     const value = builtins[name];
     out[name] = SAFE_BUILTIN[name].test(value)
       ? value
-      : new RefusedValue(name, `${JSON.stringify(value)} is not a plain ${WHAT[name]}; built-ins go into shell text unquoted, so herd refuses it`);
+      : new RefusedValue(
+          name,
+          `${JSON.stringify(value)} is not a plain ${WHAT[name]}; built-ins go into shell text unquoted, so herd refuses it`,
+        );
   }
   return out;
 }
@@ -79,15 +82,28 @@ export function renderStep(step: Step, vars: TemplateVars): Step {
     removes: opt(step.removes, vars),
     expect: step.expect && { ...step.expect, stdout: opt(step.expect.stdout, vars, regexEscape) },
   };
-  for (const k of ['when', 'unless', 'creates', 'removes'] as const) if (common[k] === undefined) delete common[k];
+  for (const k of ['when', 'unless', 'creates', 'removes'] as const) {
+    // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- k ranges over four field names, not data
+    if (common[k] === undefined) delete common[k];
+  }
   if (common.expect && common.expect.stdout === undefined) delete common.expect.stdout;
   switch (step.kind) {
     case 'run':
       return { ...common, kind: 'run', run: renderTemplate(step.run, vars) } as Step;
     case 'script':
-      return { ...common, kind: 'script', script: step.script, ...(step.args !== undefined ? { args: renderTemplate(step.args, vars) } : {}) } as Step;
+      return {
+        ...common,
+        kind: 'script',
+        script: step.script,
+        ...(step.args !== undefined ? { args: renderTemplate(step.args, vars) } : {}),
+      } as Step;
     case 'push':
     case 'pull':
-      return { ...common, kind: step.kind, src: renderTemplate(step.src, vars), dest: renderTemplate(step.dest, vars) } as Step;
+      return {
+        ...common,
+        kind: step.kind,
+        src: renderTemplate(step.src, vars),
+        dest: renderTemplate(step.dest, vars),
+      } as Step;
   }
 }

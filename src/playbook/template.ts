@@ -22,7 +22,10 @@ export class TemplateSyntaxError extends HerdError {
     readonly offset: number,
     found: string,
   ) {
-    super('E_TEMPLATE', `malformed template ${JSON.stringify(found)}: expected {{ name }} (write {{ '{{' }} for a literal "{{")`);
+    super(
+      'E_TEMPLATE',
+      `malformed template ${JSON.stringify(found)}: expected {{ name }} (write {{ '{{' }} for a literal "{{")`,
+    );
   }
 }
 
@@ -74,7 +77,10 @@ export class RefusedVariableError extends HerdError {
     name: string,
     readonly refused: RefusedValue,
   ) {
-    super('E_TEMPLATE', `${name === refused.origin ? '' : `{{ ${name} }} uses `}{{ ${refused.origin} }}: ${refused.why}`);
+    super(
+      'E_TEMPLATE',
+      `${name === refused.origin ? '' : `{{ ${name} }} uses `}{{ ${refused.origin} }}: ${refused.why}`,
+    );
   }
 }
 

@@ -23,7 +23,8 @@ export function hostMasks(id: string): string[] {
   try {
     const spec = parseHostSpec(id);
     masks.add(spec.host);
-    if (spec.port !== undefined) masks.add(spec.host.includes(':') ? `[${spec.host}]:${spec.port}` : `${spec.host}:${spec.port}`);
+    if (spec.port !== undefined)
+      masks.add(spec.host.includes(':') ? `[${spec.host}]:${spec.port}` : `${spec.host}:${spec.port}`);
   } catch {
     // A name that is not a host spec (a hand-made run directory) is masked as written.
   }
@@ -34,13 +35,14 @@ const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
 /**
  * Replace the host's names by HOST_MASK where they stand alone: `10.0.0.1` is not masked inside
- * `10.0.0.12` or `110.0.0.1`, `web1` not inside `web12` or `prod-web1`; `web1.example.com` becomes `<host>.example.com`,
- * `dd-10.0.0.1.disk` becomes `dd-<host>.disk`.
+ * `10.0.0.12` or `110.0.0.1`, `web1` not inside `web12` or `prod-web1`; `web1.example.com` becomes
+ * `<host>.example.com`, `dd-10.0.0.1.disk` becomes `dd-<host>.disk`.
  */
 export function maskHost(text: string, masks: string[]): string {
   if (masks.length === 0) return text;
   // An address also stands alone after a dash (`/tmp/dd-10.0.0.1.disk`); a name does not (`prod-db1` is not `db1`).
-  const alone = (m: string): string => `${/^[0-9[]/.test(m) ? '(?<![A-Za-z0-9_.])' : '(?<![A-Za-z0-9_.-])'}${escapeRe(m)}`;
+  const alone = (m: string): string =>
+    `${/^[0-9[]/.test(m) ? '(?<![A-Za-z0-9_.])' : '(?<![A-Za-z0-9_.-])'}${escapeRe(m)}`;
   const re = new RegExp(`(?:${masks.map(alone).join('|')})(?![A-Za-z0-9_-])(?!\\.[0-9])`, 'gi');
   return text.replace(re, HOST_MASK);
 }

@@ -55,7 +55,8 @@ export function formatGroups(groups: OutputGroup[], all = false): string {
     const shownLines = lines.slice(0, MAX_LINES);
     if (g.summary.bytes === 0) out.push('   (no output)');
     else for (const l of shownLines) out.push(`   ${l}`);
-    if (lines.length > MAX_LINES || g.summary.truncated) out.push(`   ... (${g.summary.bytes} bytes in all; see stdout/<host>)`);
+    if (lines.length > MAX_LINES || g.summary.truncated)
+      out.push(`   ... (${g.summary.bytes} bytes in all; see stdout/<host>)`);
   });
   if (hidden.length > 0) {
     const hosts = hidden.reduce((n, g) => n + g.hosts.length, 0);

@@ -1,7 +1,13 @@
 // A playbook's steps as the operator reads them on the terminal: per step, counts by step status,
 // the hosts of every status but the majority folded into ranges, and the failures grouped by
 // reason with their stderr excerpt (as in the end-of-run summary). Pure: step results in, lines out.
-import { STEP_STATUSES, type HostResult, type HostStatus, type StepResult, type StepStatus } from '../results/status.js';
+import {
+  STEP_STATUSES,
+  type HostResult,
+  type HostStatus,
+  type StepResult,
+  type StepStatus,
+} from '../results/status.js';
 import { foldHosts } from './fold.js';
 import { formatFailures, type HostExcerpt } from './summary.js';
 
@@ -44,7 +50,10 @@ export const excerptKey = (host: string, step: string): string => `${host}\t${st
  * One step's block: `[1.3] mount: 5 changed, 3 failed`, then a line of hosts per status other than
  * the majority (failures as groups by reason). With no single largest status, every status lists its hosts.
  */
-export function formatStepBlock(results: RecapStep[], excerpts: ReadonlyMap<string, HostExcerpt> = new Map()): string[] {
+export function formatStepBlock(
+  results: RecapStep[],
+  excerpts: ReadonlyMap<string, HostExcerpt> = new Map(),
+): string[] {
   const first = results[0];
   if (first === undefined) return [];
   const key = `${first.play}.${first.step}`;

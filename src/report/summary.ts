@@ -15,7 +15,10 @@ export function formatCounts(total: number, counts: Partial<Record<HostStatus, n
 /** `jump host ops@bastion:22: 38 connections (3 dropped before authentication, retried)` per jump host. */
 export function formatJumpHosts(hops: JumpHostRecord[]): string[] {
   return hops.map((h) => {
-    const throttled = h.throttled > 0 ? ` (${h.throttled} dropped before authentication by its sshd: throttled, retried with backoff)` : '';
+    const throttled =
+      h.throttled > 0
+        ? ` (${h.throttled} dropped before authentication by its sshd: throttled, retried with backoff)`
+        : '';
     return `jump host ${h.host}: ${h.connections} connection${h.connections === 1 ? '' : 's'}${throttled}`;
   });
 }
@@ -65,7 +68,17 @@ export function formatFailures(
     const key = `${r.status}\t${hostKey?.shared ?? r.reason}\t${ex?.excerpt.key ?? ''}`;
     let g = groups.get(key);
     if (!g) {
-      g = { status: r.status, reason: r.reason, hosts: [], excerpt: ex, fewest: Infinity, most: 0, cut: false, longer: undefined, keyLines: [] };
+      g = {
+        status: r.status,
+        reason: r.reason,
+        hosts: [],
+        excerpt: ex,
+        fewest: Infinity,
+        most: 0,
+        cut: false,
+        longer: undefined,
+        keyLines: [],
+      };
       groups.set(key, g);
     }
     g.hosts.push(r.id);

@@ -51,7 +51,12 @@ export class HostOutput {
   }
 
   summary(): OutputSummary {
-    return { digest: this.hash.copy().digest('hex'), preview: Buffer.concat(this.preview).toString('utf8'), bytes: this.bytes, truncated: this.bytes > this.previewBytes };
+    return {
+      digest: this.hash.copy().digest('hex'),
+      preview: Buffer.concat(this.preview).toString('utf8'),
+      bytes: this.bytes,
+      truncated: this.bytes > this.previewBytes,
+    };
   }
 
   /** Publish under the final name; returns its path. */

@@ -50,11 +50,16 @@ export function readHead(file: string, max = HEAD_BYTES): OutputHead | null {
 
 /** Where a host's stderr is, relative to the run directory: a playbook host's is its failed step's. */
 export function stderrPath(result: Pick<HostResult, 'id' | 'step'>): string {
-  return result.step === undefined ? path.join('stderr', result.id) : path.join('steps', result.step, 'stderr', result.id);
+  return result.step === undefined
+    ? path.join('stderr', result.id)
+    : path.join('steps', result.step, 'stderr', result.id);
 }
 
 /** Heads of the stderr of every host that is not ok and has one. */
-export function failureStderrHeads(dir: string, results: HostResult[]): Map<string, { head: OutputHead; file: string }> {
+export function failureStderrHeads(
+  dir: string,
+  results: HostResult[],
+): Map<string, { head: OutputHead; file: string }> {
   const heads = new Map<string, { head: OutputHead; file: string }>();
   for (const r of results) {
     if (r.status === 'ok') continue;

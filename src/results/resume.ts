@@ -34,7 +34,9 @@ export interface ResumePlan {
 }
 
 function hasGuard(step: Step): boolean {
-  return step.when !== undefined || step.unless !== undefined || step.creates !== undefined || step.removes !== undefined;
+  return (
+    step.when !== undefined || step.unless !== undefined || step.creates !== undefined || step.removes !== undefined
+  );
 }
 
 function isDone(record: StepRecord | undefined): boolean {
@@ -42,12 +44,20 @@ function isDone(record: StepRecord | undefined): boolean {
 }
 
 /** Plan a rerun of a playbook run: who runs again, from which step, and who is held back and why. */
-export function planResume(playbook: Playbook, playHosts: Map<number, string[]>, history: HostHistory[], opts: ResumeOptions): ResumePlan {
+export function planResume(
+  playbook: Playbook,
+  playHosts: Map<number, string[]>,
+  history: HostHistory[],
+  opts: ResumeOptions,
+): ResumePlan {
   const plan: ResumePlan = { hosts: [], resume: new Map(), held: [] };
   for (const host of history) {
     if (host.final?.status === 'ok') continue;
     if (host.final?.status === 'diverged' && !opts.includeDiverged) {
-      plan.held.push({ id: host.id, reason: `diverged at step ${host.final.step ?? '?'}: inspect it, then add --include-diverged to run it against the earlier majority` });
+      plan.held.push({
+        id: host.id,
+        reason: `diverged at step ${host.final.step ?? '?'}: inspect it, then add --include-diverged to run it against the earlier majority`,
+      });
       continue;
     }
     if (opts.fromStart) {
@@ -63,7 +73,9 @@ export function planResume(playbook: Playbook, playHosts: Map<number, string[]>,
       continue;
     }
     const record = host.steps.get(`${next.play.index}.${next.step.index}`);
-    const midStep = record?.status === 'interrupted' || (record === undefined && (host.wasRunning || host.final?.status === 'interrupted'));
+    const midStep =
+      record?.status === 'interrupted' ||
+      (record === undefined && (host.wasRunning || host.final?.status === 'interrupted'));
     if (midStep && !hasGuard(next.step) && !next.step.check && !opts.resumeUnguarded) {
       plan.held.push({
         id: host.id,

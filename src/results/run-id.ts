@@ -26,7 +26,10 @@ export function newRunId(now: Date = new Date(), random: RandomSource = randomBy
  * Pick a run id and create its directory (private: outputs often hold sensitive data) in one
  * exclusive mkdir, so two runs can never share a directory: on EEXIST another id is drawn.
  */
-export function createRunDir(outDir: string, opts: { now?: () => Date; random?: RandomSource } = {}): { id: string; dir: string } {
+export function createRunDir(
+  outDir: string,
+  opts: { now?: () => Date; random?: RandomSource } = {},
+): { id: string; dir: string } {
   try {
     fs.mkdirSync(outDir, { recursive: true });
   } catch (err) {
@@ -44,5 +47,8 @@ export function createRunDir(outDir: string, opts: { now?: () => Date; random?: 
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw cannotCreate(outDir, err);
     }
   }
-  throw new HerdError('E_RUN_DIR', `cannot create a new run directory in ${outDir}: ${CREATE_ATTEMPTS} ids drawn were all taken`);
+  throw new HerdError(
+    'E_RUN_DIR',
+    `cannot create a new run directory in ${outDir}: ${CREATE_ATTEMPTS} ids drawn were all taken`,
+  );
 }

@@ -58,7 +58,9 @@ describe('npm run demo', () => {
     expect(r.stderr).toMatch(/10 hosts: 4 interrupted, 6 not_started/);
     expect(r.stdout).toMatch(/herd exited 130/);
     // Commands are shown as typed, long values as the shell variables the story defined.
-    expect(r.stdout).toContain('$ herd play -F ssh_config -i fleet.txt -l storage -e "lsblk=$LSBLK" -e "dev=$D/{{ host }}.disk"');
+    expect(r.stdout).toContain(
+      '$ herd play -F ssh_config -i fleet.txt -l storage -e "lsblk=$LSBLK" -e "dev=$D/{{ host }}.disk"',
+    );
     expect(r.stdout).toMatch(/^# a stand-in for lsblk, keyed on the address: LSBLK='case /m);
     // Nothing floods the screen.
     expect(out.split('\n').length).toBeLessThan(260);

@@ -34,7 +34,9 @@ describe('failed hosts grouped by the start of their stderr', () => {
       `  ${wide}) head -c 10000 /dev/zero | tr '\\0' x >&2; exit 2 ;;`,
       `esac`,
     ].join('\n');
-    const r = await runHerd(['run', '-i', inventory('fv.txt', hosts), ...conn('runs-fv'), cmd], { env: { HOME: scope.home } });
+    const r = await runHerd(['run', '-i', inventory('fv.txt', hosts), ...conn('runs-fv'), cmd], {
+      env: { HOME: scope.home },
+    });
     expect(r.code).toBe(1);
     const dir = runDirOf(r);
     const failures = [
@@ -63,7 +65,9 @@ describe('failed hosts grouped by the start of their stderr', () => {
       `      … more (stderr/${wide})`,
     ];
     // accept-new recorded the fleet's key for each new host: the summary says so (`herd show` does not).
-    expect(r.stderr).toBe([...failures, `recorded 8 new host keys in ${path.join(scope.home, 'kh')}`, `results: ${dir}`, ''].join('\n'));
+    expect(r.stderr).toBe(
+      [...failures, `recorded 8 new host keys in ${path.join(scope.home, 'kh')}`, `results: ${dir}`, ''].join('\n'),
+    );
     const shown = await runHerd(['show', dir], { env: { HOME: scope.home } });
     expect(shown.stderr).toBe([...failures, `run: ${dir}`, ''].join('\n'));
   });
@@ -76,9 +80,17 @@ describe('failed hosts grouped by the start of their stderr', () => {
       `if [ "$me" = ${hosts[3]} ]; then echo 'sudo: a password is required' >&2; exit 1; fi`,
       `echo "mount: /data: $me: special device /dev/sdz does not exist" >&2; exit 32`,
     ].join('; ');
-    const steps = ['steps:', '  - name: probe', '    run: "true"', '  - name: mount data', `    run: ${JSON.stringify(mount)}`];
+    const steps = [
+      'steps:',
+      '  - name: probe',
+      '    run: "true"',
+      '  - name: mount data',
+      `    run: ${JSON.stringify(mount)}`,
+    ];
     fs.writeFileSync(book, steps.join('\n') + '\n');
-    const r = await runHerd(['play', '-i', inventory('fv-play.txt', hosts), ...conn('runs-fv-play'), book], { env: { HOME: scope.home } });
+    const r = await runHerd(['play', '-i', inventory('fv-play.txt', hosts), ...conn('runs-fv-play'), book], {
+      env: { HOME: scope.home },
+    });
     expect(r.code).toBe(1);
     // Each step's block as it completes, the same blocks as the recap, then the hosts' summary.
     const blocks = [

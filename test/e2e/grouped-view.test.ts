@@ -21,7 +21,9 @@ const REST = '… 7 more distinct outputs from 7 hosts (herd show --all; output.
 describe('piped', () => {
   it('output unique per host: the largest 5 groups, then one line; herd show the same; herd show --all every group', async () => {
     const hosts = scope.fleet.hosts(12, 2200);
-    const r = await runHerd(['run', '-i', inventory('gv.txt', hosts), ...conn('runs-gv'), PRINT_ADDRESS], { env: { HOME: scope.home } });
+    const r = await runHerd(['run', '-i', inventory('gv.txt', hosts), ...conn('runs-gv'), PRINT_ADDRESS], {
+      env: { HOME: scope.home },
+    });
     expect(r.code).toBe(0);
     const compact = [...hosts.slice(0, 5).flatMap(block), REST, ''].join('\n');
     expect(r.stdout).toBe(compact);
@@ -37,7 +39,9 @@ describe('piped', () => {
     const hosts = scope.fleet.hosts(10, 2220);
     const odd = [hosts[3]!, hosts[7]!];
     const cmd = `case $(${PRINT_ADDRESS}) in ${odd[0]}) echo sdm ;; ${odd[1]}) echo nvme0n1 ;; *) echo sdb ;; esac`;
-    const r = await runHerd(['run', '-i', inventory('gv-major.txt', hosts), ...conn('runs-gv-major'), cmd], { env: { HOME: scope.home } });
+    const r = await runHerd(['run', '-i', inventory('gv-major.txt', hosts), ...conn('runs-gv-major'), cmd], {
+      env: { HOME: scope.home },
+    });
     expect(r.code).toBe(0);
     const rest = hosts.filter((h) => !odd.includes(h));
     expect(r.stdout).toBe(
@@ -56,7 +60,9 @@ describe('piped', () => {
 
   it('herd show --all with a flag that prints something else is refused before reading the run', async () => {
     for (const [flag, ...rest] of [['--host', 'h1'], ['--status', 'failed'], ['--json']] as const) {
-      const r = await runHerd(['show', '--all', flag, ...rest, '-o', path.join(scope.home, 'no-runs-here')], { env: { HOME: scope.home } });
+      const r = await runHerd(['show', '--all', flag, ...rest, '-o', path.join(scope.home, 'no-runs-here')], {
+        env: { HOME: scope.home },
+      });
       expect(r.code).toBe(2);
       expect(r.stderr).toBe(`herd: --all shows every group of the grouped view; it does not combine with ${flag}\n`);
     }

@@ -20,7 +20,8 @@ describe('herd report at 10,000 hosts', () => {
 
     const profile = path.join(home, 'chromium');
     const dom = (await chromium(`file://${file}`, ['--dump-dom'], profile)).stdout;
-    const count = (s: string): string | undefined => new RegExp(`<li data-status="${s}">.*?<b class="n">(\\d+)</b>`).exec(dom)?.[1];
+    const count = (s: string): string | undefined =>
+      new RegExp(`<li data-status="${s}">.*?<b class="n">(\\d+)</b>`).exec(dom)?.[1];
     expect([count('ok'), count('failed'), count('unreachable')]).toEqual(['9700', '200', '100']);
     expect(dom).toContain('data-matching="10000">10000 of 10000 hosts match; page 1 of 100<');
     expect(dom.match(/<tr class="st-/g)).toHaveLength(100);

@@ -37,14 +37,26 @@ describe('herd report', () => {
       `  *) echo same ;;`,
       `esac`,
     ].join('\n');
-    const conn = ['--no-progress', '-u', fleet.user, '-p', String(fleet.port), '-k', fleet.keyPath, '--known-hosts', path.join(home, 'kh')];
+    const conn = [
+      '--no-progress',
+      '-u',
+      fleet.user,
+      '-p',
+      String(fleet.port),
+      '-k',
+      fleet.keyPath,
+      '--known-hosts',
+      path.join(home, 'kh'),
+    ];
     const r = await runHerd(['run', '-i', inv, ...conn, '-o', path.join(home, 'runs'), cmd], { env: { HOME: home } });
     expect(r.code).toBe(1);
     const dir = runDirOf(r);
 
     fs.mkdirSync(OUT, { recursive: true });
     const file = path.join(OUT, 'report.html');
-    const rep = await runHerd(['report', path.basename(dir), '--runs-dir', path.join(home, 'runs'), '-o', file], { env: { HOME: home } });
+    const rep = await runHerd(['report', path.basename(dir), '--runs-dir', path.join(home, 'runs'), '-o', file], {
+      env: { HOME: home },
+    });
     expect(rep.stderr).toBe('');
     expect(rep.code).toBe(0);
     expect(rep.stdout).toBe(`${file}\n`);
@@ -53,11 +65,18 @@ describe('herd report', () => {
     const dom = (await chromium(`file://${file}`, ['--dump-dom'], profile)).stdout;
     // Nothing a host printed ran (it would have set data-pwned on <body>).
     expect(dom).not.toContain('data-pwned');
-    const count = (s: string): string | undefined => new RegExp(`<li data-status="${s}">.*?<b class="n">(\\d+)</b>`).exec(dom)?.[1];
+    const count = (s: string): string | undefined =>
+      new RegExp(`<li data-status="${s}">.*?<b class="n">(\\d+)</b>`).exec(dom)?.[1];
     expect([count('ok'), count('failed'), count('unreachable')]).toEqual(['3', '1', '1']);
     expect(dom).toMatch(/<span id="host-info"[^>]*data-matching="5">5 of 5 hosts match; page 1 of 1</);
     expect(tableRows(dom).sort()).toEqual(
-      [[a!, 'ok'], [b!, 'ok'], [evil!, 'ok'], [bad!, 'failed'], [down, 'unreachable']].sort(),
+      [
+        [a!, 'ok'],
+        [b!, 'ok'],
+        [evil!, 'ok'],
+        [bad!, 'failed'],
+        [down, 'unreachable'],
+      ].sort(),
     );
     // The host's markup is on the page as text.
     expect(dom).toContain('&lt;/script&gt;&lt;img src=x onerror=');
@@ -88,7 +107,7 @@ describe('herd report', () => {
     await refused.close();
   }, 180_000);
 
-  it('a playbook run: per-step counts and each step\'s output groups, majority and minority', async () => {
+  it("a playbook run: per-step counts and each step's output groups, majority and minority", async () => {
     const { fleet, home } = scope;
     const hosts = fleet.hosts(4, 3320);
     const odd = hosts[2]!;
@@ -106,8 +125,20 @@ describe('herd report', () => {
       `    run: ${JSON.stringify(mount)}`,
     ];
     fs.writeFileSync(book, steps.join('\n') + '\n');
-    const conn = ['--no-progress', '-u', fleet.user, '-p', String(fleet.port), '-k', fleet.keyPath, '--known-hosts', path.join(home, 'kh')];
-    const r = await runHerd(['play', '-i', inv, ...conn, '-o', path.join(home, 'runs-play'), book], { env: { HOME: home } });
+    const conn = [
+      '--no-progress',
+      '-u',
+      fleet.user,
+      '-p',
+      String(fleet.port),
+      '-k',
+      fleet.keyPath,
+      '--known-hosts',
+      path.join(home, 'kh'),
+    ];
+    const r = await runHerd(['play', '-i', inv, ...conn, '-o', path.join(home, 'runs-play'), book], {
+      env: { HOME: home },
+    });
     expect(r.code).toBe(1);
     const dir = runDirOf(r);
     const rep = await runHerd(['report', dir], { env: { HOME: home } });
@@ -118,20 +149,31 @@ describe('herd report', () => {
     const dom = (await chromium(`file://${file}`, ['--dump-dom'], path.join(home, 'chromium'))).stdout;
     const esc = (key: string): string => key.replace('.', '\\.');
     const stepRow = (key: string): string | undefined =>
-      new RegExp(`<tr><td class="mono">${esc(key)}</td><td>([^<]*)</td><td>([^<]*)</td></tr>`).exec(dom)?.slice(1).join(': ');
+      new RegExp(`<tr><td class="mono">${esc(key)}</td><td>([^<]*)</td><td>([^<]*)</td></tr>`)
+        .exec(dom)
+        ?.slice(1)
+        .join(': ');
     expect(stepRow('1.1')).toBe('inspect disks: 4 changed');
     expect(stepRow('1.2')).toBe('mount: 3 changed, 1 failed');
     // One step's output block: up to the next step's block or the end of the section.
     const step = (key: string): string =>
-      new RegExp(`<div class="step-output" data-step="${esc(key)}">([\\s\\S]*?)</div></div>(?=<div class="step-output"|</section>)`).exec(dom)?.[1] ?? '';
+      new RegExp(
+        `<div class="step-output" data-step="${esc(key)}">([\\s\\S]*?)</div></div>(?=<div class="step-output"|</section>)`,
+      ).exec(dom)?.[1] ?? '';
     const inspected = step('1.1');
     const same = foldHosts(hosts.filter((h) => h !== odd));
     expect(inspected).toContain(`majority: 3 hosts, exit 0</h3><div class="mono">${same}</div><pre>sda\n</pre>`);
     expect(inspected).toContain(`DIFFERS: 1 host, exit 0</h3><div class="mono">${odd}</div><pre>sdm\n</pre>`);
-    expect(inspected).toMatch(/<pre class="diff">[\s\S]*<span class="del">-sda<\/span>\n<span class="add">\+sdm<\/span>/);
+    expect(inspected).toMatch(
+      /<pre class="diff">[\s\S]*<span class="del">-sda<\/span>\n<span class="add">\+sdm<\/span>/,
+    );
     const mounted = step('1.2');
-    expect(mounted).toContain(`majority: 3 hosts, exit 0</h3><div class="mono">${foldHosts(hosts.slice(0, 3))}</div><pre>mounted\n</pre>`);
-    expect(mounted).toContain(`DIFFERS: 1 host, exit 32</h3><div class="mono">${hosts[3]}</div><div class="muted">(no output)</div>`);
+    expect(mounted).toContain(
+      `majority: 3 hosts, exit 0</h3><div class="mono">${foldHosts(hosts.slice(0, 3))}</div><pre>mounted\n</pre>`,
+    );
+    expect(mounted).toContain(
+      `DIFFERS: 1 host, exit 32</h3><div class="mono">${hosts[3]}</div><div class="muted">(no output)</div>`,
+    );
     expect(tableRows(dom).find(([h]) => h === hosts[3])).toEqual([hosts[3], 'failed']);
   }, 180_000);
 

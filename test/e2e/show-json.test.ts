@@ -15,7 +15,11 @@ interface Entry {
 }
 
 const journalOf = (dir: string): Entry[] =>
-  fs.readFileSync(path.join(dir, 'journal.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Entry);
+  fs
+    .readFileSync(path.join(dir, 'journal.ndjson'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Entry);
 
 describe('herd show --json', () => {
   it('stamps host_done, run_done and output events with the times the run recorded', async () => {
@@ -23,8 +27,19 @@ describe('herd show --json', () => {
     const hosts = fleet.hosts(3, 1960);
     const inv = path.join(home, 'show-json.txt');
     fs.writeFileSync(inv, [...hosts, '127.0.0.1:1'].join('\n') + '\n');
-    const conn = ['-u', fleet.user, '-p', String(fleet.port), '-k', fleet.keyPath, '--known-hosts', path.join(home, 'kh')];
-    const run = await runHerd(['run', '-i', inv, ...conn, '-o', path.join(home, 'runs'), 'echo hi'], { env: { HOME: home } });
+    const conn = [
+      '-u',
+      fleet.user,
+      '-p',
+      String(fleet.port),
+      '-k',
+      fleet.keyPath,
+      '--known-hosts',
+      path.join(home, 'kh'),
+    ];
+    const run = await runHerd(['run', '-i', inv, ...conn, '-o', path.join(home, 'runs'), 'echo hi'], {
+      env: { HOME: home },
+    });
     expect(run.code).toBe(1);
     const dir = runDirOf(run);
     // Long enough that a time taken when `show` runs cannot pass for the run's own.
@@ -35,7 +50,10 @@ describe('herd show --json', () => {
 
     const shown = await runHerd(['show', dir, '--json'], { env: { HOME: home } });
     expect(shown.code).toBe(0);
-    const events = shown.stdout.trim().split('\n').map((l) => JSON.parse(l) as Entry);
+    const events = shown.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Entry);
     const hostDone = events.filter((e) => e.kind === 'host_done');
     expect(hostDone).toHaveLength(4);
     for (const e of hostDone) expect(e.t).toBe(doneAt.get(e.host!));
@@ -43,7 +61,10 @@ describe('herd show --json', () => {
 
     // Output is published when its host ends: its events carry that time.
     const one = await runHerd(['show', dir, '--host', hosts[1]!, '--json'], { env: { HOME: home } });
-    const outputs = one.stdout.trim().split('\n').map((l) => JSON.parse(l) as Entry);
+    const outputs = one.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Entry);
     expect(outputs.map((e) => e.kind)).toEqual(['output', 'output']);
     for (const e of outputs) expect(e.t).toBe(doneAt.get(hosts[1]!));
   });

@@ -67,12 +67,14 @@ describe('README tour', () => {
         continue;
       }
       const npmFleet = /^npm run fleet(?: -- (\w+))?$/.exec(line);
-      if (line.startsWith('npm ') && !npmFleet) throw new Error(`the tour has an npm line this test does not know: ${line}`);
+      if (line.startsWith('npm ') && !npmFleet)
+        throw new Error(`the tour has an npm line this test does not know: ${line}`);
       const step = npmFleet ? sh(work, `node ${FLEET_CLI} ${npmFleet[1] ?? ''}`, env) : sh(work, line, env);
       steps.push(step);
       if (npmFleet && !npmFleet[1]) {
         pid = Number(fs.readFileSync(path.join(work, 'fleet', 'sshd.pid'), 'utf8'));
-        sshdDir = (JSON.parse(fs.readFileSync(path.join(work, 'fleet', 'fleet.json'), 'utf8')) as { sshdDir: string }).sshdDir;
+        sshdDir = (JSON.parse(fs.readFileSync(path.join(work, 'fleet', 'fleet.json'), 'utf8')) as { sshdDir: string })
+          .sshdDir;
         // The real OpenSSH client is the oracle for the ssh_config the fleet wrote.
         const ssh = sh(work, 'ssh -F fleet/ssh_config -o BatchMode=yes 127.0.10.1 echo via-openssh', env);
         expect(ssh.stdout + ssh.stderr).toContain('via-openssh');
@@ -93,10 +95,16 @@ describe('README tour', () => {
       expect(s.code === 0 || (/^herd (run|rerun)\b|\| herd run/.test(s.line) && s.code === 1), report).toBe(true);
       expect(s.stderr, report).not.toMatch(/command not found|No such file|error:/i);
     }
-    expect(byLine('herd hosts').stdout.trim().split('\n')).toEqual(Array.from({ length: 8 }, (_, i) => `127.0.10.${i + 1}`));
-    expect(byLine('herd run -F fleet/ssh_config -i fleet/inventory.txt uptime').stderr).toMatch(/19 hosts: 18 ok, 1 unreachable/);
+    expect(byLine('herd hosts').stdout.trim().split('\n')).toEqual(
+      Array.from({ length: 8 }, (_, i) => `127.0.10.${i + 1}`),
+    );
+    expect(byLine('herd run -F fleet/ssh_config -i fleet/inventory.txt uptime').stderr).toMatch(
+      /19 hosts: 18 ok, 1 unreachable/,
+    );
     expect(byLine('cat runs/latest/failed.txt').stdout).toBe('127.0.0.1:1\n');
-    expect(byLine("awk -F'\\t' '$2==\"unreachable\"'").stdout).toMatch(/^127\.0\.0\.1:1\tunreachable\t.*connection refused/);
+    expect(byLine("awk -F'\\t' '$2==\"unreachable\"'").stdout).toMatch(
+      /^127\.0\.0\.1:1\tunreachable\t.*connection refused/,
+    );
     expect(byLine("grep -l 'load average'").stdout.trim()).toBe('18');
     expect(byLine('herd show --status unreachable').stdout).toBe('127.0.0.1:1\n');
     expect(byLine("awk -F'\\t' '$2==\"ok\"").stdout).toBe([1, 2, 3, 4, 5, 6].map((d) => `127.0.30.${d}\n`).join(''));

@@ -8,15 +8,24 @@ import { diffRecords, formatDiff } from '../../report/diff.js';
 import { jsonForTerminal, writeText } from '../../report/terminal-safe.js';
 import { readRun, resolveRunDir } from '../../results/reader.js';
 
-export function diffCommand(which: string | undefined, raw: { out?: string; step?: string; against?: string; json?: boolean }): number {
+export function diffCommand(
+  which: string | undefined,
+  raw: { out?: string; step?: string; against?: string; json?: boolean },
+): number {
   const dir = resolveRunDir(raw.out ?? DEFAULT_OUT_DIR, which);
   const run = readRun(dir);
   let outputDir = path.join(dir, 'stdout');
   if (run.record.task.kind === 'playbook') {
     const steps = fs.existsSync(path.join(dir, 'steps')) ? fs.readdirSync(path.join(dir, 'steps')).sort() : [];
-    if (raw.step === undefined) throw new UsageError(`run ${run.record.id} is a playbook run: choose a step with --step (one of ${steps.join(', ') || 'none'})`);
+    if (raw.step === undefined)
+      throw new UsageError(
+        `run ${run.record.id} is a playbook run: choose a step with --step (one of ${steps.join(', ') || 'none'})`,
+      );
     const step = raw.step.includes('.') ? raw.step : `1.${raw.step}`;
-    if (!steps.includes(step)) throw new UsageError(`--step ${raw.step}: no output recorded for step ${step} (steps with output: ${steps.join(', ') || 'none'})`);
+    if (!steps.includes(step))
+      throw new UsageError(
+        `--step ${raw.step}: no output recorded for step ${step} (steps with output: ${steps.join(', ') || 'none'})`,
+      );
     outputDir = path.join(dir, 'steps', step, 'stdout');
   } else if (raw.step !== undefined) {
     throw new UsageError(`--step: run ${run.record.id} is not a playbook run`);
@@ -26,7 +35,8 @@ export function diffCommand(which: string | undefined, raw: { out?: string; step
     const file = path.join(outputDir, h.id);
     if (fs.existsSync(file)) outputs.set(h.id, comparedText(file));
   }
-  if (raw.against !== undefined && !outputs.has(raw.against)) throw new UsageError(`--against ${raw.against}: that host has no output in run ${run.record.id}`);
+  if (raw.against !== undefined && !outputs.has(raw.against))
+    throw new UsageError(`--against ${raw.against}: that host has no output in run ${run.record.id}`);
   if (raw.json) {
     const records = diffRecords(outputs, raw.against);
     process.stdout.write(records.map((r) => jsonForTerminal(r) + '\n').join(''));
@@ -54,7 +64,11 @@ function comparedText(file: string): string {
   let read = 0;
   const fd = fs.openSync(file, 'r');
   try {
-    for (let n = fs.readSync(fd, block, 0, block.length, null); n > 0; n = fs.readSync(fd, block, 0, block.length, null)) {
+    for (
+      let n = fs.readSync(fd, block, 0, block.length, null);
+      n > 0;
+      n = fs.readSync(fd, block, 0, block.length, null)
+    ) {
       hash.update(block.subarray(0, n));
       if (read < DIFF_BYTES) head.push(Buffer.from(block.subarray(0, Math.min(n, DIFF_BYTES - read))));
       read += n;

@@ -25,8 +25,10 @@ export interface ShowRaw {
 export function showCommand(which: string | undefined, raw: ShowRaw): number {
   // --all widens the grouped view only; with a flag that prints something else it would do nothing.
   if (raw.all) {
-    const other = raw.host !== undefined ? '--host' : raw.status !== undefined ? '--status' : raw.json ? '--json' : null;
-    if (other !== null) throw new UsageError(`--all shows every group of the grouped view; it does not combine with ${other}`);
+    const other =
+      raw.host !== undefined ? '--host' : raw.status !== undefined ? '--status' : raw.json ? '--json' : null;
+    if (other !== null)
+      throw new UsageError(`--all shows every group of the grouped view; it does not combine with ${other}`);
   }
   // A mistyped status would list nobody, as if no host had it.
   if (raw.status !== undefined && !(HOST_STATUSES as readonly string[]).includes(raw.status)) {
@@ -39,10 +41,14 @@ export function showCommand(which: string | undefined, raw: ShowRaw): number {
   const hostEnded = new Map(run.hosts.map((h) => [h.id, h.doneAt === null ? runEnded : new Date(h.doneAt)]));
   if (raw.host !== undefined) {
     const file = path.join(dir, 'stdout', raw.host);
-    if (!run.hosts.some((h) => h.id === raw.host)) throw new UsageError(`--host ${raw.host}: not a host of run ${run.record.id}`);
+    if (!run.hosts.some((h) => h.id === raw.host))
+      throw new UsageError(`--host ${raw.host}: not a host of run ${run.record.id}`);
     const err = path.join(dir, 'stderr', raw.host);
     if (raw.json) {
-      for (const [stream, f] of [['stdout', file], ['stderr', err]] as const) {
+      for (const [stream, f] of [
+        ['stdout', file],
+        ['stderr', err],
+      ] as const) {
         if (!fs.existsSync(f)) continue;
         // A host's output is published when it ends: that is when its output events are dated.
         const event = { kind: 'output', host: raw.host, stream, text: fs.readFileSync(f, 'utf8') } as const;
@@ -50,7 +56,7 @@ export function showCommand(which: string | undefined, raw: ShowRaw): number {
       }
       return 0;
     }
-    let shown = false;
+    let shown: boolean;
     if (run.record.task.kind === 'playbook') shown = printHostSteps(process.stdout, process.stderr, dir, raw.host);
     else {
       shown = fs.existsSync(file) && fs.statSync(file).size > 0;
@@ -71,15 +77,25 @@ export function showCommand(which: string | undefined, raw: ShowRaw): number {
     return 0;
   }
   const results: HostResult[] = run.hosts.map(
-    (h) => h.result ?? { id: h.id, status: h.wasRunning ? 'interrupted' : 'not_started', exitCode: null, durationMs: 0, reason: 'no final status (the run did not finish)' },
+    (h) =>
+      h.result ?? {
+        id: h.id,
+        status: h.wasRunning ? 'interrupted' : 'not_started',
+        exitCode: null,
+        durationMs: 0,
+        reason: 'no final status (the run did not finish)',
+      },
   );
   if (raw.json) {
     for (const r of results) {
-      if (raw.status === undefined || r.status === raw.status) process.stdout.write(formatEvent({ kind: 'host_done', result: r }, hostEnded.get(r.id)));
+      if (raw.status === undefined || r.status === raw.status)
+        process.stdout.write(formatEvent({ kind: 'host_done', result: r }, hostEnded.get(r.id)));
     }
     const counts: Partial<Record<HostResult['status'], number>> = {};
     for (const r of results) counts[r.status] = (counts[r.status] ?? 0) + 1;
-    process.stdout.write(formatEvent({ kind: 'run_done', run: run.record.id, dir, state: run.record.state, counts }, runEnded));
+    process.stdout.write(
+      formatEvent({ kind: 'run_done', run: run.record.id, dir, state: run.record.state, counts }, runEnded),
+    );
     return 0;
   }
   if (raw.status !== undefined) {
@@ -118,7 +134,11 @@ function summarise(file: string): { digest: string; preview: string; bytes: numb
   let bytes = 0;
   let preview = '';
   try {
-    for (let n = fs.readSync(fd, block, 0, BLOCK_BYTES, null); n > 0; n = fs.readSync(fd, block, 0, BLOCK_BYTES, null)) {
+    for (
+      let n = fs.readSync(fd, block, 0, BLOCK_BYTES, null);
+      n > 0;
+      n = fs.readSync(fd, block, 0, BLOCK_BYTES, null)
+    ) {
       if (bytes === 0) preview = block.subarray(0, Math.min(n, PREVIEW_BYTES)).toString('utf8');
       hash.update(block.subarray(0, n));
       bytes += n;
@@ -135,7 +155,11 @@ function copyOut(out: NodeJS.WriteStream, file: string): void {
   const decoder = new StringDecoder('utf8');
   const fd = fs.openSync(file, 'r');
   try {
-    for (let n = fs.readSync(fd, block, 0, BLOCK_BYTES, null); n > 0; n = fs.readSync(fd, block, 0, BLOCK_BYTES, null)) {
+    for (
+      let n = fs.readSync(fd, block, 0, BLOCK_BYTES, null);
+      n > 0;
+      n = fs.readSync(fd, block, 0, BLOCK_BYTES, null)
+    ) {
       const chunk = block.subarray(0, n);
       if (out.isTTY) writeText(out, decoder.write(chunk));
       // Stdout and stderr to a pipe or file are written synchronously on Linux: one block at a time.

@@ -8,7 +8,13 @@ import type { OutputSummary } from '../../results/host-output.js';
 import { readRegularFile } from '../../results/output-head.js';
 import type { RunOnDisk } from '../../results/reader.js';
 import type { RunTaskRecord } from '../../results/run-record.js';
-import { HOST_STATUSES, STEP_STATUSES, type HostResult, type HostStatus, type StepStatus } from '../../results/status.js';
+import {
+  HOST_STATUSES,
+  STEP_STATUSES,
+  type HostResult,
+  type HostStatus,
+  type StepStatus,
+} from '../../results/status.js';
 import { parseTsv } from '../../results/tsv.js';
 import { failureExcerpts } from '../failure-excerpts.js';
 import { foldHosts } from '../fold.js';
@@ -97,7 +103,7 @@ function summarise(file: string, block: Buffer): OutputSummary | null {
     const hash = createHash('sha1');
     let head: Buffer | undefined;
     let bytes = 0;
-    for (let n; (n = fs.readSync(fd, block, 0, block.length, null)) > 0; ) {
+    for (let n; (n = fs.readSync(fd, block, 0, block.length, null)) > 0;) {
       head ??= Buffer.from(block.subarray(0, Math.min(n, PREVIEW_BYTES)));
       hash.update(block.subarray(0, n));
       bytes += n;

@@ -95,7 +95,9 @@ function summarySection(d: ReportData): string {
   const quantiles = [0.5, 0.9, 0.99].map((q) => `p${q * 100} ${seconds(quantile(sorted, q))}`);
   const stats = sorted.length === 0 ? '' : `${quantiles.join(', ')}, max ${seconds(sorted.at(-1)!)}`;
   const slowest = [...d.hosts].sort((a, b) => b[3] - a[3]).slice(0, 5);
-  const slow = slowest.map((h) => `<li><span class="mono">${e(h[0])}</span> ${seconds(h[3])} (${e(h[1])})</li>`).join('');
+  const slow = slowest
+    .map((h) => `<li><span class="mono">${e(h[0])}</span> ${seconds(h[3])} (${e(h[1])})</li>`)
+    .join('');
   return (
     `<section id="summary"><h2>Hosts by status</h2><ul class="counts" id="counts">${counts}</ul>` +
     `<div class="charts"><div>${countsChart(d.counts)}</div>` +
@@ -134,9 +136,12 @@ function groupHtml(g: ReportOutputGroup, i: number, only: boolean): string {
   const exit = g.exitCode === null ? '' : `, exit ${g.exitCode}`;
   const more = g.truncated ? `<div class="muted">… ${g.bytes} bytes in all (stdout/&lt;host&gt;)</div>` : '';
   const output = g.bytes === 0 ? '<div class="muted">(no output)</div>' : `<pre>${e(g.preview)}</pre>${more}`;
-  const same = g.diff === null && i > 0 ? '<div class="muted">same output as the majority, another exit code</div>' : '';
+  const same =
+    g.diff === null && i > 0 ? '<div class="muted">same output as the majority, another exit code</div>' : '';
   const diff =
-    g.diff === null ? same : `<details><summary>diff against the majority</summary><pre class="diff">${diffHtml(g.diff)}</pre></details>`;
+    g.diff === null
+      ? same
+      : `<details><summary>diff against the majority</summary><pre class="diff">${diffHtml(g.diff)}</pre></details>`;
   return (
     `<div class="group" data-role="${role}"><h3>${role}: ${g.hosts} host${g.hosts === 1 ? '' : 's'}${exit}</h3>` +
     `<div class="mono">${e(g.folded)}</div>${output}${diff}</div>`

@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { loadPlaybook } from '../../../src/playbook/index.js';
 
 const exists = (p: string) => p.endsWith('/files/present.sh') || p.endsWith('/files/app/');
-const load = (text: string, extraVars: Record<string, string> = {}) => loadPlaybook({ file: '/pb/site.yml', text }, { fileExists: exists, extraVars });
+const load = (text: string, extraVars: Record<string, string> = {}) =>
+  loadPlaybook({ file: '/pb/site.yml', text }, { fileExists: exists, extraVars });
 
 describe('valid playbooks', () => {
   it('reads a single play with defaults and derived step names', () => {
@@ -13,7 +14,13 @@ describe('valid playbooks', () => {
     const play = pb.plays[0]!;
     expect(play).toMatchObject({ index: 1, name: 'play 1', hosts: 'all', vars: {} });
     expect(play.steps.map((s) => s.name)).toEqual(['run: mkdir -p /data', 'named']);
-    expect(play.steps[0]).toMatchObject({ kind: 'run', check: false, become: false, ignoreErrors: false, position: { line: 2, column: 5 } });
+    expect(play.steps[0]).toMatchObject({
+      kind: 'run',
+      check: false,
+      become: false,
+      ignoreErrors: false,
+      position: { line: 2, column: 5 },
+    });
   });
 
   it('reads a list of plays with every step option', () => {
@@ -39,15 +46,33 @@ describe('valid playbooks', () => {
 `);
     expect(pb.plays).toHaveLength(2);
     const [a, b] = pb.plays;
-    expect(a).toMatchObject({ hosts: 'storage,!db', vars: { dev: '/dev/sdb', size: '10' }, serial: { kind: 'percent', p: 10 }, maxFail: { kind: 'count', n: 2 } });
-    expect(a!.steps[0]).toMatchObject({ check: true, expect: { consensus: true, exit: [0, 1], stdout: '^sd' }, timeoutS: 30 });
-    expect(a!.steps[1]).toMatchObject({ kind: 'script', script: '/pb/files/present.sh', args: '{{ dev }}', become: true, ignoreErrors: true, unless: 'blkid {{ dev }}' });
+    expect(a).toMatchObject({
+      hosts: 'storage,!db',
+      vars: { dev: '/dev/sdb', size: '10' },
+      serial: { kind: 'percent', p: 10 },
+      maxFail: { kind: 'count', n: 2 },
+    });
+    expect(a!.steps[0]).toMatchObject({
+      check: true,
+      expect: { consensus: true, exit: [0, 1], stdout: '^sd' },
+      timeoutS: 30,
+    });
+    expect(a!.steps[1]).toMatchObject({
+      kind: 'script',
+      script: '/pb/files/present.sh',
+      args: '{{ dev }}',
+      become: true,
+      ignoreErrors: true,
+      unless: 'blkid {{ dev }}',
+    });
     expect(b!.steps[0]).toMatchObject({ kind: 'push', src: '/pb/files/app/', dest: '/opt/app-{{ host }}' });
     expect(b!.steps[1]).toMatchObject({ kind: 'pull', src: '/var/log', dest: 'logs' });
   });
 
   it('accepts variables from --var', () => {
-    expect(load('steps:\n  - run: echo {{ extra }}\n', { extra: 'x' }).plays[0]!.steps[0]).toMatchObject({ run: 'echo {{ extra }}' });
+    expect(load('steps:\n  - run: echo {{ extra }}\n', { extra: 'x' }).plays[0]!.steps[0]).toMatchObject({
+      run: 'echo {{ extra }}',
+    });
   });
 
   it('loads every example in playbooks/', () => {
@@ -56,7 +81,9 @@ describe('valid playbooks', () => {
     expect(files.length).toBeGreaterThanOrEqual(3);
     for (const f of files) {
       const file = path.join(dir, f);
-      expect(loadPlaybook({ file, text: fs.readFileSync(file, 'utf8') }, { fileExists: fs.existsSync }).plays.length).toBeGreaterThan(0);
+      expect(
+        loadPlaybook({ file, text: fs.readFileSync(file, 'utf8') }, { fileExists: fs.existsSync }).plays.length,
+      ).toBeGreaterThan(0);
     }
   });
 });
@@ -69,22 +96,58 @@ describe('validation errors carry file:line:col', () => {
     ['name: x\n', '/pb/site.yml:1:1: play 1: missing "steps"'],
     ['steps: []\n', '/pb/site.yml:1:8: expected a non-empty list for "steps", got a list'],
     ['hostz: web\nsteps:\n  - run: x\n', '/pb/site.yml:1:1: unknown play key "hostz" (did you mean "hosts"?)'],
-    ['steps:\n  - run: mkfs\n    unles: blkid\n', '/pb/site.yml:3:5: unknown step key "unles" (did you mean "unless"?)'],
+    [
+      'steps:\n  - run: mkfs\n    unles: blkid\n',
+      '/pb/site.yml:3:5: unknown step key "unles" (did you mean "unless"?)',
+    ],
     ['steps:\n  - run: x\n    frobnicate: 1\n', /^\/pb\/site\.yml:3:5: unknown step key "frobnicate"; allowed: /],
     ['steps:\n  - name: nothing\n', '/pb/site.yml:2:5: step 1: needs one of run, script, push, pull'],
-    ['steps:\n  - run: x\n    pull: { src: a, dest: b }\n', '/pb/site.yml:3:5: step 1: has both "run" and "pull"; a step does one thing'],
+    [
+      'steps:\n  - run: x\n    pull: { src: a, dest: b }\n',
+      '/pb/site.yml:3:5: step 1: has both "run" and "pull"; a step does one thing',
+    ],
     ['steps:\n  - run: [a, b]\n', '/pb/site.yml:2:10: expected a string for "run", got a list'],
-    ['steps:\n  - run: x\n    check: yes please\n', '/pb/site.yml:3:12: expected true or false for "check", got a string'],
-    ['steps:\n  - run: x\n    timeout: -3\n', '/pb/site.yml:3:14: expected a positive number of seconds for "timeout", got -3'],
-    ['serial: 0\nsteps:\n  - run: x\n', '/pb/site.yml:1:9: expected a positive count or a percentage like "10%" for "serial", got 0'],
-    ['max_fail: 150%\nsteps:\n  - run: x\n', '/pb/site.yml:1:11: expected a count (0 or more) or a percentage like "10%" for "max_fail", got "150%"'],
-    ['steps:\n  - run: x\n    expect: { stdout: "([" }\n', /^\/pb\/site\.yml:3:23: bad regular expression for "stdout": /],
-    ['steps:\n  - run: x\n    expect: { exit: [0, 300] }\n', '/pb/site.yml:3:25: expected exit codes 0-255 for "exit", got 300'],
-    ['steps:\n  - run: echo {{ dev }}\n', /^\/pb\/site\.yml:2:15: unknown variable "dev"; known: host, port, run_id, user$/],
-    ['vars: { a: "{{ b }}" }\nsteps:\n  - run: x\n', '/pb/site.yml:1:13: unknown variable "b" (play vars may use built-ins and --var values only)'],
+    [
+      'steps:\n  - run: x\n    check: yes please\n',
+      '/pb/site.yml:3:12: expected true or false for "check", got a string',
+    ],
+    [
+      'steps:\n  - run: x\n    timeout: -3\n',
+      '/pb/site.yml:3:14: expected a positive number of seconds for "timeout", got -3',
+    ],
+    [
+      'serial: 0\nsteps:\n  - run: x\n',
+      '/pb/site.yml:1:9: expected a positive count or a percentage like "10%" for "serial", got 0',
+    ],
+    [
+      'max_fail: 150%\nsteps:\n  - run: x\n',
+      '/pb/site.yml:1:11: expected a count (0 or more) or a percentage like "10%" for "max_fail", got "150%"',
+    ],
+    [
+      'steps:\n  - run: x\n    expect: { stdout: "([" }\n',
+      /^\/pb\/site\.yml:3:23: bad regular expression for "stdout": /,
+    ],
+    [
+      'steps:\n  - run: x\n    expect: { exit: [0, 300] }\n',
+      '/pb/site.yml:3:25: expected exit codes 0-255 for "exit", got 300',
+    ],
+    [
+      'steps:\n  - run: echo {{ dev }}\n',
+      /^\/pb\/site\.yml:2:15: unknown variable "dev"; known: host, port, run_id, user$/,
+    ],
+    [
+      'vars: { a: "{{ b }}" }\nsteps:\n  - run: x\n',
+      '/pb/site.yml:1:13: unknown variable "b" (play vars may use built-ins and --var values only)',
+    ],
     ['steps:\n  - run: x\n    unless: "test -e {{ mnt }}"\n', /^\/pb\/site\.yml:3:22: unknown variable "mnt"/],
-    ['steps:\n  - script: files/missing.sh\n', '/pb/site.yml:2:13: script files/missing.sh not found (looked for /pb/files/missing.sh)'],
-    ['steps:\n  - push: { src: nope/, dest: /x }\n', '/pb/site.yml:2:18: push source nope/ not found (looked for /pb/nope/)'],
+    [
+      'steps:\n  - script: files/missing.sh\n',
+      '/pb/site.yml:2:13: script files/missing.sh not found (looked for /pb/files/missing.sh)',
+    ],
+    [
+      'steps:\n  - push: { src: nope/, dest: /x }\n',
+      '/pb/site.yml:2:18: push source nope/ not found (looked for /pb/nope/)',
+    ],
     ['steps:\n  - push: { src: files/app/ }\n', '/pb/site.yml:2:11: push: missing "dest"'],
     ['steps:\n  - run: x\n    args: y\n', '/pb/site.yml:3:5: "args" only goes with "script"'],
     ['vars: { 9x: 1 }\nsteps:\n  - run: x\n', '/pb/site.yml:1:9: bad variable name "9x": use letters, digits and _'],

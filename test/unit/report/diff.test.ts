@@ -30,11 +30,22 @@ describe('diff against the majority', () => {
 
   it('compares with one host when asked', () => {
     const { text } = formatDiff(outputs, '10.0.0.4');
-    expect(text.split('\n').slice(0, 3)).toEqual(['as 10.0.0.4: 1 host: 10.0.0.4', '', 'differs: 3 hosts: 10.0.0.[1-3]']);
+    expect(text.split('\n').slice(0, 3)).toEqual([
+      'as 10.0.0.4: 1 host: 10.0.0.4',
+      '',
+      'differs: 3 hosts: 10.0.0.[1-3]',
+    ]);
   });
 
   it('says so when every host agrees', () => {
-    expect(formatDiff(new Map([['a', 'x'], ['b', 'x']]))).toEqual({ text: 'majority: 2 hosts: a,b\nall 2 hosts printed the same output\n', differs: false });
+    expect(
+      formatDiff(
+        new Map([
+          ['a', 'x'],
+          ['b', 'x'],
+        ]),
+      ),
+    ).toEqual({ text: 'majority: 2 hosts: a,b\nall 2 hosts printed the same output\n', differs: false });
   });
 });
 

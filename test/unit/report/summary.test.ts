@@ -3,7 +3,13 @@ import { formatCounts, formatFailures, formatJumpHosts, formatRecordedHostKeys }
 import { formatProgress } from '../../../src/report/progress.js';
 import type { HostResult } from '../../../src/results/status.js';
 
-const r = (id: string, status: HostResult['status'], reason = ''): HostResult => ({ id, status, exitCode: null, durationMs: 1, reason });
+const r = (id: string, status: HostResult['status'], reason = ''): HostResult => ({
+  id,
+  status,
+  exitCode: null,
+  durationMs: 1,
+  reason,
+});
 
 describe('end-of-run summary', () => {
   it('counts statuses in a fixed order', () => {
@@ -19,14 +25,23 @@ describe('end-of-run summary', () => {
       r('10.0.0.4', 'unreachable', 'connection refused'),
       r('10.0.0.5', 'unreachable', 'connection refused'),
     ]);
-    expect(lines).toEqual(['  3 unreachable: connection refused\n      10.0.0.[3-5]', '  1 failed: exit code 1\n      10.0.0.2']);
-    expect(formatFailures([r('a1', 'failed', 'x'), r('b1', 'failed', 'x')], 3)).toEqual(['  2 failed: x\n      a1,... (see failed.txt)']);
+    expect(lines).toEqual([
+      '  3 unreachable: connection refused\n      10.0.0.[3-5]',
+      '  1 failed: exit code 1\n      10.0.0.2',
+    ]);
+    expect(formatFailures([r('a1', 'failed', 'x'), r('b1', 'failed', 'x')], 3)).toEqual([
+      '  2 failed: x\n      a1,... (see failed.txt)',
+    ]);
   });
 
   it('keeps a reason on its line when it quotes a host name with line breaks, so it cannot forge entries', () => {
     // A remote file name inside an SFTP failure reason is the host's choice.
-    const lines = formatFailures([r('10.0.0.2', 'failed', 'open /d/x\n  9 ok: all fine\r\n      10.0.0.9: Permission denied')]);
-    expect(lines).toEqual(['  1 failed: open /d/x\\n  9 ok: all fine\\r\\n      10.0.0.9: Permission denied\n      10.0.0.2']);
+    const lines = formatFailures([
+      r('10.0.0.2', 'failed', 'open /d/x\n  9 ok: all fine\r\n      10.0.0.9: Permission denied'),
+    ]);
+    expect(lines).toEqual([
+      '  1 failed: open /d/x\\n  9 ok: all fine\\r\\n      10.0.0.9: Permission denied\n      10.0.0.2',
+    ]);
   });
 });
 
@@ -39,7 +54,9 @@ describe('progress line', () => {
 
   it('counts hosts still connecting, and the eta never undercuts a connect timeout being waited out', () => {
     const c = { total: 53, done: 52, ok: 52, notOk: 0, running: 0, connecting: 1 };
-    expect(formatProgress({ ...c, connectWaitMs: 8_200 }, 10_000)).toBe('52/53 done  52 ok  0 not ok  0 running  1 connecting  5.2 hosts/s  eta 9s');
+    expect(formatProgress({ ...c, connectWaitMs: 8_200 }, 10_000)).toBe(
+      '52/53 done  52 ok  0 not ok  0 running  1 connecting  5.2 hosts/s  eta 9s',
+    );
     expect(formatProgress({ ...c, connectWaitMs: 100 }, 10_000)).toMatch(/eta 1s$/);
     // Past its timeout (retrying): no estimate rather than a wrong one.
     expect(formatProgress({ ...c, connectWaitMs: null }, 10_000)).toMatch(/eta \?$/);
@@ -50,7 +67,14 @@ describe('live status area', () => {
   it('shows counts per state, rate, eta and the slowest running hosts, cut to the terminal width', async () => {
     const { formatStatus } = await import('../../../src/report/progress.js');
     const lines = formatStatus(
-      { total: 100, states: { queued: 40, connecting: 5, running: 15, ok: 35, unreachable: 5 }, slowest: [{ id: '10.0.0.7', ms: 12_400 }, { id: '10.0.0.9', ms: 9_000 }] },
+      {
+        total: 100,
+        states: { queued: 40, connecting: 5, running: 15, ok: 35, unreachable: 5 },
+        slowest: [
+          { id: '10.0.0.7', ms: 12_400 },
+          { id: '10.0.0.9', ms: 9_000 },
+        ],
+      },
       10_000,
       200,
     );
@@ -66,31 +90,54 @@ describe('live status area', () => {
 describe('live status for transfers', () => {
   it('adds files, bytes and rate', async () => {
     const { formatStatus } = await import('../../../src/report/progress.js');
-    const lines = formatStatus({ total: 2, states: { running: 2 }, slowest: [], transfer: { files: 300, bytes: 20 * 1024 * 1024, plannedFiles: 500, plannedBytes: 40 * 1024 * 1024 } }, 4_000, 200);
+    const lines = formatStatus(
+      {
+        total: 2,
+        states: { running: 2 },
+        slowest: [],
+        transfer: { files: 300, bytes: 20 * 1024 * 1024, plannedFiles: 500, plannedBytes: 40 * 1024 * 1024 },
+      },
+      4_000,
+      200,
+    );
     expect(lines[2]).toBe('     files 300/500  20.0/40.0 MB  5.0 MB/s');
   });
 });
 
 describe('failures with stderr excerpts', () => {
-  const ex = (key: string, more: number, cut = false, file = 'stderr/x') => ({ excerpt: { key, lines: [key], more, cut }, file });
+  const ex = (key: string, more: number, cut = false, file = 'stderr/x') => ({
+    excerpt: { key, lines: [key], more, cut },
+    file,
+  });
   const f = (id: string) => ({ ...r(id, 'failed', 'exit code 1'), exitCode: 1 });
 
   it('splits one reason by excerpt, shows each excerpt once, and says how much is left out', () => {
-    const lines = formatFailures([f('h1'), f('h2'), f('h3'), f('h4'), f('h5')], 200, new Map([
-      ['h1', ex('E1', 0)],
-      ['h2', ex('E1', 0)],
-      ['h3', ex('E2', 3, false, 'stderr/h3')],
-      ['h4', ex('E3', 2, false, 'stderr/h4')],
-      ['h5', ex('E3', 5, true, 'stderr/h5')],
-    ]));
+    const lines = formatFailures(
+      [f('h1'), f('h2'), f('h3'), f('h4'), f('h5')],
+      200,
+      new Map([
+        ['h1', ex('E1', 0)],
+        ['h2', ex('E1', 0)],
+        ['h3', ex('E2', 3, false, 'stderr/h3')],
+        ['h4', ex('E3', 2, false, 'stderr/h4')],
+        ['h5', ex('E3', 5, true, 'stderr/h5')],
+      ]),
+    );
     expect(lines).toEqual([
       '  2 failed: exit code 1\n      h[1-2]\n      | E1',
       '  2 failed: exit code 1\n      h[4-5]\n      | E3\n      … at least 2 more lines (stderr/h4)',
       '  1 failed: exit code 1\n      h3\n      | E2\n      … 3 more lines (stderr/h3)',
     ]);
-    expect(formatFailures([f('h1'), f('h2')], 200, new Map([['h1', ex('E', 0)], ['h2', ex('E', 0, true, 'stderr/h2')]]))).toEqual([
-      '  2 failed: exit code 1\n      h[1-2]\n      | E\n      … more (stderr/h2)',
-    ]);
+    expect(
+      formatFailures(
+        [f('h1'), f('h2')],
+        200,
+        new Map([
+          ['h1', ex('E', 0)],
+          ['h2', ex('E', 0, true, 'stderr/h2')],
+        ]),
+      ),
+    ).toEqual(['  2 failed: exit code 1\n      h[1-2]\n      | E\n      … more (stderr/h2)']);
     expect(formatFailures([f('h1')], 200, new Map([['h1', ex('E', 1)]]))).toEqual([
       '  1 failed: exit code 1\n      h1\n      | E\n      … 1 more line (stderr/x)',
     ]);

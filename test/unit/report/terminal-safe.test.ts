@@ -1,9 +1,19 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { forTerminal, jsonForTerminal, terminalSafe, writeBytes, writeText } from '../../../src/report/terminal-safe.js';
+import {
+  forTerminal,
+  jsonForTerminal,
+  terminalSafe,
+  writeBytes,
+  writeText,
+} from '../../../src/report/terminal-safe.js';
 
 /** A sink that records what was written, as a terminal or as a pipe. */
-function sink(isTTY: boolean): { isTTY: boolean; chunks: (string | Uint8Array)[]; write(c: string | Uint8Array): boolean } {
+function sink(isTTY: boolean): {
+  isTTY: boolean;
+  chunks: (string | Uint8Array)[];
+  write(c: string | Uint8Array): boolean;
+} {
   const chunks: (string | Uint8Array)[] = [];
   return { isTTY, chunks, write: (c) => chunks.push(c) > 0 };
 }
@@ -20,7 +30,19 @@ describe('terminalSafe', () => {
 
   it('shows bidi controls that reorder the line (Trojan source)', () => {
     expect(terminalSafe('rm -rf /\u202e#gnissim')).toBe('rm -rf /\\u202e#gnissim');
-    const bidi = ['\u061c', '\u200e', '\u200f', '\u202a', '\u202b', '\u202c', '\u202d', '\u2066', '\u2067', '\u2068', '\u2069'];
+    const bidi = [
+      '\u061c',
+      '\u200e',
+      '\u200f',
+      '\u202a',
+      '\u202b',
+      '\u202c',
+      '\u202d',
+      '\u2066',
+      '\u2067',
+      '\u2068',
+      '\u2069',
+    ];
     for (const c of bidi) {
       expect(terminalSafe(c)).toBe(`\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
     }

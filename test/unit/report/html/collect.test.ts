@@ -15,13 +15,35 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 function record(id: string, n: number): RunRecord {
   return {
-    id, herd_version: '0.1.0', command: 'run', task: { kind: 'command', command: 'check', timeout_s: 0 }, user: 'ops',
-    controller: 'ctl', cwd: '/', argv: ['run', 'check'], inventory_sources: ['f.txt'], limit: null,
+    id,
+    herd_version: '0.1.0',
+    command: 'run',
+    task: { kind: 'command', command: 'check', timeout_s: 0 },
+    user: 'ops',
+    controller: 'ctl',
+    cwd: '/',
+    argv: ['run', 'check'],
+    inventory_sources: ['f.txt'],
+    limit: null,
     options: {
-      user: null, port: null, keys: [], keys_explicit: false, password_source: null, agent: false, forks: 8, workers: 1,
-      connect_timeout_s: 10, known_hosts: 'kh', host_key_mode: 'accept-new',
+      user: null,
+      port: null,
+      keys: [],
+      keys_explicit: false,
+      password_source: null,
+      agent: false,
+      forks: 8,
+      workers: 1,
+      connect_timeout_s: 10,
+      known_hosts: 'kh',
+      host_key_mode: 'accept-new',
     },
-    rerun_of: null, state: 'running', started_at: '2026-11-27T12:00:00.000Z', ended_at: null, hosts_total: n, counts: {},
+    rerun_of: null,
+    state: 'running',
+    started_at: '2026-11-27T12:00:00.000Z',
+    ended_at: null,
+    hosts_total: n,
+    counts: {},
   };
 }
 
@@ -57,12 +79,18 @@ describe('collectReport', () => {
     // No finish(): as after kill -9, run.json still says running and has no end.
     const data = collectReport(readRun(writer.dir), new Date());
     expect(data.state).toBe('running');
-    expect(data.counts).toEqual([['ok', 1], ['interrupted', 1], ['not_started', 1]]);
+    expect(data.counts).toEqual([
+      ['ok', 1],
+      ['interrupted', 1],
+      ['not_started', 1],
+    ]);
     expect(data.hosts.map((h) => h[1])).toEqual(['ok', 'interrupted', 'not_started']);
     // Its end is unknown: the page says so and shows when the journal last recorded something.
     expect(data.endedAt).toBeNull();
     expect(data.lastRecordAt).not.toBeNull();
-    expect(renderReport(data)).toContain(`<dt>ended</dt><dd class="mono">(did not finish; last journal entry ${data.lastRecordAt})</dd>`);
+    expect(renderReport(data)).toContain(
+      `<dt>ended</dt><dd class="mono">(did not finish; last journal entry ${data.lastRecordAt})</dd>`,
+    );
   });
   it('does not follow a symlink that stands where a host output file should be', () => {
     const hosts = ['10.2.0.1', '10.2.0.2'];

@@ -23,8 +23,14 @@ function data(overrides: Partial<ReportData> = {}): ReportData {
     startedAt: '2026-11-27T12:00:00.000Z',
     endedAt: '2026-11-27T12:00:01.000Z',
     lastRecordAt: '2026-11-27T12:00:01.000Z',
-    counts: [['ok', 1], ['failed', 1]],
-    hosts: [[EVIL, 'ok', 0, 10, '', ''], ['h2', 'failed', 1, 20, EVIL, '1.2']],
+    counts: [
+      ['ok', 1],
+      ['failed', 1],
+    ],
+    hosts: [
+      [EVIL, 'ok', 0, 10, '', ''],
+      ['h2', 'failed', 1, 20, EVIL, '1.2'],
+    ],
     failures: [`  1 failed: ${EVIL}`],
     hiddenFailures: { groups: 0, hosts: 0 },
     groups: [
@@ -59,7 +65,9 @@ describe('renderReport', () => {
 
   it('shows the command line quoted as a shell needs it, a multi-word argument as one word', () => {
     const page = renderReport(data({ argv: ['run', '-i', 'x.txt', "df -h /; echo 'done'"] }));
-    expect(page).toContain(`<dd class="mono">herd run -i x.txt &#39;df -h /; echo &#39;\\&#39;&#39;done&#39;\\&#39;&#39;&#39;</dd>`);
+    expect(page).toContain(
+      `<dd class="mono">herd run -i x.txt &#39;df -h /; echo &#39;\\&#39;&#39;done&#39;\\&#39;&#39;&#39;</dd>`,
+    );
   });
 
   it('embeds every host row as JSON that parses back', () => {
@@ -68,7 +76,14 @@ describe('renderReport', () => {
   });
 
   it('does not render 10,000 host rows into the page: the table is filled a page at a time', () => {
-    const hosts = Array.from({ length: 10_000 }, (_, i): ReportData['hosts'][number] => [`10.0.${i >> 8}.${i & 255}`, 'ok', 0, i, '', '']);
+    const hosts = Array.from({ length: 10_000 }, (_, i): ReportData['hosts'][number] => [
+      `10.0.${i >> 8}.${i & 255}`,
+      'ok',
+      0,
+      i,
+      '',
+      '',
+    ]);
     const big = renderReport(data({ hosts, counts: [['ok', 10_000]] }));
     expect(big.match(/<tr/g)?.length ?? 0).toBeLessThan(20);
     expect(big.length).toBeLessThan(700_000);
