@@ -24,10 +24,14 @@ import { renderChart } from './chart.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const quick = process.argv.includes('--quick');
-const only = process.argv.find((a) => a.startsWith('--tools='))?.slice(8).split(',');
+const only = process.argv
+  .find((a) => a.startsWith('--tools='))
+  ?.slice(8)
+  .split(',');
 const caseFilter = process.argv.find((a) => a.startsWith('--cases='))?.slice(8);
 /** --herd-before DIR: also run DIR's herd build (its own dist/), labelled "herd (before)", wherever herd runs. */
-const herdBefore = ((i) => (i >= 0 ? process.argv[i + 1] : process.argv.find((a) => a.startsWith('--herd-before='))?.slice(14)))(
+const herdBefore = ((i) =>
+  i >= 0 ? process.argv[i + 1] : process.argv.find((a) => a.startsWith('--herd-before='))?.slice(14))(
   process.argv.indexOf('--herd-before'),
 );
 const RUNS = Number(process.argv.find((a) => a.startsWith('--runs='))?.slice(7) ?? (quick ? 1 : 3));
@@ -44,13 +48,41 @@ interface Case {
   playbook?: PlaybookKind;
 }
 
-const PLAYBOOK_CASE: Case = { name: 'playbook: 5 guarded steps, 200 hosts', hosts: 200, forks: 200, command: '', tools: ['herd', 'ansible'], playbook: 'guarded' };
+const PLAYBOOK_CASE: Case = {
+  name: 'playbook: 5 guarded steps, 200 hosts',
+  hosts: 200,
+  forks: 200,
+  command: '',
+  tools: ['herd', 'ansible'],
+  playbook: 'guarded',
+};
 /** One pool per run: handshakes per host show whether connections outlive a gate (1) or not (3). */
-const GATES_CASE: Case = { name: 'playbook: 2 consensus gates, serial 25%, 200 hosts', hosts: 200, forks: 200, command: '', tools: ['herd'], playbook: 'gates' };
+const GATES_CASE: Case = {
+  name: 'playbook: 2 consensus gates, serial 25%, 200 hosts',
+  hosts: 200,
+  forks: 200,
+  command: '',
+  tools: ['herd'],
+  playbook: 'gates',
+};
 
 const TREE_CASES: Case[] = [
-  { name: 'tree pull (1000 x 4 KB + 2 x 20 MB), 20 hosts', hosts: 20, forks: 20, command: '', tools: ['herd', 'pssh'], transfer: 'pull' },
-  { name: 'tree push (1000 x 4 KB + 2 x 20 MB), 20 hosts', hosts: 20, forks: 20, command: '', tools: ['herd', 'pssh'], transfer: 'push' },
+  {
+    name: 'tree pull (1000 x 4 KB + 2 x 20 MB), 20 hosts',
+    hosts: 20,
+    forks: 20,
+    command: '',
+    tools: ['herd', 'pssh'],
+    transfer: 'pull',
+  },
+  {
+    name: 'tree push (1000 x 4 KB + 2 x 20 MB), 20 hosts',
+    hosts: 20,
+    forks: 20,
+    command: '',
+    tools: ['herd', 'pssh'],
+    transfer: 'push',
+  },
 ];
 
 const CASES: Case[] = quick
@@ -63,13 +95,31 @@ const CASES: Case[] = quick
       { ...GATES_CASE, name: 'playbook: 2 consensus gates, serial 25%, 20 hosts', hosts: 20, forks: 20 },
     ]
   : [
-      { name: 'true, 200 hosts', hosts: 200, forks: 200, command: 'true', tools: ['herd', 'pssh', 'pdsh', 'clush', 'ansible'] },
+      {
+        name: 'true, 200 hosts',
+        hosts: 200,
+        forks: 200,
+        command: 'true',
+        tools: ['herd', 'pssh', 'pdsh', 'clush', 'ansible'],
+      },
       { name: 'true, 1000 hosts', hosts: 1000, forks: 200, command: 'true', tools: ['herd', 'pssh', 'pdsh', 'clush'] },
-      { name: 'sleep 3, 1000 hosts at forks 1000', hosts: 1000, forks: 1000, command: 'sleep 3', tools: ['herd', 'pssh', 'pdsh', 'clush'] },
+      {
+        name: 'sleep 3, 1000 hosts at forks 1000',
+        hosts: 1000,
+        forks: 1000,
+        command: 'sleep 3',
+        tools: ['herd', 'pssh', 'pdsh', 'clush'],
+      },
       ...TREE_CASES,
       PLAYBOOK_CASE,
       GATES_CASE,
-      ...[100, 500, 1000, 2000].map((n) => ({ name: `scale: sleep 1, ${n} hosts at forks ${n}`, hosts: n, forks: n, command: 'sleep 1', tools: ['herd'] })),
+      ...[100, 500, 1000, 2000].map((n) => ({
+        name: `scale: sleep 1, ${n} hosts at forks ${n}`,
+        hosts: n,
+        forks: n,
+        command: 'sleep 1',
+        tools: ['herd'],
+      })),
     ];
 
 interface Row {
@@ -101,12 +151,17 @@ function median(values: number[]): number {
  * The bench tree (1000 x 4 KB + 2 x 20 MB) once locally and once as the "remote" tree every
  * loopback host serves; fresh() gives an empty destination per run so nothing is skipped.
  */
-function prepareTree(work: string, hosts: string[]): { localTree: string; remoteTree: string; fresh: (d: 'push' | 'pull') => string } {
+function prepareTree(
+  work: string,
+  hosts: string[],
+): { localTree: string; remoteTree: string; fresh: (d: 'push' | 'pull') => string } {
   const localTree = path.join(work, 'tree');
   if (!fs.existsSync(localTree)) {
     fs.mkdirSync(path.join(localTree, 'small'), { recursive: true });
-    for (let i = 0; i < 1000; i++) fs.writeFileSync(path.join(localTree, 'small', `f${i}`), Buffer.alloc(4096, i % 251));
-    for (const name of ['big1', 'big2']) fs.writeFileSync(path.join(localTree, name), Buffer.alloc(20 * 1024 * 1024, 1));
+    for (let i = 0; i < 1000; i++)
+      fs.writeFileSync(path.join(localTree, 'small', `f${i}`), Buffer.alloc(4096, i % 251));
+    for (const name of ['big1', 'big2'])
+      fs.writeFileSync(path.join(localTree, name), Buffer.alloc(20 * 1024 * 1024, 1));
     fs.chmodSync(work, 0o755);
   }
   let n = 0;
@@ -119,7 +174,9 @@ function prepareTree(work: string, hosts: string[]): { localTree: string; remote
       fs.mkdirSync(dest, { recursive: true, mode: 0o777 });
       fs.chmodSync(dest, 0o777);
       // Every host writes into the same machine: give each its own folder on push.
-      if (direction === 'push') for (const h of [...hosts, 'shared']) fs.chmodSync(fs.mkdirSync(path.join(dest, h), { recursive: true }) ?? path.join(dest, h), 0o777);
+      if (direction === 'push')
+        for (const h of [...hosts, 'shared'])
+          fs.chmodSync(fs.mkdirSync(path.join(dest, h), { recursive: true }) ?? path.join(dest, h), 0o777);
       return direction === 'push' ? path.join(dest, '{{ host }}') : dest;
     },
   };
@@ -137,14 +194,35 @@ async function main(): Promise<void> {
       const hosts = fleet.hosts(c.hosts);
       const hostsFile = path.join(work, `hosts-${c.hosts}.txt`);
       fs.writeFileSync(hostsFile, hosts.join('\n') + '\n');
-      const ctx: BenchContext = { root, work, port: fleet.port, user: fleet.user, keyPath: fleet.keyPath, hostsFile, hosts, forks: c.forks };
+      const ctx: BenchContext = {
+        root,
+        work,
+        port: fleet.port,
+        user: fleet.user,
+        keyPath: fleet.keyPath,
+        hostsFile,
+        hosts,
+        forks: c.forks,
+      };
       const tree = c.transfer ? prepareTree(work, hosts) : null;
-      const base: (Tool | TransferTool | PlaybookTool)[] = c.transfer ? TRANSFER_TOOLS : c.playbook ? PLAYBOOK_TOOLS : TOOLS;
-      const before = herdBefore === undefined ? [] : base.filter((t) => t.name === 'herd').map((t) => herdBuild(t, herdBefore));
+      const base: (Tool | TransferTool | PlaybookTool)[] = c.transfer
+        ? TRANSFER_TOOLS
+        : c.playbook
+          ? PLAYBOOK_TOOLS
+          : TOOLS;
+      const before =
+        herdBefore === undefined ? [] : base.filter((t) => t.name === 'herd').map((t) => herdBuild(t, herdBefore));
       const tools: (Tool | TransferTool | PlaybookTool)[] = [...base.slice(0, 1), ...before, ...base.slice(1)];
       const wanted = herdBefore === undefined ? c.tools : [...c.tools, HERD_BEFORE];
-      const present = tools.filter((t) => wanted.includes(t.name) && (!only || only.includes(t.name)) && (fs.existsSync(t.binary) || !skipped.add(t.name)));
-      const runsOf = new Map<string, (Measurement & { sshdCpuS: number; logins: number })[]>(present.map((t) => [t.name, []]));
+      const present = tools.filter(
+        (t) =>
+          wanted.includes(t.name) &&
+          (!only || only.includes(t.name)) &&
+          (fs.existsSync(t.binary) || !skipped.add(t.name)),
+      );
+      const runsOf = new Map<string, (Measurement & { sshdCpuS: number; logins: number })[]>(
+        present.map((t) => [t.name, []]),
+      );
       // Runs are interleaved (herd, peer, herd, peer, ...) so that drift in this machine's speed
       // lands on every tool alike; dirty pages from the last run are flushed before each one.
       for (let r = 0; r < RUNS; r++) {
@@ -155,11 +233,25 @@ async function main(): Promise<void> {
           let argv: string[];
           if (c.transfer && tree) {
             const dest = tree.fresh(c.transfer);
-            argv = (tool as TransferTool).argv(ctx, c.transfer, c.transfer === 'pull' ? tree.remoteTree : tree.localTree, dest);
+            argv = (tool as TransferTool).argv(
+              ctx,
+              c.transfer,
+              c.transfer === 'pull' ? tree.remoteTree : tree.localTree,
+              dest,
+            );
           } else if (c.playbook) argv = (tool as PlaybookTool).argv(ctx, c.playbook);
           else argv = (tool as Tool).argv(ctx, c.command);
-          const m = await measure(argv, { ...process.env, ...((tool as Tool).env?.(ctx) ?? {}), HOME: work }, work, 600_000);
-          runsOf.get(tool.name)!.push({ ...m, sshdCpuS: childrenCpuS(fleet.pid) - sshdBefore, logins: acceptedLogins(sshdLog) - loginsBefore });
+          const m = await measure(
+            argv,
+            { ...process.env, ...((tool as Tool).env?.(ctx) ?? {}), HOME: work },
+            work,
+            600_000,
+          );
+          runsOf.get(tool.name)!.push({
+            ...m,
+            sshdCpuS: childrenCpuS(fleet.pid) - sshdBefore,
+            logins: acceptedLogins(sshdLog) - loginsBefore,
+          });
           fs.rmSync(path.join(work, 'runs'), { recursive: true, force: true });
         }
       }
@@ -177,7 +269,9 @@ async function main(): Promise<void> {
           failed: runs.some((m) => m.exitCode !== 0),
         };
         rows.push(row);
-        process.stdout.write(`${c.name.padEnd(36)} ${tool.name.padEnd(8)} wall ${row.wallS.toFixed(2)}s  cpu ${row.cpuMsPerHost.toFixed(1)} ms/host  peak ${row.peakRssMiB.toFixed(0)} MiB  sshd cpu ${row.sshdCpuS.toFixed(1)}s  handshakes ${row.handshakesPerHost.toFixed(2)}/host${row.failed ? '  (exit != 0)' : ''}\n`);
+        process.stdout.write(
+          `${c.name.padEnd(36)} ${tool.name.padEnd(8)} wall ${row.wallS.toFixed(2)}s  cpu ${row.cpuMsPerHost.toFixed(1)} ms/host  peak ${row.peakRssMiB.toFixed(0)} MiB  sshd cpu ${row.sshdCpuS.toFixed(1)}s  handshakes ${row.handshakesPerHost.toFixed(2)}/host${row.failed ? '  (exit != 0)' : ''}\n`,
+        );
       }
     }
   } finally {
@@ -187,9 +281,15 @@ async function main(): Promise<void> {
   process.stdout.write('\n' + table + '\n');
   const outDir = path.join(root, 'bench', 'results');
   fs.mkdirSync(outDir, { recursive: true });
-  fs.writeFileSync(path.join(outDir, 'latest.json'), JSON.stringify({ when: new Date().toISOString(), cores: os.cpus().length, quick, rows }, null, 2));
+  fs.writeFileSync(
+    path.join(outDir, 'latest.json'),
+    JSON.stringify({ when: new Date().toISOString(), cores: os.cpus().length, quick, rows }, null, 2),
+  );
   fs.writeFileSync(path.join(outDir, 'latest.md'), table + '\n');
-  fs.writeFileSync(path.join(outDir, 'latest.svg'), renderChart(rows.filter((r) => r.tool === 'herd' && r.case.startsWith('scale'))));
+  fs.writeFileSync(
+    path.join(outDir, 'latest.svg'),
+    renderChart(rows.filter((r) => r.tool === 'herd' && r.case.startsWith('scale'))),
+  );
   process.stdout.write(`results: ${path.join(outDir, 'latest.md')}, latest.json, latest.svg\n`);
   fs.rmSync(work, { recursive: true, force: true });
 }
@@ -201,12 +301,17 @@ function formatTable(rows: Row[], skipped: Set<string>): string {
   ];
   for (const r of rows) {
     const herd = rows.find((h) => h.case === r.case && h.tool === 'herd');
-    const ratio = (a: number | undefined, b: number): string => (a === undefined || r.tool === 'herd' ? '' : (a / b).toFixed(2));
+    const ratio = (a: number | undefined, b: number): string =>
+      a === undefined || r.tool === 'herd' ? '' : (a / b).toFixed(2);
     lines.push(
       `| ${r.case} | ${r.tool}${r.failed ? ' (errors)' : ''} | ${r.wallS.toFixed(2)} | ${ratio(herd?.wallS, r.wallS)} | ${r.cpuMsPerHost.toFixed(1)} | ${ratio(herd?.cpuMsPerHost, r.cpuMsPerHost)} | ${r.peakRssMiB.toFixed(0)} | ${ratio(herd?.peakRssMiB, r.peakRssMiB)} | ${r.sshdCpuS.toFixed(1)} | ${r.handshakesPerHost.toFixed(2)} |`,
     );
   }
-  if (skipped.size > 0) lines.push('', `skipped (not installed): ${[...skipped].join(', ')} — apt-get install -y pssh pdsh clustershell ansible-core`);
+  if (skipped.size > 0)
+    lines.push(
+      '',
+      `skipped (not installed): ${[...skipped].join(', ')} — apt-get install -y pssh pdsh clustershell ansible-core`,
+    );
   return lines.join('\n');
 }
 

@@ -30,8 +30,29 @@ export interface TransferTool {
 
 /** herd on the bench fleet: its key and port, host keys not checked (as the peers), quiet, same forks. */
 function herdArgv(ctx: BenchContext, subcommand: string, ...rest: string[]): string[] {
-  const connection = ['-i', ctx.hostsFile, '-u', ctx.user, '-p', String(ctx.port), '-k', ctx.keyPath, '--host-key-checking', 'off'];
-  return [path.join(ctx.root, 'bin', 'herd'), subcommand, ...connection, '-f', String(ctx.forks), '-q', '-o', path.join(ctx.work, 'runs'), ...rest];
+  const connection = [
+    '-i',
+    ctx.hostsFile,
+    '-u',
+    ctx.user,
+    '-p',
+    String(ctx.port),
+    '-k',
+    ctx.keyPath,
+    '--host-key-checking',
+    'off',
+  ];
+  return [
+    path.join(ctx.root, 'bin', 'herd'),
+    subcommand,
+    ...connection,
+    '-f',
+    String(ctx.forks),
+    '-q',
+    '-o',
+    path.join(ctx.work, 'runs'),
+    ...rest,
+  ];
 }
 
 export const TRANSFER_TOOLS: TransferTool[] = [
@@ -45,9 +66,41 @@ export const TRANSFER_TOOLS: TransferTool[] = [
     binary: '/usr/bin/parallel-slurp',
     argv: (ctx, direction, src, dest) =>
       direction === 'pull'
-        ? ['parallel-slurp', '-r', '-h', ctx.hostsFile, '-p', String(ctx.forks), '-l', ctx.user, '-t', '0', '-x', sshOptions(ctx).join(' ').replace('-p ', '-P '), '-L', dest, src, 'tree']
+        ? [
+            'parallel-slurp',
+            '-r',
+            '-h',
+            ctx.hostsFile,
+            '-p',
+            String(ctx.forks),
+            '-l',
+            ctx.user,
+            '-t',
+            '0',
+            '-x',
+            sshOptions(ctx).join(' ').replace('-p ', '-P '),
+            '-L',
+            dest,
+            src,
+            'tree',
+          ]
         : // pscp cannot template a destination per host: all hosts write one shared folder.
-          ['parallel-scp', '-r', '-h', ctx.hostsFile, '-p', String(ctx.forks), '-l', ctx.user, '-t', '0', '-x', sshOptions(ctx).join(' ').replace('-p ', '-P '), src, dest.replace('{{ host }}', 'shared')],
+          [
+            'parallel-scp',
+            '-r',
+            '-h',
+            ctx.hostsFile,
+            '-p',
+            String(ctx.forks),
+            '-l',
+            ctx.user,
+            '-t',
+            '0',
+            '-x',
+            sshOptions(ctx).join(' ').replace('-p ', '-P '),
+            src,
+            dest.replace('{{ host }}', 'shared'),
+          ],
   },
 ];
 
@@ -163,7 +216,20 @@ export const PLAYBOOK_TOOLS: PlaybookTool[] = [
       if (kind !== 'guarded') throw new Error(`no ansible spelling of the ${kind} playbook`);
       const file = path.join(ctx.work, 'bench-play-ansible.yml');
       fs.writeFileSync(file, ANSIBLE_PLAYBOOK);
-      return ['ansible-playbook', '-i', ansibleInventory(ctx), '-f', String(ctx.forks), '-u', ctx.user, '--private-key', ctx.keyPath, '-e', `ansible_port=${ctx.port}`, file];
+      return [
+        'ansible-playbook',
+        '-i',
+        ansibleInventory(ctx),
+        '-f',
+        String(ctx.forks),
+        '-u',
+        ctx.user,
+        '--private-key',
+        ctx.keyPath,
+        '-e',
+        `ansible_port=${ctx.port}`,
+        file,
+      ];
     },
     env: ANSIBLE_ENV,
   },
@@ -173,7 +239,10 @@ export const PLAYBOOK_TOOLS: PlaybookTool[] = [
 export const HERD_BEFORE = 'herd (before)';
 
 /** The same herd tool, run from another checkout's bin/herd (that checkout's own dist/). */
-export function herdBuild<T extends { name: string; binary: string; argv: (...args: never[]) => string[] }>(tool: T, dir: string): T {
+export function herdBuild<T extends { name: string; binary: string; argv: (...args: never[]) => string[] }>(
+  tool: T,
+  dir: string,
+): T {
   const bin = path.join(path.resolve(dir), 'bin', 'herd');
   const argv = (...args: never[]): string[] => {
     const [, ...rest] = tool.argv(...args);
@@ -184,7 +253,20 @@ export function herdBuild<T extends { name: string; binary: string; argv: (...ar
 
 /** OpenSSH client options every peer gets: no host-key prompts, quiet, the fleet's key and port. */
 export function sshOptions(ctx: BenchContext): string[] {
-  return ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'BatchMode=yes', '-p', String(ctx.port), '-i', ctx.keyPath];
+  return [
+    '-o',
+    'StrictHostKeyChecking=no',
+    '-o',
+    'UserKnownHostsFile=/dev/null',
+    '-o',
+    'LogLevel=ERROR',
+    '-o',
+    'BatchMode=yes',
+    '-p',
+    String(ctx.port),
+    '-i',
+    ctx.keyPath,
+  ];
 }
 
 export const TOOLS: Tool[] = [
@@ -196,23 +278,79 @@ export const TOOLS: Tool[] = [
   {
     name: 'pssh',
     binary: '/usr/bin/parallel-ssh',
-    argv: (ctx, command) => ['parallel-ssh', '-h', ctx.hostsFile, '-p', String(ctx.forks), '-l', ctx.user, '-t', '0', '-x', sshOptions(ctx).join(' '), command],
+    argv: (ctx, command) => [
+      'parallel-ssh',
+      '-h',
+      ctx.hostsFile,
+      '-p',
+      String(ctx.forks),
+      '-l',
+      ctx.user,
+      '-t',
+      '0',
+      '-x',
+      sshOptions(ctx).join(' '),
+      command,
+    ],
   },
   {
     name: 'pdsh',
     binary: '/usr/bin/pdsh',
-    argv: (ctx, command) => ['pdsh', '-R', 'ssh', '-f', String(ctx.forks), '-w', `^${ctx.hostsFile}`, '-l', ctx.user, command],
+    argv: (ctx, command) => [
+      'pdsh',
+      '-R',
+      'ssh',
+      '-f',
+      String(ctx.forks),
+      '-w',
+      `^${ctx.hostsFile}`,
+      '-l',
+      ctx.user,
+      command,
+    ],
     env: (ctx) => ({ PDSH_SSH_ARGS: `${sshOptions(ctx).join(' ')} -l%u %h` }),
   },
   {
     name: 'clush',
     binary: '/usr/bin/clush',
-    argv: (ctx, command) => ['clush', '-f', String(ctx.forks), '--hostfile', ctx.hostsFile, '-l', ctx.user, '-o', sshOptions(ctx).join(' '), '-t', '30', '-u', '600', command],
+    argv: (ctx, command) => [
+      'clush',
+      '-f',
+      String(ctx.forks),
+      '--hostfile',
+      ctx.hostsFile,
+      '-l',
+      ctx.user,
+      '-o',
+      sshOptions(ctx).join(' '),
+      '-t',
+      '30',
+      '-u',
+      '600',
+      command,
+    ],
   },
   {
     name: 'ansible',
     binary: '/usr/bin/ansible',
-    argv: (ctx, command) => ['ansible', 'all', '-i', ansibleInventory(ctx), '-f', String(ctx.forks), '-u', ctx.user, '--private-key', ctx.keyPath, '-e', `ansible_port=${ctx.port}`, '-m', 'command', '-a', command],
+    argv: (ctx, command) => [
+      'ansible',
+      'all',
+      '-i',
+      ansibleInventory(ctx),
+      '-f',
+      String(ctx.forks),
+      '-u',
+      ctx.user,
+      '--private-key',
+      ctx.keyPath,
+      '-e',
+      `ansible_port=${ctx.port}`,
+      '-m',
+      'command',
+      '-a',
+      command,
+    ],
     env: ANSIBLE_ENV,
   },
 ];

@@ -104,7 +104,9 @@ export const FDS_PER_TRANSFER_SESSION = FDS_PER_COMMAND_SESSION + PARALLEL_FILES
 /** File descriptors kept free for the process itself (stdio, IPC, run files, libraries). */
 export const FDS_RESERVED = 64;
 
-/** A playbook guard (creates/removes/when/unless) is a quick check; it gets this long unless its step sets `timeout`. */
+/**
+ * A playbook guard (creates/removes/when/unless) is a quick check; it gets this long unless its step sets `timeout`.
+ */
 export const GUARD_TIMEOUT_MS = 60_000;
 
 /**

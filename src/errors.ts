@@ -147,7 +147,8 @@ export function toErrorData(err: unknown): ErrorData {
   if (err instanceof HerdError) return { code: err.code, message: err.message };
   if (err instanceof Error) {
     const errno = (err as NodeJS.ErrnoException).code;
-    if (typeof errno === 'string' && /^E[A-Z0-9]+$/.test(errno)) return { code: codeOfErrno(errno), message: err.message, errno };
+    if (typeof errno === 'string' && /^E[A-Z0-9]+$/.test(errno))
+      return { code: codeOfErrno(errno), message: err.message, errno };
     return { code: 'E_INTERNAL', message: err.message };
   }
   return { code: 'E_INTERNAL', message: String(err) };

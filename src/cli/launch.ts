@@ -16,7 +16,14 @@ import { createRunView, recordEventsTo } from './render-run.js';
 import { wireStops } from './stop-wiring.js';
 import { LineStreamer, wantColour } from '../report/stream.js';
 import { writeText } from '../report/terminal-safe.js';
-import { resolveConnectionOptions, resolveRunOptions, type ConnectionOptions, type RawOptions, type RunOptions, type SecretSource } from './options.js';
+import {
+  resolveConnectionOptions,
+  resolveRunOptions,
+  type ConnectionOptions,
+  type RawOptions,
+  type RunOptions,
+  type SecretSource,
+} from './options.js';
 import { loadInventory } from './load-inventory.js';
 import { loadPrivateKeys } from '../transport/keys.js';
 import { loadSshConfig, namesIdentityFile } from '../transport/ssh-config.js';
@@ -65,11 +72,21 @@ function checkExplicitKeys(connection: ConnectionOptions, passphrase: string | u
 }
 
 /** What a new run (not a rerun) takes straight from its flags: connection and run settings, and the selected hosts. */
-export function freshRun(raw: RawOptions): Pick<LaunchRequest, 'targets' | 'inventorySources' | 'limit' | 'connection' | 'run' | 'rerunOf' | 'warnings'> {
+export function freshRun(
+  raw: RawOptions,
+): Pick<LaunchRequest, 'targets' | 'inventorySources' | 'limit' | 'connection' | 'run' | 'rerunOf' | 'warnings'> {
   const connection = resolveConnectionOptions(raw);
   const run = resolveRunOptions(raw);
   const inventory = loadInventory(raw.inventory ?? [], raw.limit);
-  return { targets: inventory.targets, inventorySources: raw.inventory ?? [], limit: raw.limit ?? null, connection, run, rerunOf: null, warnings: inventory.warnings };
+  return {
+    targets: inventory.targets,
+    inventorySources: raw.inventory ?? [],
+    limit: raw.limit ?? null,
+    connection,
+    run,
+    rerunOf: null,
+    warnings: inventory.warnings,
+  };
 }
 
 /** --forks clamped to what `ulimit -n` allows, with a warning, so no host fails with EMFILE halfway. */
@@ -90,7 +107,9 @@ function preflightForks(req: LaunchRequest): number {
 }
 
 /** The launch of an ad-hoc command run. */
-export function commandLaunch(task: Extract<TaskSpec, { kind: 'command' }>): Pick<LaunchRequest, 'execute' | 'taskRecord'> {
+export function commandLaunch(
+  task: Extract<TaskSpec, { kind: 'command' }>,
+): Pick<LaunchRequest, 'execute' | 'taskRecord'> {
   return {
     taskRecord: { kind: 'command', command: task.command, timeout_s: task.timeoutMs / 1000 },
     execute: (run) => executeSinglePass(run, task),
@@ -102,7 +121,11 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
   const stderr = process.stderr;
   for (const w of req.warnings) writeText(stderr, `herd: warning: ${w}\n`);
   const forks = preflightForks(req);
-  const password = await resolveSecret(req.connection.passwordSource, { ask: '--ask-pass', env: '--password-env' }, 'SSH password: ');
+  const password = await resolveSecret(
+    req.connection.passwordSource,
+    { ask: '--ask-pass', env: '--password-env' },
+    'SSH password: ',
+  );
   const keyPassphrase = await resolveSecret(
     req.connection.keyPassphraseSource,
     { ask: '--ask-key-passphrase', env: '--key-passphrase-env' },
@@ -171,9 +194,18 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
     progress: req.run.progress && !req.run.quiet,
     ...(req.run.json ? { json: new NdjsonSink(process.stdout) } : {}),
     // With --json, stdout carries only events, so streamed lines go to stderr.
-    ...(req.run.stream ? { stream: new LineStreamer(req.run.json ? stderr : process.stdout, wantColour(req.run.json ? stderr : process.stdout, !req.run.colour)) } : {}),
+    ...(req.run.stream
+      ? {
+          stream: new LineStreamer(
+            req.run.json ? stderr : process.stdout,
+            wantColour(req.run.json ? stderr : process.stdout, !req.run.colour),
+          ),
+        }
+      : {}),
     // Playbooks: each step's counts as it completes across a batch, on stderr with the live area.
-    ...(req.taskRecord.kind === 'playbook' && !req.run.quiet ? { stepBlock: (results, dir) => printStepBlock(stderr, dir, results) } : {}),
+    ...(req.taskRecord.kind === 'playbook' && !req.run.quiet
+      ? { stepBlock: (results, dir) => printStepBlock(stderr, dir, results) }
+      : {}),
   });
   const eventsFile = process.env['HERD_TEST_EVENTS_FILE'];
   const recorder = eventsFile ? recordEventsTo(eventsFile) : undefined;
@@ -182,7 +214,9 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
   return finishLaunch(req, await outcome);
 }
 
-/** Open the run, wire Ctrl-C and --deadline to it, execute; the run directory is completed even when execution failed. */
+/**
+ * Open the run, wire Ctrl-C and --deadline to it, execute; the run directory is completed even when execution failed.
+ */
 async function executeRun(
   request: RunRequest,
   listener: RunEventListener,
@@ -230,7 +264,9 @@ export function reportOutcome(outcome: RunOutcome, quiet: boolean): number {
   const lines = [formatCounts(total, outcome.record.counts)];
   // The reason is on the screen, not only in stderr/<host>: each failed host's stderr head, grouped
   // (a loop, not push(...): one line per distinct failure can be one per host).
-  if (!quiet) for (const l of formatFailures(outcome.results, undefined, failureExcerpts(outcome.dir, outcome.results))) lines.push(l);
+  if (!quiet)
+    for (const l of formatFailures(outcome.results, undefined, failureExcerpts(outcome.dir, outcome.results)))
+      lines.push(l);
   for (const l of formatJumpHosts(outcome.record.jump_hosts ?? [])) lines.push(l);
   for (const l of formatRecordedHostKeys(outcome.recordedHostKeys)) lines.push(l);
   lines.push(`results: ${outcome.dir}`);

@@ -43,7 +43,9 @@ Examples:
 export function buildProgram(): Command {
   const program = new Command('herd');
   program
-    .description('Parallel SSH for fleets: run commands on many hosts, keep greppable per-host results, rerun what failed.')
+    .description(
+      'Parallel SSH for fleets: run commands on many hosts, keep greppable per-host results, rerun what failed.',
+    )
     .version(herdVersion(), '-V, --version')
     .showHelpAfterError('(add --help for usage)')
     // One style for every error, commander's too: `herd: unknown option '--x'` (subcommands inherit this).
@@ -63,9 +65,23 @@ export function buildProgram(): Command {
   for (const direction of ['push', 'pull'] as const) {
     const cmd = program
       .command(direction)
-      .description(direction === 'push' ? 'send a file or directory tree to every selected host (SFTP)' : 'fetch a file or directory tree from every host into LOCAL_DIR/<host>/ (SFTP)')
-      .argument(direction === 'push' ? '<local_path>' : '<remote_path>', direction === 'push' ? 'local file or directory (a trailing / sends its contents)' : 'remote file or directory; {{ host }} and other built-ins allowed')
-      .argument(direction === 'push' ? '<remote_path>' : '<local_dir>', direction === 'push' ? 'remote destination; {{ host }} and other built-ins allowed' : 'local directory that gets one folder per host');
+      .description(
+        direction === 'push'
+          ? 'send a file or directory tree to every selected host (SFTP)'
+          : 'fetch a file or directory tree from every host into LOCAL_DIR/<host>/ (SFTP)',
+      )
+      .argument(
+        direction === 'push' ? '<local_path>' : '<remote_path>',
+        direction === 'push'
+          ? 'local file or directory (a trailing / sends its contents)'
+          : 'remote file or directory; {{ host }} and other built-ins allowed',
+      )
+      .argument(
+        direction === 'push' ? '<remote_path>' : '<local_dir>',
+        direction === 'push'
+          ? 'remote destination; {{ host }} and other built-ins allowed'
+          : 'local directory that gets one folder per host',
+      );
     addOptions(cmd, direction);
     cmd.addHelpText(
       'after',
@@ -116,7 +132,10 @@ export function buildProgram(): Command {
   addOptions(program.command('show'), 'show')
     .description('show a past run again: hosts grouped by output, failures by reason')
     .argument('[run]', 'run id, run directory, or latest', 'latest')
-    .addHelpText('after', '\nExamples:\n  herd show\n  herd show --all\n  herd show latest --status unreachable | herd run -i - uptime\n  herd show 20261124T103455.123Z-3f9a0c12be47 --host 10.0.0.7')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  herd show\n  herd show --all\n  herd show latest --status unreachable | herd run -i - uptime\n  herd show 20261124T103455.123Z-3f9a0c12be47 --host 10.0.0.7',
+    )
     .action(async (which: string, raw: import('./commands/show.js').ShowRaw) => {
       const { showCommand } = await import('./commands/show.js');
       process.exitCode = showCommand(which, raw);
@@ -136,9 +155,14 @@ export function buildProgram(): Command {
     });
 
   addOptions(program.command('diff'), 'diff')
-    .description('show the hosts whose output differs from the majority (or from --against HOST), as unified diffs; exit 1 when any differ')
+    .description(
+      'show the hosts whose output differs from the majority (or from --against HOST), as unified diffs; exit 1 when any differ',
+    )
     .argument('[run]', 'run id, run directory, or latest', 'latest')
-    .addHelpText('after', '\nExamples:\n  herd diff                       # latest run: who printed something else?\n  herd diff latest --step 1.1     # the inspection step of a playbook run\n  herd diff --against 10.0.0.7')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  herd diff                       # latest run: who printed something else?\n  herd diff latest --step 1.1     # the inspection step of a playbook run\n  herd diff --against 10.0.0.7',
+    )
     .action(async (which: string, raw: { out?: string; step?: string; against?: string; json?: boolean }) => {
       const { diffCommand } = await import('./commands/diff.js');
       process.exitCode = diffCommand(which, raw);
@@ -148,7 +172,10 @@ export function buildProgram(): Command {
     .command('completion')
     .description('print a shell completion script')
     .argument('<shell>', 'bash, zsh or fish')
-    .addHelpText('after', '\nExamples:\n  eval "$(herd completion bash)"\n  herd completion fish > ~/.config/fish/completions/herd.fish')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  eval "$(herd completion bash)"\n  herd completion fish > ~/.config/fish/completions/herd.fish',
+    )
     .action(async (shell: string) => {
       const { completionScript } = await import('./completion.js');
       const script = completionScript(program, shell);
@@ -190,6 +217,9 @@ function reportError(err: unknown): number {
     writeText(process.stderr, `herd: ${err.code}: ${err.message}\n`);
     return EXIT_HOSTS_FAILED;
   }
-  writeText(process.stderr, `herd: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  writeText(
+    process.stderr,
+    `herd: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
   return 70;
 }

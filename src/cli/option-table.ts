@@ -319,8 +319,10 @@ export const OPTIONS = {
     record: [
       rec(
         'jump',
-        (o) => o.connection.jump?.map((h) => `${h.user ? `${h.user}@` : ''}${h.alias}${h.port ? `:${h.port}` : ''}`).join(',') ??
-          null,
+        (o) =>
+          o.connection.jump
+            ?.map((h) => `${h.user ? `${h.user}@` : ''}${h.alias}${h.port ? `:${h.port}` : ''}`)
+            .join(',') ?? null,
         (r) => (r.jump ? { jump: r.jump } : {}),
       ),
     ],
@@ -332,7 +334,13 @@ export const OPTIONS = {
     value: 'string',
     number: { default: DEFAULT_JUMP_SESSIONS, min: 1, max: 64, integer: true },
     goes: ['worker'],
-    record: [rec('jump_sessions', (o) => o.connection.jumpSessions, (r) => restoreNumber(r.jump_sessions, 'jumpSessions'))],
+    record: [
+      rec(
+        'jump_sessions',
+        (o) => o.connection.jumpSessions,
+        (r) => restoreNumber(r.jump_sessions, 'jumpSessions'),
+      ),
+    ],
     example: '3',
   },
   user: {
@@ -340,7 +348,13 @@ export const OPTIONS = {
     help: 'login user for hosts that do not name one (default: ssh_config User, else your local user)',
     value: 'string',
     goes: ['connection'],
-    record: [rec('user', (o) => o.connection.user, (r) => (r.user === null ? {} : { user: r.user }))],
+    record: [
+      rec(
+        'user',
+        (o) => o.connection.user,
+        (r) => (r.user === null ? {} : { user: r.user }),
+      ),
+    ],
     example: 'ops',
   },
   port: {
@@ -349,7 +363,13 @@ export const OPTIONS = {
     value: 'string',
     number: { default: DEFAULT_PORT, min: 1, max: 65535, integer: true },
     goes: ['connection'],
-    record: [rec('port', (o) => o.connection.port, (r) => restoreNumber(r.port, 'port'))],
+    record: [
+      rec(
+        'port',
+        (o) => o.connection.port,
+        (r) => restoreNumber(r.port, 'port'),
+      ),
+    ],
     example: '2222',
   },
   key: {
@@ -449,7 +469,8 @@ export const OPTIONS = {
       rec(
         'host_key_mode',
         (o) => o.connection.hostKeyMode,
-        // A mode that came from ssh_config is not replayed as a flag: that would override the file (strict -> accept-new).
+        // A mode that came from ssh_config is not replayed as a flag: that would override the file (strict ->
+        // accept-new).
         (r) => (r.host_key_mode_explicit === false ? {} : { hostKeyChecking: r.host_key_mode }),
       ),
       rec('host_key_mode_explicit', (o) => o.connection.explicit.hostKeyMode),
@@ -480,7 +501,11 @@ export const OPTIONS = {
     number: { default: DEFAULT_CONNECT_RETRIES, min: 0, max: 20, integer: true },
     goes: ['worker'],
     record: [
-      rec('connect_retries', (o) => o.connection.connectRetries, (r) => restoreNumber(r.connect_retries, 'connectRetries')),
+      rec(
+        'connect_retries',
+        (o) => o.connection.connectRetries,
+        (r) => restoreNumber(r.connect_retries, 'connectRetries'),
+      ),
     ],
     example: '5',
   },
@@ -490,7 +515,13 @@ export const OPTIONS = {
     value: 'string',
     number: { default: DEFAULT_CONNECT_RATE, min: 0 },
     goes: ['worker'],
-    record: [rec('connect_rate', (o) => o.connection.connectRate, (r) => restoreNumber(r.connect_rate, 'connectRate'))],
+    record: [
+      rec(
+        'connect_rate',
+        (o) => o.connection.connectRate,
+        (r) => restoreNumber(r.connect_rate, 'connectRate'),
+      ),
+    ],
     example: '0',
   },
 
@@ -502,7 +533,13 @@ export const OPTIONS = {
     number: { default: DEFAULT_FORKS, min: 1, integer: true },
     goes: ['session'],
     // The forks the run used: after fitting ulimit -n.
-    record: [rec('forks', (_o, ctx) => ctx.forks, (r) => restoreNumber(r.forks, 'forks'))],
+    record: [
+      rec(
+        'forks',
+        (_o, ctx) => ctx.forks,
+        (r) => restoreNumber(r.forks, 'forks'),
+      ),
+    ],
     example: '7',
   },
   workers: {
@@ -511,7 +548,13 @@ export const OPTIONS = {
     value: 'string',
     number: { default: defaultWorkers, min: 1, max: 256, integer: true },
     goes: ['session'],
-    record: [rec('workers', (o) => o.run.workers, (r) => restoreNumber(r.workers, 'workers'))],
+    record: [
+      rec(
+        'workers',
+        (o) => o.run.workers,
+        (r) => restoreNumber(r.workers, 'workers'),
+      ),
+    ],
     example: '3',
   },
   maxHandshakes: {
@@ -520,7 +563,13 @@ export const OPTIONS = {
     value: 'string',
     number: { default: DEFAULT_MAX_HANDSHAKES, min: 1, integer: true },
     goes: ['session'],
-    record: [rec('max_handshakes', (o) => o.run.maxHandshakes, (r) => restoreNumber(r.max_handshakes, 'maxHandshakes'))],
+    record: [
+      rec(
+        'max_handshakes',
+        (o) => o.run.maxHandshakes,
+        (r) => restoreNumber(r.max_handshakes, 'maxHandshakes'),
+      ),
+    ],
     example: '5',
   },
   deadline: {
@@ -553,7 +602,13 @@ export const OPTIONS = {
     goes: ['session', 'past-run'],
     example: 'elsewhere',
   },
-  quiet: { flags: '-q, --quiet', help: 'print only the final summary', value: 'flag', goes: ['display'], example: true },
+  quiet: {
+    flags: '-q, --quiet',
+    help: 'print only the final summary',
+    value: 'flag',
+    goes: ['display'],
+    example: true,
+  },
   json: {
     flags: '--json',
     help: 'newline-delimited JSON events on stdout (run_start, host_start, output, step_done, host_done, run_done); the human display goes to stderr',
@@ -567,7 +622,13 @@ export const OPTIONS = {
     goes: ['display', 'past-run'],
     example: true,
   },
-  progress: { flags: '--no-progress', help: 'no live progress line', value: 'negated', goes: ['display'], example: false },
+  progress: {
+    flags: '--no-progress',
+    help: 'no live progress line',
+    value: 'negated',
+    goes: ['display'],
+    example: false,
+  },
 
   // Commands that run remote commands and keep their output (run, play, rerun)
   idleTimeout: {
@@ -578,7 +639,11 @@ export const OPTIONS = {
     goes: ['worker'],
     rerunKinds: ['command', 'playbook'],
     record: [
-      rec('idle_timeout_s', (o) => o.run.idleTimeoutS, (r) => (r.idle_timeout_s ? { idleTimeout: String(r.idle_timeout_s) } : {})),
+      rec(
+        'idle_timeout_s',
+        (o) => o.run.idleTimeoutS,
+        (r) => (r.idle_timeout_s ? { idleTimeout: String(r.idle_timeout_s) } : {}),
+      ),
     ],
     example: '4',
   },
@@ -589,7 +654,11 @@ export const OPTIONS = {
     goes: ['worker'],
     rerunKinds: ['command', 'playbook'],
     record: [
-      rec('max_output_bytes', (o) => o.run.maxOutputBytes, (r) => (r.max_output_bytes ? { maxOutput: String(r.max_output_bytes) } : {})),
+      rec(
+        'max_output_bytes',
+        (o) => o.run.maxOutputBytes,
+        (r) => (r.max_output_bytes ? { maxOutput: String(r.max_output_bytes) } : {}),
+      ),
     ],
     example: '512K',
   },
@@ -666,8 +735,17 @@ const CONNECTION = [
   'connectRate',
 ] as const satisfies readonly OptionKey[];
 /** Every command that runs on hosts: the worker pool, the run directory and the display. */
-const POOL = ['forks', 'workers', 'maxHandshakes', 'deadline', 'grace', 'out', 'quiet', 'json', 'progress'] as const satisfies
-  readonly OptionKey[];
+const POOL = [
+  'forks',
+  'workers',
+  'maxHandshakes',
+  'deadline',
+  'grace',
+  'out',
+  'quiet',
+  'json',
+  'progress',
+] as const satisfies readonly OptionKey[];
 const OUTPUT = ['idleTimeout', 'maxOutput', 'stream', 'color'] as const satisfies readonly OptionKey[];
 const COMMAND = ['timeout', 'group'] as const satisfies readonly OptionKey[];
 const BECOME = ['askBecomePass', 'becomePassEnv'] as const satisfies readonly OptionKey[];
@@ -684,8 +762,17 @@ export const COMMAND_OPTIONS: Record<CommandName, readonly OptionKey[]> = {
   hosts: ['json', ...INVENTORY],
   // Which earlier run a rerun repeats is known only once RUN is read: flags that do not apply to
   // its kind (rerunKinds) are refused then, before any host is contacted.
-  rerun: ['includeInterrupted', 'fromStart', 'resumeUnguarded', 'includeDiverged', ...BECOME,
-    ...CONNECTION, ...POOL, ...OUTPUT, ...COMMAND],
+  rerun: [
+    'includeInterrupted',
+    'fromStart',
+    'resumeUnguarded',
+    'includeDiverged',
+    ...BECOME,
+    ...CONNECTION,
+    ...POOL,
+    ...OUTPUT,
+    ...COMMAND,
+  ],
   runs: ['out', 'limit', 'json'],
   show: ['out', 'host', 'status', 'json', 'all'],
   report: ['output', 'runsDir'],
@@ -743,6 +830,8 @@ export function overlayGiven(restored: RawOptions, raw: RawOptions, given: (key:
   for (const [key, value] of Object.entries(raw)) {
     if (!given(key)) continue;
     merged[key] = value;
+    // The keys are option names from the table's `displaces` lists, not input.
+    // eslint-disable-next-line @typescript-eslint/no-dynamic-delete
     for (const other of (OPTIONS as Record<string, OptionRow>)[key]?.displaces ?? []) delete merged[other];
   }
   return merged as RawOptions;

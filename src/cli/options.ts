@@ -55,7 +55,12 @@ export interface RunOptions {
 }
 
 /** Parse a number flag, naming the flag, what was expected and what was given. */
-export function parseNumber(flag: string, value: string | undefined, fallback: number, opts: { min: number; integer?: boolean; max?: number }): number {
+export function parseNumber(
+  flag: string,
+  value: string | undefined,
+  fallback: number,
+  opts: { min: number; integer?: boolean; max?: number },
+): number {
   if (value === undefined) return fallback;
   const n = Number(value);
   const okInteger = !opts.integer || Number.isInteger(n);
@@ -86,7 +91,8 @@ function num(raw: RawOptions, key: NumberKey): number {
 
 export function resolveConnectionOptions(raw: RawOptions): ConnectionOptions {
   if (raw.askPass && raw.passwordEnv) throw new UsageError('--ask-pass and --password-env: choose one');
-  if (raw.askKeyPassphrase && raw.keyPassphraseEnv) throw new UsageError('--ask-key-passphrase and --key-passphrase-env: choose one');
+  if (raw.askKeyPassphrase && raw.keyPassphraseEnv)
+    throw new UsageError('--ask-key-passphrase and --key-passphrase-env: choose one');
   if (raw.strictHostKeys && raw.hostKeyChecking && raw.hostKeyChecking !== 'strict') {
     throw new UsageError(`--strict-host-keys contradicts --host-key-checking ${raw.hostKeyChecking}`);
   }
@@ -96,15 +102,28 @@ export function resolveConnectionOptions(raw: RawOptions): ConnectionOptions {
     port: raw.port === undefined ? null : num(raw, 'port'),
     keys: explicit ? (raw.key ?? []).map((k) => path.resolve(k)) : defaultKeyPaths(),
     keysExplicit: explicit,
-    passwordSource: raw.passwordEnv ? { kind: 'env', variable: raw.passwordEnv } : raw.askPass ? { kind: 'prompt' } : null,
-    keyPassphraseSource: raw.keyPassphraseEnv ? { kind: 'env', variable: raw.keyPassphraseEnv } : raw.askKeyPassphrase ? { kind: 'prompt' } : null,
+    passwordSource: raw.passwordEnv
+      ? { kind: 'env', variable: raw.passwordEnv }
+      : raw.askPass
+        ? { kind: 'prompt' }
+        : null,
+    keyPassphraseSource: raw.keyPassphraseEnv
+      ? { kind: 'env', variable: raw.keyPassphraseEnv }
+      : raw.askKeyPassphrase
+        ? { kind: 'prompt' }
+        : null,
     knownHostsPath: path.resolve(raw.knownHosts ?? defaultKnownHostsPath()),
     hostKeyMode: raw.strictHostKeys ? 'strict' : (raw.hostKeyChecking ?? 'accept-new'),
     connectTimeoutS: num(raw, 'connectTimeout'),
-    sshConfigFile: raw.sshConfig === undefined || raw.sshConfig === 'none' ? raw.sshConfig : path.resolve(raw.sshConfig),
+    sshConfigFile:
+      raw.sshConfig === undefined || raw.sshConfig === 'none' ? raw.sshConfig : path.resolve(raw.sshConfig),
     jump: raw.jump === undefined ? null : parseJumpList(raw.jump),
     jumpSessions: num(raw, 'jumpSessions'),
-    explicit: { connectTimeout: raw.connectTimeout !== undefined, hostKeyMode: raw.strictHostKeys === true || raw.hostKeyChecking !== undefined, knownHosts: raw.knownHosts !== undefined },
+    explicit: {
+      connectTimeout: raw.connectTimeout !== undefined,
+      hostKeyMode: raw.strictHostKeys === true || raw.hostKeyChecking !== undefined,
+      knownHosts: raw.knownHosts !== undefined,
+    },
     connectRetries: num(raw, 'connectRetries'),
     connectRate: num(raw, 'connectRate'),
   };

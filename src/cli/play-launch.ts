@@ -41,7 +41,9 @@ export function parseVars(pairs: string[]): Record<string, string> {
     const eq = pair.indexOf('=');
     const name = eq > 0 ? pair.slice(0, eq) : '';
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-      throw new UsageError(`-e/--var ${JSON.stringify(pair)}: expected NAME=VALUE with NAME made of letters, digits and _`);
+      throw new UsageError(
+        `-e/--var ${JSON.stringify(pair)}: expected NAME=VALUE with NAME made of letters, digits and _`,
+      );
     }
     vars[name] = pair.slice(eq + 1);
   }
@@ -49,16 +51,26 @@ export function parseVars(pairs: string[]): Record<string, string> {
 }
 
 /** Each play's hosts: its `hosts` pattern applied to the selected inventory. */
-export function resolvePlayHosts(playbook: Playbook, selected: Target[]): { playHosts: Map<number, string[]>; targets: Target[]; warnings: string[] } {
+export function resolvePlayHosts(
+  playbook: Playbook,
+  selected: Target[],
+): { playHosts: Map<number, string[]>; targets: Target[]; warnings: string[] } {
   const playHosts = new Map<number, string[]>();
   const used = new Set<string>();
   const warnings: string[] = [];
   for (const play of playbook.plays) {
     // -l may already have left out what a play excludes: that is no typo, so only a warning.
     const options = { label: `play ${play.index} (${play.name}) hosts`, unmatchedExclusion: 'warn' } as const;
-    const selection = play.hosts === 'all' ? { targets: selected, unmatched: [] as string[] } : selectTargets(selected, play.hosts, (f) => fs.readFileSync(f, 'utf8'), options);
-    for (const term of selection.unmatched) warnings.push(`play ${play.index} (${play.name}): hosts term ${JSON.stringify(term)} matched no selected host`);
-    playHosts.set(play.index, selection.targets.map((t) => t.id));
+    const selection =
+      play.hosts === 'all'
+        ? { targets: selected, unmatched: [] as string[] }
+        : selectTargets(selected, play.hosts, (f) => fs.readFileSync(f, 'utf8'), options);
+    for (const term of selection.unmatched)
+      warnings.push(`play ${play.index} (${play.name}): hosts term ${JSON.stringify(term)} matched no selected host`);
+    playHosts.set(
+      play.index,
+      selection.targets.map((t) => t.id),
+    );
     for (const t of selection.targets) used.add(t.id);
   }
   const targets = selected.filter((t) => used.has(t.id));
@@ -85,7 +97,9 @@ export interface PlaybookLaunchOptions {
 }
 
 /** The execute/taskRecord part of a launch for a playbook. */
-export async function playbookLaunch(opts: PlaybookLaunchOptions): Promise<Pick<LaunchRequest, 'execute' | 'taskRecord'>> {
+export async function playbookLaunch(
+  opts: PlaybookLaunchOptions,
+): Promise<Pick<LaunchRequest, 'execute' | 'taskRecord'>> {
   const becomePassword = await resolveBecomePassword(opts.becomeSource);
   return {
     taskRecord: {
@@ -94,7 +108,12 @@ export async function playbookLaunch(opts: PlaybookLaunchOptions): Promise<Pick<
       sha256: opts.input.sha256,
       check: opts.check,
       vars: opts.extraVars,
-      become_password_source: opts.becomeSource === null ? null : opts.becomeSource.kind === 'env' ? `env:${opts.becomeSource.variable}` : 'prompt',
+      become_password_source:
+        opts.becomeSource === null
+          ? null
+          : opts.becomeSource.kind === 'env'
+            ? `env:${opts.becomeSource.variable}`
+            : 'prompt',
     },
     execute: (run) =>
       executePlaybook(run, {

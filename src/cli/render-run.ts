@@ -199,7 +199,10 @@ export function createRunView(opts: RunViewOptions): RunView {
   };
 }
 
-/** Test-only (HERD_TEST_EVENTS_FILE): each event as a JSON line, for the tests that replay a real run through the view. */
+/**
+ * Test-only (HERD_TEST_EVENTS_FILE): each event as a JSON line, for the tests that replay a real run through the
+ * view.
+ */
 export function recordEventsTo(file: string): RunEventListener {
   return (event) => fs.appendFileSync(file, JSON.stringify(event) + '\n');
 }

@@ -35,7 +35,13 @@ export interface ConnectionDefaults {
 }
 
 /** Connection settings for one name (a target or a jump hop) after ssh_config. */
-function resolveEndpoint(alias: string, explicitUser: string | undefined, explicitPort: number | undefined, d: ConnectionDefaults, isTarget: boolean) {
+function resolveEndpoint(
+  alias: string,
+  explicitUser: string | undefined,
+  explicitPort: number | undefined,
+  d: ConnectionDefaults,
+  isTarget: boolean,
+) {
   const s = settingsFor(d.sshConfig, alias, explicitUser ?? d.cliUser ?? undefined);
   const host = s.hostName ?? alias;
   // -u and -p apply to the targets; a jump host takes its user and port from its own spec or ssh_config.
@@ -77,7 +83,11 @@ export function planJobs(targets: Target[], d: ConnectionDefaults): HostJob[] {
   return targets.map((t) => {
     const e = resolveEndpoint(t.host, t.user, t.port, d, true);
     const s = e.settings;
-    const jumpSpec = d.cliJump ?? (s.proxyJump ? parseJumpList(s.proxyJump, `ProxyJump (${d.sshConfig?.path ?? 'ssh config'}, host ${t.host})`) : null);
+    const jumpSpec =
+      d.cliJump ??
+      (s.proxyJump
+        ? parseJumpList(s.proxyJump, `ProxyJump (${d.sshConfig?.path ?? 'ssh config'}, host ${t.host})`)
+        : null);
     const connectTimeoutS = d.cliConnectTimeoutS ?? s.connectTimeoutS;
     const hostKeyMode = d.cliHostKeyMode ?? s.hostKeyMode;
     return {

@@ -42,7 +42,12 @@ export class Connector {
           done();
         }
       },
-      { perConnection: config.jumpSessions, retries: config.connectRetries, retryDelayMs: (attempt) => retryDelayMs(attempt), onConnection: jumpHooks.onConnection },
+      {
+        perConnection: config.jumpSessions,
+        retries: config.connectRetries,
+        retryDelayMs: (attempt) => retryDelayMs(attempt),
+        onConnection: jumpHooks.onConnection,
+      },
     );
   }
 
@@ -51,7 +56,11 @@ export class Connector {
     let via: JumpStream | undefined;
     if (job.jump && job.jump.length > 0) {
       for (const hop of job.jump) this.hops.set(hop.label, hop);
-      via = await this.jumps.open(job.jump.map((h): JumpHop => ({ label: h.label, host: h.host, port: h.port })), job.host, job.port);
+      via = await this.jumps.open(
+        job.jump.map((h): JumpHop => ({ label: h.label, host: h.host, port: h.port })),
+        job.host,
+        job.port,
+      );
     }
     try {
       const client = sshConnection(await this.slot(() => connectSsh({ ...this.optionsFor(job, via?.stream), signal })));
@@ -96,12 +105,19 @@ export class Connector {
   private credentialsFor(keyPaths: string[] | undefined, noAgent: boolean): Credentials {
     if (!keyPaths && !noAgent) return this.base;
     const keys = keyPaths ? keyPaths.map((p) => this.key(p)).filter((k): k is LoadedKey => k !== null) : this.base.keys;
-    return { keys, ...(this.base.password !== undefined ? { password: this.base.password } : {}), ...(noAgent || !this.base.agent ? {} : { agent: this.base.agent }) };
+    return {
+      keys,
+      ...(this.base.password !== undefined ? { password: this.base.password } : {}),
+      ...(noAgent || !this.base.agent ? {} : { agent: this.base.agent }),
+    };
   }
 
-  /** ssh_config IdentityFile keys: loaded once per worker; missing or undecryptable ones are skipped, as OpenSSH does. */
+  /**
+   * ssh_config IdentityFile keys: loaded once per worker; missing or undecryptable ones are skipped, as OpenSSH does.
+   */
   private key(file: string): LoadedKey | null {
-    if (!this.keyCache.has(file)) this.keyCache.set(file, loadPrivateKeys([file], false, this.config.keyPassphrase).keys[0] ?? null);
+    if (!this.keyCache.has(file))
+      this.keyCache.set(file, loadPrivateKeys([file], false, this.config.keyPassphrase).keys[0] ?? null);
     return this.keyCache.get(file)!;
   }
 

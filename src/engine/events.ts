@@ -5,7 +5,14 @@ import type { HostResult, HostStatus, StepResult } from '../results/status.js';
 
 export type RunEvent =
   /** The run directory exists; `task` tells a consumer what the run moves (transfers count files). */
-  | { kind: 'run_start'; run: string; dir: string; command: string; hosts: number; task: 'command' | 'transfer' | 'playbook' }
+  | {
+      kind: 'run_start';
+      run: string;
+      dir: string;
+      command: string;
+      hosts: number;
+      task: 'command' | 'transfer' | 'playbook';
+    }
   /** connectTimeoutMs: how long a connecting host may wait at most (an ETA never undercuts it). */
   | { kind: 'host_phase'; host: string; phase: HostPhase; connectTimeoutMs: number }
   | { kind: 'output'; host: string; stream: 'stdout' | 'stderr'; data: Buffer; step?: string }

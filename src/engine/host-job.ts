@@ -132,9 +132,11 @@ async function connectWithRetries(job: HostJob, ctx: HostJobContext): Promise<Ho
     try {
       return await ctx.connector.connect(job, ctx.signal);
     } catch (err) {
-      const retry = err instanceof HostFailure && err.transient && attempt < ctx.config.connectRetries && !ctx.signal.aborted;
+      const retry =
+        err instanceof HostFailure && err.transient && attempt < ctx.config.connectRetries && !ctx.signal.aborted;
       if (!retry) {
-        if (err instanceof HostFailure && attempt > 0) throw new HostFailure(err.status, err.code, `${err.message} (after ${attempt + 1} attempts)`, { cause: err });
+        if (err instanceof HostFailure && attempt > 0)
+          throw new HostFailure(err.status, err.code, `${err.message} (after ${attempt + 1} attempts)`, { cause: err });
         throw err;
       }
       await new Promise((resolve) => setTimeout(resolve, retryDelayMs(attempt + 1)));
@@ -157,8 +159,15 @@ async function runCommandTask(
     onStdout: (c) => ctx.onOutput('stdout', c),
     onStderr: (c) => ctx.onOutput('stderr', c),
   });
-  const stopped = stoppedOutcome(outcome, 'command', `--timeout ${task.timeoutMs / 1000}s`, ctx.config.idleTimeoutMs, ctx.signal);
-  if (stopped) return { ...stopped, exitCode: null, ...(outcome.stoppedAt !== undefined ? { endedAt: outcome.stoppedAt } : {}) };
+  const stopped = stoppedOutcome(
+    outcome,
+    'command',
+    `--timeout ${task.timeoutMs / 1000}s`,
+    ctx.config.idleTimeoutMs,
+    ctx.signal,
+  );
+  if (stopped)
+    return { ...stopped, exitCode: null, ...(outcome.stoppedAt !== undefined ? { endedAt: outcome.stoppedAt } : {}) };
   if (outcome.exitCode === 0) return { status: 'ok', exitCode: 0, reason: '' };
   const reason = outcome.signal ? `killed by signal ${outcome.signal}` : `exit code ${outcome.exitCode}`;
   return { status: 'failed', exitCode: outcome.exitCode, signal: outcome.signal, reason, code: 'E_EXIT' };

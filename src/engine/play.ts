@@ -23,7 +23,9 @@ export interface PlaybookRunRequest {
   runId: string;
   cwd: string;
   resume?: Map<string, ResumePoint>;
-  /** Majority outputs of consensus steps from an earlier run (`play.step` -> output): a rerun is judged against them. */
+  /**
+   * Majority outputs of consensus steps from an earlier run (`play.step` -> output): a rerun is judged against them.
+   */
   gateReferences?: Map<string, string | null>;
 }
 
@@ -96,9 +98,16 @@ function startStep(req: PlaybookRunRequest, play: Play, id: string): number {
   return point.step;
 }
 
-async function runPlay(run: Run, req: PlaybookRunRequest, play: Play, ids: string[], state: Map<string, HostProgress>): Promise<void> {
+async function runPlay(
+  run: Run,
+  req: PlaybookRunRequest,
+  play: Play,
+  ids: string[],
+  state: Map<string, HostProgress>,
+): Promise<void> {
   // Test-only: a real crash of this engine at a chosen play, for the tests of what it then records.
-  if (process.env['HERD_TEST_PLAY_CRASH_AT_PLAY'] === String(play.index)) throw new Error(`test crash at play ${play.index}`);
+  if (process.env['HERD_TEST_PLAY_CRASH_AT_PLAY'] === String(play.index))
+    throw new Error(`test crash at play ${play.index}`);
   recordAlreadyDone(run, req, play, ids);
   const maxFail = play.maxFail ? resolveAmount(play.maxFail, ids.length) : Number.POSITIVE_INFINITY;
   const segments = splitSegments(play);
@@ -109,10 +118,17 @@ async function runPlay(run: Run, req: PlaybookRunRequest, play: Play, ids: strin
   }
   let failed = 0;
   const batches = splitBatches(ids, play.serial);
-  for (let b = 0; b < batches.length; b++) {
-    const batch = batches[b]!;
+  for (const batch of batches) {
     if (failed > maxFail) {
-      for (const id of batch) stop(state, id, notStarted(id, `play ${play.index} stopped: ${failed} host${failed === 1 ? '' : 's'} failed, more than max_fail ${maxFail}`));
+      for (const id of batch)
+        stop(
+          state,
+          id,
+          notStarted(
+            id,
+            `play ${play.index} stopped: ${failed} host${failed === 1 ? '' : 's'} failed, more than max_fail ${maxFail}`,
+          ),
+        );
       continue;
     }
     let alive = batch;
@@ -127,7 +143,12 @@ async function runPlay(run: Run, req: PlaybookRunRequest, play: Play, ids: strin
         const from = Math.max(segment.from, startStep(req, play, id));
         if (from > segment.to) continue; // this segment was done in an earlier run
         const earlier = state.get(id)!.ran || req.resume?.has(id) === true;
-        jobs.push({ ...run.jobs.get(id)!, fromStep: from, toStep: segment.to, ...(earlier ? { afterEarlierSteps: true } : {}) });
+        jobs.push({
+          ...run.jobs.get(id)!,
+          fromStep: from,
+          toStep: segment.to,
+          ...(earlier ? { afterEarlierSteps: true } : {}),
+        });
       }
       const completion = new StepCompletion(
         jobs.map((j) => ({ id: j.id, from: j.fromStep!, to: j.toStep! })),
@@ -149,7 +170,15 @@ async function runPlay(run: Run, req: PlaybookRunRequest, play: Play, ids: strin
       };
       await run.runPass(
         jobs,
-        { kind: 'steps', play, extraVars: req.extraVars, runId: req.runId, check: req.check, becomePassword: req.becomePassword, cwd: req.cwd },
+        {
+          kind: 'steps',
+          play,
+          extraVars: req.extraVars,
+          runId: req.runId,
+          check: req.check,
+          becomePassword: req.becomePassword,
+          cwd: req.cwd,
+        },
         (result) => {
           completion.onHostEnded(result.id);
           const s = state.get(result.id)!;
@@ -200,14 +229,24 @@ function applyGate(
     run.writer.journalGate(play.index, step, verdict.majority);
   }
   const name = play.steps[step - 1]?.name ?? `step ${step}`;
-  const why = verdict.majority === null ? 'no majority output (the largest groups tie)' : 'output differs from the majority';
+  const why =
+    verdict.majority === null ? 'no majority output (the largest groups tie)' : 'output differs from the majority';
   const held = new Set(verdict.diverged);
   for (const [id, r] of results) {
-    const judged: StepResult = held.has(id) ? { ...r, status: 'diverged', reason: `${why}; held back from later steps` } : r;
+    const judged: StepResult = held.has(id)
+      ? { ...r, status: 'diverged', reason: `${why}; held back from later steps` }
+      : r;
     run.recordStep(judged);
     recorded(judged);
   }
-  run.gateVerdict({ play: play.index, step, name, groups: verdict.groups, majority: verdict.majority, held: verdict.diverged });
+  run.gateVerdict({
+    play: play.index,
+    step,
+    name,
+    groups: verdict.groups,
+    majority: verdict.majority,
+    held: verdict.diverged,
+  });
   if (verdict.diverged.length === 0) return alive;
   for (const id of verdict.diverged) {
     stop(state, id, {

@@ -15,7 +15,10 @@ type OutputMessage = Extract<WorkerMessage, { kind: 'output' }>;
 
 /** What the pool reports: the workers' host messages (output as a Buffer again), and its own warnings. */
 export type PoolEvent =
-  | Exclude<WorkerMessage, { kind: 'ready' | 'worker_fatal' | 'output' | 'jump_slot_wait' | 'jump_slot_done' | 'handshake' }>
+  | Exclude<
+      WorkerMessage,
+      { kind: 'ready' | 'worker_fatal' | 'output' | 'jump_slot_wait' | 'jump_slot_done' | 'handshake' }
+    >
   | (Omit<OutputMessage, 'data'> & { data: Buffer })
   | { kind: 'warning'; message: string };
 
@@ -31,11 +34,18 @@ export interface PoolOptions {
   onEvent: (event: PoolEvent) => void;
   /** Handshakes in progress at once with one jump host, across workers (default DEFAULT_JUMP_HANDSHAKES). */
   jumpHandshakes?: number;
-  /** Test hook (test/unit/engine/pool-queue.test.ts): path of the worker module (default: the built worker next to this file). */
+  /**
+   * Test hook (test/unit/engine/pool-queue.test.ts): path of the worker module (default: the built worker next to
+   * this file).
+   */
   workerPath?: string;
 }
 
-type JobState = { job: HostJob; phase: 'assigned' | HostPhase; since: number };
+interface JobState {
+  job: HostJob;
+  phase: 'assigned' | HostPhase;
+  since: number;
+}
 
 /** What the current pass runs; sent to every worker before its jobs, and to workers spawned during it. */
 interface Pass {
@@ -61,7 +71,10 @@ interface WorkerSlot extends Share {
   own: JobQueue<HostJob>;
   ready: boolean;
   exited: boolean;
-  /** Why this worker is being taken down (its own uncaught error, or no answer to an abort); its hosts are already settled. */
+  /**
+   * Why this worker is being taken down (its own uncaught error, or no answer to an abort); its hosts are already
+   * settled.
+   */
   failed?: string;
   /** Set when the parent kills a worker that did not answer an abort: the reason its running hosts get. */
   killedBecause?: string;
@@ -154,7 +167,11 @@ export class WorkerPool {
     this.workerCount = workers;
     for (let i = 0; i < workers; i++) {
       const sessions = shareOf(this.options.forks, workers, i);
-      this.vacant.push({ capacity: shareOf(forks, workers, i), sessions, handshakes: shareOf(this.options.handshakes, workers, i) });
+      this.vacant.push({
+        capacity: shareOf(forks, workers, i),
+        sessions,
+        handshakes: shareOf(this.options.handshakes, workers, i),
+      });
     }
   }
 
@@ -200,8 +217,7 @@ export class WorkerPool {
   private killUnanswered(): void {
     for (const slot of this.slots) {
       if (slot.exited || slot.jobs.size === 0) continue;
-      slot.killedBecause =
-        `its worker process did not stop the command within ${ABORT_ANSWER_MS / 1000}s of the abort and was killed; it may still be running`;
+      slot.killedBecause = `its worker process did not stop the command within ${ABORT_ANSWER_MS / 1000}s of the abort and was killed; it may still be running`;
       slot.child.kill('SIGKILL');
     }
   }
@@ -213,7 +229,16 @@ export class WorkerPool {
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       execArgv: [`--max-semi-space-size=${semiSpaceMiB(this.pass?.task)}`],
     });
-    const slot: WorkerSlot = { child, capacity, sessions, handshakes, jobs: new Map(), own: new JobQueue(), ready: false, exited: false };
+    const slot: WorkerSlot = {
+      child,
+      capacity,
+      sessions,
+      handshakes,
+      jobs: new Map(),
+      own: new JobQueue(),
+      ready: false,
+      exited: false,
+    };
     this.slots.add(slot);
     let stderrTail = '';
     child.stderr?.on('data', (d: Buffer) => (stderrTail = (stderrTail + d.toString()).slice(-2000)));
@@ -224,7 +249,10 @@ export class WorkerPool {
     child.on('exit', (code, signal) => this.onExit(slot, code, signal, stderrTail));
     // Each worker paces its share of --connect-rate.
     const connectRate = this.options.config.connectRate / this.workerCount;
-    this.sendTo(slot, { kind: 'init', config: { ...this.options.config, concurrency: capacity, sessions, handshakes, connectRate } });
+    this.sendTo(slot, {
+      kind: 'init',
+      config: { ...this.options.config, concurrency: capacity, sessions, handshakes, connectRate },
+    });
     if (this.pass) this.sendTo(slot, { kind: 'pass', ...this.pass });
   }
 
@@ -245,7 +273,10 @@ export class WorkerPool {
         return;
       }
       case 'output':
-        this.options.onEvent({ ...message, data: Buffer.from(message.data.buffer, message.data.byteOffset, message.data.byteLength) });
+        this.options.onEvent({
+          ...message,
+          data: Buffer.from(message.data.buffer, message.data.byteOffset, message.data.byteLength),
+        });
         return;
       case 'host_done':
         if (!slot.jobs.delete(message.result.id)) return;
@@ -262,7 +293,9 @@ export class WorkerPool {
         this.options.onEvent(message);
         return;
       case 'jump_slot_wait':
-        this.jumpGate.request(slot, message.hop, message.ticket, () => this.sendTo(slot, { kind: 'jump_slot', ticket: message.ticket }));
+        this.jumpGate.request(slot, message.hop, message.ticket, () =>
+          this.sendTo(slot, { kind: 'jump_slot', ticket: message.ticket }),
+        );
         return;
       case 'jump_slot_done':
         this.jumpGate.done(slot, message.ticket);
@@ -309,7 +342,11 @@ export class WorkerPool {
   /** Keep a worker supplied up to its capacity plus a small prefetch so it never idles on IPC. */
   private feed(slot: WorkerSlot): void {
     if (!slot.ready || slot.exited || slot.failed !== undefined) return;
-    while (!this.draining && slot.own.length + this.queue.length > 0 && slot.jobs.size < slot.capacity + this.prefetch()) {
+    while (
+      !this.draining &&
+      slot.own.length + this.queue.length > 0 &&
+      slot.jobs.size < slot.capacity + this.prefetch()
+    ) {
       const job = slot.own.shift() ?? this.queue.shift()!;
       slot.jobs.set(job.id, { job, phase: 'assigned', since: Date.now() });
       this.sendTo(slot, { kind: 'job', job });
@@ -334,7 +371,11 @@ export class WorkerPool {
       return this.maybeFinish();
     }
     const how = signal ? `signal ${signal}` : `exit code ${code}`;
-    const lastLine = stderrTail.trim().split('\n').find((l) => /Error|error:/.test(l)) ?? stderrTail.trim().split('\n').pop();
+    const lastLine =
+      stderrTail
+        .trim()
+        .split('\n')
+        .find((l) => /Error|error:/.test(l)) ?? stderrTail.trim().split('\n').pop();
     if (slot.failed === undefined && slot.killedBecause === undefined) {
       this.warnOnce(`worker ${slot.child.pid} died (${how})${lastLine ? `: ${lastLine}` : ''}`);
     }

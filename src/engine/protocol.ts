@@ -52,7 +52,10 @@ export interface WorkerConfig {
   idleTimeoutMs: number;
   /** --max-output: stdout+stderr bytes kept per host; the rest is dropped with a note in the reason. 0 means no cap. */
   maxOutputBytes: number;
-  /** --connect-retries: attempts after a transient handshake failure (reset, closed by MaxStartups), before any command. */
+  /**
+   * --connect-retries: attempts after a transient handshake failure (reset, closed by MaxStartups), before any
+   * command.
+   */
   connectRetries: number;
   /** --connect-rate: new connections this worker may start per second; 0 means unpaced. */
   connectRate: number;
@@ -93,7 +96,10 @@ export interface KnownHostsSpec {
   hash: boolean;
 }
 
-/** One host to work on, with everything needed to reach it. Optional fields override the worker's defaults (ssh_config). */
+/**
+ * One host to work on, with everything needed to reach it. Optional fields override the worker's defaults
+ * (ssh_config).
+ */
 export interface HostJob {
   id: string;
   host: string;
@@ -127,7 +133,9 @@ export type ParentMessage =
    */
   | { kind: 'pass'; task: TaskSpec; keep: boolean; knownHostsData?: WorkerConfig['knownHostsData'] }
   | { kind: 'job'; job: HostJob }
-  /** release: these hosts' work in this run is over (done, failed, held back by a gate): close their kept connections. */
+  /**
+   * release: these hosts' work in this run is over (done, failed, held back by a gate): close their kept connections.
+   */
   | { kind: 'release'; ids: string[] }
   /** drain: start no job that has not begun; report those as not_started. */
   | { kind: 'drain'; reason: string }
@@ -158,7 +166,9 @@ export type WorkerMessage =
   | { kind: 'hostkey_new'; line: string; file: string }
   /** An uncaught exception or rejection: the worker's state is unknown, so it reports this last and exits. */
   | { kind: 'worker_fatal'; error: ErrorData }
-  /** Ask the parent before a handshake with a jump host: it keeps their number per jump host under sshd's MaxStartups. */
+  /**
+   * Ask the parent before a handshake with a jump host: it keeps their number per jump host under sshd's MaxStartups.
+   */
   | { kind: 'jump_slot_wait'; hop: string; ticket: number }
   /** That handshake ended (authenticated or failed). */
   | { kind: 'jump_slot_done'; ticket: number }

@@ -43,7 +43,11 @@ export interface PreparedHosts {
  * Plan every host's connection and read every trust file: before the run directory is created and
  * before any host, so an unreadable known_hosts refuses the run (exit 2) and leaves nothing behind.
  */
-export function prepareHosts(targets: Target[], connection: ConnectionDefaults, hostKeyMode: WorkerConfig['hostKeyMode']): PreparedHosts {
+export function prepareHosts(
+  targets: Target[],
+  connection: ConnectionDefaults,
+  hostKeyMode: WorkerConfig['hostKeyMode'],
+): PreparedHosts {
   const jobs = planJobs(targets, connection);
   const knownHostsFiles = trustFilesOf(jobs, hostKeyMode);
   return { jobs, knownHostsFiles, knownHostsData: readKnownHostsFiles(knownHostsFiles) };
@@ -77,7 +81,10 @@ export class Run {
   private readonly knownHostsPending: { line: string; file: string }[] = [];
   private readonly knownHostsRecorded = new Map<string, number>();
   private readonly knownHostsData: Record<string, string | null>;
-  /** One pool for the whole run (created by the first pass, closed in finish): workers and kept connections live across passes. */
+  /**
+   * One pool for the whole run (created by the first pass, closed in finish): workers and kept connections live
+   * across passes.
+   */
   private currentPool: WorkerPool | undefined;
   private passResult: (result: HostResult) => void = (r) => this.finishHost(r);
   /** known_hosts lines were recorded since the last pass started: the workers' copies must be refreshed. */
@@ -92,10 +99,26 @@ export class Run {
     this.knownHostsData = knownHostsData;
     this.control = new StopControl(request.graceS, request.deadlineS, emit);
     request.record.options.known_hosts_files = knownHostsFiles;
-    this.writer = new RunWriter(request.outDir, request.record, jobs.map((j) => j.id));
+    this.writer = new RunWriter(
+      request.outDir,
+      request.record,
+      jobs.map((j) => j.id),
+    );
     const task = request.record.task;
-    const what = task.kind === 'command' ? task.command : task.kind === 'playbook' ? `play ${task.file}` : `${task.direction} ${task.local} ${task.remote}`;
-    emit({ kind: 'run_start', run: request.record.id, dir: this.writer.dir, command: what, hosts: jobs.length, task: task.kind });
+    const what =
+      task.kind === 'command'
+        ? task.command
+        : task.kind === 'playbook'
+          ? `play ${task.file}`
+          : `${task.direction} ${task.local} ${task.remote}`;
+    emit({
+      kind: 'run_start',
+      run: request.record.id,
+      dir: this.writer.dir,
+      command: what,
+      hosts: jobs.length,
+      task: task.kind,
+    });
   }
 
   /** The run's id (also its directory's name). */
@@ -129,7 +152,11 @@ export class Run {
    * One pool pass over `jobs` with `task`. Each job's result goes to `onResult`
    * (default: it is the host's final result).
    */
-  async runPass(jobs: HostJob[], task: TaskSpec, onResult: (result: HostResult) => void = (r) => this.finishHost(r)): Promise<void> {
+  async runPass(
+    jobs: HostJob[],
+    task: TaskSpec,
+    onResult: (result: HostResult) => void = (r) => this.finishHost(r),
+  ): Promise<void> {
     if (this.control.stopped) {
       for (const job of jobs) onResult(notStarted(job.id, this.control.interruptReason()));
       return;
@@ -237,7 +264,8 @@ export class Run {
   private flushKnownHosts(): void {
     // Only this process writes known_hosts files (ssh_config may name one per host), atomically.
     const byFile = new Map<string, string[]>();
-    for (const { line, file } of this.knownHostsPending.splice(0)) byFile.set(file, [...(byFile.get(file) ?? []), line]);
+    for (const { line, file } of this.knownHostsPending.splice(0))
+      byFile.set(file, [...(byFile.get(file) ?? []), line]);
     for (const [file, lines] of byFile) {
       try {
         appendKnownHosts(file, lines);
@@ -245,7 +273,8 @@ export class Run {
         this.knownHostsChanged = true;
         // Later passes (playbooks) start workers from this snapshot: they must see what was recorded.
         const before = this.knownHostsData[file] ?? '';
-        this.knownHostsData[file] = `${before}${before === '' || before.endsWith('\n') ? '' : '\n'}${lines.join('\n')}\n`;
+        this.knownHostsData[file] =
+          `${before}${before === '' || before.endsWith('\n') ? '' : '\n'}${lines.join('\n')}\n`;
         this.emit({ kind: 'hostkeys_recorded', file, count: lines.length });
       } catch (err) {
         this.emit({ kind: 'warning', message: `could not record new host keys in ${file}: ${(err as Error).message}` });
@@ -266,7 +295,10 @@ function trustFilesOf(jobs: HostJob[], defaultMode: WorkerConfig['hostKeyMode'])
 }
 
 /** An ad-hoc command, push or pull: one pass over every target. */
-export async function executeSinglePass(run: Run, task: Extract<TaskSpec, { kind: 'command' | 'transfer' }>): Promise<void> {
+export async function executeSinglePass(
+  run: Run,
+  task: Extract<TaskSpec, { kind: 'command' | 'transfer' }>,
+): Promise<void> {
   await run.runPass([...run.jobs.values()], task);
 }
 

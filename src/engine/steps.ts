@@ -43,9 +43,19 @@ interface StepOutcome {
 }
 
 /** Run the job's range of steps; the result says where and why the host stopped, if it did. */
-export async function runSteps(conn: HostConnection, job: HostJob, task: StepsTask, ctx: StepsContext): Promise<TaskOutcome> {
+export async function runSteps(
+  conn: HostConnection,
+  job: HostJob,
+  task: StepsTask,
+  ctx: StepsContext,
+): Promise<TaskOutcome> {
   const play = task.play;
-  const vars = hostVars(play, task.extraVars, { host: job.host, port: String(job.port), user: job.user, run_id: task.runId });
+  const vars = hostVars(play, task.extraVars, {
+    host: job.host,
+    port: String(job.port),
+    user: job.user,
+    run_id: task.runId,
+  });
   const from = job.fromStep ?? 1;
   const to = job.toStep ?? play.steps.length;
   let lastExit: number | null = null;
@@ -64,15 +74,36 @@ export async function runSteps(conn: HostConnection, job: HostJob, task: StepsTa
       if (!(err instanceof HerdError)) throw err;
       const name = play.steps[index - 1]!.name;
       const reason = err.message;
-      ctx.onStepDone({ host: job.id, play: play.index, step: index, name, status: 'failed', exitCode: null, durationMs: 0, reason });
-      return { status: 'failed', exitCode: null, reason: `step ${key} (${name}): ${err.message}`, step: key, code: err.code };
+      ctx.onStepDone({
+        host: job.id,
+        play: play.index,
+        step: index,
+        name,
+        status: 'failed',
+        exitCode: null,
+        durationMs: 0,
+        reason,
+      });
+      return {
+        status: 'failed',
+        exitCode: null,
+        reason: `step ${key} (${name}): ${err.message}`,
+        step: key,
+        code: err.code,
+      };
     }
     // Steps before this one ran on the host (earlier in this job, an earlier pass, or the resumed run).
     const afterEarlierSteps = index > 1 || job.afterEarlierSteps === true;
-    let outcome = await runStep(conn, job, task, step, key, ctx).catch((err: unknown) => refusedChannel(err, afterEarlierSteps));
+    let outcome = await runStep(conn, job, task, step, key, ctx).catch((err: unknown) =>
+      refusedChannel(err, afterEarlierSteps),
+    );
     if (outcome.status === 'would_run') skippedChanges = true;
     else if (task.check && skippedChanges && (outcome.status === 'failed' || outcome.status === 'diverged')) {
-      outcome = { ...outcome, status: 'unverified', reason: `${outcome.reason} (under --check, after steps that did not run)` };
+      outcome = {
+        ...outcome,
+        status: 'unverified',
+        reason: `${outcome.reason} (under --check, after steps that did not run)`,
+      };
     }
     const ignored = step.ignoreErrors && !isPassing(outcome.status) && outcome.status !== 'interrupted';
     const result: StepResult = {
@@ -92,7 +123,8 @@ export async function runSteps(conn: HostConnection, job: HostJob, task: StepsTa
     if (outcome.exitCode !== null) lastExit = outcome.exitCode;
     if (outcome.status === 'unverified') {
       const reason = `step ${key} (${step.name}): ${outcome.reason}`;
-      if (!ignored) unverified ??= { status: 'unverified', exitCode: outcome.exitCode, reason, step: key, code: 'E_UNVERIFIED' };
+      if (!ignored)
+        unverified ??= { status: 'unverified', exitCode: outcome.exitCode, reason, step: key, code: 'E_UNVERIFIED' };
     } else if (!isPassing(outcome.status) && !ignored) {
       return {
         status: hostStatusFor(outcome.status),
@@ -114,11 +146,23 @@ export async function runSteps(conn: HostConnection, job: HostJob, task: StepsTa
  */
 function refusedChannel(err: unknown, afterEarlierSteps: boolean): StepOutcome {
   if (!(err instanceof HostFailure) || err.code !== 'E_CHANNEL' || !afterEarlierSteps) throw err;
-  return { status: 'failed', exitCode: null, reason: `${err.message} (after earlier steps ran on this host)`, code: 'E_CHANNEL' };
+  return {
+    status: 'failed',
+    exitCode: null,
+    reason: `${err.message} (after earlier steps ran on this host)`,
+    code: 'E_CHANNEL',
+  };
 }
 
 function isPassing(status: StepStatus): boolean {
-  return status === 'ok' || status === 'changed' || status === 'skipped' || status === 'would_run' || status === 'would_skip' || status === 'already_done';
+  return (
+    status === 'ok' ||
+    status === 'changed' ||
+    status === 'skipped' ||
+    status === 'would_run' ||
+    status === 'would_skip' ||
+    status === 'already_done'
+  );
 }
 
 function hostStatusFor(status: StepStatus): HostResult['status'] {
@@ -138,7 +182,14 @@ function hostStatusFor(status: StepStatus): HostResult['status'] {
   }
 }
 
-async function runStep(conn: HostConnection, job: HostJob, task: StepsTask, step: Step, key: string, ctx: StepsContext): Promise<StepOutcome> {
+async function runStep(
+  conn: HostConnection,
+  job: HostJob,
+  task: StepsTask,
+  step: Step,
+  key: string,
+  ctx: StepsContext,
+): Promise<StepOutcome> {
   const become = step.become ? { password: task.becomePassword } : undefined;
   const skipReason = await checkGuards(conn, job, step, become, ctx);
   if (skipReason !== null && typeof skipReason === 'object') return skipReason;
@@ -171,10 +222,22 @@ async function checkGuards(
   ctx: StepsContext,
 ): Promise<string | null | StepOutcome> {
   const probes: { command: string; skipWhenZero: boolean; describe: string }[] = [];
-  if (step.creates !== undefined) probes.push({ command: `test -e ${shellQuote(step.creates)}`, skipWhenZero: true, describe: `creates: ${step.creates} exists` });
-  if (step.removes !== undefined) probes.push({ command: `test -e ${shellQuote(step.removes)}`, skipWhenZero: false, describe: `removes: ${step.removes} does not exist` });
-  if (step.when !== undefined) probes.push({ command: step.when, skipWhenZero: false, describe: `when: condition exited non-zero` });
-  if (step.unless !== undefined) probes.push({ command: step.unless, skipWhenZero: true, describe: `unless: condition exited 0` });
+  if (step.creates !== undefined)
+    probes.push({
+      command: `test -e ${shellQuote(step.creates)}`,
+      skipWhenZero: true,
+      describe: `creates: ${step.creates} exists`,
+    });
+  if (step.removes !== undefined)
+    probes.push({
+      command: `test -e ${shellQuote(step.removes)}`,
+      skipWhenZero: false,
+      describe: `removes: ${step.removes} does not exist`,
+    });
+  if (step.when !== undefined)
+    probes.push({ command: step.when, skipWhenZero: false, describe: `when: condition exited non-zero` });
+  if (step.unless !== undefined)
+    probes.push({ command: step.unless, skipWhenZero: true, describe: `unless: condition exited 0` });
   for (const probe of probes) {
     const outcome = await conn.exec(probe.command, {
       timeoutMs: step.timeoutS !== undefined ? step.timeoutS * 1000 : GUARD_TIMEOUT_MS,
@@ -237,7 +300,12 @@ async function runCommandStep(
     return { status: 'diverged', exitCode: outcome.exitCode, reason, code: 'E_DIVERGED' };
   }
   const status: StepStatus = step.check ? 'ok' : 'changed';
-  return { status, exitCode: outcome.exitCode, reason: '', ...(step.expect?.consensus ? { stdout: kept.slice(0, CONSENSUS_BYTES) } : {}) };
+  return {
+    status,
+    exitCode: outcome.exitCode,
+    reason: '',
+    ...(step.expect?.consensus ? { stdout: kept.slice(0, CONSENSUS_BYTES) } : {}),
+  };
 }
 
 async function runScriptStep(
@@ -276,7 +344,13 @@ async function runTransferStep(
       const onFile = (_rel: string, _bytes: number, status: string): void => {
         if (status === 'link') links++;
       };
-      const s = await transfer(conn, { direction: 'push', local: step.src, remote: step.dest, onFile, signal: ctx.signal });
+      const s = await transfer(conn, {
+        direction: 'push',
+        local: step.src,
+        remote: step.dest,
+        onFile,
+        signal: ctx.signal,
+      });
       const unchanged = s.skipped > 0 ? ` (${s.skipped} unchanged)` : '';
       const made = links > 0 ? `, ${plural(links, 'link')}` : '';
       const reason = `pushed ${plural(s.files, 'file')}, ${formatSize(s.bytes)}${made}${unchanged}${summaryNotes(s)}`;
@@ -284,7 +358,11 @@ async function runTransferStep(
     }
     const localDir = path.resolve(task.cwd, step.dest, job.id);
     const s = await transfer(conn, { direction: 'pull', local: localDir, remote: step.src, signal: ctx.signal });
-    return { status: 'ok', exitCode: null, reason: `pulled ${plural(s.files, 'file')}, ${formatSize(s.bytes)} into ${localDir}${summaryNotes(s)}` };
+    return {
+      status: 'ok',
+      exitCode: null,
+      reason: `pulled ${plural(s.files, 'file')}, ${formatSize(s.bytes)} into ${localDir}${summaryNotes(s)}`,
+    };
   } catch (err) {
     if (err instanceof TransferStopped) {
       const stopped = abortedOutcome(ctx.signal, step.kind, 'files in flight stay under temporary names');

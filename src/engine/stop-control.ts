@@ -57,7 +57,8 @@ export class StopControl {
 
   /** What stopped the run: a signal or the --deadline (data: it goes into results' reasons). */
   stopCause(): string {
-    if (this.deadlineHit && this.interruptedBy === undefined) return `the run's --deadline ${this.deadlineS}s was reached`;
+    if (this.deadlineHit && this.interruptedBy === undefined)
+      return `the run's --deadline ${this.deadlineS}s was reached`;
     return `run interrupted by ${this.interruptedBy ?? 'signal'}`;
   }
 

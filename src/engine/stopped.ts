@@ -23,7 +23,12 @@ export function describeKill(killed: number | null | undefined, survivors?: numb
 /** A command or transfer the run's abort signal stopped; `detail` adds what was done about it. */
 export function abortedOutcome(signal: AbortSignal, what: string, detail: string): StoppedOutcome {
   const tail = detail === '' ? '' : `; ${detail}`;
-  if (signal.reason === 'deadline') return { status: 'timeout', code: 'E_DEADLINE', reason: `${what} stopped: the run's --deadline was reached${tail}` };
+  if (signal.reason === 'deadline')
+    return {
+      status: 'timeout',
+      code: 'E_DEADLINE',
+      reason: `${what} stopped: the run's --deadline was reached${tail}`,
+    };
   return { status: 'interrupted', code: 'E_INTERRUPTED', reason: `${what} interrupted while running${tail}` };
 }
 
@@ -31,11 +36,28 @@ export function abortedOutcome(signal: AbortSignal, what: string, detail: string
  * Null when the command exited by itself. `what` names it ("command", "guard"); `timeoutText`
  * says which limit a plain timeout was ("--timeout 3s", "its timeout").
  */
-export function stoppedOutcome(outcome: ExecOutcome, what: string, timeoutText: string, idleTimeoutMs: number, signal: AbortSignal): StoppedOutcome | null {
+export function stoppedOutcome(
+  outcome: ExecOutcome,
+  what: string,
+  timeoutText: string,
+  idleTimeoutMs: number,
+  signal: AbortSignal,
+): StoppedOutcome | null {
   const kill = describeKill(outcome.killed, outcome.killSurvivors);
   if (outcome.aborted) return abortedOutcome(signal, what, kill);
-  if (outcome.timedOut) return { status: 'timeout', code: 'E_COMMAND_TIMEOUT', reason: `${what} exceeded ${timeoutText}; ${kill}` };
-  if (outcome.idle) return { status: 'timeout', code: 'E_IDLE_TIMEOUT', reason: `${what} printed nothing for ${idleTimeoutMs / 1000}s (--idle-timeout); ${kill}` };
-  if (outcome.connectionLost) return { status: 'interrupted', code: 'E_CONNECTION_LOST', reason: `connection lost while the ${what} was running (it may have run)` };
+  if (outcome.timedOut)
+    return { status: 'timeout', code: 'E_COMMAND_TIMEOUT', reason: `${what} exceeded ${timeoutText}; ${kill}` };
+  if (outcome.idle)
+    return {
+      status: 'timeout',
+      code: 'E_IDLE_TIMEOUT',
+      reason: `${what} printed nothing for ${idleTimeoutMs / 1000}s (--idle-timeout); ${kill}`,
+    };
+  if (outcome.connectionLost)
+    return {
+      status: 'interrupted',
+      code: 'E_CONNECTION_LOST',
+      reason: `connection lost while the ${what} was running (it may have run)`,
+    };
   return null;
 }

@@ -19,16 +19,21 @@ export interface TransferContext {
   signal: AbortSignal;
 }
 
-
 /** What a transfer left undone, said in the host's reason so it is seen without reading transfers.tsv. */
 export function summaryNotes(s: TransferSummary): string {
   const notes: string[] = [];
   if (s.tempNamed > 0) notes.push(`${s.tempNamed} skipped (named like herd temporary files)`);
-  if (s.dirTimesDenied > 0) notes.push(`times of ${plural(s.dirTimesDenied, 'directory', 'directories')} not kept (not permitted)`);
+  if (s.dirTimesDenied > 0)
+    notes.push(`times of ${plural(s.dirTimesDenied, 'directory', 'directories')} not kept (not permitted)`);
   return notes.map((n) => `, ${n}`).join('');
 }
 
-export async function runTransferTask(conn: HostConnection, job: HostJob, task: TransferTask, ctx: TransferContext): Promise<Omit<HostResult, 'id' | 'durationMs'>> {
+export async function runTransferTask(
+  conn: HostConnection,
+  job: HostJob,
+  task: TransferTask,
+  ctx: TransferContext,
+): Promise<Omit<HostResult, 'id' | 'durationMs'>> {
   const vars = builtinVars({ host: job.host, port: String(job.port), user: job.user, run_id: task.runId });
   try {
     const remote = renderTemplate(task.remote, vars);
@@ -45,14 +50,31 @@ export async function runTransferTask(conn: HostConnection, job: HostJob, task: 
     };
     if (task.direction === 'push') {
       const s = await transfer(conn, { direction: 'push', local, remote, ...options });
-      return { status: 'ok', exitCode: null, reason: `sent ${plural(s.files, 'file')} (${formatSize(s.bytes)}), ${s.skipped} unchanged${summaryNotes(s)}` };
+      return {
+        status: 'ok',
+        exitCode: null,
+        reason: `sent ${plural(s.files, 'file')} (${formatSize(s.bytes)}), ${s.skipped} unchanged${summaryNotes(s)}`,
+      };
     }
     // One folder per host, like pslurp: LOCAL_DIR/<host>/...
     const s = await transfer(conn, { direction: 'pull', local: path.join(local, job.id), remote, ...options });
-    return { status: 'ok', exitCode: null, reason: `received ${plural(s.files, 'file')} (${formatSize(s.bytes)}), ${s.skipped} unchanged${summaryNotes(s)}` };
+    return {
+      status: 'ok',
+      exitCode: null,
+      reason: `received ${plural(s.files, 'file')} (${formatSize(s.bytes)}), ${s.skipped} unchanged${summaryNotes(s)}`,
+    };
   } catch (err) {
-    if (err instanceof TransferStopped) return { ...abortedOutcome(ctx.signal, task.direction, 'files in flight stay under temporary names; herd rerun finishes them'), exitCode: null };
-    // The cause's own code: E_CONNECTION_LOST, E_NO_SUCH_FILE, E_UNSAFE_PATH, E_NO_SPACE... (E_TRANSFER when it has none).
+    if (err instanceof TransferStopped)
+      return {
+        ...abortedOutcome(
+          ctx.signal,
+          task.direction,
+          'files in flight stay under temporary names; herd rerun finishes them',
+        ),
+        exitCode: null,
+      };
+    // The cause's own code: E_CONNECTION_LOST, E_NO_SUCH_FILE, E_UNSAFE_PATH, E_NO_SPACE... (E_TRANSFER when it has
+    // none).
     const { code, message } = toErrorData(err);
     return { status: 'failed', exitCode: null, reason: message, code: code === 'E_INTERNAL' ? 'E_TRANSFER' : code };
   }

@@ -122,14 +122,22 @@ function startJob(job: HostJob): void {
         if (fault) return fault;
         const chunk = cap.take(whole);
         if (chunk.length === 0) return;
-        return sendOutput(step === undefined ? { kind: 'output', id: job.id, stream, data: chunk } : { kind: 'output', id: job.id, stream, data: chunk, step }, chunk.length);
+        return sendOutput(
+          step === undefined
+            ? { kind: 'output', id: job.id, stream, data: chunk }
+            : { kind: 'output', id: job.id, stream, data: chunk, step },
+          chunk.length,
+        );
       },
       onStepDone: (result) => send({ kind: 'step_done', result }),
       onFileDone: (path, bytes, status) => files.add({ path, bytes, status }),
       onFilePlanned: (bytes) => files.plan(bytes),
     });
     files.flush();
-    send({ kind: 'host_done', result: cap.dropped > 0 ? { ...result, reason: withNote(result.reason, cap.note()) } : result });
+    send({
+      kind: 'host_done',
+      result: cap.dropped > 0 ? { ...result, reason: withNote(result.reason, cap.note()) } : result,
+    });
   });
 }
 

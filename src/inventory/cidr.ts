@@ -41,7 +41,9 @@ export function expandCidr(token: string): string[] {
   const slash = token.indexOf('/');
   const base = parseIpv4(token.slice(0, slash));
   if (base === null) {
-    const octal = /(^|\.)0\d/.test(token.slice(0, slash)) ? ': an octet with a leading zero reads as octal to the resolver' : '';
+    const octal = /(^|\.)0\d/.test(token.slice(0, slash))
+      ? ': an octet with a leading zero reads as octal to the resolver'
+      : '';
     throw new CidrError(`bad IPv4 address in ${token}${octal}`, 0);
   }
   const prefixText = token.slice(slash + 1);

@@ -87,7 +87,8 @@ function checkHostName(host: string, offset: number): void {
     }
     return;
   }
-  if (!HOSTNAME_RE.test(host)) throw new HostSpecError(`bad host name ${JSON.stringify(host)}`, offset + badNameAt(host));
+  if (!HOSTNAME_RE.test(host))
+    throw new HostSpecError(`bad host name ${JSON.stringify(host)}`, offset + badNameAt(host));
   // RFC 1035 limits: a resolver refuses longer names, so they can only be typos (or a range gone wrong).
   let at = 0;
   for (const label of host.split('.')) {
@@ -104,7 +105,9 @@ function checkHostName(host: string, offset: number): void {
     throw new HostSpecError(`host name is ${length} characters long (DNS allows at most ${MAX_NAME})`, offset);
 }
 
-/** Where a name that HOSTNAME_RE refuses goes wrong: a leading `-` (ssh would read an option) is at its label's start. */
+/**
+ * Where a name that HOSTNAME_RE refuses goes wrong: a leading `-` (ssh would read an option) is at its label's start.
+ */
 function badNameAt(host: string): number {
   let at = 0;
   const labels = host.split('.');

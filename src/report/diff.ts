@@ -16,7 +16,9 @@ export function variantsOf(outputs: Map<string, string>): Variant[] {
     if (hosts) hosts.push(host);
     else byText.set(text, [host]);
   }
-  return [...byText.entries()].map(([text, hosts]) => ({ text, hosts })).sort((a, b) => b.hosts.length - a.hosts.length);
+  return [...byText.entries()]
+    .map(([text, hosts]) => ({ text, hosts }))
+    .sort((a, b) => b.hosts.length - a.hosts.length);
 }
 
 /** --json: one object per variant, the reference first, each other with its unified diff. */
@@ -30,7 +32,14 @@ export function diffRecords(outputs: Map<string, string>, against?: string): Rec
     count: v.hosts.length,
     hosts: v.hosts,
     folded: foldHosts(v.hosts),
-    ...(v === reference ? { output: v.text } : { diff: createTwoFilesPatch('reference', 'variant', reference.text, v.text).split('\n').filter((l) => !/^=+$/.test(l)).join('\n') }),
+    ...(v === reference
+      ? { output: v.text }
+      : {
+          diff: createTwoFilesPatch('reference', 'variant', reference.text, v.text)
+            .split('\n')
+            .filter((l) => !/^=+$/.test(l))
+            .join('\n'),
+        }),
   }));
 }
 
@@ -40,7 +49,9 @@ export function formatDiff(outputs: Map<string, string>, against?: string): { te
   if (variants.length === 0) return { text: 'no host has output to compare\n', differs: false };
   const reference = against !== undefined ? variants.find((v) => v.hosts.includes(against))! : variants[0]!;
   const label = against !== undefined ? `as ${against}` : 'majority';
-  const lines = [`${label}: ${reference.hosts.length} host${reference.hosts.length === 1 ? '' : 's'}: ${foldHosts(reference.hosts)}`];
+  const lines = [
+    `${label}: ${reference.hosts.length} host${reference.hosts.length === 1 ? '' : 's'}: ${foldHosts(reference.hosts)}`,
+  ];
   const others = variants.filter((v) => v !== reference);
   if (others.length === 0) lines.push(`all ${reference.hosts.length} hosts printed the same output`);
   for (const v of others) {
@@ -49,7 +60,10 @@ export function formatDiff(outputs: Map<string, string>, against?: string): { te
     const patch = createTwoFilesPatch(label, name, reference.text, v.text, undefined, undefined, { context: 3 });
     // Drop jsdiff's leading '=====' separator and the trailing empty line.
     // A loop, not push(...): a patch of a large output has more lines than a call takes arguments.
-    const patchLines = patch.split('\n').filter((l) => !/^=+$/.test(l)).filter((l, i, all) => !(i === all.length - 1 && l === ''));
+    const patchLines = patch
+      .split('\n')
+      .filter((l) => !/^=+$/.test(l))
+      .filter((l, i, all) => !(i === all.length - 1 && l === ''));
     for (const l of patchLines) lines.push(l);
   }
   return { text: lines.join('\n') + '\n', differs: others.length > 0 };

@@ -65,6 +65,9 @@ export class NdjsonSink {
     let d = this.decoders.get(key);
     if (!d) this.decoders.set(key, (d = new StringDecoder('utf8')));
     const text = d.write(data);
-    if (text !== '') this.emit(step === undefined ? { kind: 'output', host, stream, text } : { kind: 'output', host, stream, text, step });
+    if (text !== '')
+      this.emit(
+        step === undefined ? { kind: 'output', host, stream, text } : { kind: 'output', host, stream, text, step },
+      );
   }
 }

@@ -57,17 +57,28 @@ export function formatStatus(s: StatusSnapshot, elapsedMs: number, width: number
   const seconds = Math.max(elapsedMs / 1000, 0.001);
   const rate = done / seconds;
   const eta = formatEta(done, s.total, seconds, s.connectWaitMs);
-  const states = [...LIVE_ORDER, ...Object.keys(s.states).filter((k) => !LIVE_ORDER.includes(k)).sort()]
+  const states = [
+    ...LIVE_ORDER,
+    ...Object.keys(s.states)
+      .filter((k) => !LIVE_ORDER.includes(k))
+      .sort(),
+  ]
     .filter((k) => (s.states[k] ?? 0) > 0)
     .map((k) => `${k} ${s.states[k]}`)
     .join('  ');
-  const lines = [`herd ${done}/${s.total}  ${states}`, `     ${rate.toFixed(1)} hosts/s  elapsed ${Math.floor(seconds)}s  eta ${eta}`];
+  const lines = [
+    `herd ${done}/${s.total}  ${states}`,
+    `     ${rate.toFixed(1)} hosts/s  elapsed ${Math.floor(seconds)}s  eta ${eta}`,
+  ];
   if (s.transfer) {
     const mb = s.transfer.bytes / 1024 / 1024;
     const plannedMb = s.transfer.plannedBytes / 1024 / 1024;
-    lines.push(`     files ${s.transfer.files}/${s.transfer.plannedFiles}  ${mb.toFixed(1)}/${plannedMb.toFixed(1)} MB  ${(mb / seconds).toFixed(1)} MB/s`);
+    lines.push(
+      `     files ${s.transfer.files}/${s.transfer.plannedFiles}  ${mb.toFixed(1)}/${plannedMb.toFixed(1)} MB  ${(mb / seconds).toFixed(1)} MB/s`,
+    );
   }
-  if (s.slowest.length > 0) lines.push(`     slowest: ${s.slowest.map((r) => `${r.id} ${Math.floor(r.ms / 1000)}s`).join('  ')}`);
+  if (s.slowest.length > 0)
+    lines.push(`     slowest: ${s.slowest.map((r) => `${r.id} ${Math.floor(r.ms / 1000)}s`).join('  ')}`);
   return lines.map((l) => l.slice(0, width));
 }
 

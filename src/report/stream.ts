@@ -16,7 +16,13 @@ export function colourFor(host: string): number {
  * Pure: a host's line (given without its newline) as herd streams it. On a terminal the text is
  * decoded and its controls escaped before herd adds its colour; on a pipe the bytes stay exact.
  */
-export function formatStreamLine(host: string, line: Buffer, colour: boolean, terminal: boolean, step?: string): Buffer {
+export function formatStreamLine(
+  host: string,
+  line: Buffer,
+  colour: boolean,
+  terminal: boolean,
+  step?: string,
+): Buffer {
   const text = terminal ? terminalSafe(line.toString('utf8')) : line;
   const name = terminal ? terminalSafe(host) : host;
   const tag = step === undefined ? '' : `[${step}] `;

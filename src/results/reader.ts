@@ -4,7 +4,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { RunDirError } from '../errors.js';
 import type { RunRecord } from './run-record.js';
-import { HOST_STATUSES, STEP_STATUSES, type HostResult, type HostStatus, type StepResult, type StepStatus } from './status.js';
+import {
+  HOST_STATUSES,
+  STEP_STATUSES,
+  type HostResult,
+  type HostStatus,
+  type StepResult,
+  type StepStatus,
+} from './status.js';
 import type { StepRecord } from './resume.js';
 import { parseTsv } from './tsv.js';
 
@@ -16,7 +23,13 @@ export interface RunOnDisk {
   record: RunRecord;
   /** Hosts in run order with their final result, or `null` when the run ended without one (killed). */
   /** `doneAt`: when the journal recorded the result (ISO time; null without a journal). */
-  hosts: { id: string; result: HostResult | null; doneAt: string | null; wasRunning: boolean; steps: Map<string, StepRecord> }[];
+  hosts: {
+    id: string;
+    result: HostResult | null;
+    doneAt: string | null;
+    wasRunning: boolean;
+    steps: Map<string, StepRecord>;
+  }[];
   /** When the journal recorded the end of the run, else its last entry (null without a journal). */
   endedAt: string | null;
   /** Playbook runs: the hosts of each play (plays.json). */
@@ -28,7 +41,8 @@ export interface RunOnDisk {
 /** `latest`, a run id, or a path -> the run directory. */
 export function resolveRunDir(outDir: string, which: string | undefined): string {
   const name = which ?? 'latest';
-  const candidates = name.includes('/') || name === '.' ? [path.resolve(name)] : [path.join(outDir, name), path.resolve(name)];
+  const candidates =
+    name.includes('/') || name === '.' ? [path.resolve(name)] : [path.join(outDir, name), path.resolve(name)];
   for (const dir of candidates) {
     if (fs.existsSync(path.join(dir, 'run.json'))) return fs.realpathSync(dir);
   }
@@ -62,7 +76,9 @@ export function readRun(dir: string): RunOnDisk {
 
 function readPlayHosts(dir: string): Map<number, string[]> | null {
   try {
-    const data = JSON.parse(fs.readFileSync(path.join(dir, 'plays.json'), 'utf8')) as { plays: { index: number; hosts: string[] }[] };
+    const data = JSON.parse(fs.readFileSync(path.join(dir, 'plays.json'), 'utf8')) as {
+      plays: { index: number; hosts: string[] }[];
+    };
     return new Map(data.plays.map((p) => [p.index, p.hosts]));
   } catch {
     return null;
@@ -71,7 +87,9 @@ function readPlayHosts(dir: string): Map<number, string[]> | null {
 
 function readOrder(dir: string): string[] {
   try {
-    return parseTsv(fs.readFileSync(path.join(dir, 'hosts.tsv'), 'utf8')).map((row) => row['host'] ?? '').filter((h) => h !== '');
+    return parseTsv(fs.readFileSync(path.join(dir, 'hosts.tsv'), 'utf8'))
+      .map((row) => row['host'] ?? '')
+      .filter((h) => h !== '');
   } catch (err) {
     throw new RunDirError(`cannot read ${path.join(dir, 'hosts.tsv')}: ${(err as Error).message}`, { cause: err });
   }
@@ -94,7 +112,7 @@ function readJournal(dir: string): JournalView {
   const doneAt = new Map<string, string>();
   let runDoneAt: string | null = null;
   let lastAt: string | null = null;
-  let text = '';
+  let text: string;
   try {
     text = fs.readFileSync(path.join(dir, 'journal.ndjson'), 'utf8');
   } catch {
@@ -112,10 +130,17 @@ function readJournal(dir: string): JournalView {
     if (at !== null) lastAt = at;
     if (entry['kind'] === 'run_done') runDoneAt = at;
     if (entry['kind'] === 'host_running' && typeof entry['host'] === 'string') running.add(entry['host']);
-    if (entry['kind'] === 'gate') gates.set(`${String(entry['play'])}.${String(entry['step'])}`, typeof entry['majority'] === 'string' ? entry['majority'] : null);
+    if (entry['kind'] === 'gate')
+      gates.set(
+        `${String(entry['play'])}.${String(entry['step'])}`,
+        typeof entry['majority'] === 'string' ? entry['majority'] : null,
+      );
     if (entry['kind'] === 'step_done' && typeof entry['host'] === 'string' && isStepStatus(entry['status'])) {
       const perHost = steps.get(entry['host']) ?? new Map<string, StepRecord>();
-      perHost.set(`${String(entry['play'])}.${String(entry['step'])}`, { status: entry['status'], ignored: entry['ignored'] === true });
+      perHost.set(`${String(entry['play'])}.${String(entry['step'])}`, {
+        status: entry['status'],
+        ignored: entry['ignored'] === true,
+      });
       steps.set(entry['host'], perHost);
     }
     if (entry['kind'] === 'host_done' && typeof entry['id'] === 'string' && isStatus(entry['status'])) {
@@ -137,7 +162,11 @@ function isStepStatus(value: unknown): value is StepStatus {
   return typeof value === 'string' && (STEP_STATUSES as readonly string[]).includes(value);
 }
 
-function fromHostsTsv(dir: string, done: Map<string, HostResult>, running: Set<string>): { done: Map<string, HostResult>; running: Set<string> } {
+function fromHostsTsv(
+  dir: string,
+  done: Map<string, HostResult>,
+  running: Set<string>,
+): { done: Map<string, HostResult>; running: Set<string> } {
   const rows = parseTsv(fs.readFileSync(path.join(dir, 'hosts.tsv'), 'utf8'));
   for (const row of rows) {
     const id = row['host'] ?? '';
@@ -164,7 +193,10 @@ function isStatus(value: unknown): value is HostStatus {
   return typeof value === 'string' && (HOST_STATUSES as readonly string[]).includes(value);
 }
 
-/** Which hosts a rerun takes: not ok and not interrupted (unless asked); unfinished ones count as interrupted if they were running. */
+/**
+ * Which hosts a rerun takes: not ok and not interrupted (unless asked); unfinished ones count as interrupted if they
+ * were running.
+ */
 export function selectRerunHosts(run: RunOnDisk, includeInterrupted: boolean): string[] {
   return run.hosts
     .filter(({ result, wasRunning }) => {

@@ -49,7 +49,17 @@ export type RunTaskRecord =
       /** Where the become password came from (`env:VAR`, `prompt`), never the password. */
       become_password_source: string | null;
     }
-  | { kind: 'transfer'; direction: 'push' | 'pull'; local: string; remote: string; times: boolean; checksum?: boolean; delete?: boolean; follow_links?: boolean; keep_special_bits?: boolean };
+  | {
+      kind: 'transfer';
+      direction: 'push' | 'pull';
+      local: string;
+      remote: string;
+      times: boolean;
+      checksum?: boolean;
+      delete?: boolean;
+      follow_links?: boolean;
+      keep_special_bits?: boolean;
+    };
 
 /** Options needed to repeat a run (rerun) and to audit it. Never holds a secret, only where it came from. */
 export interface RunOptionsRecord {
@@ -76,7 +86,9 @@ export interface RunOptionsRecord {
   /** Every known_hosts file the run's host keys were checked against, user files first. */
   known_hosts_files?: string[];
   host_key_mode: 'accept-new' | 'strict' | 'off';
-  /** Whether host_key_mode was given on the command line; if not, ssh_config's StrictHostKeyChecking applied per host. */
+  /**
+   * Whether host_key_mode was given on the command line; if not, ssh_config's StrictHostKeyChecking applied per host.
+   */
   host_key_mode_explicit?: boolean;
   /** The ssh_config file read, or `none` for -F none; null when none was read. */
   ssh_config?: string | null;

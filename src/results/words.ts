@@ -6,7 +6,10 @@ export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
-/** Bytes in the largest unit that keeps a digit before the point: `512 bytes`, `12 KB`, `3.4 MB`, `1.2 GB` (1024-based). */
+/**
+ * Bytes in the largest unit that keeps a digit before the point: `512 bytes`, `12 KB`, `3.4 MB`, `1.2 GB`
+ * (1024-based).
+ */
 export function formatSize(bytes: number): string {
   if (bytes < 1024) return plural(bytes, 'byte');
   if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KB`;

@@ -5,7 +5,15 @@ import path from 'node:path';
 import { writeFileAtomic, replaceSymlink } from './atomic.js';
 import { HostOutput, copyPrefixedLines, type OutputSummary } from './host-output.js';
 import type { RunRecord, RunState } from './run-record.js';
-import { HOSTS_TSV_HEADER, STEPS_TSV_HEADER, TRANSFERS_TSV_HEADER, formatTsv, hostRow, stepRow, tsvField } from './tsv.js';
+import {
+  HOSTS_TSV_HEADER,
+  STEPS_TSV_HEADER,
+  TRANSFERS_TSV_HEADER,
+  formatTsv,
+  hostRow,
+  stepRow,
+  tsvField,
+} from './tsv.js';
 import type { HostResult, HostStatus, StepResult } from './status.js';
 
 /** A host that has not ended yet shows one of these in a hosts.tsv of an unfinished run. */
@@ -103,7 +111,10 @@ export class RunWriter {
       const base = path.join(this.dir, 'steps', step);
       fs.mkdirSync(path.join(base, 'stdout'), { recursive: true, mode: 0o700 });
       fs.mkdirSync(path.join(base, 'stderr'), { recursive: true, mode: 0o700 });
-      o = { stdout: new HostOutput(path.join(base, 'stdout'), id), stderr: new HostOutput(path.join(base, 'stderr'), id) };
+      o = {
+        stdout: new HostOutput(path.join(base, 'stdout'), id),
+        stderr: new HostOutput(path.join(base, 'stderr'), id),
+      };
       this.stepOutputs.set(k, o);
     }
     return o;
@@ -173,13 +184,19 @@ export class RunWriter {
   private outputsOf(id: string): { stdout: HostOutput; stderr: HostOutput } {
     let o = this.outputs.get(id);
     if (!o) {
-      o = { stdout: new HostOutput(path.join(this.dir, 'stdout'), id), stderr: new HostOutput(path.join(this.dir, 'stderr'), id) };
+      o = {
+        stdout: new HostOutput(path.join(this.dir, 'stdout'), id),
+        stderr: new HostOutput(path.join(this.dir, 'stderr'), id),
+      };
       this.outputs.set(id, o);
     }
     return o;
   }
 
-  /** pdsh style `host: line` (playbooks: `host: [play.step] line`), so `grep X output.log | cut -d: -f1 | sort -u` lists hosts. */
+  /**
+   * pdsh style `host: line` (playbooks: `host: [play.step] line`), so `grep X output.log | cut -d: -f1 | sort -u`
+   * lists hosts.
+   */
   private appendOutputLog(id: string, file: string, step?: string): void {
     const prefix = step === undefined ? `${id}: ` : `${id}: [${step}] `;
     if (fs.statSync(file).size === 0) return;

@@ -23,7 +23,7 @@ export function sha256File(file: string): string {
 export function parseSha256Listing(text: string): Map<string, string> {
   const hashes = new Map<string, string>();
   for (const line of text.split('\n')) {
-    const m = /^([0-9a-f]{64})  \.\/(.+)$/.exec(line);
+    const m = /^([0-9a-f]{64}) {2}\.\/(.+)$/.exec(line);
     if (m) hashes.set(m[2]!, m[1]!);
   }
   return hashes;
@@ -47,9 +47,14 @@ export async function hashRemote(
         `sha256sum -- "./$(basename -- ${shellQuote(root)})" 2>/dev/null; ` +
         'fi; exit 0';
   let out = '';
-  const outcome = await conn.exec(command, { timeoutMs: CHECKSUM_TIMEOUT_MS, tag, onStdout: (c) => {
-    out += c.toString('utf8');
-  }, onStderr: () => {} });
+  const outcome = await conn.exec(command, {
+    timeoutMs: CHECKSUM_TIMEOUT_MS,
+    tag,
+    onStdout: (c) => {
+      out += c.toString('utf8');
+    },
+    onStderr: () => {},
+  });
   if (outcome.exitCode !== 0) {
     const why = outcome.timedOut ? 'timed out' : `exit ${outcome.exitCode}`;
     throw new TransferError(`could not compute checksums on the host (${why})`);

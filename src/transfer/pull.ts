@@ -82,7 +82,7 @@ export async function pullPath(
         const fd = fs.openSync(tmp, EXCLUSIVE_CREATE, 0o600);
         created = true;
         try {
-          for (let off = 0; off < whole.length; ) off += fs.writeSync(fd, whole, off);
+          for (let off = 0; off < whole.length;) off += fs.writeSync(fd, whole, off);
           fs.fchmodSync(fd, rst.mode & modeMask);
           if (times) fs.futimesSync(fd, rst.atime, rst.mtime);
         } finally {
@@ -147,7 +147,10 @@ export async function pullPath(
     const unsafe = list.find((e) => !isSafeEntryName(e.filename));
     if (unsafe) {
       const name = JSON.stringify(unsafe.filename);
-      throw new TransferError(`refused entry ${name} in ${remoteDir}: a remote name may not contain / or be . or ..`, UNSAFE);
+      throw new TransferError(
+        `refused entry ${name} in ${remoteDir}: a remote name may not contain / or be . or ..`,
+        UNSAFE,
+      );
     }
     for (const entry of list) {
       const r = path.posix.join(remoteDir, entry.filename);
@@ -159,7 +162,8 @@ export async function pullPath(
         opts.onFile?.(relPath, 0, 'skipped_temp_name');
         continue;
       }
-      // readdir already carries lstat attributes (OpenSSH's sftp-server lstats each entry): no extra round trip per file.
+      // readdir already carries lstat attributes (OpenSSH's sftp-server lstats each entry): no extra round trip per
+      // file.
       const est = hasFileType(entry.attrs) ? entry.attrs : await remoteLstat(files, r);
       if (!est) continue;
       present.add(relPath);
@@ -171,7 +175,8 @@ export async function pullPath(
         const target = await doing(files.readlink(r), `readlink ${r}`);
         // A link replaces a file or a link, never a directory (files may be on their way into it).
         const old = lstatOrUndefined(l);
-        if (old?.isDirectory()) throw new TransferError(`refused ${r}: the host has a link where ${l} is a directory`, UNSAFE);
+        if (old?.isDirectory())
+          throw new TransferError(`refused ${r}: the host has a link where ${l} is a directory`, UNSAFE);
         if (old) fs.unlinkSync(l);
         fs.symlinkSync(target, l);
         opts.onFile?.(relPath, 0, 'link');
@@ -185,7 +190,9 @@ export async function pullPath(
   return summary;
 }
 
-/** Remove the temporary files an interrupted pull left in `dir` (never following a link), for targets `mine` accepts. */
+/**
+ * Remove the temporary files an interrupted pull left in `dir` (never following a link), for targets `mine` accepts.
+ */
 function removeLocalLeftovers(dir: string, names: Set<string>, mine: (target: string) => boolean): void {
   for (const name of names) {
     const target = tempTarget(name);

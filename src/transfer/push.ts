@@ -56,7 +56,8 @@ async function putFile(
     if (knownHash !== null && knownHash === sha256File(local)) return null;
   } else {
     const there = existing === undefined ? await remoteLstat(files, remote) : existing;
-    if (times && there?.isFile() && there.size === st.size && there.mtime === Math.floor(st.mtimeMs / 1000)) return null;
+    if (times && there?.isFile() && there.size === st.size && there.mtime === Math.floor(st.mtimeMs / 1000))
+      return null;
   }
   const tmp = path.posix.join(path.posix.dirname(remote), tempName(path.posix.basename(remote)));
   const mode = st.mode & 0o7777;
@@ -127,7 +128,13 @@ export async function pushPath(
   const hashOf = (rel: string): string | null | undefined =>
     opts.remoteHashes ? (opts.remoteHashes.get(rel) ?? null) : undefined;
   const present = new Set<string>();
-  const sendFile = async (l: string, r: string, rel: string, fst: fs.Stats, existing?: RemoteStats | null): Promise<void> => {
+  const sendFile = async (
+    l: string,
+    r: string,
+    rel: string,
+    fst: fs.Stats,
+    existing?: RemoteStats | null,
+  ): Promise<void> => {
     present.add(rel);
     const sent = await putFile(files, l, r, fst, times, hashOf(rel), existing);
     if (sent === null) summary.skipped++;
@@ -165,7 +172,8 @@ export async function pushPath(
       const l = path.join(localDir, entry.name);
       const r = path.posix.join(remoteDir, entry.name);
       const relPath = rel === '' ? entry.name : `${rel}/${entry.name}`;
-      const followed = entry.isSymbolicLink() && opts.followLinks ? fs.statSync(l, { throwIfNoEntry: false }) : undefined;
+      const followed =
+        entry.isSymbolicLink() && opts.followLinks ? fs.statSync(l, { throwIfNoEntry: false }) : undefined;
       present.add(relPath);
       if (entry.isDirectory() || followed?.isDirectory()) await walk(l, r, relPath);
       else if (entry.isFile() || followed?.isFile()) {

@@ -54,7 +54,8 @@ export async function transfer(conn: HostConnection, req: TransferRequest): Prom
       ...(req.keepSpecialBits !== undefined ? { keepSpecialBits: req.keepSpecialBits } : {}),
       ...(remoteHashes ? { remoteHashes } : {}),
     };
-    if (req.direction === 'pull') return await whileConnected(conn, pullPath(files, req.remote, req.local, opts), req.signal);
+    if (req.direction === 'pull')
+      return await whileConnected(conn, pullPath(files, req.remote, req.local, opts), req.signal);
     return await whileConnected(conn, pushAndChmod(files, req, opts), req.signal);
   } finally {
     files.end();
@@ -79,7 +80,8 @@ function checksumRoot(req: TransferRequest): { root: string; file?: string } {
  */
 export function whileConnected<T>(conn: HostConnection, work: Promise<T>, signal?: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const onClose = (): void => reject(new TransferError('connection lost during the transfer', { code: 'E_CONNECTION_LOST' }));
+    const onClose = (): void =>
+      reject(new TransferError('connection lost during the transfer', { code: 'E_CONNECTION_LOST' }));
     // Stopping a transfer means dropping its connection: files in flight stay under their temporary names.
     const onAbort = (): void => {
       reject(new TransferStopped());

@@ -11,9 +11,17 @@ export interface TransferSummary {
   dirTimesDenied: number;
 }
 
-export const emptySummary = (): TransferSummary => ({ files: 0, skipped: 0, dirs: 0, bytes: 0, tempNamed: 0, dirTimesDenied: 0 });
+export const emptySummary = (): TransferSummary => ({
+  files: 0,
+  skipped: 0,
+  dirs: 0,
+  bytes: 0,
+  tempNamed: 0,
+  dirTimesDenied: 0,
+});
 
-export type FileStatus = 'sent' | 'received' | 'unchanged' | 'link' | 'skipped_special' | 'skipped_temp_name' | 'deleted';
+export type FileStatus =
+  'sent' | 'received' | 'unchanged' | 'link' | 'skipped_special' | 'skipped_temp_name' | 'deleted';
 
 export interface TransferOptions {
   /** Keep modification times (default true); unchanged-file detection relies on them. */

@@ -36,7 +36,10 @@ export interface ConnectOptions {
   knownEntries: HostEntries;
   /** HashKnownHosts: record a new key under a hashed name. */
   hashKnownHosts?: boolean;
-  /** Called with a known_hosts line when accept-new trusts a key seen for the first time; without it accept-new refuses. */
+  /**
+   * Called with a known_hosts line when accept-new trusts a key seen for the first time; without it accept-new
+   * refuses.
+   */
   onNewHostKey?: (line: string) => void;
   /** Aborting gives up the attempt at once (Ctrl-C twice, --deadline). */
   signal?: AbortSignal;
@@ -77,10 +80,20 @@ export function connectSsh(options: ConnectOptions): Promise<Client> {
       client.end();
       options.signal?.removeEventListener('abort', onAbort);
       const failure = hostKeyProblem ?? classifyConnectError(err, phase);
-      failure.transient = hostKeyProblem === null && (phase === 'banner' || phase === 'handshake') && (failure.code === 'E_RESET' || failure.code === 'E_CLOSED');
+      failure.transient =
+        hostKeyProblem === null &&
+        (phase === 'banner' || phase === 'handshake') &&
+        (failure.code === 'E_RESET' || failure.code === 'E_CLOSED');
       reject(failure);
     };
-    const onAbort = (): void => settle(new HostFailure('not_started', 'E_NOT_STARTED', `gave up connecting: ${options.signal?.reason === 'deadline' ? "the run's --deadline was reached" : 'the run was interrupted'}`));
+    const onAbort = (): void =>
+      settle(
+        new HostFailure(
+          'not_started',
+          'E_NOT_STARTED',
+          `gave up connecting: ${options.signal?.reason === 'deadline' ? "the run's --deadline was reached" : 'the run was interrupted'}`,
+        ),
+      );
     if (options.signal?.aborted) {
       queueMicrotask(onAbort);
     } else options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -94,7 +107,9 @@ export function connectSsh(options: ConnectOptions): Promise<Client> {
         ready: 'session start',
       };
       const seconds = options.connectTimeoutMs / 1000;
-      settle(new HostFailure('unreachable', 'E_CONNECT_TIMEOUT', `timed out after ${seconds}s waiting for ${what[phase]}`));
+      settle(
+        new HostFailure('unreachable', 'E_CONNECT_TIMEOUT', `timed out after ${seconds}s waiting for ${what[phase]}`),
+      );
     }, options.connectTimeoutMs);
 
     // Error, close and end listeners go on before connect(): an unhandled 'error' would kill the worker.
@@ -183,7 +198,11 @@ function checkHostKey(options: ConnectOptions, key: Buffer): string | null | Hos
       );
     case 'unknown':
       if (options.hostKeyMode === 'strict') {
-        return new HostFailure('hostkey_unknown', 'E_HOSTKEY_UNKNOWN', `host key ${keyTypeOfBlob(key)} is not in known_hosts and strict checking is on`);
+        return new HostFailure(
+          'hostkey_unknown',
+          'E_HOSTKEY_UNKNOWN',
+          `host key ${keyTypeOfBlob(key)} is not in known_hosts and strict checking is on`,
+        );
       }
       if (!options.onNewHostKey) {
         // As ssh: accept-new trusts a key only by recording it, and UserKnownHostsFile none leaves nowhere to.

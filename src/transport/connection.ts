@@ -6,7 +6,10 @@ import type { ExecOptions, ExecOutcome } from './exec.js';
 
 /** One authenticated connection to a host. */
 export interface HostConnection {
-  /** Run a command (timeouts, remote kill, become); rejects only when no channel could be opened (HostFailure E_CHANNEL). */
+  /**
+   * Run a command (timeouts, remote kill, become); rejects only when no channel could be opened (HostFailure
+   * E_CHANNEL).
+   */
   exec(command: string, options: ExecOptions): Promise<ExecOutcome>;
   /** A file channel (SFTP) over this connection; rejects with a TransferError when the host refuses one. */
   openFiles(): Promise<FileChannel>;

@@ -59,7 +59,12 @@ interface OpenedChannel {
 function openExec(client: Client, command: string): Promise<OpenedChannel> {
   return new Promise((resolve, reject) => {
     client.exec(command, (err, channel) => {
-      if (err) return reject(new HostFailure('unreachable', 'E_CHANNEL', `could not open a session channel: ${err.message}`, { cause: err }));
+      if (err)
+        return reject(
+          new HostFailure('unreachable', 'E_CHANNEL', `could not open a session channel: ${err.message}`, {
+            cause: err,
+          }),
+        );
       const exit = { seen: false, code: null as number | null, signal: null as string | null };
       channel.on('exit', (code: number | null, sig?: string) => {
         exit.seen = true;
@@ -125,31 +130,37 @@ export async function execCommand(client: Client, command: string, options: Exec
           client.emit('error', err instanceof Error ? err : new Error(String(err)));
         }
       };
-    channel.on('data', contained((chunk: Buffer) => {
-      heardFrom();
-      flow(options.onStdout(chunk));
-    }));
+    channel.on(
+      'data',
+      contained((chunk: Buffer) => {
+        heardFrom();
+        flow(options.onStdout(chunk));
+      }),
+    );
     let prompted = false;
     let stderrHead = '';
-    channel.stderr.on('data', contained((chunk: Buffer) => {
-      heardFrom();
-      if (marker === undefined || prompted) return flow(options.onStderr(chunk));
-      // Until sudo has asked, hold stderr back and look for its prompt (it may arrive split).
-      stderrHead += chunk.toString('latin1');
-      const at = stderrHead.indexOf(marker);
-      if (at < 0) {
-        if (stderrHead.length > 64 * 1024) {
-          options.onStderr(Buffer.from(stderrHead, 'latin1'));
-          stderrHead = '';
+    channel.stderr.on(
+      'data',
+      contained((chunk: Buffer) => {
+        heardFrom();
+        if (marker === undefined || prompted) return flow(options.onStderr(chunk));
+        // Until sudo has asked, hold stderr back and look for its prompt (it may arrive split).
+        stderrHead += chunk.toString('latin1');
+        const at = stderrHead.indexOf(marker);
+        if (at < 0) {
+          if (stderrHead.length > 64 * 1024) {
+            options.onStderr(Buffer.from(stderrHead, 'latin1'));
+            stderrHead = '';
+          }
+          return;
         }
-        return;
-      }
-      prompted = true;
-      channel.end(`${password}\n${options.stdin ?? ''}`);
-      const rest = stderrHead.slice(0, at) + stderrHead.slice(at + marker.length);
-      stderrHead = '';
-      if (rest !== '') options.onStderr(Buffer.from(rest, 'latin1'));
-    }));
+        prompted = true;
+        channel.end(`${password}\n${options.stdin ?? ''}`);
+        const rest = stderrHead.slice(0, at) + stderrHead.slice(at + marker.length);
+        stderrHead = '';
+        if (rest !== '') options.onStderr(Buffer.from(rest, 'latin1'));
+      }),
+    );
     channel.on('error', () => {
       /* a channel error is followed by close; the outcome says what we know */
     });
@@ -208,8 +219,13 @@ export async function execCommand(client: Client, command: string, options: Exec
 /** Best effort: SIGKILL every tagged process on the host over a fresh channel; null when it cannot say. */
 async function killRemote(client: Client, tag: string, become?: { password?: string }): Promise<KillReport | null> {
   try {
-    // The kill runs as root too (the command's processes may be root's). Our kill script never reads stdin, so writing the password up front cannot leak it.
-    const spec: BecomeSpec | undefined = become ? (become.password !== undefined ? { promptMarker: sudoPromptMarker(`${tag}k`) } : {}) : undefined;
+    // The kill runs as root too (the command's processes may be root's). Our kill script never reads stdin, so
+    // writing the password up front cannot leak it.
+    const spec: BecomeSpec | undefined = become
+      ? become.password !== undefined
+        ? { promptMarker: sudoPromptMarker(`${tag}k`) }
+        : {}
+      : undefined;
     const { channel } = await openExec(client, buildKillCommand(tag, spec));
     return await new Promise<KillReport | null>((resolve) => {
       let out = '';

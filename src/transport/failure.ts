@@ -36,11 +36,16 @@ export function classifyConnectError(err: unknown, phase: ConnectPhase): HostFai
   const e = err as NodeJS.ErrnoException & { level?: string };
   const sys = e?.code && SOCKET_REASONS[e.code];
   if (sys) {
-    const where = phase === 'tcp' ? '' : ` during ${phase === 'banner' ? 'banner exchange' : phase === 'auth' ? 'authentication' : 'key exchange'}`;
+    const where =
+      phase === 'tcp'
+        ? ''
+        : ` during ${phase === 'banner' ? 'banner exchange' : phase === 'auth' ? 'authentication' : 'key exchange'}`;
     return new HostFailure('unreachable', sys[0], `${sys[1]}${where}`, { cause: err });
   }
   if (e?.level === 'client-authentication') {
-    return new HostFailure('auth_failed', 'E_AUTH', 'authentication failed (all offered methods were rejected)', { cause: err });
+    return new HostFailure('auth_failed', 'E_AUTH', 'authentication failed (all offered methods were rejected)', {
+      cause: err,
+    });
   }
   if (e?.level === 'client-timeout') {
     return new HostFailure('unreachable', 'E_CONNECT_TIMEOUT', `timed out during ${phase}`, { cause: err });
@@ -52,7 +57,9 @@ export function classifyConnectError(err: unknown, phase: ConnectPhase): HostFai
   // ssh2's word for a server that closed before its banner or key exchange: what sshd does to a
   // connection beyond MaxStartups. A close, hence worth a retry, not a failed key exchange.
   if (message === 'Connection lost before handshake') {
-    return new HostFailure('unreachable', 'E_CLOSED', 'connection closed by the server before the SSH handshake', { cause: err });
+    return new HostFailure('unreachable', 'E_CLOSED', 'connection closed by the server before the SSH handshake', {
+      cause: err,
+    });
   }
   if (/handshake|kex|key exchange|no matching/i.test(message)) {
     return new HostFailure('unreachable', 'E_HANDSHAKE', `SSH handshake failed: ${message}`, { cause: err });

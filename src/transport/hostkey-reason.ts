@@ -34,13 +34,16 @@ export function hostKeyChangedReason(c: HostKeyChange): string {
   );
 }
 
-const PARSE = /^(host key changed: offered \S+ \S+, known_hosts has \S+ \S+ at )(.*):(\d+)(; nothing was run; fix: ssh-keygen -R )('(?:[^']|'\\'')*'|\S+)( -f .*)$/s;
+const PARSE =
+  /^(host key changed: offered \S+ \S+, known_hosts has \S+ \S+ at )(.*):(\d+)(; nothing was run; fix: ssh-keygen -R )('(?:[^']|'\\'')*'|\S+)( -f .*)$/s;
 
 /**
  * The part of a changed-key reason that hosts share (the file and both fingerprints), and the
  * per-host part (the line), so the summary shows one block per changed key; null for other reasons.
  */
-export function splitHostKeyReason(reason: string): { shared: string; line: number; file: string; fixTail: string } | null {
+export function splitHostKeyReason(
+  reason: string,
+): { shared: string; line: number; file: string; fixTail: string } | null {
   if (!reason.startsWith(PREFIX)) return null;
   const m = PARSE.exec(reason);
   if (!m) return null;

@@ -84,7 +84,12 @@ export class JumpPool {
       };
     } catch (err) {
       this.release(chain, conn);
-      throw new HostFailure('unreachable', 'E_JUMP_FORWARD', `jump host ${last.label} could not open a connection to ${host}:${port}: ${(err as Error).message}`, { cause: err });
+      throw new HostFailure(
+        'unreachable',
+        'E_JUMP_FORWARD',
+        `jump host ${last.label} could not open a connection to ${host}:${port}: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
   }
 
@@ -134,7 +139,11 @@ export class JumpPool {
   }
 
   /** One authenticated connection to the chain's last hop; `setVia` learns the channel it runs over. */
-  private async connectWithRetries(chain: JumpHop[], hop: JumpHop, setVia: (via: JumpStream | undefined) => void): Promise<Client> {
+  private async connectWithRetries(
+    chain: JumpHop[],
+    hop: JumpHop,
+    setVia: (via: JumpStream | undefined) => void,
+  ): Promise<Client> {
     for (let attempt = 0; ; attempt++) {
       const via = chain.length > 1 ? await this.open(chain.slice(0, -1), hop.host, hop.port) : undefined;
       setVia(via);
@@ -172,7 +181,10 @@ export class JumpPool {
       const list = this.connections.get(chain.map((h) => h.label).join(' > '));
       const i = list?.indexOf(conn) ?? -1;
       if (i >= 0) list!.splice(i, 1);
-      void conn.ready.then((c) => c.end(), () => undefined);
+      void conn.ready.then(
+        (c) => c.end(),
+        () => undefined,
+      );
     }, IDLE_CLOSE_MS);
     conn.idleTimer.unref();
   }
@@ -184,7 +196,11 @@ export class JumpPool {
         clearTimeout(c.idleTimer);
         c.closed = true;
         if (c.client) c.client.end();
-        else void c.ready.then((client) => client.end(), () => undefined);
+        else
+          void c.ready.then(
+            (client) => client.end(),
+            () => undefined,
+          );
       }
       list.length = 0;
     }

@@ -82,7 +82,9 @@ function parseLine(s: string, file: string, line: number): KnownHostEntry | null
   return entry;
 }
 
-/** hostfile.c check_markers(), quirks included: a marker ends at the line's first space (or, if none, its first tab). */
+/**
+ * hostfile.c check_markers(), quirks included: a marker ends at the line's first space (or, if none, its first tab).
+ */
 function readMarker(s: string, start: number): { marker: HostKeyMarker; next: number } | null {
   let i = start;
   let marker: HostKeyMarker = null;
@@ -187,7 +189,8 @@ class BlobReader {
   /** sshbuf_get_bignum2: not negative, at most 2048 bytes after one leading zero; returns its bit length. */
   mpint(): number | null {
     const d = this.string();
-    if (!d || d.length > 2049 || (d.length === 2049 && d[0] !== 0) || (d.length > 0 && (d[0]! & 0x80) !== 0)) return null;
+    if (!d || d.length > 2049 || (d.length === 2049 && d[0] !== 0) || (d.length > 0 && (d[0]! & 0x80) !== 0))
+      return null;
     let k = 0;
     while (k < d.length && d[k] === 0) k++;
     return k === d.length ? 0 : (d.length - k - 1) * 8 + (32 - Math.clz32(d[k]!));
@@ -375,7 +378,12 @@ function verifyAmong(entries: KnownHostEntry[], key: Buffer): HostKeyVerdict {
   const plain = entries.filter((e) => e.marker === null);
   if (plain.some((e) => e.key.equals(key))) return { kind: 'match' };
   if (plain.length === 0) return { kind: 'unknown' };
-  return { kind: 'mismatch', knownTypes: [...new Set(plain.map((e) => e.keyType))], where: where(plain[0]!), pinned: plain[0]! };
+  return {
+    kind: 'mismatch',
+    knownTypes: [...new Set(plain.map((e) => e.keyType))],
+    where: where(plain[0]!),
+    pinned: plain[0]!,
+  };
 }
 
 /** Decide what a presented (plain, never certificate) host key means for this host. */
@@ -410,7 +418,10 @@ export function formatKnownHostsLine(host: string, port: number, key: Buffer, ha
   return `${hash ? hashHostName(name) : name} ${keyTypeOfBlob(key)} ${key.toString('base64')}`;
 }
 
-/** Host-key algorithms to offer, known types first, so a host with several keys shows the one we have (as OpenSSH does). */
+/**
+ * Host-key algorithms to offer, known types first, so a host with several keys shows the one we have (as OpenSSH
+ * does).
+ */
 export function preferredHostKeyAlgorithms(knownTypes: string[], defaults: string[]): string[] {
   const expanded = knownTypes.flatMap((t) => (t === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [t]));
   const first = defaults.filter((a) => expanded.includes(a));

@@ -2,7 +2,7 @@
 
 /** Quote a string for POSIX sh as one word. */
 export function shellQuote(text: string): string {
-  if (text !== '' && /^[A-Za-z0-9_\/.,:=@%+-]+$/.test(text)) return text;
+  if (text !== '' && /^[A-Za-z0-9_/.,:=@%+-]+$/.test(text)) return text;
   return `'${text.replace(/'/g, `'\\''`)}'`;
 }
 

@@ -42,8 +42,10 @@ export function openSftp(client: Client): Promise<FileChannel> {
   });
 }
 
+/* eslint-disable @typescript-eslint/no-invalid-void-type -- call<void>: an SFTP request answered with a status only */
 function sftpChannel(sftp: SFTPWrapper): FileChannel {
-  const lsetstat = (sftp as unknown as { _extensions: Record<string, string> })._extensions['lsetstat@openssh.com'] === '1';
+  const lsetstat =
+    (sftp as unknown as { _extensions: Record<string, string> })._extensions['lsetstat@openssh.com'] === '1';
   return {
     list: (dir) => listRemote(sftp, dir),
     stat: (p) => call<Stats>((cb) => sftp.stat(p, cb)),
@@ -51,7 +53,9 @@ function sftpChannel(sftp: SFTPWrapper): FileChannel {
     mkdir: (p, mode) => call<void>((cb) => sftp.mkdir(p, { mode }, done(cb))),
     setTimes: (p, atime, mtime) =>
       call<void>((cb) =>
-        lsetstat ? sftp.ext_openssh_lsetstat(p, { atime, mtime }, done(cb)) : sftp.setstat(p, { atime, mtime }, done(cb)),
+        lsetstat
+          ? sftp.ext_openssh_lsetstat(p, { atime, mtime }, done(cb))
+          : sftp.setstat(p, { atime, mtime }, done(cb)),
       ),
     chmod: (p, mode) => call<void>((cb) => sftp.chmod(p, mode, done(cb))),
     open: (p, flags, mode) =>
@@ -74,11 +78,14 @@ function sftpChannel(sftp: SFTPWrapper): FileChannel {
     // ssh2 already swaps the arguments for OpenSSH's reversed SSH_FXP_SYMLINK.
     symlink: (target, p) => call<void>((cb) => sftp.symlink(target, p, done(cb))),
     readlink: (p) => call<string>((cb) => sftp.readlink(p, cb)),
-    upload: (local: FileHandle, handle: RemoteHandle, size, what) => upload(sftp, local, handle, size, STREAM_WINDOW, what),
-    download: (handle: RemoteHandle, local: FileHandle, size, what) => download(sftp, handle, local, size, PULL_WINDOW, what),
+    upload: (local: FileHandle, handle: RemoteHandle, size, what) =>
+      upload(sftp, local, handle, size, STREAM_WINDOW, what),
+    download: (handle: RemoteHandle, local: FileHandle, size, what) =>
+      download(sftp, handle, local, size, PULL_WINDOW, what),
     end: () => sftp.end(),
   };
 }
+/* eslint-enable @typescript-eslint/no-invalid-void-type */
 
 /** A remote directory's entries (without . and ..), read handle by handle so their number is bounded. */
 async function listRemote(sftp: SFTPWrapper, dir: string): Promise<RemoteEntry[]> {

@@ -15,7 +15,11 @@ export interface StreamWindow {
  * On a failure no new chunk starts, and the chunks in flight settle before the error is thrown,
  * so the caller may then close and remove the files.
  */
-async function inChunks(size: number, window: StreamWindow, step: (buf: Buffer, pos: number, len: number) => Promise<void>): Promise<void> {
+async function inChunks(
+  size: number,
+  window: StreamWindow,
+  step: (buf: Buffer, pos: number, len: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   let failed = false;
   const slot = async (): Promise<void> => {
@@ -39,7 +43,14 @@ async function inChunks(size: number, window: StreamWindow, step: (buf: Buffer, 
 }
 
 /** Fill buf[0, len) from the remote handle at `pos`; a server may answer a read with fewer bytes. */
-function readRemote(sftp: SFTPWrapper, handle: Buffer, buf: Buffer, pos: number, len: number, what: string): Promise<void> {
+function readRemote(
+  sftp: SFTPWrapper,
+  handle: Buffer,
+  buf: Buffer,
+  pos: number,
+  len: number,
+  what: string,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const more = (off: number): void =>
       sftp.read(handle, buf, off, len - off, pos + off, (err, n) => {
@@ -54,23 +65,39 @@ function readRemote(sftp: SFTPWrapper, handle: Buffer, buf: Buffer, pos: number,
 }
 
 /** Remote handle -> local file handle: the first `size` bytes (the size the listing gave). */
-export async function download(sftp: SFTPWrapper, handle: Buffer, local: FileHandle, size: number, window: StreamWindow, what: string): Promise<void> {
+export async function download(
+  sftp: SFTPWrapper,
+  handle: Buffer,
+  local: FileHandle,
+  size: number,
+  window: StreamWindow,
+  what: string,
+): Promise<void> {
   await inChunks(size, window, async (buf, pos, len) => {
     await readRemote(sftp, handle, buf, pos, len, what);
-    for (let off = 0; off < len; ) off += (await local.write(buf, off, len - off, pos + off)).bytesWritten;
+    for (let off = 0; off < len;) off += (await local.write(buf, off, len - off, pos + off)).bytesWritten;
   });
 }
 
 /** Local file handle -> remote handle: `size` bytes (the size the local stat gave). */
-export async function upload(sftp: SFTPWrapper, local: FileHandle, handle: Buffer, size: number, window: StreamWindow, what: string): Promise<void> {
+export async function upload(
+  sftp: SFTPWrapper,
+  local: FileHandle,
+  handle: Buffer,
+  size: number,
+  window: StreamWindow,
+  what: string,
+): Promise<void> {
   await inChunks(size, window, async (buf, pos, len) => {
-    for (let off = 0; off < len; ) {
+    for (let off = 0; off < len;) {
       const { bytesRead } = await local.read(buf, off, len - off, pos + off);
       if (bytesRead === 0) throw new TransferError(`${what} shrank while it was copied`);
       off += bytesRead;
     }
     await new Promise<void>((resolve, reject) =>
-      sftp.write(handle, buf, 0, len, pos, (err) => (err ? reject(new TransferError(`write ${what}: ${err.message}`, { cause: err })) : resolve())),
+      sftp.write(handle, buf, 0, len, pos, (err) =>
+        err ? reject(new TransferError(`write ${what}: ${err.message}`, { cause: err })) : resolve(),
+      ),
     );
   });
 }

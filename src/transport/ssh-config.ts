@@ -59,9 +59,17 @@ export function loadSshConfig(file: string | undefined): SshConfigFile | null {
 
 /** Whether any section names an IdentityFile other than `none` (a run may then log in without -k). */
 export function namesIdentityFile(file: SshConfigFile | null): boolean {
-  type Line = { param?: string; value?: string | string[]; config?: Line[] };
+  interface Line {
+    param?: string;
+    value?: string | string[];
+    config?: Line[];
+  }
   const walk = (lines: Line[]): boolean =>
-    lines.some((l) => (l.param?.toLowerCase() === 'identityfile' && String(l.value).toLowerCase() !== 'none') || (l.config ? walk(l.config) : false));
+    lines.some(
+      (l) =>
+        (l.param?.toLowerCase() === 'identityfile' && String(l.value).toLowerCase() !== 'none') ||
+        (l.config ? walk(l.config) : false),
+    );
   return file !== null && walk(file.config as unknown as Line[]);
 }
 
@@ -101,19 +109,35 @@ export interface TokenContext {
 
 /** Expand `~` and the %-tokens OpenSSH allows in IdentityFile and UserKnownHostsFile. */
 export function expandTokens(value: string, t: TokenContext): string {
-  const tokens: Record<string, string> = { '%': '%', h: t.host, n: t.alias, r: t.user, p: String(t.port), u: t.localUser, d: t.home };
+  const tokens: Record<string, string> = {
+    '%': '%',
+    h: t.host,
+    n: t.alias,
+    r: t.user,
+    p: String(t.port),
+    u: t.localUser,
+    d: t.home,
+  };
   const expanded = value.replace(/%(.)/g, (whole, c: string) => tokens[c] ?? whole);
   return expanded === '~' ? t.home : expanded.startsWith('~/') ? path.join(t.home, expanded.slice(2)) : expanded;
 }
 
 /** A known_hosts file list as OpenSSH takes it: several files on one line; `none` means no file. */
-function fileList(file: SshConfigFile, alias: string, keyword: string, v: string | string[] | undefined): string[] | undefined {
+function fileList(
+  file: SshConfigFile,
+  alias: string,
+  keyword: string,
+  v: string | string[] | undefined,
+): string[] | undefined {
   // The parser has already split the line into (unquoted) words.
   const files = all(v).filter((f) => f !== '');
   if (files.length === 0) return undefined;
   if (files.length === 1 && files[0] === 'none') return [];
   if (files.includes('none')) {
-    throw new UsageError(`${file.path}: ${keyword} for ${alias}: "none" must appear alone, as ssh requires`, 'E_SSH_CONFIG');
+    throw new UsageError(
+      `${file.path}: ${keyword} for ${alias}: "none" must appear alone, as ssh requires`,
+      'E_SSH_CONFIG',
+    );
   }
   return files;
 }
@@ -122,7 +146,10 @@ function fileList(file: SshConfigFile, alias: string, keyword: string, v: string
 export function settingsFor(file: SshConfigFile | null, alias: string, user?: string): HostSettings {
   if (!file) return {};
   // Match exec would run a local command per host; herd evaluates Host and the other Match criteria only.
-  const c = file.config.compute(user ? { Host: alias, User: user } : { Host: alias }, { ignoreCase: true, matchExec: false }) as Record<string, string | string[]>;
+  const c = file.config.compute(user ? { Host: alias, User: user } : { Host: alias }, {
+    ignoreCase: true,
+    matchExec: false,
+  }) as Record<string, string | string[]>;
   const out: HostSettings = {};
   const hostName = first(c['hostname']);
   if (hostName) out.hostName = hostName.replace(/%h/g, alias).replace(/%%/g, '%');
@@ -131,7 +158,11 @@ export function settingsFor(file: SshConfigFile | null, alias: string, user?: st
   const port = first(c['port']);
   if (port !== undefined) {
     const n = Number(port);
-    if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`${file.path}: Port ${JSON.stringify(port)} for ${alias} is not a port number`, 'E_SSH_CONFIG');
+    if (!Number.isInteger(n) || n < 1 || n > 65535)
+      throw new UsageError(
+        `${file.path}: Port ${JSON.stringify(port)} for ${alias} is not a port number`,
+        'E_SSH_CONFIG',
+      );
     out.port = n;
   }
   const ids = all(c['identityfile']).filter((f) => f.toLowerCase() !== 'none');
@@ -164,9 +195,18 @@ export function parseJumpList(text: string, flag = '-J'): JumpSpec[] {
   return text.split(',').map((raw) => {
     const hop = raw.trim().replace(/^ssh:\/\//, '');
     const m = /^(?:([^@\s]+)@)?(\[[^\]]+\]|[^:@\s[\]]+)(?::(\d+))?$/.exec(hop);
-    if (!m) throw new UsageError(`${flag} ${JSON.stringify(text)}: expected [user@]host[:port] hops separated by commas`, 'E_USAGE');
+    if (!m)
+      throw new UsageError(
+        `${flag} ${JSON.stringify(text)}: expected [user@]host[:port] hops separated by commas`,
+        'E_USAGE',
+      );
     const port = m[3] === undefined ? undefined : Number(m[3]);
-    if (port !== undefined && (port < 1 || port > 65535)) throw new UsageError(`${flag} ${JSON.stringify(text)}: port ${port} is out of range`, 'E_USAGE');
-    return { alias: m[2]!.replace(/^\[|\]$/g, ''), ...(m[1] ? { user: m[1] } : {}), ...(port !== undefined ? { port } : {}) };
+    if (port !== undefined && (port < 1 || port > 65535))
+      throw new UsageError(`${flag} ${JSON.stringify(text)}: port ${port} is out of range`, 'E_USAGE');
+    return {
+      alias: m[2]!.replace(/^\[|\]$/g, ''),
+      ...(m[1] ? { user: m[1] } : {}),
+      ...(port !== undefined ? { port } : {}),
+    };
   });
 }

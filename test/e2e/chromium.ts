@@ -20,9 +20,22 @@ export function chromium(url: string, flags: string[], profile: string, timeoutM
   fs.mkdirSync(profile, { recursive: true });
   // As root Chromium refuses to start without --no-sandbox; the page is our own report file.
   const profileFlag = `--user-data-dir=${path.resolve(profile)}`;
-  const args = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', profileFlag, '--virtual-time-budget=3000', ...flags, url];
+  const args = [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--no-first-run',
+    profileFlag,
+    '--virtual-time-budget=3000',
+    ...flags,
+    url,
+  ];
   return new Promise((resolve, reject) => {
-    const child = spawn(CHROMIUM, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOME: profile } });
+    const child = spawn(CHROMIUM, args, {
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, HOME: profile },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -8,7 +8,18 @@ const scope = useLoopbackFleet();
 
 function conn(): string[] {
   const { fleet, home } = scope;
-  return ['-u', fleet.user, '-p', String(fleet.port), '-k', fleet.keyPath, '--known-hosts', path.join(home, 'kh'), '-o', path.join(home, 'runs')];
+  return [
+    '-u',
+    fleet.user,
+    '-p',
+    String(fleet.port),
+    '-k',
+    fleet.keyPath,
+    '--known-hosts',
+    path.join(home, 'kh'),
+    '-o',
+    path.join(home, 'runs'),
+  ];
 }
 
 function inventory(name: string, hosts: string[]): string {
@@ -20,20 +31,39 @@ function inventory(name: string, hosts: string[]): string {
 describe('--json', () => {
   it('prints one JSON event per line on stdout: run_start, host_start, output, host_done, run_done', async () => {
     const hosts = scope.fleet.hosts(4, 1700);
-    const result = await runHerd(['run', '-i', inventory('json.txt', [...hosts, '127.0.0.1:1']), ...conn(), '--json', 'echo "héllo from $(echo $SSH_CONNECTION | cut -d" " -f3)"'], {
-      env: { HOME: scope.home },
-    });
+    const result = await runHerd(
+      [
+        'run',
+        '-i',
+        inventory('json.txt', [...hosts, '127.0.0.1:1']),
+        ...conn(),
+        '--json',
+        'echo "héllo from $(echo $SSH_CONNECTION | cut -d" " -f3)"',
+      ],
+      {
+        env: { HOME: scope.home },
+      },
+    );
     expect(result.code).toBe(1);
-    const events = result.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const events = result.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(events[0]).toMatchObject({ kind: 'run_start', hosts: 5 });
     expect(events.at(-1)).toMatchObject({ kind: 'run_done', state: 'done', counts: { ok: 4, unreachable: 1 } });
     for (const h of hosts) {
       expect(events.filter((e) => e.kind === 'host_start' && e.host === h)).toHaveLength(1);
-      const text = events.filter((e) => e.kind === 'output' && e.host === h && e.stream === 'stdout').map((e) => e.text).join('');
+      const text = events
+        .filter((e) => e.kind === 'output' && e.host === h && e.stream === 'stdout')
+        .map((e) => e.text)
+        .join('');
       expect(text).toBe(`héllo from ${h}\n`);
       expect(events.find((e) => e.kind === 'host_done' && e.host === h)).toMatchObject({ status: 'ok', exit: 0 });
     }
-    expect(events.find((e) => e.kind === 'host_done' && e.host === '127.0.0.1:1')).toMatchObject({ status: 'unreachable', reason: 'connection refused' });
+    expect(events.find((e) => e.kind === 'host_done' && e.host === '127.0.0.1:1')).toMatchObject({
+      status: 'unreachable',
+      reason: 'connection refused',
+    });
     for (const e of events) expect(typeof e.t).toBe('string');
     expect(result.stderr).toContain('5 hosts: 4 ok, 1 unreachable');
   });
@@ -42,7 +72,10 @@ describe('--json', () => {
 describe('--stream', () => {
   it('prints host: line as output arrives, without colour when not a terminal', async () => {
     const hosts = scope.fleet.hosts(3, 1720);
-    const result = await runHerd(['run', '-i', inventory('stream.txt', hosts), ...conn(), '--stream', 'echo one; printf two'], { env: { HOME: scope.home } });
+    const result = await runHerd(
+      ['run', '-i', inventory('stream.txt', hosts), ...conn(), '--stream', 'echo one; printf two'],
+      { env: { HOME: scope.home } },
+    );
     expect(result.code).toBe(0);
     const lines = result.stdout.trim().split('\n').sort();
     expect(lines).toEqual(hosts.flatMap((h) => [`${h}: one`, `${h}: two`]).sort());
@@ -57,7 +90,13 @@ describe('herd diff', () => {
     const odd = hosts[3]!;
     const out = path.join(scope.home, 'runs-diff');
     const args = ['run', '-i', inventory('diff.txt', hosts), ...conn().slice(0, -2), '-o', out, '-q'];
-    await runHerd([...args, `echo sda; if [ "$(echo $SSH_CONNECTION | cut -d' ' -f3)" = ${odd} ]; then echo sdm; else echo sdb; fi`], { env: { HOME: scope.home } });
+    await runHerd(
+      [
+        ...args,
+        `echo sda; if [ "$(echo $SSH_CONNECTION | cut -d' ' -f3)" = ${odd} ]; then echo sdm; else echo sdb; fi`,
+      ],
+      { env: { HOME: scope.home } },
+    );
     const diff = await runHerd(['diff', '-o', out], { env: { HOME: scope.home } });
     expect(diff.code).toBe(1);
     expect(diff.stdout).toContain(`differs: 1 host: ${odd}\n--- majority\n`);
@@ -71,24 +110,46 @@ describe('herd diff', () => {
 
 describe('--json on the commands that look at inventories and past runs', () => {
   it('hosts, runs, show and diff each print one JSON object per line', async () => {
-    const hostsOut = await runHerd(['hosts', '-i', path.join(process.cwd(), 'inventories', 'loopback.txt'), '-l', 'db', '--json'], { env: { HOME: scope.home } });
-    const hostLines = hostsOut.stdout.trim().split('\n').map((l) => JSON.parse(l));
-    expect(hostLines[0]).toEqual({ kind: 'host', id: '127.0.20.1', host: '127.0.20.1', port: null, user: null, groups: ['db'] });
+    const hostsOut = await runHerd(
+      ['hosts', '-i', path.join(process.cwd(), 'inventories', 'loopback.txt'), '-l', 'db', '--json'],
+      { env: { HOME: scope.home } },
+    );
+    const hostLines = hostsOut.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(hostLines[0]).toEqual({
+      kind: 'host',
+      id: '127.0.20.1',
+      host: '127.0.20.1',
+      port: null,
+      user: null,
+      groups: ['db'],
+    });
     expect(hostLines).toHaveLength(4);
 
     const out = path.join(scope.home, 'runs-diff');
-    const runs = (await runHerd(['runs', '-o', out, '--json'], { env: { HOME: scope.home } })).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const runs = (await runHerd(['runs', '-o', out, '--json'], { env: { HOME: scope.home } })).stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(runs.length).toBeGreaterThanOrEqual(2);
     expect(runs[0]).toMatchObject({ kind: 'run', command: 'run', state: 'done', hosts: 5, counts: { ok: 5 } });
 
     const older = runs[1].id as string;
-    const show = (await runHerd(['show', '-o', out, older, '--json'], { env: { HOME: scope.home } })).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const show = (await runHerd(['show', '-o', out, older, '--json'], { env: { HOME: scope.home } })).stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(show.filter((e) => e.kind === 'host_done')).toHaveLength(5);
     expect(show.at(-1)).toMatchObject({ kind: 'run_done', run: older, counts: { ok: 5 } });
 
     const diff = await runHerd(['diff', '-o', out, older, '--json'], { env: { HOME: scope.home } });
     expect(diff.code).toBe(1);
-    const variants = diff.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const variants = diff.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(variants.map((v) => [v.reference, v.count])).toEqual([
       [true, 4],
       [false, 1],

@@ -8,7 +8,18 @@ import { childPids, readHostsTsv, runDirOf, runHerd, scratchDir, useLoopbackFlee
 const scope = useLoopbackFleet();
 
 function conn(): string[] {
-  return ['-u', scope.fleet.user, '-p', String(scope.fleet.port), '-k', scope.fleet.keyPath, '--known-hosts', path.join(scope.home, 'kh'), '-o', path.join(scope.home, 'runs')];
+  return [
+    '-u',
+    scope.fleet.user,
+    '-p',
+    String(scope.fleet.port),
+    '-k',
+    scope.fleet.keyPath,
+    '--known-hosts',
+    path.join(scope.home, 'kh'),
+    '-o',
+    path.join(scope.home, 'runs'),
+  ];
 }
 
 function file(name: string, text: string): string {
@@ -35,14 +46,20 @@ describe('codes inside playbook steps', () => {
   it('an --idle-timeout in a step keeps E_IDLE_TIMEOUT on the step and the host', async () => {
     const [host] = scope.fleet.hosts(1, 3000);
     const inv = file('idle.txt', `${host}\n`);
-    const book = file('idle.yml', `- name: quiet
+    const book = file(
+      'idle.yml',
+      `- name: quiet
   steps:
     - name: first
       run: echo started
     - name: silent
       run: sleep 30
-`);
-    const result = await runHerd(['play', '-i', inv, ...conn(), '--idle-timeout', '1', book], { env: { HOME: scope.home }, timeoutMs: 30_000 });
+`,
+    );
+    const result = await runHerd(['play', '-i', inv, ...conn(), '--idle-timeout', '1', book], {
+      env: { HOME: scope.home },
+      timeoutMs: 30_000,
+    });
     expect(result.code).toBe(1);
     const dir = runDirOf(result);
     expect(readHostsTsv(dir).get(host!)?.status).toBe('timeout');
@@ -54,12 +71,18 @@ describe('codes inside playbook steps', () => {
   it('a non-zero exit in a step is E_EXIT, not a generic step code', async () => {
     const [host] = scope.fleet.hosts(1, 3005);
     const inv = file('exit.txt', `${host}\n`);
-    const book = file('exit.yml', `- name: exits
+    const book = file(
+      'exit.yml',
+      `- name: exits
   steps:
     - name: fails
       run: exit 4
-`);
-    const result = await runHerd(['play', '-i', inv, ...conn(), book], { env: { HOME: scope.home }, timeoutMs: 30_000 });
+`,
+    );
+    const result = await runHerd(['play', '-i', inv, ...conn(), book], {
+      env: { HOME: scope.home },
+      timeoutMs: 30_000,
+    });
     const dir = runDirOf(result);
     expect(readHostsTsv(dir).get(host!)).toMatchObject({ status: 'failed', exit: '4' });
     expect(hostCode(dir, host!)).toBe('E_EXIT');
@@ -70,7 +93,9 @@ describe('codes inside playbook steps', () => {
     const inv = file('channel.txt', `${host}\n`);
     // A real refusal: the step lowers the process limit of the sshd process serving this connection
     // (it runs as the login user), so sshd cannot fork the next session and refuses the channel.
-    const book = file('channel.yml', `- name: limits
+    const book = file(
+      'channel.yml',
+      `- name: limits
   steps:
     - name: exhaust
       run: |
@@ -82,13 +107,19 @@ describe('codes inside playbook steps', () => {
         prlimit --pid "$p" --nproc=0:0
     - name: after
       run: echo never
-`);
-    const result = await runHerd(['play', '-i', inv, ...conn(), book], { env: { HOME: scope.home }, timeoutMs: 30_000 });
+`,
+    );
+    const result = await runHerd(['play', '-i', inv, ...conn(), book], {
+      env: { HOME: scope.home },
+      timeoutMs: 30_000,
+    });
     expect(result.code).toBe(1);
     const dir = runDirOf(result);
     const row = readHostsTsv(dir).get(host!);
     expect(row?.status).toBe('failed');
-    expect(row?.reason).toMatch(/^step 1\.2 \(after\): could not open a session channel: .* \(after earlier steps ran on this host\)$/);
+    expect(row?.reason).toMatch(
+      /^step 1\.2 \(after\): could not open a session channel: .* \(after earlier steps ran on this host\)$/,
+    );
     expect(hostCode(dir, host!)).toBe('E_CHANNEL');
     expect(journal(dir, 'step_done').map((e) => [e['step'], e['status']])).toEqual([
       [1, 'changed'],
@@ -101,7 +132,10 @@ describe('codes of transfers', () => {
   it('a pull of a path the host does not have is E_NO_SUCH_FILE', async () => {
     const [host] = scope.fleet.hosts(1, 3020);
     const inv = file('missing.txt', `${host}\n`);
-    const result = await runHerd(['pull', '-i', inv, ...conn(), `/nonexistent-${process.pid}`, scratchDir('herd-back-')], { env: { HOME: scope.home } });
+    const result = await runHerd(
+      ['pull', '-i', inv, ...conn(), `/nonexistent-${process.pid}`, scratchDir('herd-back-')],
+      { env: { HOME: scope.home } },
+    );
     const dir = runDirOf(result);
     expect(readHostsTsv(dir).get(host!)?.status).toBe('failed');
     expect(hostCode(dir, host!)).toBe('E_NO_SUCH_FILE');
@@ -116,7 +150,8 @@ describe('codes of transfers', () => {
     const [host] = scope.fleet.hosts(1, 3030);
     const inv = file('cut.txt', `${host}\n`);
     // The temporary name is random (.big.bin.<hex>.herd-tmp): found by its shape.
-    const tempOf = (): string | undefined => fs.readdirSync(remoteBase).find((n) => /^\.big\.bin\.[0-9a-f]+\.herd-tmp$/.test(n));
+    const tempOf = (): string | undefined =>
+      fs.readdirSync(remoteBase).find((n) => /^\.big\.bin\.[0-9a-f]+\.herd-tmp$/.test(n));
     let cut = false;
     const result = await runHerd(['push', '-i', inv, ...conn(), big, `${remoteBase}/big.bin`], {
       env: { HOME: scope.home },
@@ -138,7 +173,10 @@ describe('codes of transfers', () => {
     });
     expect(cut).toBe(true);
     const dir = runDirOf(result);
-    expect(readHostsTsv(dir).get(host!)).toMatchObject({ status: 'failed', reason: 'connection lost during the transfer' });
+    expect(readHostsTsv(dir).get(host!)).toMatchObject({
+      status: 'failed',
+      reason: 'connection lost during the transfer',
+    });
     expect(hostCode(dir, host!)).toBe('E_CONNECTION_LOST');
   });
 
@@ -149,8 +187,21 @@ describe('codes of transfers', () => {
       const id = `${server.host}:${server.port}`;
       const inv = file('hostile.txt', `${id}\n`);
       const result = await runHerd(
-        ['pull', '-i', inv, '-u', 'x', '--password-env', 'HOSTILE_PW', '--known-hosts', path.join(scope.home, 'kh-hostile'), '-o', path.join(scope.home, 'runs'),
-          '/data', path.join(scratchDir('herd-hostile-'), 'pulled')],
+        [
+          'pull',
+          '-i',
+          inv,
+          '-u',
+          'x',
+          '--password-env',
+          'HOSTILE_PW',
+          '--known-hosts',
+          path.join(scope.home, 'kh-hostile'),
+          '-o',
+          path.join(scope.home, 'runs'),
+          '/data',
+          path.join(scratchDir('herd-hostile-'), 'pulled'),
+        ],
         { env: { HOME: scope.home, HOSTILE_PW: 'anything' } },
       );
       const dir = runDirOf(result);

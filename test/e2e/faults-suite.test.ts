@@ -51,7 +51,10 @@ describe('fault-injection: network and daemon faults', () => {
     const good = scope.fleet.hosts(6, 2200);
     const [revoked, killedMid] = scope.fleet.hosts(2, 2210);
     const knownHosts = path.join(scope.home, 'kh-suite');
-    fs.writeFileSync(knownHosts, `# a comment line\n@revoked [${revoked}]:${scope.fleet.port} ${scope.fleet.hostPublicKey}\n`);
+    fs.writeFileSync(
+      knownHosts,
+      `# a comment line\n@revoked [${revoked}]:${scope.fleet.port} ${scope.fleet.hostPublicKey}\n`,
+    );
     let blackHole: string | undefined;
     if (withNetns) {
       ns = createNetns();
@@ -67,7 +70,24 @@ describe('fault-injection: network and daemon faults', () => {
 
     let killed = false;
     const result = await runHerd(
-      ['run', '-i', inv, '-u', scope.fleet.user, '-p', String(scope.fleet.port), '-k', scope.fleet.keyPath, '--known-hosts', knownHosts, '--connect-timeout', '2', '-o', path.join(scope.home, 'runs'), command],
+      [
+        'run',
+        '-i',
+        inv,
+        '-u',
+        scope.fleet.user,
+        '-p',
+        String(scope.fleet.port),
+        '-k',
+        scope.fleet.keyPath,
+        '--known-hosts',
+        knownHosts,
+        '--connect-timeout',
+        '2',
+        '-o',
+        path.join(scope.home, 'runs'),
+        command,
+      ],
       {
         env: { HOME: scope.home },
         timeoutMs: 30_000,
@@ -96,11 +116,25 @@ describe('fault-injection: network and daemon faults', () => {
     const rows = readHostsTsv(runDirOf(result));
     for (const h of good) expect(rows.get(h)).toMatchObject({ status: 'ok', exit: '0' });
     expect(rows.get('no-such-host.invalid')).toMatchObject({ status: 'unreachable', reason: 'host name not found' });
-    expect(rows.get(revoked!)).toMatchObject({ status: 'hostkey_mismatch', reason: `host key ssh-ed25519 is marked @revoked in known_hosts (${knownHosts}:2)` });
+    expect(rows.get(revoked!)).toMatchObject({
+      status: 'hostkey_mismatch',
+      reason: `host key ssh-ed25519 is marked @revoked in known_hosts (${knownHosts}:2)`,
+    });
     expect(fs.existsSync(path.join(markers, revoked!))).toBe(false);
-    expect(rows.get(killedMid!)).toMatchObject({ status: 'interrupted', reason: 'connection lost while the command was running (it may have run)' });
-    if (blackHole) expect(rows.get(blackHole)).toMatchObject({ status: 'unreachable', reason: 'timed out after 2s waiting for TCP connect' });
-    const failed = fs.readFileSync(path.join(runDirOf(result), 'failed.txt'), 'utf8').trim().split('\n').sort();
+    expect(rows.get(killedMid!)).toMatchObject({
+      status: 'interrupted',
+      reason: 'connection lost while the command was running (it may have run)',
+    });
+    if (blackHole)
+      expect(rows.get(blackHole)).toMatchObject({
+        status: 'unreachable',
+        reason: 'timed out after 2s waiting for TCP connect',
+      });
+    const failed = fs
+      .readFileSync(path.join(runDirOf(result), 'failed.txt'), 'utf8')
+      .trim()
+      .split('\n')
+      .sort();
     expect(failed).toEqual(inventory.filter((h) => !good.includes(h)).sort());
   });
 });

@@ -7,7 +7,18 @@ import type { FleetScope } from './herd-cli.js';
 export function fleetArgs(scope: FleetScope, runs: string): string[] {
   const { fleet, home } = scope;
   const known = path.join(home, 'kh');
-  return ['-u', fleet.user, '-p', String(fleet.port), '-k', fleet.keyPath, '--known-hosts', known, '-o', path.join(home, runs)];
+  return [
+    '-u',
+    fleet.user,
+    '-p',
+    String(fleet.port),
+    '-k',
+    fleet.keyPath,
+    '--known-hosts',
+    known,
+    '-o',
+    path.join(home, runs),
+  ];
 }
 
 /** Writes `hosts` one a line to `<home>/<name>`; its path. */

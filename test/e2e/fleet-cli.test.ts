@@ -34,9 +34,15 @@ describe('npm run fleet', () => {
     fs.mkdirSync(path.join(dir, 'fleet'));
     fs.writeFileSync(path.join(dir, 'fleet', 'notes.txt'), 'mine\n');
     expect(fleetCli(dir).code).toBe(0);
-    expect(fs.readdirSync(path.join(dir, 'fleet')).sort()).toEqual(
-      ['fleet.json', 'id_ed25519', 'inventory.txt', 'known_hosts', 'notes.txt', 'ssh_config', 'sshd.pid'],
-    );
+    expect(fs.readdirSync(path.join(dir, 'fleet')).sort()).toEqual([
+      'fleet.json',
+      'id_ed25519',
+      'inventory.txt',
+      'known_hosts',
+      'notes.txt',
+      'ssh_config',
+      'sshd.pid',
+    ]);
     const stop = fleetCli(dir, 'stop');
     expect(stop.code).toBe(0);
     expect(fs.readdirSync(path.join(dir, 'fleet'))).toEqual(['notes.txt']);
@@ -46,7 +52,10 @@ describe('npm run fleet', () => {
     const dir = scratchDir('herd-fleetcli-');
     started.push(dir);
     expect(fleetCli(dir).code).toBe(0);
-    const state = JSON.parse(fs.readFileSync(path.join(dir, 'fleet', 'fleet.json'), 'utf8')) as { pid: number; sshdDir: string };
+    const state = JSON.parse(fs.readFileSync(path.join(dir, 'fleet', 'fleet.json'), 'utf8')) as {
+      pid: number;
+      sshdDir: string;
+    };
     process.kill(state.pid, 'SIGKILL'); // the sshd this test started
     const deadline = Date.now() + 5_000;
     while (alive(state.pid) && Date.now() < deadline) spawnSync('sleep', ['0.05']);

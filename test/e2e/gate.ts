@@ -115,7 +115,12 @@ function tcpConnectionsOf(pid: number): Set<string> {
       // closed while we looked
     }
   }
-  const ipv4 = (hex: string): string => hex.match(/../g)!.reverse().map((b) => parseInt(b, 16)).join('.');
+  const ipv4 = (hex: string): string =>
+    hex
+      .match(/../g)!
+      .reverse()
+      .map((b) => parseInt(b, 16))
+      .join('.');
   const keys = new Set<string>();
   for (const line of fs.readFileSync('/proc/net/tcp', 'utf8').trim().split('\n').slice(1)) {
     const f = line.trim().split(/\s+/);

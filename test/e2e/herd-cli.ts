@@ -61,7 +61,9 @@ export function runHerd(args: string[], opts: HerdOptions = {}): Promise<HerdRes
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`herd ${args.join(' ')} did not finish within ${opts.timeoutMs ?? 60_000} ms\nstderr: ${stderr}`));
+      reject(
+        new Error(`herd ${args.join(' ')} did not finish within ${opts.timeoutMs ?? 60_000} ms\nstderr: ${stderr}`),
+      );
     }, opts.timeoutMs ?? 60_000);
     child.on('error', reject);
     child.on('close', (code, signal) => {
@@ -77,7 +79,8 @@ export function runHerd(args: string[], opts: HerdOptions = {}): Promise<HerdRes
 export function readHostsTsv(runDir: string): Map<string, { status: string; exit: string; reason: string }> {
   const lines = fs.readFileSync(path.join(runDir, 'hosts.tsv'), 'utf8').trim().split('\n');
   const header = lines.shift();
-  if (header !== 'host\tstatus\texit\tduration_ms\treason\tstep') throw new Error(`unexpected hosts.tsv header: ${header}`);
+  if (header !== 'host\tstatus\texit\tduration_ms\treason\tstep')
+    throw new Error(`unexpected hosts.tsv header: ${header}`);
   const rows = new Map<string, { status: string; exit: string; reason: string }>();
   for (const line of lines) {
     const [host, status, exit, , reason] = line.split('\t');
@@ -121,13 +124,17 @@ export function treeRssMiB(pid: number): number {
 
 /** Pids whose command line contains `text` (a token unique to one test, so concurrent test runs never match). */
 export function pidsWith(text: string): number[] {
-  return fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number).filter((pid) => {
-    try {
-      return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').includes(text);
-    } catch {
-      return false;
-    }
-  });
+  return fs
+    .readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').includes(text);
+      } catch {
+        return false;
+      }
+    });
 }
 
 /** The command every e2e test runs to make each host print its own address. */

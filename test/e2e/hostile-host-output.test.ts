@@ -82,7 +82,9 @@ describe('piped: output stays byte-exact, --json stays escaped', () => {
     expect(r.stdout.includes(Buffer.concat([Buffer.from('   '), PAYLOAD]))).toBe(true);
     expect(r.stdout.toString()).not.toContain('\\x1b');
     // The failure list's stderr excerpt too: exact on a pipe.
-    expect(r.stderr.includes(Buffer.concat([Buffer.from('      | '), STDERR.subarray(0, -1), Buffer.from('\n')]))).toBe(true);
+    expect(r.stderr.includes(Buffer.concat([Buffer.from('      | '), STDERR.subarray(0, -1), Buffer.from('\n')]))).toBe(
+      true,
+    );
   });
 
   it('--stream to a pipe writes each host line byte for byte (invalid UTF-8 included)', () => {
@@ -96,9 +98,16 @@ describe('piped: output stays byte-exact, --json stays escaped', () => {
     const r = herdPiped(['run', '-i', inv, ...conn('runs-json'), '--json', `sh ${script}`]);
     expect(r.code).toBe(1);
     expect(r.stdout.toString('latin1')).not.toMatch(RAW_CONTROL);
-    const events = r.stdout.toString().trim().split('\n').map((l) => JSON.parse(l) as Record<string, string>);
+    const events = r.stdout
+      .toString()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, string>);
     const text = (host: string, stream: string): string =>
-      events.filter((e) => e['kind'] === 'output' && e['host'] === host && e['stream'] === stream).map((e) => e['text']).join('');
+      events
+        .filter((e) => e['kind'] === 'output' && e['host'] === host && e['stream'] === stream)
+        .map((e) => e['text'])
+        .join('');
     expect(text(hosts[0]!, 'stdout')).toBe(STDOUT.toString('utf8'));
     expect(text(bad, 'stderr')).toBe(STDERR.toString('utf8'));
   });
@@ -111,7 +120,11 @@ describe('piped: output stays byte-exact, --json stays escaped', () => {
     expect(one.stderr).toEqual(STDERR);
     const json = herdPiped(['show', dir, '--host', bad, '--json']);
     expect(json.stdout.toString('latin1')).not.toMatch(RAW_CONTROL);
-    const events = json.stdout.toString().trim().split('\n').map((l) => JSON.parse(l) as Record<string, string>);
+    const events = json.stdout
+      .toString()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, string>);
     expect(events.find((e) => e['stream'] === 'stdout')?.['text']).toBe(ODD_STDOUT.toString('utf8'));
   });
 });
@@ -142,9 +155,11 @@ describe.runIf(hasTmux)('in a real terminal the host cannot drive it', () => {
     expect(title()).not.toBe('pwned-title');
   });
 
-  it('--stream shows each line escaped, stdout and stderr, with herd\'s own colours still working', async () => {
+  it("--stream shows each line escaped, stdout and stderr, with herd's own colours still working", async () => {
     const before = title();
-    const after = await inTerminal(herdLine(`run -i ${inv} ${conn('runs-tty-stream').join(' ')} --stream 'sh ${script}'`));
+    const after = await inTerminal(
+      herdLine(`run -i ${inv} ${conn('runs-tty-stream').join(' ')} --stream 'sh ${script}'`),
+    );
     expect(after).toContain('EXIT=1');
     expect(after).toContain('BEFORE-MARK');
     for (const h of hosts) expect(after).toContain(`${h}: ${SHOWN}\ufffdG`);
@@ -167,14 +182,21 @@ describe.runIf(hasTmux)('in a real terminal the host cannot drive it', () => {
     const after = await inTerminal(herdLine(`pull -i ${inv} ${conn('runs-tty-pull').join(' ')} ${tree} ${dest}`));
     expect(after).toContain('EXIT=1');
     expect(after).toContain('BEFORE-MARK');
-    expect(after).toMatch(/3 failed: .*f\\x1b\]0;pwned-title\\x07\\x1b\[2Jname\\n  7 ok: forged/);
+    expect(after).toMatch(/3 failed: .*f\\x1b\]0;pwned-title\\x07\\x1b\[2Jname\\n {2}7 ok: forged/);
     expect(after).not.toMatch(/^\s*7 ok: forged/m);
     expect(title()).toBe(before);
   });
 
-  it('a playbook consensus note quoting the hosts\' outputs is shown escaped', async () => {
+  it("a playbook consensus note quoting the hosts' outputs is shown escaped", async () => {
     const book = path.join(path.dirname(script), 'consensus.yml');
-    const steps = ['steps:', '  - name: inspect', `    run: "sh ${script} || true"`, '    expect: { consensus: true }', '  - name: act', '    run: "true"'];
+    const steps = [
+      'steps:',
+      '  - name: inspect',
+      `    run: "sh ${script} || true"`,
+      '    expect: { consensus: true }',
+      '  - name: act',
+      '    run: "true"',
+    ];
     fs.writeFileSync(book, steps.join('\n') + '\n');
     const before = title();
     const after = await inTerminal(herdLine(`play -i ${inv} ${conn('runs-tty-play').join(' ')} ${book}`));
@@ -186,7 +208,7 @@ describe.runIf(hasTmux)('in a real terminal the host cannot drive it', () => {
     expect(title()).toBe(before);
   });
 
-  it('an error quoting an inventory or -l @file built from hosts\' output is shown escaped', async () => {
+  it("an error quoting an inventory or -l @file built from hosts' output is shown escaped", async () => {
     // JSON.stringify in the message escapes C0 controls but leaves C1 (U+009B: CSI) and bidi ones.
     const built = path.join(path.dirname(script), 'from-output.txt');
     fs.writeFileSync(built, `${hosts[0]}\nweb\u202e1\u009b2J\n`);

@@ -6,12 +6,32 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isRoot } from '../fleet/fleet.js';
-import { childPids, HERD_BIN, readHostsTsv, runDirOf, runHerd, scratchDir, treeRssMiB, useLoopbackFleet } from './herd-cli.js';
+import {
+  childPids,
+  HERD_BIN,
+  readHostsTsv,
+  runDirOf,
+  runHerd,
+  scratchDir,
+  treeRssMiB,
+  useLoopbackFleet,
+} from './herd-cli.js';
 
 const scope = useLoopbackFleet();
 
 function conn(): string[] {
-  return ['-u', scope.fleet.user, '-p', String(scope.fleet.port), '-k', scope.fleet.keyPath, '--known-hosts', path.join(scope.home, 'kh'), '-o', path.join(scope.home, 'runs')];
+  return [
+    '-u',
+    scope.fleet.user,
+    '-p',
+    String(scope.fleet.port),
+    '-k',
+    scope.fleet.keyPath,
+    '--known-hosts',
+    path.join(scope.home, 'kh'),
+    '-o',
+    path.join(scope.home, 'runs'),
+  ];
 }
 
 function inventory(name: string, hosts: string[]): string {
@@ -74,7 +94,9 @@ describe('pull from a hostile host', () => {
     const rows = transferRows(runDirOf(second));
     expect(rows).toContain(`${host}\t.x.herd-tmp\t0\tskipped_temp_name`);
     expect(rows).toContain(`${host}\t.big.herd-tmp\t0\tskipped_temp_name`);
-    expect(readHostsTsv(runDirOf(second)).get(host!)?.reason).toBe('received 2 files (300 KB), 0 unchanged, 2 skipped (named like herd temporary files)');
+    expect(readHostsTsv(runDirOf(second)).get(host!)?.reason).toBe(
+      'received 2 files (300 KB), 0 unchanged, 2 skipped (named like herd temporary files)',
+    );
   });
 
   it('keeps only the 0777 permission bits of a pulled file; --keep-special-bits keeps setuid, setgid and sticky', async () => {
@@ -91,20 +113,37 @@ describe('pull from a hostile host', () => {
     const back = scratchDir('herd-back-');
     const pull = await runHerd(['pull', '-i', inv, ...conn(), tree, back], { env: { HOME: scope.home } });
     expect(pull.stderr).toContain('1 host: 1 ok');
-    const modeOf = (dir: string, name: string): string => (fs.statSync(path.join(dir, host!, name)).mode & 0o7777).toString(8);
-    expect(['suid', 'sgid', 'sticky', 'plain', 'big-suid'].map((n) => modeOf(back, n))).toEqual(['755', '755', '755', '644', '755']);
+    const modeOf = (dir: string, name: string): string =>
+      (fs.statSync(path.join(dir, host!, name)).mode & 0o7777).toString(8);
+    expect(['suid', 'sgid', 'sticky', 'plain', 'big-suid'].map((n) => modeOf(back, n))).toEqual([
+      '755',
+      '755',
+      '755',
+      '644',
+      '755',
+    ]);
     // A single file takes the same path.
     const single = scratchDir('herd-back-');
-    expect((await runHerd(['pull', '-i', inv, ...conn(), path.join(tree, 'suid'), single], { env: { HOME: scope.home } })).stderr).toContain('1 host: 1 ok');
+    expect(
+      (await runHerd(['pull', '-i', inv, ...conn(), path.join(tree, 'suid'), single], { env: { HOME: scope.home } }))
+        .stderr,
+    ).toContain('1 host: 1 ok');
     expect(modeOf(single, 'suid')).toBe('755');
 
     const kept = scratchDir('herd-back-');
-    const special = await runHerd(['pull', '-i', inv, ...conn(), '--keep-special-bits', tree, kept], { env: { HOME: scope.home } });
+    const special = await runHerd(['pull', '-i', inv, ...conn(), '--keep-special-bits', tree, kept], {
+      env: { HOME: scope.home },
+    });
     expect(special.stderr).toContain('1 host: 1 ok');
-    expect(['suid', 'sgid', 'sticky', 'big-suid'].map((n) => modeOf(kept, n))).toEqual(['4755', '2755', '1755', '4755']);
+    expect(['suid', 'sgid', 'sticky', 'big-suid'].map((n) => modeOf(kept, n))).toEqual([
+      '4755',
+      '2755',
+      '1755',
+      '4755',
+    ]);
   });
 
-  it('a REMOTE_PATH that is itself a link is followed: the whole file, its own mode, never the link\'s 0777 or length', async () => {
+  it("a REMOTE_PATH that is itself a link is followed: the whole file, its own mode, never the link's 0777 or length", async () => {
     const [host] = scope.fleet.hosts(1, 2170);
     const tree = remoteTree();
     const small = 'the real content, longer than the link\n'.repeat(20);
@@ -126,7 +165,9 @@ describe('pull from a hostile host', () => {
       ['dir-link', (mine: string) => expect(fs.readFileSync(path.join(mine, 'inside'), 'utf8')).toBe('inside\n')],
     ] as const) {
       const back = scratchDir('herd-back-');
-      const pull = await runHerd(['pull', '-i', inv, ...conn(), path.join(tree, name), back], { env: { HOME: scope.home } });
+      const pull = await runHerd(['pull', '-i', inv, ...conn(), path.join(tree, name), back], {
+        env: { HOME: scope.home },
+      });
       expect(pull.stderr).toContain('1 host: 1 ok');
       const mine = path.join(back, host!);
       check(mine);
@@ -148,7 +189,9 @@ describe('pull: what herd leaves behind and takes along', () => {
     fs.symlinkSync(outsideFile, path.join(tree, 'to-file'));
     const inv = inventory('pull-delete', [host!]);
     const back = scratchDir('herd-back-');
-    expect((await runHerd(['pull', '-i', inv, ...conn(), tree, back], { env: { HOME: scope.home } })).stderr).toContain('1 host: 1 ok');
+    expect((await runHerd(['pull', '-i', inv, ...conn(), tree, back], { env: { HOME: scope.home } })).stderr).toContain(
+      '1 host: 1 ok',
+    );
     expect(fs.readlinkSync(path.join(back, host!, 'to-dir'))).toBe(outsideDir);
     fs.rmSync(path.join(tree, 'to-dir'));
     fs.rmSync(path.join(tree, 'to-file'));
@@ -168,7 +211,10 @@ describe('pull: what herd leaves behind and takes along', () => {
     const inv = inventory('pull-rerun-bits', hosts);
     const back = scratchDir('herd-back-');
     const out = path.join(scope.home, 'runs-bits');
-    const first = await runHerd(['pull', '-i', inv, ...conn().slice(0, -2), '-o', out, '--keep-special-bits', `${tree}/{{ host }}`, back], { env: { HOME: scope.home } });
+    const first = await runHerd(
+      ['pull', '-i', inv, ...conn().slice(0, -2), '-o', out, '--keep-special-bits', `${tree}/{{ host }}`, back],
+      { env: { HOME: scope.home } },
+    );
     expect(first.code).toBe(1);
     fs.cpSync(path.join(tree, hosts[0]!), path.join(tree, hosts[1]!), { recursive: true });
     expect(fs.statSync(path.join(tree, hosts[1]!, 'suid')).mode & 0o7777).toBe(0o4755);
@@ -186,7 +232,8 @@ describe('pull: what herd leaves behind and takes along', () => {
     const inv = inventory('pull-cut', [host!]);
     const back = scratchDir('herd-back-');
     const mine = path.join(back, host!);
-    const temps = (): string[] => (fs.existsSync(mine) ? fs.readdirSync(mine).filter((n) => /^\.big\.bin\.[0-9a-f]{16}\.herd-tmp$/.test(n)) : []);
+    const temps = (): string[] =>
+      fs.existsSync(mine) ? fs.readdirSync(mine).filter((n) => /^\.big\.bin\.[0-9a-f]{16}\.herd-tmp$/.test(n)) : [];
     const cut = await runHerd(['pull', '-i', inv, ...conn(), tree, back], {
       env: { HOME: scope.home },
       timeoutMs: 120_000,
@@ -207,7 +254,10 @@ describe('pull: what herd leaves behind and takes along', () => {
     expect(cut.signal).toBe('SIGKILL');
     expect(fs.existsSync(path.join(mine, 'big.bin'))).toBe(false);
     expect(temps()).toHaveLength(1);
-    const again = await runHerd(['pull', '-i', inv, ...conn(), tree, back], { env: { HOME: scope.home }, timeoutMs: 120_000 });
+    const again = await runHerd(['pull', '-i', inv, ...conn(), tree, back], {
+      env: { HOME: scope.home },
+      timeoutMs: 120_000,
+    });
     expect(again.stderr).toContain('1 host: 1 ok');
     expect(fs.statSync(path.join(mine, 'big.bin')).size).toBe(400 * 1024 * 1024);
     expect(temps()).toEqual([]);
@@ -217,7 +267,8 @@ describe('pull: what herd leaves behind and takes along', () => {
 describe.skipIf(!isRoot())('push into a directory another user of the host can write', () => {
   it('goes through no link that user planted at a predictable temporary name, nor at the target', async () => {
     const [host] = scope.fleet.hosts(1, 2120);
-    const id = (flag: string): number => Number(execFileSync('id', [flag, scope.fleet.user], { encoding: 'utf8' }).trim());
+    const id = (flag: string): number =>
+      Number(execFileSync('id', [flag, scope.fleet.user], { encoding: 'utf8' }).trim());
     const fleetUser = { uid: id('-u'), gid: id('-g') };
     const nobody = { uid: 65534, gid: 65534 };
     // The fleet user's own files: what the attacker wants the fleet user to overwrite.
@@ -249,7 +300,9 @@ describe.skipIf(!isRoot())('push into a directory another user of the host can w
     const push = await runHerd(['push', '-i', inv, ...conn(), `${src}/`, shared], { env: { HOME: scope.home } });
     expect(push.stderr).toContain('1 host: 1 ok');
     // The shared directory is the attacker's: its times are not the fleet user's to set, and that is said.
-    expect(readHostsTsv(runDirOf(push)).get(host!)?.reason).toBe('sent 3 files (300 KB), 0 unchanged, times of 1 directory not kept (not permitted)');
+    expect(readHostsTsv(runDirOf(push)).get(host!)?.reason).toBe(
+      'sent 3 files (300 KB), 0 unchanged, times of 1 directory not kept (not permitted)',
+    );
     for (const v of victims) expect(fs.readFileSync(v, 'utf8')).toBe('precious\n');
     for (const name of ['app.conf', 'big.bin', 'index.html']) {
       const st = fs.lstatSync(path.join(shared, name));
@@ -258,7 +311,9 @@ describe.skipIf(!isRoot())('push into a directory another user of the host can w
     }
     expect(fs.readFileSync(path.join(shared, 'big.bin')).equals(big)).toBe(true);
     // A single file goes the same way.
-    const single = await runHerd(['push', '-i', inv, ...conn(), path.join(src, 'app.conf'), `${shared}/`], { env: { HOME: scope.home } });
+    const single = await runHerd(['push', '-i', inv, ...conn(), path.join(src, 'app.conf'), `${shared}/`], {
+      env: { HOME: scope.home },
+    });
     expect(single.stderr).toContain('1 host: 1 ok');
     expect(fs.readFileSync(victims[0]!, 'utf8')).toBe('precious\n');
   });
@@ -277,7 +332,9 @@ describe.skipIf(!isRoot())('push into a directory another user of the host can w
     const src = scratchDir('herd-src-');
     fs.writeFileSync(path.join(src, 'index.html'), 'pushed\n');
     const inv = inventory('push-delete', [host!]);
-    const push = await runHerd(['push', '-i', inv, ...conn(), '--delete', `${src}/`, shared], { env: { HOME: scope.home } });
+    const push = await runHerd(['push', '-i', inv, ...conn(), '--delete', `${src}/`, shared], {
+      env: { HOME: scope.home },
+    });
     expect(push.stderr).toContain('1 host: 1 ok');
     expect(fs.readdirSync(shared)).toEqual(['index.html']);
     expect(fs.readFileSync(path.join(victimDir, 'inside'), 'utf8')).toBe('precious\n');
@@ -293,10 +350,12 @@ describe('a script step on a host where another user can write /tmp', () => {
     fs.utimesSync(script, 1_600_000_000, 1_600_000_000);
     // The planter learns the path from the job tag, which every command line of the job shows in ps.
     const plant =
-      "f=/tmp/.herd-script-$HERD_JOB; printf 'echo EVIL-SCRIPT\\n' > \"$f\" && chmod 755 \"$f\" && touch -d @1600000000 \"$f\"";
+      'f=/tmp/.herd-script-$HERD_JOB; printf \'echo EVIL-SCRIPT\\n\' > "$f" && chmod 755 "$f" && touch -d @1600000000 "$f"';
     const book = path.join(dir, 'script.yml');
     fs.writeFileSync(book, `steps:\n  - run: ${JSON.stringify(plant)}\n  - script: probe.sh\n`);
-    const play = await runHerd(['play', '-i', inventory('script-plant', [host!]), ...conn(), book], { env: { HOME: scope.home } });
+    const play = await runHerd(['play', '-i', inventory('script-plant', [host!]), ...conn(), book], {
+      env: { HOME: scope.home },
+    });
     expect(play.stderr).toContain('1 host: 1 ok');
     const out = fs.readFileSync(path.join(runDirOf(play), 'steps', '1.2', 'stdout', host!), 'utf8');
     expect(out).toBe('GOOD-SCRIPT\n');
@@ -308,7 +367,10 @@ function herdToFile(args: string[], outFile: string): Promise<{ code: number | n
   const fd = fs.openSync(outFile, 'w');
   let peak = 0;
   return new Promise((resolve) => {
-    const child = spawn(HERD_BIN, args, { env: { ...process.env, HOME: scope.home, NO_COLOR: '1' }, stdio: ['ignore', fd, 'ignore'] });
+    const child = spawn(HERD_BIN, args, {
+      env: { ...process.env, HOME: scope.home, NO_COLOR: '1' },
+      stdio: ['ignore', fd, 'ignore'],
+    });
     const sampler = setInterval(() => (peak = Math.max(peak, treeRssMiB(child.pid!))), 50);
     child.on('close', (code) => {
       clearInterval(sampler);
@@ -324,7 +386,10 @@ describe('a host that prints without end', () => {
     const size = 600 * 1024 * 1024;
     // Two hosts print the same flood, the third one byte more at its very end.
     const command = `head -c ${size} /dev/zero; [ "$(echo "$SSH_CONNECTION" | cut -d' ' -f3)" = ${hosts[2]} ] && printf x; true`;
-    const run = await runHerd(['run', '-i', inventory('diff-flood', hosts), ...conn(), '--no-group', command], { env: { HOME: scope.home }, timeoutMs: 170_000 });
+    const run = await runHerd(['run', '-i', inventory('diff-flood', hosts), ...conn(), '--no-group', command], {
+      env: { HOME: scope.home },
+      timeoutMs: 170_000,
+    });
     expect(run.code).toBe(0);
     const scratch = scratchDir('herd-diff-');
     const diff = await herdToFile(['diff', runDirOf(run)], path.join(scratch, 'diff'));
@@ -337,10 +402,13 @@ describe('a host that prints without end', () => {
   it('herd show of its run reads the output in blocks: the grouped view and --host stay small', async () => {
     const [host] = scope.fleet.hosts(1, 2200);
     const size = 500 * 1024 * 1024;
-    const run = await runHerd(['run', '-i', inventory('show-flood', [host!]), ...conn(), '--no-group', `head -c ${size} /dev/zero`], {
-      env: { HOME: scope.home },
-      timeoutMs: 120_000,
-    });
+    const run = await runHerd(
+      ['run', '-i', inventory('show-flood', [host!]), ...conn(), '--no-group', `head -c ${size} /dev/zero`],
+      {
+        env: { HOME: scope.home },
+        timeoutMs: 120_000,
+      },
+    );
     expect(run.code).toBe(0);
     const dir = runDirOf(run);
     const scratch = scratchDir('herd-show-');
@@ -355,16 +423,26 @@ describe('a host that prints without end', () => {
     expect(one.peak).toBeLessThan(200);
   }, 180_000);
 
-
   it('--stream of one endless line keeps the process tree small and loses no byte', async () => {
     const [host] = scope.fleet.hosts(1, 2190);
     const size = 400 * 1024 * 1024;
     const out = path.join(scratchDir('herd-stream-'), 'stdout');
     const fd = fs.openSync(out, 'w');
-    const args = ['run', '-i', inventory('stream-flood', [host!]), ...conn(), '--stream', '--no-group', `head -c ${size} /dev/zero`];
+    const args = [
+      'run',
+      '-i',
+      inventory('stream-flood', [host!]),
+      ...conn(),
+      '--stream',
+      '--no-group',
+      `head -c ${size} /dev/zero`,
+    ];
     let peak = 0;
     const code = await new Promise<number | null>((resolve) => {
-      const child = spawn(HERD_BIN, args, { env: { ...process.env, HOME: scope.home, NO_COLOR: '1' }, stdio: ['ignore', fd, 'ignore'] });
+      const child = spawn(HERD_BIN, args, {
+        env: { ...process.env, HOME: scope.home, NO_COLOR: '1' },
+        stdio: ['ignore', fd, 'ignore'],
+      });
       const sampler = setInterval(() => (peak = Math.max(peak, treeRssMiB(child.pid!))), 50);
       child.on('close', (c) => {
         clearInterval(sampler);
@@ -395,14 +473,27 @@ describe('a hostile SFTP server', () => {
     try {
       const back = scratchDir('herd-back-');
       const inv = inventory('endless', [`${server.host}:${server.port}`]);
-      const args = ['pull', '-i', inv, '-u', 'x', '--password-env', 'HOSTILE_PW', '--known-hosts', path.join(scope.home, 'kh-endless')];
+      const args = [
+        'pull',
+        '-i',
+        inv,
+        '-u',
+        'x',
+        '--password-env',
+        'HOSTILE_PW',
+        '--known-hosts',
+        path.join(scope.home, 'kh-endless'),
+      ];
       const result = await runHerd([...args, '-o', path.join(scope.home, 'runs'), '/data', back], {
         env: { HOME: scope.home, HOSTILE_PW: 'anything' },
         timeoutMs: 120_000,
       });
       expect(result.code).toBe(1);
       const row = readHostsTsv(runDirOf(result)).get(`${server.host}:${server.port}`);
-      expect(row).toMatchObject({ status: 'failed', reason: 'list /data: the host listed more than 1000000 entries; refused' });
+      expect(row).toMatchObject({
+        status: 'failed',
+        reason: 'list /data: the host listed more than 1000000 entries; refused',
+      });
       expect(fs.readdirSync(path.join(back, `${server.host}:${server.port}`))).toEqual([]);
     } finally {
       await server.close();
@@ -411,7 +502,7 @@ describe('a hostile SFTP server', () => {
 });
 
 describe('push of a LOCAL_PATH that is itself a link', () => {
-  it('sends what it points to with its own mode, never the link\'s 0777 (which would leave the host file world-writable)', async () => {
+  it("sends what it points to with its own mode, never the link's 0777 (which would leave the host file world-writable)", async () => {
     const [host] = scope.fleet.hosts(1, 2210);
     const src = scratchDir('herd-src-');
     fs.chmodSync(src, 0o755);
@@ -424,11 +515,16 @@ describe('push of a LOCAL_PATH that is itself a link', () => {
     const dest = remoteTree();
     fs.chmodSync(dest, 0o777);
     const inv = inventory('push-top-link', [host!]);
-    const file = await runHerd(['push', '-i', inv, ...conn(), path.join(src, 'current.conf'), path.join(dest, 'app.conf')], { env: { HOME: scope.home } });
+    const file = await runHerd(
+      ['push', '-i', inv, ...conn(), path.join(src, 'current.conf'), path.join(dest, 'app.conf')],
+      { env: { HOME: scope.home } },
+    );
     expect(file.stderr).toContain('1 host: 1 ok');
     expect(fs.readFileSync(path.join(dest, 'app.conf'), 'utf8')).toBe('setting=1\n');
     expect(fs.lstatSync(path.join(dest, 'app.conf')).mode & 0o7777).toBe(0o640);
-    const dir = await runHerd(['push', '-i', inv, ...conn(), path.join(src, 'current.d'), path.join(dest, 'conf.d')], { env: { HOME: scope.home } });
+    const dir = await runHerd(['push', '-i', inv, ...conn(), path.join(src, 'current.d'), path.join(dest, 'conf.d')], {
+      env: { HOME: scope.home },
+    });
     expect(dir.stderr).toContain('1 host: 1 ok');
     expect(fs.readFileSync(path.join(dest, 'conf.d', 'a.conf'), 'utf8')).toBe('a\n');
   });

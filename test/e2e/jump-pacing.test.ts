@@ -6,7 +6,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFleet, type Fleet } from '../fleet/fleet.js';
-import { PRINT_ADDRESS, readHostsTsv, type HerdResult, removeScratchDirs, runDirOf, runHerd, scratchDir } from './herd-cli.js';
+import {
+  PRINT_ADDRESS,
+  readHostsTsv,
+  type HerdResult,
+  removeScratchDirs,
+  runDirOf,
+  runHerd,
+  scratchDir,
+} from './herd-cli.js';
 
 describe('a bastion at OpenSSH defaults', () => {
   let bastion: Fleet;
@@ -22,7 +30,8 @@ describe('a bastion at OpenSSH defaults', () => {
       startFleet(),
     ]);
     // One key logs in everywhere: the bastions also trust the targets' user key.
-    for (const b of [bastion, strict]) fs.appendFileSync(path.join(b.dir, 'authorized_keys'), fs.readFileSync(`${targets.keyPath}.pub`));
+    for (const b of [bastion, strict])
+      fs.appendFileSync(path.join(b.dir, 'authorized_keys'), fs.readFileSync(`${targets.keyPath}.pub`));
     home = scratchDir('herd-jump-pacing-');
   });
   afterAll(async () => {
@@ -34,14 +43,38 @@ describe('a bastion at OpenSSH defaults', () => {
     fs.writeFileSync(inv, targets.hosts(40, 3000).join('\n') + '\n');
     // One target per bastion connection: 40 bastion handshakes, 8 at once against a limit of 3.
     return runHerd(
-      ['run', '-i', inv, '-u', targets.user, '-p', String(targets.port), '-k', targets.keyPath, '--known-hosts', path.join(home, 'kh'), '-o', path.join(home, runs),
-        '-J', `${strict.user}@127.0.0.3:${strict.port}`, '--jump-sessions', '1', '--connect-retries', String(retries), '-q', 'true'],
+      [
+        'run',
+        '-i',
+        inv,
+        '-u',
+        targets.user,
+        '-p',
+        String(targets.port),
+        '-k',
+        targets.keyPath,
+        '--known-hosts',
+        path.join(home, 'kh'),
+        '-o',
+        path.join(home, runs),
+        '-J',
+        `${strict.user}@127.0.0.3:${strict.port}`,
+        '--jump-sessions',
+        '1',
+        '--connect-retries',
+        String(retries),
+        '-q',
+        'true',
+      ],
       { env: { HOME: home }, timeoutMs: 120_000 },
     );
   };
 
   const logins = (): number =>
-    fs.readFileSync(path.join(bastion.dir, 'sshd.log'), 'utf8').split('\n').filter((l) => l.includes('Accepted publickey')).length;
+    fs
+      .readFileSync(path.join(bastion.dir, 'sshd.log'), 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('Accepted publickey')).length;
 
   it('carries 300 targets with every host ok, pacing bastion handshakes, and reports the bastion connections', async () => {
     const hosts = targets.hosts(300, 2000);
@@ -50,7 +83,25 @@ describe('a bastion at OpenSSH defaults', () => {
     const jump = `${bastion.user}@127.0.0.2:${bastion.port}`;
     const before = logins();
     const r = await runHerd(
-      ['run', '-i', inv, '-u', targets.user, '-p', String(targets.port), '-k', targets.keyPath, '--known-hosts', path.join(home, 'kh'), '-o', path.join(home, 'runs'), '-J', jump, '-q', PRINT_ADDRESS],
+      [
+        'run',
+        '-i',
+        inv,
+        '-u',
+        targets.user,
+        '-p',
+        String(targets.port),
+        '-k',
+        targets.keyPath,
+        '--known-hosts',
+        path.join(home, 'kh'),
+        '-o',
+        path.join(home, 'runs'),
+        '-J',
+        jump,
+        '-q',
+        PRINT_ADDRESS,
+      ],
       { env: { HOME: home }, timeoutMs: 240_000 },
     );
     const dir = runDirOf(r);
@@ -79,21 +130,50 @@ describe('a bastion at OpenSSH defaults', () => {
     const label = `${strict.user}@127.0.0.3:${strict.port}`.replace(/\./g, '\\.');
     for (const row of throttled) {
       expect(row.status).toBe('unreachable');
-      expect(row.reason).toMatch(new RegExp(`^jump host ${label} throttled new connections \\(dropped before authentication 1 time; its sshd MaxStartups\\?\\): `));
+      expect(row.reason).toMatch(
+        new RegExp(
+          `^jump host ${label} throttled new connections \\(dropped before authentication 1 time; its sshd MaxStartups\\?\\): `,
+        ),
+      );
     }
     expect(record.jump_hosts[0].throttled).toBe(throttled.length);
-    expect(r.stderr).toMatch(/jump host .*: \d+ connections \(\d+ dropped before authentication by its sshd: throttled, retried with backoff\)/);
+    expect(r.stderr).toMatch(
+      /jump host .*: \d+ connections \(\d+ dropped before authentication by its sshd: throttled, retried with backoff\)/,
+    );
   }, 150_000);
 
   it('reached directly, the same throttled sshd fails hosts with a close before the handshake, and retries save them', async () => {
     const inv = path.join(home, 'direct.txt');
     fs.writeFileSync(inv, targets.hosts(40, 3100).join('\n') + '\n');
-    const args = (runs: string, retries: number) => ['run', '-i', inv, '-u', targets.user, '-p', String(strict.port), '-k', targets.keyPath, '--known-hosts', path.join(home, 'kh'),
-      '-o', path.join(home, runs), '--max-handshakes', '16', '--connect-retries', String(retries), '-q', 'true'];
+    const args = (runs: string, retries: number) => [
+      'run',
+      '-i',
+      inv,
+      '-u',
+      targets.user,
+      '-p',
+      String(strict.port),
+      '-k',
+      targets.keyPath,
+      '--known-hosts',
+      path.join(home, 'kh'),
+      '-o',
+      path.join(home, runs),
+      '--max-handshakes',
+      '16',
+      '--connect-retries',
+      String(retries),
+      '-q',
+      'true',
+    ];
     const once = await runHerd(args('runs-direct0', 0), { env: { HOME: home }, timeoutMs: 120_000 });
     const dropped = [...readHostsTsv(runDirOf(once)).values()].filter((row) => row.status !== 'ok');
     expect(dropped.length).toBeGreaterThan(0);
-    for (const row of dropped) expect(row).toMatchObject({ status: 'unreachable', reason: 'connection closed by the server before the SSH handshake' });
+    for (const row of dropped)
+      expect(row).toMatchObject({
+        status: 'unreachable',
+        reason: 'connection closed by the server before the SSH handshake',
+      });
     const retried = await runHerd(args('runs-direct8', 8), { env: { HOME: home }, timeoutMs: 120_000 });
     expect(retried.stderr).toContain('40 hosts: 40 ok');
   }, 300_000);

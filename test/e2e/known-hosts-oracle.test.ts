@@ -38,7 +38,10 @@ interface Keys {
   /** `[addr]:port` (the name ssh looks up) and the bare address. */
   name: string;
   bare: string;
-  /** The server's key (`ssh-ed25519 AAAA...`), its base64 alone, a wrong key of the same and of another type, a CA key. */
+  /**
+   * The server's key (`ssh-ed25519 AAAA...`), its base64 alone, a wrong key of the same and of another type, a CA
+   * key.
+   */
   good: string;
   b64: string;
   wrong: string;
@@ -53,20 +56,40 @@ const CASES: Case[] = [
   { name: 'changed key', files: (k) => ({ u1: `${k.name} ${k.wrong}\n` }) },
   { name: 'changed key of another type', files: (k) => ({ u1: `${k.name} ${k.wrongEcdsa}\n` }) },
   { name: 'revoked', files: (k) => ({ u1: `@revoked ${k.name} ${k.good}\n${k.name} ${k.good}\n` }) },
-  { name: 'revoked in the global file wins over a user pin', files: (k) => ({ u1: `${k.name} ${k.good}\n`, g: `@revoked ${k.name} ${k.good}\n` }) },
-  { name: 'revoked in the second user file', files: (k) => ({ u1: `${k.name} ${k.good}\n`, u2: `@revoked * ${k.good}\n` }) },
+  {
+    name: 'revoked in the global file wins over a user pin',
+    files: (k) => ({ u1: `${k.name} ${k.good}\n`, g: `@revoked ${k.name} ${k.good}\n` }),
+  },
+  {
+    name: 'revoked in the second user file',
+    files: (k) => ({ u1: `${k.name} ${k.good}\n`, u2: `@revoked * ${k.good}\n` }),
+  },
   { name: 'pin only in the second UserKnownHostsFile', files: (k) => ({ u2: `${k.name} ${k.good}\n` }) },
   { name: 'pin only in GlobalKnownHostsFile', files: (k) => ({ g: `${k.name} ${k.good}\n` }) },
-  { name: 'wrong key in one file, right key in another', files: (k) => ({ u1: `${k.name} ${k.wrong}\n`, g: `${k.name} ${k.good}\n` }) },
+  {
+    name: 'wrong key in one file, right key in another',
+    files: (k) => ({ u1: `${k.name} ${k.wrong}\n`, g: `${k.name} ${k.good}\n` }),
+  },
   { name: 'hashed pin, upper-case name', upper: true, files: (k) => ({ u1: `${k.hashed(k.name)} ${k.good}\n` }) },
-  { name: 'hashed changed key, upper-case name', upper: true, files: (k) => ({ u1: `${k.hashed(k.name)} ${k.wrong}\n` }) },
-  { name: 'upper-case pattern, upper-case name', upper: true, files: (k) => ({ u1: `${k.name.toUpperCase()} ${k.good}\n` }) },
+  {
+    name: 'hashed changed key, upper-case name',
+    upper: true,
+    files: (k) => ({ u1: `${k.hashed(k.name)} ${k.wrong}\n` }),
+  },
+  {
+    name: 'upper-case pattern, upper-case name',
+    upper: true,
+    files: (k) => ({ u1: `${k.name.toUpperCase()} ${k.good}\n` }),
+  },
   { name: 'hashed pin', files: (k) => ({ u1: `${k.hashed(k.name)} ${k.good}\n` }) },
   { name: 'glob pattern', files: (k) => ({ u1: `${k.name.replace(/\.\d+\]/, '.*]')} ${k.good}\n` }) },
   { name: 'negated pattern', files: (k) => ({ u1: `${k.name.replace(/\.\d+\]/, '.*]')},!${k.name} ${k.good}\n` }) },
   { name: 'bare host entry on a non-22 port', files: (k) => ({ u1: `${k.bare} ${k.good}\n` }) },
   { name: 'bare host entry with another key', files: (k) => ({ u1: `${k.bare} ${k.wrong}\n` }) },
-  { name: 'bare host entry, [host]:port has another key', files: (k) => ({ u1: `${k.bare} ${k.good}\n${k.name} ${k.wrong}\n` }) },
+  {
+    name: 'bare host entry, [host]:port has another key',
+    files: (k) => ({ u1: `${k.bare} ${k.good}\n${k.name} ${k.wrong}\n` }),
+  },
   {
     name: 'key @revoked under the bare host name',
     files: (k) => ({ u1: `@revoked ${k.bare} ${k.good}\n` }),
@@ -83,9 +106,15 @@ const CASES: Case[] = [
   { name: 'vertical tab as a separator', files: (k) => ({ u1: `${k.name} ssh-ed25519\v${k.b64}\n` }) },
   { name: 'no-break space as a separator', files: (k) => ({ u1: `${k.name}\u00a0ssh-ed25519 ${k.b64}\n` }) },
   { name: 'form feed joins a comment to the key', files: (k) => ({ u1: `${k.name} ssh-ed25519 ${k.b64}\fcomment\n` }) },
-  { name: 'CR inside the key', files: (k) => ({ u1: `${k.name} ssh-ed25519 ${k.b64.slice(0, 30)}\r${k.b64.slice(30)}\n` }) },
+  {
+    name: 'CR inside the key',
+    files: (k) => ({ u1: `${k.name} ssh-ed25519 ${k.b64.slice(0, 30)}\r${k.b64.slice(30)}\n` }),
+  },
   { name: 'CRLF line ends', files: (k) => ({ u1: `# crlf\r\n${k.name} ssh-ed25519 ${k.b64}\r\n` }) },
-  { name: 'NUL inside the key', files: (k) => ({ u1: `${k.name} ssh-ed25519 ${k.b64.slice(0, 30)}\0${k.b64.slice(30)}\n` }) },
+  {
+    name: 'NUL inside the key',
+    files: (k) => ({ u1: `${k.name} ssh-ed25519 ${k.b64.slice(0, 30)}\0${k.b64.slice(30)}\n` }),
+  },
   { name: 'NUL after the key', files: (k) => ({ u1: `${k.name} ssh-ed25519 ${k.b64}\0 junk\n` }) },
   { name: 'base64 one character short', files: (k) => ({ u1: `${k.name} ssh-ed25519 ${k.b64.slice(0, -1)}\n` }) },
   { name: 'base64 with extra padding', files: (k) => ({ u1: `${k.name} ssh-ed25519 ${k.b64}=\n` }) },
@@ -100,14 +129,27 @@ const CASES: Case[] = [
       return { u1: `|1|${salt.toString('base64')}|${digest} ${k.good}\n` };
     },
   },
-  { name: 'name list with a 1,023-character name', files: (k) => ({ u1: `${k.name},${'x'.repeat(1023)} ${k.good}\n` }) },
-  { name: 'name list with a 1,022-character name', files: (k) => ({ u1: `${k.name},${'x'.repeat(1022)} ${k.good}\n` }) },
-  { name: '@revoked then a tab (marker ends at the first space)', files: (k) => ({ u1: `@revoked\t${k.name} ${k.good}\n${k.name} ${k.good}\n` }) },
+  {
+    name: 'name list with a 1,023-character name',
+    files: (k) => ({ u1: `${k.name},${'x'.repeat(1023)} ${k.good}\n` }),
+  },
+  {
+    name: 'name list with a 1,022-character name',
+    files: (k) => ({ u1: `${k.name},${'x'.repeat(1022)} ${k.good}\n` }),
+  },
+  {
+    name: '@revoked then a tab (marker ends at the first space)',
+    files: (k) => ({ u1: `@revoked\t${k.name} ${k.good}\n${k.name} ${k.good}\n` }),
+  },
   { name: 'HashKnownHosts yes', hash: true, files: () => ({ u1: '# hashed\n' }) },
   { name: 'HashKnownHosts yes, upper-case name', hash: true, upper: true, files: () => ({}) },
   { name: 'user file without a final newline', files: () => ({ u1: '# last line' }), newlineRepair: true },
   { name: 'UserKnownHostsFile none: nowhere to record a new key', userNone: true, files: () => ({}) },
-  { name: 'UserKnownHostsFile none, pin in the global file', userNone: true, files: (k) => ({ g: `${k.name} ${k.good}\n` }) },
+  {
+    name: 'UserKnownHostsFile none, pin in the global file',
+    userNone: true,
+    files: (k) => ({ g: `${k.name} ${k.good}\n` }),
+  },
 ];
 
 const FILES = ['u1', 'u2', 'g'] as const;
@@ -143,7 +185,8 @@ function makeTree(root: string, label: string, addresses: string[], contents: Re
   CASES.forEach((c, i) => {
     fs.mkdirSync(path.join(dir, `c${i}`));
     const content = contents[i]!;
-    for (const f of FILES) if (content[f] !== undefined) fs.writeFileSync(fileOf(i, f), Buffer.from(content[f]!, 'utf8'));
+    for (const f of FILES)
+      if (content[f] !== undefined) fs.writeFileSync(fileOf(i, f), Buffer.from(content[f]!, 'utf8'));
     blocks.push(
       `Host c${i}`,
       `  HostName ${c.upper ? 'LOCALHOST' : addresses[i]}`,
@@ -162,7 +205,12 @@ function makeTree(root: string, label: string, addresses: string[], contents: Re
 function sshVerdict(code: number, stderr: string): Verdict {
   if (code === 0) return 'accepted';
   if (/REMOTE HOST IDENTIFICATION HAS CHANGED/.test(stderr)) return 'changed';
-  if (/REVOKED HOST KEY/.test(stderr) && /was revoked and you have requested strict checking/.test(stderr) && !/No \S+ host key is known/.test(stderr)) return 'revoked';
+  if (
+    /REVOKED HOST KEY/.test(stderr) &&
+    /was revoked and you have requested strict checking/.test(stderr) &&
+    !/No \S+ host key is known/.test(stderr)
+  )
+    return 'revoked';
   if (/No \S+ host key is known for .* and you have requested strict checking/.test(stderr)) return 'unknown';
   // accept-new with no user file to record into: ssh says only this.
   if (stderr.trim() === 'Host key verification failed.') return 'unknown';
@@ -173,12 +221,22 @@ function herdVerdict(row: { status: string; reason: string } | undefined): Verdi
   if (!row) throw new Error('no hosts.tsv row');
   if (row.status === 'ok') return 'accepted';
   if (row.status === 'hostkey_mismatch') return /@revoked/.test(row.reason) ? 'revoked' : 'changed';
-  if (row.status === 'hostkey_unknown') return /@cert-authority/.test(row.reason) ? 'refused: host certificate' : 'unknown';
+  if (row.status === 'hostkey_unknown')
+    return /@cert-authority/.test(row.reason) ? 'refused: host certificate' : 'unknown';
   throw new Error(`unexpected herd result ${row.status}: ${row.reason}`);
 }
 
 async function runSsh(tree: Tree, i: number, mode: Mode, home: string): Promise<Verdict> {
-  const args = ['-F', tree.config, '-o', 'BatchMode=yes', '-o', `StrictHostKeyChecking=${mode}`, '-o', 'ConnectTimeout=20'];
+  const args = [
+    '-F',
+    tree.config,
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    `StrictHostKeyChecking=${mode}`,
+    '-o',
+    'ConnectTimeout=20',
+  ];
   args.push('-i', scope.fleet.keyPath, '-p', String(scope.fleet.port), `${scope.fleet.user}@c${i}`, 'true');
   try {
     await run('ssh', args, { env: { ...process.env, HOME: home }, timeout: 60_000 });
@@ -218,14 +276,26 @@ describe('host-key checking against OpenSSH 9.2 (ssh, same files, same sshd)', (
     const ca = keygen(root, 'ed25519', 'ca');
     keys = CASES.map((c, i) => {
       const bare = c.upper ? 'localhost' : addresses[i]!;
-      return { name: `[${bare}]:${scope.fleet.port}`, bare, good, b64: good.split(' ')[1]!, wrong, wrongEcdsa, ca, hashed: (n) => hashWithSshKeygen(root, n) };
+      return {
+        name: `[${bare}]:${scope.fleet.port}`,
+        bare,
+        good,
+        b64: good.split(' ')[1]!,
+        wrong,
+        wrongEcdsa,
+        ca,
+        hashed: (n) => hashWithSshKeygen(root, n),
+      };
     });
     // Made once: hashed names carry random salts, and every copy must hold the same bytes.
     const contents = CASES.map((c, i) => c.files(keys[i]!));
     original = makeTree(root, 'original', addresses, contents);
     trees = {};
     for (const mode of MODES) {
-      trees[mode] = { ssh: makeTree(root, `ssh-${mode}`, addresses, contents), herd: makeTree(root, `herd-${mode}`, addresses, contents) };
+      trees[mode] = {
+        ssh: makeTree(root, `ssh-${mode}`, addresses, contents),
+        herd: makeTree(root, `herd-${mode}`, addresses, contents),
+      };
     }
     const home = scratchDir();
     const inventory = path.join(root, 'inventory');
@@ -238,11 +308,31 @@ describe('host-key checking against OpenSSH 9.2 (ssh, same files, same sshd)', (
         const batch = CASES.slice(i, i + 6).map((_, j) => runSsh(ssh, i + j, mode, home));
         sshVerdicts.push(...(await Promise.all(batch)));
       }
-      const args = ['run', '-i', inventory, '-F', herd.config, '-u', scope.fleet.user, '-p', String(scope.fleet.port), '-k', scope.fleet.keyPath];
-      args.push('--host-key-checking', mode === 'yes' ? 'strict' : 'accept-new', '-o', path.join(root, `runs-${mode}`), 'true');
+      const args = [
+        'run',
+        '-i',
+        inventory,
+        '-F',
+        herd.config,
+        '-u',
+        scope.fleet.user,
+        '-p',
+        String(scope.fleet.port),
+        '-k',
+        scope.fleet.keyPath,
+      ];
+      args.push(
+        '--host-key-checking',
+        mode === 'yes' ? 'strict' : 'accept-new',
+        '-o',
+        path.join(root, `runs-${mode}`),
+        'true',
+      );
       const result = await runHerd(args, { env: { HOME: home }, timeoutMs: 120_000 });
       const rows = readHostsTsv(runDirOf(result));
-      CASES.forEach((c, i) => results.set(`${c.name} / ${mode}`, { ssh: sshVerdicts[i]!, herd: herdVerdict(rows.get(`c${i}`)) }));
+      CASES.forEach((c, i) =>
+        results.set(`${c.name} / ${mode}`, { ssh: sshVerdicts[i]!, herd: herdVerdict(rows.get(`c${i}`)) }),
+      );
     }
   }, 240_000);
 
@@ -268,9 +358,12 @@ describe('host-key checking against OpenSSH 9.2 (ssh, same files, same sshd)', (
             }
             const name = keys[i]!.name;
             const sshText = bySsh === null ? null : normalise(bySsh, before ?? '', name, trees[mode]!.ssh.fileOf(i, f));
-            const herdText = byHerd === null ? null : normalise(byHerd, before ?? '', name, trees[mode]!.herd.fileOf(i, f));
+            const herdText =
+              byHerd === null ? null : normalise(byHerd, before ?? '', name, trees[mode]!.herd.fileOf(i, f));
             if (c.newlineRepair && sshText !== null && sshText !== before) {
-              expect(herdText, `${f}: ssh glued its line onto the unterminated last line`).toBe(sshText.replace(before!, `${before}\n`));
+              expect(herdText, `${f}: ssh glued its line onto the unterminated last line`).toBe(
+                sshText.replace(before!, `${before}\n`),
+              );
             } else expect(herdText, `${f} as written by herd vs by ssh`).toBe(sshText);
           }
         });
@@ -300,13 +393,37 @@ describe('a host that presents a certificate signed by a @cert-authority key (ss
   });
   afterAll(async () => fleet?.stop());
 
-  async function both(mode: Mode, known: string, address: string): Promise<{ ssh: Verdict; herd: Verdict; reason: string; sshFile: string; herdFile: string; herdKh: string }> {
+  async function both(
+    mode: Mode,
+    known: string,
+    address: string,
+  ): Promise<{ ssh: Verdict; herd: Verdict; reason: string; sshFile: string; herdFile: string; herdKh: string }> {
     const dir = fs.mkdtempSync(path.join(root, 'case-'));
     const kh = { ssh: path.join(dir, 'kh-ssh'), herd: path.join(dir, 'kh-herd') };
     fs.writeFileSync(kh.ssh, known);
     fs.writeFileSync(kh.herd, known);
-    const sshArgs = ['-F', 'none', '-o', 'BatchMode=yes', '-o', `StrictHostKeyChecking=${mode}`, '-o', `UserKnownHostsFile=${kh.ssh}`, '-o', 'GlobalKnownHostsFile=none'];
-    sshArgs.push('-o', 'IdentitiesOnly=yes', '-i', fleet.keyPath, '-p', String(fleet.port), `${fleet.user}@${address}`, 'true');
+    const sshArgs = [
+      '-F',
+      'none',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      `StrictHostKeyChecking=${mode}`,
+      '-o',
+      `UserKnownHostsFile=${kh.ssh}`,
+      '-o',
+      'GlobalKnownHostsFile=none',
+    ];
+    sshArgs.push(
+      '-o',
+      'IdentitiesOnly=yes',
+      '-i',
+      fleet.keyPath,
+      '-p',
+      String(fleet.port),
+      `${fleet.user}@${address}`,
+      'true',
+    );
     const ssh = await run('ssh', sshArgs, { env: { ...process.env, HOME: dir } }).then(
       () => 'accepted' as Verdict,
       (err: { code: number; stderr: string }) => sshVerdict(err.code, err.stderr),
@@ -315,12 +432,33 @@ describe('a host that presents a certificate signed by a @cert-authority key (ss
     fs.writeFileSync(inv, `${address}\n`);
     const config = path.join(dir, 'ssh_config');
     fs.writeFileSync(config, 'Host *\n  GlobalKnownHostsFile none\n');
-    const args = ['run', '-i', inv, '-F', config, '-u', fleet.user, '-p', String(fleet.port), '-k', fleet.keyPath, '--known-hosts', kh.herd];
+    const args = [
+      'run',
+      '-i',
+      inv,
+      '-F',
+      config,
+      '-u',
+      fleet.user,
+      '-p',
+      String(fleet.port),
+      '-k',
+      fleet.keyPath,
+      '--known-hosts',
+      kh.herd,
+    ];
     args.push('--host-key-checking', mode === 'yes' ? 'strict' : 'accept-new', '-o', path.join(dir, 'runs'), 'true');
     const result = await runHerd(args, { env: { HOME: dir } });
     const row = readHostsTsv(runDirOf(result)).get(address);
     const herd = herdVerdict(row);
-    return { ssh, herd, reason: row!.reason, sshFile: fs.readFileSync(kh.ssh, 'utf8'), herdFile: fs.readFileSync(kh.herd, 'utf8'), herdKh: kh.herd };
+    return {
+      ssh,
+      herd,
+      reason: row!.reason,
+      sshFile: fs.readFileSync(kh.ssh, 'utf8'),
+      herdFile: fs.readFileSync(kh.herd, 'utf8'),
+      herdKh: kh.herd,
+    };
   }
 
   for (const mode of MODES) {
@@ -348,13 +486,46 @@ describe('an upper-case name written straight into the inventory', () => {
     const kh = path.join(dir, 'known_hosts');
     fs.writeFileSync(kh, `[localhost]:${scope.fleet.port} ${scope.fleet.hostPublicKey}\n`);
     execFileSync('ssh-keygen', ['-H', '-f', kh], { stdio: 'ignore' });
-    const sshArgs = ['-F', 'none', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${kh}`];
-    sshArgs.push('-o', 'GlobalKnownHostsFile=none', '-o', 'IdentitiesOnly=yes', '-i', scope.fleet.keyPath, '-p', String(scope.fleet.port));
+    const sshArgs = [
+      '-F',
+      'none',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-o',
+      `UserKnownHostsFile=${kh}`,
+    ];
+    sshArgs.push(
+      '-o',
+      'GlobalKnownHostsFile=none',
+      '-o',
+      'IdentitiesOnly=yes',
+      '-i',
+      scope.fleet.keyPath,
+      '-p',
+      String(scope.fleet.port),
+    );
     await run('ssh', [...sshArgs, `${scope.fleet.user}@LOCALHOST`, 'true'], { env: { ...process.env, HOME: dir } });
     const inv = path.join(dir, 'inv');
     fs.writeFileSync(inv, 'LOCALHOST\n');
-    const args = ['run', '-i', inv, '-F', 'none', '-u', scope.fleet.user, '-p', String(scope.fleet.port), '-k', scope.fleet.keyPath];
-    const result = await runHerd([...args, '--known-hosts', kh, '--strict-host-keys', '-o', path.join(dir, 'runs'), 'true'], { env: { HOME: dir } });
+    const args = [
+      'run',
+      '-i',
+      inv,
+      '-F',
+      'none',
+      '-u',
+      scope.fleet.user,
+      '-p',
+      String(scope.fleet.port),
+      '-k',
+      scope.fleet.keyPath,
+    ];
+    const result = await runHerd(
+      [...args, '--known-hosts', kh, '--strict-host-keys', '-o', path.join(dir, 'runs'), 'true'],
+      { env: { HOME: dir } },
+    );
     expect(readHostsTsv(runDirOf(result)).get('LOCALHOST')?.status).toBe('ok');
   });
 });

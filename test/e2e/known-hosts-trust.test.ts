@@ -32,18 +32,46 @@ function inventoryFor(dir: string): string {
 
 describe('an unreadable known_hosts file stops the run before any host (exit 2)', () => {
   const cases: [string, (dir: string) => string, RegExp][] = [
-    ['a directory (EISDIR)', (dir) => (fs.mkdirSync(path.join(dir, 'kh-dir')), path.join(dir, 'kh-dir')), /is a directory/],
-    ['under a file (ENOTDIR)', (dir) => (fs.writeFileSync(path.join(dir, 'plain'), ''), path.join(dir, 'plain', 'known_hosts')), /not a directory/],
-    ['a FIFO (would block)', (dir) => (execFileSync('mkfifo', [path.join(dir, 'kh-fifo')]), path.join(dir, 'kh-fifo')), /not a regular file/],
+    [
+      'a directory (EISDIR)',
+      (dir) => (fs.mkdirSync(path.join(dir, 'kh-dir')), path.join(dir, 'kh-dir')),
+      /is a directory/,
+    ],
+    [
+      'under a file (ENOTDIR)',
+      (dir) => (fs.writeFileSync(path.join(dir, 'plain'), ''), path.join(dir, 'plain', 'known_hosts')),
+      /not a directory/,
+    ],
+    [
+      'a FIFO (would block)',
+      (dir) => (execFileSync('mkfifo', [path.join(dir, 'kh-fifo')]), path.join(dir, 'kh-fifo')),
+      /not a regular file/,
+    ],
   ];
   it.each(cases)('--known-hosts naming %s', async (_what, make, reason) => {
     const dir = scratchDir();
     const kh = make(dir);
     const before = contacts;
-    const result = await runHerd(['run', '-i', inventoryFor(dir), '-p', String(listenerPort), '--password-env', 'HERD_T_PW', '--known-hosts', kh, '-o', path.join(dir, 'runs'), 'true'], {
-      env: { HOME: dir, HERD_T_PW: 'x' },
-      cwd: dir,
-    });
+    const result = await runHerd(
+      [
+        'run',
+        '-i',
+        inventoryFor(dir),
+        '-p',
+        String(listenerPort),
+        '--password-env',
+        'HERD_T_PW',
+        '--known-hosts',
+        kh,
+        '-o',
+        path.join(dir, 'runs'),
+        'true',
+      ],
+      {
+        env: { HOME: dir, HERD_T_PW: 'x' },
+        cwd: dir,
+      },
+    );
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(`known_hosts file ${kh}: cannot read it`);
     expect(result.stderr).toMatch(reason);
@@ -55,34 +83,67 @@ describe('an unreadable known_hosts file stops the run before any host (exit 2)'
     const dir = scratchDir();
     fs.mkdirSync(path.join(dir, 'global'));
     const config = path.join(dir, 'ssh_config');
-    fs.writeFileSync(config, `Host *\n  UserKnownHostsFile ${path.join(dir, 'user')}\n  GlobalKnownHostsFile ${path.join(dir, 'global')}\n`);
-    const result = await runHerd(['run', '-i', inventoryFor(dir), '-F', config, '-p', String(listenerPort), '--password-env', 'HERD_T_PW', '-o', path.join(dir, 'runs'), 'true'], {
-      env: { HOME: dir, HERD_T_PW: 'x' },
-      cwd: dir,
-    });
+    fs.writeFileSync(
+      config,
+      `Host *\n  UserKnownHostsFile ${path.join(dir, 'user')}\n  GlobalKnownHostsFile ${path.join(dir, 'global')}\n`,
+    );
+    const result = await runHerd(
+      [
+        'run',
+        '-i',
+        inventoryFor(dir),
+        '-F',
+        config,
+        '-p',
+        String(listenerPort),
+        '--password-env',
+        'HERD_T_PW',
+        '-o',
+        path.join(dir, 'runs'),
+        'true',
+      ],
+      {
+        env: { HOME: dir, HERD_T_PW: 'x' },
+        cwd: dir,
+      },
+    );
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(`known_hosts file ${path.join(dir, 'global')}: cannot read it (is a directory)`);
   });
 
   // Root reads any file: the test drops herd to nobody, which needs root.
-  it.skipIf(process.getuid?.() !== 0)('a file the user running herd may not read (EACCES), herd running unprivileged', async () => {
-    const dir = scratchDir();
-    fs.chmodSync(dir, 0o755);
-    const kh = path.join(dir, 'kh-secret');
-    fs.writeFileSync(kh, '', { mode: 0o600 });
-    const inv = inventoryFor(dir);
-    const before = contacts;
-    const args = ['--reuid=65534', '--regid=65534', '--clear-groups', '--', HERD_BIN, 'run', '-i', inv, '-p', String(listenerPort)];
-    args.push('--password-env', 'HERD_T_PW', '--known-hosts', kh, '-o', path.join(dir, 'runs'), 'true');
-    const env = { PATH: process.env['PATH'], HOME: '/nonexistent', NO_COLOR: '1', HERD_T_PW: 'x' };
-    const result = await promisify(execFile)('setpriv', args, { cwd: '/', env }).then(
-      () => ({ code: 0, stderr: '' }),
-      (err: { code: number; stderr: string }) => err,
-    );
-    expect(result.stderr).toContain(`known_hosts file ${kh}: cannot read it (permission denied)`);
-    expect(result.code).toBe(2);
-    expect(contacts).toBe(before);
-  });
+  it.skipIf(process.getuid?.() !== 0)(
+    'a file the user running herd may not read (EACCES), herd running unprivileged',
+    async () => {
+      const dir = scratchDir();
+      fs.chmodSync(dir, 0o755);
+      const kh = path.join(dir, 'kh-secret');
+      fs.writeFileSync(kh, '', { mode: 0o600 });
+      const inv = inventoryFor(dir);
+      const before = contacts;
+      const args = [
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        '--',
+        HERD_BIN,
+        'run',
+        '-i',
+        inv,
+        '-p',
+        String(listenerPort),
+      ];
+      args.push('--password-env', 'HERD_T_PW', '--known-hosts', kh, '-o', path.join(dir, 'runs'), 'true');
+      const env = { PATH: process.env['PATH'], HOME: '/nonexistent', NO_COLOR: '1', HERD_T_PW: 'x' };
+      const result = await promisify(execFile)('setpriv', args, { cwd: '/', env }).then(
+        () => ({ code: 0, stderr: '' }),
+        (err: { code: number; stderr: string }) => err,
+      );
+      expect(result.stderr).toContain(`known_hosts file ${kh}: cannot read it (permission denied)`);
+      expect(result.code).toBe(2);
+      expect(contacts).toBe(before);
+    },
+  );
 
   it('a missing file is empty: accept-new records into it', async () => {
     const [host] = scope.fleet.hosts(1, 900);
@@ -90,9 +151,27 @@ describe('an unreadable known_hosts file stops the run before any host (exit 2)'
     const kh = path.join(dir, 'new', 'known_hosts');
     const inv = path.join(dir, 'inv');
     fs.writeFileSync(inv, `${host}\n`);
-    const result = await runHerd(['run', '-i', inv, '-u', scope.fleet.user, '-p', String(scope.fleet.port), '-k', scope.fleet.keyPath, '--known-hosts', kh, '-o', path.join(dir, 'runs'), 'true'], {
-      env: { HOME: dir },
-    });
+    const result = await runHerd(
+      [
+        'run',
+        '-i',
+        inv,
+        '-u',
+        scope.fleet.user,
+        '-p',
+        String(scope.fleet.port),
+        '-k',
+        scope.fleet.keyPath,
+        '--known-hosts',
+        kh,
+        '-o',
+        path.join(dir, 'runs'),
+        'true',
+      ],
+      {
+        env: { HOME: dir },
+      },
+    );
     expect(result.code).toBe(0);
     expect(fs.readFileSync(kh, 'utf8')).toBe(`[${host}]:${scope.fleet.port} ${scope.fleet.hostPublicKey}\n`);
   });
@@ -103,16 +182,32 @@ describe("OpenSSH's default files", () => {
     const [pinned, fresh] = scope.fleet.hosts(2, 910);
     const home = scratchDir();
     fs.mkdirSync(path.join(home, '.ssh'), { mode: 0o700 });
-    fs.writeFileSync(path.join(home, '.ssh', 'known_hosts2'), `[${pinned}]:${scope.fleet.port} ${scope.fleet.hostPublicKey}\n`);
+    fs.writeFileSync(
+      path.join(home, '.ssh', 'known_hosts2'),
+      `[${pinned}]:${scope.fleet.port} ${scope.fleet.hostPublicKey}\n`,
+    );
     const inv = path.join(home, 'inv');
     fs.writeFileSync(inv, `${pinned}\n`);
-    const common = ['-u', scope.fleet.user, '-p', String(scope.fleet.port), '-k', scope.fleet.keyPath, '-F', 'none', '-o', path.join(home, 'runs')];
+    const common = [
+      '-u',
+      scope.fleet.user,
+      '-p',
+      String(scope.fleet.port),
+      '-k',
+      scope.fleet.keyPath,
+      '-F',
+      'none',
+      '-o',
+      path.join(home, 'runs'),
+    ];
     const strict = await runHerd(['run', '-i', inv, ...common, '--strict-host-keys', 'true'], { env: { HOME: home } });
     expect(strict.stderr).toContain('1 host: 1 ok');
     fs.writeFileSync(inv, `${fresh}\n`);
     const acceptNew = await runHerd(['run', '-i', inv, ...common, 'true'], { env: { HOME: home } });
     expect(acceptNew.code).toBe(0);
-    expect(fs.readFileSync(path.join(home, '.ssh', 'known_hosts'), 'utf8')).toBe(`[${fresh}]:${scope.fleet.port} ${scope.fleet.hostPublicKey}\n`);
+    expect(fs.readFileSync(path.join(home, '.ssh', 'known_hosts'), 'utf8')).toBe(
+      `[${fresh}]:${scope.fleet.port} ${scope.fleet.hostPublicKey}\n`,
+    );
     const record = JSON.parse(fs.readFileSync(path.join(runDirOf(acceptNew), 'run.json'), 'utf8'));
     expect(record.options.known_hosts).toBeNull();
     expect(record.options.known_hosts_files).toEqual([
@@ -131,12 +226,33 @@ describe('run.json and rerun with ssh_config UserKnownHostsFile', () => {
     const kh = path.join(home, 'fleet_known_hosts');
     fs.writeFileSync(kh, `[${a}]:${scope.fleet.port} ${scope.fleet.hostPublicKey}\n`);
     const config = path.join(home, 'ssh_config');
-    fs.writeFileSync(config, `Host *\n  UserKnownHostsFile ${kh}\n  GlobalKnownHostsFile none\n  StrictHostKeyChecking yes\n`);
+    fs.writeFileSync(
+      config,
+      `Host *\n  UserKnownHostsFile ${kh}\n  GlobalKnownHostsFile none\n  StrictHostKeyChecking yes\n`,
+    );
     const inv = path.join(home, 'inv');
     fs.writeFileSync(inv, `${a}\n${b}\n`);
-    const first = await runHerd(['run', '-i', inv, '-F', config, '-u', scope.fleet.user, '-p', String(scope.fleet.port), '-k', scope.fleet.keyPath, '-o', path.join(home, 'runs'), 'true'], {
-      env: { HOME: home },
-    });
+    const first = await runHerd(
+      [
+        'run',
+        '-i',
+        inv,
+        '-F',
+        config,
+        '-u',
+        scope.fleet.user,
+        '-p',
+        String(scope.fleet.port),
+        '-k',
+        scope.fleet.keyPath,
+        '-o',
+        path.join(home, 'runs'),
+        'true',
+      ],
+      {
+        env: { HOME: home },
+      },
+    );
     const dir = runDirOf(first);
     expect(readHostsTsv(dir).get(b)?.status).toBe('hostkey_unknown');
     const record = JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8'));
@@ -163,8 +279,22 @@ describe('a playbook that reaches hosts in several passes', () => {
     fs.writeFileSync(inv, hosts.join('\n') + '\n');
     const book = path.join(home, 'two-passes.yml');
     // The consensus gate ends the first pass; the second step is a second connection to every host.
-    fs.writeFileSync(book, 'name: two passes\nsteps:\n  - name: look\n    run: echo same\n    check: true\n    expect: { consensus: true }\n  - name: act\n    run: "true"\n');
-    const common = ['-u', scope.fleet.user, '-p', String(scope.fleet.port), '-k', scope.fleet.keyPath, '--known-hosts', kh, '-o', path.join(home, 'runs')];
+    fs.writeFileSync(
+      book,
+      'name: two passes\nsteps:\n  - name: look\n    run: echo same\n    check: true\n    expect: { consensus: true }\n  - name: act\n    run: "true"\n',
+    );
+    const common = [
+      '-u',
+      scope.fleet.user,
+      '-p',
+      String(scope.fleet.port),
+      '-k',
+      scope.fleet.keyPath,
+      '--known-hosts',
+      kh,
+      '-o',
+      path.join(home, 'runs'),
+    ];
     const result = await runHerd(['play', '-i', inv, ...common, book], { env: { HOME: home } });
     expect(result.code).toBe(0);
     const recorded = fs.readFileSync(kh, 'utf8').trim().split('\n');

@@ -23,10 +23,22 @@ function becomePlaybook(dir: string): string {
 describe('secret options name the flag the user gave', () => {
   it('--become-pass-env NOTSET names --become-pass-env, not --password-env', async () => {
     const dir = scratchDir();
-    const r = await runHerd(['play', '-i', unreachableInventory(dir), becomePlaybook(dir), '--password-env', 'HERD_T_PW', '--become-pass-env', 'NOTSET'], {
-      cwd: dir,
-      env: { HOME: dir, HERD_T_PW: 'x', NOTSET: undefined },
-    });
+    const r = await runHerd(
+      [
+        'play',
+        '-i',
+        unreachableInventory(dir),
+        becomePlaybook(dir),
+        '--password-env',
+        'HERD_T_PW',
+        '--become-pass-env',
+        'NOTSET',
+      ],
+      {
+        cwd: dir,
+        env: { HOME: dir, HERD_T_PW: 'x', NOTSET: undefined },
+      },
+    );
     expect(r.code).toBe(2);
     expect(r.stderr).toBe('herd: --become-pass-env NOTSET: environment variable NOTSET is not set or empty\n');
   });
@@ -35,15 +47,25 @@ describe('secret options name the flag the user gave', () => {
     const dir = scratchDir();
     const inv = unreachableInventory(dir);
     const env = { HOME: dir, HERD_T_PW: 'x' };
-    const become = await runHerd(['play', '-i', inv, becomePlaybook(dir), '--password-env', 'HERD_T_PW', '--ask-become-pass'], { cwd: dir, env });
+    const become = await runHerd(
+      ['play', '-i', inv, becomePlaybook(dir), '--password-env', 'HERD_T_PW', '--ask-become-pass'],
+      { cwd: dir, env },
+    );
     expect(become.code).toBe(2);
-    expect(become.stderr).toBe('herd: --ask-become-pass needs a terminal on stdin; use --become-pass-env VAR instead\n');
+    expect(become.stderr).toBe(
+      'herd: --ask-become-pass needs a terminal on stdin; use --become-pass-env VAR instead\n',
+    );
     const pass = await runHerd(['run', '-i', inv, '--ask-pass', 'true'], { cwd: dir, env });
     expect(pass.code).toBe(2);
     expect(pass.stderr).toBe('herd: --ask-pass needs a terminal on stdin; use --password-env VAR instead\n');
-    const kp = await runHerd(['run', '-i', inv, '--password-env', 'HERD_T_PW', '--ask-key-passphrase', 'true'], { cwd: dir, env });
+    const kp = await runHerd(['run', '-i', inv, '--password-env', 'HERD_T_PW', '--ask-key-passphrase', 'true'], {
+      cwd: dir,
+      env,
+    });
     expect(kp.code).toBe(2);
-    expect(kp.stderr).toBe('herd: --ask-key-passphrase needs a terminal on stdin; use --key-passphrase-env VAR instead\n');
+    expect(kp.stderr).toBe(
+      'herd: --ask-key-passphrase needs a terminal on stdin; use --key-passphrase-env VAR instead\n',
+    );
   });
 });
 
@@ -64,16 +86,24 @@ describe('one error style: herd: ...', () => {
     const inv = await runHerd(['run', '-i', path.join(dir, 'missing.txt'), 'uptime'], { cwd: dir, env });
     expect(inv.code).toBe(2);
     expect(inv.stderr).toBe(`herd: cannot read inventory ${path.join(dir, 'missing.txt')}: no such file\n`);
-    const limit = await runHerd(['run', '-i', unreachableInventory(dir), '-l', '@missing.txt', 'uptime'], { cwd: dir, env });
+    const limit = await runHerd(['run', '-i', unreachableInventory(dir), '-l', '@missing.txt', 'uptime'], {
+      cwd: dir,
+      env,
+    });
     expect(limit.code).toBe(2);
     expect(limit.stderr).toBe('herd: -l @missing.txt: cannot read it (no such file)\n');
     fs.writeFileSync(path.join(dir, 'plain'), '');
-    const out = await runHerd(['run', '-i', unreachableInventory(dir), '--password-env', 'HERD_T_PW', '-o', 'plain/runs', 'uptime'], {
-      cwd: dir,
-      env: { ...env, HERD_T_PW: 'x' },
-    });
+    const out = await runHerd(
+      ['run', '-i', unreachableInventory(dir), '--password-env', 'HERD_T_PW', '-o', 'plain/runs', 'uptime'],
+      {
+        cwd: dir,
+        env: { ...env, HERD_T_PW: 'x' },
+      },
+    );
     expect(out.code).toBe(2);
-    expect(out.stderr).toBe(`herd: cannot create a run directory in ${path.join(dir, 'plain', 'runs')}: a path component is not a directory\n`);
+    expect(out.stderr).toBe(
+      `herd: cannot create a run directory in ${path.join(dir, 'plain', 'runs')}: a path component is not a directory\n`,
+    );
     const book = await runHerd(['play', '-i', unreachableInventory(dir), 'missing.yml'], { cwd: dir, env });
     expect(book.code).toBe(2);
     expect(book.stderr).toBe('herd: cannot read playbook missing.yml: no such file\n');
@@ -94,10 +124,18 @@ describe('nothing to log in with is refused before any host is contacted', () =>
     const notKey = path.join(dir, 'notes.txt');
     fs.writeFileSync(notKey, 'hello\n');
     const inv = unreachableInventory(dir);
-    const pub = await runHerd(['run', '-i', inv, '-k', `${key}.pub`, '-o', path.join(dir, 'runs'), 'true'], { cwd: dir, env: { HOME: dir } });
+    const pub = await runHerd(['run', '-i', inv, '-k', `${key}.pub`, '-o', path.join(dir, 'runs'), 'true'], {
+      cwd: dir,
+      env: { HOME: dir },
+    });
     expect(pub.code).toBe(2);
-    expect(pub.stderr).toBe(`herd: key ${key}.pub is a public key; -k takes a private key (the private key is usually ${key})\n`);
-    const text = await runHerd(['run', '-i', inv, '-k', notKey, '-o', path.join(dir, 'runs'), 'true'], { cwd: dir, env: { HOME: dir } });
+    expect(pub.stderr).toBe(
+      `herd: key ${key}.pub is a public key; -k takes a private key (the private key is usually ${key})\n`,
+    );
+    const text = await runHerd(['run', '-i', inv, '-k', notKey, '-o', path.join(dir, 'runs'), 'true'], {
+      cwd: dir,
+      env: { HOME: dir },
+    });
     expect(text.code).toBe(2);
     expect(text.stderr).toBe(`herd: key ${notKey} is not a private key (no key format herd knows)\n`);
     expect(fs.existsSync(path.join(dir, 'runs'))).toBe(false);
@@ -112,7 +150,10 @@ describe('nothing to log in with is refused before any host is contacted', () =>
     const inv = path.join(dir, 'inv.txt');
     fs.writeFileSync(inv, `127.0.0.1:${(listener.address() as net.AddressInfo).port}\n`);
     try {
-      const r = await runHerd(['run', '-i', inv, '-o', path.join(dir, 'runs'), 'true'], { cwd: dir, env: { HOME: dir } });
+      const r = await runHerd(['run', '-i', inv, '-o', path.join(dir, 'runs'), 'true'], {
+        cwd: dir,
+        env: { HOME: dir },
+      });
       expect(r.code).toBe(2);
       expect(r.stderr).toBe('herd: no credentials: give -k, run ssh-agent, or --password-env\n');
       expect(contacts).toBe(0);
@@ -120,7 +161,10 @@ describe('nothing to log in with is refused before any host is contacted', () =>
       // A default key in ~/.ssh is something to offer: the run goes ahead (and reaches the host).
       fs.mkdirSync(path.join(dir, '.ssh'));
       execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, '.ssh', 'id_ed25519')]);
-      const withKey = await runHerd(['run', '-i', inv, '-o', path.join(dir, 'runs'), 'true'], { cwd: dir, env: { HOME: dir } });
+      const withKey = await runHerd(['run', '-i', inv, '-o', path.join(dir, 'runs'), 'true'], {
+        cwd: dir,
+        env: { HOME: dir },
+      });
       expect(withKey.code).toBe(1);
       expect(contacts).toBeGreaterThan(0);
     } finally {
@@ -140,7 +184,20 @@ describe('the live line', () => {
     fs.writeFileSync(inv, `127.0.0.2:1\n127.0.0.3:1\n127.0.0.1:${(silent.address() as net.AddressInfo).port}\n`);
     try {
       const r = await runHerd(
-        ['run', '-i', inv, '--password-env', 'HERD_T_PW', '--connect-retries', '0', '--connect-timeout', '12', '-o', path.join(dir, 'runs'), 'true'],
+        [
+          'run',
+          '-i',
+          inv,
+          '--password-env',
+          'HERD_T_PW',
+          '--connect-retries',
+          '0',
+          '--connect-timeout',
+          '12',
+          '-o',
+          path.join(dir, 'runs'),
+          'true',
+        ],
         { cwd: dir, env: { HOME: dir, HERD_T_PW: 'x' } },
       );
       expect(r.code).toBe(1);
@@ -148,7 +205,10 @@ describe('the live line', () => {
       // (it started connecting after the workers came up), never the `1s` the rate alone gives.
       const live = r.stderr.split('\n').filter((l) => l.startsWith('herd: 2/3'));
       expect(live.length).toBeGreaterThan(0);
-      const m = /^herd: 2\/3 done {2}0 ok {2}2 not ok {2}0 running {2}1 connecting {2}0\.[34] hosts\/s {2}eta (\d+)s$/.exec(live[0]!);
+      const m =
+        /^herd: 2\/3 done {2}0 ok {2}2 not ok {2}0 running {2}1 connecting {2}0\.[34] hosts\/s {2}eta (\d+)s$/.exec(
+          live[0]!,
+        );
       expect(m, live[0]).not.toBeNull();
       expect(Number(m![1])).toBeGreaterThanOrEqual(6);
       expect(Number(m![1])).toBeLessThanOrEqual(12);
@@ -164,19 +224,38 @@ describe('the ulimit warning', () => {
     const dir = scratchDir();
     const inv = path.join(dir, 'many.txt');
     fs.writeFileSync(inv, Array.from({ length: 40 }, (_, i) => `127.0.9.${i + 1}:1`).join('\n') + '\n');
-    const args = ['run', '-i', inv, '--password-env', 'HERD_T_PW', '--connect-retries', '0', '-f', '500', '-w', '2', '-o', path.join(dir, 'runs'), 'true'];
+    const args = [
+      'run',
+      '-i',
+      inv,
+      '--password-env',
+      'HERD_T_PW',
+      '--connect-retries',
+      '0',
+      '-f',
+      '500',
+      '-w',
+      '2',
+      '-o',
+      path.join(dir, 'runs'),
+      'true',
+    ];
     // The real shell builtin sets the limit herd inherits.
     const limited = (n: number) =>
       new Promise<{ stderr: string }>((resolve) => {
         const env: NodeJS.ProcessEnv = { ...process.env, HOME: dir, HERD_T_PW: 'x', NO_COLOR: '1' };
         delete env['SSH_AUTH_SOCK'];
-        const child = spawn('bash', ['-c', `ulimit -n ${n} && exec "$@"`, 'herd', HERD_BIN, ...args], { cwd: dir, env });
+        const child = spawn('bash', ['-c', `ulimit -n ${n} && exec "$@"`, 'herd', HERD_BIN, ...args], {
+          cwd: dir,
+          env,
+        });
         let stderr = '';
         child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
         child.on('close', () => resolve({ stderr }));
       });
     const low = await limited(90);
-    const warning = 'herd: warning: --forks 500 does not fit ulimit -n 90 (2 descriptors per session, 2 workers); using --forks 26. ' +
+    const warning =
+      'herd: warning: --forks 500 does not fit ulimit -n 90 (2 descriptors per session, 2 workers); using --forks 26. ' +
       'For 40 sessions at once: ulimit -n 104';
     expect(low.stderr.split('\n')[0]).toBe(warning);
     const raised = await limited(104);
@@ -201,7 +280,22 @@ describe('a changed host key', () => {
     const kh = path.join(home, 'kh-new');
     const inv = path.join(home, 'new.txt');
     fs.writeFileSync(inv, hosts.join('\n') + '\n');
-    const args = ['run', '-i', inv, '-u', fleet.user, '-p', String(fleet.port), '-k', fleet.keyPath, '--known-hosts', kh, '-o', path.join(home, 'runs-new'), 'true'];
+    const args = [
+      'run',
+      '-i',
+      inv,
+      '-u',
+      fleet.user,
+      '-p',
+      String(fleet.port),
+      '-k',
+      fleet.keyPath,
+      '--known-hosts',
+      kh,
+      '-o',
+      path.join(home, 'runs-new'),
+      'true',
+    ];
     const first = await runHerd(args, { env: { HOME: home } });
     expect(first.code).toBe(0);
     expect(first.stderr).toBe(`3 hosts: 3 ok\nrecorded 3 new host keys in ${kh}\nresults: ${runDirOf(first)}\n`);
@@ -218,12 +312,25 @@ describe('a changed host key', () => {
     const inv = path.join(home, 'size.txt');
     fs.writeFileSync(inv, `${host}\n`);
     const remote = `/tmp/herd-msgs-${process.pid}-twelve.bin`;
-    const conn = ['-u', fleet.user, '-p', String(fleet.port), '-k', fleet.keyPath, '--known-hosts', path.join(home, 'kh-size')];
+    const conn = [
+      '-u',
+      fleet.user,
+      '-p',
+      String(fleet.port),
+      '-k',
+      fleet.keyPath,
+      '--known-hosts',
+      path.join(home, 'kh-size'),
+    ];
     try {
-      const push = await runHerd(['push', '-i', inv, ...conn, '-o', path.join(home, 'runs-size'), src, remote], { env: { HOME: home } });
+      const push = await runHerd(['push', '-i', inv, ...conn, '-o', path.join(home, 'runs-size'), src, remote], {
+        env: { HOME: home },
+      });
       expect(push.code, push.stderr).toBe(0);
       expect(readHostsTsv(runDirOf(push)).get(host!)?.reason).toBe('sent 1 file (12 KB), 0 unchanged');
-      const again = await runHerd(['push', '-i', inv, ...conn, '-o', path.join(home, 'runs-size'), src, remote], { env: { HOME: home } });
+      const again = await runHerd(['push', '-i', inv, ...conn, '-o', path.join(home, 'runs-size'), src, remote], {
+        env: { HOME: home },
+      });
       expect(readHostsTsv(runDirOf(again)).get(host!)?.reason).toBe('sent 0 files (0 bytes), 1 unchanged');
     } finally {
       fs.rmSync(remote, { force: true });
@@ -240,9 +347,27 @@ describe('a changed host key', () => {
     fs.writeFileSync(kh, hosts.map((h) => `[${h}]:${fleet.port} ${pinned}\n`).join(''));
     const inv = path.join(home, 'changed.txt');
     fs.writeFileSync(inv, hosts.join('\n') + '\n');
-    const r = await runHerd(['run', '-i', inv, '-u', fleet.user, '-p', String(fleet.port), '-k', fleet.keyPath, '--known-hosts', kh, '-o', path.join(home, 'runs-changed'), 'true'], {
-      env: { HOME: home },
-    });
+    const r = await runHerd(
+      [
+        'run',
+        '-i',
+        inv,
+        '-u',
+        fleet.user,
+        '-p',
+        String(fleet.port),
+        '-k',
+        fleet.keyPath,
+        '--known-hosts',
+        kh,
+        '-o',
+        path.join(home, 'runs-changed'),
+        'true',
+      ],
+      {
+        env: { HOME: home },
+      },
+    );
     expect(r.code).toBe(1);
     const offeredFp = fingerprint(fleet.hostPublicKey);
     const pinnedFp = fingerprint(pinned);

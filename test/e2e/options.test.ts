@@ -91,21 +91,76 @@ describe('flags shared by the commands that run on hosts', () => {
     const inv = inventory('shared.txt', [`${refused.host}:${refused.port}`, '10.255.255.1']);
     const key = path.join(home, 'id');
     const flags = (out: string): string[] => [
-      '-F', path.join(home, 'ssh_config'), '-J', `jumper@${refused.host}:${refused.port}`, '--jump-sessions', '3',
-      '-u', 'alice', '-p', '2222', '-k', key, '--password-env', 'PW', '--key-passphrase-env', 'KP',
-      '--known-hosts', path.join(home, 'kh'), '--host-key-checking', 'off', '--connect-timeout', '7', '--connect-retries', '3',
-      '--connect-rate', '99', '-f', '3', '-w', '1', '--max-handshakes', '5', '--deadline', '120', '-o', out,
+      '-F',
+      path.join(home, 'ssh_config'),
+      '-J',
+      `jumper@${refused.host}:${refused.port}`,
+      '--jump-sessions',
+      '3',
+      '-u',
+      'alice',
+      '-p',
+      '2222',
+      '-k',
+      key,
+      '--password-env',
+      'PW',
+      '--key-passphrase-env',
+      'KP',
+      '--known-hosts',
+      path.join(home, 'kh'),
+      '--host-key-checking',
+      'off',
+      '--connect-timeout',
+      '7',
+      '--connect-retries',
+      '3',
+      '--connect-rate',
+      '99',
+      '-f',
+      '3',
+      '-w',
+      '1',
+      '--max-handshakes',
+      '5',
+      '--deadline',
+      '120',
+      '-o',
+      out,
     ];
     const expected = {
-      ssh_config: path.join(home, 'ssh_config'), jump: `jumper@${refused.host}:${refused.port}`, jump_sessions: 3, user: 'alice', port: 2222,
-      keys: [key], password_source: 'env:PW', key_passphrase_source: 'env:KP', known_hosts: path.join(home, 'kh'), host_key_mode: 'off',
-      connect_timeout_s: 7, connect_retries: 3, connect_rate: 99, forks: 3, workers: 1, max_handshakes: 5, deadline_s: 120,
+      ssh_config: path.join(home, 'ssh_config'),
+      jump: `jumper@${refused.host}:${refused.port}`,
+      jump_sessions: 3,
+      user: 'alice',
+      port: 2222,
+      keys: [key],
+      password_source: 'env:PW',
+      key_passphrase_source: 'env:KP',
+      known_hosts: path.join(home, 'kh'),
+      host_key_mode: 'off',
+      connect_timeout_s: 7,
+      connect_retries: 3,
+      connect_rate: 99,
+      forks: 3,
+      workers: 1,
+      max_handshakes: 5,
+      deadline_s: 120,
     };
     const env = { PW: 'pw', KP: 'kp' };
     const withOutput = ['--idle-timeout', '30', '--max-output', '1K'];
     const results = await Promise.all(
       RUNNERS.map((r) =>
-        herd(argsFor(r, inv, [...flags(path.join(home, `runs-shared-${r}`)), '-l', `${refused.host}:*`, ...(r === 'run' || r === 'play' ? withOutput : []), ...(r === 'run' ? ['--timeout', '9'] : [])]), env),
+        herd(
+          argsFor(r, inv, [
+            ...flags(path.join(home, `runs-shared-${r}`)),
+            '-l',
+            `${refused.host}:*`,
+            ...(r === 'run' || r === 'play' ? withOutput : []),
+            ...(r === 'run' ? ['--timeout', '9'] : []),
+          ]),
+          env,
+        ),
       ),
     );
     for (const [i, r] of results.entries()) {
@@ -114,29 +169,56 @@ describe('flags shared by the commands that run on hosts', () => {
       expect(runDirOf(r).startsWith(path.join(home, `runs-shared-${runner}`) + '/')).toBe(true);
       const rec = record(r);
       expect(rec.options).toMatchObject(expected);
-      if (runner === 'run' || runner === 'play') expect(rec.options).toMatchObject({ idle_timeout_s: 30, max_output_bytes: 1024 });
+      if (runner === 'run' || runner === 'play')
+        expect(rec.options).toMatchObject({ idle_timeout_s: 30, max_output_bytes: 1024 });
       if (runner === 'run') expect(rec.task.timeout_s).toBe(9);
       if (runner === 'play') expect(rec.task.vars).toEqual({ greeting: 'hi' });
       // -i and -l: one host of the two; -J: it was tried through the jump host.
       expect(rec).toMatchObject({ inventory_sources: [inv], limit: `${refused.host}:*`, hosts_total: 1 });
-      expect([...readHostsTsv(runDirOf(r)).values()]).toEqual([expect.objectContaining({ reason: `jump host jumper@${refused.host}:${refused.port}: connection refused` })]);
+      expect([...readHostsTsv(runDirOf(r)).values()]).toEqual([
+        expect.objectContaining({ reason: `jump host jumper@${refused.host}:${refused.port}: connection refused` }),
+      ]);
     }
     // rerun: the same flags given again, new values, over what the earlier run recorded.
     const out = path.join(home, 'runs-shared-run');
-    const again = await herd(['rerun', ...flags(out).map((f) => (f === 'alice' ? 'bob' : f === '7' ? '8' : f)), '--timeout', '11', '--idle-timeout', '31', '--max-output', '2K'], env);
+    const again = await herd(
+      [
+        'rerun',
+        ...flags(out).map((f) => (f === 'alice' ? 'bob' : f === '7' ? '8' : f)),
+        '--timeout',
+        '11',
+        '--idle-timeout',
+        '31',
+        '--max-output',
+        '2K',
+      ],
+      env,
+    );
     expect(again.code, again.stderr).toBe(1);
     const rec = record(again);
-    expect(rec.options).toMatchObject({ ...expected, user: 'bob', connect_timeout_s: 8, idle_timeout_s: 31, max_output_bytes: 2048 });
+    expect(rec.options).toMatchObject({
+      ...expected,
+      user: 'bob',
+      connect_timeout_s: 8,
+      idle_timeout_s: 31,
+      max_output_bytes: 2048,
+    });
     expect(rec.task.timeout_s).toBe(11);
     expect(rec.rerun_of).toBe(path.basename(runDirOf(results[0]!)));
 
     // --no-times on push and pull reaches the transfer task.
-    const untimed = await Promise.all((['push', 'pull'] as const).map((r) => herd(argsFor(r, inv, ['--no-times', '-o', path.join(home, 'runs-times')]))));
+    const untimed = await Promise.all(
+      (['push', 'pull'] as const).map((r) =>
+        herd(argsFor(r, inv, ['--no-times', '-o', path.join(home, 'runs-times')])),
+      ),
+    );
     for (const r of untimed) expect(record(r).task.times).toBe(false);
     expect(record(results[1]!).task.times).toBe(true);
 
     // --strict-host-keys, the other way to set the policy.
-    const strict = await Promise.all(RUNNERS.map((r) => herd(argsFor(r, inv, ['--strict-host-keys', '-o', path.join(home, 'runs-strict')]))));
+    const strict = await Promise.all(
+      RUNNERS.map((r) => herd(argsFor(r, inv, ['--strict-host-keys', '-o', path.join(home, 'runs-strict')]))),
+    );
     for (const r of strict) expect(record(r).options.host_key_mode).toBe('strict');
     const strictRerun = await herd(['rerun', '--strict-host-keys', '-o', path.join(home, 'runs-shared-play')], env);
     expect(record(strictRerun).options.host_key_mode).toBe('strict');
@@ -171,7 +253,10 @@ describe('flags shared by the commands that run on hosts', () => {
     const jobs = [...RUNNERS.map((r) => argsFor(r, inv, ['-o', out])), ['rerun', '-o', out]];
     const json = await Promise.all(jobs.map((a) => herd([...a, '--json'])));
     for (const r of json) {
-      const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+      const events = r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       expect(events[0]).toMatchObject({ kind: 'run_start', hosts: 1 });
       expect(events.at(-1)).toMatchObject({ kind: 'run_done', counts: { unreachable: 1 } });
     }
@@ -204,11 +289,18 @@ describe('flags shared by the commands that run on hosts', () => {
         signalled = Date.now();
         child.kill('SIGINT');
       });
-      const r = await herd([...a, '-o', out, '--json', '--connect-timeout', '60', '--grace', '1'], {}, { timeoutMs: 60_000, onSpawn: run.onSpawn });
+      const r = await herd(
+        [...a, '-o', out, '--json', '--connect-timeout', '60', '--grace', '1'],
+        {},
+        { timeoutMs: 60_000, onSpawn: run.onSpawn },
+      );
       expect(run.failure()).toBeUndefined();
       return { ...r, afterSignalMs: Date.now() - signalled };
     };
-    const graced = await Promise.all([...RUNNERS.map((r) => interrupted(argsFor(r, inv, []), path.join(home, `runs-grace-${r}`))), interrupted(['rerun'], out)]);
+    const graced = await Promise.all([
+      ...RUNNERS.map((r) => interrupted(argsFor(r, inv, []), path.join(home, `runs-grace-${r}`))),
+      interrupted(['rerun'], out),
+    ]);
     for (const r of graced) {
       expect(r.code, r.stderr).toBe(130);
       expect(r.stderr).toContain('running commands get 1s to finish');
@@ -221,8 +313,16 @@ describe('flags shared by the commands that run on hosts', () => {
 });
 
 describe('handshake pacing', () => {
-  /** A listener on every loopback address that never speaks: it sees when each connection starts and how many are open. */
-  async function watcher(): Promise<{ port: number; starts: number[]; maxOpen: () => number; close: () => Promise<void> }> {
+  /**
+   * A listener on every loopback address that never speaks: it sees when each connection starts and how many are
+   * open.
+   */
+  async function watcher(): Promise<{
+    port: number;
+    starts: number[];
+    maxOpen: () => number;
+    close: () => Promise<void>;
+  }> {
     const net = await import('node:net');
     const starts: number[] = [];
     let open = 0;
@@ -256,12 +356,42 @@ describe('handshake pacing', () => {
   it('--max-handshakes bounds the handshakes in progress and --connect-rate spaces connection starts', async () => {
     const [bounded, unbounded, paced] = await Promise.all([watcher(), watcher(), watcher()]);
     closers.push(bounded.close, unbounded.close, paced.close);
-    const hosts = (port: number) => inventory(`watch-${port}.txt`, Array.from({ length: 6 }, (_, i) => `127.0.3.${i + 1}:${port}`));
+    const hosts = (port: number) =>
+      inventory(
+        `watch-${port}.txt`,
+        Array.from({ length: 6 }, (_, i) => `127.0.3.${i + 1}:${port}`),
+      );
     const out = path.join(home, 'runs-pacing');
     await Promise.all([
-      herd(['run', '-i', hosts(bounded.port), '-w', '1', '--max-handshakes', '2', '--connect-timeout', '1', '-o', out, 'true']),
+      herd([
+        'run',
+        '-i',
+        hosts(bounded.port),
+        '-w',
+        '1',
+        '--max-handshakes',
+        '2',
+        '--connect-timeout',
+        '1',
+        '-o',
+        out,
+        'true',
+      ]),
       herd(['run', '-i', hosts(unbounded.port), '-w', '1', '--connect-timeout', '1', '-o', out, 'true']),
-      herd(['run', '-i', hosts(paced.port), '-w', '1', '--connect-rate', '4', '--connect-timeout', '3', '-o', out, 'true']),
+      herd([
+        'run',
+        '-i',
+        hosts(paced.port),
+        '-w',
+        '1',
+        '--connect-rate',
+        '4',
+        '--connect-timeout',
+        '3',
+        '-o',
+        out,
+        'true',
+      ]),
     ]);
     expect(bounded.starts).toHaveLength(6);
     // Two at a time: each start waits for the handshake two before it to give up (1 s).
@@ -304,8 +434,27 @@ describe('herd rerun', () => {
     });
     // What does apply is taken.
     const ok = await Promise.all([
-      herd(['rerun', '-o', dirs['run']!, '--timeout', '5', '--no-group', '--include-interrupted', '--stream', '--no-color']),
-      herd(['rerun', '-o', dirs['play']!, '--from-start', '--resume-unguarded', '--include-diverged', '--stream', '--no-color']),
+      herd([
+        'rerun',
+        '-o',
+        dirs['run']!,
+        '--timeout',
+        '5',
+        '--no-group',
+        '--include-interrupted',
+        '--stream',
+        '--no-color',
+      ]),
+      herd([
+        'rerun',
+        '-o',
+        dirs['play']!,
+        '--from-start',
+        '--resume-unguarded',
+        '--include-diverged',
+        '--stream',
+        '--no-color',
+      ]),
       herd(['rerun', '-o', dirs['push']!, '--include-interrupted']),
     ]);
     for (const r of ok) expect(r.code, r.stderr).toBe(1);
@@ -313,7 +462,18 @@ describe('herd rerun', () => {
 });
 
 describe('with a fleet', () => {
-  const conn = (out: string): string[] => ['-u', scope.fleet.user, '-p', String(scope.fleet.port), '-k', scope.fleet.keyPath, '--known-hosts', path.join(scope.home, 'kh'), '-o', out];
+  const conn = (out: string): string[] => [
+    '-u',
+    scope.fleet.user,
+    '-p',
+    String(scope.fleet.port),
+    '-k',
+    scope.fleet.keyPath,
+    '--known-hosts',
+    path.join(scope.home, 'kh'),
+    '-o',
+    out,
+  ];
 
   it('play and rerun --stream print host: line as output arrives; rerun --no-group drops the grouped view', async () => {
     const hosts = scope.fleet.hosts(2, 2600);
@@ -348,11 +508,15 @@ describe('with a fleet', () => {
       await once;
       child.kill('SIGINT');
     });
-    const first = await herd(['run', '-i', inv, ...conn(out), `if [ -e ${marker} ]; then echo again; else touch ${marker}; sleep 30; fi`], {}, {
-      timeoutMs: 60_000,
-      // Ctrl-C twice once the command is running (the marker exists), the second once herd took the first in.
-      onSpawn: interrupt.onSpawn,
-    });
+    const first = await herd(
+      ['run', '-i', inv, ...conn(out), `if [ -e ${marker} ]; then echo again; else touch ${marker}; sleep 30; fi`],
+      {},
+      {
+        timeoutMs: 60_000,
+        // Ctrl-C twice once the command is running (the marker exists), the second once herd took the first in.
+        onSpawn: interrupt.onSpawn,
+      },
+    );
     expect(interrupt.failure()).toBeUndefined();
     expect(first.code).toBe(130);
     expect(readHostsTsv(runDirOf(first)).get(host)?.status).toBe('interrupted');

@@ -55,7 +55,9 @@ function closedSessions(host: string): number {
 
 /** Pids of the sshd processes holding an established connection to `host` on the fleet port. */
 function sessionPids(host: string): number[] {
-  const out = execFileSync('ss', ['-Htnp', 'state', 'established', 'src', `${host}:${fleet.port}`], { encoding: 'utf8' });
+  const out = execFileSync('ss', ['-Htnp', 'state', 'established', 'src', `${host}:${fleet.port}`], {
+    encoding: 'utf8',
+  });
   return [...new Set([...out.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1])))];
 }
 
@@ -102,11 +104,29 @@ describe('a playbook with two consensus gates and serial batches', () => {
     );
     const inv = path.join(home, 'gates.txt');
     fs.writeFileSync(inv, [idle, slow, odd, watcher].join('\n') + '\n');
-    const args = ['play', '-i', inv, '-u', fleet.user, '-p', String(port), '-k', fleet.keyPath, '--known-hosts', path.join(home, 'kh'), '-o', path.join(home, 'runs'), book];
+    const args = [
+      'play',
+      '-i',
+      inv,
+      '-u',
+      fleet.user,
+      '-p',
+      String(port),
+      '-k',
+      fleet.keyPath,
+      '--known-hosts',
+      path.join(home, 'kh'),
+      '-o',
+      path.join(home, 'runs'),
+      book,
+    ];
     const run = runHerd(args, { env: { HOME: home } });
 
     // While slow sleeps at the first gate, idle has passed it and waits with its connection open: kill that connection.
-    await waitFor('idle to pass its first step', () => fs.existsSync(path.join(disk, `${idle}.g1`)) && closedSessions(idle) === 1);
+    await waitFor(
+      'idle to pass its first step',
+      () => fs.existsSync(path.join(disk, `${idle}.g1`)) && closedSessions(idle) === 1,
+    );
     await waitFor('idle to hold an open connection', () => sessionPids(idle).length > 0);
     await new Promise((r) => setTimeout(r, 300)); // its step's channel has closed: the connection is idle
     for (const pid of sessionPids(idle)) {
@@ -165,18 +185,48 @@ steps:
     fs.writeFileSync(inv, hosts.join('\n') + '\n');
     const kh = path.join(home, 'kh-forks');
     const play = (forks: number, out: string): ReturnType<typeof runHerd> =>
-      runHerd(['play', '-i', inv, '-u', fleet.user, '-p', String(port), '-k', fleet.keyPath, '--known-hosts', kh,
-        '-o', path.join(home, out), '-w', '2', '--forks', String(forks), book], { env: { HOME: home } });
+      runHerd(
+        [
+          'play',
+          '-i',
+          inv,
+          '-u',
+          fleet.user,
+          '-p',
+          String(port),
+          '-k',
+          fleet.keyPath,
+          '--known-hosts',
+          kh,
+          '-o',
+          path.join(home, out),
+          '-w',
+          '2',
+          '--forks',
+          String(forks),
+          book,
+        ],
+        { env: { HOME: home } },
+      );
 
     const one = await play(1, 'runs-forks1');
     expect(one.stderr).toContain('3 hosts: 3 ok');
-    for (const h of hosts) for (const tag of ['s1', 's2']) expect(fs.readFileSync(path.join(disk, `${h}.${tag}`), 'utf8').trim()).toBe('1');
+    for (const h of hosts)
+      for (const tag of ['s1', 's2']) expect(fs.readFileSync(path.join(disk, `${h}.${tag}`), 'utf8').trim()).toBe('1');
     // Room for one: a host's idle connection made way for the next host's, so most were opened again after the gate.
-    const handshakes = (dir: string): number => (JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8')) as { handshakes: number }).handshakes;
+    const handshakes = (dir: string): number =>
+      (JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8')) as { handshakes: number }).handshakes;
     expect(handshakes(runDirOf(one))).toBeGreaterThan(3);
     expect(handshakes(runDirOf(one))).toBeLessThanOrEqual(6);
-    // Those reconnections, in workers that live across passes, knew the keys accept-new recorded before: one line per host.
-    expect(fs.readFileSync(kh, 'utf8').trim().split('\n').map((l) => l.split(' ')[0])).toEqual(hosts.map((h) => `[${h}]:${port}`));
+    // Those reconnections, in workers that live across passes, knew the keys accept-new recorded before: one line per
+    // host.
+    expect(
+      fs
+        .readFileSync(kh, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' ')[0]),
+    ).toEqual(hosts.map((h) => `[${h}]:${port}`));
 
     const three = await play(3, 'runs-forks3');
     expect(three.stderr).toContain('3 hosts: 3 ok');
@@ -210,12 +260,34 @@ steps:
     const closedBefore = closedSessions(fast);
     // Two workers, one host each (the fast host takes long enough for the second worker to be up and
     // take the slow one): the fast host's worker is idle while the slow host runs.
-    const run = runHerd(['play', '-i', inv, '-u', fleet.user, '-p', String(port), '-k', fleet.keyPath, '--known-hosts', path.join(home, 'kh'),
-      '-o', path.join(home, 'runs-worker-dies'), '-w', '2', book], { env: { HOME: home } });
-    await waitFor('the fast host to pass the gate step', () => fs.existsSync(path.join(disk, `${fast}.g1`)) && closedSessions(fast) > closedBefore);
+    const run = runHerd(
+      [
+        'play',
+        '-i',
+        inv,
+        '-u',
+        fleet.user,
+        '-p',
+        String(port),
+        '-k',
+        fleet.keyPath,
+        '--known-hosts',
+        path.join(home, 'kh'),
+        '-o',
+        path.join(home, 'runs-worker-dies'),
+        '-w',
+        '2',
+        book,
+      ],
+      { env: { HOME: home } },
+    );
+    await waitFor(
+      'the fast host to pass the gate step',
+      () => fs.existsSync(path.join(disk, `${fast}.g1`)) && closedSessions(fast) > closedBefore,
+    );
     // The worker holding the fast host's connection: the client side of it, seen by ss.
     let worker: number | undefined;
-    await waitFor('the fast host\'s worker', () => {
+    await waitFor("the fast host's worker", () => {
       const out = execFileSync('ss', ['-Htnp', 'state', 'established', 'dst', `${fast}:${port}`], { encoding: 'utf8' });
       worker = [...out.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1]))[0];
       return worker !== undefined;

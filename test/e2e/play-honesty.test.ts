@@ -10,7 +10,18 @@ import { readHostsTsv, runDirOf, runHerd, scratchDir, useLoopbackFleet } from '.
 const scope = useLoopbackFleet();
 
 function conn(out: string): string[] {
-  return ['-u', scope.fleet.user, '-p', String(scope.fleet.port), '-k', scope.fleet.keyPath, '--known-hosts', path.join(scope.home, 'kh'), '-o', out];
+  return [
+    '-u',
+    scope.fleet.user,
+    '-p',
+    String(scope.fleet.port),
+    '-k',
+    scope.fleet.keyPath,
+    '--known-hosts',
+    path.join(scope.home, 'kh'),
+    '-o',
+    out,
+  ];
 }
 
 function writeFile(name: string, text: string): string {
@@ -53,12 +64,14 @@ describe('a playbook push', () => {
     const first = await runHerd(['play', '-i', inv, ...conn(out), book], { env: { HOME: scope.home } });
     expect(first.stderr).toContain('3 hosts: 3 ok');
     const firstSteps = stepRows(runDirOf(first));
-    for (const h of hosts) expect(firstSteps.get(`${h} 1.1`)).toEqual([{ status: 'changed', reason: 'pushed 2 files, 11 bytes' }]);
+    for (const h of hosts)
+      expect(firstSteps.get(`${h} 1.1`)).toEqual([{ status: 'changed', reason: 'pushed 2 files, 11 bytes' }]);
 
     const second = await runHerd(['play', '-i', inv, ...conn(out), book], { env: { HOME: scope.home } });
     expect(second.stderr).toContain('3 hosts: 3 ok');
     const secondSteps = stepRows(runDirOf(second));
-    for (const h of hosts) expect(secondSteps.get(`${h} 1.1`)).toEqual([{ status: 'ok', reason: 'pushed 0 files, 0 bytes (2 unchanged)' }]);
+    for (const h of hosts)
+      expect(secondSteps.get(`${h} 1.1`)).toEqual([{ status: 'ok', reason: 'pushed 0 files, 0 bytes (2 unchanged)' }]);
   });
 });
 
@@ -67,7 +80,8 @@ describe('herd rerun --include-diverged', () => {
     const disk = hostDisk();
     const hosts = scope.fleet.hosts(7, 7200);
     const odd = [hosts[1]!, hosts[4]!];
-    const layout = (h: string, system: string): void => fs.writeFileSync(path.join(disk, `${h}.lsblk`), `sda disk 100G\n${system} disk 2T\n`);
+    const layout = (h: string, system: string): void =>
+      fs.writeFileSync(path.join(disk, `${h}.lsblk`), `sda disk 100G\n${system} disk 2T\n`);
     for (const h of hosts) layout(h, odd.includes(h) ? 'sdm' : 'sdb');
     const book = writeFile(
       'gate.yml',
@@ -83,7 +97,9 @@ steps:
 `,
     );
     const out = path.join(scope.home, 'runs-gate');
-    const first = await runHerd(['play', '-i', writeFile('gate.txt', hosts.join('\n') + '\n'), ...conn(out), book], { env: { HOME: scope.home } });
+    const first = await runHerd(['play', '-i', writeFile('gate.txt', hosts.join('\n') + '\n'), ...conn(out), book], {
+      env: { HOME: scope.home },
+    });
     expect(first.stderr).toContain('7 hosts: 5 ok, 2 diverged');
     const firstDir = runDirOf(first);
     // The journal says what happened at the gate: the held-back hosts did not pass it.
@@ -116,7 +132,8 @@ steps:
     expect(rows.get(odd[1]!)?.status).toBe('diverged');
     expect(fs.readFileSync(path.join(disk, `${odd[0]}.formatted`), 'utf8')).toBe('mkfs\n');
     expect(fs.existsSync(path.join(disk, `${odd[1]}.formatted`))).toBe(false);
-    for (const h of hosts.filter((x) => !odd.includes(x))) expect(fs.readFileSync(path.join(disk, `${h}.formatted`), 'utf8')).toBe('mkfs\n');
+    for (const h of hosts.filter((x) => !odd.includes(x)))
+      expect(fs.readFileSync(path.join(disk, `${h}.formatted`), 'utf8')).toBe('mkfs\n');
   });
 });
 
@@ -143,14 +160,18 @@ describe('a crash of the playbook engine', () => {
     const inv = writeFile('crash.txt', hosts.join('\n') + '\n');
     const out = path.join(scope.home, 'runs-crash');
     // Test-only: the engine throws as play 2 starts, after play 1 ran on the early hosts.
-    const crashed = await runHerd(['play', '-i', inv, ...conn(out), book], { env: { HOME: scope.home, HERD_TEST_PLAY_CRASH_AT_PLAY: '2' } });
+    const crashed = await runHerd(['play', '-i', inv, ...conn(out), book], {
+      env: { HOME: scope.home, HERD_TEST_PLAY_CRASH_AT_PLAY: '2' },
+    });
     expect(crashed.code).toBe(70);
     expect(crashed.stderr).toContain('herd: internal error');
     const dir = fs.realpathSync(path.join(out, 'latest'));
     const rows = readHostsTsv(dir);
     for (const h of early) {
       expect(rows.get(h)).toMatchObject({ status: 'error' });
-      expect(rows.get(h)?.reason).toMatch(/playbook engine failed: test crash at play 2; this host stopped after step 1\.1/);
+      expect(rows.get(h)?.reason).toMatch(
+        /playbook engine failed: test crash at play 2; this host stopped after step 1\.1/,
+      );
     }
     for (const h of late) {
       expect(rows.get(h)).toMatchObject({ status: 'not_started' });
@@ -198,16 +219,21 @@ steps:
       await once;
       hold.release();
     });
-    const result = await runHerd(['play', '-i', writeFile('gate-int.txt', hosts.join('\n') + '\n'), ...conn(out), '--grace', '3600', book], {
-      env: { HOME: scope.home },
-      onSpawn: run.onSpawn,
-    });
+    const result = await runHerd(
+      ['play', '-i', writeFile('gate-int.txt', hosts.join('\n') + '\n'), ...conn(out), '--grace', '3600', book],
+      {
+        env: { HOME: scope.home },
+        onSpawn: run.onSpawn,
+      },
+    );
     expect(run.failure()).toBeUndefined();
     expect(result.code).toBe(130);
     const rows = readHostsTsv(runDirOf(result));
     for (const h of hosts) {
       expect(rows.get(h)?.status).toBe('not_started');
-      expect(rows.get(h)?.reason).toBe('run interrupted by SIGINT: this host stopped after step 1.1; its later steps did not start');
+      expect(rows.get(h)?.reason).toBe(
+        'run interrupted by SIGINT: this host stopped after step 1.1; its later steps did not start',
+      );
       expect(fs.existsSync(path.join(disk, `${h}.changed`))).toBe(false);
     }
     const rerun = await runHerd(['rerun', '-o', out], { env: { HOME: scope.home } });
@@ -224,10 +250,14 @@ describe('--check on playbooks/data-disks.yml', () => {
   it('records the verify step that fails after would_run steps as unverified, and counts those hosts apart from ok', async () => {
     const { ROOT } = await import('./herd-cli.js');
     const hosts = scope.fleet.hosts(6, 7500);
-    for (const h of hosts) for (const suffix of ['disk', 'fstab']) fs.rmSync(`/tmp/herd-demo-${h}.${suffix}`, { force: true });
+    for (const h of hosts)
+      for (const suffix of ['disk', 'fstab']) fs.rmSync(`/tmp/herd-demo-${h}.${suffix}`, { force: true });
     const inv = writeFile('check.txt', hosts.join('\n') + '\n');
     const out = path.join(scope.home, 'runs-check');
-    const result = await runHerd(['play', '--check', '-i', inv, ...conn(out), path.join(ROOT, 'playbooks', 'data-disks.yml')], { env: { HOME: scope.home } });
+    const result = await runHerd(
+      ['play', '--check', '-i', inv, ...conn(out), path.join(ROOT, 'playbooks', 'data-disks.yml')],
+      { env: { HOME: scope.home } },
+    );
     // Nothing was changed, so nothing could be verified: not ok, and said so.
     expect(result.stderr).toContain('6 hosts: 6 unverified');
     expect(result.code).toBe(1);
@@ -236,9 +266,16 @@ describe('--check on playbooks/data-disks.yml', () => {
     const rows = readHostsTsv(dir);
     for (const h of hosts) {
       expect(steps.get(`${h} 1.1`)?.map((r) => r.status)).toEqual(['ok']);
-      for (const s of ['1.2', '1.3', '1.4']) expect(steps.get(`${h} ${s}`)?.map((r) => r.status)).toEqual(['would_run']);
-      expect(steps.get(`${h} 1.5`)).toEqual([{ status: 'unverified', reason: 'exit code 2 (under --check, after steps that did not run)' }]);
-      expect(rows.get(h)).toEqual({ status: 'unverified', exit: '2', reason: 'step 1.5 (verify): exit code 2 (under --check, after steps that did not run)' });
+      for (const s of ['1.2', '1.3', '1.4'])
+        expect(steps.get(`${h} ${s}`)?.map((r) => r.status)).toEqual(['would_run']);
+      expect(steps.get(`${h} 1.5`)).toEqual([
+        { status: 'unverified', reason: 'exit code 2 (under --check, after steps that did not run)' },
+      ]);
+      expect(rows.get(h)).toEqual({
+        status: 'unverified',
+        exit: '2',
+        reason: 'step 1.5 (verify): exit code 2 (under --check, after steps that did not run)',
+      });
       for (const suffix of ['disk', 'fstab']) expect(fs.existsSync(`/tmp/herd-demo-${h}.${suffix}`)).toBe(false);
     }
     expect(result.stderr).toMatch(/6 unverified: step 1\.5 \(verify\): exit code 2/);

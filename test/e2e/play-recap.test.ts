@@ -13,7 +13,10 @@ const scope = useLoopbackFleet();
 
 const conn = (runs: string): string[] => fleetArgs(scope, runs);
 
-/** Six hosts: two already have a filesystem (its step is skipped), two fail to mount; one more host refuses connections. */
+/**
+ * Six hosts: two already have a filesystem (its step is skipped), two fail to mount; one more host refuses
+ * connections.
+ */
 function disksPlay(): { book: string; inv: string; hosts: string[]; down: string; disk: string } {
   const { fleet, home } = scope;
   const disk = scratchDir('herd-recap-disk-');
@@ -53,7 +56,12 @@ describe('herd play on the terminal (piped)', () => {
     const broken = foldHosts(hosts.slice(4));
     const check = await runHerd(['play', '--check', '-i', inv, ...conn('runs-recap'), book], { env: { HOME: home } });
     expect(check.code).toBe(1);
-    const checkSteps = ['[1.1] inspect: 6 ok', '[1.2] make filesystem: 4 would_run, 2 would_skip', `  2 would_skip: ${formatted}`, '[1.3] mount: 6 would_run'];
+    const checkSteps = [
+      '[1.1] inspect: 6 ok',
+      '[1.2] make filesystem: 4 would_run, 2 would_skip',
+      `  2 would_skip: ${formatted}`,
+      '[1.3] mount: 6 would_run',
+    ];
     expect(check.stderr).toBe(
       [
         ...checkSteps,
@@ -120,7 +128,9 @@ describe('herd show of a playbook run', () => {
     );
     expect(show.stderr).toContain('7 hosts: 4 ok, 2 failed, 1 unreachable\n');
     const failed = await runHerd(['show', dir, '--host', hosts[4]!], { env: { HOME: home } });
-    expect(failed.stdout).toBe('[1.1] inspect: ok\ninspecting\n[1.2] make filesystem: changed\n[1.3] mount: failed: exit code 32\n');
+    expect(failed.stdout).toBe(
+      '[1.1] inspect: ok\ninspecting\n[1.2] make filesystem: changed\n[1.3] mount: failed: exit code 32\n',
+    );
     expect(failed.stderr).toBe(`mount: /dev/sdb on ${hosts[4]}: wrong fs type\n`);
     const down = await runHerd(['show', dir, '--host', '127.0.0.1:1'], { env: { HOME: home } });
     expect(down.code).toBe(0);
@@ -141,9 +151,16 @@ describe('herd play --stream', () => {
     const { book, inv, hosts } = disksPlay();
     const play = await runHerd(['play', '--stream', '-i', inv, ...conn('runs-stream'), book], { env: { HOME: home } });
     const lines = play.stdout.split('\n').filter(Boolean).sort();
-    const expected = [...hosts.map((h) => `${h}: [1.1] inspecting`), ...hosts.slice(4).map((h) => `${h}: [1.3] mount: /dev/sdb on ${h}: wrong fs type`)];
+    const expected = [
+      ...hosts.map((h) => `${h}: [1.1] inspecting`),
+      ...hosts.slice(4).map((h) => `${h}: [1.3] mount: /dev/sdb on ${h}: wrong fs type`),
+    ];
     expect(lines).toEqual(expected.sort());
-    const log = fs.readFileSync(path.join(runDirOf(play), 'output.log'), 'utf8').split('\n').filter(Boolean).sort();
+    const log = fs
+      .readFileSync(path.join(runDirOf(play), 'output.log'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .sort();
     expect(log).toEqual(lines);
   }, 60_000);
 });
@@ -155,13 +172,25 @@ describe('herd play with serial batches', () => {
     const inv = path.join(home, 'serial.txt');
     fs.writeFileSync(inv, hosts.join('\n') + '\n');
     const book = path.join(home, 'serial.yml');
-    fs.writeFileSync(book, `- name: two by two\n  serial: 2\n  steps:\n    - name: one\n      run: 'true'\n    - name: two\n      run: 'true'\n`);
+    fs.writeFileSync(
+      book,
+      `- name: two by two\n  serial: 2\n  steps:\n    - name: one\n      run: 'true'\n    - name: two\n      run: 'true'\n`,
+    );
     const play = await runHerd(['play', '-i', inv, ...conn('runs-serial'), book], { env: { HOME: home } });
     expect(play.code).toBe(0);
     const blocks = ['[1.1] one: 2 changed', '[1.2] two: 2 changed'];
     expect(play.stderr).toBe(
-      [...blocks, ...blocks, 'recap:', '[1.1] one: 4 changed', '[1.2] two: 4 changed', '4 hosts: 4 ok',
-        `recorded 4 new host keys in ${path.join(home, 'kh')}`, `results: ${runDirOf(play)}`, ''].join('\n'),
+      [
+        ...blocks,
+        ...blocks,
+        'recap:',
+        '[1.1] one: 4 changed',
+        '[1.2] two: 4 changed',
+        '4 hosts: 4 ok',
+        `recorded 4 new host keys in ${path.join(home, 'kh')}`,
+        `results: ${runDirOf(play)}`,
+        '',
+      ].join('\n'),
     );
     // --quiet: only the final summary, no step blocks and no recap.
     const quiet = await runHerd(['play', '-q', '-i', inv, ...conn('runs-serial'), book], { env: { HOME: home } });
@@ -202,7 +231,9 @@ describe('gates and reruns in the recap', () => {
     expect(first.code).toBe(1);
     for (const h of hosts.slice(4)) fs.rmSync(path.join(disk, `${h}.broken`));
     // conn() without -o: rerun takes the run directory's parent with -o.
-    const rerun = await runHerd(['rerun', '-o', path.join(home, 'runs-rerun'), ...conn('runs-rerun').slice(0, 8)], { env: { HOME: home } });
+    const rerun = await runHerd(['rerun', '-o', path.join(home, 'runs-rerun'), ...conn('runs-rerun').slice(0, 8)], {
+      env: { HOME: home },
+    });
     expect(rerun.code).toBe(1);
     expect(rerun.stderr).toBe(
       [
@@ -231,11 +262,17 @@ describe.runIf(hasTmux)('herd play in a real terminal', () => {
     const inv = path.join(home, 'tty-recap.txt');
     fs.writeFileSync(inv, hosts.join('\n') + '\n');
     const book = path.join(home, 'tty-recap.yml');
-    const bad = hosts.slice(4).map((h) => `[ {{ host }} = ${h} ]`).join(' || ');
+    const bad = hosts
+      .slice(4)
+      .map((h) => `[ {{ host }} = ${h} ]`)
+      .join(' || ');
     // The last three hosts hold in step 1.2 on a gate until the test has seen the screen it wants.
     const hold = openGate();
     const mount = `case {{ host }} in ${hosts.slice(3).join('|')}) ${hold.command('true')};; esac; if ${bad}; then printf "bad \\\\033[31mred\\\\n" >&2; exit 3; fi`;
-    fs.writeFileSync(book, `- name: tty\n  steps:\n    - name: settle\n      run: 'true'\n    - name: mount\n      run: |\n        ${mount}\n`);
+    fs.writeFileSync(
+      book,
+      `- name: tty\n  steps:\n    - name: settle\n      run: 'true'\n    - name: mount\n      run: |\n        ${mount}\n`,
+    );
     term = await openTerminal({ name: 'recap', width: 150, height: 45 });
     const cmd =
       `HOME=${home} ${HERD_BIN} play -i ${inv} -u ${fleet.user} -p ${fleet.port} -k ${fleet.keyPath} ` +

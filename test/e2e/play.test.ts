@@ -6,7 +6,6 @@ import { describe, expect, it } from 'vitest';
 import { driver, openGate, waitUntil } from './gate.js';
 import { readHostsTsv, runDirOf, runHerd, scratchDir, useLoopbackFleet } from './herd-cli.js';
 
-
 const scope = useLoopbackFleet();
 
 /** A directory the fleet user can write, standing in for each host's disk. */
@@ -17,7 +16,18 @@ function hostDisk(): string {
 }
 
 function conn(): string[] {
-  return ['-u', scope.fleet.user, '-p', String(scope.fleet.port), '-k', scope.fleet.keyPath, '--known-hosts', path.join(scope.home, 'kh'), '-o', path.join(scope.home, 'runs')];
+  return [
+    '-u',
+    scope.fleet.user,
+    '-p',
+    String(scope.fleet.port),
+    '-k',
+    scope.fleet.keyPath,
+    '--known-hosts',
+    path.join(scope.home, 'kh'),
+    '-o',
+    path.join(scope.home, 'runs'),
+  ];
 }
 
 function writeInventory(name: string, hosts: string[]): string {
@@ -42,7 +52,8 @@ function stepsTsv(dir: string): Map<string, string> {
   return map;
 }
 
-const lines = (file: string): string[] => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim().split('\n').filter(Boolean) : []);
+const lines = (file: string): string[] =>
+  fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim().split('\n').filter(Boolean) : [];
 
 describe('the fstab story', () => {
   it('resumes failed hosts at the failed step, never repeats earlier steps, and leaves one fstab line per host', async () => {
@@ -109,7 +120,11 @@ describe('consensus gate', () => {
     const disk = hostDisk();
     const hosts = scope.fleet.hosts(7, 950);
     const odd = [hosts[1]!, hosts[4]!];
-    for (const h of hosts) fs.writeFileSync(path.join(disk, `${h}.lsblk`), odd.includes(h) ? 'sda disk 100G\nsdm disk 2T\n' : 'sda disk 100G\nsdb disk 2T\n');
+    for (const h of hosts)
+      fs.writeFileSync(
+        path.join(disk, `${h}.lsblk`),
+        odd.includes(h) ? 'sda disk 100G\nsdm disk 2T\n' : 'sda disk 100G\nsdb disk 2T\n',
+      );
     const book = writePlaybook(
       'consensus.yml',
       `name: check before you act
@@ -123,7 +138,9 @@ steps:
     run: touch {{ base }}/{{ host }}.formatted
 `,
     );
-    const result = await runHerd(['play', '-i', writeInventory('consensus.txt', hosts), ...conn(), book], { env: { HOME: scope.home } });
+    const result = await runHerd(['play', '-i', writeInventory('consensus.txt', hosts), ...conn(), book], {
+      env: { HOME: scope.home },
+    });
     expect(result.code).toBe(1);
     const rows = readHostsTsv(runDirOf(result));
     for (const h of hosts) {
@@ -154,7 +171,9 @@ steps:
   - run: test ! -e {{ base }}/{{ host }}.broken && touch {{ base }}/{{ host }}.done
 `,
     );
-    const result = await runHerd(['play', '-i', writeInventory('serial.txt', hosts), ...conn(), book], { env: { HOME: scope.home } });
+    const result = await runHerd(['play', '-i', writeInventory('serial.txt', hosts), ...conn(), book], {
+      env: { HOME: scope.home },
+    });
     expect(result.code).toBe(1);
     const rows = readHostsTsv(runDirOf(result));
     expect(rows.get(hosts[0]!)?.status).toBe('ok');
@@ -163,7 +182,12 @@ steps:
       expect(rows.get(h)?.status).toBe('not_started');
       expect(fs.existsSync(path.join(disk, `${h}.done`))).toBe(false);
     }
-    expect(fs.readFileSync(path.join(runDirOf(result), 'failed.txt'), 'utf8').trim().split('\n')).toHaveLength(9);
+    expect(
+      fs
+        .readFileSync(path.join(runDirOf(result), 'failed.txt'), 'utf8')
+        .trim()
+        .split('\n'),
+    ).toHaveLength(9);
   });
 });
 
@@ -186,7 +210,9 @@ steps:
 `,
     );
     const before = fs.readdirSync(disk).sort();
-    const result = await runHerd(['play', '--check', '-i', writeInventory('check.txt', hosts), ...conn(), book], { env: { HOME: scope.home } });
+    const result = await runHerd(['play', '--check', '-i', writeInventory('check.txt', hosts), ...conn(), book], {
+      env: { HOME: scope.home },
+    });
     expect(result.code).toBe(0);
     expect(fs.readdirSync(disk).sort()).toEqual(before);
     const steps = stepsTsv(runDirOf(result));
@@ -228,14 +254,21 @@ steps:
     const killed = await runHerd(args, { env: { HOME: scope.home }, onSpawn: run.onSpawn });
     expect(run.failure()).toBeUndefined();
     expect(killed.signal).toBe('SIGKILL');
-    const entries = fs.readFileSync(journal, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const entries = fs
+      .readFileSync(journal, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const stepDone = entries.filter((e) => e.kind === 'step_done');
     expect(stepDone.every((e) => e.step === 1 && e.status === 'changed')).toBe(true);
     expect(entries.some((e) => e.kind === 'host_done')).toBe(false);
     for (const h of hosts) expect(lines(path.join(disk, `${h}.first`))).toHaveLength(1);
 
     hold.release(); // the rerun's step 2 must not wait (the killed run's held commands may finish too)
-    const rerun = await runHerd(['rerun', '-o', path.join(scope.home, 'runs-kill')], { env: { HOME: scope.home }, timeoutMs: 60_000 });
+    const rerun = await runHerd(['rerun', '-o', path.join(scope.home, 'runs-kill')], {
+      env: { HOME: scope.home },
+      timeoutMs: 60_000,
+    });
     expect(rerun.stderr).toContain(`${hosts.length} hosts: ${hosts.length} ok`);
     for (const h of hosts) {
       expect(lines(path.join(disk, `${h}.first`))).toHaveLength(1);
@@ -253,19 +286,31 @@ describe('the example playbooks', () => {
     const work = scratchDir('herd-examples-');
     const book = (name: string): string => path.join(ROOT, 'playbooks', name);
     try {
-      const disks = await runHerd(['play', '-i', inv, ...conn(), book('data-disks.yml')], { env: { HOME: scope.home }, cwd: work });
+      const disks = await runHerd(['play', '-i', inv, ...conn(), book('data-disks.yml')], {
+        env: { HOME: scope.home },
+        cwd: work,
+      });
       expect(disks.stderr).toContain('6 hosts: 6 ok');
-      const again = await runHerd(['play', '-i', inv, ...conn(), book('data-disks.yml')], { env: { HOME: scope.home }, cwd: work });
+      const again = await runHerd(['play', '-i', inv, ...conn(), book('data-disks.yml')], {
+        env: { HOME: scope.home },
+        cwd: work,
+      });
       expect(again.stderr).toContain('6 hosts: 6 ok');
       const steps = stepsTsv(runDirOf(again));
       expect(steps.get(`${hosts[0]} 1.4`)).toBe('skipped');
       for (const h of hosts) expect(lines(`/tmp/herd-demo-${h}.fstab`)).toHaveLength(1);
 
-      const deploy = await runHerd(['play', '-i', inv, ...conn(), book('deploy.yml')], { env: { HOME: scope.home }, cwd: work });
+      const deploy = await runHerd(['play', '-i', inv, ...conn(), book('deploy.yml')], {
+        env: { HOME: scope.home },
+        cwd: work,
+      });
       expect(deploy.stderr).toContain('6 hosts: 6 ok');
       expect(fs.statSync(`/tmp/herd-demo-app-${hosts[0]}/bin/app`).mode & 0o777).toBe(0o755);
 
-      const collect = await runHerd(['play', '-i', inv, ...conn(), book('collect-logs.yml')], { env: { HOME: scope.home }, cwd: work });
+      const collect = await runHerd(['play', '-i', inv, ...conn(), book('collect-logs.yml')], {
+        env: { HOME: scope.home },
+        cwd: work,
+      });
       expect(collect.stderr).toContain('6 hosts: 6 ok');
       for (const h of hosts) {
         expect(fs.readFileSync(path.join(work, 'collected', h, 'VERSION'), 'utf8')).toBe('1.4.2\n');
@@ -274,7 +319,8 @@ describe('the example playbooks', () => {
     } finally {
       for (const h of hosts) {
         for (const suffix of ['disk', 'fstab']) fs.rmSync(`/tmp/herd-demo-${h}.${suffix}`, { force: true });
-        for (const dir of [`/tmp/herd-demo-${h}.mnt`, `/tmp/herd-demo-app-${h}`]) fs.rmSync(dir, { recursive: true, force: true });
+        for (const dir of [`/tmp/herd-demo-${h}.mnt`, `/tmp/herd-demo-app-${h}`])
+          fs.rmSync(dir, { recursive: true, force: true });
       }
     }
   });
@@ -303,7 +349,17 @@ steps:
 `,
       );
       const out = path.join(scope.home, 'runs-become');
-      const args = ['play', '-i', writeInventory('become.txt', hosts), ...conn().slice(0, -2), '-o', out, '--become-pass-env', 'HERD_SUDO', book];
+      const args = [
+        'play',
+        '-i',
+        writeInventory('become.txt', hosts),
+        ...conn().slice(0, -2),
+        '-o',
+        out,
+        '--become-pass-env',
+        'HERD_SUDO',
+        book,
+      ];
       const result = await runHerd(args, { env: { HOME: scope.home, HERD_SUDO: scope.fleet.password } });
       expect(result.stderr).toContain('3 hosts: 3 ok');
       for (const h of hosts) {
@@ -316,10 +372,14 @@ steps:
         if (fs.statSync(full).isFile()) expect(fs.readFileSync(full, 'utf8')).not.toContain(scope.fleet.password!);
       }
       // A wrong password fails the step, and nothing runs as root.
-      const wrong = await runHerd(args.map((a) => (a === out ? `${out}-wrong` : a)), { env: { HOME: scope.home, HERD_SUDO: 'wrong-password' } });
+      const wrong = await runHerd(
+        args.map((a) => (a === out ? `${out}-wrong` : a)),
+        { env: { HOME: scope.home, HERD_SUDO: 'wrong-password' } },
+      );
       expect(wrong.code).toBe(1);
       const rows = readHostsTsv(runDirOf(wrong));
-      for (const h of hosts) expect(rows.get(h)).toMatchObject({ status: 'failed', reason: expect.stringContaining('step 1.1') });
+      for (const h of hosts)
+        expect(rows.get(h)).toMatchObject({ status: 'failed', reason: expect.stringContaining('step 1.1') });
     } finally {
       cleanup();
     }
@@ -330,14 +390,22 @@ describe('script steps', () => {
   it('upload a local script, run it with its arguments, and remove it from the host', async () => {
     const disk = hostDisk();
     const scriptDir = scratchDir('herd-script-');
-    fs.writeFileSync(path.join(scriptDir, 'probe.sh'), '#!/bin/sh\necho "probe $1 on $(hostname)" > "$2"\necho "$0"\n', { mode: 0o644 });
+    fs.writeFileSync(
+      path.join(scriptDir, 'probe.sh'),
+      '#!/bin/sh\necho "probe $1 on $(hostname)" > "$2"\necho "$0"\n',
+      { mode: 0o644 },
+    );
     const hosts = scope.fleet.hosts(3, 1600);
     const book = path.join(scriptDir, 'script.yml');
     fs.writeFileSync(book, `steps:\n  - script: probe.sh\n    args: "{{ host }} ${disk}/{{ host }}.probe"\n`);
-    const result = await runHerd(['play', '-i', writeInventory('script.txt', hosts), ...conn(), book], { env: { HOME: scope.home } });
+    const result = await runHerd(['play', '-i', writeInventory('script.txt', hosts), ...conn(), book], {
+      env: { HOME: scope.home },
+    });
     expect(result.stderr).toContain('3 hosts: 3 ok');
     for (const h of hosts) {
-      expect(fs.readFileSync(path.join(disk, `${h}.probe`), 'utf8')).toMatch(new RegExp(`^probe ${h.replace(/\./g, '\\.')} on `));
+      expect(fs.readFileSync(path.join(disk, `${h}.probe`), 'utf8')).toMatch(
+        new RegExp(`^probe ${h.replace(/\./g, '\\.')} on `),
+      );
       const uploadedAs = fs.readFileSync(path.join(runDirOf(result), 'steps', '1.1', 'stdout', h), 'utf8').trim();
       expect(uploadedAs).toMatch(/^\/tmp\/\.herd-script-[0-9a-f]+$/);
       expect(fs.existsSync(uploadedAs)).toBe(false);
@@ -349,9 +417,12 @@ describe('{{ run_id }}', () => {
   it('is the id of the run directory the run writes', async () => {
     const hosts = scope.fleet.hosts(2, 940);
     const book = writePlaybook('runid.yml', '- steps:\n    - name: say id\n      run: echo "id={{ run_id }}"\n');
-    const r = await runHerd(['play', '-i', writeInventory('runid.txt', hosts), ...conn(), '-q', book], { env: { HOME: scope.home } });
+    const r = await runHerd(['play', '-i', writeInventory('runid.txt', hosts), ...conn(), '-q', book], {
+      env: { HOME: scope.home },
+    });
     expect(r.code).toBe(0);
     const dir = runDirOf(r);
-    for (const h of hosts) expect(fs.readFileSync(path.join(dir, 'steps', '1.1', 'stdout', h), 'utf8')).toBe(`id=${path.basename(dir)}\n`);
+    for (const h of hosts)
+      expect(fs.readFileSync(path.join(dir, 'steps', '1.1', 'stdout', h), 'utf8')).toBe(`id=${path.basename(dir)}\n`);
   });
 });

@@ -17,7 +17,18 @@ const scope = useLoopbackFleet();
 function conn(): string[] {
   const { fleet, home } = scope;
   const kh = path.join(home, 'kh');
-  return ['-u', fleet.user, '-p', String(fleet.port), '-k', fleet.keyPath, '--known-hosts', kh, '-o', path.join(home, 'runs')];
+  return [
+    '-u',
+    fleet.user,
+    '-p',
+    String(fleet.port),
+    '-k',
+    fleet.keyPath,
+    '--known-hosts',
+    kh,
+    '-o',
+    path.join(home, 'runs'),
+  ];
 }
 
 function file(name: string, text: string): string {
@@ -45,7 +56,9 @@ function readEvents(eventsFile: string): RunEvent[] {
     .trim()
     .split('\n')
     .map((l) => JSON.parse(l) as RunEvent & { data?: { data: number[] } })
-    .map((e) => (e.kind === 'output' ? { ...e, data: Buffer.from((e.data as unknown as { data: number[] }).data) } : e));
+    .map((e) =>
+      e.kind === 'output' ? { ...e, data: Buffer.from((e.data as unknown as { data: number[] }).data) } : e,
+    );
 }
 
 /** Capture writes happen synchronously inside _write, but let any queued writes settle. */
@@ -76,7 +89,15 @@ steps:
     const events = readEvents(eventsFile);
     expect(events[0]).toMatchObject({ kind: 'run_start', hosts: 5, task: 'playbook', dir: runDirOf(result) });
     expect(events.filter((e) => e.kind === 'gate_verdict')).toEqual([
-      { kind: 'gate_verdict', play: 1, step: 1, name: 'inspect disks', groups: expect.any(Array), majority: 'sdb', held: [odd] },
+      {
+        kind: 'gate_verdict',
+        play: 1,
+        step: 1,
+        name: 'inspect disks',
+        groups: expect.any(Array),
+        majority: 'sdb',
+        held: [odd],
+      },
     ]);
     expect(events.at(-1)).toMatchObject({ kind: 'run_done', state: 'done', counts: { ok: 4, diverged: 1 } });
 

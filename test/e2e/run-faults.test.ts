@@ -42,8 +42,26 @@ describe('a mixed fleet of good and broken hosts', () => {
       `echo fine`,
     ].join('; ');
     const result = await runHerd(
-      ['run', '-i', inv, '-u', scope.fleet.user, '-p', String(scope.fleet.port), '-k', scope.fleet.keyPath, '--known-hosts', knownHosts,
-        '--connect-timeout', '2', '--timeout', '3', '-o', path.join(scope.home, 'runs'), command],
+      [
+        'run',
+        '-i',
+        inv,
+        '-u',
+        scope.fleet.user,
+        '-p',
+        String(scope.fleet.port),
+        '-k',
+        scope.fleet.keyPath,
+        '--known-hosts',
+        knownHosts,
+        '--connect-timeout',
+        '2',
+        '--timeout',
+        '3',
+        '-o',
+        path.join(scope.home, 'runs'),
+        command,
+      ],
       { env: { HOME: scope.home }, timeoutMs: 30_000 },
     );
     expect(result.code).toBe(1);
@@ -54,22 +72,33 @@ describe('a mixed fleet of good and broken hosts', () => {
     expect(rows.get(sleeps!)?.status).toBe('timeout');
     expect(rows.get(sleeps!)?.reason).toMatch(/--timeout 3s; remote processes killed: [1-9] \(verified gone\)$/);
     expect(rows.get(changedKey!)?.status).toBe('hostkey_mismatch');
-    expect(rows.get(`${refused.host}:${refused.port}`)).toMatchObject({ status: 'unreachable', reason: 'connection refused' });
+    expect(rows.get(`${refused.host}:${refused.port}`)).toMatchObject({
+      status: 'unreachable',
+      reason: 'connection refused',
+    });
     expect(rows.get(`${silent.host}:${silent.port}`)?.status).toBe('unreachable');
     expect(rows.get(`${silent.host}:${silent.port}`)?.reason).toMatch(/timed out after 2s waiting for the SSH banner/);
     // Nothing ran on the host whose key changed; everything else that connected ran.
     expect(fs.existsSync(path.join(markerDir, changedKey!))).toBe(false);
     for (const h of good) expect(fs.existsSync(path.join(markerDir, h))).toBe(true);
-    const failed = fs.readFileSync(path.join(runDirOf(result), 'failed.txt'), 'utf8').trim().split('\n');
-    expect(failed.sort()).toEqual([exits3, sleeps, changedKey, `${refused.host}:${refused.port}`, `${silent.host}:${silent.port}`].sort());
+    const failed = fs
+      .readFileSync(path.join(runDirOf(result), 'failed.txt'), 'utf8')
+      .trim()
+      .split('\n');
+    expect(failed.sort()).toEqual(
+      [exits3, sleeps, changedKey, `${refused.host}:${refused.port}`, `${silent.host}:${silent.port}`].sort(),
+    );
     // The timed-out command's remote processes are gone, as its reason says.
-    const stillThere = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-      try {
-        return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(`sleep\u000060.${token}`);
-      } catch {
-        return false;
-      }
-    });
+    const stillThere = fs
+      .readdirSync('/proc')
+      .filter((p) => /^\d+$/.test(p))
+      .filter((p) => {
+        try {
+          return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(`sleep\u000060.${token}`);
+        } catch {
+          return false;
+        }
+      });
     expect(stillThere).toEqual([]);
   });
 });
@@ -82,8 +111,22 @@ describe('authentication failures', () => {
     fs.writeFileSync(inv, hosts.join('\n') + '\n');
     const secret = 'not-the-password-Zq81';
     const result = await runHerd(
-      ['run', '-i', inv, '-u', scope.fleet.user, '-p', String(scope.fleet.port), '--password-env', 'HERD_TEST_PW',
-        '--known-hosts', path.join(scope.home, 'kh-pw'), '-o', path.join(scope.home, 'runs'), 'true'],
+      [
+        'run',
+        '-i',
+        inv,
+        '-u',
+        scope.fleet.user,
+        '-p',
+        String(scope.fleet.port),
+        '--password-env',
+        'HERD_TEST_PW',
+        '--known-hosts',
+        path.join(scope.home, 'kh-pw'),
+        '-o',
+        path.join(scope.home, 'runs'),
+        'true',
+      ],
       { env: { HOME: scope.home, HERD_TEST_PW: secret } },
     );
     const rows = readHostsTsv(runDirOf(result));
@@ -98,8 +141,22 @@ describe('authentication failures', () => {
     fs.writeFileSync(inv, hosts.join('\n') + '\n');
     const out = path.join(scope.home, 'runs-pw');
     const result = await runHerd(
-      ['run', '-i', inv, '-u', scope.fleet.user, '-p', String(scope.fleet.port), '--password-env', 'HERD_TEST_PW',
-        '--known-hosts', path.join(scope.home, 'kh-pw2'), '-o', out, 'echo logged-in'],
+      [
+        'run',
+        '-i',
+        inv,
+        '-u',
+        scope.fleet.user,
+        '-p',
+        String(scope.fleet.port),
+        '--password-env',
+        'HERD_TEST_PW',
+        '--known-hosts',
+        path.join(scope.home, 'kh-pw2'),
+        '-o',
+        out,
+        'echo logged-in',
+      ],
       { env: { HOME: scope.home, HERD_TEST_PW: scope.fleet.password } },
     );
     expect(result.stderr).toContain('3 hosts: 3 ok');
@@ -121,8 +178,22 @@ describe('authentication failures', () => {
     const { execFileSync } = await import('node:child_process');
     execFileSync('ssh-keygen', ['-t', 'ed25519', '-N', '', '-q', '-f', otherKey]);
     const result = await runHerd(
-      ['run', '-i', inv, '-u', scope.fleet.user, '-p', String(scope.fleet.port), '-k', otherKey,
-        '--known-hosts', path.join(scope.home, 'kh-wk'), '-o', path.join(scope.home, 'runs'), 'true'],
+      [
+        'run',
+        '-i',
+        inv,
+        '-u',
+        scope.fleet.user,
+        '-p',
+        String(scope.fleet.port),
+        '-k',
+        otherKey,
+        '--known-hosts',
+        path.join(scope.home, 'kh-wk'),
+        '-o',
+        path.join(scope.home, 'runs'),
+        'true',
+      ],
       { env: { HOME: scope.home } },
     );
     expect(result.code).toBe(1);

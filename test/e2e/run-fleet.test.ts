@@ -4,12 +4,22 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PRINT_ADDRESS, readHostsTsv, runDirOf, runHerd, useLoopbackFleet } from './herd-cli.js';
 
-
 const scope = useLoopbackFleet();
 
 /** Each test writes its runs to its own `-o` directory: none reads what another made, so any one runs alone (-t). */
 function commonArgs(knownHosts: string, out: string): string[] {
-  return ['-u', scope.fleet.user, '-p', String(scope.fleet.port), '-k', scope.fleet.keyPath, '--known-hosts', knownHosts, '-o', out];
+  return [
+    '-u',
+    scope.fleet.user,
+    '-p',
+    String(scope.fleet.port),
+    '-k',
+    scope.fleet.keyPath,
+    '--known-hosts',
+    knownHosts,
+    '-o',
+    out,
+  ];
 }
 
 describe('herd run on 200 loopback hosts', () => {
@@ -19,7 +29,9 @@ describe('herd run on 200 loopback hosts', () => {
     fs.writeFileSync(inv, '# two hundred loopback hosts\n' + hosts.join('\n') + '\n');
     const knownHosts = path.join(scope.home, 'kh200');
     const out = path.join(scope.home, 'runs-200');
-    const result = await runHerd(['run', '-i', inv, ...commonArgs(knownHosts, out), '-f', '100', PRINT_ADDRESS], { env: { HOME: scope.home } });
+    const result = await runHerd(['run', '-i', inv, ...commonArgs(knownHosts, out), '-f', '100', PRINT_ADDRESS], {
+      env: { HOME: scope.home },
+    });
     expect(result.stderr).toContain('200 hosts: 200 ok');
     expect(result.code).toBe(0);
     const dir = runDirOf(result);
@@ -53,9 +65,14 @@ describe('herd run on 200 loopback hosts', () => {
     const inv = path.join(scope.home, 'inv6.txt');
     fs.writeFileSync(inv, hosts.join('\n') + '\n');
     const knownHosts = path.join(scope.home, 'kh6');
-    const first = await runHerd(['run', '-i', inv, ...commonArgs(knownHosts, path.join(scope.home, 'runs-6')), 'true'], { env: { HOME: scope.home } });
+    const first = await runHerd(
+      ['run', '-i', inv, ...commonArgs(knownHosts, path.join(scope.home, 'runs-6')), 'true'],
+      { env: { HOME: scope.home } },
+    );
     expect(first.code).toBe(0);
-    const listed = await runHerd(['hosts', '-i', path.join(runDirOf(first), 'hosts.tsv')], { env: { HOME: scope.home } });
+    const listed = await runHerd(['hosts', '-i', path.join(runDirOf(first), 'hosts.tsv')], {
+      env: { HOME: scope.home },
+    });
     expect(listed.stdout.trim().split('\n')).toEqual(hosts);
   });
 });
@@ -66,9 +83,19 @@ describe('host key checking', () => {
     const inv = path.join(scope.home, 'inv-strict.txt');
     fs.writeFileSync(inv, hosts.join('\n') + '\n');
     const marker = path.join(scope.home, 'strict-marker');
-    const result = await runHerd(['run', '-i', inv, ...commonArgs(path.join(scope.home, 'kh-empty'), path.join(scope.home, 'runs-strict')), '--strict-host-keys', `touch ${marker}`], {
-      env: { HOME: scope.home },
-    });
+    const result = await runHerd(
+      [
+        'run',
+        '-i',
+        inv,
+        ...commonArgs(path.join(scope.home, 'kh-empty'), path.join(scope.home, 'runs-strict')),
+        '--strict-host-keys',
+        `touch ${marker}`,
+      ],
+      {
+        env: { HOME: scope.home },
+      },
+    );
     expect(result.code).toBe(1);
     const rows = readHostsTsv(runDirOf(result));
     for (const h of hosts) expect(rows.get(h)?.status).toBe('hostkey_unknown');
@@ -84,7 +111,10 @@ describe('host key checking', () => {
     expect(fs.readFileSync(knownHosts, 'utf8')).toMatch(/^\|1\|/);
     const inv = path.join(scope.home, 'inv-hashed.txt');
     fs.writeFileSync(inv, `${host}\n`);
-    const result = await runHerd(['run', '-i', inv, ...commonArgs(knownHosts, path.join(scope.home, 'runs-hashed')), '--strict-host-keys', 'true'], { env: { HOME: scope.home } });
+    const result = await runHerd(
+      ['run', '-i', inv, ...commonArgs(knownHosts, path.join(scope.home, 'runs-hashed')), '--strict-host-keys', 'true'],
+      { env: { HOME: scope.home } },
+    );
     expect(result.stderr).toContain('1 host: 1 ok');
     expect(result.code).toBe(0);
   });
@@ -102,10 +132,18 @@ describe('the end-of-run view', () => {
     const majority = hosts.filter((h) => !odd.includes(h));
     const { foldHosts } = await import('../../src/report/fold.js');
     expect(result.stdout).toBe(
-      [`==== 6 hosts exit 0: ${foldHosts(majority)}`, '   sdb disk 2T', `==== DIFFERS 2 hosts exit 0: ${foldHosts(odd)}`, '   sdm disk 2T', ''].join('\n'),
+      [
+        `==== 6 hosts exit 0: ${foldHosts(majority)}`,
+        '   sdb disk 2T',
+        `==== DIFFERS 2 hosts exit 0: ${foldHosts(odd)}`,
+        '   sdm disk 2T',
+        '',
+      ].join('\n'),
     );
     expect(foldHosts(majority)).toMatch(/\[/);
-    const quiet = await runHerd(['run', '-i', inv, ...args, '--no-group', groupsCommand(odd)], { env: { HOME: scope.home } });
+    const quiet = await runHerd(['run', '-i', inv, ...args, '--no-group', groupsCommand(odd)], {
+      env: { HOME: scope.home },
+    });
     expect(quiet.stdout).toBe('');
   });
 });
@@ -136,7 +174,7 @@ describe('looking at past runs', () => {
     expect(lines[0]).toMatch(/\trun\t8 hosts: 8 ok\t.*sdb disk 2T/);
 
     const latestGroups = await runHerd(['show', '-o', out, ids[0]!], { env: { HOME: scope.home } });
-    expect(latestGroups.stdout).toMatch(/^==== 6 hosts exit 0: .*\n   sdb disk 2T\n==== DIFFERS 2 hosts exit 0: /);
+    expect(latestGroups.stdout).toMatch(/^==== 6 hosts exit 0: .*\n {3}sdb disk 2T\n==== DIFFERS 2 hosts exit 0: /);
     const one = await runHerd(['show', '-o', out, ids[0]!, '--host', hosts[2]!], { env: { HOME: scope.home } });
     expect(one.stdout).toBe('sdm disk 2T\n');
     const ok = await runHerd(['show', '-o', out, ids[0]!, '--status', 'ok'], { env: { HOME: scope.home } });

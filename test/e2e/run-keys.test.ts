@@ -17,7 +17,22 @@ beforeAll(() => {
 });
 
 function args(inv: string, ...extra: string[]): string[] {
-  return ['run', '-i', inv, '-u', scope.fleet.user, '-p', String(scope.fleet.port), '-k', keyPath, '--known-hosts', path.join(scope.home, 'kh'), '-o', path.join(scope.home, 'runs'), ...extra];
+  return [
+    'run',
+    '-i',
+    inv,
+    '-u',
+    scope.fleet.user,
+    '-p',
+    String(scope.fleet.port),
+    '-k',
+    keyPath,
+    '--known-hosts',
+    path.join(scope.home, 'kh'),
+    '-o',
+    path.join(scope.home, 'runs'),
+    ...extra,
+  ];
 }
 
 /** Every file under dir, read as text. */
@@ -35,10 +50,14 @@ describe('encrypted private keys', () => {
     const hosts = scope.fleet.hosts(3, 2100);
     const inv = path.join(scope.home, 'enc.txt');
     fs.writeFileSync(inv, hosts.join('\n') + '\n');
-    const result = await runHerd(args(inv, '--key-passphrase-env', 'HERD_TEST_KP', 'echo in'), { env: { HOME: scope.home, HERD_TEST_KP: PASSPHRASE } });
+    const result = await runHerd(args(inv, '--key-passphrase-env', 'HERD_TEST_KP', 'echo in'), {
+      env: { HOME: scope.home, HERD_TEST_KP: PASSPHRASE },
+    });
     expect(result.stderr).toContain('3 hosts: 3 ok');
     const dir = runDirOf(result);
-    expect(JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8')).options.key_passphrase_source).toBe('env:HERD_TEST_KP');
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8')).options.key_passphrase_source).toBe(
+      'env:HERD_TEST_KP',
+    );
     expect(allText(dir)).not.toContain(PASSPHRASE);
     expect(result.stderr + result.stdout).not.toContain(PASSPHRASE);
   });
@@ -54,14 +73,20 @@ describe('encrypted private keys', () => {
     expect(none.code).toBe(2);
     expect(none.stderr).toContain(`key ${keyPath} is encrypted and no passphrase was given`);
 
-    const wrong = await runHerd(args(inv, '--key-passphrase-env', 'HERD_TEST_KP', command), { env: { HOME: scope.home, HERD_TEST_KP: 'not it' } });
+    const wrong = await runHerd(args(inv, '--key-passphrase-env', 'HERD_TEST_KP', command), {
+      env: { HOME: scope.home, HERD_TEST_KP: 'not it' },
+    });
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toContain(`cannot decrypt key ${keyPath}: wrong passphrase`);
     expect(wrong.stderr).not.toContain('not it');
 
-    const unset = await runHerd(args(inv, '--key-passphrase-env', 'HERD_TEST_UNSET', command), { env: { HOME: scope.home } });
+    const unset = await runHerd(args(inv, '--key-passphrase-env', 'HERD_TEST_UNSET', command), {
+      env: { HOME: scope.home },
+    });
     expect(unset.code).toBe(2);
-    expect(unset.stderr).toContain('--key-passphrase-env HERD_TEST_UNSET: environment variable HERD_TEST_UNSET is not set or empty');
+    expect(unset.stderr).toContain(
+      '--key-passphrase-env HERD_TEST_UNSET: environment variable HERD_TEST_UNSET is not set or empty',
+    );
     expect(fs.existsSync(marker)).toBe(false);
   });
 });

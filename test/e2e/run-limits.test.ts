@@ -15,7 +15,18 @@ afterAll(async () => {
 });
 
 function conn(runs = 'runs'): string[] {
-  return ['-u', scope.fleet.user, '-p', String(scope.fleet.port), '-k', scope.fleet.keyPath, '--known-hosts', path.join(scope.home, 'kh'), '-o', path.join(scope.home, runs)];
+  return [
+    '-u',
+    scope.fleet.user,
+    '-p',
+    String(scope.fleet.port),
+    '-k',
+    scope.fleet.keyPath,
+    '--known-hosts',
+    path.join(scope.home, 'kh'),
+    '-o',
+    path.join(scope.home, runs),
+  ];
 }
 
 function inventory(name: string, hosts: string[]): string {
@@ -38,10 +49,15 @@ describe('time limits', () => {
     const [silent, chatty] = scope.fleet.hosts(2, 2000);
     const inv = inventory('idle.txt', [silent!, chatty!]);
     const command = `me=$(echo "$SSH_CONNECTION" | cut -d' ' -f3); if [ "$me" = ${silent} ]; then sleep 41.${TOKEN}; else for i in 1 2 3 4 5 6 7 8; do echo tick; sleep 0.3; done; fi`;
-    const result = await runHerd(['run', '-i', inv, ...conn(), '--idle-timeout', '1', command], { env: { HOME: scope.home }, timeoutMs: 30_000 });
+    const result = await runHerd(['run', '-i', inv, ...conn(), '--idle-timeout', '1', command], {
+      env: { HOME: scope.home },
+      timeoutMs: 30_000,
+    });
     const rows = readHostsTsv(runDirOf(result));
     expect(rows.get(silent!)?.status).toBe('timeout');
-    expect(rows.get(silent!)?.reason).toMatch(/printed nothing for 1s \(--idle-timeout\); remote processes killed: [1-9]/);
+    expect(rows.get(silent!)?.reason).toMatch(
+      /printed nothing for 1s \(--idle-timeout\); remote processes killed: [1-9]/,
+    );
     expect(rows.get(chatty!)).toMatchObject({ status: 'ok', exit: '0' });
     expect(remoteProcesses(`sleep 41.${TOKEN}`)).toEqual([]);
     expect(result.durationMs).toBeLessThan(15_000);
@@ -53,10 +69,13 @@ describe('time limits', () => {
     // Each command marks itself, then holds on a gate never opened during the run: which hosts were running
     // at the deadline is read, not assumed (on a loaded machine a handshake can outlast the 2 s).
     const gate = openGate();
-    const result = await runHerd(['run', '-i', inv, ...conn(), '-f', '2', '--deadline', '2', gate.command(`sleep 42.${TOKEN}`)], {
-      env: { HOME: scope.home },
-      timeoutMs: 30_000,
-    });
+    const result = await runHerd(
+      ['run', '-i', inv, ...conn(), '-f', '2', '--deadline', '2', gate.command(`sleep 42.${TOKEN}`)],
+      {
+        env: { HOME: scope.home },
+        timeoutMs: 30_000,
+      },
+    );
     expect(result.code).toBe(1);
     // A timeout is the subject, so the bound is the behaviour: --deadline 2 against 42 s sleeps. Generous
     // (timed from spawn, startup included) and still far from what an ignored deadline takes.
@@ -74,7 +93,8 @@ describe('time limits', () => {
     expect(timedOut.length + notStarted.length).toBe(5);
     for (const r of timedOut) expect(r.reason).toMatch(/--deadline was reached; remote processes killed: [1-9]/);
     // Queued hosts never began; one still connecting at the deadline ends before its command started.
-    for (const r of notStarted) expect(r.reason).toMatch(/the run's --deadline (2s )?was reached before (this host|the command) started/);
+    for (const r of notStarted)
+      expect(r.reason).toMatch(/the run's --deadline (2s )?was reached before (this host|the command) started/);
     expect(fs.readFileSync(path.join(dir, 'failed.txt'), 'utf8').trim().split('\n').sort()).toEqual([...hosts].sort());
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8')).options.deadline_s).toBe(2);
     // The gate is never opened, so nothing of these commands ends by itself: what is gone, herd killed.
@@ -87,10 +107,16 @@ describe('output', () => {
   it('--max-output keeps the first bytes per host and says what it dropped', async () => {
     const [host] = scope.fleet.hosts(1, 2020);
     const inv = inventory('cap.txt', [host!]);
-    const result = await runHerd(['run', '-i', inv, ...conn(), '--max-output', '1M', 'head -c 5000000 /dev/zero'], { env: { HOME: scope.home }, timeoutMs: 30_000 });
+    const result = await runHerd(['run', '-i', inv, ...conn(), '--max-output', '1M', 'head -c 5000000 /dev/zero'], {
+      env: { HOME: scope.home },
+      timeoutMs: 30_000,
+    });
     expect(result.code).toBe(0);
     const dir = runDirOf(result);
-    expect(readHostsTsv(dir).get(host!)).toMatchObject({ status: 'ok', reason: 'output capped by --max-output at 1048576 bytes; 3951424 more bytes dropped' });
+    expect(readHostsTsv(dir).get(host!)).toMatchObject({
+      status: 'ok',
+      reason: 'output capped by --max-output at 1048576 bytes; 3951424 more bytes dropped',
+    });
     expect(fs.statSync(path.join(dir, 'stdout', host!)).size).toBe(1048576);
   });
 
@@ -121,8 +147,19 @@ describe('connections', () => {
     const flaky = await flakyProxy({ host: '127.0.0.1', port: scope.fleet.port }, 2);
     closers.push(flaky.close);
     const inv = inventory('flaky.txt', [`127.0.0.1:${flaky.port}`]);
-    const base = ['-u', scope.fleet.user, '-k', scope.fleet.keyPath, '--host-key-checking', 'off', '-o', path.join(scope.home, 'runs')];
-    const retried = await runHerd(['run', '-i', inv, ...base, '--connect-retries', '2', 'echo through'], { env: { HOME: scope.home } });
+    const base = [
+      '-u',
+      scope.fleet.user,
+      '-k',
+      scope.fleet.keyPath,
+      '--host-key-checking',
+      'off',
+      '-o',
+      path.join(scope.home, 'runs'),
+    ];
+    const retried = await runHerd(['run', '-i', inv, ...base, '--connect-retries', '2', 'echo through'], {
+      env: { HOME: scope.home },
+    });
     expect(retried.code).toBe(0);
     expect(flaky.accepted()).toBe(3);
     expect(retried.stdout).toContain('through');
@@ -130,9 +167,14 @@ describe('connections', () => {
     const again = await flakyProxy({ host: '127.0.0.1', port: scope.fleet.port }, 1);
     closers.push(again.close);
     const inv2 = inventory('flaky2.txt', [`127.0.0.1:${again.port}`]);
-    const once = await runHerd(['run', '-i', inv2, ...base, '--connect-retries', '0', 'echo through'], { env: { HOME: scope.home } });
+    const once = await runHerd(['run', '-i', inv2, ...base, '--connect-retries', '0', 'echo through'], {
+      env: { HOME: scope.home },
+    });
     expect(once.code).toBe(1);
-    expect(readHostsTsv(runDirOf(once)).get(`127.0.0.1:${again.port}`)).toMatchObject({ status: 'unreachable', reason: 'connection reset by peer during key exchange' });
+    expect(readHostsTsv(runDirOf(once)).get(`127.0.0.1:${again.port}`)).toMatchObject({
+      status: 'unreachable',
+      reason: 'connection reset by peer during key exchange',
+    });
     expect(again.accepted()).toBe(1);
   });
 
@@ -141,7 +183,9 @@ describe('connections', () => {
     const inv = inventory('fds.txt', hosts);
     const args = ['run', '-i', inv, ...conn(), '-f', '500', '-w', '2', 'true'].map((a) => `'${a}'`).join(' ');
     const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = spawn('bash', ['-c', `ulimit -n 90 && exec '${HERD_BIN}' ${args}`], { env: { ...process.env, HOME: scope.home } });
+      const child = spawn('bash', ['-c', `ulimit -n 90 && exec '${HERD_BIN}' ${args}`], {
+        env: { ...process.env, HOME: scope.home },
+      });
       let stderr = '';
       child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
       child.on('close', (code: number | null) => resolve({ code, stderr }));

@@ -6,11 +6,21 @@ import { describe, expect, it } from 'vitest';
 import { driver, openGate, stderrMatches, waitUntil } from './gate.js';
 import { pidsWith, readHostsTsv, runDirOf, runHerd, scratchDir, useLoopbackFleet } from './herd-cli.js';
 
-
 const scope = useLoopbackFleet();
 
 function conn(out: string): string[] {
-  return ['-u', scope.fleet.user, '-p', String(scope.fleet.port), '-k', scope.fleet.keyPath, '--known-hosts', path.join(scope.home, 'kh'), '-o', out];
+  return [
+    '-u',
+    scope.fleet.user,
+    '-p',
+    String(scope.fleet.port),
+    '-k',
+    scope.fleet.keyPath,
+    '--known-hosts',
+    path.join(scope.home, 'kh'),
+    '-o',
+    out,
+  ];
 }
 
 describe('Ctrl-C', () => {
@@ -32,10 +42,13 @@ describe('Ctrl-C', () => {
       gate.release();
     });
     // --grace outlasts the test: the released commands finish however slow the machine is.
-    const result = await runHerd(['run', '-i', inv, ...conn(out), '-f', '4', '--grace', '3600', gate.command('echo finished')], {
-      env: { HOME: scope.home },
-      onSpawn: run.onSpawn,
-    });
+    const result = await runHerd(
+      ['run', '-i', inv, ...conn(out), '-f', '4', '--grace', '3600', gate.command('echo finished')],
+      {
+        env: { HOME: scope.home },
+        onSpawn: run.onSpawn,
+      },
+    );
     expect(run.failure()).toBeUndefined();
     expect(result.code).toBe(130);
     expect(atSignal).toHaveLength(4);
@@ -106,10 +119,13 @@ describe('--grace', () => {
     });
     try {
       // The gate is never opened: only the grace timer can end these commands (no second Ctrl-C is sent).
-      const result = await runHerd(['run', '-i', inv, ...conn(path.join(scope.home, 'runs-grace')), '--grace', '1', gate.command('true')], {
-        env: { HOME: scope.home },
-        onSpawn: run.onSpawn,
-      });
+      const result = await runHerd(
+        ['run', '-i', inv, ...conn(path.join(scope.home, 'runs-grace')), '--grace', '1', gate.command('true')],
+        {
+          env: { HOME: scope.home },
+          onSpawn: run.onSpawn,
+        },
+      );
       const afterSignalMs = Date.now() - signalled;
       expect(run.failure()).toBeUndefined();
       expect(result.code).toBe(130);
@@ -139,7 +155,20 @@ describe('ssh-agent', () => {
       const inv = path.join(scope.home, 'agent.txt');
       fs.writeFileSync(inv, hosts.join('\n') + '\n');
       const noKeyHome = scratchDir();
-      const args = ['run', '-i', inv, '-u', scope.fleet.user, '-p', String(scope.fleet.port), '--known-hosts', path.join(scope.home, 'kh-agent'), '-o', path.join(scope.home, 'runs-agent'), 'true'];
+      const args = [
+        'run',
+        '-i',
+        inv,
+        '-u',
+        scope.fleet.user,
+        '-p',
+        String(scope.fleet.port),
+        '--known-hosts',
+        path.join(scope.home, 'kh-agent'),
+        '-o',
+        path.join(scope.home, 'runs-agent'),
+        'true',
+      ];
       const result = await runHerd(args, { env: { HOME: noKeyHome, SSH_AUTH_SOCK: sock } });
       expect(result.stderr).toContain('3 hosts: 3 ok');
       // Without the agent nothing is left to offer: refused up front rather than auth_failed on every host.

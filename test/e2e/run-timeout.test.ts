@@ -9,7 +9,14 @@ const scope = useLoopbackFleet();
 
 function hostsTsvRows(dir: string): Map<string, { status: string; durationMs: number; reason: string }> {
   const [, ...lines] = fs.readFileSync(path.join(dir, 'hosts.tsv'), 'utf8').trim().split('\n');
-  return new Map(lines.map((l) => l.split('\t')).map(([host, status, , duration, reason]) => [host!, { status: status!, durationMs: Number(duration), reason: reason! }]));
+  return new Map(
+    lines
+      .map((l) => l.split('\t'))
+      .map(([host, status, , duration, reason]) => [
+        host!,
+        { status: status!, durationMs: Number(duration), reason: reason! },
+      ]),
+  );
 }
 
 describe('--timeout', () => {
@@ -21,8 +28,24 @@ describe('--timeout', () => {
     // A background child and a foreground one: both must be found and killed.
     const command = `sleep 61.${token} & sleep 60.${token}; echo never`;
     const result = await runHerd(
-      ['run', '-i', inv, '-u', scope.fleet.user, '-p', String(scope.fleet.port), '-k', scope.fleet.keyPath,
-        '--known-hosts', path.join(scope.home, 'kh'), '-o', path.join(scope.home, 'runs'), '--timeout', '2', command],
+      [
+        'run',
+        '-i',
+        inv,
+        '-u',
+        scope.fleet.user,
+        '-p',
+        String(scope.fleet.port),
+        '-k',
+        scope.fleet.keyPath,
+        '--known-hosts',
+        path.join(scope.home, 'kh'),
+        '-o',
+        path.join(scope.home, 'runs'),
+        '--timeout',
+        '2',
+        command,
+      ],
       { env: { HOME: scope.home }, timeoutMs: 30_000 },
     );
     const left = pidsWith(token);

@@ -5,11 +5,21 @@ import { describe, expect, it } from 'vitest';
 import { driver, hostsHeldBy, openGate, waitUntil } from './gate.js';
 import { childPids, readHostsTsv, runDirOf, runHerd, scratchDir, useLoopbackFleet } from './herd-cli.js';
 
-
 const scope = useLoopbackFleet();
 
 function connArgs(): string[] {
-  return ['-u', scope.fleet.user, '-p', String(scope.fleet.port), '-k', scope.fleet.keyPath, '--known-hosts', path.join(scope.home, 'kh'), '-o', path.join(scope.home, 'runs')];
+  return [
+    '-u',
+    scope.fleet.user,
+    '-p',
+    String(scope.fleet.port),
+    '-k',
+    scope.fleet.keyPath,
+    '--known-hosts',
+    path.join(scope.home, 'kh'),
+    '-o',
+    path.join(scope.home, 'runs'),
+  ];
 }
 
 describe('a worker process killed mid-run', () => {
@@ -74,7 +84,10 @@ describe('herd rerun', () => {
     expect(record.rerun_of).toBe(path.basename(firstDir));
     expect(record.command).toBe('rerun');
     for (const h of hosts) {
-      const runs = fs.readFileSync(path.join(flagDir, `count-${h}`), 'utf8').trim().split('\n').length;
+      const runs = fs
+        .readFileSync(path.join(flagDir, `count-${h}`), 'utf8')
+        .trim()
+        .split('\n').length;
       expect(runs).toBe(bad.includes(h) ? 2 : 1);
     }
     const third = await runHerd(['rerun', '-o', path.join(scope.home, 'runs')], { env: { HOME: scope.home } });

@@ -32,8 +32,14 @@ describe('-l at the command line', () => {
 
   it.each([
     [['-l', 'all,!foo[1'], 'herd: -l "all,!foo[1": column 9: unterminated [\n'],
-    [['--limit', 'all,!fo1'], 'herd: --limit "all,!fo1": column 5: !fo1 excludes no host; refusing to run without the exclusion (check the name)\n'],
-    [['--limit=foo[01-044]'], 'herd: --limit "foo[01-044]": column 5: range 01-044: padding length mismatch (2 and 3 digits); write both ends with the same width, e.g. 001-044\n'],
+    [
+      ['--limit', 'all,!fo1'],
+      'herd: --limit "all,!fo1": column 5: !fo1 excludes no host; refusing to run without the exclusion (check the name)\n',
+    ],
+    [
+      ['--limit=foo[01-044]'],
+      'herd: --limit "foo[01-044]": column 5: range 01-044: padding length mismatch (2 and 3 digits); write both ends with the same width, e.g. 001-044\n',
+    ],
     [['-lfoo[1:3]'], 'herd: -l "foo[1:3]": column 4: [1:3] is an Ansible-style range; herd writes it foo[1-3]\n'],
   ])('%j stops with exit 2 before any host is contacted: %s', async (args, message) => {
     const result = await runHerd(['run', '-i', inv, ...args, '-o', path.join(home, 'runs'), 'true'], { env });
@@ -52,13 +58,33 @@ describe('a 1,000,000-host inventory', () => {
     const lines = all.stdout.split('\n');
     expect(lines).toHaveLength(1_000_001);
     expect(lines[999_999]).toBe('127.15.159.250');
-    const some = await runHerd(['hosts', '-i', million, '-l', '127.15.[0-159].[1-250],!127.15.[1-159].[1-250]'], { env });
+    const some = await runHerd(['hosts', '-i', million, '-l', '127.15.[0-159].[1-250],!127.15.[1-159].[1-250]'], {
+      env,
+    });
     expect(some.code).toBe(0);
     expect(some.stdout.split('\n')).toHaveLength(251);
   }, 300_000);
 
   it('herd run loads and selects it (no RangeError), then runs only the selected hosts', async () => {
-    const result = await runHerd(['run', '-i', million, '-l', '127.0.0.[1-3]', '-p', '1', '--password-env', 'HERD_T_PW', '--connect-retries', '0', '-o', path.join(home, 'runs'), 'true'], { env });
+    const result = await runHerd(
+      [
+        'run',
+        '-i',
+        million,
+        '-l',
+        '127.0.0.[1-3]',
+        '-p',
+        '1',
+        '--password-env',
+        'HERD_T_PW',
+        '--connect-retries',
+        '0',
+        '-o',
+        path.join(home, 'runs'),
+        'true',
+      ],
+      { env },
+    );
     expect(result.stderr).not.toMatch(/RangeError|Maximum call stack/);
     expect(result.code).toBe(1);
     expect([...readHostsTsv(runDirOf(result)).keys()]).toEqual(['127.0.0.1', '127.0.0.2', '127.0.0.3']);
@@ -68,7 +94,25 @@ describe('a 1,000,000-host inventory', () => {
 describe('herd run with more hosts than a call takes arguments', () => {
   it('queues 130,048 hosts (exit 70 with RangeError before): the deadline leaves them not_started, each recorded', async () => {
     const inv = inventory('many.txt', ['127.1.[0-255].[1-254]', '127.2.[0-255].[1-254]']);
-    const result = await runHerd(['run', '-i', inv, '-p', '1', '--password-env', 'HERD_T_PW', '--connect-retries', '0', '--deadline', '0.5', '-o', path.join(home, 'runs'), 'true'], { env });
+    const result = await runHerd(
+      [
+        'run',
+        '-i',
+        inv,
+        '-p',
+        '1',
+        '--password-env',
+        'HERD_T_PW',
+        '--connect-retries',
+        '0',
+        '--deadline',
+        '0.5',
+        '-o',
+        path.join(home, 'runs'),
+        'true',
+      ],
+      { env },
+    );
     expect(result.stderr).not.toMatch(/RangeError|Maximum call stack/);
     expect(result.code).toBe(1);
     const rows = readHostsTsv(runDirOf(result));

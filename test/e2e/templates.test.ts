@@ -8,7 +8,18 @@ import { readHostsTsv, runDirOf, runHerd, scratchDir, useLoopbackFleet } from '.
 const scope = useLoopbackFleet();
 
 function conn(): string[] {
-  return ['-u', scope.fleet.user, '-p', String(scope.fleet.port), '-k', scope.fleet.keyPath, '--known-hosts', path.join(scope.home, 'kh'), '-o', path.join(scope.home, 'runs')];
+  return [
+    '-u',
+    scope.fleet.user,
+    '-p',
+    String(scope.fleet.port),
+    '-k',
+    scope.fleet.keyPath,
+    '--known-hosts',
+    path.join(scope.home, 'kh'),
+    '-o',
+    path.join(scope.home, 'runs'),
+  ];
 }
 
 function write(name: string, text: string): string {
@@ -24,7 +35,9 @@ describe('-e/--var values', () => {
     const hosts = scope.fleet.hosts(3, 2100);
     const inv = write('vars.txt', hosts.join('\n') + '\n');
     const book = write('vars.yml', 'vars: { dev: /nonexistent/default }\nsteps:\n  - run: touch {{ dev }}\n');
-    const result = await runHerd(['play', '-i', inv, ...conn(), '-e', `dev=${disk}/dd-{{ host }}.disk`, book], { env: { HOME: scope.home } });
+    const result = await runHerd(['play', '-i', inv, ...conn(), '-e', `dev=${disk}/dd-{{ host }}.disk`, book], {
+      env: { HOME: scope.home },
+    });
     expect(result.stderr).toContain('3 hosts: 3 ok');
     expect(result.code).toBe(0);
     expect(fs.readdirSync(disk).sort()).toEqual(hosts.map((h) => `dd-${h}.disk`).sort());
@@ -51,7 +64,9 @@ describe('playbook and path templates', () => {
     const inv = write('malformed.txt', scope.fleet.hosts(1, 2120).join('\n') + '\n');
     const book = write('malformed.yml', "steps:\n  - run: docker ps --format '{{.Names}}'\n");
     const runs = path.join(scope.home, 'runs-malformed');
-    const result = await runHerd(['play', '-i', inv, ...conn().slice(0, -2), '-o', runs, book], { env: { HOME: scope.home } });
+    const result = await runHerd(['play', '-i', inv, ...conn().slice(0, -2), '-o', runs, book], {
+      env: { HOME: scope.home },
+    });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(`${book}:2:30: malformed template`);
     expect(fs.existsSync(runs)).toBe(false);
@@ -63,10 +78,16 @@ describe('playbook and path templates', () => {
     const src = write('push-src.txt', 'hello\n');
     const dest = scratchDir('herd-push-');
     fs.chmodSync(dest, 0o777);
-    const bad = await runHerd(['push', '-i', inv, ...conn(), src, `${dest}/{{ hostname }}.txt`], { env: { HOME: scope.home } });
+    const bad = await runHerd(['push', '-i', inv, ...conn(), src, `${dest}/{{ hostname }}.txt`], {
+      env: { HOME: scope.home },
+    });
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('unknown variable "hostname"; paths may use only the built-ins host, port, run_id, user');
-    const good = await runHerd(['push', '-i', inv, ...conn(), src, `${dest}/{{ host }}.txt`], { env: { HOME: scope.home } });
+    expect(bad.stderr).toContain(
+      'unknown variable "hostname"; paths may use only the built-ins host, port, run_id, user',
+    );
+    const good = await runHerd(['push', '-i', inv, ...conn(), src, `${dest}/{{ host }}.txt`], {
+      env: { HOME: scope.home },
+    });
     expect(good.code).toBe(0);
     expect(fs.readdirSync(dest).sort()).toEqual(hosts.map((h) => `${h}.txt`).sort());
     expect([...readHostsTsv(runDirOf(good)).values()].map((r) => r.status)).toEqual(['ok', 'ok']);

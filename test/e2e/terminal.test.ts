@@ -114,8 +114,12 @@ describe.runIf(hasTmux)('in a real terminal', () => {
     fs.writeFileSync(book, '- steps:\n    - run: echo played\n');
     const base = `env -u NO_COLOR HOME=${home} ${HERD_BIN}`;
     const conn = `-i ${inv} -u ${fleet.user} -p ${fleet.port} -k ${fleet.keyPath} --known-hosts ${home}/kh -o ${home}/runs-colour -q --stream`;
-    const coloured = (text: string, word: string) => hosts.every((h) => new RegExp(`\x1b\\[\\d+m${h.replace(/\./g, '\\.')}\x1b\\[(0|39)?m: ${word}`).test(text));
-    for (const [what, word] of [[`run ${conn} 'echo ran'`, 'ran'], [`play ${conn} ${book}`, '\\[1\\.1\\] played']] as const) {
+    const coloured = (text: string, word: string) =>
+      hosts.every((h) => new RegExp(`\x1b\\[\\d+m${h.replace(/\./g, '\\.')}\x1b\\[(0|39)?m: ${word}`).test(text));
+    for (const [what, word] of [
+      [`run ${conn} 'echo ran'`, 'ran'],
+      [`play ${conn} ${book}`, '\\[1\\.1\\] played'],
+    ] as const) {
       for (const flag of ['', '--no-color']) {
         term.send('clear');
         term.send(`${base} ${what.replace('--stream', `--stream ${flag}`)}; echo "EXIT=$?"`);

@@ -5,11 +5,21 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { childPids, readHostsTsv, runDirOf, runHerd, scratchDir, useLoopbackFleet } from './herd-cli.js';
 
-
 const scope = useLoopbackFleet();
 
 function conn(): string[] {
-  return ['-u', scope.fleet.user, '-p', String(scope.fleet.port), '-k', scope.fleet.keyPath, '--known-hosts', path.join(scope.home, 'kh'), '-o', path.join(scope.home, 'runs')];
+  return [
+    '-u',
+    scope.fleet.user,
+    '-p',
+    String(scope.fleet.port),
+    '-k',
+    scope.fleet.keyPath,
+    '--known-hosts',
+    path.join(scope.home, 'kh'),
+    '-o',
+    path.join(scope.home, 'runs'),
+  ];
 }
 
 /** A tree with nested and empty dirs, modes, a symlink, an empty file, a multi-MB file and many small files. */
@@ -38,7 +48,11 @@ function snapshot(root: string): Map<string, string> {
       else if (e.isDirectory()) {
         out.set(r, `dir ${(st.mode & 0o777).toString(8)}`);
         walk(full, r);
-      } else out.set(r, `file ${(st.mode & 0o777).toString(8)} ${crypto.createHash('sha256').update(fs.readFileSync(full)).digest('hex')}`);
+      } else
+        out.set(
+          r,
+          `file ${(st.mode & 0o777).toString(8)} ${crypto.createHash('sha256').update(fs.readFileSync(full)).digest('hex')}`,
+        );
     }
   };
   walk(root, '');
@@ -55,26 +69,43 @@ describe('push and pull of a whole tree', () => {
     const inv = path.join(scope.home, 'transfer.txt');
     fs.writeFileSync(inv, hosts.join('\n') + '\n');
 
-    const push = await runHerd(['push', '-i', inv, ...conn(), `${src}/`, `${remoteBase}/{{ host }}`], { env: { HOME: scope.home }, timeoutMs: 120_000 });
+    const push = await runHerd(['push', '-i', inv, ...conn(), `${src}/`, `${remoteBase}/{{ host }}`], {
+      env: { HOME: scope.home },
+      timeoutMs: 120_000,
+    });
     expect(push.stderr).toContain('20 hosts: 20 ok');
     const expected = snapshot(src);
     for (const h of hosts) expect(snapshot(path.join(remoteBase, h))).toEqual(expected);
-    const transfers = fs.readFileSync(path.join(runDirOf(push), 'transfers.tsv'), 'utf8').trim().split('\n');
+    const transfers = fs
+      .readFileSync(path.join(runDirOf(push), 'transfers.tsv'), 'utf8')
+      .trim()
+      .split('\n');
     expect(transfers[0]).toBe('host\tpath\tbytes\tstatus');
     expect(transfers.filter((l) => l.endsWith('\tsent'))).toHaveLength(20 * 1005);
 
-    const again = await runHerd(['push', '-i', inv, ...conn(), `${src}/`, `${remoteBase}/{{ host }}`], { env: { HOME: scope.home }, timeoutMs: 120_000 });
+    const again = await runHerd(['push', '-i', inv, ...conn(), `${src}/`, `${remoteBase}/{{ host }}`], {
+      env: { HOME: scope.home },
+      timeoutMs: 120_000,
+    });
     expect(again.stderr).toContain('20 hosts: 20 ok');
-    const second = fs.readFileSync(path.join(runDirOf(again), 'transfers.tsv'), 'utf8').trim().split('\n').slice(1);
+    const second = fs
+      .readFileSync(path.join(runDirOf(again), 'transfers.tsv'), 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1);
     expect(second.filter((l) => l.endsWith('\tsent'))).toEqual([]);
     expect(readHostsTsv(runDirOf(again)).get(hosts[0]!)?.reason).toBe('sent 0 files (0 bytes), 1005 unchanged');
 
     const back = scratchDir('herd-back-');
-    const pull = await runHerd(['pull', '-i', inv, ...conn(), `${remoteBase}/{{ host }}`, back], { env: { HOME: scope.home }, timeoutMs: 120_000 });
+    const pull = await runHerd(['pull', '-i', inv, ...conn(), `${remoteBase}/{{ host }}`, back], {
+      env: { HOME: scope.home },
+      timeoutMs: 120_000,
+    });
     expect(pull.stderr).toContain('20 hosts: 20 ok');
     for (const h of hosts) expect(snapshot(path.join(back, h))).toEqual(expected);
     // No temporary files are left anywhere.
-    for (const h of hosts) expect([...snapshot(path.join(remoteBase, h)).keys()].filter((k) => k.includes('herd-tmp'))).toEqual([]);
+    for (const h of hosts)
+      expect([...snapshot(path.join(remoteBase, h)).keys()].filter((k) => k.includes('herd-tmp'))).toEqual([]);
   });
 
   it('fails only the host whose source is missing, with the reason', async () => {
@@ -88,11 +119,16 @@ describe('push and pull of a whole tree', () => {
     const inv = path.join(scope.home, 'missing.txt');
     fs.writeFileSync(inv, hosts.join('\n') + '\n');
     const back = scratchDir('herd-back-');
-    const pull = await runHerd(['pull', '-i', inv, ...conn(), `${remoteBase}/{{ host }}`, back], { env: { HOME: scope.home } });
+    const pull = await runHerd(['pull', '-i', inv, ...conn(), `${remoteBase}/{{ host }}`, back], {
+      env: { HOME: scope.home },
+    });
     expect(pull.code).toBe(1);
     const rows = readHostsTsv(runDirOf(pull));
     expect(rows.get(hosts[0]!)?.status).toBe('ok');
-    expect(rows.get(hosts[1]!)).toMatchObject({ status: 'failed', reason: `${remoteBase}/${hosts[1]}: no such file or directory on the host` });
+    expect(rows.get(hosts[1]!)).toMatchObject({
+      status: 'failed',
+      reason: `${remoteBase}/${hosts[1]}: no such file or directory on the host`,
+    });
     expect(fs.readFileSync(path.join(back, hosts[2]!, 'a.log'), 'utf8')).toBe('c\n');
   });
 
@@ -127,7 +163,10 @@ describe('push and pull of a whole tree', () => {
     const inv = path.join(scope.home, 'dots.txt');
     fs.writeFileSync(inv, `${host}\n`);
     const pull = await runHerd(['pull', '-i', inv, ...conn(), remote, back], { env: { HOME: scope.home } });
-    expect(readHostsTsv(runDirOf(pull)).get(host!)).toMatchObject({ status: 'ok', reason: 'received 2 files (8 bytes), 0 unchanged' });
+    expect(readHostsTsv(runDirOf(pull)).get(host!)).toMatchObject({
+      status: 'ok',
+      reason: 'received 2 files (8 bytes), 0 unchanged',
+    });
     expect(pull.code).toBe(0);
     expect(fs.readFileSync(path.join(back, host!, '..cfg'), 'utf8')).toBe('dots\n');
     expect(fs.readFileSync(path.join(back, host!, '..d', 'inner'), 'utf8')).toBe('in\n');
@@ -146,9 +185,14 @@ describe('push and pull of a whole tree', () => {
     const inv = path.join(scope.home, 'links.txt');
     fs.writeFileSync(inv, hosts.join('\n') + '\n');
 
-    const plain = await runHerd(['push', '-i', inv, ...conn(), `${src}/`, `${remoteBase}/plain-{{ host }}`], { env: { HOME: scope.home } });
+    const plain = await runHerd(['push', '-i', inv, ...conn(), `${src}/`, `${remoteBase}/plain-{{ host }}`], {
+      env: { HOME: scope.home },
+    });
     expect(plain.stderr).toContain('2 hosts: 2 ok');
-    const followed = await runHerd(['push', '-i', inv, ...conn(), '--follow-links', `${src}/`, `${remoteBase}/followed-{{ host }}`], { env: { HOME: scope.home } });
+    const followed = await runHerd(
+      ['push', '-i', inv, ...conn(), '--follow-links', `${src}/`, `${remoteBase}/followed-{{ host }}`],
+      { env: { HOME: scope.home } },
+    );
     expect(followed.stderr).toContain('2 hosts: 2 ok');
     for (const h of hosts) {
       const plainDir = path.join(remoteBase, `plain-${h}`);
@@ -163,7 +207,7 @@ describe('push and pull of a whole tree', () => {
 });
 
 describe('directory times', () => {
-  it('push and pull keep every directory\'s modification time, set after what is inside it is written', async () => {
+  it("push and pull keep every directory's modification time, set after what is inside it is written", async () => {
     const src = scratchDir('herd-src-');
     fs.mkdirSync(path.join(src, 'a', 'b'), { recursive: true });
     fs.mkdirSync(path.join(src, 'empty'));
@@ -173,18 +217,24 @@ describe('directory times', () => {
     const times: Record<string, number> = { '': 978307200, a: 1000000000, 'a/b': 1100000000, empty: 1200000000 };
     for (const [rel, t] of Object.entries(times)) fs.utimesSync(path.join(src, rel), t, t);
     const mtimes = (root: string): Record<string, number> =>
-      Object.fromEntries(Object.keys(times).map((rel) => [rel, Math.floor(fs.statSync(path.join(root, rel)).mtimeMs / 1000)]));
+      Object.fromEntries(
+        Object.keys(times).map((rel) => [rel, Math.floor(fs.statSync(path.join(root, rel)).mtimeMs / 1000)]),
+      );
     expect(mtimes(src)).toEqual(times);
     const remoteBase = scratchDir('herd-remote-');
     fs.chmodSync(remoteBase, 0o777);
     const [host] = scope.fleet.hosts(1, 1660);
     const inv = path.join(scope.home, 'dirtimes.txt');
     fs.writeFileSync(inv, `${host}\n`);
-    const push = await runHerd(['push', '-i', inv, ...conn(), `${src}/`, `${remoteBase}/tree`], { env: { HOME: scope.home } });
+    const push = await runHerd(['push', '-i', inv, ...conn(), `${src}/`, `${remoteBase}/tree`], {
+      env: { HOME: scope.home },
+    });
     expect(push.stderr).toContain('1 host: 1 ok');
     expect(mtimes(path.join(remoteBase, 'tree'))).toEqual(times);
     const back = scratchDir('herd-back-');
-    const pull = await runHerd(['pull', '-i', inv, ...conn(), `${remoteBase}/tree`, back], { env: { HOME: scope.home } });
+    const pull = await runHerd(['pull', '-i', inv, ...conn(), `${remoteBase}/tree`, back], {
+      env: { HOME: scope.home },
+    });
     expect(pull.stderr).toContain('1 host: 1 ok');
     expect(mtimes(path.join(back, host!))).toEqual(times);
   });
@@ -201,7 +251,10 @@ describe('--checksum and --delete', () => {
     const hosts = scope.fleet.hosts(2, 1580);
     const inv = path.join(scope.home, 'checksum.txt');
     fs.writeFileSync(inv, hosts.join('\n') + '\n');
-    const push = (...extra: string[]) => runHerd(['push', '-i', inv, ...conn(), ...extra, `${src}/`, `${remoteBase}/{{ host }}/app`], { env: { HOME: scope.home } });
+    const push = (...extra: string[]) =>
+      runHerd(['push', '-i', inv, ...conn(), ...extra, `${src}/`, `${remoteBase}/{{ host }}/app`], {
+        env: { HOME: scope.home },
+      });
     expect((await push()).stderr).toContain('2 hosts: 2 ok');
 
     // Tamper on one host: same size, same mtime, different bytes.
@@ -214,7 +267,10 @@ describe('--checksum and --delete', () => {
     expect(fs.readFileSync(path.join(runDirOf(plain), 'transfers.tsv'), 'utf8')).not.toMatch(/\tsent$/m);
     const summed = await push('--checksum');
     expect(fs.readFileSync(tampered, 'utf8')).toBe('value = 1\n');
-    const rows = fs.readFileSync(path.join(runDirOf(summed), 'transfers.tsv'), 'utf8').trim().split('\n');
+    const rows = fs
+      .readFileSync(path.join(runDirOf(summed), 'transfers.tsv'), 'utf8')
+      .trim()
+      .split('\n');
     expect(rows.filter((r) => r.endsWith('\tsent'))).toEqual([`${hosts[0]}\tconf/a.conf\t10\tsent`]);
 
     // Extras inside the destination go with --delete; a file beside the destination stays.
@@ -230,7 +286,9 @@ describe('--checksum and --delete', () => {
     expect(fs.existsSync(path.join(remoteBase, hosts[1]!, 'app', 'stale.txt'))).toBe(false);
     expect(fs.existsSync(path.join(remoteBase, hosts[1]!, 'app', 'old-dir'))).toBe(false);
     expect(fs.readFileSync(path.join(remoteBase, hosts[1]!, 'beside.txt'), 'utf8')).toBe('keep\n');
-    expect(fs.readFileSync(path.join(runDirOf(deleted), 'transfers.tsv'), 'utf8')).toContain(`${hosts[1]}\tstale.txt\t0\tdeleted`);
+    expect(fs.readFileSync(path.join(runDirOf(deleted), 'transfers.tsv'), 'utf8')).toContain(
+      `${hosts[1]}\tstale.txt\t0\tdeleted`,
+    );
     expect(fs.readdirSync(path.join(remoteBase, hosts[1]!, 'app')).sort()).toEqual(['b.txt', 'conf']);
   });
 });
@@ -247,7 +305,21 @@ describe('a hostile server', () => {
         const inv = path.join(scope.home, 'hostile.txt');
         fs.writeFileSync(inv, `${server.host}:${server.port}\n`);
         const result = await runHerd(
-          ['pull', '-i', inv, '-u', 'x', '--password-env', 'HOSTILE_PW', '--known-hosts', path.join(scope.home, 'kh-hostile'), '-o', path.join(scope.home, 'runs'), '/data', local],
+          [
+            'pull',
+            '-i',
+            inv,
+            '-u',
+            'x',
+            '--password-env',
+            'HOSTILE_PW',
+            '--known-hosts',
+            path.join(scope.home, 'kh-hostile'),
+            '-o',
+            path.join(scope.home, 'runs'),
+            '/data',
+            local,
+          ],
           { env: { HOME: scope.home, HOSTILE_PW: 'anything' } },
         );
         expect(result.code).toBe(1);
@@ -295,7 +367,8 @@ describe('large files', () => {
     fs.writeFileSync(inv, `${host}\n`);
     const out = path.join(scope.home, 'runs-cut');
     // The temporary name is random: `.big.bin.<16 hex>.herd-tmp`.
-    const temps = (): string[] => fs.readdirSync(remoteBase).filter((n) => /^\.big\.bin\.[0-9a-f]{16}\.herd-tmp$/.test(n));
+    const temps = (): string[] =>
+      fs.readdirSync(remoteBase).filter((n) => /^\.big\.bin\.[0-9a-f]{16}\.herd-tmp$/.test(n));
     const cut = await runHerd(['push', '-i', inv, ...conn().slice(0, -2), '-o', out, big, `${remoteBase}/big.bin`], {
       env: { HOME: scope.home },
       timeoutMs: 120_000,

@@ -9,12 +9,27 @@ import { childPids, pidsWith, readHostsTsv, runDirOf, runHerd, useLoopbackFleet 
 const scope = useLoopbackFleet();
 
 function conn(out: string): string[] {
-  return ['-u', scope.fleet.user, '-p', String(scope.fleet.port), '-k', scope.fleet.keyPath, '--known-hosts', path.join(scope.home, 'kh'), '-o', out];
+  return [
+    '-u',
+    scope.fleet.user,
+    '-p',
+    String(scope.fleet.port),
+    '-k',
+    scope.fleet.keyPath,
+    '--known-hosts',
+    path.join(scope.home, 'kh'),
+    '-o',
+    out,
+  ];
 }
 
 /** host_done entries of a run's journal, by host. */
 function journalResults(dir: string): Map<string, Record<string, unknown>> {
-  const lines = fs.readFileSync(path.join(dir, 'journal.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = fs
+    .readFileSync(path.join(dir, 'journal.ndjson'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   return new Map(lines.filter((l) => l['kind'] === 'host_done').map((l) => [String(l['host'] ?? l['id']), l]));
 }
 
@@ -25,15 +40,20 @@ describe('an exception thrown inside a worker', () => {
     const inv = path.join(scope.home, `throw-${how}.txt`);
     fs.writeFileSync(inv, hosts.join('\n') + '\n');
     const out = path.join(scope.home, `runs-throw-${how}`);
-    const result = await runHerd(['run', '-i', inv, ...conn(out), '-w', '1', '-f', '3', 'echo first; sleep 1; echo second'], {
-      env: { HOME: scope.home, HERD_TEST_THROW_IN_CHANNEL: hosts[0], HERD_TEST_THROW_HOW: how },
-      timeoutMs: 30_000,
-    });
+    const result = await runHerd(
+      ['run', '-i', inv, ...conn(out), '-w', '1', '-f', '3', 'echo first; sleep 1; echo second'],
+      {
+        env: { HOME: scope.home, HERD_TEST_THROW_IN_CHANNEL: hosts[0], HERD_TEST_THROW_HOW: how },
+        timeoutMs: 30_000,
+      },
+    );
     expect(result.code).toBe(1);
     const dir = runDirOf(result);
     const rows = readHostsTsv(dir);
     expect(rows.get(hosts[0]!)?.status).toBe('error');
-    expect(rows.get(hosts[0]!)?.reason).toMatch(/^internal error while this host was running: test fault thrown inside the channel callback/);
+    expect(rows.get(hosts[0]!)?.reason).toMatch(
+      /^internal error while this host was running: test fault thrown inside the channel callback/,
+    );
     expect(rows.get(hosts[0]!)?.reason).toMatch(/it may have run/);
     expect(journalResults(dir).get(hosts[0]!)?.['code']).toBe('E_INTERNAL');
     // The same worker's other hosts are untouched: the exception belonged to one connection.
@@ -45,7 +65,7 @@ describe('an exception thrown inside a worker', () => {
     await expectContained('sync', 1990);
   });
 
-  it('thrown by a chunk a paused stream delivers when it resumes (outside ssh2\'s parser): still only that host ends as error', async () => {
+  it("thrown by a chunk a paused stream delivers when it resumes (outside ssh2's parser): still only that host ends as error", async () => {
     // The first chunk pauses the channel for 1.5 s; `second` arrives meanwhile and is delivered on resume.
     await expectContained('resumed', 1995);
   });
@@ -56,16 +76,21 @@ describe('an exception thrown inside a worker', () => {
     fs.writeFileSync(inv, `${bad}\n${good}\n`);
     const out = path.join(scope.home, 'runs-throw');
     // Two workers with one session each: each host is alone in its worker.
-    const result = await runHerd(['run', '-i', inv, ...conn(out), '-w', '2', '-f', '2', 'echo first; sleep 1; echo second'], {
-      env: { HOME: scope.home, HERD_TEST_THROW_IN_CHANNEL: bad, HERD_TEST_THROW_HOW: 'async' },
-      timeoutMs: 30_000,
-    });
+    const result = await runHerd(
+      ['run', '-i', inv, ...conn(out), '-w', '2', '-f', '2', 'echo first; sleep 1; echo second'],
+      {
+        env: { HOME: scope.home, HERD_TEST_THROW_IN_CHANNEL: bad, HERD_TEST_THROW_HOW: 'async' },
+        timeoutMs: 30_000,
+      },
+    );
     expect(result.code).toBe(1);
     const dir = runDirOf(result);
     const rows = readHostsTsv(dir);
     expect(rows.get(good!)).toMatchObject({ status: 'ok', exit: '0' });
     expect(rows.get(bad!)?.status).toBe('error');
-    expect(rows.get(bad!)?.reason).toMatch(/^uncaught error in its worker process while this host was running: test fault thrown inside the channel callback/);
+    expect(rows.get(bad!)?.reason).toMatch(
+      /^uncaught error in its worker process while this host was running: test fault thrown inside the channel callback/,
+    );
     expect(rows.get(bad!)?.reason).toMatch(/it may have run/);
     expect(journalResults(dir).get(bad!)?.['code']).toBe('E_WORKER_ERROR');
     expect(result.durationMs).toBeLessThan(15_000);
@@ -79,7 +104,9 @@ describe('an exception thrown inside a worker', () => {
     // Each command prints only once all three are running (a barrier on the hosts) and then holds on a gate
     // never opened before herd ends: when the faulty host throws, every host is running, none has finished.
     const gate = openGate();
-    const command = gate.command('true').replace(/; while \[ ! -e /, () => `; ${gate.awaitStarted(3)}; echo out; while [ ! -e `);
+    const command = gate
+      .command('true')
+      .replace(/; while \[ ! -e /, () => `; ${gate.awaitStarted(3)}; echo out; while [ ! -e `);
     try {
       const result = await runHerd(['run', '-i', inv, ...conn(out), '-w', '1', '-f', '3', command], {
         env: { HOME: scope.home, HERD_TEST_THROW_IN_CHANNEL: hosts[0], HERD_TEST_THROW_HOW: 'async' },
@@ -111,7 +138,10 @@ describe('a worker that cannot answer an abort', () => {
     let secondSignal = 0;
     const run = driver(async (child) => {
       const once = stderrMatches(child, /herd: SIGINT: starting no new hosts/);
-      await waitUntil(() => fs.existsSync(journal) && (fs.readFileSync(journal, 'utf8').match(/host_running/g) ?? []).length >= 2, 'both hosts running');
+      await waitUntil(
+        () => fs.existsSync(journal) && (fs.readFileSync(journal, 'utf8').match(/host_running/g) ?? []).length >= 2,
+        'both hosts running',
+      );
       // A real hang: the worker process is stopped and answers nothing.
       stoppedWorker = childPids(child.pid!)[0] ?? 0;
       process.kill(stoppedWorker, 'SIGSTOP');
@@ -120,7 +150,11 @@ describe('a worker that cannot answer an abort', () => {
       secondSignal = Date.now();
       child.kill('SIGINT');
     });
-    const result = await runHerd(['run', '-i', inv, ...conn(out), '-w', '1', marker], { env: { HOME: scope.home }, timeoutMs: 60_000, onSpawn: run.onSpawn });
+    const result = await runHerd(['run', '-i', inv, ...conn(out), '-w', '1', marker], {
+      env: { HOME: scope.home },
+      timeoutMs: 60_000,
+      onSpawn: run.onSpawn,
+    });
     try {
       expect(run.failure()).toBeUndefined();
       expect(stoppedWorker).toBeGreaterThan(0);
@@ -131,7 +165,9 @@ describe('a worker that cannot answer an abort', () => {
       const rows = readHostsTsv(runDirOf(result));
       for (const h of hosts) {
         expect(rows.get(h)?.status).toBe('interrupted');
-        expect(rows.get(h)?.reason).toMatch(/its worker process did not stop the command within 10s of the abort and was killed/);
+        expect(rows.get(h)?.reason).toMatch(
+          /its worker process did not stop the command within 10s of the abort and was killed/,
+        );
       }
     } finally {
       for (const pid of pidsWith(marker)) process.kill(pid, 'SIGKILL');
@@ -162,11 +198,14 @@ describe('a worker killed after the first Ctrl-C', () => {
       gate.release();
     });
     // Two workers of two sessions each: each also holds prefetched hosts it has not started.
-    const result = await runHerd(['run', '-i', inv, ...conn(out), '-w', '2', '-f', '4', '--grace', '3600', gate.command('true')], {
-      env: { HOME: scope.home },
-      timeoutMs: 60_000,
-      onSpawn: run.onSpawn,
-    });
+    const result = await runHerd(
+      ['run', '-i', inv, ...conn(out), '-w', '2', '-f', '4', '--grace', '3600', gate.command('true')],
+      {
+        env: { HOME: scope.home },
+        timeoutMs: 60_000,
+        onSpawn: run.onSpawn,
+      },
+    );
     expect(run.failure()).toBeUndefined();
     expect(victim).toBeGreaterThan(0);
     expect(result.code).toBe(130);

@@ -11,7 +11,8 @@ import { startFleet } from './fleet.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const herd = path.join(root, 'bin', 'herd');
-const bold = (text: string): string => (process.stdout.isTTY && !process.env['NO_COLOR'] ? `\x1b[1m${text}\x1b[0m` : text);
+const bold = (text: string): string =>
+  process.stdout.isTTY && !process.env['NO_COLOR'] ? `\x1b[1m${text}\x1b[0m` : text;
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'herd-demo-'));
 fs.chmodSync(work, 0o755);
@@ -82,9 +83,20 @@ function show(cmd: string, args: string[], expect = 0): number {
 
 const conn = ['-F', 'ssh_config', '-i', 'fleet.txt'];
 const play = (...args: string[]): string[] => [
-  'play', ...conn, '-l', 'storage', '-e', `lsblk=${LSBLK}`,
-  '-e', `dev=${D}/{{ host }}.disk`, '-e', `mnt=${D}/{{ host }}.mnt`, '-e', `fstab=${D}/{{ host }}.fstab`,
-  ...args, 'playbooks/data-disks.yml',
+  'play',
+  ...conn,
+  '-l',
+  'storage',
+  '-e',
+  `lsblk=${LSBLK}`,
+  '-e',
+  `dev=${D}/{{ host }}.disk`,
+  '-e',
+  `mnt=${D}/{{ host }}.mnt`,
+  '-e',
+  `fstab=${D}/{{ host }}.fstab`,
+  ...args,
+  'playbooks/data-disks.yml',
 ];
 
 let cleaned = false;
@@ -104,7 +116,15 @@ try {
   fs.writeFileSync(
     path.join(work, 'fleet.txt'),
     [
-      '[web]', '127.0.10.[1-4]', '', '[db]', '127.0.20.[1-2]', '', '[storage]', '127.0.30.[1-6]', '',
+      '[web]',
+      '127.0.10.[1-4]',
+      '',
+      '[db]',
+      '127.0.20.[1-2]',
+      '',
+      '[storage]',
+      '127.0.30.[1-6]',
+      '',
       '[trouble]',
       '127.0.0.1:1                   # nothing listens on port 1',
       'herd-no-such-user@127.0.40.1  # no such login',
@@ -113,8 +133,15 @@ try {
   );
   fs.writeFileSync(
     path.join(work, 'ssh_config'),
-    ['Host *', `  Port ${fleet.port}`, `  User ${fleet.user}`, `  IdentityFile ${fleet.keyPath}`, '  IdentitiesOnly yes',
-      `  UserKnownHostsFile ${path.join(work, 'known_hosts')}`, ''].join('\n'),
+    [
+      'Host *',
+      `  Port ${fleet.port}`,
+      `  User ${fleet.user}`,
+      `  IdentityFile ${fleet.keyPath}`,
+      '  IdentitiesOnly yes',
+      `  UserKnownHostsFile ${path.join(work, 'known_hosts')}`,
+      '',
+    ].join('\n'),
   );
   fs.symlinkSync(path.join(root, 'playbooks'), path.join(work, 'playbooks'));
 
@@ -169,7 +196,7 @@ try {
   await interrupt();
   show('sh', ['-c', 'tail -n +2 runs/latest/hosts.tsv | cut -f2 | sort | uniq -c']);
 } finally {
-  say('Clean-up: stop this demo\'s sshd by pid and remove its directory');
+  say("Clean-up: stop this demo's sshd by pid and remove its directory");
   await cleanUp();
   note(`sshd ${fleet.pid} stopped; ${work} removed`);
 }

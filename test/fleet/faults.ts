@@ -66,7 +66,10 @@ export function dropAfterBanner(): Promise<Fault> {
  * client has started talking (as sshd does when MaxStartups drops a connection), then proxies
  * every later connection through. `accepted()` counts connections seen.
  */
-export async function flakyProxy(target: { host: string; port: number }, failures: number): Promise<Fault & { accepted: () => number }> {
+export async function flakyProxy(
+  target: { host: string; port: number },
+  failures: number,
+): Promise<Fault & { accepted: () => number }> {
   let seen = 0;
   const fault = await listenFault((socket, track) => {
     seen++;

@@ -53,7 +53,9 @@ function readState(): FleetState | undefined {
 function isOurSshd(state: FleetState): boolean {
   try {
     // sshd rewrites its title ("sshd: /usr/sbin/sshd -D -e -f DIR/sshd_config [listener] ..."): a substring, not argv.
-    return fs.readFileSync(`/proc/${state.pid}/cmdline`, 'utf8').includes(`-f ${path.join(state.sshdDir, 'sshd_config')}`);
+    return fs
+      .readFileSync(`/proc/${state.pid}/cmdline`, 'utf8')
+      .includes(`-f ${path.join(state.sshdDir, 'sshd_config')}`);
   } catch {
     return false;
   }
@@ -71,7 +73,9 @@ function shown(file: string): string {
 async function start(): Promise<number> {
   const existing = readState();
   if (existing && isOurSshd(existing)) {
-    process.stdout.write(`fleet: already running: sshd pid ${existing.pid} on port ${existing.port} (${shown(DIR)}/)\n`);
+    process.stdout.write(
+      `fleet: already running: sshd pid ${existing.pid} on port ${existing.port} (${shown(DIR)}/)\n`,
+    );
     return 0;
   }
   if (existing) {
@@ -89,8 +93,7 @@ async function start(): Promise<number> {
   fs.copyFileSync(fleet.keyPath, key);
   fs.chmodSync(key, 0o600);
   fs.writeFileSync(knownHosts, '', { mode: 0o600 });
-  const header =
-    `# Written by \`npm run fleet\` (sshd pid ${fleet.pid}, port ${fleet.port}); \`npm run fleet -- stop\` removes it.\n`;
+  const header = `# Written by \`npm run fleet\` (sshd pid ${fleet.pid}, port ${fleet.port}); \`npm run fleet -- stop\` removes it.\n`;
   const about = '# One sshd on 0.0.0.0 answers on every 127.x.y.z address: each line is a distinct host.\n';
   fs.writeFileSync(inventory, `${header}${about}\n${INVENTORY}`);
   fs.writeFileSync(
@@ -176,7 +179,9 @@ async function stop(): Promise<number> {
 function status(): number {
   const state = readState();
   if (state && isOurSshd(state)) {
-    process.stdout.write(`fleet: running: sshd pid ${state.pid} on port ${state.port}, user ${state.user} (${shown(DIR)}/)\n`);
+    process.stdout.write(
+      `fleet: running: sshd pid ${state.pid} on port ${state.port}, user ${state.user} (${shown(DIR)}/)\n`,
+    );
     return 0;
   }
   process.stdout.write(state ? `fleet: not running (sshd pid ${state.pid} is gone)\n` : 'fleet: not running\n');

@@ -46,7 +46,9 @@ function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '0.0.0.0', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -122,7 +124,11 @@ export async function startFleet(opts: FleetOptions = {}): Promise<Fleet> {
   keygen(userKey);
   if (opts.hostCertificate) {
     const { caKey, principals } = opts.hostCertificate;
-    execFileSync('ssh-keygen', ['-q', '-s', caKey, '-I', 'herd-fleet-host', '-h', '-n', principals.join(','), `${hostKey}.pub`], { stdio: 'ignore' });
+    execFileSync(
+      'ssh-keygen',
+      ['-q', '-s', caKey, '-I', 'herd-fleet-host', '-h', '-n', principals.join(','), `${hostKey}.pub`],
+      { stdio: 'ignore' },
+    );
   }
   const authorized = path.join(dir, 'authorized_keys');
   fs.copyFileSync(`${userKey}.pub`, authorized);

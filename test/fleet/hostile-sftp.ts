@@ -41,22 +41,37 @@ export async function startHostileSftp(names: string[], options: HostileOptions 
         session.on('sftp', (acceptSftp) => {
           const sftp = acceptSftp();
           let listed = false;
-          const stat = (reqid: number, p: string) => (p === '/data' ? sftp.attrs(reqid, attrs(DIR_MODE, 0)) : sftp.attrs(reqid, attrs(FILE_MODE, 5)));
+          const stat = (reqid: number, p: string) =>
+            p === '/data' ? sftp.attrs(reqid, attrs(DIR_MODE, 0)) : sftp.attrs(reqid, attrs(FILE_MODE, 5));
           sftp.on('LSTAT', stat).on('STAT', stat);
-          sftp.on('REALPATH', (reqid, p) => sftp.name(reqid, [{ filename: p, longname: p, attrs: attrs(DIR_MODE, 0) }]));
+          sftp.on('REALPATH', (reqid, p) =>
+            sftp.name(reqid, [{ filename: p, longname: p, attrs: attrs(DIR_MODE, 0) }]),
+          );
           sftp.on('OPENDIR', (reqid) => sftp.handle(reqid, Buffer.from([0, 0, 0, 1])));
           let served = 0;
           sftp.on('READDIR', (reqid) => {
             if (options.endless) {
               const batch = Array.from({ length: 2500 }, () => `e${++served}`);
-              return sftp.name(reqid, batch.map((filename) => ({ filename, longname: '', attrs: attrs(FILE_MODE, 5) })));
+              return sftp.name(
+                reqid,
+                batch.map((filename) => ({ filename, longname: '', attrs: attrs(FILE_MODE, 5) })),
+              );
             }
             if (listed) return sftp.status(reqid, STATUS_CODE.EOF);
             listed = true;
-            sftp.name(reqid, names.map((filename) => ({ filename, longname: `-rw-r--r-- 1 root root 5 Jan 1 00:00 ${filename}`, attrs: attrs(FILE_MODE, 5) })));
+            sftp.name(
+              reqid,
+              names.map((filename) => ({
+                filename,
+                longname: `-rw-r--r-- 1 root root 5 Jan 1 00:00 ${filename}`,
+                attrs: attrs(FILE_MODE, 5),
+              })),
+            );
           });
           sftp.on('OPEN', (reqid) => sftp.handle(reqid, Buffer.from([0, 0, 0, 2])));
-          sftp.on('READ', (reqid, _handle, offset) => (offset === 0 ? sftp.data(reqid, Buffer.from('evil\n')) : sftp.status(reqid, STATUS_CODE.EOF)));
+          sftp.on('READ', (reqid, _handle, offset) =>
+            offset === 0 ? sftp.data(reqid, Buffer.from('evil\n')) : sftp.status(reqid, STATUS_CODE.EOF),
+          );
           sftp.on('FSTAT', (reqid) => sftp.attrs(reqid, attrs(FILE_MODE, 5)));
           sftp.on('CLOSE', (reqid) => sftp.status(reqid, STATUS_CODE.OK));
         });

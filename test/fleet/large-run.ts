@@ -26,8 +26,17 @@ export function writeLargeRun(outDir: string, n: number): string {
     inventory_sources: ['fleet.txt'],
     limit: null,
     options: {
-      user: 'ops', port: null, keys: [], keys_explicit: false, password_source: null, agent: false, forks: 256,
-      workers: 2, connect_timeout_s: 10, known_hosts: '~/.ssh/known_hosts', host_key_mode: 'accept-new',
+      user: 'ops',
+      port: null,
+      keys: [],
+      keys_explicit: false,
+      password_source: null,
+      agent: false,
+      forks: 256,
+      workers: 2,
+      connect_timeout_s: 10,
+      known_hosts: '~/.ssh/known_hosts',
+      host_key_mode: 'accept-new',
     },
     rerun_of: null,
     state: 'running',
@@ -43,7 +52,13 @@ export function writeLargeRun(outDir: string, n: number): string {
   hosts.forEach((id, i) => {
     const durationMs = Math.round(300 + (i % 97) * 7 + (i % 1000 === 0 ? 25_000 : 0));
     if (i % 100 === 7) {
-      writer.onDone({ id, status: 'unreachable', exitCode: null, durationMs: 10_000, reason: 'timed out after 10s waiting for TCP connect' });
+      writer.onDone({
+        id,
+        status: 'unreachable',
+        exitCode: null,
+        durationMs: 10_000,
+        reason: 'timed out after 10s waiting for TCP connect',
+      });
       return;
     }
     writer.onPhase(id, 'running');

@@ -45,7 +45,8 @@ export function createNetns(): Netns {
     name,
     outerAddress,
     innerAddress,
-    blackhole: () => ip('neigh', 'replace', innerAddress, 'lladdr', '02:00:00:00:00:01', 'dev', outer, 'nud', 'permanent'),
+    blackhole: () =>
+      ip('neigh', 'replace', innerAddress, 'lladdr', '02:00:00:00:00:01', 'dev', outer, 'nud', 'permanent'),
     // Deleting the namespace deletes its end of the veth pair, and so the pair.
     remove: () => ip('netns', 'del', name),
   };

@@ -8,11 +8,12 @@ const SUDOERS = `/etc/sudoers.d/${FLEET_USER_AS_ROOT}-test`;
 /** Returns a cleanup function, or null when sudo cannot be set up here (not root, no sudo). */
 export function enableSudoWithPassword(fleet: Fleet): (() => void) | null {
   if (!isRoot() || fleet.password === undefined || !fs.existsSync('/usr/bin/sudo')) return null;
-  const text = [
-    `${FLEET_USER_AS_ROOT} ALL=(ALL) ALL`,
-    // Ask every time, so a test proves the password was really fed (no cached credentials).
-    `Defaults:${FLEET_USER_AS_ROOT} timestamp_timeout=0, !lecture`,
-  ].join('\n') + '\n';
+  const text =
+    [
+      `${FLEET_USER_AS_ROOT} ALL=(ALL) ALL`,
+      // Ask every time, so a test proves the password was really fed (no cached credentials).
+      `Defaults:${FLEET_USER_AS_ROOT} timestamp_timeout=0, !lecture`,
+    ].join('\n') + '\n';
   fs.writeFileSync(SUDOERS, text, { mode: 0o440 });
   execFileSync('visudo', ['-cf', SUDOERS], { stdio: 'ignore' });
   return () => fs.rmSync(SUDOERS, { force: true });

@@ -50,7 +50,18 @@ describe('toErrorData', () => {
   });
 
   it('only ever produces codes from the closed list', () => {
-    for (const errno of ['ENOENT', 'ENOTDIR', 'EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'EDQUOT', 'EISDIR', 'EMFILE', 'ECONNRESET']) {
+    for (const errno of [
+      'ENOENT',
+      'ENOTDIR',
+      'EACCES',
+      'EPERM',
+      'EROFS',
+      'ENOSPC',
+      'EDQUOT',
+      'EISDIR',
+      'EMFILE',
+      'ECONNRESET',
+    ]) {
       expect(ERROR_CODES).toContain(codeOfErrno(errno));
     }
   });
@@ -70,7 +81,9 @@ describe('transfer errors', () => {
   it('keep an explicit code over the cause', () => {
     const err = new TransferError('refused', { code: 'E_UNSAFE_PATH', cause: { code: STATUS_CODE.FAILURE } });
     expect(err.code).toBe('E_UNSAFE_PATH');
-    expect(new TransferError('upload x: No such file', { cause: { code: STATUS_CODE.NO_SUCH_FILE } }).code).toBe('E_NO_SUCH_FILE');
+    expect(new TransferError('upload x: No such file', { cause: { code: STATUS_CODE.NO_SUCH_FILE } }).code).toBe(
+      'E_NO_SUCH_FILE',
+    );
   });
 });
 
@@ -82,7 +95,8 @@ describe('the code list', () => {
       for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
         const full = path.join(dir, e.name);
         if (e.isDirectory()) walk(full);
-        else if (e.name.endsWith('.ts')) for (const m of fs.readFileSync(full, 'utf8').matchAll(/'(E_[A-Z_]+)'/g)) used.add(m[1]!);
+        else if (e.name.endsWith('.ts'))
+          for (const m of fs.readFileSync(full, 'utf8').matchAll(/'(E_[A-Z_]+)'/g)) used.add(m[1]!);
       }
     };
     walk(root);

@@ -22,8 +22,12 @@ describe('ioReason', () => {
       fs.symlinkSync('loop', path.join(dir, 'loop'));
       expect(ioReason(thrownBy(() => fs.readFileSync(path.join(dir, 'missing'))))).toBe('no such file');
       expect(ioReason(thrownBy(() => fs.readFileSync(dir)))).toBe('is a directory');
-      expect(ioReason(thrownBy(() => fs.mkdirSync(path.join(dir, 'file', 'sub'))))).toBe('a path component is not a directory');
-      expect(ioReason(thrownBy(() => fs.readFileSync(path.join(dir, 'loop'))))).toBe('too many levels of symbolic links');
+      expect(ioReason(thrownBy(() => fs.mkdirSync(path.join(dir, 'file', 'sub'))))).toBe(
+        'a path component is not a directory',
+      );
+      expect(ioReason(thrownBy(() => fs.readFileSync(path.join(dir, 'loop'))))).toBe(
+        'too many levels of symbolic links',
+      );
       expect(ioReason(thrownBy(() => fs.readFileSync(path.join(dir, 'x'.repeat(300)))))).toBe('file name too long');
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

@@ -8,7 +8,8 @@ import { parseVars, playbookLaunch, readPlaybook, resolvePlayHosts, type BecomeS
 export type PlayRaw = RawOptions;
 
 export function becomeSourceOf(raw: PlayRaw): BecomeSource {
-  if (raw.askBecomePass && raw.becomePassEnv) throw new UsageError('--ask-become-pass and --become-pass-env: choose one');
+  if (raw.askBecomePass && raw.becomePassEnv)
+    throw new UsageError('--ask-become-pass and --become-pass-env: choose one');
   if (raw.becomePassEnv) return { kind: 'env', variable: raw.becomePassEnv };
   return raw.askBecomePass ? { kind: 'prompt' } : null;
 }
@@ -18,7 +19,13 @@ export async function playCommand(file: string, raw: PlayRaw): Promise<number> {
   const input = readPlaybook(file, extraVars);
   const base = freshRun(raw);
   const { playHosts, targets, warnings } = resolvePlayHosts(input.playbook, base.targets);
-  const launch = await playbookLaunch({ input, playHosts, extraVars, check: raw.check === true, becomeSource: becomeSourceOf(raw) });
+  const launch = await playbookLaunch({
+    input,
+    playHosts,
+    extraVars,
+    check: raw.check === true,
+    becomeSource: becomeSourceOf(raw),
+  });
   return launchRun({
     commandName: raw.check ? 'play --check' : 'play',
     ...launch,

@@ -18,15 +18,28 @@ import { DEFAULT_OUT_DIR } from '../../defaults.js';
 export type RerunRaw = RawOptions;
 
 /** Given on this command line (or its environment), not a default. */
-const givenOn = (cmd: Command) => (name: string): boolean => cmd.getOptionValueSource(name) === 'cli' || cmd.getOptionValueSource(name) === 'env';
+const givenOn =
+  (cmd: Command) =>
+  (name: string): boolean =>
+    cmd.getOptionValueSource(name) === 'cli' || cmd.getOptionValueSource(name) === 'env';
 
-/** A flag given for a kind of run that does not honour it (option-table.ts rerunKinds) is refused, never silently ignored. */
+/**
+ * A flag given for a kind of run that does not honour it (option-table.ts rerunKinds) is refused, never silently
+ * ignored.
+ */
 function refuseInapplicable(earlier: RunOnDisk, cmd: Command): void {
-  const refusal = inapplicableToKind(earlier.record.task.kind, earlier.record.id, (name) => cmd.getOptionValueSource(name) === 'cli');
+  const refusal = inapplicableToKind(
+    earlier.record.task.kind,
+    earlier.record.id,
+    (name) => cmd.getOptionValueSource(name) === 'cli',
+  );
   if (refusal !== null) throw new UsageError(refusal);
 }
 
-/** Options of the earlier run (restored from run.json by option-table.ts), overlaid by whatever was given on this command line. */
+/**
+ * Options of the earlier run (restored from run.json by option-table.ts), overlaid by whatever was given on this
+ * command line.
+ */
 function mergeOptions(recorded: RunOptionsRecord, raw: RerunRaw, cmd: Command): RawOptions {
   return overlayGiven(restoreOptions(recorded), raw, givenOn(cmd));
 }
@@ -39,14 +52,21 @@ export async function rerunCommand(which: string | undefined, raw: RerunRaw, cmd
   if (earlier.record.task.kind === 'playbook') return rerunPlaybook(earlier, raw, cmd);
   const recordedTask = earlier.record.task;
   const ids = selectRerunHosts(earlier, raw.includeInterrupted === true);
-  const skippedInterrupted = earlier.hosts.filter((h) => (h.result?.status === 'interrupted' || (h.result === null && h.wasRunning))).length;
+  const skippedInterrupted = earlier.hosts.filter(
+    (h) => h.result?.status === 'interrupted' || (h.result === null && h.wasRunning),
+  ).length;
   if (ids.length === 0) {
-    const note = skippedInterrupted > 0 && !raw.includeInterrupted ? ` (${skippedInterrupted} interrupted; add --include-interrupted to run them again)` : '';
+    const note =
+      skippedInterrupted > 0 && !raw.includeInterrupted
+        ? ` (${skippedInterrupted} interrupted; add --include-interrupted to run them again)`
+        : '';
     process.stderr.write(`herd: nothing to rerun in ${dir}: every host ended ok${note}\n`);
     return 0;
   }
   if (skippedInterrupted > 0 && !raw.includeInterrupted) {
-    process.stderr.write(`herd: ${skippedInterrupted} interrupted host(s) left out: their command may have run; add --include-interrupted to run them again\n`);
+    process.stderr.write(
+      `herd: ${skippedInterrupted} interrupted host(s) left out: their command may have run; add --include-interrupted to run them again\n`,
+    );
   }
   // Ids are canonical inventory lines, so the inventory parser rebuilds each target exactly.
   const parsed = parseInventory([{ name: `${dir}/hosts.tsv`, text: ids.join('\n') + '\n' }]);
@@ -65,7 +85,9 @@ export async function rerunCommand(which: string | undefined, raw: RerunRaw, cmd
       : commandLaunch({
           kind: 'command',
           command: recordedTask.command,
-          timeoutMs: Math.round((cmd.getOptionValueSource('timeout') === 'cli' ? run.timeoutS : recordedTask.timeout_s) * 1000),
+          timeoutMs: Math.round(
+            (cmd.getOptionValueSource('timeout') === 'cli' ? run.timeoutS : recordedTask.timeout_s) * 1000,
+          ),
         });
   return launchRun({
     commandName: 'rerun',
@@ -87,17 +109,26 @@ async function rerunPlaybook(earlier: RunOnDisk, raw: RerunRaw, cmd: Command): P
   if (task.kind !== 'playbook') throw new UsageError('not a playbook run');
   const input = readPlaybook(task.file, task.vars);
   const playHosts = earlier.playHosts;
-  if (playHosts === null) throw new UsageError(`${earlier.dir}: plays.json is missing, cannot tell which hosts each play had`);
+  if (playHosts === null)
+    throw new UsageError(`${earlier.dir}: plays.json is missing, cannot tell which hosts each play had`);
   if (input.sha256 !== task.sha256) {
-    const sameShape = input.playbook.plays.every((p) => (playHosts.get(p.index) !== undefined));
-    if (!sameShape && !raw.fromStart) throw new UsageError(`${task.file} changed its plays since run ${earlier.record.id}; use --from-start`);
-    process.stderr.write(`herd: warning: ${task.file} changed since run ${earlier.record.id}; steps are matched by number\n`);
+    const sameShape = input.playbook.plays.every((p) => playHosts.get(p.index) !== undefined);
+    if (!sameShape && !raw.fromStart)
+      throw new UsageError(`${task.file} changed its plays since run ${earlier.record.id}; use --from-start`);
+    process.stderr.write(
+      `herd: warning: ${task.file} changed since run ${earlier.record.id}; steps are matched by number\n`,
+    );
   }
   const plan = planResume(
     input.playbook,
     playHosts,
     earlier.hosts.map((h) => ({ id: h.id, final: h.result, wasRunning: h.wasRunning, steps: h.steps })),
-    { fromStart: raw.fromStart === true, resumeUnguarded: raw.resumeUnguarded === true, includeDiverged: raw.includeDiverged === true, earlierRun: earlier.record.id },
+    {
+      fromStart: raw.fromStart === true,
+      resumeUnguarded: raw.resumeUnguarded === true,
+      includeDiverged: raw.includeDiverged === true,
+      earlierRun: earlier.record.id,
+    },
   );
   for (const h of plan.held) process.stderr.write(`herd: not resuming ${h.id}: ${h.reason}\n`);
   if (plan.hosts.length === 0) {

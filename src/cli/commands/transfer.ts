@@ -20,9 +20,24 @@ export interface TransferFlags {
 }
 
 /** The launch of a push or pull (also used by rerun). */
-export function transferLaunch(direction: 'push' | 'pull', local: string, remote: string, flags: TransferFlags): Pick<LaunchRequest, 'execute' | 'taskRecord'> {
+export function transferLaunch(
+  direction: 'push' | 'pull',
+  local: string,
+  remote: string,
+  flags: TransferFlags,
+): Pick<LaunchRequest, 'execute' | 'taskRecord'> {
   return {
-    taskRecord: { kind: 'transfer', direction, local, remote, times: flags.times, checksum: flags.checksum, delete: flags.deleteExtra, follow_links: flags.followLinks, keep_special_bits: flags.keepSpecialBits },
+    taskRecord: {
+      kind: 'transfer',
+      direction,
+      local,
+      remote,
+      times: flags.times,
+      checksum: flags.checksum,
+      delete: flags.deleteExtra,
+      follow_links: flags.followLinks,
+      keep_special_bits: flags.keepSpecialBits,
+    },
     // {{ run_id }} in paths is the id launchRun drew with the run directory.
     execute: (run) => executeSinglePass(run, { kind: 'transfer', direction, local, remote, runId: run.id, ...flags }),
   };
@@ -34,17 +49,30 @@ function checkPathTemplate(direction: 'push' | 'pull', what: string, value: stri
   if (problem !== null) throw new UsageError(`${direction} ${what} ${JSON.stringify(value)}: ${problem}`, 'E_TEMPLATE');
 }
 
-export async function transferCommand(direction: 'push' | 'pull', first: string, second: string, raw: TransferRaw): Promise<number> {
+export async function transferCommand(
+  direction: 'push' | 'pull',
+  first: string,
+  second: string,
+  raw: TransferRaw,
+): Promise<number> {
   const base = freshRun(raw);
-  const local = path.resolve(direction === 'push' ? first : second) + (direction === 'push' && first.endsWith('/') ? '/' : '');
+  const local =
+    path.resolve(direction === 'push' ? first : second) + (direction === 'push' && first.endsWith('/') ? '/' : '');
   const remote = direction === 'push' ? second : first;
-  if (direction === 'push' && !first.includes('{{') && !fs.existsSync(local)) throw new UsageError(`push: ${first}: no such file or directory`);
+  if (direction === 'push' && !first.includes('{{') && !fs.existsSync(local))
+    throw new UsageError(`push: ${first}: no such file or directory`);
   if (remote.trim() === '') throw new UsageError(`${direction}: the remote path is empty`);
   checkPathTemplate(direction, direction === 'push' ? 'LOCAL_PATH' : 'REMOTE_PATH', first);
   checkPathTemplate(direction, direction === 'push' ? 'REMOTE_PATH' : 'LOCAL_DIR', second);
   return launchRun({
     commandName: direction,
-    ...transferLaunch(direction, local, remote, { times: raw.times !== false, checksum: raw.checksum === true, deleteExtra: raw.delete === true, followLinks: raw.followLinks === true, keepSpecialBits: raw.keepSpecialBits === true }),
+    ...transferLaunch(direction, local, remote, {
+      times: raw.times !== false,
+      checksum: raw.checksum === true,
+      deleteExtra: raw.delete === true,
+      followLinks: raw.followLinks === true,
+      keepSpecialBits: raw.keepSpecialBits === true,
+    }),
     ...base,
   });
 }

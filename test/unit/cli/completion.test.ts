@@ -10,7 +10,7 @@ function complete(words: string[]): string {
 }
 
 describe('shell completion', () => {
-  it('completes commands and each command\'s options in a real bash', () => {
+  it("completes commands and each command's options in a real bash", () => {
     expect(complete(['herd', 'r']).split(' ').sort()).toEqual(['report', 'rerun', 'run', 'runs']);
     expect(complete(['herd', 'report', '--']).split(' ').sort()).toEqual(['--output', '--runs-dir']);
     expect(complete(['herd', 'run', '--for'])).toBe('--forks');
@@ -19,7 +19,9 @@ describe('shell completion', () => {
 
   it('has zsh and fish scripts and refuses other shells', () => {
     expect(completionScript(buildProgram(), 'zsh')).toContain('#compdef herd');
-    expect(completionScript(buildProgram(), 'fish')).toContain("complete -c herd -n '__fish_seen_subcommand_from play' -l check");
+    expect(completionScript(buildProgram(), 'fish')).toContain(
+      "complete -c herd -n '__fish_seen_subcommand_from play' -l check",
+    );
     expect(completionScript(buildProgram(), 'tcsh')).toBeNull();
   });
 });

@@ -30,7 +30,11 @@ function resolve(raw: RawOptions): Resolved {
 /** What launchRun records: the ssh_config read is -F's file here (no ~/.ssh/config in this picture). */
 function record(o: Resolved) {
   const file = o.connection.sshConfigFile;
-  return optionsRecord(o, { forks: o.run.forks, agent: false, sshConfigPath: file === undefined || file === 'none' ? null : file });
+  return optionsRecord(o, {
+    forks: o.run.forks,
+    agent: false,
+    sshConfigPath: file === undefined || file === 'none' ? null : file,
+  });
 }
 
 /** rerun's path with nothing given on its command line. */
@@ -72,7 +76,12 @@ describe('option table', () => {
   });
 
   it('records and restores every recorded option: record, restore through rerun, resolve again, equal', () => {
-    const restored = rows.filter(([key]) => COMMAND_OPTIONS.rerun.includes(key) && !(key in NOT_RESTORED) && OPTIONS[key].goes.every((g) => g !== 'rerun' && g !== 'task'));
+    const restored = rows.filter(
+      ([key]) =>
+        COMMAND_OPTIONS.rerun.includes(key) &&
+        !(key in NOT_RESTORED) &&
+        OPTIONS[key].goes.every((g) => g !== 'rerun' && g !== 'task'),
+    );
     expect(restored.length).toBeGreaterThan(15);
     // Nothing given: the defaults come back as defaults.
     expect(rerun(resolve({}))).toEqual(resolve({}));
@@ -82,7 +91,12 @@ describe('option table', () => {
       expect(rerun(o), key).toEqual(o);
     }
     // All at once, one of each pair that cannot go together.
-    const together = Object.assign({}, ...restored.filter(([k]) => k !== 'askPass' && k !== 'askKeyPassphrase' && k !== 'strictHostKeys').map(([k]) => example(k)));
+    const together = Object.assign(
+      {},
+      ...restored
+        .filter(([k]) => k !== 'askPass' && k !== 'askKeyPassphrase' && k !== 'strictHostKeys')
+        .map(([k]) => example(k)),
+    );
     expect(rerun(resolve(together))).toEqual(resolve(together));
   });
 
@@ -93,15 +107,29 @@ describe('option table', () => {
   });
 
   it('restores what a run recorded before a field existed as the default', () => {
-    const old = { user: null, port: null, keys: [], keys_explicit: false, password_source: null, agent: false, forks: 5, workers: 2,
-      connect_timeout_s: 10, known_hosts: null, host_key_mode: 'accept-new' as const };
+    const old = {
+      user: null,
+      port: null,
+      keys: [],
+      keys_explicit: false,
+      password_source: null,
+      agent: false,
+      forks: 5,
+      workers: 2,
+      connect_timeout_s: 10,
+      known_hosts: null,
+      host_key_mode: 'accept-new' as const,
+    };
     const o = resolve(overlayGiven(restoreOptions(old), {}, () => false));
     expect(o).toEqual(resolve({ forks: '5', workers: '2', connectTimeout: '10', hostKeyChecking: 'accept-new' }));
   });
 
   it('writes every field a run recorded by an earlier herd, and restores it to the same record', () => {
     // run.json written by the real engine (test/fixtures/run-dirs), before host_key_mode_explicit existed.
-    const file = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../fixtures/run-dirs/gate-held-back/run.json');
+    const file = path.resolve(
+      path.dirname(fileURLToPath(import.meta.url)),
+      '../../fixtures/run-dirs/gate-held-back/run.json',
+    );
     const old = JSON.parse(fs.readFileSync(file, 'utf8')).options;
     expect(Object.keys(old).length).toBeGreaterThan(15);
     expect(record(resolve(overlayGiven(restoreOptions(old), {}, () => false)))).toMatchObject(old);
@@ -110,7 +138,9 @@ describe('option table', () => {
   it('lets a flag given to rerun win over the recorded one, and displace its alternative', () => {
     const recorded = record(resolve({ passwordEnv: 'A', forks: '3' }));
     const given = new Set(['askPass', 'forks']);
-    const merged = overlayGiven(restoreOptions(recorded), { askPass: true, forks: '9', workers: '4' }, (k) => given.has(k));
+    const merged = overlayGiven(restoreOptions(recorded), { askPass: true, forks: '9', workers: '4' }, (k) =>
+      given.has(k),
+    );
     expect(merged).toMatchObject({ askPass: true, forks: '9' });
     expect(merged.passwordEnv).toBeUndefined();
     expect(merged.workers).not.toBe('4');

@@ -18,7 +18,9 @@ describe('docs/ARCHITECTURE.md', () => {
   it('names only files that exist', () => {
     const named = new Set(doc.match(/\b[\w-]+(?:\/[\w.-]+)*\/[\w.-]+\.ts\b/g) ?? []);
     expect(named.size).toBeGreaterThan(20);
-    const missing = [...named].filter((p) => !fs.existsSync(path.join(ROOT, p)) && !fs.existsSync(path.join(ROOT, 'src', p)));
+    const missing = [...named].filter(
+      (p) => !fs.existsSync(path.join(ROOT, p)) && !fs.existsSync(path.join(ROOT, 'src', p)),
+    );
     expect(missing).toEqual([]);
   });
 

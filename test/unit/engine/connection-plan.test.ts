@@ -45,7 +45,12 @@ function defaults(over: Partial<ConnectionDefaults> = {}): ConnectionDefaults {
 }
 
 const OPENSSH_DEFAULT_KNOWN_HOSTS = {
-  files: ['/home/me/.ssh/known_hosts', '/home/me/.ssh/known_hosts2', '/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'],
+  files: [
+    '/home/me/.ssh/known_hosts',
+    '/home/me/.ssh/known_hosts2',
+    '/etc/ssh/ssh_known_hosts',
+    '/etc/ssh/ssh_known_hosts2',
+  ],
   record: '/home/me/.ssh/known_hosts',
   hash: false,
 };
@@ -60,8 +65,17 @@ const plan = (t: Target, d = defaults()) => {
 describe('planning connections', () => {
   it('without an ssh_config: inventory, then -u/-p, then the local user and port 22', () => {
     const d = defaults({ sshConfig: null });
-    expect(plan(target('10.0.0.1'), d)).toEqual({ id: '10.0.0.1', host: '10.0.0.1', port: 22, user: 'me', knownHosts: OPENSSH_DEFAULT_KNOWN_HOSTS });
-    expect(plan(target('10.0.0.2', { user: 'ops', port: 2222 }), { ...d, cliUser: 'cli', cliPort: 23 })).toMatchObject({ user: 'ops', port: 2222 });
+    expect(plan(target('10.0.0.1'), d)).toEqual({
+      id: '10.0.0.1',
+      host: '10.0.0.1',
+      port: 22,
+      user: 'me',
+      knownHosts: OPENSSH_DEFAULT_KNOWN_HOSTS,
+    });
+    expect(plan(target('10.0.0.2', { user: 'ops', port: 2222 }), { ...d, cliUser: 'cli', cliPort: 23 })).toMatchObject({
+      user: 'ops',
+      port: 2222,
+    });
     expect(plan(target('10.0.0.3'), { ...d, cliUser: 'cli', cliPort: 23 })).toMatchObject({ user: 'cli', port: 23 });
   });
 
@@ -73,21 +87,58 @@ describe('planning connections', () => {
       user: 'fallback',
       connectTimeoutMs: 4000,
       hostKeyMode: 'strict',
-      knownHosts: { files: ['/home/me/.ssh/known_web1', '/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'], record: '/home/me/.ssh/known_web1', hash: false },
+      knownHosts: {
+        files: ['/home/me/.ssh/known_web1', '/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'],
+        record: '/home/me/.ssh/known_web1',
+        hash: false,
+      },
     });
   });
 
   it('lets the command line override the file', () => {
-    const job = plan(target('web1'), defaults({ cliUser: 'cli', cliPort: 2022, cliConnectTimeoutS: 9, cliHostKeyMode: 'accept-new', cliKnownHostsPath: '/tmp/kh', cliKeys: ['/k'] }));
-    expect(job).toMatchObject({ user: 'cli', port: 2022, connectTimeoutMs: 9000, hostKeyMode: 'accept-new', keyPaths: ['/k'] });
+    const job = plan(
+      target('web1'),
+      defaults({
+        cliUser: 'cli',
+        cliPort: 2022,
+        cliConnectTimeoutS: 9,
+        cliHostKeyMode: 'accept-new',
+        cliKnownHostsPath: '/tmp/kh',
+        cliKeys: ['/k'],
+      }),
+    );
+    expect(job).toMatchObject({
+      user: 'cli',
+      port: 2022,
+      connectTimeoutMs: 9000,
+      hostKeyMode: 'accept-new',
+      keyPaths: ['/k'],
+    });
     // --known-hosts FILE is `ssh -o UserKnownHostsFile=FILE`: the global files are still read.
-    expect(job.knownHosts).toEqual({ files: ['/tmp/kh', '/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'], record: '/tmp/kh', hash: false });
+    expect(job.knownHosts).toEqual({
+      files: ['/tmp/kh', '/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'],
+      record: '/tmp/kh',
+      hash: false,
+    });
   });
 
   it('follows ProxyJump with the jump host resolved through ssh_config too, honouring ! negation', () => {
     const job = plan(target('db.internal'));
-    expect(job).toMatchObject({ host: 'db.internal', user: 'deploy', keyPaths: ['/home/me/.ssh/id_deploy_db.internal'], noAgent: true });
-    expect(job.jump).toEqual([{ label: 'jump@10.9.9.9:2200', host: '10.9.9.9', port: 2200, user: 'jump', knownHosts: OPENSSH_DEFAULT_KNOWN_HOSTS }]);
+    expect(job).toMatchObject({
+      host: 'db.internal',
+      user: 'deploy',
+      keyPaths: ['/home/me/.ssh/id_deploy_db.internal'],
+      noAgent: true,
+    });
+    expect(job.jump).toEqual([
+      {
+        label: 'jump@10.9.9.9:2200',
+        host: '10.9.9.9',
+        port: 2200,
+        user: 'jump',
+        knownHosts: OPENSSH_DEFAULT_KNOWN_HOSTS,
+      },
+    ]);
     expect(plan(target('bastion.internal')).jump).toBeUndefined();
   });
 
@@ -97,37 +148,58 @@ describe('planning connections', () => {
   });
 
   it('reads every UserKnownHostsFile and GlobalKnownHostsFile, records in the first user file, hashes with HashKnownHosts', () => {
-    const config = 'Host a\n  UserKnownHostsFile ~/kh1 /kh/%n_2\n  GlobalKnownHostsFile /g1 /g2\n  HashKnownHosts yes\nHost b\n  UserKnownHostsFile none\n  GlobalKnownHostsFile none\nHost c\n  UserKnownHostsFile /u none\n';
+    const config =
+      'Host a\n  UserKnownHostsFile ~/kh1 /kh/%n_2\n  GlobalKnownHostsFile /g1 /g2\n  HashKnownHosts yes\nHost b\n  UserKnownHostsFile none\n  GlobalKnownHostsFile none\nHost c\n  UserKnownHostsFile /u none\n';
     const d = defaults({ sshConfig: { path: '/c', config: SSHConfig.parse(config) } });
-    expect(plan(target('a'), d).knownHosts).toEqual({ files: ['/home/me/kh1', '/kh/a_2', '/g1', '/g2'], record: '/home/me/kh1', hash: true });
+    expect(plan(target('a'), d).knownHosts).toEqual({
+      files: ['/home/me/kh1', '/kh/a_2', '/g1', '/g2'],
+      record: '/home/me/kh1',
+      hash: true,
+    });
     expect(plan(target('b'), d).knownHosts).toEqual({ files: [], record: null, hash: false });
     expect(() => plan(target('c'), d)).toThrow('/c: UserKnownHostsFile for c: "none" must appear alone');
   });
 
   it.each([
     ['no setting', ''],
-    ['tokens, ~ and a quoted path', 'Host web*\n  HostName %h.example.com\n  User u1\n  Port 2200\n  UserKnownHostsFile ~/kh_%n_%h_%r_%p "/x y/kh2"\n  GlobalKnownHostsFile /g/%h none2\n  HashKnownHosts yes\n'],
+    [
+      'tokens, ~ and a quoted path',
+      'Host web*\n  HostName %h.example.com\n  User u1\n  Port 2200\n  UserKnownHostsFile ~/kh_%n_%h_%r_%p "/x y/kh2"\n  GlobalKnownHostsFile /g/%h none2\n  HashKnownHosts yes\n',
+    ],
     ['none', 'Host *\n  UserKnownHostsFile none\n  GlobalKnownHostsFile none\n  HashKnownHosts no\n'],
   ])('agrees with ssh -G on the files and hashing (%s)', (_what, text) => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'herd-plan-'));
     const file = path.join(dir, 'ssh_config');
     fs.writeFileSync(file, text);
-    const g = execFileSync('ssh', ['-G', '-F', file, 'web1'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const g = execFileSync('ssh', ['-G', '-F', file, 'web1'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     fs.rmSync(dir, { recursive: true });
     const value = (key: string): string => new RegExp(`^${key} (.*)$`, 'm').exec(g)![1]!;
     const home = os.userInfo().homedir;
-    const job = plan(target('web1'), defaults({ home, localUser: os.userInfo().username, sshConfig: { path: file, config: SSHConfig.parse(text) } }));
+    const job = plan(
+      target('web1'),
+      defaults({ home, localUser: os.userInfo().username, sshConfig: { path: file, config: SSHConfig.parse(text) } }),
+    );
     const user = value('userknownhostsfile') === 'none' ? [] : value('userknownhostsfile').split(/ (?=\/)/);
     const global = value('globalknownhostsfile') === 'none' ? [] : value('globalknownhostsfile').split(' ');
-    expect(job.knownHosts).toEqual({ files: [...user, ...global], record: user[0] ?? null, hash: value('hashknownhosts') === 'yes' });
+    expect(job.knownHosts).toEqual({
+      files: [...user, ...global],
+      record: user[0] ?? null,
+      hash: value('hashknownhosts') === 'yes',
+    });
   });
 
-  it('defaults to OpenSSH\'s files: ~/.ssh/known_hosts, ~/.ssh/known_hosts2, /etc/ssh/ssh_known_hosts, /etc/ssh/ssh_known_hosts2', () => {
+  it("defaults to OpenSSH's files: ~/.ssh/known_hosts, ~/.ssh/known_hosts2, /etc/ssh/ssh_known_hosts, /etc/ssh/ssh_known_hosts2", () => {
     expect(plan(target('h'), defaults({ sshConfig: null })).knownHosts).toEqual(OPENSSH_DEFAULT_KNOWN_HOSTS);
   });
 
   it('-J overrides ProxyJump and takes chains', () => {
-    const job = plan(target('db.internal'), defaults({ cliJump: parseJumpList('ops@a.example:2201,bastion.internal') }));
+    const job = plan(
+      target('db.internal'),
+      defaults({ cliJump: parseJumpList('ops@a.example:2201,bastion.internal') }),
+    );
     expect(job.jump?.map((h) => h.label)).toEqual(['ops@a.example:2201', 'jump@10.9.9.9:2200']);
   });
 });
@@ -135,13 +207,18 @@ describe('planning connections', () => {
 describe('ssh_config pieces', () => {
   it('parses -J hop lists and rejects junk with the flag named', () => {
     expect(parseJumpList('a')).toEqual([{ alias: 'a' }]);
-    expect(parseJumpList('u@a:22,[::1]:2222')).toEqual([{ alias: 'a', user: 'u', port: 22 }, { alias: '::1', port: 2222 }]);
+    expect(parseJumpList('u@a:22,[::1]:2222')).toEqual([
+      { alias: 'a', user: 'u', port: 22 },
+      { alias: '::1', port: 2222 },
+    ]);
     expect(() => parseJumpList('a:99999')).toThrow(/-J "a:99999": port 99999 is out of range/);
     expect(() => parseJumpList('a b')).toThrow(/-J "a b": expected \[user@\]host\[:port\]/);
   });
 
   it('expands ~ and the %-tokens OpenSSH allows, leaving unknown ones alone', () => {
     const t = { alias: 'web', host: 'web.example', user: 'r', port: 22, localUser: 'me', home: '/home/me' };
-    expect(expandTokens('~/.ssh/id_%r@%h:%p-%n-%u-%d-%%-%z', t)).toBe('/home/me/.ssh/id_r@web.example:22-web-me-/home/me-%-%z');
+    expect(expandTokens('~/.ssh/id_%r@%h:%p-%n-%u-%d-%%-%z', t)).toBe(
+      '/home/me/.ssh/id_r@web.example:22-web-me-/home/me-%-%z',
+    );
   });
 });

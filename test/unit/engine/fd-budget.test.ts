@@ -15,7 +15,11 @@ describe('openFileLimit', () => {
 
 describe('fitForks and limitFor', () => {
   it('the ulimit -n the warning names keeps every session, and one less would not', () => {
-    const arb = fc.tuple(fc.integer({ min: 1, max: 100_000 }), fc.integer({ min: 1, max: 64 }), fc.integer({ min: 1, max: 8 }));
+    const arb = fc.tuple(
+      fc.integer({ min: 1, max: 100_000 }),
+      fc.integer({ min: 1, max: 64 }),
+      fc.integer({ min: 1, max: 8 }),
+    );
     fc.assert(
       fc.property(arb, ([sessions, workers, fds]) => {
         const limit = limitFor(sessions, workers, fds);

@@ -67,7 +67,15 @@ async function bigArrayMoves(budget: number, fn: () => unknown): Promise<number>
 
 function jobs(n: number): HostJob[] {
   const out: HostJob[] = new Array(n);
-  for (let i = 0; i < n; i++) out[i] = { id: `h${i}`, host: `h${i}`, port: 22, user: 'root', tag: `t${i}`, knownHosts: { files: [], record: null, hash: false } };
+  for (let i = 0; i < n; i++)
+    out[i] = {
+      id: `h${i}`,
+      host: `h${i}`,
+      port: 22,
+      user: 'root',
+      tag: `t${i}`,
+      knownHosts: { files: [], record: null, hash: false },
+    };
   return out;
 }
 
@@ -97,7 +105,6 @@ describe('the pool queue with 1,000,000 hosts', () => {
   it('hands 40,000 hosts of a 1,000,000-host queue to a worker, then drains the rest as not_started', async () => {
     const counts = new Map<string, number>();
     const warnings: string[] = [];
-    let pool: WorkerPool;
     let finished = 0;
     const onEvent = (e: PoolEvent): void => {
       if (e.kind === 'warning') warnings.push(e.message);
@@ -105,7 +112,7 @@ describe('the pool queue with 1,000,000 hosts', () => {
       counts.set(e.result.status, (counts.get(e.result.status) ?? 0) + 1);
       if (++finished === 40_000) pool.drain('deadline reached');
     };
-    pool = new WorkerPool({ workers: 1, forks: 64, handshakes: 64, config, onEvent, workerPath });
+    const pool = new WorkerPool({ workers: 1, forks: 64, handshakes: 64, config, onEvent, workerPath });
     const all = jobs(MILLION);
     // Linear work, counted: an Array#shift queue would move ~40,000 x 10^6 elements for the hosts handed out.
     const moved = await bigArrayMoves(10 * MILLION, () => pool.run(all, task));

@@ -38,6 +38,9 @@ describe('JumpHandshakeGate', () => {
 describe('a server that closes before its banner (sshd MaxStartups)', () => {
   it('is a close worth a retry, not a failed key exchange', () => {
     const err = Object.assign(new Error('Connection lost before handshake'), { level: 'protocol' });
-    expect(classifyConnectError(err, 'banner')).toMatchObject({ code: 'E_CLOSED', message: 'connection closed by the server before the SSH handshake' });
+    expect(classifyConnectError(err, 'banner')).toMatchObject({
+      code: 'E_CLOSED',
+      message: 'connection closed by the server before the SSH handshake',
+    });
   });
 });

@@ -19,11 +19,21 @@ class Connection extends EventEmitter {
 }
 
 const ok = (id: string): HostResult => ({ id, status: 'ok', exitCode: 0, durationMs: 1, reason: '' });
-const failed = (id: string): HostResult => ({ id, status: 'failed', exitCode: 1, durationMs: 1, reason: 'exit code 1', code: 'E_EXIT' });
+const failed = (id: string): HostResult => ({
+  id,
+  status: 'failed',
+  exitCode: 1,
+  durationMs: 1,
+  reason: 'exit code 1',
+  code: 'E_EXIT',
+});
 
 function kept(capacity: number, keeping = true): { pool: KeptConnections<Connection>; opened: string[] } {
   const opened: string[] = [];
-  return { pool: new KeptConnections<Connection>({ capacity, keeping: () => keeping, onOpened: (id) => opened.push(id) }), opened };
+  return {
+    pool: new KeptConnections<Connection>({ capacity, keeping: () => keeping, onOpened: (id) => opened.push(id) }),
+    opened,
+  };
 }
 
 function open(pool: KeptConnections<Connection>, id: string): Connection {
@@ -72,7 +82,12 @@ describe('KeptConnections', () => {
   it('never hands out a connection that closed while idle, and closes released ones', () => {
     const { pool } = kept(4);
     const [a, b, c] = [open(pool, 'a'), open(pool, 'b'), open(pool, 'c')];
-    for (const [id, conn] of [['a', a], ['b', b], ['c', c]] as const) pool.settle(id, conn, ok(id));
+    for (const [id, conn] of [
+      ['a', a],
+      ['b', b],
+      ['c', c],
+    ] as const)
+      pool.settle(id, conn, ok(id));
     a.emit('close'); // the host dropped it
     expect(pool.take('a')).toBeUndefined();
     pool.release(['b']);

@@ -9,9 +9,12 @@ import { copyPrefixedLines } from '../../../src/results/host-output.js';
 
 describe('file descriptor budget', () => {
   it('reads the soft limit from /proc/self/limits text', () => {
-    const text = 'Limit                     Soft Limit           Hard Limit           Units\nMax open files            1024                 524288               files\n';
+    const text =
+      'Limit                     Soft Limit           Hard Limit           Units\nMax open files            1024                 524288               files\n';
     expect(openFileLimit(text)).toBe(1024);
-    expect(openFileLimit('Max open files            unlimited            unlimited            files\n')).toBe(Number.MAX_SAFE_INTEGER);
+    expect(openFileLimit('Max open files            unlimited            unlimited            files\n')).toBe(
+      Number.MAX_SAFE_INTEGER,
+    );
     expect(openFileLimit('nothing here')).toBeNull();
   });
 

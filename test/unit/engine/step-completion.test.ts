@@ -15,7 +15,9 @@ const r = (host: string, step: number, status: StepResult['status'] = 'ok'): Ste
 
 function track(jobs: { id: string; from: number; to: number }[], held: number | null = null) {
   const done: string[] = [];
-  const c = new StepCompletion(jobs, held, (step, results) => done.push(`${step}:${results.map((x) => x.host).join(',')}`));
+  const c = new StepCompletion(jobs, held, (step, results) =>
+    done.push(`${step}:${results.map((x) => x.host).join(',')}`),
+  );
   return { c, done };
 }
 

@@ -3,7 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { abortedOutcome, describeKill, stoppedOutcome } from '../../../src/engine/stopped.js';
 import type { ExecOutcome } from '../../../src/transport/exec.js';
 
-const base: ExecOutcome = { exitCode: null, signal: null, timedOut: false, idle: false, aborted: false, connectionLost: false };
+const base: ExecOutcome = {
+  exitCode: null,
+  signal: null,
+  timedOut: false,
+  idle: false,
+  aborted: false,
+  connectionLost: false,
+};
 const abortedBy = (reason?: string): AbortSignal => {
   const c = new AbortController();
   c.abort(reason);
@@ -27,7 +34,9 @@ describe('stoppedOutcome', () => {
   });
 
   it('names the limit that stopped it and what the kill found', () => {
-    expect(stoppedOutcome({ ...base, timedOut: true, killed: 2, killSurvivors: 0 }, 'command', '--timeout 3s', 0, live)).toEqual({
+    expect(
+      stoppedOutcome({ ...base, timedOut: true, killed: 2, killSurvivors: 0 }, 'command', '--timeout 3s', 0, live),
+    ).toEqual({
       status: 'timeout',
       code: 'E_COMMAND_TIMEOUT',
       reason: 'command exceeded --timeout 3s; remote processes killed: 2 (verified gone)',
@@ -51,7 +60,14 @@ describe('stoppedOutcome', () => {
       code: 'E_DEADLINE',
       reason: "command stopped: the run's --deadline was reached; remote processes killed: 1",
     });
-    expect(stoppedOutcome(all, 'command', '--timeout 3s', 0, abortedBy('interrupt'))).toMatchObject({ status: 'interrupted', code: 'E_INTERRUPTED' });
-    expect(abortedOutcome(abortedBy(), 'push', '')).toEqual({ status: 'interrupted', code: 'E_INTERRUPTED', reason: 'push interrupted while running' });
+    expect(stoppedOutcome(all, 'command', '--timeout 3s', 0, abortedBy('interrupt'))).toMatchObject({
+      status: 'interrupted',
+      code: 'E_INTERRUPTED',
+    });
+    expect(abortedOutcome(abortedBy(), 'push', '')).toEqual({
+      status: 'interrupted',
+      code: 'E_INTERRUPTED',
+      reason: 'push interrupted while running',
+    });
   });
 });

@@ -14,14 +14,50 @@ const RUNS = Number(process.env['HERD_FUZZ_RUNS'] ?? 500);
 const inventoryLine = fc
   .array(
     fc.oneof(
-      fc.constantFrom('10.0.0.', '127.0.', 'web', 'db-', 'host', '::1', '[', ']', '-', ',', ':', '@', '/', '#', ' ', '\t', '!', '*', 'user@', ':22', ':0', ':99999', '[web]', '[1-3]', '[9-1]', '[01-10]', '[a-c]', '[1-99999999]', '/24', '/8', '/33', 'ssh://'),
+      fc.constantFrom(
+        '10.0.0.',
+        '127.0.',
+        'web',
+        'db-',
+        'host',
+        '::1',
+        '[',
+        ']',
+        '-',
+        ',',
+        ':',
+        '@',
+        '/',
+        '#',
+        ' ',
+        '\t',
+        '!',
+        '*',
+        'user@',
+        ':22',
+        ':0',
+        ':99999',
+        '[web]',
+        '[1-3]',
+        '[9-1]',
+        '[01-10]',
+        '[a-c]',
+        '[1-99999999]',
+        '/24',
+        '/8',
+        '/33',
+        'ssh://',
+      ),
       fc.integer({ min: 0, max: 300 }).map(String),
       fc.string({ maxLength: 6 }),
     ),
     { maxLength: 8 },
   )
   .map((parts) => parts.join(''));
-const inventoryText = fc.oneof(fc.array(inventoryLine, { maxLength: 12 }).map((l) => l.join('\n')), fc.string({ maxLength: 200 }));
+const inventoryText = fc.oneof(
+  fc.array(inventoryLine, { maxLength: 12 }).map((l) => l.join('\n')),
+  fc.string({ maxLength: 200 }),
+);
 
 function lineCount(text: string): number {
   return text.split('\n').length;
@@ -43,7 +79,8 @@ function typedOutcome(
   try {
     parse();
   } catch (err) {
-    if (!(err instanceof ErrorClass)) throw new Error(`not a ${ErrorClass.name} for ${JSON.stringify(text)}: ${String(err)}`);
+    if (!(err instanceof ErrorClass))
+      throw new Error(`not a ${ErrorClass.name} for ${JSON.stringify(text)}: ${String(err)}`, { cause: err });
     expect(err.position.file).toBe(file);
     expect(err.position.line).toBeGreaterThanOrEqual(1);
     expect(err.position.line).toBeLessThanOrEqual(lineCount(text) + slack);
@@ -74,10 +111,54 @@ describe('inventory parser under fuzzing', () => {
 });
 
 /** Playbook-shaped documents: plays and steps with right and wrong keys and values. */
-const scalar = fc.oneof(fc.string({ maxLength: 12 }), fc.integer({ min: -5, max: 500 }), fc.boolean(), fc.constant(null), fc.constantFrom('10%', '0%', '/bin/true', 'yes', '~'));
-const stepKey = fc.constantFrom('name', 'run', 'script', 'push', 'pull', 'src', 'dest', 'when', 'unless', 'creates', 'removes', 'check', 'become', 'timeout', 'ignore_errors', 'expect', 'args', 'bogus');
-const step = fc.dictionary(stepKey, fc.oneof(scalar, fc.array(scalar, { maxLength: 3 }), fc.dictionary(fc.constantFrom('exit', 'stdout', 'consensus', 'x'), fc.oneof(scalar, fc.array(scalar, { maxLength: 3 })))), { maxKeys: 4 });
-const play = fc.dictionary(fc.constantFrom('name', 'hosts', 'vars', 'serial', 'max_fail', 'steps', 'become', 'bogus'), fc.oneof(scalar, fc.array(step, { maxLength: 4 }), fc.dictionary(fc.string({ maxLength: 5 }), scalar, { maxKeys: 3 })), { maxKeys: 5 });
+const scalar = fc.oneof(
+  fc.string({ maxLength: 12 }),
+  fc.integer({ min: -5, max: 500 }),
+  fc.boolean(),
+  fc.constant(null),
+  fc.constantFrom('10%', '0%', '/bin/true', 'yes', '~'),
+);
+const stepKey = fc.constantFrom(
+  'name',
+  'run',
+  'script',
+  'push',
+  'pull',
+  'src',
+  'dest',
+  'when',
+  'unless',
+  'creates',
+  'removes',
+  'check',
+  'become',
+  'timeout',
+  'ignore_errors',
+  'expect',
+  'args',
+  'bogus',
+);
+const step = fc.dictionary(
+  stepKey,
+  fc.oneof(
+    scalar,
+    fc.array(scalar, { maxLength: 3 }),
+    fc.dictionary(
+      fc.constantFrom('exit', 'stdout', 'consensus', 'x'),
+      fc.oneof(scalar, fc.array(scalar, { maxLength: 3 })),
+    ),
+  ),
+  { maxKeys: 4 },
+);
+const play = fc.dictionary(
+  fc.constantFrom('name', 'hosts', 'vars', 'serial', 'max_fail', 'steps', 'become', 'bogus'),
+  fc.oneof(
+    scalar,
+    fc.array(step, { maxLength: 4 }),
+    fc.dictionary(fc.string({ maxLength: 5 }), scalar, { maxKeys: 3 }),
+  ),
+  { maxKeys: 5 },
+);
 const playbookText = fc.oneof(
   fc.array(play, { maxLength: 3 }).map((plays) => stringify(plays)),
   play.map((p) => stringify(p)),
@@ -94,7 +175,8 @@ describe('playbook loader under fuzzing', () => {
           () => {
             const pb = loadPlaybook({ file: '/pb/fuzz.yml', text }, { fileExists: () => true, extraVars: {} });
             expect(pb.plays.length).toBeGreaterThan(0);
-            for (const p of pb.plays) for (const s of p.steps) expect(['run', 'script', 'push', 'pull']).toContain(s.kind);
+            for (const p of pb.plays)
+              for (const s of p.steps) expect(['run', 'script', 'push', 'pull']).toContain(s.kind);
           },
           PlaybookError,
           '/pb/fuzz.yml',

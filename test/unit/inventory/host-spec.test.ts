@@ -54,10 +54,15 @@ describe('parseHostSpec', () => {
 
   it('refuses DNS names a resolver would refuse: a label over 63 characters, a name over 253', () => {
     const label = 'a'.repeat(64);
-    expect(refusal(`ops@x.${label}.com`)).toEqual([`host name label "${label}" is 64 characters long (DNS allows at most 63)`, 6]);
+    expect(refusal(`ops@x.${label}.com`)).toEqual([
+      `host name label "${label}" is 64 characters long (DNS allows at most 63)`,
+      6,
+    ]);
     const long = Array.from({ length: 4 }, () => 'b'.repeat(63)).join('.'); // 255 characters
     expect(refusal(long)).toEqual(['host name is 255 characters long (DNS allows at most 253)', 0]);
-    expect(parseHostSpec(`${'c'.repeat(63)}.${'d'.repeat(63)}.${'e'.repeat(63)}.${'f'.repeat(61)}.`).host).toHaveLength(254);
+    expect(parseHostSpec(`${'c'.repeat(63)}.${'d'.repeat(63)}.${'e'.repeat(63)}.${'f'.repeat(61)}.`).host).toHaveLength(
+      254,
+    );
   });
 
   it('refuses an IPv4 octet with a leading zero, which the resolver reads as octal (010.0.0.1 is 8.0.0.1)', async () => {
@@ -77,11 +82,18 @@ describe('parseHostSpec', () => {
 describe('formatHostSpec', () => {
   it('is the canonical text: parsing it gives the same spec back', () => {
     const label = fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?$/);
-    const name = fc.array(label, { minLength: 1, maxLength: 4 }).map((l) => l.join('.')).filter((n) => !/^[\d.]+$/.test(n));
+    const name = fc
+      .array(label, { minLength: 1, maxLength: 4 })
+      .map((l) => l.join('.'))
+      .filter((n) => !/^[\d.]+$/.test(n));
     const v4 = fc.tuple(...Array.from({ length: 4 }, () => fc.integer({ min: 0, max: 255 }))).map((o) => o.join('.'));
     const v6 = fc.ipV6();
     const spec = fc.record(
-      { host: fc.oneof(name, v4, v6), port: fc.integer({ min: 1, max: 65535 }), user: fc.stringMatching(/^[a-z_][a-z0-9_.-]{0,8}$/) },
+      {
+        host: fc.oneof(name, v4, v6),
+        port: fc.integer({ min: 1, max: 65535 }),
+        user: fc.stringMatching(/^[a-z_][a-z0-9_.-]{0,8}$/),
+      },
       { requiredKeys: ['host'] },
     );
     fc.assert(

@@ -11,11 +11,12 @@ const inventory = parseInventory([
   },
 ]).targets;
 const files: Record<string, string> = { 'failed.txt': '10.0.0.2\n10.0.0.4\nnot-in-inventory\n' };
-const select = (patterns: string) => selectTargets(inventory, patterns, (f) => {
-  const text = files[f];
-  if (text === undefined) throw Object.assign(new Error('no such file'), { code: 'ENOENT' });
-  return text;
-});
+const select = (patterns: string) =>
+  selectTargets(inventory, patterns, (f) => {
+    const text = files[f];
+    if (text === undefined) throw Object.assign(new Error('no such file'), { code: 'ENOENT' });
+    return text;
+  });
 const ids = (patterns: string) => select(patterns).targets.map((t) => t.id);
 
 describe('--limit patterns', () => {
@@ -40,7 +41,9 @@ describe('--limit patterns', () => {
   });
 
   it('refuses an exclusion that excludes nothing (a typo there would run on the host meant to be kept out)', () => {
-    expect(() => select('all,!wbe03.dc1')).toThrow('--limit "all,!wbe03.dc1": column 5: !wbe03.dc1 excludes no host; refusing to run without the exclusion (check the name)');
+    expect(() => select('all,!wbe03.dc1')).toThrow(
+      '--limit "all,!wbe03.dc1": column 5: !wbe03.dc1 excludes no host; refusing to run without the exclusion (check the name)',
+    );
     const warned = selectTargets(inventory, 'all,!alsonot', () => '', { unmatchedExclusion: 'warn' });
     expect(warned.unmatched).toEqual(['!alsonot']);
   });
@@ -51,7 +54,21 @@ describe('--limit patterns', () => {
 
   it.each([
     // Commas inside brackets belong to the range: these were split into "!foo[1" and "3]" and ran on every host.
-    ['all,!web0[1,3].dc1', ['web02.dc1', 'web04.dc1', 'db1.dc1', 'db2.dc2', '10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5', 'ops@10.0.0.9:2222']],
+    [
+      'all,!web0[1,3].dc1',
+      [
+        'web02.dc1',
+        'web04.dc1',
+        'db1.dc1',
+        'db2.dc2',
+        '10.0.0.1',
+        '10.0.0.2',
+        '10.0.0.3',
+        '10.0.0.4',
+        '10.0.0.5',
+        'ops@10.0.0.9:2222',
+      ],
+    ],
     ['10.0.0.[1-2,4]', ['10.0.0.1', '10.0.0.2', '10.0.0.4']],
     ['storage,&10.0.0.[1,3-5]', ['10.0.0.1', '10.0.0.3', '10.0.0.4', '10.0.0.5']],
     // herd's own folded output pasted back.
@@ -69,7 +86,10 @@ describe('--limit patterns', () => {
     ['web[01-044]', '--limit "web[01-044]": column 5: range 01-044: padding length mismatch'],
     ['web[01:04]', '--limit "web[01:04]": column 4: [01:04] is an Ansible-style range; herd writes it web[01-04]'],
     ['n[1-999999999999]', '--limit "n[1-999999999999]": column 3: range [1-999999999999] is larger than 1000000 hosts'],
-    ['web;rm', '--limit "web;rm": column 4: "web;rm" is not a group, host, glob, range, CIDR block or @file: bad host name "web;rm"'],
+    [
+      'web;rm',
+      '--limit "web;rm": column 4: "web;rm" is not a group, host, glob, range, CIDR block or @file: bad host name "web;rm"',
+    ],
     ['all,!', '--limit "all,!": column 5: a ! or & needs a pattern after it'],
     ['!&web', '--limit "!&web": column 2: "&web" is not a group, host, glob, range, CIDR block or @file'],
     ['@', '--limit "@": column 1: @ needs a file name after it'],
@@ -85,49 +105,92 @@ describe('--limit patterns', () => {
   });
 
   it("herd's folded output pasted back into -l selects exactly the hosts it names (property)", () => {
-    const num = fc.oneof(fc.integer({ min: 0, max: 120 }).map(String), fc.integer({ min: 0, max: 120 }).map((n) => String(n).padStart(3, '0')));
+    const num = fc.oneof(
+      fc.integer({ min: 0, max: 120 }).map(String),
+      fc.integer({ min: 0, max: 120 }).map((n) => String(n).padStart(3, '0')),
+    );
     const name = fc.oneof(
-      fc.tuple(fc.constantFrom('web', 'db-', 'n'), num, fc.constantFrom('', '.dc1', '.dc2')).map(([a, n, b]) => `${a}${n}${b}`),
+      fc
+        .tuple(fc.constantFrom('web', 'db-', 'n'), num, fc.constantFrom('', '.dc1', '.dc2'))
+        .map(([a, n, b]) => `${a}${n}${b}`),
       fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 40 })).map(([c, d]) => `10.0.${c}.${d}`),
       fc.constantFrom('::1', 'fe80::2'),
     );
-    const host = fc.tuple(fc.constantFrom('', 'ops@', 'u1@', 'u2@'), name, fc.constantFrom('', ':2222', ':2223')).map(([u, h, p]) => {
-      const v6 = h.includes(':');
-      return v6 && p !== '' ? `${u}[${h}]${p}` : `${u}${h}${p}`;
-    });
+    const host = fc
+      .tuple(fc.constantFrom('', 'ops@', 'u1@', 'u2@'), name, fc.constantFrom('', ':2222', ':2223'))
+      .map(([u, h, p]) => {
+        const v6 = h.includes(':');
+        return v6 && p !== '' ? `${u}[${h}]${p}` : `${u}${h}${p}`;
+      });
     fc.assert(
-      fc.property(fc.uniqueArray(host, { minLength: 1, maxLength: 60 }), fc.infiniteStream(fc.boolean()), (hosts, picks) => {
-        const targets = parseInventory([{ name: 'inv', text: `[grp]\n${hosts.join('\n')}\n` }]).targets;
-        const wanted = targets.filter(() => picks.next().value);
-        if (wanted.length === 0) return;
-        const folded = foldHosts(wanted.map((t) => t.id));
-        const got = selectTargets(targets, folded, () => '').targets;
-        expect(got.map((t) => t.id)).toEqual(wanted.map((t) => t.id));
-        // And as an exclusion: everything else.
-        const rest = selectTargets(targets, `all,!${folded.split(/,(?![^[]*\])/).join(',!')}`, () => '').targets;
-        expect(rest.map((t) => t.id)).toEqual(targets.filter((t) => !wanted.includes(t)).map((t) => t.id));
-      }),
+      fc.property(
+        fc.uniqueArray(host, { minLength: 1, maxLength: 60 }),
+        fc.infiniteStream(fc.boolean()),
+        (hosts, picks) => {
+          const targets = parseInventory([{ name: 'inv', text: `[grp]\n${hosts.join('\n')}\n` }]).targets;
+          const wanted = targets.filter(() => picks.next().value);
+          if (wanted.length === 0) return;
+          const folded = foldHosts(wanted.map((t) => t.id));
+          const got = selectTargets(targets, folded, () => '').targets;
+          expect(got.map((t) => t.id)).toEqual(wanted.map((t) => t.id));
+          // And as an exclusion: everything else.
+          const rest = selectTargets(targets, `all,!${folded.split(/,(?![^[]*\])/).join(',!')}`, () => '').targets;
+          expect(rest.map((t) => t.id)).toEqual(targets.filter((t) => !wanted.includes(t)).map((t) => t.id));
+        },
+      ),
       { numRuns: 300 },
     );
   });
 
   it('answers any pattern text with a subset of the inventory or a typed usage error (fuzz)', () => {
     const piece = fc.oneof(
-      fc.constantFrom('web', 'db', 'storage', 'all', '*', '!', '&', '@failed.txt', '@', ',', '[', ']', '-', ':', '10.0.0.', '[1-3]', '[1,3]', '[01-044]', '[1:3]', '[9007199254740993]', '[1-99999999999]', '?', ' ', 'ops@', ':2222', '/29', '0/30'),
+      fc.constantFrom(
+        'web',
+        'db',
+        'storage',
+        'all',
+        '*',
+        '!',
+        '&',
+        '@failed.txt',
+        '@',
+        ',',
+        '[',
+        ']',
+        '-',
+        ':',
+        '10.0.0.',
+        '[1-3]',
+        '[1,3]',
+        '[01-044]',
+        '[1:3]',
+        '[9007199254740993]',
+        '[1-99999999999]',
+        '?',
+        ' ',
+        'ops@',
+        ':2222',
+        '/29',
+        '0/30',
+      ),
       fc.integer({ min: 0, max: 300 }).map(String),
       fc.string({ maxLength: 4 }),
     );
     fc.assert(
-      fc.property(fc.array(piece, { minLength: 1, maxLength: 10 }).map((p) => p.join('')), (patterns) => {
-        // No clock: a hang is the test timeout's to catch; a selection never widens, so count it.
-        try {
-          const got = select(patterns).targets;
-          expect(got.length).toBeLessThanOrEqual(inventory.length);
-          for (const t of got) expect(inventory).toContain(t);
-        } catch (err) {
-          if (!(err instanceof UsageError)) throw new Error(`${JSON.stringify(patterns)}: ${String(err)}`);
-        }
-      }),
+      fc.property(
+        fc.array(piece, { minLength: 1, maxLength: 10 }).map((p) => p.join('')),
+        (patterns) => {
+          // No clock: a hang is the test timeout's to catch; a selection never widens, so count it.
+          try {
+            const got = select(patterns).targets;
+            expect(got.length).toBeLessThanOrEqual(inventory.length);
+            for (const t of got) expect(inventory).toContain(t);
+          } catch (err) {
+            if (!(err instanceof UsageError))
+              throw new Error(`${JSON.stringify(patterns)}: ${String(err)}`, { cause: err });
+          }
+        },
+      ),
       { numRuns: 1_000 },
     );
   });

@@ -165,7 +165,8 @@ let answers: Answer[] = [];
 function nodesetExpand(text: string): string[] {
   const answer = answers[cases.findIndex((c) => c.op === 'expand' && c.pattern === text)];
   if (answer === undefined) throw new Error(`no oracle answer for ${text}`);
-  if (!('ok' in answer) || !Array.isArray(answer.ok)) throw new Error(`nodeset refused ${text}: ${JSON.stringify(answer)}`);
+  if (!('ok' in answer) || !Array.isArray(answer.ok))
+    throw new Error(`nodeset refused ${text}: ${JSON.stringify(answer)}`);
   return answer.ok;
 }
 
@@ -177,13 +178,17 @@ function herdExpandFolded(folded: string): string[] {
 describe('ClusterShell nodeset as the oracle', () => {
   beforeAll(() => {
     if (!NODESET) throw new Error('nodeset (ClusterShell) is missing: .ci/setup installs the clustershell package');
-    answers = JSON.parse(execFileSync(python(), ['-c', DRIVER], { input: JSON.stringify(cases), encoding: 'utf8' })) as Answer[];
+    answers = JSON.parse(
+      execFileSync(python(), ['-c', DRIVER], { input: JSON.stringify(cases), encoding: 'utf8' }),
+    ) as Answer[];
     expect(answers).toHaveLength(cases.length);
   });
 
   it('the library answers as the nodeset command does', () => {
     expect(execFileSync(NODESET!, ['-f', ...seq('foo', 1, 11, 2)], { encoding: 'utf8' }).trim()).toBe('foo[01-11]');
-    expect(execFileSync(NODESET!, ['-e', 'n[9-10]x[01-02]'], { encoding: 'utf8' }).trim()).toBe('n9x01 n9x02 n10x01 n10x02');
+    expect(execFileSync(NODESET!, ['-e', 'n[9-10]x[01-02]'], { encoding: 'utf8' }).trim()).toBe(
+      'n9x01 n9x02 n10x01 n10x02',
+    );
   });
 
   const label = (h: string[]): string => (h.length <= 6 ? h.join(' ') : `${h[0]} .. ${h.at(-1)} (${h.length} hosts)`);
@@ -193,15 +198,18 @@ describe('ClusterShell nodeset as the oracle', () => {
     expect(foldHosts(hosts)).toBe((answers[i] as { ok: string }).ok);
   });
 
-  it.each(SAME_HOSTS_FOLD.map((h) => [label(h), h] as const))('folds %s to the same hosts as nodeset -f, in no more terms', (_, hosts) => {
-    const i = cases.findIndex((c) => c.op === 'fold' && c.hosts === hosts);
-    const theirs = (answers[i] as { ok: string }).ok;
-    const ours = foldHosts(hosts);
-    expect(new Set(herdExpandFolded(ours))).toEqual(new Set(hosts));
-    // nodeset's folded text, expanded by herd's parser, gives the same hosts too.
-    expect(new Set(herdExpandFolded(theirs))).toEqual(new Set(hosts));
-    expect(ours.split(/,(?![^[]*\])/).length).toBeLessThanOrEqual(theirs.split(/,(?![^[]*\])/).length);
-  });
+  it.each(SAME_HOSTS_FOLD.map((h) => [label(h), h] as const))(
+    'folds %s to the same hosts as nodeset -f, in no more terms',
+    (_, hosts) => {
+      const i = cases.findIndex((c) => c.op === 'fold' && c.hosts === hosts);
+      const theirs = (answers[i] as { ok: string }).ok;
+      const ours = foldHosts(hosts);
+      expect(new Set(herdExpandFolded(ours))).toEqual(new Set(hosts));
+      // nodeset's folded text, expanded by herd's parser, gives the same hosts too.
+      expect(new Set(herdExpandFolded(theirs))).toEqual(new Set(hosts));
+      expect(ours.split(/,(?![^[]*\])/).length).toBeLessThanOrEqual(theirs.split(/,(?![^[]*\])/).length);
+    },
+  );
 
   it.each(SAME_EXPANSION)('expands %s to the hosts nodeset -e gives', (pattern) => {
     expect(new Set(expandRanges(pattern))).toEqual(new Set(nodesetExpand(pattern)));

@@ -22,11 +22,18 @@ describe('one host per line', () => {
   });
 
   it('ignores comments, blank lines, indentation and extra columns', () => {
-    expect(ids('# fleet\n\n  10.0.0.1   # trailing comment\n10.0.0.2\tok\t0\t12\t-\n\t\n')).toEqual(['10.0.0.1', '10.0.0.2']);
+    expect(ids('# fleet\n\n  10.0.0.1   # trailing comment\n10.0.0.2\tok\t0\t12\t-\n\t\n')).toEqual([
+      '10.0.0.1',
+      '10.0.0.2',
+    ]);
   });
 
   it("reads herd's own hosts.tsv and failed.txt back", () => {
-    expect(ids('host\tstatus\texit\tduration_ms\treason\tstep\n127.0.0.2\tok\t0\t12\t-\t-\n127.0.0.3\tfailed\t1\t9\texit code 1\t-\n')).toEqual(['127.0.0.2', '127.0.0.3']);
+    expect(
+      ids(
+        'host\tstatus\texit\tduration_ms\treason\tstep\n127.0.0.2\tok\t0\t12\t-\t-\n127.0.0.3\tfailed\t1\t9\texit code 1\t-\n',
+      ),
+    ).toEqual(['127.0.0.2', '127.0.0.3']);
     expect(ids('127.0.0.2\nops@127.0.0.3:2222\n')).toEqual(['127.0.0.2', 'ops@127.0.0.3:2222']);
   });
 
@@ -40,7 +47,10 @@ describe('one host per line', () => {
       { name: 'b.txt', text: '10.0.0.[1-3]\n' },
     ]);
     expect(result.targets.map((t) => t.id)).toEqual(['10.0.0.1', '10.0.0.2', '10.0.0.3']);
-    expect(result.warnings).toEqual(['b.txt:1: duplicate host 10.0.0.1 (first at a.txt:1) ignored', 'b.txt:1: duplicate host 10.0.0.2 (first at a.txt:2) ignored']);
+    expect(result.warnings).toEqual([
+      'b.txt:1: duplicate host 10.0.0.1 (first at a.txt:1) ignored',
+      'b.txt:1: duplicate host 10.0.0.2 (first at a.txt:2) ignored',
+    ]);
   });
 
   it('keeps user@host and host as different targets', () => {
@@ -130,7 +140,10 @@ describe('errors name the file, line and column', () => {
 describe('numbers of any size are exact (ClusterShell: nodeset -e gives the same)', () => {
   it.each([
     ['n[9007199254740993]', ['n9007199254740993']],
-    ['n[9007199254740991-9007199254740994]', ['n9007199254740991', 'n9007199254740992', 'n9007199254740993', 'n9007199254740994']],
+    [
+      'n[9007199254740991-9007199254740994]',
+      ['n9007199254740991', 'n9007199254740992', 'n9007199254740993', 'n9007199254740994'],
+    ],
     ['n[12345678901234567890-12345678901234567891]', ['n12345678901234567890', 'n12345678901234567891']],
     ['n[018446744073709551615-018446744073709551616]', ['n018446744073709551615', 'n018446744073709551616']],
   ])('expands %s exactly', (text, expected) => {
@@ -139,7 +152,10 @@ describe('numbers of any size are exact (ClusterShell: nodeset -e gives the same
 
   it.each([
     ['n[1-999999999999]\n', 'inv.txt:1:3: range [1-999999999999] is larger than 1000000 hosts'],
-    ['n[1-99999999999999999999999999]\n', 'inv.txt:1:3: range [1-99999999999999999999999999] is larger than 1000000 hosts'],
+    [
+      'n[1-99999999999999999999999999]\n',
+      'inv.txt:1:3: range [1-99999999999999999999999999] is larger than 1000000 hosts',
+    ],
     ['n[1-600000,1-600000]\n', 'inv.txt:1:12: range [1-600000,1-600000] is larger than 1000000 hosts'],
   ])('refuses %j before allocating anything', (text, message) => {
     // No clock: the first two expand to 10^12 and 10^26 hosts, so only a refusal that counts before it
@@ -151,24 +167,47 @@ describe('numbers of any size are exact (ClusterShell: nodeset -e gives the same
     // Each item is under the limit and the list alone is ~90 KB: expanding the items before adding them
     // up would allocate 10^10 names and never answer within the test timeout.
     const body = Array.from({ length: 10_000 }, () => '1-999999').join(',');
-    expect(() => parse(`n[${body}]\n`)).toThrow(/^inv\.txt:1:12: range \[1-999999,1-999999,[-,0-9]*\] is larger than 1000000 hosts$/);
+    expect(() => parse(`n[${body}]\n`)).toThrow(
+      /^inv\.txt:1:12: range \[1-999999,1-999999,[-,0-9]*\] is larger than 1000000 hosts$/,
+    );
   });
 });
 
 describe('padding, Ansible ranges and DNS limits are refused with the reason', () => {
   it.each([
-    ['node[01-044]\n', 'inv.txt:1:6: range 01-044: padding length mismatch (2 and 3 digits); write both ends with the same width, e.g. 001-044'],
-    ['node[001-44]\n', 'inv.txt:1:6: range 001-44: padding length mismatch (3 and 2 digits); write both ends with the same width, e.g. 001-044'],
-    ['node[1,9-010]\n', 'inv.txt:1:8: range 9-010: padding length mismatch (1 and 3 digits); write both ends with the same width, e.g. 009-010'],
+    [
+      'node[01-044]\n',
+      'inv.txt:1:6: range 01-044: padding length mismatch (2 and 3 digits); write both ends with the same width, e.g. 001-044',
+    ],
+    [
+      'node[001-44]\n',
+      'inv.txt:1:6: range 001-44: padding length mismatch (3 and 2 digits); write both ends with the same width, e.g. 001-044',
+    ],
+    [
+      'node[1,9-010]\n',
+      'inv.txt:1:8: range 9-010: padding length mismatch (1 and 3 digits); write both ends with the same width, e.g. 009-010',
+    ],
     ['web[01:50]\n', 'inv.txt:1:4: [01:50] is an Ansible-style range; herd writes it web[01-50]'],
     ['web[01:50].dc1:2222\n', 'inv.txt:1:4: [01:50] is an Ansible-style range; herd writes it web[01-50].dc1:2222'],
     ['ops@[1:9].dc1\n', 'inv.txt:1:5: [1:9] is an Ansible-style range; herd writes it ops@[1-9].dc1'],
-    ['web[a:f]\n', 'inv.txt:1:4: [a:f] is an Ansible-style range; herd ranges are numeric, written [N-M] or lists [1,3,7-9]'],
-    ['web[1:50:2]\n', 'inv.txt:1:4: [1:50:2] is an Ansible-style range; herd ranges are numeric, written [N-M] or lists [1,3,7-9]'],
+    [
+      'web[a:f]\n',
+      'inv.txt:1:4: [a:f] is an Ansible-style range; herd ranges are numeric, written [N-M] or lists [1,3,7-9]',
+    ],
+    [
+      'web[1:50:2]\n',
+      'inv.txt:1:4: [1:50:2] is an Ansible-style range; herd ranges are numeric, written [N-M] or lists [1,3,7-9]',
+    ],
     ['n[1,,2]\n', 'inv.txt:1:5: empty item in range [1,,2]'],
     ['n1-2]\n', 'inv.txt:1:5: unexpected ]'],
-    [`${'a'.repeat(64)}.dc1\n`, `inv.txt:1:1: host name label "${'a'.repeat(64)}" is 64 characters long (DNS allows at most 63)`],
-    [`x.${'a'.repeat(64)}\n`, `inv.txt:1:3: host name label "${'a'.repeat(64)}" is 64 characters long (DNS allows at most 63)`],
+    [
+      `${'a'.repeat(64)}.dc1\n`,
+      `inv.txt:1:1: host name label "${'a'.repeat(64)}" is 64 characters long (DNS allows at most 63)`,
+    ],
+    [
+      `x.${'a'.repeat(64)}\n`,
+      `inv.txt:1:3: host name label "${'a'.repeat(64)}" is 64 characters long (DNS allows at most 63)`,
+    ],
     [`${'a'.repeat(60)}[1000-1001]\n`, 'is 64 characters long (DNS allows at most 63)'],
     [`${`${'a'.repeat(63)}.`.repeat(4)}b\n`, 'inv.txt:1:1: host name is 257 characters long (DNS allows at most 253)'],
   ])('rejects %j with %s', (text, message) => {

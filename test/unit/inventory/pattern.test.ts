@@ -13,7 +13,13 @@ function refusal(text: string): [string, number] {
   throw new Error(`${text} was accepted`);
 }
 
-const short = (text: string) => parseLimitPattern(text).map((t) => [t.op, t.kind, t.kind === 'names' ? t.names : t.kind === 'file' ? t.path : null, t.offset]);
+const short = (text: string) =>
+  parseLimitPattern(text).map((t) => [
+    t.op,
+    t.kind,
+    t.kind === 'names' ? t.names : t.kind === 'file' ? t.path : null,
+    t.offset,
+  ]);
 
 describe('parseLimitPattern', () => {
   it('splits on commas outside brackets only, so a range list and herd folded output stay one term', () => {
@@ -47,7 +53,10 @@ describe('parseLimitPattern', () => {
     expect(refusal('a]')).toEqual(['unexpected ]', 1]);
     expect(refusal('db,web[01:04]')).toEqual(['[01:04] is an Ansible-style range; herd writes it web[01-04]', 6]);
     expect(refusal('web1,10.0.0.0/8')).toEqual(['/8 is too large a block (at most /16, 65,534 hosts)', 14]);
-    expect(refusal('web1,web;rm')).toEqual(['"web;rm" is not a group, host, glob, range, CIDR block or @file: bad host name "web;rm"', 8]);
+    expect(refusal('web1,web;rm')).toEqual([
+      '"web;rm" is not a group, host, glob, range, CIDR block or @file: bad host name "web;rm"',
+      8,
+    ]);
     expect(refusal('x,web*;rm')).toEqual(['unexpected ";" in glob "web*;rm"', 6]);
     expect(refusal('x,&-oProxyCommand=y')[1]).toBe(3);
   });

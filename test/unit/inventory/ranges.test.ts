@@ -1,7 +1,13 @@
 // Bracket ranges, herd's own rules (ClusterShell agreement is the nodeset oracle's job): exact big
 // numbers, a bounded expansion, IPv6 literals left alone, and errors that say where and what to write.
 import { describe, expect, it } from 'vitest';
-import { expandBracket, expandRanges, hasRange, MAX_EXPANSION, RangeSyntaxError } from '../../../src/inventory/ranges.js';
+import {
+  expandBracket,
+  expandRanges,
+  hasRange,
+  MAX_EXPANSION,
+  RangeSyntaxError,
+} from '../../../src/inventory/ranges.js';
 
 function refusal(token: string): [string, number] {
   try {
@@ -15,7 +21,14 @@ function refusal(token: string): [string, number] {
 
 describe('expandRanges', () => {
   it('multiplies brackets, the left-most varying slowest, and keeps the text between them', () => {
-    expect(expandRanges('r[1-2]n[08-10].dc')).toEqual(['r1n08.dc', 'r1n09.dc', 'r1n10.dc', 'r2n08.dc', 'r2n09.dc', 'r2n10.dc']);
+    expect(expandRanges('r[1-2]n[08-10].dc')).toEqual([
+      'r1n08.dc',
+      'r1n09.dc',
+      'r1n10.dc',
+      'r2n08.dc',
+      'r2n09.dc',
+      'r2n10.dc',
+    ]);
     expect(expandRanges('10.0.[1,3].[7-8]')).toEqual(['10.0.1.7', '10.0.1.8', '10.0.3.7', '10.0.3.8']);
     expect(expandRanges('plain')).toEqual(['plain']);
   });
@@ -39,15 +52,24 @@ describe('expandRanges', () => {
 
   it('refuses more than 1,000,000 hosts from one token, in one bracket or multiplied', () => {
     expect(expandRanges(`n[1-${MAX_EXPANSION}]`)).toHaveLength(MAX_EXPANSION);
-    expect(refusal(`n[1-${MAX_EXPANSION + 1}]`)).toEqual([`range [1-${MAX_EXPANSION + 1}] is larger than ${MAX_EXPANSION} hosts`, 2]);
+    expect(refusal(`n[1-${MAX_EXPANSION + 1}]`)).toEqual([
+      `range [1-${MAX_EXPANSION + 1}] is larger than ${MAX_EXPANSION} hosts`,
+      2,
+    ]);
     expect(refusal('n[1-1000].[1-1001]')).toEqual([`expands to more than ${MAX_EXPANSION} hosts`, 10]);
     expect(refusal('n[1-99999999999999999999]')[0]).toMatch(/is larger than/);
   });
 
   it('says where a range goes wrong, and what to write instead', () => {
-    expect(refusal('web[01-044]')).toEqual(['range 01-044: padding length mismatch (2 and 3 digits); write both ends with the same width, e.g. 001-044', 4]);
+    expect(refusal('web[01-044]')).toEqual([
+      'range 01-044: padding length mismatch (2 and 3 digits); write both ends with the same width, e.g. 001-044',
+      4,
+    ]);
     expect(refusal('web[01:50]')).toEqual(['[01:50] is an Ansible-style range; herd writes it web[01-50]', 3]);
-    expect(refusal('web[a:f]')).toEqual(['[a:f] is an Ansible-style range; herd ranges are numeric, written [N-M] or lists [1,3,7-9]', 3]);
+    expect(refusal('web[a:f]')).toEqual([
+      '[a:f] is an Ansible-style range; herd ranges are numeric, written [N-M] or lists [1,3,7-9]',
+      3,
+    ]);
     expect(refusal('10.0.0.[1:50:2]')[0]).toMatch(/Ansible-style range; herd ranges are numeric/);
     expect(refusal('web[5-1]')).toEqual(['range 5-1 goes backwards', 4]);
     expect(refusal('web[1,,3]')).toEqual(['empty item in range [1,,3]', 6]);

@@ -182,9 +182,21 @@ describe('malformed and unknown templates are refused at load time', () => {
     ['a Go template', "steps:\n  - run: docker ps --format '{{.Names}}'\n", '/pb/site.yml:2:30: malformed template'],
     ['an unclosed {{', 'steps:\n  - run: x\n    when: test {{ host\n', '/pb/site.yml:3:16: malformed template'],
     ['the second {{ of a value', 'steps:\n  - run: echo {{ host }} {{ port\n', '/pb/site.yml:2:26: malformed template'],
-    ['in expect.stdout', 'steps:\n  - run: x\n    expect: { stdout: "{{ nope }}" }\n', '/pb/site.yml:3:24: unknown variable "nope"'],
-    ['in push dest', 'steps:\n  - push: { src: files/app/, dest: "/x/{{ nope }}" }\n', '/pb/site.yml:2:40: unknown variable "nope"'],
-    ['a play var named like a built-in', 'vars: { host: x }\nsteps:\n  - run: x\n', '/pb/site.yml:1:9: "host" is a built-in variable'],
+    [
+      'in expect.stdout',
+      'steps:\n  - run: x\n    expect: { stdout: "{{ nope }}" }\n',
+      '/pb/site.yml:3:24: unknown variable "nope"',
+    ],
+    [
+      'in push dest',
+      'steps:\n  - push: { src: files/app/, dest: "/x/{{ nope }}" }\n',
+      '/pb/site.yml:2:40: unknown variable "nope"',
+    ],
+    [
+      'a play var named like a built-in',
+      'vars: { host: x }\nsteps:\n  - run: x\n',
+      '/pb/site.yml:1:9: "host" is a built-in variable',
+    ],
   ])('%s', (_, text, message) => {
     expect(() => load(text)).toThrow(message);
   });

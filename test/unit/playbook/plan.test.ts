@@ -1,10 +1,26 @@
 import { describe, expect, it } from 'vitest';
-import { judgeConsensus, normaliseOutput, resolveAmount, splitBatches, splitSegments } from '../../../src/playbook/plan.js';
+import {
+  judgeConsensus,
+  normaliseOutput,
+  resolveAmount,
+  splitBatches,
+  splitSegments,
+} from '../../../src/playbook/plan.js';
 import type { Play, Step } from '../../../src/playbook/types.js';
 
 const pos = { file: 'p.yml', line: 1, column: 1 };
 const step = (index: number, consensus = false): Step =>
-  ({ index, name: `s${index}`, kind: 'run', run: 'true', check: consensus, ignoreErrors: false, become: false, position: pos, ...(consensus ? { expect: { consensus: true } } : {}) }) as Step;
+  ({
+    index,
+    name: `s${index}`,
+    kind: 'run',
+    run: 'true',
+    check: consensus,
+    ignoreErrors: false,
+    become: false,
+    position: pos,
+    ...(consensus ? { expect: { consensus: true } } : {}),
+  }) as Step;
 const play = (steps: Step[]): Play => ({ index: 1, name: 'p', hosts: 'all', vars: {}, steps, position: pos });
 
 describe('batches and amounts', () => {
@@ -40,20 +56,38 @@ describe('judging consensus', () => {
   });
 
   it('holds back the minority', () => {
-    const v = judgeConsensus(new Map([['h1', 'sdb\n'], ['h2', 'sdb'], ['h3', 'sdm\n']]));
+    const v = judgeConsensus(
+      new Map([
+        ['h1', 'sdb\n'],
+        ['h2', 'sdb'],
+        ['h3', 'sdm\n'],
+      ]),
+    );
     expect(v.majority).toBe('sdb');
     expect(v.diverged).toEqual(['h3']);
     expect(v.groups.map((g) => g.hosts)).toEqual([['h1', 'h2'], ['h3']]);
   });
 
   it('holds back everyone when the largest groups tie', () => {
-    const v = judgeConsensus(new Map([['h1', 'a'], ['h2', 'b']]));
+    const v = judgeConsensus(
+      new Map([
+        ['h1', 'a'],
+        ['h2', 'b'],
+      ]),
+    );
     expect(v.majority).toBeNull();
     expect(v.diverged.sort()).toEqual(['h1', 'h2']);
   });
 
   it('judges a later batch against the canary reference', () => {
-    const v = judgeConsensus(new Map([['h4', 'sdm'], ['h5', 'sdm'], ['h6', 'sdb']]), 'sdb');
+    const v = judgeConsensus(
+      new Map([
+        ['h4', 'sdm'],
+        ['h5', 'sdm'],
+        ['h6', 'sdb'],
+      ]),
+      'sdb',
+    );
     expect(v.diverged).toEqual(['h4', 'h5']);
   });
 });

@@ -51,7 +51,13 @@ describe('diff against the majority', () => {
 
 describe('what a host prints', () => {
   it('stays in the patch, prefixed, even a line of = signs like the separator that is dropped', () => {
-    const { text } = formatDiff(new Map([['a', 'x\n'], ['b', 'x\n'], ['c', '=====\n+++ fake\n']]));
+    const { text } = formatDiff(
+      new Map([
+        ['a', 'x\n'],
+        ['b', 'x\n'],
+        ['c', '=====\n+++ fake\n'],
+      ]),
+    );
     expect(text).toContain('\n+=====\n++++ fake\n');
     expect(text.split('\n').filter((l) => /^=+$/.test(l))).toEqual([]);
   });
@@ -74,7 +80,8 @@ describe('--json records', () => {
 describe('at fleet scale', () => {
   it('groups 100,000 hosts in linear time (no copy of the host list per host)', () => {
     const many = new Map<string, string>();
-    for (let i = 0; i < 100_000; i++) many.set(`10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, i % 10_000 === 1 ? `odd ${i}\n` : 'same\n');
+    for (let i = 0; i < 100_000; i++)
+      many.set(`10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, i % 10_000 === 1 ? `odd ${i}\n` : 'same\n');
     const started = Date.now();
     const { text, differs } = formatDiff(many);
     expect(Date.now() - started).toBeLessThan(10_000); // linear: well under a second; a copy per host: minutes

@@ -17,13 +17,35 @@ let seq = 0;
 function newWriter(hosts: string[]): RunWriter {
   const id = `20261127T120000.000Z-x${seq++}`;
   const record: RunRecord = {
-    id, herd_version: '0.1.0', command: 'run', task: { kind: 'command', command: 'check', timeout_s: 0 }, user: 'ops',
-    controller: 'ctl', cwd: '/', argv: ['run', 'check'], inventory_sources: ['f.txt'], limit: null,
+    id,
+    herd_version: '0.1.0',
+    command: 'run',
+    task: { kind: 'command', command: 'check', timeout_s: 0 },
+    user: 'ops',
+    controller: 'ctl',
+    cwd: '/',
+    argv: ['run', 'check'],
+    inventory_sources: ['f.txt'],
+    limit: null,
     options: {
-      user: null, port: null, keys: [], keys_explicit: false, password_source: null, agent: false, forks: 8, workers: 1,
-      connect_timeout_s: 10, known_hosts: 'kh', host_key_mode: 'accept-new',
+      user: null,
+      port: null,
+      keys: [],
+      keys_explicit: false,
+      password_source: null,
+      agent: false,
+      forks: 8,
+      workers: 1,
+      connect_timeout_s: 10,
+      known_hosts: 'kh',
+      host_key_mode: 'accept-new',
     },
-    rerun_of: null, state: 'running', started_at: '2026-11-27T12:00:00.000Z', ended_at: null, hosts_total: hosts.length, counts: {},
+    rerun_of: null,
+    state: 'running',
+    started_at: '2026-11-27T12:00:00.000Z',
+    ended_at: null,
+    hosts_total: hosts.length,
+    counts: {},
   };
   fs.mkdirSync(path.join(tmp, id), { mode: 0o700 });
   return new RunWriter(tmp, record, hosts);
@@ -37,9 +59,10 @@ describe('failureExcerpts', () => {
     for (const id of hosts) {
       w.onPhase(id, 'running');
       if (id !== '10.0.0.4') w.onOutput(id, 'stderr', Buffer.from(`\nmkfs: cannot open /dev/sdb on ${id}: busy\n`));
-      const r: HostResult = id === '10.0.0.1'
-        ? { id, status: 'ok', exitCode: 0, durationMs: 1, reason: '' }
-        : { id, status: 'failed', exitCode: 1, durationMs: 1, reason: 'exit code 1' };
+      const r: HostResult =
+        id === '10.0.0.1'
+          ? { id, status: 'ok', exitCode: 0, durationMs: 1, reason: '' }
+          : { id, status: 'failed', exitCode: 1, durationMs: 1, reason: 'exit code 1' };
       w.onDone(r);
       results.push(r);
     }
@@ -48,7 +71,12 @@ describe('failureExcerpts', () => {
     expect([...excerpts.keys()]).toEqual(['10.0.0.2', '10.0.0.3']);
     expect(excerpts.get('10.0.0.2')).toEqual({
       file: 'stderr/10.0.0.2',
-      excerpt: { key: 'mkfs: cannot open /dev/sdb on <host>: busy', lines: ['mkfs: cannot open /dev/sdb on <host>: busy'], more: 0, cut: false },
+      excerpt: {
+        key: 'mkfs: cannot open /dev/sdb on <host>: busy',
+        lines: ['mkfs: cannot open /dev/sdb on <host>: busy'],
+        more: 0,
+        cut: false,
+      },
     });
     expect(excerpts.get('10.0.0.3')!.excerpt.key).toBe(excerpts.get('10.0.0.2')!.excerpt.key);
   });
@@ -62,16 +90,38 @@ describe('stepFailureExcerpts', () => {
       w.onOutput(host, 'stderr', Buffer.from(`${host}: mount: wrong fs type\n`), '1.2');
       const failed = host === 'web2';
       w.onStepDone({
-        host, play: 1, step: 2, name: 'mount', status: failed ? 'failed' : 'ok', exitCode: failed ? 32 : 0, durationMs: 1, reason: failed ? 'exit code 32' : '',
+        host,
+        play: 1,
+        step: 2,
+        name: 'mount',
+        status: failed ? 'failed' : 'ok',
+        exitCode: failed ? 32 : 0,
+        durationMs: 1,
+        reason: failed ? 'exit code 32' : '',
       });
-      w.onDone({ id: host, status: failed ? 'failed' : 'ok', exitCode: failed ? 32 : 0, durationMs: 1, reason: '', ...(failed ? { step: '1.2' } : {}) });
+      w.onDone({
+        id: host,
+        status: failed ? 'failed' : 'ok',
+        exitCode: failed ? 32 : 0,
+        durationMs: 1,
+        reason: '',
+        ...(failed ? { step: '1.2' } : {}),
+      });
     }
     w.finish('done');
     const excerpts = stepFailureExcerpts(w.dir, readSteps(w.dir));
     expect([...excerpts.entries()]).toEqual([
       [
         'web2\t1.2',
-        { file: 'steps/1.2/stderr/web2', excerpt: { key: '<host>: mount: wrong fs type', lines: ['<host>: mount: wrong fs type'], more: 0, cut: false } },
+        {
+          file: 'steps/1.2/stderr/web2',
+          excerpt: {
+            key: '<host>: mount: wrong fs type',
+            lines: ['<host>: mount: wrong fs type'],
+            more: 0,
+            cut: false,
+          },
+        },
       ],
     ]);
   });

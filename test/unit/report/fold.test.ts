@@ -63,13 +63,15 @@ describe('folding hosts into ranges', () => {
   it('folds 1,000,000 hosts (no Math.max(...) spread) exactly', () => {
     const hosts: string[] = [];
     for (let b = 0; b < 16 && hosts.length < 1_000_000; b++) {
-      for (let c = 0; c < 256 && hosts.length < 1_000_000; c++) for (let d = 1; d <= 250; d++) hosts.push(`10.${b}.${c}.${d}`);
+      for (let c = 0; c < 256 && hosts.length < 1_000_000; c++)
+        for (let d = 1; d <= 250; d++) hosts.push(`10.${b}.${c}.${d}`);
     }
     expect(foldHosts(hosts)).toBe('10.[0-14].[0-255].[1-250],10.15.[0-159].[1-250]');
   }, 120_000);
 
   it('folds 1,000,000 names that do not fold at all, and keeps every one', () => {
-    const letters = (i: number): string => (i < 26 ? '' : letters(Math.floor(i / 26) - 1)) + String.fromCharCode(97 + (i % 26));
+    const letters = (i: number): string =>
+      (i < 26 ? '' : letters(Math.floor(i / 26) - 1)) + String.fromCharCode(97 + (i % 26));
     const hosts = Array.from({ length: 1_000_000 }, (_, i) => `h${letters(i)}`);
     const folded = foldHosts(hosts);
     expect(folded.split(',')).toHaveLength(1_000_000);
@@ -79,7 +81,8 @@ describe('folding hosts into ranges', () => {
     const hosts: string[] = [];
     let seed = 7;
     const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
-    while (hosts.length < 1_000_000) hosts.push(`10.${rand(4)}.${rand(60)}.${1 + rand(250)}`, `web${String(rand(300)).padStart(3, '0')}.dc${rand(3)}`);
+    while (hosts.length < 1_000_000)
+      hosts.push(`10.${rand(4)}.${rand(60)}.${1 + rand(250)}`, `web${String(rand(300)).padStart(3, '0')}.dc${rand(3)}`);
     const folded = foldHosts(hosts);
     expect(new Set(expand(folded))).toEqual(new Set(hosts));
   }, 120_000);
@@ -87,12 +90,14 @@ describe('folding hosts into ranges', () => {
   it('expands back to exactly the hosts it was given, whatever their padding and sizes (property)', () => {
     const digits = fc.oneof(
       fc.integer({ min: 0, max: 130 }).map(String),
-      fc.tuple(fc.integer({ min: 0, max: 130 }), fc.integer({ min: 2, max: 4 })).map(([n, w]) => String(n).padStart(w, '0')),
+      fc
+        .tuple(fc.integer({ min: 0, max: 130 }), fc.integer({ min: 2, max: 4 }))
+        .map(([n, w]) => String(n).padStart(w, '0')),
       fc.bigInt({ min: 2n ** 53n - 3n, max: 2n ** 53n + 3n }).map(String),
     );
-    const host = fc.tuple(fc.constantFrom('n', 'web', 'r', ''), digits, fc.constantFrom('', '.dc', 'x'), fc.option(digits)).map(
-      ([a, d1, b, d2]) => `${a || 'h'}${d1}${b}${b === '' ? '' : (d2 ?? '')}`,
-    );
+    const host = fc
+      .tuple(fc.constantFrom('n', 'web', 'r', ''), digits, fc.constantFrom('', '.dc', 'x'), fc.option(digits))
+      .map(([a, d1, b, d2]) => `${a || 'h'}${d1}${b}${b === '' ? '' : (d2 ?? '')}`);
     fc.assert(
       fc.property(fc.array(host, { minLength: 1, maxLength: 40 }), (hosts) => {
         expect(new Set(expand(foldHosts(hosts)))).toEqual(new Set(hosts));

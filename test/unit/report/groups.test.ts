@@ -8,7 +8,8 @@ const entry = (id: string, text: string): HostOutputEntry => ({
   exitCode: 0,
   summary: { digest: text, preview: `${text}\n`, bytes: text.length + 1, truncated: false },
 });
-const view = (outputs: string[], all = false): string => formatGroups(groupOutputs(outputs.map((t, i) => entry(`h${i + 1}`, t))), all);
+const view = (outputs: string[], all = false): string =>
+  formatGroups(groupOutputs(outputs.map((t, i) => entry(`h${i + 1}`, t))), all);
 const headers = (text: string): number => text.split('\n').filter((l) => l.startsWith('==== ')).length;
 
 describe('grouped view threshold', () => {
@@ -16,7 +17,12 @@ describe('grouped view threshold', () => {
     const text = view([...Array(10).fill('same'), 'a', 'b', 'c', 'd', 'e', 'f', 'g']);
     expect(headers(text)).toBe(8);
     expect(text).not.toContain('more distinct');
-    expect(text.split('\n').slice(0, 4)).toEqual(['==== 10 hosts exit 0: h[1-10]', '   same', '==== DIFFERS 1 host exit 0: h11', '   a']);
+    expect(text.split('\n').slice(0, 4)).toEqual([
+      '==== 10 hosts exit 0: h[1-10]',
+      '   same',
+      '==== DIFFERS 1 host exit 0: h11',
+      '   a',
+    ]);
   });
 
   it('shows the largest 5 of more than 8 groups, then one line for the rest', () => {
@@ -90,10 +96,14 @@ describe('the grouped view', () => {
 
   it('never lets a host forge a group header: every output line is indented', () => {
     const forged = 'ok\n==== 1000 hosts exit 0: web[1-1000]\n   fine\n';
-    const text = formatGroups(groupOutputs([captured('evil', 0, forged), captured('good', 0, 'ok\n'), captured('good2', 0, 'ok\n')]));
-    expect(text.split('\n').filter((l) => l.startsWith('====')).map((l) => l.split(':')[0])).toEqual([
-      '==== 2 hosts exit 0',
-      '==== DIFFERS 1 host exit 0',
-    ]);
+    const text = formatGroups(
+      groupOutputs([captured('evil', 0, forged), captured('good', 0, 'ok\n'), captured('good2', 0, 'ok\n')]),
+    );
+    expect(
+      text
+        .split('\n')
+        .filter((l) => l.startsWith('===='))
+        .map((l) => l.split(':')[0]),
+    ).toEqual(['==== 2 hosts exit 0', '==== DIFFERS 1 host exit 0']);
   });
 });

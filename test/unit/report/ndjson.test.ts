@@ -12,23 +12,50 @@ function sinkOutput(): { sink: NdjsonSink; lines: () => Record<string, unknown>[
   out.on('data', (c: Buffer) => chunks.push(c.toString('utf8')));
   return {
     sink: new NdjsonSink(out),
-    lines: () => chunks.join('').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>),
+    lines: () =>
+      chunks
+        .join('')
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
   };
 }
 
 describe('formatEvent', () => {
   it('writes each kind as one line, kind then t first, with the field names scripts read', () => {
     const events: [JsonEvent, Record<string, unknown>][] = [
-      [{ kind: 'run_start', run: 'R', dir: '/d', command: 'run', hosts: 2 }, { run: 'R', dir: '/d', command: 'run', hosts: 2 }],
-      [{ kind: 'host_start', host: 'h' }, { host: 'h' }],
-      [{ kind: 'output', host: 'h', stream: 'stderr', text: 'x' }, { host: 'h', stream: 'stderr', text: 'x' }],
-      [{ kind: 'output', host: 'h', stream: 'stdout', text: 'x', step: '1.2' }, { host: 'h', stream: 'stdout', text: 'x', step: '1.2' }],
       [
-        { kind: 'host_done', result: { id: 'h', status: 'unreachable', exitCode: null, durationMs: 5, reason: 'refused', code: 'E_REFUSED' } },
+        { kind: 'run_start', run: 'R', dir: '/d', command: 'run', hosts: 2 },
+        { run: 'R', dir: '/d', command: 'run', hosts: 2 },
+      ],
+      [{ kind: 'host_start', host: 'h' }, { host: 'h' }],
+      [
+        { kind: 'output', host: 'h', stream: 'stderr', text: 'x' },
+        { host: 'h', stream: 'stderr', text: 'x' },
+      ],
+      [
+        { kind: 'output', host: 'h', stream: 'stdout', text: 'x', step: '1.2' },
+        { host: 'h', stream: 'stdout', text: 'x', step: '1.2' },
+      ],
+      [
+        {
+          kind: 'host_done',
+          result: {
+            id: 'h',
+            status: 'unreachable',
+            exitCode: null,
+            durationMs: 5,
+            reason: 'refused',
+            code: 'E_REFUSED',
+          },
+        },
         { host: 'h', status: 'unreachable', exit: null, duration_ms: 5, reason: 'refused', code: 'E_REFUSED' },
       ],
       [
-        { kind: 'host_done', result: { id: 'h', status: 'failed', exitCode: 1, durationMs: 5, reason: 'exit code 1', step: '2.1' } },
+        {
+          kind: 'host_done',
+          result: { id: 'h', status: 'failed', exitCode: 1, durationMs: 5, reason: 'exit code 1', step: '2.1' },
+        },
         { host: 'h', status: 'failed', exit: 1, duration_ms: 5, reason: 'exit code 1', step: '2.1' },
       ],
       [
@@ -48,12 +75,30 @@ describe('formatEvent', () => {
     const line = formatEvent(
       {
         kind: 'step_done',
-        step: { host: 'h', play: 2, step: 3, name: 'fmt', status: 'diverged', exitCode: 0, durationMs: 9, reason: 'differs', stdout: 'SECRET' },
+        step: {
+          host: 'h',
+          play: 2,
+          step: 3,
+          name: 'fmt',
+          status: 'diverged',
+          exitCode: 0,
+          durationMs: 9,
+          reason: 'differs',
+          stdout: 'SECRET',
+        },
       },
       NOW,
     );
     expect(JSON.parse(line)).toEqual({
-      kind: 'step_done', t: T, host: 'h', step: '2.3', name: 'fmt', status: 'diverged', exit: 0, duration_ms: 9, reason: 'differs',
+      kind: 'step_done',
+      t: T,
+      host: 'h',
+      step: '2.3',
+      name: 'fmt',
+      status: 'diverged',
+      exit: 0,
+      duration_ms: 9,
+      reason: 'differs',
     });
     expect(line).not.toContain('SECRET');
   });

@@ -13,7 +13,12 @@ describe('--stream lines', () => {
   it('to a pipe: a character split over two chunks and invalid UTF-8 come out byte for byte', () => {
     const out = sink(false);
     const s = streamer(out);
-    const bytes = Buffer.concat([Buffer.from('h'), Buffer.from('é漢 '), Buffer.from([0xff]), Buffer.from('\x1b[2J end\n')]);
+    const bytes = Buffer.concat([
+      Buffer.from('h'),
+      Buffer.from('é漢 '),
+      Buffer.from([0xff]),
+      Buffer.from('\x1b[2J end\n'),
+    ]);
     s.write('web1', 'stdout', bytes.subarray(0, 2)); // cuts é in half
     s.write('web1', 'stdout', bytes.subarray(2, 5)); // cuts 漢 in half
     s.write('web1', 'stdout', bytes.subarray(5));
@@ -66,7 +71,13 @@ describe('--stream lines', () => {
       expect(Buffer.byteLength(p)).toBeLessThan(LONG_LINE_BYTES + 1000 + 3);
     }
     s.flush('a');
-    const all = out.bytes().toString().split('\n').filter(Boolean).map((p) => p.slice(3)).join('');
+    const all = out
+      .bytes()
+      .toString()
+      .split('\n')
+      .filter(Boolean)
+      .map((p) => p.slice(3))
+      .join('');
     expect(all).toBe(line.toString());
     expect(all).not.toContain('\ufffd');
   });

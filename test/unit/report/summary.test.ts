@@ -158,10 +158,12 @@ describe('jump hosts and recorded host keys', () => {
   });
 
   it('one line per known_hosts file written', () => {
-    expect(formatRecordedHostKeys([{ file: '/root/.ssh/known_hosts', count: 12 }, { file: 'kh', count: 1 }])).toEqual([
-      'recorded 12 new host keys in /root/.ssh/known_hosts',
-      'recorded 1 new host key in kh',
-    ]);
+    expect(
+      formatRecordedHostKeys([
+        { file: '/root/.ssh/known_hosts', count: 12 },
+        { file: 'kh', count: 1 },
+      ]),
+    ).toEqual(['recorded 12 new host keys in /root/.ssh/known_hosts', 'recorded 1 new host key in kh']);
   });
 
   it('counts say nothing ran when no host has a status', () => {

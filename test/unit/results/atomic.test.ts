@@ -45,6 +45,8 @@ describe('replaceSymlink', () => {
     expect(fs.readdirSync(out).sort()).toEqual(['latest', 'run1', 'run2']);
     // The output directory can move: the link stays right because it is relative.
     fs.renameSync(out, `${out}-moved`);
-    expect(fs.realpathSync(path.join(`${out}-moved`, 'latest'))).toBe(path.join(fs.realpathSync(`${out}-moved`), 'run2'));
+    expect(fs.realpathSync(path.join(`${out}-moved`, 'latest'))).toBe(
+      path.join(fs.realpathSync(`${out}-moved`), 'run2'),
+    );
   });
 });

@@ -24,7 +24,12 @@ describe('HostOutput', () => {
     expect(fs.readFileSync(file, 'utf8')).toBe('hello world\n');
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
     expect(fs.readdirSync(dir)).toEqual(['ops@web1:2222']);
-    expect(out.summary()).toEqual({ digest: sha1(Buffer.from('hello world\n')), preview: 'hello world\n', bytes: 12, truncated: false });
+    expect(out.summary()).toEqual({
+      digest: sha1(Buffer.from('hello world\n')),
+      preview: 'hello world\n',
+      bytes: 12,
+      truncated: false,
+    });
   });
 
   it('spills a large output to a hidden partial file as it arrives, and renames it whole when done', () => {

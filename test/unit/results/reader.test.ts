@@ -17,14 +17,35 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 let seq = 0;
 function record(n: number): RunRecord {
   return {
-    id: `20261127T120000.000Z-r${String(seq++).padStart(3, '0')}`, herd_version: '0.1.0', command: 'run',
-    task: { kind: 'command', command: 'check', timeout_s: 0 }, user: 'ops', controller: 'ctl', cwd: '/',
-    argv: ['run', 'check'], inventory_sources: ['f.txt'], limit: null,
+    id: `20261127T120000.000Z-r${String(seq++).padStart(3, '0')}`,
+    herd_version: '0.1.0',
+    command: 'run',
+    task: { kind: 'command', command: 'check', timeout_s: 0 },
+    user: 'ops',
+    controller: 'ctl',
+    cwd: '/',
+    argv: ['run', 'check'],
+    inventory_sources: ['f.txt'],
+    limit: null,
     options: {
-      user: null, port: null, keys: [], keys_explicit: false, password_source: null, agent: false, forks: 8, workers: 1,
-      connect_timeout_s: 10, known_hosts: 'kh', host_key_mode: 'accept-new',
+      user: null,
+      port: null,
+      keys: [],
+      keys_explicit: false,
+      password_source: null,
+      agent: false,
+      forks: 8,
+      workers: 1,
+      connect_timeout_s: 10,
+      known_hosts: 'kh',
+      host_key_mode: 'accept-new',
     },
-    rerun_of: null, state: 'running', started_at: '2026-11-27T12:00:00.000Z', ended_at: null, hosts_total: n, counts: {},
+    rerun_of: null,
+    state: 'running',
+    started_at: '2026-11-27T12:00:00.000Z',
+    ended_at: null,
+    hosts_total: n,
+    counts: {},
   };
 }
 
@@ -36,7 +57,12 @@ function newWriter(hosts: string[], outDir = tmp): RunWriter {
 }
 
 const result = (id: string, status: HostResult['status'], extra: Partial<HostResult> = {}): HostResult => ({
-  id, status, exitCode: status === 'ok' ? 0 : null, durationMs: 7, reason: status === 'ok' ? '' : `${status} here`, ...extra,
+  id,
+  status,
+  exitCode: status === 'ok' ? 0 : null,
+  durationMs: 7,
+  reason: status === 'ok' ? '' : `${status} here`,
+  ...extra,
 });
 
 /** A finished run with one host in each interesting state. */
@@ -117,7 +143,13 @@ describe('readRun', () => {
     expect(run.hosts.map((h) => h.result)).toEqual([
       { id: 'ok1', status: 'ok', exitCode: 0, durationMs: 7, reason: '' },
       { id: 'fail1', status: 'failed', exitCode: 2, durationMs: 7, reason: 'exit code 2', step: '1.3' },
-      { id: 'gone1', status: 'interrupted', exitCode: null, durationMs: 0, reason: 'run ended while the command was running' },
+      {
+        id: 'gone1',
+        status: 'interrupted',
+        exitCode: null,
+        durationMs: 0,
+        reason: 'run ended while the command was running',
+      },
     ]);
     expect(run.endedAt).toBeNull();
   });
@@ -188,7 +220,9 @@ describe('resolveRunDir', () => {
   it('names every place it looked when there is no run', () => {
     const out = fs.mkdtempSync(path.join(tmp, 'none-'));
     expect(() => resolveRunDir(out, 'nope')).toThrow(RunDirError);
-    expect(() => resolveRunDir(out, 'nope')).toThrow(`no run found at ${path.join(out, 'nope')} or ${path.resolve('nope')}`);
+    expect(() => resolveRunDir(out, 'nope')).toThrow(
+      `no run found at ${path.join(out, 'nope')} or ${path.resolve('nope')}`,
+    );
   });
 });
 
@@ -215,7 +249,10 @@ describe('readSteps', () => {
     w.onStepDone({ host: 'h1', play: 1, step: 1, name: 'a', status: 'ok', exitCode: 0, durationMs: 1, reason: '' });
     w.finish('done');
     const steps = path.join(w.dir, 'steps.tsv');
-    fs.appendFileSync(steps, 'h1\tone.two\tx\tok\t0\t1\t-\t1\nh1\t1.2\tx\tbogus\t0\t1\t-\t1\n\t1.3\tx\tok\t0\t1\t-\t1\n');
+    fs.appendFileSync(
+      steps,
+      'h1\tone.two\tx\tok\t0\t1\t-\t1\nh1\t1.2\tx\tbogus\t0\t1\t-\t1\n\t1.3\tx\tok\t0\t1\t-\t1\n',
+    );
     expect(readSteps(w.dir)).toHaveLength(1);
     fs.rmSync(steps);
     expect(readSteps(w.dir)).toEqual([]);

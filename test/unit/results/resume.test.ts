@@ -9,12 +9,29 @@ import type { Playbook, Step } from '../../../src/playbook/types.js';
 
 const pos = { file: 'p.yml', line: 1, column: 1 };
 function step(index: number, extra: Partial<Step> = {}): Step {
-  return { index, name: `s${index}`, kind: 'run', run: 'true', check: false, ignoreErrors: false, become: false, position: pos, ...extra } as Step;
+  return {
+    index,
+    name: `s${index}`,
+    kind: 'run',
+    run: 'true',
+    check: false,
+    ignoreErrors: false,
+    become: false,
+    position: pos,
+    ...extra,
+  } as Step;
 }
 const playbook: Playbook = {
   file: 'p.yml',
   plays: [
-    { index: 1, name: 'one', hosts: 'all', vars: {}, steps: [step(1), step(2, { unless: 'x' }), step(3)], position: pos },
+    {
+      index: 1,
+      name: 'one',
+      hosts: 'all',
+      vars: {},
+      steps: [step(1), step(2, { unless: 'x' }), step(3)],
+      position: pos,
+    },
     { index: 2, name: 'two', hosts: 'web', vars: {}, steps: [step(1)], position: pos },
   ],
 };
@@ -23,16 +40,46 @@ const playHosts = new Map([
   [2, ['a', 'b']],
 ]);
 const rec = (status: StepRecord['status'], ignored = false): StepRecord => ({ status, ignored });
-const host = (id: string, final: HostHistory['final'], steps: [string, StepRecord][], wasRunning = false): HostHistory => ({ id, final, wasRunning, steps: new Map(steps) });
-const result = (id: string, status: NonNullable<HostHistory['final']>['status'], step?: string) => ({ id, status, exitCode: null, durationMs: 0, reason: '', ...(step ? { step } : {}) });
+const host = (
+  id: string,
+  final: HostHistory['final'],
+  steps: [string, StepRecord][],
+  wasRunning = false,
+): HostHistory => ({ id, final, wasRunning, steps: new Map(steps) });
+const result = (id: string, status: NonNullable<HostHistory['final']>['status'], step?: string) => ({
+  id,
+  status,
+  exitCode: null,
+  durationMs: 0,
+  reason: '',
+  ...(step ? { step } : {}),
+});
 
 describe('planning a playbook rerun', () => {
   const history: HostHistory[] = [
-    host('a', result('a', 'ok'), [['1.1', rec('changed')], ['1.2', rec('changed')], ['1.3', rec('changed')], ['2.1', rec('changed')]]),
-    host('b', result('b', 'failed', '2.1'), [['1.1', rec('changed')], ['1.2', rec('skipped')], ['1.3', rec('changed')], ['2.1', rec('failed')]]),
-    host('c', result('c', 'failed', '1.3'), [['1.1', rec('changed')], ['1.2', rec('failed', true)], ['1.3', rec('failed')]]),
+    host('a', result('a', 'ok'), [
+      ['1.1', rec('changed')],
+      ['1.2', rec('changed')],
+      ['1.3', rec('changed')],
+      ['2.1', rec('changed')],
+    ]),
+    host('b', result('b', 'failed', '2.1'), [
+      ['1.1', rec('changed')],
+      ['1.2', rec('skipped')],
+      ['1.3', rec('changed')],
+      ['2.1', rec('failed')],
+    ]),
+    host('c', result('c', 'failed', '1.3'), [
+      ['1.1', rec('changed')],
+      ['1.2', rec('failed', true)],
+      ['1.3', rec('failed')],
+    ]),
     host('d', null, [['1.1', rec('changed')]], true),
-    host('e', result('e', 'interrupted', '1.3'), [['1.1', rec('changed')], ['1.2', rec('changed')], ['1.3', rec('interrupted')]]),
+    host('e', result('e', 'interrupted', '1.3'), [
+      ['1.1', rec('changed')],
+      ['1.2', rec('changed')],
+      ['1.3', rec('interrupted')],
+    ]),
   ];
   const opts = { fromStart: false, resumeUnguarded: false, includeDiverged: false, earlierRun: 'R1' };
 
@@ -74,7 +121,12 @@ function planFor(name: string, includeDiverged: boolean): ReturnType<typeof plan
   const file = path.join(FIXTURES, name, 'gate.yml');
   const book = loadPlaybook({ file, text: fs.readFileSync(file, 'utf8') }, { fileExists: () => true, extraVars: {} });
   const history = run.hosts.map((h) => ({ id: h.id, final: h.result, wasRunning: h.wasRunning, steps: h.steps }));
-  return planResume(book, run.playHosts!, history, { fromStart: false, resumeUnguarded: false, includeDiverged, earlierRun: run.record.id });
+  return planResume(book, run.playHosts!, history, {
+    fromStart: false,
+    resumeUnguarded: false,
+    includeDiverged,
+    earlierRun: run.record.id,
+  });
 }
 
 describe('planning a rerun of hosts held back by a consensus gate (journals from the real engine)', () => {

@@ -50,7 +50,13 @@ describe('run ids', () => {
 
 describe('run ids in order', () => {
   it('sort as plain strings in start order, so ls and sort list runs as they ran', () => {
-    const times = ['2026-01-02T00:00:00.000Z', '2026-01-01T23:59:59.999Z', '2026-11-24T10:34:55.123Z', '2026-11-24T10:34:55.124Z', '2027-01-01T00:00:00.000Z'];
+    const times = [
+      '2026-01-02T00:00:00.000Z',
+      '2026-01-01T23:59:59.999Z',
+      '2026-11-24T10:34:55.123Z',
+      '2026-11-24T10:34:55.124Z',
+      '2027-01-01T00:00:00.000Z',
+    ];
     const ids = times.map((t) => newRunId(new Date(t)));
     expect([...ids].sort()).toEqual([ids[1], ids[0], ids[2], ids[3], ids[4]]);
   });
@@ -66,7 +72,9 @@ describe('run ids in order', () => {
     }
     expect(error).toBeInstanceOf(UsageError);
     expect((error as UsageError).code).toBe('E_RUN_DIR');
-    expect((error as Error).message).toMatch(new RegExp(`^cannot create a run directory in ${path.join(out, 'file', 'runs')}: `));
+    expect((error as Error).message).toMatch(
+      new RegExp(`^cannot create a run directory in ${path.join(out, 'file', 'runs')}: `),
+    );
     expect((error as Error).message).not.toMatch(/ENOTDIR|errno/);
   });
 });

@@ -25,25 +25,54 @@ describe('hosts.tsv rows', () => {
   it('writes one row per host that parses back, with - for missing values', () => {
     const text = formatTsv(HOSTS_TSV_HEADER, [
       hostRow({ id: '10.0.0.1', status: 'ok', exitCode: 0, durationMs: 12, reason: '' }),
-      hostRow({ id: 'ops@10.0.0.2:2222', status: 'unreachable', exitCode: null, durationMs: 3, reason: 'connection\trefused' }),
+      hostRow({
+        id: 'ops@10.0.0.2:2222',
+        status: 'unreachable',
+        exitCode: null,
+        durationMs: 3,
+        reason: 'connection\trefused',
+      }),
     ]);
-    expect(text).toBe('host\tstatus\texit\tduration_ms\treason\tstep\n10.0.0.1\tok\t0\t12\t-\t-\nops@10.0.0.2:2222\tunreachable\t-\t3\tconnection refused\t-\n');
+    expect(text).toBe(
+      'host\tstatus\texit\tduration_ms\treason\tstep\n10.0.0.1\tok\t0\t12\t-\t-\nops@10.0.0.2:2222\tunreachable\t-\t3\tconnection refused\t-\n',
+    );
     expect(parseTsv(text)).toEqual([
       { host: '10.0.0.1', status: 'ok', exit: '0', duration_ms: '12', reason: '-', step: '-' },
-      { host: 'ops@10.0.0.2:2222', status: 'unreachable', exit: '-', duration_ms: '3', reason: 'connection refused', step: '-' },
+      {
+        host: 'ops@10.0.0.2:2222',
+        status: 'unreachable',
+        exit: '-',
+        duration_ms: '3',
+        reason: 'connection refused',
+        step: '-',
+      },
     ]);
   });
 });
 
 describe('steps.tsv and transfers.tsv rows', () => {
   it('a step row names the step play.step, so one column sorts and greps across plays', () => {
-    const row = stepRow({ host: 'h', play: 2, step: 10, name: 'mkfs\t/dev/sdb\n', status: 'failed', exitCode: 1, durationMs: 4, reason: '' });
-    expect(formatTsv(STEPS_TSV_HEADER, [row])).toBe('host\tstep\tname\tstatus\texit\tduration_ms\treason\tplay\nh\t2.10\tmkfs /dev/sdb \tfailed\t1\t4\t-\t2\n');
+    const row = stepRow({
+      host: 'h',
+      play: 2,
+      step: 10,
+      name: 'mkfs\t/dev/sdb\n',
+      status: 'failed',
+      exitCode: 1,
+      durationMs: 4,
+      reason: '',
+    });
+    expect(formatTsv(STEPS_TSV_HEADER, [row])).toBe(
+      'host\tstep\tname\tstatus\texit\tduration_ms\treason\tplay\nh\t2.10\tmkfs /dev/sdb \tfailed\t1\t4\t-\t2\n',
+    );
   });
 
   it('a file name a host chose stays one field of one row, whatever it holds', () => {
     const hostile = 'a\tb\nc\r\nd\t\te';
-    const text = formatTsv(TRANSFERS_TSV_HEADER, [['h1', hostile, 3, 'received'], ['h2', 'ok', 1, 'received']]);
+    const text = formatTsv(TRANSFERS_TSV_HEADER, [
+      ['h1', hostile, 3, 'received'],
+      ['h2', 'ok', 1, 'received'],
+    ]);
     expect(text.split('\n')).toHaveLength(4);
     expect(parseTsv(text)).toEqual([
       { host: 'h1', path: 'a b c d e', bytes: '3', status: 'received' },

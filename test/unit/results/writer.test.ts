@@ -16,13 +16,35 @@ let seq = 0;
 function newWriter(hosts: string[]): { w: RunWriter; record: RunRecord } {
   const id = `20261127T120000.000Z-w${seq++}`;
   const record: RunRecord = {
-    id, herd_version: '0.1.0', command: 'run', task: { kind: 'command', command: 'check', timeout_s: 0 }, user: 'ops',
-    controller: 'ctl', cwd: '/', argv: ['run', 'check'], inventory_sources: ['f.txt'], limit: null,
+    id,
+    herd_version: '0.1.0',
+    command: 'run',
+    task: { kind: 'command', command: 'check', timeout_s: 0 },
+    user: 'ops',
+    controller: 'ctl',
+    cwd: '/',
+    argv: ['run', 'check'],
+    inventory_sources: ['f.txt'],
+    limit: null,
     options: {
-      user: null, port: null, keys: [], keys_explicit: false, password_source: null, agent: false, forks: 8, workers: 1,
-      connect_timeout_s: 10, known_hosts: 'kh', host_key_mode: 'accept-new',
+      user: null,
+      port: null,
+      keys: [],
+      keys_explicit: false,
+      password_source: null,
+      agent: false,
+      forks: 8,
+      workers: 1,
+      connect_timeout_s: 10,
+      known_hosts: 'kh',
+      host_key_mode: 'accept-new',
     },
-    rerun_of: null, state: 'running', started_at: '2026-11-27T12:00:00.000Z', ended_at: null, hosts_total: hosts.length, counts: {},
+    rerun_of: null,
+    state: 'running',
+    started_at: '2026-11-27T12:00:00.000Z',
+    ended_at: null,
+    hosts_total: hosts.length,
+    counts: {},
   };
   fs.mkdirSync(path.join(tmp, id), { mode: 0o700 });
   return { w: new RunWriter(tmp, record, hosts), record };
@@ -45,10 +67,22 @@ describe('RunWriter', () => {
       ['d', 'not_started', 'run ended before this host started'],
     ]);
     expect(record).toMatchObject({ state: 'interrupted', counts: { ok: 1, interrupted: 1, not_started: 2 } });
-    expect(JSON.parse(read(w.dir, 'run.json'))).toMatchObject({ state: 'interrupted', counts: { ok: 1, interrupted: 1, not_started: 2 } });
-    const codes = read(w.dir, 'journal.ndjson').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)
-      .filter((e) => e['kind'] === 'host_done').map((e) => [e['id'], e['code'] ?? null]);
-    expect(codes).toEqual([['a', null], ['b', 'E_INTERRUPTED'], ['c', 'E_NOT_STARTED'], ['d', 'E_NOT_STARTED']]);
+    expect(JSON.parse(read(w.dir, 'run.json'))).toMatchObject({
+      state: 'interrupted',
+      counts: { ok: 1, interrupted: 1, not_started: 2 },
+    });
+    const codes = read(w.dir, 'journal.ndjson')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((e) => e['kind'] === 'host_done')
+      .map((e) => [e['id'], e['code'] ?? null]);
+    expect(codes).toEqual([
+      ['a', null],
+      ['b', 'E_INTERRUPTED'],
+      ['c', 'E_NOT_STARTED'],
+      ['d', 'E_NOT_STARTED'],
+    ]);
   });
 
   it('failed.txt lists every host not ok, in inventory order, and reads back as an inventory', () => {
@@ -56,7 +90,13 @@ describe('RunWriter', () => {
     const { w } = newWriter(hosts);
     w.onDone({ id: 'web1', status: 'failed', exitCode: 1, durationMs: 1, reason: 'exit code 1' });
     w.onDone({ id: '10.0.0.2', status: 'ok', exitCode: 0, durationMs: 1, reason: '' });
-    w.onDone({ id: 'ops@10.0.0.1:2222', status: 'unreachable', exitCode: null, durationMs: 1, reason: 'connection refused' });
+    w.onDone({
+      id: 'ops@10.0.0.1:2222',
+      status: 'unreachable',
+      exitCode: null,
+      durationMs: 1,
+      reason: 'connection refused',
+    });
     w.finish('done');
     const failed = read(w.dir, 'failed.txt');
     expect(failed).toBe('ops@10.0.0.1:2222\n[::1]:22\nweb1\n');
@@ -86,7 +126,9 @@ describe('RunWriter', () => {
     w.onStepDone({ host: 'h2', play: 1, step: 1, name: 's', status: 'ok', exitCode: 0, durationMs: 1, reason: '' });
     w.onDone({ id: 'h2', status: 'ok', exitCode: 0, durationMs: 1, reason: '' });
     w.finish('done');
-    expect(read(w.dir, 'output.log')).toBe('h1: one\nh1: two\nh1: no newline\nh1: warn\nh2: [1.1] in step\nh2: other\n');
+    expect(read(w.dir, 'output.log')).toBe(
+      'h1: one\nh1: two\nh1: no newline\nh1: warn\nh2: [1.1] in step\nh2: other\n',
+    );
     expect(read(w.dir, 'stdout/h1')).toBe('one\ntwo\nno newline');
     expect(fs.readlinkSync(path.join(tmp, 'latest'))).toBe(path.basename(w.dir));
   });

@@ -4,11 +4,13 @@ import { inside, isSafeEntryName, pushTarget } from '../../../src/transfer/paths
 
 describe('isSafeEntryName: a name a host lists may not lead out of the directory', () => {
   it('accepts plain names, dot files and names with odd bytes that stay in place', () => {
-    for (const name of ['a', '.bashrc', '...', 'a b', 'x\ny', '\u00e9t\u00e9', '-rf', '.herd-tmp', 'a\\b']) expect(isSafeEntryName(name)).toBe(true);
+    for (const name of ['a', '.bashrc', '...', 'a b', 'x\ny', '\u00e9t\u00e9', '-rf', '.herd-tmp', 'a\\b'])
+      expect(isSafeEntryName(name)).toBe(true);
   });
 
   it('refuses empty, . and .., any slash and NUL', () => {
-    for (const name of ['', '.', '..', '/', 'a/b', '../x', '/etc/passwd', 'a/', 'a\0b', '\0']) expect(isSafeEntryName(name)).toBe(false);
+    for (const name of ['', '.', '..', '/', 'a/b', '../x', '/etc/passwd', 'a/', 'a\0b', '\0'])
+      expect(isSafeEntryName(name)).toBe(false);
   });
 });
 

@@ -69,7 +69,11 @@ describe('socket errors', () => {
     const port = await listen((s) => s.resetAndDestroy());
     const err = await sshError({ port });
     expect((err as NodeJS.ErrnoException).code).toBe('ECONNRESET');
-    expect(shape(classifyConnectError(err, 'banner'))).toEqual(['unreachable', 'E_RESET', 'connection reset by peer during banner exchange']);
+    expect(shape(classifyConnectError(err, 'banner'))).toEqual([
+      'unreachable',
+      'E_RESET',
+      'connection reset by peer during banner exchange',
+    ]);
     expect(classifyConnectError(err, 'handshake').message).toBe('connection reset by peer during key exchange');
     expect(classifyConnectError(err, 'auth').message).toBe('connection reset by peer during authentication');
   });
@@ -98,7 +102,11 @@ describe('SSH-level errors', () => {
   it('a peer that never speaks runs into ssh2 readyTimeout: timed out, naming the phase', async () => {
     const port = await listen(() => {});
     const err = await sshError({ port, readyTimeout: 200 });
-    expect(shape(classifyConnectError(err, 'banner'))).toEqual(['unreachable', 'E_CONNECT_TIMEOUT', 'timed out during banner']);
+    expect(shape(classifyConnectError(err, 'banner'))).toEqual([
+      'unreachable',
+      'E_CONNECT_TIMEOUT',
+      'timed out during banner',
+    ]);
   });
 
   it('rejected authentication is auth_failed, E_AUTH', async () => {
@@ -107,11 +115,17 @@ describe('SSH-level errors', () => {
       c.on('error', () => {});
     });
     const err = await sshError({ port });
-    expect(shape(classifyConnectError(err, 'auth'))).toEqual(['auth_failed', 'E_AUTH', 'authentication failed (all offered methods were rejected)']);
+    expect(shape(classifyConnectError(err, 'auth'))).toEqual([
+      'auth_failed',
+      'E_AUTH',
+      'authentication failed (all offered methods were rejected)',
+    ]);
   });
 
   it('no common algorithm is E_HANDSHAKE and keeps ssh2 words', async () => {
-    const port = await sshServer({ algorithms: { cipher: ['aes256-gcm@openssh.com'] } }, (c) => c.on('error', () => {}));
+    const port = await sshServer({ algorithms: { cipher: ['aes256-gcm@openssh.com'] } }, (c) =>
+      c.on('error', () => {}),
+    );
     const err = await sshError({ port, algorithms: { cipher: ['aes128-ctr'] } });
     const f = classifyConnectError(err, 'handshake');
     expect([f.status, f.code]).toEqual(['unreachable', 'E_HANDSHAKE']);
@@ -140,7 +154,11 @@ describe('what classifyConnectError keeps', () => {
 
   it('an errno it has no words for, or a value that is not an Error, is E_CONNECT with the phase and the text', () => {
     const eacces = Object.assign(new Error('connect EACCES 127.0.0.1:22'), { code: 'EACCES' });
-    expect(shape(classifyConnectError(eacces, 'tcp'))).toEqual(['unreachable', 'E_CONNECT', 'connection failed during tcp: connect EACCES 127.0.0.1:22']);
+    expect(shape(classifyConnectError(eacces, 'tcp'))).toEqual([
+      'unreachable',
+      'E_CONNECT',
+      'connection failed during tcp: connect EACCES 127.0.0.1:22',
+    ]);
     expect(classifyConnectError('boom', 'ready').message).toBe('connection failed during ready: boom');
     expect(classifyConnectError(undefined, 'tcp').code).toBe('E_CONNECT');
   });

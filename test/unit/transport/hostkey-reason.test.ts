@@ -5,7 +5,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { foldedHostKeyReason, hostKeyChangedReason, sha256Fingerprint, splitHostKeyReason, type HostKeyChange } from '../../../src/transport/hostkey-reason.js';
+import {
+  foldedHostKeyReason,
+  hostKeyChangedReason,
+  sha256Fingerprint,
+  splitHostKeyReason,
+  type HostKeyChange,
+} from '../../../src/transport/hostkey-reason.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'herd-hostkey-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -15,7 +21,9 @@ function realKey(type: string): { blob: Buffer; fingerprint: string } {
   const file = path.join(tmp, `key-${type}-${Math.random().toString(16).slice(2)}`);
   execFileSync('ssh-keygen', ['-q', '-t', type, '-N', '', '-f', file]);
   const blob = Buffer.from(fs.readFileSync(`${file}.pub`, 'utf8').split(' ')[1]!, 'base64');
-  const fingerprint = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', `${file}.pub`], { encoding: 'utf8' }).split(' ')[1]!;
+  const fingerprint = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', `${file}.pub`], {
+    encoding: 'utf8',
+  }).split(' ')[1]!;
   return { blob, fingerprint };
 }
 
@@ -58,7 +66,11 @@ describe('the fix command', () => {
     const command = reason.slice(reason.indexOf('fix: ') + 'fix: '.length);
     expect(command.startsWith('ssh-keygen -R ')).toBe(true);
     // The shell runs the pasted text; the ssh-keygen it finds first on PATH prints the words it got.
-    const words = execFileSync('sh', ['-c', command], { cwd: tmp, encoding: 'utf8', env: { ...process.env, PATH: `${fakeBin()}:${process.env['PATH']}` } });
+    const words = execFileSync('sh', ['-c', command], {
+      cwd: tmp,
+      encoding: 'utf8',
+      env: { ...process.env, PATH: `${fakeBin()}:${process.env['PATH']}` },
+    });
     expect(words.split('\0').slice(0, -1)).toEqual(['-R', name, '-f', file]);
   });
 });
@@ -72,7 +84,9 @@ describe('one block per changed key', () => {
     expect(sa.shared).toBe(sb.shared);
     expect([sa.line, sb.line, sa.file]).toEqual([7, 3, '/root/.ssh/known_hosts']);
     const folded = foldedHostKeyReason(a, [7, 3, 7]);
-    expect(folded).toMatch(/ at \/root\/\.ssh\/known_hosts lines 3, 7; nothing was run; fix: ssh-keygen -R HOST -f \/root\/\.ssh\/known_hosts for each host below$/);
+    expect(folded).toMatch(
+      / at \/root\/\.ssh\/known_hosts lines 3, 7; nothing was run; fix: ssh-keygen -R HOST -f \/root\/\.ssh\/known_hosts for each host below$/,
+    );
     expect(foldedHostKeyReason(a, [7])).toBe(a);
   });
 

@@ -29,7 +29,9 @@ function ed25519Blob(): Buffer {
   return Buffer.concat([sshString('ssh-ed25519'), sshString(Buffer.from(jwk.x!, 'base64url'))]);
 }
 function ecdsaBlob(curve: 'nistp256' | 'nistp384', named = curve): Buffer {
-  const jwk = generateKeyPairSync('ec', { namedCurve: curve === 'nistp256' ? 'P-256' : 'P-384' }).publicKey.export({ format: 'jwk' });
+  const jwk = generateKeyPairSync('ec', { namedCurve: curve === 'nistp256' ? 'P-256' : 'P-384' }).publicKey.export({
+    format: 'jwk',
+  });
   const q = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url')]);
   return Buffer.concat([sshString(`ecdsa-sha2-${named}`), sshString(curve), sshString(q)]);
 }
@@ -97,14 +99,22 @@ describe('known_hosts parsing and lookup', () => {
 
   it('says match, mismatch, unknown or revoked, naming the line', () => {
     expect(verifyHostKey(entriesFor(entries, '10.0.0.1', 22), keyA)).toEqual({ kind: 'match' });
-    expect(verifyHostKey(entriesFor(entries, '10.0.0.1', 22), keyB)).toMatchObject({ kind: 'mismatch', knownTypes: ['ssh-ed25519'], where: '/kh:3', pinned: { line: 3 } });
+    expect(verifyHostKey(entriesFor(entries, '10.0.0.1', 22), keyB)).toMatchObject({
+      kind: 'mismatch',
+      knownTypes: ['ssh-ed25519'],
+      where: '/kh:3',
+      pinned: { line: 3 },
+    });
     expect(verifyHostKey(entriesFor(entries, '10.0.0.77', 22), keyB)).toEqual({ kind: 'unknown' });
     expect(verifyHostKey(entriesFor(entries, '10.0.0.4', 22), keyR)).toEqual({ kind: 'revoked', where: '/kh:8' });
     expect(verifyHostKey(entriesFor(entries, '10.0.0.3', 22), keyB)).toEqual({ kind: 'match' });
   });
 
   it('accepts any of several keys listed for one host, across files', () => {
-    const two = [...parseKnownHosts(`h ssh-ed25519 ${b64(keyA)}\n`, '/a'), ...parseKnownHosts(`h ssh-ed25519 ${b64(keyB)}\n`, '/b')];
+    const two = [
+      ...parseKnownHosts(`h ssh-ed25519 ${b64(keyA)}\n`, '/a'),
+      ...parseKnownHosts(`h ssh-ed25519 ${b64(keyB)}\n`, '/b'),
+    ];
     expect(verifyHostKey(entriesFor(two, 'h', 22), keyB)).toEqual({ kind: 'match' });
   });
 
@@ -148,7 +158,8 @@ describe('@cert-authority', () => {
 
 describe('lines OpenSSH 9.2 ignores are ignored (each form checked against the real ssh)', () => {
   const K = b64(keyA);
-  const kept = (line: string): boolean => verifyHostKey(entriesFor(parseKnownHosts(line), 'h', 22), keyA).kind === 'match';
+  const kept = (line: string): boolean =>
+    verifyHostKey(entriesFor(parseKnownHosts(line), 'h', 22), keyA).kind === 'match';
   it.each([
     ['plain', `h ssh-ed25519 ${K}`, true],
     ['tabs and runs of blanks', `  \th\tssh-ed25519\t\t${K}\t# c`, true],
@@ -202,9 +213,12 @@ describe('lines OpenSSH 9.2 ignores are ignored (each form checked against the r
       return sshString(b[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), b]) : b);
     };
     const blob = Buffer.concat([sshString('ssh-rsa'), mp(rsa.e!), mp(rsa.n!)]);
-    for (const type of ['ssh-rsa', 'rsa-sha2-256', 'rsa-sha2-512']) expect(parseKnownHosts(`h ${type} ${b64(blob)}`)).toHaveLength(1);
+    for (const type of ['ssh-rsa', 'rsa-sha2-256', 'rsa-sha2-512'])
+      expect(parseKnownHosts(`h ${type} ${b64(blob)}`)).toHaveLength(1);
     const small = generateKeyPairSync('rsa', { modulusLength: 512 }).publicKey.export({ format: 'jwk' });
-    expect(parseKnownHosts(`h ssh-rsa ${b64(Buffer.concat([sshString('ssh-rsa'), mp(small.e!), mp(small.n!)]))}`)).toHaveLength(0);
+    expect(
+      parseKnownHosts(`h ssh-rsa ${b64(Buffer.concat([sshString('ssh-rsa'), mp(small.e!), mp(small.n!)]))}`),
+    ).toHaveLength(0);
   });
 });
 
@@ -260,9 +274,12 @@ describe('host field matching agrees with ssh-keygen -F', () => {
   it.each(fields.flatMap((f) => names.map((n) => [f, n] as const)))('%s vs %s', (field, name) => {
     const file = path.join(dir, 'kh');
     fs.writeFileSync(file, `${field} ssh-ed25519 ${K}\n`);
-    let found = false;
+    let found: boolean;
     try {
-      found = execFileSync('ssh-keygen', ['-F', name, '-f', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).includes('found');
+      found = execFileSync('ssh-keygen', ['-F', name, '-f', file], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).includes('found');
     } catch {
       found = false;
     }
@@ -304,19 +321,37 @@ describe('globs and algorithm preference', () => {
   });
 
   it('offers the key types already known first', () => {
-    expect(preferredHostKeyAlgorithms(['ssh-rsa'], ['ssh-ed25519', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'])).toEqual([
-      'rsa-sha2-512',
-      'rsa-sha2-256',
-      'ssh-rsa',
-      'ssh-ed25519',
-    ]);
+    expect(preferredHostKeyAlgorithms(['ssh-rsa'], ['ssh-ed25519', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'])).toEqual(
+      ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa', 'ssh-ed25519'],
+    );
   });
 });
 
 describe('hostile known_hosts bytes', () => {
   const K = b64(keyA);
   const piece = fc.oneof(
-    fc.constantFrom('h', 'H', '*', '?', '!', ',', '|1|', '|', '[h]:22', ' ', '\t', '\r', '\v', '\f', '\0', '\n', '#', '@revoked', '@cert-authority', '@'),
+    fc.constantFrom(
+      'h',
+      'H',
+      '*',
+      '?',
+      '!',
+      ',',
+      '|1|',
+      '|',
+      '[h]:22',
+      ' ',
+      '\t',
+      '\r',
+      '\v',
+      '\f',
+      '\0',
+      '\n',
+      '#',
+      '@revoked',
+      '@cert-authority',
+      '@',
+    ),
     fc.constantFrom('ssh-ed25519', 'ssh-rsa', 'ecdsa-sha2-nistp256', K, K.slice(0, 20), '=', 'A'),
     fc.string({ maxLength: 4 }),
   );

@@ -4,14 +4,20 @@ import { describe, expect, it } from 'vitest';
 import { buildKillCommand, buildRemoteCommand, shellQuote } from '../../../src/transport/remote-command.js';
 
 describe('shell quoting', () => {
-  it.each([`plain`, `two words`, `it's`, `$(rm -rf /)`, `a"b`, ``, `back\\slash`, "new\nline"])('round-trips %j through sh', (text) => {
-    expect(execFileSync('/bin/sh', ['-c', `printf %s ${shellQuote(text)}`]).toString()).toBe(text);
-  });
+  it.each([`plain`, `two words`, `it's`, `$(rm -rf /)`, `a"b`, ``, `back\\slash`, 'new\nline'])(
+    'round-trips %j through sh',
+    (text) => {
+      expect(execFileSync('/bin/sh', ['-c', `printf %s ${shellQuote(text)}`]).toString()).toBe(text);
+    },
+  );
 });
 
 describe('remote command wrapping', () => {
   it('runs the command under sh with the job tag in its environment', () => {
-    const out = execFileSync('/bin/sh', ['-c', buildRemoteCommand(`echo "$HERD_JOB"; echo 'quoted'`, 'abc123')]).toString();
+    const out = execFileSync('/bin/sh', [
+      '-c',
+      buildRemoteCommand(`echo "$HERD_JOB"; echo 'quoted'`, 'abc123'),
+    ]).toString();
     expect(out).toBe('abc123\nquoted\n');
   });
 
@@ -23,14 +29,19 @@ describe('remote command wrapping', () => {
   it('kills every tagged process, a backgrounded child too, and reports them verified gone', async () => {
     const tag = `t${process.pid}${Date.now()}`;
     // The real wrapper, as a host would run it: sh with a sleep in the foreground and one in the background.
-    const child = spawn('/bin/sh', ['-c', buildRemoteCommand(`sleep 30 & sleep 31; true`, tag)], { stdio: 'ignore', detached: true });
+    const child = spawn('/bin/sh', ['-c', buildRemoteCommand(`sleep 30 & sleep 31; true`, tag)], {
+      stdio: 'ignore',
+      detached: true,
+    });
     const tagged = (): number[] => taggedPids(tag);
     const deadline = Date.now() + 5_000;
     // env execs sh; then sh, sleep 30 and sleep 31 carry the tag.
     while (tagged().length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     const before = tagged();
     expect(before).toHaveLength(3);
-    const out = execFileSync('/bin/sh', ['-c', buildKillCommand(tag)]).toString().trim();
+    const out = execFileSync('/bin/sh', ['-c', buildKillCommand(tag)])
+      .toString()
+      .trim();
     expect(out).toBe(`${before.length} 0`);
     expect(tagged()).toEqual([]);
     child.unref();
@@ -39,11 +50,15 @@ describe('remote command wrapping', () => {
 
 /** Live (not zombie) processes whose environment carries HERD_JOB=tag. */
 function taggedPids(tag: string): number[] {
-  return fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number).filter((pid) => {
-    try {
-      return fs.readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`HERD_JOB=${tag}`);
-    } catch {
-      return false;
-    }
-  });
+  return fs
+    .readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        return fs.readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`HERD_JOB=${tag}`);
+      } catch {
+        return false;
+      }
+    });
 }
