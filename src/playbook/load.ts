@@ -95,9 +95,25 @@ function str(ctx: Context, pair: Pair<Node, Node> | undefined, key: string): str
   return v.value;
 }
 
+/**
+ * Ansible reads playbooks as YAML 1.1 (PyYAML): a plain yes/no/on/off is a boolean there, a string
+ * in YAML 1.2. Exactly PyYAML's spellings (not the y/n of the YAML 1.1 spec, which PyYAML leaves
+ * strings); quoted, they stay strings in both, so "yes" is still refused.
+ */
+const YAML11_BOOLEANS: ReadonlyMap<string, boolean> = new Map(
+  ['yes', 'true', 'on', 'no', 'false', 'off'].flatMap((w) => {
+    const value = w === 'yes' || w === 'true' || w === 'on';
+    return [w, w[0]!.toUpperCase() + w.slice(1), w.toUpperCase()].map((s) => [s, value] as const);
+  }),
+);
+
 function bool(ctx: Context, pair: Pair<Node, Node> | undefined, key: string): boolean {
   if (!pair) return false;
   const v = pair.value;
+  if (isScalar(v) && v.type === 'PLAIN' && typeof v.value === 'string') {
+    const ansible = YAML11_BOOLEANS.get(v.value);
+    if (ansible !== undefined) return ansible;
+  }
   if (!isScalar(v) || typeof v.value !== 'boolean') ctx.fail(v ?? pair.key, `expected true or false for "${key}", got ${typeName(v)}`);
   return v.value;
 }
