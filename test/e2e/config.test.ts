@@ -97,6 +97,24 @@ describe('herd.yml', () => {
   });
 });
 
+describe('herd rerun', () => {
+  it('repeats the recorded options over herd.yml; HERD_* and the command line still win; herd.yml fills what was not recorded', async () => {
+    const p = project(`${fleetYml()}forks: 3\nquiet: true\n`);
+    const first = await runHerd(['run', '--forks', '2', '--no-group', 'false'], { cwd: p.dir, env: p.env });
+    expect(first.code, first.stderr).toBe(1);
+    expect(record(first).options.forks).toBe(2);
+    const byFile = await runHerd(['rerun'], { cwd: p.dir, env: p.env });
+    expect(byFile.code, byFile.stderr).toBe(1);
+    expect(record(byFile).options.forks, 'the earlier run recorded --forks 2').toBe(2);
+    expect(byFile.stdout, 'quiet: true from herd.yml (display flags are not recorded)').toBe('');
+    expect(record(byFile).config_files).toEqual([path.join(p.dir, 'herd.yml')]);
+    const byEnv = await runHerd(['rerun'], { cwd: p.dir, env: { ...p.env, HERD_FORKS: '4' } });
+    expect(record(byEnv).options.forks).toBe(4);
+    const byFlag = await runHerd(['rerun', '--forks', '5'], { cwd: p.dir, env: { ...p.env, HERD_FORKS: '4' } });
+    expect(record(byFlag).options.forks).toBe(5);
+  });
+});
+
 describe('herd config', () => {
   it('shows each setting with its source: built-in, herd.yml:line:column, env, command line; --json too', async () => {
     const p = project('forks: 7\n\nconnect_timeout: 2\nuser: ops\n');
