@@ -273,6 +273,26 @@ export function parseEnv(env: Readonly<Record<string, string | undefined>>, home
 }
 
 /**
+ * HERD_* names that are not settings. One naming a command-line-only option is refused (HERD_LIMIT
+ * or HERD_CHECK ignored would run on more hosts, or for real); one close to a setting's name is a
+ * warning with a did-you-mean. Others are left alone: HERD_PASS may well hold a password.
+ */
+export function envNotSettings(env: Readonly<Record<string, string | undefined>>): string[] {
+  const settable = CONFIGURABLE.map(envName);
+  const warnings: string[] = [];
+  for (const [variable, text] of Object.entries(env)) {
+    if (!variable.startsWith('HERD_') || text === undefined || text === '' || settable.includes(variable)) continue;
+    const key = BY_CONFIG_KEY.get(variable.slice('HERD_'.length).toLowerCase());
+    if (key !== undefined && !isConfigurable(key)) {
+      throw new UsageError(`${variable}: ${configKey(key)} is for the command line only: ${COMMAND_LINE_ONLY[key]}`);
+    }
+    const close = settable.find((v) => editDistance(v, variable) <= 2);
+    if (close) warnings.push(`${variable} is not a setting (did you mean ${close}?); it is not read`);
+  }
+  return warnings;
+}
+
+/**
  * The winning setting per option: layers from lowest to highest precedence, then `given` (the
  * options of the command line, highest). A setting also drops the lower layers' ways of saying the
  * same thing (option-table.ts `displaces`): password_env in herd.yml beats ask_pass in config.yml.

@@ -6,7 +6,8 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { ioReason } from '../io-reason.js';
-import { CONFIGURABLE, mergeLayers, parseConfigFile, parseEnv, type ConfigurableKey, type Layer, type Setting } from './config-file.js';
+import { writeText } from '../report/terminal-safe.js';
+import { CONFIGURABLE, envNotSettings, mergeLayers, parseConfigFile, parseEnv, type ConfigurableKey, type Layer, type Setting } from './config-file.js';
 import { COMMAND_OPTIONS, type CommandName, type OptionKey } from './option-table.js';
 
 export const PROJECT_FILE = 'herd.yml';
@@ -64,13 +65,15 @@ export interface Effective {
   files: string[];
   /** Every configurable option's winning setting from files and HERD_* (the command line is not in it). */
   settings: Map<ConfigurableKey, Setting>;
+  /** HERD_* variables that look like a misspelt setting. */
+  warnings: string[];
 }
 
 /** Read the files and the environment; the command line's options (given) win over them. */
 export function loadConfig(given: ReadonlySet<OptionKey>, cwd = process.cwd(), env = process.env, home = os.homedir()): Effective {
   const files = [userConfigFile(env, home), findProjectFile(cwd)].filter((f): f is string => f !== null && isFile(f));
   const layers = files.map((f) => readLayer(f, cwd, home));
-  return { files, settings: mergeLayers([...layers, parseEnv(env, home)], given) };
+  return { files, settings: mergeLayers([...layers, parseEnv(env, home)], given), warnings: envNotSettings(env) };
 }
 
 let current: Effective | null = null;
@@ -99,6 +102,7 @@ export function applyConfig(cmd: Command, command: CommandName): Effective {
     if (s === undefined) continue;
     cmd.setOptionValueWithSource(key, s.value, s.origin.kind === 'env' ? 'env' : 'config');
   }
+  for (const w of effective.warnings) writeText(process.stderr, `herd: warning: ${w}\n`);
   current = effective;
   return effective;
 }

@@ -88,6 +88,16 @@ describe('herd.yml', () => {
     expect([r.code, r.stderr]).toEqual([2, 'herd: HERD_CONNECT_TIMEOUT: expected a number >= 0.1, got "-1"\n']);
   });
 
+  it('HERD_LIMIT is refused (exit 2) rather than ignored, and a misspelt HERD_* is named with a did-you-mean', async () => {
+    const p = project(fleetYml());
+    const limit = await runHerd(['run', 'true'], { cwd: p.dir, env: { ...p.env, HERD_LIMIT: scope.fleet.hosts(1)[0]! } });
+    expect([limit.code, limit.stderr]).toEqual([2, 'herd: HERD_LIMIT: limit is for the command line only: a default selection would silently narrow every command\n']);
+    expect(fs.existsSync(path.join(p.dir, 'runs'))).toBe(false);
+    const typo = await runHerd(['hosts'], { cwd: p.dir, env: { ...p.env, HERD_INVENTROY: '/nonexistent' } });
+    expect(typo.code).toBe(0);
+    expect(typo.stderr).toBe('herd: warning: HERD_INVENTROY is not a setting (did you mean HERD_INVENTORY?); it is not read\n');
+  });
+
   it('the default inventory lets herd hosts and herd run work without -i', async () => {
     const p = project(fleetYml());
     const hosts = await runHerd(['hosts'], { cwd: p.sub, env: p.env });

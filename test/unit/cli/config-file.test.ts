@@ -3,6 +3,7 @@ import { UsageError } from '../../../src/errors.js';
 import {
   COMMAND_LINE_ONLY,
   CONFIGURABLE,
+  envNotSettings,
   configKey,
   envName,
   fillFromFiles,
@@ -154,5 +155,15 @@ describe('mergeLayers', () => {
       askPass: true,
       grace: '1',
     });
+  });
+});
+
+describe('envNotSettings', () => {
+  it('refuses a HERD_* naming a command-line-only option, warns on a near miss, leaves other HERD_* alone', () => {
+    expect(errorOf(() => envNotSettings({ HERD_LIMIT: 'web*' }))).toBe('HERD_LIMIT: limit is for the command line only: a default selection would silently narrow every command');
+    expect(errorOf(() => envNotSettings({ HERD_CHECK: 'yes' }))).toBe('HERD_CHECK: check is for the command line only: it describes one playbook run');
+    expect(envNotSettings({ HERD_FROKS: '3', HERD_PASS: 'secret', HERD_FORKS: '3', HERD_TEST_EVENTS_FILE: '/x', HERD_LIMIT: '' })).toEqual([
+      'HERD_FROKS is not a setting (did you mean HERD_FORKS?); it is not read',
+    ]);
   });
 });
