@@ -72,7 +72,7 @@ export const COMMAND_LINE_ONLY: Readonly<Record<Exclude<OptionKey, ConfigurableK
   status: 'it reads one past run',
   all: 'it reads one past run',
   output: 'it reads one past run',
-  runsDir: 'it reads one past run',
+  runsDir: 'herd report reads its runs from out:',
   step: 'it reads one past run',
   against: 'it reads one past run',
 };

@@ -102,6 +102,11 @@ export function applyConfig(cmd: Command, command: CommandName): Effective {
     if (s === undefined) continue;
     cmd.setOptionValueWithSource(key, s.value, s.origin.kind === 'env' ? 'env' : 'config');
   }
+  // herd report names its run directory --runs-dir (its -o is the HTML file): a file's out: is that directory.
+  const out = effective.settings.get('out');
+  if (command === 'report' && out !== undefined && cmd.getOptionValueSource('runsDir') !== 'cli') {
+    cmd.setOptionValueWithSource('runsDir', out.value, out.origin.kind === 'env' ? 'env' : 'config');
+  }
   for (const w of effective.warnings) writeText(process.stderr, `herd: warning: ${w}\n`);
   current = effective;
   return effective;

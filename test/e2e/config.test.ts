@@ -122,6 +122,10 @@ describe('herd rerun', () => {
     expect(record(byEnv).options.forks).toBe(4);
     const byFlag = await runHerd(['rerun', '--forks', '5'], { cwd: p.dir, env: { ...p.env, HERD_FORKS: '4' } });
     expect(record(byFlag).options.forks).toBe(5);
+    // herd report finds the runs where out: put them (its own flag for that directory is --runs-dir).
+    const report = await runHerd(['report'], { cwd: p.sub, env: p.env });
+    expect(report.code, report.stderr).toBe(0);
+    expect(fs.existsSync(path.join(runDirOf(byFlag), 'report.html'))).toBe(true);
   });
 });
 
@@ -148,6 +152,12 @@ describe('herd config', () => {
       origin: { kind: 'file', file: path.join(p.dir, 'herd.yml'), display: 'herd.yml', line: 1, column: 8 },
     });
     expect(objects.find((o) => o.setting === 'user')).toMatchObject({ value: 'ops', source: 'herd.yml:4:7' });
+
+    // A value with a tab or a newline stays one TSV field (quoted as JSON), so cut and awk still work.
+    const odd = project('user: "a\\tb\\nc"\ninventory: ["x,y.txt", z.txt]\n');
+    const oddRows = configRows(await runHerd(['config'], { cwd: odd.dir, env: odd.env }));
+    expect(oddRows.get('user')).toEqual({ value: '"a\\tb\\nc"', source: 'herd.yml:1:7' });
+    expect(oddRows.get('inventory')!.value).toBe(`${JSON.stringify(path.join(odd.dir, 'x,y.txt'))},${path.join(odd.dir, 'z.txt')}`);
   });
 
   it('takes every option a file may set on its command line, and shows each as command line', async () => {

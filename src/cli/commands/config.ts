@@ -34,7 +34,9 @@ export function effectiveRows(cmd: Command, effective: Effective): Row[] {
   });
 }
 
-const shown = (v: Value): string => (Array.isArray(v) ? v.join(',') : String(v)) || '-';
+/** One TSV field: a value holding a tab, a newline or a comma-joined list's comma is quoted as JSON. */
+const field = (s: string): string => (/[\t\n\r,"]/.test(s) ? JSON.stringify(s) : s);
+const shown = (v: Value): string => (Array.isArray(v) ? v.map(field).join(',') : field(String(v))) || '-';
 
 export function configCommand(cmd: Command, effective: Effective, json: boolean): number {
   const rows = effectiveRows(cmd, effective);

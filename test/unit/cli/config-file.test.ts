@@ -98,6 +98,7 @@ describe('parseConfigFile', () => {
     ['become_pass: x\n', 'herd.yml:1:1: become_pass: secrets are not kept in files; set become_pass_env to the name of an environment variable that holds it'],
     ['password_env: "hunter 2!"\n', 'herd.yml:1:15: password_env: expected the name of an environment variable (the secret stays in the environment), got "hunter 2!"'],
     ['limit: web\n', 'herd.yml:1:1: limit is for the command line only: a default selection would silently narrow every command'],
+    ['runs_dir: r\n', 'herd.yml:1:1: runs_dir is for the command line only: herd report reads its runs from out:'],
     ['json: true\n', 'herd.yml:1:1: json is for the command line only: it changes what stdout is under the scripts that read it'],
     ['quiet: maybe\n', 'herd.yml:1:8: quiet: expected true or false, got a string'],
     ['quiet: "yes"\n', 'herd.yml:1:8: quiet: expected true or false, got a string'],
