@@ -50,11 +50,29 @@ function display(file: string, cwd: string): string {
   return rel.startsWith('..') || path.isAbsolute(rel) ? file : rel;
 }
 
+/**
+ * A file that can point herd at other hosts, keys and known_hosts is trusted as OpenSSH trusts
+ * ~/.ssh/config (readconf.c, secure_permissions): owned by you or root, not writable by others.
+ * Otherwise anyone could plant /tmp/herd.yml for a root shell that runs herd under /tmp. Unlike
+ * OpenSSH, a group-writable file is read: a team repository on a shared controller is often
+ * group-writable on purpose, and that group is the team.
+ */
+function refuseUntrusted(file: string, cwd: string, uid: number): void {
+  const st = fs.statSync(file);
+  const badOwner = st.uid !== 0 && st.uid !== uid;
+  if (badOwner || (st.mode & 0o002) !== 0) {
+    const why = badOwner ? `owned by uid ${st.uid}` : 'writable by others';
+    throw new UsageError(`bad owner or permissions on ${display(file, cwd)} (${why}): it must be yours or root's, not writable by others`);
+  }
+}
+
 function readLayer(file: string, cwd: string, home: string): Layer {
   let text: string;
   try {
+    refuseUntrusted(file, cwd, process.getuid?.() ?? 0);
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
+    if (err instanceof UsageError) throw err;
     throw new UsageError(`cannot read ${display(file, cwd)}: ${ioReason(err)}`);
   }
   return parseConfigFile({ path: file, display: display(file, cwd), text }, home);

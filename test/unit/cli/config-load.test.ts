@@ -58,3 +58,22 @@ describe('loadConfig', () => {
     expect(got.settings.get('forks')!.origin).toMatchObject({ kind: 'file', display: 'herd.yml', line: 1, column: 8 });
   });
 });
+
+describe('trust, as OpenSSH trusts ~/.ssh/config', () => {
+  it('refuses a file writable by others or owned by another user; one of yours or root, 0644 or group-writable, is read', () => {
+    const dir = path.join(root, 'perm');
+    const file = write('perm/herd.yml', 'forks: 3\n');
+    const load = () => loadConfig(new Set(), dir, {}, path.join(root, 'nohome'));
+    fs.chmodSync(file, 0o644);
+    expect(load().settings.get('forks')!.value).toBe('3');
+    fs.chmodSync(file, 0o664);
+    expect(load().settings.get('forks')!.value).toBe('3');
+    fs.chmodSync(file, 0o646);
+    expect(load).toThrow("bad owner or permissions on herd.yml (writable by others): it must be yours or root's, not writable by others");
+    fs.chmodSync(file, 0o644);
+    if (process.getuid?.() === 0) {
+      fs.chownSync(file, 65534, 65534);
+      expect(load).toThrow('bad owner or permissions on herd.yml (owned by uid 65534)');
+    }
+  });
+});
