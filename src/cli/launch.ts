@@ -31,6 +31,7 @@ import { requireCredentials } from './credentials.js';
 import { UsageError } from '../errors.js';
 import { localUser } from './options.js';
 import { optionsRecord, workerConfig } from './option-table.js';
+import { configFilesRead } from './config-load.js';
 import { passwordFromEnv, promptHidden, type PromptFlags } from './secrets.js';
 import { herdVersion } from './version.js';
 import { fitForks, limitFor, openFileLimit } from '../engine/fd-budget.js';
@@ -170,6 +171,7 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
     limit: req.limit,
     options: optionsRecord(req, { forks, agent: agentSocket !== undefined, sshConfigPath: sshConfig?.path ?? null }),
     rerun_of: req.rerunOf,
+    config_files: configFilesRead(),
     state: 'running',
     started_at: new Date().toISOString(),
     ended_at: null,

@@ -3,7 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { herdVersion } from './version.js';
 import type { RawOptions } from './options.js';
-import { addOptions } from './option-table.js';
+import { addOptions, COMMAND_OPTIONS, type CommandName } from './option-table.js';
 import { EXIT_HOSTS_FAILED, EXIT_USAGE } from './exit-codes.js';
 import { HerdError, UsageError } from '../errors.js';
 import { writeText } from '../report/terminal-safe.js';
@@ -51,6 +51,15 @@ export function buildProgram(): Command {
     // One style for every error, commander's too: `herd: unknown option '--x'` (subcommands inherit this).
     .configureOutput({ outputError: (str, write) => write(`herd: ${str.replace(/^error: /, '')}`) })
     .exitOverride();
+
+  // Settings from herd.yml, ~/.config/herd/config.yml and HERD_* fill what the command line did not
+  // give, before any command reads its options; a bad file stops every command here (exit 2).
+  program.hook('preAction', async (_program, action) => {
+    const name = action.name();
+    if (!Object.hasOwn(COMMAND_OPTIONS, name)) return;
+    const { applyConfig } = await import('./config-load.js');
+    applyConfig(action, name as CommandName);
+  });
 
   const run = program
     .command('run')
@@ -166,6 +175,22 @@ export function buildProgram(): Command {
     .action(async (which: string, raw: { out?: string; step?: string; against?: string; json?: boolean }) => {
       const { diffCommand } = await import('./commands/diff.js');
       process.exitCode = diffCommand(which, raw);
+    });
+
+  addOptions(program.command('config'), 'config')
+    .description(
+      'print the effective settings and where each comes from: built-in, a file and line, HERD_*, the command line',
+    )
+    .addHelpText(
+      'after',
+      '\nSettings come from, highest first: the command line, HERD_* variables, herd.yml (this directory or the nearest\n' +
+        'parent, up to the repository root), $XDG_CONFIG_HOME/herd/config.yml (~/.config/herd/config.yml), built-in.\n' +
+        '\nExamples:\n  herd config\n  herd config | grep forks\n  herd config --json',
+    )
+    .action(async (raw: { json?: boolean }, cmd: Command) => {
+      const { configCommand } = await import('./commands/config.js');
+      const { currentConfig } = await import('./config-load.js');
+      process.exitCode = configCommand(cmd, currentConfig(), raw.json === true);
     });
 
   program

@@ -24,7 +24,8 @@ import type { RunRequest } from '../engine/run.js';
 import type { RunOptionsRecord, RunTaskRecord } from '../results/run-record.js';
 import type { ConnectionOptions, RunOptions, SecretSource } from './options.js';
 
-export type CommandName = 'run' | 'push' | 'pull' | 'play' | 'rerun' | 'hosts' | 'runs' | 'show' | 'report' | 'diff';
+export type CommandName =
+  'run' | 'push' | 'pull' | 'play' | 'rerun' | 'hosts' | 'runs' | 'show' | 'report' | 'diff' | 'config';
 export type TaskKind = RunTaskRecord['kind'];
 
 /** Where an option's value ends up (documentation, and checked by test/unit/cli/option-table.test.ts). */
@@ -777,6 +778,23 @@ export const COMMAND_OPTIONS: Record<CommandName, readonly OptionKey[]> = {
   show: ['out', 'host', 'status', 'json', 'all'],
   report: ['output', 'runsDir'],
   diff: ['out', 'step', 'against', 'json'],
+  // Every option a configuration file may set (config-file.ts CONFIGURABLE), to show it given here.
+  config: [
+    'inventory',
+    ...CONNECTION,
+    'forks',
+    'workers',
+    'maxHandshakes',
+    'deadline',
+    'grace',
+    'out',
+    'quiet',
+    'progress',
+    ...OUTPUT,
+    ...COMMAND,
+    ...BECOME,
+    'json',
+  ],
 };
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];

@@ -71,7 +71,7 @@ export function loadPlaybook(input: { file: string; text: string }, opts: LoadOp
   return { file: input.file, plays: playNodes.map((node, i) => readPlay(ctx, node, i + 1)) };
 }
 
-function typeName(node: unknown): string {
+export function typeName(node: unknown): string {
   if (isMap(node)) return 'a mapping';
   if (isSeq(node)) return 'a list';
   if (isScalar(node))
@@ -79,7 +79,7 @@ function typeName(node: unknown): string {
   return 'nothing';
 }
 
-function editDistance(a: string, b: string): number {
+export function editDistance(a: string, b: string): number {
   const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
   for (let j = 1; j <= b.length; j++) d[0]![j] = j;
   for (let i = 1; i <= a.length; i++)
@@ -121,12 +121,36 @@ function str(ctx: Context, pair: Pair<Node, Node> | undefined, key: string): str
   return v.value;
 }
 
+/**
+ * Ansible reads playbooks as YAML 1.1 (PyYAML): a plain yes/no/on/off is a boolean there, a string
+ * in YAML 1.2. Exactly PyYAML's spellings (not the y/n of the YAML 1.1 spec, which PyYAML leaves
+ * strings); quoted, they stay strings in both, so "yes" is still refused.
+ */
+const YAML11_BOOLEANS: ReadonlyMap<string, boolean> = new Map(
+  ['yes', 'true', 'on', 'no', 'false', 'off'].flatMap((w) => {
+    const value = w === 'yes' || w === 'true' || w === 'on';
+    return [w, w[0]!.toUpperCase() + w.slice(1), w.toUpperCase()].map((s) => [s, value] as const);
+  }),
+);
+
+/** A YAML node read as Ansible reads a boolean; undefined when it is none. */
+export function ansibleBoolean(v: unknown): boolean | undefined {
+  if (!isScalar(v)) return undefined;
+  if (typeof v.value === 'boolean') return v.value;
+  return v.type === 'PLAIN' && typeof v.value === 'string' ? YAML11_BOOLEANS.get(v.value) : undefined;
+}
+
+/** A string (an environment variable's value) read as an unquoted YAML 1.1 boolean. */
+export function yaml11Boolean(text: string): boolean | undefined {
+  return YAML11_BOOLEANS.get(text);
+}
+
 function bool(ctx: Context, pair: Pair<Node, Node> | undefined, key: string): boolean {
   if (!pair) return false;
   const v = pair.value;
-  if (!isScalar(v) || typeof v.value !== 'boolean')
-    ctx.fail(v ?? pair.key, `expected true or false for "${key}", got ${typeName(v)}`);
-  return v.value;
+  const b = ansibleBoolean(v);
+  if (b === undefined) ctx.fail(v ?? pair.key, `expected true or false for "${key}", got ${typeName(v)}`);
+  return b;
 }
 
 function amount(ctx: Context, pair: Pair<Node, Node> | undefined, key: string): Amount | undefined {

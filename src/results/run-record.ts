@@ -18,6 +18,10 @@ export interface RunRecord {
   limit: string | null;
   options: RunOptionsRecord;
   rerun_of: string | null;
+  /**
+   * The configuration files read (~/.config/herd/config.yml, herd.yml), lowest precedence first. Older runs lack it.
+   */
+  config_files?: string[];
   state: RunState;
   started_at: string;
   ended_at: string | null;

@@ -13,6 +13,7 @@ import { commandLaunch, launchRun } from '../launch.js';
 import { resolveConnectionOptions, resolveRunOptions, type RawOptions } from '../options.js';
 import { inapplicableToKind, overlayGiven, restoreOptions } from '../option-table.js';
 import { DEFAULT_OUT_DIR } from '../../defaults.js';
+import { fillFromFiles } from '../config-file.js';
 
 /** Every rerun flag is a row of option-table.ts. */
 export type RerunRaw = RawOptions;
@@ -41,7 +42,10 @@ function refuseInapplicable(earlier: RunOnDisk, cmd: Command): void {
  * command line.
  */
 function mergeOptions(recorded: RunOptionsRecord, raw: RerunRaw, cmd: Command): RawOptions {
-  return overlayGiven(restoreOptions(recorded), raw, givenOn(cmd));
+  const merged = overlayGiven(restoreOptions(recorded), raw, givenOn(cmd));
+  // herd.yml's defaults fill only what neither the earlier run nor this command line (or HERD_*) says.
+  const fromFiles = new Map(Object.entries(raw).filter(([key]) => cmd.getOptionValueSource(key) === 'config'));
+  return fillFromFiles(merged, fromFiles) as RawOptions;
 }
 
 export async function rerunCommand(which: string | undefined, raw: RerunRaw, cmd: Command): Promise<number> {

@@ -347,6 +347,22 @@ const TABLE: Record<string, Proof[]> = Object.fromEntries([
   ['diff --step', [PAST]],
   ['diff --against', [PAST]],
   ['diff --json', [['e2e/display.test.ts', 'hosts, runs, show and diff each print one JSON object per line']]],
+  // herd config shows an option given on its command line as such; the option's effect on a run is its row above.
+  ...COMMAND_OPTIONS.config
+    .filter((k) => k !== 'json')
+    .map((k): [string, Proof[]] => [
+      `config ${flagOf(k, 'config')}`,
+      [['e2e/config.test.ts', 'takes every option a file may set on its command line, and shows each as command line']],
+    ]),
+  [
+    'config --json',
+    [
+      [
+        'e2e/config.test.ts',
+        'shows each setting with its source: built-in, herd.yml:line:column, env, command line; --json too',
+      ],
+    ],
+  ],
 ]);
 
 const TEST_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { loadPlaybook } from '../../../src/playbook/index.js';
+import type { Playbook } from '../../../src/playbook/types.js';
 
 const exists = (p: string) => p.endsWith('/files/present.sh') || p.endsWith('/files/app/');
 const load = (text: string, extraVars: Record<string, string> = {}) =>
@@ -199,5 +201,83 @@ describe('malformed and unknown templates are refused at load time', () => {
     ],
   ])('%s', (_, text, message) => {
     expect(() => load(text)).toThrow(message);
+  });
+});
+
+// Ansible reads playbooks with PyYAML (YAML 1.1): PyYAML itself is the oracle for which spellings are
+// booleans and what they mean; the `yaml` package's YAML 1.1 schema is not (it also reads y/n).
+describe('booleans written the Ansible way', () => {
+  const SPELLINGS = [
+    ...['yes', 'no', 'true', 'false', 'on', 'off'].flatMap((w) => [
+      w,
+      w[0]!.toUpperCase() + w.slice(1),
+      w.toUpperCase(),
+    ]),
+    'y',
+    'Y',
+    'n',
+    'N',
+    'yEs',
+    'oN',
+    'OfF',
+    'tRUE',
+    't',
+    'f',
+    '1',
+    '0',
+    'enable',
+    '"yes"',
+    "'no'",
+    '"true"',
+    'yes please',
+    '~',
+    'null',
+  ];
+  const pyyaml = (): unknown[] =>
+    JSON.parse(
+      execFileSync(
+        'python3',
+        [
+          '-c',
+          'import json,sys,yaml\nprint(json.dumps([yaml.safe_load("v: " + s)["v"] for s in json.load(sys.stdin)]))',
+        ],
+        {
+          input: JSON.stringify(SPELLINGS),
+        },
+      ).toString(),
+    ) as unknown[];
+
+  it('reads exactly the spellings PyYAML reads as booleans, with their value, in every boolean field; the rest stay errors', () => {
+    const oracle = pyyaml();
+    expect(oracle.filter((v) => typeof v === 'boolean')).toHaveLength(18);
+    const fields = [
+      (s: string) => [`steps:\n  - run: x\n    check: ${s}\n`, (pb: Playbook) => pb.plays[0]!.steps[0]!.check, '3:12'],
+      (s: string) => [
+        `steps:\n  - run: x\n    become: ${s}\n`,
+        (pb: Playbook) => pb.plays[0]!.steps[0]!.become,
+        '3:13',
+      ],
+      (s: string) => [
+        `steps:\n  - run: x\n    ignore_errors: ${s}\n`,
+        (pb: Playbook) => pb.plays[0]!.steps[0]!.ignoreErrors,
+        '3:20',
+      ],
+      (s: string) => [
+        `steps:\n  - run: x\n    expect:\n      consensus: ${s}\n`,
+        (pb: Playbook) => pb.plays[0]!.steps[0]!.expect?.consensus,
+        '4:18',
+      ],
+    ] as const;
+    SPELLINGS.forEach((spelling, i) => {
+      const want = oracle[i];
+      for (const field of fields) {
+        const [text, read, at] = field(spelling) as [string, (pb: Playbook) => unknown, string];
+        if (typeof want === 'boolean') expect(read(load(text)), `${spelling} in ${text}`).toBe(want);
+        else
+          expect(() => load(text), `${spelling} in ${text}`).toThrow(
+            new RegExp(`^/pb/site\\.yml:${at}: expected true or false for `),
+          );
+      }
+    });
   });
 });
