@@ -68,7 +68,7 @@ function checkExplicitKeys(connection: ConnectionOptions, passphrase: string | u
 export function freshRun(raw: RawOptions): Pick<LaunchRequest, 'targets' | 'inventorySources' | 'limit' | 'connection' | 'run' | 'rerunOf' | 'warnings'> {
   const connection = resolveConnectionOptions(raw);
   const run = resolveRunOptions(raw);
-  const inventory = loadInventory(raw.inventory ?? [], raw.limit);
+  const inventory = loadInventory(raw.inventory ?? [], raw.limit, undefined, raw.inventoryFormat);
   return { targets: inventory.targets, inventorySources: raw.inventory ?? [], limit: raw.limit ?? null, connection, run, rerunOf: null, warnings: inventory.warnings };
 }
 
@@ -116,7 +116,8 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
     keysExplicit: req.connection.keysExplicit,
     agentSocket,
     password: password !== undefined,
-    sshConfigIdentity: namesIdentityFile(sshConfig),
+    // A key from the inventory (ansible_ssh_private_key_file) is a credential too.
+    sshConfigIdentity: namesIdentityFile(sshConfig) || req.targets.some((t) => t.identityFile !== undefined),
   });
   const connection: ConnectionDefaults = {
     cliUser: req.connection.user,

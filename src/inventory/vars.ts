@@ -15,8 +15,13 @@ export interface GroupVarsSource {
   vars: Vars;
 }
 
+/** Lowest precedence first: by depth, then by name. */
+export function byPrecedence<G extends { name: string; depth: number }>(groups: readonly G[]): G[] {
+  return [...groups].sort((a, b) => a.depth - b.depth || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
 export function resolveVars(groups: readonly GroupVarsSource[], hostVars: Vars): Vars {
-  const ordered = [...groups].sort((a, b) => a.depth - b.depth || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const ordered = byPrecedence(groups);
   const out: Vars = {};
   for (const g of ordered) Object.assign(out, g.vars);
   return Object.assign(out, hostVars);
