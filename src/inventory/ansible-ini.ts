@@ -111,7 +111,7 @@ function hostLine(
 }
 
 /** `host:port`, `[v6]:port`; a bare IPv6 address has no port, and a `:` inside a range is not one. */
-function splitPort(text: string): { pattern: string; port?: number } {
+export function splitPort(text: string): { pattern: string; port?: number } {
   const v6 = /^\[([0-9A-Fa-f:.]+)\](?::(\d+))?$/.exec(text);
   if (v6 && v6[1]!.includes(':')) return v6[2] !== undefined ? { pattern: v6[1]!, port: Number(v6[2]) } : { pattern: v6[1]! };
   const outside = text.replace(/\[[^\]]*\]/g, (b) => 'x'.repeat(b.length));

@@ -131,7 +131,9 @@ export class AnsibleInventory {
     const tree: GroupTree = new Map();
     const ungrouped = [...this.hosts].filter(([, h]) => h.groups.length === 0).map(([n]) => idOf.get(n)!);
     for (const [name, g] of this.groups) {
-      const children = name === 'all' ? [...this.groups].filter(([n, c]) => n !== 'all' && c.parents.length === 0).map(([n]) => n) : g.children;
+      // all's children: the groups with no other parent, and those a YAML inventory nests under all.
+      const top = (n: string, c: Group) => n !== 'all' && (c.parents.length === 0 || c.parents.includes('all'));
+      const children = name === 'all' ? [...this.groups].filter(([n, c]) => top(n, c)).map(([n]) => n) : g.children;
       const hosts = name === 'ungrouped' ? ungrouped : g.hosts.map((n) => idOf.get(n)!);
       tree.set(name, { children, hosts });
     }

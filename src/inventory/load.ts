@@ -1,9 +1,9 @@
 // Every -i source through the reader its format needs, merged in order. Pure.
 // Across sources, as across Ansible's several -i: a host seen again joins the new groups and takes
 // the later source's variables.
-import { InventoryError } from '../errors.js';
 import { parseAnsibleIni } from './ansible-ini.js';
 import { AnsibleInventory } from './ansible-model.js';
+import { parseAnsibleYaml } from './ansible-yaml.js';
 import { detectFormat, type InventoryFormatFlag } from './format.js';
 import { parseInventory } from './parse.js';
 import type { GroupTree, InventorySource, ParsedInventory, Target } from './types.js';
@@ -27,7 +27,8 @@ export function readInventories(sources: InventorySource[], flag?: InventoryForm
         break;
       case 'ansible-yaml':
         flush();
-        throw new InventoryError({ file: source.name, line: 1, column: 1 }, 'Ansible YAML inventories are not read yet; convert it to INI (ansible-inventory -i FILE --list shows it)');
+        parts.push(parseAnsibleYaml(source).resolve());
+        break;
       default: {
         const never: never = format;
         throw new Error(`unknown format ${String(never)}`);

@@ -5,7 +5,8 @@
 // then the host's own variables. A playbook's play vars and --var come after all of these (see
 // playbook/render.ts), as Ansible's play vars and extra vars override inventory variables.
 
-export type VarValue = string | number | boolean | null;
+/** INI values are scalars; a YAML inventory can also hold lists and mappings. */
+export type VarValue = string | number | boolean | null | VarValue[] | { [key: string]: VarValue };
 export type Vars = Record<string, VarValue>;
 
 export interface GroupVarsSource {
