@@ -38,6 +38,9 @@ export function parseInventory(sources: InventorySource[]): ParsedInventory {
     const vars = resolveVars(groups, s.hostVars);
     return Object.keys(vars).length > 0 ? { ...s.target, vars } : s.target;
   });
+  // A typo in a [group:vars] header would give its variables to nobody: say so.
+  const used = new Set(targets.flatMap((t) => t.groups));
+  for (const g of groupVars.keys()) if (!used.has(g)) warnings.push(`[${g}:vars]: no host is in group ${g}; its variables apply to none`);
   return { targets, warnings };
 }
 

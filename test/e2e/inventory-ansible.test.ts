@@ -42,6 +42,11 @@ describe('an Ansible INI inventory', () => {
       expect(rows.get(id)!.status).toBe('ok');
       expect(fs.readFileSync(path.join(runDirOf(all), 'stdout', id), 'utf8').trim()).toBe(addr);
     }
+    // The key is the inventory's, not a default one: a host whose key file is not the fleet's cannot log in.
+    const [d] = fleet.hosts(1, 44);
+    const wrongKey = write('wrong.ini', `nokey ansible_host=${d} ansible_port=${fleet.port} ansible_user=${fleet.user} ansible_ssh_private_key_file=${path.join(home, 'none')}\n`);
+    const refused = await runHerd(['run', ...base.map((x) => (x === inv ? wrongKey : x)), '--password-env', 'NO_SUCH_PW', PRINT_ADDRESS], { env: { HOME: home, NO_SUCH_PW: 'wrong' } });
+    expect(readHostsTsv(runDirOf(refused)).get(`${fleet.user}@${d}:${fleet.port}`)?.status).toBe('auth_failed');
     const some = await runHerd(['run', ...base, '-l', 'db1,web2', PRINT_ADDRESS], { env: { HOME: home } });
     expect(some.code, some.stderr).toBe(0);
     expect([...readHostsTsv(runDirOf(some)).keys()].sort()).toEqual([ids[0], ids[2]].sort());

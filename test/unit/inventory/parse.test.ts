@@ -215,6 +215,10 @@ describe('host and group variables', () => {
     expect(() => parse(text)).toThrow(message);
   });
 
+  it('warns when a [group:vars] block names a group no host is in', () => {
+    expect(parse('[web]\nh1\n[wbe:vars]\nx=1\n').warnings).toEqual(['[wbe:vars]: no host is in group wbe; its variables apply to none']);
+  });
+
   it('reads a tab-separated line as a hosts.tsv row only when its second column is a host status', () => {
     expect(parse('10.0.0.2\tfailed\t1\t9\texit code 1\t-\n').targets[0]).not.toHaveProperty('vars');
     expect(parse('10.0.0.2\tdev=/dev/sdb\n').targets[0]!.vars).toEqual({ dev: '/dev/sdb' });
