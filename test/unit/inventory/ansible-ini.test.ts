@@ -48,3 +48,17 @@ describe('Ansible ranges', () => {
     expect(() => expandAnsibleRanges(pattern)).toThrow(message);
   });
 });
+
+describe('--limit on an Ansible inventory', () => {
+  it('selects by parent groups, by the Ansible host name and by globs on it, never widening', async () => {
+    const { selectTargets } = await import('../../../src/inventory/limit.js');
+    const { targets } = read('[app:children]\nweb\ndb\n[web]\nweb1 ansible_host=10.0.0.1\nweb2 ansible_host=10.0.0.2\n[db]\ndb1 ansible_host=10.0.0.5\n[other]\nx1\n');
+    const ids = (pattern: string) => selectTargets(targets, pattern, () => '').targets.map((t) => t.id);
+    expect(ids('app')).toEqual(['10.0.0.1', '10.0.0.2', '10.0.0.5']);
+    expect(ids('app,!db')).toEqual(['10.0.0.1', '10.0.0.2']);
+    expect(ids('web1,db1')).toEqual(['10.0.0.1', '10.0.0.5']);
+    expect(ids('web*')).toEqual(['10.0.0.1', '10.0.0.2']);
+    expect(ids('ungrouped')).toEqual([]);
+    expect(ids('other')).toEqual(['x1']);
+  });
+});
