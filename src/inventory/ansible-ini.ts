@@ -14,6 +14,10 @@ export function parseAnsibleIni(source: InventorySource, inv = new AnsibleInvent
   const lines = source.text.split(/\r?\n/);
   let group = 'ungrouped';
   let state = 'hosts' as 'hosts' | 'children' | 'vars';
+  // As Ansible: [g] and [g:children] declare g; a [g:vars] section or a child named in [p:children]
+  // for a group declared nowhere in the file is an error (a typo would otherwise match no host).
+  const declared = new Set(['all', 'ungrouped']);
+  const pending = new Map<string, { pos: SourcePosition; detail: string }>();
   for (let i = 0; i < lines.length; i++) {
     const raw = lines[i]!;
     const leading = raw.length - raw.trimStart().length;
@@ -33,16 +37,20 @@ export function parseAnsibleIni(source: InventorySource, inv = new AnsibleInvent
       if (kind !== 'hosts' && kind !== 'children' && kind !== 'vars') fail(0, `section [${group}:${kind}] has an unknown type ${kind}`);
       state = kind as typeof state;
       inv.group(group);
+      if (state === 'vars') {
+        if (!pending.has(group)) pending.set(group, { pos: pos(0), detail: `section [${group}:vars] is for group ${group}, declared nowhere` });
+      } else declared.add(group);
       continue;
     }
     switch (state) {
       case 'hosts':
-        hostLine(inv, group === 'ungrouped' ? null : group, raw.slice(leading), pos, fail);
+        hostLine(inv, group, raw.slice(leading), pos, fail);
         break;
       case 'children': {
         const child = line.replace(/\s+#.*$/, '');
         if (/\s/.test(child) || /[\x00-\x1f\x7f]/.test(child)) fail(0, `bad child group name ${JSON.stringify(child)}`);
         inv.addChild(group, child, pos(0));
+        if (!pending.has(child)) pending.set(child, { pos: pos(0), detail: `section [${group}:children] names group ${child}, declared nowhere` });
         break;
       }
       case 'vars': {
@@ -59,6 +67,7 @@ export function parseAnsibleIni(source: InventorySource, inv = new AnsibleInvent
       }
     }
   }
+  for (const [name, p] of pending) if (!declared.has(name)) throw new InventoryError(p.pos, p.detail);
   return inv;
 }
 
@@ -73,7 +82,7 @@ function literal(text: string, fail: (detail: string) => never) {
 
 function hostLine(
   inv: AnsibleInventory,
-  group: string | null,
+  group: string,
   line: string,
   pos: (offset: number) => SourcePosition,
   fail: (offset: number, detail: string) => never,

@@ -65,6 +65,11 @@ export class AnsibleInventory {
       this.hosts.set(name, h);
     }
     for (const [k, v] of vars) h.vars.set(k, v);
+    // Listed under ungrouped: drawn there first (as Ansible does), unless another group claims the host.
+    if (group === 'ungrouped') {
+      if (!this.group('ungrouped').hosts.includes(name)) this.group('ungrouped').hosts.push(name);
+      return;
+    }
     if (group !== null && group !== 'all' && !h.groups.includes(group)) {
       h.groups.push(group);
       this.group(group).hosts.push(name);
@@ -129,7 +134,9 @@ export class AnsibleInventory {
   private tree(targets: Target[]): GroupTree {
     const idOf = new Map(targets.map((t) => [t.name ?? t.id, t.id]));
     const tree: GroupTree = new Map();
-    const ungrouped = [...this.hosts].filter(([, h]) => h.groups.length === 0).map(([n]) => idOf.get(n)!);
+    const bare = (n: string) => this.hosts.get(n)!.groups.length === 0;
+    const listed = this.groups.get('ungrouped')!.hosts.filter(bare);
+    const ungrouped = [...listed, ...[...this.hosts.keys()].filter((n) => bare(n) && !listed.includes(n))].map((n) => idOf.get(n)!);
     for (const [name, g] of this.groups) {
       // all's children: the groups with no other parent, and those a YAML inventory nests under all.
       const top = (n: string, c: Group) => n !== 'all' && (c.parents.length === 0 || c.parents.includes('all'));

@@ -92,7 +92,7 @@ class Reader {
       if (err instanceof AnsibleRangeError) this.fail(pair.key as Node, err.message);
       throw err;
     }
-    for (const n of names!) this.inv.addHost(n, group === 'all' || group === 'ungrouped' ? null : group, where, vars);
+    for (const n of names!) this.inv.addHost(n, group, where, vars);
   }
 }
 

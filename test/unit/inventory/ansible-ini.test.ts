@@ -25,6 +25,8 @@ describe('Ansible INI inventories', () => {
     ['h1 x=[1,2]\n', 'inv.ini:1:6: [1,2] looks like a Python list'],
     ['ops@h1\n', 'inv.ini:1:1: host ops@h1: "ops@h1" is not a plain address'],
     ['[web:oops]\n', 'inv.ini:1:1: section [web:oops] has an unknown type oops'],
+    ['[p:children]\nweb\nwbe\n[web]\nh1\n', 'inv.ini:3:1: section [p:children] names group wbe, declared nowhere'],
+    ['[web]\nh1\n[wbe:vars]\nx=1\n', 'inv.ini:3:1: section [wbe:vars] is for group wbe, declared nowhere'],
   ])('refuses %j: %s', (text, message) => {
     expect(() => read(text)).toThrow(message);
   });
