@@ -225,3 +225,9 @@ describe('host and group variables', () => {
     expect(() => parse('10.0.0.2\t10.0.0.3\n')).toThrow('inv.txt:1:10: unexpected "10.0.0.3"');
   });
 });
+
+describe('comments inside variable values', () => {
+  it('ends a value at # outside quotes, as Ansible does, and keeps it inside quotes', () => {
+    expect(parse('h1 url=http://x/#frag q="a#b"\n').targets[0]!.vars).toEqual({ url: 'http://x/', q: 'a#b' });
+  });
+});
