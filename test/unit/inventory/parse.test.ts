@@ -227,7 +227,7 @@ describe('host and group variables', () => {
 });
 
 describe('comments inside variable values', () => {
-  it('ends a value at # outside quotes, as Ansible does, and keeps it inside quotes', () => {
-    expect(parse('h1 url=http://x/#frag q="a#b"\n').targets[0]!.vars).toEqual({ url: 'http://x/', q: 'a#b' });
+  it('ends a value (and the line) at # outside quotes, as Ansible does, and keeps it inside quotes', () => {
+    expect(parse('h1 q="a#b" url=http://x/#frag more=1\n').targets[0]!.vars).toEqual({ q: 'a#b', url: 'http://x/' });
   });
 });
