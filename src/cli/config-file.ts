@@ -17,6 +17,7 @@ import { parseNumber, parseSize } from './options.js';
  */
 export const CONFIGURABLE = [
   'inventory',
+  'inventoryFormat',
   'sshConfig',
   'jump',
   'jumpSessions',
@@ -75,6 +76,8 @@ export const COMMAND_LINE_ONLY: Readonly<Record<Exclude<OptionKey, ConfigurableK
   runsDir: 'herd report reads its runs from out:',
   step: 'it reads one past run',
   against: 'it reads one past run',
+  vars: 'it chooses what herd hosts prints',
+  graph: 'it chooses what herd hosts prints',
 };
 
 /** Options whose values are local paths: in a file, relative to the file's directory. */

@@ -78,7 +78,7 @@ export function freshRun(
 ): Pick<LaunchRequest, 'targets' | 'inventorySources' | 'limit' | 'connection' | 'run' | 'rerunOf' | 'warnings'> {
   const connection = resolveConnectionOptions(raw);
   const run = resolveRunOptions(raw);
-  const inventory = loadInventory(raw.inventory ?? [], raw.limit);
+  const inventory = loadInventory(raw.inventory ?? [], raw.limit, undefined, raw.inventoryFormat);
   return {
     targets: inventory.targets,
     inventorySources: raw.inventory ?? [],
@@ -140,7 +140,8 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
     keysExplicit: req.connection.keysExplicit,
     agentSocket,
     password: password !== undefined,
-    sshConfigIdentity: namesIdentityFile(sshConfig),
+    // A key from the inventory (ansible_ssh_private_key_file) is a credential too.
+    sshConfigIdentity: namesIdentityFile(sshConfig) || req.targets.some((t) => t.identityFile !== undefined),
   });
   const connection: ConnectionDefaults = {
     cliUser: req.connection.user,

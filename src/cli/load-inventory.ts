@@ -1,13 +1,16 @@
 // Read inventory sources (files or stdin) and select hosts; all checking happens before any host is contacted.
 import fs from 'node:fs';
 import { UsageError } from '../errors.js';
-import { parseInventory, selectTargets } from '../inventory/index.js';
-import type { InventorySource, Target } from '../inventory/types.js';
+import { readInventories, selectTargets } from '../inventory/index.js';
+import type { InventoryFormatFlag } from '../inventory/format.js';
+import type { GroupTree, InventorySource, Target } from '../inventory/types.js';
 import { ioReason } from '../io-reason.js';
 
 export interface LoadedInventory {
   targets: Target[];
   warnings: string[];
+  /** Ansible inventories' group tree (herd hosts --graph). */
+  tree?: GroupTree;
 }
 
 function readSource(name: string): InventorySource {
@@ -35,10 +38,11 @@ export function loadInventory(
   files: string[],
   limit: string | undefined,
   flag = limitFlagTyped(process.argv.slice(2)),
+  format?: InventoryFormatFlag,
 ): LoadedInventory {
   if (files.length === 0) throw new UsageError('no inventory: give -i FILE (repeatable; -i - reads stdin)');
   if (files.filter((f) => f === '-').length > 1) throw new UsageError('-i -: stdin can be read only once');
-  const parsed = parseInventory(files.map(readSource));
+  const parsed = readInventories(files.map(readSource), format);
   const warnings = [...parsed.warnings];
   let targets = parsed.targets;
   if (limit !== undefined) {
@@ -51,5 +55,5 @@ export function loadInventory(
   }
   if (targets.length === 0)
     throw new UsageError(limit !== undefined ? `${flag} ${limit}: no host selected` : 'the inventory holds no host');
-  return { targets, warnings };
+  return { targets, warnings, ...(parsed.tree ? { tree: parsed.tree } : {}) };
 }

@@ -21,6 +21,7 @@ import {
   defaultWorkers,
 } from '../defaults.js';
 import type { RunRequest } from '../engine/run.js';
+import { INVENTORY_FORMATS } from '../inventory/format.js';
 import type { RunOptionsRecord, RunTaskRecord } from '../results/run-record.js';
 import type { ConnectionOptions, RunOptions, SecretSource } from './options.js';
 
@@ -286,6 +287,28 @@ export const OPTIONS = {
     value: 'strings',
     goes: ['selection'],
     example: ['hosts.txt'],
+  },
+  inventoryFormat: {
+    flags: '--inventory-format <format>',
+    help: "read every -i as herd's format or as an Ansible inventory (default: .ini and .yml are Ansible's; no extension: guessed)",
+    value: 'string',
+    choices: INVENTORY_FORMATS,
+    goes: ['selection'],
+    example: 'ansible',
+  },
+  vars: {
+    flags: '--vars',
+    help: 'print each host with its resolved variables (TSV: host, then key=value columns)',
+    value: 'flag',
+    goes: ['display'],
+    example: true,
+  },
+  graph: {
+    flags: '--graph',
+    help: 'print the group tree, as ansible-inventory --graph',
+    value: 'flag',
+    goes: ['display'],
+    example: true,
   },
   limit: {
     flags: '-l, --limit <patterns>',
@@ -716,7 +739,7 @@ export type RawOptions = { -readonly [K in OptionKey]?: RawValue<(typeof OPTIONS
 
 const row = (key: OptionKey): OptionRow => OPTIONS[key];
 
-const INVENTORY = ['inventory', 'limit'] as const satisfies readonly OptionKey[];
+const INVENTORY = ['inventory', 'inventoryFormat', 'limit'] as const satisfies readonly OptionKey[];
 const CONNECTION = [
   'sshConfig',
   'jump',
@@ -760,7 +783,7 @@ export const COMMAND_OPTIONS: Record<CommandName, readonly OptionKey[]> = {
   push: ['times', 'checksum', 'delete', 'followLinks', ...INVENTORY, ...CONNECTION, ...POOL],
   pull: ['times', 'checksum', 'delete', 'keepSpecialBits', ...INVENTORY, ...CONNECTION, ...POOL],
   play: ['check', 'var', ...BECOME, ...INVENTORY, ...CONNECTION, ...POOL, ...OUTPUT],
-  hosts: ['json', ...INVENTORY],
+  hosts: ['json', 'vars', 'graph', ...INVENTORY],
   // Which earlier run a rerun repeats is known only once RUN is read: flags that do not apply to
   // its kind (rerunKinds) are refused then, before any host is contacted.
   rerun: [
@@ -781,6 +804,7 @@ export const COMMAND_OPTIONS: Record<CommandName, readonly OptionKey[]> = {
   // Every option a configuration file may set (config-file.ts CONFIGURABLE), to show it given here.
   config: [
     'inventory',
+    'inventoryFormat',
     ...CONNECTION,
     'forks',
     'workers',

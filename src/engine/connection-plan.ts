@@ -90,13 +90,15 @@ export function planJobs(targets: Target[], d: ConnectionDefaults): HostJob[] {
         : null);
     const connectTimeoutS = d.cliConnectTimeoutS ?? s.connectTimeoutS;
     const hostKeyMode = d.cliHostKeyMode ?? s.hostKeyMode;
+    // An inventory key (ansible_ssh_private_key_file) wins over -k and ssh_config, as in Ansible.
+    const keyPaths = t.identityFile !== undefined ? [t.identityFile.replace(/^~(?=\/|$)/, d.home)] : e.keyPaths;
     return {
       id: t.id,
       host: e.host,
       port: e.port,
       user: e.user,
       tag: randomBytes(8).toString('hex'),
-      ...(e.keyPaths ? { keyPaths: e.keyPaths } : {}),
+      ...(keyPaths ? { keyPaths } : {}),
       ...(s.identitiesOnly ? { noAgent: true } : {}),
       ...(jumpSpec && jumpSpec.length > 0 ? { jump: planHops(jumpSpec, d) } : {}),
       ...(connectTimeoutS !== undefined ? { connectTimeoutMs: Math.round(connectTimeoutS * 1000) } : {}),

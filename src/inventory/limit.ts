@@ -78,6 +78,8 @@ class TargetIndex {
       for (const g of t.groups) push(this.groups, g, t);
       this.ids.set(t.id, t);
       push(this.hosts, t.host, t);
+      // An Ansible inventory's host name (`db1 ansible_host=10.0.0.5`) selects it as in Ansible.
+      if (t.name !== undefined && t.name !== t.host) push(this.hosts, t.name, t);
     }
   }
 
@@ -137,7 +139,9 @@ function matchName(index: TargetIndex, name: string): Target[] {
   if (group) return group;
   if (name.includes('*') || name.includes('?')) {
     const matches = compileGlob(name);
-    return index.all.filter((t) => matches(t.id) || matches(t.host) || t.groups.some(matches));
+    return index.all.filter(
+      (t) => matches(t.id) || matches(t.host) || (t.name !== undefined && matches(t.name)) || t.groups.some(matches),
+    );
   }
   return index.lookup(name);
 }

@@ -203,7 +203,31 @@ const CHECKSUM: Proof = [
   '--checksum catches a same-size, same-mtime change that size+mtime misses; --delete removes only extras inside the tree',
 ];
 
+/** -i read as Ansible's or herd's format: every command that takes -i loads it through freshRun (cli/launch.ts). */
+const INVENTORY_FORMAT: Proof = [
+  'e2e/inventory-ansible.test.ts',
+  '--inventory-format ansible reads a .txt file as Ansible INI, which herd format refuses with a pointer to the flag',
+];
+
 const TABLE: Record<string, Proof[]> = Object.fromEntries([
+  ...(['run', 'push', 'pull', 'play', 'hosts'] as const).map((c): [string, Proof[]] => [
+    `${c} --inventory-format`,
+    [INVENTORY_FORMAT],
+  ]),
+  [
+    'hosts --vars',
+    [
+      [
+        'e2e/inventory-ansible.test.ts',
+        '--vars prints each host with its resolved variables, group variables under host variables',
+      ],
+      [
+        'e2e/ansible-inventory-oracle.test.ts',
+        'reads %s with the hosts, groups and variables ansible-inventory --list gives',
+      ],
+    ],
+  ],
+  ['hosts --graph', [['e2e/ansible-inventory-oracle.test.ts', 'draws %s as ansible-inventory --graph does']]],
   ...rows('run', ['--inventory', '--limit', ...CONNECTION, ...POOL, ...OUTPUT, '--timeout']),
   ['run --no-group', MECHANISM['--no-group']!],
   ['run --stream', MECHANISM['--stream']!],

@@ -227,3 +227,61 @@ describe('padding, Ansible ranges and DNS limits are refused with the reason', (
     expect(all.at(-1)).toBe(last);
   });
 });
+
+describe('host and group variables', () => {
+  it('reads key=value words after the host, quoted values included, and [group:vars] blocks', () => {
+    const { targets } = parse(
+      '[storage]\n10.0.0.5 dev=/dev/sdb mnt="/data disk" label=\'a b\'\n10.0.0.6\n[storage:vars]\nfs=xfs\ndev=/dev/sdc\n',
+    );
+    expect(targets.map((t) => [t.id, t.vars])).toEqual([
+      ['10.0.0.5', { fs: 'xfs', dev: '/dev/sdb', mnt: '/data disk', label: 'a b' }],
+      ['10.0.0.6', { fs: 'xfs', dev: '/dev/sdc' }],
+    ]);
+  });
+
+  it('lets a host variable win over a group variable, and a later group name over an earlier one', () => {
+    const { targets } = parse('[b]\nh1 x=host\nh2\n[a]\nh2\n[a:vars]\nx=a\ny=a\n[b:vars]\nx=b\n');
+    expect(targets.map((t) => [t.id, t.vars])).toEqual([
+      ['h1', { x: 'host' }],
+      ['h2', { x: 'b', y: 'a' }],
+    ]);
+  });
+
+  it('refuses a second host on one line instead of dropping it, as Ansible does', () => {
+    expect(() => parse('web01 web02\n')).toThrow(
+      'inv.txt:1:7: unexpected "web02": after the host a line holds only key=value variables (one host per line)',
+    );
+  });
+
+  it.each([
+    ['10.0.0.1 dev=/dev/sdb oops\n', 'inv.txt:1:23: unexpected "oops"'],
+    [
+      '10.0.0.1 ansible_port=2200\n',
+      'inv.txt:1:10: ansible_port is an Ansible connection variable; name the file .ini',
+    ],
+    ['[db:children]\nweb\n', 'inv.txt:1:1: [db:children] is Ansible inventory syntax'],
+    ['10.0.0.1 a="b\n', 'inv.txt:1:12: unterminated " quote'],
+    ['[s:vars]\nnot an assignment\n', 'inv.txt:2:1: unexpected "not"'],
+    ['[web] extra\n', 'inv.txt:1:7: unexpected "extra" after a group header'],
+  ])('rejects %j with %s', (text, message) => {
+    expect(() => parse(text)).toThrow(message);
+  });
+
+  it('warns when a [group:vars] block names a group no host is in', () => {
+    expect(parse('[web]\nh1\n[wbe:vars]\nx=1\n').warnings).toEqual([
+      '[wbe:vars]: no host is in group wbe; its variables apply to none',
+    ]);
+  });
+
+  it('reads a tab-separated line as a hosts.tsv row only when its second column is a host status', () => {
+    expect(parse('10.0.0.2\tfailed\t1\t9\texit code 1\t-\n').targets[0]).not.toHaveProperty('vars');
+    expect(parse('10.0.0.2\tdev=/dev/sdb\n').targets[0]!.vars).toEqual({ dev: '/dev/sdb' });
+    expect(() => parse('10.0.0.2\t10.0.0.3\n')).toThrow('inv.txt:1:10: unexpected "10.0.0.3"');
+  });
+});
+
+describe('comments inside variable values', () => {
+  it('ends a value (and the line) at # outside quotes, as Ansible does, and keeps it inside quotes', () => {
+    expect(parse('h1 q="a#b" url=http://x/#frag more=1\n').targets[0]!.vars).toEqual({ q: 'a#b', url: 'http://x/' });
+  });
+});
