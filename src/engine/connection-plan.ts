@@ -36,7 +36,7 @@ export interface ConnectionDefaults {
 
 /** Connection settings for one name (a target or a jump hop) after ssh_config. */
 function resolveEndpoint(alias: string, explicitUser: string | undefined, explicitPort: number | undefined, d: ConnectionDefaults, isTarget: boolean) {
-  const s = settingsFor(d.sshConfig, alias, explicitUser ?? d.cliUser ?? undefined);
+  const s = settingsFor(d.sshConfig, alias, explicitUser ?? d.cliUser ?? undefined, d.localUser);
   const host = s.hostName ?? alias;
   // -u and -p apply to the targets; a jump host takes its user and port from its own spec or ssh_config.
   const user = explicitUser ?? (isTarget ? d.cliUser : null) ?? s.user ?? d.localUser;
