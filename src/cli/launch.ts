@@ -110,7 +110,8 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
   );
   checkExplicitKeys(req.connection, keyPassphrase);
   const agentSocket = process.env['SSH_AUTH_SOCK'] || undefined;
-  const sshConfig = loadSshConfig(req.connection.sshConfigFile);
+  // HERD_SSH_SYSTEM_CONFIG replaces /etc/ssh/ssh_config (`none`: read none), for hermetic runs and tests.
+  const sshConfig = loadSshConfig(req.connection.sshConfigFile, { systemPath: process.env['HERD_SSH_SYSTEM_CONFIG'] || undefined });
   requireCredentials({
     keyPaths: req.connection.keys,
     keysExplicit: req.connection.keysExplicit,

@@ -76,7 +76,7 @@ export function parseSshConfigText(file: string, text: string, home = os.homedir
 /**
  * Read ssh_config as ssh does. `-F none` reads nothing; -F FILE reads only FILE (a missing or
  * unreadable one is an error before any host is touched); otherwise ~/.ssh/config then the
- * system file, either may be missing. `systemPath` lets tests stand in for /etc/ssh/ssh_config.
+ * system file, either may be missing. `systemPath` stands in for /etc/ssh/ssh_config (`none`: no system file).
  */
 export function loadSshConfig(
   file: string | undefined,
@@ -100,7 +100,7 @@ export function loadSshConfig(
   const files = [];
   const userText = src.readFile(userPath);
   if (userText !== null) files.push(parseConfigFile(userPath, userText, src, true));
-  const systemText = src.readFile(systemPath);
+  const systemText = systemPath === 'none' ? null : src.readFile(systemPath);
   if (systemText !== null) files.push(parseConfigFile(systemPath, systemText, src, false));
   if (files.length === 0) return null;
   return { path: files[0]!.path, config: { files } };
