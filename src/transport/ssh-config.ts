@@ -1,6 +1,7 @@
 // ~/.ssh/config and /etc/ssh/ssh_config (or -F FILE): the settings OpenSSH would use for a host,
 // computed by herd's own reader of OpenSSH's rules (ssh-config-read.ts). Reading files is the only
 // I/O here; turning them into per-host settings is pure.
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -144,13 +145,39 @@ export interface TokenContext {
   port: number;
   localUser: string;
   home: string;
+  /** This machine's name (%l, %L) and uid (%i); the running process's when absent. */
+  localHost?: string;
+  uid?: number;
 }
 
-/** Expand `~` and the %-tokens OpenSSH allows in IdentityFile and UserKnownHostsFile. */
-export function expandTokens(value: string, t: TokenContext): string {
-  const tokens: Record<string, string> = { '%': '%', h: t.host, n: t.alias, r: t.user, p: String(t.port), u: t.localUser, d: t.home };
-  const expanded = value.replace(/%(.)/g, (whole, c: string) => tokens[c] ?? whole);
-  return expanded === '~' ? t.home : expanded.startsWith('~/') ? path.join(t.home, expanded.slice(2)) : expanded;
+/**
+ * Expand as ssh does for IdentityFile and UserKnownHostsFile: `~` first, then `${VAR}` from the
+ * environment and the %-tokens of DEFAULT_CLIENT_PERCENT_EXPAND_ARGS (OpenSSH 9.2) in one pass.
+ * An unknown %-token is left as written; an unset variable is an error, as in ssh.
+ */
+export function expandTokens(value: string, t: TokenContext, env: NodeJS.ProcessEnv = process.env): string {
+  const tilde = value === '~' ? t.home : value.startsWith('~/') ? path.join(t.home, value.slice(2)) : value;
+  const thisHost = t.localHost ?? os.hostname();
+  const tokens: Record<string, () => string> = {
+    '%': () => '%',
+    h: () => t.host,
+    n: () => t.alias,
+    k: () => t.alias,
+    r: () => t.user,
+    p: () => String(t.port),
+    u: () => t.localUser,
+    d: () => t.home,
+    i: () => String(t.uid ?? process.getuid?.() ?? ''),
+    l: () => thisHost,
+    L: () => thisHost.split('.')[0]!,
+    C: () => createHash('sha1').update(`${thisHost}${t.host}${t.port}${t.user}`).digest('hex'),
+  };
+  return tilde.replace(/\$\{([^}]*)\}|%(.)/g, (whole, name: string | undefined, c: string | undefined) => {
+    if (name === undefined) return tokens[c!]?.() ?? whole;
+    const v = env[name];
+    if (name === '' || v === undefined) throw new UsageError(`${JSON.stringify(value)}: environment variable \${${name}} has no value`, 'E_SSH_CONFIG');
+    return v;
+  });
 }
 
 /** A known_hosts file list as OpenSSH takes it: several files on one line; `none` means no file. */

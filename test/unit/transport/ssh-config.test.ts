@@ -18,6 +18,8 @@ afterAll(() => fs.rmSync(HOME, { recursive: true, force: true }));
 
 // ~ in UserKnownHostsFile is the password-database home for ssh, $HOME only for Include globs.
 const REAL_HOME = os.userInfo().homedir;
+// ${VAR} in UserKnownHostsFile comes from the environment, for ssh and herd alike (percent.conf).
+process.env['HERD_TEST_KH_DIR'] = '/tmp/herd-kh-env';
 const LOCAL_USER = os.userInfo().username;
 
 function sshG(file: string, host: string): { status: number; out: Map<string, string[]>; stderr: string } {
@@ -166,6 +168,13 @@ describe('deliberate differences from ssh', () => {
     const file = write('Host a\n  StrictHostKeyChecking no\n');
     expect(one(sshG(file, 'a').out, 'stricthostkeychecking')).toBe('false');
     expect(settingsFor(loadSshConfig(file, { home: HOME }), 'a', undefined, LOCAL_USER).hostKeyMode).toBe('accept-new');
+  });
+
+  it('an unset ${VAR} in UserKnownHostsFile stops both', () => {
+    const file = write('Host a\n  UserKnownHostsFile ${HERD_TEST_UNSET_VAR}/kh\n');
+    delete process.env['HERD_TEST_UNSET_VAR'];
+    expect(sshG(file, 'a').status).not.toBe(0);
+    expect(() => herdView(loadSshConfig(file, { home: HOME })!, 'a')).toThrow('environment variable ${HERD_TEST_UNSET_VAR} has no value');
   });
 
   it('Port by service name: ssh looks it up, herd refuses it', () => {
