@@ -340,7 +340,8 @@ interface PassState {
 function evalMatch(criteria: Criterion[], st: PassState): boolean {
   const hostOpt = st.r.options.get('hostname');
   const host = st.final ? st.r.hostName : hostOpt ? expandHostName(hostOpt.args[0]!, st.host, hostOpt) : st.host;
-  const ruser = st.r.options.get('user')?.args[0] ?? st.input.user ?? st.input.localUser;
+  // A user fixed before reading (ssh -l) wins over the file's User, as options.user is already set.
+  const ruser = st.input.user ?? st.r.options.get('user')?.args[0] ?? st.input.localUser;
   let result = true;
   for (const c of criteria) {
     let r: boolean;

@@ -105,5 +105,9 @@ describe('Match', () => {
     expect(resolveHost({ files: [f] }, { alias: 'h', user: 'ops', localUser: 'me' }).options.get('port')?.args).toEqual(['7']);
     expect(resolveHost({ files: [f] }, { alias: 'h', user: 'dev', localUser: 'me' }).options.get('port')).toBeUndefined();
     expect(resolveHost({ files: [f] }, { alias: 'h', user: 'ops', localUser: 'you' }).options.get('port')).toBeUndefined();
+    // As `ssh -G -l ops` with `User x` before the Match: the -l user is the one Match sees.
+    const g = parseConfigFile('/c', 'Host h\n  User x\nMatch user ops\n  Port 7\n', src, true);
+    expect(resolveHost({ files: [g] }, { alias: 'h', user: 'ops', localUser: 'me' }).options.get('port')?.args).toEqual(['7']);
+    expect(resolveHost({ files: [g] }, { alias: 'h', localUser: 'me' }).options.get('port')).toBeUndefined();
   });
 });
