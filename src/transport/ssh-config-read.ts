@@ -8,6 +8,11 @@ import { UsageError } from '../errors.js';
 export interface ConfigSource {
   readFile(file: string): string | null;
   readDir(dir: string): string[] | null;
+  /**
+   * Why ssh would refuse to read this file (SSHCONF_CHECKPERM: owned by someone other than root or
+   * the user, or writable by group or others), or null. Applies to ~/.ssh/config and every Include.
+   */
+  permissionProblem?(file: string): string | null;
   home: string;
 }
 
@@ -258,6 +263,8 @@ function includeFiles(args: string[], file: string, line: number, src: ConfigSou
       if (depth + 1 > MAX_DEPTH) fail(file, line, `too many recursive configuration includes (Include ${arg})`);
       const text = src.readFile(p);
       if (text === null) continue;
+      const bad = src.permissionProblem?.(p);
+      if (bad) fail(file, line, `Include ${arg}: ${bad}`);
       out.push(parseConfigFile(p, text, src, user, depth + 1));
     }
   }

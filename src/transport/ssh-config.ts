@@ -59,6 +59,11 @@ function diskSource(home: string): ConfigSource {
         throw new UsageError(`${f}: cannot read ssh config: ${ioReason(err)}`, 'E_SSH_CONFIG');
       }
     },
+    permissionProblem: (f) => {
+      const st = fs.statSync(f);
+      const ownerOk = st.uid === 0 || st.uid === process.getuid?.();
+      return ownerOk && (st.mode & 0o022) === 0 ? null : `bad owner or permissions on ${f} (ssh refuses it too)`;
+    },
     readDir: (d) => {
       try {
         return fs.readdirSync(d);
@@ -100,7 +105,11 @@ export function loadSshConfig(
   const systemPath = opts.systemPath ?? SYSTEM_SSH_CONFIG;
   const files = [];
   const userText = src.readFile(userPath);
-  if (userText !== null) files.push(parseConfigFile(userPath, userText, src, true));
+  if (userText !== null) {
+    const bad = src.permissionProblem?.(userPath);
+    if (bad) throw new UsageError(`${userPath}: ${bad}`, 'E_SSH_CONFIG');
+    files.push(parseConfigFile(userPath, userText, src, true));
+  }
   const systemText = systemPath === 'none' ? null : src.readFile(systemPath);
   if (systemText !== null) files.push(parseConfigFile(systemPath, systemText, src, false));
   if (files.length === 0) return null;

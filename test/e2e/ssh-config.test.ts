@@ -21,8 +21,8 @@ describe('ssh_config read by herd run', () => {
     const { fleet } = scope;
     const [a, b] = fleet.hosts(2, 70);
     const { home, inventory, system } = setUp('both');
-    fs.writeFileSync(path.join(home, '.ssh', 'config'), 'Include conf.d/*.conf\nHost alias-a\n  HostName 127.255.255.254\n');
-    fs.writeFileSync(path.join(home, '.ssh', 'conf.d', 'a.conf'), `Host alias-a\n  HostName ${a}\n`);
+    fs.writeFileSync(path.join(home, '.ssh', 'config'), 'Include conf.d/*.conf\nHost alias-a\n  HostName 127.255.255.254\n', { mode: 0o600 });
+    fs.writeFileSync(path.join(home, '.ssh', 'conf.d', 'a.conf'), `Host alias-a\n  HostName ${a}\n`, { mode: 0o600 });
     fs.writeFileSync(system, `Host alias-b\n  HostName ${b}\nHost *\n  User ${fleet.user}\n  Port ${fleet.port}\n  IdentityFile ${fleet.keyPath}\n`);
     const r = await runHerd(['run', '-i', inventory, '--known-hosts', fleet.knownHostsPath, '--host-key-checking', 'accept-new', '-o', path.join(home, 'runs'), PRINT_ADDRESS], {
       env: { HOME: home, HERD_SSH_SYSTEM_CONFIG: system },

@@ -14,6 +14,11 @@ const FIXTURES = path.resolve(__dirname, '../../fixtures/ssh-config');
 // A scratch HOME whose .ssh/ holds the corpus: relative Include paths resolve in ~/.ssh for both.
 const HOME = fs.mkdtempSync(path.join(os.tmpdir(), 'herd-sshcfg-'));
 fs.cpSync(FIXTURES, path.join(HOME, '.ssh'), { recursive: true });
+// ssh refuses included files writable by group or others: a checkout under umask 002 must not trip it.
+for (const f of fs.readdirSync(path.join(HOME, '.ssh'), { recursive: true, encoding: 'utf8' })) {
+  const p = path.join(HOME, '.ssh', f);
+  fs.chmodSync(p, fs.statSync(p).isDirectory() ? 0o755 : 0o644);
+}
 afterAll(() => fs.rmSync(HOME, { recursive: true, force: true }));
 
 // ~ in UserKnownHostsFile is the password-database home for ssh, $HOME only for Include globs.
@@ -116,6 +121,20 @@ describe('files ssh refuses, herd refuses (file:line)', () => {
     fs.writeFileSync(file, text);
     expect(sshG(file, 'a').status).not.toBe(0);
     expect(() => settingsFor(loadSshConfig(file, { home: HOME }), 'a', undefined, LOCAL_USER)).toThrow(`${file}:${line}:`);
+  });
+
+  it('an included file writable by others, or a ~/.ssh/config writable by its group', () => {
+    const file = path.join(HOME, '.ssh', 'perm.conf');
+    fs.writeFileSync(file, 'Include perm-inc.conf\n');
+    fs.writeFileSync(path.join(HOME, '.ssh', 'perm-inc.conf'), 'User u\n');
+    fs.chmodSync(path.join(HOME, '.ssh', 'perm-inc.conf'), 0o646);
+    expect(sshG(file, 'a').stderr).toMatch(/Bad owner or permissions/);
+    expect(() => loadSshConfig(file, { home: HOME })).toThrow(`${file}:1: Include perm-inc.conf: bad owner or permissions`);
+    const home = path.join(HOME, 'perm-home');
+    fs.mkdirSync(path.join(home, '.ssh'), { recursive: true });
+    fs.writeFileSync(path.join(home, '.ssh', 'config'), 'User u\n', { mode: 0o664 });
+    fs.chmodSync(path.join(home, '.ssh', 'config'), 0o664);
+    expect(() => loadSshConfig(undefined, { home, systemPath: 'none' })).toThrow('bad owner or permissions');
   });
 
   it('an Include loop stops at OpenSSH\'s depth of 16, as ssh does', () => {
