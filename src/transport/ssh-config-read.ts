@@ -16,7 +16,8 @@ export interface ConfigSource {
   home: string;
 }
 
-type Criterion = { negate: boolean; attr: 'all' | 'canonical' | 'final' | 'host' | 'originalhost' | 'user' | 'localuser'; arg: string };
+type MatchAttr = 'all' | 'canonical' | 'final' | 'host' | 'originalhost' | 'user' | 'localuser';
+type Criterion = { negate: boolean; attr: MatchAttr; arg: string };
 
 export type Entry =
   | { kind: 'host'; file: string; line: number; patterns: string[] }
@@ -42,7 +43,9 @@ export const SUPPORTED = [
   'connecttimeout', 'stricthostkeychecking', 'userknownhostsfile', 'globalknownhostsfile', 'hashknownhosts',
   'ignoreunknown', 'canonicalizehostname',
 ] as const;
-export const REFUSED = ['proxycommand', 'certificatefile', 'hostkeyalias', 'knownhostscommand', 'revokedhostkeys', 'identityagent'] as const;
+export const REFUSED = [
+  'proxycommand', 'certificatefile', 'hostkeyalias', 'knownhostscommand', 'revokedhostkeys', 'identityagent',
+] as const;
 export const IGNORED = [
   'protocol', 'cipher', 'fallbacktorsh', 'globalknownhostsfile2', 'rhostsauthentication', 'userknownhostsfile2', 'useroaming',
   'usersh', 'useprivilegedport', 'afstokenpassing', 'kerberosauthentication', 'kerberostgtpassing', 'rsaauthentication',
@@ -257,7 +260,9 @@ function includeFiles(args: string[], file: string, line: number, src: ConfigSou
   for (const arg of args) {
     if (arg === '') fail(file, line, 'keyword include empty argument');
     if (arg.startsWith('~') && !user) fail(file, line, `bad include path ${arg}`);
-    if (arg.startsWith('~') && arg !== '~' && !arg.startsWith('~/')) fail(file, line, `Include ${arg}: ~user paths are not supported by herd`);
+    if (arg.startsWith('~') && arg !== '~' && !arg.startsWith('~/')) {
+      fail(file, line, `Include ${arg}: ~user paths are not supported by herd`);
+    }
     const full = arg.startsWith('/') || arg.startsWith('~') ? arg : `${user ? '~/.ssh' : '/etc/ssh'}/${arg}`;
     for (const p of globPaths(full, src)) {
       if (depth + 1 > MAX_DEPTH) fail(file, line, `too many recursive configuration includes (Include ${arg})`);
@@ -438,7 +443,8 @@ function applyOption(e: Extract<Entry, { kind: 'option' }>, st: PassState, activ
     return;
   }
   // ProxyJump and ProxyCommand share one slot: whichever applies first wins, the other is ignored.
-  if ((e.keyword === 'proxyjump' || e.keyword === 'proxycommand') && (st.r.options.has('proxyjump') || st.r.options.has('proxycommand'))) return;
+  const proxySet = st.r.options.has('proxyjump') || st.r.options.has('proxycommand');
+  if ((e.keyword === 'proxyjump' || e.keyword === 'proxycommand') && proxySet) return;
   if (!st.r.options.has(e.keyword)) st.r.options.set(e.keyword, s);
 }
 
@@ -474,7 +480,9 @@ export function resolveHost(config: ParsedConfig, input: ResolveInput): Resolved
 export function anyIdentityFile(config: ParsedConfig): boolean {
   const walk = (f: ParsedFile): boolean =>
     f.entries.some((e) =>
-      e.kind === 'include' ? e.files.some(walk) : e.kind === 'option' && e.keyword === 'identityfile' && e.args[0]?.toLowerCase() !== 'none',
+      e.kind === 'include'
+        ? e.files.some(walk)
+        : e.kind === 'option' && e.keyword === 'identityfile' && e.args[0]?.toLowerCase() !== 'none',
     );
   return config.files.some(walk);
 }

@@ -184,7 +184,9 @@ export function expandTokens(value: string, t: TokenContext, env: NodeJS.Process
   return tilde.replace(/\$\{([^}]*)\}|%(.)/g, (whole, name: string | undefined, c: string | undefined) => {
     if (name === undefined) return tokens[c!]?.() ?? whole;
     const v = env[name];
-    if (name === '' || v === undefined) throw new UsageError(`${JSON.stringify(value)}: environment variable \${${name}} has no value`, 'E_SSH_CONFIG');
+    if (name === '' || v === undefined) {
+      throw new UsageError(`${JSON.stringify(value)}: environment variable \${${name}} has no value`, 'E_SSH_CONFIG');
+    }
     return v;
   });
 }
@@ -204,14 +206,15 @@ function fileList(s: Setting | undefined, alias: string, keyword: string): strin
 /** The option a host may not be reached with: herd cannot honour it and ignoring it lands elsewhere or trusts less. */
 function refusal(opts: Map<string, Setting>): [string, Setting] | null {
   const value = (k: string) => opts.get(k)?.args[0]?.toLowerCase();
+  const setBut = (k: string, ...fine: string[]) => value(k) !== undefined && !fine.includes(value(k)!);
   const checks: [string, string, boolean][] = [
     ['proxycommand', 'ProxyCommand', value('proxycommand') !== undefined && value('proxycommand') !== 'none'],
     ['certificatefile', 'CertificateFile', value('certificatefile') !== undefined && value('certificatefile') !== 'none'],
     ['hostkeyalias', 'HostKeyAlias', value('hostkeyalias') !== undefined],
     ['knownhostscommand', 'KnownHostsCommand', value('knownhostscommand') !== undefined && value('knownhostscommand') !== 'none'],
     ['revokedhostkeys', 'RevokedHostKeys', value('revokedhostkeys') !== undefined && value('revokedhostkeys') !== 'none'],
-    ['identityagent', 'IdentityAgent', value('identityagent') !== undefined && !['none', 'ssh_auth_sock'].includes(value('identityagent')!)],
-    ['canonicalizehostname', 'CanonicalizeHostname', value('canonicalizehostname') !== undefined && !['no', 'false'].includes(value('canonicalizehostname')!)],
+    ['identityagent', 'IdentityAgent', setBut('identityagent', 'none', 'ssh_auth_sock')],
+    ['canonicalizehostname', 'CanonicalizeHostname', setBut('canonicalizehostname', 'no', 'false')],
   ];
   const hit = checks.find(([, , bad]) => bad);
   return hit ? [hit[1], opts.get(hit[0])!] : null;
@@ -219,7 +222,9 @@ function refusal(opts: Map<string, Setting>): [string, Setting] | null {
 
 const ONE_OF = (s: Setting, keyword: string, allowed: string[]): string => {
   const v = s.args[0]!.toLowerCase();
-  if (!allowed.includes(v)) throw new UsageError(`${at(s)}: ${keyword} ${JSON.stringify(s.args[0])}: expected ${allowed.join('|')}`, 'E_SSH_CONFIG');
+  if (!allowed.includes(v)) {
+    throw new UsageError(`${at(s)}: ${keyword} ${JSON.stringify(s.args[0])}: expected ${allowed.join('|')}`, 'E_SSH_CONFIG');
+  }
   return v;
 };
 
@@ -227,7 +232,12 @@ const ONE_OF = (s: Setting, keyword: string, allowed: string[]): string => {
  * The settings for `alias` (an inventory name); `user` is the login user if already known
  * (Match user sees it, as it sees `ssh -l`). A host an unsupported option applies to is refused.
  */
-export function settingsFor(file: SshConfigFile | null, alias: string, user?: string, localUser = os.userInfo().username): HostSettings {
+export function settingsFor(
+  file: SshConfigFile | null,
+  alias: string,
+  user?: string,
+  localUser = os.userInfo().username,
+): HostSettings {
   if (!file) return {};
   const r = resolveHost(file.config, { alias, ...(user !== undefined ? { user } : {}), localUser });
   const o = r.options;
@@ -247,7 +257,9 @@ export function settingsFor(file: SshConfigFile | null, alias: string, user?: st
   if (port) {
     const text = port.args[0]!;
     const n = /^\d+$/.test(text) ? Number(text) : NaN;
-    if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`${at(port)}: Port ${JSON.stringify(text)} for ${alias} is not a port number`, 'E_SSH_CONFIG');
+    if (!Number.isInteger(n) || n < 1 || n > 65535) {
+      throw new UsageError(`${at(port)}: Port ${JSON.stringify(text)} for ${alias} is not a port number`, 'E_SSH_CONFIG');
+    }
     out.port = n;
   }
   const ids = r.identityFiles.map((s) => s.args[0]!).filter((f) => f.toLowerCase() !== 'none');
@@ -259,12 +271,15 @@ export function settingsFor(file: SshConfigFile | null, alias: string, user?: st
   const timeout = o.get('connecttimeout');
   if (timeout && timeout.args[0] !== 'none') {
     const secs = convtime(timeout.args[0]!);
-    if (secs === null) throw new UsageError(`${at(timeout)}: ConnectTimeout ${JSON.stringify(timeout.args[0])}: invalid time value`, 'E_SSH_CONFIG');
+    if (secs === null) {
+      throw new UsageError(`${at(timeout)}: ConnectTimeout ${JSON.stringify(timeout.args[0])}: invalid time value`, 'E_SSH_CONFIG');
+    }
     if (secs > 0) out.connectTimeoutS = secs;
   }
   const strict = o.get('stricthostkeychecking');
   if (strict) {
-    const mode = hostKeyModeOf(ONE_OF(strict, 'StrictHostKeyChecking', ['yes', 'no', 'true', 'false', 'ask', 'off', 'accept-new']));
+    const states = ['yes', 'no', 'true', 'false', 'ask', 'off', 'accept-new'];
+    const mode = hostKeyModeOf(ONE_OF(strict, 'StrictHostKeyChecking', states));
     if (mode) out.hostKeyMode = mode;
   }
   const userFiles = fileList(o.get('userknownhostsfile'), alias, 'UserKnownHostsFile');
