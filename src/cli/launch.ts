@@ -146,7 +146,13 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
     argv: process.argv.slice(2),
     inventory_sources: req.inventorySources,
     limit: req.limit,
-    options: optionsRecord(req, { forks, agent: agentSocket !== undefined, sshConfigPath: sshConfig?.path ?? null }),
+    // Only an -F file is recorded: with none, a rerun reads ~/.ssh/config and the system file again,
+    // as ssh would (recording one of them would make the rerun read it as -F, without the other).
+    options: optionsRecord(req, {
+      forks,
+      agent: agentSocket !== undefined,
+      sshConfigPath: req.connection.sshConfigFile === undefined ? null : (sshConfig?.path ?? null),
+    }),
     rerun_of: req.rerunOf,
     state: 'running',
     started_at: new Date().toISOString(),

@@ -32,6 +32,9 @@ describe('ssh_config read by herd run', () => {
     // The included file's HostName comes first, so it wins over the one written after the Include.
     expect(fs.readFileSync(path.join(dir, 'stdout', 'alias-a'), 'utf8')).toBe(`${a}\n`);
     expect(fs.readFileSync(path.join(dir, 'stdout', 'alias-b'), 'utf8')).toBe(`${b}\n`);
+    // Both default files were read: run.json names no -F file, so a rerun reads both again.
+    const record = JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8'));
+    expect(record.options.ssh_config ?? null).toBeNull();
   });
 
   it('refuses, before contacting any host, a ProxyCommand that applies, an unknown keyword, and Match exec (exit 2, file:line)', async () => {
