@@ -196,6 +196,18 @@ describe('deliberate differences from ssh', () => {
     expect(() => herdView(loadSshConfig(file, { home: HOME })!, 'a')).toThrow('environment variable ${HERD_TEST_UNSET_VAR} has no value');
   });
 
+  it('values of ignored keywords are not checked: ssh stops on Compression maybe, herd never uses it', () => {
+    const file = write('Host a\n  Compression maybe\n  User u\n');
+    expect(sshG(file, 'a').status).not.toBe(0);
+    expect(settingsFor(loadSshConfig(file, { home: HOME }), 'a', undefined, LOCAL_USER)).toEqual({ user: 'u' });
+  });
+
+  it('an unknown %-token in UserKnownHostsFile: ssh stops, herd keeps it as written', () => {
+    const file = write('Host a\n  UserKnownHostsFile /tmp/kh_%z\n');
+    expect(sshG(file, 'a').status).not.toBe(0);
+    expect(herdView(loadSshConfig(file, { home: HOME })!, 'a').job.knownHosts.files[0]).toBe('/tmp/kh_%z');
+  });
+
   it('Port by service name: ssh looks it up, herd refuses it', () => {
     const file = write('Host a\n  Port ssh\n');
     expect(one(sshG(file, 'a').out, 'port')).toBe('22');
