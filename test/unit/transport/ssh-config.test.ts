@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { planJobs } from '../../../src/engine/connection-plan.js';
 import { loadSshConfig, settingsFor, type SshConfigFile } from '../../../src/transport/ssh-config.js';
@@ -212,5 +213,53 @@ describe('deliberate differences from ssh', () => {
     const file = write('Host a\n  Port ssh\n');
     expect(one(sshG(file, 'a').out, 'port')).toBe('22');
     expect(() => settingsFor(loadSshConfig(file, { home: HOME }), 'a', undefined, LOCAL_USER)).toThrow(`${file}:2: Port "ssh"`);
+  });
+});
+
+describe('generated configs, ssh -G deciding', () => {
+  let n = 0;
+  const write = (text: string): string => {
+    const file = path.join(HOME, `gen-${n++}.conf`);
+    fs.writeFileSync(file, text);
+    return file;
+  };
+  /** What ssh says for `host`: its user, or null when it refuses the file. */
+  const sshUser = (file: string, host: string): string | null => {
+    const g = sshG(file, host);
+    return g.status === 0 ? one(g.out, 'user') : null;
+  };
+  const herdUser = (file: string, host: string): string | null => {
+    try {
+      return herdView(loadSshConfig(file, { home: HOME })!, host).job.user;
+    } catch {
+      return null;
+    }
+  };
+
+  it('Host patterns (*, ?, !, several words) pick the same block', () => {
+    const word = fc.stringMatching(/^[ab.]{1,4}$/);
+    const pattern = fc.stringMatching(/^!?[ab.*?]{1,4}$/);
+    // Half the patterns are the host with a wildcard put in (`?` where no character is left, `*`...).
+    const near = fc.tuple(fc.nat(4), fc.constantFrom('?', '*', '??', '!', '?*')).map(([at, ins]) => (host: string) =>
+      ins === '!' ? `!${host}` : host.slice(0, at) + ins + host.slice(at));
+    fc.assert(
+      fc.property(word, fc.array(pattern, { minLength: 0, maxLength: 2 }), near, (host, others, make) => {
+        const patterns = [make(host), ...others];
+        const file = write(`Host ${patterns.join(' ')}\n  User matched\nHost *\n  User fallback\n`);
+        expect(herdUser(file, host), `${host} vs Host ${patterns.join(' ')}`).toBe(sshUser(file, host));
+      }),
+      { numRuns: 80 },
+    );
+  });
+
+  it('words with quotes, backslashes, # and = read the same (or are refused by both)', () => {
+    const value = fc.stringMatching(/^[ab'"\\#= ]{1,8}$/).filter((v) => v.trim() !== '' && !v.startsWith(' '));
+    fc.assert(
+      fc.property(value, (v) => {
+        const file = write(`Host h\n  User ${v}\nHost *\n  User fallback\n`);
+        expect(herdUser(file, 'h'), `User ${v}`).toBe(sshUser(file, 'h'));
+      }),
+      { numRuns: 80 },
+    );
   });
 });
