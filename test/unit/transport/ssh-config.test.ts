@@ -252,6 +252,36 @@ describe('generated configs, ssh -G deciding', () => {
     );
   });
 
+  it('Match lines (host after HostName, originalhost, user, localuser, final, canonical, all, !) apply alike', () => {
+    const name = fc.constantFrom('a', 'B', 'a.x', 'b.x');
+    const crit = fc.tuple(
+      fc.boolean(),
+      fc.constantFrom('host', 'originalhost', 'user', 'localuser', 'final', 'canonical'),
+      fc.constantFrom('a*', '*.x', 'b.x,!a*', '?', 'A', LOCAL_USER, 'u*'),
+    ).map(([neg, attr, arg]) => `${neg ? '!' : ''}${attr}${attr === 'final' || attr === 'canonical' ? '' : ` ${arg}`}`);
+    fc.assert(
+      fc.property(name, fc.array(crit, { minLength: 1, maxLength: 3 }), fc.boolean(), fc.boolean(), (host, crits, hostName, all) => {
+        const text =
+          (hostName ? 'Host a* b*\n  HostName %h.x\n' : '') +
+          'Host B\n  User u1\n' +
+          `Match ${crits.join(' ')}\n  Port 2201\n  User matched\n` +
+          (all ? 'Match all\n  Port 2202\n' : '');
+        const file = write(text);
+        const g = sshG(file, host);
+        let herd: string;
+        try {
+          const { job } = herdView(loadSshConfig(file, { home: HOME })!, host);
+          herd = `${job.host} ${job.user} ${job.port}`;
+        } catch (err) {
+          herd = `refused`;
+        }
+        const ssh = g.status === 0 ? `${one(g.out, 'hostname')} ${one(g.out, 'user')} ${one(g.out, 'port')}` : 'refused';
+        expect(herd, text).toBe(ssh);
+      }),
+      { numRuns: 80 },
+    );
+  });
+
   it('words with quotes, backslashes, # and = read the same (or are refused by both)', () => {
     const value = fc.stringMatching(/^[ab'"\\#= ]{1,8}$/).filter((v) => v.trim() !== '' && !v.startsWith(' '));
     fc.assert(
