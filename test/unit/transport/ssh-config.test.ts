@@ -282,6 +282,20 @@ describe('generated configs, ssh -G deciding', () => {
     );
   });
 
+  it('keyword spelling and separators (case, =, tabs, quotes around the keyword, comments) read the same', () => {
+    const kw = fc.constantFrom('User', 'user', 'USER', 'uSeR', '"User"', 'Usr', 'User=');
+    const sep = fc.constantFrom(' ', '=', ' = ', '\t=\t', '==', ' ==', '= ', '\t', '');
+    const lead = fc.constantFrom('', '  ', '\t', ' = ');
+    const tail = fc.constantFrom('', ' ', ' # c', '#c', '\t', ' x', '\r', '\f');
+    fc.assert(
+      fc.property(lead, kw, sep, tail, (l, k, sp, t) => {
+        const file = write(`Host h\n${l}${k}${sp}val${t}\nHost *\n  User fallback\n`);
+        expect(herdUser(file, 'h'), JSON.stringify(`${l}${k}${sp}val${t}`)).toBe(sshUser(file, 'h'));
+      }),
+      { numRuns: 80 },
+    );
+  });
+
   it('words with quotes, backslashes, # and = read the same (or are refused by both)', () => {
     const value = fc.stringMatching(/^[ab'"\\#= ]{1,8}$/).filter((v) => v.trim() !== '' && !v.startsWith(' '));
     fc.assert(
