@@ -134,7 +134,10 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
   );
   checkExplicitKeys(req.connection, keyPassphrase);
   const agentSocket = process.env['SSH_AUTH_SOCK'] || undefined;
-  const sshConfig = loadSshConfig(req.connection.sshConfigFile);
+  // HERD_SSH_SYSTEM_CONFIG replaces /etc/ssh/ssh_config (`none`: read none), for hermetic runs and tests.
+  const sshConfig = loadSshConfig(req.connection.sshConfigFile, {
+    systemPath: process.env['HERD_SSH_SYSTEM_CONFIG'] || undefined,
+  });
   requireCredentials({
     keyPaths: req.connection.keys,
     keysExplicit: req.connection.keysExplicit,
@@ -170,7 +173,13 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
     argv: process.argv.slice(2),
     inventory_sources: req.inventorySources,
     limit: req.limit,
-    options: optionsRecord(req, { forks, agent: agentSocket !== undefined, sshConfigPath: sshConfig?.path ?? null }),
+    // Only an -F file is recorded: with none, a rerun reads ~/.ssh/config and the system file again,
+    // as ssh would (recording one of them would make the rerun read it as -F, without the other).
+    options: optionsRecord(req, {
+      forks,
+      agent: agentSocket !== undefined,
+      sshConfigPath: req.connection.sshConfigFile === undefined ? null : (sshConfig?.path ?? null),
+    }),
     rerun_of: req.rerunOf,
     config_files: configFilesRead(),
     state: 'running',

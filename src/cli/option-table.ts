@@ -322,7 +322,7 @@ export const OPTIONS = {
   // Connection
   sshConfig: {
     flags: '-F, --ssh-config <file>',
-    help: 'ssh_config to read (default: ~/.ssh/config; "none" reads none); command-line options override it',
+    help: 'ssh_config to read (default: ~/.ssh/config, then /etc/ssh/ssh_config; "none" reads none); command-line options override it',
     value: 'string',
     goes: ['connection'],
     // `none` when -F none: a rerun then reads no ssh_config either (null would let it read ~/.ssh/config).

@@ -42,7 +42,7 @@ function resolveEndpoint(
   d: ConnectionDefaults,
   isTarget: boolean,
 ) {
-  const s = settingsFor(d.sshConfig, alias, explicitUser ?? d.cliUser ?? undefined);
+  const s = settingsFor(d.sshConfig, alias, explicitUser ?? d.cliUser ?? undefined, d.localUser);
   const host = s.hostName ?? alias;
   // -u and -p apply to the targets; a jump host takes its user and port from its own spec or ssh_config.
   const user = explicitUser ?? (isTarget ? d.cliUser : null) ?? s.user ?? d.localUser;

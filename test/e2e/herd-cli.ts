@@ -47,7 +47,13 @@ export function removeScratchDirs(): void {
 export function runHerd(args: string[], opts: HerdOptions = {}): Promise<HerdResult> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', ...opts.env };
+    // The machine's /etc/ssh/ssh_config (e.g. Debian's HashKnownHosts yes) must not leak into tests.
+    const env: Record<string, string | undefined> = {
+      ...process.env,
+      NO_COLOR: '1',
+      HERD_SSH_SYSTEM_CONFIG: 'none',
+      ...opts.env,
+    };
     delete env['SSH_AUTH_SOCK'];
     if (opts.env && 'SSH_AUTH_SOCK' in opts.env) env['SSH_AUTH_SOCK'] = opts.env['SSH_AUTH_SOCK'];
     const child = spawn(HERD_BIN, args, {

@@ -2,11 +2,10 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import SSHConfig from 'ssh-config';
 import { describe, expect, it } from 'vitest';
 import { planJobs, type ConnectionDefaults } from '../../../src/engine/connection-plan.js';
 import type { Target } from '../../../src/inventory/types.js';
-import { expandTokens, parseJumpList } from '../../../src/transport/ssh-config.js';
+import { expandTokens, parseJumpList, parseSshConfigText } from '../../../src/transport/ssh-config.js';
 
 const CONFIG = `
 Host *.internal !bastion.internal
@@ -39,7 +38,7 @@ function defaults(over: Partial<ConnectionDefaults> = {}): ConnectionDefaults {
     cliJump: null,
     localUser: 'me',
     home: '/home/me',
-    sshConfig: { path: '/home/me/.ssh/config', config: SSHConfig.parse(CONFIG) },
+    sshConfig: parseSshConfigText('/home/me/.ssh/config', CONFIG),
     ...over,
   };
 }
@@ -143,21 +142,21 @@ describe('planning connections', () => {
   });
 
   it('never turns host key checking off from the file: StrictHostKeyChecking no is read as accept-new', () => {
-    const d = defaults({ sshConfig: { path: '/c', config: SSHConfig.parse('Host *\n  StrictHostKeyChecking no\n') } });
+    const d = defaults({ sshConfig: parseSshConfigText('/c', 'Host *\n  StrictHostKeyChecking no\n') });
     expect(plan(target('h'), d).hostKeyMode).toBe('accept-new');
   });
 
   it('reads every UserKnownHostsFile and GlobalKnownHostsFile, records in the first user file, hashes with HashKnownHosts', () => {
     const config =
       'Host a\n  UserKnownHostsFile ~/kh1 /kh/%n_2\n  GlobalKnownHostsFile /g1 /g2\n  HashKnownHosts yes\nHost b\n  UserKnownHostsFile none\n  GlobalKnownHostsFile none\nHost c\n  UserKnownHostsFile /u none\n';
-    const d = defaults({ sshConfig: { path: '/c', config: SSHConfig.parse(config) } });
+    const d = defaults({ sshConfig: parseSshConfigText('/c', config) });
     expect(plan(target('a'), d).knownHosts).toEqual({
       files: ['/home/me/kh1', '/kh/a_2', '/g1', '/g2'],
       record: '/home/me/kh1',
       hash: true,
     });
     expect(plan(target('b'), d).knownHosts).toEqual({ files: [], record: null, hash: false });
-    expect(() => plan(target('c'), d)).toThrow('/c: UserKnownHostsFile for c: "none" must appear alone');
+    expect(() => plan(target('c'), d)).toThrow('/c:9: UserKnownHostsFile for c: "none" must appear alone');
   });
 
   it.each([
@@ -180,7 +179,7 @@ describe('planning connections', () => {
     const home = os.userInfo().homedir;
     const job = plan(
       target('web1'),
-      defaults({ home, localUser: os.userInfo().username, sshConfig: { path: file, config: SSHConfig.parse(text) } }),
+      defaults({ home, localUser: os.userInfo().username, sshConfig: parseSshConfigText(file, text) }),
     );
     const user = value('userknownhostsfile') === 'none' ? [] : value('userknownhostsfile').split(/ (?=\/)/);
     const global = value('globalknownhostsfile') === 'none' ? [] : value('globalknownhostsfile').split(' ');
