@@ -229,13 +229,14 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
 /**
  * Open the run, wire Ctrl-C and --deadline to it, execute; the run directory is completed even when execution failed.
  */
-async function executeRun(
+export async function executeRun(
   request: RunRequest,
   listener: RunEventListener,
   execute: LaunchRequest['execute'],
 ): Promise<RunOutcome> {
   const run = new Run(request, listener);
   const unwire = wireStops(run.control);
+  run.start();
   let failure: unknown;
   try {
     await execute(run);

@@ -104,6 +104,14 @@ export class Run {
       request.record,
       jobs.map((j) => j.id),
     );
+  }
+
+  /**
+   * Announce the run (run_start). Separate from the constructor so the CLI can wire Ctrl-C to
+   * `control` first: a signal sent as soon as the run is announced must find a handler.
+   */
+  start(): void {
+    const { request, emit } = this;
     const task = request.record.task;
     const what =
       task.kind === 'command'
@@ -116,7 +124,7 @@ export class Run {
       run: request.record.id,
       dir: this.writer.dir,
       command: what,
-      hosts: jobs.length,
+      hosts: this.jobs.size,
       task: task.kind,
     });
   }
