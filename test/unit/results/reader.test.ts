@@ -10,43 +10,14 @@ import { readRun, readSteps, resolveRunDir, selectRerunHosts } from '../../../sr
 import type { RunRecord } from '../../../src/results/run-record.js';
 import type { HostResult } from '../../../src/results/status.js';
 import { RunWriter } from '../../../src/results/writer.js';
+import { commandRecord } from './record.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'herd-reader-unit-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 let seq = 0;
 function record(n: number): RunRecord {
-  return {
-    id: `20261127T120000.000Z-r${String(seq++).padStart(3, '0')}`,
-    herd_version: '0.1.0',
-    command: 'run',
-    task: { kind: 'command', command: 'check', timeout_s: 0 },
-    user: 'ops',
-    controller: 'ctl',
-    cwd: '/',
-    argv: ['run', 'check'],
-    inventory_sources: ['f.txt'],
-    limit: null,
-    options: {
-      user: null,
-      port: null,
-      keys: [],
-      keys_explicit: false,
-      password_source: null,
-      agent: false,
-      forks: 8,
-      workers: 1,
-      connect_timeout_s: 10,
-      known_hosts: 'kh',
-      host_key_mode: 'accept-new',
-    },
-    rerun_of: null,
-    state: 'running',
-    started_at: '2026-11-27T12:00:00.000Z',
-    ended_at: null,
-    hosts_total: n,
-    counts: {},
-  };
+  return commandRecord(`20261127T120000.000Z-r${String(seq++).padStart(3, '0')}`, n);
 }
 
 /** A run directory as launchRun makes it: createRunDir, then the one writer. */

@@ -8,6 +8,7 @@ import { parseInventory } from '../../../src/inventory/index.js';
 import type { RunRecord } from '../../../src/results/run-record.js';
 import { parseTsv } from '../../../src/results/tsv.js';
 import { RunWriter } from '../../../src/results/writer.js';
+import { commandRecord } from './record.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'herd-writer-unit-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -15,37 +16,7 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 let seq = 0;
 function newWriter(hosts: string[]): { w: RunWriter; record: RunRecord } {
   const id = `20261127T120000.000Z-w${seq++}`;
-  const record: RunRecord = {
-    id,
-    herd_version: '0.1.0',
-    command: 'run',
-    task: { kind: 'command', command: 'check', timeout_s: 0 },
-    user: 'ops',
-    controller: 'ctl',
-    cwd: '/',
-    argv: ['run', 'check'],
-    inventory_sources: ['f.txt'],
-    limit: null,
-    options: {
-      user: null,
-      port: null,
-      keys: [],
-      keys_explicit: false,
-      password_source: null,
-      agent: false,
-      forks: 8,
-      workers: 1,
-      connect_timeout_s: 10,
-      known_hosts: 'kh',
-      host_key_mode: 'accept-new',
-    },
-    rerun_of: null,
-    state: 'running',
-    started_at: '2026-11-27T12:00:00.000Z',
-    ended_at: null,
-    hosts_total: hosts.length,
-    counts: {},
-  };
+  const record: RunRecord = commandRecord(id, hosts.length);
   fs.mkdirSync(path.join(tmp, id), { mode: 0o700 });
   return { w: new RunWriter(tmp, record, hosts), record };
 }

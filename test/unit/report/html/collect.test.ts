@@ -9,42 +9,13 @@ import { renderReport } from '../../../../src/report/html/render.js';
 import { readRun } from '../../../../src/results/reader.js';
 import type { RunRecord } from '../../../../src/results/run-record.js';
 import { RunWriter } from '../../../../src/results/writer.js';
+import { commandRecord } from '../../results/record.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'herd-report-unit-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 function record(id: string, n: number): RunRecord {
-  return {
-    id,
-    herd_version: '0.1.0',
-    command: 'run',
-    task: { kind: 'command', command: 'check', timeout_s: 0 },
-    user: 'ops',
-    controller: 'ctl',
-    cwd: '/',
-    argv: ['run', 'check'],
-    inventory_sources: ['f.txt'],
-    limit: null,
-    options: {
-      user: null,
-      port: null,
-      keys: [],
-      keys_explicit: false,
-      password_source: null,
-      agent: false,
-      forks: 8,
-      workers: 1,
-      connect_timeout_s: 10,
-      known_hosts: 'kh',
-      host_key_mode: 'accept-new',
-    },
-    rerun_of: null,
-    state: 'running',
-    started_at: '2026-11-27T12:00:00.000Z',
-    ended_at: null,
-    hosts_total: n,
-    counts: {},
-  };
+  return commandRecord(id, n);
 }
 
 // launchRun creates the run directory (createRunDir) before the writer fills it.
