@@ -8,49 +8,10 @@ import path from 'node:path';
 import { LineCounter, isScalar, isSeq, isMap, parseDocument, type Node, type Pair } from 'yaml';
 import { UsageError } from '../errors.js';
 import { ansibleBoolean, editDistance, typeName, yaml11Boolean } from '../playbook/load.js';
-import { OPTIONS, type OptionKey, type OptionRow } from './option-table.js';
-import { parseNumber, parseSize } from './options.js';
+import { CONFIGURABLE, OPTIONS, type OptionKey, type OptionRow } from './option-table.js';
 
-/**
- * The options a file or a HERD_* variable may set: the defaults a team shares (everything run.json
- * records, the inventory, the run directory, ssh_config, timeouts, the display).
- */
-export const CONFIGURABLE = [
-  'inventory',
-  'inventoryFormat',
-  'sshConfig',
-  'jump',
-  'jumpSessions',
-  'user',
-  'port',
-  'key',
-  'askPass',
-  'passwordEnv',
-  'keyPassphraseEnv',
-  'askKeyPassphrase',
-  'knownHosts',
-  'strictHostKeys',
-  'hostKeyChecking',
-  'connectTimeout',
-  'connectRetries',
-  'connectRate',
-  'forks',
-  'workers',
-  'maxHandshakes',
-  'deadline',
-  'grace',
-  'out',
-  'quiet',
-  'progress',
-  'idleTimeout',
-  'maxOutput',
-  'stream',
-  'color',
-  'timeout',
-  'group',
-  'askBecomePass',
-  'becomePassEnv',
-] as const satisfies readonly OptionKey[];
+export { CONFIGURABLE };
+import { parseNumber, parseSize } from './options.js';
 
 export type ConfigurableKey = (typeof CONFIGURABLE)[number];
 

@@ -775,6 +775,47 @@ const COMMAND = ['timeout', 'group'] as const satisfies readonly OptionKey[];
 const BECOME = ['askBecomePass', 'becomePassEnv'] as const satisfies readonly OptionKey[];
 
 /**
+ * The options a file or a HERD_* variable may set: the defaults a team shares (everything run.json
+ * records, the inventory, the run directory, ssh_config, timeouts, the display).
+ */
+export const CONFIGURABLE = [
+  'inventory',
+  'inventoryFormat',
+  'sshConfig',
+  'jump',
+  'jumpSessions',
+  'user',
+  'port',
+  'key',
+  'askPass',
+  'passwordEnv',
+  'keyPassphraseEnv',
+  'askKeyPassphrase',
+  'knownHosts',
+  'strictHostKeys',
+  'hostKeyChecking',
+  'connectTimeout',
+  'connectRetries',
+  'connectRate',
+  'forks',
+  'workers',
+  'maxHandshakes',
+  'deadline',
+  'grace',
+  'out',
+  'quiet',
+  'progress',
+  'idleTimeout',
+  'maxOutput',
+  'stream',
+  'color',
+  'timeout',
+  'group',
+  'askBecomePass',
+  'becomePassEnv',
+] as const satisfies readonly OptionKey[];
+
+/**
  * The options each command takes, in help order. A command offers only the options it honours:
  * commander refuses the rest as unknown instead of accepting and ignoring them.
  */
@@ -801,24 +842,8 @@ export const COMMAND_OPTIONS: Record<CommandName, readonly OptionKey[]> = {
   show: ['out', 'host', 'status', 'json', 'all'],
   report: ['output', 'runsDir'],
   diff: ['out', 'step', 'against', 'json'],
-  // Every option a configuration file may set (config-file.ts CONFIGURABLE), to show it given here.
-  config: [
-    'inventory',
-    'inventoryFormat',
-    ...CONNECTION,
-    'forks',
-    'workers',
-    'maxHandshakes',
-    'deadline',
-    'grace',
-    'out',
-    'quiet',
-    'progress',
-    ...OUTPUT,
-    ...COMMAND,
-    ...BECOME,
-    'json',
-  ],
+  // Every option a configuration file may set, to show it given here.
+  config: [...CONFIGURABLE, 'json'],
 };
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
