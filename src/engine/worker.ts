@@ -56,6 +56,17 @@ function testFault(id: string): Promise<void> | undefined {
   throw fault;
 }
 
+/**
+ * Test-only: every output chunk of the host whose id HERD_TEST_SLOW_OUTPUT names is held 300 ms, as a
+ * parent that is behind holds it (backpressure pauses the channel again and again), so the command ends
+ * while its output is still paused. The e2e suite proves none of that output is lost.
+ */
+const SLOW_OUTPUT_FOR = process.env['HERD_TEST_SLOW_OUTPUT'];
+function testSlowOutput(id: string): Promise<void> | undefined {
+  if (SLOW_OUTPUT_FOR !== id) return undefined;
+  return new Promise((resolve) => setTimeout(resolve, 300));
+}
+
 /** Jump-host handshakes waiting for the parent's go (see JumpHandshakeGate). */
 const jumpGrants = new Map<number, () => void>();
 let nextJumpTicket = 0;
@@ -122,12 +133,13 @@ function startJob(job: HostJob): void {
         if (fault) return fault;
         const chunk = cap.take(whole);
         if (chunk.length === 0) return;
-        return sendOutput(
+        const sent = sendOutput(
           step === undefined
             ? { kind: 'output', id: job.id, stream, data: chunk }
             : { kind: 'output', id: job.id, stream, data: chunk, step },
           chunk.length,
         );
+        return testSlowOutput(job.id) ?? sent;
       },
       onStepDone: (result) => send({ kind: 'step_done', result }),
       onFileDone: (path, bytes, status) => files.add({ path, bytes, status }),

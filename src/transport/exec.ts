@@ -164,7 +164,23 @@ export async function execCommand(client: Client, command: string, options: Exec
     channel.on('error', () => {
       /* a channel error is followed by close; the outcome says what we know */
     });
-    channel.on('close', () => {
+    // ssh2 emits 'close' once stdout has ended, whatever stderr still holds: a stderr paused by
+    // backpressure would deliver its rest after this host's result, and it would be lost. Wait for it.
+    const stderrDone = (then: () => void): void => {
+      const err = channel.stderr;
+      if (err.readableEnded || err.destroyed) then();
+      else {
+        let once = false;
+        const go = (): void => {
+          if (once) return;
+          once = true;
+          then();
+        };
+        err.once('end', go);
+        err.once('close', go);
+      }
+    };
+    const closed = (): void => {
       if (timer) clearTimeout(timer);
       clearTimeout(idleTimer);
       if (stderrHead !== '') options.onStderr(Buffer.from(stderrHead, 'latin1'));
@@ -182,7 +198,8 @@ export async function execCommand(client: Client, command: string, options: Exec
         });
       if (killing) killing.then(finish, finish);
       else finish();
-    });
+    };
+    channel.on('close', () => stderrDone(closed));
 
     const stop = (): void => {
       if (killing) return;
