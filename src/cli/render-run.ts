@@ -74,8 +74,11 @@ class TerminalView {
         this.running.set(e.host, Date.now());
       } else this.connecting.set(e.host, { since: Date.now(), timeoutMs: e.connectTimeoutMs });
     },
+    // The run directory's records: nothing of them is shown live.
+    plays: ignore,
     output: ignore,
     step_done: ignore,
+    step_already_done: ignore,
     step_complete: (e) => {
       const show = this.stepBlock;
       if (show) this.progress.above(() => show(e.results, this.dir));
@@ -93,6 +96,7 @@ class TerminalView {
       this.connecting.delete(e.result.id);
       this.finalCounts[e.result.status] = (this.finalCounts[e.result.status] ?? 0) + 1;
     },
+    gate_reference: ignore,
     gate_verdict: (e) => {
       if (e.held.length > 0) this.progress.note(formatConsensus(e));
     },
@@ -150,14 +154,18 @@ export function stopNote(e: Extract<RunEvent, { kind: 'stop_requested' }>): stri
 function jsonHandlers(sink: NdjsonSink): RunEventHandlers {
   return {
     run_start: (e) => sink.emit({ kind: 'run_start', run: e.run, dir: e.dir, command: e.command, hosts: e.hosts }),
+    // The JSON format carries no plays, already-done steps or gate references (they are in the run directory).
+    plays: ignore,
     host_phase: (e) => {
       if (e.phase === 'connecting') sink.emit({ kind: 'host_start', host: e.host });
     },
     output: (e) => sink.output(e.host, e.stream, e.data, e.step),
     step_done: (e) => sink.emit({ kind: 'step_done', step: e.step }),
+    step_already_done: ignore,
     step_complete: ignore,
     files_done: ignore,
     host_done: (e) => sink.emit({ kind: 'host_done', result: e.result }),
+    gate_reference: ignore,
     gate_verdict: ignore,
     stop_requested: ignore,
     warning: ignore,
@@ -170,12 +178,15 @@ function jsonHandlers(sink: NdjsonSink): RunEventHandlers {
 function streamHandlers(streamer: LineStreamer, above: (write: () => void) => void): RunEventHandlers {
   return {
     run_start: ignore,
+    plays: ignore,
     host_phase: ignore,
     output: (e) => above(() => streamer.write(e.host, e.stream, e.data, e.step)),
     step_done: ignore,
+    step_already_done: ignore,
     step_complete: ignore,
     files_done: ignore,
     host_done: (e) => streamer.flush(e.result.id),
+    gate_reference: ignore,
     gate_verdict: ignore,
     stop_requested: ignore,
     warning: ignore,

@@ -1,5 +1,6 @@
 // What a run tells its observers: one discriminated union on `kind`. The engine only produces these;
-// the terminal view, --json, --stream and the step blocks are consumers built by the CLI.
+// the run-directory writer (results/record-events.ts) and the terminal view, --json, --stream and the
+// step blocks (built by the CLI) are its consumers.
 import type { HostPhase, FileDone } from './protocol.js';
 import type { HostResult, HostStatus, StepResult } from '../results/status.js';
 
@@ -16,13 +17,22 @@ export type RunEvent =
   /** connectTimeoutMs: how long a connecting host may wait at most (an ETA never undercuts it). */
   | { kind: 'host_phase'; host: string; phase: HostPhase; connectTimeoutMs: number }
   | { kind: 'output'; host: string; stream: 'stdout' | 'stderr'; data: Buffer; step?: string }
+  /** A playbook's plays and the hosts each runs on, before any of them starts. */
+  | { kind: 'plays'; plays: { index: number; name: string; hosts: string[] }[] }
   /** A playbook step's result, once recorded (a gate step only after its verdict). */
   | { kind: 'step_done'; step: StepResult }
+  /** A resumed host's step done in an earlier run (status already_done): recorded, not run. */
+  | { kind: 'step_already_done'; step: StepResult }
   /** A step is complete across a batch, with every result it had there. */
   | { kind: 'step_complete'; results: StepResult[] }
   /** Push and pull: files moved, and what the host's walk found so far. */
   | { kind: 'files_done'; host: string; files: FileDone[]; planned: { files: number; bytes: number } }
   | { kind: 'host_done'; result: HostResult }
+  /**
+   * The majority output a consensus step is judged against: inherited from an earlier run (at the start) or
+   * settled by this run's gate (before its hosts' step results), so a rerun of this run is judged alike.
+   */
+  | { kind: 'gate_reference'; play: number; step: number; majority: string | null }
   /** A consensus gate's judgement: each distinct output with its hosts; `held` are held back from later steps. */
   | {
       kind: 'gate_verdict';

@@ -43,13 +43,11 @@ interface HostProgress {
 
 /** Execute every play; each host ends with one final result in the run. */
 export async function executePlaybook(run: Run, req: PlaybookRunRequest): Promise<void> {
-  run.writer.writeJson('plays.json', {
-    plays: req.playbook.plays.map((p) => ({ index: p.index, name: p.name, hosts: req.playHosts.get(p.index) ?? [] })),
-  });
+  run.plays(req.playbook.plays.map((p) => ({ index: p.index, name: p.name, hosts: req.playHosts.get(p.index) ?? [] })));
   // Inherited references go into this run's journal too, so a rerun of this run is judged alike.
   for (const [key, majority] of req.gateReferences ?? []) {
     const [p, st] = key.split('.').map(Number);
-    if (p !== undefined && st !== undefined) run.writer.journalGate(p, st, majority);
+    if (p !== undefined && st !== undefined) run.gateReference(p, st, majority);
   }
   const state = new Map<string, HostProgress>();
   for (const id of run.jobs.keys()) {
@@ -226,7 +224,7 @@ function applyGate(
   const verdict = judgeConsensus(outputs, references.has(step) ? references.get(step) : undefined);
   if (!references.has(step)) {
     references.set(step, verdict.majority);
-    run.writer.journalGate(play.index, step, verdict.majority);
+    run.gateReference(play.index, step, verdict.majority);
   }
   const name = play.steps[step - 1]?.name ?? `step ${step}`;
   const why =
@@ -275,7 +273,7 @@ function recordAlreadyDone(run: Run, req: PlaybookRunRequest, play: Play, ids: s
     if (!point) continue;
     const upTo = point.play > play.index ? play.steps.length : point.play === play.index ? point.step - 1 : 0;
     for (let i = 1; i <= upTo; i++) {
-      run.writer.onStepDone({
+      run.stepAlreadyDone({
         host: id,
         play: play.index,
         step: i,

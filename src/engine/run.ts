@@ -2,12 +2,13 @@
 // A command run is one pool pass; a playbook runs several passes (plays, batches, consensus gates).
 import type { Target } from '../inventory/types.js';
 import { RunWriter } from '../results/writer.js';
+import { recordEvents } from '../results/record-events.js';
 import type { JumpHostRecord, RunRecord } from '../results/run-record.js';
 import type { OutputSummary } from '../results/host-output.js';
 import { notStarted, type HostResult, type StepResult } from '../results/status.js';
 import { appendKnownHosts, readKnownHostsFiles } from '../transport/known-hosts-file.js';
 import { WorkerPool, type PoolEvent } from './pool.js';
-import type { RunEvent, RunEventListener } from './events.js';
+import { dispatchTo, type RunEvent, type RunEventListener } from './events.js';
 import { StopControl } from './stop-control.js';
 import { planJobs, type ConnectionDefaults } from './connection-plan.js';
 import type { HostJob, TaskSpec, WorkerConfig } from './protocol.js';
@@ -66,10 +67,11 @@ export interface RunOutcome {
 
 /**
  * One run: its run directory, its pool passes and its known_hosts appends. It reports what happens
- * as RunEvents to one listener and prints nothing; `control` is how the CLI stops it.
+ * as RunEvents, first to its run-directory writer, then to the CLI's listener, and prints nothing;
+ * `control` is how the CLI stops it.
  */
 export class Run {
-  readonly writer: RunWriter;
+  private readonly writer: RunWriter;
   readonly jobs: Map<string, HostJob>;
   readonly control: StopControl;
   /**
@@ -89,21 +91,29 @@ export class Run {
   private passResult: (result: HostResult) => void = (r) => this.finishHost(r);
   /** known_hosts lines were recorded since the last pass started: the workers' copies must be refreshed. */
   private knownHostsChanged = false;
+  /** Every event of the run: the writer records it, then the CLI's listener hears of it. */
+  private readonly emit: RunEventListener;
 
   constructor(
     private readonly request: RunRequest,
-    private readonly emit: RunEventListener,
+    listener: RunEventListener,
   ) {
     const { jobs, knownHostsFiles, knownHostsData } = request.prepared;
     this.jobs = new Map(jobs.map((j) => [j.id, j]));
     this.knownHostsData = knownHostsData;
-    this.control = new StopControl(request.graceS, request.deadlineS, emit);
     request.record.options.known_hosts_files = knownHostsFiles;
     this.writer = new RunWriter(
       request.outDir,
       request.record,
       jobs.map((j) => j.id),
     );
+    // The writer first: what is on disk is never behind what was shown.
+    const record = dispatchTo(recordEvents(this.writer));
+    this.emit = (event) => {
+      record(event);
+      listener(event);
+    };
+    this.control = new StopControl(request.graceS, request.deadlineS, this.emit);
   }
 
   /**
@@ -134,16 +144,29 @@ export class Run {
     return this.request.record.id;
   }
 
-  /** Record a host's final result (journal, hosts.tsv, observers). */
+  /** A host's final result (journal, hosts.tsv, observers). */
   finishHost(result: HostResult): void {
-    this.writer.onDone(result);
     this.emit({ kind: 'host_done', result });
   }
 
-  /** A playbook step's result into the journal, steps.tsv and the observers. */
+  /** A playbook step's result (journal, steps.tsv, observers). */
   recordStep(result: StepResult): void {
     this.emit({ kind: 'step_done', step: result });
-    this.writer.onStepDone(result);
+  }
+
+  /** A playbook's plays and their hosts (plays.json). */
+  plays(plays: Extract<RunEvent, { kind: 'plays' }>['plays']): void {
+    this.emit({ kind: 'plays', plays });
+  }
+
+  /** A resumed host's step done in an earlier run, recorded as already_done. */
+  stepAlreadyDone(result: StepResult): void {
+    this.emit({ kind: 'step_already_done', step: result });
+  }
+
+  /** The majority output a consensus step is judged against (the journal's gate line). */
+  gateReference(play: number, step: number, majority: string | null): void {
+    this.emit({ kind: 'gate_reference', play, step, majority });
   }
 
   /** A step is complete across a batch, with every result it had there. */
@@ -200,17 +223,15 @@ export class Run {
     });
   }
 
-  /** Every message of the pool: the writer records it, the observers hear of it. */
+  /** Every message of the pool, as the run's events (known_hosts lines and jump counts are the run's own). */
   private onPoolEvent(event: PoolEvent): void {
     switch (event.kind) {
       case 'host_phase': {
         const connectTimeoutMs = this.jobs.get(event.id)?.connectTimeoutMs ?? this.request.config.connectTimeoutMs;
         this.emit({ kind: 'host_phase', host: event.id, phase: event.phase, connectTimeoutMs });
-        this.writer.onPhase(event.id, event.phase);
         return;
       }
       case 'output':
-        this.writer.onOutput(event.id, event.stream, event.data, event.step);
         this.emit({
           kind: 'output',
           host: event.id,
@@ -223,7 +244,6 @@ export class Run {
         if (this.stepListener?.(event.result) !== 'defer') this.recordStep(event.result);
         return;
       case 'files_done':
-        for (const f of event.files) this.writer.onFileDone(event.id, f.path, f.bytes, f.status);
         this.emit({ kind: 'files_done', host: event.id, files: event.files, planned: event.planned });
         return;
       case 'host_done':
