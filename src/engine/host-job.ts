@@ -3,7 +3,17 @@ import type { HostConnection } from '../transport/connection.js';
 import type { OutputFlow } from '../transport/exec.js';
 import { HostFailure } from '../transport/failure.js';
 import { HerdError, toErrorData } from '../errors.js';
-import { notStarted, type HostResult } from '../results/status.js';
+import {
+  endedOutcome,
+  errorOutcome,
+  failedOutcome,
+  hostResult,
+  notStarted,
+  notStartedOutcome,
+  okOutcome,
+  type HostResult,
+  type Outcome,
+} from '../results/status.js';
 import type { HostJob, HostPhase, TaskSpec, WorkerConfig } from './protocol.js';
 import { runSteps } from './steps.js';
 import type { Connector } from './connector.js';
@@ -36,16 +46,13 @@ export interface HostJobContext {
  * A task's end for its host. `endedAt`: a limit stopped it then (epoch ms); the host is recorded at
  * that moment, not after the remote kill that followed.
  */
-export type TaskOutcome = Omit<HostResult, 'id' | 'durationMs'> & { endedAt?: number };
+export type TaskOutcome = Outcome & { endedAt?: number };
 
 /** Run one host job to its single result; never throws. */
 export async function runHostJob(job: HostJob, ctx: HostJobContext): Promise<HostResult> {
   const started = Date.now();
-  const result = ({ endedAt, ...partial }: TaskOutcome): HostResult => ({
-    id: job.id,
-    durationMs: (endedAt ?? Date.now()) - started,
-    ...partial,
-  });
+  const result = ({ endedAt, ...outcome }: TaskOutcome): HostResult =>
+    hostResult(job.id, (endedAt ?? Date.now()) - started, outcome);
   if (ctx.signal.aborted) return notStarted(job.id, 'run was interrupted before this host started');
 
   ctx.onPhase('connecting');
@@ -65,7 +72,7 @@ export async function runHostJob(job: HostJob, ctx: HostJobContext): Promise<Hos
   try {
     if (ctx.signal.aborted) {
       const why = ctx.signal.reason === 'deadline' ? "the run's --deadline was reached" : 'run was interrupted';
-      return (ended = { ...notStarted(job.id, `${why} before the command started`), durationMs: Date.now() - started });
+      return (ended = notStarted(job.id, `${why} before the command started`, Date.now() - started));
     }
     ctx.onPhase('running');
     return (ended = result(await Promise.race([runTask(client, job, ctx), broken.failure])));
@@ -117,10 +124,13 @@ function thrownInCallbacks(client: HostConnection): { failure: Promise<never>; d
 }
 
 /** What an error thrown out of a connected host's task says about it: its own status and code when it has them. */
-function failureOutcome(err: unknown): Omit<HostResult, 'id' | 'durationMs'> {
-  if (err instanceof HostFailure) return { status: err.status, exitCode: null, reason: err.message, code: err.code };
+function failureOutcome(err: unknown): Outcome {
+  if (err instanceof HostFailure)
+    return err.status === 'not_started'
+      ? notStartedOutcome(err.message)
+      : endedOutcome(err.status, err.code, err.message);
   const data = toErrorData(err);
-  return { status: 'error', exitCode: null, reason: data.message, code: data.code };
+  return errorOutcome(data.code, data.message);
 }
 
 /**
@@ -166,9 +176,8 @@ async function runCommandTask(
     ctx.config.idleTimeoutMs,
     ctx.signal,
   );
-  if (stopped)
-    return { ...stopped, exitCode: null, ...(outcome.stoppedAt !== undefined ? { endedAt: outcome.stoppedAt } : {}) };
-  if (outcome.exitCode === 0) return { status: 'ok', exitCode: 0, reason: '' };
+  if (stopped) return { ...stopped, ...(outcome.stoppedAt !== undefined ? { endedAt: outcome.stoppedAt } : {}) };
+  if (outcome.exitCode === 0) return okOutcome(0);
   const reason = outcome.signal ? `killed by signal ${outcome.signal}` : `exit code ${outcome.exitCode}`;
-  return { status: 'failed', exitCode: outcome.exitCode, signal: outcome.signal, reason, code: 'E_EXIT' };
+  return failedOutcome('E_EXIT', reason, { exitCode: outcome.exitCode, signal: outcome.signal });
 }

@@ -1,7 +1,15 @@
 // Run a playbook: plays in order, serial batches, consensus gates, max_fail, resume points.
 import { judgeConsensus, resolveAmount, splitBatches, splitSegments } from '../playbook/plan.js';
 import type { Play, Playbook } from '../playbook/types.js';
-import { notStarted, type HostResult, type StepResult } from '../results/status.js';
+import {
+  divergedOutcome,
+  errorOutcome,
+  hostResult,
+  notStarted,
+  okOutcome,
+  type HostResult,
+  type StepResult,
+} from '../results/status.js';
 import type { Run } from './run.js';
 import type { HostJob } from './protocol.js';
 import { StepCompletion } from './step-completion.js';
@@ -73,13 +81,13 @@ function finalResult(run: Run, id: string, s: HostProgress, crash: unknown): Hos
   if (s.stopped) return s.stopped;
   if (s.playsLeft === 0) {
     if (s.unverified) return { ...s.unverified, durationMs: s.durationMs };
-    return { id, status: 'ok', exitCode: 0, durationMs: s.durationMs, reason: '' };
+    return hostResult(id, s.durationMs, okOutcome(0));
   }
   const where = s.lastDone === null ? 'this host had not started' : `this host stopped after step ${s.lastDone}`;
   if (crash !== undefined) {
     const why = `herd's playbook engine failed: ${crash instanceof Error ? crash.message : String(crash)}; ${where}`;
     if (!s.ran) return notStarted(id, why);
-    return { id, status: 'error', exitCode: null, durationMs: s.durationMs, reason: why, code: 'E_INTERNAL' };
+    return hostResult(id, s.durationMs, errorOutcome('E_INTERNAL', why));
   }
   if (!s.ran && run.control.stopped) return notStarted(id, run.control.interruptReason());
   // Between steps nothing is in flight, so a rerun may resume the next step safely.
@@ -247,15 +255,9 @@ function applyGate(
   });
   if (verdict.diverged.length === 0) return alive;
   for (const id of verdict.diverged) {
-    stop(state, id, {
-      id,
-      status: 'diverged',
-      exitCode: 0,
-      durationMs: state.get(id)?.durationMs ?? 0,
-      reason: `step ${play.index}.${step} (${name}): ${why}; held back from later steps`,
-      step: `${play.index}.${step}`,
-      code: 'E_DIVERGED',
-    });
+    const reason = `step ${play.index}.${step} (${name}): ${why}; held back from later steps`;
+    const diverged = divergedOutcome(reason, { exitCode: 0, step: `${play.index}.${step}` });
+    stop(state, id, hostResult(id, state.get(id)?.durationMs ?? 0, diverged));
   }
   return alive.filter((id) => !held.has(id));
 }

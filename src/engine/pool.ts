@@ -3,7 +3,7 @@
 // workers that die, and turns everything into a stream of pool events.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { notStarted, type HostResult } from '../results/status.js';
+import { errorOutcome, hostResult, interruptedOutcome, notStarted, type HostResult } from '../results/status.js';
 import { DEFAULT_JUMP_HANDSHAKES, WORKER_EXIT_GRACE_MS, WORKER_PREFETCH } from '../defaults.js';
 import { JobQueue } from './job-queue.js';
 import { JumpHandshakeGate } from './jump-gate.js';
@@ -321,14 +321,10 @@ export class WorkerPool {
     this.warnOnce(slot.failed);
     for (const state of slot.jobs.values()) {
       if (state.phase === 'running') {
-        this.complete({
-          id: state.job.id,
-          status: 'error',
-          exitCode: null,
-          durationMs: Date.now() - state.since,
-          reason: `uncaught error in its worker process while this host was running: ${message}; it may have run, and may still be running`,
-          code: 'E_WORKER_ERROR',
-        });
+        const reason =
+          `uncaught error in its worker process while this host was running: ${message}; ` +
+          'it may have run, and may still be running';
+        this.complete(hostResult(state.job.id, Date.now() - state.since, errorOutcome('E_WORKER_ERROR', reason)));
       } else this.requeue(state.job);
     }
     slot.jobs.clear();
@@ -381,14 +377,9 @@ export class WorkerPool {
     }
     for (const state of slot.jobs.values()) {
       if (state.phase === 'running') {
-        this.complete({
-          id: state.job.id,
-          status: 'interrupted',
-          exitCode: null,
-          durationMs: Date.now() - state.since,
-          reason: slot.killedBecause ?? `worker process died (${how}) while the command was running; it may have run`,
-          code: 'E_WORKER_DIED',
-        });
+        const reason =
+          slot.killedBecause ?? `worker process died (${how}) while the command was running; it may have run`;
+        this.complete(hostResult(state.job.id, Date.now() - state.since, interruptedOutcome('E_WORKER_DIED', reason)));
       } else this.requeue(state.job);
     }
     slot.jobs.clear();

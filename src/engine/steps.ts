@@ -5,7 +5,19 @@ import { HerdError } from '../errors.js';
 import { GUARD_TIMEOUT_MS } from '../defaults.js';
 import { renderStep, hostVars } from '../playbook/render.js';
 import type { Step } from '../playbook/types.js';
-import type { HostResult, StepResult, StepStatus } from '../results/status.js';
+import {
+  divergedOutcome,
+  failedOutcome,
+  interruptedOutcome,
+  notStartedOutcome,
+  okOutcome,
+  timeoutOutcome,
+  unverifiedOutcome,
+  type EndedDetails,
+  type Outcome,
+  type StepResult,
+  type StepStatus,
+} from '../results/status.js';
 import type { HostConnection } from '../transport/connection.js';
 import type { ExecOutcome, OutputFlow } from '../transport/exec.js';
 import { shellQuote } from '../transport/remote-command.js';
@@ -62,7 +74,7 @@ export async function runSteps(
   // Under --check, once a step would have changed the host, later checks may fail only because it did not:
   // such a failure is `unverified`, the host goes on, and it ends `unverified`, never ok.
   let skippedChanges = false;
-  let unverified: Omit<HostResult, 'id' | 'durationMs'> | null = null;
+  let unverified: Outcome | null = null;
   for (let index = from; index <= to; index++) {
     const key = `${play.index}.${index}`;
     const started = Date.now();
@@ -84,13 +96,7 @@ export async function runSteps(
         durationMs: 0,
         reason,
       });
-      return {
-        status: 'failed',
-        exitCode: null,
-        reason: `step ${key} (${name}): ${err.message}`,
-        step: key,
-        code: err.code,
-      };
+      return failedOutcome(err.code, `step ${key} (${name}): ${err.message}`, { step: key });
     }
     // Steps before this one ran on the host (earlier in this job, an earlier pass, or the resumed run).
     const afterEarlierSteps = index > 1 || job.afterEarlierSteps === true;
@@ -123,20 +129,15 @@ export async function runSteps(
     if (outcome.exitCode !== null) lastExit = outcome.exitCode;
     if (outcome.status === 'unverified') {
       const reason = `step ${key} (${step.name}): ${outcome.reason}`;
-      if (!ignored)
-        unverified ??= { status: 'unverified', exitCode: outcome.exitCode, reason, step: key, code: 'E_UNVERIFIED' };
+      if (!ignored) unverified ??= unverifiedOutcome(reason, { exitCode: outcome.exitCode, step: key });
     } else if (!isPassing(outcome.status) && !ignored) {
-      return {
-        status: hostStatusFor(outcome.status),
-        exitCode: outcome.exitCode,
-        reason: `step ${key} (${step.name}): ${outcome.reason}`,
-        step: key,
-        code: outcome.code ?? 'E_STEP',
-        ...(outcome.endedAt !== undefined ? { endedAt: outcome.endedAt } : {}),
-      };
+      const reason = `step ${key} (${step.name}): ${outcome.reason}`;
+      const details = { exitCode: outcome.exitCode, step: key };
+      const ended = hostOutcomeFor(outcome.status, outcome.code ?? 'E_STEP', reason, details);
+      return { ...ended, ...(outcome.endedAt !== undefined ? { endedAt: outcome.endedAt } : {}) };
     }
   }
-  return unverified ?? { status: 'ok', exitCode: lastExit ?? 0, reason: '' };
+  return unverified ?? okOutcome(lastExit ?? 0);
 }
 
 /**
@@ -146,12 +147,7 @@ export async function runSteps(
  */
 function refusedChannel(err: unknown, afterEarlierSteps: boolean): StepOutcome {
   if (!(err instanceof HostFailure) || err.code !== 'E_CHANNEL' || !afterEarlierSteps) throw err;
-  return {
-    status: 'failed',
-    exitCode: null,
-    reason: `${err.message} (after earlier steps ran on this host)`,
-    code: 'E_CHANNEL',
-  };
+  return failedOutcome('E_CHANNEL', `${err.message} (after earlier steps ran on this host)`);
 }
 
 function isPassing(status: StepStatus): boolean {
@@ -165,20 +161,30 @@ function isPassing(status: StepStatus): boolean {
   );
 }
 
-function hostStatusFor(status: StepStatus): HostResult['status'] {
+/** The host's end when a step stopped it: the step's status as the host's, its code and reason kept. */
+function hostOutcomeFor(status: StepStatus, code: ErrorCode, reason: string, details: EndedDetails): Outcome {
   switch (status) {
     case 'timeout':
-      return 'timeout';
+      return timeoutOutcome(code, reason, details);
     case 'diverged':
-      return 'diverged';
+      // Its code is E_DIVERGED, as every diverged step's (an unmet expect.stdout).
+      return divergedOutcome(reason, details);
     case 'interrupted':
-      return 'interrupted';
+      return interruptedOutcome(code, reason, details);
     case 'not_started':
-      return 'not_started';
+      return notStartedOutcome(reason);
     case 'unverified':
-      return 'unverified';
+      return unverifiedOutcome(reason, details);
+    case 'failed':
+    case 'ok':
+    case 'changed':
+    case 'skipped':
+    case 'would_run':
+    case 'would_skip':
+    case 'already_done':
+      return failedOutcome(code, reason, details);
     default:
-      return 'failed';
+      return assertNever(status);
   }
 }
 
@@ -210,7 +216,7 @@ async function runStep(
 }
 
 function assertNever(value: never): never {
-  throw new Error(`unhandled step kind ${JSON.stringify(value)}`);
+  throw new Error(`unhandled step kind or status ${JSON.stringify(value)}`);
 }
 
 /** Returns null to go ahead, a reason string to skip, or an outcome when a guard itself broke. */
@@ -261,7 +267,7 @@ function brokenOutcome(outcome: ExecOutcome, what: string, ctx: StepsContext): S
   const stopped = stoppedOutcome(outcome, what, 'its timeout', ctx.idleTimeoutMs, ctx.signal);
   if (!stopped) return null;
   const endedAt = outcome.stoppedAt !== undefined ? { endedAt: outcome.stoppedAt } : {};
-  return { status: stopped.status, exitCode: null, reason: stopped.reason, code: stopped.code, ...endedAt };
+  return { ...stopped, ...endedAt };
 }
 
 async function runCommandStep(
@@ -293,11 +299,11 @@ async function runCommandStep(
   if (outcome.exitCode === null || !allowed.includes(outcome.exitCode)) {
     const how = outcome.signal ? `killed by signal ${outcome.signal}` : `exit code ${outcome.exitCode}`;
     const reason = allowed.length === 1 && allowed[0] === 0 ? how : `${how} (expected ${allowed.join(', ')})`;
-    return { status: 'failed', exitCode: outcome.exitCode, reason, code: 'E_EXIT' };
+    return failedOutcome('E_EXIT', reason, { exitCode: outcome.exitCode });
   }
   if (step.expect?.stdout !== undefined && !new RegExp(step.expect.stdout, 'm').test(kept)) {
     const reason = `stdout does not match /${step.expect.stdout}/`;
-    return { status: 'diverged', exitCode: outcome.exitCode, reason, code: 'E_DIVERGED' };
+    return divergedOutcome(reason, { exitCode: outcome.exitCode });
   }
   const status: StepStatus = step.check ? 'ok' : 'changed';
   return {
@@ -324,7 +330,7 @@ async function runScriptStep(
     await transfer(conn, { direction: 'push', local: step.script, remote, times: false, finalMode: 0o700 });
   } catch (err) {
     const { code, message } = toErrorData(err);
-    return { status: 'failed', exitCode: null, reason: `could not upload script: ${message}`, code };
+    return failedOutcome(code, `could not upload script: ${message}`);
   }
   const command = `${shellQuote(remote)}${step.args ? ` ${step.args}` : ''}; rc=$?; rm -f ${shellQuote(remote)}; exit $rc`;
   return runCommandStep(conn, job, step, command, key, become, ctx);
@@ -358,17 +364,15 @@ async function runTransferStep(
     }
     const localDir = path.resolve(task.cwd, step.dest, job.id);
     const s = await transfer(conn, { direction: 'pull', local: localDir, remote: step.src, signal: ctx.signal });
-    return {
-      status: 'ok',
-      exitCode: null,
-      reason: `pulled ${plural(s.files, 'file')}, ${formatSize(s.bytes)} into ${localDir}${summaryNotes(s)}`,
-    };
+    return okOutcome(
+      null,
+      `pulled ${plural(s.files, 'file')}, ${formatSize(s.bytes)} into ${localDir}${summaryNotes(s)}`,
+    );
   } catch (err) {
     if (err instanceof TransferStopped) {
-      const stopped = abortedOutcome(ctx.signal, step.kind, 'files in flight stay under temporary names');
-      return { status: stopped.status, exitCode: null, reason: stopped.reason, code: stopped.code };
+      return abortedOutcome(ctx.signal, step.kind, 'files in flight stay under temporary names');
     }
     const { code, message } = toErrorData(err);
-    return { status: 'failed', exitCode: null, reason: message, code };
+    return failedOutcome(code, message);
   }
 }

@@ -1,13 +1,10 @@
 // One wording for every way a command can be stopped before it exits by itself, shared by
 // ad-hoc commands and playbook steps, so statuses and reasons match wherever they come from.
-import type { ErrorCode } from '../errors.js';
 import type { ExecOutcome } from '../transport/exec.js';
+import { interruptedOutcome, timeoutOutcome, type EndedOutcome } from '../results/status.js';
 
-export interface StoppedOutcome {
-  status: 'timeout' | 'interrupted';
-  code: ErrorCode;
-  reason: string;
-}
+/** Stopped before it exited by itself, so no exit code. */
+export type StoppedOutcome = EndedOutcome<'timeout' | 'interrupted'>;
 
 /** Why the run's abort signal fired: the user's Ctrl-C / SIGTERM, or the whole-run --deadline. */
 export type AbortCause = 'interrupt' | 'deadline';
@@ -24,12 +21,8 @@ export function describeKill(killed: number | null | undefined, survivors?: numb
 export function abortedOutcome(signal: AbortSignal, what: string, detail: string): StoppedOutcome {
   const tail = detail === '' ? '' : `; ${detail}`;
   if (signal.reason === 'deadline')
-    return {
-      status: 'timeout',
-      code: 'E_DEADLINE',
-      reason: `${what} stopped: the run's --deadline was reached${tail}`,
-    };
-  return { status: 'interrupted', code: 'E_INTERRUPTED', reason: `${what} interrupted while running${tail}` };
+    return timeoutOutcome('E_DEADLINE', `${what} stopped: the run's --deadline was reached${tail}`);
+  return interruptedOutcome('E_INTERRUPTED', `${what} interrupted while running${tail}`);
 }
 
 /**
@@ -45,19 +38,13 @@ export function stoppedOutcome(
 ): StoppedOutcome | null {
   const kill = describeKill(outcome.killed, outcome.killSurvivors);
   if (outcome.aborted) return abortedOutcome(signal, what, kill);
-  if (outcome.timedOut)
-    return { status: 'timeout', code: 'E_COMMAND_TIMEOUT', reason: `${what} exceeded ${timeoutText}; ${kill}` };
+  if (outcome.timedOut) return timeoutOutcome('E_COMMAND_TIMEOUT', `${what} exceeded ${timeoutText}; ${kill}`);
   if (outcome.idle)
-    return {
-      status: 'timeout',
-      code: 'E_IDLE_TIMEOUT',
-      reason: `${what} printed nothing for ${idleTimeoutMs / 1000}s (--idle-timeout); ${kill}`,
-    };
+    return timeoutOutcome(
+      'E_IDLE_TIMEOUT',
+      `${what} printed nothing for ${idleTimeoutMs / 1000}s (--idle-timeout); ${kill}`,
+    );
   if (outcome.connectionLost)
-    return {
-      status: 'interrupted',
-      code: 'E_CONNECTION_LOST',
-      reason: `connection lost while the ${what} was running (it may have run)`,
-    };
+    return interruptedOutcome('E_CONNECTION_LOST', `connection lost while the ${what} was running (it may have run)`);
   return null;
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { toErrorData } from '../errors.js';
 import { builtinVars } from '../playbook/render.js';
 import { renderTemplate } from '../playbook/template.js';
-import type { HostResult } from '../results/status.js';
+import { failedOutcome, okOutcome, type Outcome } from '../results/status.js';
 import type { HostConnection } from '../transport/connection.js';
 import { transfer, TransferStopped } from '../transfer/transfer.js';
 import type { TransferSummary } from '../transfer/types.js';
@@ -33,7 +33,7 @@ export async function runTransferTask(
   job: HostJob,
   task: TransferTask,
   ctx: TransferContext,
-): Promise<Omit<HostResult, 'id' | 'durationMs'>> {
+): Promise<Outcome> {
   const vars = builtinVars({ host: job.host, port: String(job.port), user: job.user, run_id: task.runId });
   try {
     const remote = renderTemplate(task.remote, vars);
@@ -50,32 +50,27 @@ export async function runTransferTask(
     };
     if (task.direction === 'push') {
       const s = await transfer(conn, { direction: 'push', local, remote, ...options });
-      return {
-        status: 'ok',
-        exitCode: null,
-        reason: `sent ${plural(s.files, 'file')} (${formatSize(s.bytes)}), ${s.skipped} unchanged${summaryNotes(s)}`,
-      };
+      return okOutcome(
+        null,
+        `sent ${plural(s.files, 'file')} (${formatSize(s.bytes)}), ${s.skipped} unchanged${summaryNotes(s)}`,
+      );
     }
     // One folder per host, like pslurp: LOCAL_DIR/<host>/...
     const s = await transfer(conn, { direction: 'pull', local: path.join(local, job.id), remote, ...options });
-    return {
-      status: 'ok',
-      exitCode: null,
-      reason: `received ${plural(s.files, 'file')} (${formatSize(s.bytes)}), ${s.skipped} unchanged${summaryNotes(s)}`,
-    };
+    return okOutcome(
+      null,
+      `received ${plural(s.files, 'file')} (${formatSize(s.bytes)}), ${s.skipped} unchanged${summaryNotes(s)}`,
+    );
   } catch (err) {
     if (err instanceof TransferStopped)
-      return {
-        ...abortedOutcome(
-          ctx.signal,
-          task.direction,
-          'files in flight stay under temporary names; herd rerun finishes them',
-        ),
-        exitCode: null,
-      };
+      return abortedOutcome(
+        ctx.signal,
+        task.direction,
+        'files in flight stay under temporary names; herd rerun finishes them',
+      );
     // The cause's own code: E_CONNECTION_LOST, E_NO_SUCH_FILE, E_UNSAFE_PATH, E_NO_SPACE... (E_TRANSFER when it has
     // none).
     const { code, message } = toErrorData(err);
-    return { status: 'failed', exitCode: null, reason: message, code: code === 'E_INTERNAL' ? 'E_TRANSFER' : code };
+    return failedOutcome(code === 'E_INTERNAL' ? 'E_TRANSFER' : code, message);
   }
 }

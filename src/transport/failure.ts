@@ -7,10 +7,10 @@ import type { HostStatus } from '../results/status.js';
  * already made (a refused channel, a jump host's tunnel). Carries the host status it maps to.
  */
 export class HostFailure extends HerdError {
-  readonly status: HostStatus;
+  readonly status: Exclude<HostStatus, 'ok'>;
   /** A reset or close during banner or key exchange (sshd MaxStartups drops, a restarting daemon): worth a retry. */
   transient = false;
-  constructor(status: HostStatus, code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(status: Exclude<HostStatus, 'ok'>, code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(code, message, options);
     this.status = status;
   }

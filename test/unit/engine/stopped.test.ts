@@ -38,16 +38,19 @@ describe('stoppedOutcome', () => {
       stoppedOutcome({ ...base, timedOut: true, killed: 2, killSurvivors: 0 }, 'command', '--timeout 3s', 0, live),
     ).toEqual({
       status: 'timeout',
+      exitCode: null,
       code: 'E_COMMAND_TIMEOUT',
       reason: 'command exceeded --timeout 3s; remote processes killed: 2 (verified gone)',
     });
     expect(stoppedOutcome({ ...base, idle: true, killed: null }, 'guard', 'its timeout', 1500, live)).toEqual({
       status: 'timeout',
+      exitCode: null,
       code: 'E_IDLE_TIMEOUT',
       reason: 'guard printed nothing for 1.5s (--idle-timeout); remote kill could not be confirmed',
     });
     expect(stoppedOutcome({ ...base, connectionLost: true }, 'command', '', 0, live)).toEqual({
       status: 'interrupted',
+      exitCode: null,
       code: 'E_CONNECTION_LOST',
       reason: 'connection lost while the command was running (it may have run)',
     });
@@ -57,6 +60,7 @@ describe('stoppedOutcome', () => {
     const all = { ...base, aborted: true, timedOut: true, idle: true, connectionLost: true, killed: 1 };
     expect(stoppedOutcome(all, 'command', '--timeout 3s', 0, abortedBy('deadline'))).toEqual({
       status: 'timeout',
+      exitCode: null,
       code: 'E_DEADLINE',
       reason: "command stopped: the run's --deadline was reached; remote processes killed: 1",
     });
@@ -66,6 +70,7 @@ describe('stoppedOutcome', () => {
     });
     expect(abortedOutcome(abortedBy(), 'push', '')).toEqual({
       status: 'interrupted',
+      exitCode: null,
       code: 'E_INTERRUPTED',
       reason: 'push interrupted while running',
     });
