@@ -11,7 +11,7 @@ import { ansibleBoolean, editDistance, typeName, yaml11Boolean } from '../playbo
 import { CONFIGURABLE, OPTIONS, type OptionKey, type OptionRow } from './option-table.js';
 
 export { CONFIGURABLE };
-import { parseNumber, parseSize } from './options.js';
+import { parseNumber, parseSize } from './parse-value.js';
 
 export type ConfigurableKey = (typeof CONFIGURABLE)[number];
 

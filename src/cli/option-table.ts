@@ -1,10 +1,12 @@
 // Every command-line option of every command, declared once. Derived from this table: the commander
 // options of each command (flags, help, order), the raw option type, the number rules and their
-// messages, the run.json `options` record, the worker config, rerun's restore from run.json and
-// rerun's refusal of flags that do not apply to the kind of run it repeats.
+// messages, the typed resolved value of each plain option (into, resolve), the run.json `options`
+// record, the worker config, rerun's restore from run.json and rerun's refusal of flags that do not
+// apply to the kind of run it repeats.
 //
 // A typed table rather than @commander-js/extra-typings: extra-typings types what commander parses,
 // but the same declaration must also drive run.json and rerun, which it knows nothing about.
+import path from 'node:path';
 import { Option, type Command } from 'commander';
 import {
   DEFAULT_COMMAND_TIMEOUT_S,
@@ -18,12 +20,15 @@ import {
   DEFAULT_OUT_DIR,
   DEFAULT_PORT,
   DEFAULT_RUNS_LIMIT,
+  defaultKnownHostsPath,
   defaultWorkers,
 } from '../defaults.js';
 import type { RunRequest } from '../engine/run.js';
 import { INVENTORY_FORMATS } from '../inventory/format.js';
 import type { RunOptionsRecord, RunTaskRecord } from '../results/run-record.js';
+import { parseJumpList, type JumpSpec } from '../transport/ssh-config.js';
 import type { ConnectionOptions, RunOptions, SecretSource } from './options.js';
+import { parseNumber, parseSize } from './parse-value.js';
 
 export type CommandName =
   'run' | 'push' | 'pull' | 'play' | 'rerun' | 'hosts' | 'runs' | 'show' | 'report' | 'diff' | 'config';
@@ -99,9 +104,23 @@ export interface OptionRow {
   /** Commands on which the same option reads differently. */
   on?: Partial<Record<CommandName, { flags?: string; help?: string }>>;
   number?: NumberSpec;
+  /**
+   * A plain option: the resolved record and field its value alone sets. Absent: the option is
+   * combined with others (options.ts deriveConnection, deriveRun) or is read by its command, not resolved here.
+   */
+  into?: readonly ['connection' | 'run', string];
+  /**
+   * Its resolved value from the raw value (undefined: not given) and the flag for messages.
+   * Absent: by its kind: the number rule with its default, a flag given, a --no-x not given,
+   * a string or null, the repeated strings.
+   */
+  resolve?: (value: never, flag: string) => unknown;
   goes: readonly Destination[];
-  /** How run.json's `options` records it (and whether rerun restores it). */
-  record?: readonly RecordSpec[];
+  /**
+   * How run.json's `options` records it (and whether rerun restores it). A function with a declared
+   * type: its writers read the resolved options, whose type derives from this table.
+   */
+  record?: () => readonly RecordSpec[];
   /** rerun: the kinds of earlier run this flag applies to; absent: every kind. */
   rerunKinds?: readonly TaskKind[];
   /** rerun: appended to the refusal when the kind does not match. */
@@ -121,6 +140,7 @@ const restoreNumber = (v: number | null | undefined, key: string): Restored =>
   v === undefined || v === null ? {} : { [key]: String(v) };
 
 const RERUN_PLAYBOOK = 'playbook runs: ';
+const PORT: NumberSpec = { default: DEFAULT_PORT, min: 1, max: 65535, integer: true };
 
 export const OPTIONS = {
   // push and pull
@@ -324,9 +344,12 @@ export const OPTIONS = {
     flags: '-F, --ssh-config <file>',
     help: 'ssh_config to read (default: ~/.ssh/config, then /etc/ssh/ssh_config; "none" reads none); command-line options override it',
     value: 'string',
+    into: ['connection', 'sshConfigFile'],
+    // -F as given, a file resolved; undefined: ~/.ssh/config if present.
+    resolve: (v: string | undefined): string | undefined => (v === undefined || v === 'none' ? v : path.resolve(v)),
     goes: ['connection'],
     // `none` when -F none: a rerun then reads no ssh_config either (null would let it read ~/.ssh/config).
-    record: [
+    record: (): readonly RecordSpec[] => [
       rec(
         'ssh_config',
         (o, ctx) => (o.connection.sshConfigFile === 'none' ? 'none' : ctx.sshConfigPath),
@@ -339,8 +362,10 @@ export const OPTIONS = {
     flags: '-J, --jump <hops>',
     help: 'jump hosts: [user@]host[:port][,...], like ssh -J (overrides ProxyJump)',
     value: 'string',
+    into: ['connection', 'jump'],
+    resolve: (v: string | undefined): JumpSpec[] | null => (v === undefined ? null : parseJumpList(v)),
     goes: ['connection'],
-    record: [
+    record: (): readonly RecordSpec[] => [
       rec(
         'jump',
         (o) =>
@@ -356,9 +381,10 @@ export const OPTIONS = {
     flags: '--jump-sessions <n>',
     help: `target sessions carried by one connection to a jump host; more connections are opened as needed (default: ${DEFAULT_JUMP_SESSIONS}, under OpenSSH's MaxSessions 10)`,
     value: 'string',
+    into: ['connection', 'jumpSessions'],
     number: { default: DEFAULT_JUMP_SESSIONS, min: 1, max: 64, integer: true },
     goes: ['worker'],
-    record: [
+    record: (): readonly RecordSpec[] => [
       rec(
         'jump_sessions',
         (o) => o.connection.jumpSessions,
@@ -371,8 +397,9 @@ export const OPTIONS = {
     flags: '-u, --user <name>',
     help: 'login user for hosts that do not name one (default: ssh_config User, else your local user)',
     value: 'string',
+    into: ['connection', 'user'],
     goes: ['connection'],
-    record: [
+    record: (): readonly RecordSpec[] => [
       rec(
         'user',
         (o) => o.connection.user,
@@ -385,9 +412,13 @@ export const OPTIONS = {
     flags: '-p, --port <n>',
     help: `SSH port for hosts that do not name one (default: ${DEFAULT_PORT})`,
     value: 'string',
-    number: { default: DEFAULT_PORT, min: 1, max: 65535, integer: true },
+    into: ['connection', 'port'],
+    // null when not given: ssh_config's Port, then the default, apply per host.
+    resolve: (v: string | undefined, flag: string): number | null =>
+      v === undefined ? null : parseNumber(flag, v, DEFAULT_PORT, PORT),
+    number: PORT,
     goes: ['connection'],
-    record: [
+    record: (): readonly RecordSpec[] => [
       rec(
         'port',
         (o) => o.connection.port,
@@ -401,7 +432,7 @@ export const OPTIONS = {
     help: 'private key file; repeatable (default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa)',
     value: 'strings',
     goes: ['connection', 'worker'],
-    record: [
+    record: (): readonly RecordSpec[] => [
       rec(
         'keys',
         (o) => (o.connection.keysExplicit ? o.connection.keys : []),
@@ -426,7 +457,7 @@ export const OPTIONS = {
     goes: ['worker'],
     displaces: ['askPass'],
     // One field for --ask-pass and --password-env: where the password came from, never the password.
-    record: [
+    record: (): readonly RecordSpec[] => [
       rec(
         'password_source',
         (o) => recordedSource(o.connection.passwordSource),
@@ -441,7 +472,7 @@ export const OPTIONS = {
     value: 'string',
     goes: ['worker'],
     displaces: ['askKeyPassphrase'],
-    record: [
+    record: (): readonly RecordSpec[] => [
       rec(
         'key_passphrase_source',
         (o) => recordedSource(o.connection.keyPassphraseSource),
@@ -464,8 +495,10 @@ export const OPTIONS = {
       'the user known_hosts file, as ssh -o UserKnownHostsFile=FILE: checked and recorded into ' +
       '(default: ~/.ssh/known_hosts ~/.ssh/known_hosts2; global files are read too)',
     value: 'string',
+    into: ['connection', 'knownHostsPath'],
+    resolve: (v: string | undefined): string => path.resolve(v ?? defaultKnownHostsPath()),
     goes: ['connection'],
-    record: [
+    record: (): readonly RecordSpec[] => [
       rec(
         'known_hosts',
         (o) => (o.connection.explicit.knownHosts ? o.connection.knownHostsPath : null),
@@ -489,7 +522,7 @@ export const OPTIONS = {
     choices: ['accept-new', 'strict', 'off'],
     goes: ['connection', 'worker'],
     // One field for --strict-host-keys and --host-key-checking.
-    record: [
+    record: (): readonly RecordSpec[] => [
       rec(
         'host_key_mode',
         (o) => o.connection.hostKeyMode,
@@ -505,9 +538,10 @@ export const OPTIONS = {
     flags: '--connect-timeout <s>',
     help: `seconds for TCP connect, banner, key exchange and auth (default: ${DEFAULT_CONNECT_TIMEOUT_S})`,
     value: 'string',
+    into: ['connection', 'connectTimeoutS'],
     number: { default: DEFAULT_CONNECT_TIMEOUT_S, min: 0.1 },
     goes: ['connection', 'worker'],
-    record: [
+    record: (): readonly RecordSpec[] => [
       rec(
         'connect_timeout_s',
         (o) => o.connection.connectTimeoutS,
@@ -522,9 +556,10 @@ export const OPTIONS = {
     flags: '--connect-retries <n>',
     help: `retries after a transient handshake failure (reset, dropped by sshd MaxStartups), with jittered backoff, for targets and jump hosts; never once a command started (default: ${DEFAULT_CONNECT_RETRIES})`,
     value: 'string',
+    into: ['connection', 'connectRetries'],
     number: { default: DEFAULT_CONNECT_RETRIES, min: 0, max: 20, integer: true },
     goes: ['worker'],
-    record: [
+    record: (): readonly RecordSpec[] => [
       rec(
         'connect_retries',
         (o) => o.connection.connectRetries,
@@ -537,9 +572,10 @@ export const OPTIONS = {
     flags: '--connect-rate <n>',
     help: `new connections started per second, across workers; 0 = unpaced (default: ${DEFAULT_CONNECT_RATE})`,
     value: 'string',
+    into: ['connection', 'connectRate'],
     number: { default: DEFAULT_CONNECT_RATE, min: 0 },
     goes: ['worker'],
-    record: [
+    record: (): readonly RecordSpec[] => [
       rec(
         'connect_rate',
         (o) => o.connection.connectRate,
@@ -554,10 +590,11 @@ export const OPTIONS = {
     flags: '-f, --forks <n>',
     help: `total concurrent SSH sessions (default: ${DEFAULT_FORKS})`,
     value: 'string',
+    into: ['run', 'forks'],
     number: { default: DEFAULT_FORKS, min: 1, integer: true },
     goes: ['session'],
     // The forks the run used: after fitting ulimit -n.
-    record: [
+    record: (): readonly RecordSpec[] => [
       rec(
         'forks',
         (_o, ctx) => ctx.forks,
@@ -570,9 +607,10 @@ export const OPTIONS = {
     flags: '-w, --workers <n>',
     help: `worker processes (default: number of CPUs, here ${defaultWorkers()})`,
     value: 'string',
+    into: ['run', 'workers'],
     number: { default: defaultWorkers, min: 1, max: 256, integer: true },
     goes: ['session'],
-    record: [
+    record: (): readonly RecordSpec[] => [
       rec(
         'workers',
         (o) => o.run.workers,
@@ -585,9 +623,10 @@ export const OPTIONS = {
     flags: '--max-handshakes <n>',
     help: `SSH handshakes in progress at once, across workers (default: ${DEFAULT_MAX_HANDSHAKES})`,
     value: 'string',
+    into: ['run', 'maxHandshakes'],
     number: { default: DEFAULT_MAX_HANDSHAKES, min: 1, integer: true },
     goes: ['session'],
-    record: [
+    record: (): readonly RecordSpec[] => [
       rec(
         'max_handshakes',
         (o) => o.run.maxHandshakes,
@@ -600,16 +639,18 @@ export const OPTIONS = {
     flags: '--deadline <s>',
     help: 'whole-run limit in seconds: then start nothing new and stop running work (status timeout) (default: none)',
     value: 'string',
+    into: ['run', 'deadlineS'],
     number: { default: 0, min: 0 },
     goes: ['session'],
     // Recorded for the audit, not restored: a rerun gets its own time budget.
-    record: [rec('deadline_s', (o) => o.run.deadlineS)],
+    record: (): readonly RecordSpec[] => [rec('deadline_s', (o) => o.run.deadlineS)],
     example: '30',
   },
   grace: {
     flags: '--grace <s>',
     help: `after the first Ctrl-C, seconds running work gets to finish (default: ${DEFAULT_GRACE_S})`,
     value: 'string',
+    into: ['run', 'graceS'],
     number: { default: DEFAULT_GRACE_S, min: 0 },
     goes: ['session'],
     example: '2',
@@ -623,6 +664,8 @@ export const OPTIONS = {
       diff: { help: `directory holding run directories (default: ./${DEFAULT_OUT_DIR})` },
     },
     value: 'string',
+    into: ['run', 'outDir'],
+    resolve: (v: string | undefined): string => path.resolve(v ?? DEFAULT_OUT_DIR),
     goes: ['session', 'past-run'],
     example: 'elsewhere',
   },
@@ -630,6 +673,7 @@ export const OPTIONS = {
     flags: '-q, --quiet',
     help: 'print only the final summary',
     value: 'flag',
+    into: ['run', 'quiet'],
     goes: ['display'],
     example: true,
   },
@@ -643,6 +687,7 @@ export const OPTIONS = {
       diff: { help: 'one JSON object per distinct output (variant), the reference first' },
     },
     value: 'flag',
+    into: ['run', 'json'],
     goes: ['display', 'past-run'],
     example: true,
   },
@@ -659,10 +704,11 @@ export const OPTIONS = {
     flags: '--idle-timeout <s>',
     help: 'stop a command that prints nothing for this many seconds; the remote command is killed (default: none)',
     value: 'string',
+    into: ['run', 'idleTimeoutS'],
     number: { default: 0, min: 0 },
     goes: ['worker'],
     rerunKinds: ['command', 'playbook'],
-    record: [
+    record: (): readonly RecordSpec[] => [
       rec(
         'idle_timeout_s',
         (o) => o.run.idleTimeoutS,
@@ -675,9 +721,12 @@ export const OPTIONS = {
     flags: '--max-output <size>',
     help: 'stdout+stderr kept per host, e.g. 512K, 10M, 1G; the rest is dropped with a note (default: no cap)',
     value: 'string',
+    into: ['run', 'maxOutputBytes'],
+    // Bytes kept per host; 0 = no cap.
+    resolve: (v: string | undefined, flag: string): number => parseSize(flag, v),
     goes: ['worker'],
     rerunKinds: ['command', 'playbook'],
-    record: [
+    record: (): readonly RecordSpec[] => [
       rec(
         'max_output_bytes',
         (o) => o.run.maxOutputBytes,
@@ -690,6 +739,7 @@ export const OPTIONS = {
     flags: '--stream',
     help: 'print every output line as it arrives, as host: line',
     value: 'flag',
+    into: ['run', 'stream'],
     goes: ['display'],
     rerunKinds: ['command', 'playbook'],
     example: true,
@@ -698,6 +748,7 @@ export const OPTIONS = {
     flags: '--no-color',
     help: 'no colours in --stream output (also: NO_COLOR=1)',
     value: 'negated',
+    into: ['run', 'colour'],
     goes: ['display'],
     rerunKinds: ['command', 'playbook'],
     example: false,
@@ -708,6 +759,7 @@ export const OPTIONS = {
     flags: '--timeout <s>',
     help: 'per-command timeout in seconds; the remote command is killed (default: none)',
     value: 'string',
+    into: ['run', 'timeoutS'],
     number: { default: DEFAULT_COMMAND_TIMEOUT_S, min: 0 },
     // Recorded with the task (task.timeout_s), which rerun repeats unless --timeout is given.
     goes: ['task'],
@@ -738,6 +790,65 @@ type RawValue<R> = R extends { value: 'strings' }
 export type RawOptions = { -readonly [K in OptionKey]?: RawValue<(typeof OPTIONS)[K]> };
 
 const row = (key: OptionKey): OptionRow => OPTIONS[key];
+
+type Rows = typeof OPTIONS;
+
+/** A row's resolved value: what its resolve returns, else by its kind (as resolveRow). */
+export type ResolvedValue<R> = R extends { resolve: (value: never, flag: string) => infer T }
+  ? T
+  : R extends { number: NumberSpec }
+    ? number
+    : R extends { value: 'flag' | 'negated' }
+      ? boolean
+      : R extends { value: 'strings' }
+        ? string[]
+        : RawValue<R> | null;
+
+/** The plain rows: each alone sets one field of a resolved record. */
+export type PlainKey = { [K in OptionKey]: Rows[K] extends { into: unknown } ? K : never }[OptionKey];
+
+/** The fields of a resolved record that plain rows set, named by each row's `into`. */
+export type PlainOptions<W extends 'connection' | 'run'> = {
+  [K in PlainKey as Rows[K] extends { into: readonly [W, infer F extends string] } ? F : never]: ResolvedValue<Rows[K]>;
+};
+
+const numberDefault = (spec: NumberSpec): number =>
+  typeof spec.default === 'function' ? spec.default() : spec.default;
+
+/** One row's resolved value from its raw value (undefined: not given), its errors naming `flag`. */
+function resolveRow(r: OptionRow, value: unknown, flag: string): unknown {
+  if (r.resolve) return r.resolve(value as never, flag);
+  if (r.number) return parseNumber(flag, value as string | undefined, numberDefault(r.number), r.number);
+  switch (r.value) {
+    case 'flag':
+      return value === true;
+    case 'negated':
+      return value !== false;
+    case 'string':
+      return value ?? null;
+    case 'strings':
+      return value ?? [];
+    default: {
+      const kind: never = r.value;
+      throw new Error(`unknown option kind ${String(kind)}`);
+    }
+  }
+}
+
+/** One plain option's resolved value. */
+export function resolveOption<K extends PlainKey>(key: K, raw: RawOptions): ResolvedValue<Rows[K]> {
+  return resolveRow(row(key), raw[key], flagOf(key)) as ResolvedValue<Rows[K]>;
+}
+
+/** Every field of a resolved record that plain rows set, in table order. */
+export function resolvePlain<W extends 'connection' | 'run'>(raw: RawOptions, into: W): PlainOptions<W> {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(OPTIONS) as OptionKey[]) {
+    const target = row(key).into;
+    if (target?.[0] === into) out[target[1]] = resolveRow(row(key), raw[key], flagOf(key));
+  }
+  return out as PlainOptions<W>;
+}
 
 const INVENTORY = ['inventory', 'inventoryFormat', 'limit'] as const satisfies readonly OptionKey[];
 const CONNECTION = [
@@ -874,7 +985,7 @@ export function flagOf(key: OptionKey, command?: CommandName): string {
 export function optionsRecord(o: Resolved, ctx: RecordContext): RunOptionsRecord {
   const out: Record<string, unknown> = { agent: ctx.agent };
   for (const key of Object.keys(OPTIONS) as OptionKey[]) {
-    for (const spec of row(key).record ?? []) out[spec.field] = spec.write(o, ctx);
+    for (const spec of row(key).record?.() ?? []) out[spec.field] = spec.write(o, ctx);
   }
   return out as unknown as RunOptionsRecord;
 }
@@ -883,7 +994,7 @@ export function optionsRecord(o: Resolved, ctx: RecordContext): RunOptionsRecord
 export function restoreOptions(recorded: RunOptionsRecord): RawOptions {
   let raw: Restored = {};
   for (const key of Object.keys(OPTIONS) as OptionKey[]) {
-    for (const spec of row(key).record ?? []) if (spec.restore) raw = { ...raw, ...spec.restore(recorded) };
+    for (const spec of row(key).record?.() ?? []) if (spec.restore) raw = { ...raw, ...spec.restore(recorded) };
   }
   return raw as RawOptions;
 }

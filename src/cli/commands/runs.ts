@@ -4,7 +4,7 @@ import path from 'node:path';
 import { DEFAULT_OUT_DIR, DEFAULT_RUNS_LIMIT } from '../../defaults.js';
 import { formatCounts } from '../../report/summary.js';
 import type { RunRecord } from '../../results/run-record.js';
-import { parseNumber } from '../options.js';
+import { parseNumber } from '../parse-value.js';
 
 export function runsCommand(raw: { out?: string; limit?: string; json?: boolean }): number {
   const outDir = path.resolve(raw.out ?? DEFAULT_OUT_DIR);

@@ -3,22 +3,46 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { Option } from 'commander';
+import {
+  DEFAULT_COMMAND_TIMEOUT_S,
+  DEFAULT_CONNECT_RATE,
+  DEFAULT_CONNECT_RETRIES,
+  DEFAULT_CONNECT_TIMEOUT_S,
+  DEFAULT_FORKS,
+  DEFAULT_GRACE_S,
+  DEFAULT_JUMP_SESSIONS,
+  DEFAULT_MAX_HANDSHAKES,
+  DEFAULT_OUT_DIR,
+  defaultKeyPaths,
+  defaultKnownHostsPath,
+  defaultWorkers,
+} from '../../../src/defaults.js';
+import type { HostKeyMode } from '../../../src/transport/connect.js';
+import type { JumpSpec } from '../../../src/transport/ssh-config.js';
 import {
   COMMAND_OPTIONS,
   OPTIONS,
   optionsRecord,
   overlayGiven,
   restoreOptions,
+  resolveOption,
   workerConfig,
   type CommandName,
+  type PlainKey,
   type OptionKey,
   type OptionRow,
   type RawOptions,
   type Resolved,
 } from '../../../src/cli/option-table.js';
-import { resolveConnectionOptions, resolveRunOptions } from '../../../src/cli/options.js';
+import {
+  resolveConnectionOptions,
+  resolveRunOptions,
+  type ConnectionOptions,
+  type RunOptions,
+  type SecretSource,
+} from '../../../src/cli/options.js';
 
 const rows = Object.entries(OPTIONS) as [OptionKey, OptionRow][];
 
@@ -155,5 +179,132 @@ describe('option table', () => {
       if (row.goes.includes('worker')) expect(config, key).not.toEqual(base);
       else expect(config, key).toEqual(base);
     }
+  });
+});
+
+/** The resolved options as they were written by hand before they derived from the table. */
+interface HandWrittenConnectionOptions {
+  user: string | null;
+  port: number | null;
+  keys: string[];
+  keysExplicit: boolean;
+  passwordSource: SecretSource;
+  keyPassphraseSource: SecretSource;
+  knownHostsPath: string;
+  hostKeyMode: HostKeyMode;
+  connectTimeoutS: number;
+  connectRetries: number;
+  connectRate: number;
+  sshConfigFile: string | undefined;
+  jump: JumpSpec[] | null;
+  jumpSessions: number;
+  explicit: { connectTimeout: boolean; hostKeyMode: boolean; knownHosts: boolean };
+}
+interface HandWrittenRunOptions {
+  forks: number;
+  workers: number;
+  maxHandshakes: number;
+  timeoutS: number;
+  idleTimeoutS: number;
+  deadlineS: number;
+  maxOutputBytes: number;
+  graceS: number;
+  outDir: string;
+  quiet: boolean;
+  progress: boolean;
+  stream: boolean;
+  json: boolean;
+  colour: boolean;
+}
+
+/** Rows no single resolved field comes from: combined with others in options.ts (deriveConnection, deriveRun). */
+const DERIVED_FROM = [
+  'key',
+  'askPass',
+  'passwordEnv',
+  'askKeyPassphrase',
+  'keyPassphraseEnv',
+  'strictHostKeys',
+  'hostKeyChecking',
+  'progress',
+];
+
+const plainRows = rows.filter((entry): entry is [PlainKey, OptionRow] => entry[1].into !== undefined);
+
+describe('resolved options from the table', () => {
+  it('types each resolved field by its row, as the hand-written interfaces did', () => {
+    // Checked by tsc (npm run typecheck): a row's kind, number rule or resolve gives its field's type.
+    expectTypeOf<ConnectionOptions>().toEqualTypeOf<HandWrittenConnectionOptions>();
+    expectTypeOf<RunOptions>().toEqualTypeOf<HandWrittenRunOptions>();
+    expectTypeOf(resolveOption('forks', {})).toEqualTypeOf<number>();
+    expectTypeOf(resolveOption('user', {})).toEqualTypeOf<string | null>();
+    expectTypeOf(resolveOption('quiet', {})).toEqualTypeOf<boolean>();
+  });
+
+  it("resolves every plain row's default and example to a value of its kind", () => {
+    expect(plainRows.length).toBeGreaterThan(20);
+    for (const [key, row] of plainRows) {
+      for (const raw of [{}, example(key)]) {
+        const value: unknown = resolveOption(key, raw);
+        const where = `${key} from ${JSON.stringify(raw)}`;
+        if (row.number && !(key === 'port' && value === null)) {
+          expect(typeof value, where).toBe('number');
+          expect(value as number, where).toBeGreaterThanOrEqual(row.number.min);
+          if (row.number.max !== undefined) expect(value as number, where).toBeLessThanOrEqual(row.number.max);
+        } else if (row.value === 'flag' || row.value === 'negated') {
+          expect(typeof value, where).toBe('boolean');
+        } else if (row.choices && value !== null) {
+          expect(row.choices, where).toContain(value);
+        }
+      }
+      // Given a value, a row resolves to something other than its default.
+      expect(resolveOption(key, example(key)), key).not.toEqual(resolveOption(key, {}));
+    }
+  });
+
+  it('resolves every row that reaches a connection, a worker or the session, alone or in a named derivation', () => {
+    const reaching = rows.filter(([, row]) => row.goes.some((g) => ['connection', 'worker', 'session'].includes(g)));
+    const unresolved = reaching.filter(([key, row]) => row.into === undefined && !DERIVED_FROM.includes(key));
+    expect(unresolved.map(([key]) => key)).toEqual([]);
+    for (const key of DERIVED_FROM) expect(OPTIONS[key as OptionKey], key).not.toHaveProperty('into');
+  });
+
+  it("resolves the table's defaults to exactly the defaults herd had", () => {
+    expect(resolveConnectionOptions({})).toStrictEqual({
+      user: null,
+      port: null,
+      keys: defaultKeyPaths(),
+      keysExplicit: false,
+      passwordSource: null,
+      keyPassphraseSource: null,
+      knownHostsPath: path.resolve(defaultKnownHostsPath()),
+      hostKeyMode: 'accept-new',
+      connectTimeoutS: DEFAULT_CONNECT_TIMEOUT_S,
+      connectRetries: DEFAULT_CONNECT_RETRIES,
+      connectRate: DEFAULT_CONNECT_RATE,
+      sshConfigFile: undefined,
+      jump: null,
+      jumpSessions: DEFAULT_JUMP_SESSIONS,
+      explicit: { connectTimeout: false, hostKeyMode: false, knownHosts: false },
+    });
+    expect(resolveRunOptions({})).toStrictEqual({
+      forks: DEFAULT_FORKS,
+      workers: defaultWorkers(),
+      maxHandshakes: DEFAULT_MAX_HANDSHAKES,
+      timeoutS: DEFAULT_COMMAND_TIMEOUT_S,
+      idleTimeoutS: 0,
+      deadlineS: 0,
+      maxOutputBytes: 0,
+      graceS: DEFAULT_GRACE_S,
+      outDir: path.resolve(DEFAULT_OUT_DIR),
+      quiet: false,
+      progress: true,
+      stream: false,
+      json: false,
+      colour: true,
+    });
+    // The derivations: -q takes the progress line away, as --no-progress does.
+    expect(resolveRunOptions({ quiet: true }).progress).toBe(false);
+    expect(resolveRunOptions({ progress: false }).progress).toBe(false);
   });
 });
