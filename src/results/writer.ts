@@ -14,7 +14,14 @@ import {
   stepRow,
   tsvField,
 } from './tsv.js';
-import type { HostResult, HostStatus, StepResult } from './status.js';
+import {
+  hostResult,
+  interruptedOutcome,
+  notStarted,
+  type HostResult,
+  type HostStatus,
+  type StepResult,
+} from './status.js';
 
 /** A host that has not ended yet shows one of these in a hosts.tsv of an unfinished run. */
 export type PendingStatus = 'queued' | 'connecting' | 'running';
@@ -141,14 +148,11 @@ export class RunWriter {
     for (const id of this.order) {
       if (!this.results.has(id)) {
         const wasRunning = this.pending.get(id) === 'running';
-        this.onDone({
-          id,
-          status: wasRunning ? 'interrupted' : 'not_started',
-          exitCode: null,
-          durationMs: 0,
-          reason: wasRunning ? 'run ended while the command was running' : 'run ended before this host started',
-          code: wasRunning ? 'E_INTERRUPTED' : 'E_NOT_STARTED',
-        });
+        this.onDone(
+          wasRunning
+            ? hostResult(id, 0, interruptedOutcome('E_INTERRUPTED', 'run ended while the command was running'))
+            : notStarted(id, 'run ended before this host started'),
+        );
       }
     }
     this.writeHostsTsv();
