@@ -64,43 +64,15 @@ export const TRANSFER_TOOLS: TransferTool[] = [
   {
     name: 'pssh',
     binary: '/usr/bin/parallel-slurp',
-    argv: (ctx, direction, src, dest) =>
-      direction === 'pull'
-        ? [
-            'parallel-slurp',
-            '-r',
-            '-h',
-            ctx.hostsFile,
-            '-p',
-            String(ctx.forks),
-            '-l',
-            ctx.user,
-            '-t',
-            '0',
-            '-x',
-            sshOptions(ctx).join(' ').replace('-p ', '-P '),
-            '-L',
-            dest,
-            src,
-            'tree',
-          ]
+    argv: (ctx, direction, src, dest) => {
+      // The same flags for both: hosts, parallelism, user, no timeout, ssh's own options.
+      const common = ['-r', '-h', ctx.hostsFile, '-p', String(ctx.forks), '-l', ctx.user, '-t', '0'];
+      const ssh = ['-x', sshOptions(ctx).join(' ').replace('-p ', '-P ')];
+      return direction === 'pull'
+        ? ['parallel-slurp', ...common, ...ssh, '-L', dest, src, 'tree']
         : // pscp cannot template a destination per host: all hosts write one shared folder.
-          [
-            'parallel-scp',
-            '-r',
-            '-h',
-            ctx.hostsFile,
-            '-p',
-            String(ctx.forks),
-            '-l',
-            ctx.user,
-            '-t',
-            '0',
-            '-x',
-            sshOptions(ctx).join(' ').replace('-p ', '-P '),
-            src,
-            dest.replace('{{ host }}', 'shared'),
-          ],
+          ['parallel-scp', ...common, ...ssh, src, dest.replace('{{ host }}', 'shared')];
+    },
   },
 ];
 
