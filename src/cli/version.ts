@@ -8,7 +8,7 @@ export function herdVersion(): string {
         name?: string;
         version?: string;
       };
-      if (pkg.name === 'herd' && pkg.version) return pkg.version;
+      if (pkg.name === '@herd-ops/herd' && pkg.version) return pkg.version;
     } catch {
       /* try the next layout */
     }

@@ -45,6 +45,11 @@ export function removeScratchDirs(): void {
 }
 
 export function runHerd(args: string[], opts: HerdOptions = {}): Promise<HerdResult> {
+  return runHerdAt(HERD_BIN, args, opts);
+}
+
+/** runHerd with another herd executable: an installed package's `herd`, or the single executable (package.test.ts). */
+export function runHerdAt(executable: string, args: string[], opts: HerdOptions = {}): Promise<HerdResult> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
     // The machine's /etc/ssh/ssh_config (e.g. Debian's HashKnownHosts yes) must not leak into tests.
@@ -56,7 +61,7 @@ export function runHerd(args: string[], opts: HerdOptions = {}): Promise<HerdRes
     };
     delete env['SSH_AUTH_SOCK'];
     if (opts.env && 'SSH_AUTH_SOCK' in opts.env) env['SSH_AUTH_SOCK'] = opts.env['SSH_AUTH_SOCK'];
-    const child = spawn(HERD_BIN, args, {
+    const child = spawn(executable, args, {
       cwd: opts.cwd ?? ROOT,
       env: env as NodeJS.ProcessEnv,
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -1,0 +1,153 @@
+// herd as a user installs it, not as it runs from the checkout: `npm pack` of the project (prepack builds),
+// that tarball installed into a fresh global prefix, and the installed `herd` run against the loopback fleet.
+import { execFile, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { fleetArgs, writeInventory } from './fleet-args.js';
+import {
+  childPids,
+  PRINT_ADDRESS,
+  readHostsTsv,
+  ROOT,
+  runDirOf,
+  runHerdAt,
+  scratchDir,
+  useLoopbackFleet,
+} from './herd-cli.js';
+
+const run = promisify(execFile);
+const scope = useLoopbackFleet();
+const PACKAGE = '@herd-ops/herd';
+
+/** Every worker process seen while a run lasts: its executable and its command line. */
+interface SeenWorker {
+  exe: string;
+  argv: string[];
+}
+
+/** Polls the herd process for its children (the workers) until it exits. */
+function watchWorkers(): { onSpawn: (child: ChildProcess) => void; seen: SeenWorker[] } {
+  const seen = new Map<number, SeenWorker>();
+  const onSpawn = (child: ChildProcess): void => {
+    const timer = setInterval(() => {
+      // Read again at every tick: a child caught between fork and exec still shows its parent's command line.
+      for (const pid of childPids(child.pid!)) {
+        try {
+          const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(0, -1);
+          seen.set(pid, { exe: fs.readlinkSync(`/proc/${pid}/exe`), argv });
+        } catch {
+          /* gone already */
+        }
+      }
+    }, 20);
+    child.on('exit', () => clearInterval(timer));
+  };
+  return {
+    onSpawn,
+    get seen() {
+      return [...seen.values()];
+    },
+  };
+}
+
+/** A small tree on "the host" (the fleet is this machine) that the fleet's login user can read. */
+function remoteTree(): string {
+  const dir = scratchDir('herd-package-remote-');
+  fs.mkdirSync(path.join(dir, 'etc'));
+  fs.writeFileSync(path.join(dir, 'motd'), 'hello from the fleet\n');
+  fs.writeFileSync(path.join(dir, 'etc', 'app.conf'), 'port=8080\n');
+  for (const d of [dir, path.join(dir, 'etc')]) fs.chmodSync(d, 0o755);
+  return dir;
+}
+
+/** `--version`, a `run` on three hosts (with its workers seen) and a `pull`, by the herd at `executable`. */
+async function exercise(executable: string, tag: string): Promise<{ version: string; workers: SeenWorker[] }> {
+  const env = { HOME: scope.home };
+  const cwd = scope.home;
+  const version = await runHerdAt(executable, ['--version'], { env, cwd });
+  expect(version.stderr).toBe('');
+  expect(version.code).toBe(0);
+
+  const hosts = scope.fleet.hosts(3, tag === 'npm' ? 100 : 200);
+  const inv = writeInventory(scope, `${tag}.txt`, hosts);
+  const watch = watchWorkers();
+  // The sleep keeps the workers alive long enough to be seen.
+  const ran = await runHerdAt(
+    executable,
+    ['run', '-i', inv, ...fleetArgs(scope, `runs-${tag}`), '-w', '2', `sleep 1; ${PRINT_ADDRESS}`],
+    { env, cwd, onSpawn: watch.onSpawn },
+  );
+  expect(ran.stderr).toContain('3 hosts: 3 ok');
+  expect(ran.code).toBe(0);
+  const runDir = runDirOf(ran);
+  for (const h of hosts) {
+    expect(readHostsTsv(runDir).get(h)?.status).toBe('ok');
+    expect(fs.readFileSync(path.join(runDir, 'stdout', h), 'utf8')).toBe(`${h}\n`);
+  }
+
+  const remote = remoteTree();
+  const back = scratchDir('herd-package-back-');
+  const pulled = await runHerdAt(executable, ['pull', '-i', inv, ...fleetArgs(scope, `runs-${tag}`), remote, back], {
+    env,
+    cwd,
+  });
+  expect(pulled.stderr).toContain('3 hosts: 3 ok');
+  expect(pulled.code).toBe(0);
+  for (const h of hosts) {
+    expect(fs.readFileSync(path.join(back, h, 'motd'), 'utf8')).toBe('hello from the fleet\n');
+    expect(fs.readFileSync(path.join(back, h, 'etc', 'app.conf'), 'utf8')).toBe('port=8080\n');
+  }
+  return { version: version.stdout.trim(), workers: watch.seen };
+}
+
+function packageVersion(): string {
+  return (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+describe(`the npm package ${PACKAGE}, packed and installed into a fresh prefix`, () => {
+  let files: string[] = [];
+  let prefix = '';
+  let installed = '';
+
+  beforeAll(async () => {
+    const out = scratchDir('herd-pack-');
+    prefix = scratchDir('herd-prefix-');
+    // prepack builds dist/ from a clean dist/src/; its output goes to stderr, the listing to stdout.
+    const packed = await run('npm', ['pack', '--json', '--pack-destination', out], { cwd: ROOT });
+    const [listing] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as {
+      filename: string;
+      files: { path: string }[];
+    }[];
+    files = listing!.files.map((f) => f.path);
+    const tarball = path.join(out, listing!.filename);
+    // Dependencies come from the local npm cache, as on a controller with a mirror.
+    await run('npm', ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', tarball], {
+      cwd: out,
+    });
+    installed = path.join(prefix, 'bin', 'herd');
+  }, 90_000);
+
+  it('ships what runs (dist/src, bin/herd, README, LICENSE) and no tests, benchmarks or sources', () => {
+    expect(files).toContain('bin/herd');
+    expect(files).toContain('dist/src/cli/main.js');
+    expect(files).toContain('dist/src/engine/worker.js');
+    expect(files).toContain('LICENSE');
+    expect(files).toContain('README.md');
+    const stray = files.filter(
+      (f) => !/^dist\/src\/.+\.js$/.test(f) && !['bin/herd', 'LICENSE', 'README.md', 'package.json'].includes(f),
+    );
+    expect(stray).toEqual([]);
+  });
+
+  it('installs a `herd` that answers --version, runs on three hosts with workers from the install, and pulls', async () => {
+    const installedRoot = path.join(prefix, 'lib', 'node_modules', ...PACKAGE.split('/'));
+    expect(fs.realpathSync(installed)).toBe(path.join(installedRoot, 'bin', 'herd'));
+    const { version, workers } = await exercise(installed, 'npm');
+    expect(version).toBe(packageVersion());
+    // Workers start from the installed package, never from the checkout the tarball was made in.
+    expect(workers.length).toBeGreaterThan(0);
+    for (const w of workers) expect(w.argv).toContain(path.join(installedRoot, 'dist', 'src', 'engine', 'worker.js'));
+  });
+});
