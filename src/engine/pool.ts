@@ -1,7 +1,8 @@
 // Parent side of the worker pool: forks workers once per run, hands out hosts from one queue on demand
 // (a host whose connection a worker kept from an earlier pass goes back to that worker), replaces
 // workers that die, and turns everything into a stream of pool events.
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess, type ForkOptions } from 'node:child_process';
+import { isSea } from 'node:sea';
 import { fileURLToPath } from 'node:url';
 import { errorOutcome, hostResult, interruptedOutcome, notStarted, type HostResult } from '../results/status.js';
 import { DEFAULT_JUMP_HANDSHAKES, WORKER_EXIT_GRACE_MS, WORKER_PREFETCH } from '../defaults.js';
@@ -223,12 +224,7 @@ export class WorkerPool {
   }
 
   private spawn({ capacity, sessions, handshakes }: Share): void {
-    const workerPath = this.options.workerPath ?? fileURLToPath(new URL('./worker.js', import.meta.url));
-    const child = fork(workerPath, [], {
-      serialization: 'advanced',
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-      execArgv: [`--max-semi-space-size=${semiSpaceMiB(this.pass?.task)}`],
-    });
+    const child = forkWorker(this.options.workerPath, semiSpaceMiB(this.pass?.task));
     const slot: WorkerSlot = {
       child,
       capacity,
@@ -458,6 +454,27 @@ export class WorkerPool {
     );
     await Promise.all(exits);
   }
+}
+
+/**
+ * The argument that makes the single executable (npm run sea) a worker process: there is no worker.js beside it, and
+ * its process.execPath is herd itself. scripts/sea-entry.ts checks it before the CLI starts.
+ */
+export const SEA_WORKER_ARG = '--herd-sea-worker';
+
+/** A worker process: the built worker module under node, or in a single executable the same binary. */
+function forkWorker(workerPath: string | undefined, semiSpace: number): ChildProcess {
+  const options: ForkOptions = { serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] };
+  const v8Flag = `--max-semi-space-size=${semiSpace}`;
+  if (workerPath === undefined && isSea()) {
+    // A single executable takes no Node options from its argv (they reach the program): NODE_OPTIONS carries the flag.
+    const nodeOptions = [process.env['NODE_OPTIONS'], v8Flag].filter(Boolean).join(' ');
+    return fork(SEA_WORKER_ARG, [], { ...options, execArgv: [], env: { ...process.env, NODE_OPTIONS: nodeOptions } });
+  }
+  return fork(workerPath ?? fileURLToPath(new URL('./worker.js', import.meta.url)), [], {
+    ...options,
+    execArgv: [v8Flag],
+  });
 }
 
 function shareOfSlot({ capacity, sessions, handshakes }: WorkerSlot): Share {

@@ -25,6 +25,7 @@ const PACKAGE = '@herd-ops/herd';
 interface SeenWorker {
   exe: string;
   argv: string[];
+  nodeOptions: string | undefined;
 }
 
 /** Polls the herd process for its children (the workers) until it exits. */
@@ -36,7 +37,9 @@ function watchWorkers(): { onSpawn: (child: ChildProcess) => void; seen: SeenWor
       for (const pid of childPids(child.pid!)) {
         try {
           const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(0, -1);
-          seen.set(pid, { exe: fs.readlinkSync(`/proc/${pid}/exe`), argv });
+          const environ = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+          const nodeOptions = environ.find((e) => e.startsWith('NODE_OPTIONS='))?.slice('NODE_OPTIONS='.length);
+          seen.set(pid, { exe: fs.readlinkSync(`/proc/${pid}/exe`), argv, nodeOptions });
         } catch {
           /* gone already */
         }
@@ -102,6 +105,10 @@ async function exercise(executable: string, tag: string): Promise<{ version: str
   return { version: version.stdout.trim(), workers: watch.seen };
 }
 
+/** `npm run sea`, started once: alongside the pack and install (they touch dist/src/, it writes dist/sea/). */
+let seaBuild: Promise<unknown> | undefined;
+const buildSea = (): Promise<unknown> => (seaBuild ??= run('npm', ['run', 'sea'], { cwd: ROOT }));
+
 function packageVersion(): string {
   return (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 }
@@ -112,6 +119,9 @@ describe(`the npm package ${PACKAGE}, packed and installed into a fresh prefix`,
   let installed = '';
 
   beforeAll(async () => {
+    void buildSea().catch(() => {
+      /* the single executable's own beforeAll awaits it and fails there */
+    });
     const out = scratchDir('herd-pack-');
     prefix = scratchDir('herd-prefix-');
     // prepack builds dist/ from a clean dist/src/; its output goes to stderr, the listing to stdout.
@@ -122,10 +132,14 @@ describe(`the npm package ${PACKAGE}, packed and installed into a fresh prefix`,
     }[];
     files = listing!.files.map((f) => f.path);
     const tarball = path.join(out, listing!.filename);
-    // Dependencies come from the local npm cache, as on a controller with a mirror.
-    await run('npm', ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', tarball], {
-      cwd: out,
-    });
+    // Dependencies come from the local npm cache, as on a controller with a mirror. --ignore-scripts: their install
+    // scripts only compile ssh2's optional addons (half a minute here); herd runs without them, as the single
+    // executable below does, and the rest of the suite runs with them.
+    await run(
+      'npm',
+      ['install', '-g', '--prefix', prefix, '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund', tarball],
+      { cwd: out },
+    );
     installed = path.join(prefix, 'bin', 'herd');
   }, 90_000);
 
@@ -149,5 +163,41 @@ describe(`the npm package ${PACKAGE}, packed and installed into a fresh prefix`,
     // Workers start from the installed package, never from the checkout the tarball was made in.
     expect(workers.length).toBeGreaterThan(0);
     for (const w of workers) expect(w.argv).toContain(path.join(installedRoot, 'dist', 'src', 'engine', 'worker.js'));
+  });
+});
+
+describe('the single executable (npm run sea), copied alone into an empty directory', () => {
+  let executable = '';
+
+  beforeAll(async () => {
+    await buildSea();
+    // Alone: no node_modules, no dist/ and no package.json beside it, so nothing can load from the checkout.
+    executable = path.join(scratchDir('herd-sea-'), 'herd');
+    fs.copyFileSync(path.join(ROOT, 'dist', 'sea', 'herd'), executable);
+    fs.chmodSync(executable, 0o755);
+  }, 90_000);
+
+  it("bundles none of ssh2's optional native addons (ssh2 takes its JavaScript and Node crypto paths)", () => {
+    const bundle = fs.readFileSync(path.join(ROOT, 'dist', 'sea', 'herd.cjs'), 'utf8');
+    expect(bundle).not.toMatch(/require\(["'][^"']*(?:\.node|cpu-features)["']\)/);
+    expect(bundle).toContain('cpu-features is left out of the single executable');
+  });
+
+  it('answers --version, runs on three hosts with workers that are the same binary, and pulls', async () => {
+    const { version, workers } = await exercise(executable, 'sea');
+    expect(version).toBe(packageVersion());
+    expect(workers.length).toBeGreaterThan(0);
+    for (const w of workers) {
+      expect(w.exe).toBe(executable);
+      expect(w.argv.slice(1)).toEqual(['--herd-sea-worker']);
+      // A single executable reads no V8 flags from its argv: the workers' young generation is set through the env.
+      expect(w.nodeOptions).toMatch(/(?:^| )--max-semi-space-size=1$/);
+    }
+  });
+
+  it('refuses --herd-sea-worker typed by hand (no parent to serve) as an unknown option, exit 2', async () => {
+    const r = await runHerdAt(executable, ['--herd-sea-worker'], { env: { HOME: scope.home }, cwd: scope.home });
+    expect(r.stderr).toBe("herd: unknown option '--herd-sea-worker'\n(add --help for usage)\n");
+    expect(r.code).toBe(2);
   });
 });
