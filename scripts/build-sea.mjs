@@ -11,8 +11,13 @@ import { fileURLToPath } from 'node:url';
 
 // Resolved as CommonJS, so NODE_PATH can point at a copy installed aside while developing.
 const require = createRequire(import.meta.url);
-const esbuild = require('esbuild');
-const { inject } = require('postject');
+const [esbuild, { inject }] = ['esbuild', 'postject'].map((name) => {
+  try {
+    return require(name);
+  } catch (err) {
+    throw new Error(`npm run sea needs ${name}, a devDependency: run npm ci first (${err.message})`, { cause: err });
+  }
+});
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = path.join(ROOT, 'dist', 'sea');
