@@ -103,3 +103,9 @@ describe('values a template cannot take', () => {
     expect(templateText('')).toEqual({ ok: true, text: '' });
   });
 });
+
+describe('the one documented difference from Ansible (README "Coming from Ansible", Variables)', () => {
+  it('an INI float with nothing after the point (2.0) renders 2, where Ansible gives 2.0; quoted, it stays 2.0', () => {
+    expect(herdRenders('hosts.ini', 'h1 a=2.0 b="2.0"\n', ['a', 'b'])).toBe('<2|2.0>');
+  });
+});
