@@ -105,7 +105,10 @@ describe('values a template cannot take', () => {
 });
 
 describe('the one documented difference from Ansible (README "Coming from Ansible", Variables)', () => {
-  it('an INI float with nothing after the point (2.0) renders 2, where Ansible gives 2.0; quoted, it stays 2.0', () => {
-    expect(herdRenders('hosts.ini', 'h1 a=2.0 b="2.0"\n', ['a', 'b'])).toBe('<2|2.0>');
+  it('a float with nothing after the point (2.0) renders 2, where Ansible gives 2.0; as a string it stays 2.0', () => {
+    expect(herdRenders('hosts.ini', `h1 a=2.0 b='"2.0"'\n`, ['a', 'b'])).toBe('<2|2.0>');
+    expect(herdRenders('hosts.yml', 'all:\n  hosts:\n    h1:\n      a: 2.0\n      b: "2.0"\n', ['a', 'b'])).toBe(
+      '<2|2.0>',
+    );
   });
 });
