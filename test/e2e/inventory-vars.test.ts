@@ -125,6 +125,29 @@ describe('inventory variables in playbook templates', () => {
   });
 });
 
+describe('an inventory variable named like a built-in', () => {
+  it('is exit 2 where a template uses that name (herd will not guess which is meant), harmless where none does', async () => {
+    const [a] = scope.fleet.hosts(1, 8160);
+    const inv = write('clash.txt', `${a} port=8080 dev=/dev/sdb\n`);
+    const runs = path.join(scope.home, 'runs-clash');
+    const book = write('clash.yml', 'steps:\n  - run: echo {{ dev }}:{{ port }}\n');
+    const refused = await runHerd(['play', '-i', inv, ...conn(runs), book], { env: { HOME: scope.home } });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(
+      `${book}:2:25: {{ port }} is herd's built-in "port", but the inventory also sets "port" for all 1 host`,
+    );
+    expect(fs.existsSync(runs)).toBe(false);
+    const unused = await runHerd(
+      ['play', '-i', inv, ...conn(runs), write('no-clash.yml', SHOW.replace(' fs={{ fs }}', ''))],
+      {
+        env: { HOME: scope.home },
+      },
+    );
+    expect(unused.code, unused.stderr).toBe(0);
+    expect(stepOut(runDirOf(unused), '1.1', a!)).toBe('dev=/dev/sdb\n');
+  });
+});
+
 describe('herd rerun of a playbook with inventory variables', () => {
   it('renders the values the first run recorded, even after the inventory was edited', async () => {
     const disk = hostDisk();
