@@ -11,7 +11,9 @@ const ids = Array.from({ length: 12 }, (_, i) => `web${String(i + 1).padStart(2,
 
 describe('hostVarsError', () => {
   it('names file:line:column, the variable, how many of the play hosts lack it, and folds them', () => {
-    const problem = checkHostVars(book, new Map([[1, ids]]), (id) => (id < 'web04' ? { dev: '/dev/sdb' } : {}));
+    const problem = checkHostVars(book, new Map([[1, ids]]), (id): Record<string, string> =>
+      id < 'web04' ? { dev: '/dev/sdb' } : {},
+    );
     const err = hostVarsError(problem!);
     expect(err.code).toBe('E_PLAYBOOK');
     expect(err.message).toBe(
