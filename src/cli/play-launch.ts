@@ -98,8 +98,11 @@ export async function resolveBecomePassword(source: BecomeSource): Promise<strin
   return promptHidden('sudo password: ', { ask: '--ask-become-pass', env: '--become-pass-env' });
 }
 
-/** A template's variable that some hosts of its play cannot give, as the error before any host is contacted. */
-export function hostVarsError(problem: HostVarProblem): PlaybookError {
+/**
+ * A template's variable that some hosts of its play cannot give, as the error before any host is contacted.
+ * `rerunOf`: a rerun, which renders with the variables that run recorded and never reads the inventory again.
+ */
+export function hostVarsError(problem: HostVarProblem, rerunOf?: string): PlaybookError {
   const { use, play, hosts, of } = problem;
   const which = `${hosts.length === of ? `all ${plural(of, 'host')}` : `${hosts.length} of ${plural(of, 'host')}`}`;
   const where = `${which} of play ${play.index} (${play.name}): ${foldHosts(hosts)}`;
@@ -107,8 +110,12 @@ export function hostVarsError(problem: HostVarProblem): PlaybookError {
     case 'missing':
       return new PlaybookError(
         use.position,
-        `variable "${use.name}" is not set for ${where}; set it in the inventory (herd hosts --vars shows ` +
-          `each host's), in the play's vars or with --var${problem.known ? `; known: ${problem.known.join(', ')}` : ''}`,
+        `variable "${use.name}" is not set for ${where}; ` +
+          (rerunOf === undefined
+            ? `set it in the inventory (herd hosts --vars shows each host's), in the play's vars or with --var`
+            : `a rerun renders with the variables run ${rerunOf} recorded and does not read the inventory ` +
+              `again (herd play does)`) +
+          (problem.known ? `; known: ${problem.known.join(', ')}` : ''),
       );
     case 'unusable':
       return new PlaybookError(use.position, `variable "${use.name}" cannot be used for ${where}: ${problem.why}`);
@@ -135,6 +142,8 @@ export interface PlaybookLaunchOptions {
   becomeSource: BecomeSource;
   resume?: Map<string, ResumePoint>;
   gateReferences?: Map<string, string | null>;
+  /** A rerun of this run: its recorded variables are the ones there are. */
+  rerunOf?: string;
 }
 
 /** The execute/taskRecord part of a launch for a playbook. */
@@ -144,7 +153,7 @@ export async function playbookLaunch(
   // Before the sudo password is asked and before any host: every template can be rendered on every host.
   const vars = new Map(opts.targets.map((t) => [t.id, t.vars]));
   const problem = checkHostVars(opts.input.playbook, opts.playHosts, (id) => vars.get(id), opts.extraVars);
-  if (problem !== null) throw hostVarsError(problem);
+  if (problem !== null) throw hostVarsError(problem, opts.rerunOf);
   const inventoryVars = new Map(
     opts.targets.map((t) => [t.id, usedInventoryTexts(opts.input.playbook, t.vars)] as const),
   );

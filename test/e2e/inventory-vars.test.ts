@@ -169,6 +169,24 @@ describe('herd rerun of a playbook with inventory variables', () => {
     expect(fs.readFileSync(path.join(disk, `${b}.dev`), 'utf8')).toBe('/dev/group\n');
   });
 
+  it('a variable the first run did not record is exit 2: the rerun does not read the edited inventory', async () => {
+    const [a] = scope.fleet.hosts(1, 8145);
+    const inv = write('rerun-new.txt', `${a} dev=/dev/sdb\n`);
+    const book = write('rerun-new.yml', 'steps:\n  - run: echo {{ dev }}; false\n');
+    const out = path.join(scope.home, 'runs-rerun-new');
+    const first = await runHerd(['play', '-i', inv, ...conn(out), book], { env: { HOME: scope.home } });
+    expect(first.code).toBe(1);
+    const id = path.basename(runDirOf(first));
+    fs.writeFileSync(inv, `${a} dev=/dev/sdb fs=xfs\n`);
+    fs.writeFileSync(book, 'steps:\n  - run: echo {{ dev }} {{ fs }}\n');
+    const rerun = await runHerd(['rerun', '-o', out], { env: { HOME: scope.home } });
+    expect(rerun.code).toBe(2);
+    expect(rerun.stderr).toContain(
+      `${book}:2:25: variable "fs" is not set for all 1 host of play 1 (play 1): ${a}; a rerun renders with the ` +
+        `variables run ${id} recorded and does not read the inventory again (herd play does)`,
+    );
+  });
+
   it("keeps each host's ansible_ssh_private_key_file: the rerun logs in with it, with no -k", async () => {
     const { fleet, home } = scope;
     const disk = hostDisk();

@@ -166,6 +166,7 @@ async function rerunPlaybook(earlier: RunOnDisk, raw: RerunRaw, cmd: Command): P
     becomeSource,
     resume: raw.fromStart ? undefined : plan.resume,
     gateReferences: earlier.gates,
+    rerunOf: earlier.record.id,
   });
   return launchRun({
     commandName: 'rerun',

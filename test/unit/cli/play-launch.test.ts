@@ -28,3 +28,12 @@ describe('hostVarsError', () => {
     );
   });
 });
+
+describe('hostVarsError on a rerun', () => {
+  it('says the rerun uses the recorded variables and does not read the inventory again', () => {
+    const problem = checkHostVars(book, new Map([[1, ['a']]]), () => ({}));
+    expect(hostVarsError(problem!, '20261127T101010.000Z-ab12').message).toContain(
+      '; a rerun renders with the variables run 20261127T101010.000Z-ab12 recorded and does not read the inventory again (herd play does)',
+    );
+  });
+});
