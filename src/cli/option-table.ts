@@ -189,7 +189,7 @@ export const OPTIONS = {
   },
   var: {
     flags: '-e, --var <name=value>',
-    help: 'set a playbook variable (repeatable; overrides play vars; its value may use the built-ins host, port, user, run_id)',
+    help: 'set a playbook variable (repeatable; overrides play vars and inventory variables; its value may use the built-ins host, port, user, run_id)',
     value: 'strings',
     goes: ['task'],
     example: ['a=b'],

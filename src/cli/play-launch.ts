@@ -3,10 +3,18 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { UsageError } from '../errors.js';
+import { PlaybookError, UsageError } from '../errors.js';
 import { selectTargets } from '../inventory/index.js';
 import type { Target } from '../inventory/types.js';
-import { checkExtraVars, loadPlaybook } from '../playbook/index.js';
+import {
+  checkExtraVars,
+  checkHostVars,
+  loadPlaybook,
+  usedInventoryTexts,
+  type HostVarProblem,
+} from '../playbook/index.js';
+import { foldHosts } from '../report/fold.js';
+import { plural } from '../results/words.js';
 import type { Playbook } from '../playbook/types.js';
 import { executePlaybook, type ResumePoint } from '../engine/play.js';
 import type { LaunchRequest } from './launch.js';
@@ -30,7 +38,11 @@ export function readPlaybook(file: string, extraVars: Record<string, string>): P
   } catch (err) {
     throw new UsageError(`cannot read playbook ${file}: ${ioReason(err)}`, 'E_PLAYBOOK_READ');
   }
-  const playbook = loadPlaybook({ file, text }, { fileExists: (p) => fs.existsSync(p), extraVars });
+  // Names no built-in, play var or --var gives are the inventory's: checked per host in playbookLaunch.
+  const playbook = loadPlaybook(
+    { file, text },
+    { fileExists: (p) => fs.existsSync(p), extraVars, inventoryVars: true },
+  );
   return { file: abs, text, sha256: createHash('sha256').update(text).digest('hex'), playbook };
 }
 
@@ -86,20 +98,65 @@ export async function resolveBecomePassword(source: BecomeSource): Promise<strin
   return promptHidden('sudo password: ', { ask: '--ask-become-pass', env: '--become-pass-env' });
 }
 
+/**
+ * A template's variable that some hosts of its play cannot give, as the error before any host is contacted.
+ * `rerunOf`: a rerun, which renders with the variables that run recorded and never reads the inventory again.
+ */
+export function hostVarsError(problem: HostVarProblem, rerunOf?: string): PlaybookError {
+  const { use, play, hosts, of } = problem;
+  const which = `${hosts.length === of ? `all ${plural(of, 'host')}` : `${hosts.length} of ${plural(of, 'host')}`}`;
+  const where = `${which} of play ${play.index} (${play.name}): ${foldHosts(hosts)}`;
+  switch (problem.kind) {
+    case 'missing':
+      return new PlaybookError(
+        use.position,
+        `variable "${use.name}" is not set for ${where}; ` +
+          (rerunOf === undefined
+            ? `set it in the inventory (herd hosts --vars shows each host's), in the play's vars or with --var`
+            : `a rerun renders with the variables run ${rerunOf} recorded and does not read the inventory ` +
+              `again (herd play does)`) +
+          (problem.known ? `; known: ${problem.known.join(', ')}` : ''),
+      );
+    case 'unusable':
+      return new PlaybookError(use.position, `variable "${use.name}" cannot be used for ${where}: ${problem.why}`);
+    case 'builtin_clash':
+      return new PlaybookError(
+        use.position,
+        `{{ ${use.name} }} is herd's built-in "${use.name}", but the inventory also sets "${use.name}" for ${where}; ` +
+          `herd will not guess which one is meant: rename the inventory variable`,
+      );
+    default: {
+      const never: never = problem;
+      return never;
+    }
+  }
+}
+
 export interface PlaybookLaunchOptions {
   input: PlaybookInput;
+  /** The hosts run on, with their inventory variables (restored from the earlier run on a rerun). */
+  targets: Target[];
   playHosts: Map<number, string[]>;
   extraVars: Record<string, string>;
   check: boolean;
   becomeSource: BecomeSource;
   resume?: Map<string, ResumePoint>;
   gateReferences?: Map<string, string | null>;
+  /** A rerun of this run: its recorded variables are the ones there are. */
+  rerunOf?: string;
 }
 
 /** The execute/taskRecord part of a launch for a playbook. */
 export async function playbookLaunch(
   opts: PlaybookLaunchOptions,
 ): Promise<Pick<LaunchRequest, 'execute' | 'taskRecord'>> {
+  // Before the sudo password is asked and before any host: every template can be rendered on every host.
+  const vars = new Map(opts.targets.map((t) => [t.id, t.vars]));
+  const problem = checkHostVars(opts.input.playbook, opts.playHosts, (id) => vars.get(id), opts.extraVars);
+  if (problem !== null) throw hostVarsError(problem, opts.rerunOf);
+  const inventoryVars = new Map(
+    opts.targets.map((t) => [t.id, usedInventoryTexts(opts.input.playbook, t.vars)] as const),
+  );
   const becomePassword = await resolveBecomePassword(opts.becomeSource);
   return {
     taskRecord: {
@@ -120,6 +177,7 @@ export async function playbookLaunch(
         playbook: opts.input.playbook,
         playHosts: opts.playHosts,
         extraVars: opts.extraVars,
+        inventoryVars,
         check: opts.check,
         becomePassword,
         runId: run.id,

@@ -26,6 +26,8 @@ export interface PlaybookRunRequest {
   /** Host ids each play runs on (play.hosts resolved against the selected inventory). */
   playHosts: Map<number, string[]>;
   extraVars: Record<string, string>;
+  /** Each host's inventory variables that templates use, as text (checked before any host by checkHostVars). */
+  inventoryVars?: ReadonlyMap<string, Record<string, string>>;
   check: boolean;
   becomePassword?: string;
   runId: string;
@@ -149,11 +151,13 @@ async function runPlay(
         const from = Math.max(segment.from, startStep(req, play, id));
         if (from > segment.to) continue; // this segment was done in an earlier run
         const earlier = state.get(id)!.ran || req.resume?.has(id) === true;
+        const inventoryVars = req.inventoryVars?.get(id);
         jobs.push({
           ...run.jobs.get(id)!,
           fromStep: from,
           toStep: segment.to,
           ...(earlier ? { afterEarlierSteps: true } : {}),
+          ...(inventoryVars && Object.keys(inventoryVars).length > 0 ? { inventoryVars } : {}),
         });
       }
       const completion = new StepCompletion(

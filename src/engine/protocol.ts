@@ -120,6 +120,8 @@ export interface HostJob {
   toStep?: number;
   /** Steps tasks: steps of an earlier play (or an earlier run resumed) already ran on this host. */
   afterEarlierSteps?: boolean;
+  /** Steps tasks: this host's inventory variables that the playbook's templates use, as template text. */
+  inventoryVars?: Record<string, string>;
 }
 
 export type HostPhase = 'connecting' | 'running';

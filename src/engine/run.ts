@@ -11,6 +11,7 @@ import { WorkerPool, type PoolEvent } from './pool.js';
 import { dispatchTo, type RunEvent, type RunEventListener } from './events.js';
 import { StopControl } from './stop-control.js';
 import { planJobs, type ConnectionDefaults } from './connection-plan.js';
+import { TARGETS_FILE, targetsRecord } from '../results/targets-record.js';
 import type { HostJob, TaskSpec, WorkerConfig } from './protocol.js';
 
 export interface RunRequest {
@@ -107,6 +108,9 @@ export class Run {
       request.record,
       jobs.map((j) => j.id),
     );
+    // What a rerun needs of each host beyond its id (it never re-reads the inventory).
+    const targets = targetsRecord(request.targets, request.record.task.kind === 'playbook');
+    if (targets !== null) this.writer.writeJson(TARGETS_FILE, targets);
     // The writer first: what is on disk is never behind what was shown.
     const record = dispatchTo(recordEvents(this.writer));
     this.emit = (event) => {

@@ -62,12 +62,17 @@ export async function runSteps(
   ctx: StepsContext,
 ): Promise<TaskOutcome> {
   const play = task.play;
-  const vars = hostVars(play, task.extraVars, {
-    host: job.host,
-    port: String(job.port),
-    user: job.user,
-    run_id: task.runId,
-  });
+  const vars = hostVars(
+    play,
+    task.extraVars,
+    {
+      host: job.host,
+      port: String(job.port),
+      user: job.user,
+      run_id: task.runId,
+    },
+    job.inventoryVars,
+  );
   const from = job.fromStep ?? 1;
   const to = job.toStep ?? play.steps.length;
   let lastExit: number | null = null;

@@ -3,12 +3,17 @@ import path from 'node:path';
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node, type Pair, type YAMLMap } from 'yaml';
 import { PlaybookError, type SourcePosition } from '../errors.js';
 import { findTemplateVars, renderTemplate, TemplateSyntaxError, type TemplateVar } from './template.js';
-import type { Amount, Play, Step, StepExpect } from './types.js';
+import type { Amount, Play, Step, StepExpect, TemplateUse } from './types.js';
 
 export interface LoadOptions {
   fileExists: (p: string) => boolean;
   /** --var values; they may be used by templates and override play vars. */
   extraVars?: Record<string, string>;
+  /**
+   * Templates may name inventory variables: a name that is no built-in, play var or --var is recorded in
+   * `hostVarUses` and checked per host once the hosts are chosen (checkHostVars), not refused here.
+   */
+  inventoryVars?: boolean;
 }
 
 const PLAY_KEYS = ['name', 'hosts', 'vars', 'serial', 'max_fail', 'steps'] as const;
@@ -33,6 +38,8 @@ export const BUILTIN_VARS = ['host', 'port', 'user', 'run_id'] as const;
 
 class Context {
   readonly lines = new LineCounter();
+  /** The play being read: its uses of host-supplied names. */
+  uses: TemplateUse[] = [];
   constructor(
     readonly file: string,
     readonly text: string,
@@ -184,12 +191,17 @@ function readPlay(ctx: Context, node: Node, index: number): Play {
   if (!isSeq(stepsNode) || stepsNode.items.length === 0)
     ctx.fail(stepsNode ?? stepsPair.key, `expected a non-empty list for "steps", got ${typeName(stepsNode)}`);
   const known = new Set<string>([...BUILTIN_VARS, ...Object.keys(vars), ...Object.keys(ctx.opts.extraVars ?? {})]);
+  ctx.uses = [];
   for (const pair of (keys.get('vars')?.value as YAMLMap | undefined)?.items ?? []) {
     checkTemplates(
       ctx,
       (pair as Pair<Node, Node>).value,
       new Set([...BUILTIN_VARS, ...Object.keys(ctx.opts.extraVars ?? {})]),
-      'play vars may use built-ins and --var values only',
+      {
+        hint: `play vars may use built-ins${ctx.opts.inventoryVars ? ', inventory variables' : ''} and --var values only`,
+        // Another play var is never read from the inventory instead: play vars do not use each other.
+        notInventory: new Set(Object.keys(vars)),
+      },
     );
   }
   const steps = (stepsNode.items as Node[]).map((s, i) => readStep(ctx, s, i + 1, known));
@@ -201,6 +213,7 @@ function readPlay(ctx: Context, node: Node, index: number): Play {
     steps,
     position: ctx.posOf(node),
   };
+  if (ctx.opts.inventoryVars) play.hostVarUses = ctx.uses;
   const serial = amount(ctx, keys.get('serial'), 'serial');
   const maxFail = amount(ctx, keys.get('max_fail'), 'max_fail');
   if (serial) play.serial = serial;
@@ -240,8 +253,16 @@ function templatePos(ctx: Context, node: Node, value: string, offset: number): S
   return ctx.at(start + at);
 }
 
-/** Every `{{` in a scalar must open `{{ name }}` of a known variable; the error points at the `{{`. */
-function checkTemplates(ctx: Context, node: Node | null | undefined, known: Set<string>, hint?: string): void {
+/**
+ * Every `{{` in a scalar must open `{{ name }}` of a known variable (or, with inventoryVars, of a name some host
+ * may supply); the error points at the `{{`. Uses of built-ins and inventory names are recorded in ctx.uses.
+ */
+function checkTemplates(
+  ctx: Context,
+  node: Node | null | undefined,
+  known: Set<string>,
+  opts: { hint?: string; notInventory?: ReadonlySet<string> } = {},
+): void {
   if (!node || !isScalar(node) || typeof node.value !== 'string') return;
   const value = node.value;
   let vars: TemplateVar[];
@@ -253,8 +274,11 @@ function checkTemplates(ctx: Context, node: Node | null | undefined, known: Set<
     throw err;
   }
   for (const v of vars) {
-    if (known.has(v.name)) continue;
-    const detail = hint ? ` (${hint})` : `; known: ${[...known].sort().join(', ')}`;
+    const builtin = (BUILTIN_VARS as readonly string[]).includes(v.name);
+    const fromHost = builtin || (!known.has(v.name) && ctx.opts.inventoryVars && !opts.notInventory?.has(v.name));
+    if (fromHost) ctx.uses.push({ name: v.name, position: templatePos(ctx, node, value, v.offset) });
+    if (known.has(v.name) || fromHost) continue;
+    const detail = opts.hint ? ` (${opts.hint})` : `; known: ${[...known].sort().join(', ')}`;
     throw new PlaybookError(templatePos(ctx, node, value, v.offset), `unknown variable "${v.name}"${detail}`);
   }
 }
@@ -390,7 +414,7 @@ function readExpect(ctx: Context, pair: Pair<Node, Node> | undefined, known: Set
     checkTemplates(ctx, keys.get('stdout')!.value, known);
     try {
       // Values are put in escaped (they match literally), so any value leaves the regex as valid as "x" does.
-      new RegExp(renderTemplate(stdout, Object.fromEntries([...known].map((k) => [k, 'x']))));
+      new RegExp(renderTemplate(stdout, Object.fromEntries(findTemplateVars(stdout).map((v) => [v.name, 'x']))));
     } catch (err) {
       ctx.fail(keys.get('stdout')!.value, `bad regular expression for "stdout": ${(err as Error).message}`);
     }

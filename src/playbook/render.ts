@@ -52,15 +52,27 @@ function renderLazily(text: string, vars: TemplateVars): string | RefusedValue {
 }
 
 /**
- * A host's variables. Order, so there is never a cycle: built-ins; then --var values, rendered with
- * built-ins only; then play vars, rendered with built-ins and --var values. --var wins over play vars.
+ * A host's variables. Order, so there is never a cycle: built-ins; then inventory values and --var values, each
+ * rendered with built-ins only; then play vars, rendered with all of those. Precedence, lowest first: built-ins,
+ * inventory variables (group < host, resolved by inventory/vars.ts), play vars, --var. A built-in's name set in an
+ * inventory never shadows the built-in here: checkHostVars refuses a template using it before any host.
  */
-export function hostVars(play: Play, extraVars: Record<string, string>, builtins: Builtins): TemplateVars {
+export function hostVars(
+  play: Play,
+  extraVars: Record<string, string>,
+  builtins: Builtins,
+  inventory: Record<string, string> = {},
+): TemplateVars {
   const base = builtinVars(builtins);
-  const extra: Record<string, string | RefusedValue> = {};
-  for (const [k, v] of Object.entries(extraVars)) extra[k] = renderLazily(v, base);
-  const withExtra = { ...base, ...extra };
-  const vars: Record<string, string | RefusedValue> = { ...base };
+  const lower = (values: Record<string, string>) => {
+    const out: Record<string, string | RefusedValue> = {};
+    for (const [k, v] of Object.entries(values)) if (!Object.hasOwn(base, k)) out[k] = renderLazily(v, base);
+    return out;
+  };
+  const fromInventory = lower(inventory);
+  const extra = lower(extraVars);
+  const withExtra = { ...base, ...fromInventory, ...extra };
+  const vars: Record<string, string | RefusedValue> = { ...base, ...fromInventory };
   for (const [k, v] of Object.entries(play.vars)) vars[k] = renderLazily(v, withExtra);
   return { ...vars, ...extra };
 }

@@ -35,6 +35,12 @@ export type Step = StepCommon &
     | { kind: 'pull'; src: string; dest: string }
   );
 
+/** Where a template names a variable. */
+export interface TemplateUse {
+  name: string;
+  position: SourcePosition;
+}
+
 export interface Play {
   index: number;
   name: string;
@@ -45,6 +51,11 @@ export interface Play {
   maxFail?: Amount;
   steps: Step[];
   position: SourcePosition;
+  /**
+   * Template uses of names each host supplies (built-ins, inventory variables; not play vars or --var), in file
+   * order: checked against every host of the play before any host is contacted (host-vars-check.ts).
+   */
+  hostVarUses?: TemplateUse[];
 }
 
 export interface Playbook {

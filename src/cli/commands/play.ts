@@ -21,6 +21,7 @@ export async function playCommand(file: string, raw: PlayRaw): Promise<number> {
   const { playHosts, targets, warnings } = resolvePlayHosts(input.playbook, base.targets);
   const launch = await playbookLaunch({
     input,
+    targets,
     playHosts,
     extraVars,
     check: raw.check === true,

@@ -5,6 +5,7 @@ import { UsageError } from '../../errors.js';
 import { parseInventory } from '../../inventory/index.js';
 import { readRun, resolveRunDir, selectRerunHosts, type RunOnDisk } from '../../results/reader.js';
 import { planResume } from '../../results/resume.js';
+import { readTargetsRecord, restoreTargets } from '../../results/targets-record.js';
 import { playbookLaunch, readPlaybook } from '../play-launch.js';
 import { becomeSourceOf } from './play.js';
 import { transferLaunch } from './transfer.js';
@@ -74,6 +75,7 @@ export async function rerunCommand(which: string | undefined, raw: RerunRaw, cmd
   }
   // Ids are canonical inventory lines, so the inventory parser rebuilds each target exactly.
   const parsed = parseInventory([{ name: `${dir}/hosts.tsv`, text: ids.join('\n') + '\n' }]);
+  const targets = restoreTargets(parsed.targets, readTargetsRecord(dir));
   const merged = mergeOptions(earlier.record.options, raw, cmd);
   const connection = resolveConnectionOptions(merged);
   const run = resolveRunOptions({ ...merged, out: raw.out ?? path.dirname(dir) });
@@ -96,7 +98,7 @@ export async function rerunCommand(which: string | undefined, raw: RerunRaw, cmd
   return launchRun({
     commandName: 'rerun',
     ...launch,
-    targets: parsed.targets,
+    targets,
     inventorySources: [`${dir}`],
     limit: null,
     connection,
@@ -140,6 +142,7 @@ async function rerunPlaybook(earlier: RunOnDisk, raw: RerunRaw, cmd: Command): P
     return 0;
   }
   const parsed = parseInventory([{ name: `${earlier.dir}/hosts.tsv`, text: plan.hosts.join('\n') + '\n' }]);
+  const targets = restoreTargets(parsed.targets, readTargetsRecord(earlier.dir));
   const keep = new Set(plan.hosts);
   const rerunPlayHosts = new Map([...playHosts].map(([index, ids]) => [index, ids.filter((id) => keep.has(id))]));
   const merged = mergeOptions(earlier.record.options, raw, cmd);
@@ -156,17 +159,19 @@ async function rerunPlaybook(earlier: RunOnDisk, raw: RerunRaw, cmd: Command): P
           : null;
   const launch = await playbookLaunch({
     input,
+    targets,
     playHosts: rerunPlayHosts,
     extraVars: task.vars,
     check: task.check,
     becomeSource,
     resume: raw.fromStart ? undefined : plan.resume,
     gateReferences: earlier.gates,
+    rerunOf: earlier.record.id,
   });
   return launchRun({
     commandName: 'rerun',
     ...launch,
-    targets: parsed.targets,
+    targets,
     inventorySources: [earlier.dir],
     limit: null,
     connection,

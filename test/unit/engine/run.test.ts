@@ -25,6 +25,7 @@ function request(id: string, hosts: string[]): RunRequest {
   // Only what the constructor and the recording calls read: no pass runs, so no pool is started.
   return {
     outDir: tmp,
+    targets: [],
     record: commandRecord(id, hosts.length),
     graceS: 1,
     prepared: { jobs, knownHostsFiles: [], knownHostsData: {} },

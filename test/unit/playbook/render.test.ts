@@ -130,3 +130,36 @@ describe('regexEscape', () => {
     );
   });
 });
+
+describe('inventory variables (issue 14)', () => {
+  const loadInv = (text: string, extraVars: Record<string, string> = {}) =>
+    loadPlaybook({ file: '/pb/site.yml', text }, { fileExists: exists, extraVars, inventoryVars: true });
+  const render = (text: string, inventory: Record<string, string>, extraVars: Record<string, string> = {}) => {
+    const play = loadInv(text, extraVars).plays[0]!;
+    return renderStep(play.steps[0]!, hostVars(play, extraVars, builtins, inventory));
+  };
+  it('a template names an inventory variable: the host gets its own value', () => {
+    expect(render('steps:\n  - run: mkfs {{ dev }}\n', { dev: '/dev/sdb' })).toMatchObject({ run: 'mkfs /dev/sdb' });
+  });
+  it('precedence, lowest first: inventory < play vars < --var', () => {
+    const text = 'vars: { a: play, b: play }\nsteps:\n  - run: echo {{ a }} {{ b }} {{ c }}\n';
+    expect(render(text, { a: 'inv', b: 'inv', c: 'inv' }, { b: 'extra' })).toMatchObject({
+      run: 'echo play extra inv',
+    });
+  });
+  it('play vars may use inventory variables; inventory values may use built-ins', () => {
+    const text = 'vars: { mnt: "/data/{{ disk }}" }\nsteps:\n  - run: echo {{ mnt }} {{ dir }}\n';
+    expect(render(text, { disk: 'sdb', dir: '/srv/{{ host }}' })).toMatchObject({ run: 'echo /data/sdb /srv/web1' });
+  });
+  it('an inventory variable named like a built-in never shadows it', () => {
+    expect(render('steps:\n  - run: echo {{ port }}\n', { port: '8080' })).toMatchObject({ run: 'echo 2222' });
+  });
+  it('without inventory variables, an unknown name is still refused at load time', () => {
+    expect(() => load('steps:\n  - run: echo {{ dev }}\n')).toThrow('/pb/site.yml:2:15: unknown variable "dev"');
+  });
+  it('a play var naming another play var is refused, never read from the inventory instead', () => {
+    expect(() => loadInv('vars: { a: x, b: "{{ a }}" }\nsteps:\n  - run: echo {{ b }}\n')).toThrow(
+      /1:19: unknown variable "a" \(play vars may use built-ins, inventory variables and --var values only\)/,
+    );
+  });
+});
