@@ -19,7 +19,7 @@ import {
   type StepStatus,
 } from '../results/status.js';
 import type { HostConnection } from '../transport/connection.js';
-import type { ExecOutcome, OutputFlow } from '../transport/exec.js';
+import type { BecomeOptions, ExecOutcome, OutputFlow } from '../transport/exec.js';
 import { shellQuote } from '../transport/remote-command.js';
 import { transfer, TransferStopped } from '../transfer/transfer.js';
 import { abortedOutcome, stoppedOutcome } from './stopped.js';
@@ -201,7 +201,7 @@ async function runStep(
   key: string,
   ctx: StepsContext,
 ): Promise<StepOutcome> {
-  const become = step.become ? { password: task.becomePassword } : undefined;
+  const become = step.become ? { password: task.becomePassword, user: step.becomeUser } : undefined;
   const skipReason = await checkGuards(conn, job, step, become, ctx);
   if (skipReason !== null && typeof skipReason === 'object') return skipReason;
   if (skipReason !== null) return { status: task.check ? 'would_skip' : 'skipped', exitCode: null, reason: skipReason };
@@ -229,7 +229,7 @@ async function checkGuards(
   conn: HostConnection,
   job: HostJob,
   step: Step,
-  become: { password?: string } | undefined,
+  become: BecomeOptions | undefined,
   ctx: StepsContext,
 ): Promise<string | null | StepOutcome> {
   const probes: { command: string; skipWhenZero: boolean; describe: string }[] = [];
@@ -281,7 +281,7 @@ async function runCommandStep(
   step: Step,
   command: string,
   key: string,
-  become: { password?: string } | undefined,
+  become: BecomeOptions | undefined,
   ctx: StepsContext,
 ): Promise<StepOutcome> {
   let kept = '';
@@ -324,7 +324,7 @@ async function runScriptStep(
   job: HostJob,
   step: Extract<Step, { kind: 'script' }>,
   key: string,
-  become: { password?: string } | undefined,
+  become: BecomeOptions | undefined,
   ctx: StepsContext,
 ): Promise<StepOutcome> {
   // Not the job's tag: every command line of the job shows it in ps, so another user of the host

@@ -16,7 +16,17 @@ export interface LoadOptions {
   inventoryVars?: boolean;
 }
 
-const PLAY_KEYS = ['name', 'hosts', 'vars', 'serial', 'max_fail', 'steps'] as const;
+const PLAY_KEYS = [
+  'name',
+  'hosts',
+  'vars',
+  'serial',
+  'max_fail',
+  'become',
+  'become_user',
+  'become_method',
+  'steps',
+] as const;
 const STEP_KINDS = ['run', 'script', 'push', 'pull'] as const;
 const STEP_KEYS = [
   ...STEP_KINDS,
@@ -30,6 +40,8 @@ const STEP_KEYS = [
   'timeout',
   'ignore_errors',
   'become',
+  'become_user',
+  'become_method',
   'args',
 ] as const;
 const EXPECT_KEYS = ['exit', 'stdout', 'consensus'] as const;
@@ -95,15 +107,27 @@ export function editDistance(a: string, b: string): number {
   return d[a.length]![b.length]!;
 }
 
+/** Ansible's word for what herd names otherwise: the did-you-mean for a playbook written by Ansible habit. */
+const ANSIBLE_WORDS: Partial<Record<string, string>> = {
+  tasks: 'steps',
+  shell: 'run',
+  command: 'run',
+  raw: 'run',
+  copy: 'push',
+  synchronize: 'push',
+  fetch: 'pull',
+  max_fail_percentage: 'max_fail',
+};
+
 /** The pairs of a mapping, checked against the allowed keys (with a did-you-mean). */
 function entries(ctx: Context, map: YAMLMap, allowed: readonly string[], what: string): Map<string, Pair<Node, Node>> {
   const out = new Map<string, Pair<Node, Node>>();
   for (const pair of map.items as Pair<Node, Node>[]) {
     const key = isScalar(pair.key) ? String(pair.key.value) : ctx.fail(pair.key, `${what} keys must be plain words`);
     if (!allowed.includes(key)) {
-      const close = allowed
-        .filter((k) => editDistance(k, key) <= 2)
-        .sort((x, y) => editDistance(x, key) - editDistance(y, key))[0];
+      const close =
+        (ANSIBLE_WORDS[key] !== undefined && allowed.includes(ANSIBLE_WORDS[key]) ? ANSIBLE_WORDS[key] : undefined) ??
+        allowed.filter((k) => editDistance(k, key) <= 2).sort((x, y) => editDistance(x, key) - editDistance(y, key))[0];
       ctx.fail(
         pair.key,
         `unknown ${what} key "${key}"${close ? ` (did you mean "${close}"?)` : `; allowed: ${allowed.join(', ')}`}`,
@@ -204,7 +228,11 @@ function readPlay(ctx: Context, node: Node, index: number): Play {
       },
     );
   }
-  const steps = (stepsNode.items as Node[]).map((s, i) => readStep(ctx, s, i + 1, known));
+  const become = readBecome(ctx, keys, { become: false });
+  const steps = (stepsNode.items as Node[]).map((s, i) => readStep(ctx, s, i + 1, known, become));
+  const userPair = keys.get('become_user');
+  if (userPair && !steps.some((s) => s.become))
+    ctx.fail(userPair.key, `"become_user" does nothing here: no step of this play has "become: true"`);
   const play: Play = {
     index,
     name: str(ctx, keys.get('name'), 'name') ?? `play ${index}`,
@@ -292,14 +320,59 @@ function refuseTemplates(ctx: Context, pair: Pair<Node, Node> | undefined, key: 
     throw new PlaybookError(templatePos(ctx, node, node.value, offset), `"${key}" is not templated: ${why}`);
 }
 
+/** A step's become settings; `become_user` on a step that does not become would silently do nothing. */
+function stepBecome(ctx: Context, keys: Map<string, Pair<Node, Node>>, inherited: Become): Become {
+  const become = readBecome(ctx, keys, inherited);
+  const userPair = keys.get('become_user');
+  if (userPair && !become.become)
+    ctx.fail(userPair.key, `"become_user" does nothing without "become: true" on this step or its play`);
+  return become.become ? become : { become: false };
+}
+
 const NOT_TEMPLATED = {
   stepName: "it labels the step in every host's results; write the value out",
   playName: "it labels the play in every host's results; write the value out",
   hosts: 'it selects the hosts before any per-host value exists',
+  becomeUser: 'it names the account sudo runs the step as; write the name out',
   script: 'it names one local file, checked before any host is contacted; pass per-host values in "args"',
 } as const;
 
-function readStep(ctx: Context, node: Node, index: number, known: Set<string>): Step {
+/** How a play or step becomes another user: its own keys over what it inherits (a step inherits its play's). */
+interface Become {
+  become: boolean;
+  becomeUser?: string;
+}
+
+// sudo's -u takes a name or #uid; only plain account names are let through, since it goes into shell text.
+const BECOME_USER = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+
+function readBecome(ctx: Context, keys: Map<string, Pair<Node, Node>>, inherited: Become): Become {
+  const methodPair = keys.get('become_method');
+  if (methodPair) {
+    const method = str(ctx, methodPair, 'become_method');
+    if (method !== 'sudo')
+      ctx.fail(
+        methodPair.value ?? methodPair.key,
+        `become_method ${JSON.stringify(method)} is not supported: herd becomes another user through sudo only`,
+      );
+  }
+  const out: Become = { ...inherited };
+  if (keys.has('become')) out.become = bool(ctx, keys.get('become'), 'become');
+  const userPair = keys.get('become_user');
+  if (userPair) {
+    refuseTemplates(ctx, userPair, 'become_user', NOT_TEMPLATED.becomeUser);
+    const user = str(ctx, userPair, 'become_user');
+    if (user === undefined || !BECOME_USER.test(user))
+      ctx.fail(
+        userPair.value ?? userPair.key,
+        `expected a user name for "become_user" (letters, digits, _ . -), got ${JSON.stringify(user)}`,
+      );
+    out.becomeUser = user;
+  }
+  return out;
+}
+
+function readStep(ctx: Context, node: Node, index: number, known: Set<string>, inherited: Become): Step {
   if (!isMap(node)) ctx.fail(node, `step ${index}: expected a mapping, got ${typeName(node)}`);
   const keys = entries(ctx, node, STEP_KEYS, 'step');
   const kinds = STEP_KINDS.filter((k) => keys.has(k));
@@ -320,7 +393,7 @@ function readStep(ctx: Context, node: Node, index: number, known: Set<string>): 
     name: '',
     check: bool(ctx, keys.get('check'), 'check'),
     ignoreErrors: bool(ctx, keys.get('ignore_errors'), 'ignore_errors'),
-    become: bool(ctx, keys.get('become'), 'become'),
+    ...stepBecome(ctx, keys, inherited),
     position: ctx.posOf(node),
   };
   const guards: Partial<Record<'when' | 'unless' | 'creates' | 'removes', string>> = {};

@@ -24,6 +24,8 @@ export interface StepCommon {
   timeoutS?: number;
   ignoreErrors: boolean;
   become: boolean;
+  /** sudo -u: the account a `become` step runs as (sudo's default, root, when absent). */
+  becomeUser?: string;
   position: SourcePosition;
 }
 

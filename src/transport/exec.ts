@@ -12,8 +12,8 @@ export interface ExecOptions {
   tag: string;
   /** Data fed to the command's stdin, then stdin is closed. */
   stdin?: Buffer | string;
-  /** Run through sudo; the password (if any) is written to stdin first. */
-  become?: { password?: string };
+  /** Run through sudo (as `user`, else root); the password (if any) is written to stdin first. */
+  become?: BecomeOptions;
   /** Aborting kills the remote command and reports `aborted`. */
   signal?: AbortSignal;
   /** A returned promise means "hold on": the channel is paused (and the host's sender blocks) until it settles. */
@@ -76,11 +76,22 @@ function openExec(client: Client, command: string): Promise<OpenedChannel> {
   });
 }
 
+export interface BecomeOptions {
+  password?: string;
+  /** sudo -u; root when absent. */
+  user?: string;
+}
+
+function becomeSpecOf(become: BecomeOptions | undefined, promptMarker: string | undefined): BecomeSpec | undefined {
+  if (!become) return undefined;
+  return { ...(promptMarker ? { promptMarker } : {}), ...(become.user !== undefined ? { user: become.user } : {}) };
+}
+
 /** Execute a command; resolves once the channel closes, never rejects after the command started. */
 export async function execCommand(client: Client, command: string, options: ExecOptions): Promise<ExecOutcome> {
   const password = options.become?.password;
   const marker = password !== undefined ? sudoPromptMarker(options.tag) : undefined;
-  const becomeSpec: BecomeSpec | undefined = options.become ? (marker ? { promptMarker: marker } : {}) : undefined;
+  const becomeSpec = becomeSpecOf(options.become, marker);
   const { channel, exit } = await openExec(client, buildRemoteCommand(command, options.tag, becomeSpec));
   return new Promise<ExecOutcome>((resolve) => {
     let timedOut = false;
@@ -234,15 +245,11 @@ export async function execCommand(client: Client, command: string, options: Exec
 }
 
 /** Best effort: SIGKILL every tagged process on the host over a fresh channel; null when it cannot say. */
-async function killRemote(client: Client, tag: string, become?: { password?: string }): Promise<KillReport | null> {
+async function killRemote(client: Client, tag: string, become?: BecomeOptions): Promise<KillReport | null> {
   try {
-    // The kill runs as root too (the command's processes may be root's). Our kill script never reads stdin, so
-    // writing the password up front cannot leak it.
-    const spec: BecomeSpec | undefined = become
-      ? become.password !== undefined
-        ? { promptMarker: sudoPromptMarker(`${tag}k`) }
-        : {}
-      : undefined;
+    // The kill runs as the command's user too (its processes may be root's, or only that user's to read and signal).
+    // Our kill script never reads stdin, so writing the password up front cannot leak it.
+    const spec = becomeSpecOf(become, become?.password !== undefined ? sudoPromptMarker(`${tag}k`) : undefined);
     const { channel } = await openExec(client, buildKillCommand(tag, spec));
     return await new Promise<KillReport | null>((resolve) => {
       let out = '';

@@ -22,6 +22,8 @@ export function buildRemoteCommand(command: string, tag: string, become?: Become
 export interface BecomeSpec {
   /** The unique prompt sudo prints on stderr when (and only when) it wants the password. */
   promptMarker?: string;
+  /** The account to run as (sudo -u); root when absent. */
+  user?: string;
 }
 
 /**
@@ -32,7 +34,8 @@ export interface BecomeSpec {
  */
 export function becomePrefix(become: BecomeSpec | undefined): string {
   if (!become) return '';
-  return become.promptMarker ? `sudo -S -p ${shellQuote(become.promptMarker)} ` : 'sudo -n ';
+  const as = become.user !== undefined ? `-u ${shellQuote(become.user)} ` : '';
+  return become.promptMarker ? `sudo -S -p ${shellQuote(become.promptMarker)} ${as}` : `sudo -n ${as}`;
 }
 
 /** A sudo prompt marker unlikely to appear in real output. */

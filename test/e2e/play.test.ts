@@ -386,6 +386,55 @@ steps:
   });
 });
 
+describe('become at play level, become_user (as Ansible writes them)', () => {
+  it('become: yes on the play runs every step through sudo, become_user picks the account, become: no opts out', async () => {
+    const { enableSudoWithPassword } = await import('../fleet/sudo.js');
+    const cleanup = enableSudoWithPassword(scope.fleet);
+    if (cleanup === null) return; // not root or no sudo: nothing to prove here
+    try {
+      const disk = hostDisk();
+      fs.chmodSync(disk, 0o1777); // nobody writes there too
+      const hosts = scope.fleet.hosts(2, 1310);
+      const book = writePlaybook(
+        'become-play.yml',
+        `name: as others
+become: yes
+become_user: nobody
+vars: { base: "${disk}" }
+steps:
+  - name: as nobody
+    run: id -un > {{ base }}/{{ host }}.play
+  - name: as root
+    run: id -un > {{ base }}/{{ host }}.root
+    become_user: root
+  - name: as the login user
+    run: id -un > {{ base }}/{{ host }}.login
+    become: no
+`,
+      );
+      const result = await runHerd(
+        [
+          'play',
+          '-i',
+          writeInventory('become-play.txt', hosts),
+          ...conn().slice(0, -2),
+          '--become-pass-env',
+          'HERD_SUDO',
+          book,
+        ],
+        { env: { HOME: scope.home, HERD_SUDO: scope.fleet.password } },
+      );
+      expect(result.stderr).toContain('2 hosts: 2 ok');
+      for (const h of hosts) {
+        const read = (ext: string) => fs.readFileSync(path.join(disk, `${h}.${ext}`), 'utf8').trim();
+        expect([read('play'), read('root'), read('login')]).toEqual(['nobody', 'root', scope.fleet.user]);
+      }
+    } finally {
+      cleanup();
+    }
+  });
+});
+
 describe('script steps', () => {
   it('upload a local script, run it with its arguments, and remove it from the host', async () => {
     const disk = hostDisk();

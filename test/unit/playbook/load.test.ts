@@ -257,6 +257,7 @@ describe('booleans written the Ansible way', () => {
         (pb: Playbook) => pb.plays[0]!.steps[0]!.become,
         '3:13',
       ],
+      (s: string) => [`become: ${s}\nsteps:\n  - run: x\n`, (pb: Playbook) => pb.plays[0]!.steps[0]!.become, '1:9'],
       (s: string) => [
         `steps:\n  - run: x\n    ignore_errors: ${s}\n`,
         (pb: Playbook) => pb.plays[0]!.steps[0]!.ignoreErrors,
@@ -279,5 +280,64 @@ describe('booleans written the Ansible way', () => {
           );
       }
     });
+  });
+});
+
+describe('become at play and step level, become_user and become_method (as Ansible writes them)', () => {
+  it('a play-level become is every step default; a step says otherwise for itself; become_user is sudo -u', () => {
+    const pb = load(`become: yes
+become_user: postgres
+steps:
+  - run: a
+  - run: b
+    become: no
+  - run: c
+    become_user: backup
+  - run: d
+    become_method: sudo
+`);
+    expect(pb.plays[0]!.steps.map((s) => [s.become, s.becomeUser])).toEqual([
+      [true, 'postgres'],
+      [false, undefined],
+      [true, 'backup'],
+      [true, 'postgres'],
+    ]);
+    const plain = load('steps:\n  - run: a\n    become: true\n').plays[0]!.steps[0]!;
+    expect([plain.become, plain.becomeUser]).toEqual([true, undefined]);
+  });
+
+  it.each([
+    [
+      'become_method: su\nsteps:\n  - run: a\n',
+      '1:16: become_method "su" is not supported: herd becomes another user through sudo only',
+    ],
+    ['steps:\n  - run: a\n    become: true\n    become_method: doas\n', '4:20: become_method "doas" is not supported'],
+    ['steps:\n  - run: a\n    become_user: root\n', '3:5: "become_user" does nothing without "become: true"'],
+    [
+      'become_user: root\nsteps:\n  - run: a\n',
+      '1:1: "become_user" does nothing here: no step of this play has "become: true"',
+    ],
+    ['become: true\nbecome_user: "x; rm -rf /"\nsteps:\n  - run: a\n', '2:14: expected a user name for "become_user"'],
+    ['become: true\nbecome_user: "{{ who }}"\nsteps:\n  - run: a\n', '2:15: "become_user" is not templated'],
+    ['become: true\nbecome_user: [a]\nsteps:\n  - run: a\n', '2:14: expected a string for "become_user"'],
+  ])('refuses %j at file:line:column', (text, message) => {
+    expect(() => load(text)).toThrow(`/pb/site.yml:${message}`);
+  });
+});
+
+describe('keys written by Ansible habit', () => {
+  it.each([
+    ['- hosts: all\n  tasks:\n    - run: x\n', '2:3: unknown play key "tasks" (did you mean "steps"?)'],
+    ['steps:\n  - shell: x\n', '2:5: unknown step key "shell" (did you mean "run"?)'],
+    ['steps:\n  - command: x\n', '2:5: unknown step key "command" (did you mean "run"?)'],
+    ['steps:\n  - copy: { src: a, dest: b }\n', '2:5: unknown step key "copy" (did you mean "push"?)'],
+    ['steps:\n  - fetch: { src: a, dest: b }\n', '2:5: unknown step key "fetch" (did you mean "pull"?)'],
+    [
+      'max_fail_percentage: 10\nsteps:\n  - run: x\n',
+      '1:1: unknown play key "max_fail_percentage" (did you mean "max_fail"?)',
+    ],
+    ['steps:\n  - run: x\n    register: r\n', '3:5: unknown step key "register"; allowed: run, script'],
+  ])("names herd's word for %j", (text, message) => {
+    expect(() => load(text)).toThrow(`/pb/site.yml:${message}`);
   });
 });

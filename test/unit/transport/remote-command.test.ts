@@ -21,6 +21,17 @@ describe('remote command wrapping', () => {
     expect(out).toBe('abc123\nquoted\n');
   });
 
+  it('becomes another account with sudo -u, the name quoted as one word', () => {
+    expect(buildRemoteCommand('id', 't1', { user: 'postgres' })).toBe(
+      'sudo -n -u postgres env HERD_JOB=t1 /bin/sh -c id',
+    );
+    expect(buildRemoteCommand('id', 't1', { promptMarker: '[m]:', user: 'backup' })).toBe(
+      "sudo -S -p '[m]:' -u backup env HERD_JOB=t1 /bin/sh -c id",
+    );
+    expect(buildRemoteCommand('id', 't1', {})).toBe('sudo -n env HERD_JOB=t1 /bin/sh -c id');
+    expect(buildKillCommand('t1', { user: 'backup' })).toMatch(/^sudo -n -u backup \/bin\/sh -c /);
+  });
+
   it('builds a kill command that is valid sh and reports a count', () => {
     const out = execFileSync('/bin/sh', ['-c', buildKillCommand('no-such-tag-0000')]).toString();
     expect(out.trim()).toBe('0 0');
