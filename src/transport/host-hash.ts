@@ -1,10 +1,10 @@
 // Matching hashed known_hosts names (`|1|salt|hash`, HMAC-SHA1 of the name) fast enough for a fleet.
-// With OpenSSH's per-entry salts every entry must be tried against every host (10,000 of each: 100
-// million HMACs), so the cost per try is what matters. Measured on Node 20 (bench/known-hosts.ts):
-// crypto.createHmac costs ~4.5 us a call and crypto.hash on a prebuilt buffer ~5 us (two calls),
-// while plain JS SHA-1 with the key pads hashed once per salt costs two compressions. The name's
-// block (and its message schedule) is the same for every salt, so it is expanded once per name.
-// Entries that share a salt (the ones herd writes) cost one HMAC per salt: a map finds the digest.
+// With OpenSSH's per-line salts every line must be tried against every host (10,000 of each: 100
+// million HMACs), so the cost per try is what matters. Measured on Node 20, one HMAC of a short
+// name: crypto.createHmac ~4.5 us (a call's overhead), crypto.hash twice on prebuilt buffers ~5 us,
+// plain JS SHA-1 with the salt's pads hashed once ~0.65 us: two compressions, the name's block and
+// its message schedule shared by every salt (expanded once per name), the rounds unrolled by five.
+// Names that share a salt (the ones herd writes) cost one HMAC per salt: a map finds the digest.
 import { createHmac } from 'node:crypto';
 
 const IV = [0x67452301, 0xefcdab89 | 0, 0x98badcfe | 0, 0x10325476, 0xc3d2e1f0 | 0];
@@ -24,38 +24,53 @@ function compress(st: Int32Array, w: Int32Array, out: Int32Array): void {
   let c = st[2]!;
   let d = st[3]!;
   let e = st[4]!;
-  let t = 0;
-  for (; t < 20; t++) {
-    const tmp = (((a << 5) | (a >>> 27)) + ((b & c) | (~b & d)) + e + 0x5a827999 + w[t]!) | 0;
-    e = d;
-    d = c;
-    c = (b << 30) | (b >>> 2);
-    b = a;
-    a = tmp;
+  for (let t = 0; t < 20; t += 5) {
+    e = (((a << 5) | (a >>> 27)) + ((b & c) | (~b & d)) + e + 0x5a827999 + w[t]!) | 0;
+    b = (b << 30) | (b >>> 2);
+    d = (((e << 5) | (e >>> 27)) + ((a & b) | (~a & c)) + d + 0x5a827999 + w[t + 1]!) | 0;
+    a = (a << 30) | (a >>> 2);
+    c = (((d << 5) | (d >>> 27)) + ((e & a) | (~e & b)) + c + 0x5a827999 + w[t + 2]!) | 0;
+    e = (e << 30) | (e >>> 2);
+    b = (((c << 5) | (c >>> 27)) + ((d & e) | (~d & a)) + b + 0x5a827999 + w[t + 3]!) | 0;
+    d = (d << 30) | (d >>> 2);
+    a = (((b << 5) | (b >>> 27)) + ((c & d) | (~c & e)) + a + 0x5a827999 + w[t + 4]!) | 0;
+    c = (c << 30) | (c >>> 2);
   }
-  for (; t < 40; t++) {
-    const tmp = (((a << 5) | (a >>> 27)) + (b ^ c ^ d) + e + 0x6ed9eba1 + w[t]!) | 0;
-    e = d;
-    d = c;
-    c = (b << 30) | (b >>> 2);
-    b = a;
-    a = tmp;
+  for (let t = 20; t < 40; t += 5) {
+    e = (((a << 5) | (a >>> 27)) + (b ^ c ^ d) + e + 0x6ed9eba1 + w[t]!) | 0;
+    b = (b << 30) | (b >>> 2);
+    d = (((e << 5) | (e >>> 27)) + (a ^ b ^ c) + d + 0x6ed9eba1 + w[t + 1]!) | 0;
+    a = (a << 30) | (a >>> 2);
+    c = (((d << 5) | (d >>> 27)) + (e ^ a ^ b) + c + 0x6ed9eba1 + w[t + 2]!) | 0;
+    e = (e << 30) | (e >>> 2);
+    b = (((c << 5) | (c >>> 27)) + (d ^ e ^ a) + b + 0x6ed9eba1 + w[t + 3]!) | 0;
+    d = (d << 30) | (d >>> 2);
+    a = (((b << 5) | (b >>> 27)) + (c ^ d ^ e) + a + 0x6ed9eba1 + w[t + 4]!) | 0;
+    c = (c << 30) | (c >>> 2);
   }
-  for (; t < 60; t++) {
-    const tmp = (((a << 5) | (a >>> 27)) + ((b & c) | (b & d) | (c & d)) + e + (0x8f1bbcdc | 0) + w[t]!) | 0;
-    e = d;
-    d = c;
-    c = (b << 30) | (b >>> 2);
-    b = a;
-    a = tmp;
+  for (let t = 40; t < 60; t += 5) {
+    e = (((a << 5) | (a >>> 27)) + ((b & c) | (b & d) | (c & d)) + e + (0x8f1bbcdc | 0) + w[t]!) | 0;
+    b = (b << 30) | (b >>> 2);
+    d = (((e << 5) | (e >>> 27)) + ((a & b) | (a & c) | (b & c)) + d + (0x8f1bbcdc | 0) + w[t + 1]!) | 0;
+    a = (a << 30) | (a >>> 2);
+    c = (((d << 5) | (d >>> 27)) + ((e & a) | (e & b) | (a & b)) + c + (0x8f1bbcdc | 0) + w[t + 2]!) | 0;
+    e = (e << 30) | (e >>> 2);
+    b = (((c << 5) | (c >>> 27)) + ((d & e) | (d & a) | (e & a)) + b + (0x8f1bbcdc | 0) + w[t + 3]!) | 0;
+    d = (d << 30) | (d >>> 2);
+    a = (((b << 5) | (b >>> 27)) + ((c & d) | (c & e) | (d & e)) + a + (0x8f1bbcdc | 0) + w[t + 4]!) | 0;
+    c = (c << 30) | (c >>> 2);
   }
-  for (; t < 80; t++) {
-    const tmp = (((a << 5) | (a >>> 27)) + (b ^ c ^ d) + e + (0xca62c1d6 | 0) + w[t]!) | 0;
-    e = d;
-    d = c;
-    c = (b << 30) | (b >>> 2);
-    b = a;
-    a = tmp;
+  for (let t = 60; t < 80; t += 5) {
+    e = (((a << 5) | (a >>> 27)) + (b ^ c ^ d) + e + (0xca62c1d6 | 0) + w[t]!) | 0;
+    b = (b << 30) | (b >>> 2);
+    d = (((e << 5) | (e >>> 27)) + (a ^ b ^ c) + d + (0xca62c1d6 | 0) + w[t + 1]!) | 0;
+    a = (a << 30) | (a >>> 2);
+    c = (((d << 5) | (d >>> 27)) + (e ^ a ^ b) + c + (0xca62c1d6 | 0) + w[t + 2]!) | 0;
+    e = (e << 30) | (e >>> 2);
+    b = (((c << 5) | (c >>> 27)) + (d ^ e ^ a) + b + (0xca62c1d6 | 0) + w[t + 3]!) | 0;
+    d = (d << 30) | (d >>> 2);
+    a = (((b << 5) | (b >>> 27)) + (c ^ d ^ e) + a + (0xca62c1d6 | 0) + w[t + 4]!) | 0;
+    c = (c << 30) | (c >>> 2);
   }
   out[0] = (st[0]! + a) | 0;
   out[1] = (st[1]! + b) | 0;
@@ -170,52 +185,67 @@ interface Stored<T> {
 /** The hashed names that share one salt, found by their digest's first word. */
 interface SaltGroup<T> {
   key: HmacKey;
-  byFirstWord: Map<number, Stored<T>[]>;
+  /** The group's only name while it has one (OpenSSH's lines: a salt each), so no map lookup is needed. */
+  only: Stored<T> | null;
+  byFirstWord: Map<number, Stored<T>[]> | null;
   size: number;
 }
+
+const sameDigest = (want: Int32Array, got: Int32Array): boolean =>
+  want[0] === got[0] && want[1] === got[1] && want[2] === got[2] && want[3] === got[3] && want[4] === got[4];
 
 /**
  * Hashed names grouped by salt: a lookup costs one HMAC per distinct salt, not one per name.
  * OpenSSH gives every line its own salt, so its files still cost one HMAC per line.
  */
 export class HashedNameIndex<T> {
-  private readonly groups = new Map<string, SaltGroup<T>>();
+  private readonly bySalt = new Map<string, SaltGroup<T>>();
+  /** The same groups in an array: iterating it is cheaper than a Map's iterator, once per group per lookup. */
+  private readonly groups: SaltGroup<T>[] = [];
 
   add(salt: Buffer, digest: Buffer, value: T): void {
     const id = salt.toString('latin1');
-    let group = this.groups.get(id);
-    if (!group) this.groups.set(id, (group = { key: new HmacKey(salt), byFirstWord: new Map(), size: 0 }));
-    const want = wordsOfDigest(digest);
-    const list = group.byFirstWord.get(want[0]!);
-    if (list) list.push({ want, value });
-    else group.byFirstWord.set(want[0]!, [{ want, value }]);
+    const stored = { want: wordsOfDigest(digest), value };
+    const group = this.bySalt.get(id);
+    if (!group) {
+      const fresh: SaltGroup<T> = { key: new HmacKey(salt), only: stored, byFirstWord: null, size: 1 };
+      this.bySalt.set(id, fresh);
+      this.groups.push(fresh);
+      return;
+    }
+    if (group.only) {
+      group.byFirstWord = new Map([[group.only.want[0]!, [group.only]]]);
+      group.only = null;
+    }
+    const list = group.byFirstWord!.get(stored.want[0]!);
+    if (list) list.push(stored);
+    else group.byFirstWord!.set(stored.want[0]!, [stored]);
     group.size++;
   }
 
   /** Every value whose digest is HMAC-SHA1(its salt, name), in the order they were added per salt. */
   find(name: NameBlock): T[] {
     const found: T[] = [];
-    for (const group of this.groups.values()) {
+    for (const group of this.groups) {
       const got = group.key.digestWords(name);
-      const list = group.byFirstWord.get(got[0]!);
-      if (!list) continue;
-      for (const s of list) {
-        if (s.want[1] === got[1] && s.want[2] === got[2] && s.want[3] === got[3] && s.want[4] === got[4])
-          found.push(s.value);
+      if (group.only) {
+        if (sameDigest(group.only.want, got)) found.push(group.only.value);
+        continue;
       }
+      for (const s of group.byFirstWord!.get(got[0]!) ?? []) if (sameDigest(s.want, got)) found.push(s.value);
     }
     return found;
   }
 
   /** Distinct salts: the HMACs one lookup costs. */
   get salts(): number {
-    return this.groups.size;
+    return this.groups.length;
   }
 
   /** The salt most names share, when one is shared at all (first in file order on a tie). */
   mostSharedSalt(): Buffer | null {
     let best: SaltGroup<T> | null = null;
-    for (const g of this.groups.values()) if (g.size >= 2 && (!best || g.size > best.size)) best = g;
+    for (const g of this.groups) if (g.size >= 2 && (!best || g.size > best.size)) best = g;
     return best ? best.key.salt : null;
   }
 }
