@@ -21,6 +21,7 @@ import {
   type TransferTool,
 } from './tools.js';
 import { renderChart } from './chart.js';
+import { KNOWN_HOSTS_CASE, knownHostsBench } from './known-hosts.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const quick = process.argv.includes('--quick');
@@ -183,6 +184,13 @@ function prepareTree(
 }
 
 async function main(): Promise<void> {
+  // Pure lookups, no fleet: CPU time, so it runs first, alone on the machine.
+  const knownHosts =
+    !caseFilter || KNOWN_HOSTS_CASE.includes(caseFilter) ? knownHostsBench(quick ? [1000] : [1000, 10000], RUNS) : null;
+  if (knownHosts !== null && !CASES.some((c) => !caseFilter || c.name.includes(caseFilter))) {
+    writeKnownHosts(knownHosts);
+    return;
+  }
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'herd-bench-'));
   // INFO: one "Accepted publickey" line per login, which is how handshakes are counted.
   const fleet = await startFleet({ maxStartups: '10000:30:10000', extraConfig: ['MaxSessions 10'], logLevel: 'INFO' });
@@ -291,7 +299,15 @@ async function main(): Promise<void> {
     renderChart(rows.filter((r) => r.tool === 'herd' && r.case.startsWith('scale'))),
   );
   process.stdout.write(`results: ${path.join(outDir, 'latest.md')}, latest.json, latest.svg\n`);
+  if (knownHosts !== null) writeKnownHosts(knownHosts);
   fs.rmSync(work, { recursive: true, force: true });
+}
+
+function writeKnownHosts(table: string): void {
+  const file = path.join(root, 'bench', 'results', 'known-hosts.md');
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, table + '\n');
+  process.stdout.write(`\n${table}\nresults: ${file}\n`);
 }
 
 function formatTable(rows: Row[], skipped: Set<string>): string {

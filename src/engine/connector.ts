@@ -4,7 +4,14 @@ import { connectSsh, type ConnectOptions, type Credentials } from '../transport/
 import type { HostConnection } from '../transport/connection.js';
 import { sshConnection } from '../transport/ssh-connection.js';
 import { JumpPool, type JumpHop, type JumpStream } from '../transport/jump.js';
-import { entriesFor, parseKnownHosts, type HostEntries, type KnownHostEntry } from '../transport/known-hosts.js';
+import {
+  entriesFor,
+  KnownHostsIndex,
+  parseKnownHosts,
+  recordingSalt,
+  type HostEntries,
+  type KnownHostEntry,
+} from '../transport/known-hosts.js';
 import { loadPrivateKeys, type LoadedKey } from '../transport/keys.js';
 import { retryDelayMs } from './pacing.js';
 import type { HopTarget, HostJob, JumpOutcome, WorkerConfig } from './protocol.js';
@@ -21,6 +28,10 @@ export interface JumpHooks {
 export class Connector {
   private readonly keyCache = new Map<string, LoadedKey | null>();
   private readonly knownHostsCache = new Map<string, KnownHostEntry[]>();
+  /** One index per list of files a host checks (usually one list for the whole run). */
+  private readonly knownHostsIndexes = new Map<string, KnownHostsIndex>();
+  /** The salt new hashed names get, per file (see sharedSalt). */
+  private readonly hashSalts = new Map<string, Buffer>();
   private readonly hops = new Map<string, HopTarget>();
   private readonly jumps: JumpPool;
 
@@ -81,6 +92,8 @@ export class Connector {
   useKnownHosts(data: WorkerConfig['knownHostsData']): void {
     this.config.knownHostsData = data;
     this.knownHostsCache.clear();
+    this.knownHostsIndexes.clear();
+    this.hashSalts.clear();
   }
 
   private optionsFor(target: HostJob | HopTarget, sock: ConnectOptions['sock']): ConnectOptions {
@@ -96,6 +109,7 @@ export class Connector {
       hostKeyMode: mode,
       knownEntries: mode === 'off' ? { exact: [], bare: [] } : this.entriesFor(known.files, target.host, target.port),
       hashKnownHosts: known.hash,
+      ...(known.hash && known.record !== null ? { hashSalt: this.sharedSalt(known.record) } : {}),
       // UserKnownHostsFile none: nowhere to record, so accept-new refuses new keys (as ssh does).
       ...(known.record !== null ? { onNewHostKey: (line: string) => this.onNewHostKey(line, known.record!) } : {}),
       ...(sock ? { sock } : {}),
@@ -123,17 +137,31 @@ export class Connector {
 
   /** Entries from every file in order; the parent read them all (fail closed) before any host. */
   private entriesFor(files: string[], host: string, port: number): HostEntries {
-    const all = files.flatMap((file) => {
-      let entries = this.knownHostsCache.get(file);
-      if (!entries) {
-        const text = this.config.knownHostsData[file];
-        // Never read as empty by accident: a file the parent did not read is a bug, not "no keys".
-        if (text === undefined) throw new Error(`known_hosts file ${file} was not read before the run`);
-        entries = text === null ? [] : parseKnownHosts(text, file);
-        this.knownHostsCache.set(file, entries);
-      }
-      return entries;
-    });
-    return entriesFor(all, host, port);
+    const id = files.join('\0');
+    let index = this.knownHostsIndexes.get(id);
+    if (!index) this.knownHostsIndexes.set(id, (index = new KnownHostsIndex(files.flatMap((f) => this.entriesOf(f)))));
+    return entriesFor(index, host, port);
+  }
+
+  private entriesOf(file: string): KnownHostEntry[] {
+    let entries = this.knownHostsCache.get(file);
+    if (!entries) {
+      const text = this.config.knownHostsData[file];
+      // Never read as empty by accident: a file the parent did not read is a bug, not "no keys".
+      if (text === undefined) throw new Error(`known_hosts file ${file} was not read before the run`);
+      entries = text === null ? [] : parseKnownHosts(text, file);
+      this.knownHostsCache.set(file, entries);
+    }
+    return entries;
+  }
+
+  /** HashKnownHosts: one salt per file for what this worker records (recordingSalt says which). */
+  private sharedSalt(file: string): Buffer {
+    let salt = this.hashSalts.get(file);
+    if (!salt) {
+      salt = recordingSalt(this.entriesOf(file));
+      this.hashSalts.set(file, salt);
+    }
+    return salt;
   }
 }

@@ -36,6 +36,8 @@ export interface ConnectOptions {
   knownEntries: HostEntries;
   /** HashKnownHosts: record a new key under a hashed name. */
   hashKnownHosts?: boolean;
+  /** The salt hashed names are recorded with (one per file, see connector.ts); absent: a fresh one each. */
+  hashSalt?: Buffer;
   /**
    * Called with a known_hosts line when accept-new trusts a key seen for the first time; without it accept-new
    * refuses.
@@ -209,7 +211,12 @@ function checkHostKey(options: ConnectOptions, key: Buffer): string | null | Hos
         const why = 'is not in known_hosts and UserKnownHostsFile is none, so accept-new has nowhere to record it';
         return new HostFailure('hostkey_unknown', 'E_HOSTKEY_UNKNOWN', `host key ${keyTypeOfBlob(key)} ${why}`);
       }
-      return formatKnownHostsLine(options.host, options.port, key, options.hashKnownHosts === true);
+      return formatKnownHostsLine(
+        options.host,
+        options.port,
+        key,
+        options.hashKnownHosts === true && (options.hashSalt ?? true),
+      );
     default:
       return verdict satisfies never;
   }

@@ -2,7 +2,7 @@
 // a line the real `ssh` ignores is ignored here, and a name it matches is matched here.
 // Pure: callers pass the file bytes in; appending new keys is the parent's job (known-hosts-file.ts).
 import { createHmac, ECDH, randomBytes } from 'node:crypto';
-import { HashedName } from './host-hash.js';
+import { HashedName, HashedNameIndex, NameBlock } from './host-hash.js';
 
 export type HostKeyMarker = 'revoked' | 'cert-authority' | null;
 
@@ -16,7 +16,13 @@ export interface KnownHostEntry {
   file: string;
   line: number;
   /** The parsed hashed name when `hosts` starts with `|` (null: it can never match). */
-  hashed?: HashedName | null;
+  hashed?: HashedField | null;
+}
+
+/** A hashed host field's 20-byte salt and HMAC-SHA1 digest. */
+export interface HashedField {
+  salt: Buffer;
+  digest: Buffer;
 }
 
 /** The entries that apply to one host: under its lookup name, and (port != 22) under the bare host name. */
@@ -323,7 +329,7 @@ export function hashHostName(name: string, salt: Buffer = randomBytes(20)): stri
  * with `|1|` base64(salt) `|` base64(HMAC): so only a 20-byte salt in canonical base64 can match.
  * Null when the field can never match.
  */
-function parseHashedField(field: string): HashedName | null {
+function parseHashedField(field: string): HashedField | null {
   if (!field.startsWith('|1|')) return null;
   const end = field.indexOf('|', 3);
   if (end === -1 || end === 3 || end - 3 > 1024) return null;
@@ -331,39 +337,102 @@ function parseHashedField(field: string): HashedName | null {
   const digest = b64pton(field.slice(end + 1));
   if (!salt || salt.length !== 20 || !digest || digest.length !== 20) return null;
   if (`|1|${salt.toString('base64')}|${digest.toString('base64')}` !== field) return null;
-  return new HashedName(salt, digest);
+  return { salt, digest };
 }
 
 /** Does a host field match `name` (already lowercased by knownHostsName)? */
 export function hostFieldMatches(hosts: string, name: string): boolean {
   if (!hosts.startsWith('|')) return matchPatternList(name, hosts) === 1;
   const hashed = parseHashedField(hosts);
-  return hashed !== null && hashed.matches(Buffer.from(name, 'latin1'));
+  return hashed !== null && new HashedName(hashed.salt, hashed.digest).matches(Buffer.from(name, 'latin1'));
 }
 
-/** Does one known_hosts entry apply to `name` (`bytes`: the same name as latin1 bytes)? */
-function entryMatches(entry: KnownHostEntry, name: string, bytes: Buffer): boolean {
-  if (entry.hashed !== undefined) return entry.hashed !== null && entry.hashed.matches(bytes);
-  return matchPatternList(name, entry.hosts) === 1;
+/** Can a plain host list only match names equal to one of its (lowercased) sub-patterns? */
+function literalNames(hosts: string): string[] | null {
+  if (/[*?!]/.test(hosts)) return null;
+  const names = hosts.split(',');
+  // A sub-pattern too long for OpenSSH's buffer ends the list with no match at all: the general path says so.
+  return names.some((n) => n.length >= 1023) ? null : names.map(asciiLower);
 }
 
-function entriesNamed(entries: KnownHostEntry[], name: string): KnownHostEntry[] {
-  const bytes = Buffer.from(name, 'latin1');
-  return entries.filter((e) => entryMatches(e, name, bytes));
+/**
+ * known_hosts entries indexed for lookup, in file order: plain names in a map, hashed names grouped
+ * by salt (one HMAC per distinct salt), and only glob or negated lists matched one by one.
+ * A name's answer is kept: jump hosts and repeated passes ask for the same names again.
+ */
+export class KnownHostsIndex {
+  private readonly literal = new Map<string, number[]>();
+  private readonly patterns: number[] = [];
+  private readonly hashed = new HashedNameIndex<number>();
+  private readonly answers = new Map<string, KnownHostEntry[]>();
+
+  constructor(readonly entries: KnownHostEntry[]) {
+    entries.forEach((e, i) => {
+      if (e.hosts.startsWith('|')) {
+        const field = e.hashed === undefined ? parseHashedField(e.hosts) : e.hashed;
+        if (field) this.hashed.add(field.salt, field.digest, i);
+        return;
+      }
+      const names = literalNames(e.hosts);
+      if (names === null) this.patterns.push(i);
+      else for (const n of new Set(names)) this.addLiteral(n, i);
+    });
+  }
+
+  private addLiteral(name: string, i: number): void {
+    const list = this.literal.get(name);
+    if (list) list.push(i);
+    else this.literal.set(name, [i]);
+  }
+
+  /** The entries that apply to `name` (already lowercased by knownHostsName), in file order. */
+  named(name: string): KnownHostEntry[] {
+    let found = this.answers.get(name);
+    if (!found) {
+      const hits = [
+        ...(this.literal.get(name) ?? []),
+        ...this.patterns.filter((i) => matchPatternList(name, this.entries[i]!.hosts) === 1),
+        ...this.hashed.find(new NameBlock(Buffer.from(name, 'latin1'))),
+      ];
+      found = [...new Set(hits)].sort((a, b) => a - b).map((i) => this.entries[i]!);
+      this.answers.set(name, found);
+    }
+    return found;
+  }
+
+  /** HMACs one new name costs: one per distinct salt. */
+  get hashSalts(): number {
+    return this.hashed.salts;
+  }
+
+  /** The salt most hashed entries share (herd's own entries), to keep adding under it. */
+  sharedSalt(): Buffer | null {
+    return this.hashed.mostSharedSalt();
+  }
+}
+
+/**
+ * The salt herd hashes the names it records in a file with (HashKnownHosts yes): the one the file's
+ * hashed entries already share most, so one HMAC per lookup covers them all, else a fresh one.
+ * OpenSSH salts each line apart; README "Security" weighs the difference.
+ */
+export function recordingSalt(entries: KnownHostEntry[]): Buffer {
+  return new KnownHostsIndex(entries).sharedSalt() ?? randomBytes(20);
 }
 
 /**
  * The entries that apply to a host, in file order. For a port other than 22 OpenSSH also checks
  * the bare host name when `[host]:port` is unknown (sshconnect.c "checking without port identifier");
- * that second pass over every entry is made only when it is needed.
+ * that second lookup is made only when it is needed.
  */
-export function entriesFor(entries: KnownHostEntry[], host: string, port: number): HostEntries {
-  const exact = entriesNamed(entries, knownHostsName(host, port));
+export function entriesFor(known: KnownHostsIndex | KnownHostEntry[], host: string, port: number): HostEntries {
+  const index = known instanceof KnownHostsIndex ? known : new KnownHostsIndex(known);
+  const exact = index.named(knownHostsName(host, port));
   let bare: KnownHostEntry[] | undefined = port === 22 ? [] : undefined;
   return {
     exact,
     get bare(): KnownHostEntry[] {
-      bare ??= entriesNamed(entries, knownHostsName(host, 22));
+      bare ??= index.named(knownHostsName(host, 22));
       return bare;
     },
   };
@@ -412,10 +481,14 @@ export function keyTypeOfBlob(key: Buffer): string {
   return key.subarray(4, 4 + len).toString('latin1');
 }
 
-/** The known_hosts line `ssh` writes for a newly accepted key (hashed with HashKnownHosts yes). */
-export function formatKnownHostsLine(host: string, port: number, key: Buffer, hash = false): string {
+/**
+ * The known_hosts line for a newly accepted key. `hash`: true hashes the name with a fresh salt, as
+ * `ssh` does with HashKnownHosts yes; a salt hashes it with that salt (herd's shared salt, see README).
+ */
+export function formatKnownHostsLine(host: string, port: number, key: Buffer, hash: boolean | Buffer = false): string {
   const name = knownHostsName(host, port);
-  return `${hash ? hashHostName(name) : name} ${keyTypeOfBlob(key)} ${key.toString('base64')}`;
+  const field = hash === false ? name : hash === true ? hashHostName(name) : hashHostName(name, hash);
+  return `${field} ${keyTypeOfBlob(key)} ${key.toString('base64')}`;
 }
 
 /**

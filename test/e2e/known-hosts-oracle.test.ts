@@ -529,3 +529,54 @@ describe('an upper-case name written straight into the inventory', () => {
     expect(readHostsTsv(runDirOf(result)).get('LOCALHOST')?.status).toBe('ok');
   });
 });
+
+describe('hashed names herd records share one salt per file (README "Security"), and OpenSSH reads them', () => {
+  const saltsOf = (text: string): Set<string> =>
+    new Set(
+      text
+        .split('\n')
+        .filter((l) => l.startsWith('|1|'))
+        .map((l) => l.split('|')[2]!),
+    );
+
+  it('one salt for every name a run records, kept by the next run; ssh-keygen -F finds each, ssh accepts each', async () => {
+    const dir = scratchDir('herd-kh-salt-');
+    const kh = path.join(dir, 'known_hosts');
+    const config = path.join(dir, 'ssh_config');
+    fs.writeFileSync(config, 'Host *\n  HashKnownHosts yes\n  GlobalKnownHostsFile none\n');
+    const first = scope.fleet.hosts(6, 800);
+    const second = scope.fleet.hosts(4, 810);
+    const herd = async (hosts: string[], label: string): Promise<void> => {
+      const inv = path.join(dir, `inv-${label}`);
+      fs.writeFileSync(inv, hosts.join('\n') + '\n');
+      const args = ['run', '-i', inv, '-F', config, '-u', scope.fleet.user, '-p', String(scope.fleet.port)];
+      args.push('-k', scope.fleet.keyPath, '--known-hosts', kh, '--host-key-checking', 'accept-new');
+      const result = await runHerd([...args, '--workers', '1', '-o', path.join(dir, `runs-${label}`), 'true'], {
+        env: { HOME: dir },
+      });
+      const rows = readHostsTsv(runDirOf(result));
+      for (const h of hosts) expect(rows.get(h)?.status, h).toBe('ok');
+    };
+    await herd(first, 'first');
+    const afterFirst = fs.readFileSync(kh, 'latin1');
+    expect(afterFirst.split('\n').filter((l) => l.startsWith('|1|'))).toHaveLength(first.length);
+    expect(saltsOf(afterFirst).size).toBe(1);
+    await herd(second, 'second');
+    const afterSecond = fs.readFileSync(kh, 'latin1');
+    expect(afterSecond.startsWith(afterFirst)).toBe(true);
+    expect(afterSecond.split('\n').filter((l) => l.startsWith('|1|'))).toHaveLength(first.length + second.length);
+    expect(saltsOf(afterSecond)).toEqual(saltsOf(afterFirst));
+    // The real OpenSSH finds every name herd hashed, and trusts the hosts in strict mode.
+    for (const h of [...first, ...second]) {
+      const found = execFileSync('ssh-keygen', ['-F', `[${h}]:${scope.fleet.port}`, '-f', kh], { encoding: 'utf8' });
+      expect(found, h).toContain(`# Host [${h}]:${scope.fleet.port} found: line`);
+    }
+    const sshArgs = ['-F', 'none', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes'];
+    sshArgs.push('-o', `UserKnownHostsFile=${kh}`, '-o', 'GlobalKnownHostsFile=none', '-o', 'IdentitiesOnly=yes');
+    sshArgs.push('-i', scope.fleet.keyPath, '-p', String(scope.fleet.port));
+    for (const h of [first[0]!, first[5]!, second[3]!]) {
+      await run('ssh', [...sshArgs, `${scope.fleet.user}@${h}`, 'true'], { env: { ...process.env, HOME: dir } });
+    }
+    expect(fs.readFileSync(kh, 'latin1')).toBe(afterSecond);
+  }, 120_000);
+});

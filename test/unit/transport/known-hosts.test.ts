@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { createHmac, generateKeyPairSync } from 'node:crypto';
+import { createHmac, generateKeyPairSync, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,8 +13,10 @@ import {
   hostFieldMatches,
   keyTypeOfBlob,
   knownHostsName,
+  KnownHostsIndex,
   parseKnownHosts,
   preferredHostKeyAlgorithms,
+  recordingSalt,
   verifyHostKey,
 } from '../../../src/transport/known-hosts.js';
 
@@ -383,3 +385,74 @@ describe('hostile known_hosts bytes', () => {
     );
   });
 });
+
+describe('the lookup index (plain names in a map, hashed names by salt, globs one by one)', () => {
+  const K = b64(keyA);
+  const shared = Buffer.from('shared-salt-0123456!');
+  const names = ['h', 'H', 'g', '[h]:22', 'a.b', 'x'];
+  // Host fields of every kind the index sorts apart, against hostFieldMatches (the general path) as the model.
+  const field = fc.oneof(
+    fc
+      .array(fc.constantFrom(...names, '*', 'h*', '?', '!h', '!g', '', 'a.?', 'A.B'), { minLength: 1, maxLength: 3 })
+      .map((p) => p.join(',')),
+    fc.constantFrom(...names).map((n) => hashed(asciiLowerForTest(n), shared)),
+    fc.constantFrom(...names).map((n) => hashed(n, randomBytes(20))),
+    fc.constantFrom('|1|bad|bad', '|2|x|y', `${hashed('h', shared)},h`, `${'h'.repeat(1023)},h`),
+  );
+
+  it('finds exactly the entries the general matcher finds, in file order, each once', () => {
+    fc.assert(
+      fc.property(fc.array(field, { maxLength: 12 }), fc.constantFrom(...names, 'zz'), (fields, host) => {
+        const entries = parseKnownHosts(fields.map((f) => `${f} ssh-ed25519 ${K}`).join('\n'));
+        const name = knownHostsName(host, 22);
+        const model = entries.filter((e) => hostFieldMatches(e.hosts, name));
+        const index = new KnownHostsIndex(entries);
+        expect(index.named(name)).toEqual(model);
+        // Asked again (a jump host, a later pass): the same answer.
+        expect(index.named(name)).toEqual(model);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('costs one HMAC per distinct salt, however many entries share it', () => {
+    const lines = Array.from({ length: 50 }, (_, i) => `${hashed(`10.0.0.${i}`, shared)} ssh-ed25519 ${K}`);
+    const index = new KnownHostsIndex(parseKnownHosts([...lines, `${hashed('x')} ssh-ed25519 ${K}`].join('\n')));
+    expect(index.hashSalts).toBe(2);
+    expect(index.named('10.0.0.7').map((e) => e.line)).toEqual([8]);
+  });
+});
+
+describe('hashed names herd records (HashKnownHosts yes)', () => {
+  it('share the salt most hashed entries of the file already share', () => {
+    const other = Buffer.from('other-salt-012345678');
+    const text = [
+      `${hashed('a', other)} ssh-ed25519 ${b64(keyA)}`,
+      `${hashed('b', randomBytes(20))} ssh-ed25519 ${b64(keyA)}`,
+      `${hashed('c', other)} ssh-ed25519 ${b64(keyA)}`,
+    ].join('\n');
+    expect(recordingSalt(parseKnownHosts(text))).toEqual(other);
+  });
+
+  it('get a fresh random salt when no salt is shared yet', () => {
+    const lone = parseKnownHosts(`${hashed('a', randomBytes(20))} ssh-ed25519 ${b64(keyA)}\n`);
+    const a = recordingSalt(lone);
+    expect(a).toHaveLength(20);
+    expect(recordingSalt(lone)).not.toEqual(a);
+    expect(recordingSalt([])).not.toEqual(a);
+  });
+
+  it('are written with the salt given and read back under it', () => {
+    const salt = randomBytes(20);
+    const lines = ['10.1.1.1', '10.1.1.2'].map((h) => formatKnownHostsLine(h, 2222, keyA, salt));
+    for (const line of lines) expect(line.startsWith(`|1|${salt.toString('base64')}|`)).toBe(true);
+    const index = new KnownHostsIndex(parseKnownHosts(lines.join('\n')));
+    expect(index.hashSalts).toBe(1);
+    expect(verifyHostKey(entriesFor(index, '10.1.1.2', 2222), keyA)).toEqual({ kind: 'match' });
+    expect(verifyHostKey(entriesFor(index, '10.1.1.3', 2222), keyA)).toEqual({ kind: 'unknown' });
+  });
+});
+
+function asciiLowerForTest(s: string): string {
+  return s.replace(/[A-Z]/g, (c) => c.toLowerCase());
+}
