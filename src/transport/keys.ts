@@ -1,6 +1,7 @@
 // Load private keys once per worker: parsing (and decrypting) keys per connection would waste CPU on big fleets.
 import fs from 'node:fs';
-import ssh2, { type ParsedKey } from 'ssh2';
+import type { ParsedKey } from 'ssh2';
+import ssh2 from './ssh2.js';
 import { ioReason } from '../io-reason.js';
 
 const { utils } = ssh2; // ssh2 is CommonJS: named imports do not resolve under ESM
