@@ -18,7 +18,7 @@ import {
   verifyHostKey,
   type HostEntries,
 } from './known-hosts.js';
-import { allowHostCertificates, CERT_HOST_KEY_ALGORITHMS } from './ssh2-certs.js';
+import { CERT_HOST_KEY_ALGORITHMS, extendClient, withUserCertificate } from './ssh2-certs.js';
 
 export type HostKeyMode = 'accept-new' | 'strict' | 'off';
 
@@ -155,7 +155,7 @@ export function connectSsh(options: ConnectOptions): Promise<Client> {
           return true;
         },
       });
-      allowHostCertificates(client);
+      extendClient(client);
     };
     if (options.sock) start();
     else {
@@ -269,7 +269,12 @@ function checkPlainHostKey(options: ConnectOptions, key: Buffer): string | null 
 function buildAuthMethods(username: string, creds: Credentials): AnyAuthMethod[] {
   const methods: AnyAuthMethod[] = [];
   if (creds.agent) methods.push({ type: 'agent' as const, username, agent: creds.agent });
-  for (const k of creds.keys) methods.push({ type: 'publickey' as const, username, key: k.key });
+  for (const k of creds.keys) {
+    // As ssh: the certificate beside the key first, then the key alone.
+    if (k.certificate)
+      methods.push({ type: 'publickey' as const, username, key: withUserCertificate(k.key, k.certificate) });
+    methods.push({ type: 'publickey' as const, username, key: k.key });
+  }
   if (creds.password !== undefined) methods.push({ type: 'password' as const, username, password: creds.password });
   if (methods.length === 0) methods.push({ type: 'none' as const, username });
   return methods;

@@ -3,12 +3,17 @@ import fs from 'node:fs';
 import type { ParsedKey } from 'ssh2';
 import ssh2 from './ssh2.js';
 import { ioReason } from '../io-reason.js';
+import { isCertificateType } from './host-cert.js';
+import { b64pton, keyTypeOfBlob } from './known-hosts.js';
+import { withUserCertificate } from './ssh2-certs.js';
 
 const { utils } = ssh2; // ssh2 is CommonJS: named imports do not resolve under ESM
 
 export interface LoadedKey {
   path: string;
   key: ParsedKey;
+  /** The OpenSSH user certificate found beside the key as `KEY-cert.pub` (ssh offers it first, then the key). */
+  certificate?: Buffer;
 }
 
 export interface KeyLoadResult {
@@ -56,7 +61,35 @@ export function loadPrivateKeys(paths: string[], explicit: boolean, passphrase?:
       problems.push(describePublicKey(path));
       continue;
     }
-    keys.push({ path, key: first });
+    const certificate = readCertificate(path, first);
+    if (typeof certificate === 'string') {
+      // A default key's certificate is skipped as ssh skips it; a -k key's stops the run, saying why.
+      if (explicit) problems.push(certificate);
+      keys.push({ path, key: first });
+    } else keys.push(certificate ? { path, key: first, certificate } : { path, key: first });
   }
   return { keys, problems };
+}
+
+/** `KEY-cert.pub` beside the key: its blob, null when there is none, or why it cannot be used. */
+function readCertificate(path: string, key: ParsedKey): Buffer | null | string {
+  const file = `${path}-cert.pub`;
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'latin1');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    return `cannot read certificate ${file}: ${ioReason(err)}`;
+  }
+  const [type, b64] = text.trim().split(/[ \t]+/);
+  const blob = b64 ? b64pton(b64) : null;
+  if (!type || !blob || !isCertificateType(type) || keyTypeOfBlob(blob) !== type) {
+    return `certificate ${file} is not an OpenSSH certificate line (TYPE-cert-v01@openssh.com BASE64)`;
+  }
+  try {
+    withUserCertificate(key, blob);
+  } catch (err) {
+    return `certificate ${file} cannot be used with key ${path}: ${(err as Error).message}`;
+  }
+  return blob;
 }

@@ -7,10 +7,11 @@
 // 3. per connection, the negotiated name is the one ssh2 compares against at each step.
 // kex.js takes parseDERKey when it loads, so this module must be evaluated before ssh2's: src/ reaches ssh2 only
 // through ./ssh2.ts, which imports this first. test/unit/transport/ssh2-certs.test.ts pins every internal used.
-import type { Client } from 'ssh2';
+import type { Client, ParsedKey } from 'ssh2';
 import constants from 'ssh2/lib/protocol/constants.js';
 import keyParser from 'ssh2/lib/protocol/keyParser.js';
-import { certifiedKey, plainTypeOfCert } from './host-cert.js';
+import protocolUtils from 'ssh2/lib/protocol/utils.js';
+import { CertificateError, certifiedKey, plainTypeOfCert } from './host-cert.js';
 
 /** The ssh2 version whose internals this extends; package.json pins exactly this one. */
 export const SSH2_VERSION = '1.17.0';
@@ -67,6 +68,15 @@ interface KexState {
 }
 
 /**
+ * Extend one client: host certificates (below) and user certificates (withUserCertificate). Call right after
+ * client.connect(), before any byte arrives.
+ */
+export function extendClient(client: Client): void {
+  allowHostCertificates(client);
+  allowUserCertificates(client);
+}
+
+/**
  * Let this client take a host certificate: call right after client.connect(), before any byte arrives. ssh2 first
  * compares the server key blob's type with the negotiated name (for RSA, `ssh-rsa-cert-v01` against
  * `rsa-sha2-512-cert-v01`), then the exchange signature's name with it and picks the RSA hash by it (the plain
@@ -97,4 +107,119 @@ function nameTheStep(kex: KexState): void {
     enumerable: true,
     get: () => (kex._hostKey === undefined ? cert.blobType : cert.signature),
   });
+}
+
+const USER_CERT = Symbol('herd user certificate');
+
+interface UserCert {
+  /** The publickey request's algorithm (`ssh-ed25519-cert-v01@openssh.com`, `rsa-sha2-512-cert-v01@openssh.com`). */
+  requestAlg: string;
+  /** The signature's own algorithm name (the plain one: `ssh-ed25519`, `rsa-sha2-512`). */
+  signatureAlg: string;
+}
+
+/**
+ * A key that authenticates with its OpenSSH certificate, as ssh does with `KEY-cert.pub` (PROTOCOL.certkeys):
+ * the request names the certificate algorithm and carries the certificate; the signature is the key's own.
+ * Throws a CertificateError when the certificate does not certify this very key.
+ */
+export function withUserCertificate(key: ParsedKey, cert: Buffer): ParsedKey {
+  const certType = cert.subarray(4, 4 + cert.readUInt32BE(0)).toString('latin1');
+  const plain = plainTypeOfCert(certType);
+  if (plain === null) throw new CertificateError(`unsupported certificate type ${certType}`);
+  if (!certifiedKey(cert).equals(key.getPublicSSH())) throw new CertificateError('it certifies another key');
+  const rsa = plain === 'ssh-rsa';
+  const user: UserCert = {
+    requestAlg: rsa ? 'rsa-sha2-512-cert-v01@openssh.com' : certType,
+    signatureAlg: rsa ? 'rsa-sha2-512' : plain,
+  };
+  return Object.create(key, {
+    type: { value: user.requestAlg },
+    getPublicSSH: { value: () => cert },
+    sign: {
+      value: (data: Buffer): Buffer | Error => {
+        const signature = key.sign(data, rsa ? 'sha512' : undefined);
+        if (signature instanceof Error) return signature;
+        // ssh2 converts an ECDSA signature by the key's type name, which is now the certificate's: convert it here.
+        return protocolUtils.convertSignature(signature, plain) || new Error('cannot convert the signature');
+      },
+    },
+    [USER_CERT]: { value: user },
+  }) as ParsedKey;
+}
+
+interface PacketWriter {
+  allocStart: number;
+  alloc(size: number, force?: boolean): Buffer;
+  finalize(packet: Buffer, force?: boolean): Buffer;
+}
+
+interface ProtocolInternals {
+  _packetRW: { write: PacketWriter };
+  authPK(username: string, key: unknown, keyAlgo?: unknown, cbSign?: unknown): void;
+}
+
+type SignCallback = (buf: Buffer, cb: (signature: Buffer) => void) => void;
+
+/**
+ * ssh2's authPK writes one algorithm name in both the request and its signature; for a certificate they differ
+ * (the signature is the plain key's). While the signed request is written, its signature's name is replaced.
+ */
+function allowUserCertificates(client: Client): void {
+  const protocol = (client as unknown as { _protocol?: ProtocolInternals })._protocol;
+  if (!protocol || typeof protocol.authPK !== 'function' || !protocol._packetRW?.write)
+    throw new Error(`ssh2 internals changed (want ${SSH2_VERSION}): no authPK or packet writer`);
+  const authPK = protocol.authPK;
+  protocol.authPK = function (this: ProtocolInternals, username, key, keyAlgo, cbSign) {
+    const user = (key as { [USER_CERT]?: UserCert } | null)?.[USER_CERT];
+    const sign = typeof keyAlgo === 'function' ? (keyAlgo as SignCallback) : (cbSign as SignCallback | undefined);
+    if (!user || !sign) return authPK.call(this, username, key, keyAlgo, cbSign);
+    const signed: SignCallback = (buf, cb) =>
+      sign(buf, (signature) => {
+        const writer = this._packetRW.write;
+        const finalize = writer.finalize;
+        writer.finalize = (packet, force) => {
+          writer.finalize = finalize;
+          return finalize.call(writer, renameSignature(writer, packet, user.signatureAlg), force);
+        };
+        try {
+          cb(signature);
+        } finally {
+          writer.finalize = finalize;
+        }
+      });
+    return authPK.call(this, username, key, user.requestAlg, signed);
+  };
+}
+
+/** Rebuild a signed publickey USERAUTH_REQUEST with its signature blob's algorithm set to `name`. */
+function renameSignature(writer: PacketWriter, packet: Buffer, name: string): Buffer {
+  let p = writer.allocStart + 1;
+  const skip = (): number => {
+    const start = p;
+    p += 4 + packet.readUInt32BE(p);
+    return start;
+  };
+  skip(); // user
+  skip(); // service
+  skip(); // "publickey"
+  p += 1; // has signature
+  skip(); // algorithm
+  skip(); // key blob
+  const sigStart = p;
+  p += 4;
+  skip(); // signature algorithm
+  const sig = packet.subarray(p, p + 4 + packet.readUInt32BE(p));
+  const head = packet.subarray(writer.allocStart, sigStart);
+  const alg = Buffer.from(name, 'latin1');
+  const blob = Buffer.alloc(4 + alg.length + sig.length);
+  blob.writeUInt32BE(alg.length);
+  alg.copy(blob, 4);
+  sig.copy(blob, 4 + alg.length);
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(blob.length);
+  const payload = Buffer.concat([head, length, blob]);
+  const out = writer.alloc(payload.length);
+  payload.copy(out, writer.allocStart);
+  return out;
 }

@@ -7,3 +7,7 @@ declare module 'ssh2/lib/protocol/constants.js' {
   const constants: { SUPPORTED_SERVER_HOST_KEY: string[]; DEFAULT_SERVER_HOST_KEY: string[] };
   export default constants;
 }
+declare module 'ssh2/lib/protocol/utils.js' {
+  const utils: { convertSignature: (signature: Buffer, keyType: string) => Buffer | false | undefined };
+  export default utils;
+}

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { CERT_HOST_KEY_ALGORITHMS, SSH2_VERSION } from '../../../src/transport/ssh2-certs.js';
+import { CERT_HOST_KEY_ALGORITHMS, SSH2_VERSION, withUserCertificate } from '../../../src/transport/ssh2-certs.js';
 import ssh2 from '../../../src/transport/ssh2.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
@@ -90,6 +90,46 @@ describe('the ssh2 internals the certificate extension relies on', () => {
     }
   });
 
+  it('Protocol.authPK writes one algorithm name in the request and its signature, through the packet writer', () => {
+    const protocol = source('protocol/Protocol.js');
+    const start = protocol.indexOf('  authPK(username, pubKey, keyAlgo, cbSign) {');
+    const end = protocol.indexOf('  authHostbased(', start);
+    const authPK = protocol.slice(start, end);
+    expect(start).toBeGreaterThan(0);
+    expect(authPK.split('packet.utf8Write(keyAlgo, p += 4, algoLen);').length - 1).toBe(3);
+    expect(authPK).toContain('pubKey = pubKey.getPublicSSH();');
+    expect(authPK).toContain('signature = convertSignature(signature, keyType);');
+    expect(authPK).toContain('sendPacket(this, this._packetRW.write.finalize(packet));');
+    expect(authPK).toContain('p = this._packetRW.write.allocStart;');
+    expect(source('protocol/keyParser.js')).toContain("return (typeof val[SYM_DECRYPTED] === 'boolean');");
+    expect(source('client.js')).toContain('const signature = curAuth.key.sign(buf, hashAlgo);');
+  });
+
+  it('a user certificate key offers the certificate and signs with the key; another key is refused', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'herd-ssh2-certs-'));
+    try {
+      const key = path.join(dir, 'id');
+      const other = path.join(dir, 'other');
+      for (const k of [key, other]) execFileSync('ssh-keygen', ['-q', '-t', 'ecdsa', '-N', '', '-f', k]);
+      execFileSync('ssh-keygen', ['-q', '-s', key, '-I', 'id', '-n', 'u', `${key}.pub`], { stdio: 'ignore' });
+      const cert = Buffer.from(fs.readFileSync(`${key}-cert.pub`, 'utf8').split(' ')[1]!, 'base64');
+      const parsed = ssh2.utils.parseKey(fs.readFileSync(key));
+      if (parsed instanceof Error || Array.isArray(parsed)) throw new Error('cannot parse the key');
+      const withCert = withUserCertificate(parsed, cert);
+      expect(withCert.type).toBe('ecdsa-sha2-nistp256-cert-v01@openssh.com');
+      expect(withCert.getPublicSSH().equals(cert)).toBe(true);
+      expect(withCert.isPrivateKey()).toBe(true);
+      // The signature comes out in SSH form (mpint r, mpint s), which ssh2 would not convert for a certificate type.
+      const sig = withCert.sign(Buffer.from('data')) as Buffer;
+      expect(sig.readUInt32BE(0)).toBeLessThanOrEqual(33);
+      const otherKey = ssh2.utils.parseKey(fs.readFileSync(other));
+      if (otherKey instanceof Error || Array.isArray(otherKey)) throw new Error('cannot parse the key');
+      expect(() => withUserCertificate(otherKey, cert)).toThrow(/certifies another key/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('every value import of ssh2 in src/ goes through transport/ssh2.ts, so the extension loads first', () => {
     const offenders: string[] = [];
     const walk = (dir: string): void => {
@@ -108,7 +148,11 @@ describe('the ssh2 internals the certificate extension relies on', () => {
     // ssh2-certs.ts itself reaches only modules that do not load kex.js.
     const certs = fs.readFileSync(path.join(ROOT, 'src/transport/ssh2-certs.ts'), 'utf8');
     const deep = [...certs.matchAll(/^import (?!type\b)[^;]*from '(ssh2[^']*)';/gm)].map((m) => m[1]);
-    expect(deep.sort()).toEqual(['ssh2/lib/protocol/constants.js', 'ssh2/lib/protocol/keyParser.js']);
+    expect(deep.sort()).toEqual([
+      'ssh2/lib/protocol/constants.js',
+      'ssh2/lib/protocol/keyParser.js',
+      'ssh2/lib/protocol/utils.js',
+    ]);
     for (const mod of ['protocol/constants.js', 'protocol/keyParser.js', 'protocol/utils.js', 'protocol/crypto.js'])
       expect(source(mod)).not.toMatch(/require\('\.\/(kex|Protocol)\.js'\)/);
   });
