@@ -73,7 +73,18 @@ export function loadPrivateKeys(paths: string[], explicit: boolean, passphrase?:
 
 /** `KEY-cert.pub` beside the key: its blob, null when there is none, or why it cannot be used. */
 function readCertificate(path: string, key: ParsedKey): Buffer | null | string {
-  const file = `${path}-cert.pub`;
+  const cert = readCertificateFile(`${path}-cert.pub`);
+  if (cert === null || typeof cert === 'string') return cert;
+  try {
+    withUserCertificate(key, cert);
+  } catch (err) {
+    return `certificate ${path}-cert.pub cannot be used with key ${path}: ${(err as Error).message}`;
+  }
+  return cert;
+}
+
+/** A certificate file (`TYPE-cert-v01@openssh.com BASE64 [comment]`): its blob, null when missing, or why not. */
+export function readCertificateFile(file: string): Buffer | null | string {
   let text: string;
   try {
     text = fs.readFileSync(file, 'latin1');
@@ -86,10 +97,24 @@ function readCertificate(path: string, key: ParsedKey): Buffer | null | string {
   if (!type || !blob || !isCertificateType(type) || keyTypeOfBlob(blob) !== type) {
     return `certificate ${file} is not an OpenSSH certificate line (TYPE-cert-v01@openssh.com BASE64)`;
   }
-  try {
-    withUserCertificate(key, blob);
-  } catch (err) {
-    return `certificate ${file} cannot be used with key ${path}: ${(err as Error).message}`;
-  }
   return blob;
+}
+
+/**
+ * ssh_config CertificateFile: each key without a certificate of its own takes the first of `certificates` that
+ * certifies it (sshconnect2.c pubkey_prepare); one that certifies none of the keys is not offered, as in ssh.
+ */
+export function withCertificateFiles(keys: LoadedKey[], certificates: Buffer[]): LoadedKey[] {
+  return keys.map((k) => {
+    if (k.certificate) return k;
+    const certificate = certificates.find((c) => {
+      try {
+        withUserCertificate(k.key, c);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    return certificate ? { ...k, certificate } : k;
+  });
 }

@@ -81,6 +81,53 @@ describe('user certificates (KEY-cert.pub beside -k KEY) against OpenSSH 9.2', (
     expect(CASES.filter((c) => verdicts.get(c.name)!.ssh).map((c) => c.type)).toEqual(['ed25519', 'ecdsa', 'rsa']);
   });
 
+  it('CertificateFile in ssh_config: the certificate kept elsewhere is offered with its key, by ssh as by herd', async () => {
+    const key = path.join(root, 'cf-key');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
+    execFileSync('ssh-keygen', ['-q', '-s', path.join(root, 'user-ca'), '-I', 'cf', '-n', fleet.user, `${key}.pub`]);
+    const certs = path.join(root, 'certs');
+    fs.mkdirSync(certs);
+    fs.renameSync(`${key}-cert.pub`, path.join(certs, 'mine.pub'));
+    const config = path.join(root, 'cf_config');
+    const lines = [
+      'Host target',
+      '  HostName 127.0.0.1',
+      `  Port ${fleet.port}`,
+      `  User ${fleet.user}`,
+      `  IdentityFile ${key}`,
+      `  CertificateFile ${path.join(certs, 'absent.pub')}`,
+      `  CertificateFile ${path.join(certs, 'mine.pub')}`,
+      '  IdentitiesOnly yes',
+      '  StrictHostKeyChecking no',
+      '  UserKnownHostsFile /dev/null',
+      '',
+    ];
+    fs.writeFileSync(config, lines.join('\n'));
+    const env: NodeJS.ProcessEnv = { ...process.env, HOME: root };
+    delete env.SSH_AUTH_SOCK;
+    await run('ssh', ['-F', config, '-o', 'BatchMode=yes', 'target', 'true'], { env });
+    const inv = path.join(root, 'inv-cf');
+    fs.writeFileSync(inv, 'target\n');
+    const args = [
+      'run',
+      '-i',
+      inv,
+      '-F',
+      config,
+      '--host-key-checking',
+      'off',
+      '-o',
+      path.join(root, 'runs-cf'),
+      'true',
+    ];
+    const result = await runHerd(args, { env: { HOME: root } });
+    expect(readHostsTsv(runDirOf(result)).get('target')).toMatchObject({ status: 'ok' });
+    // Without the CertificateFile line the key alone is refused: the certificate is what logged in.
+    fs.writeFileSync(config, lines.filter((l) => !l.includes('mine.pub')).join('\n'));
+    const without = await runHerd([...args.slice(0, -3), path.join(root, 'runs-cf2'), 'true'], { env: { HOME: root } });
+    expect(readHostsTsv(runDirOf(without)).get('target')).toMatchObject({ status: 'auth_failed' });
+  });
+
   it('a certificate beside -k KEY that certifies another key stops the run before any host is contacted', async () => {
     const key = path.join(root, 'mismatch');
     const other = path.join(root, 'other');
