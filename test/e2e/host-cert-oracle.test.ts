@@ -17,7 +17,7 @@ type Mode = 'yes' | 'accept-new';
 const MODES: Mode[] = ['yes', 'accept-new'];
 
 /** The sshds of the corpus, by what their certificate is. */
-type Server = 'good' | 'expired' | 'future' | 'user' | 'anyname' | 'rsa' | 'ecdsa' | 'plain';
+type Server = 'good' | 'expired' | 'future' | 'user' | 'anyname' | 'rsa' | 'ecdsa' | 'wildcard' | 'plain';
 
 interface Ctx {
   /** The address the host is reached at (and the name principals must list). */
@@ -51,6 +51,8 @@ const CASES: Case[] = [
   { name: 'ecdsa host key certificate', server: 'ecdsa', known: caOnly },
   { name: 'rsa host key certificate (rsa-sha2-512-cert-v01)', server: 'rsa', known: caOnly },
   { name: 'empty principal list (9.2: valid for any name)', server: 'anyname', known: caOnly },
+  // 9.2 compares principals literally for host certificates: a pattern lists no host.
+  { name: 'wildcard principal', server: 'wildcard', known: caOnly, acceptNew: 'refused' },
   { name: 'name not among the principals', server: 'good', unlisted: true, known: caOnly, acceptNew: 'refused' },
   { name: 'expired', server: 'expired', known: caOnly, acceptNew: 'refused' },
   { name: 'not yet valid', server: 'future', known: caOnly, acceptNew: 'refused' },
@@ -124,6 +126,7 @@ describe('host certificates against OpenSSH 9.2 (ssh and herd, same known_hosts,
       anyname: { hostCertificate: { caKey: ca, principals: [] } },
       rsa: { hostKeyType: 'rsa', hostCertificate: { caKey: ca, principals: [listed(5)] } },
       ecdsa: { hostKeyType: 'ecdsa', hostCertificate: { caKey: ca, principals: [listed(6)] } },
+      wildcard: { hostCertificate: { caKey: ca, principals: ['127.*'] } },
       plain: {},
     };
     const order = Object.keys(servers) as Server[];
