@@ -4,7 +4,10 @@
 // 1. the certificate algorithms become ones a client may offer;
 // 2. kex.js's parseDERKey reads a certificate as the key it certifies, so the exchange signature is checked with
 //    that key (the certificate itself is judged by herd's hostVerifier: host-cert.ts);
-// 3. per connection, the negotiated name is the one ssh2 compares against at each step.
+// 3. per connection, the negotiated name is the one ssh2 compares against at each step;
+// 4. a user certificate is offered as a key whose public blob is the certificate, its signature renamed to the
+//    plain algorithm while the signed request is written (ssh2 writes one name for both).
+// Verified by hand in an esbuild CommonJS bundle too (the single executable): import order is kept there.
 // kex.js takes parseDERKey when it loads, so this module must be evaluated before ssh2's: src/ reaches ssh2 only
 // through ./ssh2.ts, which imports this first. test/unit/transport/ssh2-certs.test.ts pins every internal used.
 import type { Client, ParsedKey } from 'ssh2';
