@@ -15,8 +15,9 @@ function keygen(name: string): string {
   return file;
 }
 const ca = keygen('ca');
-const sign = (key: string): void =>
+const sign = (key: string): void => {
   execFileSync('ssh-keygen', ['-q', '-s', ca, '-I', 'id', '-n', 'u', `${key}.pub`], { stdio: 'ignore' });
+};
 const blob = (file: string): Buffer => Buffer.from(fs.readFileSync(file, 'utf8').split(' ')[1]!, 'base64');
 
 describe('user certificates beside keys', () => {
