@@ -49,7 +49,8 @@ function resolveEndpoint(
   const port = explicitPort ?? (isTarget ? d.cliPort : null) ?? s.port ?? DEFAULT_PORT;
   const tokens = { alias, host, user, port, localUser: d.localUser, home: d.home };
   const keyPaths = d.cliKeys ?? (s.identityFiles ? s.identityFiles.map((f) => expandTokens(f, tokens)) : undefined);
-  return { settings: s, host, user, port, keyPaths, tokens, knownHosts: knownHostsFor(s, tokens, d) };
+  const certificatePaths = s.certificateFiles?.map((f) => expandTokens(f, tokens));
+  return { settings: s, host, user, port, keyPaths, certificatePaths, tokens, knownHosts: knownHostsFor(s, tokens, d) };
 }
 
 /** The user files, then the global files, as OpenSSH reads them; new keys go to the first user file. */
@@ -72,6 +73,7 @@ function planHops(hops: JumpSpec[], d: ConnectionDefaults): HopTarget[] {
       port: e.port,
       user: e.user,
       ...(e.keyPaths ? { keyPaths: e.keyPaths } : {}),
+      ...(e.certificatePaths ? { certificatePaths: e.certificatePaths } : {}),
       ...(e.settings.identitiesOnly ? { noAgent: true } : {}),
       knownHosts: e.knownHosts,
     };
@@ -99,6 +101,7 @@ export function planJobs(targets: Target[], d: ConnectionDefaults): HostJob[] {
       user: e.user,
       tag: randomBytes(8).toString('hex'),
       ...(keyPaths ? { keyPaths } : {}),
+      ...(e.certificatePaths ? { certificatePaths: e.certificatePaths } : {}),
       ...(s.identitiesOnly ? { noAgent: true } : {}),
       ...(jumpSpec && jumpSpec.length > 0 ? { jump: planHops(jumpSpec, d) } : {}),
       ...(connectTimeoutS !== undefined ? { connectTimeoutMs: Math.round(connectTimeoutS * 1000) } : {}),

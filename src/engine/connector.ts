@@ -12,7 +12,7 @@ import {
   type HostEntries,
   type KnownHostEntry,
 } from '../transport/known-hosts.js';
-import { loadPrivateKeys, type LoadedKey } from '../transport/keys.js';
+import { loadPrivateKeys, readCertificateFile, withCertificateFiles, type LoadedKey } from '../transport/keys.js';
 import { retryDelayMs } from './pacing.js';
 import type { HopTarget, HostJob, JumpOutcome, WorkerConfig } from './protocol.js';
 
@@ -27,6 +27,7 @@ export interface JumpHooks {
 
 export class Connector {
   private readonly keyCache = new Map<string, LoadedKey | null>();
+  private readonly certificateCache = new Map<string, Buffer | null>();
   private readonly knownHostsCache = new Map<string, KnownHostEntry[]>();
   /** One index per list of files a host checks (usually one list for the whole run). */
   private readonly knownHostsIndexes = new Map<string, KnownHostsIndex>();
@@ -104,7 +105,7 @@ export class Connector {
       host: target.host,
       port: target.port,
       username: target.user,
-      credentials: this.credentialsFor(target.keyPaths, target.noAgent === true),
+      credentials: this.credentialsFor(target.keyPaths, target.noAgent === true, target.certificatePaths),
       connectTimeoutMs: job.connectTimeoutMs ?? this.config.connectTimeoutMs,
       hostKeyMode: mode,
       knownEntries: mode === 'off' ? { exact: [], bare: [] } : this.entriesFor(known.files, target.host, target.port),
@@ -116,11 +117,16 @@ export class Connector {
     };
   }
 
-  private credentialsFor(keyPaths: string[] | undefined, noAgent: boolean): Credentials {
-    if (!keyPaths && !noAgent) return this.base;
+  private credentialsFor(keyPaths: string[] | undefined, noAgent: boolean, certificatePaths?: string[]): Credentials {
+    if (!keyPaths && !noAgent && !certificatePaths) return this.base;
     const keys = keyPaths ? keyPaths.map((p) => this.key(p)).filter((k): k is LoadedKey => k !== null) : this.base.keys;
     return {
-      keys,
+      keys: certificatePaths
+        ? withCertificateFiles(
+            keys,
+            certificatePaths.flatMap((f) => this.certificate(f)),
+          )
+        : keys,
       ...(this.base.password !== undefined ? { password: this.base.password } : {}),
       ...(noAgent || !this.base.agent ? {} : { agent: this.base.agent }),
     };
@@ -133,6 +139,16 @@ export class Connector {
     if (!this.keyCache.has(file))
       this.keyCache.set(file, loadPrivateKeys([file], false, this.config.keyPassphrase).keys[0] ?? null);
     return this.keyCache.get(file)!;
+  }
+
+  /** ssh_config CertificateFile: read once per worker; a missing or unusable file is skipped, as ssh skips it. */
+  private certificate(file: string): Buffer[] {
+    if (!this.certificateCache.has(file)) {
+      const cert = readCertificateFile(file);
+      this.certificateCache.set(file, cert instanceof Buffer ? cert : null);
+    }
+    const cert = this.certificateCache.get(file);
+    return cert ? [cert] : [];
   }
 
   /** Entries from every file in order; the parent read them all (fail closed) before any host. */

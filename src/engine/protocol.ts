@@ -82,6 +82,8 @@ export interface HopTarget {
   port: number;
   user: string;
   keyPaths?: string[];
+  /** ssh_config CertificateFile: user certificates offered with the keys they certify. */
+  certificatePaths?: string[];
   noAgent?: boolean;
   knownHosts: KnownHostsSpec;
 }
@@ -106,6 +108,8 @@ export interface HostJob {
   port: number;
   user: string;
   keyPaths?: string[];
+  /** ssh_config CertificateFile: user certificates offered with the keys they certify. */
+  certificatePaths?: string[];
   /** IdentitiesOnly: do not offer the agent's keys. */
   noAgent?: boolean;
   /** Jump hosts, first hop first (-J, ProxyJump). */

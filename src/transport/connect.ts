@@ -1,12 +1,15 @@
 // Open one authenticated SSH connection with a single deadline covering TCP, banner, key exchange and auth.
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import ssh2, { type AnyAuthMethod, type Client } from 'ssh2';
+import type { AnyAuthMethod, Client } from 'ssh2';
+import ssh2 from './ssh2.js';
 import { KEEPALIVE_COUNT_MAX, KEEPALIVE_INTERVAL_MS } from '../defaults.js';
 import type { LoadedKey } from './keys.js';
 import { HostFailure, classifyConnectError, type ConnectPhase } from './failure.js';
 import { hostKeyChangedReason } from './hostkey-reason.js';
+import { isCertificateType, verifyHostCertificate } from './host-cert.js';
 import {
+  asciiLower,
   formatKnownHostsLine,
   knownHostsName,
   keyTypeOfBlob,
@@ -15,6 +18,7 @@ import {
   verifyHostKey,
   type HostEntries,
 } from './known-hosts.js';
+import { CERT_HOST_KEY_ALGORITHMS, extendClient, withUserCertificate } from './ssh2-certs.js';
 
 export type HostKeyMode = 'accept-new' | 'strict' | 'off';
 
@@ -133,7 +137,6 @@ export function connectSsh(options: ConnectOptions): Promise<Client> {
       socket.once('data', () => {
         if (phase === 'banner') phase = 'handshake';
       });
-      const knownTypes = knownKeyTypes(options.knownEntries);
       client.connect({
         sock: socket,
         host: options.host,
@@ -142,7 +145,7 @@ export function connectSsh(options: ConnectOptions): Promise<Client> {
         readyTimeout: options.connectTimeoutMs,
         keepaliveInterval: KEEPALIVE_INTERVAL_MS,
         keepaliveCountMax: KEEPALIVE_COUNT_MAX,
-        algorithms: { serverHostKey: preferredHostKeyAlgorithms(knownTypes, DEFAULT_HOST_KEY_ALGORITHMS) as never },
+        algorithms: { serverHostKey: hostKeyAlgorithms(options) as never },
         authHandler: buildAuthMethods(options.username, options.credentials) as never,
         hostVerifier: (key: Buffer) => {
           const verdict = checkHostKey(options, key);
@@ -154,6 +157,7 @@ export function connectSsh(options: ConnectOptions): Promise<Client> {
           return true;
         },
       });
+      extendClient(client);
     };
     if (options.sock) start();
     else {
@@ -163,9 +167,55 @@ export function connectSsh(options: ConnectOptions): Promise<Client> {
   });
 }
 
+/**
+ * Known key types first; with a @cert-authority line for the host, every certificate algorithm before them, as
+ * OpenSSH orders them (sshconnect2.c order_hostkeyalgs). Without one, no certificate is asked for.
+ */
+function hostKeyAlgorithms(options: ConnectOptions): string[] {
+  const plain = preferredHostKeyAlgorithms(knownKeyTypes(options.knownEntries), DEFAULT_HOST_KEY_ALGORITHMS);
+  const entries = [...options.knownEntries.exact, ...options.knownEntries.bare];
+  if (options.hostKeyMode === 'off' || !entries.some((e) => e.marker === 'cert-authority')) return plain;
+  return [...Object.keys(CERT_HOST_KEY_ALGORITHMS), ...plain];
+}
+
 /** Returns a new known_hosts line to record (or null), or the failure that must stop this host. */
 function checkHostKey(options: ConnectOptions, key: Buffer): string | null | HostFailure {
   if (options.hostKeyMode === 'off') return null;
+  if (isCertificateType(keyTypeOfBlob(key))) return checkHostCertificate(options, key);
+  return checkPlainHostKey(options, key);
+}
+
+/**
+ * sshconnect.c check_host_key for a certificate: valid under a @cert-authority line for the host, or else judged as
+ * the plain key it certifies, which must then be pinned: accept-new never records a key whose certificate failed.
+ */
+function checkHostCertificate(options: ConnectOptions, cert: Buffer): null | HostFailure {
+  const verdict = verifyHostCertificate(options.knownEntries, cert, asciiLower(options.host));
+  switch (verdict.kind) {
+    case 'valid':
+      return null;
+    case 'revoked':
+      return new HostFailure(
+        'hostkey_mismatch',
+        'E_HOSTKEY_REVOKED',
+        `host certificate refused: its ${verdict.what} is marked @revoked in known_hosts (${verdict.where})`,
+      );
+    case 'invalid': {
+      if (verdict.publicKey) {
+        const plain = checkPlainHostKey({ ...options, hostKeyMode: 'strict' }, verdict.publicKey);
+        // Pinned, changed or revoked as a plain key: that verdict stands; unknown: the certificate's failure does.
+        if (plain === null) return null;
+        if (plain instanceof HostFailure && (plain.code === 'E_HOSTKEY_MISMATCH' || plain.code === 'E_HOSTKEY_REVOKED'))
+          return plain;
+      }
+      return new HostFailure('hostkey_unknown', 'E_HOSTKEY_CERT', `${verdict.why}; nothing was recorded`);
+    }
+    default:
+      return verdict satisfies never;
+  }
+}
+
+function checkPlainHostKey(options: ConnectOptions, key: Buffer): string | null | HostFailure {
   const verdict = verifyHostKey(options.knownEntries, key);
   switch (verdict.kind) {
     case 'match':
@@ -191,12 +241,12 @@ function checkHostKey(options: ConnectOptions, key: Buffer): string | null | Hos
         }),
       );
     case 'cert-authority':
-      // ssh2 cannot negotiate host certificates: pinning the plain key would bypass the CA the user set up.
+      // Pinning the plain key would bypass the CA the user set up (ssh's accept-new would record it).
       return new HostFailure(
         'hostkey_unknown',
         'E_HOSTKEY_CERT',
-        `host is trusted only through @cert-authority (${verdict.where}); herd cannot verify host certificates yet, ` +
-          "so it neither trusts nor records this host's key",
+        `host presented a plain ${keyTypeOfBlob(key)} key, not a certificate, and is trusted only through ` +
+          `@cert-authority (${verdict.where}); herd neither trusts nor records it`,
       );
     case 'unknown':
       if (options.hostKeyMode === 'strict') {
@@ -226,7 +276,12 @@ function checkHostKey(options: ConnectOptions, key: Buffer): string | null | Hos
 function buildAuthMethods(username: string, creds: Credentials): AnyAuthMethod[] {
   const methods: AnyAuthMethod[] = [];
   if (creds.agent) methods.push({ type: 'agent' as const, username, agent: creds.agent });
-  for (const k of creds.keys) methods.push({ type: 'publickey' as const, username, key: k.key });
+  for (const k of creds.keys) {
+    // As ssh: the certificate beside the key first, then the key alone.
+    if (k.certificate)
+      methods.push({ type: 'publickey' as const, username, key: withUserCertificate(k.key, k.certificate) });
+    methods.push({ type: 'publickey' as const, username, key: k.key });
+  }
   if (creds.password !== undefined) methods.push({ type: 'password' as const, username, password: creds.password });
   if (methods.length === 0) methods.push({ type: 'none' as const, username });
   return methods;

@@ -50,6 +50,7 @@ export const SUPPORTED = [
   'user',
   'port',
   'identityfile',
+  'certificatefile',
   'identitiesonly',
   'proxyjump',
   'connecttimeout',
@@ -62,7 +63,6 @@ export const SUPPORTED = [
 ] as const;
 export const REFUSED = [
   'proxycommand',
-  'certificatefile',
   'hostkeyalias',
   'knownhostscommand',
   'revokedhostkeys',
@@ -449,6 +449,8 @@ export interface Resolved {
   /** First value of every option that applied, by lower-cased keyword; IdentityFile keeps every line. */
   options: Map<string, Setting>;
   identityFiles: Setting[];
+  /** Every CertificateFile line that applied, in order, each file once (as IdentityFile). */
+  certificateFiles: Setting[];
   /** HostName after %h expansion, lower-cased unless an address (what ssh connects to). */
   hostName: string;
 }
@@ -561,8 +563,9 @@ function applyOption(e: Extract<Entry, { kind: 'option' }>, st: PassState, activ
   if ((SUPPORTED as readonly string[]).includes(e.keyword)) checkArity(e);
   if (!active) return;
   const s: Setting = { args: e.args, file: e.file, line: e.line };
-  if (e.keyword === 'identityfile') {
-    if (!st.r.identityFiles.some((x) => x.args[0] === e.args[0])) st.r.identityFiles.push(s);
+  if (e.keyword === 'identityfile' || e.keyword === 'certificatefile') {
+    const list = e.keyword === 'identityfile' ? st.r.identityFiles : st.r.certificateFiles;
+    if (!list.some((x) => x.args[0] === e.args[0])) list.push(s);
     return;
   }
   // ProxyJump and ProxyCommand share one slot: whichever applies first wins, the other is ignored.
@@ -584,7 +587,7 @@ function checkArity(e: Extract<Entry, { kind: 'option' }>): void {
  * Host against that name. First value wins across both passes.
  */
 export function resolveHost(config: ParsedConfig, input: ResolveInput): Resolved {
-  const r: Resolved = { options: new Map(), identityFiles: [], hostName: input.alias };
+  const r: Resolved = { options: new Map(), identityFiles: [], certificateFiles: [], hostName: input.alias };
   const st: PassState = { host: input.alias, final: false, wantFinal: false, r, input };
   for (const f of config.files) evalFile(f, st, { on: true }, false);
   const hn = r.options.get('hostname');

@@ -23,6 +23,8 @@ export interface HostSettings {
   user?: string;
   port?: number;
   identityFiles?: string[];
+  /** CertificateFile, every file in order (before ~ and %-token expansion, as identityFiles). */
+  certificateFiles?: string[];
   identitiesOnly?: boolean;
   /** `ProxyJump` as written (`none` is returned as undefined). */
   proxyJump?: string;
@@ -212,11 +214,6 @@ function refusal(opts: Map<string, Setting>): [string, Setting] | null {
   const setBut = (k: string, ...fine: string[]) => value(k) !== undefined && !fine.includes(value(k)!);
   const checks: [string, string, boolean][] = [
     ['proxycommand', 'ProxyCommand', value('proxycommand') !== undefined && value('proxycommand') !== 'none'],
-    [
-      'certificatefile',
-      'CertificateFile',
-      value('certificatefile') !== undefined && value('certificatefile') !== 'none',
-    ],
     ['hostkeyalias', 'HostKeyAlias', value('hostkeyalias') !== undefined],
     [
       'knownhostscommand',
@@ -285,6 +282,8 @@ export function settingsFor(
   }
   const ids = r.identityFiles.map((s) => s.args[0]!).filter((f) => f.toLowerCase() !== 'none');
   if (ids.length > 0) out.identityFiles = ids;
+  const certs = r.certificateFiles.map((s) => s.args[0]!).filter((f) => f.toLowerCase() !== 'none');
+  if (certs.length > 0) out.certificateFiles = certs;
   const only = o.get('identitiesonly');
   if (only && ONE_OF(only, 'IdentitiesOnly', ['yes', 'no', 'true', 'false']).match(/^(yes|true)$/))
     out.identitiesOnly = true;

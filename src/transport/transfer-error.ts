@@ -1,5 +1,5 @@
 // A failed transfer, with the code of its cause: the host's SFTP status or a local errno.
-import ssh2 from 'ssh2';
+import ssh2 from './ssh2.js';
 import { codeOfErrno, HerdError, type ErrorCode } from '../errors.js';
 
 /** A failed transfer; its code comes from the cause (SFTP status, local errno) unless given. */

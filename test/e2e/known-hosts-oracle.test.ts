@@ -7,8 +7,7 @@ import { createHmac } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loopbackAddress, startFleet, type Fleet } from '../fleet/fleet.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { readHostsTsv, runDirOf, runHerd, scratchDir, useLoopbackFleet } from './herd-cli.js';
 
 const run = promisify(execFile);
@@ -100,7 +99,7 @@ const CASES: Case[] = [
     name: '@cert-authority only',
     files: (k) => ({ u1: `@cert-authority ${k.name} ${k.ca}\n` }),
     herd: { yes: 'refused: host certificate', 'accept-new': 'refused: host certificate' },
-    why: 'herd cannot verify host certificates; it refuses instead of pinning the plain key past the CA',
+    why: 'the host presents a plain key, not a certificate: herd refuses instead of pinning it past the CA (host-cert-oracle.test.ts)',
   },
   { name: 'form feed as a separator', files: (k) => ({ u1: `${k.name}\fssh-ed25519 ${k.b64}\n` }) },
   { name: 'vertical tab as a separator', files: (k) => ({ u1: `${k.name} ssh-ed25519\v${k.b64}\n` }) },
@@ -379,106 +378,6 @@ function readOr(file: string): string | null {
     return null;
   }
 }
-
-describe('a host that presents a certificate signed by a @cert-authority key (ssh verifies it, herd cannot)', () => {
-  let fleet: Fleet;
-  let root: string;
-  let ca: string;
-  const addresses = [loopbackAddress(760), loopbackAddress(761)];
-  beforeAll(async () => {
-    root = scratchDir('herd-kh-cert-');
-    ca = path.join(root, 'ca');
-    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', ca], { stdio: 'ignore' });
-    fleet = await startFleet({ hostCertificate: { caKey: ca, principals: addresses } });
-  });
-  afterAll(async () => fleet?.stop());
-
-  async function both(
-    mode: Mode,
-    known: string,
-    address: string,
-  ): Promise<{ ssh: Verdict; herd: Verdict; reason: string; sshFile: string; herdFile: string; herdKh: string }> {
-    const dir = fs.mkdtempSync(path.join(root, 'case-'));
-    const kh = { ssh: path.join(dir, 'kh-ssh'), herd: path.join(dir, 'kh-herd') };
-    fs.writeFileSync(kh.ssh, known);
-    fs.writeFileSync(kh.herd, known);
-    const sshArgs = [
-      '-F',
-      'none',
-      '-o',
-      'BatchMode=yes',
-      '-o',
-      `StrictHostKeyChecking=${mode}`,
-      '-o',
-      `UserKnownHostsFile=${kh.ssh}`,
-      '-o',
-      'GlobalKnownHostsFile=none',
-    ];
-    sshArgs.push(
-      '-o',
-      'IdentitiesOnly=yes',
-      '-i',
-      fleet.keyPath,
-      '-p',
-      String(fleet.port),
-      `${fleet.user}@${address}`,
-      'true',
-    );
-    const ssh = await run('ssh', sshArgs, { env: { ...process.env, HOME: dir } }).then(
-      () => 'accepted' as Verdict,
-      (err: { code: number; stderr: string }) => sshVerdict(err.code, err.stderr),
-    );
-    const inv = path.join(dir, 'inv');
-    fs.writeFileSync(inv, `${address}\n`);
-    const config = path.join(dir, 'ssh_config');
-    fs.writeFileSync(config, 'Host *\n  GlobalKnownHostsFile none\n');
-    const args = [
-      'run',
-      '-i',
-      inv,
-      '-F',
-      config,
-      '-u',
-      fleet.user,
-      '-p',
-      String(fleet.port),
-      '-k',
-      fleet.keyPath,
-      '--known-hosts',
-      kh.herd,
-    ];
-    args.push('--host-key-checking', mode === 'yes' ? 'strict' : 'accept-new', '-o', path.join(dir, 'runs'), 'true');
-    const result = await runHerd(args, { env: { HOME: dir } });
-    const row = readHostsTsv(runDirOf(result)).get(address);
-    const herd = herdVerdict(row);
-    return {
-      ssh,
-      herd,
-      reason: row!.reason,
-      sshFile: fs.readFileSync(kh.ssh, 'utf8'),
-      herdFile: fs.readFileSync(kh.herd, 'utf8'),
-      herdKh: kh.herd,
-    };
-  }
-
-  for (const mode of MODES) {
-    it(`StrictHostKeyChecking ${mode}: ssh accepts the certificate; herd refuses, names the line and records nothing`, async () => {
-      const caLine = `@cert-authority [${addresses[0]}]:${fleet.port} ${fs.readFileSync(`${ca}.pub`, 'utf8').split(' ').slice(0, 2).join(' ')}\n`;
-      const r = await both(mode, `# fleet CA\n${caLine}`, addresses[0]!);
-      expect(r.ssh).toBe('accepted');
-      expect(r.sshFile).toBe(`# fleet CA\n${caLine}`);
-      expect(r.herd).toBe('refused: host certificate');
-      expect(r.reason).toContain(`@cert-authority (${r.herdKh}:2); herd cannot verify host certificates yet`);
-      expect(r.herdFile).toBe(`# fleet CA\n${caLine}`);
-    });
-  }
-
-  it('a plain pin next to the CA line is enough for both', async () => {
-    const caLine = `@cert-authority * ${fs.readFileSync(`${ca}.pub`, 'utf8').split(' ').slice(0, 2).join(' ')}\n`;
-    const r = await both('yes', `${caLine}[${addresses[1]}]:${fleet.port} ${fleet.hostPublicKey}\n`, addresses[1]!);
-    expect(r).toMatchObject({ ssh: 'accepted', herd: 'accepted' });
-  });
-});
 
 describe('an upper-case name written straight into the inventory', () => {
   it('finds its hashed lower-case pin in strict mode, as ssh user@LOCALHOST does', async () => {

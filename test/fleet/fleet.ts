@@ -53,8 +53,8 @@ function freePort(): Promise<number> {
   });
 }
 
-function keygen(file: string): void {
-  execFileSync('ssh-keygen', ['-t', 'ed25519', '-N', '', '-q', '-C', 'herd-fleet', '-f', file], { stdio: 'ignore' });
+function keygen(file: string, type = 'ed25519'): void {
+  execFileSync('ssh-keygen', ['-t', type, '-N', '', '-q', '-C', 'herd-fleet', '-f', file], { stdio: 'ignore' });
 }
 
 /** As root: a dedicated login user with a random password (fed to chpasswd on stdin). */
@@ -108,8 +108,13 @@ export interface FleetOptions {
   netns?: { name: string; probeAddress: string };
   /** sshd LogLevel (default ERROR); tests that read sshd.log raise it. */
   logLevel?: string;
-  /** Also present a host certificate for the host key, signed by this CA private key for these names. */
-  hostCertificate?: { caKey: string; principals: string[] };
+  /**
+   * Also present a host certificate for the host key, signed by this CA private key for these names (none: an
+   * empty list); `validity` is ssh-keygen's -V; `user` signs a user certificate instead (a host misusing one).
+   */
+  hostCertificate?: { caKey: string; principals: string[]; validity?: string; user?: boolean };
+  /** The host key's type (ssh-keygen -t; default ed25519). */
+  hostKeyType?: string;
   /** Leave sshd running after this process exits (`npm run fleet`): its own session, not killed on exit. */
   detached?: boolean;
 }
@@ -120,15 +125,18 @@ export async function startFleet(opts: FleetOptions = {}): Promise<Fleet> {
   fs.chmodSync(dir, 0o755);
   const hostKey = path.join(dir, 'host_ed25519');
   const userKey = path.join(dir, 'user_ed25519');
-  keygen(hostKey);
+  keygen(hostKey, opts.hostKeyType);
   keygen(userKey);
   if (opts.hostCertificate) {
-    const { caKey, principals } = opts.hostCertificate;
-    execFileSync(
-      'ssh-keygen',
-      ['-q', '-s', caKey, '-I', 'herd-fleet-host', '-h', '-n', principals.join(','), `${hostKey}.pub`],
-      { stdio: 'ignore' },
-    );
+    const { caKey, principals, validity, user } = opts.hostCertificate;
+    const args = [
+      ...(user ? [] : ['-h']),
+      ...(principals.length > 0 ? ['-n', principals.join(',')] : []),
+      ...(validity ? ['-V', validity] : []),
+    ];
+    execFileSync('ssh-keygen', ['-q', '-s', caKey, '-I', 'herd-fleet-host', ...args, `${hostKey}.pub`], {
+      stdio: 'ignore',
+    });
   }
   const authorized = path.join(dir, 'authorized_keys');
   fs.copyFileSync(`${userKey}.pub`, authorized);

@@ -182,6 +182,38 @@ describe('files ssh refuses, herd refuses (file:line)', () => {
   });
 });
 
+describe('CertificateFile', () => {
+  it('keeps every line that applies, in order, each file once, as ssh -G lists them; none adds nothing', () => {
+    const file = path.join(HOME, 'certificates.conf');
+    fs.writeFileSync(
+      file,
+      [
+        'Host a*',
+        '  CertificateFile ~/.ssh/a-cert.pub',
+        '  CertificateFile /etc/ssh/%r-cert.pub',
+        'Host *',
+        '  CertificateFile ~/.ssh/a-cert.pub',
+        '  CertificateFile none',
+        '  CertificateFile ~/.ssh/all-cert.pub',
+        '',
+      ].join('\n'),
+    );
+    const config = loadSshConfig(file, { home: HOME });
+    for (const host of ['ab', 'b']) {
+      const g = sshG(file, host);
+      expect(g.status, g.stderr).toBe(0);
+      const s = settingsFor(config, host, undefined, LOCAL_USER);
+      expect(s.certificateFiles ?? [], host).toEqual((g.out.get('certificatefile') ?? []).filter((f) => f !== 'none'));
+    }
+    const { job } = herdView(config!, 'ab');
+    expect(job.certificatePaths).toEqual([
+      `${REAL_HOME}/.ssh/a-cert.pub`,
+      `/etc/ssh/${LOCAL_USER}-cert.pub`,
+      `${REAL_HOME}/.ssh/all-cert.pub`,
+    ]);
+  });
+});
+
 describe('deliberate differences from ssh', () => {
   const write = (text: string): string => {
     const file = path.join(HOME, `diff-${Math.random().toString(16).slice(2)}.conf`);
@@ -191,7 +223,6 @@ describe('deliberate differences from ssh', () => {
 
   it.each([
     ['ProxyCommand', 'Host a\n  ProxyCommand nc %h %p\n', 'ProxyCommand'],
-    ['CertificateFile', 'Host a\n  CertificateFile ~/.ssh/id-cert.pub\n', 'CertificateFile'],
     ['HostKeyAlias', 'Host a\n  HostKeyAlias other\n', 'HostKeyAlias'],
     ['CanonicalizeHostname yes', 'Host a\n  CanonicalizeHostname yes\n', 'CanonicalizeHostname'],
     ['KnownHostsCommand', 'Host a\n  KnownHostsCommand /bin/true\n', 'KnownHostsCommand'],

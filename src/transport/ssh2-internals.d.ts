@@ -1,0 +1,13 @@
+// The parts of ssh2 1.17's internal modules that ssh2-certs.ts extends (ssh2 is pinned to that exact version).
+declare module 'ssh2/lib/protocol/keyParser.js' {
+  const keyParser: { parseDERKey: (data: Buffer, type: string) => unknown };
+  export default keyParser;
+}
+declare module 'ssh2/lib/protocol/constants.js' {
+  const constants: { SUPPORTED_SERVER_HOST_KEY: string[]; DEFAULT_SERVER_HOST_KEY: string[] };
+  export default constants;
+}
+declare module 'ssh2/lib/protocol/utils.js' {
+  const utils: { convertSignature: (signature: Buffer, keyType: string) => Buffer | false | undefined };
+  export default utils;
+}
