@@ -4,7 +4,8 @@ import { execFile, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loopbackAddress, startFleet, type Fleet } from '../fleet/fleet.js';
 import { fleetArgs, writeInventory } from './fleet-args.js';
 import {
   childPids,
@@ -105,6 +106,47 @@ async function exercise(executable: string, tag: string): Promise<{ version: str
   return { version: version.stdout.trim(), workers: watch.seen };
 }
 
+/**
+ * A host presenting an OpenSSH host certificate, trusted only through `@cert-authority`: ssh2 negotiates certificates
+ * through herd's run-time extension (transport/ssh2-certs.ts), which must load before ssh2 in an installed package
+ * and in a bundle too, or the handshake fails.
+ */
+let certFleet: { fleet: Fleet; caLine: string } | undefined;
+const certAddress = loopbackAddress(230);
+async function verifiesHostCertificate(executable: string, tag: string): Promise<void> {
+  if (!certFleet) {
+    const ca = path.join(scratchDir('herd-package-ca-'), 'ca');
+    await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', ca]);
+    const fleet = await startFleet({ hostCertificate: { caKey: ca, principals: [certAddress] } });
+    certFleet = { fleet, caLine: `@cert-authority * ${fs.readFileSync(`${ca}.pub`, 'utf8')}` };
+  }
+  const { fleet, caLine } = certFleet;
+  const known = path.join(scratchDir(`herd-package-kh-${tag}-`), 'known_hosts');
+  fs.writeFileSync(known, caLine);
+  const inv = writeInventory(scope, `cert-${tag}.txt`, [certAddress]);
+  const args = ['-u', fleet.user, '-p', String(fleet.port), '-k', fleet.keyPath, '--known-hosts', known];
+  const ran = await runHerdAt(
+    executable,
+    [
+      'run',
+      '-i',
+      inv,
+      ...args,
+      '--host-key-checking',
+      'strict',
+      '-o',
+      path.join(scope.home, `runs-cert-${tag}`),
+      'true',
+    ],
+    { env: { HOME: scope.home }, cwd: scope.home },
+  );
+  expect(ran.stderr).toContain('1 host: 1 ok');
+  expect(fs.readFileSync(known, 'utf8')).toBe(caLine); // verified through the CA, nothing pinned
+}
+afterAll(async () => {
+  await certFleet?.fleet.stop();
+});
+
 /** `npm run sea`, started once: alongside the pack and install (they touch dist/src/, it writes dist/sea/). */
 let seaBuild: Promise<unknown> | undefined;
 const buildSea = (): Promise<unknown> => (seaBuild ??= run('npm', ['run', 'sea'], { cwd: ROOT }));
@@ -164,6 +206,10 @@ describe(`the npm package ${PACKAGE}, packed and installed into a fresh prefix`,
     expect(workers.length).toBeGreaterThan(0);
     for (const w of workers) expect(w.argv).toContain(path.join(installedRoot, 'dist', 'src', 'engine', 'worker.js'));
   });
+
+  it('verifies a host certificate through @cert-authority (the ssh2 extension loads first in the install)', async () => {
+    await verifiesHostCertificate(installed, 'npm');
+  });
 });
 
 describe('the single executable (npm run sea), copied alone into an empty directory', () => {
@@ -193,6 +239,10 @@ describe('the single executable (npm run sea), copied alone into an empty direct
       // A single executable reads no V8 flags from its argv: the workers' young generation is set through the env.
       expect(w.nodeOptions).toMatch(/(?:^| )--max-semi-space-size=1$/);
     }
+  });
+
+  it('verifies a host certificate through @cert-authority (the ssh2 extension loads first in the bundle)', async () => {
+    await verifiesHostCertificate(executable, 'sea');
   });
 
   it('refuses --herd-sea-worker typed by hand (no parent to serve) as an unknown option, exit 2', async () => {
