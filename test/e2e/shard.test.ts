@@ -6,6 +6,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { refusedPort } from '../fleet/faults.js';
 import type { RunRecord } from '../../src/results/run-record.js';
+import { hashShard } from '../../src/inventory/shard.js';
 import { fleetArgs, writeInventory } from './fleet-args.js';
 import { runDirOf, runHerd, useLoopbackFleet, type HerdResult } from './herd-cli.js';
 
@@ -312,5 +313,33 @@ describe('herd merge of a sharded playbook run', () => {
     expect(steps.map((l) => l.split('\t').slice(0, 2).join(' ')).sort()).toEqual(
       [...web.map((h) => `${h} 1.1`), ...web.map((h) => `${h} 2.1`)].sort(),
     );
+  });
+});
+
+describe('a shard that owns no host', () => {
+  it('says so and exits 0 without a run directory; the merge of the others is complete', async () => {
+    const hosts = scope.fleet.hosts(2, 800);
+    const inv = writeInventory(scope, 'two.txt', hosts);
+    const n = 6;
+    const used = new Set(hosts.map((h) => hashShard(h, n)));
+    const empty = [...Array(n).keys()].find((k) => !used.has(k))!;
+    const conn = fleetArgs(scope, 'runs-empty');
+    const env = { env: { HOME: scope.home }, timeoutMs: 60_000 };
+    const none = await runHerd(
+      ['run', '-i', inv, ...conn, '--shard', `${empty}/${n}`, '--run-group', 'e', 'true'],
+      env,
+    );
+    expect(none.code).toBe(0);
+    expect(none.stderr).toContain(`shard ${empty}/${n} owns none of the 2 selected hosts: nothing to run`);
+    expect(fs.existsSync(path.join(scope.home, 'runs-empty'))).toBe(false);
+    const dirs: string[] = [];
+    for (const k of used) {
+      const r = await runHerd(['run', '-i', inv, ...conn, '--shard', `${k}/${n}`, '--run-group', 'e', 'true'], env);
+      dirs.push(runDirOf(r));
+    }
+    const m = await merge([...dirs, '-o', path.join(scope.home, 'merged', 'empty')]);
+    expect(m.code, m.stderr).toBe(0);
+    expect(m.stderr).not.toContain('no directory given');
+    expect(json(path.join(scope.home, 'merged', 'empty')).state).toBe('done');
   });
 });
