@@ -305,7 +305,9 @@ export function mergeShards(shards: ShardInput[], run: LogicalRun, target: Merge
   try {
     fs.mkdirSync(target.dir, { mode: 0o700 });
   } catch (err) {
-    throw new UsageError(`merge: cannot create ${target.dir}: ${(err as Error).message}`, 'E_RUN_DIR', { cause: err });
+    const exists = (err as NodeJS.ErrnoException).code === 'EEXIST';
+    const why = exists ? 'it already exists (a merge writes a new run directory: choose another -o)' : ioReason(err);
+    throw new UsageError(`merge: cannot create ${target.dir}: ${why}`, 'E_RUN_DIR', { cause: err });
   }
   fs.chmodSync(target.dir, 0o700);
   try {

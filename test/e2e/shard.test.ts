@@ -228,6 +228,14 @@ describe('herd merge of an incomplete or foreign set of shards', () => {
     expect(twice.stderr).toContain('shard 0/3 is given twice');
     const globbed = await merge([...mixed.shards, path.join(path.dirname(mixed.shards[0]!), 'latest')]);
     expect(globbed.code, globbed.stderr).toBe(1);
+    // -o names a new directory: an existing one is refused and left as it was.
+    const taken = path.join(scope.home, 'taken');
+    fs.mkdirSync(taken);
+    fs.writeFileSync(path.join(taken, 'keep'), 'mine\n');
+    const over = await merge([...mixed.shards, '-o', taken]);
+    expect(over.code).toBe(2);
+    expect(over.stderr).toContain('it already exists');
+    expect(fs.readdirSync(taken)).toEqual(['keep']);
     const plain = await merge([mixed.single]);
     expect(plain.code).toBe(2);
     expect(plain.stderr).toContain('is not one shard of a sharded run');
