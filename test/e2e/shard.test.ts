@@ -212,6 +212,22 @@ describe('herd merge of an incomplete or foreign set of shards', () => {
     );
     for (const h of owned1) expect(rerunRows).toContain(single.get(h));
     expect(json(rerun).rerun_of).toBe(path.basename(a));
+    // Or sharded again: two reruns of the same merged run, each --shard K/2, merge into the one-controller rerun.
+    const halves: string[] = [];
+    for (const k of [0, 1]) {
+      const half = await runHerd(
+        ['rerun', a, '--shard', `${k}/2`, '--run-group', 'again', '-o', path.join(scope.home, 'halves')],
+        {
+          env: { HOME: scope.home },
+          timeoutMs: 60_000,
+        },
+      );
+      // A half may own none of the few hosts to rerun: it says so and leaves no directory.
+      if (!half.stderr.includes('owns none')) halves.push(runDirOf(half));
+    }
+    const joined = path.join(scope.home, 'merged', 'halves');
+    await merge([...halves, '-o', joined]);
+    expect(rowsOf(joined)).toEqual(rowsOf(rerun));
   });
 
   it('refuses shards of different run groups, a shard given twice, and a run that is no shard (exit 2)', async () => {
