@@ -311,6 +311,8 @@ describe('--shard on push, pull, play and rerun', () => {
     expect(listed.map((l) => l.split('\t')[0])).toEqual(hosts);
     expect(own(rerun)).toEqual(listed.filter((l) => l.endsWith('\t1')).map((l) => l.split('\t')[0]));
     expect(json(runDirOf(rerun)).shard).toMatchObject({ index: 1, count: 2, selected_hosts: 9, run_group: 'again' });
+    const previewed = await runHerd(['hosts', '-i', inv, '--shard', '1/2', '--shard-by', 'group'], env);
+    expect(previewed.stdout.trim().split('\n')).toEqual(one);
     const lone = await runHerd(['run', '-i', inv, ...conn, '--shard-by', 'group', 'true'], env);
     expect(lone.code).toBe(2);
     expect(lone.stderr).toContain('--shard-by needs --shard');
@@ -373,5 +375,24 @@ describe('a shard that owns no host', () => {
     expect(m.code, m.stderr).toBe(0);
     expect(m.stderr).not.toContain('no directory given');
     expect(json(path.join(scope.home, 'merged', 'empty')).state).toBe('done');
+  });
+});
+
+describe('herd hosts --shard', () => {
+  it('herd hosts --shard lists the hosts that shard would run, before anything runs', async () => {
+    const env = { env: { HOME: scope.home } };
+    const listed = await runHerd(['hosts', '-i', mixed.inv, '--shard', '2/3'], env);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout.trim().split('\n')).toEqual(
+      rowsOf(mixed.shards[2]!)
+        .slice(1)
+        .map((r) => r.split('\t')[0]),
+    );
+    const auto = await runHerd(['hosts', '-i', mixed.inv, '--shard', 'auto', '--shard-count', '3'], {
+      env: { HOME: scope.home, JOB_COMPLETION_INDEX: '2' },
+    });
+    expect(auto.stdout).toBe(listed.stdout);
+    const graph = await runHerd(['hosts', '-i', mixed.inv, '--shard', '2/3', '--graph'], env);
+    expect(graph.code).toBe(2);
   });
 });
