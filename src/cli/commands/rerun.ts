@@ -15,6 +15,7 @@ import { resolveConnectionOptions, resolveRunOptions, type RawOptions } from '..
 import { inapplicableToKind, overlayGiven, restoreOptions } from '../option-table.js';
 import { DEFAULT_OUT_DIR } from '../../defaults.js';
 import { fillFromFiles } from '../config-file.js';
+import { playsByHost, selectShard } from '../shard-select.js';
 
 /** Every rerun flag is a row of option-table.ts. */
 export type RerunRaw = RawOptions;
@@ -76,6 +77,8 @@ export async function rerunCommand(which: string | undefined, raw: RerunRaw, cmd
   // Ids are canonical inventory lines, so the inventory parser rebuilds each target exactly.
   const parsed = parseInventory([{ name: `${dir}/hosts.tsv`, text: ids.join('\n') + '\n' }]);
   const targets = restoreTargets(parsed.targets, readTargetsRecord(dir));
+  // --shard splits the hosts to rerun afresh (a merged run rerun on several controllers); never restored.
+  const sharded = selectShard(raw, targets);
   const merged = mergeOptions(earlier.record.options, raw, cmd);
   const connection = resolveConnectionOptions(merged);
   const run = resolveRunOptions({ ...merged, out: raw.out ?? path.dirname(dir) });
@@ -98,7 +101,8 @@ export async function rerunCommand(which: string | undefined, raw: RerunRaw, cmd
   return launchRun({
     commandName: 'rerun',
     ...launch,
-    targets,
+    targets: sharded.targets,
+    shard: sharded.plan,
     inventorySources: [`${dir}`],
     limit: null,
     connection,
@@ -143,8 +147,11 @@ async function rerunPlaybook(earlier: RunOnDisk, raw: RerunRaw, cmd: Command): P
   }
   const parsed = parseInventory([{ name: `${earlier.dir}/hosts.tsv`, text: plan.hosts.join('\n') + '\n' }]);
   const targets = restoreTargets(parsed.targets, readTargetsRecord(earlier.dir));
-  const keep = new Set(plan.hosts);
-  const rerunPlayHosts = new Map([...playHosts].map(([index, ids]) => [index, ids.filter((id) => keep.has(id))]));
+  const planned = new Set(plan.hosts);
+  const rerunAll = new Map([...playHosts].map(([index, ids]) => [index, ids.filter((id) => planned.has(id))]));
+  const sharded = selectShard(raw, targets, process.env, playsByHost(rerunAll));
+  const keep = new Set(sharded.targets.map((t) => t.id));
+  const rerunPlayHosts = new Map([...rerunAll].map(([index, ids]) => [index, ids.filter((id) => keep.has(id))]));
   const merged = mergeOptions(earlier.record.options, raw, cmd);
   const connection = resolveConnectionOptions(merged);
   const run = resolveRunOptions({ ...merged, out: raw.out ?? path.dirname(earlier.dir) });
@@ -171,7 +178,8 @@ async function rerunPlaybook(earlier: RunOnDisk, raw: RerunRaw, cmd: Command): P
   return launchRun({
     commandName: 'rerun',
     ...launch,
-    targets,
+    targets: sharded.targets,
+    shard: sharded.plan,
     inventorySources: [earlier.dir],
     limit: null,
     connection,
