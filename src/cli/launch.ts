@@ -221,6 +221,7 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
   };
   const request: RunRequest = {
     targets: req.targets,
+    ...(req.shard ? { recordedTargets: req.shard.selected } : {}),
     connection,
     prepared,
     outDir: req.run.outDir,

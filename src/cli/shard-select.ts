@@ -22,6 +22,8 @@ export interface ShardPlan {
    * the plays each host is in, so a merge knows them for a shard that never ran.
    */
   all: { id: string; shard: number; plays?: number[] }[];
+  /** Every selected target (before sharding): targets.json records them all, so a merge has a lost shard's too. */
+  selected: Target[];
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -102,5 +104,5 @@ export function selectShard(
     shard: shards[i]!,
     ...(plays ? { plays: plays.get(t.id) ?? [] } : {}),
   }));
-  return { targets: mine, plan: { record, all } };
+  return { targets: mine, plan: { record, all, selected: targets } };
 }

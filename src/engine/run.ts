@@ -17,6 +17,11 @@ import type { HostJob, TaskSpec, WorkerConfig } from './protocol.js';
 export interface RunRequest {
   /** Every host the run may touch, in inventory order (the rows of hosts.tsv). */
   targets: Target[];
+  /**
+   * The targets targets.json records when they are more than this run's: a shard records the whole logical run's
+   * selection, so `herd merge` can give a shard that produced nothing its hosts' keys and variables for the rerun.
+   */
+  recordedTargets?: Target[];
   /** How each target is reached: command line, ssh_config, defaults. */
   connection: ConnectionDefaults;
   outDir: string;
@@ -109,7 +114,7 @@ export class Run {
       jobs.map((j) => j.id),
     );
     // What a rerun needs of each host beyond its id (it never re-reads the inventory).
-    const targets = targetsRecord(request.targets, request.record.task.kind === 'playbook');
+    const targets = targetsRecord(request.recordedTargets ?? request.targets, request.record.task.kind === 'playbook');
     if (targets !== null) this.writer.writeJson(TARGETS_FILE, targets);
     // The writer first: what is on disk is never behind what was shown.
     const record = dispatchTo(recordEvents(this.writer));

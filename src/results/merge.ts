@@ -19,6 +19,7 @@ import {
 } from './status.js';
 import { HOSTS_TSV_HEADER, STEPS_TSV_HEADER, TRANSFERS_TSV_HEADER, hostRow, tsvField } from './tsv.js';
 import { selectionDigest } from '../inventory/shard.js';
+import { readTargetsRecord, TARGETS_FILE, type TargetRecord } from './targets-record.js';
 
 /** The reason a host of a shard that gave no result for it is recorded with (scripts match on it). */
 export const noResultReason = (index: number, count: number): string => `shard ${index}/${count} produced no result`;
@@ -255,6 +256,27 @@ function copyAppend(src: string, out: Out): void {
  * plays.json of a playbook run: each play's hosts in selection order, from shard.tsv's plays column (so a
  * missing shard's hosts are in their plays, and a rerun resumes them), the names from the shards' plays.json.
  */
+/**
+ * targets.json for the merged run: each host's keys and variables as its own shard recorded them, else (its shard
+ * produced nothing) as another shard did, since every shard records the whole logical run's selection.
+ */
+function mergeTargets(shards: ShardInput[], ids: readonly string[], shardOf: ReadonlyMap<string, number>, out: string) {
+  const records = new Map(shards.map((s) => [s.shard.index, readTargetsRecord(s.dir)]));
+  if ([...records.values()].every((r) => r === null)) return;
+  const hosts: Record<string, TargetRecord> = {};
+  const lookup = (k: number | undefined, id: string): TargetRecord | undefined => {
+    const r = k === undefined ? null : records.get(k);
+    return r && Object.hasOwn(r.hosts, id) ? r.hosts[id] : undefined;
+  };
+  for (const id of ids) {
+    const own = shardOf.get(id);
+    const entry = records.has(own!) ? lookup(own, id) : shards.map((s) => lookup(s.shard.index, id)).find(Boolean);
+    if (entry) hosts[id] = entry;
+  }
+  if (Object.keys(hosts).length > 0)
+    fs.writeFileSync(path.join(out, TARGETS_FILE), JSON.stringify({ hosts }, null, 2) + '\n', { mode: 0o600 });
+}
+
 function mergePlays(shards: ShardInput[], selection: Selection): unknown {
   const names = new Map<number, string>();
   let any = false;
@@ -408,6 +430,7 @@ function writeMerged(shards: ShardInput[], run: LogicalRun, target: MergeTarget)
     }
   }
   for (const s of shards) copyStepOutputs(s, out, ownedBy(s), block);
+  mergeTargets(shards, ids, shardOf, out);
   const plays = mergePlays(shards, selection);
   if (plays !== null)
     fs.writeFileSync(path.join(out, 'plays.json'), JSON.stringify(plays, null, 2) + '\n', { mode: 0o600 });

@@ -350,6 +350,36 @@ describe('herd merge of a sharded playbook run', () => {
   });
 });
 
+describe('herd merge keeps what a rerun needs of a lost shard', () => {
+  it("a shard that produced nothing: herd rerun of the merge renders its hosts' inventory variables", async () => {
+    const hosts = scope.fleet.hosts(4, 820);
+    const inv = writeInventory(scope, 'vars.txt', [
+      '[web]',
+      ...hosts.slice(0, 2).map((h) => `${h} dev=/dev/web-${h}`),
+      '[db]',
+      ...hosts.slice(2).map((h) => `${h} dev=/dev/db-${h}`),
+    ]);
+    const book = path.join(scope.home, 'vars.yml');
+    fs.writeFileSync(book, 'steps:\n  - name: dev\n    run: echo {{ dev }}\n');
+    const env = { env: { HOME: scope.home }, timeoutMs: 60_000 };
+    const conn = fleetArgs(scope, 'runs-vars');
+    // db and web both hold 2 hosts: by name, db -> shard 0, web -> shard 1; only shard 0 runs.
+    const ran = await runHerd(
+      ['play', '-i', inv, ...conn, '--shard', '0/2', '--shard-by', 'group', '--run-group', 'v', book],
+      env,
+    );
+    expect(ran.code, ran.stderr).toBe(0);
+    const merged = path.join(scope.home, 'merged', 'vars');
+    expect((await merge([runDirOf(ran), '-o', merged])).code).toBe(1);
+    // The inventory is gone: a rerun never reads it again, so what it renders comes from the run directories.
+    fs.rmSync(inv);
+    const rerun = await runHerd(['rerun', merged], env);
+    expect(rerun.code, rerun.stderr).toBe(0);
+    for (const h of hosts.slice(0, 2))
+      expect(fs.readFileSync(path.join(runDirOf(rerun), 'steps', '1.1', 'stdout', h), 'utf8')).toBe(`/dev/web-${h}\n`);
+  });
+});
+
 describe('a shard that owns no host', () => {
   it('says so and exits 0 without a run directory; the merge of the others is complete', async () => {
     const hosts = scope.fleet.hosts(2, 800);
