@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isRoot, loopbackAddress } from '../fleet.js';
+import { loopbackAddress } from '../fleet.js';
 
 export interface Sim {
   port: number;
@@ -30,7 +30,7 @@ export interface SimOptions {
   spec?: string;
   /** Seconds after which the simulator exits by itself (default 3600). */
   maxSeconds?: number;
-  /** Raise its open-file limit to this (with prlimit, as root): one descriptor per connection. */
+  /** Raise its open-file limit towards this (prlimit, up to the hard limit): one descriptor per connection. */
   fdLimit?: number;
 }
 
@@ -51,10 +51,22 @@ function keygen(file: string): void {
   execFileSync('ssh-keygen', ['-t', 'ed25519', '-N', '', '-q', '-C', 'herd-sim', '-f', file], { stdio: 'ignore' });
 }
 
-/** The `prlimit` prefix that raises the open-file limit of what it runs, where that is possible. */
+/** The soft and hard open-file limits of this process (inherited by what it starts). */
+function fileLimits(): { soft: number; hard: number } | null {
+  const m = /^Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)/m.exec(fs.readFileSync('/proc/self/limits', 'utf8'));
+  const n = (t: string): number => (t === 'unlimited' ? Number.MAX_SAFE_INTEGER : Number(t));
+  return m ? { soft: n(m[1]!), hard: n(m[2]!) } : null;
+}
+
+/**
+ * The `prlimit` prefix that raises the soft open-file limit of what it runs towards `limit`, as far
+ * as the hard limit allows (raising the hard limit needs CAP_SYS_RESOURCE, which a container's root
+ * may lack: then `ulimit -Hn` bounds the sessions, one descriptor each); [] when nothing to raise.
+ */
 export function withFdLimit(limit: number | undefined): string[] {
-  if (limit === undefined || !isRoot() || !fs.existsSync('/usr/bin/prlimit')) return [];
-  return ['/usr/bin/prlimit', `--nofile=${limit}:${limit}`, '--'];
+  const now = fileLimits();
+  if (limit === undefined || !now || now.soft >= limit || !fs.existsSync('/usr/bin/prlimit')) return [];
+  return ['/usr/bin/prlimit', `--nofile=${Math.min(limit, now.hard)}:`, '--'];
 }
 
 export async function startSim(opts: SimOptions = {}): Promise<Sim> {
