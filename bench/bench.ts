@@ -326,7 +326,8 @@ async function simCases(work: string, rows: Row[]): Promise<void> {
       tool: 'herd',
       hosts: c.hosts,
       wallS: m.wallS,
-      cpuMsPerHost: (m.cpuS * 1000) / c.hosts,
+      // A stopped case is per host it reached (the simulator's logins), not per host it was given.
+      cpuMsPerHost: (m.cpuS * 1000) / (m.timedOut ? Math.max(1, m.logins) : c.hosts),
       peakRssMiB: m.peakRssMiB,
       sshdCpuS: m.simCpuS,
       handshakesPerHost: m.logins / c.hosts,

@@ -87,7 +87,8 @@ describe('herd against 50 simulated hosts', () => {
       [
         'run',
         ...args,
-        ...['-k', sim.keyPath, '--connect-timeout', '3', '--connect-retries', '1', '--timeout', '3'],
+        // 5 s: the hung host's bound, yet room for 50 handshakes on a loaded machine.
+        ...['-k', sim.keyPath, '--connect-timeout', '5', '--connect-retries', '1', '--timeout', '5'],
         ...['-o', path.join(home, 'runs'), 'addr'],
       ],
       { env: { HOME: home }, timeoutMs: 40_000 },
@@ -114,11 +115,11 @@ describe('herd against 50 simulated hosts', () => {
         reason: 'authentication failed (all offered methods were rejected)',
       });
     expect(rows.get(hosts[47]!)?.status).toBe('unreachable');
-    expect(rows.get(hosts[47]!)?.reason).toMatch(/timed out after 3s waiting for the SSH banner/);
+    expect(rows.get(hosts[47]!)?.reason).toMatch(/timed out after 5s waiting for the SSH banner/);
     expect(rows.get(hosts[48]!)?.status).toBe('unreachable');
     expect(rows.get(hosts[48]!)?.reason).toMatch(/before the SSH handshake|reset/);
     expect(rows.get(hosts[49]!)?.status).toBe('timeout');
-    expect(rows.get(hosts[49]!)?.reason).toMatch(/--timeout 3s; remote processes killed: 1 \(verified gone\)$/);
+    expect(rows.get(hosts[49]!)?.reason).toMatch(/--timeout 5s; remote processes killed: 1 \(verified gone\)$/);
   }, 60_000);
 
   it('accepts the password and rejects a wrong one', async () => {
