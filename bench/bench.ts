@@ -21,7 +21,7 @@ import {
   type TransferTool,
 } from './tools.js';
 import { renderChart } from './chart.js';
-import { runSimCase, SIM_CASES, SIM_QUICK_CASES } from './sim/scale.js';
+import { runSimCase, SIM_CASES, SIM_QUICK_CASES, simTargets } from './sim/scale.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const quick = process.argv.includes('--quick');
@@ -138,6 +138,8 @@ interface Row {
   failed: boolean;
   /** Stopped by its time bound before it finished (simulator cases). */
   stoppedAtS?: number;
+  /** Most sessions running at once on the simulator (simulator cases). */
+  peakSessions?: number;
 }
 
 /** Logins accepted so far, from the fleet sshd's log (LogLevel INFO). */
@@ -193,7 +195,7 @@ async function main(): Promise<void> {
   const skipped = new Set<string>();
   await fleetCases(work, rows, skipped);
   await simCases(work, rows);
-  const table = formatTable(rows, skipped);
+  const table = [formatTable(rows, skipped), ...simTargets(rows)].join('\n');
   process.stdout.write('\n' + table + '\n');
   const outDir = path.join(root, 'bench', 'results');
   fs.mkdirSync(outDir, { recursive: true });
@@ -333,10 +335,14 @@ async function simCases(work: string, rows: Row[]): Promise<void> {
       handshakesPerHost: m.logins / c.hosts,
       failed: m.exitCode !== 0 || m.timedOut,
       ...(m.timedOut ? { stoppedAtS: Math.round(m.wallS) } : {}),
+      peakSessions: m.peakSessions,
     };
     rows.push(row);
     printRow(row);
-    process.stdout.write(`  simulator: cpu ${m.simCpuS.toFixed(1)} s, peak ${m.simPeakRssMiB.toFixed(0)} MiB\n`);
+    process.stdout.write(
+      `  simulator: cpu ${m.simCpuS.toFixed(1)} s, peak ${m.simPeakRssMiB.toFixed(0)} MiB, ` +
+        `logins ${m.logins}, peak concurrent sessions ${m.peakSessions}\n`,
+    );
   }
 }
 

@@ -45,6 +45,8 @@ export interface SimMeasurement extends Measurement {
   simPeakRssMiB: number;
   /** Authentications the simulator accepted (one per handshake). */
   logins: number;
+  /** Most commands the simulator had running at once: how concurrent the sessions really were. */
+  peakSessions: number;
 }
 
 // One descriptor per session on each side, plus room: herd's fd preflight must not shrink --forks.
@@ -74,9 +76,48 @@ export async function runSimCase(c: SimCase, root: string, work: string, maxCase
     const simCpuS = sim.cpuS() - simCpuBefore;
     const counters = await sim.stop();
     const logins = Number(/"authOk":(\d+)/.exec(counters)?.[1] ?? NaN);
-    return { ...m, simCpuS, simPeakRssMiB: simPeak, logins };
+    const peakSessions = Number(/"peakRunning":(\d+)/.exec(counters)?.[1] ?? NaN);
+    return { ...m, simCpuS, simPeakRssMiB: simPeak, logins, peakSessions };
   } finally {
     await sim.stop();
     fs.rmSync(path.join(work, 'runs'), { recursive: true, force: true });
   }
+}
+
+/** What simTargets reads of a bench row. */
+export interface SimRow {
+  case: string;
+  hosts: number;
+  cpuMsPerHost: number;
+  peakRssMiB: number;
+  stoppedAtS?: number;
+  peakSessions?: number;
+}
+
+/** The simulator rows against issue 15's targets, as markdown lines (none when no simulator case ran). */
+export function simTargets(rows: SimRow[]): string[] {
+  const sim = rows.filter((r) => r.case.startsWith('sim: '));
+  if (sim.length === 0) return [];
+  const note = (r: SimRow): string => (r.stoppedAtS === undefined ? '' : ` (stopped at ${r.stoppedAtS} s: partial)`);
+  const lines = ['', 'Targets (issue 15), herd process tree:'];
+  for (const r of sim.filter((x) => x.case.startsWith('sim: sleep'))) {
+    const verdict = r.peakRssMiB < 600 ? 'under' : 'OVER';
+    lines.push(
+      `- ${r.case}: peak ${r.peakRssMiB.toFixed(0)} MiB, ${verdict} 600 MiB, with ${r.peakSessions ?? '?'} ` +
+        `sessions at once at most${note(r)}`,
+    );
+  }
+  for (const r of sim.filter((x) => x.hosts >= 50_000 && x.case.startsWith('sim: true')))
+    lines.push(
+      `- ${r.case}: peak ${r.peakRssMiB.toFixed(0)} MiB, ${r.peakRssMiB < 1024 ? 'under' : 'OVER'} 1 GiB${note(r)}`,
+    );
+  const curve = sim.filter((x) => x.case.startsWith('sim: true') && x.stoppedAtS === undefined);
+  if (curve.length > 0) {
+    const cpu = curve.map((r) => r.cpuMsPerHost);
+    lines.push(
+      `- CPU per host (flat is the target): ${curve.map((r) => `${r.hosts} hosts ${r.cpuMsPerHost.toFixed(1)} ms`).join(', ')}` +
+        ` (max/min ${(Math.max(...cpu) / Math.min(...cpu)).toFixed(2)})`,
+    );
+  }
+  return lines;
 }

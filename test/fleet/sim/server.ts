@@ -55,7 +55,19 @@ const authorizedBlob = authorized.getPublicSSH();
 const password = process.env['HERD_SIM_PASSWORD'];
 const user = values.user;
 
-const stats = { connections: 0, hung: 0, closed: 0, authOk: 0, authRejected: 0, execs: 0, kills: 0, errors: 0 };
+// running/peakRunning: commands in progress, so a benchmark can tell how many sessions were really concurrent.
+const stats = {
+  connections: 0,
+  hung: 0,
+  closed: 0,
+  authOk: 0,
+  authRejected: 0,
+  execs: 0,
+  kills: 0,
+  errors: 0,
+  running: 0,
+  peakRunning: 0,
+};
 
 // One shared block of output for `bytes N`: 64 KiB of 63 x's and a newline, never copied per host.
 const BLOCK = Buffer.alloc(65536, 'x');
@@ -73,6 +85,7 @@ interface Running {
 function finish(run: Running, tag: string | null, code: number | 'KILL'): void {
   if (run.done) return;
   run.done = true;
+  stats.running--;
   clearTimeout(run.timer);
   if (tag !== null) {
     const set = byTag.get(tag);
@@ -160,6 +173,7 @@ function kill(tag: string): number {
 
 function onExec(channel: ServerChannel, command: string, address: string, forced: Script | null): void {
   stats.execs++;
+  stats.peakRunning = Math.max(stats.peakRunning, ++stats.running);
   const run: Running = { channel, timer: undefined, done: false };
   let exec: Exec;
   try {
