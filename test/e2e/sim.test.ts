@@ -28,6 +28,11 @@ describe('the simulator spec and command language', () => {
     expect(() => parseSpec('127.0.0.1,127.0.0.2-1 hang\n', 'f.spec')).toThrow('f.spec:1:11: not an IPv4 range');
     expect(() => parseSpec('*  explode\n', 'f.spec')).toThrow('f.spec:1:4: unknown behaviour explode');
     expect(() => parseSpec('* run sleep x\n', 'f.spec')).toThrow('f.spec:1:13: sleep wants a number');
+    expect(() => parseSpec('* run exit 2.5\n', 'f.spec')).toThrow('f.spec:1:12: exit wants a whole number');
+    expect(behaviourOf(parseSpec("* run echo '#1' # comment\n", 's'), '127.0.0.2')).toEqual({
+      kind: 'run',
+      script: [{ and: false, op: { op: 'echo', text: '#1\n', stderr: false } }],
+    });
   });
 
   it("unwraps herd's remote command and recognises its kill script", () => {

@@ -229,7 +229,10 @@ function checkAuth(ctx: AuthContext, address: string): void {
 
 function onClient(client: Connection): void {
   // ssh2 gives the handler the peer's address only; the host is the address the client dialled.
-  const address = (client as unknown as { _sock: net.Socket })._sock.localAddress ?? '';
+  // ssh2 keeps the socket as _sock (lib/server.js): checked, so an ssh2 that renames it fails loudly, not as `serve`.
+  const sock = (client as unknown as { _sock?: net.Socket })._sock;
+  if (!sock) throw new Error('herd-sim: ssh2 no longer keeps the socket as Connection._sock; update onClient');
+  const address = sock.localAddress ?? '';
   client.on('error', () => stats.errors++);
   client.on('authentication', (ctx) => checkAuth(ctx, address));
   client.on('ready', () => {

@@ -132,10 +132,15 @@ export function words(text: string, firstColumn = 1): Word[] {
   return out;
 }
 
-function count(word: Word | undefined, what: string, at: number): number {
-  if (!word || !/^\d+(\.\d+)?$/.test(word.text)) throw new SimSyntaxError(`${what} wants a number`, word?.column ?? at);
+function count(word: Word | undefined, what: string, at: number, fraction = false): number {
+  const re = fraction ? /^\d+(\.\d+)?$/ : /^\d+$/;
+  if (!word || !re.test(word.text))
+    throw new SimSyntaxError(`${what} wants ${fraction ? 'a number' : 'a whole number'}`, word?.column ?? at);
   return Number(word.text);
 }
+
+/** setTimeout's longest wait (about 24.8 days); a longer one would fire at once. */
+const MAX_SLEEP_MS = 2 ** 31 - 1;
 
 function parseOp(cmd: Word[]): Op {
   const [name, ...args] = cmd;
@@ -148,7 +153,10 @@ function parseOp(cmd: Word[]): Op {
     case 'exit':
       return { op: 'exit', code: args.length === 0 ? 0 : count(args[0], 'exit', name!.column) % 256 };
     case 'sleep':
-      return { op: 'sleep', ms: Math.round(count(args[0], 'sleep', name!.column) * 1000) };
+      return {
+        op: 'sleep',
+        ms: Math.min(MAX_SLEEP_MS, Math.round(count(args[0], 'sleep', name!.column, true) * 1000)),
+      };
     case 'echo': {
       // `echo ... >&2`, the one redirection: a host's stderr.
       const stderr = args.at(-1)?.text === '>&2';
@@ -232,7 +240,8 @@ function parseBehaviour(ws: Word[], rest: string, restColumn: number): Behaviour
       return { kind: kind.text };
     case 'run': {
       const offset = rest.indexOf('run') + 3;
-      const script = parseScript(rest.slice(offset).replace(/#.*$/, ''), restColumn + offset);
+      // words() ends the command at an unquoted `#`, as a comment.
+      const script = parseScript(rest.slice(offset), restColumn + offset);
       if (script.length === 0) throw new SimSyntaxError('run wants a command', kind.column);
       return { kind: 'run', script };
     }
