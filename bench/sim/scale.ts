@@ -33,6 +33,15 @@ export const SIM_CASES: SimCase[] = [
     command: 'sleep 20',
     timeoutS: 600,
   },
+  // On two cores handshakes run at ~200/s (herd and simulator together), so under `sleep 20` about 4,000 of the
+  // 10,000 sessions overlap: this one keeps every session open long enough for all 10,000 to be up at once.
+  {
+    name: 'sim: sleep 120, 10000 hosts at forks 10000 (held open)',
+    hosts: 10_000,
+    forks: 10_000,
+    command: 'sleep 120',
+    timeoutS: 900,
+  },
 ];
 
 export const SIM_QUICK_CASES: SimCase[] = [
