@@ -78,7 +78,6 @@ describe('herd against 50 simulated hosts', () => {
   });
   afterAll(async () => {
     await sim?.stop();
-    removeScratchDirs();
   });
 
   it('gives each host the output, exit code and status the spec asks for', async () => {
@@ -141,6 +140,8 @@ describe('herd against 50 simulated hosts', () => {
   }, 60_000);
 });
 
+afterAll(() => removeScratchDirs());
+
 /** Running, not a zombie: an exited orphan stays in /proc until init reaps it. */
 function alive(pid: number): boolean {
   try {
@@ -159,11 +160,11 @@ describe('the simulator is bounded', () => {
     fs.writeFileSync(
       script,
       `const { startSim } = await import(${JSON.stringify(simJs)});\n` +
-        `const sim = await startSim();\nconsole.log(sim.pid);\nsetInterval(() => {}, 1000);\n`,
+        `const sim = await startSim();\nconsole.log(JSON.stringify([sim.pid, sim.dir]));\nsetInterval(() => {}, 1000);\n`,
     );
     const parent = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const simPid = await new Promise<number>((resolve) =>
-      parent.stdout.on('data', (d: Buffer) => resolve(Number(d.toString().trim()))),
+    const [simPid, simDir] = await new Promise<[number, string]>((resolve) =>
+      parent.stdout.on('data', (d: Buffer) => resolve(JSON.parse(d.toString()) as [number, string])),
     );
     expect(fs.existsSync(`/proc/${simPid}`)).toBe(true);
     // SIGKILL: no exit handler of the parent runs; the simulator must notice on its own.
@@ -172,6 +173,8 @@ describe('the simulator is bounded', () => {
     while (Date.now() < deadline && alive(simPid)) await new Promise((r) => setTimeout(r, 100));
     const gone = !alive(simPid);
     if (!gone) process.kill(simPid, 'SIGKILL');
+    // Its keys: the killed parent could not remove them.
+    fs.rmSync(simDir, { recursive: true, force: true });
     expect(gone).toBe(true);
   }, 20_000);
 });
