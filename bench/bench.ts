@@ -22,6 +22,7 @@ import {
 } from './tools.js';
 import { renderChart } from './chart.js';
 import { KNOWN_HOSTS_CASE, knownHostsBench } from './known-hosts.js';
+import { runSimCase, SIM_CASES, SIM_QUICK_CASES, simTargets } from './sim/scale.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const quick = process.argv.includes('--quick');
@@ -35,6 +36,8 @@ const herdBefore = ((i) =>
   i >= 0 ? process.argv[i + 1] : process.argv.find((a) => a.startsWith('--herd-before='))?.slice(14))(
   process.argv.indexOf('--herd-before'),
 );
+/** --max-case-seconds=N: stop each simulator case after N s at most (a smoke run of the 10k/50k cases). */
+const maxCaseS = Number(process.argv.find((a) => a.startsWith('--max-case-seconds='))?.slice(19) ?? Infinity);
 const RUNS = Number(process.argv.find((a) => a.startsWith('--runs='))?.slice(7) ?? (quick ? 1 : 3));
 
 interface Case {
@@ -134,6 +137,10 @@ interface Row {
   /** Logins the fleet's sshd accepted, per host (its log is the oracle: every tool alike). */
   handshakesPerHost: number;
   failed: boolean;
+  /** Stopped by its time bound before it finished (simulator cases). */
+  stoppedAtS?: number;
+  /** Most sessions running at once on the simulator (simulator cases). */
+  peakSessions?: number;
 }
 
 /** Logins accepted so far, from the fleet sshd's log (LogLevel INFO). */
@@ -187,18 +194,56 @@ async function main(): Promise<void> {
   // Pure lookups, no fleet: CPU time, so it runs first, alone on the machine.
   const knownHosts =
     !caseFilter || KNOWN_HOSTS_CASE.includes(caseFilter) ? knownHostsBench(quick ? [1000] : [1000, 10000], RUNS) : null;
-  if (knownHosts !== null && !CASES.some((c) => !caseFilter || c.name.includes(caseFilter))) {
+  const others = [...CASES, ...SIM_CASES].some((c) => !caseFilter || c.name.includes(caseFilter));
+  if (knownHosts !== null && !others) {
     writeKnownHosts(knownHosts);
     return;
   }
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'herd-bench-'));
+  const rows: Row[] = [];
+  const skipped = new Set<string>();
+  await fleetCases(work, rows, skipped);
+  await simCases(work, rows);
+  const table = [formatTable(rows, skipped), ...simTargets(rows)].join('\n');
+  process.stdout.write('\n' + table + '\n');
+  const outDir = path.join(root, 'bench', 'results');
+  fs.mkdirSync(outDir, { recursive: true });
+  fs.writeFileSync(
+    path.join(outDir, 'latest.json'),
+    JSON.stringify({ when: new Date().toISOString(), cores: os.cpus().length, quick, rows }, null, 2),
+  );
+  fs.writeFileSync(path.join(outDir, 'latest.md'), table + '\n');
+  fs.writeFileSync(
+    path.join(outDir, 'latest.svg'),
+    renderChart(rows.filter((r) => r.tool === 'herd' && r.case.startsWith('scale'))),
+  );
+  process.stdout.write(`results: ${path.join(outDir, 'latest.md')}, latest.json, latest.svg\n`);
+  if (knownHosts !== null) writeKnownHosts(knownHosts);
+  fs.rmSync(work, { recursive: true, force: true });
+}
+
+function writeKnownHosts(table: string): void {
+  const file = path.join(root, 'bench', 'results', 'known-hosts.md');
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, table + '\n');
+  process.stdout.write(`\n${table}\nresults: ${file}\n`);
+}
+
+function printRow(row: Row): void {
+  process.stdout.write(
+    `${row.case.padEnd(36)} ${row.tool.padEnd(8)} wall ${row.wallS.toFixed(2)}s  cpu ${row.cpuMsPerHost.toFixed(1)} ms/host  peak ${row.peakRssMiB.toFixed(0)} MiB  sshd cpu ${row.sshdCpuS.toFixed(1)}s  handshakes ${row.handshakesPerHost.toFixed(2)}/host${row.failed ? '  (exit != 0)' : ''}${row.stoppedAtS === undefined ? '' : `  (stopped at ${row.stoppedAtS} s)`}\n`,
+  );
+}
+
+/** The cases on the real sshd fleet; the fleet starts only when one of them is selected. */
+async function fleetCases(work: string, rows: Row[], skipped: Set<string>): Promise<void> {
+  const selected = CASES.filter((x) => !caseFilter || x.name.includes(caseFilter));
+  if (selected.length === 0) return;
   // INFO: one "Accepted publickey" line per login, which is how handshakes are counted.
   const fleet = await startFleet({ maxStartups: '10000:30:10000', extraConfig: ['MaxSessions 10'], logLevel: 'INFO' });
   const sshdLog = path.join(fleet.dir, 'sshd.log');
-  const rows: Row[] = [];
-  const skipped = new Set<string>();
   try {
-    for (const c of CASES.filter((x) => !caseFilter || x.name.includes(caseFilter))) {
+    for (const c of selected) {
       const hosts = fleet.hosts(c.hosts);
       const hostsFile = path.join(work, `hosts-${c.hosts}.txt`);
       fs.writeFileSync(hostsFile, hosts.join('\n') + '\n');
@@ -277,37 +322,45 @@ async function main(): Promise<void> {
           failed: runs.some((m) => m.exitCode !== 0),
         };
         rows.push(row);
-        process.stdout.write(
-          `${c.name.padEnd(36)} ${tool.name.padEnd(8)} wall ${row.wallS.toFixed(2)}s  cpu ${row.cpuMsPerHost.toFixed(1)} ms/host  peak ${row.peakRssMiB.toFixed(0)} MiB  sshd cpu ${row.sshdCpuS.toFixed(1)}s  handshakes ${row.handshakesPerHost.toFixed(2)}/host${row.failed ? '  (exit != 0)' : ''}\n`,
-        );
+        printRow(row);
       }
     }
   } finally {
     await fleet.stop();
   }
-  const table = formatTable(rows, skipped);
-  process.stdout.write('\n' + table + '\n');
-  const outDir = path.join(root, 'bench', 'results');
-  fs.mkdirSync(outDir, { recursive: true });
-  fs.writeFileSync(
-    path.join(outDir, 'latest.json'),
-    JSON.stringify({ when: new Date().toISOString(), cores: os.cpus().length, quick, rows }, null, 2),
-  );
-  fs.writeFileSync(path.join(outDir, 'latest.md'), table + '\n');
-  fs.writeFileSync(
-    path.join(outDir, 'latest.svg'),
-    renderChart(rows.filter((r) => r.tool === 'herd' && r.case.startsWith('scale'))),
-  );
-  process.stdout.write(`results: ${path.join(outDir, 'latest.md')}, latest.json, latest.svg\n`);
-  if (knownHosts !== null) writeKnownHosts(knownHosts);
-  fs.rmSync(work, { recursive: true, force: true });
 }
 
-function writeKnownHosts(table: string): void {
-  const file = path.join(root, 'bench', 'results', 'known-hosts.md');
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, table + '\n');
-  process.stdout.write(`\n${table}\nresults: ${file}\n`);
+/**
+ * herd alone on the fleet simulator (bench/sim/scale.ts), once per case: these are minutes each at
+ * 10k-50k hosts. The sshd CPU and handshakes columns are the simulator's.
+ */
+async function simCases(work: string, rows: Row[]): Promise<void> {
+  const wanted = (only === undefined || only.includes('herd')) && herdBefore === undefined;
+  for (const c of (quick ? SIM_QUICK_CASES : SIM_CASES).filter(
+    (x) => wanted && (!caseFilter || x.name.includes(caseFilter)),
+  )) {
+    const m = await runSimCase(c, root, work, maxCaseS);
+    const row: Row = {
+      case: c.name,
+      tool: 'herd',
+      hosts: c.hosts,
+      wallS: m.wallS,
+      // A stopped case is per host it reached (the simulator's logins), not per host it was given.
+      cpuMsPerHost: (m.cpuS * 1000) / (m.timedOut ? Math.max(1, m.logins) : c.hosts),
+      peakRssMiB: m.peakRssMiB,
+      sshdCpuS: m.simCpuS,
+      handshakesPerHost: m.logins / c.hosts,
+      failed: m.exitCode !== 0 || m.timedOut,
+      ...(m.timedOut ? { stoppedAtS: Math.round(m.wallS) } : {}),
+      peakSessions: m.peakSessions,
+    };
+    rows.push(row);
+    printRow(row);
+    process.stdout.write(
+      `  simulator: cpu ${m.simCpuS.toFixed(1)} s, peak ${m.simPeakRssMiB.toFixed(0)} MiB, ` +
+        `logins ${m.logins}, peak concurrent sessions ${m.peakSessions}\n`,
+    );
+  }
 }
 
 function formatTable(rows: Row[], skipped: Set<string>): string {
@@ -320,7 +373,7 @@ function formatTable(rows: Row[], skipped: Set<string>): string {
     const ratio = (a: number | undefined, b: number): string =>
       a === undefined || r.tool === 'herd' ? '' : (a / b).toFixed(2);
     lines.push(
-      `| ${r.case} | ${r.tool}${r.failed ? ' (errors)' : ''} | ${r.wallS.toFixed(2)} | ${ratio(herd?.wallS, r.wallS)} | ${r.cpuMsPerHost.toFixed(1)} | ${ratio(herd?.cpuMsPerHost, r.cpuMsPerHost)} | ${r.peakRssMiB.toFixed(0)} | ${ratio(herd?.peakRssMiB, r.peakRssMiB)} | ${r.sshdCpuS.toFixed(1)} | ${r.handshakesPerHost.toFixed(2)} |`,
+      `| ${r.case} | ${r.tool}${r.failed ? ' (errors)' : ''}${r.stoppedAtS === undefined ? '' : ` (stopped at ${r.stoppedAtS} s)`} | ${r.wallS.toFixed(2)} | ${ratio(herd?.wallS, r.wallS)} | ${r.cpuMsPerHost.toFixed(1)} | ${ratio(herd?.cpuMsPerHost, r.cpuMsPerHost)} | ${r.peakRssMiB.toFixed(0)} | ${ratio(herd?.peakRssMiB, r.peakRssMiB)} | ${r.sshdCpuS.toFixed(1)} | ${r.handshakesPerHost.toFixed(2)} |`,
     );
   }
   if (skipped.size > 0)

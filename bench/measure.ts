@@ -7,6 +7,8 @@ export interface Measurement {
   cpuS: number;
   peakRssMiB: number;
   exitCode: number | null;
+  /** Stopped at timeoutMs (the tree got SIGINT, then SIGKILL): the numbers cover only that much. */
+  timedOut: boolean;
 }
 
 /** Descendants of `root` (inclusive) from one /proc scan. */
@@ -70,16 +72,40 @@ export function measure(argv: string[], env: NodeJS.ProcessEnv, cwd: string, tim
     }, 20);
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const killer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    // A bounded case stops the whole tree, not just bash: SIGINT first (herd writes its results, as on
+    // Ctrl-C), then SIGKILL to every process still there, so nothing outlives the measurement.
+    let timedOut = false;
+    let hard: NodeJS.Timeout | undefined;
+    // bash itself is spared the SIGINT: it must live on to report `times` for what it waited for.
+    const signalTree = (signal: NodeJS.Signals): void => {
+      for (const pid of processTree(child.pid!).filter((p) => signal === 'SIGKILL' || p !== child.pid))
+        try {
+          process.kill(pid, signal);
+        } catch {
+          /* already gone */
+        }
+    };
+    const killer = setTimeout(() => {
+      timedOut = true;
+      signalTree('SIGINT');
+      hard = setTimeout(() => signalTree('SIGKILL'), 15_000);
+    }, timeoutMs);
     child.on('error', reject);
     child.on('close', (code) => {
       clearInterval(sampler);
       clearTimeout(killer);
+      clearTimeout(hard);
       const wallS = Number(process.hrtime.bigint() - started) / 1e9;
       // The second line of `times` is the children's user and system time, e.g. "0m1.234s 0m0.567s".
       const line = stderr.trim().split('\n').pop() ?? '';
       const secs = [...line.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
-      resolve({ wallS, cpuS: (secs[0] ?? 0) + (secs[1] ?? 0), peakRssMiB: peak / 1024 / 1024, exitCode: code });
+      resolve({
+        wallS,
+        cpuS: (secs[0] ?? 0) + (secs[1] ?? 0),
+        peakRssMiB: peak / 1024 / 1024,
+        exitCode: code,
+        timedOut,
+      });
     });
   });
 }
