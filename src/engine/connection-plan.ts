@@ -76,6 +76,7 @@ function planHops(hops: JumpSpec[], d: ConnectionDefaults): HopTarget[] {
       ...(e.certificatePaths ? { certificatePaths: e.certificatePaths } : {}),
       ...(e.settings.identitiesOnly ? { noAgent: true } : {}),
       knownHosts: e.knownHosts,
+      ...(e.settings.hostKeyAlias !== undefined ? { hostKeyAlias: e.settings.hostKeyAlias } : {}),
     };
   });
 }
@@ -107,6 +108,7 @@ export function planJobs(targets: Target[], d: ConnectionDefaults): HostJob[] {
       ...(connectTimeoutS !== undefined ? { connectTimeoutMs: Math.round(connectTimeoutS * 1000) } : {}),
       ...(hostKeyMode ? { hostKeyMode } : {}),
       knownHosts: e.knownHosts,
+      ...(s.hostKeyAlias !== undefined ? { hostKeyAlias: s.hostKeyAlias } : {}),
     };
   });
 }

@@ -86,6 +86,8 @@ export interface HopTarget {
   certificatePaths?: string[];
   noAgent?: boolean;
   knownHosts: KnownHostsSpec;
+  /** ssh_config HostKeyAlias: the name its key is looked up, recorded and certified under. */
+  hostKeyAlias?: string;
 }
 
 /** Which known_hosts files a host's key is checked against, and where a new key is recorded. */
@@ -117,6 +119,8 @@ export interface HostJob {
   connectTimeoutMs?: number;
   hostKeyMode?: HostKeyMode;
   knownHosts: KnownHostsSpec;
+  /** ssh_config HostKeyAlias: the name its key is looked up, recorded and certified under. */
+  hostKeyAlias?: string;
   /** Unique tag for the remote processes of this job. */
   tag: string;
   /** Steps tasks: the 1-based range of the play's steps this job runs (inclusive). */

@@ -38,6 +38,8 @@ export interface ConnectOptions {
   hostKeyMode: HostKeyMode;
   /** known_hosts entries that apply to this host and port (from every file read). */
   knownEntries: HostEntries;
+  /** ssh_config HostKeyAlias: the known_hosts name (undecorated by the port) and the certificate principal. */
+  hostKeyAlias?: string;
   /** HashKnownHosts: record a new key under a hashed name. */
   hashKnownHosts?: boolean;
   /** The salt hashed names are recorded with (one per file, see connector.ts); absent: a fresh one each. */
@@ -190,7 +192,7 @@ function checkHostKey(options: ConnectOptions, key: Buffer): string | null | Hos
  * the plain key it certifies, which must then be pinned: accept-new never records a key whose certificate failed.
  */
 function checkHostCertificate(options: ConnectOptions, cert: Buffer): null | HostFailure {
-  const verdict = verifyHostCertificate(options.knownEntries, cert, asciiLower(options.host));
+  const verdict = verifyHostCertificate(options.knownEntries, cert, asciiLower(options.hostKeyAlias ?? options.host));
   switch (verdict.kind) {
     case 'valid':
       return null;
@@ -237,7 +239,7 @@ function checkPlainHostKey(options: ConnectOptions, key: Buffer): string | null 
           pinned: verdict.pinned.key,
           file: verdict.pinned.file,
           line: verdict.pinned.line,
-          name: knownHostsName(options.host, options.port),
+          name: knownHostsName(...keyName(options)),
         }),
       );
     case 'cert-authority':
@@ -262,14 +264,18 @@ function checkPlainHostKey(options: ConnectOptions, key: Buffer): string | null 
         return new HostFailure('hostkey_unknown', 'E_HOSTKEY_UNKNOWN', `host key ${keyTypeOfBlob(key)} ${why}`);
       }
       return formatKnownHostsLine(
-        options.host,
-        options.port,
+        ...keyName(options),
         key,
         options.hashKnownHosts === true && (options.hashSalt ?? true),
       );
     default:
       return verdict satisfies never;
   }
+}
+
+/** The name and port a host's key is filed under: HostKeyAlias alone when set, as ssh writes it. */
+function keyName(options: ConnectOptions): [string, number] {
+  return options.hostKeyAlias !== undefined ? [options.hostKeyAlias, 22] : [options.host, options.port];
 }
 
 /** Offer methods in OpenSSH's order: agent, key files, then password. */

@@ -60,14 +60,9 @@ export const SUPPORTED = [
   'hashknownhosts',
   'ignoreunknown',
   'canonicalizehostname',
-] as const;
-export const REFUSED = [
-  'proxycommand',
   'hostkeyalias',
-  'knownhostscommand',
-  'revokedhostkeys',
-  'identityagent',
 ] as const;
+export const REFUSED = ['proxycommand', 'knownhostscommand', 'revokedhostkeys', 'identityagent'] as const;
 export const IGNORED = [
   'protocol',
   'cipher',

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { UsageError } from '../errors.js';
 import type { HostKeyMode } from './connect.js';
 import { ioReason } from '../io-reason.js';
+import { asciiLower } from './known-hosts.js';
 import {
   anyIdentityFile,
   parseConfigFile,
@@ -35,6 +36,8 @@ export interface HostSettings {
   /** GlobalKnownHostsFile, every file in order; empty for `none`. */
   globalKnownHostsFiles?: string[];
   hashKnownHosts?: boolean;
+  /** HostKeyAlias, lower-cased as ssh does: the known_hosts name and certificate principal instead of the host's. */
+  hostKeyAlias?: string;
 }
 
 export interface SshConfigFile {
@@ -214,7 +217,6 @@ function refusal(opts: Map<string, Setting>): [string, Setting] | null {
   const setBut = (k: string, ...fine: string[]) => value(k) !== undefined && !fine.includes(value(k)!);
   const checks: [string, string, boolean][] = [
     ['proxycommand', 'ProxyCommand', value('proxycommand') !== undefined && value('proxycommand') !== 'none'],
-    ['hostkeyalias', 'HostKeyAlias', value('hostkeyalias') !== undefined],
     [
       'knownhostscommand',
       'KnownHostsCommand',
@@ -310,6 +312,9 @@ export function settingsFor(
   if (userFiles) out.userKnownHostsFiles = userFiles;
   const globalFiles = fileList(o.get('globalknownhostsfile'), alias, 'GlobalKnownHostsFile');
   if (globalFiles) out.globalKnownHostsFiles = globalFiles;
+  // Taken literally, as ssh does (no %-tokens; `none` is a name like any other).
+  const keyAlias = o.get('hostkeyalias');
+  if (keyAlias) out.hostKeyAlias = asciiLower(keyAlias.args[0]!);
   const hash = o.get('hashknownhosts');
   if (hash)
     out.hashKnownHosts = ['yes', 'true'].includes(ONE_OF(hash, 'HashKnownHosts', ['yes', 'no', 'true', 'false']));

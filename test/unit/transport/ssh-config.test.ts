@@ -102,6 +102,7 @@ function compare(file: string, config: SshConfigFile, host: string): void {
     record: userFiles[0] ?? null,
     hash: one(g.out, 'hashknownhosts') === 'yes',
   });
+  expect(job.hostKeyAlias ?? '', `${at} hostkeyalias`).toBe(one(g.out, 'hostkeyalias'));
 }
 
 const CORPUS = fs
@@ -223,7 +224,6 @@ describe('deliberate differences from ssh', () => {
 
   it.each([
     ['ProxyCommand', 'Host a\n  ProxyCommand nc %h %p\n', 'ProxyCommand'],
-    ['HostKeyAlias', 'Host a\n  HostKeyAlias other\n', 'HostKeyAlias'],
     ['CanonicalizeHostname yes', 'Host a\n  CanonicalizeHostname yes\n', 'CanonicalizeHostname'],
     ['KnownHostsCommand', 'Host a\n  KnownHostsCommand /bin/true\n', 'KnownHostsCommand'],
   ])('%s: ssh accepts it, herd refuses the hosts it applies to and names it', (_what, text, option) => {

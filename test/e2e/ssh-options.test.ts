@@ -1,0 +1,201 @@
+// The ssh_config options fleets rely on, held against OpenSSH's own client on the loopback fleet:
+// HostKeyAlias (lookup, recording and certificate principals under the alias), ServerAliveInterval/
+// ServerAliveCountMax (a frozen host is given up after interval*count) and ConnectionAttempts.
+import { execFile, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loopbackAddress, startFleet, type Fleet } from '../fleet/fleet.js';
+import { readHostsTsv, removeScratchDirs, runDirOf, runHerd, scratchDir } from './herd-cli.js';
+
+const run = promisify(execFile);
+
+type Verdict = 'accepted' | 'refused' | 'changed';
+type Mode = 'yes' | 'accept-new';
+const MODES: Mode[] = ['yes', 'accept-new'];
+// Upper case in the file: ssh lower-cases the alias before it looks it up, records it or checks principals.
+const ALIAS = 'Pool-Alias';
+
+interface Ctx {
+  address: string;
+  /** `[address]:port`: the name ssh would use without the alias. */
+  name: string;
+  port: number;
+  good: string;
+  wrong: string;
+  ca: string;
+}
+
+interface Case {
+  name: string;
+  /** The sshd presenting a certificate: for the alias, or for the address only. */
+  server: 'plain' | 'cert-alias' | 'cert-address';
+  known: (c: Ctx) => string;
+  /** What herd does instead of ssh under accept-new, and why. */
+  acceptNew?: Verdict;
+}
+
+const CASES: Case[] = [
+  { name: 'nothing known: accept-new records the bare alias', server: 'plain', known: () => '' },
+  { name: 'key pinned under the alias', server: 'plain', known: (c) => `pool-alias ${c.good}\n` },
+  { name: 'key pinned under [address]:port only', server: 'plain', known: (c) => `${c.name} ${c.good}\n` },
+  {
+    name: 'key pinned under [alias]:port (ssh adds no port)',
+    server: 'plain',
+    known: (c) => `[pool-alias]:${c.port} ${c.good}\n`,
+  },
+  { name: 'another key pinned under the alias', server: 'plain', known: (c) => `pool-alias ${c.wrong}\n` },
+  {
+    name: 'right key under the alias, another under [address]:port',
+    server: 'plain',
+    known: (c) => `pool-alias ${c.good}\n${c.name} ${c.wrong}\n`,
+  },
+  {
+    name: 'certificate for the alias, CA for every host',
+    server: 'cert-alias',
+    known: (c) => `@cert-authority * ${c.ca}\n`,
+  },
+  {
+    name: 'certificate for the alias, CA line for the alias',
+    server: 'cert-alias',
+    known: (c) => `@cert-authority pool-alias ${c.ca}\n`,
+  },
+  {
+    name: 'certificate for the address only',
+    server: 'cert-address',
+    known: (c) => `@cert-authority * ${c.ca}\n`,
+    // ssh falls back to the plain key and records it; herd never records a key whose certificate failed.
+    acceptNew: 'refused',
+  },
+];
+
+function sshVerdict(code: number, stderr: string): Verdict {
+  if (code === 0) return 'accepted';
+  if (/REMOTE HOST IDENTIFICATION HAS CHANGED/.test(stderr)) return 'changed';
+  if (/Host key verification failed/.test(stderr)) return 'refused';
+  throw new Error(`ssh failed in a way this test does not know:\n${stderr}`);
+}
+
+function herdVerdict(row: { status: string; reason: string } | undefined): Verdict {
+  if (!row) throw new Error('no hosts.tsv row');
+  if (row.status === 'ok') return 'accepted';
+  if (row.status === 'hostkey_mismatch') return 'changed';
+  if (row.status === 'hostkey_unknown') return 'refused';
+  throw new Error(`unexpected herd result ${row.status}: ${row.reason}`);
+}
+
+const pub = (file: string): string => fs.readFileSync(`${file}.pub`, 'utf8').split(' ').slice(0, 2).join(' ');
+
+describe(`HostKeyAlias ${ALIAS} against OpenSSH 9.2 (ssh and herd, same known_hosts, same sshd)`, () => {
+  const fleets = new Map<Case['server'], Fleet>();
+  const results = new Map<string, { ssh: Verdict; herd: Verdict; reason: string; bySsh: string; byHerd: string }>();
+
+  beforeAll(async () => {
+    const root = scratchDir('herd-hostkeyalias-');
+    const ca = path.join(root, 'ca');
+    const wrong = path.join(root, 'wrong');
+    for (const k of [ca, wrong]) execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', k]);
+    const address = (s: Case['server']): string =>
+      loopbackAddress(900 + ['plain', 'cert-alias', 'cert-address'].indexOf(s));
+    fleets.set('plain', await startFleet());
+    fleets.set('cert-alias', await startFleet({ hostCertificate: { caKey: ca, principals: ['pool-alias'] } }));
+    fleets.set(
+      'cert-address',
+      await startFleet({ hostCertificate: { caKey: ca, principals: [address('cert-address')] } }),
+    );
+    for (const mode of MODES) {
+      const dir = path.join(root, mode);
+      fs.mkdirSync(dir);
+      const blocks: string[] = [];
+      CASES.forEach((c, i) => {
+        const fleet = fleets.get(c.server)!;
+        const a = address(c.server);
+        const ctx: Ctx = {
+          address: a,
+          name: `[${a}]:${fleet.port}`,
+          port: fleet.port,
+          good: fleet.hostPublicKey,
+          wrong: pub(wrong),
+          ca: pub(ca),
+        };
+        for (const who of ['ssh', 'herd']) fs.writeFileSync(path.join(dir, `${who}-kh-${i}`), c.known(ctx));
+        blocks.push(
+          `Host c${i}`,
+          `  HostName ${a}`,
+          `  Port ${fleet.port}`,
+          `  User ${fleet.user}`,
+          `  IdentityFile ${fleet.keyPath}`,
+          '  IdentitiesOnly yes',
+          `  HostKeyAlias ${ALIAS}`,
+          `  UserKnownHostsFile ${path.join(dir, 'WHO-kh-' + i)}`,
+          '  GlobalKnownHostsFile none',
+          '',
+        );
+      });
+      const config = (who: string): string => {
+        const file = path.join(dir, `${who}_config`);
+        fs.writeFileSync(file, blocks.join('\n').replaceAll('WHO-kh-', `${who}-kh-`));
+        return file;
+      };
+      const sshConfig = config('ssh');
+      const ssh = await Promise.all(
+        CASES.map((_, i) =>
+          run('ssh', ['-F', sshConfig, '-o', 'BatchMode=yes', '-o', `StrictHostKeyChecking=${mode}`, `c${i}`, 'true'], {
+            env: { ...process.env, HOME: dir },
+            timeout: 60_000,
+          }).then(
+            () => 'accepted' as Verdict,
+            (err: { code: number; stderr: string }) => sshVerdict(err.code, err.stderr),
+          ),
+        ),
+      );
+      const inv = path.join(dir, 'inventory');
+      fs.writeFileSync(inv, CASES.map((_, i) => `c${i}`).join('\n') + '\n');
+      const hk = mode === 'yes' ? 'strict' : 'accept-new';
+      const args = ['run', '-i', inv, '-F', config('herd'), '--host-key-checking', hk, '-o', path.join(dir, 'runs')];
+      const result = await runHerd([...args, 'true'], { env: { HOME: dir }, timeoutMs: 120_000 });
+      const rows = readHostsTsv(runDirOf(result));
+      CASES.forEach((c, i) => {
+        const row = rows.get(`c${i}`);
+        results.set(`${c.name} / ${mode}`, {
+          ssh: ssh[i]!,
+          herd: herdVerdict(row),
+          reason: row!.reason,
+          bySsh: fs.readFileSync(path.join(dir, `ssh-kh-${i}`), 'utf8'),
+          byHerd: fs.readFileSync(path.join(dir, `herd-kh-${i}`), 'utf8'),
+        });
+      });
+    }
+  }, 240_000);
+
+  afterAll(async () => {
+    for (const f of fleets.values()) await f.stop();
+    removeScratchDirs();
+  });
+
+  for (const mode of MODES) {
+    describe(`StrictHostKeyChecking ${mode}`, () => {
+      for (const c of CASES) {
+        it(c.name, () => {
+          const r = results.get(`${c.name} / ${mode}`)!;
+          const differs = mode === 'accept-new' ? c.acceptNew : undefined;
+          if (differs) {
+            expect(r.ssh).not.toBe(differs);
+            expect(r.herd, r.reason).toBe(differs);
+            return;
+          }
+          expect(r.herd, r.reason).toBe(r.ssh);
+          // The same verdict and the same bytes: under accept-new ssh writes `pool-alias <key>`.
+          expect(r.byHerd).toBe(r.bySsh);
+        });
+      }
+    });
+  }
+
+  it('records under the lower-cased alias, no [host]:port (what ssh wrote, checked by name)', () => {
+    const r = results.get(`${CASES[0]!.name} / accept-new`)!;
+    expect(r.bySsh).toMatch(/^pool-alias ssh-ed25519 \S+\n$/);
+    expect(r.byHerd).toBe(r.bySsh);
+  });
+});
