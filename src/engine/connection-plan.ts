@@ -3,8 +3,13 @@
 // as in OpenSSH where the command line overrides the file). Pure: the ssh_config is read elsewhere.
 import { randomBytes } from 'node:crypto';
 import type { Target } from '../inventory/types.js';
-import { DEFAULT_GLOBAL_KNOWN_HOSTS_FILES, DEFAULT_PORT, defaultUserKnownHostsFiles } from '../defaults.js';
-import type { HostKeyMode } from '../transport/connect.js';
+import {
+  DEFAULT_GLOBAL_KNOWN_HOSTS_FILES,
+  DEFAULT_PORT,
+  KEEPALIVE_INTERVAL_MS,
+  defaultUserKnownHostsFiles,
+} from '../defaults.js';
+import type { HostKeyMode, Keepalive } from '../transport/connect.js';
 import {
   expandTokens,
   parseJumpList,
@@ -64,6 +69,19 @@ function knownHostsFor(s: HostSettings, tokens: TokenContext, d: ConnectionDefau
   return { files: [...user, ...global], record: user[0] ?? null, hash: s.hashKnownHosts ?? false };
 }
 
+/**
+ * ServerAliveInterval (0 = off) with ServerAliveCountMax (ssh's default 3); a count alone applies to herd's own
+ * interval; neither: herd's own keepalive (defaults.ts), which stays on where ssh's is off by default.
+ */
+function keepaliveOf(s: HostSettings): { keepalive?: Keepalive } {
+  if (s.serverAliveIntervalS !== undefined) {
+    return { keepalive: { intervalMs: s.serverAliveIntervalS * 1000, countMax: s.serverAliveCountMax ?? 3 } };
+  }
+  if (s.serverAliveCountMax !== undefined)
+    return { keepalive: { intervalMs: KEEPALIVE_INTERVAL_MS, countMax: s.serverAliveCountMax } };
+  return {};
+}
+
 function planHops(hops: JumpSpec[], d: ConnectionDefaults): HopTarget[] {
   return hops.map((hop) => {
     const e = resolveEndpoint(hop.alias, hop.user, hop.port, d, false);
@@ -77,6 +95,7 @@ function planHops(hops: JumpSpec[], d: ConnectionDefaults): HopTarget[] {
       ...(e.settings.identitiesOnly ? { noAgent: true } : {}),
       knownHosts: e.knownHosts,
       ...(e.settings.hostKeyAlias !== undefined ? { hostKeyAlias: e.settings.hostKeyAlias } : {}),
+      ...keepaliveOf(e.settings),
     };
   });
 }
@@ -109,6 +128,7 @@ export function planJobs(targets: Target[], d: ConnectionDefaults): HostJob[] {
       ...(hostKeyMode ? { hostKeyMode } : {}),
       knownHosts: e.knownHosts,
       ...(s.hostKeyAlias !== undefined ? { hostKeyAlias: s.hostKeyAlias } : {}),
+      ...keepaliveOf(s),
     };
   });
 }

@@ -3,7 +3,7 @@
 import type { ErrorData } from '../errors.js';
 import type { HostResult, StepResult } from '../results/status.js';
 import type { Play } from '../playbook/types.js';
-import type { HostKeyMode } from '../transport/connect.js';
+import type { HostKeyMode, Keepalive } from '../transport/connect.js';
 import type { AbortCause } from './stopped.js';
 
 /** What every host does once connected: one command, or a range of a play's steps. */
@@ -88,6 +88,8 @@ export interface HopTarget {
   knownHosts: KnownHostsSpec;
   /** ssh_config HostKeyAlias: the name its key is looked up, recorded and certified under. */
   hostKeyAlias?: string;
+  /** ssh_config ServerAliveInterval/ServerAliveCountMax; the worker's default keepalive when absent. */
+  keepalive?: Keepalive;
 }
 
 /** Which known_hosts files a host's key is checked against, and where a new key is recorded. */
@@ -121,6 +123,8 @@ export interface HostJob {
   knownHosts: KnownHostsSpec;
   /** ssh_config HostKeyAlias: the name its key is looked up, recorded and certified under. */
   hostKeyAlias?: string;
+  /** ssh_config ServerAliveInterval/ServerAliveCountMax; the worker's default keepalive when absent. */
+  keepalive?: Keepalive;
   /** Unique tag for the remote processes of this job. */
   tag: string;
   /** Steps tasks: the 1-based range of the play's steps this job runs (inclusive). */

@@ -22,6 +22,11 @@ import { CERT_HOST_KEY_ALGORITHMS, extendClient, withUserCertificate } from './s
 
 export type HostKeyMode = 'accept-new' | 'strict' | 'off';
 
+export interface Keepalive {
+  intervalMs: number;
+  countMax: number;
+}
+
 export interface Credentials {
   keys: LoadedKey[];
   password?: string;
@@ -38,6 +43,8 @@ export interface ConnectOptions {
   hostKeyMode: HostKeyMode;
   /** known_hosts entries that apply to this host and port (from every file read). */
   knownEntries: HostEntries;
+  /** ssh_config ServerAliveInterval (ms, 0 = off) and ServerAliveCountMax; herd's own keepalive when absent. */
+  keepalive?: Keepalive;
   /** ssh_config HostKeyAlias: the known_hosts name (undecorated by the port) and the certificate principal. */
   hostKeyAlias?: string;
   /** HashKnownHosts: record a new key under a hashed name. */
@@ -121,6 +128,11 @@ export function connectSsh(options: ConnectOptions): Promise<Client> {
     }, options.connectTimeoutMs);
 
     // Error, close and end listeners go on before connect(): an unhandled 'error' would kill the worker.
+    // First of all: ssh2's "Keepalive timeout" becomes a reason naming the settings (exec.ts reports it).
+    const keepalive = options.keepalive ?? { intervalMs: KEEPALIVE_INTERVAL_MS, countMax: KEEPALIVE_COUNT_MAX };
+    client.on('error', (err: Error & { level?: string }) => {
+      if (err.level === 'client-timeout') err.message = keepaliveReason(keepalive, options.keepalive !== undefined);
+    });
     client.on('error', (err) => settle(err));
     client.on('close', () => settle(new HostFailure('unreachable', 'E_CLOSED', `connection closed during ${phase}`)));
     client.on('end', () => settle(new HostFailure('unreachable', 'E_CLOSED', `connection closed during ${phase}`)));
@@ -145,8 +157,8 @@ export function connectSsh(options: ConnectOptions): Promise<Client> {
         port: options.port,
         username: options.username,
         readyTimeout: options.connectTimeoutMs,
-        keepaliveInterval: KEEPALIVE_INTERVAL_MS,
-        keepaliveCountMax: KEEPALIVE_COUNT_MAX,
+        keepaliveInterval: keepalive.intervalMs,
+        keepaliveCountMax: keepalive.countMax,
         algorithms: { serverHostKey: hostKeyAlgorithms(options) as never },
         authHandler: buildAuthMethods(options.username, options.credentials) as never,
         hostVerifier: (key: Buffer) => {
@@ -271,6 +283,15 @@ function checkPlainHostKey(options: ConnectOptions, key: Buffer): string | null 
     default:
       return verdict satisfies never;
   }
+}
+
+/** ssh2 gives up after countMax pings unanswered, one interval after the last: (countMax + 1) intervals of silence. */
+function keepaliveReason(k: Keepalive, fromConfig: boolean): string {
+  const s = k.intervalMs / 1000;
+  const settings = fromConfig
+    ? `ServerAliveInterval ${s}, ServerAliveCountMax ${k.countMax}`
+    : `herd's default keepalive, ${s}s x ${k.countMax}`;
+  return `no answer to keepalives for ${s * (k.countMax + 1)}s (${settings})`;
 }
 
 /** The name and port a host's key is filed under: HostKeyAlias alone when set, as ssh writes it. */

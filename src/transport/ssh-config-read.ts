@@ -61,6 +61,8 @@ export const SUPPORTED = [
   'ignoreunknown',
   'canonicalizehostname',
   'hostkeyalias',
+  'serveraliveinterval',
+  'serveralivecountmax',
 ] as const;
 export const REFUSED = ['proxycommand', 'knownhostscommand', 'revokedhostkeys', 'identityagent'] as const;
 export const IGNORED = [
@@ -135,8 +137,6 @@ export const IGNORED = [
   'nohostauthenticationforlocalhost',
   'rekeylimit',
   'addressfamily',
-  'serveraliveinterval',
-  'serveralivecountmax',
   'sendenv',
   'setenv',
   'controlpath',

@@ -38,6 +38,9 @@ export interface HostSettings {
   hashKnownHosts?: boolean;
   /** HostKeyAlias, lower-cased as ssh does: the known_hosts name and certificate principal instead of the host's. */
   hostKeyAlias?: string;
+  /** ServerAliveInterval in seconds (0 = off) and ServerAliveCountMax, when the file sets them. */
+  serverAliveIntervalS?: number;
+  serverAliveCountMax?: number;
 }
 
 export interface SshConfigFile {
@@ -315,10 +318,32 @@ export function settingsFor(
   // Taken literally, as ssh does (no %-tokens; `none` is a name like any other).
   const keyAlias = o.get('hostkeyalias');
   if (keyAlias) out.hostKeyAlias = asciiLower(keyAlias.args[0]!);
+  const alive = o.get('serveraliveinterval');
+  if (alive) {
+    const secs = convtime(alive.args[0]!);
+    if (secs === null) {
+      throw new UsageError(
+        `${at(alive)}: ServerAliveInterval ${JSON.stringify(alive.args[0])}: invalid time value`,
+        'E_SSH_CONFIG',
+      );
+    }
+    out.serverAliveIntervalS = secs;
+  }
+  const aliveCount = o.get('serveralivecountmax');
+  if (aliveCount) out.serverAliveCountMax = count(aliveCount, 'ServerAliveCountMax');
   const hash = o.get('hashknownhosts');
   if (hash)
     out.hashKnownHosts = ['yes', 'true'].includes(ONE_OF(hash, 'HashKnownHosts', ['yes', 'no', 'true', 'false']));
   return out;
+}
+
+/** readconf.c parse_int: a decimal count; ssh refuses anything else. */
+function count(s: Setting, keyword: string): number {
+  const text = s.args[0]!;
+  if (!/^\d{1,9}$/.test(text)) {
+    throw new UsageError(`${at(s)}: ${keyword} ${JSON.stringify(text)}: expected a whole number`, 'E_SSH_CONFIG');
+  }
+  return Number(text);
 }
 
 /** misc.c convtime(): `90`, `1m30s`, `2h`...; null when ssh would refuse it. */

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loopbackAddress, startFleet, type Fleet } from '../fleet/fleet.js';
-import { readHostsTsv, removeScratchDirs, runDirOf, runHerd, scratchDir } from './herd-cli.js';
+import { childPids, readHostsTsv, removeScratchDirs, runDirOf, runHerd, scratchDir } from './herd-cli.js';
 
 const run = promisify(execFile);
 
@@ -198,4 +198,96 @@ describe(`HostKeyAlias ${ALIAS} against OpenSSH 9.2 (ssh and herd, same known_ho
     expect(r.bySsh).toMatch(/^pool-alias ssh-ed25519 \S+\n$/);
     expect(r.byHerd).toBe(r.bySsh);
   });
+});
+
+/** Every sshd process under this test's own fleet listener: the monitors and sessions serving its connections. */
+function sessionSshds(fleetPid: number): number[] {
+  const found: number[] = [];
+  const walk = (pid: number): void => {
+    for (const c of childPids(pid)) {
+      try {
+        if (fs.readFileSync(`/proc/${c}/comm`, 'utf8').startsWith('sshd')) found.push(c);
+      } catch {
+        continue;
+      }
+      walk(c);
+    }
+  };
+  walk(fleetPid);
+  return found;
+}
+
+describe('ServerAliveInterval / ServerAliveCountMax: a host that stops answering is given up', () => {
+  let fleet: Fleet;
+  beforeAll(async () => {
+    fleet = await startFleet();
+  });
+  afterAll(async () => {
+    await fleet.stop();
+    removeScratchDirs();
+  });
+
+  it('its sshd frozen (SIGSTOP) mid-command: interrupted after about interval x (count + 1), the reason names both', async () => {
+    const dir = scratchDir('herd-keepalive-');
+    const config = path.join(dir, 'ssh_config');
+    fs.writeFileSync(
+      config,
+      [
+        'Host frozen',
+        `  HostName ${loopbackAddress(950)}`,
+        `  Port ${fleet.port}`,
+        `  User ${fleet.user}`,
+        `  IdentityFile ${fleet.keyPath}`,
+        '  IdentitiesOnly yes',
+        '  ServerAliveInterval 1',
+        '  ServerAliveCountMax 2',
+        '  StrictHostKeyChecking accept-new',
+        `  UserKnownHostsFile ${path.join(dir, 'known_hosts')}`,
+        '  GlobalKnownHostsFile none',
+        '',
+      ].join('\n'),
+    );
+    const inv = path.join(dir, 'inventory');
+    fs.writeFileSync(inv, 'frozen\n');
+    const stopped: number[] = [];
+    let frozeAt = 0;
+    try {
+      const result = await runHerd(
+        ['run', '-i', inv, '-F', config, '--timeout', '45', '-o', path.join(dir, 'runs'), 'echo started; sleep 40'],
+        {
+          env: { HOME: dir },
+          timeoutMs: 90_000,
+          onSpawn: () => {
+            const timer = setInterval(() => {
+              // Once the command runs (a shell under the session), freeze every sshd serving it.
+              const sshds = sessionSshds(fleet.pid);
+              if (!sshds.some((p) => childPids(p).some((c) => !sshds.includes(c)))) return;
+              clearInterval(timer);
+              for (const p of sshds) {
+                process.kill(p, 'SIGSTOP');
+                stopped.push(p);
+              }
+              frozeAt = Date.now();
+            }, 50);
+          },
+        },
+      );
+      const givenUpAfter = Date.now() - frozeAt;
+      expect(frozeAt).toBeGreaterThan(0);
+      const row = readHostsTsv(runDirOf(result)).get('frozen');
+      expect(row?.status, row?.reason).toBe('interrupted');
+      expect(row?.reason).toMatch(/^connection lost while the command was running \(it may have run\): /);
+      expect(row?.reason).toMatch(/no answer to keepalives for 3s \(ServerAliveInterval 1, ServerAliveCountMax 2\)/);
+      // Three seconds of silence, then given up: long before --timeout 45 (the machine is shared: generous).
+      expect(givenUpAfter).toBeLessThan(20_000);
+    } finally {
+      for (const p of stopped) {
+        try {
+          process.kill(p, 'SIGCONT');
+        } catch {
+          // already gone
+        }
+      }
+    }
+  }, 120_000);
 });

@@ -103,6 +103,15 @@ function compare(file: string, config: SshConfigFile, host: string): void {
     hash: one(g.out, 'hashknownhosts') === 'yes',
   });
   expect(job.hostKeyAlias ?? '', `${at} hostkeyalias`).toBe(one(g.out, 'hostkeyalias'));
+  // Unset, ssh sends no keepalive (0) where herd keeps its own (README "Connections"): compare what the file says.
+  expect(String(s.serverAliveIntervalS ?? 0), `${at} serveraliveinterval`).toBe(one(g.out, 'serveraliveinterval'));
+  expect(String(s.serverAliveCountMax ?? 3), `${at} serveralivecountmax`).toBe(one(g.out, 'serveralivecountmax'));
+  if (s.serverAliveIntervalS !== undefined) {
+    expect(job.keepalive, `${at} keepalive`).toEqual({
+      intervalMs: Number(one(g.out, 'serveraliveinterval')) * 1000,
+      countMax: Number(one(g.out, 'serveralivecountmax')),
+    });
+  }
 }
 
 const CORPUS = fs
@@ -150,6 +159,8 @@ describe('files ssh refuses, herd refuses (file:line)', () => {
     ['an unknown %-escape in HostName', 'Host a\n  HostName %z.example\n', 2],
     ['a bad StrictHostKeyChecking', 'Host a\n  StrictHostKeyChecking maybe\n', 2],
     ['a bad ConnectTimeout', 'Host a\n  ConnectTimeout soon\n', 2],
+    ['a bad ServerAliveInterval', 'Host a\n  ServerAliveInterval 1x\n', 2],
+    ['a bad ServerAliveCountMax', 'Host a\n  ServerAliveCountMax three\n', 2],
   ])('%s', (_what, text, line) => {
     const file = path.join(HOME, `refused-${line}-${Math.random().toString(16).slice(2)}.conf`);
     fs.writeFileSync(file, text);
