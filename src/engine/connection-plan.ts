@@ -29,6 +29,8 @@ export interface ConnectionDefaults {
   cliKeys: string[] | null;
   /** Command-line values that override ssh_config; null when not given. */
   cliConnectTimeoutS: number | null;
+  /** --connect-retries when given: it then overrides ssh_config ConnectionAttempts. */
+  cliConnectRetries?: number | null;
   cliHostKeyMode: HostKeyMode | null;
   /** --known-hosts FILE: the only user known_hosts file (as `ssh -o UserKnownHostsFile=FILE`). */
   cliKnownHostsPath: string | null;
@@ -112,6 +114,9 @@ export function planJobs(targets: Target[], d: ConnectionDefaults): HostJob[] {
         : null);
     const connectTimeoutS = d.cliConnectTimeoutS ?? s.connectTimeoutS;
     const hostKeyMode = d.cliHostKeyMode ?? s.hostKeyMode;
+    // ConnectionAttempts N is N tries in all: N - 1 retries (ssh's own default, 1, means none).
+    const connectRetries =
+      d.cliConnectRetries ?? (s.connectionAttempts !== undefined ? s.connectionAttempts - 1 : undefined);
     // An inventory key (ansible_ssh_private_key_file) wins over -k and ssh_config, as in Ansible.
     const keyPaths = t.identityFile !== undefined ? [t.identityFile.replace(/^~(?=\/|$)/, d.home)] : e.keyPaths;
     return {
@@ -126,6 +131,8 @@ export function planJobs(targets: Target[], d: ConnectionDefaults): HostJob[] {
       ...(jumpSpec && jumpSpec.length > 0 ? { jump: planHops(jumpSpec, d) } : {}),
       ...(connectTimeoutS !== undefined ? { connectTimeoutMs: Math.round(connectTimeoutS * 1000) } : {}),
       ...(hostKeyMode ? { hostKeyMode } : {}),
+      ...(connectRetries !== undefined ? { connectRetries } : {}),
+      ...(d.cliConnectRetries == null && s.connectionAttempts !== undefined ? { retryConnectFailures: true } : {}),
       knownHosts: e.knownHosts,
       ...(s.hostKeyAlias !== undefined ? { hostKeyAlias: s.hostKeyAlias } : {}),
       ...keepaliveOf(s),

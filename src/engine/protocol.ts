@@ -120,6 +120,10 @@ export interface HostJob {
   jump?: HopTarget[];
   connectTimeoutMs?: number;
   hostKeyMode?: HostKeyMode;
+  /** ssh_config ConnectionAttempts - 1, when --connect-retries was not given; the worker's default when absent. */
+  connectRetries?: number;
+  /** From ConnectionAttempts: a failed TCP connect is retried too, as ssh retries it. */
+  retryConnectFailures?: boolean;
   knownHosts: KnownHostsSpec;
   /** ssh_config HostKeyAlias: the name its key is looked up, recorded and certified under. */
   hostKeyAlias?: string;

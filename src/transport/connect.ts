@@ -99,6 +99,8 @@ export function connectSsh(options: ConnectOptions): Promise<Client> {
         hostKeyProblem === null &&
         (phase === 'banner' || phase === 'handshake') &&
         (failure.code === 'E_RESET' || failure.code === 'E_CLOSED');
+      failure.connectFailed =
+        hostKeyProblem === null && phase === 'tcp' && failure.code !== 'E_DNS' && failure.code !== 'E_NOT_STARTED';
       reject(failure);
     };
     const onAbort = (): void =>

@@ -63,6 +63,7 @@ export const SUPPORTED = [
   'hostkeyalias',
   'serveraliveinterval',
   'serveralivecountmax',
+  'connectionattempts',
 ] as const;
 export const REFUSED = ['proxycommand', 'knownhostscommand', 'revokedhostkeys', 'identityagent'] as const;
 export const IGNORED = [
@@ -115,7 +116,6 @@ export const IGNORED = [
   'localforward',
   'permitremoteopen',
   'escapechar',
-  'connectionattempts',
   'batchmode',
   'checkhostip',
   'compression',

@@ -41,6 +41,8 @@ export interface HostSettings {
   /** ServerAliveInterval in seconds (0 = off) and ServerAliveCountMax, when the file sets them. */
   serverAliveIntervalS?: number;
   serverAliveCountMax?: number;
+  /** ConnectionAttempts: tries in all (1 or more). */
+  connectionAttempts?: number;
 }
 
 export interface SshConfigFile {
@@ -331,6 +333,18 @@ export function settingsFor(
   }
   const aliveCount = o.get('serveralivecountmax');
   if (aliveCount) out.serverAliveCountMax = count(aliveCount, 'ServerAliveCountMax');
+  const attempts = o.get('connectionattempts');
+  if (attempts) {
+    const n = count(attempts, 'ConnectionAttempts');
+    // readconf.c: "connection attempts must be greater than zero"; herd's --connect-retries stops at 20.
+    if (n < 1 || n > 21) {
+      throw new UsageError(
+        `${at(attempts)}: ConnectionAttempts ${n} for ${alias}: expected 1 to 21 (--connect-retries allows 20 retries)`,
+        'E_SSH_CONFIG',
+      );
+    }
+    out.connectionAttempts = n;
+  }
   const hash = o.get('hashknownhosts');
   if (hash)
     out.hashKnownHosts = ['yes', 'true'].includes(ONE_OF(hash, 'HashKnownHosts', ['yes', 'no', 'true', 'false']));

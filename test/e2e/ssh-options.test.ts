@@ -3,6 +3,7 @@
 // ServerAliveCountMax (a frozen host is given up after interval*count) and ConnectionAttempts.
 import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -289,5 +290,82 @@ describe('ServerAliveInterval / ServerAliveCountMax: a host that stops answering
         }
       }
     }
+  }, 120_000);
+});
+
+describe('ConnectionAttempts: N tries in all, unless --connect-retries is given', () => {
+  let closer: net.Server;
+  let accepted = 0;
+  const sockets = new Set<net.Socket>();
+  let refusedPort = 0;
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = scratchDir('herd-attempts-');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, 'key')]);
+    // Accepts and closes at once, counting: each count is one connection attempt.
+    closer = net.createServer((socket) => {
+      accepted++;
+      sockets.add(socket);
+      socket.on('error', () => {});
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => closer.listen(0, '127.0.0.1', resolve));
+    const spare = net.createServer();
+    await new Promise<void>((resolve) => spare.listen(0, '127.0.0.1', resolve));
+    refusedPort = (spare.address() as net.AddressInfo).port;
+    await new Promise<void>((resolve) => spare.close(() => resolve()));
+  });
+  afterAll(async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((resolve) => closer.close(() => resolve()));
+    removeScratchDirs();
+  });
+
+  const config = (port: number, attempts?: number): string => {
+    const file = path.join(dir, `ssh_config-${port}-${attempts ?? 'unset'}`);
+    const lines = ['Host target', '  HostName 127.0.0.1', `  Port ${port}`, '  User nobody'];
+    lines.push(`  IdentityFile ${path.join(dir, 'key')}`, '  IdentitiesOnly yes');
+    if (attempts !== undefined) lines.push(`  ConnectionAttempts ${attempts}`);
+    fs.writeFileSync(file, [...lines, '  GlobalKnownHostsFile none', ''].join('\n'));
+    return file;
+  };
+  const herd = async (file: string, extra: string[] = []) => {
+    const inv = path.join(dir, 'inventory');
+    fs.writeFileSync(inv, 'target\n');
+    const out = path.join(dir, `runs-${Math.random().toString(16).slice(2)}`);
+    const result = await runHerd(['run', '-i', inv, '-F', file, ...extra, '-o', out, 'true'], {
+      env: { HOME: dir },
+      timeoutMs: 90_000,
+    });
+    return readHostsTsv(runDirOf(result)).get('target')!;
+  };
+
+  it('a host whose connections are closed at once is tried ConnectionAttempts times (4), or --connect-retries + 1', async () => {
+    accepted = 0;
+    const row = await herd(config((closer.address() as net.AddressInfo).port, 4));
+    expect(row.status).toBe('unreachable');
+    expect(row.reason).toMatch(/\(after 4 attempts\)$/);
+    expect(accepted).toBe(4);
+    accepted = 0;
+    const cli = await herd(config((closer.address() as net.AddressInfo).port, 4), ['--connect-retries', '0']);
+    expect(cli.status).toBe('unreachable');
+    expect(accepted).toBe(1);
+  }, 120_000);
+
+  it('a refused port is tried ConnectionAttempts times, as by ssh (ssh -v says "Connecting to" once per try)', async () => {
+    const file = config(refusedPort, 3);
+    const ssh = await run('ssh', ['-v', '-F', file, '-o', 'BatchMode=yes', 'target', 'true'], {
+      env: { ...process.env, HOME: dir },
+    }).then(
+      () => '',
+      (err: { stderr: string }) => err.stderr,
+    );
+    expect(ssh.match(/debug1: Connecting to 127\.0\.0\.1 /g)).toHaveLength(3);
+    const row = await herd(file);
+    expect(row.status).toBe('unreachable');
+    expect(row.reason).toBe('connection refused (after 3 attempts)');
+    // Without ConnectionAttempts, a refused connection is final, as for ssh (and --connect-retries retries only drops).
+    expect((await herd(config(refusedPort))).reason).toBe('connection refused');
   }, 120_000);
 });

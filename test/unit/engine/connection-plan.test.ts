@@ -121,6 +121,16 @@ describe('planning connections', () => {
     });
   });
 
+  it('ConnectionAttempts N gives N - 1 retries, TCP failures included; a --connect-retries given wins', () => {
+    const sshConfig = parseSshConfigText('/home/me/.ssh/config', 'Host a\n  ConnectionAttempts 4\n');
+    expect(plan(target('a'), defaults({ sshConfig }))).toMatchObject({ connectRetries: 3, retryConnectFailures: true });
+    const cli = plan(target('a'), defaults({ sshConfig, cliConnectRetries: 0 }));
+    expect(cli.connectRetries).toBe(0);
+    expect(cli.retryConnectFailures).toBeUndefined();
+    const other = plan(target('b'), defaults({ sshConfig }));
+    expect([other.connectRetries, other.retryConnectFailures]).toEqual([undefined, undefined]);
+  });
+
   it('follows ProxyJump with the jump host resolved through ssh_config too, honouring ! negation', () => {
     const job = plan(target('db.internal'));
     expect(job).toMatchObject({

@@ -106,6 +106,11 @@ function compare(file: string, config: SshConfigFile, host: string): void {
   // Unset, ssh sends no keepalive (0) where herd keeps its own (README "Connections"): compare what the file says.
   expect(String(s.serverAliveIntervalS ?? 0), `${at} serveraliveinterval`).toBe(one(g.out, 'serveraliveinterval'));
   expect(String(s.serverAliveCountMax ?? 3), `${at} serveralivecountmax`).toBe(one(g.out, 'serveralivecountmax'));
+  expect(String(s.connectionAttempts ?? 1), `${at} connectionattempts`).toBe(one(g.out, 'connectionattempts'));
+  // N attempts are N - 1 retries of the job, when --connect-retries does not say otherwise.
+  expect(job.connectRetries, `${at} retries`).toBe(
+    s.connectionAttempts === undefined ? undefined : Number(one(g.out, 'connectionattempts')) - 1,
+  );
   if (s.serverAliveIntervalS !== undefined) {
     expect(job.keepalive, `${at} keepalive`).toEqual({
       intervalMs: Number(one(g.out, 'serveraliveinterval')) * 1000,
@@ -161,6 +166,7 @@ describe('files ssh refuses, herd refuses (file:line)', () => {
     ['a bad ConnectTimeout', 'Host a\n  ConnectTimeout soon\n', 2],
     ['a bad ServerAliveInterval', 'Host a\n  ServerAliveInterval 1x\n', 2],
     ['a bad ServerAliveCountMax', 'Host a\n  ServerAliveCountMax three\n', 2],
+    ['ConnectionAttempts 0', 'Host a\n  ConnectionAttempts 0\n', 2],
   ])('%s', (_what, text, line) => {
     const file = path.join(HOME, `refused-${line}-${Math.random().toString(16).slice(2)}.conf`);
     fs.writeFileSync(file, text);
