@@ -254,6 +254,15 @@ describe('deliberate differences from ssh', () => {
     expect(settingsFor(config, 'b', undefined, LOCAL_USER)).toEqual({});
   });
 
+  it('CheckHostIP yes is accepted and changes nothing herd does (README "Connections": why)', () => {
+    const file = write('Host a\n  CheckHostIP yes\n  HostName web.example\n');
+    expect(one(sshG(file, 'a').out, 'checkhostip')).toBe('yes');
+    const config = loadSshConfig(file, { home: HOME });
+    expect(settingsFor(config, 'a', undefined, LOCAL_USER)).toEqual({ hostName: 'web.example' });
+    const without = loadSshConfig(write('Host a\n  HostName web.example\n'), { home: HOME });
+    expect(herdView(config!, 'a').job).toEqual({ ...herdView(without!, 'a').job, tag: expect.any(String) });
+  });
+
   it('ProxyCommand none is a direct connection and is accepted; a ProxyJump written first wins over a later ProxyCommand', () => {
     const config = loadSshConfig(
       write('Host a\n  ProxyJump j\n  ProxyCommand nc %h %p\nHost b\n  ProxyCommand none\n'),
