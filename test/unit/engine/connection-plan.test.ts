@@ -131,6 +131,30 @@ describe('planning connections', () => {
     expect([other.connectRetries, other.retryConnectFailures]).toEqual([undefined, undefined]);
   });
 
+  it('HostKeyAlias and ServerAlive* apply to targets and jump hosts alike, each from its own block', () => {
+    const sshConfig = parseSshConfigText(
+      '/home/me/.ssh/config',
+      [
+        'Host t',
+        '  ProxyJump bastion',
+        '  HostKeyAlias Target-Alias',
+        '  ServerAliveInterval 5',
+        'Host bastion',
+        '  HostKeyAlias bastion-alias',
+        '  ServerAliveCountMax 1',
+        '',
+      ].join('\n'),
+    );
+    const job = plan(target('t'), defaults({ sshConfig }));
+    expect(job).toMatchObject({ hostKeyAlias: 'target-alias', keepalive: { intervalMs: 5000, countMax: 3 } });
+    expect(job.jump?.[0]).toMatchObject({
+      hostKeyAlias: 'bastion-alias',
+      keepalive: { intervalMs: 15_000, countMax: 1 },
+    });
+    const plain = plan(target('other'), defaults({ sshConfig }));
+    expect([plain.hostKeyAlias, plain.keepalive]).toEqual([undefined, undefined]);
+  });
+
   it('follows ProxyJump with the jump host resolved through ssh_config too, honouring ! negation', () => {
     const job = plan(target('db.internal'));
     expect(job).toMatchObject({
