@@ -194,6 +194,29 @@ describe(`HostKeyAlias ${ALIAS} against OpenSSH 9.2 (ssh and herd, same known_ho
     });
   }
 
+  it('hosts sharing one alias and key, first met in one accept-new run: one line recorded, as ssh records one', async () => {
+    const fleet = fleets.get('plain')!;
+    const dir = scratchDir('herd-alias-shared-');
+    const kh = path.join(dir, 'known_hosts');
+    const config = path.join(dir, 'ssh_config');
+    const addresses = [loopbackAddress(960), loopbackAddress(961), loopbackAddress(962)];
+    const lines = ['Host *', `  Port ${fleet.port}`, `  User ${fleet.user}`, `  IdentityFile ${fleet.keyPath}`];
+    lines.push(
+      '  IdentitiesOnly yes',
+      '  HostKeyAlias pool',
+      `  UserKnownHostsFile ${kh}`,
+      '  GlobalKnownHostsFile none',
+    );
+    fs.writeFileSync(config, lines.join('\n') + '\n');
+    const inv = path.join(dir, 'inventory');
+    fs.writeFileSync(inv, addresses.join('\n') + '\n');
+    const args = ['run', '-i', inv, '-F', config, '--host-key-checking', 'accept-new', '--workers', '2'];
+    const result = await runHerd([...args, '-o', path.join(dir, 'runs'), 'true'], { env: { HOME: dir } });
+    const rows = readHostsTsv(runDirOf(result));
+    for (const a of addresses) expect(rows.get(a)?.status, a).toBe('ok');
+    expect(fs.readFileSync(kh, 'utf8')).toBe(`pool ${fleet.hostPublicKey}\n`);
+  }, 120_000);
+
   it('records under the lower-cased alias, no [host]:port (what ssh wrote, checked by name)', () => {
     const r = results.get(`${CASES[0]!.name} / accept-new`)!;
     expect(r.bySsh).toMatch(/^pool-alias ssh-ed25519 \S+\n$/);
