@@ -87,6 +87,7 @@ function keepaliveOf(s: HostSettings): { keepalive?: Keepalive } {
 function planHops(hops: JumpSpec[], d: ConnectionDefaults): HopTarget[] {
   return hops.map((hop) => {
     const e = resolveEndpoint(hop.alias, hop.user, hop.port, d, false);
+    const hostKeyMode = d.cliHostKeyMode ?? e.settings.hostKeyMode;
     return {
       label: `${e.user}@${e.host}:${e.port}`,
       host: e.host,
@@ -95,6 +96,7 @@ function planHops(hops: JumpSpec[], d: ConnectionDefaults): HopTarget[] {
       ...(e.keyPaths ? { keyPaths: e.keyPaths } : {}),
       ...(e.certificatePaths ? { certificatePaths: e.certificatePaths } : {}),
       ...(e.settings.identitiesOnly ? { noAgent: true } : {}),
+      ...(hostKeyMode ? { hostKeyMode } : {}),
       knownHosts: e.knownHosts,
       ...(e.settings.hostKeyAlias !== undefined ? { hostKeyAlias: e.settings.hostKeyAlias } : {}),
       ...keepaliveOf(e.settings),

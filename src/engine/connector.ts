@@ -99,7 +99,7 @@ export class Connector {
 
   private optionsFor(target: HostJob | HopTarget, sock: ConnectOptions['sock']): ConnectOptions {
     const job = target as Partial<HostJob>;
-    const mode = job.hostKeyMode ?? this.config.hostKeyMode;
+    const mode = target.hostKeyMode ?? this.config.hostKeyMode;
     const known = target.knownHosts;
     return {
       host: target.host,

@@ -85,6 +85,8 @@ export interface HopTarget {
   /** ssh_config CertificateFile: user certificates offered with the keys they certify. */
   certificatePaths?: string[];
   noAgent?: boolean;
+  /** --host-key-checking, else the hop's own StrictHostKeyChecking (ssh reads the jump host's block for it). */
+  hostKeyMode?: HostKeyMode;
   knownHosts: KnownHostsSpec;
   /** ssh_config HostKeyAlias: the name its key is looked up, recorded and certified under. */
   hostKeyAlias?: string;

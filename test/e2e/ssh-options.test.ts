@@ -217,6 +217,45 @@ describe(`HostKeyAlias ${ALIAS} against OpenSSH 9.2 (ssh and herd, same known_ho
     expect(fs.readFileSync(kh, 'utf8')).toBe(`pool ${fleet.hostPublicKey}\n`);
   }, 120_000);
 
+  it('a jump host is checked under its own HostKeyAlias, the target under its own, strict, as by ssh', async () => {
+    const fleet = fleets.get('plain')!;
+    const dir = scratchDir('herd-alias-jump-');
+    const kh = path.join(dir, 'known_hosts');
+    const config = path.join(dir, 'ssh_config');
+    const lines = [
+      'Host target',
+      `  HostName ${loopbackAddress(970)}`,
+      '  ProxyJump bastion',
+      '  HostKeyAlias target-alias',
+    ];
+    lines.push('Host bastion', `  HostName ${loopbackAddress(971)}`, '  HostKeyAlias bastion-alias', 'Host *');
+    lines.push(
+      `  Port ${fleet.port}`,
+      `  User ${fleet.user}`,
+      `  IdentityFile ${fleet.keyPath}`,
+      '  IdentitiesOnly yes',
+    );
+    lines.push('  StrictHostKeyChecking yes', `  UserKnownHostsFile ${kh}`, '  GlobalKnownHostsFile none');
+    fs.writeFileSync(config, lines.join('\n') + '\n');
+    const inv = path.join(dir, 'inventory');
+    fs.writeFileSync(inv, 'target\n');
+    const both = async (): Promise<[Verdict, Verdict]> => {
+      const ssh = await run('ssh', ['-F', config, '-o', 'BatchMode=yes', 'target', 'true'], {
+        env: { ...process.env, HOME: dir },
+      }).then(
+        () => 'accepted' as Verdict,
+        (err: { code: number; stderr: string }) => sshVerdict(err.code, err.stderr),
+      );
+      const out = path.join(dir, `runs-${Math.random().toString(16).slice(2)}`);
+      const result = await runHerd(['run', '-i', inv, '-F', config, '-o', out, 'true'], { env: { HOME: dir } });
+      return [ssh, herdVerdict(readHostsTsv(runDirOf(result)).get('target'))];
+    };
+    fs.writeFileSync(kh, `target-alias ${fleet.hostPublicKey}\n`);
+    expect(await both()).toEqual(['refused', 'refused']);
+    fs.writeFileSync(kh, `target-alias ${fleet.hostPublicKey}\nbastion-alias ${fleet.hostPublicKey}\n`);
+    expect(await both()).toEqual(['accepted', 'accepted']);
+  }, 120_000);
+
   it('records under the lower-cased alias, no [host]:port (what ssh wrote, checked by name)', () => {
     const r = results.get(`${CASES[0]!.name} / accept-new`)!;
     expect(r.bySsh).toMatch(/^pool-alias ssh-ed25519 \S+\n$/);

@@ -155,6 +155,16 @@ describe('planning connections', () => {
     expect([plain.hostKeyAlias, plain.keepalive]).toEqual([undefined, undefined]);
   });
 
+  it("a jump host's StrictHostKeyChecking comes from its own block, unless --host-key-checking is given", () => {
+    const sshConfig = parseSshConfigText(
+      '/home/me/.ssh/config',
+      'Host t\n  ProxyJump bastion\nHost bastion\n  StrictHostKeyChecking yes\n',
+    );
+    expect(plan(target('t'), defaults({ sshConfig })).jump?.[0]?.hostKeyMode).toBe('strict');
+    const cli = plan(target('t'), defaults({ sshConfig, cliHostKeyMode: 'accept-new' }));
+    expect(cli.jump?.[0]?.hostKeyMode).toBe('accept-new');
+  });
+
   it('follows ProxyJump with the jump host resolved through ssh_config too, honouring ! negation', () => {
     const job = plan(target('db.internal'));
     expect(job).toMatchObject({
