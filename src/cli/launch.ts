@@ -180,6 +180,7 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
     cliPort: req.connection.port,
     cliKeys: req.connection.keysExplicit ? req.connection.keys : null,
     cliConnectTimeoutS: req.connection.explicit.connectTimeout ? req.connection.connectTimeoutS : null,
+    cliConnectRetries: req.connection.explicit.connectRetries ? req.connection.connectRetries : null,
     cliHostKeyMode: req.connection.explicit.hostKeyMode ? req.connection.hostKeyMode : null,
     cliKnownHostsPath: req.connection.explicit.knownHosts ? req.connection.knownHostsPath : null,
     cliJump: req.connection.jump,

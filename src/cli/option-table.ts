@@ -595,8 +595,10 @@ export const OPTIONS = {
       rec(
         'connect_retries',
         (o) => o.connection.connectRetries,
-        (r) => restoreNumber(r.connect_retries, 'connectRetries'),
+        // As connect_timeout_s: a default replayed as a flag would override ssh_config's ConnectionAttempts.
+        (r) => (r.connect_retries_explicit === false ? {} : restoreNumber(r.connect_retries, 'connectRetries')),
       ),
+      rec('connect_retries_explicit', (o) => o.connection.explicit.connectRetries),
     ],
     example: '5',
   },

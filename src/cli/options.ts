@@ -25,7 +25,7 @@ export interface ConnectionOptions extends PlainOptions<'connection'> {
   /** --strict-host-keys or --host-key-checking. */
   hostKeyMode: HostKeyMode;
   /** Which values came from the command line (they then override ssh_config). */
-  explicit: { connectTimeout: boolean; hostKeyMode: boolean; knownHosts: boolean };
+  explicit: { connectTimeout: boolean; connectRetries: boolean; hostKeyMode: boolean; knownHosts: boolean };
 }
 
 /** The run values derived from several flags (deriveRun), the rest from the rows. */
@@ -56,6 +56,7 @@ export function deriveConnection(raw: RawOptions): Derived<ConnectionOptions, Pl
     hostKeyMode: raw.strictHostKeys ? 'strict' : (raw.hostKeyChecking ?? 'accept-new'),
     explicit: {
       connectTimeout: raw.connectTimeout !== undefined,
+      connectRetries: raw.connectRetries !== undefined,
       hostKeyMode: raw.strictHostKeys === true || raw.hostKeyChecking !== undefined,
       knownHosts: raw.knownHosts !== undefined,
     },

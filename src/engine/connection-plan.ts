@@ -3,8 +3,13 @@
 // as in OpenSSH where the command line overrides the file). Pure: the ssh_config is read elsewhere.
 import { randomBytes } from 'node:crypto';
 import type { Target } from '../inventory/types.js';
-import { DEFAULT_GLOBAL_KNOWN_HOSTS_FILES, DEFAULT_PORT, defaultUserKnownHostsFiles } from '../defaults.js';
-import type { HostKeyMode } from '../transport/connect.js';
+import {
+  DEFAULT_GLOBAL_KNOWN_HOSTS_FILES,
+  DEFAULT_PORT,
+  KEEPALIVE_INTERVAL_MS,
+  defaultUserKnownHostsFiles,
+} from '../defaults.js';
+import type { HostKeyMode, Keepalive } from '../transport/connect.js';
 import {
   expandTokens,
   parseJumpList,
@@ -24,6 +29,8 @@ export interface ConnectionDefaults {
   cliKeys: string[] | null;
   /** Command-line values that override ssh_config; null when not given. */
   cliConnectTimeoutS: number | null;
+  /** --connect-retries when given: it then overrides ssh_config ConnectionAttempts. */
+  cliConnectRetries?: number | null;
   cliHostKeyMode: HostKeyMode | null;
   /** --known-hosts FILE: the only user known_hosts file (as `ssh -o UserKnownHostsFile=FILE`). */
   cliKnownHostsPath: string | null;
@@ -64,9 +71,23 @@ function knownHostsFor(s: HostSettings, tokens: TokenContext, d: ConnectionDefau
   return { files: [...user, ...global], record: user[0] ?? null, hash: s.hashKnownHosts ?? false };
 }
 
+/**
+ * ServerAliveInterval (0 = off) with ServerAliveCountMax (ssh's default 3); a count alone applies to herd's own
+ * interval; neither: herd's own keepalive (defaults.ts), which stays on where ssh's is off by default.
+ */
+function keepaliveOf(s: HostSettings): { keepalive?: Keepalive } {
+  if (s.serverAliveIntervalS !== undefined) {
+    return { keepalive: { intervalMs: s.serverAliveIntervalS * 1000, countMax: s.serverAliveCountMax ?? 3 } };
+  }
+  if (s.serverAliveCountMax !== undefined)
+    return { keepalive: { intervalMs: KEEPALIVE_INTERVAL_MS, countMax: s.serverAliveCountMax } };
+  return {};
+}
+
 function planHops(hops: JumpSpec[], d: ConnectionDefaults): HopTarget[] {
   return hops.map((hop) => {
     const e = resolveEndpoint(hop.alias, hop.user, hop.port, d, false);
+    const hostKeyMode = d.cliHostKeyMode ?? e.settings.hostKeyMode;
     return {
       label: `${e.user}@${e.host}:${e.port}`,
       host: e.host,
@@ -75,7 +96,10 @@ function planHops(hops: JumpSpec[], d: ConnectionDefaults): HopTarget[] {
       ...(e.keyPaths ? { keyPaths: e.keyPaths } : {}),
       ...(e.certificatePaths ? { certificatePaths: e.certificatePaths } : {}),
       ...(e.settings.identitiesOnly ? { noAgent: true } : {}),
+      ...(hostKeyMode ? { hostKeyMode } : {}),
       knownHosts: e.knownHosts,
+      ...(e.settings.hostKeyAlias !== undefined ? { hostKeyAlias: e.settings.hostKeyAlias } : {}),
+      ...keepaliveOf(e.settings),
     };
   });
 }
@@ -92,6 +116,9 @@ export function planJobs(targets: Target[], d: ConnectionDefaults): HostJob[] {
         : null);
     const connectTimeoutS = d.cliConnectTimeoutS ?? s.connectTimeoutS;
     const hostKeyMode = d.cliHostKeyMode ?? s.hostKeyMode;
+    // ConnectionAttempts N is N tries in all: N - 1 retries (ssh's own default, 1, means none).
+    const connectRetries =
+      d.cliConnectRetries ?? (s.connectionAttempts !== undefined ? s.connectionAttempts - 1 : undefined);
     // An inventory key (ansible_ssh_private_key_file) wins over -k and ssh_config, as in Ansible.
     const keyPaths = t.identityFile !== undefined ? [t.identityFile.replace(/^~(?=\/|$)/, d.home)] : e.keyPaths;
     return {
@@ -106,7 +133,11 @@ export function planJobs(targets: Target[], d: ConnectionDefaults): HostJob[] {
       ...(jumpSpec && jumpSpec.length > 0 ? { jump: planHops(jumpSpec, d) } : {}),
       ...(connectTimeoutS !== undefined ? { connectTimeoutMs: Math.round(connectTimeoutS * 1000) } : {}),
       ...(hostKeyMode ? { hostKeyMode } : {}),
+      ...(connectRetries !== undefined ? { connectRetries } : {}),
+      ...(d.cliConnectRetries == null && s.connectionAttempts !== undefined ? { retryConnectFailures: true } : {}),
       knownHosts: e.knownHosts,
+      ...(s.hostKeyAlias !== undefined ? { hostKeyAlias: s.hostKeyAlias } : {}),
+      ...keepaliveOf(s),
     };
   });
 }

@@ -99,7 +99,7 @@ export class Connector {
 
   private optionsFor(target: HostJob | HopTarget, sock: ConnectOptions['sock']): ConnectOptions {
     const job = target as Partial<HostJob>;
-    const mode = job.hostKeyMode ?? this.config.hostKeyMode;
+    const mode = target.hostKeyMode ?? this.config.hostKeyMode;
     const known = target.knownHosts;
     return {
       host: target.host,
@@ -108,7 +108,15 @@ export class Connector {
       credentials: this.credentialsFor(target.keyPaths, target.noAgent === true, target.certificatePaths),
       connectTimeoutMs: job.connectTimeoutMs ?? this.config.connectTimeoutMs,
       hostKeyMode: mode,
-      knownEntries: mode === 'off' ? { exact: [], bare: [] } : this.entriesFor(known.files, target.host, target.port),
+      // HostKeyAlias replaces host and port alike (sshconnect.c): no [alias]:port, no bare-name fallback.
+      knownEntries:
+        mode === 'off'
+          ? { exact: [], bare: [] }
+          : target.hostKeyAlias !== undefined
+            ? this.entriesFor(known.files, target.hostKeyAlias, 22)
+            : this.entriesFor(known.files, target.host, target.port),
+      ...(target.hostKeyAlias !== undefined ? { hostKeyAlias: target.hostKeyAlias } : {}),
+      ...(target.keepalive ? { keepalive: target.keepalive } : {}),
       hashKnownHosts: known.hash,
       ...(known.hash && known.record !== null ? { hashSalt: this.sharedSalt(known.record) } : {}),
       // UserKnownHostsFile none: nowhere to record, so accept-new refuses new keys (as ssh does).

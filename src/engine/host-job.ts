@@ -135,7 +135,8 @@ function failureOutcome(err: unknown): Outcome {
 
 /**
  * Connect, retrying transient handshake failures (reset or closed before authentication) after a
- * jittered backoff. Nothing has run on the host at that point, so a retry cannot repeat a command.
+ * jittered backoff; with ssh_config ConnectionAttempts, failed TCP connects too, as ssh does.
+ * Nothing has run on the host at that point, so a retry cannot repeat a command.
  */
 async function connectWithRetries(job: HostJob, ctx: HostJobContext): Promise<HostConnection> {
   for (let attempt = 0; ; attempt++) {
@@ -143,7 +144,10 @@ async function connectWithRetries(job: HostJob, ctx: HostJobContext): Promise<Ho
       return await ctx.connector.connect(job, ctx.signal);
     } catch (err) {
       const retry =
-        err instanceof HostFailure && err.transient && attempt < ctx.config.connectRetries && !ctx.signal.aborted;
+        err instanceof HostFailure &&
+        (err.transient || (err.connectFailed && job.retryConnectFailures === true)) &&
+        attempt < (job.connectRetries ?? ctx.config.connectRetries) &&
+        !ctx.signal.aborted;
       if (!retry) {
         if (err instanceof HostFailure && attempt > 0)
           throw new HostFailure(err.status, err.code, `${err.message} (after ${attempt + 1} attempts)`, { cause: err });

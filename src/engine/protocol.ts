@@ -3,7 +3,7 @@
 import type { ErrorData } from '../errors.js';
 import type { HostResult, StepResult } from '../results/status.js';
 import type { Play } from '../playbook/types.js';
-import type { HostKeyMode } from '../transport/connect.js';
+import type { HostKeyMode, Keepalive } from '../transport/connect.js';
 import type { AbortCause } from './stopped.js';
 
 /** What every host does once connected: one command, or a range of a play's steps. */
@@ -85,7 +85,13 @@ export interface HopTarget {
   /** ssh_config CertificateFile: user certificates offered with the keys they certify. */
   certificatePaths?: string[];
   noAgent?: boolean;
+  /** --host-key-checking, else the hop's own StrictHostKeyChecking (ssh reads the jump host's block for it). */
+  hostKeyMode?: HostKeyMode;
   knownHosts: KnownHostsSpec;
+  /** ssh_config HostKeyAlias: the name its key is looked up, recorded and certified under. */
+  hostKeyAlias?: string;
+  /** ssh_config ServerAliveInterval/ServerAliveCountMax; the worker's default keepalive when absent. */
+  keepalive?: Keepalive;
 }
 
 /** Which known_hosts files a host's key is checked against, and where a new key is recorded. */
@@ -116,7 +122,15 @@ export interface HostJob {
   jump?: HopTarget[];
   connectTimeoutMs?: number;
   hostKeyMode?: HostKeyMode;
+  /** ssh_config ConnectionAttempts - 1, when --connect-retries was not given; the worker's default when absent. */
+  connectRetries?: number;
+  /** From ConnectionAttempts: a failed TCP connect is retried too, as ssh retries it. */
+  retryConnectFailures?: boolean;
   knownHosts: KnownHostsSpec;
+  /** ssh_config HostKeyAlias: the name its key is looked up, recorded and certified under. */
+  hostKeyAlias?: string;
+  /** ssh_config ServerAliveInterval/ServerAliveCountMax; the worker's default keepalive when absent. */
+  keepalive?: Keepalive;
   /** Unique tag for the remote processes of this job. */
   tag: string;
   /** Steps tasks: the 1-based range of the play's steps this job runs (inclusive). */

@@ -87,6 +87,8 @@ export class Run {
   stepListener: ((result: StepResult) => 'record' | 'defer') | undefined;
   private readonly jumpHosts = new Map<string, JumpHostRecord>();
   private readonly knownHostsPending: { line: string; file: string }[] = [];
+  /** file + line recorded (or pending) by this run: hosts sharing a HostKeyAlias and key get one line, as with ssh. */
+  private readonly knownHostsSeen = new Set<string>();
   private readonly knownHostsRecorded = new Map<string, number>();
   private readonly knownHostsData: Record<string, string | null>;
   /**
@@ -259,6 +261,8 @@ export class Run {
         this.passResult(event.result);
         return;
       case 'hostkey_new':
+        if (this.knownHostsSeen.has(`${event.file}\0${event.line}`)) return;
+        this.knownHostsSeen.add(`${event.file}\0${event.line}`);
         this.knownHostsPending.push({ line: event.line, file: event.file });
         if (this.knownHostsPending.length >= 64) this.flushKnownHosts();
         return;

@@ -45,6 +45,10 @@ export function stoppedOutcome(
       `${what} printed nothing for ${idleTimeoutMs / 1000}s (--idle-timeout); ${kill}`,
     );
   if (outcome.connectionLost)
-    return interruptedOutcome('E_CONNECTION_LOST', `connection lost while the ${what} was running (it may have run)`);
+    return interruptedOutcome(
+      'E_CONNECTION_LOST',
+      `connection lost while the ${what} was running (it may have run)` +
+        (outcome.lostReason !== undefined ? `: ${outcome.lostReason}` : ''),
+    );
   return null;
 }

@@ -126,6 +126,8 @@ export interface RunOptionsRecord {
   /** Whether --connect-timeout was given; if not, ssh_config's ConnectTimeout applied per host. Older runs lack it. */
   connect_timeout_explicit?: boolean;
   connect_retries?: number;
+  /** Whether --connect-retries was given; if not, ssh_config's ConnectionAttempts applied. Older runs lack it. */
+  connect_retries_explicit?: boolean;
   connect_rate?: number;
   idle_timeout_s?: number;
   deadline_s?: number;

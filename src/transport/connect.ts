@@ -22,6 +22,11 @@ import { CERT_HOST_KEY_ALGORITHMS, extendClient, withUserCertificate } from './s
 
 export type HostKeyMode = 'accept-new' | 'strict' | 'off';
 
+export interface Keepalive {
+  intervalMs: number;
+  countMax: number;
+}
+
 export interface Credentials {
   keys: LoadedKey[];
   password?: string;
@@ -38,6 +43,10 @@ export interface ConnectOptions {
   hostKeyMode: HostKeyMode;
   /** known_hosts entries that apply to this host and port (from every file read). */
   knownEntries: HostEntries;
+  /** ssh_config ServerAliveInterval (ms, 0 = off) and ServerAliveCountMax; herd's own keepalive when absent. */
+  keepalive?: Keepalive;
+  /** ssh_config HostKeyAlias: the known_hosts name (undecorated by the port) and the certificate principal. */
+  hostKeyAlias?: string;
   /** HashKnownHosts: record a new key under a hashed name. */
   hashKnownHosts?: boolean;
   /** The salt hashed names are recorded with (one per file, see connector.ts); absent: a fresh one each. */
@@ -90,6 +99,8 @@ export function connectSsh(options: ConnectOptions): Promise<Client> {
         hostKeyProblem === null &&
         (phase === 'banner' || phase === 'handshake') &&
         (failure.code === 'E_RESET' || failure.code === 'E_CLOSED');
+      failure.connectFailed =
+        hostKeyProblem === null && phase === 'tcp' && failure.code !== 'E_DNS' && failure.code !== 'E_NOT_STARTED';
       reject(failure);
     };
     const onAbort = (): void =>
@@ -119,6 +130,11 @@ export function connectSsh(options: ConnectOptions): Promise<Client> {
     }, options.connectTimeoutMs);
 
     // Error, close and end listeners go on before connect(): an unhandled 'error' would kill the worker.
+    // First of all: ssh2's "Keepalive timeout" becomes a reason naming the settings (exec.ts reports it).
+    const keepalive = options.keepalive ?? { intervalMs: KEEPALIVE_INTERVAL_MS, countMax: KEEPALIVE_COUNT_MAX };
+    client.on('error', (err: Error & { level?: string }) => {
+      if (err.level === 'client-timeout') err.message = keepaliveReason(keepalive, options.keepalive !== undefined);
+    });
     client.on('error', (err) => settle(err));
     client.on('close', () => settle(new HostFailure('unreachable', 'E_CLOSED', `connection closed during ${phase}`)));
     client.on('end', () => settle(new HostFailure('unreachable', 'E_CLOSED', `connection closed during ${phase}`)));
@@ -143,8 +159,8 @@ export function connectSsh(options: ConnectOptions): Promise<Client> {
         port: options.port,
         username: options.username,
         readyTimeout: options.connectTimeoutMs,
-        keepaliveInterval: KEEPALIVE_INTERVAL_MS,
-        keepaliveCountMax: KEEPALIVE_COUNT_MAX,
+        keepaliveInterval: keepalive.intervalMs,
+        keepaliveCountMax: keepalive.countMax,
         algorithms: { serverHostKey: hostKeyAlgorithms(options) as never },
         authHandler: buildAuthMethods(options.username, options.credentials) as never,
         hostVerifier: (key: Buffer) => {
@@ -190,7 +206,7 @@ function checkHostKey(options: ConnectOptions, key: Buffer): string | null | Hos
  * the plain key it certifies, which must then be pinned: accept-new never records a key whose certificate failed.
  */
 function checkHostCertificate(options: ConnectOptions, cert: Buffer): null | HostFailure {
-  const verdict = verifyHostCertificate(options.knownEntries, cert, asciiLower(options.host));
+  const verdict = verifyHostCertificate(options.knownEntries, cert, asciiLower(options.hostKeyAlias ?? options.host));
   switch (verdict.kind) {
     case 'valid':
       return null;
@@ -237,7 +253,7 @@ function checkPlainHostKey(options: ConnectOptions, key: Buffer): string | null 
           pinned: verdict.pinned.key,
           file: verdict.pinned.file,
           line: verdict.pinned.line,
-          name: knownHostsName(options.host, options.port),
+          name: knownHostsName(...keyName(options)),
         }),
       );
     case 'cert-authority':
@@ -262,14 +278,27 @@ function checkPlainHostKey(options: ConnectOptions, key: Buffer): string | null 
         return new HostFailure('hostkey_unknown', 'E_HOSTKEY_UNKNOWN', `host key ${keyTypeOfBlob(key)} ${why}`);
       }
       return formatKnownHostsLine(
-        options.host,
-        options.port,
+        ...keyName(options),
         key,
         options.hashKnownHosts === true && (options.hashSalt ?? true),
       );
     default:
       return verdict satisfies never;
   }
+}
+
+/** ssh2 gives up after countMax pings unanswered, one interval after the last: (countMax + 1) intervals of silence. */
+function keepaliveReason(k: Keepalive, fromConfig: boolean): string {
+  const s = k.intervalMs / 1000;
+  const settings = fromConfig
+    ? `ServerAliveInterval ${s}, ServerAliveCountMax ${k.countMax}`
+    : `herd's default keepalive, ${s}s x ${k.countMax}`;
+  return `no answer to keepalives for ${s * (k.countMax + 1)}s (${settings})`;
+}
+
+/** The name and port a host's key is filed under: HostKeyAlias alone when set, as ssh writes it. */
+function keyName(options: ConnectOptions): [string, number] {
+  return options.hostKeyAlias !== undefined ? [options.hostKeyAlias, 22] : [options.host, options.port];
 }
 
 /** Offer methods in OpenSSH's order: agent, key files, then password. */

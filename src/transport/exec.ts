@@ -39,6 +39,8 @@ export interface ExecOutcome {
   stoppedAt?: number;
   /** The connection went away before the command reported an exit status. */
   connectionLost: boolean;
+  /** Why, when herd itself gave the connection up (unanswered keepalives; see connect.ts). */
+  lostReason?: string;
 }
 
 /** The remote kill waits ~1 s at most for its processes to die (remote-command.ts); this bounds the whole channel. */
@@ -102,6 +104,12 @@ export async function execCommand(client: Client, command: string, options: Exec
     let stoppedAt: number | undefined;
     let killing: Promise<void> | undefined;
     let timer: NodeJS.Timeout | undefined;
+    let lostReason: string | undefined;
+    // ssh2 gives up a silent connection with a 'client-timeout' error (the keepalive): say so, not just "lost".
+    const onClientError = (err: Error & { level?: string }): void => {
+      if (err.level === 'client-timeout') lostReason = err.message;
+    };
+    client.on('error', onClientError);
 
     const idleMs = options.idleTimeoutMs ?? 0;
     let idleTimer: NodeJS.Timeout | undefined;
@@ -192,6 +200,7 @@ export async function execCommand(client: Client, command: string, options: Exec
       }
     };
     const closed = (): void => {
+      client.off('error', onClientError);
       if (timer) clearTimeout(timer);
       clearTimeout(idleTimer);
       if (stderrHead !== '') options.onStderr(Buffer.from(stderrHead, 'latin1'));
@@ -206,6 +215,7 @@ export async function execCommand(client: Client, command: string, options: Exec
           ...(killSurvivors !== undefined ? { killSurvivors } : {}),
           ...(stoppedAt !== undefined ? { stoppedAt } : {}),
           connectionLost: !exit.seen && !timedOut && !idle && !aborted,
+          ...(!exit.seen && lostReason !== undefined ? { lostReason } : {}),
         });
       if (killing) killing.then(finish, finish);
       else finish();

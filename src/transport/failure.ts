@@ -10,6 +10,8 @@ export class HostFailure extends HerdError {
   readonly status: Exclude<HostStatus, 'ok'>;
   /** A reset or close during banner or key exchange (sshd MaxStartups drops, a restarting daemon): worth a retry. */
   transient = false;
+  /** The TCP connect failed (refused, unreachable, timed out; not a lookup): ssh's ConnectionAttempts retries it. */
+  connectFailed = false;
   constructor(status: Exclude<HostStatus, 'ok'>, code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(code, message, options);
     this.status = status;

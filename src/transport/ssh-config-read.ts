@@ -60,14 +60,12 @@ export const SUPPORTED = [
   'hashknownhosts',
   'ignoreunknown',
   'canonicalizehostname',
-] as const;
-export const REFUSED = [
-  'proxycommand',
   'hostkeyalias',
-  'knownhostscommand',
-  'revokedhostkeys',
-  'identityagent',
+  'serveraliveinterval',
+  'serveralivecountmax',
+  'connectionattempts',
 ] as const;
+export const REFUSED = ['proxycommand', 'knownhostscommand', 'revokedhostkeys', 'identityagent'] as const;
 export const IGNORED = [
   'protocol',
   'cipher',
@@ -118,7 +116,6 @@ export const IGNORED = [
   'localforward',
   'permitremoteopen',
   'escapechar',
-  'connectionattempts',
   'batchmode',
   'checkhostip',
   'compression',
@@ -140,8 +137,6 @@ export const IGNORED = [
   'nohostauthenticationforlocalhost',
   'rekeylimit',
   'addressfamily',
-  'serveraliveinterval',
-  'serveralivecountmax',
   'sendenv',
   'setenv',
   'controlpath',

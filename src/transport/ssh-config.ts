@@ -8,6 +8,7 @@ import path from 'node:path';
 import { UsageError } from '../errors.js';
 import type { HostKeyMode } from './connect.js';
 import { ioReason } from '../io-reason.js';
+import { asciiLower } from './known-hosts.js';
 import {
   anyIdentityFile,
   parseConfigFile,
@@ -35,6 +36,13 @@ export interface HostSettings {
   /** GlobalKnownHostsFile, every file in order; empty for `none`. */
   globalKnownHostsFiles?: string[];
   hashKnownHosts?: boolean;
+  /** HostKeyAlias, lower-cased as ssh does: the known_hosts name and certificate principal instead of the host's. */
+  hostKeyAlias?: string;
+  /** ServerAliveInterval in seconds (0 = off) and ServerAliveCountMax, when the file sets them. */
+  serverAliveIntervalS?: number;
+  serverAliveCountMax?: number;
+  /** ConnectionAttempts: tries in all (1 or more). */
+  connectionAttempts?: number;
 }
 
 export interface SshConfigFile {
@@ -214,7 +222,6 @@ function refusal(opts: Map<string, Setting>): [string, Setting] | null {
   const setBut = (k: string, ...fine: string[]) => value(k) !== undefined && !fine.includes(value(k)!);
   const checks: [string, string, boolean][] = [
     ['proxycommand', 'ProxyCommand', value('proxycommand') !== undefined && value('proxycommand') !== 'none'],
-    ['hostkeyalias', 'HostKeyAlias', value('hostkeyalias') !== undefined],
     [
       'knownhostscommand',
       'KnownHostsCommand',
@@ -310,10 +317,47 @@ export function settingsFor(
   if (userFiles) out.userKnownHostsFiles = userFiles;
   const globalFiles = fileList(o.get('globalknownhostsfile'), alias, 'GlobalKnownHostsFile');
   if (globalFiles) out.globalKnownHostsFiles = globalFiles;
+  // Taken literally, as ssh does (no %-tokens; `none` is a name like any other).
+  const keyAlias = o.get('hostkeyalias');
+  if (keyAlias) out.hostKeyAlias = asciiLower(keyAlias.args[0]!);
+  const alive = o.get('serveraliveinterval');
+  if (alive) {
+    const secs = convtime(alive.args[0]!);
+    if (secs === null) {
+      throw new UsageError(
+        `${at(alive)}: ServerAliveInterval ${JSON.stringify(alive.args[0])}: invalid time value`,
+        'E_SSH_CONFIG',
+      );
+    }
+    out.serverAliveIntervalS = secs;
+  }
+  const aliveCount = o.get('serveralivecountmax');
+  if (aliveCount) out.serverAliveCountMax = count(aliveCount, 'ServerAliveCountMax');
+  const attempts = o.get('connectionattempts');
+  if (attempts) {
+    const n = count(attempts, 'ConnectionAttempts');
+    // readconf.c: "connection attempts must be greater than zero"; herd's --connect-retries stops at 20.
+    if (n < 1 || n > 21) {
+      throw new UsageError(
+        `${at(attempts)}: ConnectionAttempts ${n} for ${alias}: expected 1 to 21 (--connect-retries allows 20 retries)`,
+        'E_SSH_CONFIG',
+      );
+    }
+    out.connectionAttempts = n;
+  }
   const hash = o.get('hashknownhosts');
   if (hash)
     out.hashKnownHosts = ['yes', 'true'].includes(ONE_OF(hash, 'HashKnownHosts', ['yes', 'no', 'true', 'false']));
   return out;
+}
+
+/** readconf.c parse_int: a decimal count; ssh refuses anything else. */
+function count(s: Setting, keyword: string): number {
+  const text = s.args[0]!;
+  if (!/^\d{1,9}$/.test(text)) {
+    throw new UsageError(`${at(s)}: ${keyword} ${JSON.stringify(text)}: expected a whole number`, 'E_SSH_CONFIG');
+  }
+  return Number(text);
 }
 
 /** misc.c convtime(): `90`, `1m30s`, `2h`...; null when ssh would refuse it. */

@@ -202,7 +202,7 @@ interface HandWrittenConnectionOptions {
   sshConfigFile: string | undefined;
   jump: JumpSpec[] | null;
   jumpSessions: number;
-  explicit: { connectTimeout: boolean; hostKeyMode: boolean; knownHosts: boolean };
+  explicit: { connectTimeout: boolean; connectRetries: boolean; hostKeyMode: boolean; knownHosts: boolean };
 }
 interface HandWrittenRunOptions {
   forks: number;
@@ -289,7 +289,7 @@ describe('resolved options from the table', () => {
       sshConfigFile: undefined,
       jump: null,
       jumpSessions: DEFAULT_JUMP_SESSIONS,
-      explicit: { connectTimeout: false, hostKeyMode: false, knownHosts: false },
+      explicit: { connectTimeout: false, connectRetries: false, hostKeyMode: false, knownHosts: false },
     });
     expect(resolveRunOptions({})).toStrictEqual({
       forks: DEFAULT_FORKS,

@@ -121,6 +121,50 @@ describe('planning connections', () => {
     });
   });
 
+  it('ConnectionAttempts N gives N - 1 retries, TCP failures included; a --connect-retries given wins', () => {
+    const sshConfig = parseSshConfigText('/home/me/.ssh/config', 'Host a\n  ConnectionAttempts 4\n');
+    expect(plan(target('a'), defaults({ sshConfig }))).toMatchObject({ connectRetries: 3, retryConnectFailures: true });
+    const cli = plan(target('a'), defaults({ sshConfig, cliConnectRetries: 0 }));
+    expect(cli.connectRetries).toBe(0);
+    expect(cli.retryConnectFailures).toBeUndefined();
+    const other = plan(target('b'), defaults({ sshConfig }));
+    expect([other.connectRetries, other.retryConnectFailures]).toEqual([undefined, undefined]);
+  });
+
+  it('HostKeyAlias and ServerAlive* apply to targets and jump hosts alike, each from its own block', () => {
+    const sshConfig = parseSshConfigText(
+      '/home/me/.ssh/config',
+      [
+        'Host t',
+        '  ProxyJump bastion',
+        '  HostKeyAlias Target-Alias',
+        '  ServerAliveInterval 5',
+        'Host bastion',
+        '  HostKeyAlias bastion-alias',
+        '  ServerAliveCountMax 1',
+        '',
+      ].join('\n'),
+    );
+    const job = plan(target('t'), defaults({ sshConfig }));
+    expect(job).toMatchObject({ hostKeyAlias: 'target-alias', keepalive: { intervalMs: 5000, countMax: 3 } });
+    expect(job.jump?.[0]).toMatchObject({
+      hostKeyAlias: 'bastion-alias',
+      keepalive: { intervalMs: 15_000, countMax: 1 },
+    });
+    const plain = plan(target('other'), defaults({ sshConfig }));
+    expect([plain.hostKeyAlias, plain.keepalive]).toEqual([undefined, undefined]);
+  });
+
+  it("a jump host's StrictHostKeyChecking comes from its own block, unless --host-key-checking is given", () => {
+    const sshConfig = parseSshConfigText(
+      '/home/me/.ssh/config',
+      'Host t\n  ProxyJump bastion\nHost bastion\n  StrictHostKeyChecking yes\n',
+    );
+    expect(plan(target('t'), defaults({ sshConfig })).jump?.[0]?.hostKeyMode).toBe('strict');
+    const cli = plan(target('t'), defaults({ sshConfig, cliHostKeyMode: 'accept-new' }));
+    expect(cli.jump?.[0]?.hostKeyMode).toBe('accept-new');
+  });
+
   it('follows ProxyJump with the jump host resolved through ssh_config too, honouring ! negation', () => {
     const job = plan(target('db.internal'));
     expect(job).toMatchObject({

@@ -102,6 +102,21 @@ function compare(file: string, config: SshConfigFile, host: string): void {
     record: userFiles[0] ?? null,
     hash: one(g.out, 'hashknownhosts') === 'yes',
   });
+  expect(job.hostKeyAlias ?? '', `${at} hostkeyalias`).toBe(one(g.out, 'hostkeyalias'));
+  // Unset, ssh sends no keepalive (0) where herd keeps its own (README "Connections"): compare what the file says.
+  expect(String(s.serverAliveIntervalS ?? 0), `${at} serveraliveinterval`).toBe(one(g.out, 'serveraliveinterval'));
+  expect(String(s.serverAliveCountMax ?? 3), `${at} serveralivecountmax`).toBe(one(g.out, 'serveralivecountmax'));
+  expect(String(s.connectionAttempts ?? 1), `${at} connectionattempts`).toBe(one(g.out, 'connectionattempts'));
+  // N attempts are N - 1 retries of the job, when --connect-retries does not say otherwise.
+  expect(job.connectRetries, `${at} retries`).toBe(
+    s.connectionAttempts === undefined ? undefined : Number(one(g.out, 'connectionattempts')) - 1,
+  );
+  if (s.serverAliveIntervalS !== undefined) {
+    expect(job.keepalive, `${at} keepalive`).toEqual({
+      intervalMs: Number(one(g.out, 'serveraliveinterval')) * 1000,
+      countMax: Number(one(g.out, 'serveralivecountmax')),
+    });
+  }
 }
 
 const CORPUS = fs
@@ -149,6 +164,9 @@ describe('files ssh refuses, herd refuses (file:line)', () => {
     ['an unknown %-escape in HostName', 'Host a\n  HostName %z.example\n', 2],
     ['a bad StrictHostKeyChecking', 'Host a\n  StrictHostKeyChecking maybe\n', 2],
     ['a bad ConnectTimeout', 'Host a\n  ConnectTimeout soon\n', 2],
+    ['a bad ServerAliveInterval', 'Host a\n  ServerAliveInterval 1x\n', 2],
+    ['a bad ServerAliveCountMax', 'Host a\n  ServerAliveCountMax three\n', 2],
+    ['ConnectionAttempts 0', 'Host a\n  ConnectionAttempts 0\n', 2],
   ])('%s', (_what, text, line) => {
     const file = path.join(HOME, `refused-${line}-${Math.random().toString(16).slice(2)}.conf`);
     fs.writeFileSync(file, text);
@@ -223,7 +241,6 @@ describe('deliberate differences from ssh', () => {
 
   it.each([
     ['ProxyCommand', 'Host a\n  ProxyCommand nc %h %p\n', 'ProxyCommand'],
-    ['HostKeyAlias', 'Host a\n  HostKeyAlias other\n', 'HostKeyAlias'],
     ['CanonicalizeHostname yes', 'Host a\n  CanonicalizeHostname yes\n', 'CanonicalizeHostname'],
     ['KnownHostsCommand', 'Host a\n  KnownHostsCommand /bin/true\n', 'KnownHostsCommand'],
   ])('%s: ssh accepts it, herd refuses the hosts it applies to and names it', (_what, text, option) => {
@@ -235,6 +252,15 @@ describe('deliberate differences from ssh', () => {
     );
     // Other hosts are not touched by it.
     expect(settingsFor(config, 'b', undefined, LOCAL_USER)).toEqual({});
+  });
+
+  it('CheckHostIP yes is accepted and changes nothing herd does (README "Connections": why)', () => {
+    const file = write('Host a\n  CheckHostIP yes\n  HostName web.example\n');
+    expect(one(sshG(file, 'a').out, 'checkhostip')).toBe('yes');
+    const config = loadSshConfig(file, { home: HOME });
+    expect(settingsFor(config, 'a', undefined, LOCAL_USER)).toEqual({ hostName: 'web.example' });
+    const without = loadSshConfig(write('Host a\n  HostName web.example\n'), { home: HOME });
+    expect(herdView(config!, 'a').job).toEqual({ ...herdView(without!, 'a').job, tag: expect.any(String) });
   });
 
   it('ProxyCommand none is a direct connection and is accepted; a ProxyJump written first wins over a later ProxyCommand', () => {
