@@ -27,6 +27,8 @@ export interface SlurmCluster {
   env: Record<string, string>;
   /** Run a Slurm client (sbatch, squeue, scancel...) against this cluster; never throws on a non-zero exit. */
   client(command: string, args: string[], opts?: ClientOptions): Promise<ClientResult>;
+  /** `sbatch --parsable --wait ARGS`: the job id as soon as Slurm accepts the job, and sbatch's end. */
+  submitAndWait(args: string[], opts?: ClientOptions): { jobId: Promise<string>; done: Promise<ClientResult> };
   stop(): Promise<void>;
 }
 
@@ -103,8 +105,6 @@ function slurmConf(dir: string, node: string, line: string, ports: { ctld: numbe
       // at once on a two-core machine (the shards wait on SSH, not on the CPU).
       'SelectType=select/cons_tres',
       'SelectTypeParameters=CR_CPU',
-      // A cancelled task's processes get SIGTERM, then SIGKILL this many seconds later.
-      'KillWait=5',
       `${line} NodeAddr=127.0.0.1 State=UNKNOWN`,
       `PartitionName=herd Nodes=${node} Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:4`,
     ].join('\n') + '\n'
@@ -156,6 +156,42 @@ function killPids(pids: number[], signal: NodeJS.Signals): void {
       // already gone
     }
   }
+}
+
+function submitAndWait(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  opts: ClientOptions,
+): { jobId: Promise<string>; done: Promise<ClientResult> } {
+  const child = spawn('sbatch', ['--parsable', '--wait', ...args], {
+    env: { ...env, ...opts.env },
+    cwd: opts.cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  let announce: (id: string) => void = () => undefined;
+  let refuse: (err: Error) => void = () => undefined;
+  const jobId = new Promise<string>((resolve, reject) => ((announce = resolve), (refuse = reject)));
+  // A caller that only awaits `done` must not see an unhandled rejection here.
+  jobId.catch(() => undefined);
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    // --parsable prints "JOBID" or "JOBID;CLUSTER" on its first line, before it waits.
+    const m = /^(\d+)(;\S*)?\n/.exec(stdout);
+    if (m) announce(m[1]!);
+  });
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const timeoutMs = opts.timeoutMs ?? 120_000;
+  const done = new Promise<ClientResult>((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      refuse(new Error(`sbatch printed no job id:\n${stdout}${stderr}`));
+      resolve({ code, stdout, stderr });
+    });
+  });
+  return { jobId, done };
 }
 
 function runClient(
@@ -276,7 +312,15 @@ export async function startSlurm(): Promise<SlurmCluster> {
     await stop();
     throw err;
   }
-  return { dir, conf, node, env, client, stop };
+  return {
+    dir,
+    conf,
+    node,
+    env,
+    client,
+    submitAndWait: (args, opts = {}) => submitAndWait(args, daemonEnv, opts),
+    stop,
+  };
 }
 
 /**
