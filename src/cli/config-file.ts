@@ -39,6 +39,10 @@ export const COMMAND_LINE_ONLY: Readonly<Record<Exclude<OptionKey, ConfigurableK
   against: 'it reads one past run',
   vars: 'it chooses what herd hosts prints',
   graph: 'it chooses what herd hosts prints',
+  shard: 'a default shard would silently narrow every command',
+  shardBy: 'it describes one sharded run',
+  shardCount: 'it describes one sharded run',
+  runGroup: 'it names one logical run',
 };
 
 /** Options whose values are local paths: in a file, relative to the file's directory. */

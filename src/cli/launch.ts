@@ -38,6 +38,20 @@ import { fitForks, limitFor, openFileLimit } from '../engine/fd-budget.js';
 import { FDS_PER_COMMAND_SESSION, FDS_PER_TRANSFER_SESSION } from '../defaults.js';
 import { EXIT_HOSTS_FAILED, EXIT_INTERRUPTED, EXIT_OK } from './exit-codes.js';
 import { plural } from '../results/words.js';
+import { selectShard, SHARD_TSV_HEADER, type ShardPlan } from './shard-select.js';
+import { writeFileAtomic } from '../results/atomic.js';
+import { formatTsv } from '../results/tsv.js';
+import path from 'node:path';
+
+function writeShardTsv(dir: string, plan: ShardPlan): void {
+  writeFileAtomic(
+    path.join(dir, 'shard.tsv'),
+    formatTsv(
+      SHARD_TSV_HEADER,
+      plan.all.map((h) => [h.id, h.shard]),
+    ),
+  );
+}
 
 export interface LaunchRequest {
   commandName: string;
@@ -54,6 +68,8 @@ export interface LaunchRequest {
   execute: (run: Run) => Promise<void>;
   /** How run.json describes the task. */
   taskRecord: RunTaskRecord;
+  /** One shard of a logical run (--shard): recorded in run.json, and shard.tsv written. */
+  shard?: ShardPlan | null;
 }
 
 async function resolveSecret(source: SecretSource, flags: PromptFlags, question: string): Promise<string | undefined> {
@@ -72,15 +88,24 @@ function checkExplicitKeys(connection: ConnectionOptions, passphrase: string | u
   if (problems.length > 0) throw new UsageError(problems.join('\n'), 'E_KEY');
 }
 
-/** What a new run (not a rerun) takes straight from its flags: connection and run settings, and the selected hosts. */
+/**
+ * What a new run (not a rerun) takes straight from its flags: connection and run settings, and the selected hosts
+ * (this shard's with --shard; `shard: false` leaves sharding to the caller, which selects further first).
+ */
 export function freshRun(
   raw: RawOptions,
-): Pick<LaunchRequest, 'targets' | 'inventorySources' | 'limit' | 'connection' | 'run' | 'rerunOf' | 'warnings'> {
+  { shard = true } = {},
+): Pick<
+  LaunchRequest,
+  'targets' | 'inventorySources' | 'limit' | 'connection' | 'run' | 'rerunOf' | 'warnings' | 'shard'
+> {
   const connection = resolveConnectionOptions(raw);
   const run = resolveRunOptions(raw);
   const inventory = loadInventory(raw.inventory ?? [], raw.limit, undefined, raw.inventoryFormat);
+  const sharded = shard ? selectShard(raw, inventory.targets) : { targets: inventory.targets, plan: null };
   return {
-    targets: inventory.targets,
+    shard: sharded.plan,
+    targets: sharded.targets,
     inventorySources: raw.inventory ?? [],
     limit: raw.limit ?? null,
     connection,
@@ -121,6 +146,14 @@ export function commandLaunch(
 export async function launchRun(req: LaunchRequest): Promise<number> {
   const stderr = process.stderr;
   for (const w of req.warnings) writeText(stderr, `herd: warning: ${w}\n`);
+  if (req.shard && req.targets.length === 0) {
+    // Nothing of the logical run is lost: herd merge knows from the other shards' shard.tsv that this one owned none.
+    const { index, count, selected_hosts: selected } = req.shard.record;
+    stderr.write(
+      `herd: shard ${index}/${count} owns none of the ${plural(selected, 'selected host')}: nothing to run\n`,
+    );
+    return EXIT_OK;
+  }
   const forks = preflightForks(req);
   const password = await resolveSecret(
     req.connection.passwordSource,
@@ -161,7 +194,8 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
   // Every known_hosts file is read before the run directory exists: one unreadable refuses the run.
   const prepared = prepareHosts(req.targets, connection, req.connection.hostKeyMode);
   // Last, once every check passed: the id is drawn where its directory is created (exclusively).
-  const { id } = createRunDir(req.run.outDir);
+  const { id, dir } = createRunDir(req.run.outDir);
+  if (req.shard) writeShardTsv(dir, req.shard);
   const record: RunRecord = {
     id,
     herd_version: herdVersion(),
@@ -187,6 +221,7 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
     ended_at: null,
     hosts_total: req.targets.length,
     counts: {},
+    ...(req.shard ? { shard: req.shard.record } : {}),
   };
   const request: RunRequest = {
     targets: req.targets,

@@ -177,6 +177,18 @@ export function buildProgram(): Command {
       process.exitCode = diffCommand(which, raw);
     });
 
+  addOptions(program.command('merge'), 'merge')
+    .description('merge the shard run directories of one sharded run (--shard) into one run directory')
+    .argument('<shard_dir...>', 'the run directory of each shard')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  herd merge /shared/runs/*/ -o /shared/merged/nightly-42\n  herd rerun /shared/merged/nightly-42',
+    )
+    .action(async (dirs: string[], raw: import('./commands/merge.js').MergeRaw) => {
+      const { mergeCommand } = await import('./commands/merge.js');
+      process.exitCode = mergeCommand(dirs, raw);
+    });
+
   addOptions(program.command('config'), 'config')
     .description(
       'print the effective settings and where each comes from: built-in, a file and line, HERD_*, the command line',

@@ -25,13 +25,14 @@ import {
 } from '../defaults.js';
 import type { RunRequest } from '../engine/run.js';
 import { INVENTORY_FORMATS } from '../inventory/format.js';
+import { SHARD_RULES } from '../inventory/shard.js';
 import type { RunOptionsRecord, RunTaskRecord } from '../results/run-record.js';
 import { parseJumpList, type JumpSpec } from '../transport/ssh-config.js';
 import type { ConnectionOptions, RunOptions, SecretSource } from './options.js';
 import { parseNumber, parseSize } from './parse-value.js';
 
 export type CommandName =
-  'run' | 'push' | 'pull' | 'play' | 'rerun' | 'hosts' | 'runs' | 'show' | 'report' | 'diff' | 'config';
+  'run' | 'push' | 'pull' | 'play' | 'rerun' | 'hosts' | 'runs' | 'show' | 'report' | 'diff' | 'config' | 'merge';
 export type TaskKind = RunTaskRecord['kind'];
 
 /** Where an option's value ends up (documentation, and checked by test/unit/cli/option-table.test.ts). */
@@ -298,6 +299,37 @@ export const OPTIONS = {
     value: 'string',
     goes: ['past-run'],
     example: 'h1',
+  },
+
+  // Sharded runs (one shard of a logical run; herd merge joins them)
+  shard: {
+    flags: '--shard <K/N|auto>',
+    help: 'run only shard K of N (numbered from 0) of the selected hosts; auto: from a Slurm job array or a Kubernetes Indexed Job',
+    value: 'string',
+    goes: ['selection'],
+    example: '1/3',
+  },
+  shardBy: {
+    flags: '--shard-by <rule>',
+    help: 'with --shard: hash (a host keeps its shard when the inventory changes, the default) or group (a first group stays together)',
+    value: 'string',
+    choices: SHARD_RULES,
+    goes: ['selection'],
+    example: 'group',
+  },
+  shardCount: {
+    flags: '--shard-count <n>',
+    help: 'with --shard auto: the number of shards, where the scheduler does not say (Kubernetes Indexed Jobs)',
+    value: 'string',
+    goes: ['selection'],
+    example: '4',
+  },
+  runGroup: {
+    flags: '--run-group <id>',
+    help: 'with --shard: the id every shard of one logical run shares (default: SLURM_ARRAY_JOB_ID, else a new id)',
+    value: 'string',
+    goes: ['selection'],
+    example: 'nightly-42',
   },
 
   // Host selection
@@ -662,6 +694,10 @@ export const OPTIONS = {
       runs: { help: `directory holding run directories (default: ./${DEFAULT_OUT_DIR})` },
       show: { help: `directory holding run directories (default: ./${DEFAULT_OUT_DIR})` },
       diff: { help: `directory holding run directories (default: ./${DEFAULT_OUT_DIR})` },
+      merge: {
+        flags: '-o, --out <run_dir>',
+        help: `the merged run directory to create (default: a new run in ./${DEFAULT_OUT_DIR}, then latest)`,
+      },
     },
     value: 'string',
     into: ['run', 'outDir'],
@@ -851,6 +887,8 @@ export function resolvePlain<W extends 'connection' | 'run'>(raw: RawOptions, in
 }
 
 const INVENTORY = ['inventory', 'inventoryFormat', 'limit'] as const satisfies readonly OptionKey[];
+/** One shard of a logical run: the commands that run on hosts, rerun too (a merged run rerun sharded again). */
+const SHARD = ['shard', 'shardBy', 'shardCount', 'runGroup'] as const satisfies readonly OptionKey[];
 const CONNECTION = [
   'sshConfig',
   'jump',
@@ -912,10 +950,10 @@ export const CONFIGURABLE = [
  * commander refuses the rest as unknown instead of accepting and ignoring them.
  */
 export const COMMAND_OPTIONS: Record<CommandName, readonly OptionKey[]> = {
-  run: [...INVENTORY, ...CONNECTION, ...POOL, ...OUTPUT, ...COMMAND],
-  push: ['times', 'checksum', 'delete', 'followLinks', ...INVENTORY, ...CONNECTION, ...POOL],
-  pull: ['times', 'checksum', 'delete', 'keepSpecialBits', ...INVENTORY, ...CONNECTION, ...POOL],
-  play: ['check', 'var', ...BECOME, ...INVENTORY, ...CONNECTION, ...POOL, ...OUTPUT],
+  run: [...INVENTORY, ...SHARD, ...CONNECTION, ...POOL, ...OUTPUT, ...COMMAND],
+  push: ['times', 'checksum', 'delete', 'followLinks', ...INVENTORY, ...SHARD, ...CONNECTION, ...POOL],
+  pull: ['times', 'checksum', 'delete', 'keepSpecialBits', ...INVENTORY, ...SHARD, ...CONNECTION, ...POOL],
+  play: ['check', 'var', ...BECOME, ...INVENTORY, ...SHARD, ...CONNECTION, ...POOL, ...OUTPUT],
   hosts: ['json', 'vars', 'graph', ...INVENTORY],
   // Which earlier run a rerun repeats is known only once RUN is read: flags that do not apply to
   // its kind (rerunKinds) are refused then, before any host is contacted.
@@ -925,6 +963,7 @@ export const COMMAND_OPTIONS: Record<CommandName, readonly OptionKey[]> = {
     'resumeUnguarded',
     'includeDiverged',
     ...BECOME,
+    ...SHARD,
     ...CONNECTION,
     ...POOL,
     ...OUTPUT,
@@ -934,6 +973,7 @@ export const COMMAND_OPTIONS: Record<CommandName, readonly OptionKey[]> = {
   show: ['out', 'host', 'status', 'json', 'all'],
   report: ['output', 'runsDir'],
   diff: ['out', 'step', 'against', 'json'],
+  merge: ['out'],
   // Every option a configuration file may set, to show it given here.
   config: [...CONFIGURABLE, 'json'],
 };

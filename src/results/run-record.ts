@@ -31,6 +31,51 @@ export interface RunRecord {
   jump_hosts?: JumpHostRecord[];
   /** Target connections that authenticated (SSH handshakes); a playbook reuses a host's connection across passes. */
   handshakes?: number;
+  /** One shard of a logical run (--shard); shard.tsv in the run directory lists every selected host's shard. */
+  shard?: ShardRecord;
+  /** A run herd merge made from the shards of one logical run. */
+  merged?: MergeRecord;
+}
+
+/** The shard a run was: enough for herd merge to prove it holds every shard of the same logical run. */
+export interface ShardRecord {
+  run_group: string;
+  /** 0-based. */
+  index: number;
+  count: number;
+  /** --shard as typed: `K/N` or `auto`. */
+  given: string;
+  /** Where auto found the position (`SLURM_ARRAY_TASK_ID=3`), null for K/N. */
+  from_env: string | null;
+  by: 'hash' | 'group';
+  /** The hosts selected before sharding (after --limit and, for playbooks, the plays' hosts patterns). */
+  selected_hosts: number;
+  /** sha256 of those host ids, one per line, in selection order (inventory/shard.ts selectionDigest). */
+  selection_digest: string;
+  /** How many of them this shard owned (its hosts.tsv rows). */
+  hosts: number;
+}
+
+/** The shards a merged run was made from, in shard order. */
+export interface MergeRecord {
+  run_group: string;
+  count: number;
+  by: 'hash' | 'group';
+  selection_digest: string;
+  /** When herd merge ran (the only time of the merged run that is not a shard's). */
+  merged_at: string;
+  shards: MergedShard[];
+}
+
+export interface MergedShard {
+  index: number;
+  /** null: no directory of this shard was given (its hosts are not_started). */
+  run: string | null;
+  controller: string | null;
+  state: RunState | null;
+  started_at: string | null;
+  ended_at: string | null;
+  hosts: number;
 }
 
 export interface JumpHostRecord {

@@ -14,6 +14,7 @@ import { resolveConnectionOptions, resolveRunOptions, type RawOptions } from '..
 import { inapplicableToKind, overlayGiven, restoreOptions } from '../option-table.js';
 import { DEFAULT_OUT_DIR } from '../../defaults.js';
 import { fillFromFiles } from '../config-file.js';
+import { selectShard } from '../shard-select.js';
 
 /** Every rerun flag is a row of option-table.ts. */
 export type RerunRaw = RawOptions;
@@ -74,6 +75,8 @@ export async function rerunCommand(which: string | undefined, raw: RerunRaw, cmd
   }
   // Ids are canonical inventory lines, so the inventory parser rebuilds each target exactly.
   const parsed = parseInventory([{ name: `${dir}/hosts.tsv`, text: ids.join('\n') + '\n' }]);
+  // --shard splits the hosts to rerun afresh (a merged run rerun on several controllers); never restored.
+  const sharded = selectShard(raw, parsed.targets);
   const merged = mergeOptions(earlier.record.options, raw, cmd);
   const connection = resolveConnectionOptions(merged);
   const run = resolveRunOptions({ ...merged, out: raw.out ?? path.dirname(dir) });
@@ -96,7 +99,8 @@ export async function rerunCommand(which: string | undefined, raw: RerunRaw, cmd
   return launchRun({
     commandName: 'rerun',
     ...launch,
-    targets: parsed.targets,
+    targets: sharded.targets,
+    shard: sharded.plan,
     inventorySources: [`${dir}`],
     limit: null,
     connection,
@@ -140,7 +144,8 @@ async function rerunPlaybook(earlier: RunOnDisk, raw: RerunRaw, cmd: Command): P
     return 0;
   }
   const parsed = parseInventory([{ name: `${earlier.dir}/hosts.tsv`, text: plan.hosts.join('\n') + '\n' }]);
-  const keep = new Set(plan.hosts);
+  const sharded = selectShard(raw, parsed.targets);
+  const keep = new Set(sharded.targets.map((t) => t.id));
   const rerunPlayHosts = new Map([...playHosts].map(([index, ids]) => [index, ids.filter((id) => keep.has(id))]));
   const merged = mergeOptions(earlier.record.options, raw, cmd);
   const connection = resolveConnectionOptions(merged);
@@ -166,7 +171,8 @@ async function rerunPlaybook(earlier: RunOnDisk, raw: RerunRaw, cmd: Command): P
   return launchRun({
     commandName: 'rerun',
     ...launch,
-    targets: parsed.targets,
+    targets: sharded.targets,
+    shard: sharded.plan,
     inventorySources: [earlier.dir],
     limit: null,
     connection,

@@ -79,6 +79,10 @@ const NOT_RESTORED: Partial<Record<OptionKey, string>> = {
   color: 'display',
   timeout: 'recorded with the task (task.timeout_s)',
   group: 'display',
+  shard: 'a rerun takes the hosts of the run it repeats; --shard on rerun splits those afresh',
+  shardBy: 'a rerun takes the hosts of the run it repeats; --shard on rerun splits those afresh',
+  shardCount: 'a rerun takes the hosts of the run it repeats; --shard on rerun splits those afresh',
+  runGroup: 'a rerun takes the hosts of the run it repeats; --shard on rerun splits those afresh',
 };
 
 const example = (key: OptionKey): RawOptions => ({ [key]: OPTIONS[key].example }) as RawOptions;

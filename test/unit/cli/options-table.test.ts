@@ -209,7 +209,47 @@ const INVENTORY_FORMAT: Proof = [
   '--inventory-format ansible reads a .txt file as Ansible INI, which herd format refuses with a pointer to the flag',
 ];
 
+const SH = 'e2e/shard.test.ts';
+const SHARD_SPLIT: Proof = [
+  SH,
+  'runs each selected host in exactly one shard and records the shard, its run group and the host list digest',
+];
+const SHARD_AUTO: Proof = [
+  SH,
+  '--shard auto takes the shard from a Slurm job array, and refuses (exit 2, naming the variables) without one',
+];
+const SHARD_KINDS: Proof = [
+  SH,
+  "runs only the shard's hosts on each; --shard-by group keeps a group's hosts in one shard",
+];
+const SHARD_ROWS = (c: string): [string, Proof[]][] => [
+  [`${c} --shard`, c === 'run' ? [SHARD_SPLIT, SHARD_AUTO] : [SHARD_KINDS]],
+  [`${c} --shard-by`, [SHARD_KINDS]],
+  [
+    `${c} --shard-count`,
+    [
+      SHARD_AUTO,
+      [
+        'unit/inventory/shard.test.ts',
+        'reads a Kubernetes Indexed Job with the count from --shard-count, and says when it is missing',
+      ],
+    ],
+  ],
+  [`${c} --run-group`, [SHARD_SPLIT, SHARD_KINDS]],
+];
+
 const TABLE: Record<string, Proof[]> = Object.fromEntries([
+  ...['run', 'push', 'pull', 'play', 'rerun'].flatMap(SHARD_ROWS),
+  [
+    'merge --out',
+    [
+      [SH, 'joins 3 shards into the run an unsharded run of the same mixed fleet is (statuses, exits, outputs)'],
+      [
+        SH,
+        "makes a missing shard's hosts not_started (exit 1), gives the same bytes twice, and herd rerun finishes them",
+      ],
+    ],
+  ],
   ...(['run', 'push', 'pull', 'play', 'hosts'] as const).map((c): [string, Proof[]] => [
     `${c} --inventory-format`,
     [INVENTORY_FORMAT],
