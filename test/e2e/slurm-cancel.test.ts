@@ -40,15 +40,20 @@ describe.skipIf(skip !== undefined)('scancel of a herd batch job', () => {
     const { jobId, done } = cluster.submitAndWait(['-o', log, script], {
       env: { HOME: scope.home, NO_COLOR: '1', HERD_SSH_SYSTEM_CONFIG: 'none', SSH_AUTH_SOCK: undefined },
     });
-    const job = await jobId;
-    await waitUntil(() => gate.started().length === 1, 'the first host to start');
-    const [running] = gate.started();
-
-    const cancel = await cluster.client('scancel', [job]);
-    expect(cancel.code, cancel.stderr).toBe(0);
     const text = (): string => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '');
-    await waitUntil(() => /SIGTERM: starting no new hosts/.test(text()), `herd's SIGTERM note in ${log}`);
-    gate.release();
+    // A failing step must not leave the hosts' commands waiting at the gate after the test.
+    let running: string | undefined;
+    try {
+      const job = await jobId;
+      await waitUntil(() => gate.started().length === 1, 'the first host to start');
+      running = gate.started()[0];
+
+      const cancel = await cluster.client('scancel', [job]);
+      expect(cancel.code, cancel.stderr).toBe(0);
+      await waitUntil(() => /SIGTERM: starting no new hosts/.test(text()), `herd's SIGTERM note in ${log}`);
+    } finally {
+      gate.release();
+    }
     await done;
 
     expect(text()).not.toMatch(/worker \d+ died/);

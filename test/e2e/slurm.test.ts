@@ -238,72 +238,77 @@ async function killOneTask(
   const cluster = slurm!;
   const work = scratchDir('herd-slurm-kill-');
   const gate = openGate();
-  const hosts = scope.fleet.hosts(12, 4100);
-  const inv = writeInventory(scope, 'slurm-kill.txt', hosts);
-  const kh = path.join(work, 'kh');
-  const shared = path.join(work, 'shared');
-  const script = shardScript(work, shared, [
-    'run',
-    '-i',
-    inv,
-    ...conn(kh),
-    '--forks',
-    '1',
-    gate.command('echo "done $me"'),
-  ]);
-  const { jobId, done } = cluster.submitAndWait(
-    [`--array=0-${SHARDS - 1}`, '-o', path.join(work, 'task-%a.out'), script],
-    { env: { ...JOB_ENV, HOME: scope.home }, timeoutMs: 110_000 },
-  );
-  const job = await jobId;
+  // A failing step must not leave the hosts' commands waiting at the gate after the test.
+  try {
+    const hosts = scope.fleet.hosts(12, 4100);
+    const inv = writeInventory(scope, 'slurm-kill.txt', hosts);
+    const kh = path.join(work, 'kh');
+    const shared = path.join(work, 'shared');
+    const script = shardScript(work, shared, [
+      'run',
+      '-i',
+      inv,
+      ...conn(kh),
+      '--forks',
+      '1',
+      gate.command('echo "done $me"'),
+    ]);
+    const { jobId, done } = cluster.submitAndWait(
+      [`--array=0-${SHARDS - 1}`, '-o', path.join(work, 'task-%a.out'), script],
+      { env: { ...JOB_ENV, HOME: scope.home }, timeoutMs: 110_000 },
+    );
+    const job = await jobId;
 
-  // Which task owns which hosts, as the shards recorded it (shard.tsv is the same in every shard).
-  const withPlan = (): string | undefined => shardRuns(shared).find((r) => fs.existsSync(path.join(r, 'shard.tsv')));
-  await waitUntil(() => withPlan() !== undefined, 'a shard.tsv');
-  const owner = shardOf(withPlan()!);
-  const size = (k: number): number => [...owner.values()].filter((s) => s === k).length;
-  const killed = [...Array(SHARDS).keys()].sort((a, b) => size(b) - size(a) || a - b)[0]!;
-  const itsHosts = hosts.filter((h) => owner.get(h) === killed);
-  expect(itsHosts.length).toBeGreaterThanOrEqual(3);
-  await waitUntil(() => gate.started().some((h) => itsHosts.includes(h)), `a host of shard ${killed} to start`);
-  const started = gate.started().filter((h) => itsHosts.includes(h));
-  expect(started).toHaveLength(1);
+    // Which task owns which hosts, as the shards recorded it (shard.tsv is the same in every shard).
+    const withPlan = (): string | undefined => shardRuns(shared).find((r) => fs.existsSync(path.join(r, 'shard.tsv')));
+    await waitUntil(() => withPlan() !== undefined, 'a shard.tsv');
+    const owner = shardOf(withPlan()!);
+    const size = (k: number): number => [...owner.values()].filter((s) => s === k).length;
+    const killed = [...Array(SHARDS).keys()].sort((a, b) => size(b) - size(a) || a - b)[0]!;
+    const itsHosts = hosts.filter((h) => owner.get(h) === killed);
+    expect(itsHosts.length).toBeGreaterThanOrEqual(3);
+    await waitUntil(() => gate.started().some((h) => itsHosts.includes(h)), `a host of shard ${killed} to start`);
+    const started = gate.started().filter((h) => itsHosts.includes(h));
+    expect(started).toHaveLength(1);
 
-  const task = `${job}_${killed}`;
-  const cancel = await cluster.client('scancel', [...scancelArgs, task]);
-  expect(cancel.code, cancel.stderr).toBe(0);
-  switch (release) {
-    case 'release once herd noted the signal': {
-      const log = path.join(work, `task-${killed}.out`);
-      const noted = (): boolean =>
-        fs.existsSync(log) && /SIGTERM: starting no new hosts/.test(fs.readFileSync(log, 'utf8'));
-      await waitUntil(noted, `herd's SIGTERM note in ${log}`);
-      gate.release();
-      await taskGone(cluster, task);
-      break;
+    const task = `${job}_${killed}`;
+    const cancel = await cluster.client('scancel', [...scancelArgs, task]);
+    expect(cancel.code, cancel.stderr).toBe(0);
+    switch (release) {
+      case 'release once herd noted the signal': {
+        const log = path.join(work, `task-${killed}.out`);
+        const noted = (): boolean =>
+          fs.existsSync(log) && /SIGTERM: starting no new hosts/.test(fs.readFileSync(log, 'utf8'));
+        await waitUntil(noted, `herd's SIGTERM note in ${log}`);
+        gate.release();
+        await taskGone(cluster, task);
+        break;
+      }
+      case 'release once the task is gone':
+        await taskGone(cluster, task);
+        gate.release();
+        break;
+      default: {
+        const never: never = release;
+        throw new Error(`unknown release ${String(never)}`);
+      }
     }
-    case 'release once the task is gone':
-      await taskGone(cluster, task);
-      gate.release();
-      break;
-    default: {
-      const never: never = release;
-      throw new Error(`unknown release ${String(never)}`);
-    }
+    const sbatch = await done;
+    expect(sbatch.code).not.toBe(0);
+
+    const { result, dir } = await merge(shared, path.join(work, 'merged'));
+    expect(result.code, result.stderr).toBe(1);
+    const rows = new Map(
+      hostRows(dir)
+        .slice(1)
+        .map((r) => r.split('\t'))
+        .map(([host, status, exit, reason]) => [host!, { status: status!, exit: exit!, reason: reason! }]),
+    );
+    expect([...rows.keys()]).toEqual(hosts);
+    return { work, hosts, killed, itsHosts, running: started[0]!, rows, merged: dir };
+  } finally {
+    gate.release();
   }
-  const sbatch = await done;
-  expect(sbatch.code).not.toBe(0);
-
-  const { result, dir } = await merge(shared, path.join(work, 'merged'));
-  expect(result.code, result.stderr).toBe(1);
-  const rows = new Map(
-    hostRows(dir)
-      .slice(1)
-      .map((r) => r.split('\t'))
-      .map(([host, status, exit, reason]) => [host!, { status: status!, exit: exit!, reason: reason! }]),
-  );
-  expect([...rows.keys()]).toEqual(hosts);
-  return { work, hosts, killed, itsHosts, running: started[0]!, rows, merged: dir };
 }
 
 /** One controller finishes what the killed task left: `unstarted` by a plain rerun, `interrupted` only when asked. */
