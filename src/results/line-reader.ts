@@ -1,6 +1,8 @@
 // Read a file line by line in blocks: memory stays one block and one line, whatever the file's size
 // (herd merge streams 50 shards' journals and result files through these).
 import fs from 'node:fs';
+import { RunDirError } from '../errors.js';
+import { ioReason } from '../io-reason.js';
 
 const BLOCK = 64 * 1024;
 
@@ -11,8 +13,13 @@ export class LineReader {
   private buffered = Buffer.alloc(0);
   private eof = false;
 
+  /** A file that cannot be opened (missing, or a symlink: never followed) is a RunDirError naming it. */
   constructor(file: string) {
-    this.fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    try {
+      this.fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    } catch (err) {
+      throw new RunDirError(`cannot read ${file}: ${ioReason(err)}`, { cause: err });
+    }
   }
 
   /** The next line without its newline (a last line without one too), or null at the end. */

@@ -3,7 +3,8 @@
 // shard number per selected host. The same shards give the same bytes (times come from the shards).
 import fs from 'node:fs';
 import path from 'node:path';
-import { UsageError } from '../errors.js';
+import { RunDirError, UsageError } from '../errors.js';
+import { ioReason } from '../io-reason.js';
 import { readRun } from './reader.js';
 import { LineReader, linesOf } from './line-reader.js';
 import { safeHostName, type LogicalRun, type ShardInput } from './merge-input.js';
@@ -216,7 +217,12 @@ function copyJournal(shard: ShardInput, owned: (id: string) => boolean, out: Out
 function copyAppend(src: string, out: Out): void {
   if (!fs.existsSync(src)) return;
   out.flush();
-  const fd = fs.openSync(src, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  let fd: number;
+  try {
+    fd = fs.openSync(src, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  } catch (err) {
+    throw new RunDirError(`merge: cannot read ${src}: ${ioReason(err)}`, { cause: err });
+  }
   try {
     const block = Buffer.allocUnsafe(256 * 1024);
     for (let n = fs.readSync(fd, block); n > 0; n = fs.readSync(fd, block))
