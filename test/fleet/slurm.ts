@@ -12,7 +12,9 @@ const DAEMONS = ['/usr/sbin/munged', '/usr/sbin/mungekey', '/usr/sbin/slurmctld'
 const CLIENTS = ['sbatch', 'sinfo', 'squeue', 'scancel', 'scontrol'];
 /** Every wait here is bounded: a cluster that does not come up is a clear failure, never a hung test. */
 const START_TIMEOUT_MS = 30_000;
-const STOP_TIMEOUT_MS = 15_000;
+/** A cancelled herd job gets its --grace (10 s by default) before it ends. */
+const JOBS_STOP_TIMEOUT_MS = 15_000;
+const DAEMONS_STOP_TIMEOUT_MS = 5_000;
 
 export interface SlurmCluster {
   dir: string;
@@ -242,16 +244,23 @@ export async function startSlurm(): Promise<SlurmCluster> {
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopped ??= (async () => {
-      // Jobs first, through Slurm itself, so their steps end the way a cancelled job's do.
+      // Jobs first, through Slurm itself and while the controller is up: a step daemon whose job ends after
+      // slurmctld has gone waits to report it and outlives everything else.
       if (children.every(alive)) {
         const queued = await client('squeue', ['-h', '-o', '%A'], { timeoutMs: 5_000 });
         const ids = queued.stdout.split('\n').filter((l) => /^\d+$/.test(l.trim()));
         if (ids.length > 0) await client('scancel', ['--quiet', ...ids], { timeoutMs: 5_000 });
+        const jobsDeadline = Date.now() + JOBS_STOP_TIMEOUT_MS;
+        while (ids.length > 0 && Date.now() < jobsDeadline) {
+          const left = await client('squeue', ['-h', '-o', '%A'], { timeoutMs: 5_000 });
+          if (left.code === 0 && left.stdout.trim() === '') break;
+          await sleep(200);
+        }
       }
-      const deadline = Date.now() + STOP_TIMEOUT_MS;
+      const deadline = Date.now() + DAEMONS_STOP_TIMEOUT_MS;
       for (const child of [...children].reverse()) if (alive(child)) child.kill('SIGTERM');
       while (Date.now() < deadline && (children.some(alive) || pidsWithEnv(token).length > 0)) {
-        // Step daemons and job processes outlive slurmd; what is left after the daemons is stopped by pid.
+        // What is left once the daemons are gone (a job that would not end) is stopped by pid.
         if (!children.some(alive)) killPids(pidsWithEnv(token), 'SIGTERM');
         await sleep(100);
       }
