@@ -24,7 +24,7 @@ afterAll(async () => {
 const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 describe.skipIf(skip !== undefined)('scancel of a herd batch job', () => {
-  it('gives the running command its --grace (the workers ignore the SIGTERM) and the rest are not_started', async () => {
+  it('gives the running command its --grace (workers ignore the SIGTERM); the rest are not_started', async () => {
     const cluster = slurm!;
     const { fleet } = scope;
     const work = scratchDir('herd-slurm-cancel-');

@@ -175,7 +175,7 @@ describe.skipIf(skip !== undefined)('herd run --shard auto as a Slurm job array,
     expect(result.code).toBe(single.code);
   });
 
-  it('scancel of one task mid-run: herd gets its grace, the rest of its hosts are not_started, rerun ends them', async () => {
+  it('a task cancelled mid-run: its running host gets --grace, the rest are not_started, rerun ends them', async () => {
     // Slurm's cancel sends SIGTERM to every process of the task, herd's workers included: herd alone decides
     // what it means (start no new host, give running commands --grace), as for a Ctrl-C on the terminal.
     const k = await killOneTask([], 'release once herd noted the signal');
@@ -191,7 +191,7 @@ describe.skipIf(skip !== undefined)('herd run --shard auto as a Slurm job array,
     );
   });
 
-  it('a task killed outright mid-run: its hosts are not_started "shard K/N produced no result", rerun ends them', async () => {
+  it('a task killed outright: its unstarted hosts are "shard K/N produced no result", rerun ends them', async () => {
     // --batch --signal=KILL: SIGKILL to every process of the task at once (what an OOM kill or a lost node
     // does), so herd never writes its final record; a plain scancel sends SIGTERM first.
     const k = await killOneTask(['--batch', '--signal=KILL'], 'release once the task is gone');
