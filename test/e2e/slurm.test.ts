@@ -81,11 +81,32 @@ function sortedLines(file: string): string[] {
   return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).sort();
 }
 
-async function merge(shared: string, out: string): Promise<{ result: HerdResult; dir: string }> {
-  const result = await runHerd(['merge', ...shardRuns(shared), '-o', out], { env: { HOME: scope.home } });
-  const dir = /^results: /m.test(result.stderr) ? runDirOf(result) : out;
-  return { result, dir };
+/**
+ * The merge step as the README gives it: a job submitted with the array, `--dependency=afterany:JOB` (so it runs
+ * when tasks failed or were cancelled too), whose shell expands the shards' glob only when it runs.
+ */
+function mergeAfter(cluster: SlurmCluster, job: string, shared: string, out: string): () => Promise<MergeStep> {
+  const log = path.join(path.dirname(out), 'merge.out');
+  const command = `exec ${q(HERD_BIN)} merge ${q(shared)}/*/latest -o ${q(out)}`;
+  const { done } = cluster.submitAndWait([`--dependency=afterany:${job}`, '-o', log, '--wrap', command], {
+    env: { ...JOB_ENV, HOME: scope.home },
+    timeoutMs: 110_000,
+  });
+  return async () => {
+    const { code } = await done;
+    const text = fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '';
+    return { code, text, dir: /^results: /m.test(text) ? runDirOf({ ...NO_RESULT, stderr: text }) : out };
+  };
 }
+
+interface MergeStep {
+  /** The merge job's exit code (sbatch --wait exits with it) and its output. */
+  code: number | null;
+  text: string;
+  dir: string;
+}
+
+const NO_RESULT: HerdResult = { code: null, signal: null, stdout: '', stderr: '', durationMs: 0 };
 
 /** Each host's shard, as the shards themselves recorded it (shard.tsv is the same in every shard's run). */
 function shardOf(runDir: string): Map<string, number> {
@@ -131,6 +152,7 @@ describe.skipIf(skip !== undefined)('herd run --shard auto as a Slurm job array,
       { env: { ...JOB_ENV, HOME: scope.home }, timeoutMs: 110_000 },
     );
     const job = await jobId;
+    const merged = mergeAfter(cluster, job, shared, path.join(work, 'merged'));
     const sbatch = await done;
     const taskLogs = (): string =>
       fs
@@ -155,11 +177,11 @@ describe.skipIf(skip !== undefined)('herd run --shard auto as a Slurm job array,
       });
     }
 
-    const { result, dir } = await merge(shared, path.join(work, 'merged'));
-    expect(result.stderr).not.toMatch(/no result/);
-    const merged = JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8'));
-    const single_ = JSON.parse(fs.readFileSync(path.join(reference, 'run.json'), 'utf8'));
-    expect(merged.counts).toEqual(single_.counts);
+    const { code, text, dir } = await merged();
+    expect(text).toContain(`merged ${SHARDS} shards of ${SHARDS} (run group ${job})`);
+    expect(text).not.toMatch(/no result/);
+    const record = JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8'));
+    expect(record.counts).toEqual(JSON.parse(fs.readFileSync(path.join(reference, 'run.json'), 'utf8')).counts);
     expect(hostRows(dir)).toEqual(hostRows(reference));
     expect(
       hostRows(dir)
@@ -172,7 +194,7 @@ describe.skipIf(skip !== undefined)('herd run --shard auto as a Slurm job array,
     expect(filesIn(path.join(dir, 'stdout'))).toEqual(filesIn(path.join(reference, 'stdout')));
     expect(filesIn(path.join(dir, 'stderr'))).toEqual(filesIn(path.join(reference, 'stderr')));
     expect(sortedLines(path.join(dir, 'output.log'))).toEqual(sortedLines(path.join(reference, 'output.log')));
-    expect(result.code).toBe(single.code);
+    expect(code).toBe(single.code);
   });
 
   it('a task cancelled mid-run: its running host gets --grace, the rest are not_started, rerun ends them', async () => {
@@ -258,6 +280,7 @@ async function killOneTask(
       { env: { ...JOB_ENV, HOME: scope.home }, timeoutMs: 110_000 },
     );
     const job = await jobId;
+    const merged = mergeAfter(cluster, job, shared, path.join(work, 'merged'));
 
     // Which task owns which hosts, as the shards recorded it (shard.tsv is the same in every shard).
     const withPlan = (): string | undefined => shardRuns(shared).find((r) => fs.existsSync(path.join(r, 'shard.tsv')));
@@ -296,8 +319,8 @@ async function killOneTask(
     const sbatch = await done;
     expect(sbatch.code).not.toBe(0);
 
-    const { result, dir } = await merge(shared, path.join(work, 'merged'));
-    expect(result.code, result.stderr).toBe(1);
+    const { code, text, dir } = await merged();
+    expect(code, text).toBe(1);
     const rows = new Map(
       hostRows(dir)
         .slice(1)
