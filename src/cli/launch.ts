@@ -38,19 +38,15 @@ import { fitForks, limitFor, openFileLimit } from '../engine/fd-budget.js';
 import { FDS_PER_COMMAND_SESSION, FDS_PER_TRANSFER_SESSION } from '../defaults.js';
 import { EXIT_HOSTS_FAILED, EXIT_INTERRUPTED, EXIT_OK } from './exit-codes.js';
 import { plural } from '../results/words.js';
-import { selectShard, SHARD_TSV_HEADER, type ShardPlan } from './shard-select.js';
+import { selectShard, SHARD_TSV_HEADER, SHARD_TSV_PLAYS_HEADER, type ShardPlan } from './shard-select.js';
 import { writeFileAtomic } from '../results/atomic.js';
 import { formatTsv } from '../results/tsv.js';
 import path from 'node:path';
 
 function writeShardTsv(dir: string, plan: ShardPlan): void {
-  writeFileAtomic(
-    path.join(dir, 'shard.tsv'),
-    formatTsv(
-      SHARD_TSV_HEADER,
-      plan.all.map((h) => [h.id, h.shard]),
-    ),
-  );
+  const withPlays = plan.all.some((h) => h.plays !== undefined);
+  const rows = plan.all.map((h) => (withPlays ? [h.id, h.shard, (h.plays ?? []).join(',') || '-'] : [h.id, h.shard]));
+  writeFileAtomic(path.join(dir, 'shard.tsv'), formatTsv(withPlays ? SHARD_TSV_PLAYS_HEADER : SHARD_TSV_HEADER, rows));
 }
 
 export interface LaunchRequest {

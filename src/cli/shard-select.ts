@@ -17,16 +17,28 @@ import type { RawOptions } from './options.js';
 
 export interface ShardPlan {
   record: ShardRecord;
-  /** Every selected host (before sharding) with its shard, in selection order: shard.tsv. */
-  all: { id: string; shard: number }[];
+  /**
+   * Every selected host (before sharding) with its shard, in selection order: shard.tsv. Playbook runs: also
+   * the plays each host is in, so a merge knows them for a shard that never ran.
+   */
+  all: { id: string; shard: number; plays?: number[] }[];
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
 
 const RUN_GROUP = /^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,127}$/;
 
-/** The header of shard.tsv, which every shard of one logical run writes alike. */
+/** The header of shard.tsv, which every shard of one logical run writes alike (`plays`: playbook runs only). */
 export const SHARD_TSV_HEADER = ['host', 'shard'] as const;
+export const SHARD_TSV_PLAYS_HEADER = ['host', 'shard', 'plays'] as const;
+
+/** Each host's plays (by index), from the plays' host lists: what shard.tsv records for a playbook run. */
+export function playsByHost(playHosts: ReadonlyMap<number, readonly string[]>): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const [index, ids] of [...playHosts].sort(([a], [b]) => a - b))
+    for (const id of ids) out.set(id, [...(out.get(id) ?? []), index]);
+  return out;
+}
 
 /** --run-group as given, else the Slurm array's job id, else a new id (then only this shard has it). */
 function runGroupOf(raw: RawOptions, env: Env): string {
@@ -55,6 +67,7 @@ export function selectShard(
   raw: RawOptions,
   targets: Target[],
   env: Env = process.env,
+  plays?: ReadonlyMap<string, number[]>,
 ): { targets: Target[]; plan: ShardPlan | null } {
   if (raw.shard === undefined) {
     for (const [key, flag] of [
@@ -84,5 +97,10 @@ export function selectShard(
     selection_digest: selectionDigest(targets.map((t) => t.id)),
     hosts: mine.length,
   };
-  return { targets: mine, plan: { record, all: targets.map((t, i) => ({ id: t.id, shard: shards[i]! })) } };
+  const all = targets.map((t, i) => ({
+    id: t.id,
+    shard: shards[i]!,
+    ...(plays ? { plays: plays.get(t.id) ?? [] } : {}),
+  }));
+  return { targets: mine, plan: { record, all } };
 }

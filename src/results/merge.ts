@@ -81,31 +81,41 @@ function copyRegular(src: string, dst: string, block: Buffer): boolean {
   }
 }
 
+interface Selection {
+  ids: string[];
+  shardOf: Map<string, number>;
+  /** Playbook runs: each host's plays (shard.tsv's plays column), also for the hosts of a shard that never ran. */
+  playsOf: Map<string, number[]> | null;
+}
+
 /** The selected hosts in order with their shard, from one shard's shard.tsv, checked against the digest. */
-function readSelection(shard: ShardInput, run: LogicalRun): { ids: string[]; shardOf: Map<string, number> } {
+function readSelection(shard: ShardInput, run: LogicalRun): Selection {
   const file = path.join(shard.dir, 'shard.tsv');
   const ids: string[] = [];
   const shardOf = new Map<string, number>();
+  let playsOf: Map<string, number[]> | null = null;
   let header = true;
   for (const line of linesOf(file)) {
     if (header) {
-      if (line !== 'host\tshard')
+      if (line === 'host\tshard\tplays') playsOf = new Map();
+      else if (line !== 'host\tshard')
         throw new UsageError(`merge: ${file}: not a shard.tsv (header ${JSON.stringify(line)})`);
       header = false;
       continue;
     }
     if (line === '') continue;
-    const [id = '', k = ''] = line.split('\t');
+    const [id = '', k = '', plays = '-'] = line.split('\t');
     const index = Number(k);
     safeHostName(id, file);
-    if (!/^\d+$/.test(k) || index >= run.count || shardOf.has(id))
+    if (!/^\d+$/.test(k) || index >= run.count || shardOf.has(id) || !/^(-|\d+(,\d+)*)$/.test(plays))
       throw new UsageError(`merge: ${file}: bad row ${JSON.stringify(line)}`);
     ids.push(id);
     shardOf.set(id, index);
+    playsOf?.set(id, plays === '-' ? [] : plays.split(',').map(Number));
   }
   if (selectionDigest(ids) !== run.digest || ids.length !== run.selected)
     throw new UsageError(`merge: ${file} does not match the host-list digest its run.json records`);
-  return { ids, shardOf };
+  return { ids, shardOf, playsOf };
 }
 
 /** One present shard's final rows, in its order (a subsequence of the selection). */
@@ -232,27 +242,32 @@ function copyAppend(src: string, out: Out): void {
   }
 }
 
-/** plays.json of a playbook run: each play's hosts from every shard, in selection order. */
-function mergePlays(shards: ShardInput[], position: Map<string, number>): unknown {
-  const plays = new Map<number, { index: number; name: string; hosts: string[] }>();
+/**
+ * plays.json of a playbook run: each play's hosts in selection order, from shard.tsv's plays column (so a
+ * missing shard's hosts are in their plays, and a rerun resumes them), the names from the shards' plays.json.
+ */
+function mergePlays(shards: ShardInput[], selection: Selection): unknown {
+  const names = new Map<number, string>();
   let any = false;
   for (const s of shards) {
     const file = path.join(s.dir, 'plays.json');
     if (!fs.existsSync(file)) continue;
     any = true;
-    const data = JSON.parse(fs.readFileSync(file, 'utf8')) as {
-      plays: { index: number; name: string; hosts: string[] }[];
-    };
-    for (const p of data.plays) {
-      const play = plays.get(p.index) ?? { index: p.index, name: p.name, hosts: [] };
-      for (const h of p.hosts) if (position.has(h)) play.hosts.push(h);
-      plays.set(p.index, play);
-    }
+    const data = JSON.parse(fs.readFileSync(file, 'utf8')) as { plays: { index: number; name: string }[] };
+    for (const p of data.plays) if (!names.has(p.index)) names.set(p.index, String(p.name));
   }
-  if (!any) return null;
-  const list = [...plays.values()].sort((a, b) => a.index - b.index);
-  for (const p of list) p.hosts.sort((a, b) => position.get(a)! - position.get(b)!);
-  return { plays: list };
+  if (!any || selection.playsOf === null) return null;
+  const hosts = new Map<number, string[]>([...names.keys()].map((i) => [i, []]));
+  for (const id of selection.ids)
+    for (const index of selection.playsOf.get(id) ?? []) {
+      const list = hosts.get(index) ?? [];
+      list.push(id);
+      hosts.set(index, list);
+    }
+  const plays = [...hosts]
+    .sort(([a], [b]) => a - b)
+    .map(([index, ids]) => ({ index, name: names.get(index) ?? '', hosts: ids }));
+  return { plays };
 }
 
 const maxOf = (xs: (string | null | undefined)[]): string | null =>
@@ -294,7 +309,8 @@ export function mergeShards(shards: ShardInput[], run: LogicalRun, target: Merge
 
 function writeMerged(shards: ShardInput[], run: LogicalRun, target: MergeTarget): MergeOutcome {
   const out = target.dir;
-  const { ids, shardOf } = readSelection(shards[0]!, run);
+  const selection = readSelection(shards[0]!, run);
+  const { ids, shardOf } = selection;
   const present = new Map(shards.map((s) => [s.shard.index, s]));
   const owners = new Array<number>(run.count).fill(0);
   for (const k of shardOf.values()) owners[k]!++;
@@ -379,7 +395,7 @@ function writeMerged(shards: ShardInput[], run: LogicalRun, target: MergeTarget)
     }
   }
   for (const s of shards) copyStepOutputs(s, out, ownedBy(s), block);
-  const plays = mergePlays(shards, new Map(ids.map((h, i) => [h, i])));
+  const plays = mergePlays(shards, selection);
   if (plays !== null)
     fs.writeFileSync(path.join(out, 'plays.json'), JSON.stringify(plays, null, 2) + '\n', { mode: 0o600 });
 

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { refusedPort } from '../fleet/faults.js';
 import type { RunRecord } from '../../src/results/run-record.js';
+import { hashShard } from '../../src/inventory/shard.js';
 import { fleetArgs, writeInventory } from './fleet-args.js';
 import { runDirOf, runHerd, useLoopbackFleet, type HerdResult } from './herd-cli.js';
 
@@ -281,5 +282,64 @@ describe('--shard on push, pull, play and rerun', () => {
     const lone = await runHerd(['run', '-i', inv, ...conn, '--shard-by', 'group', 'true'], env);
     expect(lone.code).toBe(2);
     expect(lone.stderr).toContain('--shard-by needs --shard');
+  });
+});
+
+describe('herd merge of a sharded playbook run', () => {
+  it("keeps a missing shard's hosts in their plays, so herd rerun runs them there and nowhere else", async () => {
+    const hosts = scope.fleet.hosts(6, 790);
+    const inv = writeInventory(scope, 'plays.txt', ['[web]', ...hosts.slice(0, 3), '[db]', ...hosts.slice(3)]);
+    const book = path.join(scope.home, 'two-plays.yml');
+    fs.writeFileSync(
+      book,
+      '- name: web only\n  hosts: web\n  steps:\n    - name: w\n      run: echo web\n' +
+        '- name: everyone\n  steps:\n    - name: e\n      run: echo all\n',
+    );
+    const env = { env: { HOME: scope.home }, timeoutMs: 60_000 };
+    const conn = fleetArgs(scope, 'runs-plays');
+    const by = ['--shard-by', 'group', '--run-group', 'plays'];
+    // db and web both hold 3 hosts: by name, db -> shard 0, web -> shard 1; only shard 0 runs.
+    const ran = await runHerd(['play', '-i', inv, ...conn, '--shard', '0/2', ...by, book], env);
+    expect(ran.code, ran.stderr).toBe(0);
+    const merged = path.join(scope.home, 'merged', 'plays');
+    expect((await merge([runDirOf(ran), '-o', merged])).code).toBe(1);
+    const plays = JSON.parse(read(merged, 'plays.json')) as { plays: { index: number; hosts: string[] }[] };
+    expect(plays.plays.map((p) => p.hosts)).toEqual([hosts.slice(0, 3), hosts]);
+    const rerun = await runHerd(['rerun', merged], env);
+    expect(rerun.code, rerun.stderr).toBe(0);
+    const steps = read(runDirOf(rerun), 'steps.tsv').trim().split('\n').slice(1);
+    // web's hosts ran both their plays; db's, done in shard 0, were not touched again.
+    const web = hosts.slice(0, 3);
+    expect(steps.map((l) => l.split('\t').slice(0, 2).join(' ')).sort()).toEqual(
+      [...web.map((h) => `${h} 1.1`), ...web.map((h) => `${h} 2.1`)].sort(),
+    );
+  });
+});
+
+describe('a shard that owns no host', () => {
+  it('says so and exits 0 without a run directory; the merge of the others is complete', async () => {
+    const hosts = scope.fleet.hosts(2, 800);
+    const inv = writeInventory(scope, 'two.txt', hosts);
+    const n = 6;
+    const used = new Set(hosts.map((h) => hashShard(h, n)));
+    const empty = [...Array(n).keys()].find((k) => !used.has(k))!;
+    const conn = fleetArgs(scope, 'runs-empty');
+    const env = { env: { HOME: scope.home }, timeoutMs: 60_000 };
+    const none = await runHerd(
+      ['run', '-i', inv, ...conn, '--shard', `${empty}/${n}`, '--run-group', 'e', 'true'],
+      env,
+    );
+    expect(none.code).toBe(0);
+    expect(none.stderr).toContain(`shard ${empty}/${n} owns none of the 2 selected hosts: nothing to run`);
+    expect(fs.existsSync(path.join(scope.home, 'runs-empty'))).toBe(false);
+    const dirs: string[] = [];
+    for (const k of used) {
+      const r = await runHerd(['run', '-i', inv, ...conn, '--shard', `${k}/${n}`, '--run-group', 'e', 'true'], env);
+      dirs.push(runDirOf(r));
+    }
+    const m = await merge([...dirs, '-o', path.join(scope.home, 'merged', 'empty')]);
+    expect(m.code, m.stderr).toBe(0);
+    expect(m.stderr).not.toContain('no directory given');
+    expect(json(path.join(scope.home, 'merged', 'empty')).state).toBe('done');
   });
 });

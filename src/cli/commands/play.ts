@@ -2,7 +2,7 @@
 import { UsageError } from '../../errors.js';
 import { freshRun, launchRun } from '../launch.js';
 import type { RawOptions } from '../options.js';
-import { selectShard } from '../shard-select.js';
+import { playsByHost, selectShard } from '../shard-select.js';
 import { parseVars, playbookLaunch, readPlaybook, resolvePlayHosts, type BecomeSource } from '../play-launch.js';
 
 /** Every play flag is a row of option-table.ts. */
@@ -21,7 +21,7 @@ export async function playCommand(file: string, raw: PlayRaw): Promise<number> {
   const base = freshRun(raw, { shard: false });
   const resolved = resolvePlayHosts(input.playbook, base.targets);
   // Sharded after the plays' hosts patterns: shard.tsv then lists exactly the hosts the logical run runs.
-  const { targets, plan } = selectShard(raw, resolved.targets);
+  const { targets, plan } = selectShard(raw, resolved.targets, process.env, playsByHost(resolved.playHosts));
   const mine = new Set(targets.map((t) => t.id));
   const playHosts = new Map([...resolved.playHosts].map(([index, ids]) => [index, ids.filter((id) => mine.has(id))]));
   const warnings = resolved.warnings;

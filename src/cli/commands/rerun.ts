@@ -14,7 +14,7 @@ import { resolveConnectionOptions, resolveRunOptions, type RawOptions } from '..
 import { inapplicableToKind, overlayGiven, restoreOptions } from '../option-table.js';
 import { DEFAULT_OUT_DIR } from '../../defaults.js';
 import { fillFromFiles } from '../config-file.js';
-import { selectShard } from '../shard-select.js';
+import { playsByHost, selectShard } from '../shard-select.js';
 
 /** Every rerun flag is a row of option-table.ts. */
 export type RerunRaw = RawOptions;
@@ -144,9 +144,11 @@ async function rerunPlaybook(earlier: RunOnDisk, raw: RerunRaw, cmd: Command): P
     return 0;
   }
   const parsed = parseInventory([{ name: `${earlier.dir}/hosts.tsv`, text: plan.hosts.join('\n') + '\n' }]);
-  const sharded = selectShard(raw, parsed.targets);
+  const planned = new Set(plan.hosts);
+  const rerunAll = new Map([...playHosts].map(([index, ids]) => [index, ids.filter((id) => planned.has(id))]));
+  const sharded = selectShard(raw, parsed.targets, process.env, playsByHost(rerunAll));
   const keep = new Set(sharded.targets.map((t) => t.id));
-  const rerunPlayHosts = new Map([...playHosts].map(([index, ids]) => [index, ids.filter((id) => keep.has(id))]));
+  const rerunPlayHosts = new Map([...rerunAll].map(([index, ids]) => [index, ids.filter((id) => keep.has(id))]));
   const merged = mergeOptions(earlier.record.options, raw, cmd);
   const connection = resolveConnectionOptions(merged);
   const run = resolveRunOptions({ ...merged, out: raw.out ?? path.dirname(earlier.dir) });
