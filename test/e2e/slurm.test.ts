@@ -234,6 +234,29 @@ describe.skipIf(skip !== undefined)('herd run --shard auto as a Slurm job array,
       k.running,
     );
   });
+
+  it('herd rerun of a merged run, sharded again as a job array, ends the hosts a killed task left', async () => {
+    const cluster = slurm!;
+    const k = await killOneTask(['--batch', '--signal=KILL'], 'release once the task is gone');
+    const unstarted = k.itsHosts.filter((h) => h !== k.running);
+    const shared = path.join(k.work, 'rerun-shared');
+    const script = shardScript(k.work, shared, ['rerun', k.merged, '--include-interrupted']);
+    const { jobId, done } = cluster.submitAndWait(['--array=0-1', '-o', path.join(k.work, 'rerun-%a.out'), script], {
+      env: { ...JOB_ENV, HOME: scope.home },
+      timeoutMs: 110_000,
+    });
+    const job = await jobId;
+    const merged = mergeAfter(cluster, job, shared, path.join(k.work, 'rerun-merged'));
+    expect((await done).code).toBe(0);
+    const { code, text, dir } = await merged();
+    expect(code, text).toBe(0);
+    expect(text).toContain(`(run group ${job})`);
+    // The killed task's hosts, in the merged run's order, split over the new array and all ok.
+    expect(hostRows(dir).slice(1)).toEqual(k.itsHosts.map((h) => `${h}\tok\t0\t-\t-`));
+    for (const h of unstarted) expect(fs.readFileSync(path.join(dir, 'stdout', h), 'utf8')).toBe(`done ${h}\n`);
+    const record = JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8'));
+    expect(record.merged.count).toBe(2);
+  });
 });
 
 interface KilledTask {
