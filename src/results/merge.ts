@@ -146,8 +146,9 @@ function finishedRows(shard: ShardInput): RowSource {
   return {
     next: (id) => {
       const line = reader.next();
-      const [host, status = ''] = line?.split('\t') ?? [];
-      if (line === null || host !== id)
+      const fields = line?.split('\t') ?? [];
+      const [host, status = ''] = fields;
+      if (line === null || host !== id || fields.length !== HOSTS_TSV_HEADER.length)
         throw new UsageError(`merge: ${file} does not list the hosts its shard.tsv gives it (expected ${id})`);
       return isStatus(status) ? { line, status } : null;
     },

@@ -154,6 +154,14 @@ describe('herd merge', () => {
     // herd show reads it like any run.
     const shown = await runHerd(['show', out, '--status', 'failed'], { env: { HOME: scope.home } });
     expect(shown.stdout.trim().split('\n').sort()).toEqual([...mixed.failing].sort());
+    // Without -o: a new run directory in ./runs, which latest then names (herd show with no argument).
+    const cwd = fs.mkdtempSync(path.join(scope.home, 'cwd-'));
+    const here = await runHerd(['merge', ...mixed.shards], { cwd, env: { HOME: scope.home } });
+    expect(path.dirname(runDirOf(here))).toBe(path.join(cwd, 'runs'));
+    expect(fs.realpathSync(path.join(cwd, 'runs', 'latest'))).toBe(runDirOf(here));
+    expect(read(runDirOf(here), 'hosts.tsv')).toBe(read(out, 'hosts.tsv'));
+    const latest = await runHerd(['show', '--status', 'failed'], { cwd, env: { HOME: scope.home } });
+    expect(latest.stdout).toBe(shown.stdout);
   });
 });
 

@@ -20,7 +20,7 @@ export interface MergeRaw {
 /** Exit 0 when every host of the logical run ended ok, 1 otherwise (a missing shard's hosts are not_started). */
 export function mergeCommand(dirs: string[], raw: MergeRaw): number {
   const { shards, run } = readShardInputs(dirs);
-  // -o names the merged run directory; without it, a new run in ./herd-runs that `latest` then points at.
+  // -o names the merged run directory; without it, a new run in ./runs that `latest` then points at.
   const runsDir = path.resolve(DEFAULT_OUT_DIR);
   const dir = raw.out !== undefined ? path.resolve(raw.out) : path.join(runsDir, newRunId());
   const outcome = mergeShards(shards, run, {

@@ -156,6 +156,13 @@ describe('mergeShards', () => {
     expect(refusal([tampered])).toMatch(/"\.\.\/x" is not a host id/);
     expect(fs.existsSync(path.join(scope.home, 'merged', 'x'))).toBe(false);
     expect(fs.existsSync(path.join(scope.home, 'x'))).toBe(false);
+    // A hosts.tsv row with a field more than the header (a tab smuggled in) is not copied into the merge.
+    const extra = path.join(scope.home, 'extra-field');
+    fs.cpSync(shards[0]!, extra, { recursive: true });
+    const hostsTsv = path.join(extra, 'hosts.tsv');
+    const [head, row, ...rest] = fs.readFileSync(hostsTsv, 'utf8').split('\n');
+    fs.writeFileSync(hostsTsv, [head, `${row}\tsmuggled`, ...rest].join('\n'));
+    expect(refusal([extra, shards[1]!, shards[2]!])).toMatch(/does not list the hosts its shard.tsv gives it/);
   });
 
   it('a shard killed outright: its finished hosts kept, the one mid-command interrupted, the rest not_started', async () => {
