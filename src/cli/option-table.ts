@@ -954,7 +954,7 @@ export const COMMAND_OPTIONS: Record<CommandName, readonly OptionKey[]> = {
   push: ['times', 'checksum', 'delete', 'followLinks', ...INVENTORY, ...SHARD, ...CONNECTION, ...POOL],
   pull: ['times', 'checksum', 'delete', 'keepSpecialBits', ...INVENTORY, ...SHARD, ...CONNECTION, ...POOL],
   play: ['check', 'var', ...BECOME, ...INVENTORY, ...SHARD, ...CONNECTION, ...POOL, ...OUTPUT],
-  hosts: ['json', 'vars', 'graph', ...INVENTORY],
+  hosts: ['json', 'vars', 'graph', ...INVENTORY, 'shard', 'shardBy', 'shardCount'],
   // Which earlier run a rerun repeats is known only once RUN is read: flags that do not apply to
   // its kind (rerunKinds) are refused then, before any host is contacted.
   rerun: [

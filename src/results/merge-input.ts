@@ -6,6 +6,7 @@ import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { RunDirError, UsageError } from '../errors.js';
 import type { RunRecord, ShardRecord } from './run-record.js';
+import { ioReason } from '../io-reason.js';
 
 export interface ShardInput {
   dir: string;
@@ -50,7 +51,7 @@ function realpathOf(dir: string): string {
   try {
     return fs.realpathSync(dir);
   } catch (err) {
-    throw new RunDirError(`merge: cannot read ${dir}: ${(err as Error).message}`, { cause: err });
+    throw new RunDirError(`merge: cannot read ${dir}: ${ioReason(err)}`, { cause: err });
   }
 }
 

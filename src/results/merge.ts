@@ -134,8 +134,12 @@ interface RowSource {
 
 const isStatus = (s: string): s is HostStatus => (HOST_STATUSES as readonly string[]).includes(s);
 
-/** A finished shard: its hosts.tsv, final, line by line. */
+/**
+ * A finished shard: its hosts.tsv, final, line by line. A shard that was stopped (state interrupted) gave
+ * no result for the hosts it never started: those become the merge's not_started, as a missing shard's.
+ */
 function finishedRows(shard: ShardInput): RowSource {
+  const stopped = shard.record.state !== 'done';
   const file = path.join(shard.dir, 'hosts.tsv');
   const reader = new LineReader(file);
   const header = reader.next();
@@ -150,7 +154,8 @@ function finishedRows(shard: ShardInput): RowSource {
       const [host, status = ''] = fields;
       if (line === null || host !== id || fields.length !== HOSTS_TSV_HEADER.length)
         throw new UsageError(`merge: ${file} does not list the hosts its shard.tsv gives it (expected ${id})`);
-      return isStatus(status) ? { line, status } : null;
+      if (!isStatus(status) || (stopped && status === 'not_started')) return null;
+      return { line, status };
     },
     close: () => reader.close(),
   };
@@ -163,7 +168,8 @@ function partialRows(shard: ShardInput): RowSource {
   return {
     next: (id) => {
       const h = byId.get(id);
-      if (h?.result) return { line: hostRow(h.result).map(tsvField).join('\t'), status: h.result.status };
+      if (h?.result && h.result.status !== 'not_started')
+        return { line: hostRow(h.result).map(tsvField).join('\t'), status: h.result.status };
       if (!h?.wasRunning) return null;
       // Its command may have run: interrupted, as a run that ends under a running command records it.
       const where = `shard ${shard.shard.index}/${shard.shard.count}`;
@@ -208,7 +214,7 @@ function copyStepOutputs(shard: ShardInput, outDir: string, owned: (id: string) 
 const JOURNAL_DROPPED = new Set(['run_start', 'run_done']);
 
 /** A shard's journal entries for its own hosts (run_start and run_done are the merged run's own). */
-function copyJournal(shard: ShardInput, owned: (id: string) => boolean, out: Out): void {
+function copyJournal(shard: ShardInput, owned: (id: string) => boolean, remade: ReadonlySet<string>, out: Out): void {
   const file = path.join(shard.dir, 'journal.ndjson');
   if (!fs.existsSync(file)) return;
   for (const line of linesOf(file)) {
@@ -221,6 +227,8 @@ function copyJournal(shard: ShardInput, owned: (id: string) => boolean, out: Out
     if (typeof entry !== 'object' || entry === null || JOURNAL_DROPPED.has(String(entry['kind']))) continue;
     const host = entry['host'] ?? entry['id'];
     if (typeof host === 'string' && !owned(host)) continue;
+    // The merge journals its own result for these (not_started: shard K/N produced no result).
+    if (entry['kind'] === 'host_done' && typeof host === 'string' && remade.has(host)) continue;
     out.write(line + '\n');
   }
 }
@@ -297,7 +305,9 @@ export function mergeShards(shards: ShardInput[], run: LogicalRun, target: Merge
   try {
     fs.mkdirSync(target.dir, { mode: 0o700 });
   } catch (err) {
-    throw new UsageError(`merge: cannot create ${target.dir}: ${(err as Error).message}`, 'E_RUN_DIR', { cause: err });
+    const exists = (err as NodeJS.ErrnoException).code === 'EEXIST';
+    const why = exists ? 'it already exists (a merge writes a new run directory: choose another -o)' : ioReason(err);
+    throw new UsageError(`merge: cannot create ${target.dir}: ${why}`, 'E_RUN_DIR', { cause: err });
   }
   fs.chmodSync(target.dir, 0o700);
   try {
@@ -321,7 +331,8 @@ function writeMerged(shards: ShardInput[], run: LogicalRun, target: MergeTarget)
         `merge: ${s.dir} ran ${s.shard.hosts} hosts but its shard.tsv gives shard ${s.shard.index} ${owners[s.shard.index]}`,
       );
   const missing = owners.flatMap((n, k) => (n > 0 && !present.has(k) ? [k] : []));
-  const partial = shards.filter((s) => s.record.state === 'running').map((s) => s.shard.index);
+  // Killed (running) or stopped (interrupted): the hosts it did not run are the merge's not_started.
+  const partial = shards.filter((s) => s.record.state !== 'done').map((s) => s.shard.index);
   const noResult = (id: string): HostResult => notStarted(id, noResultReason(shardOf.get(id)!, run.count));
   const sources = new Map<number, RowSource>();
   for (const s of shards) sources.set(s.shard.index, s.record.state === 'running' ? partialRows(s) : finishedRows(s));
@@ -369,7 +380,8 @@ function writeMerged(shards: ShardInput[], run: LogicalRun, target: MergeTarget)
   const journal = new Out(path.join(out, 'journal.ndjson'));
   try {
     journal.write(JSON.stringify({ t: startedAt, kind: 'run_start', run: id, hosts: ids.length }) + '\n');
-    for (const s of shards) copyJournal(s, ownedBy(s), journal);
+    const remade = new Set(synthesized.map((r) => r.id));
+    for (const s of shards) copyJournal(s, ownedBy(s), remade, journal);
     for (const r of synthesized) journal.write(JSON.stringify({ t: endedAt, kind: 'host_done', ...r }) + '\n');
     journal.write(JSON.stringify({ t: endedAt, kind: 'run_done', state }) + '\n');
   } finally {

@@ -212,6 +212,22 @@ describe('herd merge of an incomplete or foreign set of shards', () => {
     );
     for (const h of owned1) expect(rerunRows).toContain(single.get(h));
     expect(json(rerun).rerun_of).toBe(path.basename(a));
+    // Or sharded again: two reruns of the same merged run, each --shard K/2, merge into the one-controller rerun.
+    const halves: string[] = [];
+    for (const k of [0, 1]) {
+      const half = await runHerd(
+        ['rerun', a, '--shard', `${k}/2`, '--run-group', 'again', '-o', path.join(scope.home, 'halves')],
+        {
+          env: { HOME: scope.home },
+          timeoutMs: 60_000,
+        },
+      );
+      // A half may own none of the few hosts to rerun: it says so and leaves no directory.
+      if (!half.stderr.includes('owns none')) halves.push(runDirOf(half));
+    }
+    const joined = path.join(scope.home, 'merged', 'halves');
+    await merge([...halves, '-o', joined]);
+    expect(rowsOf(joined)).toEqual(rowsOf(rerun));
   });
 
   it('refuses shards of different run groups, a shard given twice, and a run that is no shard (exit 2)', async () => {
@@ -228,6 +244,14 @@ describe('herd merge of an incomplete or foreign set of shards', () => {
     expect(twice.stderr).toContain('shard 0/3 is given twice');
     const globbed = await merge([...mixed.shards, path.join(path.dirname(mixed.shards[0]!), 'latest')]);
     expect(globbed.code, globbed.stderr).toBe(1);
+    // -o names a new directory: an existing one is refused and left as it was.
+    const taken = path.join(scope.home, 'taken');
+    fs.mkdirSync(taken);
+    fs.writeFileSync(path.join(taken, 'keep'), 'mine\n');
+    const over = await merge([...mixed.shards, '-o', taken]);
+    expect(over.code).toBe(2);
+    expect(over.stderr).toContain('it already exists');
+    expect(fs.readdirSync(taken)).toEqual(['keep']);
     const plain = await merge([mixed.single]);
     expect(plain.code).toBe(2);
     expect(plain.stderr).toContain('is not one shard of a sharded run');
@@ -287,6 +311,8 @@ describe('--shard on push, pull, play and rerun', () => {
     expect(listed.map((l) => l.split('\t')[0])).toEqual(hosts);
     expect(own(rerun)).toEqual(listed.filter((l) => l.endsWith('\t1')).map((l) => l.split('\t')[0]));
     expect(json(runDirOf(rerun)).shard).toMatchObject({ index: 1, count: 2, selected_hosts: 9, run_group: 'again' });
+    const previewed = await runHerd(['hosts', '-i', inv, '--shard', '1/2', '--shard-by', 'group'], env);
+    expect(previewed.stdout.trim().split('\n')).toEqual(one);
     const lone = await runHerd(['run', '-i', inv, ...conn, '--shard-by', 'group', 'true'], env);
     expect(lone.code).toBe(2);
     expect(lone.stderr).toContain('--shard-by needs --shard');
@@ -349,5 +375,24 @@ describe('a shard that owns no host', () => {
     expect(m.code, m.stderr).toBe(0);
     expect(m.stderr).not.toContain('no directory given');
     expect(json(path.join(scope.home, 'merged', 'empty')).state).toBe('done');
+  });
+});
+
+describe('herd hosts --shard', () => {
+  it('herd hosts --shard lists the hosts that shard would run, before anything runs', async () => {
+    const env = { env: { HOME: scope.home } };
+    const listed = await runHerd(['hosts', '-i', mixed.inv, '--shard', '2/3'], env);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout.trim().split('\n')).toEqual(
+      rowsOf(mixed.shards[2]!)
+        .slice(1)
+        .map((r) => r.split('\t')[0]),
+    );
+    const auto = await runHerd(['hosts', '-i', mixed.inv, '--shard', 'auto', '--shard-count', '3'], {
+      env: { HOME: scope.home, JOB_COMPLETION_INDEX: '2' },
+    });
+    expect(auto.stdout).toBe(listed.stdout);
+    const graph = await runHerd(['hosts', '-i', mixed.inv, '--shard', '2/3', '--graph'], env);
+    expect(graph.code).toBe(2);
   });
 });

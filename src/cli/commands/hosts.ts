@@ -1,6 +1,7 @@
 // herd hosts: print the selected hosts, one per line, exactly as a run would target them; with
 // --vars each host's resolved variables, with --graph the group tree.
 import { loadInventory } from '../load-inventory.js';
+import { selectShard } from '../shard-select.js';
 import type { RawOptions } from '../options.js';
 import { UsageError } from '../../errors.js';
 import { writeText } from '../../report/terminal-safe.js';
@@ -12,8 +13,12 @@ export function hostsCommand(raw: RawOptions): number {
     (f) => f !== null,
   );
   if (chosen.length > 1) throw new UsageError(`${chosen.join(' and ')} print different things; give one`);
-  const inventory = loadInventory(raw.inventory ?? [], raw.limit, undefined, raw.inventoryFormat);
-  for (const w of inventory.warnings) writeText(process.stderr, `herd: warning: ${w}\n`);
+  if (raw.graph && raw.shard !== undefined)
+    throw new UsageError('--graph draws the whole inventory; --shard lists hosts');
+  const loaded = loadInventory(raw.inventory ?? [], raw.limit, undefined, raw.inventoryFormat);
+  for (const w of loaded.warnings) writeText(process.stderr, `herd: warning: ${w}\n`);
+  // --shard K/N: the hosts that shard would run, to look before a sharded run acts.
+  const inventory = { ...loaded, targets: selectShard(raw, loaded.targets).targets };
   if (raw.json) {
     // name (an Ansible host name other than the id) and vars only when there are some.
     const line = (t: Target) =>

@@ -41,7 +41,10 @@ export function mergeCommand(dirs: string[], raw: MergeRaw): number {
         `are not_started (${noResultReason(k, run.count)})`,
     );
   for (const k of outcome.partial)
-    lines.push(`herd: shard ${k}/${run.count} did not finish: its hosts without a result are not_started`);
+    lines.push(
+      `herd: shard ${k}/${run.count} did not finish: the hosts it did not run are not_started ` +
+        `(${noResultReason(k, run.count)})`,
+    );
   lines.push(
     `merged ${plural(shards.length, 'shard')} of ${run.count} (run group ${run.runGroup})`,
     formatCounts(outcome.record.hosts_total, outcome.record.counts),

@@ -240,6 +240,10 @@ const SHARD_ROWS = (c: string): [string, Proof[]][] => [
 
 const TABLE: Record<string, Proof[]> = Object.fromEntries([
   ...['run', 'push', 'pull', 'play', 'rerun'].flatMap(SHARD_ROWS),
+  ...['--shard', '--shard-by', '--shard-count'].map((f): [string, Proof[]] => [
+    `hosts ${f}`,
+    [[SH, 'herd hosts --shard lists the hosts that shard would run, before anything runs']],
+  ]),
   [
     'merge --out',
     [

@@ -203,4 +203,44 @@ describe('mergeShards', () => {
       expect(byHost.get(h)?.slice(1)).toEqual(['not_started', '-', '0', 'shard 1/3 produced no result', '-']);
     expect(readRun(out.dir).hosts.find((h) => h.id === slow)?.result?.status).toBe('interrupted');
   });
+
+  it("a shard stopped by SIGTERM (scancel): the hosts it never started are the merge's not_started", async () => {
+    const mine = rows(shards[1]!).map((r) => r[0]!);
+    let dir = '';
+    const stopped = await herd(
+      ['--shard', '1/3', '--run-group', 'u1', '-f', '1', '--grace', '0', command(slow)],
+      'runs-stopped',
+      {
+        onSpawn: (child) => {
+          const poll = setInterval(() => {
+            const latest = path.join(scope.home, 'runs-stopped', 'latest');
+            if (!fs.existsSync(latest)) return;
+            dir = fs.realpathSync(latest);
+            if (fs.readFileSync(path.join(dir, 'journal.ndjson'), 'utf8').includes(`"host_running","host":"${slow}"`)) {
+              clearInterval(poll);
+              child.kill('SIGTERM');
+            }
+          }, 20);
+        },
+      },
+    );
+    expect(stopped.code).toBe(130);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8')).state).toBe('interrupted');
+    const out = merge([shards[0]!, dir, shards[2]!]);
+    expect(out.partial).toEqual([1]);
+    const byHost = new Map(rows(out.dir).map((r) => [r[0]!, r]));
+    expect(byHost.get(slow)?.[1]).toBe('interrupted');
+    const after = mine.slice(mine.indexOf(slow) + 1);
+    expect(after.length).toBeGreaterThan(0);
+    for (const h of after) {
+      expect(byHost.get(h)?.slice(1)).toEqual(['not_started', '-', '0', 'shard 1/3 produced no result', '-']);
+      expect(journalOf(out.dir, h)).toMatchObject({ reason: 'shard 1/3 produced no result' });
+    }
+    // One host_done per host: the shard's own not_started entries are replaced, not repeated.
+    const done = fs
+      .readFileSync(path.join(out.dir, 'journal.ndjson'), 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"kind":"host_done"'));
+    expect(done).toHaveLength(hosts.length);
+  });
 });
