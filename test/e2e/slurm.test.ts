@@ -90,7 +90,7 @@ function mergeAfter(cluster: SlurmCluster, job: string, shared: string, out: str
   const command = `exec ${q(HERD_BIN)} merge ${q(shared)}/*/latest -o ${q(out)}`;
   const { done } = cluster.submitAndWait([`--dependency=afterany:${job}`, '-o', log, '--wrap', command], {
     env: { ...JOB_ENV, HOME: scope.home },
-    timeoutMs: 110_000,
+    timeoutMs: 170_000,
   });
   return async () => {
     const { code } = await done;
@@ -124,140 +124,150 @@ async function taskGone(cluster: SlurmCluster, task: string): Promise<void> {
   }
 }
 
-describe.skipIf(skip !== undefined)('herd run --shard auto as a Slurm job array, then herd merge', () => {
-  it('the merged run of 4 array tasks equals one controller running the same inventory', async () => {
-    const cluster = slurm!;
-    const work = scratchDir('herd-slurm-equal-');
-    const hosts = scope.fleet.hosts(10, 4000);
-    // Two hosts refuse the connection, two end their command with exit 3, the rest are ok.
-    const inventory = [...hosts.slice(0, 5), '127.0.0.1:1', ...hosts.slice(5), '127.0.0.2:1'];
-    const failing = [hosts[2]!, hosts[7]!];
-    const command =
-      `me=$(echo "$SSH_CONNECTION" | cut -d' ' -f3); echo "out $me"; echo "err $me" >&2; ` +
-      `case $me in ${failing.join('|')}) exit 3;; esac`;
-    const inv = writeInventory(scope, 'slurm-equal.txt', inventory);
-    const kh = path.join(work, 'kh');
+// sbatch --wait polls the controller at growing intervals, and on a loaded machine every step is slower.
+describe.skipIf(skip !== undefined)(
+  'herd run --shard auto as a Slurm job array, then herd merge',
+  { timeout: 180_000 },
+  () => {
+    it('the merged run of 4 array tasks equals one controller running the same inventory', async () => {
+      const cluster = slurm!;
+      const work = scratchDir('herd-slurm-equal-');
+      const hosts = scope.fleet.hosts(10, 4000);
+      // Two hosts refuse the connection, two end their command with exit 3, the rest are ok.
+      const inventory = [...hosts.slice(0, 5), '127.0.0.1:1', ...hosts.slice(5), '127.0.0.2:1'];
+      const failing = [hosts[2]!, hosts[7]!];
+      const command =
+        `me=$(echo "$SSH_CONNECTION" | cut -d' ' -f3); echo "out $me"; echo "err $me" >&2; ` +
+        `case $me in ${failing.join('|')}) exit 3;; esac`;
+      const inv = writeInventory(scope, 'slurm-equal.txt', inventory);
+      const kh = path.join(work, 'kh');
 
-    const single = await runHerd(['run', '-i', inv, ...conn(kh), '-o', path.join(work, 'single'), command], {
-      env: { HOME: scope.home },
-    });
-    expect(single.stderr).toContain('12 hosts: 8 ok, 2 failed, 2 unreachable');
-    expect(single.code).toBe(1);
-    const reference = runDirOf(single);
-
-    const shared = path.join(work, 'shared');
-    const script = shardScript(work, shared, ['run', '-i', inv, ...conn(kh), command]);
-    const { jobId, done } = cluster.submitAndWait(
-      [`--array=0-${SHARDS - 1}`, '-o', path.join(work, 'task-%a.out'), script],
-      { env: { ...JOB_ENV, HOME: scope.home }, timeoutMs: 110_000 },
-    );
-    const job = await jobId;
-    const merged = mergeAfter(cluster, job, shared, path.join(work, 'merged'));
-    const sbatch = await done;
-    const taskLogs = (): string =>
-      fs
-        .readdirSync(work)
-        .filter((f) => f.startsWith('task-'))
-        .map((f) => `--- ${f}\n${fs.readFileSync(path.join(work, f), 'utf8')}`)
-        .join('\n');
-    // A task whose hosts failed exits 1, and sbatch --wait exits with the array's highest exit code.
-    expect(sbatch.code, `${sbatch.stderr}\n${taskLogs()}`).toBe(1);
-
-    const runs = shardRuns(shared);
-    expect(runs).toHaveLength(SHARDS);
-    for (const run of runs) {
-      const record = JSON.parse(fs.readFileSync(path.join(run, 'run.json'), 'utf8'));
-      const task = path.basename(path.dirname(run));
-      expect(record.shard).toMatchObject({
-        run_group: job,
-        index: Number(task),
-        count: SHARDS,
-        from_env: `SLURM_ARRAY_TASK_ID=${task}`,
-        selected_hosts: inventory.length,
+      const single = await runHerd(['run', '-i', inv, ...conn(kh), '-o', path.join(work, 'single'), command], {
+        env: { HOME: scope.home },
       });
-    }
+      expect(single.stderr).toContain('12 hosts: 8 ok, 2 failed, 2 unreachable');
+      expect(single.code).toBe(1);
+      const reference = runDirOf(single);
 
-    const { code, text, dir } = await merged();
-    expect(text).toContain(`merged ${SHARDS} shards of ${SHARDS} (run group ${job})`);
-    expect(text).not.toMatch(/no result/);
-    const record = JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8'));
-    expect(record.counts).toEqual(JSON.parse(fs.readFileSync(path.join(reference, 'run.json'), 'utf8')).counts);
-    expect(hostRows(dir)).toEqual(hostRows(reference));
-    expect(
-      hostRows(dir)
-        .slice(1)
-        .map((r) => r.split('\t')[0]),
-    ).toEqual(inventory);
-    expect(fs.readFileSync(path.join(dir, 'failed.txt'), 'utf8')).toBe(
-      fs.readFileSync(path.join(reference, 'failed.txt'), 'utf8'),
-    );
-    expect(filesIn(path.join(dir, 'stdout'))).toEqual(filesIn(path.join(reference, 'stdout')));
-    expect(filesIn(path.join(dir, 'stderr'))).toEqual(filesIn(path.join(reference, 'stderr')));
-    expect(sortedLines(path.join(dir, 'output.log'))).toEqual(sortedLines(path.join(reference, 'output.log')));
-    expect(code).toBe(single.code);
-  });
+      const shared = path.join(work, 'shared');
+      const script = shardScript(work, shared, ['run', '-i', inv, ...conn(kh), command]);
+      const { jobId, done } = cluster.submitAndWait(
+        [`--array=0-${SHARDS - 1}`, '-o', path.join(work, 'task-%a.out'), script],
+        { env: { ...JOB_ENV, HOME: scope.home }, timeoutMs: 170_000 },
+      );
+      const job = await jobId;
+      const merged = mergeAfter(cluster, job, shared, path.join(work, 'merged'));
+      const sbatch = await done;
+      const taskLogs = (): string =>
+        fs
+          .readdirSync(work)
+          .filter((f) => f.startsWith('task-'))
+          .map((f) => `--- ${f}\n${fs.readFileSync(path.join(work, f), 'utf8')}`)
+          .join('\n');
+      // A task whose hosts failed exits 1, and sbatch --wait exits with the array's highest exit code.
+      expect(sbatch.code, `${sbatch.stderr}\n${taskLogs()}`).toBe(1);
 
-  it('a task cancelled mid-run: its running host gets --grace, the rest are not_started, rerun ends them', async () => {
-    // Slurm's cancel sends SIGTERM to every process of the task, herd's workers included: herd alone decides
-    // what it means (start no new host, give running commands --grace), as for a Ctrl-C on the terminal.
-    const k = await killOneTask([], 'release once herd noted the signal');
-    for (const h of k.hosts) {
-      const row = k.rows.get(h);
-      if (!k.itsHosts.includes(h) || h === k.running) expect(row, h).toMatchObject({ status: 'ok', exit: '0' });
-      else expect(row, h).toMatchObject({ status: 'not_started', reason: expect.stringMatching(/SIGTERM/) });
-    }
-    expect(fs.readFileSync(path.join(k.merged, 'stdout', k.running), 'utf8')).toBe(`done ${k.running}\n`);
-    await rerunFinishes(
-      k,
-      k.itsHosts.filter((h) => h !== k.running),
-    );
-  });
-
-  it('a task killed outright: its unstarted hosts are "shard K/N produced no result", rerun ends them', async () => {
-    // --batch --signal=KILL: SIGKILL to every process of the task at once (what an OOM kill or a lost node
-    // does), so herd never writes its final record; a plain scancel sends SIGTERM first.
-    const k = await killOneTask(['--batch', '--signal=KILL'], 'release once the task is gone');
-    for (const h of k.hosts) {
-      const row = k.rows.get(h);
-      if (!k.itsHosts.includes(h)) expect(row, h).toMatchObject({ status: 'ok', exit: '0' });
-      // Its journal says its command started: it may have run.
-      else if (h === k.running) expect(row, h).toMatchObject({ status: 'interrupted' });
-      else
-        expect(row, h).toMatchObject({
-          status: 'not_started',
-          reason: `shard ${k.killed}/${SHARDS} produced no result`,
+      const runs = shardRuns(shared);
+      expect(runs).toHaveLength(SHARDS);
+      for (const run of runs) {
+        const record = JSON.parse(fs.readFileSync(path.join(run, 'run.json'), 'utf8'));
+        const task = path.basename(path.dirname(run));
+        expect(record.shard).toMatchObject({
+          run_group: job,
+          index: Number(task),
+          count: SHARDS,
+          from_env: `SLURM_ARRAY_TASK_ID=${task}`,
+          selected_hosts: inventory.length,
         });
-    }
-    await rerunFinishes(
-      k,
-      k.itsHosts.filter((h) => h !== k.running),
-      k.running,
-    );
-  });
+      }
 
-  it('herd rerun of a merged run, sharded again as a job array, ends the hosts a killed task left', async () => {
-    const cluster = slurm!;
-    const k = await killOneTask(['--batch', '--signal=KILL'], 'release once the task is gone');
-    const unstarted = k.itsHosts.filter((h) => h !== k.running);
-    const shared = path.join(k.work, 'rerun-shared');
-    const script = shardScript(k.work, shared, ['rerun', k.merged, '--include-interrupted']);
-    const { jobId, done } = cluster.submitAndWait(['--array=0-1', '-o', path.join(k.work, 'rerun-%a.out'), script], {
-      env: { ...JOB_ENV, HOME: scope.home },
-      timeoutMs: 110_000,
+      const { code, text, dir } = await merged();
+      expect(text).toContain(`merged ${SHARDS} shards of ${SHARDS} (run group ${job})`);
+      expect(text).not.toMatch(/no result/);
+      const record = JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8'));
+      expect(record.counts).toEqual(JSON.parse(fs.readFileSync(path.join(reference, 'run.json'), 'utf8')).counts);
+      expect(hostRows(dir)).toEqual(hostRows(reference));
+      expect(
+        hostRows(dir)
+          .slice(1)
+          .map((r) => r.split('\t')[0]),
+      ).toEqual(inventory);
+      expect(fs.readFileSync(path.join(dir, 'failed.txt'), 'utf8')).toBe(
+        fs.readFileSync(path.join(reference, 'failed.txt'), 'utf8'),
+      );
+      expect(filesIn(path.join(dir, 'stdout'))).toEqual(filesIn(path.join(reference, 'stdout')));
+      expect(filesIn(path.join(dir, 'stderr'))).toEqual(filesIn(path.join(reference, 'stderr')));
+      expect(sortedLines(path.join(dir, 'output.log'))).toEqual(sortedLines(path.join(reference, 'output.log')));
+      expect(code).toBe(single.code);
     });
-    const job = await jobId;
-    const merged = mergeAfter(cluster, job, shared, path.join(k.work, 'rerun-merged'));
-    expect((await done).code).toBe(0);
-    const { code, text, dir } = await merged();
-    expect(code, text).toBe(0);
-    expect(text).toContain(`(run group ${job})`);
-    // The killed task's hosts, in the merged run's order, split over the new array and all ok.
-    expect(hostRows(dir).slice(1)).toEqual(k.itsHosts.map((h) => `${h}\tok\t0\t-\t-`));
-    for (const h of unstarted) expect(fs.readFileSync(path.join(dir, 'stdout', h), 'utf8')).toBe(`done ${h}\n`);
-    const record = JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8'));
-    expect(record.merged.count).toBe(2);
-  });
-});
+
+    it('a task cancelled mid-run: its running host gets --grace, the rest are not_started, rerun ends them', async () => {
+      // Slurm's cancel sends SIGTERM to every process of the task, herd's workers included: herd alone decides
+      // what it means (start no new host, give running commands --grace), as for a Ctrl-C on the terminal.
+      const k = await killOneTask([], 'release once herd noted the signal');
+      for (const h of k.hosts) {
+        const row = k.rows.get(h);
+        if (!k.itsHosts.includes(h) || h === k.running) expect(row, h).toMatchObject({ status: 'ok', exit: '0' });
+        // A shard stopped before it finished gave no result for the hosts it never started.
+        else
+          expect(row, h).toMatchObject({
+            status: 'not_started',
+            reason: `shard ${k.killed}/${SHARDS} produced no result`,
+          });
+      }
+      expect(fs.readFileSync(path.join(k.merged, 'stdout', k.running), 'utf8')).toBe(`done ${k.running}\n`);
+      await rerunFinishes(
+        k,
+        k.itsHosts.filter((h) => h !== k.running),
+      );
+    });
+
+    it('a task killed outright: its unstarted hosts are "shard K/N produced no result", rerun ends them', async () => {
+      // --batch --signal=KILL: SIGKILL to every process of the task at once (what an OOM kill or a lost node
+      // does), so herd never writes its final record; a plain scancel sends SIGTERM first.
+      const k = await killOneTask(['--batch', '--signal=KILL'], 'release once the task is gone');
+      for (const h of k.hosts) {
+        const row = k.rows.get(h);
+        if (!k.itsHosts.includes(h)) expect(row, h).toMatchObject({ status: 'ok', exit: '0' });
+        // Its journal says its command started: it may have run.
+        else if (h === k.running) expect(row, h).toMatchObject({ status: 'interrupted' });
+        else
+          expect(row, h).toMatchObject({
+            status: 'not_started',
+            reason: `shard ${k.killed}/${SHARDS} produced no result`,
+          });
+      }
+      await rerunFinishes(
+        k,
+        k.itsHosts.filter((h) => h !== k.running),
+        k.running,
+      );
+    });
+
+    it('herd rerun of a merged run, sharded again as a job array, ends the hosts a killed task left', async () => {
+      const cluster = slurm!;
+      const k = await killOneTask(['--batch', '--signal=KILL'], 'release once the task is gone');
+      const unstarted = k.itsHosts.filter((h) => h !== k.running);
+      const shared = path.join(k.work, 'rerun-shared');
+      const script = shardScript(k.work, shared, ['rerun', k.merged, '--include-interrupted']);
+      const { jobId, done } = cluster.submitAndWait(['--array=0-1', '-o', path.join(k.work, 'rerun-%a.out'), script], {
+        env: { ...JOB_ENV, HOME: scope.home },
+        timeoutMs: 170_000,
+      });
+      const job = await jobId;
+      const merged = mergeAfter(cluster, job, shared, path.join(k.work, 'rerun-merged'));
+      expect((await done).code).toBe(0);
+      const { code, text, dir } = await merged();
+      expect(code, text).toBe(0);
+      expect(text).toContain(`(run group ${job})`);
+      // The killed task's hosts, in the merged run's order, split over the new array and all ok.
+      expect(hostRows(dir).slice(1)).toEqual(k.itsHosts.map((h) => `${h}\tok\t0\t-\t-`));
+      for (const h of unstarted) expect(fs.readFileSync(path.join(dir, 'stdout', h), 'utf8')).toBe(`done ${h}\n`);
+      const record = JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8'));
+      expect(record.merged.count).toBe(2);
+    });
+  },
+);
 
 interface KilledTask {
   work: string;
@@ -300,7 +310,7 @@ async function killOneTask(
     ]);
     const { jobId, done } = cluster.submitAndWait(
       [`--array=0-${SHARDS - 1}`, '-o', path.join(work, 'task-%a.out'), script],
-      { env: { ...JOB_ENV, HOME: scope.home }, timeoutMs: 110_000 },
+      { env: { ...JOB_ENV, HOME: scope.home }, timeoutMs: 170_000 },
     );
     const job = await jobId;
     const merged = mergeAfter(cluster, job, shared, path.join(work, 'merged'));
