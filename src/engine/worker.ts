@@ -228,7 +228,9 @@ function fail(err: unknown): void {
 }
 process.on('uncaughtException', fail);
 process.on('unhandledRejection', fail);
-// The terminal's Ctrl-C reaches the whole process group; only the parent decides what it means.
+// The terminal's Ctrl-C reaches the whole process group, and a scheduler's cancel (Slurm's scancel, systemd's
+// control-group stop) sends SIGTERM to every process of the job: only the parent decides what either means.
 process.on('SIGINT', () => {});
+process.on('SIGTERM', () => {});
 // A parent that is gone (even by kill -9) takes its workers with it.
 process.on('disconnect', () => process.exit(0));

@@ -40,7 +40,7 @@ export function loopbackAddress(index: number): string {
   return `127.${b}.${c}.${d}`;
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);
