@@ -106,7 +106,7 @@ function planHops(hops: JumpSpec[], d: ConnectionDefaults): HopTarget[] {
 
 /** Turn selected targets into jobs with every connection detail filled in. */
 export function planJobs(targets: Target[], d: ConnectionDefaults): HostJob[] {
-  return targets.map((t) => {
+  const jobs = targets.map((t): HostJob => {
     const e = resolveEndpoint(t.host, t.user, t.port, d, true);
     const s = e.settings;
     const jumpSpec =
@@ -140,4 +140,21 @@ export function planJobs(targets: Target[], d: ConnectionDefaults): HostJob[] {
       ...keepaliveOf(s),
     };
   });
+  markSharedAliases(jobs);
+  return jobs;
+}
+
+/**
+ * Hosts of one run that file their key under one HostKeyAlias: ssh meets them one at a time, so its accept-new
+ * pins the first key and checks the rest against it; herd meets them in parallel, so the worker is told how many
+ * share the alias and accept-new refuses a key not pinned yet rather than trust whichever arrived first.
+ */
+function markSharedAliases(jobs: HostJob[]): void {
+  const count = new Map<string, number>();
+  for (const j of jobs)
+    if (j.hostKeyAlias !== undefined) count.set(j.hostKeyAlias, (count.get(j.hostKeyAlias) ?? 0) + 1);
+  for (const j of jobs) {
+    const n = j.hostKeyAlias === undefined ? 0 : count.get(j.hostKeyAlias)!;
+    if (n > 1) j.hostKeyAliasSharedBy = n;
+  }
 }

@@ -116,6 +116,7 @@ export class Connector {
             ? this.entriesFor(known.files, target.hostKeyAlias, 22)
             : this.entriesFor(known.files, target.host, target.port),
       ...(target.hostKeyAlias !== undefined ? { hostKeyAlias: target.hostKeyAlias } : {}),
+      ...(job.hostKeyAliasSharedBy !== undefined ? { hostKeyAliasSharedBy: job.hostKeyAliasSharedBy } : {}),
       ...(target.keepalive ? { keepalive: target.keepalive } : {}),
       hashKnownHosts: known.hash,
       ...(known.hash && known.record !== null ? { hashSalt: this.sharedSalt(known.record) } : {}),

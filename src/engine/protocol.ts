@@ -129,6 +129,8 @@ export interface HostJob {
   knownHosts: KnownHostsSpec;
   /** ssh_config HostKeyAlias: the name its key is looked up, recorded and certified under. */
   hostKeyAlias?: string;
+  /** How many hosts of the run share hostKeyAlias, when more than one (accept-new then refuses an unpinned key). */
+  hostKeyAliasSharedBy?: number;
   /** ssh_config ServerAliveInterval/ServerAliveCountMax; the worker's default keepalive when absent. */
   keepalive?: Keepalive;
   /** Unique tag for the remote processes of this job. */

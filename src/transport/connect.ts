@@ -47,6 +47,8 @@ export interface ConnectOptions {
   keepalive?: Keepalive;
   /** ssh_config HostKeyAlias: the known_hosts name (undecorated by the port) and the certificate principal. */
   hostKeyAlias?: string;
+  /** Hosts of the run sharing hostKeyAlias (more than one): accept-new refuses a key the alias has not pinned yet. */
+  hostKeyAliasSharedBy?: number;
   /** HashKnownHosts: record a new key under a hashed name. */
   hashKnownHosts?: boolean;
   /** The salt hashed names are recorded with (one per file, see connector.ts); absent: a fresh one each. */
@@ -270,6 +272,16 @@ function checkPlainHostKey(options: ConnectOptions, key: Buffer): string | null 
           'hostkey_unknown',
           'E_HOSTKEY_UNKNOWN',
           `host key ${keyTypeOfBlob(key)} is not in known_hosts and strict checking is on`,
+        );
+      }
+      if (options.hostKeyAlias !== undefined && (options.hostKeyAliasSharedBy ?? 0) > 1) {
+        // ssh's first contact is one host at a time; in parallel, the first key to arrive would be pinned for all.
+        return new HostFailure(
+          'hostkey_unknown',
+          'E_HOSTKEY_UNKNOWN',
+          `host key ${keyTypeOfBlob(key)} is not in known_hosts under HostKeyAlias ${options.hostKeyAlias}, which ` +
+            `${options.hostKeyAliasSharedBy} hosts of this run share: accept-new would pin whichever key came first ` +
+            `for all of them; pin it first (run one of them alone, e.g. -l HOST) or use strict checking`,
         );
       }
       if (!options.onNewHostKey) {

@@ -194,27 +194,47 @@ describe(`HostKeyAlias ${ALIAS} against OpenSSH 9.2 (ssh and herd, same known_ho
     });
   }
 
-  it('hosts sharing one alias and key, first met in one accept-new run: one line recorded, as ssh records one', async () => {
-    const fleet = fleets.get('plain')!;
+  it('hosts sharing an alias not pinned yet are refused by accept-new, never pinned to whichever key came first; once pinned through one host, the others are checked against it', async () => {
+    const plain = fleets.get('plain')!;
+    const other = fleets.get('cert-alias')!; // another host key (no CA line here: it shows its plain key)
     const dir = scratchDir('herd-alias-shared-');
     const kh = path.join(dir, 'known_hosts');
     const config = path.join(dir, 'ssh_config');
-    const addresses = [loopbackAddress(960), loopbackAddress(961), loopbackAddress(962)];
-    const lines = ['Host *', `  Port ${fleet.port}`, `  User ${fleet.user}`, `  IdentityFile ${fleet.keyPath}`];
-    lines.push(
-      '  IdentitiesOnly yes',
-      '  HostKeyAlias pool',
-      `  UserKnownHostsFile ${kh}`,
-      '  GlobalKnownHostsFile none',
-    );
+    const hosts: [string, Fleet][] = [
+      [loopbackAddress(960), plain],
+      [loopbackAddress(961), plain],
+      [loopbackAddress(962), other],
+    ];
+    const lines: string[] = [];
+    for (const [a, f] of hosts)
+      lines.push(`Host ${a}`, `  Port ${f.port}`, `  User ${f.user}`, `  IdentityFile ${f.keyPath}`);
+    lines.push('Host *', '  IdentitiesOnly yes', '  HostKeyAlias pool', `  UserKnownHostsFile ${kh}`);
+    lines.push('  GlobalKnownHostsFile none');
     fs.writeFileSync(config, lines.join('\n') + '\n');
     const inv = path.join(dir, 'inventory');
-    fs.writeFileSync(inv, addresses.join('\n') + '\n');
+    fs.writeFileSync(inv, hosts.map(([a]) => a).join('\n') + '\n');
     const args = ['run', '-i', inv, '-F', config, '--host-key-checking', 'accept-new', '--workers', '2'];
-    const result = await runHerd([...args, '-o', path.join(dir, 'runs'), 'true'], { env: { HOME: dir } });
-    const rows = readHostsTsv(runDirOf(result));
-    for (const a of addresses) expect(rows.get(a)?.status, a).toBe('ok');
-    expect(fs.readFileSync(kh, 'utf8')).toBe(`pool ${fleet.hostPublicKey}\n`);
+    const runAll = async (...more: string[]) => {
+      const result = await runHerd([...args, ...more, '-o', path.join(dir, 'runs'), 'true'], { env: { HOME: dir } });
+      return readHostsTsv(runDirOf(result));
+    };
+    // In parallel, the first key to arrive would be pinned for all three: refused, nothing recorded.
+    const first = await runAll();
+    for (const [a] of hosts) {
+      expect(first.get(a)?.status, a).toBe('hostkey_unknown');
+      expect(first.get(a)?.reason).toContain(
+        'not in known_hosts under HostKeyAlias pool, which 3 hosts of this run share',
+      );
+    }
+    expect(fs.existsSync(kh) ? fs.readFileSync(kh, 'utf8') : '').toBe('');
+    // Pinned through one host, as ssh's first contact would pin it.
+    expect((await runAll('-l', hosts[0]![0])).get(hosts[0]![0])?.status).toBe('ok');
+    expect(fs.readFileSync(kh, 'utf8')).toBe(`pool ${plain.hostPublicKey}\n`);
+    // Then each is checked against the pin: the host with another key is a changed key, as for ssh.
+    const again = await runAll();
+    expect([hosts[0]![0], hosts[1]![0]].map((a) => again.get(a)?.status)).toEqual(['ok', 'ok']);
+    expect(again.get(hosts[2]![0])?.status).toBe('hostkey_mismatch');
+    expect(fs.readFileSync(kh, 'utf8')).toBe(`pool ${plain.hostPublicKey}\n`);
   }, 120_000);
 
   it('a jump host is checked under its own HostKeyAlias, the target under its own, strict, as by ssh', async () => {
