@@ -145,16 +145,23 @@ export function planJobs(targets: Target[], d: ConnectionDefaults): HostJob[] {
 }
 
 /**
- * Hosts of one run that file their key under one HostKeyAlias: ssh meets them one at a time, so its accept-new
- * pins the first key and checks the rest against it; herd meets them in parallel, so the worker is told how many
- * share the alias and accept-new refuses a key not pinned yet rather than trust whichever arrived first.
+ * Hosts of one run that file their key under one HostKeyAlias in the same known_hosts files: ssh meets them one
+ * at a time, so its accept-new pins the first key and checks the rest against it; herd meets them in parallel, so
+ * the worker is told how many share the alias and accept-new refuses a key not pinned yet rather than trust
+ * whichever arrived first.
  */
 function markSharedAliases(jobs: HostJob[]): void {
+  // Only hosts that look the alias up in the same known_hosts files compete for its first line.
+  const keyOf = (j: HostJob) =>
+    j.hostKeyAlias === undefined ? null : [j.hostKeyAlias, ...j.knownHosts.files].join('\0');
   const count = new Map<string, number>();
-  for (const j of jobs)
-    if (j.hostKeyAlias !== undefined) count.set(j.hostKeyAlias, (count.get(j.hostKeyAlias) ?? 0) + 1);
   for (const j of jobs) {
-    const n = j.hostKeyAlias === undefined ? 0 : count.get(j.hostKeyAlias)!;
+    const k = keyOf(j);
+    if (k !== null) count.set(k, (count.get(k) ?? 0) + 1);
+  }
+  for (const j of jobs) {
+    const k = keyOf(j);
+    const n = k === null ? 0 : count.get(k)!;
     if (n > 1) j.hostKeyAliasSharedBy = n;
   }
 }

@@ -155,6 +155,26 @@ describe('planning connections', () => {
     expect([plain.hostKeyAlias, plain.keepalive]).toEqual([undefined, undefined]);
   });
 
+  it('marks hosts that share a HostKeyAlias and its known_hosts files (accept-new then refuses an unpinned key)', () => {
+    const sshConfig = parseSshConfigText(
+      '/home/me/.ssh/config',
+      [
+        'Host a b c',
+        '  HostKeyAlias pool',
+        'Host c',
+        '  UserKnownHostsFile /elsewhere/known_hosts',
+        'Host d',
+        '  HostKeyAlias alone',
+        '',
+      ].join('\n'),
+    );
+    const jobs = planJobs(
+      ['a', 'b', 'c', 'd', 'e'].map((h) => target(h)),
+      defaults({ sshConfig }),
+    );
+    expect(jobs.map((j) => j.hostKeyAliasSharedBy)).toEqual([2, 2, undefined, undefined, undefined]);
+  });
+
   it("a jump host's StrictHostKeyChecking comes from its own block, unless --host-key-checking is given", () => {
     const sshConfig = parseSshConfigText(
       '/home/me/.ssh/config',
