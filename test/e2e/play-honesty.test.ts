@@ -5,37 +5,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { driver, openGate, stderrMatches, waitUntil } from './gate.js';
+import { fleetArgs, hostDisk, writeFile } from './fleet-args.js';
 import { readHostsTsv, runDirOf, runHerd, scratchDir, useLoopbackFleet } from './herd-cli.js';
 
 const scope = useLoopbackFleet();
-
-function conn(out: string): string[] {
-  return [
-    '-u',
-    scope.fleet.user,
-    '-p',
-    String(scope.fleet.port),
-    '-k',
-    scope.fleet.keyPath,
-    '--known-hosts',
-    path.join(scope.home, 'kh'),
-    '-o',
-    out,
-  ];
-}
-
-function writeFile(name: string, text: string): string {
-  const file = path.join(scope.home, name);
-  fs.writeFileSync(file, text);
-  return file;
-}
-
-/** A directory the fleet user can write, standing in for each host's disk. */
-function hostDisk(): string {
-  const dir = scratchDir('herd-disk-');
-  fs.chmodSync(dir, 0o777);
-  return dir;
-}
 
 /** steps.tsv rows as `host step` -> every status recorded for it, in order. */
 function stepRows(dir: string): Map<string, { status: string; reason: string }[]> {
@@ -59,15 +32,15 @@ describe('a playbook push', () => {
     const hosts = scope.fleet.hosts(3, 7100);
     const book = path.join(src, 'push.yml');
     fs.writeFileSync(book, `steps:\n  - name: ship\n    push: { src: app/, dest: "${disk}/{{ host }}" }\n`);
-    const inv = writeFile('push.txt', hosts.join('\n') + '\n');
+    const inv = writeFile(scope, 'push.txt', hosts.join('\n') + '\n');
     const out = path.join(scope.home, 'runs-push');
-    const first = await runHerd(['play', '-i', inv, ...conn(out), book], { env: { HOME: scope.home } });
+    const first = await runHerd(['play', '-i', inv, ...fleetArgs(scope, out), book], { env: { HOME: scope.home } });
     expect(first.stderr).toContain('3 hosts: 3 ok');
     const firstSteps = stepRows(runDirOf(first));
     for (const h of hosts)
       expect(firstSteps.get(`${h} 1.1`)).toEqual([{ status: 'changed', reason: 'pushed 2 files, 11 bytes' }]);
 
-    const second = await runHerd(['play', '-i', inv, ...conn(out), book], { env: { HOME: scope.home } });
+    const second = await runHerd(['play', '-i', inv, ...fleetArgs(scope, out), book], { env: { HOME: scope.home } });
     expect(second.stderr).toContain('3 hosts: 3 ok');
     const secondSteps = stepRows(runDirOf(second));
     for (const h of hosts)
@@ -84,6 +57,7 @@ describe('herd rerun --include-diverged', () => {
       fs.writeFileSync(path.join(disk, `${h}.lsblk`), `sda disk 100G\n${system} disk 2T\n`);
     for (const h of hosts) layout(h, odd.includes(h) ? 'sdm' : 'sdb');
     const book = writeFile(
+      scope,
       'gate.yml',
       `name: check before you act
 vars: { base: "${disk}" }
@@ -97,9 +71,12 @@ steps:
 `,
     );
     const out = path.join(scope.home, 'runs-gate');
-    const first = await runHerd(['play', '-i', writeFile('gate.txt', hosts.join('\n') + '\n'), ...conn(out), book], {
-      env: { HOME: scope.home },
-    });
+    const first = await runHerd(
+      ['play', '-i', writeFile(scope, 'gate.txt', hosts.join('\n') + '\n'), ...fleetArgs(scope, out), book],
+      {
+        env: { HOME: scope.home },
+      },
+    );
     expect(first.stderr).toContain('7 hosts: 5 ok, 2 diverged');
     const firstDir = runDirOf(first);
     // The journal says what happened at the gate: the held-back hosts did not pass it.
@@ -143,6 +120,7 @@ describe('a crash of the playbook engine', () => {
     const hosts = scope.fleet.hosts(4, 7300);
     const [early, late] = [hosts.slice(0, 2), hosts.slice(2)];
     const book = writeFile(
+      scope,
       'crash.yml',
       `- name: first
   hosts: ${early.join(',')}
@@ -157,10 +135,10 @@ describe('a crash of the playbook engine', () => {
       run: echo two >> {{ base }}/{{ host }}.two
 `,
     );
-    const inv = writeFile('crash.txt', hosts.join('\n') + '\n');
+    const inv = writeFile(scope, 'crash.txt', hosts.join('\n') + '\n');
     const out = path.join(scope.home, 'runs-crash');
     // Test-only: the engine throws as play 2 starts, after play 1 ran on the early hosts.
-    const crashed = await runHerd(['play', '-i', inv, ...conn(out), book], {
+    const crashed = await runHerd(['play', '-i', inv, ...fleetArgs(scope, out), book], {
       env: { HOME: scope.home, HERD_TEST_PLAY_CRASH_AT_PLAY: '2' },
     });
     expect(crashed.code).toBe(70);
@@ -198,6 +176,7 @@ describe('Ctrl-C during a consensus gate', () => {
     // The inspect step holds on a gate until herd has taken the Ctrl-C in: it is running then, whatever the load.
     const hold = openGate();
     const book = writeFile(
+      scope,
       'gate-int.yml',
       `name: gate then change
 vars: { base: "${disk}" }
@@ -220,7 +199,15 @@ steps:
       hold.release();
     });
     const result = await runHerd(
-      ['play', '-i', writeFile('gate-int.txt', hosts.join('\n') + '\n'), ...conn(out), '--grace', '3600', book],
+      [
+        'play',
+        '-i',
+        writeFile(scope, 'gate-int.txt', hosts.join('\n') + '\n'),
+        ...fleetArgs(scope, out),
+        '--grace',
+        '3600',
+        book,
+      ],
       {
         env: { HOME: scope.home },
         onSpawn: run.onSpawn,
@@ -252,10 +239,10 @@ describe('--check on playbooks/data-disks.yml', () => {
     const hosts = scope.fleet.hosts(6, 7500);
     for (const h of hosts)
       for (const suffix of ['disk', 'fstab']) fs.rmSync(`/tmp/herd-demo-${h}.${suffix}`, { force: true });
-    const inv = writeFile('check.txt', hosts.join('\n') + '\n');
+    const inv = writeFile(scope, 'check.txt', hosts.join('\n') + '\n');
     const out = path.join(scope.home, 'runs-check');
     const result = await runHerd(
-      ['play', '--check', '-i', inv, ...conn(out), path.join(ROOT, 'playbooks', 'data-disks.yml')],
+      ['play', '--check', '-i', inv, ...fleetArgs(scope, out), path.join(ROOT, 'playbooks', 'data-disks.yml')],
       { env: { HOME: scope.home } },
     );
     // Nothing was changed, so nothing could be verified: not ok, and said so.
