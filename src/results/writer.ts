@@ -27,6 +27,20 @@ import {
 export type PendingStatus = 'queued' | 'connecting' | 'running';
 
 const HOSTS_TSV_FLUSH_MS = 1_000;
+/** Rewriting hosts.tsv may take at most 1/HOSTS_TSV_SHARE of the time a run goes on... */
+const HOSTS_TSV_SHARE = 20;
+/** ...but it is never staler than this. */
+const HOSTS_TSV_MAX_DELAY_MS = 30_000;
+
+/**
+ * How long after a change hosts.tsv is rewritten, given how long its last rewrite took. The file is rewritten
+ * whole (atomically, so a reader never sees half of it), so at a fixed second apart its cost grows with the host
+ * count twice over: 50,000 rows took 213 ms a rewrite, a fifth of the parent's time. Spacing the rewrites by twenty
+ * times their own cost keeps that share at 5% at any size (up to the staleness bound).
+ */
+export function hostsTsvFlushDelayMs(lastWriteMs: number): number {
+  return Math.min(HOSTS_TSV_MAX_DELAY_MS, Math.max(HOSTS_TSV_FLUSH_MS, Math.ceil(lastWriteMs * HOSTS_TSV_SHARE)));
+}
 
 export class RunWriter {
   readonly dir: string;
@@ -40,6 +54,8 @@ export class RunWriter {
   private transfersFd: number | undefined;
   private readonly summaries = new Map<string, OutputSummary>();
   private hostsDirty = false;
+  /** How long the last rewrite of hosts.tsv took: the next waits twenty times that (hostsTsvFlushDelayMs). */
+  private lastHostsWriteMs = 0;
   private flushTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -218,11 +234,12 @@ export class RunWriter {
     this.flushTimer = setTimeout(() => {
       this.flushTimer = undefined;
       if (this.hostsDirty) this.writeHostsTsv();
-    }, HOSTS_TSV_FLUSH_MS);
+    }, hostsTsvFlushDelayMs(this.lastHostsWriteMs));
     this.flushTimer.unref();
   }
 
   private writeHostsTsv(): void {
+    const started = performance.now();
     this.hostsDirty = false;
     const rows = this.order.map((id) => {
       const r = this.results.get(id);
@@ -230,6 +247,7 @@ export class RunWriter {
       return [id, this.pending.get(id) ?? 'queued', null, null, '-', null];
     });
     writeFileAtomic(path.join(this.dir, 'hosts.tsv'), formatTsv(HOSTS_TSV_HEADER, rows));
+    this.lastHostsWriteMs = performance.now() - started;
   }
 
   private writeRecord(): void {

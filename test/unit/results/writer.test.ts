@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseInventory } from '../../../src/inventory/index.js';
 import type { RunRecord } from '../../../src/results/run-record.js';
 import { parseTsv } from '../../../src/results/tsv.js';
-import { RunWriter } from '../../../src/results/writer.js';
+import { hostsTsvFlushDelayMs, RunWriter } from '../../../src/results/writer.js';
 import { commandRecord } from './record.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'herd-writer-unit-'));
@@ -102,5 +102,26 @@ describe('RunWriter', () => {
     );
     expect(read(w.dir, 'stdout/h1')).toBe('one\ntwo\nno newline');
     expect(fs.readlinkSync(path.join(tmp, 'latest'))).toBe(path.basename(w.dir));
+  });
+});
+
+describe('hosts.tsv rewrites while a run goes on', () => {
+  it('come at least a second apart, and twenty times as far apart as the last one took, up to 30 s', () => {
+    expect([0, 10, 50, 213, 1_000, 4_000].map(hostsTsvFlushDelayMs)).toEqual([
+      1_000, 1_000, 1_000, 4_260, 20_000, 30_000,
+    ]);
+  });
+
+  it('so their share of a long run stays under 5% up to 300,000 rows (simulated: a rewrite costs in proportion to its rows)', () => {
+    for (const rows of [1_000, 50_000, 300_000]) {
+      const cost = rows * 0.004; // ms per rewrite: 213 ms at 50,000 rows was measured
+      let t = 0;
+      let spent = 0;
+      while (t < 3_600_000) {
+        spent += cost;
+        t += cost + hostsTsvFlushDelayMs(cost);
+      }
+      expect(spent / t, `${rows} rows`).toBeLessThan(0.05);
+    }
   });
 });
