@@ -169,10 +169,14 @@ describe('a bastion at OpenSSH defaults', () => {
     const once = await runHerd(args('runs-direct0', 0), { env: { HOME: home }, timeoutMs: 120_000 });
     const dropped = [...readHostsTsv(runDirOf(once)).values()].filter((row) => row.status !== 'ok');
     expect(dropped.length).toBeGreaterThan(0);
+    // sshd drops an unauthenticated connection over MaxStartups by closing it; when herd's KEXINIT is already on
+    // its way, the kernel answers it with a reset instead: the same drop, told as what the socket saw.
     for (const row of dropped)
       expect(row).toMatchObject({
         status: 'unreachable',
-        reason: 'connection closed by the server before the SSH handshake',
+        reason: expect.stringMatching(
+          /^connection (closed by the server before the SSH handshake|reset by peer during key exchange)$/,
+        ),
       });
     const retried = await runHerd(args('runs-direct8', 8), { env: { HOME: home }, timeoutMs: 120_000 });
     expect(retried.stderr).toContain('40 hosts: 40 ok');
