@@ -119,7 +119,8 @@ export class Connector {
       ...(job.hostKeyAliasSharedBy !== undefined ? { hostKeyAliasSharedBy: job.hostKeyAliasSharedBy } : {}),
       ...(target.keepalive ? { keepalive: target.keepalive } : {}),
       hashKnownHosts: known.hash,
-      ...(known.hash && known.record !== null ? { hashSalt: this.sharedSalt(known.record) } : {}),
+      // With checking off nothing is read or recorded: the record file was never read, so there is no salt to share.
+      ...(mode !== 'off' && known.hash && known.record !== null ? { hashSalt: this.sharedSalt(known.record) } : {}),
       // UserKnownHostsFile none: nowhere to record, so accept-new refuses new keys (as ssh does).
       ...(known.record !== null ? { onNewHostKey: (line: string) => this.onNewHostKey(line, known.record!) } : {}),
       ...(sock ? { sock } : {}),

@@ -177,6 +177,24 @@ describe('an unreadable known_hosts file stops the run before any host (exit 2)'
   });
 });
 
+describe("--host-key-checking off under HashKnownHosts yes (Debian's /etc/ssh/ssh_config sets it)", () => {
+  it('connects every host and reads or records no known_hosts file', async () => {
+    const hosts = scope.fleet.hosts(2, 905);
+    const dir = scratchDir();
+    const inv = path.join(dir, 'inv');
+    fs.writeFileSync(inv, hosts.join('\n') + '\n');
+    const config = path.join(dir, 'ssh_config');
+    fs.writeFileSync(config, 'Host *\n  HashKnownHosts yes\n');
+    const conn = ['-u', scope.fleet.user, '-p', String(scope.fleet.port), '-k', scope.fleet.keyPath];
+    const result = await runHerd(
+      ['run', '-i', inv, '-F', config, ...conn, '--host-key-checking', 'off', '-o', path.join(dir, 'runs'), 'true'],
+      { env: { HOME: dir } },
+    );
+    expect(result.stderr).toContain('2 hosts: 2 ok');
+    expect(fs.existsSync(path.join(dir, '.ssh', 'known_hosts'))).toBe(false);
+  });
+});
+
 describe("OpenSSH's default files", () => {
   it('trusts a pin kept only in ~/.ssh/known_hosts2 and records new keys in ~/.ssh/known_hosts', async () => {
     const [pinned, fresh] = scope.fleet.hosts(2, 910);
