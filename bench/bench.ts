@@ -21,6 +21,7 @@ import {
   type TransferTool,
 } from './tools.js';
 import { renderChart } from './chart.js';
+import { describeAlgorithms, negotiate, sameAlgorithms, type Negotiated } from './negotiated.js';
 import { KNOWN_HOSTS_CASE, knownHostsBench } from './known-hosts.js';
 import { runSimCase, SIM_CASES, SIM_QUICK_CASES, simTargets } from './sim/scale.js';
 
@@ -92,7 +93,7 @@ const TREE_CASES: Case[] = [
 const CASES: Case[] = quick
   ? [
       // Every kind of case once, small enough to finish in under two minutes on two cores.
-      { name: 'true, 200 hosts', hosts: 200, forks: 200, command: 'true', tools: ['herd', 'pssh'] },
+      { name: 'true, 200 hosts', hosts: 200, forks: 200, command: 'true', tools: ['herd', 'ssh2-loop', 'pssh'] },
       { name: 'sleep 3, 300 hosts', hosts: 300, forks: 300, command: 'sleep 3', tools: ['herd', 'pssh'] },
       ...TREE_CASES,
       { ...PLAYBOOK_CASE, name: 'playbook: 5 guarded steps, 20 hosts', hosts: 20, forks: 20 },
@@ -104,15 +105,21 @@ const CASES: Case[] = quick
         hosts: 200,
         forks: 200,
         command: 'true',
-        tools: ['herd', 'pssh', 'pdsh', 'clush', 'ansible'],
+        tools: ['herd', 'ssh2-loop', 'pssh', 'pdsh', 'clush', 'ansible'],
       },
-      { name: 'true, 1000 hosts', hosts: 1000, forks: 200, command: 'true', tools: ['herd', 'pssh', 'pdsh', 'clush'] },
+      {
+        name: 'true, 1000 hosts',
+        hosts: 1000,
+        forks: 200,
+        command: 'true',
+        tools: ['herd', 'ssh2-loop', 'pssh', 'pdsh', 'clush'],
+      },
       {
         name: 'sleep 3, 1000 hosts at forks 1000',
         hosts: 1000,
         forks: 1000,
         command: 'sleep 3',
-        tools: ['herd', 'pssh', 'pdsh', 'clush'],
+        tools: ['herd', 'ssh2-loop', 'pssh', 'pdsh', 'clush'],
       },
       ...TREE_CASES,
       PLAYBOOK_CASE,
@@ -243,6 +250,9 @@ async function fleetCases(work: string, rows: Row[], skipped: Set<string>): Prom
   const fleet = await startFleet({ maxStartups: '10000:30:10000', extraConfig: ['MaxSessions 10'], logLevel: 'INFO' });
   const sshdLog = path.join(fleet.dir, 'sshd.log');
   try {
+    // The peers get the algorithms herd's ssh2 negotiates, so the rows compare tools, not ciphers.
+    negotiated = await negotiate(fleet.hosts(1)[0]!, fleet.port, fleet.user, fleet.keyPath);
+    process.stdout.write(`${describeAlgorithms(negotiated)}\n`);
     for (const c of selected) {
       const hosts = fleet.hosts(c.hosts);
       const hostsFile = path.join(work, `hosts-${c.hosts}.txt`);
@@ -256,6 +266,7 @@ async function fleetCases(work: string, rows: Row[], skipped: Set<string>): Prom
         hostsFile,
         hosts,
         forks: c.forks,
+        algorithms: sameAlgorithms(negotiated),
       };
       const tree = c.transfer ? prepareTree(work, hosts) : null;
       const base: (Tool | TransferTool | PlaybookTool)[] = c.transfer
@@ -363,8 +374,12 @@ async function simCases(work: string, rows: Row[]): Promise<void> {
   }
 }
 
+/** What herd negotiated with the fleet (and the peers were given), once the fleet is up. */
+let negotiated: Negotiated | undefined;
+
 function formatTable(rows: Row[], skipped: Set<string>): string {
   const lines = [
+    ...(negotiated ? [`Same crypto for all: ${describeAlgorithms(negotiated)}.`, ''] : []),
     '| case | tool | wall s | herd/peer wall | CPU ms/host | herd/peer CPU | peak MiB (tree) | herd/peer mem | sshd CPU s | handshakes/host |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];

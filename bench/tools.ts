@@ -11,6 +11,8 @@ export interface BenchContext {
   hostsFile: string;
   hosts: string[];
   forks: number;
+  /** `-o` options that make OpenSSH negotiate what herd does (bench/negotiated.ts). */
+  algorithms: string[];
 }
 
 export interface Tool {
@@ -162,11 +164,13 @@ function ansibleInventory(ctx: BenchContext): string {
 }
 
 /** Ansible at its fastest for this: pipelining, no fact gathering, no host key prompts. */
-const ANSIBLE_ENV = (): NodeJS.ProcessEnv => ({
+const ANSIBLE_ENV = (ctx: BenchContext): NodeJS.ProcessEnv => ({
   ANSIBLE_HOST_KEY_CHECKING: 'False',
   ANSIBLE_PIPELINING: 'True',
   ANSIBLE_GATHERING: 'explicit',
-  ANSIBLE_SSH_ARGS: '-o ControlMaster=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR',
+  ANSIBLE_SSH_ARGS: ['-o ControlMaster=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR', ...ctx.algorithms].join(
+    ' ',
+  ),
   ANSIBLE_PYTHON_INTERPRETER: 'auto_silent',
   ANSIBLE_STDOUT_CALLBACK: 'oneline',
 });
@@ -238,6 +242,7 @@ export function sshOptions(ctx: BenchContext): string[] {
     String(ctx.port),
     '-i',
     ctx.keyPath,
+    ...ctx.algorithms,
   ];
 }
 
@@ -246,6 +251,21 @@ export const TOOLS: Tool[] = [
     name: 'herd',
     binary: process.execPath,
     argv: (ctx, command) => herdArgv(ctx, 'run', command),
+  },
+  {
+    // The SSH library alone (connect, exec, close in one process): herd's controller CPU per host is held to it.
+    name: 'ssh2-loop',
+    binary: process.execPath,
+    argv: (ctx, command) => [
+      process.execPath,
+      path.join(ctx.root, 'dist', 'bench', 'ssh2-loop.js'),
+      ctx.hostsFile,
+      String(ctx.port),
+      ctx.user,
+      ctx.keyPath,
+      String(ctx.forks),
+      command,
+    ],
   },
   {
     name: 'pssh',
