@@ -29,9 +29,11 @@ export function negotiate(host: string, port: number, username: string, keyPath:
   });
 }
 
+/** An AEAD cipher carries its own integrity: no MAC is negotiated beside it. */
+const aead = (n: Negotiated): boolean => n.mac === '' || /gcm|chacha20-poly1305/.test(n.cipher);
+
 /** OpenSSH client options that make ssh negotiate exactly these algorithms. */
 export function sameAlgorithms(n: Negotiated): string[] {
-  const aead = n.mac === '' || /gcm|chacha20-poly1305/.test(n.cipher);
   return [
     '-o',
     `KexAlgorithms=${n.kex}`,
@@ -39,10 +41,10 @@ export function sameAlgorithms(n: Negotiated): string[] {
     `HostKeyAlgorithms=${n.hostKey}`,
     '-o',
     `Ciphers=${n.cipher}`,
-    ...(aead ? [] : ['-o', `MACs=${n.mac}`]),
+    ...(aead(n) ? [] : ['-o', `MACs=${n.mac}`]),
   ];
 }
 
 export function describeAlgorithms(n: Negotiated): string {
-  return `every tool negotiates kex ${n.kex}, host key ${n.hostKey}, cipher ${n.cipher}${n.mac && !/gcm|chacha/.test(n.cipher) ? `, MAC ${n.mac}` : ''} (what herd's ssh2 chose; the OpenSSH peers get it with -o)`;
+  return `every tool negotiates kex ${n.kex}, host key ${n.hostKey}, cipher ${n.cipher}${aead(n) ? '' : `, MAC ${n.mac}`} (what herd's ssh2 chose; the OpenSSH peers get it with -o)`;
 }

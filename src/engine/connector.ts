@@ -119,8 +119,10 @@ export class Connector {
       ...(job.hostKeyAliasSharedBy !== undefined ? { hostKeyAliasSharedBy: job.hostKeyAliasSharedBy } : {}),
       ...(target.keepalive ? { keepalive: target.keepalive } : {}),
       hashKnownHosts: known.hash,
-      // With checking off nothing is read or recorded: the record file was never read, so there is no salt to share.
-      ...(mode !== 'off' && known.hash && known.record !== null ? { hashSalt: this.sharedSalt(known.record) } : {}),
+      // Only accept-new records: a salt is for new lines (with checking off the record file was never even read).
+      ...(mode === 'accept-new' && known.hash && known.record !== null
+        ? { hashSalt: this.sharedSalt(known.record) }
+        : {}),
       // UserKnownHostsFile none: nowhere to record, so accept-new refuses new keys (as ssh does).
       ...(known.record !== null ? { onNewHostKey: (line: string) => this.onNewHostKey(line, known.record!) } : {}),
       ...(sock ? { sock } : {}),
