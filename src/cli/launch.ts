@@ -12,7 +12,7 @@ import { formatGroups, groupOutputs } from '../report/groups.js';
 import { failureExcerpts } from '../report/failure-excerpts.js';
 import { NdjsonSink } from '../report/ndjson.js';
 import { printRecap, printStepBlock } from './recap-output.js';
-import { createRunView, recordEventsTo } from './render-run.js';
+import { createRunView, recordEventsTo, type RunView } from './render-run.js';
 import { wireStops } from './stop-wiring.js';
 import { LineStreamer, wantColour } from '../report/stream.js';
 import { writeText } from '../report/terminal-safe.js';
@@ -138,18 +138,17 @@ export function commandLaunch(
   };
 }
 
-/** Returns the process exit code. */
-export async function launchRun(req: LaunchRequest): Promise<number> {
-  const stderr = process.stderr;
-  for (const w of req.warnings) writeText(stderr, `herd: warning: ${w}\n`);
-  if (req.shard && req.targets.length === 0) {
-    // Nothing of the logical run is lost: herd merge knows from the other shards' shard.tsv that this one owned none.
-    const { index, count, selected_hosts: selected } = req.shard.record;
-    stderr.write(
-      `herd: shard ${index}/${count} owns none of the ${plural(selected, 'selected host')}: nothing to run\n`,
-    );
-    return EXIT_OK;
-  }
+/** What a launch resolves once, before any run directory: --forks fitted, secrets, keys, ssh_config, credentials. */
+export interface LaunchContext {
+  forks: number;
+  agentSocket: string | undefined;
+  sshConfigPath: string | null;
+  connection: ConnectionDefaults;
+  config: RunRequest['config'];
+}
+
+/** Secrets asked or read, keys checked, ssh_config read, credentials required: all before any host (exit 2). */
+export async function resolveLaunch(req: LaunchRequest): Promise<LaunchContext> {
   const forks = preflightForks(req);
   const password = await resolveSecret(
     req.connection.passwordSource,
@@ -188,6 +187,20 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
     home: os.homedir(),
     sshConfig,
   };
+  return {
+    forks,
+    agentSocket,
+    // Only an -F file is recorded: with none, a rerun reads ~/.ssh/config and the system file again,
+    // as ssh would (recording one of them would make the rerun read it as -F, without the other).
+    sshConfigPath: req.connection.sshConfigFile === undefined ? null : (sshConfig?.path ?? null),
+    connection,
+    config: workerConfig(req, { password, keyPassphrase, agentSocket }),
+  };
+}
+
+/** The run directory and run.json of one run of `req`'s targets: every trust file read first (exit 2 if one fails). */
+export function openRun(req: LaunchRequest, ctx: LaunchContext): RunRequest {
+  const { forks, agentSocket, connection } = ctx;
   // Every known_hosts file is read before the run directory exists: one unreadable refuses the run.
   const prepared = prepareHosts(req.targets, connection, req.connection.hostKeyMode);
   // Last, once every check passed: the id is drawn where its directory is created (exclusively).
@@ -204,13 +217,7 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
     argv: process.argv.slice(2),
     inventory_sources: req.inventorySources,
     limit: req.limit,
-    // Only an -F file is recorded: with none, a rerun reads ~/.ssh/config and the system file again,
-    // as ssh would (recording one of them would make the rerun read it as -F, without the other).
-    options: optionsRecord(req, {
-      forks,
-      agent: agentSocket !== undefined,
-      sshConfigPath: req.connection.sshConfigFile === undefined ? null : (sshConfig?.path ?? null),
-    }),
+    options: optionsRecord(req, { forks, agent: agentSocket !== undefined, sshConfigPath: ctx.sshConfigPath }),
     rerun_of: req.rerunOf,
     config_files: configFilesRead(),
     state: 'running',
@@ -220,7 +227,7 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
     counts: {},
     ...(req.shard ? { shard: req.shard.record } : {}),
   };
-  const request: RunRequest = {
+  return {
     targets: req.targets,
     ...(req.shard ? { recordedTargets: req.shard.selected } : {}),
     connection,
@@ -232,9 +239,14 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
     handshakes: req.run.maxHandshakes,
     graceS: req.run.graceS,
     deadlineS: req.run.deadlineS,
-    config: workerConfig(req, { password, keyPassphrase, agentSocket }),
+    config: ctx.config,
   };
-  const view = createRunView({
+}
+
+/** The run's terminal view, --json and --stream, as the options ask. */
+export function launchView(req: LaunchRequest): RunView {
+  const stderr = process.stderr;
+  return createRunView({
     stderr,
     progress: req.run.progress && !req.run.quiet,
     ...(req.run.json ? { json: new NdjsonSink(process.stdout) } : {}),
@@ -252,6 +264,23 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
       ? { stepBlock: (results, dir) => printStepBlock(stderr, dir, results) }
       : {}),
   });
+}
+
+/** Returns the process exit code. */
+export async function launchRun(req: LaunchRequest): Promise<number> {
+  const stderr = process.stderr;
+  for (const w of req.warnings) writeText(stderr, `herd: warning: ${w}\n`);
+  if (req.shard && req.targets.length === 0) {
+    // Nothing of the logical run is lost: herd merge knows from the other shards' shard.tsv that this one owned none.
+    const { index, count, selected_hosts: selected } = req.shard.record;
+    stderr.write(
+      `herd: shard ${index}/${count} owns none of the ${plural(selected, 'selected host')}: nothing to run\n`,
+    );
+    return EXIT_OK;
+  }
+  const ctx = await resolveLaunch(req);
+  const request = openRun(req, ctx);
+  const view = launchView(req);
   const eventsFile = process.env['HERD_TEST_EVENTS_FILE'];
   const recorder = eventsFile ? recordEventsTo(eventsFile) : undefined;
   const listener: RunEventListener = recorder ? (e) => (recorder(e), view.listener(e)) : view.listener;
@@ -289,7 +318,7 @@ export async function executeRun(
 }
 
 /** What is printed after the run, and the exit code. */
-function finishLaunch(req: LaunchRequest, outcome: RunOutcome): number {
+export function finishLaunch(req: LaunchRequest, outcome: RunOutcome): number {
   if (req.groupOutput && !req.run.quiet && !req.run.json && !req.run.stream) printGroups(outcome);
   if (req.taskRecord.kind === 'playbook' && !req.run.quiet) printRecap(process.stderr, outcome.dir, 'recap:');
   return reportOutcome(outcome, req.run.quiet);

@@ -189,6 +189,21 @@ export function buildProgram(): Command {
       process.exitCode = mergeCommand(dirs, raw);
     });
 
+  addOptions(program.command('shell'), 'shell')
+    .description(
+      'connect to the selected hosts once, then run each line typed (or piped) on them over those connections',
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  herd shell -i storage.txt -l storage\n  herd shell -i hosts.txt < commands.txt   # one handshake per host for every line\n' +
+        '\nLines starting with : are built-ins (:help lists them). Each command writes a run directory as herd run does.\n' +
+        'Piped input: the exit code is the worst of the lines (0 < 1 < 2 < 130).',
+    )
+    .action(async (raw: RawOptions) => {
+      const { shellCommand } = await import('./commands/shell.js');
+      process.exitCode = await shellCommand(raw);
+    });
+
   addOptions(program.command('config'), 'config')
     .description(
       'print the effective settings and where each comes from: built-in, a file and line, HERD_*, the command line',

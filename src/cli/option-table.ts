@@ -32,7 +32,19 @@ import type { ConnectionOptions, RunOptions, SecretSource } from './options.js';
 import { parseNumber, parseSize } from './parse-value.js';
 
 export type CommandName =
-  'run' | 'push' | 'pull' | 'play' | 'rerun' | 'hosts' | 'runs' | 'show' | 'report' | 'diff' | 'config' | 'merge';
+  | 'run'
+  | 'push'
+  | 'pull'
+  | 'play'
+  | 'rerun'
+  | 'hosts'
+  | 'runs'
+  | 'show'
+  | 'report'
+  | 'diff'
+  | 'config'
+  | 'merge'
+  | 'shell';
 export type TaskKind = RunTaskRecord['kind'];
 
 /** Where an option's value ends up (documentation, and checked by test/unit/cli/option-table.test.ts). */
@@ -976,6 +988,8 @@ export const COMMAND_OPTIONS: Record<CommandName, readonly OptionKey[]> = {
   report: ['output', 'runsDir'],
   diff: ['out', 'step', 'against', 'json'],
   merge: ['out'],
+  // herd shell: one session of commands; no --deadline, --grace (Ctrl-C stops a command now), --json or sharding.
+  shell: [...INVENTORY, ...CONNECTION, 'forks', 'workers', 'maxHandshakes', 'out', 'progress', ...OUTPUT, 'timeout'],
   // Every option a configuration file may set, to show it given here.
   config: [...CONFIGURABLE, 'json'],
 };

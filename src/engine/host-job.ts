@@ -98,6 +98,8 @@ function runTask(client: HostConnection, job: HostJob, ctx: HostJobContext): Pro
       return runTransferTask(client, job, task, ctx);
     case 'command':
       return runCommandTask(client, job, task, ctx);
+    case 'connect':
+      return Promise.resolve(okOutcome(null));
     default:
       return assertNever(task);
   }

@@ -24,7 +24,11 @@ export interface KeptConnectionsOptions {
   capacity: number;
   /** Whether the current pass keeps connections (playbooks) and nothing has stopped the run. */
   keeping: () => boolean;
+  /** Whether the current pass holds every open connection, whatever the result (herd shell), and nothing stopped. */
+  holding?: () => boolean;
   onOpened: (id: string) => void;
+  /** While holding: a host's connection is now held idle (true) or closed (false). */
+  onHeld?: (id: string, open: boolean) => void;
 }
 
 /** Hosts that go on after a pass: their connection is worth keeping. */
@@ -57,26 +61,35 @@ export class KeptConnections<C extends KeepableConnection> implements Connection
       if (this.idle.size + inUse <= this.options.capacity) break;
       this.idle.delete(id);
       connection.close();
+      if (this.options.holding?.() === true) this.options.onHeld?.(id, false);
     }
   }
 
   opened(id: string, connection: C): void {
     connection.onClose(() => {
       this.closed.add(connection);
-      if (this.idle.get(id) === connection) this.idle.delete(id);
+      if (this.idle.get(id) !== connection) return;
+      this.idle.delete(id);
+      // Dropped while held (the host, the network): the session reconnects it before its next command.
+      if (this.options.holding?.() === true) this.options.onHeld?.(id, false);
     });
     this.options.onOpened(id);
   }
 
   settle(id: string, connection: C, result: HostResult | undefined): void {
-    if (!this.options.keeping() || !goesOn(result) || this.closed.has(connection)) {
+    const holding = this.options.holding?.() === true;
+    if (
+      holding ? this.closed.has(connection) : !this.options.keeping() || !goesOn(result) || this.closed.has(connection)
+    ) {
       connection.close();
+      if (holding) this.options.onHeld?.(id, false);
       return;
     }
     const other = this.idle.get(id);
     if (other !== undefined && other !== connection) other.close();
     this.idle.delete(id); // re-inserted: now the newest
     this.idle.set(id, connection);
+    if (holding) this.options.onHeld?.(id, true);
   }
 
   /** The host's work in this run is over (done, failed, held back): close its connection. */

@@ -52,6 +52,8 @@ interface JobState {
 interface Pass {
   task: TaskSpec;
   keep: boolean;
+  /** herd shell: every open connection is held after the pass, whatever the result. */
+  hold?: boolean;
   knownHostsData?: WorkerConfig['knownHostsData'];
 }
 
@@ -135,7 +137,13 @@ export class WorkerPool {
    * event. The workers stay for the next pass until close(). keep: hosts that go on keep their
    * connection for their next pass, until release() (playbooks).
    */
-  run(jobs: HostJob[], task: TaskSpec, keep = false, knownHostsData?: WorkerConfig['knownHostsData']): Promise<void> {
+  run(
+    jobs: HostJob[],
+    task: TaskSpec,
+    keep = false,
+    knownHostsData?: WorkerConfig['knownHostsData'],
+    hold = false,
+  ): Promise<void> {
     if (this.closed) throw new Error('pool used after close');
     if (jobs.length === 0) return Promise.resolve();
     this.remaining = jobs.length;
@@ -145,7 +153,7 @@ export class WorkerPool {
       return done;
     }
     // knownHostsData: keys recorded (accept-new) since the workers read theirs; later passes must see them.
-    this.pass = { task, keep, ...(knownHostsData ? { knownHostsData } : {}) };
+    this.pass = { task, keep, ...(knownHostsData ? { knownHostsData } : {}), ...(hold ? { hold } : {}) };
     const anyWorker: HostJob[] = [];
     for (const job of jobs) {
       const slot = this.keptIn.get(job.id);
@@ -204,6 +212,18 @@ export class WorkerPool {
     for (const job of queued) this.complete(notStarted(job.id, reason));
     // Hosts already handed to a worker but not begun are reported back by it as not_started.
     for (const slot of this.slots) this.sendTo(slot, { kind: 'drain', reason });
+  }
+
+  /**
+   * herd shell's Ctrl-C: stop this pass now (queued hosts not_started, running commands killed on the host) and keep
+   * the pool, its workers and their held connections for the next pass (drain and abort end the pool's use).
+   */
+  stopPass(reason: string, cause: AbortCause = 'interrupt'): void {
+    if (this.finish === undefined) return;
+    const queued = this.queue.takeAll();
+    for (const slot of this.slots) for (const job of slot.own.takeAll()) queued.push(job);
+    for (const job of queued) this.complete(notStarted(job.id, reason));
+    for (const slot of this.slots) this.sendTo(slot, { kind: 'stop_pass', reason, cause });
   }
 
   /** Stop running commands now: workers kill them remotely and report them interrupted. */
@@ -277,12 +297,14 @@ export class WorkerPool {
       case 'host_done':
         if (!slot.jobs.delete(message.result.id)) return;
         // The worker keeps the same ones (kept-connections.ts goesOn); it may still close it to make room.
-        if (this.pass?.keep && goesOn(message.result) && !this.draining) this.keptIn.set(message.result.id, slot);
+        if ((this.pass?.hold || (this.pass?.keep && goesOn(message.result))) && !this.draining)
+          this.keptIn.set(message.result.id, slot);
         else this.keptIn.delete(message.result.id);
         this.complete(message.result);
         this.feed(slot);
         return;
       case 'hostkey_new':
+      case 'held':
       case 'step_done':
       case 'files_done':
       case 'jump_connection':

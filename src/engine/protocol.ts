@@ -9,6 +9,8 @@ import type { AbortCause } from './stopped.js';
 /** What every host does once connected: one command, or a range of a play's steps. */
 export type TaskSpec =
   | { kind: 'command'; command: string; timeoutMs: number }
+  /** connect: open the connection and run nothing (herd shell connects its hosts before the first command). */
+  | { kind: 'connect' }
   | {
       kind: 'steps';
       play: Play;
@@ -153,7 +155,14 @@ export type ParentMessage =
    * keep: a host that goes on keeps its connection for its next pass, until released (playbooks).
    * knownHostsData: every known_hosts file again, when keys were recorded since the worker read them.
    */
-  | { kind: 'pass'; task: TaskSpec; keep: boolean; knownHostsData?: WorkerConfig['knownHostsData'] }
+  | {
+      kind: 'pass';
+      task: TaskSpec;
+      keep: boolean;
+      knownHostsData?: WorkerConfig['knownHostsData'];
+      /** hold (herd shell): every connection still open is kept after the pass, whatever the host's result. */
+      hold?: boolean;
+    }
   | { kind: 'job'; job: HostJob }
   /**
    * release: these hosts' work in this run is over (done, failed, held back by a gate): close their kept connections.
@@ -164,6 +173,11 @@ export type ParentMessage =
   /** abort: stop running commands now (remote side killed); the cause decides interrupted or timeout (--deadline). */
   | { kind: 'abort'; cause: AbortCause }
   | { kind: 'shutdown' }
+  /**
+   * stop_pass (herd shell's Ctrl-C): stop this pass's running commands now (remote side killed), start none of its
+   * jobs not begun (not_started with `reason`); held connections stay for the next pass.
+   */
+  | { kind: 'stop_pass'; reason: string; cause: AbortCause }
   /** jump_slot: the handshake behind `ticket` may start (see jump_slot_wait). */
   | { kind: 'jump_slot'; ticket: number };
 
@@ -185,6 +199,8 @@ export type WorkerMessage =
   /** Transferred files, batched: one message per file cost more CPU than the transfer itself on small-file trees. */
   | { kind: 'files_done'; id: string; files: FileDone[]; planned: { files: number; bytes: number } }
   | { kind: 'host_done'; result: HostResult }
+  /** Held passes (herd shell): this host's connection is now held open (after its job), or it closed. */
+  | { kind: 'held'; id: string; open: boolean }
   | { kind: 'hostkey_new'; line: string; file: string }
   /** An uncaught exception or rejection: the worker's state is unknown, so it reports this last and exits. */
   | { kind: 'worker_fatal'; error: ErrorData }

@@ -9,7 +9,7 @@ import { notStarted, type HostResult, type StepResult } from '../results/status.
 import { appendKnownHosts, readKnownHostsFiles } from '../transport/known-hosts-file.js';
 import { WorkerPool, type PoolEvent } from './pool.js';
 import { dispatchTo, type RunEvent, type RunEventListener } from './events.js';
-import { StopControl } from './stop-control.js';
+import { StopControl, type Stoppable } from './stop-control.js';
 import { planJobs, type ConnectionDefaults } from './connection-plan.js';
 import { TARGETS_FILE, targetsRecord } from '../results/targets-record.js';
 import type { HostJob, TaskSpec, WorkerConfig } from './protocol.js';
@@ -101,6 +101,11 @@ export class Run {
   private knownHostsChanged = false;
   /** Every event of the run: the writer records it, then the CLI's listener hears of it. */
   private readonly emit: RunEventListener;
+  /**
+   * A herd shell session's pool (engine/session.ts): its passes hold every open connection, nothing is released and
+   * finish leaves the pool open; `handshakesBefore` is its count when this run began.
+   */
+  private borrowed: { handshakesBefore: number; stop: Stoppable } | undefined;
 
   constructor(
     private readonly request: RunRequest,
@@ -208,10 +213,10 @@ export class Run {
     const knownHosts = this.knownHostsChanged ? this.knownHostsData : undefined;
     this.knownHostsChanged = false;
     // A stop acts on the pool while a pass runs; between passes the next pass sees control.stopped.
-    this.control.attach(pool);
+    this.control.attach(this.borrowed?.stop ?? pool);
     try {
       // Playbooks keep a host's connection for its next pass; a command run is one pass and keeps none.
-      await pool.run(jobs, task, task.kind === 'steps', knownHosts);
+      await pool.run(jobs, task, task.kind === 'steps', knownHosts, this.borrowed !== undefined);
     } finally {
       this.control.attach(undefined);
       this.flushKnownHosts();
@@ -220,7 +225,19 @@ export class Run {
 
   /** A playbook host's work in this run is over (done, failed, held back): its kept connection closes now. */
   releaseConnections(ids: string[]): void {
-    this.currentPool?.release(ids);
+    if (!this.borrowed) this.currentPool?.release(ids);
+  }
+
+  /**
+   * Run this run's passes on a herd shell session's pool: connections are held across the session's commands, a
+   * stop stops only this run's pass (`stop`), and finish leaves the pool open. Returns where the pool's events go.
+   */
+  borrowPool(pool: WorkerPool, stop: Stoppable): (event: PoolEvent) => void {
+    this.currentPool = pool;
+    this.borrowed = { handshakesBefore: pool.handshakes, stop };
+    // The workers read their known_hosts before this run did: its first pass gives them this run's copy.
+    this.knownHostsChanged = true;
+    return (event) => this.onPoolEvent(event);
   }
 
   private createPool(): WorkerPool {
@@ -276,6 +293,8 @@ export class Run {
       case 'warning':
         this.emit({ kind: 'warning', message: event.message });
         return;
+      case 'held': // the session's (engine/session.ts), not the run's
+        return;
       default:
         return assertNever(event);
     }
@@ -283,9 +302,10 @@ export class Run {
 
   /** Close the run; hosts without a result are recorded as not started or interrupted. */
   async finish(): Promise<RunOutcome> {
-    // Every kept connection closes and every worker leaves before the run is recorded.
-    await this.currentPool?.close();
-    if (this.currentPool) this.request.record.handshakes = this.currentPool.handshakes;
+    // Every kept connection closes and every worker leaves before the run is recorded (a session's pool stays).
+    if (!this.borrowed) await this.currentPool?.close();
+    if (this.currentPool)
+      this.request.record.handshakes = this.currentPool.handshakes - (this.borrowed?.handshakesBefore ?? 0);
     this.control.close();
     this.flushKnownHosts();
     if (this.jumpHosts.size > 0) this.request.record.jump_hosts = [...this.jumpHosts.values()];

@@ -21,10 +21,12 @@ interface WorkerState {
   limit: ReturnType<typeof pLimit>;
   abort: AbortController;
   /** The current pass's task, and whether hosts that go on keep their connection for the next pass. */
-  pass?: { task: TaskSpec; keep: boolean };
+  pass?: { task: TaskSpec; keep: boolean; hold: boolean };
   kept: KeptConnections<Connection>;
   /** Set when the parent stops handing out hosts; the reason is recorded on hosts never begun. */
   drainReason?: string;
+  /** herd shell's Ctrl-C stopped the current pass (stop_pass): its jobs not begun get this reason, until the next. */
+  passStopped?: string;
 }
 
 let state: WorkerState | undefined;
@@ -101,7 +103,9 @@ function initialise(config: WorkerConfig): void {
     kept: new KeptConnections<Connection>({
       capacity: Math.max(1, config.sessions),
       keeping: () => state?.pass?.keep === true && state.drainReason === undefined,
+      holding: () => state?.pass?.hold === true && state.drainReason === undefined,
       onOpened: (id) => send({ kind: 'handshake', id }),
+      onHeld: (id, open) => send({ kind: 'held', id, open }),
     }),
   };
   send({ kind: 'ready', problems });
@@ -113,8 +117,8 @@ function startJob(job: HostJob): void {
   const pass = s.pass;
   if (!pass) throw new Error('job received before its pass');
   void s.limit(async () => {
-    if (s.drainReason !== undefined) {
-      const reason = s.drainReason;
+    if (s.drainReason !== undefined || s.passStopped !== undefined) {
+      const reason = s.drainReason ?? s.passStopped!;
       send({ kind: 'host_done', result: notStarted(job.id, reason) });
       return;
     }
@@ -160,7 +164,10 @@ function handle(message: ParentMessage): void {
       return;
     case 'pass':
       if (!state) throw new Error('pass received before init');
-      state.pass = { task: message.task, keep: message.keep };
+      state.pass = { task: message.task, keep: message.keep, hold: message.hold === true };
+      // A pass stopped by stop_pass (herd shell's Ctrl-C) is over: the next one starts with a fresh signal.
+      if (state.passStopped !== undefined && state.drainReason === undefined) state.abort = new AbortController();
+      state.passStopped = undefined;
       if (message.knownHostsData) state.connector.useKnownHosts(message.knownHostsData);
       return;
     case 'job':
@@ -177,6 +184,11 @@ function handle(message: ParentMessage): void {
     case 'abort':
       if (state) state.drainReason ??= 'run was interrupted before this host started';
       state?.kept.closeAll();
+      state?.abort.abort(message.cause);
+      return;
+    case 'stop_pass':
+      // The connections stay held: only this pass's commands stop (exec kills them on the host).
+      if (state) state.passStopped = message.reason;
       state?.abort.abort(message.cause);
       return;
     case 'shutdown':

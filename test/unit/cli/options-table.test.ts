@@ -238,7 +238,22 @@ const SHARD_ROWS = (c: string): [string, Proof[]][] => [
   [`${c} --run-group`, [SHARD_SPLIT, SHARD_KINDS]],
 ];
 
+/** herd shell hands each flag to every command's run (run.json), the mechanism proven on run. */
+const SHELL_FLAGS: Proof = [
+  'e2e/shell.test.ts',
+  "hands its selection, connection, pool and output flags to every command's run: run.json records them",
+];
+const SHELL_STREAM: Proof = [
+  'e2e/shell.test.ts',
+  'prints host: line as output arrives with --stream, until :stream off',
+];
+
 const TABLE: Record<string, Proof[]> = Object.fromEntries([
+  ...['--inventory', '--limit', ...CONNECTION, '--forks', '--workers', '--max-handshakes', '--out', '--no-progress']
+    .concat(['--idle-timeout', '--max-output', '--no-color', '--timeout'])
+    .map((f): [string, Proof[]] => [`shell ${f}`, [...(MECHANISM[f] ?? []), SHELL_FLAGS]]),
+  ['shell --inventory-format', [INVENTORY_FORMAT, SHELL_FLAGS]],
+  ['shell --stream', [...MECHANISM['--stream']!, SHELL_STREAM]],
   ...['run', 'push', 'pull', 'play', 'rerun'].flatMap(SHARD_ROWS),
   ...['--shard', '--shard-by', '--shard-count'].map((f): [string, Proof[]] => [
     `hosts ${f}`,

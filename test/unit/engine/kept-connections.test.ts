@@ -96,4 +96,30 @@ describe('KeptConnections', () => {
     expect(c.ended).toBe(true);
     expect(pool.idleCount).toBe(0);
   });
+
+  it('holding (herd shell) keeps every open connection whatever the result, and says when one is held or drops', () => {
+    const held: string[] = [];
+    const pool = new KeptConnections<Connection>({
+      capacity: 4,
+      keeping: () => false,
+      holding: () => true,
+      onOpened: () => {},
+      onHeld: (id, open) => held.push(`${id}:${open ? 'held' : 'closed'}`),
+    });
+    const a = open(pool, 'a');
+    pool.settle('a', a, failed('a'));
+    expect(a.ended).toBe(false);
+    expect(pool.take('a')).toBe(a);
+    pool.settle('a', a, failed('a'));
+    // The host drops it while idle: reported, and never handed out again.
+    const b = open(pool, 'b');
+    pool.settle('b', b, ok('b'));
+    b.close();
+    expect(pool.take('b')).toBeUndefined();
+    // Closed while in use (connection lost mid-command): settled as closed.
+    const c = open(pool, 'c');
+    c.close();
+    pool.settle('c', c, undefined);
+    expect(held).toEqual(['a:held', 'a:held', 'b:held', 'b:closed', 'c:closed']);
+  });
 });

@@ -1,0 +1,278 @@
+// herd shell with piped stdin against a real sshd fleet: several lines over one connection per host (the fleet
+// sshd's own log is the oracle for how many times each host authenticated), the built-ins that select hosts and
+// move files, and a run directory per command that herd show reads like any run's.
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import type { Fleet } from '../fleet/fleet.js';
+import { refusedPort } from '../fleet/faults.js';
+import { PRINT_ADDRESS, readHostsTsv, removeScratchDirs, runHerd, scratchDir, type HerdResult } from './herd-cli.js';
+
+let fleet: Fleet;
+let home: string;
+
+beforeAll(async () => {
+  const { startFleet } = await import('../fleet/fleet.js');
+  // VERBOSE: sshd logs "Connection from C port N on HOST port P", which names the target address.
+  fleet = await startFleet({ logLevel: 'VERBOSE' });
+  home = scratchDir();
+});
+afterAll(async () => {
+  await fleet?.stop();
+  removeScratchDirs();
+});
+
+/** Authenticated logins per target address, read from the fleet sshd's log. */
+function loginsPerHost(): Map<string, number> {
+  const lines = fs.readFileSync(path.join(fleet.dir, 'sshd.log'), 'utf8').split('\n');
+  const target = new Map<string, string>(); // client port -> target address (ports are reused: latest wins)
+  const logins = new Map<string, number>();
+  for (const line of lines) {
+    const conn = /Connection from \S+ port (\d+) on (\S+) port \d+/.exec(line);
+    if (conn) target.set(conn[1]!, conn[2]!);
+    const ok = /Accepted publickey for \S+ from \S+ port (\d+)/.exec(line);
+    if (ok) {
+      const host = target.get(ok[1]!) ?? '?';
+      logins.set(host, (logins.get(host) ?? 0) + 1);
+    }
+  }
+  return logins;
+}
+
+function shellArgs(inventory: string, runs: string, extra: string[] = [], known = path.join(home, 'kh')): string[] {
+  return [
+    'shell',
+    '-i',
+    inventory,
+    '-u',
+    fleet.user,
+    '-p',
+    String(fleet.port),
+    '-k',
+    fleet.keyPath,
+    '--known-hosts',
+    known,
+    '-o',
+    path.join(home, runs),
+    ...extra,
+  ];
+}
+
+/** Every `results: DIR` line herd printed, in order: one per command. */
+function runDirs(result: HerdResult): string[] {
+  return [...result.stderr.matchAll(/^results: (.+)$/gm)].map((m) => m[1]!.trim());
+}
+
+describe('herd shell with piped commands', () => {
+  it('runs every line over one connection per host, with :limit and :failed, and a run directory per command', async () => {
+    const hosts = fleet.hosts(4, 4100);
+    const [a, b] = hosts as [string, string, string, string];
+    const inventory = path.join(home, 'four.txt');
+    fs.writeFileSync(inventory, hosts.join('\n') + '\n');
+    const script = [
+      PRINT_ADDRESS,
+      `:limit ${a},${b}`,
+      // a ends ok, b fails: :failed then selects b alone.
+      `test "$(${PRINT_ADDRESS})" = ${a}`,
+      ':failed',
+      `echo again-$(${PRINT_ADDRESS})`,
+      ':all',
+      'echo last',
+    ].join('\n');
+    const before = loginsPerHost();
+    const r = await runHerd(shellArgs(inventory, 'runs-a'), { input: script + '\n', cwd: home });
+    expect(r.stderr).toContain('connected to 4 of 4 hosts');
+    const dirs = runDirs(r);
+    expect(dirs).toHaveLength(4);
+    // The worst line failed a host: the session exits 1 (a failed host), as herd run would for that line.
+    expect(r.code).toBe(1);
+    // One handshake per host for the whole session, whatever the number of commands.
+    const after = loginsPerHost();
+    for (const h of hosts) expect((after.get(h) ?? 0) - (before.get(h) ?? 0)).toBe(1);
+
+    const [first, second, third, fourth] = dirs as [string, string, string, string];
+    expect([...readHostsTsv(first).keys()].sort()).toEqual([...hosts].sort());
+    for (const h of hosts) expect(fs.readFileSync(path.join(first, 'stdout', h), 'utf8')).toBe(`${h}\n`);
+    const limited = readHostsTsv(second);
+    expect([...limited.keys()].sort()).toEqual([a, b].sort());
+    expect(limited.get(a)?.status).toBe('ok');
+    expect(limited.get(b)?.status).toBe('failed');
+    const failedOnly = readHostsTsv(third);
+    expect([...failedOnly.keys()]).toEqual([b]);
+    expect(fs.readFileSync(path.join(third, 'stdout', b), 'utf8')).toBe(`again-${b}\n`);
+    expect([...readHostsTsv(fourth).keys()].sort()).toEqual([...hosts].sort());
+    // Ordinary run directories: run.json says which command, and that the held connections needed no handshake.
+    const record = JSON.parse(fs.readFileSync(path.join(fourth, 'run.json'), 'utf8')) as Record<string, unknown>;
+    expect(record['command']).toBe('shell');
+    expect(record['task']).toMatchObject({ kind: 'command', command: 'echo last' });
+    expect(record['handshakes']).toBe(0);
+    expect(record['state']).toBe('done');
+    const show = await runHerd(['show', second, '-o', path.join(home, 'runs-a')], { cwd: home });
+    expect(show.code).toBe(0);
+    expect(show.stdout + show.stderr).toContain(b);
+  });
+
+  it(':put and :get move files over the held connections; a bad built-in is refused and the session goes on (exit 2)', async () => {
+    const hosts = fleet.hosts(2, 4200);
+    const inventory = path.join(home, 'two.txt');
+    fs.writeFileSync(inventory, hosts.join('\n') + '\n');
+    const disk = scratchDir('herd-disk-');
+    fs.chmodSync(disk, 0o777);
+    const local = path.join(home, `payload-${randomBytes(4).toString('hex')}.txt`);
+    fs.writeFileSync(local, 'payload\n');
+    const pulled = path.join(home, 'pulled');
+    const script = [
+      `:put ${local} ${disk}/{{ host }}.txt`,
+      `:get ${disk}/{{ host }}.txt ${pulled}`,
+      ':limit',
+      ':nonsense',
+      'true',
+    ].join('\n');
+    const before = loginsPerHost();
+    const r = await runHerd(shellArgs(inventory, 'runs-b'), { input: script + '\n', cwd: home });
+    expect(r.stderr).toContain('usage: :limit PATTERN');
+    expect(r.stderr).toContain('unknown built-in ":nonsense"');
+    expect(r.code).toBe(2);
+    const dirs = runDirs(r);
+    expect(dirs).toHaveLength(3);
+    for (const h of hosts) {
+      expect(fs.readFileSync(path.join(disk, `${h}.txt`), 'utf8')).toBe('payload\n');
+      expect(fs.readFileSync(path.join(pulled, h, `${h}.txt`), 'utf8')).toBe('payload\n');
+    }
+    const push = JSON.parse(fs.readFileSync(path.join(dirs[0]!, 'run.json'), 'utf8')) as Record<string, unknown>;
+    expect(push['command']).toBe('shell push');
+    expect(push['task']).toMatchObject({ kind: 'transfer', direction: 'push' });
+    expect([...readHostsTsv(dirs[1]!).values()].map((v) => v.status)).toEqual(['ok', 'ok']);
+    const after = loginsPerHost();
+    for (const h of hosts) expect((after.get(h) ?? 0) - (before.get(h) ?? 0)).toBe(1);
+  });
+
+  it('prints host: line as output arrives with --stream, until :stream off', async () => {
+    const hosts = fleet.hosts(2, 4300);
+    const inventory = path.join(home, 'stream.txt');
+    fs.writeFileSync(inventory, hosts.join('\n') + '\n');
+    const script = ['echo streamed-one', ':stream off', 'echo grouped-two'].join('\n');
+    const r = await runHerd(shellArgs(inventory, 'runs-s', ['--stream']), { input: script + '\n', cwd: home });
+    expect(r.code, r.stderr).toBe(0);
+    for (const h of hosts) expect(r.stdout).toContain(`${h}: streamed-one`);
+    expect(r.stdout).not.toContain(': grouped-two');
+    // Without --stream the grouped view shows the output once for both hosts.
+    expect(r.stdout).toMatch(/2 hosts exit 0[^\n]*\n\s+grouped-two/);
+  });
+
+  it("hands its selection, connection, pool and output flags to every command's run: run.json records them", async () => {
+    const refused = await refusedPort();
+    try {
+      const inventory = path.join(home, 'flags.txt');
+      fs.writeFileSync(inventory, [`${refused.host}:${refused.port}`, '10.255.255.1'].join('\n') + '\n');
+      const sshConfig = path.join(home, 'ssh_config');
+      fs.writeFileSync(sshConfig, 'Host *\n  ConnectTimeout 9\n');
+      const key = path.join(home, 'flags_id');
+      if (!fs.existsSync(key)) execFileSync('ssh-keygen', ['-t', 'ed25519', '-N', '', '-q', '-f', key]);
+      const out = path.join(home, 'runs-flags');
+      const args = [
+        'shell',
+        '-i',
+        inventory,
+        '--inventory-format',
+        'herd',
+        '-l',
+        `${refused.host}:*`,
+        '-F',
+        sshConfig,
+        '-J',
+        `jumper@${refused.host}:${refused.port}`,
+        '--jump-sessions',
+        '3',
+        '-u',
+        'alice',
+        '-p',
+        '2222',
+        '-k',
+        key,
+        '--password-env',
+        'PW',
+        '--key-passphrase-env',
+        'KP',
+        '--known-hosts',
+        path.join(home, 'kh-flags'),
+        '--host-key-checking',
+        'off',
+        '--connect-timeout',
+        '7',
+        '--connect-retries',
+        '3',
+        '--connect-rate',
+        '99',
+        '-f',
+        '3',
+        '-w',
+        '1',
+        '--max-handshakes',
+        '5',
+        '-o',
+        out,
+        '--no-progress',
+        '--idle-timeout',
+        '30',
+        '--max-output',
+        '1K',
+        '--timeout',
+        '9',
+        '--no-color',
+      ];
+      const r = await runHerd(args, { input: 'true\n', cwd: home, env: { PW: 'pw', KP: 'kp' } });
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toContain('connected to 0 of 1 host');
+      const dir = runDirs(r)[0]!;
+      expect(dir.startsWith(out + '/')).toBe(true);
+      const rec = JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8')) as Record<string, unknown>;
+      expect(rec['options']).toMatchObject({
+        ssh_config: sshConfig,
+        jump: `jumper@${refused.host}:${refused.port}`,
+        jump_sessions: 3,
+        user: 'alice',
+        port: 2222,
+        keys: [key],
+        password_source: 'env:PW',
+        key_passphrase_source: 'env:KP',
+        known_hosts: path.join(home, 'kh-flags'),
+        host_key_mode: 'off',
+        connect_timeout_s: 7,
+        connect_retries: 3,
+        connect_rate: 99,
+        forks: 3,
+        workers: 1,
+        max_handshakes: 5,
+        idle_timeout_s: 30,
+        max_output_bytes: 1024,
+      });
+      expect(rec['task']).toMatchObject({ kind: 'command', command: 'true', timeout_s: 9 });
+      expect(rec).toMatchObject({ inventory_sources: [inventory], limit: `${refused.host}:*`, hosts_total: 1 });
+      // The host was tried through the jump host, at the connect and again before the command.
+      expect([...readHostsTsv(dir).values()]).toEqual([
+        expect.objectContaining({ reason: `jump host jumper@${refused.host}:${refused.port}: connection refused` }),
+      ]);
+      // --strict-host-keys and the prompts: refused before any host without a terminal to ask on (exit 2).
+      const fleetInventory = path.join(home, 'strict.txt');
+      fs.writeFileSync(fleetInventory, fleet.hosts(1, 4400).join('\n') + '\n');
+      const emptyKnown = path.join(home, 'kh-empty');
+      fs.writeFileSync(emptyKnown, '');
+      const strict = await runHerd(shellArgs(fleetInventory, 'runs-strict', ['--strict-host-keys'], emptyKnown), {
+        input: 'true\n',
+        cwd: home,
+      });
+      expect(strict.stderr).toContain('connected to 0 of 1 host');
+      expect(strict.stderr).toMatch(/hostkey_unknown/);
+      for (const ask of ['--ask-pass', '--ask-key-passphrase']) {
+        const asked = await runHerd(['shell', '-i', inventory, ask, '-k', key, '-o', out], { cwd: home });
+        expect(asked.code).toBe(2);
+        expect(asked.stderr).toContain(ask);
+      }
+    } finally {
+      await refused.close();
+    }
+  });
+});
