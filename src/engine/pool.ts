@@ -32,6 +32,12 @@ export interface PoolOptions {
   hosts?: number;
   /** Total handshakes in progress at once across workers. */
   handshakes: number;
+  /**
+   * herd shell (engine/session.ts): a worker may work on every host whose connection it holds at once, so its
+   * capacity is its share of --forks (a host goes back to the worker holding its connection, which may be more
+   * hosts than an even spread of a small session gives it).
+   */
+  hold?: boolean;
   onEvent: (event: PoolEvent) => void;
   /** Handshakes in progress at once with one jump host, across workers (default DEFAULT_JUMP_HANDSHAKES). */
   jumpHandshakes?: number;
@@ -177,7 +183,7 @@ export class WorkerPool {
     for (let i = 0; i < workers; i++) {
       const sessions = shareOf(this.options.forks, workers, i);
       this.vacant.push({
-        capacity: shareOf(forks, workers, i),
+        capacity: this.options.hold ? sessions : shareOf(forks, workers, i),
         sessions,
         handshakes: shareOf(this.options.handshakes, workers, i),
       });

@@ -27,7 +27,7 @@ export class Session {
   private current: Run | undefined;
 
   constructor(private readonly options: SessionOptions) {
-    this.pool = new WorkerPool({ ...options, onEvent: (event) => this.onPoolEvent(event) });
+    this.pool = new WorkerPool({ ...options, hold: true, onEvent: (event) => this.onPoolEvent(event) });
   }
 
   /** Hosts holding an open connection now. */

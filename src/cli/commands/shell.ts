@@ -149,10 +149,7 @@ async function readLines(state: ShellState): Promise<void> {
   });
   // A terminal's Ctrl-C reaches readline (raw mode); a pipe's reaches the process.
   const onInterrupt = (): void => {
-    if (state.session.stop()) {
-      writeText(process.stderr, 'herd: Ctrl-C: stopping the command on every host\n');
-      return;
-    }
+    if (state.session.stop()) return;
     if (!tty) {
       rl.close();
       return;
@@ -347,6 +344,8 @@ async function runTask(
   }
   const outcome = await run.finish().finally(() => view.close());
   if (failure !== undefined) throw failure;
+  // Said once the live area is gone (it would draw over the note while the command stops).
+  if (run.control.interrupted) writeText(process.stderr, 'herd: Ctrl-C: the command was stopped on every host\n');
   state.last = { dir: outcome.dir, results: outcome.results };
   return finishLaunch(req, outcome);
 }
