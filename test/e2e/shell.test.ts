@@ -149,6 +149,54 @@ describe('herd shell with piped commands', () => {
     for (const h of hosts) expect((after.get(h) ?? 0) - (before.get(h) ?? 0)).toBe(1);
   });
 
+  it(':hosts, :timeout, :play, :show and :diff work on the selection and the last command', async () => {
+    const hosts = fleet.hosts(3, 4500);
+    const [a] = hosts as [string, string, string];
+    const inventory = path.join(home, 'builtins.txt');
+    fs.writeFileSync(inventory, hosts.join('\n') + '\n');
+    const book = path.join(home, 'book.yml');
+    fs.writeFileSync(book, '- steps:\n    - name: say\n      run: echo played\n');
+    const script = [
+      ':hosts',
+      ':timeout 1',
+      'sleep 5',
+      ':timeout 0',
+      // a prints something else: :diff shows it against the majority.
+      `if [ "$(${PRINT_ADDRESS})" = ${a} ]; then echo odd; else echo same; fi`,
+      ':show',
+      ':diff',
+      `:play ${book} --check`,
+      `:play ${book}`,
+    ].join('\n');
+    const before = loginsPerHost();
+    const r = await runHerd(shellArgs(inventory, 'runs-c'), { input: script + '\n', cwd: home });
+    const dirs = runDirs(r);
+    expect(dirs, r.stderr).toHaveLength(4);
+    for (const h of hosts) expect(r.stdout).toContain(`${h}\tconnected`);
+    // :timeout 1: the sleeps are stopped as --timeout 1 stops them, and recorded so.
+    for (const row of readHostsTsv(dirs[0]!).values()) {
+      expect(row.status).toBe('timeout');
+      expect(row.reason).toMatch(/--timeout 1s/);
+    }
+    // :show replays the grouped view of the last command; :diff shows the odd host against the majority.
+    expect(r.stdout.split('same').length - 1).toBeGreaterThanOrEqual(2);
+    expect(r.stdout).toMatch(new RegExp(`${a.replace(/\./g, '\\.')}[\\s\\S]*\\+odd`));
+    const check = JSON.parse(fs.readFileSync(path.join(dirs[2]!, 'run.json'), 'utf8')) as Record<string, unknown>;
+    expect(check['command']).toBe('shell play --check');
+    expect(check['task']).toMatchObject({ kind: 'playbook', check: true });
+    const steps = fs.readFileSync(path.join(dirs[3]!, 'steps.tsv'), 'utf8');
+    expect(
+      steps.split('\n').filter((l) => /\tchanged\t/.test(l)),
+      steps,
+    ).toHaveLength(3);
+    for (const h of hosts)
+      expect(fs.readFileSync(path.join(dirs[3]!, 'steps', '1.1', 'stdout', h), 'utf8')).toBe('played\n');
+    // The timed-out command exits 1 for its hosts: the worst line.
+    expect(r.code).toBe(1);
+    const after = loginsPerHost();
+    for (const h of hosts) expect((after.get(h) ?? 0) - (before.get(h) ?? 0)).toBe(1);
+  });
+
   it('prints host: line as output arrives with --stream, until :stream off', async () => {
     const hosts = fleet.hosts(2, 4300);
     const inventory = path.join(home, 'stream.txt');
