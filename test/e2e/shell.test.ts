@@ -5,10 +5,18 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import type { Fleet } from '../fleet/fleet.js';
 import { refusedPort } from '../fleet/faults.js';
-import { PRINT_ADDRESS, readHostsTsv, removeScratchDirs, runHerd, scratchDir, type HerdResult } from './herd-cli.js';
+import {
+  HERD_BIN,
+  PRINT_ADDRESS,
+  readHostsTsv,
+  removeScratchDirs,
+  runHerd,
+  scratchDir,
+  type HerdResult,
+} from './herd-cli.js';
 
 let fleet: Fleet;
 let home: string;
@@ -195,6 +203,65 @@ describe('herd shell with piped commands', () => {
     expect(r.code).toBe(1);
     const after = loginsPerHost();
     for (const h of hosts) expect((after.get(h) ?? 0) - (before.get(h) ?? 0)).toBe(1);
+  });
+
+  it('a held host that cannot be reached again is counted out and is unreachable in the next command', async () => {
+    // That host is behind its own sshd, which goes away with its session between two commands.
+    const { startFleet } = await import('../fleet/fleet.js');
+    const other = await startFleet();
+    try {
+      const hosts = fleet.hosts(2, 4600);
+      const lost = `${fleet.hosts(1, 4610)[0]!}:${other.port}`;
+      const inventory = path.join(home, 'lost.txt');
+      fs.writeFileSync(inventory, [...hosts, lost].join('\n') + '\n');
+      fs.copyFileSync(other.keyPath, path.join(home, 'other_key'));
+      const args = [...shellArgs(inventory, 'runs-lost'), '-k', path.join(home, 'other_key'), '--connect-timeout', '3'];
+      const child = spawn(HERD_BIN, args, {
+        cwd: home,
+        env: { ...process.env, NO_COLOR: '1', HERD_SSH_SYSTEM_CONFIG: 'none' },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      let stdout = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+      const results = async (n: number): Promise<void> => {
+        const deadline = Date.now() + 30_000;
+        while ((stderr.match(/^results: /gm) ?? []).length < n) {
+          if (Date.now() > deadline) throw new Error(`no results line ${n}:\n${stderr}`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      };
+      child.stdin.write('true\n');
+      await results(1);
+      expect(stderr).toContain('connected to 3 of 3 hosts');
+      const held = execFileSync('ss', ['-Htnp', 'state', 'established', 'sport', `:${other.port}`], {
+        encoding: 'utf8',
+      });
+      const pids = [...new Set([...held.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1])))];
+      expect(pids.length).toBeGreaterThan(0);
+      await other.stop();
+      for (const pid of pids) process.kill(pid, 'SIGTERM');
+      const open = (): string =>
+        execFileSync('ss', ['-Htn', 'state', 'established', 'dport', `:${other.port}`], { encoding: 'utf8' }).trim();
+      for (let i = 0; open() !== '' && i < 100; i++) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 300));
+      child.stdin.write(':hosts\ntrue\n');
+      await results(2);
+      child.stdin.end();
+      expect(await exited).toBe(1);
+      // Counted out as soon as it dropped (:hosts before the next command), then refused when reconnected.
+      expect(stdout).toContain(`${lost}\tnot connected`);
+      for (const h of hosts) expect(stdout).toContain(`${h}\tconnected`);
+      const dirs = runDirs({ code: 0, signal: null, stdout: '', stderr, durationMs: 0 });
+      const rows = readHostsTsv(dirs[1]!);
+      expect(rows.get(lost)?.status).toBe('unreachable');
+      expect(rows.get(lost)?.reason).toMatch(/refused/);
+      for (const h of hosts) expect(rows.get(h)?.status).toBe('ok');
+    } finally {
+      await other.stop();
+    }
   });
 
   it('prints host: line as output arrives with --stream, until :stream off', async () => {
