@@ -25,6 +25,8 @@ export class Session {
   /** Where the pool's events go now: the running command's Run, or the connect pass. */
   private route: ((event: PoolEvent) => void) | undefined;
   private current: Run | undefined;
+  /** The connect pass runs: a stop ends it (hosts not yet connecting stay unconnected), the session goes on. */
+  private connecting = false;
 
   constructor(private readonly options: SessionOptions) {
     this.pool = new WorkerPool({ ...options, hold: true, onEvent: (event) => this.onPoolEvent(event) });
@@ -60,9 +62,11 @@ export class Session {
         lines.set(event.file, set.add(event.line));
       }
     };
+    this.connecting = true;
     try {
       await this.pool.run(jobs, { kind: 'connect' }, false, undefined, true);
     } finally {
+      this.connecting = false;
       this.route = undefined;
     }
     const recordedHostKeys: ConnectOutcome['recordedHostKeys'] = [];
@@ -94,8 +98,12 @@ export class Session {
     }
   }
 
-  /** Ctrl-C: stop the running command on every host (remote processes killed); false when none runs. */
+  /** Ctrl-C: stop the running command on every host (remote processes killed), or the connect pass; false: none. */
   stop(): boolean {
+    if (this.connecting) {
+      this.pool.stopPass('the connect was interrupted (Ctrl-C) before this host was reached');
+      return true;
+    }
     const run = this.current;
     if (!run) return false;
     // Once is enough: the session's stop target kills now (graceS is not waited for).

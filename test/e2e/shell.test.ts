@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn } from 'node:child_process';
 import type { Fleet } from '../fleet/fleet.js';
-import { refusedPort } from '../fleet/faults.js';
+import { refusedPort, silentListener } from '../fleet/faults.js';
 import {
   HERD_BIN,
   PRINT_ADDRESS,
@@ -262,6 +262,42 @@ describe('herd shell with piped commands', () => {
     } finally {
       await other.stop();
     }
+  });
+
+  it('Ctrl-C while connecting ends the connect, not the shell; -i - is refused (stdin carries the commands)', async () => {
+    const silent = await silentListener();
+    try {
+      const [host] = fleet.hosts(1, 4700) as [string];
+      const inventory = path.join(home, 'silent.txt');
+      fs.writeFileSync(inventory, [host, `${silent.host}:${silent.port}`].join('\n') + '\n');
+      const before = loginsPerHost().get(host) ?? 0;
+      const child = spawn(HERD_BIN, [...shellArgs(inventory, 'runs-int'), '--connect-timeout', '60'], {
+        cwd: home,
+        env: { ...process.env, NO_COLOR: '1', HERD_SSH_SYSTEM_CONFIG: 'none' },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+      // The fleet host has logged in (its sshd says so); the silent one never answers.
+      for (let i = 0; (loginsPerHost().get(host) ?? 0) === before; i++) {
+        if (i > 400) throw new Error('the fleet host never logged in');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      child.kill('SIGINT');
+      // Only the connected host: the silent one would wait its 60 s connect timeout again.
+      child.stdin.end(`:limit ${host}\necho still-here\n`);
+      expect(await exited).toBe(0);
+      expect(stderr).toContain('connected to 1 of 2 hosts');
+      const dir = runDirs({ code: 0, signal: null, stdout: '', stderr, durationMs: 0 })[0]!;
+      expect(readHostsTsv(dir).get(host)?.status).toBe('ok');
+      expect(fs.readFileSync(path.join(dir, 'stdout', host), 'utf8')).toBe('still-here\n');
+    } finally {
+      await silent.close();
+    }
+    const stdin = await runHerd(['shell', '-i', '-', '-o', path.join(home, 'runs-int')], { input: 'x\n', cwd: home });
+    expect(stdin.code).toBe(2);
+    expect(stdin.stderr).toContain('-i - would read the inventory from stdin');
   });
 
   it('prints host: line as output arrives with --stream, until :stream off', async () => {

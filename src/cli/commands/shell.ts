@@ -57,6 +57,8 @@ interface ShellState {
 }
 
 export async function shellCommand(raw: RawOptions): Promise<number> {
+  if ((raw.inventory ?? []).includes('-'))
+    throw new UsageError('shell: -i - would read the inventory from stdin, where the shell reads its commands');
   const base = freshRun(raw, { shard: false });
   const stderr = process.stderr;
   for (const w of base.warnings) writeText(stderr, `herd: warning: ${w}\n`);
@@ -84,8 +86,11 @@ export async function shellCommand(raw: RawOptions): Promise<number> {
     last: undefined,
     worst: EXIT_OK,
   };
+  // Ctrl-C while connecting ends the connect pass, not the shell.
+  const onConnectInterrupt = (): void => void session.stop();
+  process.on('SIGINT', onConnectInterrupt);
   try {
-    const connected = await session.connect(prepared.jobs);
+    const connected = await session.connect(prepared.jobs).finally(() => process.off('SIGINT', onConnectInterrupt));
     reportConnect(state, connected.results);
     for (const l of formatRecordedHostKeys(connected.recordedHostKeys)) writeText(stderr, `${l}\n`);
     await readLines(state);
