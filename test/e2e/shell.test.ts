@@ -120,6 +120,10 @@ describe('herd shell with piped commands', () => {
     const show = await runHerd(['show', second, '-o', path.join(home, 'runs-a')], { cwd: home });
     expect(show.code).toBe(0);
     expect(show.stdout + show.stderr).toContain(b);
+    // herd rerun repeats a shell command on the hosts that did not end ok, as for any run.
+    const rerun = await runHerd(['rerun', second, ...shellArgs(inventory, 'runs-a').slice(3)], { cwd: home });
+    expect(rerun.code, rerun.stderr).toBe(1);
+    expect([...readHostsTsv(runDirs(rerun)[0]!).keys()]).toEqual([b]);
   });
 
   it(':put and :get move files over the held connections; a bad built-in is refused and the session goes on (exit 2)', async () => {
