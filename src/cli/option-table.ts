@@ -348,6 +348,7 @@ export const OPTIONS = {
   inventory: {
     flags: '-i, --inventory <file>',
     help: 'inventory file; repeatable; - reads stdin',
+    on: { shell: { help: 'inventory file; repeatable (not -: the shell reads its commands from stdin)' } },
     value: 'strings',
     goes: ['selection'],
     example: ['hosts.txt'],
