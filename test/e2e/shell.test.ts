@@ -12,6 +12,7 @@ import {
   HERD_BIN,
   PRINT_ADDRESS,
   readHostsTsv,
+  pidsWith,
   removeScratchDirs,
   runHerd,
   scratchDir,
@@ -302,6 +303,40 @@ describe('herd shell with piped commands', () => {
     const stdin = await runHerd(['shell', '-i', '-', '-o', path.join(home, 'runs-int')], { input: 'x\n', cwd: home });
     expect(stdin.code).toBe(2);
     expect(stdin.stderr).toContain('-i - would read the inventory from stdin');
+  });
+
+  it('SIGINT on piped input stops the running command on every host, then the next line runs (exit 130)', async () => {
+    const hosts = fleet.hosts(2, 4800);
+    const inventory = path.join(home, 'sigint.txt');
+    fs.writeFileSync(inventory, hosts.join('\n') + '\n');
+    const marker = `herd-shell-marker-${randomBytes(6).toString('hex')}`;
+    const child = spawn(HERD_BIN, [...shellArgs(inventory, 'runs-sigint'), '--stream'], {
+      cwd: home,
+      env: { ...process.env, NO_COLOR: '1', HERD_SSH_SYSTEM_CONFIG: 'none' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    child.stdin.write(`echo go; sleep 30 # ${marker}\n`);
+    // Every host has said so on the stream: each command started.
+    for (let i = 0; !hosts.every((h) => stdout.includes(`${h}: go`)) || pidsWith(marker).length < 2; i++) {
+      if (i > 600) throw new Error(`the sleeps never started:\n${stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const before = loginsPerHost();
+    child.kill('SIGINT');
+    child.stdin.end('echo next\n');
+    expect(await exited).toBe(130);
+    expect(pidsWith(marker)).toEqual([]);
+    const [stopped, next] = runDirs({ code: 0, signal: null, stdout: '', stderr, durationMs: 0 }) as [string, string];
+    for (const row of readHostsTsv(stopped).values()) expect(row.status).toBe('interrupted');
+    for (const row of readHostsTsv(next).values()) expect(row.status).toBe('ok');
+    // The next line ran over the same connections.
+    const after = loginsPerHost();
+    for (const h of hosts) expect(after.get(h) ?? 0).toBe(before.get(h) ?? 0);
   });
 
   it('prints host: line as output arrives with --stream, until :stream off', async () => {
