@@ -418,7 +418,12 @@ export class WorkerPool {
   /** A worker that is gone keeps no connection: its hosts' jobs go to any worker (a new handshake). */
   private forgetKept(slot: WorkerSlot): void {
     for (const job of slot.own.takeAll()) this.requeue(job);
-    for (const [id, owner] of this.keptIn) if (owner === slot) this.keptIn.delete(id);
+    for (const [id, owner] of this.keptIn) {
+      if (owner !== slot) continue;
+      this.keptIn.delete(id);
+      // A session (hold) counts its connected hosts from these: a dead worker's connections are gone.
+      if (this.options.hold) this.options.onEvent({ kind: 'held', id, open: false });
+    }
   }
 
   /** Nothing was executed on this host yet: another worker may take it, unless no host starts any more. */

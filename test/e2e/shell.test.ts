@@ -10,6 +10,7 @@ import type { Fleet } from '../fleet/fleet.js';
 import { refusedPort, silentListener } from '../fleet/faults.js';
 import {
   HERD_BIN,
+  childPids,
   PRINT_ADDRESS,
   readHostsTsv,
   pidsWith,
@@ -337,6 +338,44 @@ describe('herd shell with piped commands', () => {
     // The next line ran over the same connections.
     const after = loginsPerHost();
     for (const h of hosts) expect(after.get(h) ?? 0).toBe(before.get(h) ?? 0);
+  });
+
+  it('a worker process that dies between commands: its hosts count as not connected and the next command reconnects them', async () => {
+    const hosts = fleet.hosts(2, 4900);
+    const inventory = path.join(home, 'worker.txt');
+    fs.writeFileSync(inventory, hosts.join('\n') + '\n');
+    const child = spawn(HERD_BIN, [...shellArgs(inventory, 'runs-worker'), '-w', '1'], {
+      cwd: home,
+      env: { ...process.env, NO_COLOR: '1', HERD_SSH_SYSTEM_CONFIG: 'none' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const wait = async (what: string, test: () => boolean): Promise<void> => {
+      for (let i = 0; !test(); i++) {
+        if (i > 600) throw new Error(`timed out waiting for ${what}:\n${stderr}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    child.stdin.write(':hosts\n');
+    await wait('the first :hosts', () => hosts.every((h) => stdout.includes(`${h}\tconnected`)));
+    const workers = childPids(child.pid!);
+    expect(workers).toHaveLength(1);
+    const before = loginsPerHost();
+    process.kill(workers[0]!, 'SIGKILL');
+    await wait('the worker gone', () => !fs.existsSync(`/proc/${workers[0]!}`) || childPids(child.pid!).length === 0);
+    await new Promise((r) => setTimeout(r, 300));
+    child.stdin.write(':hosts\n');
+    await wait('the second :hosts', () => hosts.every((h) => stdout.includes(`${h}\tnot connected`)));
+    child.stdin.end('echo back\n');
+    expect(await exited, stderr).toBe(0);
+    const [dir] = runDirs({ code: 0, signal: null, stdout: '', stderr, durationMs: 0 }) as [string];
+    for (const row of readHostsTsv(dir).values()) expect(row.status).toBe('ok');
+    const after = loginsPerHost();
+    for (const h of hosts) expect((after.get(h) ?? 0) - (before.get(h) ?? 0)).toBe(1);
   });
 
   it('prints host: line as output arrives with --stream, until :stream off', async () => {
