@@ -495,14 +495,28 @@ export class WorkerPool {
  */
 export const SEA_WORKER_ARG = '--herd-sea-worker';
 
+/**
+ * A worker's environment: the parent's without NODE_EXTRA_CA_CERTS. Node reads and parses that certificate file as
+ * each process starts (~150 ms of CPU per worker for Debian's bundle, measured here), and a worker never speaks TLS:
+ * it makes SSH connections only and starts no program that could need it.
+ */
+function workerEnv(): NodeJS.ProcessEnv {
+  const { NODE_EXTRA_CA_CERTS: _notForSsh, ...env } = process.env;
+  return env;
+}
+
 /** A worker process: the built worker module under node, or in a single executable the same binary. */
 function forkWorker(workerPath: string | undefined, semiSpace: number): ChildProcess {
-  const options: ForkOptions = { serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] };
+  const options: ForkOptions = {
+    serialization: 'advanced',
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    env: workerEnv(),
+  };
   const v8Flag = `--max-semi-space-size=${semiSpace}`;
   if (workerPath === undefined && isSea()) {
     // A single executable takes no Node options from its argv (they reach the program): NODE_OPTIONS carries the flag.
     const nodeOptions = [process.env['NODE_OPTIONS'], v8Flag].filter(Boolean).join(' ');
-    return fork(SEA_WORKER_ARG, [], { ...options, execArgv: [], env: { ...process.env, NODE_OPTIONS: nodeOptions } });
+    return fork(SEA_WORKER_ARG, [], { ...options, execArgv: [], env: { ...options.env, NODE_OPTIONS: nodeOptions } });
   }
   return fork(workerPath ?? fileURLToPath(new URL('./worker.js', import.meta.url)), [], {
     ...options,

@@ -6,6 +6,7 @@ import { ioReason } from '../io-reason.js';
 import { isCertificateType } from './host-cert.js';
 import { b64pton, keyTypeOfBlob } from './known-hosts.js';
 import { withUserCertificate } from './ssh2-certs.js';
+import { signingOnce } from './ssh2-sign.js';
 
 const { utils } = ssh2; // ssh2 is CommonJS: named imports do not resolve under ESM
 
@@ -61,12 +62,14 @@ export function loadPrivateKeys(paths: string[], explicit: boolean, passphrase?:
       problems.push(describePublicKey(path));
       continue;
     }
-    const certificate = readCertificate(path, first);
+    // Decoded once here, not at every connection's signature (ssh2-sign.ts).
+    const key = signingOnce(first);
+    const certificate = readCertificate(path, key);
     if (typeof certificate === 'string') {
       // A default key's certificate is skipped as ssh skips it; a -k key's stops the run, saying why.
       if (explicit) problems.push(certificate);
-      keys.push({ path, key: first });
-    } else keys.push(certificate ? { path, key: first, certificate } : { path, key: first });
+      keys.push({ path, key });
+    } else keys.push(certificate ? { path, key, certificate } : { path, key });
   }
   return { keys, problems };
 }

@@ -15,6 +15,8 @@ import constants from 'ssh2/lib/protocol/constants.js';
 import keyParser from 'ssh2/lib/protocol/keyParser.js';
 import protocolUtils from 'ssh2/lib/protocol/utils.js';
 import { CertificateError, certifiedKey, plainTypeOfCert } from './host-cert.js';
+import { verifyingFast } from './ssh2-sign.js';
+import { fasterCurve25519 } from './ssh2-kex.js';
 
 /** The ssh2 version whose internals this extends; package.json pins exactly this one. */
 export const SSH2_VERSION = '1.17.0';
@@ -52,7 +54,8 @@ for (const name of Object.keys(CERT_HOST_KEY_ALGORITHMS)) {
 const plainParseDERKey = keyParser.parseDERKey;
 keyParser.parseDERKey = (data: Buffer, type: string): unknown => {
   const plain = plainTypeOfCert(type);
-  if (plain === null) return plainParseDERKey(data, type);
+  // The host's key checks the exchange signature without decoding a PEM (ssh2-sign.ts).
+  if (plain === null) return verifyingFast(plainParseDERKey(data, type));
   const name = Buffer.from(type, 'latin1');
   const length = Buffer.alloc(4);
   length.writeUInt32BE(name.length);
@@ -62,7 +65,7 @@ keyParser.parseDERKey = (data: Buffer, type: string): unknown => {
   } catch (err) {
     return err;
   }
-  return plainParseDERKey(key.subarray(4 + plain.length), plain);
+  return verifyingFast(plainParseDERKey(key.subarray(4 + plain.length), plain));
 };
 
 interface KexState {
@@ -96,6 +99,8 @@ export function allowHostCertificates(client: Client): void {
     set: (value: KexState | undefined) => {
       kex = value;
       if (value) nameTheStep(value);
+      // Not about certificates: the one place every exchange passes, so curve25519 skips DER (ssh2-kex.ts).
+      fasterCurve25519(value);
     },
   });
 }
