@@ -42,6 +42,10 @@ import { selectShard, SHARD_TSV_HEADER, SHARD_TSV_PLAYS_HEADER, type ShardPlan }
 import { writeFileAtomic } from '../results/atomic.js';
 import { formatTsv } from '../results/tsv.js';
 import path from 'node:path';
+import { isSea } from 'node:sea';
+import { attachKeeper } from '../keeper/client.js';
+import { envDigest, keeperKey } from '../keeper/key.js';
+import { readKnownHostsFiles } from '../transport/known-hosts-file.js';
 
 function writeShardTsv(dir: string, plan: ShardPlan): void {
   const withPlays = plan.all.some((h) => h.plays !== undefined);
@@ -190,6 +194,8 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
   };
   // Every known_hosts file is read before the run directory exists: one unreadable refuses the run.
   const prepared = prepareHosts(req.targets, connection, req.connection.hostKeyMode);
+  const config = workerConfig(req, { password, keyPassphrase, agentSocket });
+  const keeper = await keeperFor(req, config, prepared.knownHostsData, sshConfig);
   // Last, once every check passed: the id is drawn where its directory is created (exclusively).
   const { id, dir } = createRunDir(req.run.outDir);
   if (req.shard) writeShardTsv(dir, req.shard);
@@ -232,7 +238,8 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
     handshakes: req.run.maxHandshakes,
     graceS: req.run.graceS,
     deadlineS: req.run.deadlineS,
-    config: workerConfig(req, { password, keyPassphrase, agentSocket }),
+    config,
+    ...(keeper ? { channels: keeper } : {}),
   };
   const view = createRunView({
     stderr,
@@ -255,8 +262,33 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
   const eventsFile = process.env['HERD_TEST_EVENTS_FILE'];
   const recorder = eventsFile ? recordEventsTo(eventsFile) : undefined;
   const listener: RunEventListener = recorder ? (e) => (recorder(e), view.listener(e)) : view.listener;
-  const outcome = executeRun(request, listener, req.execute).finally(() => view.close());
+  const outcome = executeRun(request, listener, req.execute)
+    .finally(() => view.close())
+    // The keeper is told the trust files as they are now: accept-new may have recorded keys it verified.
+    .finally(() => keeper?.detach(envDigest(readKnownHostsFiles(prepared.knownHostsFiles), sshConfig)));
   return finishLaunch(req, await outcome);
+}
+
+/**
+ * The connection keeper this run's workers live in: one left by an earlier command with the same key, or a new one
+ * with --persist. None when there is neither (the pool forks its own workers).
+ */
+async function keeperFor(
+  req: LaunchRequest,
+  config: RunRequest['config'],
+  knownHostsData: Record<string, string | null>,
+  sshConfig: unknown,
+): Promise<Awaited<ReturnType<typeof attachKeeper>>['session']> {
+  if (isSea()) {
+    if (req.run.persistMs !== null) throw new UsageError('--persist: not available in the single executable yet');
+    return null;
+  }
+  const { session, notes } = await attachKeeper({
+    key: keeperKey(config, knownHostsData, sshConfig),
+    persistMs: req.run.persistMs,
+  });
+  for (const note of notes) writeText(process.stderr, `herd: note: ${note}\n`);
+  return session;
 }
 
 /**

@@ -29,7 +29,7 @@ import { SHARD_RULES } from '../inventory/shard.js';
 import type { RunOptionsRecord, RunTaskRecord } from '../results/run-record.js';
 import { parseJumpList, type JumpSpec } from '../transport/ssh-config.js';
 import type { ConnectionOptions, RunOptions, SecretSource } from './options.js';
-import { parseNumber, parseSize } from './parse-value.js';
+import { parseDuration, parseNumber, parseSize } from './parse-value.js';
 
 export type CommandName =
   'run' | 'push' | 'pull' | 'play' | 'rerun' | 'hosts' | 'runs' | 'show' | 'report' | 'diff' | 'config' | 'merge';
@@ -669,6 +669,15 @@ export const OPTIONS = {
     ],
     example: '5',
   },
+  persist: {
+    flags: '--persist <duration>',
+    help: 'leave a connection keeper running after the command: later herd commands with the same credentials reuse its connections until it has been idle this long (90s, 10m, 1h)',
+    value: 'string',
+    into: ['run', 'persistMs'],
+    resolve: (v: string | undefined, flag: string): number | null => (v === undefined ? null : parseDuration(flag, v)),
+    goes: ['session'],
+    example: '10m',
+  },
   deadline: {
     flags: '--deadline <s>',
     help: 'whole-run limit in seconds: then start nothing new and stop running work (status timeout) (default: none)',
@@ -923,6 +932,8 @@ const POOL = [
 ] as const satisfies readonly OptionKey[];
 const OUTPUT = ['idleTimeout', 'maxOutput', 'stream', 'color'] as const satisfies readonly OptionKey[];
 const COMMAND = ['timeout', 'group'] as const satisfies readonly OptionKey[];
+/** Commands whose connections a keeper may hold for the next ones (rerun uses one, but starts none). */
+const PERSIST = ['persist'] as const satisfies readonly OptionKey[];
 const BECOME = ['askBecomePass', 'becomePassEnv'] as const satisfies readonly OptionKey[];
 
 /**
@@ -945,6 +956,7 @@ export const CONFIGURABLE = [
   ...OUTPUT,
   ...COMMAND,
   ...BECOME,
+  ...PERSIST,
 ] as const satisfies readonly OptionKey[];
 
 /**
@@ -952,10 +964,10 @@ export const CONFIGURABLE = [
  * commander refuses the rest as unknown instead of accepting and ignoring them.
  */
 export const COMMAND_OPTIONS: Record<CommandName, readonly OptionKey[]> = {
-  run: [...INVENTORY, ...SHARD, ...CONNECTION, ...POOL, ...OUTPUT, ...COMMAND],
-  push: ['times', 'checksum', 'delete', 'followLinks', ...INVENTORY, ...SHARD, ...CONNECTION, ...POOL],
-  pull: ['times', 'checksum', 'delete', 'keepSpecialBits', ...INVENTORY, ...SHARD, ...CONNECTION, ...POOL],
-  play: ['check', 'var', ...BECOME, ...INVENTORY, ...SHARD, ...CONNECTION, ...POOL, ...OUTPUT],
+  run: [...INVENTORY, ...SHARD, ...CONNECTION, ...POOL, ...OUTPUT, ...COMMAND, ...PERSIST],
+  push: ['times', 'checksum', 'delete', 'followLinks', ...INVENTORY, ...SHARD, ...CONNECTION, ...POOL, ...PERSIST],
+  pull: ['times', 'checksum', 'delete', 'keepSpecialBits', ...INVENTORY, ...SHARD, ...CONNECTION, ...POOL, ...PERSIST],
+  play: ['check', 'var', ...BECOME, ...INVENTORY, ...SHARD, ...CONNECTION, ...POOL, ...OUTPUT, ...PERSIST],
   hosts: ['json', 'vars', 'graph', ...INVENTORY, 'shard', 'shardBy', 'shardCount'],
   // Which earlier run a rerun repeats is known only once RUN is read: flags that do not apply to
   // its kind (rerunKinds) are refused then, before any host is contacted.

@@ -82,6 +82,17 @@ function jumpSlot(hop: string): Promise<() => void> {
 function initialise(config: WorkerConfig): void {
   const { keys, problems } = loadPrivateKeys(config.keyPaths, config.keysExplicit, config.keyPassphrase);
   const credentials: Credentials = { keys, password: config.password, agent: config.agentSocket };
+  // A second init comes from a connection keeper (src/keeper/) handing this worker to another command, or
+  // taking the secrets back: the connections kept idle stay, within the new share of --forks.
+  const kept =
+    state?.kept ??
+    new KeptConnections<Connection>({
+      capacity: Math.max(1, config.sessions),
+      keeping: () => state?.pass?.keep === true && state.drainReason === undefined,
+      onOpened: (id) => send({ kind: 'handshake', id }),
+      onReused: (id) => send({ kind: 'reused', id }),
+    });
+  kept.resize(Math.max(1, config.sessions));
   const handshakeLimit = pLimit(Math.max(1, config.handshakes));
   const startGate = startRateGate(config.connectRate);
   // The connect timeout starts only once a pacing slot is free and the start rate allows.
@@ -98,11 +109,7 @@ function initialise(config: WorkerConfig): void {
     }),
     limit: pLimit(Math.max(1, config.concurrency)),
     abort: new AbortController(),
-    kept: new KeptConnections<Connection>({
-      capacity: Math.max(1, config.sessions),
-      keeping: () => state?.pass?.keep === true && state.drainReason === undefined,
-      onOpened: (id) => send({ kind: 'handshake', id }),
-    }),
+    kept,
   };
   send({ kind: 'ready', problems });
 }

@@ -238,7 +238,19 @@ const SHARD_ROWS = (c: string): [string, Proof[]][] => [
   [`${c} --run-group`, [SHARD_SPLIT, SHARD_KINDS]],
 ];
 
+const KEEPER = 'e2e/keeper.test.ts';
+const PERSIST_RUN: Proof = [
+  KEEPER,
+  'leaves a keeper whose connections the next commands reuse: one login per host across three runs',
+];
+const PERSIST_KINDS: Proof = [
+  KEEPER,
+  'push --persist leaves a keeper that pull and play then run over: one login per host across the three',
+];
+
 const TABLE: Record<string, Proof[]> = Object.fromEntries([
+  ['run --persist', [PERSIST_RUN]],
+  ...['push', 'pull', 'play'].map((c): [string, Proof[]] => [`${c} --persist`, [PERSIST_KINDS]]),
   ...['run', 'push', 'pull', 'play', 'rerun'].flatMap(SHARD_ROWS),
   ...['--shard', '--shard-by', '--shard-count'].map((f): [string, Proof[]] => [
     `hosts ${f}`,
