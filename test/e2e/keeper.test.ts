@@ -1,15 +1,18 @@
 // Connection persistence (--persist): a keeper process holds the connections one command made, and later
 // commands with the same credentials run over them. The fleet's sshd log is the oracle for how many times
 // each host authenticated; every keeper a test starts is ended by its pid in afterAll.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Fleet } from '../fleet/fleet.js';
-import { removeScratchDirs, runDirOf, runHerd, scratchDir, type HerdResult } from './herd-cli.js';
+import { readHostsTsv, removeScratchDirs, runDirOf, runHerd, scratchDir, type HerdResult } from './herd-cli.js';
+import { encodeFrame } from '../../src/keeper/frames.js';
 
 let fleet: Fleet;
 let home: string;
-/** $XDG_RUNTIME_DIR of these tests: the keepers' directory is <runtime>/herd. */
+/** $XDG_RUNTIME_DIR of the current test (each its own): the keepers' directory is <runtime>/herd. */
 let runtime: string;
 const keeperPids = new Set<number>();
 
@@ -18,6 +21,8 @@ beforeAll(async () => {
   // VERBOSE: sshd logs "Connection from C port N on HOST port P", which names the target address.
   fleet = await startFleet({ logLevel: 'VERBOSE' });
   home = scratchDir();
+});
+beforeEach(() => {
   runtime = scratchDir('herd-runtime-');
 });
 afterAll(async () => {
@@ -178,5 +183,127 @@ describe('play, push and pull --persist', () => {
     }
     for (const later of [pull, play]) expect([...(runJson(later).reused ?? [])].sort()).toEqual([...hosts].sort());
     await closeKeepers();
+  });
+});
+
+/** Connect to a keeper's socket as another user (nobody) and say what happened. */
+function connectAs(uid: number, socket: string): string {
+  const script = `
+    const net = require('node:net');
+    const s = net.connect(process.argv[1]);
+    s.on('error', (e) => { console.log('refused:' + e.code); process.exit(0); });
+    s.on('connect', () => { s.write(Buffer.from([0, 0, 0, 4, 1, 2, 3, 4])); });
+    s.on('data', () => { console.log('answered'); process.exit(0); });
+    s.on('close', () => { console.log('closed'); process.exit(0); });
+  `;
+  return execFileSync(
+    'setpriv',
+    [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', process.execPath, '-e', script, socket],
+    { encoding: 'utf8' },
+  ).trim();
+}
+
+/** Connect as this user and send a hello with the wrong token: what comes back. */
+function wrongToken(socket: string): Promise<string> {
+  return new Promise((resolve) => {
+    const s = net.connect(socket);
+    s.on('error', (e: NodeJS.ErrnoException) => resolve(`error:${e.code}`));
+    s.on('connect', () => s.write(encodeFrame({ t: 'hello', token: 'f'.repeat(64), want: 'info' })));
+    s.on('data', () => resolve('answered'));
+    s.on('close', () => resolve('closed'));
+  });
+}
+
+describe("the keeper is the user's alone", () => {
+  it('lives in a 0700 directory with a 0600 socket and token, refuses another uid and a wrong token', async () => {
+    const [host] = fleet.hosts(1, 8300) as [string];
+    const inv = path.join(home, 'sec.txt');
+    fs.writeFileSync(inv, `${host}\n`);
+    // A world-traversable runtime directory, as /tmp is: only the keeper directory's own mode stands in the way.
+    fs.chmodSync(runtime, 0o755);
+    const first = await herd(runArgs(inv, path.join(home, 'kh-sec'), '--persist', '30s', 'true'));
+    expect(first.code, first.stderr).toBe(0);
+    const [pid] = keepers();
+    expect(pid).toBeDefined();
+    const dir = keeperDir();
+    expect(fs.statSync(dir).mode & 0o777).toBe(0o700);
+    expect(fs.statSync(dir).uid).toBe(process.getuid!());
+    const [name] = fs.readdirSync(dir).filter((f) => f.endsWith('.sock'));
+    const socket = path.join(dir, name!);
+    for (const f of fs.readdirSync(dir)) expect(fs.statSync(path.join(dir, f)).mode & 0o077, f).toBe(0);
+    expect(fs.statSync(socket).isSocket()).toBe(true);
+    expect(connectAs(65534, socket)).toBe('refused:EACCES');
+    // Even a directory opened by mistake leaves the 0600 socket, and then the token.
+    fs.chmodSync(dir, 0o711);
+    expect(connectAs(65534, socket)).toBe('refused:EACCES');
+    fs.chmodSync(dir, 0o700);
+    expect(await wrongToken(socket)).toBe('closed');
+    expect(alive(pid!)).toBe(true);
+    await closeKeepers();
+  });
+
+  it('refuses a keeper directory others may use, before any host (exit 2)', async () => {
+    const [host] = fleet.hosts(1, 8310) as [string];
+    const inv = path.join(home, 'open.txt');
+    fs.writeFileSync(inv, `${host}\n`);
+    fs.mkdirSync(keeperDir(), { mode: 0o755 });
+    fs.chmodSync(keeperDir(), 0o755);
+    const before = loginsPerHost().get(host) ?? 0;
+    const open = await herd(runArgs(inv, path.join(home, 'kh-open'), '--persist', '30s', 'true'));
+    expect(open.code).toBe(2);
+    expect(open.stderr).toContain(`refusing the connection keeper directory: ${keeperDir()} has mode 0755`);
+    fs.chmodSync(keeperDir(), 0o700);
+    fs.chownSync(keeperDir(), 65534, 65534);
+    const theirs = await herd(runArgs(inv, path.join(home, 'kh-open'), '--persist', '30s', 'true'));
+    expect(theirs.code).toBe(2);
+    expect(theirs.stderr).toContain(`${keeperDir()} is owned by uid 65534, not by you`);
+    expect(loginsPerHost().get(host) ?? 0).toBe(before);
+    expect(keepers()).toEqual([]);
+  });
+});
+
+describe('the keeper ends', () => {
+  it('by itself after its idle time: a --persist 2s keeper is gone about 2 s after the command', async () => {
+    const [host] = fleet.hosts(1, 8400) as [string];
+    const inv = path.join(home, 'idle.txt');
+    fs.writeFileSync(inv, `${host}\n`);
+    const run = await herd(runArgs(inv, path.join(home, 'kh-idle'), '--persist', '2s', 'true'));
+    expect(run.code, run.stderr).toBe(0);
+    const ended = Date.now();
+    const [pid] = keepers();
+    expect(alive(pid!)).toBe(true);
+    await waitFor('the idle keeper to leave', () => !alive(pid!), 20_000);
+    expect(Date.now() - ended).toBeGreaterThanOrEqual(1_500);
+    expect(fs.readdirSync(keeperDir())).toEqual([]);
+  });
+
+  it('when a host key changes: the next run does not reuse, reports the changed key, and the keeper leaves', async () => {
+    const hosts = fleet.hosts(2, 8500) as [string, string];
+    const inv = path.join(home, 'hostkey.txt');
+    fs.writeFileSync(inv, hosts.join('\n') + '\n');
+    const kh = path.join(home, 'kh-hostkey');
+    const first = await herd(runArgs(inv, kh, '--persist', '30s', 'true'));
+    expect(first.code, first.stderr).toBe(0);
+    const [pid] = keepers();
+    // Another key on record for the first host: as if the host had been replaced since.
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(home, 'other')]);
+    const lines = fs.readFileSync(kh, 'utf8').trim().split('\n');
+    const replaced = fs.readFileSync(path.join(home, 'other.pub'), 'utf8').trim().split(' ').slice(0, 2).join(' ');
+    fs.writeFileSync(
+      kh,
+      lines.map((l) => (l.startsWith(`[${hosts[0]}]`) ? `[${hosts[0]}]:${fleet.port} ${replaced}` : l)).join('\n') +
+        '\n',
+    );
+    const next = await herd(runArgs(inv, kh, 'true'));
+    expect(next.code).toBe(1);
+    expect(next.stderr).toContain('known_hosts or ssh_config changed since the connection keeper connected');
+    const rows = readHostsTsv(runDirOf(next));
+    expect(rows.get(hosts[0])?.status).toBe('hostkey_mismatch');
+    expect(rows.get(hosts[0])?.reason).toMatch(/host key/i);
+    expect(rows.get(hosts[1])?.status).toBe('ok');
+    expect(runJson(next).reused).toBeUndefined();
+    await waitFor('the keeper to leave', () => !alive(pid!));
+    // Its second host authenticated again: nothing was reused.
+    expect(loginsPerHost().get(hosts[1])).toBe(2);
   });
 });
