@@ -43,6 +43,7 @@ export const COMMAND_LINE_ONLY: Readonly<Record<Exclude<OptionKey, ConfigurableK
   shardBy: 'it describes one sharded run',
   shardCount: 'it describes one sharded run',
   runGroup: 'it names one logical run',
+  close: 'it ends the connection keepers once',
 };
 
 /** Options whose values are local paths: in a file, relative to the file's directory. */

@@ -32,7 +32,19 @@ import type { ConnectionOptions, RunOptions, SecretSource } from './options.js';
 import { parseDuration, parseNumber, parseSize } from './parse-value.js';
 
 export type CommandName =
-  'run' | 'push' | 'pull' | 'play' | 'rerun' | 'hosts' | 'runs' | 'show' | 'report' | 'diff' | 'config' | 'merge';
+  | 'run'
+  | 'push'
+  | 'pull'
+  | 'play'
+  | 'rerun'
+  | 'hosts'
+  | 'runs'
+  | 'show'
+  | 'report'
+  | 'diff'
+  | 'config'
+  | 'merge'
+  | 'connections';
 export type TaskKind = RunTaskRecord['kind'];
 
 /** Where an option's value ends up (documentation, and checked by test/unit/cli/option-table.test.ts). */
@@ -44,7 +56,8 @@ export type Destination =
   | 'display' // what the terminal or --json shows
   | 'task' // what runs on the hosts (command, transfer, playbook)
   | 'rerun' // which hosts and steps a rerun repeats
-  | 'past-run'; // commands that read run directories (runs, show, report, diff)
+  | 'past-run' // commands that read run directories (runs, show, report, diff)
+  | 'keeper'; // the connection keepers --persist leaves (herd connections)
 
 /** The resolved options a run is launched with. */
 export interface Resolved {
@@ -669,6 +682,13 @@ export const OPTIONS = {
     ],
     example: '5',
   },
+  close: {
+    flags: '--close',
+    help: 'close every held connection and end the keepers',
+    value: 'flag',
+    goes: ['keeper'],
+    example: true,
+  },
   persist: {
     flags: '--persist <duration>',
     help: 'leave a connection keeper running after the command: later herd commands with the same credentials reuse its connections until it has been idle this long (90s, 10m, 1h)',
@@ -732,6 +752,7 @@ export const OPTIONS = {
       runs: { help: 'one JSON object per run' },
       show: { help: 'host_done events (and run_done), or output events with --host' },
       diff: { help: 'one JSON object per distinct output (variant), the reference first' },
+      connections: { help: 'one JSON object per keeper' },
     },
     value: 'flag',
     into: ['run', 'json'],
@@ -988,6 +1009,7 @@ export const COMMAND_OPTIONS: Record<CommandName, readonly OptionKey[]> = {
   report: ['output', 'runsDir'],
   diff: ['out', 'step', 'against', 'json'],
   merge: ['out'],
+  connections: ['close', 'json'],
   // Every option a configuration file may set, to show it given here.
   config: [...CONFIGURABLE, 'json'],
 };

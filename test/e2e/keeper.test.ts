@@ -307,3 +307,35 @@ describe('the keeper ends', () => {
     expect(loginsPerHost().get(hosts[1])).toBe(2);
   });
 });
+
+describe('herd connections', () => {
+  it('lists what the keeper holds by user (pid, hosts, age, idle) and --close ends it', async () => {
+    const hosts = fleet.hosts(3, 8600);
+    const inv = path.join(home, 'list.txt');
+    fs.writeFileSync(inv, hosts.join('\n') + '\n');
+    const none = await herd(['connections']);
+    expect(none.code).toBe(0);
+    expect(none.stderr).toContain('no connection keeper is running');
+    const run = await herd(runArgs(inv, path.join(home, 'kh-list'), '--persist', '5m', 'true'));
+    expect(run.code, run.stderr).toBe(0);
+    const [pid] = keepers();
+    const list = await herd(['connections']);
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toMatch(
+      new RegExp(`^keeper ${pid}: 3 hosts, up \\d+s, idle \\d+s \\(closes after 5m00s idle\\)$`, 'm'),
+    );
+    expect(list.stdout).toContain(`  ${fleet.user} port ${fleet.port}: 3 hosts `);
+    const json = await herd(['connections', '--json']);
+    const info = JSON.parse(json.stdout) as { kind: string; pid: number; hosts: { host: string; user: string }[] };
+    expect(info.kind).toBe('keeper');
+    expect(info.pid).toBe(pid);
+    expect(info.hosts.map((h) => h.host).sort()).toEqual([...hosts].sort());
+    const close = await herd(['connections', '--close']);
+    expect(close.code, close.stderr).toBe(0);
+    expect(close.stderr).toContain(`closed the connection keeper ${pid} and its connections`);
+    expect(alive(pid!)).toBe(false);
+    expect(fs.readdirSync(keeperDir())).toEqual([]);
+    const after = await herd(['connections']);
+    expect(after.stderr).toContain('no connection keeper is running');
+  });
+});

@@ -250,6 +250,11 @@ const PERSIST_KINDS: Proof = [
 
 const TABLE: Record<string, Proof[]> = Object.fromEntries([
   ['run --persist', [PERSIST_RUN]],
+  [
+    'connections --close',
+    [[KEEPER, 'lists what the keeper holds by user (pid, hosts, age, idle) and --close ends it']],
+  ],
+  ['connections --json', [[KEEPER, 'lists what the keeper holds by user (pid, hosts, age, idle) and --close ends it']]],
   ...['push', 'pull', 'play'].map((c): [string, Proof[]] => [`${c} --persist`, [PERSIST_KINDS]]),
   ...['run', 'push', 'pull', 'play', 'rerun'].flatMap(SHARD_ROWS),
   ...['--shard', '--shard-by', '--shard-count'].map((f): [string, Proof[]] => [
