@@ -195,7 +195,7 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
   // Every known_hosts file is read before the run directory exists: one unreadable refuses the run.
   const prepared = prepareHosts(req.targets, connection, req.connection.hostKeyMode);
   const config = workerConfig(req, { password, keyPassphrase, agentSocket });
-  const keeper = await keeperFor(req, config, prepared.knownHostsData, sshConfig);
+  const keeper = await keeperFor(req, config, prepared, sshConfig);
   // Last, once every check passed: the id is drawn where its directory is created (exclusively).
   const { id, dir } = createRunDir(req.run.outDir);
   if (req.shard) writeShardTsv(dir, req.shard);
@@ -276,7 +276,7 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
 async function keeperFor(
   req: LaunchRequest,
   config: RunRequest['config'],
-  knownHostsData: Record<string, string | null>,
+  prepared: RunRequest['prepared'],
   sshConfig: unknown,
 ): Promise<Awaited<ReturnType<typeof attachKeeper>>['session']> {
   if (isSea()) {
@@ -284,7 +284,8 @@ async function keeperFor(
     return null;
   }
   const { session, notes } = await attachKeeper({
-    key: keeperKey(config, knownHostsData, sshConfig),
+    key: keeperKey(config, prepared.knownHostsData, sshConfig),
+    hosts: prepared.jobs.map((j) => j.id),
     persistMs: req.run.persistMs,
   });
   for (const note of notes) writeText(process.stderr, `herd: note: ${note}\n`);

@@ -83,6 +83,8 @@ export function greet(
 
 export interface AttachRequest {
   key: KeeperKey;
+  /** The hosts this command runs on: the keeper's workers holding most of them are the ones it uses first. */
+  hosts: readonly string[];
   /** --persist: start a keeper when there is none, and its idle time; null: use one only if it is there. */
   persistMs: number | null;
 }
@@ -135,7 +137,8 @@ export async function attachKeeper(req: AttachRequest): Promise<Attached> {
     answer?.socket.destroy();
     return { session: null, notes };
   }
-  return { session: new KeeperSession(answer.socket, answer.first.held, answer.reader, answer.rest), notes };
+  const session = new KeeperSession(answer.socket, answer.first.held, new Set(req.hosts), answer.reader, answer.rest);
+  return { session, notes };
 }
 
 /** A keeper that said it is leaving has left (its state file is gone), within a bound. */
@@ -179,6 +182,7 @@ export class KeeperSession implements WorkerChannelSource {
   constructor(
     private readonly socket: net.Socket,
     private readonly heldIds: string[][],
+    private readonly hosts: ReadonlySet<string>,
     reader: FrameReader<KeeperFrame>,
     rest: KeeperFrame[],
   ) {
@@ -210,8 +214,7 @@ export class KeeperSession implements WorkerChannelSource {
   open(semiSpaceMiB: number): WorkerChannel {
     // The keeper is gone: the run goes on with workers of its own.
     if (!this.alive) return forkWorker(undefined, semiSpaceMiB);
-    let w = 0;
-    while (this.channels.has(w)) w++;
+    const w = this.nextWorker();
     const channel = new KeeperWorkerChannel(
       w,
       (frame) => this.write(frame),
@@ -221,6 +224,24 @@ export class KeeperSession implements WorkerChannelSource {
     this.heldBy.set(channel, this.heldIds[w] ?? []);
     this.write({ t: 'open', w, semiSpace: semiSpaceMiB });
     return channel;
+  }
+
+  /**
+   * The keeper's worker holding most of this command's hosts among those not yet in use, else the first free
+   * index: a pool with fewer workers than the keeper still finds the hosts it holds.
+   */
+  private nextWorker(): number {
+    let best = -1;
+    let bestCount = 0;
+    this.heldIds.forEach((ids, w) => {
+      if (this.channels.has(w)) return;
+      const count = ids.filter((id) => this.hosts.has(id)).length;
+      if (count > bestCount) [best, bestCount] = [w, count];
+    });
+    if (best >= 0) return best;
+    let w = 0;
+    while (this.channels.has(w)) w++;
+    return w;
   }
 
   held(channel: WorkerChannel): readonly string[] {

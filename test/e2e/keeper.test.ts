@@ -155,6 +155,28 @@ describe('herd run --persist', () => {
   });
 });
 
+describe('HERD_PERSIST and fewer workers', () => {
+  it('HERD_PERSIST starts the keeper; a later one-worker run on any one host finds the keeper worker holding it', async () => {
+    const hosts = fleet.hosts(4, 8150);
+    const inv = path.join(home, 'spread.txt');
+    fs.writeFileSync(inv, hosts.join('\n') + '\n');
+    const kh = path.join(home, 'kh-spread');
+    const first = await herd(runArgs(inv, kh, '-w', '2', 'true'), { HERD_PERSIST: '30s' });
+    expect(first.code, first.stderr).toBe(0);
+    expect(keepers()).toHaveLength(1);
+    for (const host of hosts) {
+      const one = path.join(home, `one-${host}.txt`);
+      fs.writeFileSync(one, `${host}\n`);
+      const run = await herd(runArgs(one, kh, '-w', '1', 'true'));
+      expect(run.code, run.stderr).toBe(0);
+      expect(runJson(run).reused, host).toEqual([host]);
+    }
+    const logins = loginsPerHost();
+    for (const h of hosts) expect(logins.get(h), `logins on ${h}`).toBe(1);
+    await closeKeepers();
+  });
+});
+
 describe('play, push and pull --persist', () => {
   it('push --persist leaves a keeper that pull and play then run over: one login per host across the three', async () => {
     const hosts = fleet.hosts(2, 8200);
