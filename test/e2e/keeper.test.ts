@@ -7,7 +7,15 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Fleet } from '../fleet/fleet.js';
-import { readHostsTsv, removeScratchDirs, runDirOf, runHerd, scratchDir, type HerdResult } from './herd-cli.js';
+import {
+  pidsWith,
+  readHostsTsv,
+  removeScratchDirs,
+  runDirOf,
+  runHerd,
+  scratchDir,
+  type HerdResult,
+} from './herd-cli.js';
 import { encodeFrame } from '../../src/keeper/frames.js';
 
 let fleet: Fleet;
@@ -327,6 +335,38 @@ describe('the keeper ends', () => {
     await waitFor('the keeper to leave', () => !alive(pid!));
     // Its second host authenticated again: nothing was reused.
     expect(loginsPerHost().get(hosts[1])).toBe(2);
+  });
+});
+
+describe('a command that dies while it uses the keeper', () => {
+  it('has its running command stopped on the host by the keeper, which then serves the next command', async () => {
+    const [host] = fleet.hosts(1, 8700) as [string];
+    const inv = path.join(home, 'killed.txt');
+    fs.writeFileSync(inv, `${host}\n`);
+    const kh = path.join(home, 'kh-killed');
+    const first = await herd(runArgs(inv, kh, '--persist', '30s', 'true'));
+    expect(first.code, first.stderr).toBe(0);
+    const [pid] = keepers();
+    const marker = path.join(scratchDir('herd-marker-'), 'started');
+    fs.chmodSync(path.dirname(marker), 0o777);
+    const token = `${process.pid}${Date.now() % 100000}.5`;
+    let herdPid = 0;
+    const killed = runHerd(runArgs(inv, kh, `touch ${marker}; sleep ${token}`), {
+      cwd: home,
+      env: { HOME: home, XDG_RUNTIME_DIR: runtime },
+      onSpawn: (child) => (herdPid = child.pid!),
+    });
+    await waitFor('the command to start on the host', () => fs.existsSync(marker));
+    expect(pidsWith(`sleep ${token}`).length).toBeGreaterThan(0);
+    process.kill(herdPid, 'SIGKILL');
+    expect((await killed).signal).toBe('SIGKILL');
+    await waitFor('the remote command to be stopped', () => pidsWith(`sleep ${token}`).length === 0);
+    expect(alive(pid!)).toBe(true);
+    const next = await herd(runArgs(inv, kh, 'echo after'));
+    expect(next.code, next.stderr).toBe(0);
+    expect(next.stderr).not.toContain('serving another herd command');
+    expect(runJson(next).reused).toBeDefined();
+    await closeKeepers();
   });
 });
 
