@@ -11,6 +11,7 @@ import { goesOn } from '../engine/kept-connections.js';
 import type { ParentMessage, WorkerConfig, WorkerMessage } from '../engine/protocol.js';
 import { WORKER_EXIT_GRACE_MS } from '../defaults.js';
 import { bootId, removeKeeperFiles, type KeeperFiles } from './paths.js';
+import { peerUids, socketFd } from './peer.js';
 import {
   connectionOf,
   encodeFrame,
@@ -94,6 +95,14 @@ export class Keeper {
   }
 
   private accept(socket: net.Socket): void {
+    // Another uid is refused whatever it sends, where Linux says who it is (the directory's mode should have
+    // stopped it already).
+    const fd = socketFd(socket);
+    const uids = fd === null ? null : peerUids(fd);
+    if (uids !== null && uids.some((uid) => uid !== process.getuid?.())) {
+      socket.destroy();
+      return;
+    }
     const reader = new FrameReader<ClientFrame>();
     let greeted = false;
     const send = (frame: KeeperFrame): void => {
