@@ -284,7 +284,7 @@ async function keeperFor(
     return null;
   }
   const { session, notes } = await attachKeeper({
-    key: keeperKey(config, prepared.knownHostsData, sshConfig),
+    key: () => keeperKey(config, prepared.knownHostsData, sshConfig),
     hosts: prepared.jobs.map((j) => j.id),
     persistMs: req.run.persistMs,
   });

@@ -82,7 +82,8 @@ export function greet(
 }
 
 export interface AttachRequest {
-  key: KeeperKey;
+  /** Computed only when there is a keeper directory (it reads key files and digests known_hosts). */
+  key: () => KeeperKey;
   /** The hosts this command runs on: the keeper's workers holding most of them are the ones it uses first. */
   hosts: readonly string[];
   /** --persist: start a keeper when there is none, and its idle time; null: use one only if it is there. */
@@ -109,12 +110,13 @@ export async function attachKeeper(req: AttachRequest): Promise<Attached> {
     return { session: null, notes: [(err as Error).message] };
   }
   if (dir === null) return { session: null, notes };
-  const files = keeperFiles(dir, req.key.name);
+  const key = req.key();
+  const files = keeperFiles(dir, key.name);
   const hello = (token: string): ClientFrame => ({
     t: 'hello',
     token,
-    identity: req.key.identity,
-    env: req.key.env,
+    identity: key.identity,
+    env: key.env,
     persistMs: req.persistMs,
     want: 'session',
   });
@@ -132,7 +134,7 @@ export async function attachKeeper(req: AttachRequest): Promise<Attached> {
     }
     answer = null;
   }
-  if (answer === null && req.persistMs !== null) answer = await startKeeper(files, req.key, req.persistMs, hello);
+  if (answer === null && req.persistMs !== null) answer = await startKeeper(files, key, req.persistMs, hello);
   if (answer === null || answer.first.t !== 'welcome') {
     answer?.socket.destroy();
     return { session: null, notes };
