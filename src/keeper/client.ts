@@ -162,6 +162,7 @@ async function startKeeper(
   const child = spawn(process.execPath, [main, files.dir, files.name, key.identity, key.env, String(persistMs)], {
     detached: true,
     stdio: ['ignore', log, log],
+    env: keeperEnv(),
   });
   fs.closeSync(log);
   child.unref();
@@ -172,6 +173,15 @@ async function startKeeper(
     await new Promise((r) => setTimeout(r, 20));
   }
   return null;
+}
+
+/** Variables a keeper and its workers need. Nothing else: the command's environment may hold a password. */
+const KEEPER_ENV = ['PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'XDG_RUNTIME_DIR'];
+
+function keeperEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const name of KEEPER_ENV) if (process.env[name] !== undefined) env[name] = process.env[name];
+  return env;
 }
 
 /** One command attached to a keeper: its workers, as the pool's channels. */

@@ -6,8 +6,9 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Fleet } from '../fleet/fleet.js';
+import { isRoot, type Fleet } from '../fleet/fleet.js';
 import {
+  childPids,
   pidsWith,
   readHostsTsv,
   removeScratchDirs,
@@ -303,6 +304,52 @@ describe("the keeper is the user's alone", () => {
     expect(loginsPerHost().get(host) ?? 0).toBe(before);
     expect(keepers()).toEqual([]);
   });
+});
+
+describe('the keeper and secrets', () => {
+  it.skipIf(!isRoot())(
+    'a password run reuses the connections the next password run asks for; the password is in no keeper file, argv or environment',
+    async () => {
+      const hosts = fleet.hosts(2, 8800);
+      const inv = path.join(home, 'pw.txt');
+      fs.writeFileSync(inv, hosts.join('\n') + '\n');
+      const kh = path.join(home, 'kh-pw');
+      const args = (...rest: string[]): string[] => [
+        'run',
+        '-i',
+        inv,
+        '-u',
+        fleet.user,
+        '-p',
+        String(fleet.port),
+        '--password-env',
+        'HERD_T_PW',
+        '--known-hosts',
+        kh,
+        '-o',
+        path.join(home, 'runs'),
+        '--no-progress',
+        ...rest,
+      ];
+      const env = { HERD_T_PW: fleet.password! };
+      const first = await herd(args('--persist', '30s', 'true'), env);
+      expect(first.code, first.stderr).toBe(0);
+      const second = await herd(args('true'), env);
+      expect(second.code, second.stderr).toBe(0);
+      expect([...(runJson(second).reused ?? [])].sort()).toEqual([...hosts].sort());
+      const [pid] = keepers();
+      const secret = Buffer.from(fleet.password!);
+      for (const f of fs.readdirSync(keeperDir()).filter((f) => !f.endsWith('.sock'))) {
+        expect(fs.readFileSync(path.join(keeperDir(), f)).includes(secret), f).toBe(false);
+      }
+      for (const p of [pid!, ...childPids(pid!)]) {
+        for (const what of ['cmdline', 'environ']) {
+          expect(fs.readFileSync(`/proc/${p}/${what}`).includes(secret), `${p} ${what}`).toBe(false);
+        }
+      }
+      await closeKeepers();
+    },
+  );
 });
 
 describe('the keeper ends', () => {
