@@ -11,7 +11,7 @@ import { ansibleBoolean, editDistance, typeName, yaml11Boolean } from '../playbo
 import { CONFIGURABLE, OPTIONS, type OptionKey, type OptionRow } from './option-table.js';
 
 export { CONFIGURABLE };
-import { parseNumber, parseSize } from './parse-value.js';
+import { parseDuration, parseNumber, parseSize } from './parse-value.js';
 
 export type ConfigurableKey = (typeof CONFIGURABLE)[number];
 
@@ -43,6 +43,7 @@ export const COMMAND_LINE_ONLY: Readonly<Record<Exclude<OptionKey, ConfigurableK
   shardBy: 'it describes one sharded run',
   shardCount: 'it describes one sharded run',
   runGroup: 'it names one logical run',
+  close: 'it ends the connection keepers once',
 };
 
 /** Options whose values are local paths: in a file, relative to the file's directory. */
@@ -130,6 +131,7 @@ function checkValue(key: ConfigurableKey, value: Value, where: Where): Value {
     fail(`expected one of ${r.choices.join(', ')}, got ${JSON.stringify(value)}`);
   if (r.number) parseNumber(where.label, value, 0, r.number);
   if (key === 'maxOutput') parseSize(where.label, value);
+  if (key === 'persist') parseDuration(where.label, value);
   if (ENV_NAMES.has(key) && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(value)) {
     fail(
       `expected the name of an environment variable (the secret stays in the environment), got ${JSON.stringify(value)}`,

@@ -42,6 +42,10 @@ import { selectShard, SHARD_TSV_HEADER, SHARD_TSV_PLAYS_HEADER, type ShardPlan }
 import { writeFileAtomic } from '../results/atomic.js';
 import { formatTsv } from '../results/tsv.js';
 import path from 'node:path';
+import { isSea } from 'node:sea';
+import { attachKeeper } from '../keeper/client.js';
+import { envDigest, keeperKey } from '../keeper/key.js';
+import { readKnownHostsFiles } from '../transport/known-hosts-file.js';
 
 function writeShardTsv(dir: string, plan: ShardPlan): void {
   const withPlays = plan.all.some((h) => h.plays !== undefined);
@@ -199,10 +203,14 @@ export async function resolveLaunch(req: LaunchRequest): Promise<LaunchContext> 
 }
 
 /** The run directory and run.json of one run of `req`'s targets: every trust file read first (exit 2 if one fails). */
-export function openRun(req: LaunchRequest, ctx: LaunchContext): RunRequest {
-  const { forks, agentSocket, connection } = ctx;
+export function openRun(
+  req: LaunchRequest,
+  ctx: LaunchContext,
   // Every known_hosts file is read before the run directory exists: one unreadable refuses the run.
-  const prepared = prepareHosts(req.targets, connection, req.connection.hostKeyMode);
+  prepared: RunRequest['prepared'] = prepareHosts(req.targets, ctx.connection, req.connection.hostKeyMode),
+  keeper: KeeperSession = null,
+): RunRequest {
+  const { forks, agentSocket, connection } = ctx;
   // Last, once every check passed: the id is drawn where its directory is created (exclusively).
   const { id, dir } = createRunDir(req.run.outDir);
   if (req.shard) writeShardTsv(dir, req.shard);
@@ -240,6 +248,7 @@ export function openRun(req: LaunchRequest, ctx: LaunchContext): RunRequest {
     graceS: req.run.graceS,
     deadlineS: req.run.deadlineS,
     config: ctx.config,
+    ...(keeper ? { channels: keeper } : {}),
   };
 }
 
@@ -279,13 +288,44 @@ export async function launchRun(req: LaunchRequest): Promise<number> {
     return EXIT_OK;
   }
   const ctx = await resolveLaunch(req);
-  const request = openRun(req, ctx);
+  const prepared = prepareHosts(req.targets, ctx.connection, req.connection.hostKeyMode);
+  const { sshConfig } = ctx.connection;
+  const keeper = await keeperFor(req, ctx.config, prepared, sshConfig);
+  const request = openRun(req, ctx, prepared, keeper);
   const view = launchView(req);
   const eventsFile = process.env['HERD_TEST_EVENTS_FILE'];
   const recorder = eventsFile ? recordEventsTo(eventsFile) : undefined;
   const listener: RunEventListener = recorder ? (e) => (recorder(e), view.listener(e)) : view.listener;
-  const outcome = executeRun(request, listener, req.execute).finally(() => view.close());
+  const outcome = executeRun(request, listener, req.execute)
+    .finally(() => view.close())
+    // The keeper is told the trust files as they are now: accept-new may have recorded keys it verified.
+    .finally(() => keeper?.detach(envDigest(readKnownHostsFiles(prepared.knownHostsFiles), sshConfig)));
   return finishLaunch(req, await outcome);
+}
+
+type KeeperSession = Awaited<ReturnType<typeof attachKeeper>>['session'];
+
+/**
+ * The connection keeper this run's workers live in: one left by an earlier command with the same key, or a new one
+ * with --persist. None when there is neither (the pool forks its own workers).
+ */
+async function keeperFor(
+  req: LaunchRequest,
+  config: RunRequest['config'],
+  prepared: RunRequest['prepared'],
+  sshConfig: unknown,
+): Promise<KeeperSession> {
+  if (isSea()) {
+    if (req.run.persistMs !== null) throw new UsageError('--persist: not available in the single executable yet');
+    return null;
+  }
+  const { session, notes } = await attachKeeper({
+    key: () => keeperKey(config, prepared.knownHostsData, sshConfig),
+    hosts: prepared.jobs.map((j) => j.id),
+    persistMs: req.run.persistMs,
+  });
+  for (const note of notes) writeText(process.stderr, `herd: note: ${note}\n`);
+  return session;
 }
 
 /**

@@ -204,6 +204,15 @@ export function buildProgram(): Command {
       process.exitCode = await shellCommand(raw);
     });
 
+  addOptions(program.command('connections'), 'connections')
+    .description(
+      'list the connections kept by --persist (keeper pid, hosts by user, age, idle time); --close ends them',
+    )
+    .action(async (raw: import('./commands/connections.js').ConnectionsRaw) => {
+      const { connectionsCommand } = await import('./commands/connections.js');
+      process.exitCode = await connectionsCommand(raw);
+    });
+
   addOptions(program.command('config'), 'config')
     .description(
       'print the effective settings and where each comes from: built-in, a file and line, HERD_*, the command line',

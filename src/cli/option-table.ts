@@ -29,7 +29,7 @@ import { SHARD_RULES } from '../inventory/shard.js';
 import type { RunOptionsRecord, RunTaskRecord } from '../results/run-record.js';
 import { parseJumpList, type JumpSpec } from '../transport/ssh-config.js';
 import type { ConnectionOptions, RunOptions, SecretSource } from './options.js';
-import { parseNumber, parseSize } from './parse-value.js';
+import { parseDuration, parseNumber, parseSize } from './parse-value.js';
 
 export type CommandName =
   | 'run'
@@ -44,7 +44,8 @@ export type CommandName =
   | 'diff'
   | 'config'
   | 'merge'
-  | 'shell';
+  | 'shell'
+  | 'connections';
 export type TaskKind = RunTaskRecord['kind'];
 
 /** Where an option's value ends up (documentation, and checked by test/unit/cli/option-table.test.ts). */
@@ -56,7 +57,8 @@ export type Destination =
   | 'display' // what the terminal or --json shows
   | 'task' // what runs on the hosts (command, transfer, playbook)
   | 'rerun' // which hosts and steps a rerun repeats
-  | 'past-run'; // commands that read run directories (runs, show, report, diff)
+  | 'past-run' // commands that read run directories (runs, show, report, diff)
+  | 'keeper'; // the connection keepers --persist leaves (herd connections)
 
 /** The resolved options a run is launched with. */
 export interface Resolved {
@@ -682,6 +684,22 @@ export const OPTIONS = {
     ],
     example: '5',
   },
+  close: {
+    flags: '--close',
+    help: 'close every held connection and end the keepers',
+    value: 'flag',
+    goes: ['keeper'],
+    example: true,
+  },
+  persist: {
+    flags: '--persist <duration>',
+    help: 'leave a connection keeper running after the command: later herd commands with the same credentials reuse its connections until it has been idle this long (90s, 10m, 1h)',
+    value: 'string',
+    into: ['run', 'persistMs'],
+    resolve: (v: string | undefined, flag: string): number | null => (v === undefined ? null : parseDuration(flag, v)),
+    goes: ['session'],
+    example: '10m',
+  },
   deadline: {
     flags: '--deadline <s>',
     help: 'whole-run limit in seconds: then start nothing new and stop running work (status timeout) (default: none)',
@@ -736,6 +754,7 @@ export const OPTIONS = {
       runs: { help: 'one JSON object per run' },
       show: { help: 'host_done events (and run_done), or output events with --host' },
       diff: { help: 'one JSON object per distinct output (variant), the reference first' },
+      connections: { help: 'one JSON object per keeper' },
     },
     value: 'flag',
     into: ['run', 'json'],
@@ -936,6 +955,8 @@ const POOL = [
 ] as const satisfies readonly OptionKey[];
 const OUTPUT = ['idleTimeout', 'maxOutput', 'stream', 'color'] as const satisfies readonly OptionKey[];
 const COMMAND = ['timeout', 'group'] as const satisfies readonly OptionKey[];
+/** Commands whose connections a keeper may hold for the next ones (rerun uses one, but starts none). */
+const PERSIST = ['persist'] as const satisfies readonly OptionKey[];
 const BECOME = ['askBecomePass', 'becomePassEnv'] as const satisfies readonly OptionKey[];
 
 /**
@@ -958,6 +979,7 @@ export const CONFIGURABLE = [
   ...OUTPUT,
   ...COMMAND,
   ...BECOME,
+  ...PERSIST,
 ] as const satisfies readonly OptionKey[];
 
 /**
@@ -965,10 +987,10 @@ export const CONFIGURABLE = [
  * commander refuses the rest as unknown instead of accepting and ignoring them.
  */
 export const COMMAND_OPTIONS: Record<CommandName, readonly OptionKey[]> = {
-  run: [...INVENTORY, ...SHARD, ...CONNECTION, ...POOL, ...OUTPUT, ...COMMAND],
-  push: ['times', 'checksum', 'delete', 'followLinks', ...INVENTORY, ...SHARD, ...CONNECTION, ...POOL],
-  pull: ['times', 'checksum', 'delete', 'keepSpecialBits', ...INVENTORY, ...SHARD, ...CONNECTION, ...POOL],
-  play: ['check', 'var', ...BECOME, ...INVENTORY, ...SHARD, ...CONNECTION, ...POOL, ...OUTPUT],
+  run: [...INVENTORY, ...SHARD, ...CONNECTION, ...POOL, ...OUTPUT, ...COMMAND, ...PERSIST],
+  push: ['times', 'checksum', 'delete', 'followLinks', ...INVENTORY, ...SHARD, ...CONNECTION, ...POOL, ...PERSIST],
+  pull: ['times', 'checksum', 'delete', 'keepSpecialBits', ...INVENTORY, ...SHARD, ...CONNECTION, ...POOL, ...PERSIST],
+  play: ['check', 'var', ...BECOME, ...INVENTORY, ...SHARD, ...CONNECTION, ...POOL, ...OUTPUT, ...PERSIST],
   hosts: ['json', 'vars', 'graph', ...INVENTORY, 'shard', 'shardBy', 'shardCount'],
   // Which earlier run a rerun repeats is known only once RUN is read: flags that do not apply to
   // its kind (rerunKinds) are refused then, before any host is contacted.
@@ -991,6 +1013,7 @@ export const COMMAND_OPTIONS: Record<CommandName, readonly OptionKey[]> = {
   merge: ['out'],
   // herd shell: one session of commands; no --deadline, --grace (Ctrl-C stops a command now), --json or sharding.
   shell: [...INVENTORY, ...CONNECTION, 'forks', 'workers', 'maxHandshakes', 'out', 'progress', ...OUTPUT, 'timeout'],
+  connections: ['close', 'json'],
   // Every option a configuration file may set, to show it given here.
   config: [...CONFIGURABLE, 'json'],
 };

@@ -28,3 +28,17 @@ export function parseSize(flag: string, value: string | undefined): number {
   if (!m) throw new UsageError(`${flag}: expected a size such as 4096, 512K, 10M or 1G, got ${JSON.stringify(value)}`);
   return Math.floor(Number(m[1]) * SIZE_UNITS[m[2]!.toUpperCase()]!);
 }
+
+const DURATION_UNITS: Record<string, number> = { '': 1000, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Parse a duration such as 90s, 10m, 1h or 30 (seconds) into milliseconds; at least one second. */
+export function parseDuration(flag: string, value: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([smh]?)$/i.exec(value.trim());
+  const ms = m ? Math.round(Number(m[1]) * DURATION_UNITS[m[2]!.toLowerCase()]!) : NaN;
+  if (!(ms >= 1000)) {
+    throw new UsageError(
+      `${flag}: expected a duration of at least 1s such as 90s, 10m or 1h, got ${JSON.stringify(value)}`,
+    );
+  }
+  return ms;
+}

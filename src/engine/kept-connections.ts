@@ -29,6 +29,8 @@ export interface KeptConnectionsOptions {
   onOpened: (id: string) => void;
   /** While holding: a host's connection is now held idle (true) or closed (false). */
   onHeld?: (id: string, open: boolean) => void;
+  /** A kept connection was handed out again. */
+  onReused?: (id: string) => void;
 }
 
 /** Hosts that go on after a pass: their connection is worth keeping. */
@@ -52,7 +54,18 @@ export class KeptConnections<C extends KeepableConnection> implements Connection
     const connection = this.idle.get(id);
     if (connection === undefined) return undefined;
     this.idle.delete(id);
-    return this.closed.has(connection) ? undefined : connection;
+    if (this.closed.has(connection)) return undefined;
+    this.options.onReused?.(id);
+    return connection;
+  }
+
+  /**
+   * A new share of --forks (a keeper's worker serving another command): idle connections beyond it close now,
+   * oldest first.
+   */
+  resize(capacity: number): void {
+    this.options.capacity = capacity;
+    this.beforeConnect(0);
   }
 
   beforeConnect(inUse: number): void {

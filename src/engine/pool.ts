@@ -11,6 +11,7 @@ import { JumpHandshakeGate } from './jump-gate.js';
 import type { AbortCause } from './stopped.js';
 import type { HostJob, HostPhase, ParentMessage, TaskSpec, WorkerConfig, WorkerMessage } from './protocol.js';
 import { goesOn } from './kept-connections.js';
+import type { WorkerChannel, WorkerChannelSource } from './worker-channel.js';
 
 type OutputMessage = Extract<WorkerMessage, { kind: 'output' }>;
 
@@ -18,7 +19,7 @@ type OutputMessage = Extract<WorkerMessage, { kind: 'output' }>;
 export type PoolEvent =
   | Exclude<
       WorkerMessage,
-      { kind: 'ready' | 'worker_fatal' | 'output' | 'jump_slot_wait' | 'jump_slot_done' | 'handshake' }
+      { kind: 'ready' | 'worker_fatal' | 'output' | 'jump_slot_wait' | 'jump_slot_done' | 'handshake' | 'reused' }
     >
   | (Omit<OutputMessage, 'data'> & { data: Buffer })
   | { kind: 'warning'; message: string };
@@ -46,6 +47,8 @@ export interface PoolOptions {
    * this file).
    */
   workerPath?: string;
+  /** Workers held by a connection keeper (src/keeper/client.ts) instead of forked ones. */
+  channels?: WorkerChannelSource;
 }
 
 interface JobState {
@@ -74,7 +77,7 @@ interface Share {
 }
 
 interface WorkerSlot extends Share {
-  child: ChildProcess;
+  child: WorkerChannel;
   jobs: Map<string, JobState>;
   /** Jobs of hosts whose connection this worker kept: they wait for it, not for any worker. */
   own: JobQueue<HostJob>;
@@ -127,6 +130,9 @@ export class WorkerPool {
   private readonly keptIn = new Map<string, WorkerSlot>();
   private handshakeCount = 0;
   private closed: Promise<void> | undefined;
+  /** Hosts a keeper's worker held a connection to when this pool got it, until their first job is settled. */
+  private readonly heldAtStart = new Set<string>();
+  private readonly reusedIds: string[] = [];
 
   constructor(private readonly options: PoolOptions) {
     this.respawnBudget = options.workers * MAX_RESPAWNS_PER_WORKER;
@@ -136,6 +142,11 @@ export class WorkerPool {
   /** Target connections authenticated so far in this run (a kept connection reused is not one). */
   get handshakes(): number {
     return this.handshakeCount;
+  }
+
+  /** Hosts whose job used a connection a keeper held from an earlier command (no handshake in this run). */
+  get reused(): readonly string[] {
+    return this.reusedIds;
   }
 
   /**
@@ -160,6 +171,10 @@ export class WorkerPool {
     }
     // knownHostsData: keys recorded (accept-new) since the workers read theirs; later passes must see them.
     this.pass = { task, keep, ...(knownHostsData ? { knownHostsData } : {}), ...(hold ? { hold } : {}) };
+    if (this.slots.size === 0 && this.vacant.length === 0) this.spawnAll(jobs.length);
+    for (const slot of this.slots) this.sendTo(slot, { kind: 'pass', ...this.pass });
+    // Workers first (a keeper's tell which hosts they hold), then each job to the worker keeping its connection.
+    for (const share of this.vacant.splice(0)) this.spawn(share);
     const anyWorker: HostJob[] = [];
     for (const job of jobs) {
       const slot = this.keptIn.get(job.id);
@@ -167,9 +182,6 @@ export class WorkerPool {
       else anyWorker.push(job);
     }
     this.queue.pushAll(anyWorker);
-    if (this.slots.size === 0 && this.vacant.length === 0) this.spawnAll(jobs.length);
-    for (const slot of this.slots) this.sendTo(slot, { kind: 'pass', ...this.pass });
-    for (const share of this.vacant.splice(0)) this.spawn(share);
     this.feedAll();
     return done;
   }
@@ -250,7 +262,9 @@ export class WorkerPool {
   }
 
   private spawn({ capacity, sessions, handshakes }: Share): void {
-    const child = forkWorker(this.options.workerPath, semiSpaceMiB(this.pass?.task));
+    const semiSpace = semiSpaceMiB(this.pass?.task);
+    const child: WorkerChannel =
+      this.options.channels?.open(semiSpace) ?? forkWorker(this.options.workerPath, semiSpace);
     const slot: WorkerSlot = {
       child,
       capacity,
@@ -262,6 +276,10 @@ export class WorkerPool {
       exited: false,
     };
     this.slots.add(slot);
+    for (const id of this.options.channels?.held(child) ?? []) {
+      this.keptIn.set(id, slot);
+      this.heldAtStart.add(id);
+    }
     let stderrTail = '';
     child.stderr?.on('data', (d: Buffer) => (stderrTail = (stderrTail + d.toString()).slice(-2000)));
     child.on('message', (m: WorkerMessage) => this.onMessage(slot, m));
@@ -301,6 +319,7 @@ export class WorkerPool {
         });
         return;
       case 'host_done':
+        this.heldAtStart.delete(message.result.id);
         if (!slot.jobs.delete(message.result.id)) return;
         // The worker keeps the same ones (kept-connections.ts goesOn); it may still close it to make room.
         if ((this.pass?.hold || (this.pass?.keep && goesOn(message.result))) && !this.draining)
@@ -325,7 +344,11 @@ export class WorkerPool {
         this.jumpGate.done(slot, message.ticket);
         return;
       case 'handshake':
+        this.heldAtStart.delete(message.id);
         this.handshakeCount++;
+        return;
+      case 'reused':
+        if (this.heldAtStart.delete(message.id)) this.reusedIds.push(message.id);
         return;
       case 'worker_fatal':
         this.failWorker(slot, message.error.message);
@@ -506,7 +529,7 @@ function workerEnv(): NodeJS.ProcessEnv {
 }
 
 /** A worker process: the built worker module under node, or in a single executable the same binary. */
-function forkWorker(workerPath: string | undefined, semiSpace: number): ChildProcess {
+export function forkWorker(workerPath: string | undefined, semiSpace: number): ChildProcess {
   const options: ForkOptions = {
     serialization: 'advanced',
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],

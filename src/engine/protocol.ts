@@ -194,6 +194,8 @@ export type WorkerMessage =
   | { kind: 'host_phase'; id: string; phase: HostPhase }
   /** A new connection to this target authenticated: one handshake (a kept connection reused is none). */
   | { kind: 'handshake'; id: string }
+  /** This host's job took a connection kept idle from an earlier pass or command (no handshake). */
+  | { kind: 'reused'; id: string }
   | { kind: 'output'; id: string; stream: 'stdout' | 'stderr'; data: Uint8Array; step?: string }
   | { kind: 'step_done'; result: StepResult }
   /** Transferred files, batched: one message per file cost more CPU than the transfer itself on small-file trees. */

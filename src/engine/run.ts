@@ -13,6 +13,7 @@ import { StopControl, type Stoppable } from './stop-control.js';
 import { planJobs, type ConnectionDefaults } from './connection-plan.js';
 import { TARGETS_FILE, targetsRecord } from '../results/targets-record.js';
 import type { HostJob, TaskSpec, WorkerConfig } from './protocol.js';
+import type { WorkerChannelSource } from './worker-channel.js';
 
 export interface RunRequest {
   /** Every host the run may touch, in inventory order (the rows of hosts.tsv). */
@@ -37,6 +38,8 @@ export interface RunRequest {
   deadlineS?: number;
   /** The hosts' jobs and trust files, prepared before the run directory exists (prepareHosts). */
   prepared: PreparedHosts;
+  /** A connection keeper's workers (--persist, or one left by an earlier command) instead of forked ones. */
+  channels?: WorkerChannelSource;
 }
 
 /** Each target's job, and every known_hosts file the run checks against, read once. */
@@ -248,6 +251,7 @@ export class Run {
       hosts: this.jobs.size,
       config: { ...this.request.config, knownHostsData: this.knownHostsData },
       onEvent: (event) => this.onPoolEvent(event),
+      ...(this.request.channels ? { channels: this.request.channels } : {}),
     });
   }
 
@@ -306,6 +310,7 @@ export class Run {
     if (!this.borrowed) await this.currentPool?.close();
     if (this.currentPool)
       this.request.record.handshakes = this.currentPool.handshakes - (this.borrowed?.handshakesBefore ?? 0);
+    if (this.currentPool && this.request.channels) this.request.record.reused = [...this.currentPool.reused];
     this.control.close();
     this.flushKnownHosts();
     if (this.jumpHosts.size > 0) this.request.record.jump_hosts = [...this.jumpHosts.values()];

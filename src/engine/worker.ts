@@ -84,6 +84,19 @@ function jumpSlot(hop: string): Promise<() => void> {
 function initialise(config: WorkerConfig): void {
   const { keys, problems } = loadPrivateKeys(config.keyPaths, config.keysExplicit, config.keyPassphrase);
   const credentials: Credentials = { keys, password: config.password, agent: config.agentSocket };
+  // A second init comes from a connection keeper (src/keeper/) handing this worker to another command, or
+  // taking the secrets back: the connections kept idle stay, within the new share of --forks.
+  const kept =
+    state?.kept ??
+    new KeptConnections<Connection>({
+      capacity: Math.max(1, config.sessions),
+      keeping: () => state?.pass?.keep === true && state.drainReason === undefined,
+      holding: () => state?.pass?.hold === true && state.drainReason === undefined,
+      onOpened: (id) => send({ kind: 'handshake', id }),
+      onHeld: (id, open) => send({ kind: 'held', id, open }),
+      onReused: (id) => send({ kind: 'reused', id }),
+    });
+  kept.resize(Math.max(1, config.sessions));
   const handshakeLimit = pLimit(Math.max(1, config.handshakes));
   const startGate = startRateGate(config.connectRate);
   // The connect timeout starts only once a pacing slot is free and the start rate allows.
@@ -100,13 +113,7 @@ function initialise(config: WorkerConfig): void {
     }),
     limit: pLimit(Math.max(1, config.concurrency)),
     abort: new AbortController(),
-    kept: new KeptConnections<Connection>({
-      capacity: Math.max(1, config.sessions),
-      keeping: () => state?.pass?.keep === true && state.drainReason === undefined,
-      holding: () => state?.pass?.hold === true && state.drainReason === undefined,
-      onOpened: (id) => send({ kind: 'handshake', id }),
-      onHeld: (id, open) => send({ kind: 'held', id, open }),
-    }),
+    kept,
   };
   send({ kind: 'ready', problems });
 }

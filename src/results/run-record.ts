@@ -31,6 +31,8 @@ export interface RunRecord {
   jump_hosts?: JumpHostRecord[];
   /** Target connections that authenticated (SSH handshakes); a playbook reuses a host's connection across passes. */
   handshakes?: number;
+  /** Hosts that reused a connection a keeper held from an earlier command (--persist); absent without a keeper. */
+  reused?: string[];
   /** One shard of a logical run (--shard); shard.tsv in the run directory lists every selected host's shard. */
   shard?: ShardRecord;
   /** A run herd merge made from the shards of one logical run. */

@@ -211,6 +211,8 @@ interface HandWrittenRunOptions {
   timeoutS: number;
   idleTimeoutS: number;
   deadlineS: number;
+  /** --persist: a keeper's idle time in ms; null without. */
+  persistMs: number | null;
   maxOutputBytes: number;
   graceS: number;
   outDir: string;
@@ -298,6 +300,7 @@ describe('resolved options from the table', () => {
       timeoutS: DEFAULT_COMMAND_TIMEOUT_S,
       idleTimeoutS: 0,
       deadlineS: 0,
+      persistMs: null,
       maxOutputBytes: 0,
       graceS: DEFAULT_GRACE_S,
       outDir: path.resolve(DEFAULT_OUT_DIR),

@@ -248,12 +248,29 @@ const SHELL_STREAM: Proof = [
   'prints host: line as output arrives with --stream, until :stream off',
 ];
 
+const KEEPER = 'e2e/keeper.test.ts';
+const PERSIST_RUN: Proof = [
+  KEEPER,
+  'leaves a keeper whose connections the next commands reuse: one login per host across three runs',
+];
+const PERSIST_KINDS: Proof = [
+  KEEPER,
+  'push --persist leaves a keeper that pull and play then run over: one login per host across the three',
+];
+
 const TABLE: Record<string, Proof[]> = Object.fromEntries([
   ...['--inventory', '--limit', ...CONNECTION, '--forks', '--workers', '--max-handshakes', '--out', '--no-progress']
     .concat(['--idle-timeout', '--max-output', '--no-color', '--timeout'])
     .map((f): [string, Proof[]] => [`shell ${f}`, [...(MECHANISM[f] ?? []), SHELL_FLAGS]]),
   ['shell --inventory-format', [INVENTORY_FORMAT, SHELL_FLAGS]],
   ['shell --stream', [...MECHANISM['--stream']!, SHELL_STREAM]],
+  ['run --persist', [PERSIST_RUN]],
+  [
+    'connections --close',
+    [[KEEPER, 'lists what the keeper holds by user (pid, hosts, age, idle) and --close ends it']],
+  ],
+  ['connections --json', [[KEEPER, 'lists what the keeper holds by user (pid, hosts, age, idle) and --close ends it']]],
+  ...['push', 'pull', 'play'].map((c): [string, Proof[]] => [`${c} --persist`, [PERSIST_KINDS]]),
   ...['run', 'push', 'pull', 'play', 'rerun'].flatMap(SHARD_ROWS),
   ...['--shard', '--shard-by', '--shard-count'].map((f): [string, Proof[]] => [
     `hosts ${f}`,

@@ -1,0 +1,96 @@
+// The keeper's socket speaks length-prefixed frames: a 4-byte big-endian length, then the value in V8's
+// serialization (what the pool's IPC uses: output stays bytes). A frame over the cap ends the connection.
+import v8 from 'node:v8';
+import type { HostJob, ParentMessage, WorkerConfig, WorkerMessage } from '../engine/protocol.js';
+
+const MAX_FRAME = 256 * 1024 * 1024;
+
+/** What a held connection is, for `herd connections`. */
+export interface HeldHost {
+  id: string;
+  user: string;
+  host: string;
+  port: number;
+}
+
+export interface KeeperInfo {
+  pid: number;
+  startedAt: number;
+  /** When the last command left (or the keeper started); null while one is attached. */
+  idleSince: number | null;
+  idleMs: number;
+  hosts: HeldHost[];
+}
+
+/** Client -> keeper. The first frame of every connection is a hello carrying the token. */
+export type ClientFrame =
+  | { t: 'hello'; token: string; identity: string; env: string; persistMs: number | null; want: 'session' }
+  | { t: 'hello'; token: string; want: 'info' }
+  | { t: 'hello'; token: string; want: 'close' }
+  | { t: 'open'; w: number; semiSpace: number }
+  | { t: 'msg'; w: number; m: ParentMessage }
+  | { t: 'kill'; w: number }
+  /** The command is over; env: its trust files as they are now (accept-new may have added keys). */
+  | { t: 'bye'; env: string };
+
+/** Keeper -> client. */
+export type KeeperFrame =
+  | { t: 'welcome'; held: string[][] }
+  | { t: 'refused'; why: 'busy' | 'changed' | 'identity' }
+  | { t: 'info'; info: KeeperInfo }
+  | { t: 'closing' }
+  | { t: 'opened'; w: number; pid: number | undefined }
+  | { t: 'msg'; w: number; m: WorkerMessage }
+  | { t: 'exit'; w: number; code: number | null; signal: NodeJS.Signals | null };
+
+export function encodeFrame(value: ClientFrame | KeeperFrame): Buffer {
+  const body = v8.serialize(value);
+  const head = Buffer.alloc(4);
+  head.writeUInt32BE(body.length);
+  return Buffer.concat([head, body]);
+}
+
+/** Splits a byte stream into frames; throws on a frame over the cap (the caller drops the peer). */
+export class FrameReader<T> {
+  private pending: Buffer[] = [];
+  private size = 0;
+
+  push(chunk: Buffer): T[] {
+    this.pending.push(chunk);
+    this.size += chunk.length;
+    const out: T[] = [];
+    let buffer = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
+    let offset = 0;
+    while (buffer.length - offset >= 4) {
+      const length = buffer.readUInt32BE(offset);
+      if (length > MAX_FRAME) throw new Error(`frame of ${length} bytes`);
+      if (buffer.length - offset - 4 < length) break;
+      out.push(v8.deserialize(buffer.subarray(offset + 4, offset + 4 + length)) as T);
+      offset += 4 + length;
+    }
+    buffer = buffer.subarray(offset);
+    this.pending = buffer.length > 0 ? [buffer] : [];
+    this.size = buffer.length;
+    return out;
+  }
+}
+
+/** The config a keeper's worker may keep between commands: no password, no key passphrase. */
+export function withoutSecrets(config: WorkerConfig): WorkerConfig {
+  const { password: _password, keyPassphrase: _passphrase, ...rest } = config;
+  return rest;
+}
+
+/** What a host job's connection is: a held connection serves only a job with the same. */
+export function connectionOf(job: HostJob): string {
+  const {
+    tag: _tag,
+    fromStep: _from,
+    toStep: _to,
+    afterEarlierSteps: _after,
+    inventoryVars: _vars,
+    hostKeyAliasSharedBy: _shared,
+    ...connection
+  } = job;
+  return JSON.stringify(connection);
+}
