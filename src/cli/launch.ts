@@ -35,7 +35,7 @@ import { configFilesRead } from './config-load.js';
 import { passwordFromEnv, promptHidden, type PromptFlags } from './secrets.js';
 import { herdVersion } from './version.js';
 import { fitForks, limitFor, openFileLimit } from '../engine/fd-budget.js';
-import { FDS_PER_COMMAND_SESSION, FDS_PER_TRANSFER_SESSION } from '../defaults.js';
+import { defaultWorkers, FDS_PER_COMMAND_SESSION, FDS_PER_TRANSFER_SESSION } from '../defaults.js';
 import { EXIT_HOSTS_FAILED, EXIT_INTERRUPTED, EXIT_OK } from './exit-codes.js';
 import { plural } from '../results/words.js';
 import { selectShard, SHARD_TSV_HEADER, SHARD_TSV_PLAYS_HEADER, type ShardPlan } from './shard-select.js';
@@ -139,8 +139,11 @@ export function commandLaunch(
 }
 
 /** Returns the process exit code. */
-export async function launchRun(req: LaunchRequest): Promise<number> {
+export async function launchRun(asked: LaunchRequest): Promise<number> {
   const stderr = process.stderr;
+  // Without --workers, a small run forks fewer workers (one for a handshake's worth of hosts); run.json records it.
+  const workers = asked.run.workersExplicit ? asked.run.workers : defaultWorkers(asked.targets.length);
+  const req: LaunchRequest = { ...asked, run: { ...asked.run, workers } };
   for (const w of req.warnings) writeText(stderr, `herd: warning: ${w}\n`);
   if (req.shard && req.targets.length === 0) {
     // Nothing of the logical run is lost: herd merge knows from the other shards' shard.tsv that this one owned none.

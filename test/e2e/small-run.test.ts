@@ -1,0 +1,69 @@
+// Time to the first answer (issue 17): a run on a handful of hosts starts no more worker processes than its hosts
+// need, and an explicit --workers is still obeyed.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { driver, hostsHeldBy, openGate, waitUntil, type Gate } from './gate.js';
+import { childPids, runDirOf, runHerd, useLoopbackFleet } from './herd-cli.js';
+
+const scope = useLoopbackFleet();
+
+function conn(out: string): string[] {
+  return [
+    '-u',
+    scope.fleet.user,
+    '-p',
+    String(scope.fleet.port),
+    '-k',
+    scope.fleet.keyPath,
+    '--known-hosts',
+    path.join(scope.home, 'kh'),
+    '-o',
+    path.join(scope.home, out),
+  ];
+}
+
+/** Runs `args` with every host blocked on a gate, and reports which worker processes held which hosts. */
+async function workersHolding(hosts: string[], name: string, extra: string[]): Promise<Map<number, string[]>> {
+  const inv = path.join(scope.home, `${name}.txt`);
+  fs.writeFileSync(inv, hosts.join('\n') + '\n');
+  const gate: Gate = openGate();
+  const held = new Map<number, string[]>();
+  const run = driver(async (child) => {
+    await waitUntil(() => gate.started().length === hosts.length, `all ${hosts.length} commands to start`);
+    for (const pid of childPids(child.pid!)) held.set(pid, hostsHeldBy(pid, gate));
+    gate.release();
+  });
+  const result = await runHerd(['run', '-i', inv, ...conn(`runs-${name}`), ...extra, gate.command('true')], {
+    env: { HOME: scope.home },
+    onSpawn: run.onSpawn,
+  });
+  expect(run.failure()).toBeUndefined();
+  expect(result.code).toBe(0);
+  const record = JSON.parse(fs.readFileSync(path.join(runDirOf(result), 'run.json'), 'utf8')) as {
+    options: { workers: number };
+  };
+  // run.json says how many worker processes the run had (a rerun repeats it).
+  expect(record.options.workers).toBe(held.size);
+  return held;
+}
+
+describe('worker processes of a small run', () => {
+  it('a 5-host run forks one worker, which holds every host, unless --workers asks for more', async () => {
+    const hosts = scope.fleet.hosts(5, 810);
+    const auto = await workersHolding(hosts, 'auto', []);
+    expect([...auto.values()].map((h) => h.sort())).toEqual([[...hosts].sort()]);
+    // Two are what the user asked for: two there are, each with some of the hosts.
+    const asked = await workersHolding(hosts, 'asked', ['-w', '2', '-f', '5']);
+    expect(asked.size).toBe(2);
+    expect([...asked.values()].flat().sort()).toEqual([...hosts].sort());
+  });
+
+  it('a 40-host run forks one worker per 32 hosts begun, at most one per CPU', async () => {
+    const hosts = scope.fleet.hosts(40, 820);
+    const held = await workersHolding(hosts, 'forty', []);
+    expect(held.size).toBe(Math.min(2, os.availableParallelism()));
+    expect([...held.values()].flat().sort()).toEqual([...hosts].sort());
+  });
+});
