@@ -1,13 +1,14 @@
 // Time to the first answer (issue 17): a run on a handful of hosts starts no more worker processes than its hosts
-// need, and an explicit --workers is still obeyed.
+// need, and an explicit --workers is still obeyed; workers start from the bundle.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { driver, hostsHeldBy, openGate, waitUntil, type Gate } from './gate.js';
-import { childPids, runDirOf, runHerd, useLoopbackFleet } from './herd-cli.js';
+import { childPids, ROOT, runDirOf, runHerd, useLoopbackFleet } from './herd-cli.js';
 
 const scope = useLoopbackFleet();
+const BUNDLED_WORKER = path.join(ROOT, 'dist', 'src', 'bundle', 'worker.js');
 
 function conn(out: string): string[] {
   return [
@@ -32,7 +33,11 @@ async function workersHolding(hosts: string[], name: string, extra: string[]): P
   const held = new Map<number, string[]>();
   const run = driver(async (child) => {
     await waitUntil(() => gate.started().length === hosts.length, `all ${hosts.length} commands to start`);
-    for (const pid of childPids(child.pid!)) held.set(pid, hostsHeldBy(pid, gate));
+    for (const pid of childPids(child.pid!)) {
+      held.set(pid, hostsHeldBy(pid, gate));
+      // A worker is the bundled module, one file to load (scripts/bundle.mjs), not the ~50 modules it is built from.
+      expect(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')).toContain(BUNDLED_WORKER);
+    }
     gate.release();
   });
   const result = await runHerd(['run', '-i', inv, ...conn(`runs-${name}`), ...extra, gate.command('true')], {
