@@ -1,5 +1,6 @@
 // Time to the first answer (issue 17): a run on a handful of hosts starts no more worker processes than its hosts
-// need, and an explicit --workers is still obeyed; workers start from the bundle.
+// need, and an explicit --workers is still obeyed; workers start from the bundle, the first one as herd starts.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -70,5 +71,74 @@ describe('worker processes of a small run', () => {
     const held = await workersHolding(hosts, 'forty', []);
     expect(held.size).toBe(Math.min(2, os.availableParallelism()));
     expect([...held.values()].flat().sort()).toEqual([...hosts].sort());
+  });
+});
+
+/** The inventory as a FIFO nobody has written yet: herd blocks reading it, and the test says when it is there. */
+function inventoryFifo(name: string): string {
+  const fifo = path.join(scope.home, `${name}.fifo`);
+  execFileSync('mkfifo', [fifo]);
+  return fifo;
+}
+
+function cmdline(pid: number): string[] {
+  return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ')[2] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+describe('the first worker process', () => {
+  it('is forked before the inventory is read, and is the worker that runs the hosts', async () => {
+    const hosts = scope.fleet.hosts(2, 830);
+    const fifo = inventoryFifo('early');
+    const gate = openGate();
+    let early = 0;
+    let workers: number[] = [];
+    let held: string[] = [];
+    const run = driver(async (child) => {
+      await waitUntil(() => childPids(child.pid!).length === 1, 'a worker while the inventory is unwritten');
+      early = childPids(child.pid!)[0]!;
+      expect(cmdline(early)).toContain(BUNDLED_WORKER);
+      await fs.promises.writeFile(fifo, hosts.join('\n') + '\n');
+      await waitUntil(() => gate.started().length === hosts.length, 'both commands to start');
+      workers = childPids(child.pid!);
+      held = hostsHeldBy(early, gate);
+      gate.release();
+    });
+    const result = await runHerd(['run', '-i', fifo, ...conn('runs-early'), gate.command('true')], {
+      env: { HOME: scope.home },
+      onSpawn: run.onSpawn,
+    });
+    expect(run.failure()).toBeUndefined();
+    expect(result.stderr).toContain('2 hosts: 2 ok');
+    expect(result.code).toBe(0);
+    expect(workers).toEqual([early]);
+    expect(held.sort()).toEqual([...hosts].sort());
+  });
+
+  it('leaves with herd when the command ends before its run (a bad inventory: exit 2)', async () => {
+    const fifo = inventoryFifo('early-bad');
+    let early = 0;
+    const run = driver(async (child) => {
+      await waitUntil(() => childPids(child.pid!).length === 1, 'a worker while the inventory is unwritten');
+      early = childPids(child.pid!)[0]!;
+      await fs.promises.writeFile(fifo, '127.0.0.1:99999\n');
+    });
+    const result = await runHerd(['run', '-i', fifo, ...conn('runs-early-bad'), 'true'], {
+      env: { HOME: scope.home },
+      onSpawn: run.onSpawn,
+    });
+    expect(run.failure()).toBeUndefined();
+    expect(result.stderr).toBe(`herd: ${fifo}:1:11: port 99999 out of range 1-65535\n`);
+    expect(result.code).toBe(2);
+    expect(early).toBeGreaterThan(0);
+    await waitUntil(() => !alive(early), 'the early worker to leave with herd', 10_000);
   });
 });
