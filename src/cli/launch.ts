@@ -25,7 +25,6 @@ import {
   type SecretSource,
 } from './options.js';
 import { loadInventory } from './load-inventory.js';
-import { loadPrivateKeys } from '../transport/keys.js';
 import { loadSshConfig, namesIdentityFile } from '../transport/ssh-config.js';
 import { requireCredentials } from './credentials.js';
 import { UsageError } from '../errors.js';
@@ -78,8 +77,10 @@ async function resolveSecret(source: SecretSource, flags: PromptFlags, question:
  * Keys named with -k are parsed here first: an encrypted key without its passphrase, or with a
  * wrong one, stops the run before any host is touched instead of failing every host's login.
  */
-function checkExplicitKeys(connection: ConnectionOptions, passphrase: string | undefined): void {
+async function checkExplicitKeys(connection: ConnectionOptions, passphrase: string | undefined): Promise<void> {
   if (!connection.keysExplicit) return;
+  // Only here does the parent parse keys: without -k it never loads ssh2, which only the workers need.
+  const { loadPrivateKeys } = await import('../transport/keys.js');
   const { problems } = loadPrivateKeys(connection.keys, true, passphrase);
   if (problems.length > 0) throw new UsageError(problems.join('\n'), 'E_KEY');
 }
@@ -164,7 +165,7 @@ export async function launchRun(asked: LaunchRequest): Promise<number> {
     { ask: '--ask-key-passphrase', env: '--key-passphrase-env' },
     'Key passphrase: ',
   );
-  checkExplicitKeys(req.connection, keyPassphrase);
+  await checkExplicitKeys(req.connection, keyPassphrase);
   const agentSocket = process.env['SSH_AUTH_SOCK'] || undefined;
   // HERD_SSH_SYSTEM_CONFIG replaces /etc/ssh/ssh_config (`none`: read none), for hermetic runs and tests.
   const sshConfig = loadSshConfig(req.connection.sshConfigFile, {

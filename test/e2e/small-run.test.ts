@@ -142,3 +142,38 @@ describe('the first worker process', () => {
     await waitUntil(() => !alive(early), 'the early worker to leave with herd', 10_000);
   });
 });
+
+describe('the parent process', () => {
+  it('loads no SSH library when no -k is given: only its workers parse keys and connect', async () => {
+    const hosts = scope.fleet.hosts(1, 840);
+    const inv = path.join(scope.home, 'parent.txt');
+    fs.writeFileSync(inv, hosts.join('\n') + '\n');
+    const config = path.join(scope.home, 'parent_ssh_config');
+    const { user, port, keyPath } = scope.fleet;
+    const kh = path.join(scope.home, 'kh');
+    fs.writeFileSync(
+      config,
+      `Host *\n  Port ${port}\n  User ${user}\n  IdentityFile ${keyPath}\n  UserKnownHostsFile ${kh}\n`,
+    );
+    const gate = openGate();
+    // ssh2's native crypto binding, mapped into each process that loaded ssh2.
+    const mapsSsh2 = (pid: number): boolean => fs.readFileSync(`/proc/${pid}/maps`, 'utf8').includes('sshcrypto.node');
+    let parent: boolean | undefined;
+    let worker: boolean | undefined;
+    const run = driver(async (child) => {
+      await waitUntil(() => gate.started().length === 1, 'the command to start');
+      parent = mapsSsh2(child.pid!);
+      worker = mapsSsh2(childPids(child.pid!)[0]!);
+      gate.release();
+    });
+    const out = path.join(scope.home, 'runs-parent');
+    const result = await runHerd(['run', '-i', inv, '-F', config, '-o', out, gate.command('true')], {
+      env: { HOME: scope.home },
+      onSpawn: run.onSpawn,
+    });
+    expect(run.failure()).toBeUndefined();
+    expect(result.code).toBe(0);
+    expect(worker).toBe(true);
+    expect(parent).toBe(false);
+  });
+});
