@@ -10,9 +10,18 @@ import path from 'node:path';
  */
 export const DEFAULT_FORKS = 256;
 
-/** Worker processes: one per CPU, because key exchange and ciphers are CPU-bound. */
-export function defaultWorkers(): number {
-  return Math.max(1, os.availableParallelism());
+/**
+ * Hosts a worker process must have to be worth its start: starting one (Node and the modules a worker loads) costs
+ * about the controller CPU of 30 handshakes, so a run of a handful of hosts is done sooner by one worker than by two.
+ */
+export const HOSTS_PER_WORKER = 32;
+
+/**
+ * Worker processes when --workers is not given: one per CPU, because key exchange and ciphers are CPU-bound, and
+ * at most one per HOSTS_PER_WORKER hosts the run has begun (a 5-host run forks one).
+ */
+export function defaultWorkers(hosts = Infinity): number {
+  return Math.max(1, Math.min(os.availableParallelism(), Math.ceil(hosts / HOSTS_PER_WORKER)));
 }
 
 /** TCP connect + banner + key exchange + authentication, in seconds (OpenSSH ConnectTimeout-like). */

@@ -25,7 +25,6 @@ import {
   type SecretSource,
 } from './options.js';
 import { loadInventory } from './load-inventory.js';
-import { loadPrivateKeys } from '../transport/keys.js';
 import { loadSshConfig, namesIdentityFile } from '../transport/ssh-config.js';
 import { requireCredentials } from './credentials.js';
 import { UsageError } from '../errors.js';
@@ -35,7 +34,7 @@ import { configFilesRead } from './config-load.js';
 import { passwordFromEnv, promptHidden, type PromptFlags } from './secrets.js';
 import { herdVersion } from './version.js';
 import { fitForks, limitFor, openFileLimit } from '../engine/fd-budget.js';
-import { FDS_PER_COMMAND_SESSION, FDS_PER_TRANSFER_SESSION } from '../defaults.js';
+import { defaultWorkers, FDS_PER_COMMAND_SESSION, FDS_PER_TRANSFER_SESSION } from '../defaults.js';
 import { EXIT_HOSTS_FAILED, EXIT_INTERRUPTED, EXIT_OK } from './exit-codes.js';
 import { plural } from '../results/words.js';
 import { selectShard, SHARD_TSV_HEADER, SHARD_TSV_PLAYS_HEADER, type ShardPlan } from './shard-select.js';
@@ -82,8 +81,10 @@ async function resolveSecret(source: SecretSource, flags: PromptFlags, question:
  * Keys named with -k are parsed here first: an encrypted key without its passphrase, or with a
  * wrong one, stops the run before any host is touched instead of failing every host's login.
  */
-function checkExplicitKeys(connection: ConnectionOptions, passphrase: string | undefined): void {
+async function checkExplicitKeys(connection: ConnectionOptions, passphrase: string | undefined): Promise<void> {
   if (!connection.keysExplicit) return;
+  // Only here does the parent parse keys: without -k it never loads ssh2, which only the workers need.
+  const { loadPrivateKeys } = await import('../transport/keys.js');
   const { problems } = loadPrivateKeys(connection.keys, true, passphrase);
   if (problems.length > 0) throw new UsageError(problems.join('\n'), 'E_KEY');
 }
@@ -164,7 +165,7 @@ export async function resolveLaunch(req: LaunchRequest): Promise<LaunchContext> 
     { ask: '--ask-key-passphrase', env: '--key-passphrase-env' },
     'Key passphrase: ',
   );
-  checkExplicitKeys(req.connection, keyPassphrase);
+  await checkExplicitKeys(req.connection, keyPassphrase);
   const agentSocket = process.env['SSH_AUTH_SOCK'] || undefined;
   // HERD_SSH_SYSTEM_CONFIG replaces /etc/ssh/ssh_config (`none`: read none), for hermetic runs and tests.
   const sshConfig = loadSshConfig(req.connection.sshConfigFile, {
@@ -276,8 +277,11 @@ export function launchView(req: LaunchRequest): RunView {
 }
 
 /** Returns the process exit code. */
-export async function launchRun(req: LaunchRequest): Promise<number> {
+export async function launchRun(asked: LaunchRequest): Promise<number> {
   const stderr = process.stderr;
+  // Without --workers, a small run forks fewer workers (one for a handshake's worth of hosts); run.json records it.
+  const workers = asked.run.workersExplicit ? asked.run.workers : defaultWorkers(asked.targets.length);
+  const req: LaunchRequest = { ...asked, run: { ...asked.run, workers } };
   for (const w of req.warnings) writeText(stderr, `herd: warning: ${w}\n`);
   if (req.shard && req.targets.length === 0) {
     // Nothing of the logical run is lost: herd merge knows from the other shards' shard.tsv that this one owned none.

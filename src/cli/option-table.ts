@@ -22,6 +22,7 @@ import {
   DEFAULT_RUNS_LIMIT,
   defaultKnownHostsPath,
   defaultWorkers,
+  HOSTS_PER_WORKER,
 } from '../defaults.js';
 import type { RunRequest } from '../engine/run.js';
 import { INVENTORY_FORMATS } from '../inventory/format.js';
@@ -654,7 +655,7 @@ export const OPTIONS = {
   },
   workers: {
     flags: '-w, --workers <n>',
-    help: `worker processes (default: number of CPUs, here ${defaultWorkers()})`,
+    help: `worker processes (default: number of CPUs, here ${defaultWorkers()}, and one per ${HOSTS_PER_WORKER} hosts at most)`,
     value: 'string',
     into: ['run', 'workers'],
     number: { default: defaultWorkers, min: 1, max: 256, integer: true },
@@ -663,8 +664,10 @@ export const OPTIONS = {
       rec(
         'workers',
         (o) => o.run.workers,
-        (r) => restoreNumber(r.workers, 'workers'),
+        // A count herd picked for the run's size is not replayed: the rerun's own size picks again.
+        (r) => (r.workers_explicit === false ? {} : restoreNumber(r.workers, 'workers')),
       ),
+      rec('workers_explicit', (o) => o.run.workersExplicit),
     ],
     example: '3',
   },

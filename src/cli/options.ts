@@ -32,6 +32,8 @@ export interface ConnectionOptions extends PlainOptions<'connection'> {
 export interface RunOptions extends PlainOptions<'run'> {
   /** --no-progress, and none with -q. */
   progress: boolean;
+  /** --workers was given (command line, a file, HERD_*): else the run's size picks it (defaultWorkers). */
+  workersExplicit: boolean;
 }
 
 type Derived<T, P> = Omit<T, keyof P>;
@@ -65,7 +67,7 @@ export function deriveConnection(raw: RawOptions): Derived<ConnectionOptions, Pl
 
 /** The run values that combine several flags. */
 export function deriveRun(raw: RawOptions): Derived<RunOptions, PlainOptions<'run'>> {
-  return { progress: raw.progress !== false && raw.quiet !== true };
+  return { progress: raw.progress !== false && raw.quiet !== true, workersExplicit: raw.workers !== undefined };
 }
 
 export function resolveConnectionOptions(raw: RawOptions): ConnectionOptions {

@@ -1,9 +1,7 @@
 // Parent side of the worker pool: forks workers once per run, hands out hosts from one queue on demand
 // (a host whose connection a worker kept from an earlier pass goes back to that worker), replaces
 // workers that die, and turns everything into a stream of pool events.
-import { fork, type ChildProcess, type ForkOptions } from 'node:child_process';
-import { isSea } from 'node:sea';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { errorOutcome, hostResult, interruptedOutcome, notStarted, type HostResult } from '../results/status.js';
 import { DEFAULT_JUMP_HANDSHAKES, WORKER_EXIT_GRACE_MS, WORKER_PREFETCH } from '../defaults.js';
 import { JobQueue } from './job-queue.js';
@@ -12,6 +10,9 @@ import type { AbortCause } from './stopped.js';
 import type { HostJob, HostPhase, ParentMessage, TaskSpec, WorkerConfig, WorkerMessage } from './protocol.js';
 import { goesOn } from './kept-connections.js';
 import type { WorkerChannel, WorkerChannelSource } from './worker-channel.js';
+import { forkWorker, semiSpaceMiB, takeEarlyWorker } from './worker-process.js';
+
+export { SEA_WORKER_ARG } from './worker-process.js';
 
 type OutputMessage = Extract<WorkerMessage, { kind: 'output' }>;
 
@@ -99,15 +100,6 @@ const MAX_RESPAWNS_PER_WORKER = 3;
  * interrupted). A healthy one answers well within it: its remote kill is bounded in exec.ts.
  */
 const ABORT_ANSWER_MS = 10_000;
-
-/**
- * V8's young generation per worker. Commands keep it at 1 MiB: a thousand idle sessions then
- * cost ~30 MiB less. Transfers churn through buffers and promises per file, and 16 MiB spends
- * less time in the collector (pulling the bench tree: 6.46 -> 5.99 s, +44 MiB).
- */
-function semiSpaceMiB(task: TaskSpec | undefined): number {
-  return task?.kind === 'transfer' ? 16 : 1;
-}
 
 export class WorkerPool {
   private readonly queue = new JobQueue<HostJob>();
@@ -262,9 +254,11 @@ export class WorkerPool {
   }
 
   private spawn({ capacity, sessions, handshakes }: Share): void {
-    const semiSpace = semiSpaceMiB(this.pass?.task);
-    const child: WorkerChannel =
-      this.options.channels?.open(semiSpace) ?? forkWorker(this.options.workerPath, semiSpace);
+    const semiSpace = semiSpaceMiB(this.pass?.task.kind);
+    // A keeper's worker (--persist), or the first worker forked as herd started (worker-process.ts startEarlyWorker).
+    const kept = this.options.channels?.open(semiSpace);
+    const early = kept === undefined && this.options.workerPath === undefined ? takeEarlyWorker(semiSpace) : undefined;
+    const child: WorkerChannel = kept ?? early ?? forkWorker(this.options.workerPath, semiSpace);
     const slot: WorkerSlot = {
       child,
       capacity,
@@ -510,41 +504,6 @@ export class WorkerPool {
     );
     await Promise.all(exits);
   }
-}
-
-/**
- * The argument that makes the single executable (npm run sea) a worker process: there is no worker.js beside it, and
- * its process.execPath is herd itself. scripts/sea-entry.ts checks it before the CLI starts.
- */
-export const SEA_WORKER_ARG = '--herd-sea-worker';
-
-/**
- * A worker's environment: the parent's without NODE_EXTRA_CA_CERTS. Node reads and parses that certificate file as
- * each process starts (~150 ms of CPU per worker for Debian's bundle, measured here), and a worker never speaks TLS:
- * it makes SSH connections only and starts no program that could need it.
- */
-function workerEnv(): NodeJS.ProcessEnv {
-  const { NODE_EXTRA_CA_CERTS: _notForSsh, ...env } = process.env;
-  return env;
-}
-
-/** A worker process: the built worker module under node, or in a single executable the same binary. */
-export function forkWorker(workerPath: string | undefined, semiSpace: number): ChildProcess {
-  const options: ForkOptions = {
-    serialization: 'advanced',
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-    env: workerEnv(),
-  };
-  const v8Flag = `--max-semi-space-size=${semiSpace}`;
-  if (workerPath === undefined && isSea()) {
-    // A single executable takes no Node options from its argv (they reach the program): NODE_OPTIONS carries the flag.
-    const nodeOptions = [process.env['NODE_OPTIONS'], v8Flag].filter(Boolean).join(' ');
-    return fork(SEA_WORKER_ARG, [], { ...options, execArgv: [], env: { ...options.env, NODE_OPTIONS: nodeOptions } });
-  }
-  return fork(workerPath ?? fileURLToPath(new URL('./worker.js', import.meta.url)), [], {
-    ...options,
-    execArgv: [v8Flag],
-  });
 }
 
 function shareOfSlot({ capacity, sessions, handshakes }: WorkerSlot): Share {

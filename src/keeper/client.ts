@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { forkWorker } from '../engine/pool.js';
+import { forkWorker } from '../engine/worker-process.js';
 import type { ParentMessage, WorkerMessage } from '../engine/protocol.js';
 import type { WorkerChannel, WorkerChannelSource } from '../engine/worker-channel.js';
 import { bootId, keeperFiles, privateKeeperDir, removeKeeperFiles, type KeeperFiles } from './paths.js';
@@ -158,7 +158,9 @@ async function startKeeper(
   removeKeeperFiles(files);
   fs.writeFileSync(files.token, randomBytes(32).toString('hex'), { mode: 0o600, flag: 'wx' });
   const log = fs.openSync(files.log, 'w', 0o600);
-  const main = fileURLToPath(new URL('./main.js', import.meta.url));
+  // '../keeper/': this module runs as dist/src/keeper/client.js or inside the CLI's bundle (dist/src/bundle/main.js,
+  // where ./main.js is the CLI itself); the keeper's entry is dist/src/keeper/main.js either way.
+  const main = fileURLToPath(new URL('../keeper/main.js', import.meta.url));
   const child = spawn(process.execPath, [main, files.dir, files.name, key.identity, key.env, String(persistMs)], {
     detached: true,
     stdio: ['ignore', log, log],

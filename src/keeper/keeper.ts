@@ -6,7 +6,7 @@ import { timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import type { ChildProcess } from 'node:child_process';
-import { forkWorker } from '../engine/pool.js';
+import { forkWorker } from '../engine/worker-process.js';
 import { goesOn } from '../engine/kept-connections.js';
 import type { ParentMessage, WorkerConfig, WorkerMessage } from '../engine/protocol.js';
 import { WORKER_EXIT_GRACE_MS } from '../defaults.js';

@@ -123,6 +123,8 @@ export interface RunOptionsRecord {
   agent: boolean;
   forks: number;
   workers: number;
+  /** Whether --workers was given; if not, herd picked `workers` for the run's size. Older runs lack it. */
+  workers_explicit?: boolean;
   max_handshakes?: number;
   connect_timeout_s: number;
   /** Whether --connect-timeout was given; if not, ssh_config's ConnectTimeout applied per host. Older runs lack it. */

@@ -187,8 +187,9 @@ describe(`the npm package ${PACKAGE}, packed and installed into a fresh prefix`,
 
   it('ships what runs (dist/src, bin/herd, README, LICENSE) and no tests, benchmarks or sources', () => {
     expect(files).toContain('bin/herd');
-    expect(files).toContain('dist/src/cli/main.js');
-    expect(files).toContain('dist/src/engine/worker.js');
+    // What runs: the CLI and the worker, one bundled module each (scripts/bundle.mjs).
+    expect(files).toContain('dist/src/bundle/herd.js');
+    expect(files).toContain('dist/src/bundle/worker.js');
     expect(files).toContain('LICENSE');
     expect(files).toContain('README.md');
     const stray = files.filter(
@@ -204,7 +205,7 @@ describe(`the npm package ${PACKAGE}, packed and installed into a fresh prefix`,
     expect(version).toBe(packageVersion());
     // Workers start from the installed package, never from the checkout the tarball was made in.
     expect(workers.length).toBeGreaterThan(0);
-    for (const w of workers) expect(w.argv).toContain(path.join(installedRoot, 'dist', 'src', 'engine', 'worker.js'));
+    for (const w of workers) expect(w.argv).toContain(path.join(installedRoot, 'dist', 'src', 'bundle', 'worker.js'));
   });
 
   it('verifies a host certificate through @cert-authority (the ssh2 extension loads first in the install)', async () => {

@@ -221,6 +221,7 @@ interface HandWrittenRunOptions {
   stream: boolean;
   json: boolean;
   colour: boolean;
+  workersExplicit: boolean;
 }
 
 /** Rows no single resolved field comes from: combined with others in options.ts (deriveConnection, deriveRun). */
@@ -309,6 +310,7 @@ describe('resolved options from the table', () => {
       stream: false,
       json: false,
       colour: true,
+      workersExplicit: false,
     });
     // The derivations: -q takes the progress line away, as --no-progress does.
     expect(resolveRunOptions({ quiet: true }).progress).toBe(false);
