@@ -392,10 +392,7 @@ function formatTable(rows: Row[], skipped: Set<string>): string {
     );
   }
   if (skipped.size > 0)
-    lines.push(
-      '',
-      `skipped (not installed): ${[...skipped].join(', ')} — apt-get install -y pssh pdsh clustershell ansible-core`,
-    );
+    lines.push('', `skipped (not installed): ${[...skipped].join(', ')} — npm run bench:setup installs them`);
   return lines.join('\n');
 }
 
