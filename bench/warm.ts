@@ -187,10 +187,10 @@ async function sequence(
   tool.close?.(ctx);
   const ended = await endTagged(tag, ctx.work);
   const sum = (f: (m: FleetRun) => number): number => runs.reduce((s, m) => s + f(m), 0);
-  if (left > 0)
-    note = [note, `${left} background processes held between runs, ended after (${ended} by pid)`]
-      .filter(Boolean)
-      .join('; ');
+  if (left > 0) {
+    const held = `${left} background processes held between runs; ${ended} still there at the end, ended by pid`;
+    note = note === undefined ? held : `${note}; ${held}`;
+  }
   return {
     tool: tool.name,
     firstS: walls[0] ?? NaN,
