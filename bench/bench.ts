@@ -24,6 +24,7 @@ import {
 } from './tools.js';
 import { renderChart } from './chart.js';
 import { fleetTargets } from './targets.js';
+import { Gate } from './gate.js';
 import { formatWarm, WARM_CASE, WARM_HOSTS, warmCase, type WarmRow } from './warm.js';
 import { describeAlgorithms, negotiate, sameAlgorithms, type Negotiated } from './negotiated.js';
 import { KNOWN_HOSTS_CASE, knownHostsBench } from './known-hosts.js';
@@ -61,8 +62,8 @@ interface Case {
   transfer?: 'push' | 'pull';
   /** A playbook instead of a command. */
   playbook?: PlaybookKind;
-  /** Count the fleet's processes of this name at each sample: the most sessions running at once. */
-  probeSessions?: string;
+  /** Sessions wait on a gate that opens once all are seen at once (bench/gate.ts); the most at once is reported. */
+  gate?: boolean;
   /** Repetitions of this case (default: --runs). */
   runs?: number;
 }
@@ -114,17 +115,18 @@ const TRUE_300: Case = {
 };
 
 /**
- * herd's peak tree memory against the bare ssh2 loop's (one process) with 1,000 sessions open at once: `sleep 30`
- * outlasts the ~15 s the fleet's sshd needs for 1,000 handshakes on two cores; the probe counts the remote
- * `sleep`s running at once, so the row shows that all sessions were really held together.
+ * herd's peak tree memory against the bare ssh2 loop's (one process) with 1,000 sessions open at once: each
+ * session blocks on a gate (bench/gate.ts) that opens once all 1,000 have been seen running for 3 s, so both
+ * tools really hold them together however slowly this machine handshakes. The loop keeps at most 64 handshakes
+ * in flight (herd paces its own), or a loaded sshd times out its backlog.
  */
 const MEMORY_CASE: Case = {
-  name: 'memory: sleep 30, 1000 sessions at once',
+  name: 'memory: 1000 sessions held at once',
   hosts: 1000,
   forks: 1000,
-  command: 'sleep 30',
+  command: '',
   tools: ['herd', 'ssh2-loop'],
-  probeSessions: 'sleep',
+  gate: true,
 };
 
 /** Time to the first answer: most ad-hoc commands touch a handful of hosts (wall time, median of 10). */
@@ -331,7 +333,9 @@ async function fleetCases(work: string, rows: Row[], skipped: Set<string>): Prom
         hosts,
         forks: c.forks,
         algorithms: sameAlgorithms(negotiated),
+        ...(c.gate ? { maxHandshakes: 64 } : {}),
       };
+      const gate = c.gate ? new Gate(work, c.hosts) : undefined;
       const tree = c.transfer ? prepareTree(work, hosts) : null;
       const base: (Tool | TransferTool | PlaybookTool)[] = c.transfer
         ? TRANSFER_TOOLS
@@ -363,7 +367,8 @@ async function fleetCases(work: string, rows: Row[], skipped: Set<string>): Prom
               dest,
             );
           } else if (c.playbook) argv = (tool as PlaybookTool).argv(ctx, c.playbook);
-          else argv = (tool as Tool).argv(ctx, c.command);
+          else argv = (tool as Tool).argv(ctx, gate ? gate.command() : c.command);
+          gate?.arm();
           const tag = `${process.pid}-${tagSeq++}`;
           const m = await runOnFleet(
             fleetRef,
@@ -374,7 +379,7 @@ async function fleetCases(work: string, rows: Row[], skipped: Set<string>): Prom
               timeoutMs: 600_000,
               tag,
               mark: work,
-              ...(c.probeSessions ? { probe: { root: fleet.pid, comm: c.probeSessions } } : {}),
+              ...(gate ? { probe: { root: fleet.pid, comm: gate.comm, onCount: (n: number) => gate.onCount(n) } } : {}),
             },
           );
           // Nothing of a one-shot run may outlive it: a straggler would skew the next tool's numbers.
@@ -396,7 +401,7 @@ async function fleetCases(work: string, rows: Row[], skipped: Set<string>): Prom
           sshdCpuS: median(runs.map((m) => m.sshdCpuS)),
           handshakesPerHost: median(runs.map((m) => m.logins)) / c.hosts,
           failed: runs.some((m) => m.exitCode !== 0),
-          ...(c.probeSessions ? { peakSessions: median(runs.map((m) => m.peakSessions ?? 0)) } : {}),
+          ...(c.gate ? { peakSessions: median(runs.map((m) => m.peakSessions ?? 0)) } : {}),
         };
         rows.push(row);
         printRow(row);

@@ -145,6 +145,8 @@ function signal(pid: number, sig: NodeJS.Signals): void {
 export interface SessionProbe {
   root: number;
   comm: string;
+  /** Called with each sample's count (the memory case opens its gate from here). */
+  onCount?(n: number): void;
 }
 
 /**
@@ -175,6 +177,7 @@ export function measure(
       if (probe) {
         const n = treeOf(procs, probe.root).filter((pid) => procs.get(pid)?.comm === probe.comm).length;
         peakSessions = Math.max(peakSessions, n);
+        probe.onCount?.(n);
       }
     }, 20);
     let stderr = '';

@@ -36,7 +36,7 @@ export function fleetTargets(rows: TargetRow[]): string[] {
   if (mHerd) {
     lines.push(
       `- ${mHerd.case}: herd's peak tree memory / ssh2-loop's ${against(mHerd.peakRssMiB, mLoop?.peakRssMiB, null)}` +
-        ` (${mHerd.peakRssMiB.toFixed(0)} MiB / ${mLoop?.peakRssMiB.toFixed(0) ?? '?'} MiB; remote sleeps running` +
+        ` (${mHerd.peakRssMiB.toFixed(0)} MiB / ${mLoop?.peakRssMiB.toFixed(0) ?? '?'} MiB; sessions seen` +
         ` at once: herd ${mHerd.peakSessions ?? '?'}, ssh2-loop ${mLoop?.peakSessions ?? '?'})`,
     );
   }

@@ -15,6 +15,8 @@ export interface BenchContext {
   forks: number;
   /** `-o` options that make OpenSSH negotiate what herd does (bench/negotiated.ts). */
   algorithms: string[];
+  /** ssh2-loop's bound on handshakes in flight (none when absent). */
+  maxHandshakes?: number;
 }
 
 export interface Tool {
@@ -288,6 +290,7 @@ export const TOOLS: Tool[] = [
       ctx.keyPath,
       String(ctx.forks),
       command,
+      ...(ctx.maxHandshakes === undefined ? [] : [String(ctx.maxHandshakes)]),
     ],
   },
   {
