@@ -478,8 +478,10 @@ function formatTable(rows: Row[], skipped: Set<string>): string {
   const lines = [
     ...(negotiated
       ? [
-          `Same crypto for all: ${describeAlgorithms(negotiated)}; except the row \`${PEER_DEFAULTS}\`, ` +
-            "left to OpenSSH's own defaults (what a pssh user gets out of the box).",
+          `Same crypto for all: ${describeAlgorithms(negotiated)}` +
+            (rows.some((r) => r.tool === PEER_DEFAULTS)
+              ? `; except the row \`${PEER_DEFAULTS}\`, left to OpenSSH's own defaults (what a pssh user gets out of the box).`
+              : '.'),
           '',
         ]
       : []),
