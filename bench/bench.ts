@@ -7,10 +7,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startFleet } from '../test/fleet/fleet.js';
-import { childrenCpuS, measure, type Measurement } from './measure.js';
+import { endTagged } from './measure.js';
+import { median, runOnFleet, type FleetRef, type FleetRun } from './on-fleet.js';
 import {
   HERD_BEFORE,
   herdBuild,
+  PEER_DEFAULTS,
   PLAYBOOK_TOOLS,
   TOOLS,
   TRANSFER_TOOLS,
@@ -21,6 +23,9 @@ import {
   type TransferTool,
 } from './tools.js';
 import { renderChart } from './chart.js';
+import { fleetTargets } from './targets.js';
+import { Gate } from './gate.js';
+import { formatWarm, WARM_CASE, WARM_HOSTS, warmCase, type WarmRow } from './warm.js';
 import { describeAlgorithms, negotiate, sameAlgorithms, type Negotiated } from './negotiated.js';
 import { KNOWN_HOSTS_CASE, knownHostsBench } from './known-hosts.js';
 import { runSimCase, SIM_CASES, SIM_QUICK_CASES, simTargets } from './sim/scale.js';
@@ -37,6 +42,12 @@ const herdBefore = ((i) =>
   i >= 0 ? process.argv[i + 1] : process.argv.find((a) => a.startsWith('--herd-before='))?.slice(14))(
   process.argv.indexOf('--herd-before'),
 );
+/** --herd DIR: the herd rows run DIR's build (its bin/herd and dist/) instead of this checkout's. */
+const herdRoot = path.resolve(
+  ((i) => (i >= 0 ? process.argv[i + 1] : process.argv.find((a) => a.startsWith('--herd='))?.slice(7)))(
+    process.argv.indexOf('--herd'),
+  ) ?? root,
+);
 /** --max-case-seconds=N: stop each simulator case after N s at most (a smoke run of the 10k/50k cases). */
 const maxCaseS = Number(process.argv.find((a) => a.startsWith('--max-case-seconds='))?.slice(19) ?? Infinity);
 const RUNS = Number(process.argv.find((a) => a.startsWith('--runs='))?.slice(7) ?? (quick ? 1 : 3));
@@ -51,6 +62,10 @@ interface Case {
   transfer?: 'push' | 'pull';
   /** A playbook instead of a command. */
   playbook?: PlaybookKind;
+  /** Sessions wait on a gate that opens once all are seen at once (bench/gate.ts); the most at once is reported. */
+  gate?: boolean;
+  /** Repetitions of this case (default: --runs). */
+  runs?: number;
 }
 
 const PLAYBOOK_CASE: Case = {
@@ -90,23 +105,53 @@ const TREE_CASES: Case[] = [
   },
 ];
 
+/** The issue's target is stated on 300 hosts: every peer, and the peers once more with OpenSSH's own defaults. */
+const TRUE_300: Case = {
+  name: 'true, 300 hosts',
+  hosts: 300,
+  forks: 300,
+  command: 'true',
+  tools: ['herd', 'ssh2-loop', 'pssh', 'pdsh', 'clush', 'ansible', PEER_DEFAULTS],
+};
+
+/**
+ * herd's peak tree memory against the bare ssh2 loop's (one process) with 1,000 sessions open at once: each
+ * session blocks on a gate (bench/gate.ts) that opens once all 1,000 have been seen running for 3 s, so both
+ * tools really hold them together however slowly this machine handshakes. The loop keeps at most 64 handshakes
+ * in flight (herd paces its own), or a loaded sshd times out its backlog.
+ */
+const MEMORY_CASE: Case = {
+  name: 'memory: 1000 sessions held at once',
+  hosts: 1000,
+  forks: 1000,
+  command: '',
+  tools: ['herd', 'ssh2-loop'],
+  gate: true,
+};
+
+/** Time to the first answer: most ad-hoc commands touch a handful of hosts (wall time, median of 10). */
+const SMALL_CASES: Case[] = [1, 5].map((n) => ({
+  name: `small: true, ${n} host${n === 1 ? '' : 's'}`,
+  hosts: n,
+  forks: n,
+  command: 'true',
+  tools: ['herd', 'ssh', 'pssh'],
+  runs: 10,
+}));
+
 const CASES: Case[] = quick
   ? [
-      // Every kind of case once, small enough to finish in under two minutes on two cores.
-      { name: 'true, 200 hosts', hosts: 200, forks: 200, command: 'true', tools: ['herd', 'ssh2-loop', 'pssh'] },
-      { name: 'sleep 3, 300 hosts', hosts: 300, forks: 300, command: 'sleep 3', tools: ['herd', 'pssh'] },
+      // Every kind of case once, small enough to finish in about five minutes on two cores.
+      { ...TRUE_300, tools: ['herd', 'ssh2-loop', 'pssh', 'pdsh', 'clush'] },
+      ...SMALL_CASES,
+      MEMORY_CASE,
       ...TREE_CASES,
       { ...PLAYBOOK_CASE, name: 'playbook: 5 guarded steps, 20 hosts', hosts: 20, forks: 20 },
       { ...GATES_CASE, name: 'playbook: 2 consensus gates, serial 25%, 20 hosts', hosts: 20, forks: 20 },
     ]
   : [
-      {
-        name: 'true, 200 hosts',
-        hosts: 200,
-        forks: 200,
-        command: 'true',
-        tools: ['herd', 'ssh2-loop', 'pssh', 'pdsh', 'clush', 'ansible'],
-      },
+      TRUE_300,
+      ...SMALL_CASES,
       {
         name: 'true, 1000 hosts',
         hosts: 1000,
@@ -121,6 +166,7 @@ const CASES: Case[] = quick
         command: 'sleep 3',
         tools: ['herd', 'ssh2-loop', 'pssh', 'pdsh', 'clush'],
       },
+      MEMORY_CASE,
       ...TREE_CASES,
       PLAYBOOK_CASE,
       GATES_CASE,
@@ -150,17 +196,9 @@ interface Row {
   peakSessions?: number;
 }
 
-/** Logins accepted so far, from the fleet sshd's log (LogLevel INFO). */
-function acceptedLogins(logFile: string): number {
-  let n = 0;
-  for (const line of fs.readFileSync(logFile, 'utf8').split('\n')) if (line.includes('Accepted publickey')) n++;
-  return n;
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
+let tagSeq = 0;
+/** The warm case's rows, when it ran (its table is apart: five runs in a row per tool, not one run per row). */
+let warmResult: { rows: WarmRow[]; skipped: string[] } | undefined;
 
 /**
  * The bench tree (1000 x 4 KB + 2 x 20 MB) once locally and once as the "remote" tree every
@@ -201,23 +239,37 @@ async function main(): Promise<void> {
   // Pure lookups, no fleet: CPU time, so it runs first, alone on the machine.
   const knownHosts =
     !caseFilter || KNOWN_HOSTS_CASE.includes(caseFilter) ? knownHostsBench(quick ? [1000] : [1000, 10000], RUNS) : null;
-  const others = [...CASES, ...SIM_CASES].some((c) => !caseFilter || c.name.includes(caseFilter));
+  const others =
+    [...CASES, ...SIM_CASES].some((c) => !caseFilter || c.name.includes(caseFilter)) ||
+    WARM_CASE.includes(caseFilter ?? '');
   if (knownHosts !== null && !others) {
     writeKnownHosts(knownHosts);
     return;
   }
+  const loadAtStart = os.loadavg()[0]!;
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'herd-bench-'));
   const rows: Row[] = [];
   const skipped = new Set<string>();
   await fleetCases(work, rows, skipped);
   await simCases(work, rows);
-  const table = [formatTable(rows, skipped), ...simTargets(rows)].join('\n');
+  const table = [
+    machineLine(loadAtStart),
+    '',
+    formatTable(rows, skipped),
+    ...fleetTargets(rows),
+    ...(warmResult ? formatWarm(warmResult.rows, warmResult.skipped) : []),
+    ...simTargets(rows),
+  ].join('\n');
   process.stdout.write('\n' + table + '\n');
   const outDir = path.join(root, 'bench', 'results');
   fs.mkdirSync(outDir, { recursive: true });
   fs.writeFileSync(
     path.join(outDir, 'latest.json'),
-    JSON.stringify({ when: new Date().toISOString(), cores: os.cpus().length, quick, rows }, null, 2),
+    JSON.stringify(
+      { when: new Date().toISOString(), cores: os.cpus().length, quick, rows, warm: warmResult?.rows ?? [] },
+      null,
+      2,
+    ),
   );
   fs.writeFileSync(path.join(outDir, 'latest.md'), table + '\n');
   fs.writeFileSync(
@@ -227,6 +279,18 @@ async function main(): Promise<void> {
   process.stdout.write(`results: ${path.join(outDir, 'latest.md')}, latest.json, latest.svg\n`);
   if (knownHosts !== null) writeKnownHosts(knownHosts);
   fs.rmSync(work, { recursive: true, force: true });
+}
+
+/** Where the numbers come from: a reader compares only like with like. */
+function machineLine(loadAtStart: number): string {
+  const ssh = spawnSync('ssh', ['-V'], { encoding: 'utf8' });
+  const openssh = (ssh.stderr || ssh.stdout || 'ssh not found').trim().split(',')[0];
+  const cpus = os.cpus();
+  return (
+    `Machine: ${cpus.length} cores (${cpus[0]?.model.trim() ?? '?'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, ` +
+    `Node ${process.version}, ${openssh}, load average ${loadAtStart.toFixed(1)} at the start` +
+    `${quick ? ', --quick' : ''}; ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC.`
+  );
 }
 
 function writeKnownHosts(table: string): void {
@@ -245,10 +309,11 @@ function printRow(row: Row): void {
 /** The cases on the real sshd fleet; the fleet starts only when one of them is selected. */
 async function fleetCases(work: string, rows: Row[], skipped: Set<string>): Promise<void> {
   const selected = CASES.filter((x) => !caseFilter || x.name.includes(caseFilter));
-  if (selected.length === 0) return;
+  const warm = !caseFilter || WARM_CASE.includes(caseFilter);
+  if (selected.length === 0 && !warm) return;
   // INFO: one "Accepted publickey" line per login, which is how handshakes are counted.
   const fleet = await startFleet({ maxStartups: '10000:30:10000', extraConfig: ['MaxSessions 10'], logLevel: 'INFO' });
-  const sshdLog = path.join(fleet.dir, 'sshd.log');
+  const fleetRef: FleetRef = { pid: fleet.pid, log: path.join(fleet.dir, 'sshd.log') };
   try {
     // The peers get the algorithms herd's ssh2 negotiates, so the rows compare tools, not ciphers.
     negotiated = await negotiate(fleet.hosts(1)[0]!, fleet.port, fleet.user, fleet.keyPath);
@@ -259,6 +324,7 @@ async function fleetCases(work: string, rows: Row[], skipped: Set<string>): Prom
       fs.writeFileSync(hostsFile, hosts.join('\n') + '\n');
       const ctx: BenchContext = {
         root,
+        herdRoot,
         work,
         port: fleet.port,
         user: fleet.user,
@@ -267,7 +333,9 @@ async function fleetCases(work: string, rows: Row[], skipped: Set<string>): Prom
         hosts,
         forks: c.forks,
         algorithms: sameAlgorithms(negotiated),
+        ...(c.gate ? { maxHandshakes: 64 } : {}),
       };
+      const gate = c.gate ? new Gate(work, c.hosts) : undefined;
       const tree = c.transfer ? prepareTree(work, hosts) : null;
       const base: (Tool | TransferTool | PlaybookTool)[] = c.transfer
         ? TRANSFER_TOOLS
@@ -284,16 +352,11 @@ async function fleetCases(work: string, rows: Row[], skipped: Set<string>): Prom
           (!only || only.includes(t.name)) &&
           (fs.existsSync(t.binary) || !skipped.add(t.name)),
       );
-      const runsOf = new Map<string, (Measurement & { sshdCpuS: number; logins: number })[]>(
-        present.map((t) => [t.name, []]),
-      );
+      const runsOf = new Map<string, FleetRun[]>(present.map((t) => [t.name, []]));
       // Runs are interleaved (herd, peer, herd, peer, ...) so that drift in this machine's speed
       // lands on every tool alike; dirty pages from the last run are flushed before each one.
-      for (let r = 0; r < RUNS; r++) {
+      for (let r = 0; r < (c.runs ?? RUNS); r++) {
         for (const tool of present) {
-          spawnSync('sync');
-          const sshdBefore = childrenCpuS(fleet.pid);
-          const loginsBefore = acceptedLogins(sshdLog);
           let argv: string[];
           if (c.transfer && tree) {
             const dest = tree.fresh(c.transfer);
@@ -304,18 +367,25 @@ async function fleetCases(work: string, rows: Row[], skipped: Set<string>): Prom
               dest,
             );
           } else if (c.playbook) argv = (tool as PlaybookTool).argv(ctx, c.playbook);
-          else argv = (tool as Tool).argv(ctx, c.command);
-          const m = await measure(
+          else argv = (tool as Tool).argv(ctx, gate ? gate.command() : c.command);
+          gate?.arm();
+          const tag = `${process.pid}-${tagSeq++}`;
+          const m = await runOnFleet(
+            fleetRef,
             argv,
             { ...process.env, ...((tool as Tool).env?.(ctx) ?? {}), HOME: work },
             work,
-            600_000,
+            {
+              timeoutMs: 600_000,
+              tag,
+              mark: work,
+              ...(gate ? { probe: { root: fleet.pid, comm: gate.comm, onCount: (n: number) => gate.onCount(n) } } : {}),
+            },
           );
-          runsOf.get(tool.name)!.push({
-            ...m,
-            sshdCpuS: childrenCpuS(fleet.pid) - sshdBefore,
-            logins: acceptedLogins(sshdLog) - loginsBefore,
-          });
+          // Nothing of a one-shot run may outlive it: a straggler would skew the next tool's numbers.
+          if (m.background > 0)
+            process.stdout.write(`  ${tool.name}: ended ${await endTagged(tag, work)} background processes\n`);
+          runsOf.get(tool.name)!.push(m);
           fs.rmSync(path.join(work, 'runs'), { recursive: true, force: true });
         }
       }
@@ -331,10 +401,37 @@ async function fleetCases(work: string, rows: Row[], skipped: Set<string>): Prom
           sshdCpuS: median(runs.map((m) => m.sshdCpuS)),
           handshakesPerHost: median(runs.map((m) => m.logins)) / c.hosts,
           failed: runs.some((m) => m.exitCode !== 0),
+          ...(c.gate ? { peakSessions: median(runs.map((m) => m.peakSessions ?? 0)) } : {}),
         };
         rows.push(row);
         printRow(row);
       }
+    }
+    if (warm) {
+      const hosts = fleet.hosts(WARM_HOSTS);
+      const hostsFile = path.join(work, `hosts-${WARM_HOSTS}.txt`);
+      fs.writeFileSync(hostsFile, hosts.join('\n') + '\n');
+      const ctx: BenchContext = {
+        root,
+        herdRoot,
+        work,
+        port: fleet.port,
+        user: fleet.user,
+        keyPath: fleet.keyPath,
+        hostsFile,
+        hosts,
+        forks: WARM_HOSTS,
+        algorithms: sameAlgorithms(negotiated),
+      };
+      const wanted = (name: string): boolean =>
+        (!only || only.some((o) => name.startsWith(o))) && (!quick || !name.startsWith('ansible'));
+      warmResult = await warmCase(
+        fleetRef,
+        ctx,
+        wanted,
+        () => `${process.pid}-${tagSeq++}`,
+        (l) => process.stdout.write(l + '\n'),
+      );
     }
   } finally {
     await fleet.stop();
@@ -379,7 +476,15 @@ let negotiated: Negotiated | undefined;
 
 function formatTable(rows: Row[], skipped: Set<string>): string {
   const lines = [
-    ...(negotiated ? [`Same crypto for all: ${describeAlgorithms(negotiated)}.`, ''] : []),
+    ...(negotiated
+      ? [
+          `Same crypto for all: ${describeAlgorithms(negotiated)}` +
+            (rows.some((r) => r.tool === PEER_DEFAULTS)
+              ? `; except the row \`${PEER_DEFAULTS}\`, left to OpenSSH's own defaults (what a pssh user gets out of the box).`
+              : '.'),
+          '',
+        ]
+      : []),
     '| case | tool | wall s | herd/peer wall | CPU ms/host | herd/peer CPU | peak MiB (tree) | herd/peer mem | sshd CPU s | handshakes/host |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
@@ -392,10 +497,7 @@ function formatTable(rows: Row[], skipped: Set<string>): string {
     );
   }
   if (skipped.size > 0)
-    lines.push(
-      '',
-      `skipped (not installed): ${[...skipped].join(', ')} — apt-get install -y pssh pdsh clustershell ansible-core`,
-    );
+    lines.push('', `skipped (not installed): ${[...skipped].join(', ')} — npm run bench:setup installs them`);
   return lines.join('\n');
 }
 

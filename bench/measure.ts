@@ -9,22 +9,39 @@ export interface Measurement {
   exitCode: number | null;
   /** Stopped at timeoutMs (the tree got SIGINT, then SIGKILL): the numbers cover only that much. */
   timedOut: boolean;
+  /** With a SessionProbe: the most processes of that name seen under its root in one sample. */
+  peakSessions?: number;
 }
 
-/** Descendants of `root` (inclusive) from one /proc scan. */
-function processTree(root: number): number[] {
-  const children = new Map<number, number[]>();
+interface ProcEntry {
+  ppid: number;
+  comm: string;
+}
+
+/** Every process's parent and name, from one /proc scan. */
+function scanProc(): Map<number, ProcEntry> {
+  const procs = new Map<number, ProcEntry>();
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      const list = children.get(ppid) ?? [];
-      list.push(Number(entry));
-      children.set(ppid, list);
+      const close = stat.lastIndexOf(')');
+      const ppid = Number(stat.slice(close + 2).split(' ')[1]);
+      procs.set(Number(entry), { ppid, comm: stat.slice(stat.indexOf('(') + 1, close) });
     } catch {
       /* the process ended while we looked */
     }
+  }
+  return procs;
+}
+
+/** Descendants of `root` (inclusive) in one scan. */
+function treeOf(procs: Map<number, ProcEntry>, root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const [pid, { ppid }] of procs) {
+    const list = children.get(ppid) ?? [];
+    list.push(pid);
+    children.set(ppid, list);
   }
   const out: number[] = [];
   const stack = [root];
@@ -36,6 +53,11 @@ function processTree(root: number): number[] {
   return out;
 }
 
+/** Descendants of `root` (inclusive) from one /proc scan. */
+function processTree(root: number): number[] {
+  return treeOf(scanProc(), root);
+}
+
 function rssBytes(pid: number): number {
   try {
     const statm = fs.readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ');
@@ -45,19 +67,99 @@ function rssBytes(pid: number): number {
   }
 }
 
-/** CPU seconds (user+sys) a process's reaped children spent: /proc/<pid>/stat cutime + cstime. */
+/** utime, stime, cutime, cstime of one process, in seconds (0 when it is gone). */
+function cpuFields(pid: number): [number, number, number, number] {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return [Number(f[11]) / 100, Number(f[12]) / 100, Number(f[13]) / 100, Number(f[14]) / 100];
+  } catch {
+    return [0, 0, 0, 0];
+  }
+}
+
+/** CPU seconds (user+sys) a process spent itself plus what its reaped children spent: /proc/<pid>/stat. */
 export function childrenCpuS(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[13]) + Number(fields[14]) + Number(fields[11]) + Number(fields[12]);
-  return ticks / 100;
+  return cpuFields(pid).reduce((a, b) => a + b, 0);
+}
+
+/**
+ * CPU seconds of a whole live tree: the root's own and reaped children's, plus every live descendant's
+ * own and reaped. Connections that outlive a measurement (ControlPersist, a keeper) keep their sshd
+ * processes alive, so the reaped children alone would miss their share.
+ */
+export function treeCpuS(root: number): number {
+  const [u, s, cu, cs] = cpuFields(root);
+  let total = u + s + cu + cs;
+  for (const pid of processTree(root).slice(1)) total += childrenCpuS(pid);
+  return total;
+}
+
+/** The environment variable every measured command gets, so processes it leaves behind can be found. */
+export const BENCH_TAG = 'HERD_BENCH_TAG';
+
+/**
+ * Processes still running that a tool left in the background (an OpenSSH ControlMaster, a connection keeper):
+ * those with BENCH_TAG=tag in their environment, or with `mark` (a path only this bench uses, such as its work
+ * directory) in their command line. OpenSSH's masters rewrite their argv and environ into their title
+ * (`ssh: PATH [mux]`), so the tag alone misses them; their control path names the work directory. Once
+ * detached they are not in the measured tree, so `times` never sees their CPU: the bench adds it from here
+ * and ends them afterwards.
+ */
+export function taggedProcesses(tag: string, mark?: string): { pid: number; cpuS: number }[] {
+  const needle = `${BENCH_TAG}=${tag}\0`;
+  const out: { pid: number; cpuS: number }[] = [];
+  for (const pid of scanProc().keys()) {
+    if (pid === process.pid) continue;
+    try {
+      const ours =
+        fs.readFileSync(`/proc/${pid}/environ`, 'latin1').includes(needle) ||
+        (mark !== undefined && fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes(mark));
+      if (ours) out.push({ pid, cpuS: childrenCpuS(pid) });
+    } catch {
+      /* gone, or not ours to read */
+    }
+  }
+  return out;
+}
+
+/** Stop what taggedProcesses finds, by pid (SIGTERM, then SIGKILL for what is still there after 2 s). */
+export async function endTagged(tag: string, mark?: string): Promise<number> {
+  const found = taggedProcesses(tag, mark);
+  for (const { pid } of found) signal(pid, 'SIGTERM');
+  if (found.length === 0) return 0;
+  await new Promise((r) => setTimeout(r, 2000));
+  for (const { pid } of taggedProcesses(tag, mark)) signal(pid, 'SIGKILL');
+  return found.length;
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    /* already gone */
+  }
+}
+
+/** Count processes named `comm` under `root` at each sample: how many remote commands ran at once. */
+export interface SessionProbe {
+  root: number;
+  comm: string;
+  /** Called with each sample's count (the memory case opens its gate from here). */
+  onCount?(n: number): void;
 }
 
 /**
  * Run argv under bash so `times` reports the CPU of every reaped descendant, while a sampler
  * sums the RSS of the live process tree every 20 ms.
  */
-export function measure(argv: string[], env: NodeJS.ProcessEnv, cwd: string, timeoutMs: number): Promise<Measurement> {
+export function measure(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  timeoutMs: number,
+  probe?: SessionProbe,
+): Promise<Measurement> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
     const child = spawn('bash', ['-c', '"$@" >/dev/null 2>&1; rc=$?; times >&2; exit $rc', 'measure', ...argv], {
@@ -66,9 +168,17 @@ export function measure(argv: string[], env: NodeJS.ProcessEnv, cwd: string, tim
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let peak = 0;
+    let peakSessions = 0;
+    // One /proc scan per sample serves both the tree's memory and the probe's count.
     const sampler = setInterval(() => {
-      const total = processTree(child.pid!).reduce((sum, pid) => sum + rssBytes(pid), 0);
+      const procs = scanProc();
+      const total = treeOf(procs, child.pid!).reduce((sum, pid) => sum + rssBytes(pid), 0);
       peak = Math.max(peak, total);
+      if (probe) {
+        const n = treeOf(procs, probe.root).filter((pid) => procs.get(pid)?.comm === probe.comm).length;
+        peakSessions = Math.max(peakSessions, n);
+        probe.onCount?.(n);
+      }
     }, 20);
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -105,6 +215,7 @@ export function measure(argv: string[], env: NodeJS.ProcessEnv, cwd: string, tim
         peakRssMiB: peak / 1024 / 1024,
         exitCode: code,
         timedOut,
+        ...(probe ? { peakSessions } : {}),
       });
     });
   });

@@ -4,6 +4,8 @@ import path from 'node:path';
 
 export interface BenchContext {
   root: string;
+  /** The checkout whose bin/herd the herd rows run: this one, or --herd DIR's. */
+  herdRoot: string;
   work: string;
   port: number;
   user: string;
@@ -13,6 +15,8 @@ export interface BenchContext {
   forks: number;
   /** `-o` options that make OpenSSH negotiate what herd does (bench/negotiated.ts). */
   algorithms: string[];
+  /** ssh2-loop's bound on handshakes in flight (none when absent). */
+  maxHandshakes?: number;
 }
 
 export interface Tool {
@@ -31,7 +35,7 @@ export interface TransferTool {
 }
 
 /** herd on the bench fleet: its key and port, host keys not checked (as the peers), quiet, same forks. */
-function herdArgv(ctx: BenchContext, subcommand: string, ...rest: string[]): string[] {
+export function herdArgv(ctx: BenchContext, subcommand: string, ...rest: string[]): string[] {
   const connection = [
     '-i',
     ctx.hostsFile,
@@ -45,7 +49,7 @@ function herdArgv(ctx: BenchContext, subcommand: string, ...rest: string[]): str
     'off',
   ];
   return [
-    path.join(ctx.root, 'bin', 'herd'),
+    path.join(ctx.herdRoot, 'bin', 'herd'),
     subcommand,
     ...connection,
     '-f',
@@ -155,7 +159,7 @@ export interface PlaybookTool {
   env?(ctx: BenchContext): NodeJS.ProcessEnv;
 }
 
-function ansibleInventory(ctx: BenchContext): string {
+export function ansibleInventory(ctx: BenchContext): string {
   const inventory = path.join(ctx.work, 'ansible-hosts.ini');
   if (!fs.existsSync(inventory) || fs.readFileSync(inventory, 'utf8').split('\n').length - 2 !== ctx.hosts.length) {
     fs.writeFileSync(inventory, '[all]\n' + ctx.hosts.join('\n') + '\n');
@@ -164,7 +168,7 @@ function ansibleInventory(ctx: BenchContext): string {
 }
 
 /** Ansible at its fastest for this: pipelining, no fact gathering, no host key prompts. */
-const ANSIBLE_ENV = (ctx: BenchContext): NodeJS.ProcessEnv => ({
+export const ANSIBLE_ENV = (ctx: BenchContext): NodeJS.ProcessEnv => ({
   ANSIBLE_HOST_KEY_CHECKING: 'False',
   ANSIBLE_PIPELINING: 'True',
   ANSIBLE_GATHERING: 'explicit',
@@ -246,6 +250,27 @@ export function sshOptions(ctx: BenchContext): string[] {
   ];
 }
 
+/** The row of a peer left to OpenSSH's default algorithms, apart from the same-crypto rows. */
+export const PEER_DEFAULTS = 'pssh (OpenSSH defaults)';
+
+/** parallel-ssh with the fleet's options, the given algorithms (herd's by default) and any extra `-o`s. */
+export function pssh(ctx: BenchContext, command: string, algorithms = ctx.algorithms, extra: string[] = []): string[] {
+  return [
+    'parallel-ssh',
+    '-h',
+    ctx.hostsFile,
+    '-p',
+    String(ctx.forks),
+    '-l',
+    ctx.user,
+    '-t',
+    '0',
+    '-x',
+    [...sshOptions({ ...ctx, algorithms }), ...extra].join(' '),
+    command,
+  ];
+}
+
 export const TOOLS: Tool[] = [
   {
     name: 'herd',
@@ -265,25 +290,26 @@ export const TOOLS: Tool[] = [
       ctx.keyPath,
       String(ctx.forks),
       command,
+      ...(ctx.maxHandshakes === undefined ? [] : [String(ctx.maxHandshakes)]),
     ],
   },
   {
     name: 'pssh',
     binary: '/usr/bin/parallel-ssh',
-    argv: (ctx, command) => [
-      'parallel-ssh',
-      '-h',
-      ctx.hostsFile,
-      '-p',
-      String(ctx.forks),
-      '-l',
-      ctx.user,
-      '-t',
-      '0',
-      '-x',
-      sshOptions(ctx).join(' '),
-      command,
-    ],
+    argv: (ctx, command) => pssh(ctx, command),
+  },
+  {
+    // Plain OpenSSH, the small case's yardstick: one ssh, or one per host in parallel from a shell loop.
+    name: 'ssh',
+    binary: '/usr/bin/ssh',
+    argv: (ctx, command) => {
+      const ssh = ['ssh', ...sshOptions(ctx), '-l', ctx.user];
+      if (ctx.hosts.length === 1) return [...ssh, ctx.hosts[0]!, command];
+      const loop =
+        'c=$1; shift; n=$1; shift; for h in "${@:1:$n}"; do "${@:$((n+1))}" "$h" "$c" & done; rc=0; ' +
+        'for j in $(jobs -p); do wait "$j" || rc=1; done; exit $rc';
+      return ['bash', '-c', loop, 'ssh-loop', command, String(ctx.hosts.length), ...ctx.hosts, ...ssh];
+    },
   },
   {
     name: 'pdsh',
@@ -344,5 +370,11 @@ export const TOOLS: Tool[] = [
       command,
     ],
     env: ANSIBLE_ENV,
+  },
+  {
+    // What a pssh user gets out of the box: OpenSSH negotiates its own defaults (sntrup761x25519 today).
+    name: PEER_DEFAULTS,
+    binary: '/usr/bin/parallel-ssh',
+    argv: (ctx, command) => pssh(ctx, command, []),
   },
 ];
