@@ -1,7 +1,6 @@
 // Parent side of the worker pool: forks workers once per run, hands out hosts from one queue on demand
 // (a host whose connection a worker kept from an earlier pass goes back to that worker), replaces
 // workers that die, and turns everything into a stream of pool events.
-import type { ChildProcess } from 'node:child_process';
 import { errorOutcome, hostResult, interruptedOutcome, notStarted, type HostResult } from '../results/status.js';
 import { DEFAULT_JUMP_HANDSHAKES, WORKER_EXIT_GRACE_MS, WORKER_PREFETCH } from '../defaults.js';
 import { JobQueue } from './job-queue.js';
