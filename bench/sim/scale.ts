@@ -1,7 +1,9 @@
 // Scale cases on the fleet simulator (test/fleet/sim/): how far one controller goes, 1,000 to
 // 50,000 hosts, where one OpenSSH sshd could not hold the sessions. Each case gets a fresh
 // simulator, so its counters (handshakes) and memory are the case's own.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { startSim, withFdLimit } from '../../test/fleet/sim/sim.js';
 import { measure, type Measurement } from '../measure.js';
@@ -13,6 +15,11 @@ export interface SimCase {
   command: string;
   /** The case stops itself after this long (herd gets SIGINT, then SIGKILL); --max-case-seconds lowers it. */
   timeoutS: number;
+  /**
+   * A merge case: `hosts` are split into this many shards, each run by herd (--shard K/N, one run group) before the
+   * measurement, which is `herd merge` of them all.
+   */
+  mergeShards?: number;
 }
 
 /** Same forks at every size: CPU per host should stay flat from 1k to 50k (issue 15's target). */
@@ -42,6 +49,16 @@ export const SIM_CASES: SimCase[] = [
     command: 'sleep 120',
     timeoutS: 900,
   },
+  // herd merge streams (issue 15's target: seconds, not all in memory). One host in ten is served by the simulator
+  // (output, exit codes); the others refuse the connection, so the shards are quick to make and mixed.
+  {
+    name: 'sim: merge 50 x 1000',
+    hosts: 50_000,
+    forks: 1000,
+    command: 'addr',
+    timeoutS: 600,
+    mergeShards: 50,
+  },
 ];
 
 export const SIM_QUICK_CASES: SimCase[] = [
@@ -62,6 +79,7 @@ export interface SimMeasurement extends Measurement {
 const FD_LIMIT = 262_144;
 
 export async function runSimCase(c: SimCase, root: string, work: string, maxCaseS: number): Promise<SimMeasurement> {
+  if (c.mergeShards !== undefined) return runMergeCase(c, c.mergeShards, root, work, maxCaseS);
   const timeoutS = Math.min(c.timeoutS, maxCaseS);
   const sim = await startSim({ fdLimit: FD_LIMIT, maxSeconds: timeoutS + 120 });
   try {
@@ -93,10 +111,84 @@ export async function runSimCase(c: SimCase, root: string, work: string, maxCase
   }
 }
 
+/** Every tenth host is the simulator's; the others are on a port nothing listens on (refused at once). */
+export function mergeInventory(hosts: string[], closedPort: number): string {
+  return hosts.map((h, i) => (i % 10 === 0 ? h : `${h}:${closedPort}`)).join('\n') + '\n';
+}
+
+/** A port nothing listens on: bound on loopback, then closed. */
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/**
+ * Make the shards with herd itself (--shard K/N of one run group, two at a time), then measure `herd merge` of them
+ * all. The simulator columns are the shards' making, not the merge's.
+ */
+async function runMergeCase(
+  c: SimCase,
+  shards: number,
+  root: string,
+  work: string,
+  maxCaseS: number,
+): Promise<SimMeasurement> {
+  const sim = await startSim({ fdLimit: FD_LIMIT, maxSeconds: Math.min(c.timeoutS, maxCaseS) * 3 + 120 });
+  const dir = path.join(work, 'merge-case');
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir);
+  try {
+    const inventory = path.join(dir, 'hosts.txt');
+    fs.writeFileSync(inventory, mergeInventory(sim.hosts(c.hosts), await closedPort()));
+    const simCpuBefore = sim.cpuS();
+    const shardDir = (k: number): string => path.join(dir, `shard-${k}`);
+    const runShard = (k: number): Promise<void> =>
+      new Promise((resolve, reject) => {
+        const argv = [
+          path.join(root, 'bin', 'herd'),
+          'run',
+          ...['-i', inventory, '-u', sim.user, '-p', String(sim.port), '-k', sim.keyPath, '--host-key-checking', 'off'],
+          ...['-f', String(c.forks), '--connect-rate', '0', '-q', '-o', shardDir(k)],
+          ...['--shard', `${k}/${shards}`, '--run-group', 'bench-merge', c.command],
+        ];
+        const child = spawn(process.execPath, argv, { stdio: 'ignore', env: { ...process.env, HOME: work } });
+        child.on('error', reject);
+        // Exit 1: some hosts failed (the refused ones), as intended.
+        child.on('exit', (code) =>
+          code === 0 || code === 1 ? resolve() : reject(new Error(`shard ${k}: exit ${code}`)),
+        );
+      });
+    for (let k = 0; k < shards; k += 2) await Promise.all([runShard(k), ...(k + 1 < shards ? [runShard(k + 1)] : [])]);
+    const simCpuS = sim.cpuS() - simCpuBefore;
+    const counters = await sim.stop();
+    const runs = Array.from({ length: shards }, (_, k) => fs.realpathSync(path.join(shardDir(k), 'latest')));
+    const argv = [path.join(root, 'bin', 'herd'), 'merge', ...runs, '-o', path.join(dir, 'merged')];
+    const m = await measure(argv, { ...process.env, HOME: work }, work, Math.min(c.timeoutS, maxCaseS) * 1000);
+    const logins = Number(/"authOk":(\d+)/.exec(counters)?.[1] ?? NaN);
+    // herd merge exits 1 when any host is not ok, as the refused ones are by design: the case failed only if the
+    // merged run is not whole (a host missing, or a shard's hosts without a result).
+    const merged = fs
+      .readFileSync(path.join(dir, 'merged', 'hosts.tsv'), 'utf8')
+      .trimEnd()
+      .split('\n')
+      .slice(1);
+    const whole = merged.length === c.hosts && !merged.some((row) => row.includes('produced no result'));
+    const exitCode = m.exitCode === 1 && whole ? 0 : m.exitCode === 0 && !whole ? 1 : m.exitCode;
+    return { ...m, exitCode, simCpuS, simPeakRssMiB: 0, logins, peakSessions: 0 };
+  } finally {
+    await sim.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** What simTargets reads of a bench row. */
 export interface SimRow {
   case: string;
   hosts: number;
+  wallS: number;
   cpuMsPerHost: number;
   peakRssMiB: number;
   stoppedAtS?: number;
@@ -119,6 +211,11 @@ export function simTargets(rows: SimRow[]): string[] {
   for (const r of sim.filter((x) => x.hosts >= 50_000 && x.case.startsWith('sim: true')))
     lines.push(
       `- ${r.case}: peak ${r.peakRssMiB.toFixed(0)} MiB, ${r.peakRssMiB < 1024 ? 'under' : 'OVER'} 1 GiB${note(r)}`,
+    );
+  for (const r of sim.filter((x) => x.case.startsWith('sim: merge')))
+    lines.push(
+      `- ${r.case}: ${r.wallS.toFixed(1)} s, CPU ${((r.cpuMsPerHost * r.hosts) / 1000).toFixed(1)} s, ` +
+        `peak ${r.peakRssMiB.toFixed(0)} MiB (target: seconds, streaming)`,
     );
   const curve = sim.filter((x) => x.case.startsWith('sim: true') && x.stoppedAtS === undefined);
   if (curve.length > 0) {

