@@ -37,6 +37,13 @@ const only = process.argv
   ?.slice(8)
   .split(',');
 const caseFilter = process.argv.find((a) => a.startsWith('--cases='))?.slice(8);
+/**
+ * NODE_EXTRA_CA_CERTS is unset for every tool: some machines set it machine-wide (for a package proxy), and Node parses
+ * that CA bundle as each process starts (~0.1 s of CPU here), a cost of the machine no tool measured here needs (none
+ * speaks TLS) that falls on the Node-based tools once per process. The header says when it was set.
+ */
+const extraCaCerts = process.env['NODE_EXTRA_CA_CERTS'];
+delete process.env['NODE_EXTRA_CA_CERTS'];
 /** --herd-before DIR: also run DIR's herd build (its own dist/), labelled "herd (before)", wherever herd runs. */
 const herdBefore = ((i) =>
   i >= 0 ? process.argv[i + 1] : process.argv.find((a) => a.startsWith('--herd-before='))?.slice(14))(
@@ -289,7 +296,8 @@ function machineLine(loadAtStart: number): string {
   return (
     `Machine: ${cpus.length} cores (${cpus[0]?.model.trim() ?? '?'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, ` +
     `Node ${process.version}, ${openssh}, load average ${loadAtStart.toFixed(1)} at the start` +
-    `${quick ? ', --quick' : ''}; ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC.`
+    `${quick ? ', --quick' : ''}; ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC.` +
+    (extraCaCerts ? ' NODE_EXTRA_CA_CERTS, set on this machine, was unset for every tool (see bench/bench.ts).' : '')
   );
 }
 

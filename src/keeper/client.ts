@@ -34,7 +34,8 @@ export function readKeeperState(files: KeeperFiles): KeeperState | null {
   return state;
 }
 
-function alive(pid: number): boolean {
+/** Whether a process of that pid exists (EPERM: it does, another user's). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

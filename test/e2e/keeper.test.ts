@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { isRoot, type Fleet } from '../fleet/fleet.js';
+import { isRoot, type Fleet, loginsPerHost } from '../fleet/fleet.js';
 import {
   childPids,
   pidsWith,
@@ -45,23 +45,6 @@ afterAll(async () => {
   await fleet?.stop();
   removeScratchDirs();
 });
-
-/** Authenticated logins per target address, read from the fleet sshd's log. */
-function loginsPerHost(): Map<string, number> {
-  const lines = fs.readFileSync(path.join(fleet.dir, 'sshd.log'), 'utf8').split('\n');
-  const target = new Map<string, string>();
-  const logins = new Map<string, number>();
-  for (const line of lines) {
-    const conn = /Connection from \S+ port (\d+) on (\S+) port \d+/.exec(line);
-    if (conn) target.set(conn[1]!, conn[2]!);
-    const ok = /Accepted publickey for \S+ from \S+ port (\d+)/.exec(line);
-    if (ok) {
-      const host = target.get(ok[1]!) ?? '?';
-      logins.set(host, (logins.get(host) ?? 0) + 1);
-    }
-  }
-  return logins;
-}
 
 const keeperDir = (): string => path.join(runtime, 'herd');
 
@@ -147,7 +130,7 @@ describe('herd run --persist', () => {
     const third = await herd(runArgs(inv, kh, 'echo hi'));
     expect(second.code, second.stderr).toBe(0);
     expect(third.code, third.stderr).toBe(0);
-    const logins = loginsPerHost();
+    const logins = loginsPerHost(fleet);
     for (const h of hosts) expect(logins.get(h), `logins on ${h}`).toBe(1);
     expect(runJson(first).reused).toEqual([]);
     expect(runJson(first).handshakes).toBe(3);
@@ -180,7 +163,7 @@ describe('HERD_PERSIST and fewer workers', () => {
       expect(run.code, run.stderr).toBe(0);
       expect(runJson(run).reused, host).toEqual([host]);
     }
-    const logins = loginsPerHost();
+    const logins = loginsPerHost(fleet);
     for (const h of hosts) expect(logins.get(h), `logins on ${h}`).toBe(1);
     await closeKeepers();
   });
@@ -207,7 +190,7 @@ describe('play, push and pull --persist', () => {
     fs.writeFileSync(book, `- name: look\n  steps:\n    - name: cat\n      run: cat ${remote}/{{ host }}.txt\n`);
     const play = await herd(['play', ...common, ...out, book]);
     expect(play.code, play.stderr).toBe(0);
-    const logins = loginsPerHost();
+    const logins = loginsPerHost(fleet);
     for (const h of hosts) {
       expect(logins.get(h), `logins on ${h}`).toBe(1);
       expect(fs.readFileSync(path.join(pulled, h, `${h}.txt`), 'utf8')).toBe('payload\n');
@@ -292,7 +275,7 @@ describe("the keeper is the user's alone", () => {
     fs.writeFileSync(inv, `${host}\n`);
     fs.mkdirSync(keeperDir(), { mode: 0o755 });
     fs.chmodSync(keeperDir(), 0o755);
-    const before = loginsPerHost().get(host) ?? 0;
+    const before = loginsPerHost(fleet).get(host) ?? 0;
     const open = await herd(runArgs(inv, path.join(home, 'kh-open'), '--persist', '30s', 'true'));
     expect(open.code).toBe(2);
     expect(open.stderr).toContain(`refusing the connection keeper directory: ${keeperDir()} has mode 0755`);
@@ -301,7 +284,7 @@ describe("the keeper is the user's alone", () => {
     const theirs = await herd(runArgs(inv, path.join(home, 'kh-open'), '--persist', '30s', 'true'));
     expect(theirs.code).toBe(2);
     expect(theirs.stderr).toContain(`${keeperDir()} is owned by uid 65534, not by you`);
-    expect(loginsPerHost().get(host) ?? 0).toBe(before);
+    expect(loginsPerHost(fleet).get(host) ?? 0).toBe(before);
     expect(keepers()).toEqual([]);
   });
 });
@@ -394,7 +377,7 @@ describe('the keeper ends', () => {
     expect(runJson(next).reused).toBeUndefined();
     await waitFor('the keeper to leave', () => !alive(pid!));
     // Its second host authenticated again: nothing was reused.
-    expect(loginsPerHost().get(hosts[1])).toBe(2);
+    expect(loginsPerHost(fleet).get(hosts[1])).toBe(2);
   });
 });
 

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Fleet } from '../fleet/fleet.js';
+import { type Fleet, loginsPerHost } from '../fleet/fleet.js';
 import { readHostsTsv, removeScratchDirs, runDirOf, runHerd, scratchDir } from './herd-cli.js';
 
 let fleet: Fleet;
@@ -21,23 +21,6 @@ afterAll(async () => {
   await fleet?.stop();
   removeScratchDirs();
 });
-
-/** Authenticated logins per target address, read from the fleet sshd's log. */
-function loginsPerHost(): Map<string, number> {
-  const lines = fs.readFileSync(path.join(fleet.dir, 'sshd.log'), 'utf8').split('\n');
-  const target = new Map<string, string>(); // client port -> target address (ports are reused: latest wins)
-  const logins = new Map<string, number>();
-  for (const line of lines) {
-    const conn = /Connection from \S+ port (\d+) on (\S+) port \d+/.exec(line);
-    if (conn) target.set(conn[1]!, conn[2]!);
-    const ok = /Accepted publickey for \S+ from \S+ port (\d+)/.exec(line);
-    if (ok) {
-      const host = target.get(ok[1]!) ?? '?';
-      logins.set(host, (logins.get(host) ?? 0) + 1);
-    }
-  }
-  return logins;
-}
 
 /** Commands (sessions) on `host` that sshd has seen close: a host's step is over once its command's session closed. */
 function closedSessions(host: string): number {
@@ -149,7 +132,7 @@ describe('a playbook with two consensus gates and serial batches', () => {
 
     // One handshake per host, across 3 segments of 2 batches and 2 plays; idle's broken connection
     // was reconnected once, and that counts. The run records the same number sshd saw.
-    const logins = loginsPerHost();
+    const logins = loginsPerHost(fleet);
     expect(Object.fromEntries(logins)).toEqual({ [idle]: 2, [slow]: 1, [odd]: 1, [watcher]: 1 });
     const record = JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8')) as { handshakes?: number };
     expect(record.handshakes).toBe(5);
@@ -256,7 +239,7 @@ steps:
     );
     const inv = path.join(home, 'worker-dies.txt');
     fs.writeFileSync(inv, `${fast}\n${slow}\n`);
-    const before = loginsPerHost();
+    const before = loginsPerHost(fleet);
     const closedBefore = closedSessions(fast);
     // Two workers, one host each (the fast host takes long enough for the second worker to be up and
     // take the slow one): the fast host's worker is idle while the slow host runs.
@@ -298,7 +281,7 @@ steps:
     const result = await run;
     expect(result.stderr).toContain('2 hosts: 2 ok');
     for (const h of [fast, slow]) expect(fs.existsSync(path.join(disk, `${h}.done`))).toBe(true);
-    const after = loginsPerHost();
+    const after = loginsPerHost(fleet);
     expect((after.get(fast) ?? 0) - (before.get(fast) ?? 0)).toBe(2);
     expect((after.get(slow) ?? 0) - (before.get(slow) ?? 0)).toBe(1);
   }, 90_000);

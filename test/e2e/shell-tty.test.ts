@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Fleet } from '../fleet/fleet.js';
+import { type Fleet, loginsPerHost } from '../fleet/fleet.js';
 import { HERD_BIN, pidsWith, readHostsTsv, removeScratchDirs, scratchDir } from './herd-cli.js';
 import { hasTmux, openTerminal, sleep, type Terminal } from './tmux.js';
 
@@ -25,23 +25,6 @@ afterAll(async () => {
   await fleet?.stop();
   removeScratchDirs();
 });
-
-/** Authenticated logins per target address, read from the fleet sshd's log. */
-function loginsPerHost(): Map<string, number> {
-  const lines = fs.readFileSync(path.join(fleet.dir, 'sshd.log'), 'utf8').split('\n');
-  const target = new Map<string, string>();
-  const logins = new Map<string, number>();
-  for (const line of lines) {
-    const conn = /Connection from \S+ port (\d+) on (\S+) port \d+/.exec(line);
-    if (conn) target.set(conn[1]!, conn[2]!);
-    const ok = /Accepted publickey for \S+ from \S+ port (\d+)/.exec(line);
-    if (ok) {
-      const host = target.get(ok[1]!) ?? '?';
-      logins.set(host, (logins.get(host) ?? 0) + 1);
-    }
-  }
-  return logins;
-}
 
 /** Pids of the sshd processes holding an established connection to `host` on the fleet port. */
 function sessionPids(host: string): number[] {
@@ -85,7 +68,7 @@ describe.skipIf(!hasTmux)('herd shell in a terminal', () => {
       '-o',
       runs,
     ];
-    const before = loginsPerHost();
+    const before = loginsPerHost(fleet);
     term.send(
       `cd ${home} && NO_COLOR=1 HERD_SSH_SYSTEM_CONFIG=none XDG_STATE_HOME=${state} ${args.join(' ')}; echo "EXIT=$?"`,
     );
@@ -161,7 +144,7 @@ describe.skipIf(!hasTmux)('herd shell in a terminal', () => {
       `echo go-$(echo "$SSH_CONNECTION" | cut -d' ' -f3); sleep 30 # ${marker}`,
       'echo after',
     ]);
-    const logins = loginsPerHost();
+    const logins = loginsPerHost(fleet);
     for (const h of hosts) expect((logins.get(h) ?? 0) - (before.get(h) ?? 0)).toBe(1);
 
     // A connection that drops between commands: the prompt counts it out, the next command reconnects it.
@@ -175,7 +158,7 @@ describe.skipIf(!hasTmux)('herd shell in a terminal', () => {
     const back = await command('echo back', 4);
     for (const row of readHostsTsv(back).values()) expect(row.status).toBe('ok');
     expect(JSON.parse(fs.readFileSync(path.join(back, 'run.json'), 'utf8'))).toMatchObject({ handshakes: 1 });
-    const again = loginsPerHost();
+    const again = loginsPerHost(fleet);
     for (const h of hosts) expect((again.get(h) ?? 0) - (before.get(h) ?? 0)).toBe(h === dropped ? 2 : 1);
 
     // History: every line typed, in a 0600 file.

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn } from 'node:child_process';
-import type { Fleet } from '../fleet/fleet.js';
+import { type Fleet, loginsPerHost } from '../fleet/fleet.js';
 import { refusedPort, silentListener } from '../fleet/faults.js';
 import {
   HERD_BIN,
@@ -33,23 +33,6 @@ afterAll(async () => {
   await fleet?.stop();
   removeScratchDirs();
 });
-
-/** Authenticated logins per target address, read from the fleet sshd's log. */
-function loginsPerHost(): Map<string, number> {
-  const lines = fs.readFileSync(path.join(fleet.dir, 'sshd.log'), 'utf8').split('\n');
-  const target = new Map<string, string>(); // client port -> target address (ports are reused: latest wins)
-  const logins = new Map<string, number>();
-  for (const line of lines) {
-    const conn = /Connection from \S+ port (\d+) on (\S+) port \d+/.exec(line);
-    if (conn) target.set(conn[1]!, conn[2]!);
-    const ok = /Accepted publickey for \S+ from \S+ port (\d+)/.exec(line);
-    if (ok) {
-      const host = target.get(ok[1]!) ?? '?';
-      logins.set(host, (logins.get(host) ?? 0) + 1);
-    }
-  }
-  return logins;
-}
 
 function shellArgs(inventory: string, runs: string, extra: string[] = [], known = path.join(home, 'kh')): string[] {
   return [
@@ -91,7 +74,7 @@ describe('herd shell with piped commands', () => {
       ':all',
       'echo last',
     ].join('\n');
-    const before = loginsPerHost();
+    const before = loginsPerHost(fleet);
     const r = await runHerd(shellArgs(inventory, 'runs-a'), { input: script + '\n', cwd: home });
     expect(r.stderr).toContain('connected to 4 of 4 hosts');
     const dirs = runDirs(r);
@@ -99,7 +82,7 @@ describe('herd shell with piped commands', () => {
     // The worst line failed a host: the session exits 1 (a failed host), as herd run would for that line.
     expect(r.code).toBe(1);
     // One handshake per host for the whole session, whatever the number of commands.
-    const after = loginsPerHost();
+    const after = loginsPerHost(fleet);
     for (const h of hosts) expect((after.get(h) ?? 0) - (before.get(h) ?? 0)).toBe(1);
 
     const [first, second, third, fourth] = dirs as [string, string, string, string];
@@ -144,7 +127,7 @@ describe('herd shell with piped commands', () => {
       ':nonsense',
       'true',
     ].join('\n');
-    const before = loginsPerHost();
+    const before = loginsPerHost(fleet);
     const r = await runHerd(shellArgs(inventory, 'runs-b'), { input: script + '\n', cwd: home });
     expect(r.stderr).toContain('usage: :limit PATTERN');
     expect(r.stderr).toContain('unknown built-in ":nonsense"');
@@ -159,7 +142,7 @@ describe('herd shell with piped commands', () => {
     expect(push['command']).toBe('shell push');
     expect(push['task']).toMatchObject({ kind: 'transfer', direction: 'push' });
     expect([...readHostsTsv(dirs[1]!).values()].map((v) => v.status)).toEqual(['ok', 'ok']);
-    const after = loginsPerHost();
+    const after = loginsPerHost(fleet);
     for (const h of hosts) expect((after.get(h) ?? 0) - (before.get(h) ?? 0)).toBe(1);
   });
 
@@ -182,7 +165,7 @@ describe('herd shell with piped commands', () => {
       `:play ${book} --check`,
       `:play ${book}`,
     ].join('\n');
-    const before = loginsPerHost();
+    const before = loginsPerHost(fleet);
     const r = await runHerd(shellArgs(inventory, 'runs-c'), { input: script + '\n', cwd: home });
     const dirs = runDirs(r);
     expect(dirs, r.stderr).toHaveLength(4);
@@ -207,7 +190,7 @@ describe('herd shell with piped commands', () => {
       expect(fs.readFileSync(path.join(dirs[3]!, 'steps', '1.1', 'stdout', h), 'utf8')).toBe('played\n');
     // The timed-out command exits 1 for its hosts: the worst line.
     expect(r.code).toBe(1);
-    const after = loginsPerHost();
+    const after = loginsPerHost(fleet);
     for (const h of hosts) expect((after.get(h) ?? 0) - (before.get(h) ?? 0)).toBe(1);
   });
 
@@ -276,7 +259,7 @@ describe('herd shell with piped commands', () => {
       const [host] = fleet.hosts(1, 4700) as [string];
       const inventory = path.join(home, 'silent.txt');
       fs.writeFileSync(inventory, [host, `${silent.host}:${silent.port}`].join('\n') + '\n');
-      const before = loginsPerHost().get(host) ?? 0;
+      const before = loginsPerHost(fleet).get(host) ?? 0;
       const child = spawn(HERD_BIN, [...shellArgs(inventory, 'runs-int'), '--connect-timeout', '60'], {
         cwd: home,
         env: { ...process.env, NO_COLOR: '1', HERD_SSH_SYSTEM_CONFIG: 'none' },
@@ -286,7 +269,7 @@ describe('herd shell with piped commands', () => {
       child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
       const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
       // The fleet host has logged in (its sshd says so); the silent one never answers.
-      for (let i = 0; (loginsPerHost().get(host) ?? 0) === before; i++) {
+      for (let i = 0; (loginsPerHost(fleet).get(host) ?? 0) === before; i++) {
         if (i > 400) throw new Error('the fleet host never logged in');
         await new Promise((r) => setTimeout(r, 50));
       }
@@ -327,7 +310,7 @@ describe('herd shell with piped commands', () => {
       if (i > 600) throw new Error(`the sleeps never started:\n${stderr}`);
       await new Promise((r) => setTimeout(r, 50));
     }
-    const before = loginsPerHost();
+    const before = loginsPerHost(fleet);
     child.kill('SIGINT');
     child.stdin.end('echo next\n');
     expect(await exited).toBe(130);
@@ -336,7 +319,7 @@ describe('herd shell with piped commands', () => {
     for (const row of readHostsTsv(stopped).values()) expect(row.status).toBe('interrupted');
     for (const row of readHostsTsv(next).values()) expect(row.status).toBe('ok');
     // The next line ran over the same connections.
-    const after = loginsPerHost();
+    const after = loginsPerHost(fleet);
     for (const h of hosts) expect(after.get(h) ?? 0).toBe(before.get(h) ?? 0);
   });
 
@@ -364,7 +347,7 @@ describe('herd shell with piped commands', () => {
     await wait('the first :hosts', () => hosts.every((h) => stdout.includes(`${h}\tconnected`)));
     const workers = childPids(child.pid!);
     expect(workers).toHaveLength(1);
-    const before = loginsPerHost();
+    const before = loginsPerHost(fleet);
     process.kill(workers[0]!, 'SIGKILL');
     await wait('the worker gone', () => !fs.existsSync(`/proc/${workers[0]!}`) || childPids(child.pid!).length === 0);
     await new Promise((r) => setTimeout(r, 300));
@@ -374,7 +357,7 @@ describe('herd shell with piped commands', () => {
     expect(await exited, stderr).toBe(0);
     const [dir] = runDirs({ code: 0, signal: null, stdout: '', stderr, durationMs: 0 }) as [string];
     for (const row of readHostsTsv(dir).values()) expect(row.status).toBe('ok');
-    const after = loginsPerHost();
+    const after = loginsPerHost(fleet);
     for (const h of hosts) expect((after.get(h) ?? 0) - (before.get(h) ?? 0)).toBe(1);
   });
 

@@ -259,3 +259,24 @@ function makeFleet(
 export function canUsePasswords(fleet: Fleet): boolean {
   return fleet.password !== undefined;
 }
+
+/**
+ * Authenticated logins per target address, from the sshd log of a fleet started with logLevel 'VERBOSE' (sshd then
+ * logs "Connection from C port N on HOST port P", which names the target address). Client ports are reused: the
+ * latest connection from a port wins.
+ */
+export function loginsPerHost(fleet: Pick<Fleet, 'dir'>): Map<string, number> {
+  const lines = fs.readFileSync(path.join(fleet.dir, 'sshd.log'), 'utf8').split('\n');
+  const target = new Map<string, string>();
+  const logins = new Map<string, number>();
+  for (const line of lines) {
+    const conn = /Connection from \S+ port (\d+) on (\S+) port \d+/.exec(line);
+    if (conn) target.set(conn[1]!, conn[2]!);
+    const ok = /Accepted publickey for \S+ from \S+ port (\d+)/.exec(line);
+    if (ok) {
+      const host = target.get(ok[1]!) ?? '?';
+      logins.set(host, (logins.get(host) ?? 0) + 1);
+    }
+  }
+  return logins;
+}

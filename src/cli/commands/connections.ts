@@ -1,5 +1,5 @@
 // herd connections: what the user's connection keepers (--persist) hold, by user; --close ends them.
-import { greet, readKeeperState } from '../../keeper/client.js';
+import { alive, greet, readKeeperState } from '../../keeper/client.js';
 import type { KeeperInfo } from '../../keeper/frames.js';
 import { listKeeperFiles, privateKeeperDir, type KeeperFiles } from '../../keeper/paths.js';
 import { foldHosts } from '../../report/fold.js';
@@ -90,13 +90,4 @@ async function close(files: KeeperFiles, json: boolean): Promise<boolean> {
   if (json) process.stdout.write(JSON.stringify({ kind: 'keeper_closed', pid }) + '\n');
   else process.stderr.write(`closed the connection keeper ${pid} and its connections\n`);
   return true;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
