@@ -1,6 +1,6 @@
 // ssh2's curve25519 key exchange moves keys through DER: it exports its public key as SPKI DER to take the last 32
-// bytes, and wraps the host's 32 bytes in SPKI DER for OpenSSL's decoders, ~0.5 ms of CPU per connection. JWK
-// carries the same 32 raw bytes without an encoder or decoder (~0.04 ms). The first curve25519 exchange seen
+// bytes, and wraps the host's 32 bytes in SPKI DER for OpenSSL's decoders. Importing the host's 32 raw bytes as a
+// JWK needs no DER decoder; the export of our own key stays ssh2's (see below why). The first curve25519 exchange seen
 // (ssh2-certs.ts watches every one) gets its class's two methods replaced; anything unexpected falls back to
 // ssh2's own. Imports nothing of ssh2's (it is called while ssh2 runs).
 import { createPublicKey, diffieHellman, type KeyObject } from 'node:crypto';
@@ -29,7 +29,7 @@ export function watchingForCurve25519(): boolean {
   return !curve25519Patched && seen < WATCH_EXCHANGES;
 }
 
-/** An exchange of ssh2's: when it is curve25519, its class's public key and secret skip DER from now on. */
+/** An exchange of ssh2's: when it is curve25519, its class's secret takes the host's key without DER from now on. */
 export function fasterCurve25519(kex: unknown): void {
   const exchange = kex as Partial<Curve25519Exchange> | null;
   if (!exchange) return;
@@ -37,17 +37,14 @@ export function fasterCurve25519(kex: unknown): void {
   if (exchange.type !== '25519') return;
   const proto = Object.getPrototypeOf(exchange) as Curve25519Exchange;
   if (patched.has(proto)) return;
-  if (typeof proto.getPublicKey !== 'function' || typeof proto.computeSecret !== 'function') return;
+  if (typeof proto.computeSecret !== 'function') return;
   if (typeof proto.generateKeys !== 'function') return;
   patched.add(proto);
   curve25519Patched = true;
-  const { getPublicKey, computeSecret } = proto;
-  proto.getPublicKey = function (this: Curve25519Exchange): Buffer {
-    this.generateKeys();
-    const x = this._keys?.publicKey.export({ format: 'jwk' }).x;
-    const raw = typeof x === 'string' ? Buffer.from(x, 'base64url') : undefined;
-    return raw?.length === RAW_KEY_BYTES ? raw : getPublicKey.call(this);
-  };
+  // Only the peer's key is taken without DER: ssh2's own getPublicKey stays. Exporting the generated key as JWK
+  // instead can deadlock on Node 20 (ExportJWKEdKey allocates under the key's mutex; a collection there destroys the
+  // KeyGenJob that made the key, which takes the same mutex): a worker froze so in CI.
+  const { computeSecret } = proto;
   proto.computeSecret = function (this: Curve25519Exchange, otherPublicKey: Buffer): Buffer | Error {
     this.generateKeys();
     if (!Buffer.isBuffer(otherPublicKey) || otherPublicKey.length !== RAW_KEY_BYTES || !this._keys)

@@ -76,12 +76,35 @@ describe('curve25519 without DER', () => {
     }
   });
 
+  it('never exports a generated key as JWK: on Node 20 that can deadlock the worker', () => {
+    // KeyObjectHandle::ExportJWK (ExportJWKEdKey) allocates V8 strings while holding the key's mutex; a garbage
+    // collection there destroys the KeyGenJob that made the key, whose destructor takes the same mutex. A CI run
+    // caught a worker frozen so (gdb: ~KeyGenJob under ExportJWKEdKey, the 20 hosts it had stayed 'connecting').
+    const exported: unknown[] = [];
+    // PublicKeyObject has its own export (KeyObject's is not the one called).
+    const proto = Object.getPrototypeOf(generateKeyPairSync('x25519').publicKey) as KeyObject;
+    const { export: plain } = proto;
+    const spy = function (this: KeyObject, options?: unknown): unknown {
+      exported.push((options as { format?: string } | undefined)?.format);
+      return (plain as (o?: unknown) => unknown).call(this, options);
+    };
+    proto.export = spy as typeof plain;
+    try {
+      const ours = new Patched();
+      ours.getPublicKey();
+      ours.computeSecret(new DerExchange().getPublicKey());
+    } finally {
+      proto.export = plain;
+    }
+    expect(exported).not.toContain('jwk');
+  });
+
   it("falls back to ssh2's own answer for a peer key that is not 32 bytes", () => {
     const result = new Patched().computeSecret(Buffer.alloc(31, 1));
     expect(result).toBeInstanceOf(Error);
   });
 
-  it('costs a fraction of the DER way per exchange', () => {
+  it('costs less than the DER way per exchange', () => {
     const peer = new DerExchange().getPublicKey();
     const once = (e: DerExchange): void => {
       e.getPublicKey();
@@ -99,8 +122,9 @@ describe('curve25519 without DER', () => {
         cpuOf(100, () => once(new DerExchange())),
       );
     }
-    // Key generation and the Diffie-Hellman itself stay; the DER export and decode (~0.5 ms) go.
-    expect(ours * 2).toBeLessThan(theirs);
+    // Key generation, our key's DER export and the Diffie-Hellman itself stay; the host key's DER decode goes
+    // (measured here: 0.71x the DER way).
+    expect(ours).toBeLessThan(theirs);
   });
 
   it('toMpint is convertToMpint: leading zeros dropped, a zero before a high bit', () => {
