@@ -271,6 +271,28 @@ export function pssh(ctx: BenchContext, command: string, algorithms = ctx.algori
   ];
 }
 
+/** `ansible all -m MODULE -a COMMAND` on the bench fleet, with its forks, user, key and port. */
+export function ansibleAdHoc(ctx: BenchContext, module: string, command: string): string[] {
+  return [
+    'ansible',
+    'all',
+    '-i',
+    ansibleInventory(ctx),
+    '-f',
+    String(ctx.forks),
+    '-u',
+    ctx.user,
+    '--private-key',
+    ctx.keyPath,
+    '-e',
+    `ansible_port=${ctx.port}`,
+    '-m',
+    module,
+    '-a',
+    command,
+  ];
+}
+
 export const TOOLS: Tool[] = [
   {
     name: 'herd',
@@ -351,24 +373,7 @@ export const TOOLS: Tool[] = [
   {
     name: 'ansible',
     binary: '/usr/bin/ansible',
-    argv: (ctx, command) => [
-      'ansible',
-      'all',
-      '-i',
-      ansibleInventory(ctx),
-      '-f',
-      String(ctx.forks),
-      '-u',
-      ctx.user,
-      '--private-key',
-      ctx.keyPath,
-      '-e',
-      `ansible_port=${ctx.port}`,
-      '-m',
-      'command',
-      '-a',
-      command,
-    ],
+    argv: (ctx, command) => ansibleAdHoc(ctx, 'command', command),
     env: ANSIBLE_ENV,
   },
   {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { endTagged } from './measure.js';
 import { median, runOnFleet, type FleetRef, type FleetRun } from './on-fleet.js';
 import { against } from './targets.js';
-import { ANSIBLE_ENV, ansibleInventory, herdArgv, pssh, type BenchContext } from './tools.js';
+import { ANSIBLE_ENV, ansibleAdHoc, herdArgv, pssh, type BenchContext } from './tools.js';
 
 export const WARM_CASE = 'warm: true, 200 hosts, 5 runs in a row';
 export const WARM_HOSTS = 200;
@@ -96,24 +96,7 @@ export const WARM_TOOLS: WarmTool[] = [
     // -m raw: one ssh per host and run, as the other tools (the command module would add Python on the host).
     name: 'ansible -m raw (ControlPersist 60s)',
     missing: installed('/usr/bin/ansible'),
-    argv: (ctx, command) => [
-      'ansible',
-      'all',
-      '-i',
-      ansibleInventory(ctx),
-      '-f',
-      String(ctx.forks),
-      '-u',
-      ctx.user,
-      '--private-key',
-      ctx.keyPath,
-      '-e',
-      `ansible_port=${ctx.port}`,
-      '-m',
-      'raw',
-      '-a',
-      command,
-    ],
+    argv: (ctx, command) => ansibleAdHoc(ctx, 'raw', command),
     // Ansible's own default ssh_args (-C -o ControlMaster=auto -o ControlPersist=60s), plus the fleet's and herd's
     // algorithms; its control sockets go to ~/.ansible/cp under the bench's HOME.
     env: (ctx) => ({
