@@ -53,9 +53,53 @@ function treeOf(procs: Map<number, ProcEntry>, root: number): number[] {
   return out;
 }
 
-/** Descendants of `root` (inclusive) from one /proc scan. */
+/** Whether this kernel lists a task's children (/proc/PID/task/TID/children, CONFIG_PROC_CHILDREN). */
+const childrenFiles = fs.existsSync(`/proc/${process.pid}/task/${process.pid}/children`);
+
+/** The direct children of one process: those of each of its threads (a thread may be the one that forked). */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  let tasks: string[];
+  try {
+    tasks = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tasks) {
+    try {
+      for (const c of fs.readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' '))
+        if (c) out.push(Number(c));
+    } catch {
+      /* the thread ended while we looked */
+    }
+  }
+  return out;
+}
+
+/**
+ * Descendants of `root` (inclusive). Walked from the root through the kernel's children lists, so a sample costs
+ * in proportion to the measured tree, not to every process on the machine: a whole /proc scan every 20 ms took
+ * ~7 ms with a warm fleet's ~470 processes, a third of a core taken from the tools being measured (a --persist run
+ * of 200 hosts measured 1.2 s instead of 0.75 s beside it). Without those lists: one /proc scan.
+ */
 function processTree(root: number): number[] {
-  return treeOf(scanProc(), root);
+  if (!childrenFiles) return treeOf(scanProc(), root);
+  const out: number[] = [];
+  const stack = [root];
+  while (stack.length > 0) {
+    const pid = stack.pop()!;
+    out.push(pid);
+    stack.push(...childrenOf(pid));
+  }
+  return out;
+}
+
+function commOf(pid: number): string | undefined {
+  try {
+    return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trimEnd();
+  } catch {
+    return undefined;
+  }
 }
 
 function rssBytes(pid: number): number {
@@ -169,13 +213,12 @@ export function measure(
     });
     let peak = 0;
     let peakSessions = 0;
-    // One /proc scan per sample serves both the tree's memory and the probe's count.
+    // Each sample reads only the measured tree (and the probe's), never the whole of /proc: see processTree.
     const sampler = setInterval(() => {
-      const procs = scanProc();
-      const total = treeOf(procs, child.pid!).reduce((sum, pid) => sum + rssBytes(pid), 0);
+      const total = processTree(child.pid!).reduce((sum, pid) => sum + rssBytes(pid), 0);
       peak = Math.max(peak, total);
       if (probe) {
-        const n = treeOf(procs, probe.root).filter((pid) => procs.get(pid)?.comm === probe.comm).length;
+        const n = processTree(probe.root).filter((pid) => commOf(pid) === probe.comm).length;
         peakSessions = Math.max(peakSessions, n);
         probe.onCount?.(n);
       }
