@@ -57,6 +57,13 @@ const herdRoot = path.resolve(
 );
 /** --max-case-seconds=N: stop each simulator case after N s at most (a smoke run of the 10k/50k cases). */
 const maxCaseS = Number(process.argv.find((a) => a.startsWith('--max-case-seconds='))?.slice(19) ?? Infinity);
+/**
+ * --work-dir=DIR: where the bench keeps its fleets and every tool's output (herd's run directories among them);
+ * default the temp dir. The header says what a new file costs there: herd writes files per host (its results), and
+ * on a machine whose /tmp was churned by many short-lived files a new inode there can cost several times what it
+ * costs elsewhere on the same disk.
+ */
+const workParent = path.resolve(process.argv.find((a) => a.startsWith('--work-dir='))?.slice(11) ?? os.tmpdir());
 const RUNS = Number(process.argv.find((a) => a.startsWith('--runs='))?.slice(7) ?? (quick ? 1 : 3));
 
 interface Case {
@@ -254,13 +261,14 @@ async function main(): Promise<void> {
     return;
   }
   const loadAtStart = os.loadavg()[0]!;
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'herd-bench-'));
+  const work = fs.mkdtempSync(path.join(workParent, 'herd-bench-'));
+  const fileCost = newFileCpuMs(work);
   const rows: Row[] = [];
   const skipped = new Set<string>();
   await fleetCases(work, rows, skipped);
   await simCases(work, rows);
   const table = [
-    machineLine(loadAtStart),
+    machineLine(loadAtStart, work, fileCost),
     '',
     formatTable(rows, skipped),
     ...fleetTargets(rows),
@@ -288,8 +296,22 @@ async function main(): Promise<void> {
   fs.rmSync(work, { recursive: true, force: true });
 }
 
+/** CPU ms to create and rename one empty file in DIR (what herd's writer does per host and stream for `true`). */
+function newFileCpuMs(dir: string): number {
+  const probe = fs.mkdtempSync(path.join(dir, 'file-cost-'));
+  const n = 500;
+  const before = process.cpuUsage();
+  for (let i = 0; i < n; i++) {
+    fs.writeFileSync(path.join(probe, `f${i}.tmp`), '');
+    fs.renameSync(path.join(probe, `f${i}.tmp`), path.join(probe, `f${i}`));
+  }
+  const used = process.cpuUsage(before);
+  fs.rmSync(probe, { recursive: true, force: true });
+  return (used.user + used.system) / 1000 / n;
+}
+
 /** Where the numbers come from: a reader compares only like with like. */
-function machineLine(loadAtStart: number): string {
+function machineLine(loadAtStart: number, work: string, fileCostMs: number): string {
   const ssh = spawnSync('ssh', ['-V'], { encoding: 'utf8' });
   const openssh = (ssh.stderr || ssh.stdout || 'ssh not found').trim().split(',')[0];
   const cpus = os.cpus();
@@ -297,6 +319,8 @@ function machineLine(loadAtStart: number): string {
     `Machine: ${cpus.length} cores (${cpus[0]?.model.trim() ?? '?'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, ` +
     `Node ${process.version}, ${openssh}, load average ${loadAtStart.toFixed(1)} at the start` +
     `${quick ? ', --quick' : ''}; ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC.` +
+    ` Work directory (fleets, every tool's output, herd's run directories) under ${path.dirname(work)}: a new file` +
+    ` there costs ${fileCostMs.toFixed(3)} ms of CPU.` +
     (extraCaCerts ? ' NODE_EXTRA_CA_CERTS, set on this machine, was unset for every tool (see bench/bench.ts).' : '')
   );
 }
