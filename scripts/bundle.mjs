@@ -1,8 +1,8 @@
-// npm run build, after tsc: the CLI and the worker each as one ES module, dist/src/bundle/{main,worker}.js, which
-// bin/herd (through the small herd.js entry) and the pool start. A process that loads one file instead of ~100
-// modules and ssh2's ~40 starts in about half the time (issue 17: time to the first answer); the modules under
-// dist/src/ stay for the tests and the bench. ssh2's optional native addons stay outside, loaded from node_modules
-// as ssh2 itself would load them.
+// npm run build, after tsc: the CLI and the worker each as one CommonJS file, dist/src/bundle/{main,worker}.cjs,
+// which bin/herd (through the small herd.js entry) and the pool (through worker.js) load with V8's code cache
+// (src/code-cache.ts). A process that loads one file instead of ~100 modules and ssh2's ~40 starts in about half
+// the time (issue 17: time to the first answer); the modules under dist/src/ stay for the tests and the bench.
+// ssh2's optional native addons stay outside, loaded from node_modules as ssh2 itself would load them.
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -34,30 +34,41 @@ const nativeAddonsOutside = {
   },
 };
 
-// ssh2 and its dependencies are CommonJS: in an ES module they get the require, __filename and __dirname they expect.
-const banner = [
-  "import { createRequire as __herdCreateRequire } from 'node:module';",
-  "import { fileURLToPath as __herdFileURLToPath } from 'node:url';",
-  'const require = __herdCreateRequire(import.meta.url);',
-  'const __filename = __herdFileURLToPath(import.meta.url);',
-  "const __dirname = __herdFileURLToPath(new URL('.', import.meta.url));",
+// The CLI and the worker, each one CommonJS file that code-cache.ts runs as a vm.Script with V8's code cache (Node 20's
+// ES module loader takes none). import.meta.url is the file's own URL; 'use strict' keeps the strict semantics the
+// code had as ES modules; an import() would fail in a vm.Script without a dynamic-import hook, so none is left.
+const bodyBanner = [
+  "'use strict';",
+  "const __herdImportMetaUrl = require('node:url').pathToFileURL(__filename).href;",
 ].join('\n');
+// The small ES module entries that start each process: herd.js forks the first worker before main.cjs is read;
+// worker.js is what a fork starts, loading worker.cjs. Both import only Node's built-in modules and herd's own.
+const entryOptions = { outdir: OUT, bundle: true, platform: 'node', target: 'node20', logLevel: 'warning' };
 
 fs.rmSync(OUT, { recursive: true, force: true });
 await esbuild.build({
+  ...entryOptions,
   entryPoints: {
-    // The entry forks the first worker before the CLI's modules are even read: it imports main.js only after.
     herd: path.join(ROOT, 'src', 'cli', 'entry.ts'),
+    worker: path.join(ROOT, 'src', 'engine', 'worker-entry.ts'),
+  },
+  format: 'esm',
+});
+await esbuild.build({
+  ...entryOptions,
+  entryPoints: {
     main: path.join(ROOT, 'src', 'cli', 'main.ts'),
     worker: path.join(ROOT, 'src', 'engine', 'worker.ts'),
   },
-  outdir: OUT,
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  banner: { js: banner },
+  outExtension: { '.js': '.cjs' },
+  format: 'cjs',
+  define: { 'import.meta.url': '__herdImportMetaUrl' },
+  supported: { 'dynamic-import': false },
+  banner: { js: bodyBanner },
   plugins: [nativeAddonsOutside],
-  logLevel: 'warning',
 });
-process.stdout.write(`${path.relative(process.cwd(), OUT)}/: herd.js, main.js and worker.js bundled\n`);
+for (const body of ['main.cjs', 'worker.cjs']) {
+  const text = fs.readFileSync(path.join(OUT, body), 'utf8');
+  if (/\bimport\s*\(\s*[^\s)]/.test(text.replace(/\/\/.*$/gm, ''))) throw new Error(`${body}: an import() is left`);
+}
+process.stdout.write(`${path.relative(process.cwd(), OUT)}/: herd.js and worker.js, main.cjs and worker.cjs bundled\n`);

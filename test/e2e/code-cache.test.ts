@@ -1,0 +1,70 @@
+// herd's processes load their bundled code through V8's code cache (src/code-cache.ts): the CLI and its workers
+// keep it in the user's private cache directory, write it once and take it after; without a writable home they
+// run as before, without one.
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { fleetArgs, writeInventory } from './fleet-args.js';
+import { readHostsTsv, runDirOf, runHerd, scratchDir, useLoopbackFleet } from './herd-cli.js';
+
+const scope = useLoopbackFleet();
+
+/** Each cache file under `dir`: its name, mode, inode and modification time. */
+function cacheFiles(dir: string): { name: string; mode: number; ino: number; mtimeMs: number }[] {
+  return fs
+    .readdirSync(dir)
+    .sort()
+    .map((name) => {
+      const st = fs.statSync(path.join(dir, name));
+      return { name, mode: st.mode & 0o777, ino: st.ino, mtimeMs: st.mtimeMs };
+    });
+}
+
+describe('the code cache of the CLI and its workers', () => {
+  it('is written once under $XDG_CACHE_HOME/herd (0700, files 0600) and taken by the next run', async () => {
+    const xdg = path.join(scratchDir('herd-xdg-'), 'cache');
+    const hosts = scope.fleet.hosts(2, 300);
+    const inv = writeInventory(scope, 'cache.txt', hosts);
+    const env = { HOME: scope.home, XDG_CACHE_HOME: xdg };
+    const first = await runHerd(['run', '-i', inv, ...fleetArgs(scope, 'runs-cache'), 'true'], { env });
+    expect(first.stderr).toContain('2 hosts: 2 ok');
+    const dir = path.join(xdg, 'herd');
+    expect(fs.statSync(dir).mode & 0o777).toBe(0o700);
+    const written = cacheFiles(dir);
+    // One for the CLI (main.cjs), one for the worker (worker.cjs): the worker loads through the cache too.
+    expect(written.map((f) => f.name)).toEqual([
+      expect.stringMatching(/^main\.cjs-[0-9a-f]{12}-[0-9a-f]{40}\.v8$/),
+      expect.stringMatching(/^worker\.cjs-[0-9a-f]{12}-[0-9a-f]{40}\.v8$/),
+    ]);
+    expect(written.map((f) => f.mode)).toEqual([0o600, 0o600]);
+
+    // A cache is rewritten only when it was missing or V8 rejected it: the same files, untouched, were taken.
+    const second = await runHerd(['run', '-i', inv, ...fleetArgs(scope, 'runs-cache'), 'true'], { env });
+    expect(second.stderr).toContain('2 hosts: 2 ok');
+    expect(cacheFiles(dir)).toEqual(written);
+  });
+
+  it('runs without a cache, and without a word about it, when the home cannot hold one', async () => {
+    const aFile = path.join(scratchDir('herd-xdg-file-'), 'cache');
+    fs.writeFileSync(aFile, '');
+    const homes: Record<string, string | undefined>[] = [
+      { HOME: '/proc', XDG_CACHE_HOME: undefined }, // read-only
+      { HOME: path.join(aFile, '..', 'no-such-home'), XDG_CACHE_HOME: undefined }, // missing
+      { HOME: scope.home, XDG_CACHE_HOME: aFile }, // a file where the cache directory would go
+    ];
+    for (const env of homes) {
+      const hosts = scope.fleet.hosts(2, 310);
+      const inv = writeInventory(scope, 'no-cache.txt', hosts);
+      const ran = await runHerd(['run', '-i', inv, ...fleetArgs(scope, 'runs-no-home'), 'true'], {
+        env,
+        cwd: scope.home,
+      });
+      expect(ran.stderr).toMatch(/^2 hosts: 2 ok/m);
+      const lines = ran.stderr.split('\n').filter(Boolean);
+      expect(lines.filter((l) => !/^(?:2 hosts: 2 ok$|recorded \d+ new host keys? in |results: )/.test(l))).toEqual([]);
+      expect(ran.code).toBe(0);
+      const runDir = runDirOf(ran);
+      for (const h of hosts) expect(readHostsTsv(runDir).get(h)?.status).toBe('ok');
+    }
+  });
+});
