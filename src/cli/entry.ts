@@ -11,4 +11,5 @@ const ON_HOSTS = new Set(['run', 'play', 'push', 'pull', 'rerun', 'shell']);
 startEarlyWorker(process.argv);
 const cli = fileURLToPath(new URL('./main.cjs', import.meta.url));
 const { main } = loadBundle(cli, ON_HOSTS.has(process.argv[2] ?? '')) as typeof import('./main.js');
-await main(process.argv);
+// No top-level await: in the bundle this entry is CommonJS (scripts/bundle.mjs). main reports its own errors.
+void main(process.argv);

@@ -44,6 +44,33 @@ describe('the code cache of the CLI and its workers', () => {
     expect(cacheFiles(dir)).toEqual(written);
   });
 
+  it("starts the CLI and its workers without Node's ES module loader (CommonJS entries: bin/herd, the bundle's)", async () => {
+    // A preload that records, as each herd process exits, which of Node's own modules it loaded.
+    const dir = scratchDir('herd-loaded-');
+    const probe = path.join(dir, 'probe.cjs');
+    fs.writeFileSync(
+      probe,
+      "process.on('exit', () => require('fs').writeFileSync(" +
+        `${JSON.stringify(dir)} + '/' + process.pid + '.json', ` +
+        'JSON.stringify({ argv: process.argv.slice(1, 2), loaded: process.moduleLoadList })));',
+    );
+    const inv = writeInventory(scope, 'loaded.txt', scope.fleet.hosts(1, 320));
+    const ran = await runHerd(['run', '-i', inv, ...fleetArgs(scope, 'runs-loaded'), 'true'], {
+      env: { HOME: scope.home, NODE_OPTIONS: `--require ${probe}` },
+    });
+    expect(ran.stderr).toContain('1 host: 1 ok');
+    const seen = fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as { argv: string[]; loaded: string[] });
+    expect(seen.map((p) => path.basename(p.argv[0]!)).sort()).toEqual(['herd', 'worker.js']);
+    for (const p of seen) {
+      // What an ES module entry costs: its module jobs, and fs/promises (with readline) to read its source.
+      const esm = p.loaded.filter((m) => /esm\/module_job|esm\/translators|internal\/fs\/promises/.test(m));
+      expect(esm, p.argv[0]).toEqual([]);
+    }
+  });
+
   it('runs without a cache, and without a word about it, when the home cannot hold one', async () => {
     const aFile = path.join(scratchDir('herd-xdg-file-'), 'cache');
     fs.writeFileSync(aFile, '');

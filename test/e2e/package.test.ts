@@ -194,7 +194,15 @@ describe(`the npm package ${PACKAGE}, packed and installed into a fresh prefix`,
     const stray = files.filter(
       (f) =>
         !/^dist\/src\/.+\.js$|^dist\/src\/bundle\/[\w-]+\.cjs$/.test(f) &&
-        !['bin/herd', 'LICENSE', 'README.md', 'package.json'].includes(f),
+        // The package.json files that make bin/herd and the bundle's entries CommonJS (scripts/bundle.mjs).
+        ![
+          'bin/herd',
+          'bin/package.json',
+          'dist/src/bundle/package.json',
+          'LICENSE',
+          'README.md',
+          'package.json',
+        ].includes(f),
     );
     expect(stray).toEqual([]);
   });
