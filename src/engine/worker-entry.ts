@@ -3,4 +3,10 @@
 import { fileURLToPath } from 'node:url';
 import { loadBundle } from '../code-cache.js';
 
-loadBundle(fileURLToPath(new URL('./worker.cjs', import.meta.url)));
+// An early worker that no pool adopted (herd --help, bad usage) leaves after its parent, which does not wait for it:
+// it writes nothing then (it ran none of a worker's work, and its parent's caller may be removing that home).
+let adopted = false;
+process.once('message', () => {
+  adopted = true;
+});
+loadBundle(fileURLToPath(new URL('./worker.cjs', import.meta.url)), true, () => adopted);

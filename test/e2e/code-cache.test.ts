@@ -71,6 +71,26 @@ describe('the code cache of the CLI and its workers', () => {
     }
   });
 
+  it('an early worker no run adopted writes nothing after herd has gone (herd run with bad usage)', async () => {
+    const xdg = path.join(scratchDir('herd-xdg-early-'), 'cache');
+    const bad = await runHerd(['run', '--no-such-flag', 'true'], { env: { HOME: scope.home, XDG_CACHE_HOME: xdg } });
+    expect(bad.code).toBe(2);
+    // The early worker leaves once its parent has: wait until no process carries this test's cache path.
+    const holders = (): string[] =>
+      fs.readdirSync('/proc').filter((pid) => {
+        try {
+          return /^\d+$/.test(pid) && fs.readFileSync(`/proc/${pid}/environ`, 'latin1').includes(xdg);
+        } catch {
+          return false;
+        }
+      });
+    const deadline = Date.now() + 10_000;
+    while (holders().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(holders()).toEqual([]);
+    const names = fs.existsSync(path.join(xdg, 'herd')) ? fs.readdirSync(path.join(xdg, 'herd')) : [];
+    expect(names.filter((n) => n.startsWith('worker'))).toEqual([]);
+  });
+
   it('runs without a cache, and without a word about it, when the home cannot hold one', async () => {
     const aFile = path.join(scratchDir('herd-xdg-file-'), 'cache');
     fs.writeFileSync(aFile, '');
