@@ -21,6 +21,22 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = path.join(ROOT, 'dist', 'src', 'bundle');
 const SSH2 = fs.realpathSync(path.dirname(require.resolve('ssh2/package.json')));
 
+/**
+ * ssh2's index loads its HTTP(S)-over-SSH agents, and with them Node's http, https and tls (~2.5 ms of every
+ * worker's start); herd uses none of them (ssh2.HTTPAgent / HTTPSAgent are undefined in the bundle).
+ */
+const withoutHttpAgents = {
+  name: 'ssh2-without-http-agents',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/http-agents\.js$/ }, (args) =>
+      fs.realpathSync(args.resolveDir) === path.join(SSH2, 'lib')
+        ? { path: args.path, namespace: 'unused' }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'unused' }, () => ({ contents: 'module.exports = {};', loader: 'js' }));
+  },
+};
+
 /** ssh2 requires its crypto binding by a relative path: from the bundle it is found in ssh2's package, by name. */
 const nativeAddonsOutside = {
   name: 'native-addons-outside',
@@ -88,7 +104,7 @@ await esbuild.build({
   outExtension: { '.js': '.cjs' },
   supported: { 'dynamic-import': false },
   banner: { js: bodyBanner },
-  plugins: [nativeAddonsOutside],
+  plugins: [nativeAddonsOutside, withoutHttpAgents],
 });
 for (const body of ['main.cjs', 'worker.cjs']) {
   const text = builtinsOnce(fs.readFileSync(path.join(OUT, body), 'utf8'));

@@ -68,6 +68,8 @@ describe('the code cache of the CLI and its workers', () => {
       // What an ES module entry costs: its module jobs, and fs/promises (with readline) to read its source.
       const esm = p.loaded.filter((m) => /esm\/module_job|esm\/translators|internal\/fs\/promises/.test(m));
       expect(esm, p.argv[0]).toEqual([]);
+      // Nor Node's HTTP and TLS, which ssh2's index loads for agents herd never uses (scripts/bundle.mjs).
+      expect(p.loaded.filter((m) => /^NativeModule (?:https?|tls|_http_client)$/.test(m))).toEqual([]);
     }
   });
 
