@@ -69,7 +69,11 @@ function usableDir(dir: string): string | null {
   try {
     // One level at a time, never { recursive: true }: Node 20's recursive mkdir never returns under /proc (a home
     // there, or anywhere it meets that error, would hang herd). A home that does not exist is not created.
+    // And only inside a directory of ours: `sudo herd` keeps the user's HOME, and a root-owned ~/.cache made there
+    // would break the user's own programs.
     for (const d of [path.dirname(dir), dir]) {
+      if (fs.existsSync(d)) continue;
+      if (fs.lstatSync(path.dirname(d)).uid !== process.geteuid?.()) return null;
       try {
         fs.mkdirSync(d, { mode: 0o700 });
       } catch (err) {

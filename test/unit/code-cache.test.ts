@@ -263,6 +263,22 @@ describe('compileBundle', () => {
     expect(load(file, cacheDir).rejected).toBe(false);
   });
 
+  it("creates nothing inside another user's directory (sudo keeping the user's HOME), and runs without a cache", () => {
+    const dir = tempDir();
+    const file = writeBundle(dir);
+    const home = path.join(dir, 'alice');
+    fs.mkdirSync(home, { mode: 0o755 });
+    fs.chownSync(home, 65534, 65534);
+    const loaded = load(file, null, { HOME: home }, 'at-exit');
+    expect(loaded.exports['marker']).toBe('one');
+    expect(fs.readdirSync(home)).toEqual([]); // no root-owned ~/.cache
+    // Her own ~/.cache, which she owns: no herd directory made in it either.
+    fs.mkdirSync(path.join(home, '.cache'));
+    fs.chownSync(path.join(home, '.cache'), 65534, 65534);
+    expect(load(file, path.join(home, '.cache', 'herd')).cacheFile).toBeNull();
+    expect(fs.readdirSync(path.join(home, '.cache'))).toEqual([]);
+  });
+
   it('runs without a cache when the directory cannot be made (a home that is a file, or read-only)', () => {
     const dir = tempDir();
     const file = writeBundle(dir);
