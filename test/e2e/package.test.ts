@@ -187,13 +187,22 @@ describe(`the npm package ${PACKAGE}, packed and installed into a fresh prefix`,
 
   it('ships what runs (dist/src, bin/herd, README, LICENSE) and no tests, benchmarks or sources', () => {
     expect(files).toContain('bin/herd');
-    // What runs: the CLI and the worker, one bundled module each (scripts/bundle.mjs).
-    expect(files).toContain('dist/src/bundle/herd.js');
-    expect(files).toContain('dist/src/bundle/worker.js');
+    // What runs: the CLI and the worker, one bundled file each and the entry that loads it (scripts/bundle.mjs).
+    for (const f of ['herd.js', 'main.cjs', 'worker.js', 'worker.cjs']) expect(files).toContain(`dist/src/bundle/${f}`);
     expect(files).toContain('LICENSE');
     expect(files).toContain('README.md');
     const stray = files.filter(
-      (f) => !/^dist\/src\/.+\.js$/.test(f) && !['bin/herd', 'LICENSE', 'README.md', 'package.json'].includes(f),
+      (f) =>
+        !/^dist\/src\/.+\.js$|^dist\/src\/bundle\/[\w-]+\.cjs$/.test(f) &&
+        // The package.json files that make bin/herd and the bundle's entries CommonJS (scripts/bundle.mjs).
+        ![
+          'bin/herd',
+          'bin/package.json',
+          'dist/src/bundle/package.json',
+          'LICENSE',
+          'README.md',
+          'package.json',
+        ].includes(f),
     );
     expect(stray).toEqual([]);
   });

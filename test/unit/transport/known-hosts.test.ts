@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   b64pton,
+  b64ptonByChar,
   entriesFor,
   formatKnownHostsLine,
   globMatches,
@@ -306,6 +307,17 @@ describe('base64 as OpenSSH decodes it', () => {
   ])('%j -> %j', (text, expected) => {
     const out = b64pton(text);
     expect(out === null ? null : out.toString('latin1')).toBe(expected);
+  });
+
+  it('decodes canonical base64 (the fast path) exactly as character by character', () => {
+    const near = fc.string({ unit: fc.constantFrom(...'QUJDRSab09+/= \t-'.split('')), maxLength: 12 });
+    const canonical = fc.uint8Array({ maxLength: 40 }).map((b) => Buffer.from(b).toString('base64'));
+    fc.assert(
+      fc.property(fc.oneof(near, canonical), (s) => {
+        expect(b64pton(s)).toEqual(b64ptonByChar(s));
+      }),
+      { numRuns: 3000 },
+    );
   });
 });
 

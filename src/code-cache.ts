@@ -1,0 +1,234 @@
+// How a herd process loads its bundled code (dist/src/bundle/*.cjs): through vm.Script with V8's code cache, so that
+// neither the CLI nor a worker compiles its ~1.5 MB / 0.9 MB bundle from source on every start (issue 17). Node 20
+// has no module.enableCompileCache and its ES module loader takes no code cache; a CommonJS bundle run as a script
+// does. The cache is bytecode that this process will run, as root on an operator's controller: it lives only in the
+// user's own private directory, and anything doubtful about it means running without it, never failing a command.
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import vm from 'node:vm';
+
+/** What starts every cache file, before the key it was made for: a file of another kind or layout is not read. */
+const MAGIC = Buffer.from('herd-v8-code-cache-1\n');
+/** A code cache is a few MB; anything much larger is not one of ours. */
+const MAX_CACHE_BYTES = 64 * 1024 * 1024;
+/** Entries kept per bundle and V8 flags (one: the current build's); other builds' are removed on each write. */
+const KEEP_TOTAL = 16;
+
+/** The directory a cache would live in: $XDG_CACHE_HOME/herd, else ~/.cache/herd (null when there is no home). */
+export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string | null {
+  const xdg = env['XDG_CACHE_HOME'];
+  // The XDG spec: a relative path is invalid and is ignored.
+  if (xdg && path.isAbsolute(xdg)) return path.join(xdg, 'herd');
+  let home = env['HOME'];
+  if (!home) {
+    try {
+      home = os.homedir();
+    } catch {
+      return null;
+    }
+  }
+  return home && path.isAbsolute(home) ? path.join(home, '.cache', 'herd') : null;
+}
+
+/**
+ * The V8 flags that make a code cache unusable when they differ (V8 checks a hash of all its flags, so a cache made
+ * with --max-semi-space-size=1 is rejected under 16): every Node option this process started with.
+ */
+function flagsOf(): string {
+  return JSON.stringify([process.execArgv, process.env['NODE_OPTIONS'] ?? ''].flat());
+}
+
+function sha256(data: string | Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/**
+ * The cache file of a bundle: named by the bundle and the flags (its slot: one file per slot, the other builds' are
+ * removed), then by the key. The key covers the bundle's content, since V8 itself checks only the source's length.
+ */
+function cacheKey(bundleFile: string, source: Buffer): { slot: string; key: string } {
+  const flags = flagsOf();
+  const slot = `${path.basename(bundleFile).replace(/[^\w.-]/g, '_')}-${sha256(flags).slice(0, 12)}`;
+  const key = sha256(
+    JSON.stringify([sha256(source), process.version, process.versions.v8, process.arch, process.platform, flags]),
+  ).slice(0, 40);
+  return { slot, key };
+}
+
+/** Ours alone: owned by the effective uid, writable by nobody else. */
+function ownedAlone(st: fs.Stats): boolean {
+  const euid = process.geteuid?.();
+  return euid !== undefined && st.uid === euid && (st.mode & 0o022) === 0;
+}
+
+/** The cache directory, created 0700 if missing; null unless it is a real directory of ours alone. */
+function usableDir(dir: string): string | null {
+  try {
+    // One level at a time, never { recursive: true }: Node 20's recursive mkdir never returns under /proc (a home
+    // there, or anywhere it meets that error, would hang herd). A home that does not exist is not created.
+    // And only inside a directory of ours: `sudo herd` keeps the user's HOME, and a root-owned ~/.cache made there
+    // would break the user's own programs.
+    for (const d of [path.dirname(dir), dir]) {
+      if (fs.existsSync(d)) continue;
+      if (fs.lstatSync(path.dirname(d)).uid !== process.geteuid?.()) return null;
+      try {
+        fs.mkdirSync(d, { mode: 0o700 });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return null;
+      }
+    }
+    const st = fs.lstatSync(dir);
+    return st.isDirectory() && ownedAlone(st) ? dir : null;
+  } catch {
+    return null; // a read-only or missing home: no cache
+  }
+}
+
+/** A cache file's first bytes: ours, for this key, and whether the process that wrote it ran the bundle's main path. */
+function header(key: string, full: boolean): Buffer {
+  return Buffer.concat([MAGIC, Buffer.from(`${key} ${full ? 'full' : 'part'}\n`)]);
+}
+
+/**
+ * The V8 data in a cache file, or undefined. The file is opened without following a link and without blocking on a
+ * FIFO, then checked on the open descriptor: a regular file of ours alone, of a sane size, made for this key.
+ */
+function readCache(file: string, key: string): { data: Buffer; full: boolean } | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile() || !ownedAlone(st) || st.size > MAX_CACHE_BYTES) return undefined;
+    const data = fs.readFileSync(fd);
+    for (const full of [true, false]) {
+      const head = header(key, full);
+      if (data.length > head.length && data.subarray(0, head.length).equals(head)) {
+        return { data: data.subarray(head.length), full };
+      }
+    }
+    return undefined;
+  } catch {
+    return undefined;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** A bundle compiled, with what its cache did. */
+export interface CompiledBundle {
+  /** Runs the bundle as a CommonJS module and returns its exports. */
+  run(): unknown;
+  /** Whether V8 took the cache: undefined when there was none to offer. */
+  readonly rejected: boolean | undefined;
+  /** Where the cache is (null: no usable directory, so none). */
+  readonly cacheFile: string | null;
+  /**
+   * Writes the cache when there was none, V8 rejected it, or it came from a process that did not run the main path
+   * and this one does; once. Called after the code ran (at exit), so the functions compiled lazily while it ran are
+   * in it too. Never throws. Returns whether it wrote.
+   */
+  save(): boolean;
+}
+
+/**
+ * Compiles a CommonJS bundle with the code cache under `cacheDir` (null: without one). `full`: this process runs the
+ * bundle's main path (a command that runs on hosts; every worker), so its cache replaces one made by, say,
+ * `herd --version`, which holds only the functions that ran then.
+ */
+export function compileBundle(
+  bundleFile: string,
+  cacheDir: string | null = defaultCacheDir(),
+  full = true,
+): CompiledBundle {
+  const file = path.resolve(bundleFile);
+  // Hashed as read: a string would be encoded back to UTF-8 first.
+  const bytes = fs.readFileSync(file);
+  const source = bytes.toString('utf8');
+  // The same wrapper Node gives a CommonJS module; on one line, so the bundle's own lines keep their numbers.
+  const wrapped = `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
+  const dir = cacheDir === null ? null : usableDir(cacheDir);
+  const { slot, key } = cacheKey(file, bytes);
+  const cacheFile = dir === null ? null : path.join(dir, `${slot}-${key}.v8`);
+  const cached = cacheFile === null ? undefined : readCache(cacheFile, key);
+  const script = new vm.Script(wrapped, { filename: file, ...(cached ? { cachedData: cached.data } : {}) });
+  const rejected = cached === undefined ? undefined : script.cachedDataRejected === true;
+  const upgrade = rejected === false && full && !cached!.full;
+  let saved = false;
+  return {
+    rejected,
+    cacheFile,
+    run() {
+      const fn = script.runInThisContext() as (...args: unknown[]) => void;
+      const module = { exports: {} as unknown, filename: file, id: file };
+      fn.call(module.exports, module.exports, createRequire(file), module, file, path.dirname(file));
+      return module.exports;
+    },
+    save() {
+      if (saved || dir === null || cacheFile === null || (rejected === false && !upgrade)) return false;
+      saved = true;
+      // Another process of this build (a sibling worker) may have written it meanwhile; a rejected one is replaced.
+      if (rejected !== true) {
+        const now = readCache(cacheFile, key);
+        if (now !== undefined && (now.full || !full)) return false;
+      }
+      return writeCache(dir, slot, cacheFile, header(key, full), script);
+    },
+  };
+}
+
+/** Temp file in the same directory, then rename: a reader sees the old file or the whole new one, never a part. */
+function writeCache(dir: string, slot: string, cacheFile: string, head: Buffer, script: vm.Script): boolean {
+  const temp = path.join(dir, `.${slot}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    const data = Buffer.concat([head, script.createCachedData()]);
+    fs.writeFileSync(temp, data, { mode: 0o600, flag: 'wx' });
+    fs.renameSync(temp, cacheFile);
+  } catch {
+    try {
+      fs.rmSync(temp, { force: true });
+    } catch {
+      /* nothing more to do */
+    }
+    return false;
+  }
+  prune(dir, slot, path.basename(cacheFile));
+  return true;
+}
+
+/** Keeps the directory bounded: other builds' files of this slot go, the oldest beyond KEEP_TOTAL, old temp files. */
+function prune(dir: string, slot: string, current: string): void {
+  try {
+    const names = fs.readdirSync(dir);
+    // A writer killed between its temp file and the rename (a worker past its exit grace) leaves the temp file.
+    const hourAgo = Date.now() - 3_600_000;
+    for (const name of names.filter((n) => n.startsWith('.') && n.endsWith('.tmp'))) {
+      const file = path.join(dir, name);
+      if (fs.lstatSync(file).mtimeMs < hourAgo) fs.rmSync(file, { force: true });
+    }
+    const entries = names
+      .filter((name) => name.endsWith('.v8') && name !== current)
+      .map((name) => ({ name, st: fs.lstatSync(path.join(dir, name)) }));
+    const stale = entries.filter((e) => e.name.startsWith(`${slot}-`));
+    const others = entries.filter((e) => !e.name.startsWith(`${slot}-`)).sort((a, b) => b.st.mtimeMs - a.st.mtimeMs);
+    for (const e of [...stale, ...others.slice(KEEP_TOTAL - 1)]) fs.rmSync(path.join(dir, e.name), { force: true });
+  } catch {
+    /* a cache that stays a little larger is harmless */
+  }
+}
+
+/**
+ * Loads a CommonJS bundle through the code cache and returns its exports; the cache is written as the process exits
+ * when it needs to be, and `worthSaving()` says so then. `full`: as compileBundle's.
+ */
+export function loadBundle(bundleFile: string, full = true, worthSaving: () => boolean = () => true): unknown {
+  const compiled = compileBundle(bundleFile, defaultCacheDir(), full);
+  if (compiled.cacheFile !== null) process.once('exit', () => worthSaving() && compiled.save());
+  return compiled.run();
+}

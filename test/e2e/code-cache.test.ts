@@ -1,0 +1,119 @@
+// herd's processes load their bundled code through V8's code cache (src/code-cache.ts): the CLI and its workers
+// keep it in the user's private cache directory, write it once and take it after; without a writable home they
+// run as before, without one.
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { fleetArgs, writeInventory } from './fleet-args.js';
+import { readHostsTsv, runDirOf, runHerd, scratchDir, useLoopbackFleet } from './herd-cli.js';
+
+const scope = useLoopbackFleet();
+
+/** Each cache file under `dir`: its name, mode, inode and modification time. */
+function cacheFiles(dir: string): { name: string; mode: number; ino: number; mtimeMs: number }[] {
+  return fs
+    .readdirSync(dir)
+    .sort()
+    .map((name) => {
+      const st = fs.statSync(path.join(dir, name));
+      return { name, mode: st.mode & 0o777, ino: st.ino, mtimeMs: st.mtimeMs };
+    });
+}
+
+describe('the code cache of the CLI and its workers', () => {
+  it('is written once under $XDG_CACHE_HOME/herd (0700, files 0600) and taken by the next run', async () => {
+    const xdg = path.join(scratchDir('herd-xdg-'), 'cache');
+    const hosts = scope.fleet.hosts(2, 300);
+    const inv = writeInventory(scope, 'cache.txt', hosts);
+    const env = { HOME: scope.home, XDG_CACHE_HOME: xdg };
+    const first = await runHerd(['run', '-i', inv, ...fleetArgs(scope, 'runs-cache'), 'true'], { env });
+    expect(first.stderr).toContain('2 hosts: 2 ok');
+    const dir = path.join(xdg, 'herd');
+    expect(fs.statSync(dir).mode & 0o777).toBe(0o700);
+    const written = cacheFiles(dir);
+    // One for the CLI (main.cjs), one for the worker (worker.cjs): the worker loads through the cache too.
+    expect(written.map((f) => f.name)).toEqual([
+      expect.stringMatching(/^main\.cjs-[0-9a-f]{12}-[0-9a-f]{40}\.v8$/),
+      expect.stringMatching(/^worker\.cjs-[0-9a-f]{12}-[0-9a-f]{40}\.v8$/),
+    ]);
+    expect(written.map((f) => f.mode)).toEqual([0o600, 0o600]);
+
+    // A cache is rewritten only when it was missing or V8 rejected it: the same files, untouched, were taken.
+    const second = await runHerd(['run', '-i', inv, ...fleetArgs(scope, 'runs-cache'), 'true'], { env });
+    expect(second.stderr).toContain('2 hosts: 2 ok');
+    expect(cacheFiles(dir)).toEqual(written);
+  });
+
+  it("starts the CLI and its workers without Node's ES module loader (CommonJS entries: bin/herd, the bundle's)", async () => {
+    // A preload that records, as each herd process exits, which of Node's own modules it loaded.
+    const dir = scratchDir('herd-loaded-');
+    const probe = path.join(dir, 'probe.cjs');
+    fs.writeFileSync(
+      probe,
+      "process.on('exit', () => require('fs').writeFileSync(" +
+        `${JSON.stringify(dir)} + '/' + process.pid + '.json', ` +
+        'JSON.stringify({ argv: process.argv.slice(1, 2), loaded: process.moduleLoadList })));',
+    );
+    const inv = writeInventory(scope, 'loaded.txt', scope.fleet.hosts(1, 320));
+    const ran = await runHerd(['run', '-i', inv, ...fleetArgs(scope, 'runs-loaded'), 'true'], {
+      env: { HOME: scope.home, NODE_OPTIONS: `--require ${probe}` },
+    });
+    expect(ran.stderr).toContain('1 host: 1 ok');
+    const seen = fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as { argv: string[]; loaded: string[] });
+    expect(seen.map((p) => path.basename(p.argv[0]!)).sort()).toEqual(['herd', 'worker.js']);
+    for (const p of seen) {
+      // What an ES module entry costs: its module jobs, and fs/promises (with readline) to read its source.
+      const esm = p.loaded.filter((m) => /esm\/module_job|esm\/translators|internal\/fs\/promises/.test(m));
+      expect(esm, p.argv[0]).toEqual([]);
+      // Nor Node's HTTP and TLS, which ssh2's index loads for agents herd never uses (scripts/bundle.mjs).
+      expect(p.loaded.filter((m) => /^NativeModule (?:https?|tls|_http_client)$/.test(m))).toEqual([]);
+    }
+  });
+
+  it('an early worker no run adopted writes nothing after herd has gone (herd run with bad usage)', async () => {
+    const xdg = path.join(scratchDir('herd-xdg-early-'), 'cache');
+    const bad = await runHerd(['run', '--no-such-flag', 'true'], { env: { HOME: scope.home, XDG_CACHE_HOME: xdg } });
+    expect(bad.code).toBe(2);
+    // The early worker leaves once its parent has: wait until no process carries this test's cache path.
+    const holders = (): string[] =>
+      fs.readdirSync('/proc').filter((pid) => {
+        try {
+          return /^\d+$/.test(pid) && fs.readFileSync(`/proc/${pid}/environ`, 'latin1').includes(xdg);
+        } catch {
+          return false;
+        }
+      });
+    const deadline = Date.now() + 10_000;
+    while (holders().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(holders()).toEqual([]);
+    const names = fs.existsSync(path.join(xdg, 'herd')) ? fs.readdirSync(path.join(xdg, 'herd')) : [];
+    expect(names.filter((n) => n.startsWith('worker'))).toEqual([]);
+  });
+
+  it('runs without a cache, and without a word about it, when the home cannot hold one', async () => {
+    const aFile = path.join(scratchDir('herd-xdg-file-'), 'cache');
+    fs.writeFileSync(aFile, '');
+    const homes: Record<string, string | undefined>[] = [
+      { HOME: '/proc', XDG_CACHE_HOME: undefined }, // read-only
+      { HOME: path.join(aFile, '..', 'no-such-home'), XDG_CACHE_HOME: undefined }, // missing
+      { HOME: scope.home, XDG_CACHE_HOME: aFile }, // a file where the cache directory would go
+    ];
+    for (const env of homes) {
+      const hosts = scope.fleet.hosts(2, 310);
+      const inv = writeInventory(scope, 'no-cache.txt', hosts);
+      const ran = await runHerd(['run', '-i', inv, ...fleetArgs(scope, 'runs-no-home'), 'true'], {
+        env,
+        cwd: scope.home,
+      });
+      expect(ran.stderr).toMatch(/^2 hosts: 2 ok/m);
+      const lines = ran.stderr.split('\n').filter(Boolean);
+      expect(lines.filter((l) => !/^(?:2 hosts: 2 ok$|recorded \d+ new host keys? in |results: )/.test(l))).toEqual([]);
+      expect(ran.code).toBe(0);
+      const runDir = runDirOf(ran);
+      for (const h of hosts) expect(readHostsTsv(runDir).get(h)?.status).toBe('ok');
+    }
+  });
+});
