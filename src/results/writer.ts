@@ -3,7 +3,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic, replaceSymlink } from './atomic.js';
-import { HostOutput, copyPrefixedLines, type OutputSummary } from './host-output.js';
+import {
+  HostOutput,
+  copyPrefixedLines,
+  readPreview,
+  type OutputFingerprint,
+  type OutputSummary,
+} from './host-output.js';
 import type { RunRecord, RunState } from './run-record.js';
 import { HostsTable, type PendingStatus } from './hosts-table.js';
 import { STEPS_TSV_HEADER, TRANSFERS_TSV_HEADER, stepRow, tsvField } from './tsv.js';
@@ -46,7 +52,8 @@ export class RunWriter {
   private readonly stepOutputs = new Map<string, { stdout: HostOutput; stderr: HostOutput }>();
   private stepsFd: number | undefined;
   private transfersFd: number | undefined;
-  private readonly summaries = new Map<string, OutputSummary>();
+  /** Each ended host's stdout digest and size; its preview is read back from the file when asked for. */
+  private readonly summaries = new Map<string, OutputFingerprint>();
   private hostsDirty = false;
   /** How long the last rewrite of hosts.tsv took: the next waits twenty times that (hostsTsvFlushDelayMs). */
   private lastHostsWriteMs = 0;
@@ -145,7 +152,7 @@ export class RunWriter {
     const outputs = this.outputs.get(result.id);
     if (outputs) {
       this.outputs.delete(result.id);
-      this.summaries.set(result.id, outputs.stdout.summary());
+      this.summaries.set(result.id, outputs.stdout.fingerprint());
       this.appendOutputLog(result.id, outputs.stdout.publish());
       this.appendOutputLog(result.id, outputs.stderr.publish());
     }
@@ -191,7 +198,16 @@ export class RunWriter {
 
   /** Digest and start of a host's stdout (hosts that ran a command only). */
   outputSummary(id: string): OutputSummary | undefined {
-    return this.summaries.get(id);
+    const fingerprint = this.summaries.get(id);
+    if (fingerprint === undefined) return undefined;
+    const file = path.join(this.dir, 'stdout', id);
+    let preview: string | undefined;
+    return {
+      ...fingerprint,
+      get preview(): string {
+        return (preview ??= readPreview(file));
+      },
+    };
   }
 
   resultsInOrder(): HostResult[] {
