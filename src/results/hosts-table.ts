@@ -37,6 +37,7 @@ export class HostsTable {
   }
 }
 
+/** join makes one flat string: a template literal leaves a tree of pieces, ~130 bytes a host instead of ~50. */
 function pendingLine(id: string, status: PendingStatus): string {
-  return `${tsvField(id)}\t${status}\t-\t-\t-\t-`;
+  return [tsvField(id), status, '-', '-', '-', '-'].join('\t');
 }
