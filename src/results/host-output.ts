@@ -12,7 +12,26 @@ export interface OutputSummary {
   truncated: boolean;
 }
 
+export type OutputFingerprint = Omit<OutputSummary, 'preview'>;
+
 const PREVIEW_BYTES = 4096;
+
+/**
+ * The preview of a published output, read back from its file: the same first 4096 bytes the summary holds, for the
+ * few groups the end-of-run view shows (keeping every host's preview in memory was 4 KiB a host in the parent).
+ */
+export function readPreview(file: string): string {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(file, 'r');
+    const head = Buffer.alloc(PREVIEW_BYTES);
+    return head.subarray(0, fs.readSync(fd, head, 0, PREVIEW_BYTES, 0)).toString('utf8');
+  } catch (err) {
+    return `(herd: could not read ${file} back: ${(err as Error).message})`;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
 
 /** sha1 of no bytes: the digest of an output nothing was written to. */
 const EMPTY_SHA1 = 'da39a3ee5e6b4b0d3255bfef95601890afd80709';
@@ -58,9 +77,13 @@ export class HostOutput {
   }
 
   summary(): OutputSummary {
+    return { ...this.fingerprint(), preview: Buffer.concat(this.preview).toString('utf8') };
+  }
+
+  /** The summary without its preview: what the writer keeps of each host until the run ends. */
+  fingerprint(): OutputFingerprint {
     return {
       digest: this.hash ? this.hash.copy().digest('hex') : EMPTY_SHA1,
-      preview: Buffer.concat(this.preview).toString('utf8'),
       bytes: this.bytes,
       truncated: this.bytes > this.previewBytes,
     };

@@ -175,6 +175,25 @@ describe('planning connections', () => {
     expect(jobs.map((j) => j.hostKeyAliasSharedBy)).toEqual([2, 2, undefined, undefined, undefined]);
   });
 
+  it('hosts with the same known_hosts files share one spec; a %-token that differs per host keeps them apart', () => {
+    // 50,000 hosts each with their own copy of the same four paths held ~20 MiB of the parent's heap for the run.
+    const jobs = planJobs(
+      ['app1', 'app2', 'web1', 'web2'].map((h) => target(h)),
+      defaults(),
+    );
+    const [app1, app2, web1, web2] = jobs.map((j) => j.knownHosts);
+    expect(app1).toEqual(OPENSSH_DEFAULT_KNOWN_HOSTS);
+    expect(app2).toBe(app1);
+    // UserKnownHostsFile ~/.ssh/known_%n: one file per host name.
+    expect(web1?.record).toBe('/home/me/.ssh/known_web1');
+    expect(web2?.record).toBe('/home/me/.ssh/known_web2');
+    expect(web2).not.toBe(web1);
+    const sshConfig = parseSshConfigText('/home/me/.ssh/config', 'Host *\n  IdentityFile ~/.ssh/id_fleet\n');
+    const [a, b] = planJobs([target('a'), target('b')], defaults({ sshConfig }));
+    expect(a?.keyPaths).toEqual(['/home/me/.ssh/id_fleet']);
+    expect(b?.keyPaths).toBe(a?.keyPaths);
+  });
+
   it("a jump host's StrictHostKeyChecking comes from its own block, unless --host-key-checking is given", () => {
     const sshConfig = parseSshConfigText(
       '/home/me/.ssh/config',

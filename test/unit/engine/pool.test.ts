@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { WORKER_PREFETCH } from '../../../src/defaults.js';
 import { shareOf, WorkerPool, type PoolEvent, type PoolOptions } from '../../../src/engine/pool.js';
 
 describe('splitting forks over workers', () => {
@@ -54,5 +55,53 @@ describe("a worker's environment", () => {
       process.env = saved;
     }
     expect(warnings).toEqual(['NODE_EXTRA_CA_CERTS=undefined HERD_POOL_ENV_PROBE=kept']);
+  });
+});
+
+describe('how many jobs a worker holds (issue 15: 50,000 hosts)', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'herd-pool-intake-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  /** A real worker process that ends each job a moment after it came, and says how many it held at once. */
+  const workerPath = path.join(dir, 'intake-worker.mjs');
+  fs.writeFileSync(
+    workerPath,
+    `let held = 0;
+    let most = 0;
+    process.on('message', (m) => {
+      if (m.kind === 'init') process.send({ kind: 'ready', problems: [] });
+      else if (m.kind === 'job') {
+        most = Math.max(most, ++held);
+        setTimeout(() => {
+          held--;
+          process.send({ kind: 'host_done', result: { id: m.job.id, status: 'ok', exitCode: 0, durationMs: 0, reason: String(most) } });
+        }, 1);
+      } else if (m.kind === 'shutdown') process.exit(0);
+    });\n`,
+  );
+
+  it('is its share of --forks plus WORKER_PREFETCH, however many hosts the run has', async () => {
+    const most: number[] = [];
+    const onEvent = (e: PoolEvent): void => {
+      if (e.kind === 'host_done') most.push(Number(e.result.reason));
+    };
+    const config = {} as unknown as PoolOptions['config'];
+    const pool = new WorkerPool({ workers: 2, forks: 20, handshakes: 4, config, onEvent, workerPath });
+    const jobs = Array.from({ length: 2_000 }, (_, i) => ({
+      id: `h${i}`,
+      host: `h${i}`,
+      port: 22,
+      user: 'u',
+      tag: 't',
+      knownHosts: { files: [], record: null, hash: false },
+    }));
+    try {
+      await pool.run(jobs, { kind: 'command', command: 'true', timeoutMs: 0 });
+    } finally {
+      await pool.close();
+    }
+    expect(most).toHaveLength(2_000);
+    // Each worker's share of --forks 20 is 10; it is handed 8 more so it never idles on IPC, and never the queue.
+    expect(Math.max(...most)).toBeLessThanOrEqual(10 + WORKER_PREFETCH);
+    expect(Math.max(...most)).toBeGreaterThan(1);
   });
 });

@@ -1,12 +1,15 @@
 // The run directory's one writer: files an operator greps and feeds back (hosts.tsv, failed.txt,
 // output.log), a journal line per event, and a final row for every host however the run ended.
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { parseInventory } from '../../../src/inventory/index.js';
 import type { RunRecord } from '../../../src/results/run-record.js';
-import { parseTsv } from '../../../src/results/tsv.js';
+import { formatTsv, hostRow, HOSTS_TSV_HEADER, parseTsv } from '../../../src/results/tsv.js';
 import { hostsTsvFlushDelayMs, RunWriter } from '../../../src/results/writer.js';
 import { commandRecord } from './record.js';
 
@@ -105,6 +108,35 @@ describe('RunWriter', () => {
   });
 });
 
+describe('what the writer keeps of each host after it ended', () => {
+  it('keeps no output preview in memory: 2,000 hosts with a distinct 4 KiB stdout each cost well under their 8 MiB', () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const hosts = Array.from({ length: 2_000 }, (_, i) => `h${i}`);
+    const output = (i: number): Buffer => Buffer.from(`${i}:`.padEnd(4096, 'x'));
+    const { w } = newWriter(hosts);
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    hosts.forEach((id, i) => {
+      w.onPhase(id, 'running');
+      w.onOutput(id, 'stdout', output(i));
+      w.onDone({ id, status: 'ok', exitCode: 0, durationMs: 1, reason: '' });
+    });
+    gc();
+    const kept = process.memoryUsage().heapUsed - before;
+    w.finish('done');
+    // Before: each host's 4 KiB preview stayed in the parent until the run ended (200 MiB at 50,000 such hosts).
+    expect(kept).toBeLessThan(2 * 1024 * 1024);
+    // The preview is still the start of the host's output, read back from its published file when asked for.
+    expect(w.outputSummary('h7')).toEqual({
+      digest: createHash('sha1').update(output(7)).digest('hex'),
+      preview: output(7).toString(),
+      bytes: 4096,
+      truncated: false,
+    });
+  }, 60_000);
+});
+
 describe('hosts.tsv rewrites while a run goes on', () => {
   it('come at least a second apart, and twenty times as far apart as the last one took, up to 30 s', () => {
     expect([0, 10, 50, 213, 1_000, 4_000].map(hostsTsvFlushDelayMs)).toEqual([
@@ -124,4 +156,40 @@ describe('hosts.tsv rewrites while a run goes on', () => {
       expect(spent / t, `${rows} rows`).toBeLessThan(0.05);
     }
   });
+
+  it('format each host once: a rewrite at 50,000 rows costs a fraction of formatting them (issue 15: linear files)', () => {
+    // Before: every rewrite formatted every row again (tsvField on each field), 213 ms at 50,000 rows, so the
+    // rewrites' share of a 50k run was their whole 5% (hostsTsvFlushDelayMs). Measured against formatTsv itself in
+    // this process, so a loaded machine slows both sides alike.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const hosts = Array.from({ length: 50_000 }, (_, i) => `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`);
+      const result = (id: string, i: number) =>
+        ({ id, status: 'failed', exitCode: 1, durationMs: 500 + i, reason: `exit\tcode ${i}` }) as const;
+      const { w } = newWriter(hosts);
+      const last = 10;
+      hosts.slice(0, -last).forEach((id, i) => w.onDone(result(id, i)));
+      vi.advanceTimersByTime(31_000);
+      const rows = hosts.map((id, i) => hostRow(result(id, i)));
+      let formatNs = Infinity;
+      for (let k = 0; k < 3; k++) {
+        const t = process.hrtime.bigint();
+        formatTsv(HOSTS_TSV_HEADER, rows);
+        formatNs = Math.min(formatNs, Number(process.hrtime.bigint() - t));
+      }
+      let rewriteNs = Infinity;
+      for (let k = hosts.length - last; k < hosts.length; k++) {
+        w.onDone(result(hosts[k]!, k));
+        const t = process.hrtime.bigint();
+        vi.advanceTimersByTime(31_000);
+        rewriteNs = Math.min(rewriteNs, Number(process.hrtime.bigint() - t));
+      }
+      // Each host's row is the same as formatTsv makes it, in inventory order.
+      expect(read(w.dir, 'hosts.tsv')).toBe(formatTsv(HOSTS_TSV_HEADER, rows));
+      expect(rewriteNs / formatNs).toBeLessThan(0.5);
+      w.finish('done');
+    } finally {
+      vi.useRealTimers();
+    }
+  }, 60_000);
 });
