@@ -95,7 +95,7 @@ export class HostOutput {
     if (this.spillPath) {
       this.spill();
       fs.renameSync(this.spillPath, finalPath);
-    } else {
+    } else if (this.buffered > 0 || !createEmpty(finalPath)) {
       const tmp = path.join(this.dir, `.${this.name}.tmp`);
       fs.writeFileSync(tmp, Buffer.concat(this.chunks), { mode: 0o600 });
       fs.renameSync(tmp, finalPath);
@@ -103,6 +103,21 @@ export class HostOutput {
     this.chunks = [];
     this.buffered = 0;
     return finalPath;
+  }
+}
+
+/**
+ * An empty output is created under its final name at once: with nothing to write, no reader can see it half-written,
+ * so the temporary name and the rename (a second directory update per host and stream, most of them empty) are not
+ * needed. False when the name is taken (then the caller replaces it by rename, as for any output).
+ */
+function createEmpty(finalPath: string): boolean {
+  try {
+    fs.closeSync(fs.openSync(finalPath, 'wx', 0o600));
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
   }
 }
 

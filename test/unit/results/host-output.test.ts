@@ -66,7 +66,19 @@ describe('HostOutput', () => {
   it('an empty stream publishes an empty file, and its summary says 0 bytes', () => {
     const dir = fs.mkdtempSync(path.join(tmp, 'empty-'));
     const out = new HostOutput(dir, 'quiet');
-    expect(fs.statSync(out.publish()).size).toBe(0);
+    const file = out.publish();
+    expect(fs.statSync(file).size).toBe(0);
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    expect(fs.readdirSync(dir)).toEqual(['quiet']);
     expect(out.summary()).toEqual({ digest: sha1(Buffer.alloc(0)), preview: '', bytes: 0, truncated: false });
+  });
+
+  it('an empty stream whose name is already taken replaces what was there, as any output does', () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'empty-taken-'));
+    fs.writeFileSync(path.join(dir, 'quiet'), 'stale', { mode: 0o644 });
+    const file = new HostOutput(dir, 'quiet').publish();
+    expect(fs.readFileSync(file, 'utf8')).toBe('');
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    expect(fs.readdirSync(dir)).toEqual(['quiet']);
   });
 });
