@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startFleet } from '../test/fleet/fleet.js';
-import { endTagged } from './measure.js';
+import { endTagged, setAside } from './measure.js';
 import { median, runOnFleet, type FleetRef, type FleetRun } from './on-fleet.js';
 import {
   HERD_BEFORE,
@@ -418,7 +418,7 @@ async function fleetCases(work: string, rows: Row[], skipped: Set<string>): Prom
           if (m.background > 0)
             process.stdout.write(`  ${tool.name}: ended ${await endTagged(tag, work)} background processes\n`);
           runsOf.get(tool.name)!.push(m);
-          fs.rmSync(path.join(work, 'runs'), { recursive: true, force: true });
+          setAside(path.join(work, 'runs'), work);
         }
       }
       for (const tool of present) {

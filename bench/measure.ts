@@ -1,6 +1,7 @@
 // Measure one command: wall time, CPU of its whole process tree, and peak summed RSS of the tree.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 
 export interface Measurement {
   wallS: number;
@@ -137,6 +138,22 @@ export function treeCpuS(root: number): number {
   let total = u + s + cu + cs;
   for (const pid of processTree(root).slice(1)) total += childrenCpuS(pid);
   return total;
+}
+
+let setAsideCount = 0;
+
+/**
+ * Move a measured run's output out of the way (under WORK/spent/, removed with the work directory when the bench
+ * ends) instead of deleting it between runs. ext4 skips inodes freed in the last minute (longer while their table
+ * block is dirty) when it allocates new ones, so deleting a run's thousands of files just before the next run made
+ * that run's file creations several times dearer (a new file cost 16 us in a quiet directory and 160-280 us after
+ * such deletions, measured here): a cost of the bench's cleaning that fell only on the tools that write files.
+ */
+export function setAside(dir: string, work: string): void {
+  if (!fs.existsSync(dir)) return;
+  const spent = path.join(work, 'spent');
+  fs.mkdirSync(spent, { recursive: true });
+  fs.renameSync(dir, path.join(spent, `${path.basename(dir)}-${++setAsideCount}`));
 }
 
 /** The environment variable every measured command gets, so processes it leaves behind can be found. */

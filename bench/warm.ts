@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { endTagged } from './measure.js';
+import { endTagged, setAside } from './measure.js';
 import { median, runOnFleet, type FleetRef, type FleetRun } from './on-fleet.js';
 import { against } from './targets.js';
 import { ANSIBLE_ENV, ansibleAdHoc, herdArgv, pssh, type BenchContext } from './tools.js';
@@ -144,7 +144,7 @@ async function sequence(
 ): Promise<WarmRow> {
   const env = { ...benchEnv(ctx), ...(tool.env?.(ctx) ?? {}) };
   const runsDir = path.join(ctx.work, 'runs');
-  fs.rmSync(runsDir, { recursive: true, force: true });
+  setAside(runsDir, ctx.work);
   fs.rmSync(path.join(ctx.work, 'cm'), { recursive: true, force: true });
   fs.mkdirSync(path.join(ctx.work, 'cm'), { recursive: true, mode: 0o700 });
   fs.rmSync(path.join(ctx.work, '.ansible', 'cp'), { recursive: true, force: true });
@@ -162,7 +162,7 @@ async function sequence(
   } else {
     for (let i = 0; i < RUNS_IN_A_ROW; i++) {
       runs.push(await runOnFleet(fleet, tool.argv(ctx, command), env, ctx.work, opts));
-      fs.rmSync(runsDir, { recursive: true, force: true });
+      setAside(runsDir, ctx.work);
     }
     walls = runs.map((m) => m.wallS);
   }

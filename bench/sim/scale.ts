@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { startSim, withFdLimit } from '../../test/fleet/sim/sim.js';
-import { measure, type Measurement } from '../measure.js';
+import { measure, setAside, type Measurement } from '../measure.js';
 
 export interface SimCase {
   name: string;
@@ -107,7 +107,7 @@ export async function runSimCase(c: SimCase, root: string, work: string, maxCase
     return { ...m, simCpuS, simPeakRssMiB: simPeak, logins, peakSessions };
   } finally {
     await sim.stop();
-    fs.rmSync(path.join(work, 'runs'), { recursive: true, force: true });
+    setAside(path.join(work, 'runs'), work);
   }
 }
 
@@ -180,7 +180,7 @@ async function runMergeCase(
     return { ...m, exitCode, simCpuS, simPeakRssMiB: 0, logins, peakSessions: 0 };
   } finally {
     await sim.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
+    setAside(dir, work);
   }
 }
 
