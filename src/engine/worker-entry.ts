@@ -1,12 +1,24 @@
 // A forked worker's entry in the bundle (dist/src/bundle/worker.js, what forkWorker starts): the worker itself is
 // worker.cjs beside it, loaded through V8's code cache (code-cache.ts) instead of compiled from source on every start.
 import { fileURLToPath } from 'node:url';
-import { loadBundle } from '../code-cache.js';
+import { compileBundle } from '../code-cache.js';
+import type { WorkerMessage } from './protocol.js';
 
-// An early worker that no pool adopted (herd --help, bad usage) leaves after its parent, which does not wait for it:
-// it writes nothing then (it ran none of a worker's work, and its parent's caller may be removing that home).
-let adopted = false;
-process.once('message', () => {
-  adopted = true;
-});
-loadBundle(fileURLToPath(new URL('./worker.cjs', import.meta.url)), true, () => adopted);
+const compiled = compileBundle(fileURLToPath(new URL('./worker.cjs', import.meta.url)));
+
+// The cache is written once, as the worker reports its first host's result, before that report leaves: herd cannot
+// end its run (nor its caller remove the home the cache lives in) until it has it. Never at exit: herd does not
+// wait for every worker's exit (a run stopped early, an early worker no run adopted), and a worker writing after
+// herd has gone raced its caller's cleanup. By then the functions a host's work needs are compiled, so they are in it.
+if (compiled.cacheFile !== null && process.send) {
+  const send = process.send.bind(process);
+  let saved = false;
+  process.send = ((message: WorkerMessage, ...rest: unknown[]) => {
+    if (!saved && message.kind === 'host_done') {
+      saved = true;
+      compiled.save();
+    }
+    return (send as (...args: unknown[]) => boolean)(message, ...rest);
+  }) as typeof process.send;
+}
+compiled.run();

@@ -44,6 +44,25 @@ describe('the code cache of the CLI and its workers', () => {
     expect(cacheFiles(dir)).toEqual(written);
   });
 
+  it("a worker's cache is in place before the run has its first result, never written after herd has gone", async () => {
+    // A worker that wrote at its own exit could outlive herd (its parent does not wait for every exit: a run stopped
+    // by a key it cannot decrypt) and write into a home its caller was already removing (seen as ENOTEMPTY in CI).
+    const xdg = path.join(scratchDir('herd-xdg-order-'), 'cache');
+    const [host] = scope.fleet.hosts(1, 310);
+    const inv = writeInventory(scope, 'cache-order.txt', [host!]);
+    const env = { HOME: scope.home, XDG_CACHE_HOME: xdg };
+    const r = await runHerd(['run', '-i', inv, ...fleetArgs(scope, 'runs-cache-order'), 'true'], { env });
+    expect(r.stderr).toContain('1 host: 1 ok');
+    const worker = cacheFiles(path.join(xdg, 'herd')).find((f) => f.name.startsWith('worker.cjs-'));
+    expect(worker).toBeDefined();
+    const journal = fs
+      .readFileSync(path.join(runDirOf(r), 'journal.ndjson'), 'utf8')
+      .trim()
+      .split('\n');
+    const done = journal.map((l) => JSON.parse(l) as { t: string; kind: string }).find((e) => e.kind === 'host_done');
+    expect(Math.floor(worker!.mtimeMs)).toBeLessThanOrEqual(Date.parse(done!.t));
+  });
+
   it("starts the CLI and its workers without Node's ES module loader (CommonJS entries: bin/herd, the bundle's)", async () => {
     // A preload that records, as each herd process exits, which of Node's own modules it loaded.
     const dir = scratchDir('herd-loaded-');
