@@ -131,8 +131,8 @@ export interface CompiledBundle {
   readonly cacheFile: string | null;
   /**
    * Writes the cache when there was none, V8 rejected it, or it came from a process that did not run the main path
-   * and this one does; once. Called after the code ran (at exit), so the functions compiled lazily while it ran are
-   * in it too. Never throws. Returns whether it wrote.
+   * and this one does; once. Called after the code ran (the CLI at exit, a worker at its first host_done), so the
+   * functions compiled lazily while it ran are in it too. Never throws. Returns whether it wrote.
    */
   save(): boolean;
 }
