@@ -40,8 +40,11 @@ function fleet(n: number): Fleet {
   const names: string[] = [];
   const keys: Buffer[] = [];
   for (let i = 0; i < n; i++) {
-    const jwk = generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' });
-    keys.push(Buffer.concat([sshString('ssh-ed25519'), sshString(Buffer.from(jwk.x!, 'base64url'))]));
+    // SPKI DER, whose last 32 bytes are the key: not a JWK export, which can deadlock Node 20 under a collection
+    // (ExportJWKEdKey allocates holding the key's mutex; a KeyGenJob freed by that collection waits on it). A bench
+    // run froze so, before its first line, in this loop.
+    const der = generateKeyPairSync('ed25519').publicKey.export({ format: 'der', type: 'spki' });
+    keys.push(Buffer.concat([sshString('ssh-ed25519'), sshString(der.subarray(der.length - 32))]));
     names.push(`10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`);
   }
   return { names, keys };
