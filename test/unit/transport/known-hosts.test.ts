@@ -28,8 +28,9 @@ function sshString(b: Buffer | string): Buffer {
   return Buffer.concat([len, body]);
 }
 function ed25519Blob(): Buffer {
-  const jwk = generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' });
-  return Buffer.concat([sshString('ssh-ed25519'), sshString(Buffer.from(jwk.x!, 'base64url'))]);
+  // The SPKI DER's last 32 bytes are the key: a JWK export of a generated ed25519 key can deadlock Node 20.
+  const der = generateKeyPairSync('ed25519').publicKey.export({ format: 'der', type: 'spki' });
+  return Buffer.concat([sshString('ssh-ed25519'), sshString(der.subarray(der.length - 32))]);
 }
 function ecdsaBlob(curve: 'nistp256' | 'nistp384', named = curve): Buffer {
   const jwk = generateKeyPairSync('ec', { namedCurve: curve === 'nistp256' ? 'P-256' : 'P-384' }).publicKey.export({
