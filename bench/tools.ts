@@ -159,6 +159,22 @@ export interface PlaybookTool {
   env?(ctx: BenchContext): NodeJS.ProcessEnv;
 }
 
+/** The bench inventory, forks, login and port, as both of Ansible's commands (ansible, ansible-playbook) take them. */
+function ansibleTarget(ctx: BenchContext): string[] {
+  return [
+    '-i',
+    ansibleInventory(ctx),
+    '-f',
+    String(ctx.forks),
+    '-u',
+    ctx.user,
+    '--private-key',
+    ctx.keyPath,
+    '-e',
+    `ansible_port=${ctx.port}`,
+  ];
+}
+
 export function ansibleInventory(ctx: BenchContext): string {
   const inventory = path.join(ctx.work, 'ansible-hosts.ini');
   if (!fs.existsSync(inventory) || fs.readFileSync(inventory, 'utf8').split('\n').length - 2 !== ctx.hosts.length) {
@@ -196,20 +212,7 @@ export const PLAYBOOK_TOOLS: PlaybookTool[] = [
       if (kind !== 'guarded') throw new Error(`no ansible spelling of the ${kind} playbook`);
       const file = path.join(ctx.work, 'bench-play-ansible.yml');
       fs.writeFileSync(file, ANSIBLE_PLAYBOOK);
-      return [
-        'ansible-playbook',
-        '-i',
-        ansibleInventory(ctx),
-        '-f',
-        String(ctx.forks),
-        '-u',
-        ctx.user,
-        '--private-key',
-        ctx.keyPath,
-        '-e',
-        `ansible_port=${ctx.port}`,
-        file,
-      ];
+      return ['ansible-playbook', ...ansibleTarget(ctx), file];
     },
     env: ANSIBLE_ENV,
   },
@@ -273,24 +276,7 @@ export function pssh(ctx: BenchContext, command: string, algorithms = ctx.algori
 
 /** `ansible all -m MODULE -a COMMAND` on the bench fleet, with its forks, user, key and port. */
 export function ansibleAdHoc(ctx: BenchContext, module: string, command: string): string[] {
-  return [
-    'ansible',
-    'all',
-    '-i',
-    ansibleInventory(ctx),
-    '-f',
-    String(ctx.forks),
-    '-u',
-    ctx.user,
-    '--private-key',
-    ctx.keyPath,
-    '-e',
-    `ansible_port=${ctx.port}`,
-    '-m',
-    module,
-    '-a',
-    command,
-  ];
+  return ['ansible', 'all', ...ansibleTarget(ctx), '-m', module, '-a', command];
 }
 
 export const TOOLS: Tool[] = [

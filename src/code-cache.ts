@@ -224,11 +224,12 @@ function prune(dir: string, slot: string, current: string): void {
 }
 
 /**
- * Loads a CommonJS bundle through the code cache and returns its exports; the cache is written as the process exits
- * when it needs to be, and `worthSaving()` says so then. `full`: as compileBundle's.
+ * Loads a CommonJS bundle through the code cache and returns its exports; the cache is written as the process exits,
+ * when it needs to be (the CLI's way; a worker saves at its first result: engine/worker-entry.ts). `full`: as
+ * compileBundle's.
  */
-export function loadBundle(bundleFile: string, full = true, worthSaving: () => boolean = () => true): unknown {
+export function loadBundle(bundleFile: string, full = true): unknown {
   const compiled = compileBundle(bundleFile, defaultCacheDir(), full);
-  if (compiled.cacheFile !== null) process.once('exit', () => worthSaving() && compiled.save());
+  if (compiled.cacheFile !== null) process.once('exit', () => compiled.save());
   return compiled.run();
 }
