@@ -12,15 +12,18 @@ export const DEFAULT_FORKS = 256;
 
 /**
  * Hosts a worker process must have to be worth its start: starting one (Node and the modules a worker loads) costs
- * about the controller CPU of 30 handshakes, so a run of a handful of hosts is done sooner by one worker than by two.
+ * about the controller CPU of 30 handshakes, so fewer hosts are done sooner by herd's own process than by a worker.
  */
 export const HOSTS_PER_WORKER = 32;
 
 /**
  * Worker processes when --workers is not given: one per CPU, because key exchange and ciphers are CPU-bound, and
- * at most one per HOSTS_PER_WORKER hosts the run has begun (a 5-host run forks one).
+ * at most one per HOSTS_PER_WORKER hosts the run has begun (a 40-host run forks two). A run of fewer hosts forks none:
+ * herd's own process works on them (engine/in-process-worker.ts), except a transfer's, whose file work is better in
+ * a worker (its young generation is larger: semiSpaceMiB).
  */
-export function defaultWorkers(hosts = Infinity): number {
+export function defaultWorkers(hosts = Infinity, transfer = false): number {
+  if (hosts < HOSTS_PER_WORKER && !transfer) return 0;
   return Math.max(1, Math.min(os.availableParallelism(), Math.ceil(hosts / HOSTS_PER_WORKER)));
 }
 

@@ -2,6 +2,7 @@
 import os from 'node:os';
 import type { Target } from '../inventory/types.js';
 import { executeSinglePass, prepareHosts, Run, type RunOutcome, type RunRequest } from '../engine/run.js';
+import type { WorkerChannelSource } from '../engine/worker-channel.js';
 import type { ConnectionDefaults } from '../engine/connection-plan.js';
 import type { RunEventListener } from '../engine/events.js';
 import type { TaskSpec } from '../engine/protocol.js';
@@ -121,13 +122,15 @@ function preflightForks(req: LaunchRequest): number {
   const limit = openFileLimit();
   if (limit === null) return req.run.forks;
   const perSession = req.taskRecord.kind === 'command' ? FDS_PER_COMMAND_SESSION : FDS_PER_TRANSFER_SESSION;
-  const fitted = fitForks(req.run.forks, req.run.workers, perSession, limit);
+  // --workers 0: herd's own process holds every session.
+  const processes = Math.max(1, req.run.workers);
+  const fitted = fitForks(req.run.forks, processes, perSession, limit);
   const wanted = Math.min(req.run.forks, req.targets.length);
   if (fitted < wanted) {
-    const needed = limitFor(wanted, req.run.workers, perSession);
+    const needed = limitFor(wanted, processes, perSession);
     process.stderr.write(
       `herd: warning: --forks ${req.run.forks} does not fit ulimit -n ${limit} (${perSession} descriptors per session, ` +
-        `${plural(req.run.workers, 'worker')}); using --forks ${fitted}. For ${wanted} sessions at once: ulimit -n ${needed}\n`,
+        `${req.run.workers === 0 ? "herd's own process" : plural(processes, 'worker')}); using --forks ${fitted}. For ${wanted} sessions at once: ulimit -n ${needed}\n`,
     );
   }
   return fitted;
@@ -279,9 +282,11 @@ export function launchView(req: LaunchRequest): RunView {
 /** Returns the process exit code. */
 export async function launchRun(asked: LaunchRequest): Promise<number> {
   const stderr = process.stderr;
-  // Without --workers, a small run forks fewer workers (one for a handshake's worth of hosts); run.json records it.
-  const workers = asked.run.workersExplicit ? asked.run.workers : defaultWorkers(asked.targets.length);
-  const req: LaunchRequest = { ...asked, run: { ...asked.run, workers } };
+  // Without --workers, a small run forks fewer workers (none below HOSTS_PER_WORKER hosts); run.json records it.
+  const workers = asked.run.workersExplicit
+    ? asked.run.workers
+    : defaultWorkers(asked.targets.length, asked.taskRecord.kind === 'transfer');
+  let req: LaunchRequest = { ...asked, run: { ...asked.run, workers } };
   for (const w of req.warnings) writeText(stderr, `herd: warning: ${w}\n`);
   if (req.shard && req.targets.length === 0) {
     // Nothing of the logical run is lost: herd merge knows from the other shards' shard.tsv that this one owned none.
@@ -295,7 +300,12 @@ export async function launchRun(asked: LaunchRequest): Promise<number> {
   const prepared = prepareHosts(req.targets, ctx.connection, req.connection.hostKeyMode);
   const { sshConfig } = ctx.connection;
   const keeper = await keeperFor(req, ctx.config, prepared, sshConfig);
-  const request = openRun(req, ctx, prepared, keeper);
+  // A keeper's connections live in its worker processes: a small run uses one of them, not herd's own process.
+  if (keeper && req.run.workers === 0) req = { ...req, run: { ...req.run, workers: 1 } };
+  const request: RunRequest = {
+    ...openRun(req, ctx, prepared, keeper),
+    ...(req.run.workers === 0 ? { inProcess: await inProcessWorkers() } : {}),
+  };
   const view = launchView(req);
   const eventsFile = process.env['HERD_TEST_EVENTS_FILE'];
   const recorder = eventsFile ? recordEventsTo(eventsFile) : undefined;
@@ -310,6 +320,14 @@ export async function launchRun(asked: LaunchRequest): Promise<number> {
 type KeeperSession = Awaited<ReturnType<typeof attachKeeper>>['session'];
 
 /**
+ * The worker in herd's own process (--workers 0), loaded only when a run has it: with it come ssh2 and the worker's
+ * code, which a run with worker processes, and every other command, never loads here.
+ */
+export async function inProcessWorkers(): Promise<WorkerChannelSource> {
+  return (await import('../engine/in-process-worker.js')).inProcessWorkers;
+}
+
+/**
  * The connection keeper this run's workers live in: one left by an earlier command with the same key, or a new one
  * with --persist. None when there is neither (the pool forks its own workers).
  */
@@ -321,6 +339,11 @@ async function keeperFor(
 ): Promise<KeeperSession> {
   if (isSea()) {
     if (req.run.persistMs !== null) throw new UsageError('--persist: not available in the single executable yet');
+    return null;
+  }
+  if (req.run.workers === 0 && req.run.workersExplicit) {
+    if (req.run.persistMs !== null)
+      throw new UsageError("--persist keeps connections in worker processes: --workers 0 runs in herd's own process");
     return null;
   }
   const { session, notes } = await attachKeeper({

@@ -655,10 +655,12 @@ export const OPTIONS = {
   },
   workers: {
     flags: '-w, --workers <n>',
-    help: `worker processes (default: number of CPUs, here ${defaultWorkers()}, and one per ${HOSTS_PER_WORKER} hosts at most)`,
+    help:
+      `worker processes; 0: none, herd's own process works on every host (default: one per ${HOSTS_PER_WORKER} ` +
+      `hosts, at most the number of CPUs, here ${defaultWorkers()}; none for fewer hosts, but one for push and pull)`,
     value: 'string',
     into: ['run', 'workers'],
-    number: { default: defaultWorkers, min: 1, max: 256, integer: true },
+    number: { default: defaultWorkers, min: 0, max: 256, integer: true },
     goes: ['session'],
     record: (): readonly RecordSpec[] => [
       rec(

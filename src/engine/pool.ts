@@ -9,7 +9,7 @@ import type { AbortCause } from './stopped.js';
 import type { HostJob, HostPhase, ParentMessage, TaskSpec, WorkerConfig, WorkerMessage } from './protocol.js';
 import { goesOn } from './kept-connections.js';
 import type { WorkerChannel, WorkerChannelSource } from './worker-channel.js';
-import { forkWorker, semiSpaceMiB, takeEarlyWorker } from './worker-process.js';
+import { forkWorker, semiSpaceMiB } from './worker-process.js';
 
 export { SEA_WORKER_ARG } from './worker-process.js';
 
@@ -25,6 +25,7 @@ export type PoolEvent =
   | { kind: 'warning'; message: string };
 
 export interface PoolOptions {
+  /** Worker processes; 0 counts as one (channels then gives the worker in herd's own process: in-process-worker.ts). */
   workers: number;
   /** --forks: total concurrent SSH sessions across workers (a kept idle connection holds one). */
   forks: number;
@@ -47,7 +48,7 @@ export interface PoolOptions {
    * this file).
    */
   workerPath?: string;
-  /** Workers held by a connection keeper (src/keeper/client.ts) instead of forked ones. */
+  /** Workers held by a connection keeper (src/keeper/client.ts), or the in-process one, instead of forked ones. */
   channels?: WorkerChannelSource;
 }
 
@@ -126,7 +127,7 @@ export class WorkerPool {
   private readonly reusedIds: string[] = [];
 
   constructor(private readonly options: PoolOptions) {
-    this.respawnBudget = options.workers * MAX_RESPAWNS_PER_WORKER;
+    this.respawnBudget = Math.max(1, options.workers) * MAX_RESPAWNS_PER_WORKER;
     this.jumpGate = new JumpHandshakeGate(options.jumpHandshakes ?? DEFAULT_JUMP_HANDSHAKES);
   }
 
@@ -180,7 +181,7 @@ export class WorkerPool {
   private spawnAll(firstPass: number): void {
     const hosts = Math.max(this.options.hosts ?? firstPass, firstPass);
     const forks = Math.max(1, Math.min(this.options.forks, hosts));
-    // No more workers than sessions: each worker holds at least one, and --forks is the total.
+    // No more workers than sessions: each worker holds at least one, and --forks is the total. None (0): one, in here.
     const workers = Math.max(1, Math.min(this.options.workers, forks));
     this.workerCount = workers;
     for (let i = 0; i < workers; i++) {
@@ -247,17 +248,20 @@ export class WorkerPool {
   private killUnanswered(): void {
     for (const slot of this.slots) {
       if (slot.exited || slot.jobs.size === 0) continue;
-      slot.killedBecause = `its worker process did not stop the command within ${ABORT_ANSWER_MS / 1000}s of the abort and was killed; it may still be running`;
+      const within = `did not stop the command within ${ABORT_ANSWER_MS / 1000}s of the abort`;
+      slot.killedBecause =
+        slot.child.name === undefined
+          ? `its worker process ${within} and was killed; it may still be running`
+          : `${slot.child.name} ${within}: its connection was cut; it may still be running`;
       slot.child.kill('SIGKILL');
     }
   }
 
   private spawn({ capacity, sessions, handshakes }: Share): void {
     const semiSpace = semiSpaceMiB(this.pass?.task.kind);
-    // A keeper's worker (--persist), or the first worker forked as herd started (worker-process.ts startEarlyWorker).
-    const kept = this.options.channels?.open(semiSpace);
-    const early = kept === undefined && this.options.workerPath === undefined ? takeEarlyWorker(semiSpace) : undefined;
-    const child: WorkerChannel = kept ?? early ?? forkWorker(this.options.workerPath, semiSpace);
+    // A keeper's worker (--persist), the one in herd's own process (--workers 0), or a new worker process.
+    const child: WorkerChannel =
+      this.options.channels?.open(semiSpace) ?? forkWorker(this.options.workerPath, semiSpace);
     const slot: WorkerSlot = {
       child,
       capacity,
@@ -357,12 +361,12 @@ export class WorkerPool {
    */
   private failWorker(slot: WorkerSlot, message: string): void {
     if (slot.failed !== undefined) return;
-    slot.failed = `uncaught error in worker ${slot.child.pid}: ${message}`;
+    slot.failed = `uncaught error in ${workerName(slot.child)}: ${message}`;
     this.warnOnce(slot.failed);
     for (const state of slot.jobs.values()) {
       if (state.phase === 'running') {
         const reason =
-          `uncaught error in its worker process while this host was running: ${message}; ` +
+          `uncaught error in ${slot.child.name ?? 'its worker process'} while this host was running: ${message}; ` +
           'it may have run, and may still be running';
         this.complete(hostResult(state.job.id, Date.now() - state.since, errorOutcome('E_WORKER_ERROR', reason)));
       } else this.requeue(state.job);
@@ -413,7 +417,7 @@ export class WorkerPool {
         .split('\n')
         .find((l) => /Error|error:/.test(l)) ?? stderrTail.trim().split('\n').pop();
     if (slot.failed === undefined && slot.killedBecause === undefined) {
-      this.warnOnce(`worker ${slot.child.pid} died (${how})${lastLine ? `: ${lastLine}` : ''}`);
+      this.warnOnce(`${workerName(slot.child)} died (${how})${lastLine ? `: ${lastLine}` : ''}`);
     }
     for (const state of slot.jobs.values()) {
       if (state.phase === 'running') {
@@ -472,7 +476,7 @@ export class WorkerPool {
   private sendTo(slot: WorkerSlot, message: ParentMessage): void {
     if (slot.exited || !slot.child.connected) return;
     slot.child.send(message, (err) => {
-      if (err) this.warnOnce(`could not reach worker ${slot.child.pid}: ${err.message}`);
+      if (err) this.warnOnce(`could not reach ${workerName(slot.child)}: ${err.message}`);
     });
   }
 
@@ -503,6 +507,10 @@ export class WorkerPool {
     );
     await Promise.all(exits);
   }
+}
+
+function workerName(child: WorkerChannel): string {
+  return child.name ?? `worker ${child.pid}`;
 }
 
 function shareOfSlot({ capacity, sessions, handshakes }: WorkerSlot): Share {

@@ -40,6 +40,8 @@ export interface RunRequest {
   prepared: PreparedHosts;
   /** A connection keeper's workers (--persist, or one left by an earlier command) instead of forked ones. */
   channels?: WorkerChannelSource;
+  /** --workers 0 (the default for a small run): the worker in herd's own process (in-process-worker.ts). */
+  inProcess?: WorkerChannelSource;
 }
 
 /** Each target's job, and every known_hosts file the run checks against, read once. */
@@ -252,6 +254,7 @@ export class Run {
       config: { ...this.request.config, knownHostsData: this.knownHostsData },
       onEvent: (event) => this.onPoolEvent(event),
       ...(this.request.channels ? { channels: this.request.channels } : {}),
+      ...(!this.request.channels && this.request.inProcess ? { channels: this.request.inProcess } : {}),
     });
   }
 

@@ -1,10 +1,13 @@
-// What the pool needs of a worker: a forked process (ChildProcess has all of it), or a worker the
-// connection keeper (src/keeper/) runs, reached over its Unix socket. The pool drives both alike.
+// What the pool needs of a worker: a forked process (ChildProcess has all of it), a worker the connection keeper
+// (src/keeper/) runs, reached over its Unix socket, or one in herd's own process (in-process-worker.ts). The pool
+// drives them alike.
 import type { Readable } from 'node:stream';
 import type { ParentMessage, WorkerMessage } from './protocol.js';
 
 export interface WorkerChannel {
   readonly pid?: number | undefined;
+  /** What messages call it, when not `worker PID`. */
+  readonly name?: string;
   readonly connected: boolean;
   readonly stderr: Readable | null;
   send(message: ParentMessage, callback: (error: Error | null) => void): boolean;

@@ -76,6 +76,30 @@ const DEFAULT_HOST_KEY_ALGORITHMS = [
 ];
 
 /** Connect and authenticate, or throw a HostFailure saying exactly why. */
+/** Every TCP connection to a host this process opened and has not closed (see releaseConnections). */
+const openSockets = new Set<net.Socket>();
+
+function tracked(socket: net.Socket): net.Socket {
+  openSockets.add(socket);
+  socket.once('close', () => openSockets.delete(socket));
+  return socket;
+}
+
+/**
+ * For a worker in herd's own process (engine/in-process-worker.ts), which cannot leave by exiting as a worker process
+ * does. 'destroy': every connection open now is cut (it failed, or was killed: nothing of it may act again).
+ * 'unref': they go on closing (their disconnect is sent) but keep herd alive no more, whatever the host does; the
+ * function returned cuts those same ones, for when their time is up.
+ */
+export function releaseConnections(how: 'unref' | 'destroy'): () => void {
+  const sockets = [...openSockets];
+  for (const socket of sockets) {
+    if (how === 'destroy') socket.destroy();
+    else socket.unref();
+  }
+  return () => sockets.forEach((socket) => socket.destroy());
+}
+
 export function connectSsh(options: ConnectOptions): Promise<Client> {
   return new Promise<Client>((resolve, reject) => {
     const client = new ssh2.Client();
@@ -150,7 +174,8 @@ export function connectSsh(options: ConnectOptions): Promise<Client> {
       settle(null);
     });
 
-    const socket: Duplex = options.sock ?? coalesceWrites(net.connect({ host: options.host, port: options.port }));
+    const socket: Duplex =
+      options.sock ?? coalesceWrites(tracked(net.connect({ host: options.host, port: options.port })));
     socket.on('error', (err) => settle(err));
     const start = (): void => {
       phase = 'banner';

@@ -26,7 +26,8 @@ describe('the code cache of the CLI and its workers', () => {
     const hosts = scope.fleet.hosts(2, 300);
     const inv = writeInventory(scope, 'cache.txt', hosts);
     const env = { HOME: scope.home, XDG_CACHE_HOME: xdg };
-    const first = await runHerd(['run', '-i', inv, ...fleetArgs(scope, 'runs-cache'), 'true'], { env });
+    // -w 1: a worker process (two hosts alone would run in herd's own process).
+    const first = await runHerd(['run', '-i', inv, ...fleetArgs(scope, 'runs-cache'), '-w', '1', 'true'], { env });
     expect(first.stderr).toContain('2 hosts: 2 ok');
     const dir = path.join(xdg, 'herd');
     expect(fs.statSync(dir).mode & 0o777).toBe(0o700);
@@ -39,7 +40,7 @@ describe('the code cache of the CLI and its workers', () => {
     expect(written.map((f) => f.mode)).toEqual([0o600, 0o600]);
 
     // A cache is rewritten only when it was missing or V8 rejected it: the same files, untouched, were taken.
-    const second = await runHerd(['run', '-i', inv, ...fleetArgs(scope, 'runs-cache'), 'true'], { env });
+    const second = await runHerd(['run', '-i', inv, ...fleetArgs(scope, 'runs-cache'), '-w', '1', 'true'], { env });
     expect(second.stderr).toContain('2 hosts: 2 ok');
     expect(cacheFiles(dir)).toEqual(written);
   });
@@ -51,7 +52,7 @@ describe('the code cache of the CLI and its workers', () => {
     const [host] = scope.fleet.hosts(1, 310);
     const inv = writeInventory(scope, 'cache-order.txt', [host!]);
     const env = { HOME: scope.home, XDG_CACHE_HOME: xdg };
-    const r = await runHerd(['run', '-i', inv, ...fleetArgs(scope, 'runs-cache-order'), 'true'], { env });
+    const r = await runHerd(['run', '-i', inv, ...fleetArgs(scope, 'runs-cache-order'), '-w', '1', 'true'], { env });
     expect(r.stderr).toContain('1 host: 1 ok');
     const worker = cacheFiles(path.join(xdg, 'herd')).find((f) => f.name.startsWith('worker.cjs-'));
     expect(worker).toBeDefined();
@@ -74,7 +75,7 @@ describe('the code cache of the CLI and its workers', () => {
         'JSON.stringify({ argv: process.argv.slice(1, 2), loaded: process.moduleLoadList })));',
     );
     const inv = writeInventory(scope, 'loaded.txt', scope.fleet.hosts(1, 320));
-    const ran = await runHerd(['run', '-i', inv, ...fleetArgs(scope, 'runs-loaded'), 'true'], {
+    const ran = await runHerd(['run', '-i', inv, ...fleetArgs(scope, 'runs-loaded'), '-w', '1', 'true'], {
       env: { HOME: scope.home, NODE_OPTIONS: `--require ${probe}` },
     });
     expect(ran.stderr).toContain('1 host: 1 ok');
@@ -92,11 +93,11 @@ describe('the code cache of the CLI and its workers', () => {
     }
   });
 
-  it('an early worker no run adopted writes nothing after herd has gone (herd run with bad usage)', async () => {
+  it('a command that ends before its run (bad usage) leaves no process behind and writes no worker cache', async () => {
     const xdg = path.join(scratchDir('herd-xdg-early-'), 'cache');
     const bad = await runHerd(['run', '--no-such-flag', 'true'], { env: { HOME: scope.home, XDG_CACHE_HOME: xdg } });
     expect(bad.code).toBe(2);
-    // The early worker leaves once its parent has: wait until no process carries this test's cache path.
+    // No process carries this test's cache path once herd has gone (none was forked: a worker starts with the run).
     const holders = (): string[] =>
       fs.readdirSync('/proc').filter((pid) => {
         try {

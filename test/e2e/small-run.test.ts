@@ -1,12 +1,12 @@
-// Time to the first answer (issue 17): a run on a handful of hosts starts no more worker processes than its hosts
-// need, and an explicit --workers is still obeyed; workers start from the bundle, the first one as herd starts.
-import { execFileSync } from 'node:child_process';
+// Time to the first answer (issue 17): a run of fewer than 32 hosts starts no worker process (herd's own process
+// works on them: engine/in-process-worker.ts), larger runs no more than their hosts need, and an explicit --workers
+// is still obeyed; workers start from the bundle.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { driver, hostsHeldBy, openGate, waitUntil, type Gate } from './gate.js';
-import { childPids, ROOT, runDirOf, runHerd, useLoopbackFleet } from './herd-cli.js';
+import { childPids, ROOT, runDirOf, runHerd, scratchDir, useLoopbackFleet } from './herd-cli.js';
 
 const scope = useLoopbackFleet();
 const BUNDLED_WORKER = path.join(ROOT, 'dist', 'src', 'bundle', 'worker.js');
@@ -26,15 +26,22 @@ function conn(out: string): string[] {
   ];
 }
 
-/** Runs `args` with every host blocked on a gate, and reports which worker processes held which hosts. */
-async function workersHolding(hosts: string[], name: string, extra: string[]): Promise<Map<number, string[]>> {
+/**
+ * Runs `args` with every host blocked on a gate, and reports which process held which hosts: each worker process, and
+ * herd's own (its pid) when it holds any.
+ */
+async function processesHolding(hosts: string[], name: string, extra: string[]): Promise<Map<number, string[]>> {
   const inv = path.join(scope.home, `${name}.txt`);
   fs.writeFileSync(inv, hosts.join('\n') + '\n');
   const gate: Gate = openGate();
   const held = new Map<number, string[]>();
+  let workers = 0;
   const run = driver(async (child) => {
     await waitUntil(() => gate.started().length === hosts.length, `all ${hosts.length} commands to start`);
+    const own = hostsHeldBy(child.pid!, gate);
+    if (own.length > 0) held.set(child.pid!, own);
     for (const pid of childPids(child.pid!)) {
+      workers++;
       held.set(pid, hostsHeldBy(pid, gate));
       // A worker is the bundled module, one file to load (scripts/bundle.mjs), not the ~50 modules it is built from.
       expect(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')).toContain(BUNDLED_WORKER);
@@ -51,100 +58,71 @@ async function workersHolding(hosts: string[], name: string, extra: string[]): P
     options: { workers: number };
   };
   // run.json says how many worker processes the run had (a rerun repeats it).
-  expect(record.options.workers).toBe(held.size);
+  expect(record.options.workers).toBe(workers);
   return held;
 }
 
 describe('worker processes of a small run', () => {
-  it('a 5-host run forks one worker, which holds every host, unless --workers asks for more', async () => {
+  it("a 5-host run forks no worker: herd's own process holds every host, unless --workers asks for workers", async () => {
     const hosts = scope.fleet.hosts(5, 810);
-    const auto = await workersHolding(hosts, 'auto', []);
+    const auto = await processesHolding(hosts, 'auto', []);
     expect([...auto.values()].map((h) => h.sort())).toEqual([[...hosts].sort()]);
-    // Two are what the user asked for: two there are, each with some of the hosts.
-    const asked = await workersHolding(hosts, 'asked', ['-w', '2', '-f', '5']);
+    // Two are what the user asked for: two there are, each with some of the hosts, and none in herd itself.
+    const asked = await processesHolding(hosts, 'asked', ['-w', '2', '-f', '5']);
     expect(asked.size).toBe(2);
     expect([...asked.values()].flat().sort()).toEqual([...hosts].sort());
   });
 
-  it('a 40-host run forks one worker per 32 hosts begun, at most one per CPU', async () => {
+  it('a 31-host run is still one process; 40 hosts fork one worker per 32 hosts begun, at most one per CPU', async () => {
+    const few = scope.fleet.hosts(31, 850);
+    const alone = await processesHolding(few, 'thirty-one', []);
+    expect(alone.size).toBe(1);
+    expect([...alone.values()].flat().sort()).toEqual([...few].sort());
     const hosts = scope.fleet.hosts(40, 820);
-    const held = await workersHolding(hosts, 'forty', []);
+    const held = await processesHolding(hosts, 'forty', []);
     expect(held.size).toBe(Math.min(2, os.availableParallelism()));
     expect([...held.values()].flat().sort()).toEqual([...hosts].sort());
   });
-});
 
-/** The inventory as a FIFO nobody has written yet: herd blocks reading it, and the test says when it is there. */
-function inventoryFifo(name: string): string {
-  const fifo = path.join(scope.home, `${name}.fifo`);
-  execFileSync('mkfifo', [fifo]);
-  return fifo;
-}
-
-function cmdline(pid: number): string[] {
-  return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(' ')[2] !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-describe('the first worker process', () => {
-  it('is forked before the inventory is read, and is the worker that runs the hosts', async () => {
-    const hosts = scope.fleet.hosts(2, 830);
-    const fifo = inventoryFifo('early');
-    const gate = openGate();
-    let early = 0;
-    let workers: number[] = [];
-    let held: string[] = [];
-    const run = driver(async (child) => {
-      await waitUntil(() => childPids(child.pid!).length === 1, 'a worker while the inventory is unwritten');
-      early = childPids(child.pid!)[0]!;
-      expect(cmdline(early)).toContain(BUNDLED_WORKER);
-      await fs.promises.writeFile(fifo, hosts.join('\n') + '\n');
-      await waitUntil(() => gate.started().length === hosts.length, 'both commands to start');
-      workers = childPids(child.pid!);
-      held = hostsHeldBy(early, gate);
-      gate.release();
-    });
-    const result = await runHerd(['run', '-i', fifo, ...conn('runs-early'), gate.command('true')], {
+  it('--workers 0 keeps a 40-host run in one process too; a push of 2 hosts still forks its worker', async () => {
+    const hosts = scope.fleet.hosts(40, 860);
+    const held = await processesHolding(hosts, 'forty-in', ['-w', '0']);
+    expect(held.size).toBe(1);
+    expect([...held.values()].flat().sort()).toEqual([...hosts].sort());
+    const src = path.join(scope.home, 'push-src');
+    fs.mkdirSync(src, { recursive: true });
+    fs.writeFileSync(path.join(src, 'f'), 'x');
+    const inv = path.join(scope.home, 'push2.txt');
+    fs.writeFileSync(inv, scope.fleet.hosts(2, 870).join('\n') + '\n');
+    // The fleet's user writes there.
+    const dest = scratchDir('herd-small-push-');
+    fs.chmodSync(dest, 0o777);
+    const pushed = await runHerd(['push', '-i', inv, ...conn('runs-push2'), src, `${dest}/{{ host }}`], {
       env: { HOME: scope.home },
-      onSpawn: run.onSpawn,
     });
-    expect(run.failure()).toBeUndefined();
-    expect(result.stderr).toContain('2 hosts: 2 ok');
-    expect(result.code).toBe(0);
-    expect(workers).toEqual([early]);
-    expect(held.sort()).toEqual([...hosts].sort());
+    expect(pushed.code, pushed.stderr).toBe(0);
+    const record = JSON.parse(fs.readFileSync(path.join(runDirOf(pushed), 'run.json'), 'utf8')) as {
+      options: { workers: number };
+    };
+    expect(record.options.workers).toBe(1);
   });
 
-  it('leaves with herd when the command ends before its run (a bad inventory: exit 2)', async () => {
-    const fifo = inventoryFifo('early-bad');
-    let early = 0;
-    const run = driver(async (child) => {
-      await waitUntil(() => childPids(child.pid!).length === 1, 'a worker while the inventory is unwritten');
-      early = childPids(child.pid!)[0]!;
-      await fs.promises.writeFile(fifo, '127.0.0.1:99999\n');
-    });
-    const result = await runHerd(['run', '-i', fifo, ...conn('runs-early-bad'), 'true'], {
+  it('--workers 0 with --persist is refused before any host is contacted', async () => {
+    const inv = path.join(scope.home, 'persist0.txt');
+    fs.writeFileSync(inv, scope.fleet.hosts(1, 880).join('\n') + '\n');
+    const r = await runHerd(['run', '-i', inv, ...conn('runs-persist0'), '-w', '0', '--persist', '1m', 'true'], {
       env: { HOME: scope.home },
-      onSpawn: run.onSpawn,
     });
-    expect(run.failure()).toBeUndefined();
-    expect(result.stderr).toBe(`herd: ${fifo}:1:11: port 99999 out of range 1-65535\n`);
-    expect(result.code).toBe(2);
-    expect(early).toBeGreaterThan(0);
-    await waitUntil(() => !alive(early), 'the early worker to leave with herd', 10_000);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      "herd: --persist keeps connections in worker processes: --workers 0 runs in herd's own process\n",
+    );
+    expect(fs.existsSync(path.join(scope.home, 'runs-persist0'))).toBe(false);
   });
 });
 
 describe('the parent process', () => {
-  it('loads no SSH library when no -k is given: only its workers parse keys and connect', async () => {
+  it('with worker processes (-w 1) it loads no SSH library when no -k is given: only its workers connect', async () => {
     const hosts = scope.fleet.hosts(1, 840);
     const inv = path.join(scope.home, 'parent.txt');
     fs.writeFileSync(inv, hosts.join('\n') + '\n');
@@ -167,7 +145,7 @@ describe('the parent process', () => {
       gate.release();
     });
     const out = path.join(scope.home, 'runs-parent');
-    const result = await runHerd(['run', '-i', inv, '-F', config, '-o', out, gate.command('true')], {
+    const result = await runHerd(['run', '-i', inv, '-F', config, '-o', out, '-w', '1', gate.command('true')], {
       env: { HOME: scope.home },
       onSpawn: run.onSpawn,
     });

@@ -35,13 +35,13 @@ function journalResults(dir: string): Map<string, Record<string, unknown>> {
 
 describe('an exception thrown inside a worker', () => {
   /** One worker, three hosts; the first host's channel throws as `how` says: only that host ends as error. */
-  async function expectContained(how: 'sync' | 'resumed', start: number): Promise<void> {
+  async function expectContained(how: 'sync' | 'resumed', start: number, workers = '1'): Promise<void> {
     const hosts = scope.fleet.hosts(3, start);
     const inv = path.join(scope.home, `throw-${how}.txt`);
     fs.writeFileSync(inv, hosts.join('\n') + '\n');
     const out = path.join(scope.home, `runs-throw-${how}`);
     const result = await runHerd(
-      ['run', '-i', inv, ...conn(out), '-w', '1', '-f', '3', 'echo first; sleep 1; echo second'],
+      ['run', '-i', inv, ...conn(out), '-w', workers, '-f', '3', 'echo first; sleep 1; echo second'],
       {
         env: { HOME: scope.home, HERD_TEST_THROW_IN_CHANNEL: hosts[0], HERD_TEST_THROW_HOW: how },
         timeoutMs: 30_000,
@@ -68,6 +68,40 @@ describe('an exception thrown inside a worker', () => {
   it("thrown by a chunk a paused stream delivers when it resumes (outside ssh2's parser): still only that host ends as error", async () => {
     // The first chunk pauses the channel for 1.5 s; `second` arrives meanwhile and is delivered on resume.
     await expectContained('resumed', 1995);
+  });
+
+  it("in herd's own process (--workers 0): thrown inside a channel callback, still only that host ends as error", async () => {
+    await expectContained('sync', 2030, '0');
+  });
+
+  it("uncaught in herd's own process (--workers 0): its running host ends as error, the others run, herd ends normally", async () => {
+    const hosts = scope.fleet.hosts(3, 2040);
+    const inv = path.join(scope.home, 'throw-in.txt');
+    fs.writeFileSync(inv, hosts.join('\n') + '\n');
+    const out = path.join(scope.home, 'runs-throw-in');
+    // One session: the faulty host runs alone; the other two wait in the worker's queue, not begun, when it throws.
+    const result = await runHerd(
+      ['run', '-i', inv, ...conn(out), '-w', '0', '-f', '1', 'echo first; sleep 1; echo second'],
+      {
+        env: { HOME: scope.home, HERD_TEST_THROW_IN_CHANNEL: hosts[0], HERD_TEST_THROW_HOW: 'async' },
+        timeoutMs: 30_000,
+      },
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      "herd: warning: uncaught error in herd's own process (--workers 0): test fault thrown inside the channel callback",
+    );
+    const dir = runDirOf(result);
+    const rows = readHostsTsv(dir);
+    expect(rows.get(hosts[0]!)?.status).toBe('error');
+    expect(rows.get(hosts[0]!)?.reason).toMatch(
+      /^uncaught error in herd's own process \(--workers 0\) while this host was running: test fault thrown inside/,
+    );
+    expect(journalResults(dir).get(hosts[0]!)?.['code']).toBe('E_WORKER_ERROR');
+    // Not begun when it failed: a new in-process worker ran them, each once.
+    for (const h of hosts.slice(1)) expect(rows.get(h)).toMatchObject({ status: 'ok', exit: '0' });
+    expect(fs.readFileSync(path.join(dir, 'stdout', hosts[1]!), 'utf8')).toBe('first\nsecond\n');
+    expect(result.durationMs).toBeLessThan(15_000);
   });
 
   it("uncaught (a rejected promise nobody handles): every running host of that worker ends as error; the other worker's host finishes ok", async () => {

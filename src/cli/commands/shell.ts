@@ -21,6 +21,7 @@ import {
   commandLaunch,
   finishLaunch,
   freshRun,
+  inProcessWorkers,
   launchView,
   openRun,
   resolveLaunch,
@@ -72,6 +73,7 @@ export async function shellCommand(raw: RawOptions): Promise<number> {
     hosts: base.targets.length,
     config: { ...ctx.config, knownHostsData: prepared.knownHostsData },
     onWarning: (message) => writeText(stderr, `herd: warning: ${message}\n`),
+    ...(base.run.workers === 0 ? { channels: await inProcessWorkers() } : {}),
   });
   const state: ShellState = {
     base: { ...base, warnings: [] },
