@@ -46,12 +46,15 @@ function sha256(data: string | Buffer): string {
 }
 
 /**
- * The cache file of a bundle: named by the bundle and the flags (its slot: one file per slot, the other builds' are
- * removed), then by the key. The key covers the bundle's content, since V8 itself checks only the source's length.
+ * The cache file of a bundle: named by the bundle, its directory and the flags (its slot: one file per slot, the other
+ * builds' are removed), then by the key. The key covers the bundle's content, since V8 itself checks only the
+ * source's length.
  */
 function cacheKey(bundleFile: string, source: Buffer): { slot: string; key: string } {
   const flags = flagsOf();
-  const slot = `${path.basename(bundleFile).replace(/[^\w.-]/g, '_')}-${sha256(flags).slice(0, 12)}`;
+  // Per installation too: two herds used in turn (an upgrade beside the old one, a checkout and the installed package)
+  // would otherwise replace each other's file at every run, and each run compile from source.
+  const slot = `${path.basename(bundleFile).replace(/[^\w.-]/g, '_')}-${sha256(`${flags}\0${path.dirname(bundleFile)}`).slice(0, 12)}`;
   const key = sha256(
     JSON.stringify([sha256(source), process.version, process.versions.v8, process.arch, process.platform, flags]),
   ).slice(0, 40);
@@ -87,16 +90,38 @@ function usableDir(dir: string): string | null {
   }
 }
 
-/** A cache file's first bytes: ours, for this key, and whether the process that wrote it ran the bundle's main path. */
-function header(key: string, full: boolean): Buffer {
-  return Buffer.concat([MAGIC, Buffer.from(`${key} ${full ? 'full' : 'part'}\n`)]);
+/**
+ * The paths through a bundle a process ran, besides the start every process runs: `full`, the main path (a command
+ * that runs on hosts; every worker); `in-process`, the worker's code in the CLI (engine/in-process-worker.ts). A cache
+ * holds the functions that had run when it was written, so one written by a process that ran fewer paths is replaced
+ * by the first process that ran more (a run with worker processes writes the CLI's cache without the worker's code;
+ * every small run after it would compile that code again).
+ */
+type BundlePath = 'full' | 'in-process';
+
+/** Paths this process ran that its bundle's loader cannot see (a later module says so: notePath). */
+const NOTED = Symbol.for('herd.codeCachePaths');
+const noted = (): Set<BundlePath> => ((globalThis as { [NOTED]?: Set<BundlePath> })[NOTED] ??= new Set());
+
+/** This process ran `path` of its bundle: the cache, written at exit, is written again if it lacks it. */
+export function notePath(name: BundlePath): void {
+  noted().add(name);
+}
+
+/** A cache file's first bytes: ours, for this key, and the paths the processes that wrote it ran. */
+function header(key: string, paths: ReadonlySet<BundlePath>): Buffer {
+  return Buffer.concat([MAGIC, Buffer.from(`${key} ${paths.size === 0 ? 'part' : [...paths].sort().join(',')}\n`)]);
+}
+
+function covers(have: ReadonlySet<BundlePath>, want: ReadonlySet<BundlePath>): boolean {
+  return [...want].every((p) => have.has(p));
 }
 
 /**
  * The V8 data in a cache file, or undefined. The file is opened without following a link and without blocking on a
  * FIFO, then checked on the open descriptor: a regular file of ours alone, of a sane size, made for this key.
  */
-function readCache(file: string, key: string): { data: Buffer; full: boolean } | undefined {
+function readCache(file: string, key: string): { data: Buffer; paths: Set<BundlePath> } | undefined {
   let fd: number;
   try {
     fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
@@ -107,13 +132,18 @@ function readCache(file: string, key: string): { data: Buffer; full: boolean } |
     const st = fs.fstatSync(fd);
     if (!st.isFile() || !ownedAlone(st) || st.size > MAX_CACHE_BYTES) return undefined;
     const data = fs.readFileSync(fd);
-    for (const full of [true, false]) {
-      const head = header(key, full);
-      if (data.length > head.length && data.subarray(0, head.length).equals(head)) {
-        return { data: data.subarray(head.length), full };
+    const start = Buffer.concat([MAGIC, Buffer.from(`${key} `)]);
+    const end = data.indexOf(0x0a, start.length);
+    if (!data.subarray(0, start.length).equals(start) || end < 0 || end > start.length + 64) return undefined;
+    const words = data.subarray(start.length, end).toString('latin1');
+    const paths = new Set<BundlePath>();
+    if (words !== 'part') {
+      for (const word of words.split(',')) {
+        if (word !== 'full' && word !== 'in-process') return undefined;
+        paths.add(word);
       }
     }
-    return undefined;
+    return end + 1 < data.length ? { data: data.subarray(end + 1), paths } : undefined;
   } catch {
     return undefined;
   } finally {
@@ -130,9 +160,10 @@ export interface CompiledBundle {
   /** Where the cache is (null: no usable directory, so none). */
   readonly cacheFile: string | null;
   /**
-   * Writes the cache when there was none, V8 rejected it, or it came from a process that did not run the main path
-   * and this one does; once. Called after the code ran (the CLI at exit, a worker at its first host_done), so the
-   * functions compiled lazily while it ran are in it too. Never throws. Returns whether it wrote.
+   * Writes the cache when there was none, V8 rejected it, or it came from processes that did not run every path this
+   * one did (the main path, the in-process worker: notePath); once. Called after the code ran (the CLI at exit, a
+   * worker at its first host_done), so the functions compiled lazily while it ran are in it too. Never throws. Returns
+   * whether it wrote.
    */
   save(): boolean;
 }
@@ -159,7 +190,8 @@ export function compileBundle(
   const cached = cacheFile === null ? undefined : readCache(cacheFile, key);
   const script = new vm.Script(wrapped, { filename: file, ...(cached ? { cachedData: cached.data } : {}) });
   const rejected = cached === undefined ? undefined : script.cachedDataRejected === true;
-  const upgrade = rejected === false && full && !cached!.full;
+  // What this process ran: known at save, after the code ran (a later module notes the in-process worker).
+  const ran = (): Set<BundlePath> => new Set<BundlePath>([...(full ? ['full' as const] : []), ...noted()]);
   let saved = false;
   return {
     rejected,
@@ -171,14 +203,18 @@ export function compileBundle(
       return module.exports;
     },
     save() {
-      if (saved || dir === null || cacheFile === null || (rejected === false && !upgrade)) return false;
+      const mine = ran();
+      if (saved || dir === null || cacheFile === null || (rejected === false && covers(cached!.paths, mine)))
+        return false;
       saved = true;
       // Another process of this build (a sibling worker) may have written it meanwhile; a rejected one is replaced.
       if (rejected !== true) {
         const now = readCache(cacheFile, key);
-        if (now !== undefined && (now.full || !full)) return false;
+        if (now !== undefined && covers(now.paths, mine)) return false;
       }
-      return writeCache(dir, slot, cacheFile, header(key, full), script);
+      // Taken, the old cache's functions are in this process too: the new one holds both paths.
+      const paths = new Set([...mine, ...(rejected === false ? cached!.paths : [])]);
+      return writeCache(dir, slot, cacheFile, header(key, paths), script);
     },
   };
 }

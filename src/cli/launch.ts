@@ -3,6 +3,7 @@ import os from 'node:os';
 import type { Target } from '../inventory/types.js';
 import { executeSinglePass, prepareHosts, Run, type RunOutcome, type RunRequest } from '../engine/run.js';
 import type { WorkerChannelSource } from '../engine/worker-channel.js';
+import { notePath } from '../code-cache.js';
 import type { ConnectionDefaults } from '../engine/connection-plan.js';
 import type { RunEventListener } from '../engine/events.js';
 import type { TaskSpec } from '../engine/protocol.js';
@@ -324,6 +325,8 @@ type KeeperSession = Awaited<ReturnType<typeof attachKeeper>>['session'];
  * code, which a run with worker processes, and every other command, never loads here.
  */
 export async function inProcessWorkers(): Promise<WorkerChannelSource> {
+  // Its code was compiled here: the CLI's code cache must hold it (one written by a run with workers does not).
+  notePath('in-process');
   return (await import('../engine/in-process-worker.js')).inProcessWorkers;
 }
 

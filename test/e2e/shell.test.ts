@@ -111,6 +111,41 @@ describe('herd shell with piped commands', () => {
     expect([...readHostsTsv(runDirs(rerun)[0]!).keys()]).toEqual([b]);
   });
 
+  it("-w 0 holds the session's connections in herd's own process: no worker, one handshake per host", async () => {
+    const hosts = fleet.hosts(3, 4150);
+    const inventory = path.join(home, 'in-process.txt');
+    fs.writeFileSync(inventory, hosts.join('\n') + '\n');
+    const before = loginsPerHost(fleet);
+    // While the second line sleeps on every host, herd has no child process.
+    let children: number[] | undefined;
+    const r = await runHerd(shellArgs(inventory, 'runs-w0', ['-w', '0']), {
+      input: `${PRINT_ADDRESS}\nsleep 1\necho three\n`,
+      cwd: home,
+      onSpawn: (child) => {
+        const look = setInterval(() => {
+          // The second command's run directory is there (beside the first's and `latest`): it is sleeping.
+          if (fs.existsSync(path.join(home, 'runs-w0')) && fs.readdirSync(path.join(home, 'runs-w0')).length >= 3) {
+            children = childPids(child.pid!);
+            clearInterval(look);
+          }
+        }, 50);
+        child.once('exit', () => clearInterval(look));
+      },
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(children).toEqual([]);
+    const dirs = runDirs(r);
+    expect(dirs).toHaveLength(3);
+    for (const h of hosts) expect(fs.readFileSync(path.join(dirs[0]!, 'stdout', h), 'utf8')).toBe(`${h}\n`);
+    for (const h of hosts) expect(fs.readFileSync(path.join(dirs[2]!, 'stdout', h), 'utf8')).toBe('three\n');
+    const record = JSON.parse(fs.readFileSync(path.join(dirs[2]!, 'run.json'), 'utf8')) as {
+      options: { workers: number };
+    };
+    expect(record.options.workers).toBe(0);
+    const after = loginsPerHost(fleet);
+    for (const h of hosts) expect((after.get(h) ?? 0) - (before.get(h) ?? 0)).toBe(1);
+  });
+
   it(':put and :get move files over the held connections; a bad built-in is refused and the session goes on (exit 2)', async () => {
     const hosts = fleet.hosts(2, 4200);
     const inventory = path.join(home, 'two.txt');

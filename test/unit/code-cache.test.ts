@@ -32,13 +32,14 @@ beforeAll(() => {
   fs.writeFileSync(
     child,
     [
-      "import { compileBundle, loadBundle } from './code-cache.mjs';",
+      "import { compileBundle, loadBundle, notePath } from './code-cache.mjs';",
       'const [file, dir, how] = process.argv.slice(2);',
       "if (how === 'at-exit') {",
       '  process.stdout.write(JSON.stringify({ exports: loadBundle(file) }));',
       '} else {',
       "  const c = compileBundle(file, dir === 'none' ? null : dir, how !== 'part');",
       '  const exports = c.run();',
+      "  if (how === 'in-process') notePath('in-process');",
       '  const saved = c.save();',
       '  const again = c.save();',
       '  process.stdout.write(JSON.stringify({ rejected: c.rejected ?? null, cacheFile: c.cacheFile, exports, saved, again }));',
@@ -137,6 +138,35 @@ describe('compileBundle', () => {
     expect(load(file, cacheDir)).toMatchObject({ rejected: false, saved: false });
     expect(load(file, cacheDir, {}, 'part')).toMatchObject({ rejected: false, saved: false });
     expect(fs.readFileSync(full.cacheFile!, 'latin1')).toMatch(/^herd-v8-code-cache-1\n[0-9a-f]{40} full\n/);
+  });
+
+  it('replaces, once, a cache written without the in-process worker by the first process that ran it', () => {
+    // A run with worker processes writes the CLI's cache first; a small run after it runs the worker's code in the
+    // CLI, which that cache lacks: without a new one, every small run compiled that code again.
+    const dir = tempDir();
+    const file = writeBundle(dir);
+    const cacheDir = path.join(dir, 'herd');
+    expect(load(file, cacheDir)).toMatchObject({ saved: true });
+    expect(load(file, cacheDir)).toMatchObject({ rejected: false, saved: false });
+    const inProcess = load(file, cacheDir, {}, 'in-process');
+    expect(inProcess).toMatchObject({ rejected: false, saved: true, again: false });
+    expect(fs.readFileSync(inProcess.cacheFile!, 'latin1')).toMatch(
+      /^herd-v8-code-cache-1\n[0-9a-f]{40} full,in-process\n/,
+    );
+    // It holds both paths now: neither kind of process writes it again.
+    expect(load(file, cacheDir, {}, 'in-process')).toMatchObject({ rejected: false, saved: false });
+    expect(load(file, cacheDir)).toMatchObject({ rejected: false, saved: false });
+    expect(load(file, cacheDir, {}, 'part')).toMatchObject({ rejected: false, saved: false });
+  });
+
+  it('keeps a cache per installation: the same build in two directories, used in turn, does not replace the other', () => {
+    const cacheDir = path.join(tempDir(), 'herd');
+    const [a, b] = [tempDir(), tempDir()].map((d) => writeBundle(d));
+    expect(load(a!, cacheDir)).toMatchObject({ saved: true });
+    expect(load(b!, cacheDir)).toMatchObject({ saved: true });
+    expect(load(a!, cacheDir)).toMatchObject({ rejected: false, saved: false });
+    expect(load(b!, cacheDir)).toMatchObject({ rejected: false, saved: false });
+    expect(fs.readdirSync(cacheDir)).toHaveLength(2);
   });
 
   it('writes the cache as the process exits (loadBundle), under $XDG_CACHE_HOME/herd', () => {
