@@ -11,6 +11,36 @@ import type { ParentMessage, WorkerMessage } from './protocol.js';
 import type { WorkerChannel, WorkerChannelSource } from './worker-channel.js';
 import { createWorkerCore, type WorkerCore } from './worker-core.js';
 
+/**
+ * The in-process workers whose code may still run, oldest first: the live one, and those that left less than
+ * WORKER_EXIT_GRACE_MS ago (a failed one's jobs go on until they meet its cut connections). While there is any, an
+ * uncaught error in herd is taken as theirs, as a worker process's would be (most of what runs in herd's process
+ * during such a run is the hosts' connections): the live one fails (its hosts end as `error`, the run goes on); one
+ * already failing takes it silently, as a worker process on its way out would. Then herd is as before.
+ */
+const owners: InProcessWorker[] = [];
+
+function onUncaught(err: unknown): void {
+  const owner = owners.findLast((w) => w.connected) ?? owners.at(-1);
+  owner?.fail(err);
+}
+
+function own(worker: InProcessWorker): void {
+  if (owners.length === 0) {
+    process.on('uncaughtException', onUncaught);
+    process.on('unhandledRejection', onUncaught);
+  }
+  owners.push(worker);
+}
+
+function disown(worker: InProcessWorker): void {
+  const at = owners.indexOf(worker);
+  if (at >= 0) owners.splice(at, 1);
+  if (owners.length > 0) return;
+  process.off('uncaughtException', onUncaught);
+  process.off('unhandledRejection', onUncaught);
+}
+
 export class InProcessWorker extends EventEmitter implements WorkerChannel {
   readonly pid = undefined;
   readonly name = "herd's own process (--workers 0)";
@@ -18,11 +48,6 @@ export class InProcessWorker extends EventEmitter implements WorkerChannel {
   /** Set as it leaves: nothing more goes either way. */
   private gone = false;
   private readonly core: WorkerCore;
-  /**
-   * An uncaught error while this worker runs is taken as its own, as a worker process's would be: most of what runs
-   * in herd's process during a run is the hosts' connections. Its hosts end as `error` and the run goes on.
-   */
-  private readonly onUncaught = (err: unknown): void => this.core.fail(err);
 
   constructor() {
     super();
@@ -32,8 +57,12 @@ export class InProcessWorker extends EventEmitter implements WorkerChannel {
       sendOutput: (message) => void this.deliver(message),
       leave: (code, last) => this.leave(code, last),
     });
-    process.on('uncaughtException', this.onUncaught);
-    process.on('unhandledRejection', this.onUncaught);
+    own(this);
+  }
+
+  /** An uncaught error in herd while this worker's code may run (see owners). */
+  fail(err: unknown): void {
+    this.core.fail(err);
   }
 
   get connected(): boolean {
@@ -72,16 +101,17 @@ export class InProcessWorker extends EventEmitter implements WorkerChannel {
     if (last) this.deliver(last);
     // After shutdown the connections are closing (their disconnect is sent): let them finish, but not keep herd
     // alive for a host that never closes its side. After an uncaught error nothing of this worker may act again.
-    this.stop(code === 0 ? 'unref' : 'destroy');
+    this.stop(code === 0 ? 'release' : 'destroy');
     setImmediate(() => this.emit('exit', code, null));
   }
 
-  private stop(how: 'unref' | 'destroy'): void {
+  private stop(how: 'release' | 'destroy'): void {
     this.gone = true;
-    process.off('uncaughtException', this.onUncaught);
-    process.off('unhandledRejection', this.onUncaught);
     const cut = releaseConnections(how);
-    if (how === 'unref') setTimeout(cut, WORKER_EXIT_GRACE_MS).unref();
+    setTimeout(() => {
+      cut();
+      disown(this);
+    }, WORKER_EXIT_GRACE_MS).unref();
   }
 }
 

@@ -1,6 +1,7 @@
 // A worker's work, apart from where it runs: host jobs handed over by the parent, everything reported as messages
 // through a port. The port is the IPC channel in a worker process (worker.ts), or herd's own process for a small run
 // (in-process-worker.ts). It never prints and never writes run files.
+import { setMaxListeners } from 'node:events';
 import pLimit from 'p-limit';
 import { toErrorData } from '../errors.js';
 import { notStarted } from '../results/status.js';
@@ -132,7 +133,7 @@ export function createWorkerCore(port: WorkerPort): WorkerCore {
         onConnection: (hop, outcome) => send({ kind: 'jump_connection', hop, outcome }),
       }),
       limit: pLimit(Math.max(1, config.concurrency)),
-      abort: new AbortController(),
+      abort: passSignal(),
       kept,
     };
     send({ kind: 'ready', problems });
@@ -193,7 +194,7 @@ export function createWorkerCore(port: WorkerPort): WorkerCore {
         if (!state) throw new Error('pass received before init');
         state.pass = { task: message.task, keep: message.keep, hold: message.hold === true };
         // A pass stopped by stop_pass (herd shell's Ctrl-C) is over: the next one starts with a fresh signal.
-        if (state.passStopped !== undefined && state.drainReason === undefined) state.abort = new AbortController();
+        if (state.passStopped !== undefined && state.drainReason === undefined) state.abort = passSignal();
         state.passStopped = undefined;
         if (message.knownHostsData) state.connector.useKnownHosts(message.knownHostsData);
         return;
@@ -262,6 +263,17 @@ export function createWorkerCore(port: WorkerPort): WorkerCore {
     },
     fail,
   };
+}
+
+/**
+ * The signal every host job of a pass listens to: one listener per job at once, hundreds in a worker (its share of
+ * --forks), which is no leak. Node's warning past 10 would reach the operator's terminal from a worker in herd's own
+ * process (a worker process's stderr is not shown).
+ */
+function passSignal(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
 }
 
 function assertNever(value: never): never {

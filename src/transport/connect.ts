@@ -88,14 +88,19 @@ function tracked(socket: net.Socket): net.Socket {
 /**
  * For a worker in herd's own process (engine/in-process-worker.ts), which cannot leave by exiting as a worker process
  * does. 'destroy': every connection open now is cut (it failed, or was killed: nothing of it may act again).
- * 'unref': they go on closing (their disconnect is sent) but keep herd alive no more, whatever the host does; the
- * function returned cuts those same ones, for when their time is up.
+ * 'release' (after shutdown, each connection's disconnect sent and its end written): each is cut as soon as that is
+ * out, not when the host closes its side, which a host may never do (ssh2's keepalive timer would hold herd until
+ * then); one still open keeps herd alive no more; the function returned cuts those same ones, for when time is up.
  */
-export function releaseConnections(how: 'unref' | 'destroy'): () => void {
+export function releaseConnections(how: 'release' | 'destroy'): () => void {
   const sockets = [...openSockets];
   for (const socket of sockets) {
     if (how === 'destroy') socket.destroy();
-    else socket.unref();
+    else {
+      socket.unref();
+      if (socket.writableFinished) socket.destroy();
+      else socket.once('finish', () => socket.destroy());
+    }
   }
   return () => sockets.forEach((socket) => socket.destroy());
 }

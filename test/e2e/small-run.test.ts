@@ -2,6 +2,7 @@
 // works on them: engine/in-process-worker.ts), larger runs no more than their hosts need, and an explicit --workers
 // is still obeyed; workers start from the bundle.
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -153,5 +154,51 @@ describe('the parent process', () => {
     expect(result.code).toBe(0);
     expect(worker).toBe(true);
     expect(parent).toBe(false);
+  });
+});
+
+describe("herd's own process as the worker (-w 0, or a small run)", () => {
+  it('leaves at once after its run though a host never closes its side of the connection', async () => {
+    // A host (here a relay in front of the fleet's sshd) that takes herd's disconnect and end, and never closes its
+    // side: a worker process would exit over it; herd's own process must not wait on it either (ssh2's keepalive
+    // timer held it until the 2 s cut before).
+    const [host] = scope.fleet.hosts(1, 890);
+    const held: net.Socket[] = [];
+    const relay = net.createServer({ allowHalfOpen: true }, (client) => {
+      const up = net.connect({ host: host!, port: scope.fleet.port, allowHalfOpen: true });
+      held.push(client, up);
+      client.on('data', (d) => up.write(d));
+      up.on('data', (d) => client.write(d));
+      for (const s of [client, up]) s.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = relay.address() as net.AddressInfo;
+      const inv = path.join(scope.home, 'never-closes.txt');
+      fs.writeFileSync(inv, `127.0.0.1:${port}\n`);
+      const r = await runHerd(
+        ['run', '-i', inv, ...conn('runs-never-closes'), '--host-key-checking', 'off', 'echo hi'],
+        {
+          env: { HOME: scope.home },
+        },
+      );
+      expect(r.code, r.stderr).toBe(0);
+      expect(fs.readFileSync(path.join(runDirOf(r), 'stdout', `127.0.0.1:${port}`), 'utf8')).toBe('hi\n');
+      // Well under the grace after which the connection would be cut anyway (WORKER_EXIT_GRACE_MS, 2 s).
+      expect(r.durationMs).toBeLessThan(1_500);
+    } finally {
+      for (const s of held) s.destroy();
+      relay.close();
+    }
+  });
+
+  it('says nothing of Node listener warnings on a run of more than ten hosts at once', async () => {
+    // Every host's job listens to its pass's abort signal; Node warns past ten listeners, on herd's own stderr now.
+    const inv = path.join(scope.home, 'twelve.txt');
+    fs.writeFileSync(inv, scope.fleet.hosts(12, 900).join('\n') + '\n');
+    const r = await runHerd(['run', '-i', inv, ...conn('runs-twelve'), 'sleep 0.5'], { env: { HOME: scope.home } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/Warning/);
+    expect(r.stderr).toContain('12 hosts: 12 ok');
   });
 });

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { driver, hostsHeldBy, openGate, stderrMatches, waitUntil } from './gate.js';
-import { childPids, pidsWith, readHostsTsv, runDirOf, runHerd, useLoopbackFleet } from './herd-cli.js';
+import { childPids, pidsWith, readHostsTsv, runDirOf, runHerd, scratchDir, useLoopbackFleet } from './herd-cli.js';
 
 const scope = useLoopbackFleet();
 
@@ -102,6 +102,41 @@ describe('an exception thrown inside a worker', () => {
     for (const h of hosts.slice(1)) expect(rows.get(h)).toMatchObject({ status: 'ok', exit: '0' });
     expect(fs.readFileSync(path.join(dir, 'stdout', hosts[1]!), 'utf8')).toBe('first\nsecond\n');
     expect(result.durationMs).toBeLessThan(15_000);
+  });
+
+  it("two uncaught errors at once in herd's own process (--workers 0): every host recorded as error, herd ends normally", async () => {
+    // The same bug hit by two hosts in one turn: the second error comes while the first failure is on its way out.
+    // Injected by a preload into herd itself, once the commands have started (a marker file they create).
+    const hosts = scope.fleet.hosts(4, 2050);
+    const inv = path.join(scope.home, 'throw-twice.txt');
+    fs.writeFileSync(inv, hosts.join('\n') + '\n');
+    const out = path.join(scope.home, 'runs-throw-twice');
+    // Where the fleet's user may write.
+    const shared = scratchDir('herd-throw-twice-');
+    fs.chmodSync(shared, 0o777);
+    const marker = path.join(shared, 'started');
+    const preload = path.join(scope.home, 'throw-twice.cjs');
+    fs.writeFileSync(
+      preload,
+      `const fs = require('fs');
+      const look = setInterval(() => {
+        if (!fs.existsSync(${JSON.stringify(marker)})) return;
+        clearInterval(look);
+        setImmediate(() => { throw new Error('bug A'); });
+        setImmediate(() => { throw new Error('bug B'); });
+      }, 20);
+      look.unref();\n`,
+    );
+    const result = await runHerd(['run', '-i', inv, ...conn(out), '-w', '0', `touch ${marker}; sleep 3; echo fin`], {
+      env: { HOME: scope.home, NODE_OPTIONS: `--require ${preload}` },
+      timeoutMs: 30_000,
+    });
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stderr).toContain("herd: warning: uncaught error in herd's own process (--workers 0): bug A");
+    expect(result.stderr).not.toContain('bug B');
+    const rows = readHostsTsv(runDirOf(result));
+    expect(rows.size).toBe(4);
+    for (const h of hosts) expect(rows.get(h)?.status).toBe('error');
   });
 
   it("uncaught (a rejected promise nobody handles): every running host of that worker ends as error; the other worker's host finishes ok", async () => {

@@ -3,7 +3,7 @@
 // handlers it puts on the process are gone with it.
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { defaultWorkers, HOSTS_PER_WORKER } from '../../../src/defaults.js';
+import { defaultWorkers, HOSTS_PER_WORKER, WORKER_EXIT_GRACE_MS } from '../../../src/defaults.js';
 import { InProcessWorker } from '../../../src/engine/in-process-worker.js';
 import type { ParentMessage, WorkerConfig, WorkerMessage } from '../../../src/engine/protocol.js';
 import { releaseConnections } from '../../../src/transport/connect.js';
@@ -38,9 +38,19 @@ const listeners = (): number[] => [
   process.listenerCount('unhandledRejection'),
 ];
 
+/** The process handlers an in-process worker adds stay a grace period after it (WORKER_EXIT_GRACE_MS), then go. */
+async function handlersBack(before: number[]): Promise<void> {
+  const until = Date.now() + WORKER_EXIT_GRACE_MS + 2_000;
+  while (Date.now() < until && listeners().join() !== before.join()) await new Promise((r) => setTimeout(r, 50));
+  expect(listeners()).toEqual(before);
+}
+
+const raise = (message: string): boolean =>
+  (process.emit as (event: string, ...args: unknown[]) => boolean)('uncaughtException', new Error(message));
+
 describe('the in-process worker', () => {
   const before = listeners();
-  afterEach(() => expect(listeners()).toEqual(before));
+  afterEach(() => handlersBack(before), 10_000);
 
   it('takes a message on a later turn, as a copy, and answers on a later turn', async () => {
     const worker = new InProcessWorker();
@@ -74,16 +84,40 @@ describe('the in-process worker', () => {
     expect(messages).toHaveLength(1);
   });
 
-  it('takes an uncaught error in herd while it runs as its own: worker_fatal, exit 70, handlers removed', async () => {
+  it('takes an uncaught error in herd while it runs as its own: worker_fatal, exit 70', async () => {
     const worker = new InProcessWorker();
     const { messages, exit } = collect(worker);
     expect(listeners()).toEqual(before.map((n) => n + 1));
-    (process.emit as (event: string, ...args: unknown[]) => boolean)(
-      'uncaughtException',
-      new Error('a bug in a callback'),
-    );
+    raise('a bug in a callback');
     expect(await exit).toEqual([70, null]);
     expect(messages).toMatchObject([{ kind: 'worker_fatal', error: { message: 'a bug in a callback' } }]);
+  });
+
+  it('takes a second uncaught error silently while the first failure is on its way out, then lets go', async () => {
+    // Its jobs go on a moment after it failed (until they meet its cut connections): the same bug in a second host
+    // must not end herd with every host unrecorded.
+    const worker = new InProcessWorker();
+    const { messages, exit } = collect(worker);
+    raise('bug A');
+    raise('bug B');
+    expect(await exit).toEqual([70, null]);
+    raise('bug C');
+    expect(listeners()).toEqual(before.map((n) => n + 1));
+    await turn();
+    expect(messages).toMatchObject([{ kind: 'worker_fatal', error: { message: 'bug A' } }]);
+  });
+
+  it('hands an uncaught error to the live worker, not to one that failed before it', async () => {
+    const first = new InProcessWorker();
+    const failed = collect(first);
+    raise('bug A');
+    expect(await failed.exit).toEqual([70, null]);
+    const second = new InProcessWorker();
+    const live = collect(second);
+    raise('bug B');
+    expect(await live.exit).toEqual([70, null]);
+    expect(live.messages).toMatchObject([{ kind: 'worker_fatal', error: { message: 'bug B' } }]);
+    expect(failed.messages).toHaveLength(1);
   });
 
   it('killed, it exits with the signal at once', async () => {
@@ -96,7 +130,7 @@ describe('the in-process worker', () => {
 });
 
 describe('releasing the connections of an in-process worker', () => {
-  it('unref leaves them open, the function it returns cuts those same ones; destroy cuts them now', async () => {
+  it('release leaves one not yet ended open, the function it returns cuts those same ones', async () => {
     const server = net.createServer(() => {});
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as net.AddressInfo).port;
@@ -113,7 +147,7 @@ describe('releasing the connections of an in-process worker', () => {
         knownEntries: { exact: [], bare: [] },
       } as never).catch((err: Error) => err);
       await new Promise((resolve) => server.once('connection', resolve));
-      const cut = releaseConnections('unref');
+      const cut = releaseConnections('release');
       await turn();
       const settledEarly = await Promise.race([attempt.then(() => true), turn().then(() => false)]);
       expect(settledEarly).toBe(false);
