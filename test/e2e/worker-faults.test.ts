@@ -23,6 +23,14 @@ function conn(out: string): string[] {
   ];
 }
 
+/** `n` fleet hosts from `start`, an inventory of them named `name`, and where their runs go. */
+function fleetRun(n: number, start: number, name: string): { hosts: string[]; inv: string; out: string } {
+  const hosts = scope.fleet.hosts(n, start);
+  const inv = path.join(scope.home, `${name}.txt`);
+  fs.writeFileSync(inv, hosts.join('\n') + '\n');
+  return { hosts, inv, out: path.join(scope.home, `runs-${name}`) };
+}
+
 /** host_done entries of a run's journal, by host. */
 function journalResults(dir: string): Map<string, Record<string, unknown>> {
   const lines = fs
@@ -36,10 +44,7 @@ function journalResults(dir: string): Map<string, Record<string, unknown>> {
 describe('an exception thrown inside a worker', () => {
   /** One worker, three hosts; the first host's channel throws as `how` says: only that host ends as error. */
   async function expectContained(how: 'sync' | 'resumed', start: number, workers = '1'): Promise<void> {
-    const hosts = scope.fleet.hosts(3, start);
-    const inv = path.join(scope.home, `throw-${how}.txt`);
-    fs.writeFileSync(inv, hosts.join('\n') + '\n');
-    const out = path.join(scope.home, `runs-throw-${how}`);
+    const { hosts, inv, out } = fleetRun(3, start, `throw-${how}`);
     const result = await runHerd(
       ['run', '-i', inv, ...conn(out), '-w', workers, '-f', '3', 'echo first; sleep 1; echo second'],
       {
@@ -75,10 +80,7 @@ describe('an exception thrown inside a worker', () => {
   });
 
   it("uncaught in herd's own process (--workers 0): its running host ends as error, the others run, herd ends normally", async () => {
-    const hosts = scope.fleet.hosts(3, 2040);
-    const inv = path.join(scope.home, 'throw-in.txt');
-    fs.writeFileSync(inv, hosts.join('\n') + '\n');
-    const out = path.join(scope.home, 'runs-throw-in');
+    const { hosts, inv, out } = fleetRun(3, 2040, 'throw-in');
     // One session: the faulty host runs alone; the other two wait in the worker's queue, not begun, when it throws.
     const result = await runHerd(
       ['run', '-i', inv, ...conn(out), '-w', '0', '-f', '1', 'echo first; sleep 1; echo second'],
@@ -107,10 +109,7 @@ describe('an exception thrown inside a worker', () => {
   it("two uncaught errors at once in herd's own process (--workers 0): every host recorded as error, herd ends normally", async () => {
     // The same bug hit by two hosts in one turn: the second error comes while the first failure is on its way out.
     // Injected by a preload into herd itself, once the commands have started (a marker file they create).
-    const hosts = scope.fleet.hosts(4, 2050);
-    const inv = path.join(scope.home, 'throw-twice.txt');
-    fs.writeFileSync(inv, hosts.join('\n') + '\n');
-    const out = path.join(scope.home, 'runs-throw-twice');
+    const { hosts, inv, out } = fleetRun(4, 2050, 'throw-twice');
     // Where the fleet's user may write.
     const shared = scratchDir('herd-throw-twice-');
     fs.chmodSync(shared, 0o777);
@@ -140,10 +139,11 @@ describe('an exception thrown inside a worker', () => {
   });
 
   it("uncaught (a rejected promise nobody handles): every running host of that worker ends as error; the other worker's host finishes ok", async () => {
-    const [bad, good] = scope.fleet.hosts(2, 2000);
-    const inv = path.join(scope.home, 'throw.txt');
-    fs.writeFileSync(inv, `${bad}\n${good}\n`);
-    const out = path.join(scope.home, 'runs-throw');
+    const {
+      hosts: [bad, good],
+      inv,
+      out,
+    } = fleetRun(2, 2000, 'throw');
     // Two workers with one session each: each host is alone in its worker.
     const result = await runHerd(
       ['run', '-i', inv, ...conn(out), '-w', '2', '-f', '2', 'echo first; sleep 1; echo second'],
@@ -166,10 +166,7 @@ describe('an exception thrown inside a worker', () => {
   });
 
   it('uncaught, with one worker: each of its running hosts ends as error, and the run completes', async () => {
-    const hosts = scope.fleet.hosts(3, 2010);
-    const inv = path.join(scope.home, 'throw1.txt');
-    fs.writeFileSync(inv, hosts.join('\n') + '\n');
-    const out = path.join(scope.home, 'runs-throw1');
+    const { hosts, inv, out } = fleetRun(3, 2010, 'throw1');
     // Each command prints only once all three are running (a barrier on the hosts) and then holds on a gate
     // never opened before herd ends: when the faulty host throws, every host is running, none has finished.
     const gate = openGate();
@@ -197,10 +194,7 @@ describe('an exception thrown inside a worker', () => {
 
 describe('a worker that cannot answer an abort', () => {
   it('is killed a bounded time after the second Ctrl-C; its hosts end interrupted and the run ends', async () => {
-    const hosts = scope.fleet.hosts(2, 2020);
-    const inv = path.join(scope.home, 'stopped.txt');
-    fs.writeFileSync(inv, hosts.join('\n') + '\n');
-    const out = path.join(scope.home, 'runs-stopped');
+    const { hosts, inv, out } = fleetRun(2, 2020, 'stopped');
     const marker = `sleep 40.${process.pid}${Date.now() % 1000}`;
     const journal = path.join(out, 'latest', 'journal.ndjson');
     let stoppedWorker = 0;
@@ -246,10 +240,7 @@ describe('a worker that cannot answer an abort', () => {
 
 describe('a worker killed after the first Ctrl-C', () => {
   it('leaves no host behind: its running hosts are interrupted, the ones it had not started are not_started', async () => {
-    const hosts = scope.fleet.hosts(40, 2030);
-    const inv = path.join(scope.home, 'drain-kill.txt');
-    fs.writeFileSync(inv, hosts.join('\n') + '\n');
-    const out = path.join(scope.home, 'runs-drain-kill');
+    const { hosts, inv, out } = fleetRun(40, 2030, 'drain-kill');
     const gate = openGate();
     let victim = 0;
     let victimHosts: string[] = [];
