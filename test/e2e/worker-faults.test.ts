@@ -108,25 +108,25 @@ describe('an exception thrown inside a worker', () => {
 
   it("two uncaught errors at once in herd's own process (--workers 0): every host recorded as error, herd ends normally", async () => {
     // The same bug hit by two hosts in one turn: the second error comes while the first failure is on its way out.
-    // Injected by a preload into herd itself, once the commands have started (a marker file they create).
+    // Injected by a preload into herd itself, once all four commands run (each leaves a file named by its pid).
     const { hosts, inv, out } = fleetRun(4, 2050, 'throw-twice');
     // Where the fleet's user may write.
     const shared = scratchDir('herd-throw-twice-');
     fs.chmodSync(shared, 0o777);
-    const marker = path.join(shared, 'started');
+
     const preload = path.join(scope.home, 'throw-twice.cjs');
     fs.writeFileSync(
       preload,
       `const fs = require('fs');
       const look = setInterval(() => {
-        if (!fs.existsSync(${JSON.stringify(marker)})) return;
+        if (fs.readdirSync(${JSON.stringify(shared)}).length < 4) return;
         clearInterval(look);
         setImmediate(() => { throw new Error('bug A'); });
         setImmediate(() => { throw new Error('bug B'); });
       }, 20);
       look.unref();\n`,
     );
-    const result = await runHerd(['run', '-i', inv, ...conn(out), '-w', '0', `touch ${marker}; sleep 3; echo fin`], {
+    const result = await runHerd(['run', '-i', inv, ...conn(out), '-w', '0', `touch ${shared}/$$; sleep 3; echo fin`], {
       env: { HOME: scope.home, NODE_OPTIONS: `--require ${preload}` },
       timeoutMs: 30_000,
     });
