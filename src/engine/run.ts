@@ -246,6 +246,8 @@ export class Run {
   }
 
   private createPool(): WorkerPool {
+    // A keeper's workers, else the one in herd's own process (--workers 0), else the pool forks its own.
+    const channels = this.request.channels ?? this.request.inProcess;
     return new WorkerPool({
       workers: this.request.workers,
       forks: this.request.forks,
@@ -253,8 +255,7 @@ export class Run {
       hosts: this.jobs.size,
       config: { ...this.request.config, knownHostsData: this.knownHostsData },
       onEvent: (event) => this.onPoolEvent(event),
-      ...(this.request.channels ? { channels: this.request.channels } : {}),
-      ...(!this.request.channels && this.request.inProcess ? { channels: this.request.inProcess } : {}),
+      ...(channels ? { channels } : {}),
     });
   }
 

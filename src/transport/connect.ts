@@ -75,7 +75,6 @@ const DEFAULT_HOST_KEY_ALGORITHMS = [
   'ssh-rsa',
 ];
 
-/** Connect and authenticate, or throw a HostFailure saying exactly why. */
 /** Every TCP connection to a host this process opened and has not closed (see releaseConnections). */
 const openSockets = new Set<net.Socket>();
 
@@ -105,6 +104,7 @@ export function releaseConnections(how: 'release' | 'destroy'): () => void {
   return () => sockets.forEach((socket) => socket.destroy());
 }
 
+/** Connect and authenticate, or throw a HostFailure saying exactly why. */
 export function connectSsh(options: ConnectOptions): Promise<Client> {
   return new Promise<Client>((resolve, reject) => {
     const client = new ssh2.Client();
