@@ -48,15 +48,18 @@ function sha256(data: string | Buffer): string {
 /**
  * The cache file of a bundle: named by the bundle, its directory and the flags (its slot: one file per slot, the other
  * builds' are removed), then by the key. The key covers the bundle's content, since V8 itself checks only the
- * source's length.
+ * source's length: through the file's identity and its change time (ctime, which only the kernel sets: any write, even
+ * one that puts the modification time back, changes it). Hashing the content itself took ~5 ms of every herd start.
  */
-function cacheKey(bundleFile: string, source: Buffer): { slot: string; key: string } {
+function cacheKey(bundleFile: string, identity: fs.BigIntStats): { slot: string; key: string } {
   const flags = flagsOf();
   // Per installation too: two herds used in turn (an upgrade beside the old one, a checkout and the installed package)
   // would otherwise replace each other's file at every run, and each run compile from source.
   const slot = `${path.basename(bundleFile).replace(/[^\w.-]/g, '_')}-${sha256(`${flags}\0${path.dirname(bundleFile)}`).slice(0, 12)}`;
+  const { dev, ino, size, mtimeNs, ctimeNs } = identity;
+  const file = [dev, ino, size, mtimeNs, ctimeNs].map(String);
   const key = sha256(
-    JSON.stringify([sha256(source), process.version, process.versions.v8, process.arch, process.platform, flags]),
+    JSON.stringify([file, process.version, process.versions.v8, process.arch, process.platform, flags]),
   ).slice(0, 40);
   return { slot, key };
 }
@@ -151,6 +154,23 @@ function readCache(file: string, key: string): { data: Buffer; paths: Set<Bundle
   }
 }
 
+/**
+ * The bundle's source, and its identity (fstat of the descriptor it was read from) when it stayed the same while it
+ * was read (null: it changed, as an upgrade rewrote it in place).
+ */
+function readBundle(file: string): { source: string; identity: fs.BigIntStats | null } {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const before = fs.fstatSync(fd, { bigint: true });
+    const source = fs.readFileSync(fd, 'utf8');
+    const after = fs.fstatSync(fd, { bigint: true });
+    const same = before.ctimeNs === after.ctimeNs && before.size === after.size;
+    return { source, identity: same ? after : null };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** A bundle compiled, with what its cache did. */
 export interface CompiledBundle {
   /** Runs the bundle as a CommonJS module and returns its exports. */
@@ -179,13 +199,12 @@ export function compileBundle(
   full = true,
 ): CompiledBundle {
   const file = path.resolve(bundleFile);
-  // Hashed as read: a string would be encoded back to UTF-8 first.
-  const bytes = fs.readFileSync(file);
-  const source = bytes.toString('utf8');
+  const { source, identity } = readBundle(file);
   // The same wrapper Node gives a CommonJS module; on one line, so the bundle's own lines keep their numbers.
   const wrapped = `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
-  const dir = cacheDir === null ? null : usableDir(cacheDir);
-  const { slot, key } = cacheKey(file, bytes);
+  // A bundle that changed while it was read has no identity to key a cache by: this start goes without one.
+  const dir = cacheDir === null || identity === null ? null : usableDir(cacheDir);
+  const { slot, key } = identity === null ? { slot: '', key: '' } : cacheKey(file, identity);
   const cacheFile = dir === null ? null : path.join(dir, `${slot}-${key}.v8`);
   const cached = cacheFile === null ? undefined : readCache(cacheFile, key);
   const script = new vm.Script(wrapped, { filename: file, ...(cached ? { cachedData: cached.data } : {}) });

@@ -1,9 +1,15 @@
 // The keeper's socket speaks length-prefixed frames: a 4-byte big-endian length, then the value in V8's
 // serialization (what the pool's IPC uses: output stays bytes). A frame over the cap ends the connection.
-import v8 from 'node:v8';
+import { createRequire } from 'node:module';
 import type { HostJob, ParentMessage, WorkerConfig, WorkerMessage } from '../engine/protocol.js';
 
 const MAX_FRAME = 256 * 1024 * 1024;
+
+// node:v8 on first use, not at load: every herd command loads this module (it looks for a keeper), and node:v8 with
+// what it pulls in is ~2.5 ms of each start; only a command that speaks to a keeper needs it.
+const requireBuiltin = createRequire(import.meta.url);
+let v8Module: typeof import('node:v8') | undefined;
+const v8 = (): typeof import('node:v8') => (v8Module ??= requireBuiltin('node:v8') as typeof import('node:v8'));
 
 /** What a held connection is, for `herd connections`. */
 export interface HeldHost {
@@ -44,7 +50,7 @@ export type KeeperFrame =
   | { t: 'exit'; w: number; code: number | null; signal: NodeJS.Signals | null };
 
 export function encodeFrame(value: ClientFrame | KeeperFrame): Buffer {
-  const body = v8.serialize(value);
+  const body = v8().serialize(value);
   const head = Buffer.alloc(4);
   head.writeUInt32BE(body.length);
   return Buffer.concat([head, body]);
@@ -65,7 +71,7 @@ export class FrameReader<T> {
       const length = buffer.readUInt32BE(offset);
       if (length > MAX_FRAME) throw new Error(`frame of ${length} bytes`);
       if (buffer.length - offset - 4 < length) break;
-      out.push(v8.deserialize(buffer.subarray(offset + 4, offset + 4 + length)) as T);
+      out.push(v8().deserialize(buffer.subarray(offset + 4, offset + 4 + length)) as T);
       offset += 4 + length;
     }
     buffer = buffer.subarray(offset);

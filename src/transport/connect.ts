@@ -169,8 +169,12 @@ export function connectSsh(options: ConnectOptions): Promise<Client> {
       if (err.level === 'client-timeout') err.message = keepaliveReason(keepalive, options.keepalive !== undefined);
     });
     client.on('error', (err) => settle(err));
-    client.on('close', () => settle(new HostFailure('unreachable', 'E_CLOSED', `connection closed during ${phase}`)));
-    client.on('end', () => settle(new HostFailure('unreachable', 'E_CLOSED', `connection closed during ${phase}`)));
+    // Every connection closes at its end, long after it settled: the error (a stack trace) only when it means one.
+    const closed = (): void => {
+      if (!settled) settle(new HostFailure('unreachable', 'E_CLOSED', `connection closed during ${phase}`));
+    };
+    client.on('close', closed);
+    client.on('end', closed);
     client.on('handshake', () => {
       phase = 'auth';
     });

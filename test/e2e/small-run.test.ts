@@ -157,6 +157,53 @@ describe('the parent process', () => {
   });
 });
 
+describe('the V8 options of herd and its workers', () => {
+  it("herd starts with none; a command's workers with their 1 MiB young generation, a transfer's with none", async () => {
+    // Any V8 option makes Node compile its built-in modules from source (its embedded code cache is for its default
+    // flags): ~20 ms of every herd command, and of every transfer worker, before. Each process says what it got.
+    const seen = scratchDir('herd-v8-options-');
+    const preload = path.join(seen, 'preload.cjs');
+    fs.writeFileSync(
+      preload,
+      "require('node:fs').writeFileSync(" +
+        `${JSON.stringify(seen)} + '/' + process.pid + '.json', JSON.stringify([process.argv[1], process.execArgv]));\n`,
+    );
+    const env = { HOME: scope.home, NODE_OPTIONS: `--require ${preload}` };
+    const options = (): Map<string, string[][]> => {
+      const byEntry = new Map<string, string[][]>();
+      for (const name of fs.readdirSync(seen).filter((n) => n.endsWith('.json'))) {
+        const [entry, execArgv] = JSON.parse(fs.readFileSync(path.join(seen, name), 'utf8')) as [string, string[]];
+        byEntry.set(path.basename(entry), [...(byEntry.get(path.basename(entry)) ?? []), execArgv]);
+        fs.rmSync(path.join(seen, name));
+      }
+      return byEntry;
+    };
+    const inv = path.join(scope.home, 'v8-options.txt');
+    fs.writeFileSync(inv, scope.fleet.hosts(2, 910).join('\n') + '\n');
+    const ran = await runHerd(['run', '-i', inv, ...conn('runs-v8-options'), '-w', '1', 'true'], { env });
+    expect(ran.code, ran.stderr).toBe(0);
+    expect(options()).toEqual(
+      new Map([
+        ['herd', [[]]],
+        ['worker.js', [['--max-semi-space-size=1']]],
+      ]),
+    );
+    const src = path.join(scope.home, 'v8-options-src');
+    fs.mkdirSync(src, { recursive: true });
+    fs.writeFileSync(path.join(src, 'f'), 'x');
+    const dest = scratchDir('herd-v8-options-push-');
+    fs.chmodSync(dest, 0o777);
+    const pushed = await runHerd(['push', '-i', inv, ...conn('runs-v8-options'), src, `${dest}/{{ host }}`], { env });
+    expect(pushed.code, pushed.stderr).toBe(0);
+    expect(options()).toEqual(
+      new Map([
+        ['herd', [[]]],
+        ['worker.js', [[]]],
+      ]),
+    );
+  });
+});
+
 describe("herd's own process as the worker (-w 0, or a small run)", () => {
   it('leaves at once after its run though a host never closes its side of the connection', async () => {
     // A host (here a relay in front of the fleet's sshd) that takes herd's disconnect and end, and never closes its

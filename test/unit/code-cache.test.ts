@@ -194,6 +194,33 @@ describe('compileBundle', () => {
     expect(fs.readdirSync(cacheDir)).toEqual([path.basename(second.cacheFile!)]);
   });
 
+  it('keys the cache by the content though the modification time is put back (the change time still moves)', () => {
+    const dir = tempDir();
+    const cacheDir = path.join(dir, 'herd');
+    const file = writeBundle(dir, 'one');
+    // touch -r copies the times to the nanosecond (fs.utimesSync would round them to the microsecond).
+    const times = path.join(dir, 'times');
+    fs.writeFileSync(times, '');
+    const touch = (from: string, to: string): void => {
+      expect(spawnSync('touch', ['-r', from, to]).status).toBe(0);
+    };
+    touch(file, times);
+    const first = load(file, cacheDir);
+    // What `touch -r` or an archive extracted with its recorded times leaves: new bytes, the old size and mtime.
+    writeBundle(dir, 'two');
+    touch(times, file);
+    expect(fs.statSync(file, { bigint: true }).mtimeNs).toBe(fs.statSync(times, { bigint: true }).mtimeNs);
+    const second = load(file, cacheDir);
+    expect(second.cacheFile).not.toBe(first.cacheFile);
+    expect(second.rejected).toBeNull();
+    expect(second.exports['marker']).toBe('two');
+    // And the same bytes under a new inode (an upgrade that writes a new file in place of the old) get their own key.
+    const copy = path.join(dir, 'copy.cjs');
+    fs.copyFileSync(file, copy);
+    fs.renameSync(copy, file);
+    expect(load(file, cacheDir).cacheFile).not.toBe(second.cacheFile);
+  });
+
   it('keys the cache by the V8 flags: a process with other flags gets its own file', () => {
     const dir = tempDir();
     const cacheDir = path.join(dir, 'herd');
