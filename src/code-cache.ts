@@ -35,7 +35,7 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string | 
 
 /**
  * The V8 flags that make a code cache unusable when they differ (V8 checks a hash of all its flags, so a cache made
- * with --max-semi-space-size=1 is rejected under 16): every Node option this process started with.
+ * with --max-old-space-size=4096 is rejected without it): every Node option this process started with.
  */
 function flagsOf(): string {
   return JSON.stringify([process.execArgv, process.env['NODE_OPTIONS'] ?? ''].flat());

@@ -20,8 +20,8 @@ export interface WorkerChannel {
 
 /** Workers that already exist elsewhere (a keeper's), instead of forked ones. */
 export interface WorkerChannelSource {
-  /** One more worker for this pool (semiSpaceMiB: the V8 young generation a new process would get). */
-  open(semiSpaceMiB: number): WorkerChannel;
+  /** One more worker for this pool. */
+  open(): WorkerChannel;
   /** Hosts whose connection this worker holds from an earlier command: their jobs go to it. */
   held(channel: WorkerChannel): readonly string[];
 }

@@ -226,9 +226,9 @@ export class KeeperSession implements WorkerChannelSource {
     return this.heldIds.reduce((n, ids) => n + ids.length, 0);
   }
 
-  open(semiSpaceMiB: number): WorkerChannel {
+  open(): WorkerChannel {
     // The keeper is gone: the run goes on with workers of its own.
-    if (!this.alive) return forkWorker(undefined, semiSpaceMiB);
+    if (!this.alive) return forkWorker(undefined);
     const w = this.nextWorker();
     const channel = new KeeperWorkerChannel(
       w,
@@ -237,7 +237,7 @@ export class KeeperSession implements WorkerChannelSource {
     );
     this.channels.set(w, channel);
     this.heldBy.set(channel, this.heldIds[w] ?? []);
-    this.write({ t: 'open', w, semiSpace: semiSpaceMiB });
+    this.write({ t: 'open', w });
     return channel;
   }
 

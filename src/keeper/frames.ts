@@ -7,9 +7,11 @@ const MAX_FRAME = 256 * 1024 * 1024;
 
 // node:v8 on first use, not at load: every herd command loads this module (it looks for a keeper), and node:v8 with
 // what it pulls in is ~2.5 ms of each start; only a command that speaks to a keeper needs it.
-const requireBuiltin = createRequire(import.meta.url);
+// A built-in resolves the same from any base: node's own path is an absolute one in every build, the single executable's
+// too (where import.meta.url is not a file's URL).
 let v8Module: typeof import('node:v8') | undefined;
-const v8 = (): typeof import('node:v8') => (v8Module ??= requireBuiltin('node:v8') as typeof import('node:v8'));
+const v8 = (): typeof import('node:v8') =>
+  (v8Module ??= createRequire(process.execPath)('node:v8') as typeof import('node:v8'));
 
 /** What a held connection is, for `herd connections`. */
 export interface HeldHost {
@@ -33,7 +35,7 @@ export type ClientFrame =
   | { t: 'hello'; token: string; identity: string; env: string; persistMs: number | null; want: 'session' }
   | { t: 'hello'; token: string; want: 'info' }
   | { t: 'hello'; token: string; want: 'close' }
-  | { t: 'open'; w: number; semiSpace: number }
+  | { t: 'open'; w: number }
   | { t: 'msg'; w: number; m: ParentMessage }
   | { t: 'kill'; w: number }
   /** The command is over; env: its trust files as they are now (accept-new may have added keys). */

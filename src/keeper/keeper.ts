@@ -182,7 +182,7 @@ export class Keeper {
       case 'open': {
         let worker = this.workers.get(frame.w);
         if (!worker || worker.child.exitCode !== null || worker.child.signalCode !== null) {
-          worker = this.fork(frame.w, frame.semiSpace);
+          worker = this.fork(frame.w);
         }
         send({ t: 'opened', w: frame.w, pid: worker.child.pid });
         return;
@@ -204,8 +204,8 @@ export class Keeper {
     }
   }
 
-  private fork(w: number, semiSpace: number): KeptWorker {
-    const child = forkWorker(undefined, semiSpace);
+  private fork(w: number): KeptWorker {
+    const child = forkWorker(undefined);
     const worker: KeptWorker = { child, held: new Map(), jobs: new Map() };
     this.workers.set(w, worker);
     child.stderr?.on('data', (d: Buffer) => process.stderr.write(d));

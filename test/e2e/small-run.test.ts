@@ -158,9 +158,9 @@ describe('the parent process', () => {
 });
 
 describe('the V8 options of herd and its workers', () => {
-  it("herd starts with none; a command's workers with their 1 MiB young generation, a transfer's with none", async () => {
+  it('herd and its workers, for a command and for a transfer, start with none', async () => {
     // Any V8 option makes Node compile its built-in modules from source (its embedded code cache is for its default
-    // flags): ~20 ms of every herd command, and of every transfer worker, before. Each process says what it got.
+    // flags): ~20 ms of every herd command and every worker, before. Each process says what it got.
     const seen = scratchDir('herd-v8-options-');
     const preload = path.join(seen, 'preload.cjs');
     fs.writeFileSync(
@@ -185,7 +185,7 @@ describe('the V8 options of herd and its workers', () => {
     expect(options()).toEqual(
       new Map([
         ['herd', [[]]],
-        ['worker.js', [['--max-semi-space-size=1']]],
+        ['worker.js', [[]]],
       ]),
     );
     const src = path.join(scope.home, 'v8-options-src');
