@@ -7,8 +7,8 @@ const MAX_FRAME = 256 * 1024 * 1024;
 
 // node:v8 on first use, not at load: every herd command loads this module (it looks for a keeper), and node:v8 with
 // what it pulls in is ~2.5 ms of each start; only a command that speaks to a keeper needs it.
-// A built-in resolves the same from any base: node's own path is an absolute one in every build, the single executable's
-// too (where import.meta.url is not a file's URL).
+// A built-in resolves the same from any base: node's own path is absolute in every build, the single executable's too
+// (where import.meta.url is not a file's URL).
 let v8Module: typeof import('node:v8') | undefined;
 const v8 = (): typeof import('node:v8') =>
   (v8Module ??= createRequire(process.execPath)('node:v8') as typeof import('node:v8'));
