@@ -19,8 +19,8 @@ export const HOSTS_PER_WORKER = 32;
 /**
  * Worker processes when --workers is not given: one per CPU, because key exchange and ciphers are CPU-bound, and
  * at most one per HOSTS_PER_WORKER hosts the run has begun (a 40-host run forks two). A run of fewer hosts forks none:
- * herd's own process works on them (engine/in-process-worker.ts), except a transfer's: its file work stays in a
- * worker process, as it was measured (in herd's own process it is not).
+ * herd's own process works on them (engine/in-process-worker.ts), except a transfer's, whose file work is better in
+ * a worker (its young generation is V8's own: youngGeneration).
  */
 export function defaultWorkers(hosts = Infinity, transfer = false): number {
   if (hosts < HOSTS_PER_WORKER && !transfer) return 0;

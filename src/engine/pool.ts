@@ -9,7 +9,7 @@ import type { AbortCause } from './stopped.js';
 import type { HostJob, HostPhase, ParentMessage, TaskSpec, WorkerConfig, WorkerMessage } from './protocol.js';
 import { goesOn } from './kept-connections.js';
 import type { WorkerChannel, WorkerChannelSource } from './worker-channel.js';
-import { forkWorker } from './worker-process.js';
+import { forkWorker, youngGeneration } from './worker-process.js';
 
 export { SEA_WORKER_ARG } from './worker-process.js';
 
@@ -258,8 +258,9 @@ export class WorkerPool {
   }
 
   private spawn({ capacity, sessions, handshakes }: Share): void {
+    const young = youngGeneration(this.pass?.task.kind, capacity);
     // A keeper's worker (--persist), the one in herd's own process (--workers 0), or a new worker process.
-    const child: WorkerChannel = this.options.channels?.open() ?? forkWorker(this.options.workerPath);
+    const child: WorkerChannel = this.options.channels?.open(young) ?? forkWorker(this.options.workerPath, young);
     const slot: WorkerSlot = {
       child,
       capacity,

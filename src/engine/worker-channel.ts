@@ -3,6 +3,7 @@
 // drives them alike.
 import type { Readable } from 'node:stream';
 import type { ParentMessage, WorkerMessage } from './protocol.js';
+import type { YoungGeneration } from './worker-process.js';
 
 export interface WorkerChannel {
   readonly pid?: number | undefined;
@@ -20,8 +21,8 @@ export interface WorkerChannel {
 
 /** Workers that already exist elsewhere (a keeper's), instead of forked ones. */
 export interface WorkerChannelSource {
-  /** One more worker for this pool. */
-  open(): WorkerChannel;
+  /** One more worker for this pool (young: the V8 young generation a new process would get). */
+  open(young: YoungGeneration): WorkerChannel;
   /** Hosts whose connection this worker holds from an earlier command: their jobs go to it. */
   held(channel: WorkerChannel): readonly string[];
 }

@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { forkWorker } from '../engine/worker-process.js';
+import { forkWorker, type YoungGeneration } from '../engine/worker-process.js';
 import type { ParentMessage, WorkerMessage } from '../engine/protocol.js';
 import type { WorkerChannel, WorkerChannelSource } from '../engine/worker-channel.js';
 import { bootId, keeperFiles, privateKeeperDir, removeKeeperFiles, type KeeperFiles } from './paths.js';
@@ -226,9 +226,9 @@ export class KeeperSession implements WorkerChannelSource {
     return this.heldIds.reduce((n, ids) => n + ids.length, 0);
   }
 
-  open(): WorkerChannel {
+  open(young: YoungGeneration): WorkerChannel {
     // The keeper is gone: the run goes on with workers of its own.
-    if (!this.alive) return forkWorker(undefined);
+    if (!this.alive) return forkWorker(undefined, young);
     const w = this.nextWorker();
     const channel = new KeeperWorkerChannel(
       w,
@@ -237,7 +237,7 @@ export class KeeperSession implements WorkerChannelSource {
     );
     this.channels.set(w, channel);
     this.heldBy.set(channel, this.heldIds[w] ?? []);
-    this.write({ t: 'open', w });
+    this.write({ t: 'open', w, young });
     return channel;
   }
 

@@ -2,6 +2,7 @@
 // serialization (what the pool's IPC uses: output stays bytes). A frame over the cap ends the connection.
 import { createRequire } from 'node:module';
 import type { HostJob, ParentMessage, WorkerConfig, WorkerMessage } from '../engine/protocol.js';
+import type { YoungGeneration } from '../engine/worker-process.js';
 
 const MAX_FRAME = 256 * 1024 * 1024;
 
@@ -35,7 +36,7 @@ export type ClientFrame =
   | { t: 'hello'; token: string; identity: string; env: string; persistMs: number | null; want: 'session' }
   | { t: 'hello'; token: string; want: 'info' }
   | { t: 'hello'; token: string; want: 'close' }
-  | { t: 'open'; w: number }
+  | { t: 'open'; w: number; young: YoungGeneration }
   | { t: 'msg'; w: number; m: ParentMessage }
   | { t: 'kill'; w: number }
   /** The command is over; env: its trust files as they are now (accept-new may have added keys). */

@@ -6,7 +6,7 @@ import { timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import type { ChildProcess } from 'node:child_process';
-import { forkWorker } from '../engine/worker-process.js';
+import { forkWorker, type YoungGeneration } from '../engine/worker-process.js';
 import { goesOn } from '../engine/kept-connections.js';
 import type { ParentMessage, WorkerConfig, WorkerMessage } from '../engine/protocol.js';
 import { WORKER_EXIT_GRACE_MS } from '../defaults.js';
@@ -182,7 +182,7 @@ export class Keeper {
       case 'open': {
         let worker = this.workers.get(frame.w);
         if (!worker || worker.child.exitCode !== null || worker.child.signalCode !== null) {
-          worker = this.fork(frame.w);
+          worker = this.fork(frame.w, frame.young === 'small' ? 'small' : 'default');
         }
         send({ t: 'opened', w: frame.w, pid: worker.child.pid });
         return;
@@ -204,8 +204,8 @@ export class Keeper {
     }
   }
 
-  private fork(w: number): KeptWorker {
-    const child = forkWorker(undefined);
+  private fork(w: number, young: YoungGeneration): KeptWorker {
+    const child = forkWorker(undefined, young);
     const worker: KeptWorker = { child, held: new Map(), jobs: new Map() };
     this.workers.set(w, worker);
     child.stderr?.on('data', (d: Buffer) => process.stderr.write(d));

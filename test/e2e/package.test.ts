@@ -246,7 +246,7 @@ describe('the single executable (npm run sea), copied alone into an empty direct
     for (const w of workers) {
       expect(w.exe).toBe(executable);
       expect(w.argv.slice(1)).toEqual(['--herd-sea-worker']);
-      // No V8 option reaches a worker (Node's built-ins keep their code cache), through the env either.
+      // A worker on three hosts has V8's own young generation: no V8 option reaches it, through the env either.
       expect(w.nodeOptions ?? '').not.toMatch(/--max-semi-space-size/);
     }
   });
