@@ -46,20 +46,45 @@ function sha256(data: string | Buffer): string {
 }
 
 /**
- * The cache file of a bundle: named by the bundle, its directory and the flags (its slot: one file per slot, the other
- * builds' are removed), then by the key. The key covers the bundle's content, since V8 itself checks only the
- * source's length: through the file's identity and its change time (ctime, which only the kernel sets: any write, even
- * one that puts the modification time back, changes it). Hashing the content itself took ~5 ms of every herd start.
+ * What the cache key says of the bundle's content, since V8 itself checks only the source's length: the file's
+ * identity and change time (ctime, which only the kernel sets: any write, even one that puts the modification time
+ * back, moves it), or, for a file changed too recently for its ctime to tell a later write apart, the content's hash.
  */
-function cacheKey(bundleFile: string, identity: fs.BigIntStats): { slot: string; key: string } {
+type BundleIdentity = { stat: fs.BigIntStats } | { content: string };
+
+/**
+ * A file whose ctime is within this of the moment it was read is keyed by its content. Timestamps can be coarse (1 s
+ * on ext4 with 128-byte inodes and some NFS servers, 2 s on FAT, one clock tick on older kernels): a rewrite of the
+ * same size within one step would keep the ctime, and V8 would run the old bytecode against the new source. A file
+ * older than this at its read cannot be rewritten later with the same ctime (git's "racily clean" rule).
+ */
+const SETTLE_NS = 3_000_000_000n;
+
+/**
+ * The cache file of a bundle: named by the bundle, its directory and the flags (its slot: one file per slot, the other
+ * builds' are removed), then by the key (its content, through its identity). Hashing the content at every start took
+ * ~5 ms of each herd process.
+ */
+function cacheKey(bundleFile: string, identity: BundleIdentity): { slot: string; key: string } {
   const flags = flagsOf();
   // Per installation too: two herds used in turn (an upgrade beside the old one, a checkout and the installed package)
   // would otherwise replace each other's file at every run, and each run compile from source.
   const slot = `${path.basename(bundleFile).replace(/[^\w.-]/g, '_')}-${sha256(`${flags}\0${path.dirname(bundleFile)}`).slice(0, 12)}`;
-  const { dev, ino, size, mtimeNs, ctimeNs } = identity;
-  const file = [dev, ino, size, mtimeNs, ctimeNs].map(String);
+  const content =
+    'content' in identity
+      ? ['content', identity.content]
+      : [
+          'file',
+          ...[
+            identity.stat.dev,
+            identity.stat.ino,
+            identity.stat.size,
+            identity.stat.mtimeNs,
+            identity.stat.ctimeNs,
+          ].map(String),
+        ];
   const key = sha256(
-    JSON.stringify([file, process.version, process.versions.v8, process.arch, process.platform, flags]),
+    JSON.stringify([content, process.version, process.versions.v8, process.arch, process.platform, flags]),
   ).slice(0, 40);
   return { slot, key };
 }
@@ -155,17 +180,19 @@ function readCache(file: string, key: string): { data: Buffer; paths: Set<Bundle
 }
 
 /**
- * The bundle's source, and its identity (fstat of the descriptor it was read from) when it stayed the same while it
- * was read (null: it changed, as an upgrade rewrote it in place).
+ * The bundle's source, and its identity (fstat of the descriptor it was read from, or its content's hash when it
+ * changed within SETTLE_NS), or null when it changed while it was read (as an upgrade rewrote it in place).
  */
-function readBundle(file: string): { source: string; identity: fs.BigIntStats | null } {
+function readBundle(file: string): { source: string; identity: BundleIdentity | null } {
+  const readAt = BigInt(Date.now()) * 1_000_000n;
   const fd = fs.openSync(file, 'r');
   try {
     const before = fs.fstatSync(fd, { bigint: true });
     const source = fs.readFileSync(fd, 'utf8');
     const after = fs.fstatSync(fd, { bigint: true });
-    const same = before.ctimeNs === after.ctimeNs && before.size === after.size;
-    return { source, identity: same ? after : null };
+    if (before.ctimeNs !== after.ctimeNs || before.size !== after.size) return { source, identity: null };
+    const settled = after.ctimeNs <= readAt - SETTLE_NS;
+    return { source, identity: settled ? { stat: after } : { content: sha256(source) } };
   } finally {
     fs.closeSync(fd);
   }

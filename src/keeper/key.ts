@@ -28,14 +28,22 @@ function fileDigest(file: string): string {
   }
 }
 
+/**
+ * A build, as its file says: path, inode, size, modification and change time. The change time moves with every
+ * install and build, even one that keeps the modification time (an npm package's files all carry the same one).
+ */
+export function buildIdentity(file: string): string {
+  try {
+    const st = fs.statSync(file, { bigint: true });
+    return [file, st.ino, st.size, st.mtimeNs, st.ctimeNs].join('@');
+  } catch {
+    return file;
+  }
+}
+
 /** The worker module this herd forks: a keeper from another build would speak another protocol. */
 function buildOf(): string {
-  const worker = fileURLToPath(new URL('../engine/worker.js', import.meta.url));
-  try {
-    return `${worker}@${fs.statSync(worker).mtimeMs}`;
-  } catch {
-    return worker;
-  }
+  return buildIdentity(fileURLToPath(new URL('../engine/worker.js', import.meta.url)));
 }
 
 /** JSON that also writes Maps, Sets and RegExps (a parsed ssh_config has them). */
