@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import vm from 'node:vm';
+import { fileIdentity } from './file-identity.js';
 
 /** What starts every cache file, before the key it was made for: a file of another kind or layout is not read. */
 const MAGIC = Buffer.from('herd-v8-code-cache-1\n');
@@ -70,19 +71,7 @@ function cacheKey(bundleFile: string, identity: BundleIdentity): { slot: string;
   // Per installation too: two herds used in turn (an upgrade beside the old one, a checkout and the installed package)
   // would otherwise replace each other's file at every run, and each run compile from source.
   const slot = `${path.basename(bundleFile).replace(/[^\w.-]/g, '_')}-${sha256(`${flags}\0${path.dirname(bundleFile)}`).slice(0, 12)}`;
-  const content =
-    'content' in identity
-      ? ['content', identity.content]
-      : [
-          'file',
-          ...[
-            identity.stat.dev,
-            identity.stat.ino,
-            identity.stat.size,
-            identity.stat.mtimeNs,
-            identity.stat.ctimeNs,
-          ].map(String),
-        ];
+  const content = 'content' in identity ? ['content', identity.content] : ['file', fileIdentity(identity.stat)];
   const key = sha256(
     JSON.stringify([content, process.version, process.versions.v8, process.arch, process.platform, flags]),
   ).slice(0, 40);

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { WorkerConfig } from '../engine/protocol.js';
+import { fileIdentity } from '../file-identity.js';
 
 export interface KeeperKey {
   /** The keeper's file name in its directory. */
@@ -29,13 +30,12 @@ function fileDigest(file: string): string {
 }
 
 /**
- * A build, as its file says: path, inode, size, modification and change time. The change time moves with every
- * install and build, even one that keeps the modification time (an npm package's files all carry the same one).
+ * A build, as its file says (fileIdentity): its change time moves with every install and build, even one that keeps
+ * the modification time (an npm package's files all carry the same one).
  */
 export function buildIdentity(file: string): string {
   try {
-    const st = fs.statSync(file, { bigint: true });
-    return [file, st.ino, st.size, st.mtimeNs, st.ctimeNs].join('@');
+    return `${file}@${fileIdentity(fs.statSync(file, { bigint: true }))}`;
   } catch {
     return file;
   }

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { transformSync } from 'esbuild';
+import { buildSync } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultCacheDir } from '../../src/code-cache.js';
 
@@ -26,8 +26,15 @@ function tempDir(): string {
 let child = '';
 beforeAll(() => {
   const dir = tempDir();
-  const ts = fs.readFileSync(path.resolve(import.meta.dirname, '../../src/code-cache.ts'), 'utf8');
-  fs.writeFileSync(path.join(dir, 'code-cache.mjs'), transformSync(ts, { loader: 'ts', format: 'esm' }).code);
+  // Bundled with what it imports of herd's own (file-identity.ts), as the CLI's entry bundles it.
+  buildSync({
+    entryPoints: [path.resolve(import.meta.dirname, '../../src/code-cache.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    outfile: path.join(dir, 'code-cache.mjs'),
+    logLevel: 'silent',
+  });
   child = path.join(dir, 'load.mjs');
   fs.writeFileSync(
     child,
