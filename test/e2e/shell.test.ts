@@ -308,6 +308,10 @@ describe('herd shell with piped commands', () => {
         if (i > 400) throw new Error('the fleet host never logged in');
         await new Promise((r) => setTimeout(r, 50));
       }
+      // sshd logs the login before it sends its success, so herd learns of it a moment later; on a busy machine
+      // that moment was longer than the poll (CI: 'connected to 0 of 2 hosts'). Herd shows nothing while it
+      // connects on a pipe, so the test gives it a second, far more than the few milliseconds it takes.
+      await new Promise((r) => setTimeout(r, 1000));
       child.kill('SIGINT');
       // Only the connected host: the silent one would wait its 60 s connect timeout again.
       child.stdin.end(`:limit ${host}\necho still-here\n`);
