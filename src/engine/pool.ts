@@ -6,6 +6,7 @@ import { DEFAULT_JUMP_HANDSHAKES, WORKER_EXIT_GRACE_MS, WORKER_PREFETCH } from '
 import { JobQueue } from './job-queue.js';
 import { JumpHandshakeGate } from './jump-gate.js';
 import type { AbortCause } from './stopped.js';
+import { keepYoungGenerationSmall, SMALL_OWN_YOUNG_GENERATION_ABOVE } from '../v8-flags.js';
 import type { HostJob, HostPhase, ParentMessage, TaskSpec, WorkerConfig, WorkerMessage } from './protocol.js';
 import { goesOn } from './kept-connections.js';
 import type { WorkerChannel, WorkerChannelSource } from './worker-channel.js';
@@ -19,7 +20,10 @@ type OutputMessage = Extract<WorkerMessage, { kind: 'output' }>;
 export type PoolEvent =
   | Exclude<
       WorkerMessage,
-      { kind: 'ready' | 'worker_fatal' | 'output' | 'jump_slot_wait' | 'jump_slot_done' | 'handshake' | 'reused' }
+      {
+        kind:
+          'ready' | 'worker_fatal' | 'output' | 'jump_slot_wait' | 'jump_slot_done' | 'handshake' | 'reused' | 'batch';
+      }
     >
   | (Omit<OutputMessage, 'data'> & { data: Buffer })
   | { kind: 'warning'; message: string };
@@ -155,6 +159,8 @@ export class WorkerPool {
   ): Promise<void> {
     if (this.closed) throw new Error('pool used after close');
     if (jobs.length === 0) return Promise.resolve();
+    // herd's own memory grows with the hosts of its run: over many, it keeps V8's young generation small.
+    if ((this.options.hosts ?? jobs.length) > SMALL_OWN_YOUNG_GENERATION_ABOVE) keepYoungGenerationSmall();
     this.remaining = jobs.length;
     const done = new Promise<void>((resolve) => (this.finish = resolve));
     if (this.draining) {
@@ -349,6 +355,9 @@ export class WorkerPool {
       case 'worker_fatal':
         this.failWorker(slot, message.error.message);
         return;
+      case 'batch':
+        for (const m of message.messages) this.onMessage(slot, m);
+        return;
       default:
         return assertNever(message);
     }
@@ -381,6 +390,7 @@ export class WorkerPool {
   /** Keep a worker supplied up to its capacity plus a small prefetch so it never idles on IPC. */
   private feed(slot: WorkerSlot): void {
     if (!slot.ready || slot.exited || slot.failed !== undefined) return;
+    const jobs: HostJob[] = [];
     while (
       !this.draining &&
       slot.own.length + this.queue.length > 0 &&
@@ -388,8 +398,9 @@ export class WorkerPool {
     ) {
       const job = slot.own.shift() ?? this.queue.shift()!;
       slot.jobs.set(job.id, { job, phase: 'assigned', since: Date.now() });
-      this.sendTo(slot, { kind: 'job', job });
+      jobs.push(job);
     }
+    if (jobs.length > 0) this.sendTo(slot, { kind: 'jobs', jobs });
   }
 
   /** Prefetch only while the queue outgrows every worker's capacity, so small runs spread evenly. */

@@ -163,7 +163,8 @@ export type ParentMessage =
       /** hold (herd shell): every connection still open is kept after the pass, whatever the host's result. */
       hold?: boolean;
     }
-  | { kind: 'job'; job: HostJob }
+  /** Hosts to work on, as many as the worker has room for at once: one message, not one per host. */
+  | { kind: 'jobs'; jobs: HostJob[] }
   /**
    * release: these hosts' work in this run is over (done, failed, held back by a gate): close their kept connections.
    */
@@ -213,4 +214,9 @@ export type WorkerMessage =
   /** That handshake ended (authenticated or failed). */
   | { kind: 'jump_slot_done'; ticket: number }
   /** A connection to a jump host authenticated, or was dropped before authentication (throttled) and is retried. */
-  | { kind: 'jump_connection'; hop: string; outcome: JumpOutcome };
+  | { kind: 'jump_connection'; hop: string; outcome: JumpOutcome }
+  /**
+   * What a worker process sent in one turn of its event loop, in order (worker.ts): one serialisation, one write and
+   * one read instead of one each per host's phase, handshake and result.
+   */
+  | { kind: 'batch'; messages: WorkerMessage[] };

@@ -198,8 +198,8 @@ export function createWorkerCore(port: WorkerPort): WorkerCore {
         state.passStopped = undefined;
         if (message.knownHostsData) state.connector.useKnownHosts(message.knownHostsData);
         return;
-      case 'job':
-        startJob(message.job);
+      case 'jobs':
+        for (const job of message.jobs) startJob(job);
         return;
       case 'release':
         state?.kept.release(message.ids);

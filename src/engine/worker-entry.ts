@@ -14,7 +14,7 @@ if (compiled.cacheFile !== null && process.send) {
   const send = process.send.bind(process);
   let saved = false;
   process.send = ((message: WorkerMessage, ...rest: unknown[]) => {
-    if (!saved && message.kind === 'host_done') {
+    if (!saved && reportsResult(message)) {
       saved = true;
       compiled.save();
     }
@@ -22,3 +22,7 @@ if (compiled.cacheFile !== null && process.send) {
   }) as typeof process.send;
 }
 compiled.run();
+
+function reportsResult(message: WorkerMessage): boolean {
+  return message.kind === 'batch' ? message.messages.some(reportsResult) : message.kind === 'host_done';
+}

@@ -229,20 +229,21 @@ export class Keeper {
       case 'pass':
         m = { ...m, keep: true };
         break;
-      case 'job': {
-        const plan = connectionOf(m.job);
-        const { id, user, host, port } = m.job;
-        // A connection held for another plan of this host (its user, port, keys, jump hosts changed) is not it.
-        for (const other of this.workers.values()) {
-          const held = other.held.get(id);
-          if (held && (other !== worker || held.plan !== plan)) {
-            other.held.delete(id);
-            other.child.send({ kind: 'release', ids: [id] } satisfies ParentMessage);
+      case 'jobs':
+        for (const job of m.jobs) {
+          const plan = connectionOf(job);
+          const { id, user, host, port } = job;
+          // A connection held for another plan of this host (its user, port, keys, jump hosts changed) is not it.
+          for (const other of this.workers.values()) {
+            const held = other.held.get(id);
+            if (held && (other !== worker || held.plan !== plan)) {
+              other.held.delete(id);
+              other.child.send({ kind: 'release', ids: [id] } satisfies ParentMessage);
+            }
           }
+          worker.jobs.set(id, { plan, host: { id, user, host, port } });
         }
-        worker.jobs.set(id, { plan, host: { id, user, host, port } });
         break;
-      }
       case 'release':
       case 'shutdown':
         return;
@@ -263,7 +264,15 @@ export class Keeper {
   }
 
   private fromWorker(w: number, worker: KeptWorker, m: WorkerMessage): void {
-    if (m.kind === 'handshake') {
+    this.note(worker, m);
+    this.sendSession({ t: 'msg', w, m });
+  }
+
+  /** What the keeper itself keeps of a worker's message: which connections it holds, which hosts it works on. */
+  private note(worker: KeptWorker, m: WorkerMessage): void {
+    if (m.kind === 'batch') {
+      for (const one of m.messages) this.note(worker, one);
+    } else if (m.kind === 'handshake') {
       const job = worker.jobs.get(m.id);
       if (job) worker.held.set(m.id, job);
     } else if (m.kind === 'host_done') {
@@ -271,7 +280,6 @@ export class Keeper {
       // The worker closed it (kept-connections.ts settle keeps only the hosts that go on).
       if (!goesOn(m.result)) worker.held.delete(m.result.id);
     }
-    this.sendSession({ t: 'msg', w, m });
   }
 
   private sendSession(frame: KeeperFrame): void {

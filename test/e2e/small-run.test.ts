@@ -158,23 +158,34 @@ describe('the parent process', () => {
 });
 
 describe('the V8 options of herd and its workers', () => {
-  it("herd's own is a 1 MiB young generation; a worker has one only when it works on over 256 hosts at once", async () => {
-    // Any V8 option makes Node compile its built-in modules from source (its embedded code cache is for its default
-    // flags): ~20 ms of a worker's start, and a small young generation costs CPU in the collector; worth it only where
-    // memory is the bound, a worker holding hundreds of sessions. Each process says what it got.
+  it("herd's own young generation stays small from the start of a run over 256 hosts; a worker's only when it works on over 256 hosts at once", async () => {
+    // Any V8 option on the command line makes Node compile its built-in modules from source (its embedded code cache
+    // is for its default flags): ~20 ms of a start; and a small young generation costs CPU in the collector: worth it
+    // only where memory is the bound, many sessions. Each process says, as it exits, what options it started with
+    // and which V8 flags it set as it ran.
     const seen = scratchDir('herd-v8-options-');
     const preload = path.join(seen, 'preload.cjs');
     fs.writeFileSync(
       preload,
-      "require('node:fs').writeFileSync(" +
-        `${JSON.stringify(seen)} + '/' + process.pid + '.json', JSON.stringify([process.argv[1], process.execArgv]));\n`,
+      [
+        "const v8 = require('node:v8');",
+        'const set = [];',
+        'const setFlags = v8.setFlagsFromString;',
+        'v8.setFlagsFromString = (flags) => (set.push(flags), setFlags(flags));',
+        "process.on('exit', () => require('node:fs').writeFileSync(" +
+          `${JSON.stringify(seen)} + '/' + process.pid + '.json', JSON.stringify([process.argv[1], process.execArgv, set])));`,
+      ].join('\n') + '\n',
     );
     const env = { HOME: scope.home, NODE_OPTIONS: `--require ${preload}` };
-    const options = (): Map<string, string[][]> => {
-      const byEntry = new Map<string, string[][]>();
+    const options = (): Map<string, string[][][]> => {
+      const byEntry = new Map<string, string[][][]>();
       for (const name of fs.readdirSync(seen).filter((n) => n.endsWith('.json'))) {
-        const [entry, execArgv] = JSON.parse(fs.readFileSync(path.join(seen, name), 'utf8')) as [string, string[]];
-        byEntry.set(path.basename(entry), [...(byEntry.get(path.basename(entry)) ?? []), execArgv]);
+        const [entry, execArgv, set] = JSON.parse(fs.readFileSync(path.join(seen, name), 'utf8')) as [
+          string,
+          string[],
+          string[],
+        ];
+        byEntry.set(path.basename(entry), [...(byEntry.get(path.basename(entry)) ?? []), [execArgv, set]]);
         fs.rmSync(path.join(seen, name));
       }
       return byEntry;
@@ -185,8 +196,8 @@ describe('the V8 options of herd and its workers', () => {
     expect(ran.code, ran.stderr).toBe(0);
     expect(options()).toEqual(
       new Map([
-        ['herd', [['--max-semi-space-size=1']]],
-        ['worker.js', [[]]],
+        ['herd', [[[], []]]],
+        ['worker.js', [[[], []]]],
       ]),
     );
     const many = path.join(scope.home, 'v8-options-many.txt');
@@ -197,8 +208,8 @@ describe('the V8 options of herd and its workers', () => {
     expect(wide.code, wide.stderr).toBe(0);
     expect(options()).toEqual(
       new Map([
-        ['herd', [['--max-semi-space-size=1']]],
-        ['worker.js', [['--max-semi-space-size=1']]],
+        ['herd', [[[], ['--semi-space-growth-factor=1']]]],
+        ['worker.js', [[['--max-semi-space-size=1'], []]]],
       ]),
     );
     const src = path.join(scope.home, 'v8-options-src');
@@ -210,10 +221,55 @@ describe('the V8 options of herd and its workers', () => {
     expect(pushed.code, pushed.stderr).toBe(0);
     expect(options()).toEqual(
       new Map([
-        ['herd', [['--max-semi-space-size=1']]],
-        ['worker.js', [[]]],
+        ['herd', [[[], []]]],
+        ['worker.js', [[[], []]]],
       ]),
     );
+  });
+});
+
+describe("a worker's messages to herd", () => {
+  it('leave once per turn of its event loop, in order: 100 hosts print and end in far fewer sends than messages', async () => {
+    // Each host's phases, handshake, output and result were a message each: serialised, written and, in herd's
+    // own process, read and parsed one by one. Each worker counts what it sends, as it exits.
+    const seen = scratchDir('herd-worker-sends-');
+    const preload = path.join(seen, 'preload.cjs');
+    fs.writeFileSync(
+      preload,
+      [
+        'if (process.send) {',
+        '  const send = process.send.bind(process);',
+        '  let sends = 0, messages = 0;',
+        "  process.send = (m, ...rest) => (sends++, (messages += m.kind === 'batch' ? m.messages.length : 1), send(m, ...rest));",
+        "  process.on('exit', () => require('node:fs').writeFileSync(" +
+          `${JSON.stringify(seen)} + '/' + process.pid + '.json', JSON.stringify({ sends, messages })));`,
+        '}',
+      ].join('\n') + '\n',
+    );
+    const hosts = scope.fleet.hosts(100, 3300);
+    const inv = path.join(scope.home, 'worker-sends.txt');
+    fs.writeFileSync(inv, hosts.join('\n') + '\n');
+    const result = await runHerd(
+      ['run', '-i', inv, ...conn('runs-worker-sends'), '-w', '1', 'echo out; echo err >&2'],
+      {
+        env: { HOME: scope.home, NODE_OPTIONS: `--require ${preload}` },
+      },
+    );
+    expect(result.code, result.stderr).toBe(0);
+    const dir = runDirOf(result);
+    for (const h of hosts) {
+      expect(fs.readFileSync(path.join(dir, 'stdout', h), 'utf8')).toBe('out\n');
+      expect(fs.readFileSync(path.join(dir, 'stderr', h), 'utf8')).toBe('err\n');
+    }
+    const counts = fs
+      .readdirSync(seen)
+      .filter((n) => n.endsWith('.json'))
+      .map((n) => JSON.parse(fs.readFileSync(path.join(seen, n), 'utf8')) as { sends: number; messages: number });
+    expect(counts).toHaveLength(1);
+    const [{ sends, messages }] = counts as [{ sends: number; messages: number }];
+    // A phase, a handshake, two outputs, a phase, a result: six a host at least.
+    expect(messages).toBeGreaterThanOrEqual(6 * hosts.length);
+    expect(sends * 2).toBeLessThan(messages);
   });
 });
 

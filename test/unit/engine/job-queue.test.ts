@@ -18,7 +18,7 @@ fs.writeFileSync(
   workerPath,
   `process.on('message', (m) => {
     if (m.kind === 'init') process.send({ kind: 'ready', problems: [] });
-    else if (m.kind === 'job') process.send({ kind: 'host_done', result: { id: m.job.id, status: 'ok', exitCode: 0, durationMs: 0, reason: '' } });
+    else if (m.kind === 'jobs') for (const job of m.jobs) process.send({ kind: 'host_done', result: { id: job.id, status: 'ok', exitCode: 0, durationMs: 0, reason: '' } });
     else if (m.kind === 'shutdown') process.exit(0);
   });\n`,
 );

@@ -25,7 +25,7 @@ describe("a worker's environment", () => {
     `process.on('message', (m) => {
       const seen = ['NODE_EXTRA_CA_CERTS', 'HERD_POOL_ENV_PROBE'].map((k) => k + '=' + process.env[k]).join(' ');
       if (m.kind === 'init') process.send({ kind: 'ready', problems: [seen] });
-      else if (m.kind === 'job') process.send({ kind: 'host_done', result: { id: m.job.id, status: 'ok', exitCode: 0, durationMs: 0, reason: '' } });
+      else if (m.kind === 'jobs') for (const job of m.jobs) process.send({ kind: 'host_done', result: { id: job.id, status: 'ok', exitCode: 0, durationMs: 0, reason: '' } });
       else if (m.kind === 'shutdown') process.exit(0);
     });\n`,
   );
@@ -69,11 +69,11 @@ describe('how many jobs a worker holds (issue 15: 50,000 hosts)', () => {
     let most = 0;
     process.on('message', (m) => {
       if (m.kind === 'init') process.send({ kind: 'ready', problems: [] });
-      else if (m.kind === 'job') {
+      else if (m.kind === 'jobs') for (const job of m.jobs) {
         most = Math.max(most, ++held);
         setTimeout(() => {
           held--;
-          process.send({ kind: 'host_done', result: { id: m.job.id, status: 'ok', exitCode: 0, durationMs: 0, reason: String(most) } });
+          process.send({ kind: 'host_done', result: { id: job.id, status: 'ok', exitCode: 0, durationMs: 0, reason: String(most) } });
         }, 1);
       } else if (m.kind === 'shutdown') process.exit(0);
     });\n`,
