@@ -99,6 +99,28 @@ describe('curve25519 without DER', () => {
     expect(exported).not.toContain('jwk');
   });
 
+  it('exports no key and generates none through a KeyGenJob: the public key is X25519 with the base point', () => {
+    // OpenSSL 3's SPKI DER export was ~130 us, twice an exchange; generateKeyPairSync's KeyGenJob is what the JWK
+    // deadlock above needs.
+    const exported: unknown[] = [];
+    const proto = Object.getPrototypeOf(generateKeyPairSync('x25519').publicKey) as KeyObject;
+    const { export: plain } = proto;
+    proto.export = function (this: KeyObject, options?: unknown): unknown {
+      exported.push((options as { format?: string } | undefined)?.format);
+      return (plain as (o?: unknown) => unknown).call(this, options);
+    } as typeof plain;
+    const ours = new Patched();
+    try {
+      ours.getPublicKey();
+      ours.getPublicKey();
+      ours.computeSecret(new DerExchange().getPublicKey());
+    } finally {
+      proto.export = plain;
+    }
+    expect(exported).toEqual(['der']); // the DerExchange peer's own, nothing of ours
+    expect(Patched.prototype.generateKeys).not.toBe(DerExchange.prototype.generateKeys);
+  });
+
   it("falls back to ssh2's own answer for a peer key that is not 32 bytes", () => {
     const result = new Patched().computeSecret(Buffer.alloc(31, 1));
     expect(result).toBeInstanceOf(Error);
