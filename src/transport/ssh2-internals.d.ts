@@ -11,3 +11,8 @@ declare module 'ssh2/lib/protocol/utils.js' {
   const utils: { convertSignature: (signature: Buffer, keyType: string) => Buffer | false | undefined };
   export default utils;
 }
+declare module 'ssh2/lib/protocol/handlers.js' {
+  /** Protocol's message handlers, by message number; Protocol reads this array for every packet. */
+  const handlers: import('./ssh2-hostkeys.js').MessageHandlers;
+  export default handlers;
+}
