@@ -28,6 +28,30 @@ function conn(out: string): string[] {
 }
 
 /**
+ * A preload every herd process runs (NODE_OPTIONS --require): `setup` first, then at its exit it writes `report` (a
+ * JavaScript expression) as JSON to a file of its own; take() reads and removes what the processes wrote.
+ */
+function exitReports<T>(setup: string[], report: string): { nodeOptions: string; take(): T[] } {
+  const seen = scratchDir('herd-exit-report-');
+  const preload = path.join(seen, 'preload.cjs');
+  const write = `require('node:fs').writeFileSync(${JSON.stringify(seen)} + '/' + process.pid + '.json', JSON.stringify(${report}))`;
+  fs.writeFileSync(preload, [...setup, `process.on('exit', () => ${write});`].join('\n') + '\n');
+  return {
+    nodeOptions: `--require ${preload}`,
+    take: () =>
+      fs
+        .readdirSync(seen)
+        .filter((n) => n.endsWith('.json'))
+        .map((n) => {
+          const file = path.join(seen, n);
+          const value = JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+          fs.rmSync(file);
+          return value;
+        }),
+  };
+}
+
+/**
  * Runs `args` with every host blocked on a gate, and reports which process held which hosts: each worker process, and
  * herd's own (its pid) when it holds any.
  */
@@ -163,31 +187,20 @@ describe('the V8 options of herd and its workers', () => {
     // is for its default flags): ~20 ms of a start; and a small young generation costs CPU in the collector: worth it
     // only where memory is the bound, many sessions. Each process says, as it exits, what options it started with
     // and which V8 flags it set as it ran.
-    const seen = scratchDir('herd-v8-options-');
-    const preload = path.join(seen, 'preload.cjs');
-    fs.writeFileSync(
-      preload,
+    const reports = exitReports<[string, string[], string[]]>(
       [
         "const v8 = require('node:v8');",
         'const set = [];',
         'const setFlags = v8.setFlagsFromString;',
         'v8.setFlagsFromString = (flags) => (set.push(flags), setFlags(flags));',
-        "process.on('exit', () => require('node:fs').writeFileSync(" +
-          `${JSON.stringify(seen)} + '/' + process.pid + '.json', JSON.stringify([process.argv[1], process.execArgv, set])));`,
-      ].join('\n') + '\n',
+      ],
+      '[process.argv[1], process.execArgv, set]',
     );
-    const env = { HOME: scope.home, NODE_OPTIONS: `--require ${preload}` };
+    const env = { HOME: scope.home, NODE_OPTIONS: reports.nodeOptions };
     const options = (): Map<string, string[][][]> => {
       const byEntry = new Map<string, string[][][]>();
-      for (const name of fs.readdirSync(seen).filter((n) => n.endsWith('.json'))) {
-        const [entry, execArgv, set] = JSON.parse(fs.readFileSync(path.join(seen, name), 'utf8')) as [
-          string,
-          string[],
-          string[],
-        ];
+      for (const [entry, execArgv, set] of reports.take())
         byEntry.set(path.basename(entry), [...(byEntry.get(path.basename(entry)) ?? []), [execArgv, set]]);
-        fs.rmSync(path.join(seen, name));
-      }
       return byEntry;
     };
     const inv = path.join(scope.home, 'v8-options.txt');
@@ -232,19 +245,15 @@ describe("a worker's messages to herd", () => {
   it('leave once per turn of its event loop, in order: 100 hosts print and end in far fewer sends than messages', async () => {
     // Each host's phases, handshake, output and result were a message each: serialised, written and, in herd's
     // own process, read and parsed one by one. Each worker counts what it sends, as it exits.
-    const seen = scratchDir('herd-worker-sends-');
-    const preload = path.join(seen, 'preload.cjs');
-    fs.writeFileSync(
-      preload,
+    const reports = exitReports<{ sends: number; messages: number } | null>(
       [
+        'let sends = 0, messages = 0;',
         'if (process.send) {',
         '  const send = process.send.bind(process);',
-        '  let sends = 0, messages = 0;',
         "  process.send = (m, ...rest) => (sends++, (messages += m.kind === 'batch' ? m.messages.length : 1), send(m, ...rest));",
-        "  process.on('exit', () => require('node:fs').writeFileSync(" +
-          `${JSON.stringify(seen)} + '/' + process.pid + '.json', JSON.stringify({ sends, messages })));`,
         '}',
-      ].join('\n') + '\n',
+      ],
+      'process.send ? { sends, messages } : null',
     );
     const hosts = scope.fleet.hosts(100, 3300);
     const inv = path.join(scope.home, 'worker-sends.txt');
@@ -252,7 +261,7 @@ describe("a worker's messages to herd", () => {
     const result = await runHerd(
       ['run', '-i', inv, ...conn('runs-worker-sends'), '-w', '1', 'echo out; echo err >&2'],
       {
-        env: { HOME: scope.home, NODE_OPTIONS: `--require ${preload}` },
+        env: { HOME: scope.home, NODE_OPTIONS: reports.nodeOptions },
       },
     );
     expect(result.code, result.stderr).toBe(0);
@@ -261,10 +270,7 @@ describe("a worker's messages to herd", () => {
       expect(fs.readFileSync(path.join(dir, 'stdout', h), 'utf8')).toBe('out\n');
       expect(fs.readFileSync(path.join(dir, 'stderr', h), 'utf8')).toBe('err\n');
     }
-    const counts = fs
-      .readdirSync(seen)
-      .filter((n) => n.endsWith('.json'))
-      .map((n) => JSON.parse(fs.readFileSync(path.join(seen, n), 'utf8')) as { sends: number; messages: number });
+    const counts = reports.take().filter((c) => c !== null);
     expect(counts).toHaveLength(1);
     const [{ sends, messages }] = counts as [{ sends: number; messages: number }];
     // A phase, a handshake, two outputs, a phase, a result: six a host at least.
