@@ -8,7 +8,10 @@ declare module 'ssh2/lib/protocol/constants.js' {
   export default constants;
 }
 declare module 'ssh2/lib/protocol/utils.js' {
-  const utils: { convertSignature: (signature: Buffer, keyType: string) => Buffer | false | undefined };
+  const utils: {
+    convertSignature: (signature: Buffer, keyType: string) => Buffer | false | undefined;
+    sendPacket: import('./ssh2-hostkeys.js').SendPacket;
+  };
   export default utils;
 }
 declare module 'ssh2/lib/protocol/handlers.js' {

@@ -3,7 +3,8 @@ import './ssh2-certs.js';
 import { ignoreHostKeysAnnouncements } from './ssh2-hostkeys.js';
 import ssh2 from 'ssh2';
 import handlers from 'ssh2/lib/protocol/handlers.js';
+import protocolUtils from 'ssh2/lib/protocol/utils.js';
 
-ignoreHostKeysAnnouncements(handlers);
+ignoreHostKeysAnnouncements(handlers, protocolUtils.sendPacket);
 
 export default ssh2;

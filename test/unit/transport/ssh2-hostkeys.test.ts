@@ -5,17 +5,22 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import ssh2 from '../../../src/transport/ssh2.js';
 import { connectSsh } from '../../../src/transport/connect.js';
 import { loadPrivateKeys } from '../../../src/transport/keys.js';
 import { isQuietHostKeysAnnouncement } from '../../../src/transport/ssh2-hostkeys.js';
-import { useLoopbackFleet } from '../../e2e/herd-cli.js';
+import { startFleet, type Fleet } from '../../fleet/fleet.js';
 
 const require = createRequire(import.meta.url);
 const lib = path.dirname(require.resolve('ssh2'));
 const source = (file: string): string => fs.readFileSync(path.join(lib, file), 'utf8');
-const scope = useLoopbackFleet();
+// sshd says at DEBUG3 what it received (its packet layer logs "Received SSH2_MSG_IGNORE") and which global requests.
+let fleet: Fleet;
+beforeAll(async () => {
+  fleet = await startFleet({ logLevel: 'DEBUG3' });
+});
+afterAll(() => fleet?.stop());
 
 function globalRequest(name: string, wantReply: number, rest = Buffer.alloc(0)): Buffer {
   const n = Buffer.from(name, 'latin1');
@@ -34,11 +39,11 @@ describe('host key announcements', () => {
   });
 
   it("from the fleet's sshd reach no 'hostkeys' listener: nothing is parsed, asked of the host or checked", async () => {
-    const { keys } = loadPrivateKeys([scope.fleet.keyPath], true);
+    const { keys } = loadPrivateKeys([fleet.keyPath], true);
     const client = await connectSsh({
-      host: scope.fleet.hosts(1, 940)[0]!,
-      port: scope.fleet.port,
-      username: scope.fleet.user,
+      host: fleet.hosts(1, 940)[0]!,
+      port: fleet.port,
+      username: fleet.user,
       credentials: { keys },
       connectTimeoutMs: 10_000,
       hostKeyMode: 'off',
@@ -56,6 +61,12 @@ describe('host key announcements', () => {
       client.end();
     }
     expect(announced).toEqual([]);
+    const log = fs.readFileSync(path.join(fleet.dir, 'sshd.log'), 'utf8');
+    expect(log).toMatch(/notify_hostkeys: sent \d+ hostkeys/); // it did announce them
+    expect(log).not.toContain('hostkeys-prove-00@openssh.com');
+    // Acknowledged at once: sshd, Nagle on for a session without a terminal, would otherwise hold the channel's
+    // confirmation for the kernel's delayed ACK (40 ms).
+    expect(log).toContain('Received SSH2_MSG_IGNORE');
   });
 
   it('are handled by ssh2 1.17 as this module expects (its internals, pinned)', () => {
