@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import vm from 'node:vm';
 import { fileIdentity } from './file-identity.js';
-import { v8FlagsChanged } from './v8-flags.js';
+import { beforeV8FlagsChange, v8FlagsChanged } from './v8-flags.js';
 
 /** What starts every cache file, before the key it was made for: a file of another kind or layout is not read. */
 const MAGIC = Buffer.from('herd-v8-code-cache-1\n');
@@ -302,7 +302,11 @@ function prune(dir: string, slot: string, current: string): void {
  */
 export function loadBundle(bundleFile: string, full = true): unknown {
   const compiled = compileBundle(bundleFile, defaultCacheDir(), full);
-  // A process that changed V8's flags as it ran (v8-flags.ts) would write a cache whose flag hash no start has.
-  if (compiled.cacheFile !== null) process.once('exit', () => v8FlagsChanged() || compiled.save());
+  if (compiled.cacheFile !== null) {
+    // A process that changes V8's flags as it runs (v8-flags.ts: a run over many hosts) writes its cache just before:
+    // after, its flag hash would be one no start has, and a user who runs only large runs would never have a cache.
+    beforeV8FlagsChange(() => compiled.save());
+    process.once('exit', () => v8FlagsChanged() || compiled.save());
+  }
   return compiled.run();
 }

@@ -45,6 +45,30 @@ describe('the code cache of the CLI and its workers', () => {
     expect(cacheFiles(dir)).toEqual(written);
   });
 
+  it('is written by a run over 256 hosts too, before it keeps its young generation small', async () => {
+    // Such a run sets a V8 flag as its first pass starts (src/v8-flags.ts); a cache written after that carries a flag
+    // hash no start has, so it is written just before. Without it, one who runs only large runs never had a cache.
+    const xdg = path.join(scratchDir('herd-xdg-'), 'cache');
+    const inv = writeInventory(scope, 'cache-wide.txt', scope.fleet.hosts(258, 3600));
+    const env = { HOME: scope.home, XDG_CACHE_HOME: xdg };
+    const wide = await runHerd(['run', '-i', inv, ...fleetArgs(scope, 'runs-cache-wide'), '-f', '258', 'true'], {
+      env,
+    });
+    expect(wide.stderr).toContain('258 hosts: 258 ok');
+    const dir = path.join(xdg, 'herd');
+    const written = cacheFiles(dir);
+    expect(written.map((f) => f.name)).toEqual([
+      expect.stringMatching(/^main\.cjs-[0-9a-f]{12}-[0-9a-f]{40}\.v8$/),
+      expect.stringMatching(/^worker\.cjs-[0-9a-f]{12}-[0-9a-f]{40}\.v8$/),
+    ]);
+    // And the next such run takes it (V8 accepted it: nothing rewritten).
+    const again = await runHerd(['run', '-i', inv, ...fleetArgs(scope, 'runs-cache-wide'), '-f', '258', 'true'], {
+      env,
+    });
+    expect(again.stderr).toContain('258 hosts: 258 ok');
+    expect(cacheFiles(dir)).toEqual(written);
+  });
+
   it("a worker's cache is in place before the run has its first result, never written after herd has gone", async () => {
     // A worker that wrote at its own exit could outlive herd (its parent does not wait for every exit: a run stopped
     // by a key it cannot decrypt) and write into a home its caller was already removing (seen as ENOTEMPTY in CI).
