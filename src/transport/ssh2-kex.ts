@@ -56,7 +56,7 @@ export function fasterCurve25519(kex: unknown): void {
   if (typeof proto.generateKeys !== 'function') return;
   patched.add(proto);
   curve25519Patched = true;
-  // No key is exported at all, as JWK least: exporting a generated key as JWK can deadlock on Node 20 (ExportJWKEdKey
+  // No key is exported at all, in any format: exporting a generated key as JWK can deadlock on Node 20 (ExportJWKEdKey
   // allocates under the key's mutex; a collection there destroys the KeyGenJob that made the key, which takes the
   // same mutex): a worker froze so in CI. An imported key has no KeyGenJob, and X25519 with the base point exports
   // nothing.

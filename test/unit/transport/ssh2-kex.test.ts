@@ -62,6 +62,23 @@ function cpuOf(n: number, fn: () => void): number {
   return used.user + used.system;
 }
 
+/** The format of every public key export `fn` makes (PublicKeyObject has its own export: that one is watched). */
+function exportsDuring(fn: () => void): unknown[] {
+  const exported: unknown[] = [];
+  const proto = Object.getPrototypeOf(generateKeyPairSync('x25519').publicKey) as KeyObject;
+  const { export: plain } = proto;
+  proto.export = function (this: KeyObject, options?: unknown): unknown {
+    exported.push((options as { format?: string } | undefined)?.format);
+    return (plain as (o?: unknown) => unknown).call(this, options);
+  } as typeof plain;
+  try {
+    fn();
+  } finally {
+    proto.export = plain;
+  }
+  return exported;
+}
+
 describe('curve25519 without DER', () => {
   class Patched extends DerExchange {}
   fasterCurve25519(new Patched());
@@ -80,43 +97,23 @@ describe('curve25519 without DER', () => {
     // KeyObjectHandle::ExportJWK (ExportJWKEdKey) allocates V8 strings while holding the key's mutex; a garbage
     // collection there destroys the KeyGenJob that made the key, whose destructor takes the same mutex. A CI run
     // caught a worker frozen so (gdb: ~KeyGenJob under ExportJWKEdKey, the 20 hosts it had stayed 'connecting').
-    const exported: unknown[] = [];
-    // PublicKeyObject has its own export (KeyObject's is not the one called).
-    const proto = Object.getPrototypeOf(generateKeyPairSync('x25519').publicKey) as KeyObject;
-    const { export: plain } = proto;
-    const spy = function (this: KeyObject, options?: unknown): unknown {
-      exported.push((options as { format?: string } | undefined)?.format);
-      return (plain as (o?: unknown) => unknown).call(this, options);
-    };
-    proto.export = spy as typeof plain;
-    try {
+    const exported = exportsDuring(() => {
       const ours = new Patched();
       ours.getPublicKey();
       ours.computeSecret(new DerExchange().getPublicKey());
-    } finally {
-      proto.export = plain;
-    }
+    });
     expect(exported).not.toContain('jwk');
   });
 
   it('exports no key and generates none through a KeyGenJob: the public key is X25519 with the base point', () => {
     // OpenSSL 3's SPKI DER export was ~130 us, twice an exchange; generateKeyPairSync's KeyGenJob is what the JWK
     // deadlock above needs.
-    const exported: unknown[] = [];
-    const proto = Object.getPrototypeOf(generateKeyPairSync('x25519').publicKey) as KeyObject;
-    const { export: plain } = proto;
-    proto.export = function (this: KeyObject, options?: unknown): unknown {
-      exported.push((options as { format?: string } | undefined)?.format);
-      return (plain as (o?: unknown) => unknown).call(this, options);
-    } as typeof plain;
     const ours = new Patched();
-    try {
+    const exported = exportsDuring(() => {
       ours.getPublicKey();
       ours.getPublicKey();
       ours.computeSecret(new DerExchange().getPublicKey());
-    } finally {
-      proto.export = plain;
-    }
+    });
     expect(exported).toEqual(['der']); // the DerExchange peer's own, nothing of ours
     expect(Patched.prototype.generateKeys).not.toBe(DerExchange.prototype.generateKeys);
   });
