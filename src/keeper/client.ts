@@ -10,7 +10,7 @@ import { forkWorker, type YoungGeneration } from '../engine/worker-process.js';
 import type { ParentMessage, WorkerMessage } from '../engine/protocol.js';
 import type { WorkerChannel, WorkerChannelSource } from '../engine/worker-channel.js';
 import { bootId, keeperFiles, privateKeeperDir, removeKeeperFiles, type KeeperFiles } from './paths.js';
-import { encodeFrame, FrameReader, type ClientFrame, type KeeperFrame } from './frames.js';
+import { encodeFrame, FrameReader, type ClientFrame, type Hello, type KeeperFrame } from './frames.js';
 import type { KeeperKey } from './key.js';
 import type { KeeperState } from './keeper.js';
 
@@ -47,7 +47,7 @@ export function alive(pid: number): boolean {
 /** Connect, send the hello (token first), and read frames; resolves with the socket and its first answer. */
 export function greet(
   files: KeeperFiles,
-  hello: (token: string) => ClientFrame,
+  hello: (token: string) => Hello,
 ): Promise<{ socket: net.Socket; first: KeeperFrame; reader: FrameReader<KeeperFrame>; rest: KeeperFrame[] } | null> {
   let token: string;
   try {
@@ -113,9 +113,10 @@ export async function attachKeeper(req: AttachRequest): Promise<Attached> {
   if (dir === null) return { session: null, notes };
   const key = req.key();
   const files = keeperFiles(dir, key.name);
-  const hello = (token: string): ClientFrame => ({
+  const hello = (token: string): Hello => ({
     t: 'hello',
     token,
+    pid: process.pid,
     identity: key.identity,
     env: key.env,
     persistMs: req.persistMs,
@@ -154,7 +155,7 @@ async function startKeeper(
   files: KeeperFiles,
   key: KeeperKey,
   persistMs: number,
-  hello: (token: string) => ClientFrame,
+  hello: (token: string) => Hello,
 ): Promise<Awaited<ReturnType<typeof greet>>> {
   removeKeeperFiles(files);
   fs.writeFileSync(files.token, randomBytes(32).toString('hex'), { mode: 0o600, flag: 'wx' });

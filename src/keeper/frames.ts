@@ -31,16 +31,21 @@ export interface KeeperInfo {
   hosts: HeldHost[];
 }
 
-/** Client -> keeper. The first frame of every connection is a hello carrying the token. */
+/**
+ * Client -> keeper. The first frame of every connection is a hello carrying the token and the client's pid (the
+ * keeper asks Linux whether that process holds the other end of the socket, and as which uid).
+ */
 export type ClientFrame =
-  | { t: 'hello'; token: string; identity: string; env: string; persistMs: number | null; want: 'session' }
-  | { t: 'hello'; token: string; want: 'info' }
-  | { t: 'hello'; token: string; want: 'close' }
+  | Hello
   | { t: 'open'; w: number; young: YoungGeneration }
   | { t: 'msg'; w: number; m: ParentMessage }
   | { t: 'kill'; w: number }
   /** The command is over; env: its trust files as they are now (accept-new may have added keys). */
   | { t: 'bye'; env: string };
+
+export type Hello = { t: 'hello'; token: string; pid: number } & (
+  { identity: string; env: string; persistMs: number | null; want: 'session' } | { want: 'info' } | { want: 'close' }
+);
 
 /** Keeper -> client. */
 export type KeeperFrame =

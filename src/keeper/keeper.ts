@@ -11,7 +11,7 @@ import { goesOn } from '../engine/kept-connections.js';
 import type { ParentMessage, WorkerConfig, WorkerMessage } from '../engine/protocol.js';
 import { WORKER_EXIT_GRACE_MS } from '../defaults.js';
 import { bootId, removeKeeperFiles, type KeeperFiles } from './paths.js';
-import { peerUids, socketFd } from './peer.js';
+import { peerIs, socketFd } from './peer.js';
 import {
   connectionOf,
   encodeFrame,
@@ -95,43 +95,56 @@ export class Keeper {
   }
 
   private accept(socket: net.Socket): void {
-    // Another uid is refused whatever it sends, where Linux says who it is (the directory's mode should have
-    // stopped it already).
-    const fd = socketFd(socket);
-    const uids = fd === null ? null : peerUids(fd);
-    if (uids !== null && uids.some((uid) => uid !== process.getuid?.())) {
-      socket.destroy();
-      return;
-    }
     const reader = new FrameReader<ClientFrame>();
-    let greeted = false;
+    // The hello is checked (the token now, then Linux's word on who is at the other end); frames that come
+    // meanwhile wait their turn, and nothing is answered before both checks passed.
+    let state: 'new' | 'checking' | 'greeted' = 'new';
+    const pending: ClientFrame[] = [];
     const send = (frame: KeeperFrame): void => {
       if (!socket.destroyed) socket.write(encodeFrame(frame));
     };
+    const next = (): void => {
+      while (state !== 'checking' && pending.length > 0 && !socket.destroyed) {
+        const frame = pending.shift()!;
+        if (state === 'greeted') {
+          if (socket === this.session) this.fromClient(frame, send);
+          continue;
+        }
+        // The first frame proves the peer read the token file (mode 0600, in a 0700 directory).
+        if (frame.t !== 'hello' || !this.tokenMatches(frame.token)) return void socket.destroy();
+        state = 'checking';
+        void this.peerAllowed(socket, frame.pid).then((allowed) => {
+          if (!allowed || socket.destroyed) return void socket.destroy();
+          state = 'greeted';
+          this.hello(socket, frame, send);
+          next();
+        });
+      }
+    };
     socket.on('error', () => {});
     socket.on('data', (chunk: Buffer) => {
-      let frames: ClientFrame[];
       try {
-        frames = reader.push(chunk);
+        pending.push(...reader.push(chunk));
       } catch {
         socket.destroy();
         return;
       }
-      for (const frame of frames) {
-        if (!greeted) {
-          // The first frame proves the peer read the token file (mode 0600, in a 0700 directory).
-          if (frame.t !== 'hello' || !this.tokenMatches(frame.token)) {
-            socket.destroy();
-            return;
-          }
-          greeted = true;
-          this.hello(socket, frame, send);
-        } else if (socket === this.session) this.fromClient(frame, send);
-      }
+      next();
     });
     socket.on('close', () => {
       if (socket === this.session) this.sessionEnded(false);
     });
+  }
+
+  /**
+   * Another uid is refused whatever it sends, where Linux says who it is (the directory's mode should have stopped
+   * it already): the process the hello names must run as this user and hold the other end of this socket.
+   */
+  private async peerAllowed(socket: net.Socket, pid: unknown): Promise<boolean> {
+    const fd = socketFd(socket);
+    const uid = process.getuid?.();
+    if (fd === null || uid === undefined) return true;
+    return (await peerIs(fd, pid, uid)) !== false;
   }
 
   private tokenMatches(token: unknown): boolean {

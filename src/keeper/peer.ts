@@ -1,47 +1,66 @@
-// Who is at the other end of an accepted Unix socket. Node has no SO_PEERCRED; Linux tells the peer's socket
-// inode through sock_diag (`ss -x`), and /proc which process holds it and as which uid. Best effort: null when
-// it cannot tell (no ss, no /proc), and then the directory's mode and the token are the check.
-import { execFileSync } from 'node:child_process';
+// Who is at the other end of an accepted Unix socket. Node has no SO_PEERCRED. The client says which process it
+// is (its pid, in its hello); Linux tells the peer's socket inode through sock_diag (`ss -x`, without -p: asking ss
+// for every socket's processes made it read every process's file descriptors, 20-30 ms a command on a machine
+// with a few hundred processes), and /proc whether that process holds that socket and as which uid. Best effort
+// where Linux cannot tell (no ss, no /proc): then the directory's mode and the token are the check.
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 
-/** The uids of the processes holding the peer of the socket at `fd` in this process; null when unknown. */
-export function peerUids(fd: number): number[] | null {
-  let inode: string;
-  let listing: string;
+/** How long ss may take. */
+const SS_TIMEOUT_MS = 2_000;
+
+/**
+ * Whether process `pid` holds the peer of the accepted socket at `fd` and runs as `uid` (real and effective).
+ * null: Linux could not tell whose the peer is (no ss, no /proc). A claim that cannot be verified while the peer is
+ * known is false.
+ */
+export async function peerIs(fd: number, pid: unknown, uid: number): Promise<boolean | null> {
+  const ours = socketInode(`/proc/self/fd/${fd}`);
+  if (ours === null) return null;
+  const peer = await peerInode(ours);
+  if (peer === null) return null;
+  if (typeof pid !== 'number' || !Number.isSafeInteger(pid) || pid <= 0) return false;
+  let status: string;
+  let fds: string[];
   try {
-    const link = fs.readlinkSync(`/proc/self/fd/${fd}`);
-    const m = /^socket:\[(\d+)\]$/.exec(link);
-    if (!m) return null;
-    inode = m[1]!;
-    listing = execFileSync('ss', ['-xpH'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 2_000 });
+    status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    fds = fs.readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return false;
+  }
+  const uids = /^Uid:\s+(\d+)\s+(\d+)/m.exec(status);
+  if (!uids || Number(uids[1]) !== uid || Number(uids[2]) !== uid) return false;
+  return fds.some((f) => socketInode(`/proc/${pid}/fd/${f}`) === peer);
+}
+
+/** The inode of the socket a /proc fd link points to, or null. */
+function socketInode(link: string): string | null {
+  try {
+    return /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(link))?.[1] ?? null;
   } catch {
     return null;
   }
-  const rows = listing.split('\n').map((l) => l.trim().split(/\s+/));
-  // Netid State Recv-Q Send-Q Local-Address Local-Inode Peer-Address Peer-Inode [users:((...))]
-  const ours = rows.find((r) => r[5] === inode);
-  const peerInode = ours?.[7];
-  if (peerInode === undefined) return null;
-  const peer = rows.find((r) => r[5] === peerInode);
-  if (!peer) return null;
-  const pids = [
-    ...(peer
-      .slice(8)
-      .join(' ')
-      .matchAll(/pid=(\d+)/g) ?? []),
-  ].map((m) => m[1]!);
-  if (pids.length === 0) return null;
-  const uids: number[] = [];
-  for (const pid of pids) {
-    try {
-      const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-      const uid = /^Uid:\s+(\d+)/m.exec(status);
-      if (uid) uids.push(Number(uid[1]));
-    } catch {
-      /* gone since */
-    }
-  }
-  return uids.length > 0 ? uids : null;
+}
+
+/** The peer inode of our socket `inode`, from `ss -xH`; null when ss cannot say. */
+function peerInode(inode: string): Promise<string | null> {
+  return new Promise((resolve) => {
+    execFile(
+      'ss',
+      ['-xH'],
+      { encoding: 'utf8', timeout: SS_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 },
+      (err, listing) => {
+        if (err) return resolve(null);
+        // Netid State Recv-Q Send-Q Local-Address Local-Inode Peer-Address Peer-Inode
+        const row = listing
+          .split('\n')
+          .map((l) => l.trim().split(/\s+/))
+          .find((r) => r[5] === inode);
+        const peer = row?.[7];
+        resolve(peer !== undefined && /^\d+$/.test(peer) && peer !== '0' ? peer : null);
+      },
+    );
+  });
 }
 
 /** The accepted socket's file descriptor (libuv's handle keeps it; no public API). */

@@ -200,15 +200,19 @@ describe('play, push and pull --persist', () => {
   });
 });
 
-/** Connect to a keeper's socket as another user (nobody), with the token when given, and say what happened. */
-function connectAs(uid: number, socket: string, token = 'none'): string {
+/**
+ * Connect to a keeper's socket as `uid`, with the token when given, naming itself (or the process `claim`) in its
+ * hello, and say what happened.
+ */
+function connectAs(uid: number, socket: string, token = 'none', claim?: number): string {
   const script = `
     const net = require('node:net');
     const v8 = require('node:v8');
     const s = net.connect(process.argv[1]);
     s.on('error', (e) => { console.log('refused:' + e.code); process.exit(0); });
     s.on('connect', () => {
-      const body = v8.serialize({ t: 'hello', token: process.argv[2], want: 'info' });
+      const pid = process.argv[3] === 'self' ? process.pid : Number(process.argv[3]);
+      const body = v8.serialize({ t: 'hello', token: process.argv[2], pid, want: 'info' });
       const head = Buffer.alloc(4);
       head.writeUInt32BE(body.length);
       s.write(Buffer.concat([head, body]));
@@ -218,7 +222,17 @@ function connectAs(uid: number, socket: string, token = 'none'): string {
   `;
   return execFileSync(
     'setpriv',
-    [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', process.execPath, '-e', script, socket, token],
+    [
+      `--reuid=${uid}`,
+      `--regid=${uid}`,
+      '--clear-groups',
+      process.execPath,
+      '-e',
+      script,
+      socket,
+      token,
+      claim === undefined ? 'self' : String(claim),
+    ],
     { encoding: 'utf8' },
   ).trim();
 }
@@ -228,7 +242,7 @@ function wrongToken(socket: string): Promise<string> {
   return new Promise((resolve) => {
     const s = net.connect(socket);
     s.on('error', (e: NodeJS.ErrnoException) => resolve(`error:${e.code}`));
-    s.on('connect', () => s.write(encodeFrame({ t: 'hello', token: 'f'.repeat(64), want: 'info' })));
+    s.on('connect', () => s.write(encodeFrame({ t: 'hello', token: 'f'.repeat(64), pid: process.pid, want: 'info' })));
     s.on('data', () => resolve('answered'));
     s.on('close', () => resolve('closed'));
   });
@@ -262,6 +276,10 @@ describe("the keeper is the user's alone", () => {
     expect(connectAs(0, socket, token)).toBe('answered');
     // Dropped unanswered (a reset when the keeper closes before the hello is read).
     expect(['closed', 'refused:ECONNRESET']).toContain(connectAs(65534, socket, token));
+    // Naming a process of this user does not help: the process named must hold the other end of the socket.
+    expect(['closed', 'refused:ECONNRESET']).toContain(connectAs(65534, socket, token, process.pid));
+    expect(['closed', 'refused:ECONNRESET']).toContain(connectAs(0, socket, token, process.pid));
+    expect(['closed', 'refused:ECONNRESET']).toContain(connectAs(0, socket, token, pid!));
     fs.chmodSync(socket, 0o600);
     fs.chmodSync(dir, 0o700);
     expect(await wrongToken(socket)).toBe('closed');

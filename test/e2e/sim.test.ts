@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSim, type Sim } from '../fleet/sim/sim.js';
 import { parseExec, parseScript, parseSpec, behaviourOf } from '../fleet/sim/spec.js';
+import { buildKillCommand, buildRemoteCommand } from '../../src/transport/remote-command.js';
 import { readHostsTsv, removeScratchDirs, ROOT, runDirOf, runHerd, scratchDir } from './herd-cli.js';
 
 describe('the simulator spec and command language', () => {
@@ -36,7 +37,8 @@ describe('the simulator spec and command language', () => {
   });
 
   it("unwraps herd's remote command and recognises its kill script", () => {
-    expect(parseExec(`env HERD_JOB=ab12 /bin/sh -c 'echo '\\''a b'\\''; exit 4'`)).toEqual({
+    // As herd sends them (remote-command.ts), sudo or not.
+    expect(parseExec(buildRemoteCommand(`echo 'a b'; exit 4`, 'ab12'))).toEqual({
       kind: 'script',
       tag: 'ab12',
       script: [
@@ -44,9 +46,8 @@ describe('the simulator spec and command language', () => {
         { and: false, op: { op: 'exit', code: 4 } },
       ],
     });
-    expect(
-      parseExec(`/bin/sh -c 'killed=; for p in $(grep -laF HERD_JOB=ab12 /proc/[0-9]*/environ); do :; done'`),
-    ).toEqual({
+    expect(parseExec(buildRemoteCommand('exit 4', 'ab12', {})).tag).toBe('ab12');
+    expect(parseExec(buildKillCommand('ab12'))).toEqual({
       kind: 'kill',
       tag: 'ab12',
     });

@@ -30,7 +30,7 @@ export async function connectionsCommand(raw: ConnectionsRaw): Promise<number> {
 }
 
 async function show(files: KeeperFiles, json: boolean): Promise<boolean> {
-  const answer = await greet(files, (token) => ({ t: 'hello', token, want: 'info' }));
+  const answer = await greet(files, (token) => ({ t: 'hello', token, pid: process.pid, want: 'info' }));
   answer?.socket.destroy();
   if (answer?.first.t !== 'info') {
     process.stderr.write(`herd: the connection keeper ${files.name} did not answer\n`);
@@ -75,7 +75,7 @@ function duration(ms: number): string {
 
 async function close(files: KeeperFiles, json: boolean): Promise<boolean> {
   const pid = readKeeperState(files)?.pid;
-  const answer = await greet(files, (token) => ({ t: 'hello', token, want: 'close' }));
+  const answer = await greet(files, (token) => ({ t: 'hello', token, pid: process.pid, want: 'close' }));
   answer?.socket.destroy();
   if (answer?.first.t !== 'closing' || pid === undefined) {
     process.stderr.write(`herd: the connection keeper ${files.name} did not answer\n`);

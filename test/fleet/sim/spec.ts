@@ -6,7 +6,7 @@
 //       *                    serve         # run what herd asks (the default)
 // - the command language a host "runs": `true`, `false`, `:`, `exit N`, `sleep S`, `echo WORDS [>&2]`,
 //   `addr` (prints the target address), `bytes N [stderr]` (N bytes of output), joined by `;` or `&&`.
-//   herd's wrapper (`env HERD_JOB=tag /bin/sh -c '...'`, an optional sudo prefix) is unwrapped, and
+//   herd's wrapper (`exec env HERD_JOB=tag /bin/sh -c '...'`, an optional sudo prefix) is unwrapped, and
 //   its remote kill script is recognised, so --timeout works against simulated hosts too.
 
 export type Behaviour =
@@ -209,6 +209,7 @@ export type Exec = { kind: 'script'; tag: string | null; script: Script } | { ki
 export function parseExec(command: string): Exec {
   const ws = words(command).filter((w) => !w.operator);
   let i = 0;
+  if (ws[i]?.text === 'exec') i++;
   if (ws[i]?.text === 'sudo') {
     i++;
     while (ws[i]?.text.startsWith('-')) i += ws[i]!.text === '-p' ? 2 : 1;

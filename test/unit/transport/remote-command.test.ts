@@ -21,15 +21,29 @@ describe('remote command wrapping', () => {
     expect(out).toBe('abc123\nquoted\n');
   });
 
+  // sshd runs the login shell with -c and the text herd sends. A shell that does not exec the last command of
+  // its -c text itself (dash) stayed as a process of its own around the command: a fork more on the host for every
+  // command, and the one process of the tree without the tag.
+  it.each(['/bin/sh', '/bin/dash', '/bin/bash'].filter((sh) => fs.existsSync(sh)))(
+    "leaves no %s of its own around the command: the tagged sh takes the login shell's place",
+    (loginShell) => {
+      const out = execFileSync(loginShell, ['-c', buildRemoteCommand('echo "$PPID"', 'tag1')]).toString();
+      expect(Number(out.trim())).toBe(process.pid);
+      const sudo = buildRemoteCommand('id', 't1', {});
+      expect(sudo.startsWith('exec sudo -n ')).toBe(true);
+      expect(buildKillCommand('t1').startsWith('exec /bin/sh -c ')).toBe(true);
+    },
+  );
+
   it('becomes another account with sudo -u, the name quoted as one word', () => {
     expect(buildRemoteCommand('id', 't1', { user: 'postgres' })).toBe(
-      'sudo -n -u postgres env HERD_JOB=t1 /bin/sh -c id',
+      'exec sudo -n -u postgres env HERD_JOB=t1 /bin/sh -c id',
     );
     expect(buildRemoteCommand('id', 't1', { promptMarker: '[m]:', user: 'backup' })).toBe(
-      "sudo -S -p '[m]:' -u backup env HERD_JOB=t1 /bin/sh -c id",
+      "exec sudo -S -p '[m]:' -u backup env HERD_JOB=t1 /bin/sh -c id",
     );
-    expect(buildRemoteCommand('id', 't1', {})).toBe('sudo -n env HERD_JOB=t1 /bin/sh -c id');
-    expect(buildKillCommand('t1', { user: 'backup' })).toMatch(/^sudo -n -u backup \/bin\/sh -c /);
+    expect(buildRemoteCommand('id', 't1', {})).toBe('exec sudo -n env HERD_JOB=t1 /bin/sh -c id');
+    expect(buildKillCommand('t1', { user: 'backup' })).toMatch(/^exec sudo -n -u backup \/bin\/sh -c /);
   });
 
   it('builds a kill command that is valid sh and reports a count', () => {
