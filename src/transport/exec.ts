@@ -1,7 +1,15 @@
 // Run one command on an open connection, streaming its output, with a timeout that kills the remote side.
 import type { Client, ClientChannel } from 'ssh2';
 import { HostFailure } from './failure.js';
-import { buildKillCommand, buildRemoteCommand, sudoPromptMarker, type BecomeSpec } from './remote-command.js';
+import { randomBytes } from 'node:crypto';
+import {
+  buildKillCommand,
+  buildProbeCommand,
+  buildRemoteCommand,
+  sudoPromptMarker,
+  type BecomeSpec,
+  type WrapperForm,
+} from './remote-command.js';
 
 export interface ExecOptions {
   /** 0 means no timeout. */
@@ -89,12 +97,20 @@ function becomeSpecOf(become: BecomeOptions | undefined, promptMarker: string | 
   return { ...(promptMarker ? { promptMarker } : {}), ...(become.user !== undefined ? { user: become.user } : {}) };
 }
 
-/** Execute a command; resolves once the channel closes, never rejects after the command started. */
-export async function execCommand(client: Client, command: string, options: ExecOptions): Promise<ExecOutcome> {
+/**
+ * Execute a command; resolves once the channel closes, never rejects after the command started. `form`: how the
+ * login shell is asked to run it (portable unless a probe of this connection showed the posix form works).
+ */
+export async function execCommand(
+  client: Client,
+  command: string,
+  options: ExecOptions,
+  form: WrapperForm = 'portable',
+): Promise<ExecOutcome> {
   const password = options.become?.password;
   const marker = password !== undefined ? sudoPromptMarker(options.tag) : undefined;
   const becomeSpec = becomeSpecOf(options.become, marker);
-  const { channel, exit } = await openExec(client, buildRemoteCommand(command, options.tag, becomeSpec));
+  const { channel, exit } = await openExec(client, buildRemoteCommand(command, options.tag, becomeSpec, form));
   return new Promise<ExecOutcome>((resolve) => {
     let timedOut = false;
     let idle = false;
@@ -246,8 +262,9 @@ export async function execCommand(client: Client, command: string, options: Exec
     else options.signal?.addEventListener('abort', onAbort, { once: true });
     channel.once('close', () => options.signal?.removeEventListener('abort', onAbort));
 
-    // With a sudo password, stdin stays open until sudo asks (see the stderr handler).
-    if (marker === undefined) {
+    // With a sudo password, stdin stays open until sudo asks (see the stderr handler). A channel already closed
+    // (its success, exit and close came in one read) takes no end(): Node would build an error nobody sees.
+    if (marker === undefined && !channel.destroyed) {
       if (options.stdin !== undefined) channel.end(options.stdin);
       else channel.end();
     }
@@ -278,6 +295,44 @@ async function killRemote(client: Client, tag: string, become?: BecomeOptions): 
     });
   } catch {
     return null;
+  }
+}
+
+/** How long a probe of the login shell may take; past it, the portable form stays. */
+const PROBE_TIMEOUT_MS = 5_000;
+/** A probe's stdout past this is not the tag: reading stops. */
+const PROBE_OUTPUT_MAX = 256;
+
+/**
+ * Whether this connection's login shell runs the posix wrapper (remote-command.ts): the wrapper's own form, with a
+ * command that prints its tag, must print exactly that tag, say nothing on stderr and exit 0. A csh or a restricted
+ * shell fails it (then the portable form stays); what the host prints is compared, never interpreted.
+ */
+export async function probeLoginShell(client: Client): Promise<boolean> {
+  const tag = randomBytes(8).toString('hex');
+  try {
+    const { channel, exit } = await openExec(client, buildProbeCommand(tag));
+    return await new Promise<boolean>((resolve) => {
+      let out = '';
+      let spoke = false;
+      const timer = setTimeout(() => {
+        channel.close();
+        resolve(false);
+      }, PROBE_TIMEOUT_MS);
+      timer.unref();
+      channel.on('data', (d: Buffer) => {
+        if (out.length <= PROBE_OUTPUT_MAX) out += d.toString('latin1');
+      });
+      channel.stderr.on('data', () => (spoke = true));
+      channel.on('error', () => {});
+      channel.on('close', () => {
+        clearTimeout(timer);
+        resolve(exit.seen && exit.code === 0 && !spoke && out === tag);
+      });
+      if (!channel.destroyed) channel.end();
+    });
+  } catch {
+    return false;
   }
 }
 

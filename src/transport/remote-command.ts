@@ -10,12 +10,31 @@ export function shellQuote(text: string): string {
 export const JOB_TAG_VARIABLE = 'HERD_JOB';
 
 /**
+ * How a login shell is asked to run a command: `portable` works in every login shell (sh, bash, zsh, ksh, csh,
+ * tcsh, fish); `posix` (an assignment before exec, no `env`) only in one that speaks POSIX sh, as a probe over the
+ * same connection showed (exec.ts probeLoginShell): one program fewer started on the host for every command.
+ */
+export type WrapperForm = 'portable' | 'posix';
+
+/**
  * Run the user's command under /bin/sh with a unique tag in its environment. The tag is inherited
  * by every child, which is how a timeout finds and kills the whole remote process tree later,
  * whatever the login shell is and even when the command forked into the background.
  */
-export function buildRemoteCommand(command: string, tag: string, become?: BecomeSpec): string {
+export function buildRemoteCommand(
+  command: string,
+  tag: string,
+  become?: BecomeSpec,
+  form: WrapperForm = 'portable',
+): string {
+  // sudo resets the environment: through sudo the tag is set by env, after it.
+  if (form === 'posix' && !become) return `${JOB_TAG_VARIABLE}=${tag} exec /bin/sh -c ${shellQuote(command)}`;
   return replacingLoginShell(`${becomePrefix(become)}env ${JOB_TAG_VARIABLE}=${tag} /bin/sh -c ${shellQuote(command)}`);
+}
+
+/** The probe of a login shell: the posix form of a command that prints its tag. */
+export function buildProbeCommand(tag: string): string {
+  return buildRemoteCommand(`printf %s "$${JOB_TAG_VARIABLE}"`, tag, undefined, 'posix');
 }
 
 /**

@@ -1,12 +1,24 @@
 // A HostConnection over an authenticated ssh2 Client.
 import type { Client } from 'ssh2';
 import type { HostConnection } from './connection.js';
-import { execCommand } from './exec.js';
+import { execCommand, probeLoginShell } from './exec.js';
+import type { WrapperForm } from './remote-command.js';
 import { openSftp } from './sftp-channel.js';
 
 export function sshConnection(client: Client): HostConnection {
+  // How commands are wrapped for the login shell: portable until a probe, run when the connection is first reused,
+  // showed the posix form works (a connection that serves one command never pays for the probe).
+  let form: WrapperForm = 'portable';
+  let probed = false;
   return {
-    exec: (command, options) => execCommand(client, command, options),
+    exec: (command, options) => execCommand(client, command, options, form),
+    reused: () => {
+      if (probed) return;
+      probed = true;
+      void probeLoginShell(client).then((posix) => {
+        if (posix) form = 'posix';
+      });
+    },
     openFiles: () => openSftp(client),
     onClose: (listener) => {
       client.once('close', listener);

@@ -47,6 +47,11 @@ describe('the simulator spec and command language', () => {
       ],
     });
     expect(parseExec(buildRemoteCommand('exit 4', 'ab12', {})).tag).toBe('ab12');
+    expect(parseExec(buildRemoteCommand('exit 4', 'ab12', undefined, 'posix'))).toEqual({
+      kind: 'script',
+      tag: 'ab12',
+      script: [{ and: false, op: { op: 'exit', code: 4 } }],
+    });
     expect(parseExec(buildKillCommand('ab12'))).toEqual({
       kind: 'kill',
       tag: 'ab12',

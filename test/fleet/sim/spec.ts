@@ -6,8 +6,9 @@
 //       *                    serve         # run what herd asks (the default)
 // - the command language a host "runs": `true`, `false`, `:`, `exit N`, `sleep S`, `echo WORDS [>&2]`,
 //   `addr` (prints the target address), `bytes N [stderr]` (N bytes of output), joined by `;` or `&&`.
-//   herd's wrapper (`exec env HERD_JOB=tag /bin/sh -c '...'`, an optional sudo prefix) is unwrapped, and
-//   its remote kill script is recognised, so --timeout works against simulated hosts too.
+//   herd's wrapper (`exec env HERD_JOB=tag /bin/sh -c '...'` or `HERD_JOB=tag exec /bin/sh -c '...'`, an optional
+//   sudo prefix) is unwrapped, and its remote kill script is recognised, so --timeout works against simulated
+//   hosts too.
 
 export type Behaviour =
   { kind: 'serve' } | { kind: 'hang' } | { kind: 'close' } | { kind: 'auth-fail' } | { kind: 'run'; script: Script };
@@ -209,16 +210,20 @@ export type Exec = { kind: 'script'; tag: string | null; script: Script } | { ki
 export function parseExec(command: string): Exec {
   const ws = words(command).filter((w) => !w.operator);
   let i = 0;
+  let tag: string | null = null;
+  const assignments = (): void => {
+    for (let m; ws[i] && (m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(ws[i]!.text)); i++)
+      if (m[1] === 'HERD_JOB') tag = m[2]!;
+  };
+  assignments(); // the posix form: HERD_JOB=tag exec /bin/sh -c '...'
   if (ws[i]?.text === 'exec') i++;
   if (ws[i]?.text === 'sudo') {
     i++;
     while (ws[i]?.text.startsWith('-')) i += ws[i]!.text === '-p' ? 2 : 1;
   }
-  let tag: string | null = null;
   if (ws[i]?.text === 'env') {
     i++;
-    for (let m; ws[i] && (m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(ws[i]!.text)); i++)
-      if (m[1] === 'HERD_JOB') tag = m[2]!;
+    assignments();
   }
   if ((ws[i]?.text === '/bin/sh' || ws[i]?.text === 'sh') && ws[i + 1]?.text === '-c' && ws[i + 2]) {
     const inner = ws[i + 2]!.text;
