@@ -5,7 +5,7 @@ import type { HostResult } from '../results/status.js';
 import type { HostConnection } from '../transport/connection.js';
 
 /** What this module needs of a connection (transport/connection.ts HostConnection has it). */
-export type KeepableConnection = Pick<HostConnection, 'close' | 'onClose' | 'reused'>;
+export type KeepableConnection = Pick<HostConnection, 'close' | 'onClose'>;
 
 /** How a host job gets its connection and hands it back (host-job.ts). */
 export interface ConnectionSource<C> {
@@ -56,7 +56,6 @@ export class KeptConnections<C extends KeepableConnection> implements Connection
     this.idle.delete(id);
     if (this.closed.has(connection)) return undefined;
     this.options.onReused?.(id);
-    connection.reused();
     return connection;
   }
 

@@ -21,11 +21,6 @@ export interface HostConnection {
    * The result unsubscribes (a connection kept across passes serves several jobs, each with its own listener).
    */
   onInternalError(listener: (err: Error) => void): () => void;
-  /**
-   * The connection serves another command (kept between commands): it may learn, alongside, what makes the later
-   * ones cheaper on the host (ssh-connection.ts: whether the login shell takes the shorter wrapper).
-   */
-  reused(): void;
   close(): void;
 }
 

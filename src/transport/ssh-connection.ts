@@ -1,24 +1,25 @@
 // A HostConnection over an authenticated ssh2 Client.
 import type { Client } from 'ssh2';
 import type { HostConnection } from './connection.js';
-import { execCommand, probeLoginShell } from './exec.js';
+import { execCommand, probeLoginShell, type ExecOptions } from './exec.js';
 import type { WrapperForm } from './remote-command.js';
 import { openSftp } from './sftp-channel.js';
 
 export function sshConnection(client: Client): HostConnection {
-  // How commands are wrapped for the login shell: portable until a probe, run when the connection is first reused,
-  // showed the posix form works (a connection that serves one command never pays for the probe).
-  let form: WrapperForm = 'portable';
-  let probed = false;
+  // How commands are wrapped for the login shell: portable, until the connection's second command (a kept
+  // connection: --persist, herd shell, a playbook) asks first, once, whether the posix form works. A connection
+  // that serves one command never pays for the probe; the probe runs alone on the connection (a host may allow one
+  // session at a time: sshd's MaxSessions 1).
+  let commands = 0;
+  let learned: Promise<WrapperForm> | undefined;
+  const formFor = async (options: ExecOptions): Promise<WrapperForm> => {
+    // sudo resets the environment: a command through it keeps the portable form, and asks nothing.
+    if (options.become || ++commands < 2) return 'portable';
+    learned ??= probeLoginShell(client).then((posix) => (posix ? 'posix' : 'portable'));
+    return learned;
+  };
   return {
-    exec: (command, options) => execCommand(client, command, options, form),
-    reused: () => {
-      if (probed) return;
-      probed = true;
-      void probeLoginShell(client).then((posix) => {
-        if (posix) form = 'posix';
-      });
-    },
+    exec: async (command, options) => execCommand(client, command, options, await formFor(options)),
     openFiles: () => openSftp(client),
     onClose: (listener) => {
       client.once('close', listener);

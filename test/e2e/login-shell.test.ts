@@ -1,15 +1,17 @@
 // What herd asks of a host's login shell, as the host's sshd receives it: a ForceCommand script records every
-// command (SSH_ORIGINAL_COMMAND) and then runs it as the login shell (sh) would. A connection kept between commands
-// learns, from one probe when it is first reused, that the login shell takes the shorter posix wrapper (no `env`
-// started on the host for each later command); one whose login shell does not (the script plays a csh) keeps the
-// portable wrapper. Either way every command's output and status are the same.
+// command (SSH_ORIGINAL_COMMAND) and then runs it as the login shell (sh) would. A connection that runs a second
+// command asks first, with one probe, whether the login shell takes the shorter posix wrapper (no `env` started on
+// the host for each later command); one whose login shell does not (the script plays a csh) keeps the portable
+// wrapper. Either way every command's output and status are the same.
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Fleet } from '../fleet/fleet.js';
-import { readHostsTsv, removeScratchDirs, runHerd, scratchDir, type HerdResult } from './herd-cli.js';
+import { readHostsTsv, removeScratchDirs, runDirOf, runHerd, scratchDir, type HerdResult } from './herd-cli.js';
 
 let fleet: Fleet;
+/** The same recorder, on an sshd that allows one session per connection at a time (MaxSessions 1). */
+let oneSession: Fleet;
 let home: string;
 /** Readable and writable by the fleet's login user: the recorder, its log, and the flag that makes it a csh. */
 let shared: string;
@@ -45,20 +47,29 @@ beforeAll(async () => {
   );
   const { startFleet } = await import('../fleet/fleet.js');
   fleet = await startFleet({ extraConfig: [`ForceCommand ${recorder}`] });
+  oneSession = await startFleet({ opensshLimits: true, extraConfig: ['MaxSessions 1', `ForceCommand ${recorder}`] });
 });
 afterAll(async () => {
   await fleet?.stop();
+  await oneSession?.stop();
   fs.rmSync(shared, { recursive: true, force: true });
   removeScratchDirs();
 });
 
 /** `herd shell` over these hosts with these lines piped in. */
-function shell(hosts: string[], lines: string[], runs: string): Promise<HerdResult> {
+function shell(hosts: string[], lines: string[], runs: string, on: Fleet = fleet): Promise<HerdResult> {
   const inventory = path.join(home, `${runs}.txt`);
   fs.writeFileSync(inventory, hosts.join('\n') + '\n');
-  const args = ['shell', '-i', inventory, '-u', fleet.user, '-p', String(fleet.port), '-k', fleet.keyPath];
+  const args = ['shell', '-i', inventory, '-u', on.user, '-p', String(on.port), '-k', on.keyPath];
   args.push('--known-hosts', path.join(home, 'kh'), '-o', path.join(home, runs));
   return runHerd(args, { input: lines.join('\n') + '\n', cwd: home });
+}
+
+/** Which of herd's wrappers a command sent is (the probe is a posix one of its own). */
+function kind(command: string): 'portable' | 'posix' | 'probe' | 'other' {
+  if (PROBE.test(command)) return 'probe';
+  if (PORTABLE.test(command)) return 'portable';
+  return POSIX.test(command) ? 'posix' : 'other';
 }
 
 /** What each host's sshd was asked to run, in order. */
@@ -80,29 +91,29 @@ function outputs(result: HerdResult, host: string): string[] {
 }
 
 describe("the wrapper a kept connection learns from the host's login shell", () => {
-  it('a POSIX login shell, herd shell: one probe as its held connections serve the first line, then the posix one', async () => {
+  it('a POSIX login shell, herd shell: the first line portable, one probe before the second, then the posix one', async () => {
     const hosts = fleet.hosts(2, 4700);
-    const lines = ['echo one', 'echo two', 'echo three', 'echo four'];
-    const r = await shell(hosts, lines, 'posix');
+    const r = await shell(hosts, ['echo one', 'echo two', 'echo three'], 'posix');
     expect(r.code, r.stderr).toBe(0);
     for (const host of hosts) {
-      expect(outputs(r, host)).toEqual(['one\n', 'two\n', 'three\n', 'four\n']);
+      expect(outputs(r, host)).toEqual(['one\n', 'two\n', 'three\n']);
       const sent = commandsBy(host);
-      expect(
-        sent.filter((c) => PROBE.test(c)),
-        sent.join('\n'),
-      ).toHaveLength(1);
-      const commands = sent.filter((c) => !PROBE.test(c));
-      expect(commands).toHaveLength(4);
-      // The shell connects first; the first line reuses the connection and starts the probe, and takes either form
-      // (the probe's answer and its own start race); the last goes out long after the answer.
-      for (const c of commands) expect([PORTABLE.test(c), POSIX.test(c)]).toContain(true);
-      expect(commands[3]).toMatch(POSIX);
-      expect(commands[3]!.endsWith(` -c 'echo four'`)).toBe(true);
+      expect(sent.map(kind), sent.join('\n')).toEqual(['portable', 'probe', 'posix', 'posix']);
+      expect(sent[3]!.endsWith(` -c 'echo three'`)).toBe(true);
     }
   });
 
-  it('a POSIX login shell, --persist: no probe for a connection used once; the next command probes, the third is posix', async () => {
+  it('a host that allows one session at a time: the probe runs alone, before the command, which still runs', async () => {
+    const hosts = oneSession.hosts(2, 4730);
+    const r = await shell(hosts, ['echo one', 'echo two', 'echo three'], 'one-session', oneSession);
+    expect(r.code, r.stderr).toBe(0);
+    for (const host of hosts) {
+      expect(outputs(r, host)).toEqual(['one\n', 'two\n', 'three\n']);
+      expect(commandsBy(host).map(kind)).toEqual(['portable', 'probe', 'posix', 'posix']);
+    }
+  });
+
+  it('a POSIX login shell, --persist: no probe for a connection used once; the next command probes first', async () => {
     const hosts = fleet.hosts(2, 4720);
     const inventory = path.join(home, 'keeper.txt');
     fs.writeFileSync(inventory, hosts.join('\n') + '\n');
@@ -123,19 +134,15 @@ describe("the wrapper a kept connection learns from the host's login shell", () 
         ].concat([path.join(home, 'kh'), '-o', path.join(home, 'keeper-runs'), '--persist', '30s', command]),
         { cwd: home, env },
       );
+    const expected = [['portable'], ['portable', 'probe', 'posix'], ['portable', 'probe', 'posix', 'posix']];
     try {
       for (const [i, word] of ['one', 'two', 'three'].entries()) {
         const r = await run(`echo ${word}`);
         expect(r.code, r.stderr).toBe(0);
         for (const host of hosts) {
+          expect(fs.readFileSync(path.join(runDirOf(r), 'stdout', host), 'utf8')).toBe(`${word}\n`);
           const sent = commandsBy(host);
-          const commands = sent.filter((c) => !PROBE.test(c));
-          expect(commands, sent.join('\n')).toHaveLength(i + 1);
-          expect(sent.filter((c) => PROBE.test(c))).toHaveLength(i === 0 ? 0 : 1);
-          // The second races its own probe (either form); the first had none, the third comes after its answer.
-          if (i === 0) expect(commands[i]).toMatch(PORTABLE);
-          else if (i === 2) expect(commands[i]).toMatch(POSIX);
-          else expect([PORTABLE.test(commands[i]!), POSIX.test(commands[i]!)]).toContain(true);
+          expect(sent.map(kind), sent.join('\n')).toEqual(expected[i]);
         }
       }
     } finally {
@@ -153,10 +160,7 @@ describe("the wrapper a kept connection learns from the host's login shell", () 
       for (const host of hosts) {
         expect(outputs(r, host)).toEqual(['one\n', 'two\n', 'three\n']);
         const sent = commandsBy(host);
-        expect(sent.filter((c) => PROBE.test(c))).toHaveLength(1);
-        const commands = sent.filter((c) => !PROBE.test(c));
-        expect(commands).toHaveLength(3);
-        for (const c of commands) expect(c).toMatch(PORTABLE);
+        expect(sent.map(kind), sent.join('\n')).toEqual(['portable', 'probe', 'portable', 'portable']);
       }
       const dirs = [...r.stderr.matchAll(/^results: (.+)$/gm)].map((m) => m[1]!.trim());
       for (const dir of dirs)

@@ -5,13 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { KeptConnections } from '../../../src/engine/kept-connections.js';
 import type { HostResult } from '../../../src/results/status.js';
 
-/** What the module uses of a connection (HostConnection's close(), onClose() and reused()). */
+/** The two things the module uses of a connection (HostConnection's close() and onClose()). */
 class Connection extends EventEmitter {
   ended = false;
-  reuses = 0;
-  reused(): void {
-    this.reuses++;
-  }
   close(): void {
     this.ended = true;
     this.emit('close');
@@ -52,10 +48,7 @@ describe('KeptConnections', () => {
     const a = open(pool, 'a');
     pool.settle('a', a, ok('a'));
     expect(a.ended).toBe(false);
-    expect(a.reuses).toBe(0);
     expect(pool.take('a')).toBe(a);
-    // Told, so that it may learn what makes its later commands cheaper (ssh-connection.ts).
-    expect(a.reuses).toBe(1);
     expect(pool.take('a')).toBeUndefined();
     expect(opened).toEqual(['a']);
   });
