@@ -113,12 +113,15 @@ export class Keeper {
         // The first frame proves the peer read the token file (mode 0600, in a 0700 directory).
         if (frame.t !== 'hello' || !this.tokenMatches(frame.token)) return void socket.destroy();
         state = 'checking';
-        void this.peerAllowed(socket, frame.pid).then((allowed) => {
-          if (!allowed || socket.destroyed) return void socket.destroy();
-          state = 'greeted';
-          this.hello(socket, frame, send);
-          next();
-        });
+        this.peerAllowed(socket, frame.pid)
+          .then((allowed) => {
+            if (!allowed || socket.destroyed) return void socket.destroy();
+            state = 'greeted';
+            this.hello(socket, frame, send);
+            next();
+          })
+          // Whatever a client's frames make fail drops that client, never the keeper and its connections.
+          .catch(() => socket.destroy());
       }
     };
     socket.on('error', () => {});

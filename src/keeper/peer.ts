@@ -12,24 +12,29 @@ const SS_TIMEOUT_MS = 2_000;
 /**
  * Whether process `pid` holds the peer of the accepted socket at `fd` and runs as `uid` (real and effective).
  * null: Linux could not tell whose the peer is (no ss, no /proc). A claim that cannot be verified while the peer is
- * known is false.
+ * known is false; so is a listing that names two peers.
  */
 export async function peerIs(fd: number, pid: unknown, uid: number): Promise<boolean | null> {
   const ours = socketInode(`/proc/self/fd/${fd}`);
   if (ours === null) return null;
   const peer = await peerInode(ours);
   if (peer === null) return null;
+  if (peer === false) return false;
   if (typeof pid !== 'number' || !Number.isSafeInteger(pid) || pid <= 0) return false;
   let status: string;
-  let fds: string[];
   try {
     status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-    fds = fs.readdirSync(`/proc/${pid}/fd`);
   } catch {
     return false;
   }
   const uids = /^Uid:\s+(\d+)\s+(\d+)/m.exec(status);
   if (!uids || Number(uids[1]) !== uid || Number(uids[2]) !== uid) return false;
+  let fds: string[];
+  try {
+    fds = fs.readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return false;
+  }
   return fds.some((f) => socketInode(`/proc/${pid}/fd/${f}`) === peer);
 }
 
@@ -42,8 +47,13 @@ function socketInode(link: string): string | null {
   }
 }
 
-/** The peer inode of our socket `inode`, from `ss -xH`; null when ss cannot say. */
-function peerInode(inode: string): Promise<string | null> {
+/**
+ * The peer inode of our socket `inode`, from `ss -xH`: null when ss cannot say (not installed, failed), false when
+ * its listing does not name exactly one peer. A socket's path is printed as it is, spaces and newlines included, so
+ * a row is read from its end (local inode, peer address, peer inode), and another user's socket named to look like a
+ * row of ours makes two rows for our inode.
+ */
+function peerInode(inode: string): Promise<string | null | false> {
   return new Promise((resolve) => {
     execFile(
       'ss',
@@ -52,12 +62,15 @@ function peerInode(inode: string): Promise<string | null> {
       (err, listing) => {
         if (err) return resolve(null);
         // Netid State Recv-Q Send-Q Local-Address Local-Inode Peer-Address Peer-Inode
-        const row = listing
+        const peers = listing
           .split('\n')
           .map((l) => l.trim().split(/\s+/))
-          .find((r) => r[5] === inode);
-        const peer = row?.[7];
-        resolve(peer !== undefined && /^\d+$/.test(peer) && peer !== '0' ? peer : null);
+          .filter((r) => r.length >= 8 && r[r.length - 3] === inode)
+          .map((r) => r[r.length - 1]!);
+        // One row, with a peer inode: that peer. None (the client already left, or bound its socket to a name
+        // that hides the row), two, or no peer: refused.
+        const peer = peers.length === 1 ? peers[0]! : '';
+        resolve(/^[1-9]\d*$/.test(peer) ? peer : false);
       },
     );
   });

@@ -68,23 +68,50 @@ interface OpenedChannel {
  */
 function openExec(client: Client, command: string): Promise<OpenedChannel> {
   return new Promise((resolve, reject) => {
-    client.exec(command, (err, channel) => {
-      if (err)
-        return reject(
-          new HostFailure('unreachable', 'E_CHANNEL', `could not open a session channel: ${err.message}`, {
-            cause: err,
-          }),
-        );
-      const exit = { seen: false, code: null as number | null, signal: null as string | null };
-      channel.on('exit', (code: number | null, sig?: string) => {
-        exit.seen = true;
-        exit.code = typeof code === 'number' ? code : null;
-        exit.signal = sig ?? null;
+    const attempt = (retry: number): void =>
+      void client.exec(command, (err, channel) => {
+        if (err) {
+          // Refused before anything ran: asked again (see CHANNEL_RETRY_MS), else the host failed.
+          const wait = CHANNEL_RETRY_MS[retry];
+          if (RETRIED_REFUSALS.has((err as { reason?: unknown }).reason) && wait !== undefined) {
+            setTimeout(() => {
+              try {
+                attempt(retry + 1);
+              } catch (gone) {
+                reject(channelFailure(gone as Error));
+              }
+            }, wait);
+            return;
+          }
+          return reject(channelFailure(err));
+        }
+        const exit = { seen: false, code: null as number | null, signal: null as string | null };
+        channel.on('exit', (code: number | null, sig?: string) => {
+          exit.seen = true;
+          exit.code = typeof code === 'number' ? code : null;
+          exit.signal = sig ?? null;
+        });
+        resolve({ channel, exit });
       });
-      resolve({ channel, exit });
-    });
+    attempt(0);
   });
 }
+
+const channelFailure = (err: Error): HostFailure =>
+  new HostFailure('unreachable', 'E_CHANNEL', `could not open a session channel: ${err.message}`, { cause: err });
+
+/**
+ * SSH_MSG_CHANNEL_OPEN_FAILURE reasons asked again: administratively prohibited (1), connect failed (2: OpenSSH's
+ * sshd for a session it cannot create, MaxSessions reached among others), resource shortage (4). Not an unknown
+ * channel type (3): that answer will not change.
+ */
+const RETRIED_REFUSALS = new Set<unknown>([1, 2, 4]);
+/**
+ * Pauses before asking again for a session channel the host refused. sshd frees the session of a channel that just
+ * closed only at the end of the loop turn that read its close: an open read in the same turn (the next command,
+ * right after the last closed) is refused on a host that allows one session at a time (MaxSessions 1).
+ */
+const CHANNEL_RETRY_MS = [10, 50, 200];
 
 export interface BecomeOptions {
   password?: string;
@@ -263,8 +290,9 @@ export async function execCommand(
     channel.once('close', () => options.signal?.removeEventListener('abort', onAbort));
 
     // With a sudo password, stdin stays open until sudo asks (see the stderr handler). A channel already closed
-    // (its success, exit and close came in one read) takes no end(): Node would build an error nobody sees.
-    if (marker === undefined && !channel.destroyed) {
+    // (its success, exit and close came in one read: ssh2 ended it) takes no end(): Node would build an error
+    // nobody sees.
+    if (marker === undefined && !channel.writableEnded) {
       if (options.stdin !== undefined) channel.end(options.stdin);
       else channel.end();
     }
@@ -308,31 +336,51 @@ const PROBE_OUTPUT_MAX = 256;
  * command that prints its tag, must print exactly that tag, say nothing on stderr and exit 0. A csh or a restricted
  * shell fails it (then the portable form stays); what the host prints is compared, never interpreted.
  */
-export async function probeLoginShell(client: Client): Promise<boolean> {
+export async function probeLoginShell(client: Client, signal?: AbortSignal): Promise<boolean> {
+  if (signal?.aborted) return false;
   const tag = randomBytes(8).toString('hex');
-  try {
-    const { channel, exit } = await openExec(client, buildProbeCommand(tag));
-    return await new Promise<boolean>((resolve) => {
+  let opened: OpenedChannel | undefined;
+  let settled = false;
+  let settle!: (posix: boolean) => void;
+  const answer = new Promise<boolean>((resolve) => {
+    settle = (posix) => {
+      settled = true;
+      resolve(posix);
+    };
+  });
+  // Bounded from the start, the channel's opening included; a stuck probe's processes are killed by their tag.
+  const timer = setTimeout(() => {
+    settle(false);
+    void killRemote(client, tag).finally(() => opened?.channel.close());
+  }, PROBE_TIMEOUT_MS);
+  const onAbort = (): void => {
+    settle(false);
+    opened?.channel.close();
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  openExec(client, buildProbeCommand(tag)).then(
+    (channelOpened) => {
+      opened = channelOpened;
+      const { channel, exit } = channelOpened;
+      channel.on('error', () => {});
+      // Too late (the bound, or the command was stopped): nothing is asked any more.
+      if (settled) return void channel.close();
       let out = '';
       let spoke = false;
-      const timer = setTimeout(() => {
-        channel.close();
-        resolve(false);
-      }, PROBE_TIMEOUT_MS);
-      timer.unref();
       channel.on('data', (d: Buffer) => {
         if (out.length <= PROBE_OUTPUT_MAX) out += d.toString('latin1');
       });
       channel.stderr.on('data', () => (spoke = true));
-      channel.on('error', () => {});
-      channel.on('close', () => {
-        clearTimeout(timer);
-        resolve(exit.seen && exit.code === 0 && !spoke && out === tag);
-      });
-      if (!channel.destroyed) channel.end();
-    });
-  } catch {
-    return false;
+      channel.on('close', () => settle(exit.seen && exit.code === 0 && !spoke && out === tag));
+      if (!channel.writableEnded) channel.end();
+    },
+    () => settle(false),
+  );
+  try {
+    return await answer;
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
   }
 }
 

@@ -1,7 +1,7 @@
 // A HostConnection over an authenticated ssh2 Client.
 import type { Client } from 'ssh2';
 import type { HostConnection } from './connection.js';
-import { execCommand, probeLoginShell, type ExecOptions } from './exec.js';
+import { execCommand, probeLoginShell, type ExecOptions, type ExecOutcome } from './exec.js';
 import type { WrapperForm } from './remote-command.js';
 import { openSftp } from './sftp-channel.js';
 
@@ -15,11 +15,16 @@ export function sshConnection(client: Client): HostConnection {
   const formFor = async (options: ExecOptions): Promise<WrapperForm> => {
     // sudo resets the environment: a command through it keeps the portable form, and asks nothing.
     if (options.become || ++commands < 2) return 'portable';
-    learned ??= probeLoginShell(client).then((posix) => (posix ? 'posix' : 'portable'));
+    learned ??= probeLoginShell(client, options.signal).then((posix) => (posix ? 'posix' : 'portable'));
     return learned;
   };
   return {
-    exec: async (command, options) => execCommand(client, command, options, await formFor(options)),
+    exec: async (command, options) => {
+      const form = await formFor(options);
+      // Stopped while the probe ran (Ctrl-C, the run's end): the command is never started.
+      if (options.signal?.aborted) return notStarted();
+      return execCommand(client, command, options, form);
+    },
     openFiles: () => openSftp(client),
     onClose: (listener) => {
       client.once('close', listener);
@@ -37,5 +42,20 @@ export function sshConnection(client: Client): HostConnection {
       return () => void client.off('error', onError);
     },
     close: () => client.end(),
+  };
+}
+
+/** The outcome of a command stopped before it started: aborted, nothing ran on the host. */
+function notStarted(): ExecOutcome {
+  return {
+    exitCode: null,
+    signal: null,
+    timedOut: false,
+    idle: false,
+    aborted: true,
+    killed: 0,
+    killSurvivors: 0,
+    stoppedAt: Date.now(),
+    connectionLost: false,
   };
 }

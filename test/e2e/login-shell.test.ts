@@ -7,7 +7,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Fleet } from '../fleet/fleet.js';
-import { readHostsTsv, removeScratchDirs, runDirOf, runHerd, scratchDir, type HerdResult } from './herd-cli.js';
+import {
+  pidsWith,
+  readHostsTsv,
+  removeScratchDirs,
+  runDirOf,
+  runHerd,
+  scratchDir,
+  type HerdResult,
+} from './herd-cli.js';
 
 let fleet: Fleet;
 /** The same recorder, on an sshd that allows one session per connection at a time (MaxSessions 1). */
@@ -111,6 +119,37 @@ describe("the wrapper a kept connection learns from the host's login shell", () 
       expect(outputs(r, host)).toEqual(['one\n', 'two\n', 'three\n']);
       expect(commandsBy(host).map(kind)).toEqual(['portable', 'probe', 'posix', 'posix']);
     }
+  });
+
+  it("a host that allows one session at a time: a playbook's steps, each right after the last, all run", async () => {
+    const hosts = oneSession.hosts(2, 4740);
+    const inventory = path.join(home, 'steps.txt');
+    fs.writeFileSync(inventory, hosts.join('\n') + '\n');
+    const book = path.join(home, 'steps.yml');
+    const steps = Array.from({ length: 6 }, (_, i) => `    - name: step ${i + 1}\n      run: echo step-${i + 1}\n`);
+    fs.writeFileSync(book, `- name: back to back\n  steps:\n${steps.join('')}`);
+    const args = ['play', '-i', inventory, '-u', oneSession.user, '-p', String(oneSession.port), '-k'];
+    args.push(oneSession.keyPath, '--known-hosts', path.join(home, 'kh'), '-o', path.join(home, 'steps-runs'), book);
+    const r = await runHerd(args, { cwd: home });
+    expect(r.code, r.stderr).toBe(0);
+    for (const host of hosts) {
+      expect(readHostsTsv(runDirOf(r)).get(host)?.status).toBe('ok');
+      expect(commandsBy(host).map(kind)).toEqual(['portable', 'probe', ...Array<string>(5).fill('posix')]);
+    }
+  });
+
+  it('the posix form keeps the tag: a timed-out command over it is killed on the host, its children too', async () => {
+    const hosts = fleet.hosts(2, 4750);
+    const marker = `sleep 6${process.pid % 1000}`;
+    const r = await shell(hosts, ['echo one', ':timeout 1', `${marker}1 & ${marker}2; true`], 'timeout');
+    expect(r.code, r.stderr).not.toBe(0);
+    const dirs = [...r.stderr.matchAll(/^results: (.+)$/gm)].map((m) => m[1]!.trim());
+    for (const host of hosts) {
+      expect(readHostsTsv(dirs[1]!).get(host)?.status).toBe('timeout');
+      expect(commandsBy(host).map(kind)).toEqual(['portable', 'probe', 'posix', 'other']);
+    }
+    expect(pidsWith(`${marker}1`)).toEqual([]);
+    expect(pidsWith(`${marker}2`)).toEqual([]);
   });
 
   it('a POSIX login shell, --persist: no probe for a connection used once; the next command probes first', async () => {
