@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Fleet } from '../fleet/fleet.js';
+import { fleetArgs } from './fleet-args.js';
 import {
   pidsWith,
   readHostsTsv,
@@ -68,9 +69,10 @@ afterAll(async () => {
 function shell(hosts: string[], lines: string[], runs: string, on: Fleet = fleet): Promise<HerdResult> {
   const inventory = path.join(home, `${runs}.txt`);
   fs.writeFileSync(inventory, hosts.join('\n') + '\n');
-  const args = ['shell', '-i', inventory, '-u', on.user, '-p', String(on.port), '-k', on.keyPath];
-  args.push('--known-hosts', path.join(home, 'kh'), '-o', path.join(home, runs));
-  return runHerd(args, { input: lines.join('\n') + '\n', cwd: home });
+  return runHerd(['shell', '-i', inventory, ...fleetArgs({ fleet: on, home }, runs)], {
+    input: lines.join('\n') + '\n',
+    cwd: home,
+  });
 }
 
 /** Which of herd's wrappers a command sent is (the probe is a posix one of its own). */
@@ -128,8 +130,7 @@ describe("the wrapper a kept connection learns from the host's login shell", () 
     const book = path.join(home, 'steps.yml');
     const steps = Array.from({ length: 6 }, (_, i) => `    - name: step ${i + 1}\n      run: echo step-${i + 1}\n`);
     fs.writeFileSync(book, `- name: back to back\n  steps:\n${steps.join('')}`);
-    const args = ['play', '-i', inventory, '-u', oneSession.user, '-p', String(oneSession.port), '-k'];
-    args.push(oneSession.keyPath, '--known-hosts', path.join(home, 'kh'), '-o', path.join(home, 'steps-runs'), book);
+    const args = ['play', '-i', inventory, ...fleetArgs({ fleet: oneSession, home }, 'steps-runs'), book];
     const r = await runHerd(args, { cwd: home });
     expect(r.code, r.stderr).toBe(0);
     for (const host of hosts) {
@@ -158,21 +159,10 @@ describe("the wrapper a kept connection learns from the host's login shell", () 
     fs.writeFileSync(inventory, hosts.join('\n') + '\n');
     const env = { HOME: home, XDG_RUNTIME_DIR: scratchDir('herd-runtime-') };
     const run = (command: string): Promise<HerdResult> =>
-      runHerd(
-        [
-          'run',
-          '-i',
-          inventory,
-          '-u',
-          fleet.user,
-          '-p',
-          String(fleet.port),
-          '-k',
-          fleet.keyPath,
-          '--known-hosts',
-        ].concat([path.join(home, 'kh'), '-o', path.join(home, 'keeper-runs'), '--persist', '30s', command]),
-        { cwd: home, env },
-      );
+      runHerd(['run', '-i', inventory, ...fleetArgs({ fleet, home }, 'keeper-runs'), '--persist', '30s', command], {
+        cwd: home,
+        env,
+      });
     const expected = [['portable'], ['portable', 'probe', 'posix'], ['portable', 'probe', 'posix', 'posix']];
     try {
       for (const [i, word] of ['one', 'two', 'three'].entries()) {
