@@ -123,14 +123,7 @@ function parseSource(
 /** The `key=value` words of a line from `from` on; any other word is an error at its column. */
 function assignments(raw: string, from: number, fail: (offset: number, detail: string) => never): [string, string][] {
   const leading = raw.length - raw.trimStart().length;
-  let words;
-  try {
-    words = splitWords(raw.slice(from));
-  } catch (err) {
-    if (err instanceof WordError) fail(from - leading + err.offset, err.message);
-    throw err;
-  }
-  return words!.map((w) => {
+  return wordsFrom(raw, from, leading, fail).map((w) => {
     const kv = splitAssignment(w.text);
     const at = from - leading + w.offset;
     if (!kv) {
@@ -146,9 +139,24 @@ function assignments(raw: string, from: number, fail: (offset: number, detail: s
   });
 }
 
+/** The words of a line from `from` on; a quote left open is an error at its column. */
+function wordsFrom(
+  raw: string,
+  from: number,
+  leading: number,
+  fail: (offset: number, detail: string) => never,
+): ReturnType<typeof splitWords> {
+  try {
+    return splitWords(raw.slice(from));
+  } catch (err) {
+    if (err instanceof WordError) fail(from - leading + err.offset, err.message);
+    throw err;
+  }
+}
+
 function checkRest(raw: string, from: number, fail: (offset: number, detail: string) => never): void {
   const leading = raw.length - raw.trimStart().length;
-  const words = splitWords(raw.slice(from));
+  const words = wordsFrom(raw, from, leading, fail);
   if (words.length > 0)
     fail(from - leading + words[0]!.offset, `unexpected ${JSON.stringify(words[0]!.text)} after a group header`);
 }

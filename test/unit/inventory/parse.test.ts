@@ -263,6 +263,9 @@ describe('host and group variables', () => {
     ['10.0.0.1 a="b\n', 'inv.txt:1:12: unterminated " quote'],
     ['[s:vars]\nnot an assignment\n', 'inv.txt:2:1: unexpected "not"'],
     ['[web] extra\n', 'inv.txt:1:7: unexpected "extra" after a group header'],
+    // Found by the fuzzer (seed 1020008949): a quote left open after a group header was a plain Error, no place.
+    ['[a-c]\t"\n', 'inv.txt:1:7: unterminated " quote'],
+    ['[web]  x"y\n', 'inv.txt:1:9: unterminated " quote'],
   ])('rejects %j with %s', (text, message) => {
     expect(() => parse(text)).toThrow(message);
   });
