@@ -1,7 +1,7 @@
 // A HostConnection over an authenticated ssh2 Client.
 import type { Client } from 'ssh2';
 import type { HostConnection } from './connection.js';
-import { execCommand, probeLoginShell, type ExecOptions, type ExecOutcome } from './exec.js';
+import { execCommand, probeLoginShell, type ExecOptions } from './exec.js';
 import type { WrapperForm } from './remote-command.js';
 import { openSftp } from './sftp-channel.js';
 
@@ -19,12 +19,8 @@ export function sshConnection(client: Client): HostConnection {
     return learned;
   };
   return {
-    exec: async (command, options) => {
-      const form = await formFor(options);
-      // Stopped while the probe ran (Ctrl-C, the run's end): the command is never started.
-      if (options.signal?.aborted) return notStarted();
-      return execCommand(client, command, options, form);
-    },
+    // A stop while the probe ran ends the probe at once; execCommand then stops the command as any stop does.
+    exec: async (command, options) => execCommand(client, command, options, await formFor(options)),
     openFiles: () => openSftp(client),
     onClose: (listener) => {
       client.once('close', listener);
@@ -42,20 +38,5 @@ export function sshConnection(client: Client): HostConnection {
       return () => void client.off('error', onError);
     },
     close: () => client.end(),
-  };
-}
-
-/** The outcome of a command stopped before it started: aborted, nothing ran on the host. */
-function notStarted(): ExecOutcome {
-  return {
-    exitCode: null,
-    signal: null,
-    timedOut: false,
-    idle: false,
-    aborted: true,
-    killed: 0,
-    killSurvivors: 0,
-    stoppedAt: Date.now(),
-    connectionLost: false,
   };
 }
