@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import {
   buildKillCommand,
   buildProbeCommand,
+  probeAnswer,
   buildRemoteCommand,
   sudoPromptMarker,
   type BecomeSpec,
@@ -126,7 +127,7 @@ function becomeSpecOf(become: BecomeOptions | undefined, promptMarker: string | 
 
 /**
  * Execute a command; resolves once the channel closes, never rejects after the command started. `form`: how the
- * login shell is asked to run it (portable unless a probe of this connection showed the posix form works).
+ * login shell is asked to run it (portable unless a probe of this connection showed a shorter form works).
  */
 export async function execCommand(
   client: Client,
@@ -332,29 +333,29 @@ const PROBE_TIMEOUT_MS = 5_000;
 const PROBE_OUTPUT_MAX = 256;
 
 /**
- * Whether this connection's login shell runs the posix wrapper (remote-command.ts): the wrapper's own form, with a
- * command that prints its tag, must print exactly that tag, say nothing on stderr and exit 0. A csh or a restricted
- * shell fails it (then the portable form stays); what the host prints is compared, never interpreted.
+ * Which wrapper (remote-command.ts) this connection's login shell runs: the probe must print exactly what one of
+ * the forms answers (probeAnswer), say nothing on stderr and exit 0. A csh or a restricted shell fails it (then the
+ * portable form stays); what the host prints is compared, never interpreted.
  */
-export async function probeLoginShell(client: Client, signal?: AbortSignal): Promise<boolean> {
-  if (signal?.aborted) return false;
+export async function probeLoginShell(client: Client, signal?: AbortSignal): Promise<WrapperForm> {
+  if (signal?.aborted) return 'portable';
   const tag = randomBytes(8).toString('hex');
   let opened: OpenedChannel | undefined;
   let settled = false;
-  let settle!: (posix: boolean) => void;
-  const answer = new Promise<boolean>((resolve) => {
-    settle = (posix) => {
+  let settle!: (form: WrapperForm) => void;
+  const answer = new Promise<WrapperForm>((resolve) => {
+    settle = (form) => {
       settled = true;
-      resolve(posix);
+      resolve(form);
     };
   });
   // Bounded from the start, the channel's opening included; a stuck probe's processes are killed by their tag.
   const timer = setTimeout(() => {
-    settle(false);
+    settle('portable');
     void killRemote(client, tag).finally(() => opened?.channel.close());
   }, PROBE_TIMEOUT_MS);
   const onAbort = (): void => {
-    settle(false);
+    settle('portable');
     opened?.channel.close();
   };
   signal?.addEventListener('abort', onAbort, { once: true });
@@ -371,10 +372,10 @@ export async function probeLoginShell(client: Client, signal?: AbortSignal): Pro
         if (out.length <= PROBE_OUTPUT_MAX) out += d.toString('latin1');
       });
       channel.stderr.on('data', () => (spoke = true));
-      channel.on('close', () => settle(exit.seen && exit.code === 0 && !spoke && out === tag));
+      channel.on('close', () => settle(exit.seen && exit.code === 0 && !spoke ? probeAnswer(tag, out) : 'portable'));
       if (!channel.writableEnded) channel.end();
     },
-    () => settle(false),
+    () => settle('portable'),
   );
   try {
     return await answer;

@@ -7,15 +7,15 @@ import { openSftp } from './sftp-channel.js';
 
 export function sshConnection(client: Client): HostConnection {
   // How commands are wrapped for the login shell: portable, until the connection's second command (a kept
-  // connection: --persist, herd shell, a playbook) asks first, once, whether the posix form works. A connection
-  // that serves one command never pays for the probe; the probe runs alone on the connection (a host may allow one
-  // session at a time: sshd's MaxSessions 1).
+  // connection: --persist, herd shell, a playbook) asks first, once, which shorter form works (direct, posix). A
+  // connection that serves one command never pays for the probe; the probe runs alone on the connection (a host may
+  // allow one session at a time: sshd's MaxSessions 1).
   let commands = 0;
   let learned: Promise<WrapperForm> | undefined;
   const formFor = async (options: ExecOptions): Promise<WrapperForm> => {
     // sudo resets the environment: a command through it keeps the portable form, and asks nothing.
     if (options.become || ++commands < 2) return 'portable';
-    learned ??= probeLoginShell(client, options.signal).then((posix) => (posix ? 'posix' : 'portable'));
+    learned ??= probeLoginShell(client, options.signal);
     return learned;
   };
   return {

@@ -1,8 +1,9 @@
 // What herd asks of a host's login shell, as the host's sshd receives it: a ForceCommand script records every
-// command (SSH_ORIGINAL_COMMAND) and then runs it as the login shell (sh) would. A connection that runs a second
-// command asks first, with one probe, whether the login shell takes the shorter posix wrapper (no `env` started on
-// the host for each later command); one whose login shell does not (the script plays a csh) keeps the portable
-// wrapper. Either way every command's output and status are the same.
+// command (SSH_ORIGINAL_COMMAND) and then runs it as the login shell would: sh (/bin/sh started as `sh`, as sshd
+// starts it), or, as a flag file asks, bash or a csh. A connection that runs a second command asks first, with one
+// probe, which shorter wrapper the login shell takes: direct (sh runs the command itself: no program started on the
+// host before it), posix (bash: no `env`); a csh keeps the portable wrapper. Every command's output and status are
+// the same in each.
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,10 +27,12 @@ let home: string;
 let shared: string;
 let log: string;
 let cshFlag: string;
+let bashFlag: string;
 
 const PORTABLE = /^exec env HERD_JOB=[0-9a-f]+ \/bin\/sh -c /;
 const POSIX = /^HERD_JOB=[0-9a-f]+ exec \/bin\/sh -c /;
-const PROBE = /^HERD_JOB=[0-9a-f]+ exec \/bin\/sh -c 'printf %s "\$HERD_JOB"'$/;
+const PROBE = /^HERD_JOB=[0-9a-f]+; export HERD_JOB; \{ \[ "\$0" = sh \] && \[ \/proc\/\$\$\/exe -ef \/bin\/sh \]; \}/;
+const DIRECT = /^HERD_JOB=[0-9a-f]+; export HERD_JOB; /;
 
 beforeAll(async () => {
   home = scratchDir();
@@ -39,6 +42,7 @@ beforeAll(async () => {
   fs.writeFileSync(log, '');
   fs.chmodSync(log, 0o666);
   cshFlag = path.join(shared, 'csh');
+  bashFlag = path.join(shared, 'bash');
   const recorder = path.join(shared, 'record');
   fs.writeFileSync(
     recorder,
@@ -49,7 +53,9 @@ beforeAll(async () => {
       // A csh has no `NAME=value command`: it says so and fails, before running anything.
       `if [ -e ${cshFlag} ]; then case "$SSH_ORIGINAL_COMMAND" in HERD_JOB=*)`,
       '  echo "${SSH_ORIGINAL_COMMAND%% *}: Command not found." >&2; exit 1;; esac; fi',
-      'exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"',
+      `if [ -e ${bashFlag} ]; then exec /bin/bash -c "$SSH_ORIGINAL_COMMAND"; fi`,
+      // As sshd starts a login shell: by its file's last name (sh, found on PATH as /usr/bin/sh or /bin/sh).
+      'exec sh -c "$SSH_ORIGINAL_COMMAND"',
       '',
     ].join('\n'),
     { mode: 0o755 },
@@ -76,10 +82,21 @@ function shell(hosts: string[], lines: string[], runs: string, on: Fleet = fleet
 }
 
 /** Which of herd's wrappers a command sent is (the probe is a posix one of its own). */
-function kind(command: string): 'portable' | 'posix' | 'probe' | 'other' {
+function kind(command: string): 'portable' | 'posix' | 'direct' | 'probe' | 'other' {
   if (PROBE.test(command)) return 'probe';
   if (PORTABLE.test(command)) return 'portable';
+  if (DIRECT.test(command)) return 'direct';
   return POSIX.test(command) ? 'posix' : 'other';
+}
+
+/** While `fn` runs, the recorder plays the login shell the flag file names. */
+async function withFlag<T>(flag: string, fn: () => Promise<T>): Promise<T> {
+  fs.writeFileSync(flag, '');
+  try {
+    return await fn();
+  } finally {
+    fs.rmSync(flag, { force: true });
+  }
 }
 
 /** What each host's sshd was asked to run, in order. */
@@ -101,15 +118,27 @@ function outputs(result: HerdResult, host: string): string[] {
 }
 
 describe("the wrapper a kept connection learns from the host's login shell", () => {
-  it('a POSIX login shell, herd shell: the first line portable, one probe before the second, then the posix one', async () => {
+  it('login shell sh, herd shell: the first line portable, one probe before the second, then the direct one', async () => {
     const hosts = fleet.hosts(2, 4700);
-    const r = await shell(hosts, ['echo one', 'echo two', 'echo three'], 'posix');
+    const r = await shell(hosts, ['echo one', 'echo "two $0"', 'echo three'], 'direct');
     expect(r.code, r.stderr).toBe(0);
     for (const host of hosts) {
-      expect(outputs(r, host)).toEqual(['one\n', 'two\n', 'three\n']);
+      expect(outputs(r, host)).toEqual(['one\n', 'two sh\n', 'three\n']);
+      const sent = commandsBy(host);
+      expect(sent.map(kind), sent.join('\n')).toEqual(['portable', 'probe', 'direct', 'direct']);
+      expect(sent[3]!.endsWith(`; export HERD_JOB; echo three`)).toBe(true);
+    }
+  });
+
+  it('login shell bash (POSIX, not /bin/sh): the posix one after the probe', async () => {
+    const hosts = fleet.hosts(2, 4705);
+    const r = await withFlag(bashFlag, () => shell(hosts, ['echo one', 'echo "two $0"', 'echo three'], 'posix'));
+    expect(r.code, r.stderr).toBe(0);
+    for (const host of hosts) {
+      expect(outputs(r, host)).toEqual(['one\n', 'two sh\n', 'three\n']);
       const sent = commandsBy(host);
       expect(sent.map(kind), sent.join('\n')).toEqual(['portable', 'probe', 'posix', 'posix']);
-      expect(sent[3]!.endsWith(` -c 'echo three'`)).toBe(true);
+      expect(sent[3]!.endsWith(` -c 'echo three' sh`)).toBe(true);
     }
   });
 
@@ -119,7 +148,7 @@ describe("the wrapper a kept connection learns from the host's login shell", () 
     expect(r.code, r.stderr).toBe(0);
     for (const host of hosts) {
       expect(outputs(r, host)).toEqual(['one\n', 'two\n', 'three\n']);
-      expect(commandsBy(host).map(kind)).toEqual(['portable', 'probe', 'posix', 'posix']);
+      expect(commandsBy(host).map(kind)).toEqual(['portable', 'probe', 'direct', 'direct']);
     }
   });
 
@@ -135,25 +164,52 @@ describe("the wrapper a kept connection learns from the host's login shell", () 
     expect(r.code, r.stderr).toBe(0);
     for (const host of hosts) {
       expect(readHostsTsv(runDirOf(r)).get(host)?.status).toBe('ok');
-      expect(commandsBy(host).map(kind)).toEqual(['portable', 'probe', ...Array<string>(5).fill('posix')]);
+      expect(commandsBy(host).map(kind)).toEqual(['portable', 'probe', ...Array<string>(5).fill('direct')]);
     }
   });
 
-  it('the posix form keeps the tag: a timed-out command over it is killed on the host, its children too', async () => {
+  // The direct form's login shell has no tag in its environment: the kill finds it by its command line. A loop of
+  // builtins starts no process at all, and its subshell is a fork of the login shell.
+  it('the direct form: a timed-out command is killed on the host, the login shell itself and every child', async () => {
     const hosts = fleet.hosts(2, 4750);
     const marker = `sleep 6${process.pid % 1000}`;
-    const r = await shell(hosts, ['echo one', ':timeout 1', `${marker}1 & ${marker}2; true`], 'timeout');
+    const command = `${marker}1 & ${marker}2 & while :; do :; done & while :; do :; done`;
+    const r = await shell(hosts, ['echo one', ':timeout 1', command], 'timeout');
     expect(r.code, r.stderr).not.toBe(0);
     const dirs = [...r.stderr.matchAll(/^results: (.+)$/gm)].map((m) => m[1]!.trim());
     for (const host of hosts) {
-      expect(readHostsTsv(dirs[1]!).get(host)?.status).toBe('timeout');
+      // The login shell, its subshell and the two sleeps.
+      expect(readHostsTsv(dirs[1]!).get(host)).toMatchObject({
+        status: 'timeout',
+        reason: expect.stringContaining('remote processes killed: 4 (verified gone)') as unknown,
+      });
+      expect(commandsBy(host).map(kind)).toEqual(['portable', 'probe', 'direct', 'other']);
+    }
+    // Each sleep, and each shell whose command line names them (the login shell and its subshell).
+    expect(pidsWith(marker)).toEqual([]);
+  });
+
+  it('the posix form keeps the tag: a timed-out command over it is killed on the host, its children too', async () => {
+    const hosts = fleet.hosts(2, 4755);
+    const marker = `sleep 7${process.pid % 1000}`;
+    const r = await withFlag(bashFlag, () =>
+      shell(hosts, ['echo one', ':timeout 1', `${marker}1 & ${marker}2; true`], 'timeout-posix'),
+    );
+    expect(r.code, r.stderr).not.toBe(0);
+    const dirs = [...r.stderr.matchAll(/^results: (.+)$/gm)].map((m) => m[1]!.trim());
+    for (const host of hosts) {
+      // sh and its two sleeps. Each kill went through the recorder, this script in SSH_ORIGINAL_COMMAND.
+      expect(readHostsTsv(dirs[1]!).get(host)).toMatchObject({
+        status: 'timeout',
+        reason: expect.stringContaining('remote processes killed: 3 (verified gone)') as unknown,
+      });
       expect(commandsBy(host).map(kind)).toEqual(['portable', 'probe', 'posix', 'other']);
     }
     expect(pidsWith(`${marker}1`)).toEqual([]);
     expect(pidsWith(`${marker}2`)).toEqual([]);
   });
 
-  it('a POSIX login shell, --persist: no probe for a connection used once; the next command probes first', async () => {
+  it('login shell sh, --persist: no probe for a connection used once; the next command probes first', async () => {
     const hosts = fleet.hosts(2, 4720);
     const inventory = path.join(home, 'keeper.txt');
     fs.writeFileSync(inventory, hosts.join('\n') + '\n');
@@ -163,7 +219,7 @@ describe("the wrapper a kept connection learns from the host's login shell", () 
         cwd: home,
         env,
       });
-    const expected = [['portable'], ['portable', 'probe', 'posix'], ['portable', 'probe', 'posix', 'posix']];
+    const expected = [['portable'], ['portable', 'probe', 'direct'], ['portable', 'probe', 'direct', 'direct']];
     try {
       for (const [i, word] of ['one', 'two', 'three'].entries()) {
         const r = await run(`echo ${word}`);
@@ -180,8 +236,7 @@ describe("the wrapper a kept connection learns from the host's login shell", () 
   });
 
   it('a login shell that fails the probe (a csh) keeps the portable wrapper, and its answer reaches no output', async () => {
-    fs.writeFileSync(cshFlag, '');
-    try {
+    await withFlag(cshFlag, async () => {
       const hosts = fleet.hosts(2, 4710);
       const r = await shell(hosts, ['echo one', 'echo two', 'echo three'], 'csh');
       expect(r.code, r.stderr).toBe(0);
@@ -194,8 +249,6 @@ describe("the wrapper a kept connection learns from the host's login shell", () 
       const dirs = [...r.stderr.matchAll(/^results: (.+)$/gm)].map((m) => m[1]!.trim());
       for (const dir of dirs)
         for (const host of hosts) expect(fs.readFileSync(path.join(dir, 'stderr', host), 'utf8')).toBe('');
-    } finally {
-      fs.rmSync(cshFlag, { force: true });
-    }
+    });
   });
 });
