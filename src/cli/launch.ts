@@ -44,8 +44,8 @@ import { writeFileAtomic } from '../results/atomic.js';
 import { formatTsv } from '../results/tsv.js';
 import path from 'node:path';
 import { isSea } from 'node:sea';
-import { attachKeeper } from '../keeper/client.js';
-import { envDigest, keeperKey } from '../keeper/key.js';
+import { attachKeeper, reachKeeper, type KeeperReach } from '../keeper/client.js';
+import { envDigest, keeperIdentity } from '../keeper/key.js';
 import { readKnownHostsFiles } from '../transport/known-hosts-file.js';
 
 function writeShardTsv(dir: string, plan: ShardPlan): void {
@@ -156,8 +156,14 @@ export interface LaunchContext {
   config: RunRequest['config'];
 }
 
-/** Secrets asked or read, keys checked, ssh_config read, credentials required: all before any host (exit 2). */
-export async function resolveLaunch(req: LaunchRequest): Promise<LaunchContext> {
+/**
+ * Secrets asked or read, keys checked, ssh_config read, credentials required: all before any host (exit 2).
+ * `credentialsKnown` runs once the worker config is known and before the rest (launchRun reaches its keeper then).
+ */
+export async function resolveLaunch(
+  req: LaunchRequest,
+  credentialsKnown?: (config: RunRequest['config']) => void,
+): Promise<LaunchContext> {
   const forks = preflightForks(req);
   const password = await resolveSecret(
     req.connection.passwordSource,
@@ -169,8 +175,10 @@ export async function resolveLaunch(req: LaunchRequest): Promise<LaunchContext> 
     { ask: '--ask-key-passphrase', env: '--key-passphrase-env' },
     'Key passphrase: ',
   );
-  await checkExplicitKeys(req.connection, keyPassphrase);
   const agentSocket = process.env['SSH_AUTH_SOCK'] || undefined;
+  const config = workerConfig(req, { password, keyPassphrase, agentSocket });
+  credentialsKnown?.(config);
+  await checkExplicitKeys(req.connection, keyPassphrase);
   // HERD_SSH_SYSTEM_CONFIG replaces /etc/ssh/ssh_config (`none`: read none), for hermetic runs and tests.
   const sshConfig = loadSshConfig(req.connection.sshConfigFile, {
     systemPath: process.env['HERD_SSH_SYSTEM_CONFIG'] || undefined,
@@ -203,7 +211,7 @@ export async function resolveLaunch(req: LaunchRequest): Promise<LaunchContext> 
     // as ssh would (recording one of them would make the rerun read it as -F, without the other).
     sshConfigPath: req.connection.sshConfigFile === undefined ? null : (sshConfig?.path ?? null),
     connection,
-    config: workerConfig(req, { password, keyPassphrase, agentSocket }),
+    config,
   };
 }
 
@@ -297,10 +305,18 @@ export async function launchRun(asked: LaunchRequest): Promise<number> {
     );
     return EXIT_OK;
   }
-  const ctx = await resolveLaunch(req);
-  const prepared = prepareHosts(req.targets, ctx.connection, req.connection.hostKeyMode);
+  const way: { reach: KeeperReach | null } = { reach: null };
+  let ctx: LaunchContext;
+  let prepared: RunRequest['prepared'];
+  try {
+    ctx = await resolveLaunch(req, (config) => (way.reach = keeperReach(req, config)));
+    prepared = prepareHosts(req.targets, ctx.connection, req.connection.hostKeyMode);
+  } catch (err) {
+    way.reach?.early?.destroy();
+    throw err;
+  }
   const { sshConfig } = ctx.connection;
-  const keeper = await keeperFor(req, ctx.config, prepared, sshConfig);
+  const keeper = await keeperFor(req, way.reach, prepared, sshConfig);
   // A keeper's connections live in its worker processes: a small run uses one of them, not herd's own process.
   if (keeper && req.run.workers === 0) req = { ...req, run: { ...req.run, workers: 1 } };
   const request: RunRequest = {
@@ -331,15 +347,11 @@ export async function inProcessWorkers(): Promise<WorkerChannelSource> {
 }
 
 /**
- * The connection keeper this run's workers live in: one left by an earlier command with the same key, or a new one
- * with --persist. None when there is neither (the pool forks its own workers).
+ * The way to the connection keeper this run's workers would live in, as soon as the credentials are known: its
+ * socket is connected then, so that the keeper's check of who connected runs while this command checks its keys and
+ * plans its hosts. None in the single executable and with --workers 0 (a UsageError with --persist).
  */
-async function keeperFor(
-  req: LaunchRequest,
-  config: RunRequest['config'],
-  prepared: RunRequest['prepared'],
-  sshConfig: unknown,
-): Promise<KeeperSession> {
+function keeperReach(req: LaunchRequest, config: RunRequest['config']): KeeperReach | null {
   if (isSea()) {
     if (req.run.persistMs !== null) throw new UsageError('--persist: not available in the single executable yet');
     return null;
@@ -349,8 +361,22 @@ async function keeperFor(
       throw new UsageError("--persist keeps connections in worker processes: --workers 0 runs in herd's own process");
     return null;
   }
-  const { session, notes } = await attachKeeper({
-    key: () => keeperKey(config, prepared.knownHostsData, sshConfig),
+  return reachKeeper({ identity: () => keeperIdentity(config), persistMs: req.run.persistMs });
+}
+
+/**
+ * The connection keeper this run's workers live in: one left by an earlier command with the same key, or a new one
+ * with --persist. None when there is neither (the pool forks its own workers).
+ */
+async function keeperFor(
+  req: LaunchRequest,
+  reach: KeeperReach | null,
+  prepared: RunRequest['prepared'],
+  sshConfig: unknown,
+): Promise<KeeperSession> {
+  if (reach === null) return null;
+  const { session, notes } = await attachKeeper(reach, {
+    env: () => envDigest(prepared.knownHostsData, sshConfig),
     hosts: prepared.jobs.map((j) => j.id),
     persistMs: req.run.persistMs,
   });

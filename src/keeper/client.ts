@@ -11,7 +11,7 @@ import type { ParentMessage, WorkerMessage } from '../engine/protocol.js';
 import type { WorkerChannel, WorkerChannelSource } from '../engine/worker-channel.js';
 import { bootId, keeperFiles, privateKeeperDir, removeKeeperFiles, type KeeperFiles } from './paths.js';
 import { encodeFrame, FrameReader, type ClientFrame, type Hello, type KeeperFrame } from './frames.js';
-import type { KeeperKey } from './key.js';
+import type { KeeperIdentity, KeeperKey } from './key.js';
 import type { KeeperState } from './keeper.js';
 
 /** How long a new keeper may take to answer on its socket. */
@@ -44,19 +44,24 @@ export function alive(pid: number): boolean {
   }
 }
 
-/** Connect, send the hello (token first), and read frames; resolves with the socket and its first answer. */
+/**
+ * Send the hello (token first) over `early` (reachKeeper's connection, when it is still open) or a new connection,
+ * and read frames; resolves with the socket and its first answer.
+ */
 export function greet(
   files: KeeperFiles,
   hello: (token: string) => Hello,
+  early: net.Socket | null = null,
 ): Promise<{ socket: net.Socket; first: KeeperFrame; reader: FrameReader<KeeperFrame>; rest: KeeperFrame[] } | null> {
   let token: string;
   try {
     token = fs.readFileSync(files.token, 'utf8');
   } catch {
+    early?.destroy();
     return Promise.resolve(null);
   }
   return new Promise((resolve) => {
-    const socket = net.connect(files.socket);
+    const socket = early && !early.destroyed ? early.ref() : net.connect(files.socket);
     const reader = new FrameReader<KeeperFrame>();
     const timer = setTimeout(() => done(null), ANSWER_MS);
     const done = (value: Awaited<ReturnType<typeof greet>>): void => {
@@ -82,9 +87,45 @@ export function greet(
   });
 }
 
+/**
+ * A command on its way to a keeper: the keeper's directory and file names, and a connection to it opened as soon as
+ * the command knows its credentials (reachKeeper). The keeper asks Linux who connected at once, while the command
+ * still checks its keys and plans its hosts; the hello follows with the trust files' digest (attachKeeper).
+ */
+export interface KeeperReach {
+  files: KeeperFiles | null;
+  identity: KeeperIdentity | null;
+  early: net.Socket | null;
+  notes: string[];
+}
+
+/**
+ * The first half of attaching. Without --persist nothing is created: no directory, no process. A refused directory
+ * (not private) is a UsageError with --persist, and a note without.
+ */
+export function reachKeeper(req: { identity: () => KeeperIdentity; persistMs: number | null }): KeeperReach {
+  let dir: string | null;
+  try {
+    dir = privateKeeperDir(req.persistMs !== null);
+  } catch (err) {
+    if (req.persistMs !== null) throw err;
+    return { files: null, identity: null, early: null, notes: [(err as Error).message] };
+  }
+  if (dir === null) return { files: null, identity: null, early: null, notes: [] };
+  const identity = req.identity();
+  const files = keeperFiles(dir, identity.name);
+  let early: net.Socket | null = null;
+  if (readKeeperState(files)) {
+    // It holds nothing open on its own: a command that stops before its hello (a bad key) exits as it would.
+    early = net.connect(files.socket).unref();
+    early.on('error', () => {});
+  }
+  return { files, identity, early, notes: [] };
+}
+
 export interface AttachRequest {
-  /** Computed only when there is a keeper directory (it reads key files and digests known_hosts). */
-  key: () => KeeperKey;
+  /** The trust files' digest (key.ts envDigest): known_hosts as this command read them, and ssh_config. */
+  env: () => string;
   /** The hosts this command runs on: the keeper's workers holding most of them are the ones it uses first. */
   hosts: readonly string[];
   /** --persist: start a keeper when there is none, and its idle time; null: use one only if it is there. */
@@ -97,22 +138,12 @@ export interface Attached {
   notes: string[];
 }
 
-/**
- * The keeper this command uses, if any. Without --persist nothing is created: no directory, no process.
- * A refused directory (not private) is a UsageError with --persist, and a note without.
- */
-export async function attachKeeper(req: AttachRequest): Promise<Attached> {
-  const notes: string[] = [];
-  let dir: string | null;
-  try {
-    dir = privateKeeperDir(req.persistMs !== null);
-  } catch (err) {
-    if (req.persistMs !== null) throw err;
-    return { session: null, notes: [(err as Error).message] };
-  }
-  if (dir === null) return { session: null, notes };
-  const key = req.key();
-  const files = keeperFiles(dir, key.name);
+/** The keeper this command uses, if any: the one reached, or with --persist a new one. */
+export async function attachKeeper(reach: KeeperReach, req: AttachRequest): Promise<Attached> {
+  const notes = [...reach.notes];
+  const { files, identity } = reach;
+  if (files === null || identity === null) return { session: null, notes };
+  const key: KeeperKey = { ...identity, env: req.env() };
   const hello = (token: string): Hello => ({
     t: 'hello',
     token,
@@ -122,7 +153,7 @@ export async function attachKeeper(req: AttachRequest): Promise<Attached> {
     persistMs: req.persistMs,
     want: 'session',
   });
-  let answer = readKeeperState(files) ? await greet(files, hello) : null;
+  let answer = reach.early || readKeeperState(files) ? await greet(files, hello, reach.early) : null;
   if (answer?.first.t === 'refused') {
     answer.socket.destroy();
     if (answer.first.why === 'busy') {

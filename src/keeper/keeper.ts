@@ -11,7 +11,7 @@ import { goesOn } from '../engine/kept-connections.js';
 import type { ParentMessage, WorkerConfig, WorkerMessage } from '../engine/protocol.js';
 import { WORKER_EXIT_GRACE_MS } from '../defaults.js';
 import { bootId, removeKeeperFiles, type KeeperFiles } from './paths.js';
-import { peerIs, socketFd } from './peer.js';
+import { holdsPeer, peerOf, socketFd } from './peer.js';
 import {
   connectionOf,
   encodeFrame,
@@ -22,6 +22,17 @@ import {
   type KeeperFrame,
   type KeeperInfo,
 } from './frames.js';
+
+type PeerCheck = { uid: number; peer: ReturnType<typeof peerOf> } | null;
+
+/**
+ * Another uid is refused whatever it sends, where Linux says who it is (the directory's mode should have stopped
+ * it already): the process the hello names must run as this user and hold the other end of this socket.
+ */
+async function peerAllowed(check: PeerCheck, pid: unknown): Promise<boolean> {
+  if (check === null) return true;
+  return holdsPeer(await check.peer, pid, check.uid) !== false;
+}
 
 export interface KeeperOptions {
   files: KeeperFiles;
@@ -96,6 +107,8 @@ export class Keeper {
 
   private accept(socket: net.Socket): void {
     const reader = new FrameReader<ClientFrame>();
+    // Linux is asked who is at the other end now, while the client prepares its hello (client.ts reachKeeper).
+    const peer = this.peerOf(socket);
     // The hello is checked (the token now, then Linux's word on who is at the other end); frames that come
     // meanwhile wait their turn, and nothing is answered before both checks passed.
     let state: 'new' | 'checking' | 'greeted' = 'new';
@@ -113,7 +126,7 @@ export class Keeper {
         // The first frame proves the peer read the token file (mode 0600, in a 0700 directory).
         if (frame.t !== 'hello' || !this.tokenMatches(frame.token)) return void socket.destroy();
         state = 'checking';
-        this.peerAllowed(socket, frame.pid)
+        peerAllowed(peer, frame.pid)
           .then((allowed) => {
             if (!allowed || socket.destroyed) return void socket.destroy();
             state = 'greeted';
@@ -139,15 +152,11 @@ export class Keeper {
     });
   }
 
-  /**
-   * Another uid is refused whatever it sends, where Linux says who it is (the directory's mode should have stopped
-   * it already): the process the hello names must run as this user and hold the other end of this socket.
-   */
-  private async peerAllowed(socket: net.Socket, pid: unknown): Promise<boolean> {
+  /** Linux's word on the peer of an accepted socket; null where it cannot be asked (no fd, no uid). */
+  private peerOf(socket: net.Socket): PeerCheck {
     const fd = socketFd(socket);
     const uid = process.getuid?.();
-    if (fd === null || uid === undefined) return true;
-    return (await peerIs(fd, pid, uid)) !== false;
+    return fd === null || uid === undefined ? null : { uid, peer: peerOf(fd) };
   }
 
   private tokenMatches(token: unknown): boolean {

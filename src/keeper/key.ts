@@ -10,10 +10,14 @@ import { fileURLToPath } from 'node:url';
 import type { WorkerConfig } from '../engine/protocol.js';
 import { fileIdentity } from '../file-identity.js';
 
-export interface KeeperKey {
+/** Which keeper: what a command knows once its credentials are resolved, before it reads any trust file. */
+export interface KeeperIdentity {
   /** The keeper's file name in its directory. */
   name: string;
   identity: string;
+}
+
+export interface KeeperKey extends KeeperIdentity {
   env: string;
 }
 
@@ -63,14 +67,12 @@ export function envDigest(knownHostsData: Record<string, string | null>, sshConf
   return sha256(stableJson({ files, sshConfig }));
 }
 
-export function keeperKey(
+export function keeperIdentity(
   config: Pick<
     WorkerConfig,
     'keyPaths' | 'keysExplicit' | 'hostKeyMode' | 'password' | 'keyPassphrase' | 'agentSocket'
   >,
-  knownHostsData: Record<string, string | null>,
-  sshConfig: unknown,
-): KeeperKey {
+): KeeperIdentity {
   const identity = sha256(
     stableJson({
       uid: process.getuid?.() ?? null,
@@ -83,5 +85,5 @@ export function keeperKey(
       agent: config.agentSocket ?? null,
     }),
   );
-  return { name: `k-${identity.slice(0, 16)}`, identity, env: envDigest(knownHostsData, sshConfig) };
+  return { name: `k-${identity.slice(0, 16)}`, identity };
 }

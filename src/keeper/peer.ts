@@ -10,14 +10,21 @@ import fs from 'node:fs';
 const SS_TIMEOUT_MS = 2_000;
 
 /**
- * Whether process `pid` holds the peer of the accepted socket at `fd` and runs as `uid` (real and effective).
- * null: Linux could not tell whose the peer is (no ss, no /proc). A claim that cannot be verified while the peer is
- * known is false; so is a listing that names two peers.
+ * The inode of the peer of the accepted socket at `fd`, as Linux tells it: asked as soon as the socket is accepted,
+ * before the client has said who it is (ss takes ~10-15 ms, and a client connects before its hello is ready). null:
+ * Linux could not tell (no ss, no /proc); false: its listing does not name exactly one peer.
  */
-export async function peerIs(fd: number, pid: unknown, uid: number): Promise<boolean | null> {
+export function peerOf(fd: number): Promise<string | null | false> {
   const ours = socketInode(`/proc/self/fd/${fd}`);
-  if (ours === null) return null;
-  const peer = await peerInode(ours);
+  return ours === null ? Promise.resolve(null) : peerInode(ours);
+}
+
+/**
+ * Whether process `pid` holds `peer` (peerOf) and runs as `uid` (real and effective). null: Linux could not tell
+ * whose the peer is. A claim that cannot be verified while the peer is known is false; so is a listing that named
+ * two peers.
+ */
+export function holdsPeer(peer: string | null | false, pid: unknown, uid: number): boolean | null {
   if (peer === null) return null;
   if (peer === false) return false;
   if (typeof pid !== 'number' || !Number.isSafeInteger(pid) || pid <= 0) return false;
