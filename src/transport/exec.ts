@@ -349,15 +349,15 @@ export async function probeLoginShell(client: Client, signal?: AbortSignal): Pro
       resolve(form);
     };
   });
-  // Bounded from the start, the channel's opening included; a stuck probe's processes are killed by their tag.
-  const timer = setTimeout(() => {
+  // Bounded from the start, the channel's opening included. A probe given up (past the bound, or stopped with its
+  // command) has its processes on the host killed by their tag, as a command's are.
+  const giveUp = (): void => {
+    if (settled) return;
     settle('portable');
     void killRemote(client, tag).finally(() => opened?.channel.close());
-  }, PROBE_TIMEOUT_MS);
-  const onAbort = (): void => {
-    settle('portable');
-    opened?.channel.close();
   };
+  const timer = setTimeout(giveUp, PROBE_TIMEOUT_MS);
+  const onAbort = giveUp;
   signal?.addEventListener('abort', onAbort, { once: true });
   openExec(client, buildProbeCommand(tag)).then(
     (channelOpened) => {

@@ -4,6 +4,7 @@
 // probe, which shorter wrapper the login shell takes: direct (sh runs the command itself: no program started on the
 // host before it), posix (bash: no `env`); a csh keeps the portable wrapper. Every command's output and status are
 // the same in each.
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,6 +29,8 @@ let shared: string;
 let log: string;
 let cshFlag: string;
 let bashFlag: string;
+/** When it exists, the probe never answers: the host runs a tagged sleep of as many seconds as the file says. */
+let hangFlag: string;
 
 const PORTABLE = /^exec env HERD_JOB=[0-9a-f]+ \/bin\/sh -c /;
 const POSIX = /^HERD_JOB=[0-9a-f]+ exec \/bin\/sh -c /;
@@ -43,6 +46,7 @@ beforeAll(async () => {
   fs.chmodSync(log, 0o666);
   cshFlag = path.join(shared, 'csh');
   bashFlag = path.join(shared, 'bash');
+  hangFlag = path.join(shared, 'hang');
   const recorder = path.join(shared, 'record');
   fs.writeFileSync(
     recorder,
@@ -54,6 +58,9 @@ beforeAll(async () => {
       `if [ -e ${cshFlag} ]; then case "$SSH_ORIGINAL_COMMAND" in HERD_JOB=*)`,
       '  echo "${SSH_ORIGINAL_COMMAND%% *}: Command not found." >&2; exit 1;; esac; fi',
       `if [ -e ${bashFlag} ]; then exec /bin/bash -c "$SSH_ORIGINAL_COMMAND"; fi`,
+      `if [ -e ${hangFlag} ]; then case "$SSH_ORIGINAL_COMMAND" in 'HERD_JOB='*'; export HERD_JOB; { ['*)`,
+      '  t=${SSH_ORIGINAL_COMMAND#HERD_JOB=}; t=${t%%;*}',
+      `  HERD_JOB=$t exec sleep "$(cat ${hangFlag})";; esac; fi`,
       // As sshd starts a login shell: by its file's last name (sh, found on PATH as /usr/bin/sh or /bin/sh).
       'exec sh -c "$SSH_ORIGINAL_COMMAND"',
       '',
@@ -72,12 +79,19 @@ afterAll(async () => {
 });
 
 /** `herd shell` over these hosts with these lines piped in. */
-function shell(hosts: string[], lines: string[], runs: string, on: Fleet = fleet): Promise<HerdResult> {
+function shell(
+  hosts: string[],
+  lines: string[],
+  runs: string,
+  on: Fleet = fleet,
+  onSpawn?: (child: ChildProcess) => void,
+): Promise<HerdResult> {
   const inventory = path.join(home, `${runs}.txt`);
   fs.writeFileSync(inventory, hosts.join('\n') + '\n');
   return runHerd(['shell', '-i', inventory, ...fleetArgs({ fleet: on, home }, runs)], {
     input: lines.join('\n') + '\n',
     cwd: home,
+    ...(onSpawn ? { onSpawn } : {}),
   });
 }
 
@@ -89,9 +103,9 @@ function kind(command: string): 'portable' | 'posix' | 'direct' | 'probe' | 'oth
   return POSIX.test(command) ? 'posix' : 'other';
 }
 
-/** While `fn` runs, the recorder plays the login shell the flag file names. */
-async function withFlag<T>(flag: string, fn: () => Promise<T>): Promise<T> {
-  fs.writeFileSync(flag, '');
+/** While `fn` runs, the recorder plays the login shell the flag file names (or hangs the probe: hangFlag). */
+async function withFlag<T>(flag: string, fn: () => Promise<T>, content = ''): Promise<T> {
+  fs.writeFileSync(flag, content);
   try {
     return await fn();
   } finally {
@@ -106,6 +120,13 @@ function commandsBy(host: string): string[] {
     .split('\n')
     .filter((l) => l.startsWith(`${host}|`))
     .map((l) => l.slice(host.length + 1));
+}
+
+/** No process whose command line holds `text` is left, within a few seconds (a kill runs as its own command). */
+async function waitGone(text: string): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (pidsWith(text).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  expect(pidsWith(text)).toEqual([]);
 }
 
 /** Each command's run directory, in order, with each host's stdout there. */
@@ -233,6 +254,46 @@ describe("the wrapper a kept connection learns from the host's login shell", () 
     } finally {
       await runHerd(['connections', '--close'], { cwd: home, env });
     }
+  });
+
+  it('a probe that never answers: 5 s later the portable form stays, and the probe is killed on the host', async () => {
+    const [host] = fleet.hosts(1, 4760) as [string];
+    const secs = `61${process.pid % 1000}`;
+    const r = await withFlag(hangFlag, () => shell([host], ['echo one', 'echo two', 'echo three'], 'hang'), secs);
+    expect(r.code, r.stderr).toBe(0);
+    expect(outputs(r, host)).toEqual(['one\n', 'two\n', 'three\n']);
+    expect(r.durationMs).toBeGreaterThanOrEqual(5_000);
+    const sent = commandsBy(host).map(kind);
+    // The kill of the probe's processes is the one command of none of herd's wrappers.
+    expect(sent.filter((k) => k !== 'other')).toEqual(['portable', 'probe', 'portable', 'portable']);
+    expect(sent.filter((k) => k === 'other')).toHaveLength(1);
+    await waitGone(`sleep ${secs}`);
+  });
+
+  it('a stop while the probe runs ends it at once: its processes are killed, and the next line runs', async () => {
+    const [host] = fleet.hosts(1, 4765) as [string];
+    const secs = `62${process.pid % 1000}`;
+    const r = await withFlag(
+      hangFlag,
+      () =>
+        shell([host], ['echo one', 'echo two', 'echo three'], 'hang-stop', fleet, (child) => {
+          const poll = setInterval(() => {
+            if (!commandsBy(host).map(kind).includes('probe')) return;
+            clearInterval(poll);
+            child.kill('SIGINT');
+          }, 20);
+          child.once('close', () => clearInterval(poll));
+        }),
+      secs,
+    );
+    // Well within the probe's 5 s bound.
+    expect(r.durationMs, r.stderr).toBeLessThan(4_500);
+    const dirs = [...r.stderr.matchAll(/^results: (.+)$/gm)].map((m) => m[1]!.trim());
+    expect(dirs).toHaveLength(3);
+    expect(readHostsTsv(dirs[1]!).get(host)?.status).toBe('interrupted');
+    expect(readHostsTsv(dirs[2]!).get(host)?.status).toBe('ok');
+    expect(fs.readFileSync(path.join(dirs[2]!, 'stdout', host), 'utf8')).toBe('three\n');
+    await waitGone(`sleep ${secs}`);
   });
 
   it('a login shell that fails the probe (a csh) keeps the portable wrapper, and its answer reaches no output', async () => {
