@@ -269,7 +269,7 @@ export async function execCommand(
     const stop = (): void => {
       if (killing) return;
       stoppedAt = Date.now();
-      killing = killRemote(client, options.tag, options.become).then((report) => {
+      killing = killRemote(client, options.tag, options.become, form === 'direct').then((report) => {
         killed = report?.killed ?? null;
         if (report) killSurvivors = report.left;
         channel.close();
@@ -300,13 +300,21 @@ export async function execCommand(
   });
 }
 
-/** Best effort: SIGKILL every tagged process on the host over a fresh channel; null when it cannot say. */
-async function killRemote(client: Client, tag: string, become?: BecomeOptions): Promise<KillReport | null> {
+/**
+ * Best effort: SIGKILL every tagged process on the host over a fresh channel; null when it cannot say.
+ * `byCommandLine`: the command ran in the direct form (its login shell has the tag in its command line only).
+ */
+async function killRemote(
+  client: Client,
+  tag: string,
+  become?: BecomeOptions,
+  byCommandLine = false,
+): Promise<KillReport | null> {
   try {
     // The kill runs as the command's user too (its processes may be root's, or only that user's to read and signal).
     // Our kill script never reads stdin, so writing the password up front cannot leak it.
     const spec = becomeSpecOf(become, become?.password !== undefined ? sudoPromptMarker(`${tag}k`) : undefined);
-    const { channel } = await openExec(client, buildKillCommand(tag, spec));
+    const { channel } = await openExec(client, buildKillCommand(tag, spec, byCommandLine));
     return await new Promise<KillReport | null>((resolve) => {
       let out = '';
       const timer = setTimeout(() => {
@@ -354,7 +362,8 @@ export async function probeLoginShell(client: Client, signal?: AbortSignal): Pro
   const giveUp = (): void => {
     if (settled) return;
     settle('portable');
-    void killRemote(client, tag).finally(() => opened?.channel.close());
+    // Its text starts with the direct form's prefix: a login shell that ran it itself is found by its command line.
+    void killRemote(client, tag, undefined, true).finally(() => opened?.channel.close());
   };
   const timer = setTimeout(giveUp, PROBE_TIMEOUT_MS);
   const onAbort = giveUp;

@@ -12,9 +12,12 @@ export const JOB_TAG_VARIABLE = 'HERD_JOB';
 /**
  * How a login shell is asked to run a command: `portable` works in every login shell (sh, bash, zsh, ksh, csh,
  * tcsh, fish); `posix` (an assignment before exec, no `env`) only in one that speaks POSIX sh; `direct` (no program
- * started at all: the login shell runs the command itself) only in a login shell that is /bin/sh, started as `sh`.
- * A probe over the same connection tells which (exec.ts probeLoginShell). Each form runs the command in /bin/sh
- * with `$0` set to `sh`, the tag in its environment and in every child's: the same output, status and error text.
+ * started at all: the login shell runs the command itself) only in a login shell that is /bin/sh, started as `sh`,
+ * and is dash, with herd's text as its own command line. A probe over the same connection tells which (exec.ts
+ * probeLoginShell). Each form runs the command in /bin/sh with `$0` set to `sh`, the tag in its environment and in
+ * every child's: the same output, status and error text. Only dash is taken as it is: bash as /bin/sh quotes the
+ * whole line, prefix and tag included, in a syntax error, and busybox words its messages otherwise with `-c` text
+ * alone than with a name after it.
  */
 export type WrapperForm = 'portable' | 'posix' | 'direct';
 
@@ -51,7 +54,8 @@ export function buildRemoteCommand(
  * form): its messages read `sh: 1: …` whichever form ran the command.
  */
 function inSh(command: string): string {
-  return `/bin/sh -c ${shellQuote(command)} sh`;
+  // `--`: a command that starts with `-` is the command, not options of sh (`-v` ran nothing, `--version` failed).
+  return `/bin/sh -c -- ${shellQuote(command)} sh`;
 }
 
 /**
@@ -64,13 +68,23 @@ function directPrefix(tag: string): string {
 }
 
 /**
- * The probe of a login shell, run as each form would run a command. Prints `TAG:TAG` when the login shell is /bin/sh
- * started as `sh` (the direct form's prefix, then a check that it is that shell and that a child sees the tag), then
- * `TAG` from the posix form's own text, which the login shell execs. A login shell that cannot run it (a csh, fish)
- * prints something else, or complains on stderr. Its processes carry the tag, as a command's do.
+ * The probe of a login shell, run as each form would run a command. Prints `TAG:` when the direct form would do
+ * (below), then `TAG` from the posix form's own text, which the login shell execs. A login shell that cannot run it
+ * (a csh, fish) prints something else, or complains on stderr. Its processes carry the tag, as a command's do.
+ *
+ * The direct form's prefix comes first, then its checks: the login shell was started as `sh`, is /bin/sh's file,
+ * and is dash; its command line holds the prefix (the kill finds it by that: a ForceCommand that evals
+ * $SSH_ORIGINAL_COMMAND in its own shell has other text there, and its messages name eval); grep reads NUL-separated
+ * files (`-z`, which the kill needs); and a child sees the tag.
  */
 export function buildProbeCommand(tag: string): string {
-  const direct = `{ [ "$0" = sh ] && [ /proc/$$/exe -ef /bin/sh ]; } 2>/dev/null && /bin/sh -c 'printf %s "$${JOB_TAG_VARIABLE}:"';`;
+  const checks = [
+    `[ "$0" = sh ]`,
+    `[ /proc/$$/exe -ef /bin/sh ]`,
+    `case "$(readlink /proc/$$/exe)" in */dash) ;; *) false;; esac`,
+    `grep -qzF -- "${directPrefix(`$${JOB_TAG_VARIABLE}`)}" /proc/$$/cmdline`,
+  ].join(' && ');
+  const direct = `{ ${checks}; } 2>/dev/null && /bin/sh -c 'printf %s "$${JOB_TAG_VARIABLE}:"';`;
   return `${directPrefix(tag)} ${direct} ${buildRemoteCommand(`printf %s "$${JOB_TAG_VARIABLE}"`, tag, undefined, 'posix')}`;
 }
 
@@ -119,42 +133,42 @@ export function sudoPromptMarker(tag: string): string {
  * Kill every process on the host whose environment carries the tag, then make sure they are gone.
  * Prints `KILLED LEFT`: how many it signalled, and how many tagged processes were still there when
  * it stopped waiting (0 means verified gone). It runs under /bin/sh whatever the login shell is.
+ * `byCommandLine`: the command ran in the direct form, whose login shell (and each shell it forked) carries the tag
+ * in its command line only; never through sudo (a process's command line is anyone's to write and to read).
  */
-export function buildKillCommand(tag: string, become?: BecomeSpec): string {
-  return replacingLoginShell(`${becomePrefix(become)}/bin/sh -c ${shellQuote(buildKillScript(tag))}`);
+export function buildKillCommand(tag: string, become?: BecomeSpec, byCommandLine = false): string {
+  const script = buildKillScript(tag, byCommandLine && !become);
+  return replacingLoginShell(`${becomePrefix(become)}/bin/sh -c ${shellQuote(script)}`);
 }
 
 /** Rounds of the scan: processes forked between two scans are caught by the next; ~1 s at most. */
 const KILL_ROUNDS = 20;
 
-function buildKillScript(tag: string): string {
-  const entry = `${JOB_TAG_VARIABLE}=${tag}`;
-  // One grep over every environ file finds the candidates: a grep per process took seconds on a host with a few
-  // thousand. A candidate is ours when the tag is a whole entry of its environment, not text inside another
-  // variable: under a ForceCommand, sshd puts this very script in SSH_ORIGINAL_COMMAND, in its own environment.
-  // A login shell that ran the command directly (and each shell it forked) has the tag in its command line instead:
-  // that text is read from a here-document, built from its two halves, so no command line of this script's holds it.
-  // One of another user, whose environment cannot be read, is none of this command's (only its command line could
-  // name the tag). A process signalled but not yet dead still matches; it is waited for, never counted twice.
+function buildKillScript(tag: string, byCommandLine: boolean): string {
+  // /proc's files are NUL-separated: grep -z reads each variable (each argument) as a line, so -x matches
+  // HERD_JOB=<tag> as a whole variable, not as text inside another (under a ForceCommand, sshd puts this very script
+  // in SSH_ORIGINAL_COMMAND, in its own environment), and busybox grep, which stops a line at a NUL, reads past the
+  // first. A grep without -z would find nothing and vouch for it: the script first checks that it has it, and says
+  // something no count can be read from otherwise (the kill is then "could not be confirmed").
+  // One grep over every environ file: a grep per process took seconds on a host with a few thousand.
+  const byEnvironment = `grep -lzxF ${shellQuote(`${JOB_TAG_VARIABLE}=${tag}`)} /proc/[0-9]*/environ`;
+  // The direct form's prefix is read from a here-document, built from its two halves, so that no command line of
+  // this script's own holds it. A process of another user, whose environment cannot be read, is none of this
+  // command's (only its command line could name the tag).
+  const find = byCommandLine
+    ? [`{ ${byEnvironment}; grep -lzF -f - /proc/[0-9]*/cmdline <<EOF`, directPrefix('$j'), 'EOF', '  }']
+    : [byEnvironment];
   return [
+    `printf 'a=1\\000b=2\\000' | grep -qzxF b=2 || { echo 'no grep -z here'; exit 0; }`,
     `killed=' '; n=0; i=0; j=${shellQuote(tag)}`,
-    `ours() {`,
-    `  [ -r "/proc/$1/environ" ] || return 1`,
-    `  tr '\\000' '\\n' < "/proc/$1/environ" 2>/dev/null | grep -qxF ${shellQuote(entry)} && return 0`,
-    `  grep -qF -f - "/proc/$1/cmdline" 2>/dev/null <<EOF`,
-    directPrefix('$j'),
-    `EOF`,
-    `}`,
     `while :; do`,
     `  left=0; seen=' '`,
-    `  for p in $( { grep -laF ${shellQuote(entry)} /proc/[0-9]*/environ; grep -laF -f - /proc/[0-9]*/cmdline <<EOF`,
-    directPrefix('$j'),
-    `EOF`,
-    `  } 2>/dev/null | sed -e 's,^/proc/,,' -e 's,/[a-z]*$,,'); do`,
+    `  for p in $( ${find.join('\n')} 2>/dev/null | sed -e 's,^/proc/,,' -e 's,/[a-z]*$,,'); do`,
     `    case "$seen" in *" $p "*) continue;; esac`,
     `    seen="$seen$p "`,
-    `    ours "$p" || continue`,
+    `    [ -r "/proc/$p/environ" ] || continue`,
     `    left=$((left+1))`,
+    // A process signalled but not yet dead still matches; it is waited for, never counted twice.
     `    case "$killed" in *" $p "*) continue;; esac`,
     `    kill -KILL "$p" 2>/dev/null && { killed="$killed$p "; n=$((n+1)); }`,
     `  done`,

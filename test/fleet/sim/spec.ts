@@ -225,10 +225,13 @@ export function parseExec(command: string): Exec {
     i++;
     assignments();
   }
-  if ((ws[i]?.text === '/bin/sh' || ws[i]?.text === 'sh') && ws[i + 1]?.text === '-c' && ws[i + 2]) {
-    const inner = ws[i + 2]!.text;
+  if ((ws[i]?.text === '/bin/sh' || ws[i]?.text === 'sh') && ws[i + 1]?.text === '-c') {
+    // `-c --`: the command after the end of sh's options.
+    const at = ws[i + 2]?.text === '--' ? i + 3 : i + 2;
+    if (!ws[at]) return { kind: 'script', tag, script: parseScript(command) };
+    const inner = ws[at]!.text;
     // herd's remote kill (src/transport/remote-command.ts): a shell loop over /proc, recognised by its grep.
-    const kill = /grep -laF '?HERD_JOB=([^'\s]+)/.exec(inner);
+    const kill = /grep -l[a-z]*F '?HERD_JOB=([^'\s]+)/.exec(inner);
     if (kill) return { kind: 'kill', tag: kill[1]! };
     return { kind: 'script', tag, script: parseScript(inner) };
   }

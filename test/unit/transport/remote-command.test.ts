@@ -1,6 +1,9 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parseKillReport } from '../../../src/transport/exec.js';
 import {
   buildKillCommand,
   buildProbeCommand,
@@ -54,6 +57,14 @@ describe('remote command wrapping', () => {
     ]);
   });
 
+  // `sh -c -v sh` read -v as an option of sh and `sh` as the command: it ran nothing and said nothing.
+  it.each(FORMS)('the %s form runs a command that starts with a dash as a command', (form) => {
+    for (const command of ['-v', '--version']) {
+      const r = spawnSync('/bin/sh', ['-c', buildRemoteCommand(command, 'abc123', undefined, form)], { argv0: 'sh' });
+      expect([r.status, r.stderr.toString()]).toEqual([127, `sh: 1: ${command}: not found\n`]);
+    }
+  });
+
   it('the direct form is the login shell itself: no process between sshd and the command', () => {
     const child = spawnSync('/bin/sh', ['-c', buildRemoteCommand('echo "$$ $PPID"', 'tag1', undefined, 'direct')], {
       argv0: 'sh',
@@ -64,29 +75,53 @@ describe('remote command wrapping', () => {
   });
 
   // The probe as each login shell runs it: the direct form only where the login shell is /bin/sh started as `sh`
-  // (what sshd does for a user whose shell is /bin/sh); a POSIX shell of another name or binary gets the posix form.
+  // (what sshd does for a user whose shell is /bin/sh) and is dash; a POSIX shell of another name or binary, or
+  // another /bin/sh, gets the posix form. This machine's /bin/sh is dash (Debian's).
   it.each([
     ['/bin/sh', 'sh', 'direct'],
     ['/bin/sh', '/bin/sh', 'posix'],
     ['/bin/sh', 'dash', 'posix'],
     ['/bin/bash', 'bash', 'posix'],
-    ...(fs.realpathSync('/bin/sh') === fs.realpathSync('/bin/bash') ? [] : [['/bin/bash', 'sh', 'posix']]),
+    ['/bin/bash', 'sh', 'posix'],
   ])('the probe, run by %s started as %s, answers %s', (shell, argv0, form) => {
+    expect(fs.realpathSync('/bin/sh')).toMatch(/\/dash$/);
     const r = spawnSync(shell, ['-c', buildProbeCommand('t9')], { argv0 });
     expect([r.status, r.stderr.toString()]).toEqual([0, '']);
     expect(probeAnswer('t9', r.stdout.toString())).toBe(form);
   });
 
+  // busybox's sh, as /bin/sh (Alpine): its messages read otherwise with -c text alone than with a name after it.
+  it.runIf(fs.existsSync('/bin/busybox'))(
+    'the probe, run by busybox sh as /bin/sh started as sh, answers posix',
+    () => {
+      // Started as `sh`, busybox is its sh.
+      const r = spawnSync('/bin/busybox', ['-c', buildProbeCommand('t9')], { argv0: 'sh' });
+      expect(probeAnswer('t9', r.stdout.toString())).toBe('posix');
+    },
+  );
+
+  // A ForceCommand that evals $SSH_ORIGINAL_COMMAND in its own shell: that shell's command line is the
+  // ForceCommand's, so a kill could not find it by herd's text, and its messages would name eval.
+  it('the probe, evaluated by a ForceCommand in its own sh, answers posix', () => {
+    const probe = buildProbeCommand('t9');
+    const r = spawnSync('/bin/sh', ['-c', 'logger -t herd-test -- probe 2>/dev/null; eval "$SSH_ORIGINAL_COMMAND"'], {
+      argv0: 'sh',
+      env: { ...process.env, SSH_ORIGINAL_COMMAND: probe },
+    });
+    expect([r.status, r.stderr.toString()]).toEqual([0, '']);
+    expect(probeAnswer('t9', r.stdout.toString())).toBe('posix');
+  });
+
   it('becomes another account with sudo -u, the name quoted as one word', () => {
     expect(buildRemoteCommand('id', 't1', { user: 'postgres' })).toBe(
-      'exec sudo -n -u postgres env HERD_JOB=t1 /bin/sh -c id sh',
+      'exec sudo -n -u postgres env HERD_JOB=t1 /bin/sh -c -- id sh',
     );
     expect(buildRemoteCommand('id', 't1', { promptMarker: '[m]:', user: 'backup' })).toBe(
-      "exec sudo -S -p '[m]:' -u backup env HERD_JOB=t1 /bin/sh -c id sh",
+      "exec sudo -S -p '[m]:' -u backup env HERD_JOB=t1 /bin/sh -c -- id sh",
     );
-    expect(buildRemoteCommand('id', 't1', {})).toBe('exec sudo -n env HERD_JOB=t1 /bin/sh -c id sh');
+    expect(buildRemoteCommand('id', 't1', {})).toBe('exec sudo -n env HERD_JOB=t1 /bin/sh -c -- id sh');
     // Through sudo the form asked for does not matter: the tag is set after sudo, by env.
-    expect(buildRemoteCommand('id', 't1', {}, 'direct')).toBe('exec sudo -n env HERD_JOB=t1 /bin/sh -c id sh');
+    expect(buildRemoteCommand('id', 't1', {}, 'direct')).toBe('exec sudo -n env HERD_JOB=t1 /bin/sh -c -- id sh');
     expect(buildKillCommand('t1', { user: 'backup' })).toMatch(/^exec sudo -n -u backup \/bin\/sh -c /);
   });
 
@@ -139,6 +174,64 @@ describe('remote command wrapping', () => {
   });
 });
 
+describe('the kill, with the grep a host has', () => {
+  /** A directory whose `grep` is `target` (busybox's, or one that knows no -z), put first on PATH. */
+  function pathWithGrep(target: string): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'herd-grep-'));
+    fs.symlinkSync(target, path.join(dir, 'grep'));
+    return dir;
+  }
+
+  // busybox grep stops reading a line at a NUL: HERD_JOB after the first variable of an environment was not seen,
+  // and the kill said "0 0" with every process alive. sshd gives a command many variables before it.
+  it.runIf(fs.existsSync('/bin/busybox'))(
+    "busybox's: finds HERD_JOB past the first variable, kills the command and reports it gone",
+    async () => {
+      const tag = `b${process.pid}${Date.now()}`;
+      const child = spawn('/bin/sh', ['-c', buildRemoteCommand('sleep 30 & sleep 31; true', tag)], {
+        stdio: 'ignore',
+        detached: true,
+        env: { A: 'first', PATH: process.env['PATH'] },
+      });
+      const bin = pathWithGrep('/bin/busybox');
+      try {
+        const deadline = Date.now() + 5_000;
+        while (taggedPids(tag).length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        expect(taggedPids(tag)).toHaveLength(3);
+        const r = spawnSync('/bin/busybox', ['sh', '-c', buildKillCommand(tag)], {
+          env: { ...process.env, PATH: `${bin}:${process.env['PATH']}` },
+        });
+        expect(r.stdout.toString().trim()).toBe('3 0');
+        expect(taggedPids(tag)).toEqual([]);
+      } finally {
+        for (const pid of taggedPids(tag)) process.kill(pid, 'SIGKILL');
+        fs.rmSync(bin, { recursive: true, force: true });
+        child.unref();
+      }
+    },
+  );
+
+  // A grep that cannot read NUL-separated files would find nothing and vouch for it: no count is given instead.
+  it('a grep without -z: the kill says something no count can be read from', () => {
+    const fake = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'herd-fake-grep-')), 'grep');
+    fs.writeFileSync(
+      fake,
+      '#!/bin/sh\ncase " $* " in *" -"*z*) echo "grep: invalid option -- z" >&2; exit 2;; esac\nexec /bin/grep "$@"\n',
+      { mode: 0o755 },
+    );
+    const bin = pathWithGrep(fake);
+    try {
+      const r = spawnSync('/bin/sh', ['-c', buildKillCommand('no-such-tag-1')], {
+        env: { ...process.env, PATH: `${bin}:${process.env['PATH']}` },
+      });
+      expect(parseKillReport(r.stdout.toString())).toBeNull();
+    } finally {
+      fs.rmSync(bin, { recursive: true, force: true });
+      fs.rmSync(path.dirname(fake), { recursive: true, force: true });
+    }
+  });
+});
+
 describe('the kill of a command run by the direct form', () => {
   // The login shell runs the command itself: its environment has no tag (the shell sets it once it runs). A loop of
   // builtins starts nothing with the tag, and a subshell is a fork of the login shell, untagged too.
@@ -156,7 +249,7 @@ describe('the kill of a command run by the direct form', () => {
       const deadline = Date.now() + 5_000;
       while (running().length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       expect(running()).toHaveLength(2);
-      const out = execFileSync('/bin/sh', ['-c', buildKillCommand(tag)])
+      const out = execFileSync('/bin/sh', ['-c', buildKillCommand(tag, undefined, true)])
         .toString()
         .trim();
       expect(out).toBe('2 0');
@@ -183,7 +276,7 @@ describe('the kill of a command run by the direct form', () => {
         '--clear-groups',
         '/bin/sh',
         '-c',
-        buildKillCommand(tag),
+        buildKillCommand(tag, undefined, true),
       ])
         .toString()
         .trim();
@@ -197,28 +290,23 @@ describe('the kill of a command run by the direct form', () => {
 
 /** Live processes whose command line holds the text. */
 function pidsNaming(text: string): number[] {
-  return fs
-    .readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p))
-    .map(Number)
-    .filter((pid) => {
-      try {
-        return fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes(text);
-      } catch {
-        return false;
-      }
-    });
+  return pidsWhose('cmdline', (cmdline) => cmdline.includes(text));
 }
 
 /** Live (not zombie) processes whose environment carries HERD_JOB=tag. */
 function taggedPids(tag: string): number[] {
+  return pidsWhose('environ', (environ) => environ.split('\0').includes(`HERD_JOB=${tag}`));
+}
+
+/** Processes whose /proc file (read as latin1) passes `test`; one that cannot be read does not. */
+function pidsWhose(file: 'cmdline' | 'environ', test: (text: string) => boolean): number[] {
   return fs
     .readdirSync('/proc')
     .filter((p) => /^\d+$/.test(p))
     .map(Number)
     .filter((pid) => {
       try {
-        return fs.readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`HERD_JOB=${tag}`);
+        return test(fs.readFileSync(`/proc/${pid}/${file}`, 'latin1'));
       } catch {
         return false;
       }
