@@ -162,11 +162,20 @@ function buildKillScript(tag: string, byCommandLine: boolean): string {
     `printf 'a=1\\000b=2\\000' | grep -qzxF b=2 || { echo 'no grep -z here'; exit 0; }`,
     `killed=' '; n=0; i=0; j=${shellQuote(tag)}`,
     `while :; do`,
-    `  left=0; seen=' '`,
+    `  ours=' '`,
     `  for p in $( ${find.join('\n')} 2>/dev/null | sed -e 's,^/proc/,,' -e 's,/[a-z]*$,,'); do`,
-    `    case "$seen" in *" $p "*) continue;; esac`,
-    `    seen="$seen$p "`,
-    `    [ -r "/proc/$p/environ" ] || continue`,
+    `    [ -r "/proc/$p/environ" ] && ours="$ours$p "`,
+    `  done`,
+    // sshd starts each command in a session of its own, whose leader is the login shell, which became the tagged sh
+    // (or, in the direct form, is found by its command line). Every live process of a session led by one of ours is
+    // the command's too, whatever its environment: one that cleared it, or one whose environment the user cannot
+    // read (a setuid program waiting, a non-dumpable agent). It is signalled, and counted while it lives.
+    `  left=0`,
+    `  for p in $(cat /proc/[0-9]*/stat 2>/dev/null | awk -v ours="$ours" '`,
+    // A stat line: pid (comm) state ppid pgrp session ...; comm may hold anything, so the fields are read after its
+    // last ") ". A zombie is gone already (nothing to kill); a session's leader is the process whose pid it is.
+    `    { pid = $1; sub(/^.*\\) /, ""); if ($1 != "Z" && $1 != "X") sid[pid] = $4 }`,
+    `    END { for (p in sid) if (index(ours, " " p " ") || (index(ours, " " sid[p] " ") && (sid[p] in sid) && sid[sid[p]] == sid[p])) print p }'); do`,
     `    left=$((left+1))`,
     // A process signalled but not yet dead still matches; it is waited for, never counted twice.
     `    case "$killed" in *" $p "*) continue;; esac`,

@@ -174,16 +174,17 @@ describe('remote command wrapping', () => {
   });
 });
 
-describe('the kill, with the grep a host has', () => {
-  /** A directory whose `grep` is `target` (busybox's, or one that knows no -z), put first on PATH. */
-  function pathWithGrep(target: string): string {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'herd-grep-'));
-    fs.symlinkSync(target, path.join(dir, 'grep'));
+describe('the kill, with the tools a host has', () => {
+  /** A directory whose `tools` are `target` (busybox, or a grep that knows no -z), put first on PATH. */
+  function pathWith(target: string, tools: string[]): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'herd-tools-'));
+    for (const tool of tools) fs.symlinkSync(target, path.join(dir, tool));
     return dir;
   }
 
   // busybox grep stops reading a line at a NUL: HERD_JOB after the first variable of an environment was not seen,
-  // and the kill said "0 0" with every process alive. sshd gives a command many variables before it.
+  // and the kill said "0 0" with every process alive. sshd gives a command many variables before it. Every tool
+  // the kill script starts is busybox's here, as on a small host.
   it.runIf(fs.existsSync('/bin/busybox'))(
     "busybox's: finds HERD_JOB past the first variable, kills the command and reports it gone",
     async () => {
@@ -193,7 +194,7 @@ describe('the kill, with the grep a host has', () => {
         detached: true,
         env: { A: 'first', PATH: process.env['PATH'] },
       });
-      const bin = pathWithGrep('/bin/busybox');
+      const bin = pathWith('/bin/busybox', ['grep', 'sed', 'awk', 'cat', 'sleep', 'printf']);
       try {
         const deadline = Date.now() + 5_000;
         while (taggedPids(tag).length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -219,7 +220,7 @@ describe('the kill, with the grep a host has', () => {
       '#!/bin/sh\ncase " $* " in *" -"*z*) echo "grep: invalid option -- z" >&2; exit 2;; esac\nexec /bin/grep "$@"\n',
       { mode: 0o755 },
     );
-    const bin = pathWithGrep(fake);
+    const bin = pathWith(fake, ['grep']);
     try {
       const r = spawnSync('/bin/sh', ['-c', buildKillCommand('no-such-tag-1')], {
         env: { ...process.env, PATH: `${bin}:${process.env['PATH']}` },
@@ -228,6 +229,97 @@ describe('the kill, with the grep a host has', () => {
     } finally {
       fs.rmSync(bin, { recursive: true, force: true });
       fs.rmSync(path.dirname(fake), { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the kill of what the command started, whatever its environment', () => {
+  // ssh-agent makes itself non-dumpable: its environment is then root's to read, not its user's. Found by the tag
+  // alone, it was left running while the kill said "verified gone"; it is in the command's session.
+  it.runIf(process.getuid?.() === 0)(
+    "kills a process whose environment the command's user cannot read, by the command's session",
+    async () => {
+      const tag = `s${process.pid}${Date.now()}`;
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'herd-agent-'));
+      fs.chmodSync(dir, 0o777);
+      const asNobody = ['--reuid=65534', '--regid=65534', '--clear-groups'];
+      const agent = `ssh-agent -D -a ${dir}/agent.sock`;
+      const command = buildRemoteCommand(`${agent} >/dev/null 2>&1 & sleep 30; true`, tag);
+      // Its own session, as sshd gives each command.
+      const child = spawn('setpriv', [...asNobody, '/bin/sh', '-c', command], { stdio: 'ignore', detached: true });
+      const ours = (): number[] => [...new Set([...taggedPids(tag), ...pidsNaming(agent)])];
+      try {
+        const deadline = Date.now() + 5_000;
+        while (ours().length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        expect(ours()).toHaveLength(3);
+        const r = spawnSync('setpriv', [...asNobody, '/bin/sh', '-c', buildKillCommand(tag)], { cwd: '/' });
+        expect(r.stdout.toString().trim()).toBe('3 0');
+        expect(ours()).toEqual([]);
+      } finally {
+        for (const pid of ours()) process.kill(pid, 'SIGKILL');
+        fs.rmSync(dir, { recursive: true, force: true });
+        child.unref();
+      }
+    },
+  );
+});
+
+describe('the kill of a setuid process the command started', () => {
+  // sudo is setuid root: the command's user cannot read its environment, but may signal it while its real uid is
+  // still the user's (as it waits for a password on the command's stdin). Found by the tag alone, it was left
+  // waiting while the kill said "verified gone".
+  it.runIf(process.getuid?.() === 0 && fs.existsSync('/usr/bin/sudo'))(
+    "kills a setuid sudo waiting for its password, by the command's session",
+    async () => {
+      const tag = `u${process.pid}${Date.now()}`;
+      const asNobody = ['--reuid=65534', '--regid=65534', '--clear-groups'];
+      const command = buildRemoteCommand(`sudo -S -p '' true; true`, tag);
+      const child = spawn('setpriv', [...asNobody, '/bin/sh', '-c', command], {
+        stdio: ['pipe', 'ignore', 'ignore'],
+        detached: true,
+      });
+      const sudo = (): number[] => pidsNaming(`sudo -S -p  true`);
+      try {
+        const deadline = Date.now() + 5_000;
+        while (sudo().length < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        expect(sudo()).toHaveLength(1);
+        const r = spawnSync('setpriv', [...asNobody, '/bin/sh', '-c', buildKillCommand(tag)], { cwd: '/' });
+        // sh and sudo.
+        expect(parseKillReport(r.stdout.toString())).toEqual({ killed: 2, left: 0 });
+        expect(sudo()).toEqual([]);
+      } finally {
+        child.stdin?.end();
+        for (const pid of sudo()) process.kill(pid, 'SIGKILL');
+        child.unref();
+      }
+    },
+  );
+});
+
+describe('the kill, in a session it does not lead', () => {
+  // Only a session whose leader is the command's own is the command's: a tagged process in a session led by
+  // another (another user's process that copied the tag, in a daemon's session) does not bring that session in.
+  it('kills the tagged process alone, and the leader and the rest of its session stay', async () => {
+    const tag = `l${process.pid}${Date.now()}`;
+    const marker = `sleep 3${process.pid % 1000}`;
+    const leader = spawn('/bin/sh', ['-c', `HERD_JOB=${tag} ${marker}1 & ${marker}2; true`], {
+      stdio: 'ignore',
+      detached: true,
+    });
+    try {
+      const deadline = Date.now() + 5_000;
+      while (pidsNaming(marker).length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      const tagged = taggedPids(tag);
+      expect(tagged).toHaveLength(1);
+      const r = spawnSync('/bin/sh', ['-c', buildKillCommand(tag)]);
+      expect(r.stdout.toString().trim()).toBe('1 0');
+      expect(taggedPids(tag)).toEqual([]);
+      // The untagged leader (its command line names the markers) and its other sleep.
+      expect(pidsNaming(marker)).toHaveLength(2);
+      expect(leader.exitCode).toBe(null);
+    } finally {
+      for (const pid of pidsNaming(marker)) process.kill(pid, 'SIGKILL');
+      leader.unref();
     }
   });
 });
@@ -265,7 +357,11 @@ describe('the kill of a command run by the direct form', () => {
   // environment cannot be read, so it is neither signalled nor waited for (it would be counted as left, forever).
   it.runIf(process.getuid?.() === 0)("counts no other user's process that names the tag", async () => {
     const tag = `o${process.pid}${Date.now()}`;
-    const impostor = spawn('/bin/sh', ['-c', `: HERD_JOB=${tag}; export HERD_JOB; sleep 30`], { stdio: 'ignore' });
+    // A group of its own, ended whole below.
+    const impostor = spawn('/bin/sh', ['-c', `: HERD_JOB=${tag}; export HERD_JOB; sleep 30`], {
+      stdio: 'ignore',
+      detached: true,
+    });
     try {
       const deadline = Date.now() + 5_000;
       while (pidsNaming(`HERD_JOB=${tag};`).length < 1 && Date.now() < deadline)
@@ -283,14 +379,14 @@ describe('the kill of a command run by the direct form', () => {
       expect(out).toBe('0 0');
       expect(impostor.exitCode).toBe(null);
     } finally {
-      impostor.kill('SIGKILL');
+      process.kill(-impostor.pid!, 'SIGKILL');
     }
   });
 });
 
-/** Live processes whose command line holds the text. */
+/** Live processes whose command line, its arguments joined by spaces, holds the text. */
 function pidsNaming(text: string): number[] {
-  return pidsWhose('cmdline', (cmdline) => cmdline.includes(text));
+  return pidsWhose('cmdline', (cmdline) => cmdline.replace(/\0/g, ' ').includes(text));
 }
 
 /** Live (not zombie) processes whose environment carries HERD_JOB=tag. */
