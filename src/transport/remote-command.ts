@@ -160,22 +160,32 @@ function buildKillScript(tag: string, byCommandLine: boolean): string {
     : [byEnvironment];
   return [
     `printf 'a=1\\000b=2\\000' | grep -qzxF b=2 || { echo 'no grep -z here'; exit 0; }`,
-    `killed=' '; n=0; i=0; j=${shellQuote(tag)}`,
+    `killed=' '; sessions=' '; n=0; i=0; j=${shellQuote(tag)}`,
     `while :; do`,
     `  ours=' '`,
     `  for p in $( ${find.join('\n')} 2>/dev/null | sed -e 's,^/proc/,,' -e 's,/[a-z]*$,,'); do`,
+    `    case $p in ''|*[!0-9]*) continue;; esac`,
     `    [ -r "/proc/$p/environ" ] && ours="$ours$p "`,
     `  done`,
-    // sshd starts each command in a session of its own, whose leader is the login shell, which became the tagged sh
+    // sshd starts each command in a session of its own, whose leader is the login shell that became the tagged sh
     // (or, in the direct form, is found by its command line). Every live process of a session led by one of ours is
     // the command's too, whatever its environment: one that cleared it, or one whose environment the user cannot
-    // read (a setuid program waiting, a non-dumpable agent). It is signalled, and counted while it lives.
+    // read (a setuid program, a non-dumpable agent). It is signalled, and counted while it lives; the session stays
+    // the command's once its leader is killed (Linux gives no new process that pid while the session has members).
+    // Each process's state and session come from its own status file, whose pid is its name: a process name is
+    // escaped there (in stat it is raw, and one holding a newline could forge another process's fields).
     `  left=0`,
-    `  for p in $(cat /proc/[0-9]*/stat 2>/dev/null | awk -v ours="$ours" '`,
-    // A stat line: pid (comm) state ppid pgrp session ...; comm may hold anything, so the fields are read after its
-    // last ") ". A zombie is gone already (nothing to kill); a session's leader is the process whose pid it is.
-    `    { pid = $1; sub(/^.*\\) /, ""); if ($1 != "Z" && $1 != "X") sid[pid] = $4 }`,
-    `    END { for (p in sid) if (index(ours, " " p " ") || (index(ours, " " sid[p] " ") && (sid[p] in sid) && sid[sid[p]] == sid[p])) print p }'); do`,
+    `  for w in $(grep -sH -e '^State:' -e '^NSsid:' /proc/[0-9]*/status | awk -v ours="$ours" -v sessions="$sessions" '`,
+    `    match($0, /^\\/proc\\/[0-9]+\\/status:/) == 0 { next }`,
+    `    { pid = substr($0, 7, RLENGTH - 14); split(substr($0, RLENGTH + 1), f, /[ \\t]+/) }`,
+    `    f[1] == "State:" { state[pid] = f[2] }`,
+    `    f[1] == "NSsid:" && f[2] ~ /^[0-9]+$/ { sid[pid] = f[2] }`,
+    `    END {`,
+    `      for (p in sid) if (index(ours, " " p " ") && sid[p] == p) { print "s" p; sessions = sessions p " " }`,
+    `      for (p in sid) if (state[p] != "Z" && state[p] != "X" && (index(ours, " " p " ") || index(sessions, " " sid[p] " "))) print "p" p`,
+    `    }'); do`,
+    `    case $w in s[0-9]*) sessions="$sessions\${w#s} "; continue;; p[0-9]*) p=\${w#p};; *) continue;; esac`,
+    `    case $p in ''|*[!0-9]*) continue;; esac`,
     `    left=$((left+1))`,
     // A process signalled but not yet dead still matches; it is waited for, never counted twice.
     `    case "$killed" in *" $p "*) continue;; esac`,

@@ -155,21 +155,14 @@ describe('remote command wrapping', () => {
   // vouch for nothing.
   it('kills every tagged process, verified gone, where sshd put the kill script in its own environment', async () => {
     const tag = `f${process.pid}${Date.now()}`;
-    const child = spawn('/bin/sh', ['-c', buildRemoteCommand(`sleep 30 & sleep 31; true`, tag)], {
-      stdio: 'ignore',
-      detached: true,
-    });
     try {
-      const deadline = Date.now() + 5_000;
-      while (taggedPids(tag).length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      expect(taggedPids(tag)).toHaveLength(3);
+      await startTagged(`sleep 30 & sleep 31; true`, tag, 3);
       const kill = buildKillCommand(tag);
       const r = spawnSync('/bin/sh', ['-c', kill], { env: { ...process.env, SSH_ORIGINAL_COMMAND: kill } });
       expect(r.stdout.toString().trim()).toBe('3 0');
       expect(taggedPids(tag)).toEqual([]);
     } finally {
       for (const pid of taggedPids(tag)) process.kill(pid, 'SIGKILL');
-      child.unref();
     }
   });
 });
@@ -296,6 +289,63 @@ describe('the kill of a setuid process the command started', () => {
   );
 });
 
+describe('the kill, against a process name or a session it cannot trust', () => {
+  const root = process.getuid?.() === 0;
+
+  // A process name can hold a newline, and /proc/PID/stat prints it raw: a process of the command named
+  // "a<newline><pid> x" made that pid read as a member of the command's session, and the kill signalled it.
+  it.runIf(root)("signals no process a name in the command's session points at", async () => {
+    const tag = `n${process.pid}${Date.now()}`;
+    const victim = spawn('sleep', [`4${process.pid % 1000}1`], { stdio: 'ignore', detached: true });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'herd-name-'));
+    const forged = path.join(dir, `a\n${victim.pid} x`);
+    fs.copyFileSync('/bin/sleep', forged);
+    fs.chmodSync(forged, 0o755);
+    try {
+      await startTagged(`${shellQuote(forged)} 30 & sleep 31; true`, tag, 3);
+      const r = spawnSync('/bin/sh', ['-c', buildKillCommand(tag)]);
+      expect(r.stdout.toString().trim()).toBe('3 0');
+      expect(victim.exitCode).toBe(null);
+      expect(victim.signalCode).toBe(null);
+    } finally {
+      victim.kill('SIGKILL');
+      for (const pid of taggedPids(tag)) process.kill(pid, 'SIGKILL');
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  // The session stays the command's once its leader is killed: a member the command's user cannot signal (here
+  // another uid's, started in the session before the login shell became the user's) is counted to the end, and
+  // the kill says it is still there.
+  it.runIf(root)('counts a member it cannot signal after the leader is gone: never "verified gone"', async () => {
+    const tag = `m${process.pid}${Date.now()}`;
+    const marker = `sleep 5${process.pid % 1000}`;
+    const asNobody = '--reuid=65534 --regid=65534 --clear-groups';
+    const command = buildRemoteCommand(`sleep 30; true`, tag);
+    const child = spawn(
+      '/bin/sh',
+      [
+        '-c',
+        `setpriv --reuid=65533 --regid=65533 --clear-groups ${marker}1 & exec setpriv ${asNobody} /bin/sh -c "$0"`,
+        command,
+      ],
+      { stdio: 'ignore', detached: true },
+    );
+    try {
+      const deadline = Date.now() + 5_000;
+      while ((taggedPids(tag).length < 2 || pidsNaming(`${marker}1`).length < 1) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 20));
+      const r = spawnSync('setpriv', [...asNobody.split(' '), '/bin/sh', '-c', buildKillCommand(tag)], { cwd: '/' });
+      // The tagged sh and its sleep killed; the other uid's sleep left.
+      expect(parseKillReport(r.stdout.toString())).toEqual({ killed: 2, left: 1 });
+      expect(pidsNaming(`${marker}1`)).toHaveLength(1);
+    } finally {
+      for (const pid of [...pidsNaming(marker), ...taggedPids(tag)]) process.kill(pid, 'SIGKILL');
+      child.unref();
+    }
+  });
+});
+
 describe('the kill, in a session it does not lead', () => {
   // Only a session whose leader is the command's own is the command's: a tagged process in a session led by
   // another (another user's process that copied the tag, in a daemon's session) does not bring that session in.
@@ -383,6 +433,14 @@ describe('the kill of a command run by the direct form', () => {
     }
   });
 });
+
+/** The command as sshd would start it (in a session of its own), once `count` of its processes carry the tag. */
+async function startTagged(command: string, tag: string, count: number): Promise<void> {
+  spawn('/bin/sh', ['-c', buildRemoteCommand(command, tag)], { stdio: 'ignore', detached: true }).unref();
+  const deadline = Date.now() + 5_000;
+  while (taggedPids(tag).length < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  expect(taggedPids(tag)).toHaveLength(count);
+}
 
 /** Live processes whose command line, its arguments joined by spaces, holds the text. */
 function pidsNaming(text: string): number[] {
