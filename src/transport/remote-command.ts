@@ -181,8 +181,10 @@ function buildKillScript(tag: string, byCommandLine: boolean): string {
     `    f[1] == "State:" { state[pid] = f[2] }`,
     `    f[1] == "NSsid:" && f[2] ~ /^[0-9]+$/ { sid[pid] = f[2] }`,
     `    END {`,
-    `      for (p in sid) if (index(ours, " " p " ") && sid[p] == p) { print "s" p; sessions = sessions p " " }`,
-    `      for (p in sid) if (state[p] != "Z" && state[p] != "X" && (index(ours, " " p " ") || index(sessions, " " sid[p] " "))) print "p" p`,
+    // Every live process is in state[]; sid[] only where the kernel says (NSsid: Linux 4.1 and later). Without it
+    // the kill finds what carries the tag, as it did before it knew sessions.
+    `      for (p in state) if (index(ours, " " p " ") && (p in sid) && sid[p] == p) { print "s" p; sessions = sessions p " " }`,
+    `      for (p in state) if (state[p] != "Z" && state[p] != "X" && (index(ours, " " p " ") || ((p in sid) && index(sessions, " " sid[p] " ")))) print "p" p`,
     `    }'); do`,
     `    case $w in s[0-9]*) sessions="$sessions\${w#s} "; continue;; p[0-9]*) p=\${w#p};; *) continue;; esac`,
     `    case $p in ''|*[!0-9]*) continue;; esac`,

@@ -205,6 +205,31 @@ describe('the kill, with the tools a host has', () => {
     },
   );
 
+  // Linux before 4.1 (RHEL 7's 3.10) has no NSsid in /proc/PID/status: the kill still finds and kills what carries
+  // the tag. It found nothing, and said "0 0", when it read sessions only.
+  it('without NSsid in /proc/PID/status (an older kernel): kills the tagged processes all the same', async () => {
+    const tag = `k${process.pid}${Date.now()}`;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'herd-old-kernel-'));
+    const grep = path.join(dir, 'grep');
+    // The kill's one grep over /proc/*/status, as such a kernel would answer it: no NSsid lines.
+    fs.writeFileSync(
+      grep,
+      '#!/bin/sh\ncase "$*" in *NSsid*) /bin/grep "$@" | /bin/grep -v "/status:NSsid:"; exit;; esac\nexec /bin/grep "$@"\n',
+      { mode: 0o755 },
+    );
+    try {
+      await startTagged(`sleep 30 & sleep 31; true`, tag, 3);
+      const r = spawnSync('/bin/sh', ['-c', buildKillCommand(tag)], {
+        env: { ...process.env, PATH: `${dir}:${process.env['PATH']}` },
+      });
+      expect(r.stdout.toString().trim()).toBe('3 0');
+      expect(taggedPids(tag)).toEqual([]);
+    } finally {
+      for (const pid of taggedPids(tag)) process.kill(pid, 'SIGKILL');
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   // A grep that cannot read NUL-separated files would find nothing and vouch for it: no count is given instead.
   it('a grep without -z: the kill says something no count can be read from', () => {
     const fake = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'herd-fake-grep-')), 'grep');
