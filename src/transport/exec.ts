@@ -366,8 +366,7 @@ export async function probeLoginShell(client: Client, signal?: AbortSignal): Pro
     void killRemote(client, tag, undefined, true).finally(() => opened?.channel.close());
   };
   const timer = setTimeout(giveUp, PROBE_TIMEOUT_MS);
-  const onAbort = giveUp;
-  signal?.addEventListener('abort', onAbort, { once: true });
+  signal?.addEventListener('abort', giveUp, { once: true });
   openExec(client, buildProbeCommand(tag)).then(
     (channelOpened) => {
       opened = channelOpened;
@@ -390,7 +389,7 @@ export async function probeLoginShell(client: Client, signal?: AbortSignal): Pro
     return await answer;
   } finally {
     clearTimeout(timer);
-    signal?.removeEventListener('abort', onAbort);
+    signal?.removeEventListener('abort', giveUp);
   }
 }
 

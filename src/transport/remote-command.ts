@@ -130,9 +130,10 @@ export function sudoPromptMarker(tag: string): string {
 }
 
 /**
- * Kill every process on the host whose environment carries the tag, then make sure they are gone.
- * Prints `KILLED LEFT`: how many it signalled, and how many tagged processes were still there when
- * it stopped waiting (0 means verified gone). It runs under /bin/sh whatever the login shell is.
+ * Kill every process on the host whose environment carries the tag, and every live process of a session one of them
+ * leads (the command's own, as sshd made it), then make sure they are gone. Prints `KILLED LEFT`: how many it
+ * signalled, and how many of those processes were still there when it stopped waiting (0 means verified gone). It
+ * runs under /bin/sh whatever the login shell is.
  * `byCommandLine`: the command ran in the direct form, whose login shell (and each shell it forked) carries the tag
  * in its command line only; never through sudo (a process's command line is anyone's to write and to read).
  */
